@@ -1,0 +1,112 @@
+"""The handler API: what a job is, and the registry that finds one by name.
+
+    @handler("sample")
+    class SampleHandler(BaseHandler):
+        async def execute(self, params: HandlerParams) -> HandlerResult:
+            return HandlerResult(action=params.action, data={"hello": params.name})
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from jobu.errors import UnknownHandlerError
+
+
+class HandlerParams(BaseModel):
+    """Parameters a handler receives (the execution's stored params). Extra keys are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    action: str = "read"
+    id: int | None = None
+    name: str | None = None
+    value: Any = None
+
+
+class HandlerResult(BaseModel):
+    """What a handler returns; stored as the execution's result JSON. Extra keys are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    action: str | None = None
+    success: bool = True
+    id: int | None = None
+    count: int | None = None
+    data: Any = None
+    error: str | None = None
+
+
+class Database(Protocol):
+    """The job store's database, lent to handlers that keep tables of their own.
+
+    `queries(sql_dir)` loads `sql_dir/<backend>/*.sql` with aiosql for this database's backend;
+    `connection()` lends a pooled driver connection to pass to those queries.
+    """
+
+    @property
+    def backend(self) -> str: ...
+
+    def queries(self, sql_dir: Path) -> Any: ...
+
+    def connection(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class HandlerContext:
+    """What the worker tells a handler about the run it is part of."""
+
+    execution_id: int
+    job_id: int | None
+    handler_name: str
+    retry_count: int
+    database: Database
+
+
+class BaseHandler(ABC):
+    """Subclass, decorate with @handler("name"), implement execute()."""
+
+    name: str = ""
+
+    def __init__(self, context: HandlerContext) -> None:
+        self.context = context
+
+    @abstractmethod
+    async def execute(self, params: HandlerParams) -> HandlerResult:
+        """Run the job. Raise to fail the run (it is retried while retries are left)."""
+
+
+_REGISTRY: dict[str, type[BaseHandler]] = {}
+
+
+def handler(name: str) -> Callable[[type[BaseHandler]], type[BaseHandler]]:
+    """Register a BaseHandler subclass under `name`."""
+
+    def register(cls: type[BaseHandler]) -> type[BaseHandler]:
+        if not (isinstance(cls, type) and issubclass(cls, BaseHandler)):
+            raise TypeError(f"@handler({name!r}) must decorate a BaseHandler subclass, not {cls!r}")
+        existing = _REGISTRY.get(name)
+        if existing is not None and existing is not cls:
+            raise ValueError(f"handler {name!r} is registered twice: {existing!r} and {cls!r}")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return register
+
+
+def get_handler(name: str) -> type[BaseHandler]:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownHandlerError(f"no handler is registered under {name!r}") from None
+
+
+def registered_handler_names() -> frozenset[str]:
+    return frozenset(_REGISTRY)

@@ -1,0 +1,162 @@
+"""The data jobu stores and passes around, as pydantic models.
+
+Rows come back from three drivers in three shapes (asyncpg decodes JSON and returns aware
+datetimes; asyncmy and SQLite return JSON as text and naive UTC datetimes); the validators here
+give every backend the same models.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+# Params are stored as JSON and travel in SQS only by reference, but an unbounded document
+# would still bloat rows, logs and handler memory: refuse anything larger than SQS's own limit.
+MAX_PARAMS_BYTES = 256 * 1024
+
+
+def _utc(value: Any) -> Any:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value
+
+
+def _json_document(value: Any) -> Any:
+    if isinstance(value, str | bytes | bytearray):
+        return json.loads(value)
+    return value
+
+
+def _as_bool(value: Any) -> Any:
+    # MySQL and SQLite hand booleans back as 0/1
+    return bool(value) if isinstance(value, int) else value
+
+
+UtcDatetime = Annotated[datetime, BeforeValidator(_utc)]
+JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_document)]
+JsonValue = Annotated[Any, BeforeValidator(_json_document)]
+DbBool = Annotated[bool, BeforeValidator(_as_bool)]
+
+
+def params_size(params: dict[str, Any]) -> int:
+    return len(json.dumps(params, separators=(",", ":")).encode())
+
+
+class ExecutionStatus(StrEnum):
+    """Life cycle of a job execution (transitions documented in docs/executions.md)."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    TIMEOUT = "TIMEOUT"
+
+
+ParamSource = Literal["cron", "event"]
+
+
+class CronJobSpec(BaseModel):
+    """What a user gives to create a cron job; validated by jobu.cron_jobs.create_cron_job."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    cron_expression: str
+    handler_name: str = Field(min_length=1, max_length=200)
+    handler_params: dict[str, Any] = Field(default_factory=dict)
+    description: str = ""
+    is_enabled: bool = True
+    allow_overlap: bool = True
+    max_retry: int = Field(default=0, ge=0, le=100)
+    timeout_seconds: int = Field(default=300, ge=1)
+
+
+class CronJob(BaseModel):
+    id: int
+    name: str
+    description: str
+    cron_expression: str
+    handler_name: str
+    handler_params: JsonObject
+    is_enabled: DbBool
+    allow_overlap: DbBool
+    max_retry: int
+    timeout_seconds: int
+    next_run_at: UtcDatetime | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class Execution(BaseModel):
+    id: int
+    job_id: int | None
+    handler_name: str
+    scheduled_time: UtcDatetime | None
+    status: ExecutionStatus
+    params: JsonObject
+    param_source: ParamSource
+    max_retry: int
+    timeout_seconds: int
+    retry_count: int
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
+    deadline_at: UtcDatetime | None
+    queued_at: UtcDatetime | None
+    error_message: str | None
+    result: JsonValue | None
+    source_topic: str | None
+    source_partition: int | None
+    source_offset: int | None
+    parent_execution_id: int | None
+    created_at: UtcDatetime
+
+
+class NewExecution(BaseModel):
+    """An execution about to be inserted by a dispatcher."""
+
+    job_id: int | None
+    handler_name: str
+    params: dict[str, Any]
+    param_source: ParamSource
+    max_retry: int
+    timeout_seconds: int
+    scheduled_time: datetime | None = None
+    source_topic: str | None = None
+    source_partition: int | None = None
+    source_offset: int | None = None
+    parent_execution_id: int | None = None
+
+
+class RejectedEvent(BaseModel):
+    """A Kafka record the queue dispatcher could not turn into an execution, kept for operators."""
+
+    id: int
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    raw_value: str
+    reason: str
+    created_at: UtcDatetime
+
+
+class JobMessage(BaseModel):
+    """The Kafka message that asks for a run: {"handler_name", "params", "job_id"}."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    handler_name: str = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+    job_id: int | None = None
+
+
+class WorkMessage(BaseModel):
+    """The SQS message body: which execution to run, and which attempt of it the message is for."""
+
+    execution_id: int
+    attempt: int
