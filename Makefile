@@ -11,6 +11,9 @@ STAMP := $(VENV)/.installed
 $(STAMP): requirements-dev.txt layers/core/requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	# the layer, the worker's handlers and the local tools importable as Lambda sees them
+	printf '%s\n' $(CURDIR) $(CURDIR)/layers/core/python $(CURDIR)/functions/worker $(CURDIR)/tools \
+		> $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/jobu-paths.pth
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -1,9 +1,9 @@
 """The handler API: what a job is, and the registry that finds one by name.
 
-    @handler("sample")
-    class SampleHandler(BaseHandler):
-        async def execute(self, params: HandlerParams) -> HandlerResult:
-            return HandlerResult(action=params.action, data={"hello": params.name})
+@handler("sample")
+class SampleHandler(BaseHandler):
+    async def execute(self, params: HandlerParams) -> HandlerResult:
+        return HandlerResult(action=params.action, data={"hello": params.name})
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -51,11 +52,26 @@ class Database(Protocol):
     """
 
     @property
-    def backend(self) -> str: ...
+    def backend(self) -> str:
+        """'postgres', 'mysql' or 'sqlite'."""
+        ...
+
+    @property
+    def url(self) -> str:
+        """The database URL (postgresql://, mysql://, sqlite:///)."""
+        ...
 
     def queries(self, sql_dir: Path) -> Any: ...
 
     def connection(self) -> Any: ...
+
+    def encode_json(self, value: Any) -> Any:
+        """A JSON value as this driver wants it bound."""
+        ...
+
+    def encode_time(self, value: datetime | None) -> Any:
+        """A datetime as this driver wants it bound."""
+        ...
 
 
 @dataclass(frozen=True)

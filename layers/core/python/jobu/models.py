@@ -104,6 +104,7 @@ class Execution(BaseModel):
     max_retry: int
     timeout_seconds: int
     retry_count: int
+    available_at: UtcDatetime
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None
     deadline_at: UtcDatetime | None

@@ -1,0 +1,32 @@
+"""Cron dispatcher: invoked by the EventBridge Scheduler schedule (or a rule, or by hand with {})."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from jobu.config import FunctionConfig
+from jobu.cron_dispatch import run_tick
+from jobu.lambda_runtime import Container
+from jobu.observability import logger, metrics, tracer
+from jobu.schedule_event import tick_time
+
+ENVIRONMENT = FunctionConfig.ENVIRONMENT
+REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT
+
+container = Container()
+
+
+async def _tick(event: dict[str, Any]) -> dict[str, Any]:
+    report = await run_tick(await container.store(), container.queue, now=tick_time(event))
+    logger.info(
+        "tick done", extra={"dispatched": len(report.dispatched), "requeued": len(report.sweep.requeued)}
+    )
+    return report.model_dump(mode="json")
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return container.run(_tick(event))

@@ -1,0 +1,21 @@
+-- Queries of the sample handlers (jobu_handlers.samples) for MySQL / MariaDB.
+
+-- name: insert_item<!
+INSERT INTO sample_items (name, value, created_at, updated_at) VALUES (:name, :value, :now, :now);
+
+-- name: get_item^
+SELECT * FROM sample_items WHERE id = :id;
+
+-- name: list_items
+SELECT * FROM sample_items ORDER BY id LIMIT :limit;
+
+-- name: update_item!
+UPDATE sample_items SET value = :value, updated_at = :now WHERE id = :id;
+
+-- name: delete_item!
+DELETE FROM sample_items WHERE id = :id;
+
+-- name: probe^
+-- sample9: the server's version and a count over a generated series of :n rows.
+WITH RECURSIVE seq (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < :n)
+SELECT VERSION() AS version, (SELECT COUNT(*) FROM seq) AS row_count;

@@ -1,0 +1,89 @@
+"""What a Lambda container keeps between invocations: one event loop, the pool, the clients.
+
+An asyncpg or asyncmy pool belongs to the loop that created it, so the loop must outlive the
+invocation: `asyncio.run()` per invocation would throw the pool away on every warm start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType
+
+from jobu.config import FunctionConfig
+from jobu.store import JobStore, open_store
+from jobu.work_queue import WorkQueue
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+T = TypeVar("T")
+
+
+class Container:
+    """Per-container state, created at module import of an entry point and reused while warm."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._config: FunctionConfig | None = None
+        self._store: JobStore | None = None
+        self._sqs: SQSClient | None = None
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(coroutine)
+
+    @property
+    def config(self) -> FunctionConfig:
+        if self._config is None:
+            self._config = FunctionConfig.from_environ()
+        return self._config
+
+    async def store(self) -> JobStore:
+        if self._store is None:
+            # not cached until it opens: a database that was down is tried again next invocation
+            self._store = await open_store(self.config.database.resolve())
+        return self._store
+
+    @property
+    def sqs(self) -> SQSClient:
+        if self._sqs is None:
+            import boto3
+            from botocore.config import Config
+
+            # enough connections for the concurrent SendMessageBatch calls of a large Kafka batch
+            self._sqs = boto3.client(
+                "sqs", config=Config(max_pool_connections=32, retries={"mode": "standard"})
+            )
+        return self._sqs
+
+    @property
+    def queue(self) -> WorkQueue:
+        return WorkQueue(sqs_client=self.sqs, queue_url=self.config.work_queue_url)
+
+    def reset(self) -> None:
+        """Forget everything (tests, and the local runtime after a configuration change)."""
+        if self._store is not None:
+            self.run(self._store.close())
+        self._config, self._store, self._sqs = None, None, None
+
+
+class ContainerBatchProcessor(AsyncBatchProcessor):
+    """Powertools' async SQS batch processor, run on the container's long-lived loop.
+
+    Powertools runs async record handlers with asyncio.run() outside Lambda and on the thread's
+    default loop inside it; jobu's pools live on the container's own loop, so use that one.
+    """
+
+    def __init__(self, container: Container) -> None:
+        super().__init__(EventType.SQS, raise_on_entire_batch_failure=False)
+        self._container = container
+
+    def async_process(self) -> list[tuple[Any, ...]]:
+        async def process_all() -> list[tuple[Any, ...]]:
+            return list(
+                await asyncio.gather(*[self._async_process_record(record) for record in self.records])
+            )
+
+        return self._container.run(process_all())

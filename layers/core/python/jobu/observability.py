@@ -1,0 +1,37 @@
+"""The Powertools Logger, Metrics and Tracer every function shares, and jobu's metric names."""
+
+from __future__ import annotations
+
+import os
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+from jobu import constants
+
+logger = Logger(service=os.environ.get(constants.POWERTOOLS_SERVICE_NAME) or "jobu")
+metrics = Metrics(namespace=os.environ.get(constants.POWERTOOLS_METRICS_NAMESPACE) or "jobu")
+tracer = Tracer()
+
+DISPATCHED = "ExecutionsDispatched"
+REQUEUED = "ExecutionsRequeued"
+SEND_FAILED = "QueueSendFailures"
+REJECTED = "EventsRejected"
+DISPATCH_LAG = "DispatchLagSeconds"
+SKIPPED_OVERLAP = "RunsSkippedOverlap"
+SUCCEEDED = "ExecutionsSucceeded"
+FAILED = "ExecutionsFailed"
+TIMED_OUT = "ExecutionsTimedOut"
+RETRIED = "ExecutionsRetried"
+ABANDONED = "ExecutionsAbandoned"
+
+__all__ = ["MetricUnit", "logger", "metrics", "tracer"]
+
+
+def count(name: str, value: int = 1) -> None:
+    if value:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def seconds(name: str, value: float) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Seconds, value=value)

@@ -1,0 +1,301 @@
+"""The job store: every read and write jobu makes, written once over a Connector.
+
+Methods take and return pydantic models; the connector encodes values for its driver. Each
+method that must be atomic runs in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jobu.models import CronJob, CronJobSpec, Execution, ExecutionStatus, NewExecution, RejectedEvent
+from jobu.store.connector import Connector
+from jobu.store.migrations import apply_migrations
+
+
+def _rows_to(model: Any, rows: Sequence[Any]) -> list[Any]:
+    return [model.model_validate(dict(row)) for row in rows]
+
+
+class JobStore:
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
+        self._q = connector.jobu_queries
+
+    @property
+    def backend(self) -> str:
+        return self.connector.backend
+
+    async def open(self) -> None:
+        await self.connector.open()
+
+    async def close(self) -> None:
+        await self.connector.close()
+
+    async def migrate(self, schema_dir: Path | None = None) -> list[str]:
+        return await apply_migrations(self.connector, schema_dir)
+
+    def _t(self, value: datetime | None) -> Any:
+        return self.connector.encode_time(value)
+
+    def _j(self, value: Any) -> Any:
+        return self.connector.encode_json(value)
+
+    async def _select(self, query: str, **params: Any) -> list[Any]:
+        async with self.connector.connection() as conn:
+            return [row async for row in getattr(self._q, query)(conn, **params)]
+
+    async def _select_one(self, query: str, **params: Any) -> Any:
+        async with self.connector.connection() as conn:
+            return await getattr(self._q, query)(conn, **params)
+
+    async def _update(self, query: str, **params: Any) -> int:
+        async with self.connector.connection() as conn:
+            return self.connector.affected_rows(await getattr(self._q, query)(conn, **params))
+
+    # cron jobs ---------------------------------------------------------------------------------
+
+    async def insert_cron_job(
+        self, spec: CronJobSpec, *, next_run_at: datetime | None, now: datetime
+    ) -> CronJob:
+        async with self.connector.connection() as conn:
+            job_id = await self._q.insert_cron_job(
+                conn,
+                name=spec.name,
+                description=spec.description,
+                cron_expression=spec.cron_expression,
+                handler_name=spec.handler_name,
+                handler_params=self._j(spec.handler_params),
+                is_enabled=spec.is_enabled,
+                allow_overlap=spec.allow_overlap,
+                max_retry=spec.max_retry,
+                timeout_seconds=spec.timeout_seconds,
+                next_run_at=self._t(next_run_at),
+                now=self._t(now),
+            )
+        job = await self.get_cron_job(int(job_id))
+        assert job is not None  # just inserted
+        return job
+
+    async def get_cron_job(self, job_id: int) -> CronJob | None:
+        row = await self._select_one("get_cron_job", id=job_id)
+        return None if row is None else CronJob.model_validate(dict(row))
+
+    async def get_cron_job_by_name(self, name: str) -> CronJob | None:
+        row = await self._select_one("get_cron_job_by_name", name=name)
+        return None if row is None else CronJob.model_validate(dict(row))
+
+    async def list_cron_jobs(self) -> list[CronJob]:
+        return _rows_to(CronJob, await self._select("list_cron_jobs"))
+
+    async def due_cron_jobs(self, now: datetime, limit: int) -> list[CronJob]:
+        return _rows_to(CronJob, await self._select("due_cron_jobs", now=self._t(now), limit=limit))
+
+    async def cron_jobs_for_events(
+        self, job_ids: Sequence[int], handler_names: Sequence[str]
+    ) -> list[CronJob]:
+        rows = await self._select(
+            "cron_jobs_for_events", job_ids=self._j(list(job_ids)), handler_names=self._j(list(handler_names))
+        )
+        return _rows_to(CronJob, rows)
+
+    async def set_cron_job_enabled(
+        self, name: str, *, enabled: bool, next_run_at: datetime | None, now: datetime
+    ) -> bool:
+        changed = await self._update(
+            "set_cron_job_enabled",
+            name=name,
+            is_enabled=enabled,
+            next_run_at=self._t(next_run_at),
+            now=self._t(now),
+        )
+        return changed > 0
+
+    async def delete_cron_job(self, name: str) -> bool:
+        return await self._update("delete_cron_job", name=name) > 0
+
+    async def create_cron_run(
+        self, job: CronJob, *, scheduled_time: datetime, next_run_at: datetime, now: datetime
+    ) -> tuple[bool, Execution | None]:
+        """Move the job to its next slot and create the run for `scheduled_time`, atomically.
+
+        Returns (advanced, run): advanced is False when another dispatcher moved the job first;
+        run is None when allow_overlap = false and a run of the job is still PENDING or RUNNING
+        (the slot is then skipped).
+        """
+        async with self.connector.transaction() as conn:
+            advanced = await self._q.advance_cron_job(
+                conn,
+                id=job.id,
+                next_run_at=self._t(next_run_at),
+                expected_next_run_at=self._t(job.next_run_at),
+                now=self._t(now),
+            )
+            if self.connector.affected_rows(advanced) == 0:
+                return False, None
+            await self._q.insert_cron_execution(
+                conn,
+                job_id=job.id,
+                handler_name=job.handler_name,
+                scheduled_time=self._t(scheduled_time),
+                params=self._j(job.handler_params),
+                max_retry=job.max_retry,
+                timeout_seconds=job.timeout_seconds,
+                allow_overlap=job.allow_overlap,
+                now=self._t(now),
+            )
+            row = await self._q.execution_for_slot(
+                conn, job_id=job.id, scheduled_time=self._t(scheduled_time)
+            )
+        return True, None if row is None else Execution.model_validate(dict(row))
+
+    # executions --------------------------------------------------------------------------------
+
+    async def insert_event_executions(
+        self, executions: Sequence[NewExecution], *, now: datetime
+    ) -> list[Execution]:
+        """Insert a Kafka batch with one statement; return its runs that still need queueing.
+
+        A record delivered before is not inserted again; if its message was never sent, it is
+        returned again, so a redelivered batch also repairs a failed send.
+        """
+        if not executions:
+            return []
+        fields = (
+            "job_id",
+            "handler_name",
+            "params",
+            "max_retry",
+            "timeout_seconds",
+            "source_topic",
+            "source_partition",
+            "source_offset",
+        )
+        rows = [e.model_dump(include=set(fields), mode="json") for e in executions]
+        sources = [{k: row[k] for k in ("source_topic", "source_partition", "source_offset")} for row in rows]
+        async with self.connector.transaction() as conn:
+            await self._q.insert_event_executions(conn, rows=self._j(rows), now=self._t(now))
+            found = [r async for r in self._q.unqueued_executions_for_sources(conn, sources=self._j(sources))]
+        return _rows_to(Execution, found)
+
+    async def insert_rejected_events(self, rejected: Sequence[dict[str, Any]], *, now: datetime) -> None:
+        """Keep records that could not become runs: source_topic/partition/offset, raw_value, reason."""
+        if rejected:
+            async with self.connector.connection() as conn:
+                await self._q.insert_rejected_events(conn, rows=self._j(list(rejected)), now=self._t(now))
+
+    async def mark_queued(self, execution_ids: Sequence[int], *, now: datetime) -> None:
+        if execution_ids:
+            await self._update("mark_queued", ids=self._j(list(execution_ids)), now=self._t(now))
+
+    async def get_execution(self, execution_id: int) -> Execution | None:
+        row = await self._select_one("get_execution", id=execution_id)
+        return None if row is None else Execution.model_validate(dict(row))
+
+    async def claim_execution(
+        self, execution_id: int, *, attempt: int, now: datetime, deadline_at: datetime
+    ) -> bool:
+        """PENDING -> RUNNING for the message's attempt; False when someone else has it (or had it)."""
+        claimed = await self._update(
+            "claim_execution",
+            id=execution_id,
+            attempt=attempt,
+            now=self._t(now),
+            deadline_at=self._t(deadline_at),
+        )
+        return claimed == 1
+
+    async def finish_execution(
+        self,
+        execution_id: int,
+        *,
+        attempt: int,
+        status: ExecutionStatus,
+        result: Any,
+        error_message: str | None,
+        now: datetime,
+        follow_up: NewExecution | None = None,
+    ) -> Execution | None:
+        """RUNNING -> a final status; with follow_up, create the next run in the same transaction.
+
+        Returns the follow-up run when one was created.
+        """
+        async with self.connector.transaction() as conn:
+            finished = await self._q.finish_execution(
+                conn,
+                id=execution_id,
+                attempt=attempt,
+                status=status.value,
+                result=self._j(result),
+                error_message=error_message,
+                now=self._t(now),
+            )
+            if self.connector.affected_rows(finished) == 0 or follow_up is None:
+                return None
+            child_id = await self._q.insert_child_execution(
+                conn,
+                job_id=follow_up.job_id,
+                handler_name=follow_up.handler_name,
+                params=self._j(follow_up.params),
+                max_retry=follow_up.max_retry,
+                timeout_seconds=follow_up.timeout_seconds,
+                parent_execution_id=execution_id,
+                now=self._t(now),
+            )
+            row = await self._q.get_execution(conn, id=int(child_id))
+        return Execution.model_validate(dict(row))
+
+    async def retry_execution(
+        self,
+        execution_id: int,
+        *,
+        attempt: int,
+        error_message: str,
+        result: Any,
+        available_at: datetime,
+        now: datetime,
+    ) -> bool:
+        """RUNNING -> PENDING with retry_count + 1, runnable from available_at."""
+        changed = await self._update(
+            "retry_execution",
+            id=execution_id,
+            attempt=attempt,
+            error_message=error_message,
+            result=self._j(result),
+            available_at=self._t(available_at),
+            now=self._t(now),
+        )
+        return changed == 1
+
+    async def unqueued_executions(self, *, cutoff: datetime, limit: int) -> list[Execution]:
+        return _rows_to(
+            Execution, await self._select("unqueued_executions", cutoff=self._t(cutoff), limit=limit)
+        )
+
+    async def stale_running_executions(self, *, now: datetime, limit: int) -> list[Execution]:
+        return _rows_to(
+            Execution, await self._select("stale_running_executions", now=self._t(now), limit=limit)
+        )
+
+    async def list_executions(
+        self,
+        *,
+        status: ExecutionStatus | None = None,
+        handler_name: str | None = None,
+        job_id: int | None = None,
+        limit: int = 100,
+    ) -> list[Execution]:
+        rows = await self._select(
+            "list_executions",
+            status=None if status is None else status.value,
+            handler_name=handler_name,
+            job_id=job_id,
+            limit=limit,
+        )
+        return _rows_to(Execution, rows)
+
+    async def list_rejected_events(self, *, limit: int = 100) -> list[RejectedEvent]:
+        return _rows_to(RejectedEvent, await self._select("list_rejected_events", limit=limit))

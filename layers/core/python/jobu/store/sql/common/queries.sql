@@ -1,0 +1,74 @@
+-- jobu queries written the same way for PostgreSQL, MySQL/MariaDB and SQLite.
+-- Loaded together with the dialect's own file (sql/<backend>/queries.sql); parameters always bound.
+
+-- name: applied_migrations
+SELECT version FROM schema_migrations ORDER BY version;
+
+-- name: get_cron_job^
+SELECT * FROM cron_jobs WHERE id = :id;
+
+-- name: get_cron_job_by_name^
+SELECT * FROM cron_jobs WHERE name = :name;
+
+-- name: list_cron_jobs
+SELECT * FROM cron_jobs ORDER BY name;
+
+-- name: due_cron_jobs
+-- Served by the index cron_jobs_due: a tick reads the due jobs only.
+SELECT * FROM cron_jobs
+WHERE is_enabled AND next_run_at <= :now
+ORDER BY next_run_at, id
+LIMIT :limit;
+
+-- name: advance_cron_job!
+-- Only the dispatcher that still sees the expected next_run_at moves it on (and so creates the run).
+UPDATE cron_jobs SET next_run_at = :next_run_at, updated_at = :now
+WHERE id = :id AND next_run_at = :expected_next_run_at;
+
+-- name: set_cron_job_enabled!
+UPDATE cron_jobs SET is_enabled = :is_enabled, next_run_at = :next_run_at, updated_at = :now
+WHERE name = :name;
+
+-- name: delete_cron_job!
+DELETE FROM cron_jobs WHERE name = :name;
+
+-- name: execution_for_slot^
+SELECT * FROM job_executions WHERE job_id = :job_id AND scheduled_time = :scheduled_time;
+
+-- name: get_execution^
+SELECT * FROM job_executions WHERE id = :id;
+
+-- name: claim_execution!
+-- The conditional update that decides who runs: only a PENDING row of the message's attempt.
+UPDATE job_executions
+SET status = 'RUNNING', started_at = :now, deadline_at = :deadline_at, finished_at = NULL
+WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt;
+
+-- name: finish_execution!
+UPDATE job_executions
+SET status = :status, finished_at = :now, result = :result, error_message = :error_message,
+    deadline_at = NULL
+WHERE id = :id AND status = 'RUNNING' AND retry_count = :attempt;
+
+-- name: retry_execution!
+UPDATE job_executions
+SET status = 'PENDING', retry_count = retry_count + 1, available_at = :available_at, queued_at = NULL,
+    finished_at = :now, deadline_at = NULL, error_message = :error_message, result = :result
+WHERE id = :id AND status = 'RUNNING' AND retry_count = :attempt;
+
+-- name: unqueued_executions
+-- Rows whose SQS message was never sent (the sender died or SQS failed); the sweeper re-sends them.
+SELECT * FROM job_executions
+WHERE status = 'PENDING' AND queued_at IS NULL AND available_at <= :cutoff
+ORDER BY available_at, id
+LIMIT :limit;
+
+-- name: stale_running_executions
+-- RUNNING rows past their deadline: the worker that claimed them is gone (Lambda timeout, OOM).
+SELECT * FROM job_executions
+WHERE status = 'RUNNING' AND deadline_at < :now
+ORDER BY deadline_at, id
+LIMIT :limit;
+
+-- name: list_rejected_events
+SELECT * FROM rejected_events ORDER BY id DESC LIMIT :limit;

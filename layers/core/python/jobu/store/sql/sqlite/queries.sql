@@ -1,0 +1,84 @@
+-- jobu queries for SQLite (aiosqlite). Batches arrive as one JSON document unpacked with json_each,
+-- so a Kafka batch is one multi-row INSERT with a single bound parameter.
+-- "WHERE true" before ON CONFLICT: SQLite's parser needs it after INSERT ... SELECT ... FROM.
+
+-- name: create_migrations_table#
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    TEXT PRIMARY KEY,
+    applied_at TEXT NOT NULL
+);
+
+-- name: record_migration!
+INSERT INTO schema_migrations (version, applied_at) VALUES (:version, :now)
+ON CONFLICT (version) DO NOTHING;
+
+-- name: insert_cron_job<!
+INSERT INTO cron_jobs (name, description, cron_expression, handler_name, handler_params, is_enabled,
+                       allow_overlap, max_retry, timeout_seconds, next_run_at, created_at, updated_at)
+VALUES (:name, :description, :cron_expression, :handler_name, :handler_params, :is_enabled,
+        :allow_overlap, :max_retry, :timeout_seconds, :next_run_at, :now, :now);
+
+-- name: cron_jobs_for_events
+SELECT * FROM cron_jobs
+WHERE id IN (SELECT value FROM json_each(:job_ids))
+   OR handler_name IN (SELECT value FROM json_each(:handler_names))
+ORDER BY id;
+
+-- name: insert_cron_execution!
+-- allow_overlap = false: no new run while one of the job's runs is PENDING or RUNNING.
+INSERT INTO job_executions (job_id, handler_name, scheduled_time, status, params, param_source,
+                            max_retry, timeout_seconds, available_at, created_at)
+SELECT :job_id, :handler_name, :scheduled_time, 'PENDING', :params, 'cron', :max_retry, :timeout_seconds,
+       :now, :now
+WHERE :allow_overlap
+   OR NOT EXISTS (SELECT 1 FROM job_executions
+                  WHERE job_id = :job_id AND status IN ('PENDING', 'RUNNING'))
+ON CONFLICT (job_id, scheduled_time) DO NOTHING;
+
+-- name: insert_event_executions!
+-- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
+INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
+                            available_at, source_topic, source_partition, source_offset, created_at)
+SELECT json_extract(r.value, '$.job_id'), json_extract(r.value, '$.handler_name'), 'PENDING',
+       json_extract(r.value, '$.params'), 'event', json_extract(r.value, '$.max_retry'),
+       json_extract(r.value, '$.timeout_seconds'), :now, json_extract(r.value, '$.source_topic'),
+       json_extract(r.value, '$.source_partition'), json_extract(r.value, '$.source_offset'), :now
+FROM json_each(:rows) AS r
+WHERE true
+ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING;
+
+-- name: unqueued_executions_for_sources
+SELECT e.* FROM job_executions AS e
+JOIN json_each(:sources) AS s
+  ON e.source_topic = json_extract(s.value, '$.source_topic')
+ AND e.source_partition = json_extract(s.value, '$.source_partition')
+ AND e.source_offset = json_extract(s.value, '$.source_offset')
+WHERE e.status = 'PENDING' AND e.queued_at IS NULL
+ORDER BY e.id;
+
+-- name: insert_rejected_events!
+INSERT INTO rejected_events (source_topic, source_partition, source_offset, raw_value, reason, created_at)
+SELECT json_extract(r.value, '$.source_topic'), json_extract(r.value, '$.source_partition'),
+       json_extract(r.value, '$.source_offset'), json_extract(r.value, '$.raw_value'),
+       json_extract(r.value, '$.reason'), :now
+FROM json_each(:rows) AS r
+WHERE true
+ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING;
+
+-- name: insert_child_execution<!
+INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
+                            available_at, parent_execution_id, created_at)
+VALUES (:job_id, :handler_name, 'PENDING', :params, 'event', :max_retry, :timeout_seconds, :now,
+        :parent_execution_id, :now);
+
+-- name: mark_queued!
+UPDATE job_executions SET queued_at = :now
+WHERE id IN (SELECT value FROM json_each(:ids)) AND queued_at IS NULL;
+
+-- name: list_executions
+SELECT * FROM job_executions
+WHERE (:status IS NULL OR status = :status)
+  AND (:handler_name IS NULL OR handler_name = :handler_name)
+  AND (:job_id IS NULL OR job_id = :job_id)
+ORDER BY id DESC
+LIMIT :limit;

@@ -1,0 +1,92 @@
+"""SQLite through aiosqlite: the embedded default for local runs and the fastest tests."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import aiosqlite
+
+from jobu.errors import DuplicateError, StoreUnavailableError
+from jobu.store.connector import Connector
+
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN})
+# Stored as text; this format sorts as time sorts, so comparisons in SQL work on the text.
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def sqlite_path(url: str) -> str:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        raise ValueError(f"not a SQLite URL (expected sqlite:///path): {url!r}")
+    return url[len(prefix) :]
+
+
+class SQLiteConnector(Connector):
+    backend = "sqlite"
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self._conn: aiosqlite.Connection | None = None
+        # One connection per store: the lock keeps one task's transaction from seeing another's
+        # statements (SQLite allows one writer at a time anyway).
+        self._lock = asyncio.Lock()
+
+    def _adapter(self) -> Any:
+        return "aiosqlite"
+
+    async def open(self) -> None:
+        try:
+            self._conn = await aiosqlite.connect(sqlite_path(self.url), isolation_level=None)
+        except sqlite3.OperationalError as error:
+            raise StoreUnavailableError(f"SQLite database cannot be opened: {error}") from error
+        self._conn.row_factory = sqlite3.Row
+        await self._conn.execute("PRAGMA journal_mode = WAL")
+        await self._conn.execute("PRAGMA busy_timeout = 10000")
+        await self._conn.execute("PRAGMA foreign_keys = ON")
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        if self._conn is None:
+            raise StoreUnavailableError("the SQLite connection is not open")
+        async with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.IntegrityError as error:
+                if error.sqlite_errorcode == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+                    raise DuplicateError(str(error)) from error
+                raise
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode in _BUSY_CODES:
+                    raise StoreUnavailableError(f"SQLite database is busy: {error}") from error
+                raise
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Any]:
+        async with self.connection() as conn:
+            # IMMEDIATE takes the write lock up front, so two dispatchers queue instead of deadlocking
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+
+    async def execute_script(self, conn: Any, sql: str) -> None:
+        await conn.executescript(sql)
+
+    def affected_rows(self, result: Any) -> int:
+        return int(result)
+
+    def encode_time(self, value: datetime | None) -> Any:
+        return None if value is None else value.astimezone(UTC).strftime(TIME_FORMAT)

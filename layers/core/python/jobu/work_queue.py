@@ -1,0 +1,100 @@
+"""The SQS work queue: messages that point the worker at an execution.
+
+A message carries only {"execution_id", "attempt"}; params stay in the database, so a message is
+always far below SQS's 256 KB limit. Sends use SendMessageBatch (10 entries per call), with the
+calls made concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from jobu.models import Execution, WorkMessage
+from jobu.observability import SEND_FAILED, count, logger
+from jobu.store import JobStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+SQS_BATCH_LIMIT = 10
+MAX_DELAY_SECONDS = 900  # SQS's own limit on DelaySeconds
+
+
+@dataclass(frozen=True)
+class QueuedRun:
+    execution_id: int
+    attempt: int
+    delay_seconds: int = 0
+
+    @classmethod
+    def for_execution(cls, execution: Execution, delay_seconds: int = 0) -> QueuedRun:
+        return cls(execution.id, execution.retry_count, min(max(delay_seconds, 0), MAX_DELAY_SECONDS))
+
+    def body(self) -> str:
+        return WorkMessage(execution_id=self.execution_id, attempt=self.attempt).model_dump_json()
+
+
+@dataclass
+class SendReport:
+    sent: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+class WorkQueue:
+    def __init__(self, *, sqs_client: SQSClient, queue_url: str) -> None:
+        self._sqs = sqs_client
+        self.queue_url = queue_url
+
+    async def send(self, runs: Sequence[QueuedRun]) -> SendReport:
+        chunks = [runs[i : i + SQS_BATCH_LIMIT] for i in range(0, len(runs), SQS_BATCH_LIMIT)]
+        report = SendReport()
+        for chunk_report in await asyncio.gather(*(self._send_chunk(chunk) for chunk in chunks)):
+            report.sent += chunk_report.sent
+            report.failed.update(chunk_report.failed)
+        return report
+
+    async def _send_chunk(self, runs: Sequence[QueuedRun]) -> SendReport:
+        entries: list[Any] = [
+            {"Id": str(run.execution_id), "MessageBody": run.body(), "DelaySeconds": run.delay_seconds}
+            for run in runs
+        ]
+        try:
+            # boto3 is synchronous; a thread per call lets the batches travel together
+            response = await asyncio.to_thread(
+                self._sqs.send_message_batch, QueueUrl=self.queue_url, Entries=entries
+            )
+        except Exception as error:  # any failure of the call leaves the whole chunk unsent
+            return SendReport(failed={run.execution_id: f"{type(error).__name__}: {error}" for run in runs})
+        return SendReport(
+            sent=[int(entry["Id"]) for entry in response.get("Successful", [])],
+            failed={
+                int(entry["Id"]): entry.get("Message", entry["Code"]) for entry in response.get("Failed", [])
+            },
+        )
+
+
+async def enqueue(
+    store: JobStore, queue: WorkQueue, runs: Sequence[QueuedRun], *, now: datetime
+) -> SendReport:
+    """Send the runs' messages and record which were sent.
+
+    A run whose message fails stays PENDING with queued_at unset: the sweeper re-sends it.
+    """
+    if not runs:
+        return SendReport()
+    report = await queue.send(runs)
+    await store.mark_queued(report.sent, now=now)
+    if report.failed:
+        count(SEND_FAILED, len(report.failed))
+        logger.error(
+            "work queue send failed; the sweeper will re-send",
+            extra={
+                "failed_execution_ids": sorted(report.failed),
+                "reasons": sorted(set(report.failed.values())),
+            },
+        )
+    return report

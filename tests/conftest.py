@@ -1,0 +1,69 @@
+"""Shared fixtures: a fresh, empty database per test on the real servers of this machine.
+
+The servers are started by scripts/services.sh (make test runs it); a server that does not
+answer is an error here, never a skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncmy
+import asyncpg
+import pytest
+
+POSTGRES_ADMIN_URL = os.environ.get("JOBU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+MYSQL_HOST = os.environ.get("JOBU_TEST_MYSQL_HOST", "127.0.0.1")
+MYSQL_PORT = int(os.environ.get("JOBU_TEST_MYSQL_PORT", "3306"))
+MYSQL_USER = os.environ.get("JOBU_TEST_MYSQL_USER", "root")
+
+EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """An event file from events/ (the same files `sam local invoke -e` uses)."""
+    event: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text())
+    return event
+
+
+def _database_name() -> str:
+    return f"jobu_test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """URL of a new, empty PostgreSQL database, dropped after the test."""
+    name = _database_name()
+    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def mysql_url() -> AsyncIterator[str]:
+    """URL of a new, empty MariaDB/MySQL database, dropped after the test."""
+    name = _database_name()
+    admin = await asyncmy.connect(host=MYSQL_HOST, port=MYSQL_PORT, user=MYSQL_USER)
+    try:
+        async with admin.cursor() as cursor:
+            await cursor.execute(f"CREATE DATABASE `{name}`")
+        yield f"mysql://{MYSQL_USER}@{MYSQL_HOST}:{MYSQL_PORT}/{name}"
+        async with admin.cursor() as cursor:
+            await cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        admin.close()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """URL of a new, empty SQLite database file in the test's temporary directory."""
+    return f"sqlite:///{tmp_path / 'jobu.db'}"
