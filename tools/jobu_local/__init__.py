@@ -1,0 +1,1 @@
+"""jobu_local: runs jobu-serverless on one machine, reading template.yaml as AWS would."""

@@ -1,0 +1,135 @@
+"""AWS clients for the emulator (or LocalStack, or AWS) and the template's resources created in it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from jobu_local.intrinsics import TemplateError
+from jobu_local.template import LOG_GROUP, SQS_QUEUE, LocalTemplate, NamingProvider
+
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+QUEUE_ATTRIBUTES = (
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "FifoThroughputLimit",
+)
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """Where AWS API calls go: an endpoint (moto, LocalStack) or real AWS (endpoint None)."""
+
+    endpoint_url: str | None
+    region: str
+    emulator: str  # "moto", "localstack", "aws"
+
+    def client(self, service: str) -> Any:
+        credentials: dict[str, str] = {}
+        if self.endpoint_url is not None and not os.environ.get("AWS_ACCESS_KEY_ID"):
+            credentials = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            config=Config(retries={"max_attempts": 3, "mode": "standard"}),
+            **credentials,
+        )
+
+    def function_environment(self) -> dict[str, str]:
+        """What a function process needs to reach the same AWS (Lambda gives it the role's keys)."""
+        environment = {
+            name: os.environ[name]
+            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+            if name in os.environ
+        }
+        if self.endpoint_url is not None:
+            environment = {**LOCAL_CREDENTIALS, **environment, "AWS_ENDPOINT_URL": self.endpoint_url}
+        return environment
+
+
+@dataclass
+class EmulatorProvider(NamingProvider):
+    """Resolves Refs/GetAtts of queues by creating them in the emulator, once, on first use."""
+
+    template: LocalTemplate
+    sqs: Any
+    queue_urls: dict[str, str] = field(default_factory=dict)
+    queue_arns: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.template)
+
+    def ref(self, logical_id: str) -> Any:
+        if self.template.resource(logical_id)["Type"] == SQS_QUEUE:
+            return self.ensure_queue(logical_id)
+        return super().ref(logical_id)
+
+    def get_att(self, logical_id: str, attribute: str) -> Any:
+        if self.template.resource(logical_id)["Type"] == SQS_QUEUE:
+            self.ensure_queue(logical_id)
+            if attribute == "Arn":
+                return self.queue_arns[logical_id]
+            if attribute == "QueueUrl":
+                return self.queue_urls[logical_id]
+        return super().get_att(logical_id, attribute)
+
+    def ensure_queue(self, logical_id: str) -> str:
+        if logical_id not in self.queue_urls:
+            properties = self.template.resolve(self.template.resource(logical_id).get("Properties", {}))
+            attributes = {
+                name: _attribute_text(properties[name]) for name in QUEUE_ATTRIBUTES if name in properties
+            }
+            if "RedrivePolicy" in properties:
+                attributes["RedrivePolicy"] = _json_text(properties["RedrivePolicy"])
+            if "RedriveAllowPolicy" in properties:
+                attributes["RedriveAllowPolicy"] = _json_text(properties["RedriveAllowPolicy"])
+            name = self.template.queue_name(logical_id)
+            url = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+            arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            self.queue_urls[logical_id], self.queue_arns[logical_id] = url, arn
+        return self.queue_urls[logical_id]
+
+
+def _attribute_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _json_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def create_resources(template: LocalTemplate, target: AwsTarget) -> EmulatorProvider:
+    """Create the template's queues (dead-letter queues first, through their ARNs) and log groups."""
+    provider = EmulatorProvider(template=template, sqs=target.client("sqs"))
+    template.use_provider(provider)
+    for logical_id in template.queues():
+        provider.ensure_queue(logical_id)
+    logs = target.client("logs")
+    for group in template.log_groups():
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_group(logGroupName=group)
+    for logical_id, resource in template.resources(LOG_GROUP).items():
+        retention = template.resolve(resource.get("Properties", {}).get("RetentionInDays"))
+        name = template.resolve(resource.get("Properties", {}).get("LogGroupName"))
+        if retention is not None and name is not None:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=int(retention))
+        elif name is None:
+            raise TemplateError(f"log group {logical_id} has no LogGroupName; the runtime cannot name it")
+    return provider

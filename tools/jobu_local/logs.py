@@ -1,0 +1,179 @@
+"""`jobu logs`: read the functions' CloudWatch logs as on AWS, from the emulator, LocalStack or AWS.
+
+Events come from FilterLogEvents. The filter pattern goes to the server, except on moto, whose
+FilterLogEvents ignores JSON patterns: there the same pattern is applied here
+(jobu_local.filter_pattern). Against LocalStack the pattern is applied on both sides.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TextIO
+
+from jobu_local.aws import AwsTarget
+from jobu_local.filter_pattern import FilterPatternError, compile_pattern
+
+_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_REQUEST_ID = re.compile(r"RequestId: ([0-9a-f-]{36})")
+FOLLOW_POLL_SECONDS = 1.0
+
+
+class LogsError(ValueError):
+    """Bad arguments to `jobu logs` (the message says which)."""
+
+
+def parse_time(text: str, now: datetime | None = None) -> datetime:
+    """`10m`, `2h`, `1d` ago, or an ISO 8601 time (UTC if no zone is given)."""
+    now = now or datetime.now(UTC)
+    match = _DURATION.match(text.strip())
+    if match is not None:
+        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise LogsError(f"cannot read time {text!r}: use 10m, 2h, 1d or an ISO 8601 time") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _json_literal(value: str) -> str:
+    return value if re.fullmatch(r"-?\d+(\.\d+)?", value) else json.dumps(value)
+
+
+def build_pattern(pattern: str | None, *, execution_id: int | None = None, level: str | None = None) -> str:
+    """One CloudWatch pattern from --filter and the shortcuts (joined with &&)."""
+    clauses: list[str] = []
+    if execution_id is not None:
+        clauses.append(f"$.execution_id = {execution_id}")
+    if level is not None:
+        clauses.append(f"$.level = {_json_literal(level.upper())}")
+    text = (pattern or "").strip()
+    if not clauses:
+        return text
+    if text:
+        if not (text.startswith("{") and text.endswith("}")):
+            raise LogsError("--execution-id / --level combine only with a JSON filter pattern ({ ... })")
+        clauses.insert(0, f"({text[1:-1].strip()})")
+    return "{ " + " && ".join(clauses) + " }"
+
+
+@dataclass(frozen=True)
+class LogLine:
+    timestamp_ms: int
+    log_group: str
+    log_stream: str
+    message: str
+    event_id: str
+
+    def text(self, label: str) -> str:
+        moment = datetime.fromtimestamp(self.timestamp_ms / 1000, UTC)
+        return (
+            f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z [{label}] {self.message.rstrip()}"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "timestamp": self.timestamp_ms,
+            "logGroupName": self.log_group,
+            "logStreamName": self.log_stream,
+            "eventId": self.event_id,
+            "message": self.message,
+        }
+
+
+@dataclass
+class LogReader:
+    target: AwsTarget
+    log_groups: Sequence[str]
+    pattern: str = ""
+
+    def __post_init__(self) -> None:
+        self.client = self.target.client("logs")
+        self.server_pattern = "" if self.target.emulator == "moto" else self.pattern
+        self.local_match: Callable[[str], bool] = lambda _message: True
+        if self.target.emulator != "aws":
+            try:
+                self.local_match = compile_pattern(self.pattern)
+            except FilterPatternError:
+                if self.target.emulator == "moto":
+                    raise
+
+    def read(self, start_ms: int, end_ms: int | None = None, pattern: str | None = None) -> list[LogLine]:
+        lines = [line for group in self.log_groups for line in self._group(group, start_ms, end_ms, pattern)]
+        return sorted(lines, key=lambda line: (line.timestamp_ms, line.event_id))
+
+    def _group(self, group: str, start_ms: int, end_ms: int | None, pattern: str | None) -> Iterator[LogLine]:
+        server_pattern = self.server_pattern if pattern is None else pattern
+        match = self.local_match if pattern is None else compile_pattern(pattern)
+        arguments: dict[str, Any] = {"logGroupName": group, "startTime": start_ms}
+        if end_ms is not None:
+            arguments["endTime"] = end_ms
+        if server_pattern:
+            arguments["filterPattern"] = server_pattern
+        try:
+            pages = self.client.get_paginator("filter_log_events").paginate(**arguments)
+            for page in pages:
+                for event in page.get("events", []):
+                    if match(event["message"]):
+                        yield LogLine(
+                            event["timestamp"],
+                            group,
+                            event["logStreamName"],
+                            event["message"],
+                            event["eventId"],
+                        )
+        except self.client.exceptions.ResourceNotFoundException:
+            return
+
+    def with_request_lines(self, lines: list[LogLine], start_ms: int, end_ms: int | None) -> list[LogLine]:
+        """Add the START / END / REPORT lines of the invocations the matched JSON lines came from."""
+        request_ids = sorted({rid for line in lines if (rid := _request_id(line.message))})
+        extra = [
+            line
+            for request_id in request_ids
+            for line in self.read(start_ms, end_ms, pattern=f'"RequestId: {request_id}"')
+        ]
+        unique = {line.event_id: line for line in [*lines, *extra]}
+        return sorted(unique.values(), key=lambda line: (line.timestamp_ms, line.event_id))
+
+
+def _request_id(message: str) -> str | None:
+    try:
+        document = json.loads(message)
+    except ValueError:
+        found = _REQUEST_ID.search(message)
+        return found.group(1) if found else None
+    value = document.get("function_request_id") if isinstance(document, dict) else None
+    return str(value) if value else None
+
+
+def print_lines(lines: Sequence[LogLine], labels: dict[str, str], output: TextIO, as_json: bool) -> None:
+    for line in lines:
+        if as_json:
+            output.write(json.dumps(line.as_json()) + "\n")
+        else:
+            output.write(line.text(labels.get(line.log_group, line.log_group)) + "\n")
+    output.flush()
+
+
+def follow(
+    reader: LogReader,
+    start_ms: int,
+    emit: Callable[[Sequence[LogLine]], None],
+    should_stop: Callable[[], bool] = lambda: False,
+) -> None:
+    """Print new events as they arrive, until interrupted."""
+    seen: set[str] = set()
+    cursor = start_ms
+    while not should_stop():
+        lines = [line for line in reader.read(cursor) if line.event_id not in seen]
+        if lines:
+            emit(lines)
+            seen.update(line.event_id for line in lines)
+            cursor = max(cursor, lines[-1].timestamp_ms - 1000)  # late arrivals within a second
+        time.sleep(FOLLOW_POLL_SECONDS)

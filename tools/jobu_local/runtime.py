@@ -1,0 +1,399 @@
+"""The local runtime: template.yaml's functions, run on one machine with AWS's parts played locally.
+
+`LocalRuntime.start()` brings up, in order: the AWS emulator (moto server, unless AWS_ENDPOINT_URL
+names one), the template's queues and log groups in it, the Kafka broker (Tansu, unless
+KAFKA_BOOTSTRAP_SERVERS is set) and its topics, the job store's schema (SQLite unless a database
+URL is given), one process per function, and the event sources. `stop()` undoes all of it, in
+reverse order; `run()` does both around waiting for Ctrl-C / SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from jobu_local.aws import AwsTarget, EmulatorProvider, create_resources
+from jobu_local.function_process import FunctionProcess, Invocation
+from jobu_local.log_sink import CloudWatchLogSink
+from jobu_local.services import LOOPBACK, Service, free_port, http_ok, moto_server, tansu_broker
+from jobu_local.sources import KafkaRunner, ScheduleRunner, SqsRunner, cancel_all
+from jobu_local.state import RuntimeState, default_database_url, state_dir
+from jobu_local.template import ACCOUNT_ID, FunctionSpec, LocalTemplate
+
+DATABASE_URL = "JOBU_DATABASE_URL"
+DATABASE_SECRET_ARN = "JOBU_DATABASE_SECRET_ARN"
+TOPIC_PARTITIONS = 3
+READY_TIMEOUT_SECONDS = 30.0
+# What a function process inherits from the runtime's own environment (Lambda's is clean too).
+INHERITED = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")
+
+Progress = Callable[[str], None]
+
+
+def _silent(_message: str) -> None:
+    return None
+
+
+class RuntimeStartError(Exception):
+    """The runtime could not start; the message says which part and why."""
+
+
+@dataclass
+class RuntimeOptions:
+    template_path: Path
+    functions: Sequence[str] = ()  # empty: all of them
+    state_dir: Path | None = None
+    database_url: str | None = None
+    aws_endpoint_url: str | None = None
+    kafka_bootstrap_servers: str | None = None
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+    region: str | None = None
+    schedule: bool = True  # tick at the template's rate (on-demand ticks work either way)
+    schedule_interval_seconds: float | None = None
+    function_environment: dict[str, dict[str, str]] = field(default_factory=dict)
+    echo_logs: bool = False
+    kafka_retry_base_seconds: float = 0.5
+
+    @classmethod
+    def from_environment(cls, template_path: Path, **overrides: Any) -> RuntimeOptions:
+        options = cls(
+            template_path=template_path,
+            database_url=os.environ.get(DATABASE_URL) or None,
+            aws_endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+            kafka_bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+            region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None,
+        )
+        for name, value in overrides.items():
+            if value is not None:
+                setattr(options, name, value)
+        return options
+
+
+@dataclass
+class LocalRuntime:
+    options: RuntimeOptions
+    progress: Progress = _silent
+    template: LocalTemplate | None = None
+    aws: AwsTarget | None = None
+    provider: EmulatorProvider | None = None
+    bootstrap_servers: str = ""
+    database_url: str = ""
+    processes: dict[str, FunctionProcess] = field(default_factory=dict)
+    schedules: list[ScheduleRunner] = field(default_factory=list)
+    kafka_runners: list[KafkaRunner] = field(default_factory=list)
+    sqs_runners: list[SqsRunner] = field(default_factory=list)
+    invocations: list[tuple[str, str, Invocation]] = field(default_factory=list)
+    _services: list[Service] = field(default_factory=list)
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    _control: asyncio.Server | None = None
+    _control_port: int = 0
+    _state_dir: Path = Path()
+
+    # --- start -----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._state_dir = state_dir(self.options.state_dir)
+        existing = RuntimeState.read(self._state_dir)
+        if existing is not None and existing.pid != os.getpid():
+            raise RuntimeStartError(
+                f"a local runtime is already running (pid {existing.pid}, state in {self._state_dir})"
+            )
+        self._state_dir.mkdir(parents=True, exist_ok=True)
+        (self._state_dir / ".gitignore").write_text("*\n")
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        started = time.monotonic()
+        options = self.options
+        template = LocalTemplate.load(
+            options.template_path, parameter_overrides=options.parameter_overrides, region=options.region
+        )
+        self.template = template
+        specs = self._selected(template)
+        self.progress(
+            f"template {options.template_path.name}: running {', '.join(s.logical_id for s in specs)}"
+        )
+        self.aws = await self._start_aws(template.region)
+        self.provider = await asyncio.to_thread(create_resources, template, self.aws)
+        for logical_id, url in self.provider.queue_urls.items():
+            self.progress(f"queue {logical_id}: {url}")
+        self.bootstrap_servers = await self._start_kafka(template.kafka_topics())
+        self.database_url = await self._prepare_database()
+        sink = CloudWatchLogSink(self.aws.client("logs"), echo=sys.stdout if options.echo_logs else None)
+        base = {
+            name: os.environ[name] for name in INHERITED if name in os.environ
+        } | self.aws.function_environment()
+        for spec in specs:
+            config = replace(spec.config, environment=self._environment(spec))
+            self.processes[spec.logical_id] = FunctionProcess(config, sink, base_environment=base)
+        await self._start_sources(specs)
+        await self._start_control()
+        self._write_state()
+        self.progress(f"ready in {time.monotonic() - started:.1f} s")
+
+    def _selected(self, template: LocalTemplate) -> list[FunctionSpec]:
+        if not self.options.functions:
+            return template.functions()
+        return [template.find_function(name) for name in self.options.functions]
+
+    async def _start_aws(self, region: str) -> AwsTarget:
+        endpoint = self.options.aws_endpoint_url
+        if endpoint is not None:
+            emulator = (
+                "localstack"
+                if await asyncio.to_thread(http_ok, f"{endpoint}/_localstack/health")
+                else "external"
+            )
+            self.progress(f"AWS APIs: {emulator} at {endpoint}")
+            return AwsTarget(endpoint, region, emulator)
+        port = free_port()
+        service = moto_server(port, self._state_dir / "moto.log")
+        self._services.append(service)
+        self.progress("starting moto server (embedded AWS emulator) ...")
+        await service.start()
+        endpoint = f"http://{LOOPBACK}:{port}"
+        self.progress(f"AWS APIs: moto server at {endpoint} (pid {service.pid})")
+        return AwsTarget(endpoint, region, "moto")
+
+    async def _start_kafka(self, topics: list[str]) -> str:
+        servers = self.options.kafka_bootstrap_servers
+        if servers is None:
+            port = free_port()
+            service = tansu_broker(port, self._state_dir / "tansu.log")
+            self._services.append(service)
+            self.progress("starting Tansu Kafka broker ...")
+            await service.start()
+            servers = f"{LOOPBACK}:{port}"
+            self.progress(f"Kafka: Tansu broker at {servers} (pid {service.pid})")
+        else:
+            self.progress(f"Kafka: {servers}")
+        if topics:
+            await ensure_topics(servers, topics)
+            self.progress(f"Kafka topics: {', '.join(topics)}")
+        return servers
+
+    async def _prepare_database(self) -> str:
+        url = self.options.database_url or default_database_url(self._state_dir)
+        from jobu.store import open_store
+
+        store = await open_store(url)
+        try:
+            applied = await store.migrate()
+        finally:
+            await store.close()
+        shown = url.split("@")[-1] if "@" in url else url
+        self.progress(f"database: {shown} (schema: {len(applied)} migration(s) applied)")
+        return url
+
+    def _environment(self, spec: FunctionSpec) -> dict[str, str]:
+        """The template's variables; the database is the local one (a URL, not a secret ARN)."""
+        variables = dict(spec.config.environment)
+        if DATABASE_URL in variables or DATABASE_SECRET_ARN in variables:
+            variables.pop(DATABASE_SECRET_ARN, None)
+            variables[DATABASE_URL] = self.database_url
+        return variables | self.options.function_environment.get(spec.logical_id, {})
+
+    async def _start_sources(self, specs: list[FunctionSpec]) -> None:
+        template, provider, aws = self._started()
+        for spec in specs:
+            process = self.processes[spec.logical_id]
+            for schedule in spec.schedules:
+                runner = ScheduleRunner(
+                    schedule,
+                    process,
+                    template.region,
+                    ACCOUNT_ID,
+                    self.options.schedule_interval_seconds,
+                    observe=self._observer(spec.logical_id),
+                )
+                self.schedules.append(runner)
+                if schedule.enabled and self.options.schedule:
+                    self._tasks.append(asyncio.create_task(runner.run(), name=f"schedule {schedule.name}"))
+                    self.progress(f"{spec.logical_id} <- schedule {schedule.expression}")
+            for kafka in spec.kafka:
+                kafka_runner = KafkaRunner(
+                    kafka,
+                    process,
+                    self.bootstrap_servers,
+                    observe=self._observer(spec.logical_id),
+                    retry_base_seconds=self.options.kafka_retry_base_seconds,
+                )
+                self.kafka_runners.append(kafka_runner)
+                if kafka.enabled:
+                    self._tasks.append(asyncio.create_task(kafka_runner.run(), name=f"kafka {kafka.name}"))
+            for sqs in spec.sqs:
+                url = provider.ensure_queue(sqs.queue_logical_id)
+                sqs_runner = SqsRunner(
+                    sqs,
+                    process,
+                    aws.client("sqs"),
+                    url,
+                    provider.queue_arns[sqs.queue_logical_id],
+                    template.region,
+                    observe=self._observer(spec.logical_id),
+                )
+                self.sqs_runners.append(sqs_runner)
+                if sqs.enabled:
+                    self._tasks.append(asyncio.create_task(sqs_runner.run(), name=f"sqs {sqs.name}"))
+                    self.progress(f"{spec.logical_id} <- SQS {sqs.queue_logical_id} (batch {sqs.batch_size})")
+        await self._wait_for_kafka()
+
+    def _started(self) -> tuple[LocalTemplate, EmulatorProvider, AwsTarget]:
+        if self.template is None or self.provider is None or self.aws is None:
+            raise RuntimeStartError("the runtime has not started")
+        return self.template, self.provider, self.aws
+
+    async def _wait_for_kafka(self) -> None:
+        for runner in self.kafka_runners:
+            if not runner.source.enabled:
+                continue
+            ready = asyncio.create_task(runner.ready.wait())
+            failed = [task for task in self._tasks if task.get_name() == f"kafka {runner.source.name}"]
+            done, _ = await asyncio.wait(
+                [ready, *failed], timeout=READY_TIMEOUT_SECONDS, return_when="FIRST_COMPLETED"
+            )
+            ready.cancel()
+            if not runner.ready.is_set():
+                errors = [task.exception() for task in done if task is not ready and not task.cancelled()]
+                raise RuntimeStartError(
+                    f"Kafka consumer for {runner.source.name} did not join its group: {errors or 'timeout'}"
+                )
+            self.progress(
+                f"{runner.source.name} <- Kafka {','.join(runner.source.topics)} "
+                f"(group {runner.source.consumer_group_id}, batch {runner.source.batch_size}, "
+                f"window {runner.source.batching_window_seconds:g} s)"
+            )
+
+    def _observer(self, logical_id: str) -> Callable[[str, Invocation], None]:
+        def observe(source: str, invocation: Invocation) -> None:
+            self.invocations.append((logical_id, source, invocation))
+
+        return observe
+
+    # --- control (tick, status) ------------------------------------------------------------------
+
+    async def _start_control(self) -> None:
+        self._control = await asyncio.start_server(self._handle_control, LOOPBACK, 0)
+        self._control_port = self._control.sockets[0].getsockname()[1]
+
+    async def _handle_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = json.loads(await reader.readline())
+            response = await self.control(request)
+        except Exception as error:
+            response = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+        writer.write(json.dumps(response, default=str).encode() + b"\n")
+        await writer.drain()
+        writer.close()
+
+    async def control(self, request: dict[str, Any]) -> dict[str, Any]:
+        command = request.get("command")
+        if command == "tick":
+            if not self.schedules:
+                return {"ok": False, "error": "no function with a schedule runs in this runtime"}
+            invocation = await self.tick()
+            return {
+                "ok": invocation.ok,
+                "request_id": invocation.request_id,
+                "result": invocation.result,
+                "error": invocation.error,
+            }
+        if command == "status":
+            return {"ok": True, "functions": {name: p.invocations for name, p in self.processes.items()}}
+        return {"ok": False, "error": f"unknown command {command!r}"}
+
+    async def tick(self) -> Invocation:
+        """Invoke the scheduled function now, with a Scheduler-shaped event (the `tick` command)."""
+        return await self.schedules[0].tick()
+
+    def _write_state(self) -> None:
+        template, provider, aws = self._started()
+        state = RuntimeState(
+            pid=os.getpid(),
+            control_port=self._control_port,
+            template=str(self.options.template_path.resolve()),
+            region=template.region,
+            aws_endpoint_url=aws.endpoint_url,
+            aws_emulator=aws.emulator,
+            kafka_bootstrap_servers=self.bootstrap_servers,
+            database_url=self.database_url,
+            functions={
+                name: {"name": process.config.name, "log_group": process.config.log_group}
+                for name, process in self.processes.items()
+            },
+            queues=dict(provider.queue_urls),
+            services={service.name: service.pid for service in self._services if service.pid is not None},
+            topics=template.kafka_topics(),
+        )
+        state.write(self._state_dir)
+
+    # --- stop ------------------------------------------------------------------------------------
+
+    def child_pids(self) -> list[int]:
+        pids = [process.pid for process in self.processes.values()]
+        pids += [service.pid for service in self._services]
+        return [pid for pid in pids if pid is not None]
+
+    async def stop(self) -> None:
+        await cancel_all(self._tasks)
+        self._tasks.clear()
+        if self._control is not None:
+            self._control.close()
+            with contextlib.suppress(Exception):
+                await self._control.wait_closed()
+            self._control = None
+        for process in self.processes.values():
+            with contextlib.suppress(Exception):
+                await process.stop()
+        for service in reversed(self._services):
+            await asyncio.to_thread(service.stop)
+        RuntimeState.remove(self._state_dir)
+
+    async def run(self) -> None:
+        """Start, wait for Ctrl-C or SIGTERM, stop."""
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, stopping.set)
+        try:
+            await self.start()
+            self.progress("running; Ctrl-C stops everything")
+            watched = asyncio.create_task(stopping.wait())
+            await asyncio.wait([watched, *self._tasks], return_when="FIRST_COMPLETED")
+            watched.cancel()
+            for task in self._tasks:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    raise RuntimeStartError(f"{task.get_name()} stopped: {task.exception()!r}")
+        finally:
+            self.progress("stopping ...")
+            await self.stop()
+            self.progress("stopped")
+
+
+async def ensure_topics(
+    bootstrap_servers: str, topics: list[str], partitions: int = TOPIC_PARTITIONS
+) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(topic, partitions, 1) for topic in topics if topic not in existing]
+        if missing:
+            await admin.create_topics(missing)
+    finally:
+        await admin.close()
