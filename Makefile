@@ -16,6 +16,24 @@ $(STAMP): requirements-dev.txt layers/core/requirements.txt constraints.txt
 		> $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/jobu-paths.pth
 	touch $(STAMP)
 
+# Deployment tools (sam, cfn-lint) live in their own environment: aws-sam-cli pins many packages.
+TOOLS_VENV := .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.installed
+AWS_REGION ?= us-east-1
+# The tools venv first on PATH: sam build needs a real python3.12 (not a pyenv shim, which fails in
+# the scratch folders sam builds in) to install the layers and functions.
+SAM := PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$(AWS_REGION) \
+	AWS_REGION=$(AWS_REGION) $(TOOLS_VENV)/bin/sam
+.PHONY: tools build sizes
+
+$(TOOLS_STAMP): requirements-tools.txt requirements-tools.lock
+	test -x $(TOOLS_VENV)/bin/python || $(PYTHON312) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-r requirements-tools.txt -c requirements-tools.lock
+	touch $(TOOLS_STAMP)
+
+tools: $(TOOLS_STAMP)
+
 demo: $(STAMP)
 	$(PY) -m jobu.demo
 
@@ -25,10 +43,20 @@ test: $(STAMP) services
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit
 
-lint: $(STAMP)
+lint: $(STAMP) $(TOOLS_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(SAM) validate --lint
+	$(TOOLS_VENV)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
+
+# sam build: functions and layers into .aws-sam/build (layers via layers/Makefile; no Docker needed).
+build: $(TOOLS_STAMP)
+	$(SAM) build
+
+# Each function's unzipped size (code + layers) from the build; fails above Lambda's 250 MB.
+sizes: build $(STAMP)
+	$(PY) scripts/sizes.py
 
 services:
 	scripts/services.sh
