@@ -12,7 +12,7 @@ import boto3
 from botocore.config import Config
 
 from jobu_local.intrinsics import TemplateError
-from jobu_local.template import LOG_GROUP, SQS_QUEUE, LocalTemplate, NamingProvider
+from jobu_local.template import LOG_GROUP, S3_BUCKET, SQS_QUEUE, LocalTemplate, NamingProvider
 
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 QUEUE_ATTRIBUTES = (
@@ -68,6 +68,8 @@ class EmulatorProvider(NamingProvider):
     sqs: Any
     queue_urls: dict[str, str] = field(default_factory=dict)
     queue_arns: dict[str, str] = field(default_factory=dict)
+    s3: Any = None
+    buckets: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         super().__init__(self.template)
@@ -85,6 +87,18 @@ class EmulatorProvider(NamingProvider):
             if attribute == "QueueUrl":
                 return self.queue_urls[logical_id]
         return super().get_att(logical_id, attribute)
+
+    def bucket_for_arn(self, arn: str) -> str | None:
+        """The name of the template's bucket with this ARN, created in the emulator; None if none."""
+        for logical_id in self.template.resources(S3_BUCKET):
+            name = self.template.bucket_name(logical_id)
+            if arn == f"arn:aws:s3:::{name}":
+                if logical_id not in self.buckets:
+                    with contextlib.suppress(Exception):
+                        self.s3.create_bucket(Bucket=name)
+                    self.buckets.add(logical_id)
+                return name
+        return None
 
     def ensure_queue(self, logical_id: str) -> str:
         if logical_id not in self.queue_urls:
@@ -117,7 +131,7 @@ def _json_text(value: Any) -> str:
 
 def create_resources(template: LocalTemplate, target: AwsTarget) -> EmulatorProvider:
     """Create the template's queues (dead-letter queues first, through their ARNs) and log groups."""
-    provider = EmulatorProvider(template=template, sqs=target.client("sqs"))
+    provider = EmulatorProvider(template=template, sqs=target.client("sqs"), s3=target.client("s3"))
     template.use_provider(provider)
     for logical_id in template.queues():
         provider.ensure_queue(logical_id)

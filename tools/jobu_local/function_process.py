@@ -81,7 +81,7 @@ class FunctionProcess:
     base_environment: dict[str, str] = field(default_factory=dict)
     _process: asyncio.subprocess.Process | None = None
     _stream: str = ""
-    _lines: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    _lines: asyncio.Queue[tuple[int, str] | None] = field(default_factory=asyncio.Queue)
     _reader: asyncio.Task[None] | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     invocations: int = 0
@@ -244,9 +244,9 @@ class FunctionProcess:
         stream = self._stream
         await self._kill()
         while not self._lines.empty():
-            line = self._lines.get_nowait()
-            if line is not None and not line.startswith(END_MARKER):
-                self.sink.emit(self.config.log_group, stream, LogEvent(now_ms(), line))
+            item = self._lines.get_nowait()
+            if item is not None and not item[1].startswith(END_MARKER):
+                self.sink.emit(self.config.log_group, stream, LogEvent(*item))
 
     # --- plumbing --------------------------------------------------------------------------------
 
@@ -274,20 +274,22 @@ class FunctionProcess:
         assert process.stderr is not None
         lines = self._lines
         while raw := await process.stderr.readline():
-            await lines.put(raw.decode(errors="replace").rstrip("\n"))
+            await lines.put((now_ms(), raw.decode(errors="replace").rstrip("\n")))
         await lines.put(None)
 
     async def _drain_logs(self, request_id: str) -> None:
         """Move the function's log lines to the sink until the end marker of `request_id`."""
         marker = f"{END_MARKER}{request_id}"
-        while (line := await self._lines.get()) is not None:
+        while (item := await self._lines.get()) is not None:
+            timestamp, line = item
             if line == marker:
                 return
             if not line.startswith(END_MARKER):
-                self._emit(line)
+                self._emit(line, timestamp)
 
-    def _emit(self, message: str) -> None:
-        self.sink.emit(self.config.log_group, self._stream, LogEvent(now_ms(), message))
+    def _emit(self, message: str, timestamp_ms: int | None = None) -> None:
+        event = LogEvent(timestamp_ms if timestamp_ms is not None else now_ms(), message)
+        self.sink.emit(self.config.log_group, self._stream, event)
 
     def _emit_error(self, request_id: str, error: dict[str, Any]) -> None:
         trace = "".join(error.get("stackTrace") or [])

@@ -124,7 +124,7 @@ class Resolver:
         return str(self._resolve(text)).split(delimiter)
 
     def _find_in_map(self, argument: Any) -> Any:
-        name, top, second = (self._resolve(item) for item in argument)
+        name, top, second = (str(self._resolve(item)) for item in argument)
         return self.mappings[name][top][second]
 
     def _condition_ref(self, argument: Any) -> bool:

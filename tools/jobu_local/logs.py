@@ -105,7 +105,8 @@ class LogReader:
 
     def read(self, start_ms: int, end_ms: int | None = None, pattern: str | None = None) -> list[LogLine]:
         lines = [line for group in self.log_groups for line in self._group(group, start_ms, end_ms, pattern)]
-        return sorted(lines, key=lambda line: (line.timestamp_ms, line.event_id))
+        # stable: events of one millisecond keep the order the service returned them in
+        return sorted(lines, key=lambda line: line.timestamp_ms)
 
     def _group(self, group: str, start_ms: int, end_ms: int | None, pattern: str | None) -> Iterator[LogLine]:
         server_pattern = self.server_pattern if pattern is None else pattern
@@ -139,7 +140,15 @@ class LogReader:
             for line in self.read(start_ms, end_ms, pattern=f'"RequestId: {request_id}"')
         ]
         unique = {line.event_id: line for line in [*lines, *extra]}
-        return sorted(unique.values(), key=lambda line: (line.timestamp_ms, line.event_id))
+        return sorted(unique.values(), key=lambda line: (line.timestamp_ms, _phase(line.message)))
+
+
+def _phase(message: str) -> int:
+    """Within one millisecond: START before the function's lines, END and REPORT after them."""
+    for rank, prefix in enumerate(("INIT_START", "START ", "", "END ", "REPORT ")):
+        if prefix and message.startswith(prefix):
+            return rank
+    return 2
 
 
 def _request_id(message: str) -> str | None:

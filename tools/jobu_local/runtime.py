@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,9 @@ from jobu_local.aws import AwsTarget, EmulatorProvider, create_resources
 from jobu_local.function_process import FunctionProcess, Invocation
 from jobu_local.log_sink import CloudWatchLogSink
 from jobu_local.services import LOOPBACK, Service, free_port, http_ok, moto_server, tansu_broker
-from jobu_local.sources import KafkaRunner, ScheduleRunner, SqsRunner, cancel_all
+from jobu_local.sources import FailureSink, KafkaRunner, ScheduleRunner, SqsRunner, cancel_all
 from jobu_local.state import RuntimeState, default_database_url, state_dir
-from jobu_local.template import ACCOUNT_ID, FunctionSpec, LocalTemplate
+from jobu_local.template import ACCOUNT_ID, FunctionSpec, KafkaSource, LocalTemplate
 
 DATABASE_URL = "JOBU_DATABASE_URL"
 DATABASE_SECRET_ARN = "JOBU_DATABASE_SECRET_ARN"
@@ -35,6 +36,8 @@ TOPIC_PARTITIONS = 3
 READY_TIMEOUT_SECONDS = 30.0
 # What a function process inherits from the runtime's own environment (Lambda's is clean too).
 INHERITED = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")
+# No X-Ray daemon runs locally: tracing (Tracing: Active in the template) is switched off.
+LOCAL_ONLY = {"POWERTOOLS_TRACE_DISABLED": "true", "AWS_XRAY_SDK_ENABLED": "false"}
 
 Progress = Callable[[str], None]
 
@@ -122,20 +125,19 @@ class LocalRuntime:
             options.template_path, parameter_overrides=options.parameter_overrides, region=options.region
         )
         self.template = template
-        specs = self._selected(template)
-        self.progress(
-            f"template {options.template_path.name}: running {', '.join(s.logical_id for s in specs)}"
-        )
+        self._selected(template)  # refuse an unknown function name before starting anything
         self.aws = await self._start_aws(template.region)
         self.provider = await asyncio.to_thread(create_resources, template, self.aws)
+        specs = self._selected(template)  # now Refs to queues resolve to the emulator's URLs
+        names = ", ".join(spec.logical_id for spec in specs)
+        self.progress(f"template {options.template_path.name}: running {names}")
         for logical_id, url in self.provider.queue_urls.items():
             self.progress(f"queue {logical_id}: {url}")
         self.bootstrap_servers = await self._start_kafka(template.kafka_topics())
         self.database_url = await self._prepare_database()
         sink = CloudWatchLogSink(self.aws.client("logs"), echo=sys.stdout if options.echo_logs else None)
-        base = {
-            name: os.environ[name] for name in INHERITED if name in os.environ
-        } | self.aws.function_environment()
+        inherited = {name: os.environ[name] for name in INHERITED if name in os.environ}
+        base = inherited | self.aws.function_environment() | LOCAL_ONLY
         for spec in specs:
             config = replace(spec.config, environment=self._environment(spec))
             self.processes[spec.logical_id] = FunctionProcess(config, sink, base_environment=base)
@@ -230,6 +232,7 @@ class LocalRuntime:
                     self.bootstrap_servers,
                     observe=self._observer(spec.logical_id),
                     retry_base_seconds=self.options.kafka_retry_base_seconds,
+                    on_failure=self._failure_destination(kafka, process.config.arn),
                 )
                 self.kafka_runners.append(kafka_runner)
                 if kafka.enabled:
@@ -276,6 +279,24 @@ class LocalRuntime:
                 f"(group {runner.source.consumer_group_id}, batch {runner.source.batch_size}, "
                 f"window {runner.source.batching_window_seconds:g} s)"
             )
+
+    def _failure_destination(self, source: KafkaSource, function_arn: str) -> FailureSink | None:
+        """The mapping's OnFailure destination, if it is a bucket of the template (as on AWS, the
+        failed batch with its records is written there as an invocation record)."""
+        _, provider, aws = self._started()
+        bucket = provider.bucket_for_arn(source.on_failure_destination or "")
+        if bucket is None:
+            return None
+        s3 = aws.client("s3")
+
+        async def write(event: dict[str, Any], invocation: Invocation, attempts: int) -> None:
+            record = failure_record(event, invocation, attempts, function_arn)
+            partition = next(iter(event["records"]), "unknown")
+            key = f"aws/lambda/{source.name}/{partition}/{record['timestamp']}-{invocation.request_id}"
+            await asyncio.to_thread(s3.put_object, Bucket=bucket, Key=key, Body=json.dumps(record).encode())
+            self.progress(f"Kafka batch written to s3://{bucket}/{key} after {attempts - 1} retries")
+
+        return write
 
     def _observer(self, logical_id: str) -> Callable[[str, Invocation], None]:
         def observe(source: str, invocation: Invocation) -> None:
@@ -381,6 +402,24 @@ class LocalRuntime:
             self.progress("stopping ...")
             await self.stop()
             self.progress("stopped")
+
+
+def failure_record(
+    event: dict[str, Any], invocation: Invocation, attempts: int, function_arn: str
+) -> dict[str, Any]:
+    """What Lambda writes to an on-failure destination for a Kafka batch that exhausted its retries."""
+    return {
+        "version": "1.0",
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "requestContext": {
+            "requestId": invocation.request_id,
+            "functionArn": function_arn,
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "payload": event,
+    }
 
 
 async def ensure_topics(

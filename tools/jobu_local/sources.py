@@ -15,7 +15,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -38,6 +38,7 @@ class Invoker(Protocol):
 
 
 Observer = Callable[[str, Invocation], None]
+FailureSink = Callable[[dict[str, Any], Invocation, int], Awaitable[None]]
 
 
 def _quiet(_source: str, _invocation: Invocation) -> None:
@@ -107,6 +108,7 @@ class KafkaRunner:
     observe: Observer = _quiet
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     retry_base_seconds: float = KAFKA_RETRY_BASE_SECONDS
+    on_failure: FailureSink | None = None
     batches: int = 0
 
     async def run(self) -> None:
@@ -159,25 +161,44 @@ class KafkaRunner:
         return records
 
     async def _deliver(self, consumer: Any, records: list[Any]) -> None:
-        event = kafka_event(
+        """Invoke until the batch succeeds (or its retries are spent); only then commit its offsets."""
+        await self._invoke(
+            sorted(records, key=lambda record: (record.topic, record.partition, record.offset))
+        )
+        await consumer.commit(_next_offsets(records))
+        self.batches += 1
+
+    def _event(self, records: list[Any]) -> dict[str, Any]:
+        return kafka_event(
             (_record(record) for record in records),
             bootstrap_servers=self.bootstrap_servers,
             cluster_arn=self.source.cluster_arn if self.source.kind == "MSK" else None,
         )
+
+    async def _invoke(self, records: list[Any]) -> None:
+        """BisectBatchOnFunctionError halves a failing batch first; single batches retry with backoff."""
+        event = self._event(records)
         attempt = 0
         while True:
             invocation = await self.function.invoke(event)
             self.observe(f"kafka {self.source.name}", invocation)
             if invocation.ok:
-                break
+                return
+            if self.source.bisect_on_error and len(records) > 1:
+                half = len(records) // 2
+                await self._invoke(records[:half])
+                await self._invoke(records[half:])
+                return
             attempt += 1
             limit = self.source.maximum_retry_attempts
-            if limit is not None and limit >= 0 and attempt > limit:
-                log.warning("kafka %s: batch dropped after %d retries", self.source.name, limit)
-                break
+            if limit is not None and 0 <= limit < attempt:
+                log.warning(
+                    "kafka %s: %d record(s) failed after %d retries", self.source.name, len(records), limit
+                )
+                if self.on_failure is not None:
+                    await self.on_failure(event, invocation, attempt)
+                return
             await asyncio.sleep(min(KAFKA_RETRY_MAX_SECONDS, self.retry_base_seconds * 2 ** (attempt - 1)))
-        await consumer.commit(_next_offsets(records))
-        self.batches += 1
 
 
 def _record(record: Any) -> KafkaRecord:

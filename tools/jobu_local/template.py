@@ -23,10 +23,20 @@ SAM_LAYER = "AWS::Serverless::LayerVersion"
 LAMBDA_LAYER = "AWS::Lambda::LayerVersion"
 SQS_QUEUE = "AWS::SQS::Queue"
 LOG_GROUP = "AWS::Logs::LogGroup"
+EVENT_SOURCE_MAPPING = "AWS::Lambda::EventSourceMapping"
+S3_BUCKET = "AWS::S3::Bucket"
 SCHEDULER_SCHEDULE = "AWS::Scheduler::Schedule"
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_STACK_NAME = "jobu"
+# Parameter values for a local run, used for the Parameters the template has and the user did not
+# override: the local broker stands in for an MSK cluster (so the Kafka mapping exists and its events
+# are MSK-shaped), and the database secret is replaced by the local database URL anyway.
+LOCAL_PARAMETERS = {
+    "KafkaSource": "MSK",
+    "MskClusterArn": "arn:aws:kafka:{region}:{account}:cluster/jobu-local/0a1b2c3d-4000-8000-0000-1",
+    "DatabaseSecretArn": "arn:aws:secretsmanager:{region}:{account}:secret:jobu-local-database",
+}
 _WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 
 
@@ -51,6 +61,8 @@ class KafkaSource:
     cluster_arn: str | None
     maximum_retry_attempts: int | None
     enabled: bool
+    bisect_on_error: bool = False
+    on_failure_destination: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,8 @@ class NamingProvider:
             return f"local://{self.template.queue_name(logical_id)}"
         if resource["Type"] == LOG_GROUP:
             return self.template.resolve(resource.get("Properties", {}).get("LogGroupName")) or logical_id
+        if resource["Type"] == S3_BUCKET:
+            return self.template.bucket_name(logical_id)
         return logical_id
 
     def get_att(self, logical_id: str, attribute: str) -> Any:
@@ -102,6 +116,8 @@ class NamingProvider:
         if resource["Type"] == SQS_QUEUE:
             name = self.template.queue_name(logical_id)
             return {"Arn": f"arn:aws:sqs:{region}:{account}:{name}", "QueueName": name}.get(attribute, name)
+        if resource["Type"] == S3_BUCKET and attribute == "Arn":
+            return f"arn:aws:s3:::{self.template.bucket_name(logical_id)}"
         if resource["Type"] == SAM_FUNCTION and attribute == "Arn":
             return f"arn:aws:lambda:{region}:{account}:function:{self.template.function_name(logical_id)}"
         return f"arn:aws:local:{region}:{account}:{logical_id}/{attribute}"
@@ -115,6 +131,7 @@ class LocalTemplate:
     region: str = DEFAULT_REGION
     stack_name: str = DEFAULT_STACK_NAME
     provider: ResourceProvider | None = None
+    local_parameters: bool = True
     _resolver: Resolver | None = None
 
     @classmethod
@@ -167,12 +184,21 @@ class LocalTemplate:
         return self.resolver.resolve(value)
 
     def parameter_values(self) -> dict[str, Any]:
+        """Each Parameter's override, else Default, else "" (locally, e.g. DatabaseSecretArn is
+        replaced by the local database URL). Values are strings, lists for list types, as Ref gives them."""
         values: dict[str, Any] = {}
+        local = {
+            name: value.format(region=self.region, account=ACCOUNT_ID)
+            for name, value in LOCAL_PARAMETERS.items()
+            if self.local_parameters
+        }
         for name, definition in self.document.get("Parameters", {}).items():
-            if name in self.parameter_overrides:
-                values[name] = self.parameter_overrides[name]
-            elif "Default" in definition:
-                values[name] = definition["Default"]
+            raw = self.parameter_overrides.get(name, local.get(name, definition.get("Default", "")))
+            kind = str(definition.get("Type", "String"))
+            is_list = kind == "CommaDelimitedList" or kind.startswith("List<")
+            values[name] = (
+                (str(raw).split(",") if not isinstance(raw, list) else raw) if is_list else _env_text(raw)
+            )
         unknown = set(self.parameter_overrides) - set(values)
         if unknown:
             raise TemplateError(f"parameter override(s) not in the template: {', '.join(sorted(unknown))}")
@@ -209,6 +235,10 @@ class LocalTemplate:
             return str(self.resolve(name))
         suffix = ".fifo" if self.resolve(properties.get("FifoQueue")) in {True, "true"} else ""
         return f"{self.stack_name}-{logical_id}{suffix}"
+
+    def bucket_name(self, logical_id: str) -> str:
+        name = self.resource(logical_id).get("Properties", {}).get("BucketName")
+        return str(self.resolve(name)) if name is not None else f"{self.stack_name}-{logical_id}".lower()
 
     def queues(self) -> dict[str, dict[str, Any]]:
         return self.resources(SQS_QUEUE)
@@ -264,7 +294,7 @@ class LocalTemplate:
             logical_id=logical_id,
             config=config,
             schedules=tuple(self._schedules(logical_id, events)),
-            kafka=tuple(self._kafka(logical_id, events)),
+            kafka=tuple(self._kafka(logical_id, events)) + tuple(self._kafka_mappings(logical_id)),
             sqs=tuple(self._sqs(events)),
         )
 
@@ -328,6 +358,46 @@ class LocalTemplate:
                     else None,
                     maximum_retry_attempts=int(retries) if retries is not None else None,
                     enabled=properties.get("Enabled", True) not in {False, "false"},
+                )
+            )
+        return sources
+
+    def _kafka_mappings(self, logical_id: str) -> list[KafkaSource]:
+        """AWS::Lambda::EventSourceMapping resources for Kafka whose FunctionName is this function."""
+        sources: list[KafkaSource] = []
+        for mapping_id, resource in self.resources(EVENT_SOURCE_MAPPING).items():
+            raw = resource.get("Properties", {})
+            if raw.get("FunctionName") != {"Ref": logical_id} or "Topics" not in raw:
+                continue
+            properties = self.resolve(raw)
+            self_managed = "SelfManagedEventSource" in properties
+            config = properties.get(
+                "SelfManagedKafkaEventSourceConfig"
+                if self_managed
+                else "AmazonManagedKafkaEventSourceConfig",
+                {},
+            )
+            retries = properties.get("MaximumRetryAttempts")
+            destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+            arn = (
+                properties.get("EventSourceArn")
+                or f"arn:aws:kafka:{self.region}:{ACCOUNT_ID}:cluster/local/0"
+            )
+            sources.append(
+                KafkaSource(
+                    name=mapping_id,
+                    kind="SelfManagedKafka" if self_managed else "MSK",
+                    topics=tuple(properties["Topics"]),
+                    batch_size=int(properties.get("BatchSize", 100)),
+                    batching_window_seconds=float(properties.get("MaximumBatchingWindowInSeconds", 0.5)),
+                    starting_position=str(properties.get("StartingPosition", "LATEST")).upper(),
+                    consumer_group_id=str(config.get("ConsumerGroupId") or mapping_id),
+                    cluster_arn=None if self_managed else str(arn),
+                    maximum_retry_attempts=int(retries) if retries not in (None, "") else None,
+                    enabled=properties.get("Enabled", True) not in {False, "false"},
+                    bisect_on_error=str(properties.get("BisectBatchOnFunctionError", "false")).lower()
+                    == "true",
+                    on_failure_destination=str(destination) if destination else None,
                 )
             )
         return sources

@@ -1,0 +1,176 @@
+"""Where pipeline files live: a local path or s3://bucket/key, read and written the same way.
+
+Inputs are opened in place when local and downloaded into the run's scratch directory (under
+the system temp dir: /tmp on Lambda, the only writable place there) when on S3. Outputs are
+written to a staging file first and published whole when the step has succeeded: renamed into
+place locally, uploaded on S3. A failed step therefore never leaves a half-written output.
+
+boto3 finds its endpoint the usual way (AWS_ENDPOINT_URL for moto server or LocalStack).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jobu_handlers.pipeline.errors import EmptyInputError, InputNotFoundError, PipelineError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_S3_PREFIX = "s3://"
+_NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NoSuchBucket", "NotFound"})
+
+
+@dataclass(frozen=True)
+class Location:
+    """A parsed path: exactly one of `local` or (`bucket`, `key`) is set."""
+
+    path: str
+    local: Path | None = None
+    bucket: str = ""
+    key: str = ""
+
+    @classmethod
+    def parse(cls, path: str) -> Location:
+        if not path.startswith(_S3_PREFIX):
+            return cls(path, local=Path(path))
+        bucket, _, key = path[len(_S3_PREFIX) :].partition("/")
+        if not bucket or not key or key.endswith("/"):
+            raise PipelineError(f"not an S3 object path (expected s3://bucket/key): {path!r}")
+        return cls(path, bucket=bucket, key=key)
+
+    @property
+    def is_s3(self) -> bool:
+        return self.local is None
+
+    @property
+    def name(self) -> str:
+        return self.local.name if self.local is not None else self.key.rsplit("/", 1)[-1]
+
+
+def s3_client() -> S3Client:
+    """A new S3 client (one per run: cheap next to the transfer, and tests can mock it)."""
+    import boto3
+
+    return boto3.client("s3")
+
+
+class Files:
+    """A step's file access: a scratch directory, staged outputs, and an S3 client when needed.
+
+    Use as a context manager: on exit the scratch directory and every unpublished staging file
+    are removed, so a failed step leaves nothing behind.
+    """
+
+    def __init__(self, client: S3Client | None = None) -> None:
+        self._client = client
+        self._scratch = tempfile.TemporaryDirectory(prefix="jobu-pipeline-")
+        self.scratch = Path(self._scratch.name)
+        self._outputs: list[Output] = []
+
+    def __enter__(self) -> Files:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for output in self._outputs:
+            output.discard()
+        self._scratch.cleanup()
+
+    @property
+    def s3(self) -> S3Client:
+        if self._client is None:
+            self._client = s3_client()
+        return self._client
+
+    def fetch(self, path: str) -> tuple[Path, int]:
+        """A local file holding the input, and its size; refuses a missing or empty input."""
+        location = Location.parse(path)
+        if location.local is not None:
+            local = location.local
+            if not local.is_file():
+                raise InputNotFoundError(f"input file not found: {path}")
+        else:
+            local = self.scratch / f"in-{uuid.uuid4().hex}-{location.name}"
+            self._download(location, local)
+        size = local.stat().st_size
+        if size == 0:
+            raise EmptyInputError(f"input file is empty (0 bytes): {path}")
+        return local, size
+
+    def _download(self, location: Location, local: Path) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3.download_file(location.bucket, location.key, str(local))
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in _NOT_FOUND_CODES:
+                raise InputNotFoundError(f"input object not found: {location.path} ({code})") from None
+            raise PipelineError(f"cannot read {location.path}: {error}") from error
+
+    def output(self, path: str) -> Output:
+        """A staged output for `path` (publish it with `publish`)."""
+        location = Location.parse(path)
+        if location.local is not None:
+            # staged beside the destination, so publishing is an atomic rename
+            location.local.parent.mkdir(parents=True, exist_ok=True)
+            staging = location.local.with_name(f".{location.local.name}.{uuid.uuid4().hex}.tmp")
+        else:
+            staging = self.scratch / f"out-{uuid.uuid4().hex}-{location.name}"
+        output = Output(location, staging)
+        self._outputs.append(output)
+        return output
+
+    def publish(self, *outputs: Output) -> int:
+        """Publish all of `outputs` or none of them; returns the bytes written."""
+        done: list[Output] = []
+        try:
+            for output in outputs:
+                output.publish(self)
+                done.append(output)
+        except Exception:
+            for output in done:
+                output.retract(self)
+            raise
+        return sum(output.size for output in outputs)
+
+
+class Output:
+    """One output file: written to `staging`, then published to its destination in one piece."""
+
+    def __init__(self, location: Location, staging: Path) -> None:
+        self.location = location
+        self.staging = staging
+        self.size = 0
+        self.published = False
+
+    def publish(self, files: Files) -> None:
+        self.size = self.staging.stat().st_size
+        if self.location.local is not None:
+            os.replace(self.staging, self.location.local)
+        else:
+            from boto3.exceptions import S3UploadFailedError
+            from botocore.exceptions import ClientError
+
+            try:
+                files.s3.upload_file(str(self.staging), self.location.bucket, self.location.key)
+            except (ClientError, S3UploadFailedError) as error:
+                raise PipelineError(f"cannot write {self.location.path}: {error}") from error
+            self.staging.unlink()
+        self.published = True
+
+    def retract(self, files: Files) -> None:
+        """Undo a publish (best effort), when another output of the same step failed."""
+        if self.location.local is not None:
+            self.location.local.unlink(missing_ok=True)
+        else:
+            files.s3.delete_object(Bucket=self.location.bucket, Key=self.location.key)
+        self.published = False
+
+    def discard(self) -> None:
+        self.staging.unlink(missing_ok=True)

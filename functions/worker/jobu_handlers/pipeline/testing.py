@@ -1,0 +1,62 @@
+"""Running a pipeline step outside the worker: for tests, benchmarks and one-off runs.
+
+    result = await run_step("pandas_preprocess", {"input_path": ..., "output_path": ...})
+
+The step gets a HandlerContext whose database is known by URL only (what db_loader needs);
+nothing here touches the job store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from jobu.handlers import HandlerContext, HandlerParams, HandlerResult, get_handler
+
+_BACKENDS = {"postgresql": "postgres", "postgres": "postgres", "mysql": "mysql", "mariadb": "mysql"}
+
+
+@dataclass(frozen=True)
+class UrlDatabase:
+    """A `Database` that has a URL and nothing else (no pool, no queries)."""
+
+    url: str
+
+    @property
+    def backend(self) -> str:
+        scheme = urlsplit(self.url).scheme
+        return _BACKENDS.get(scheme, scheme)
+
+    def queries(self, sql_dir: Path) -> Any:
+        raise NotImplementedError("UrlDatabase has no job store queries")
+
+    def connection(self) -> Any:
+        raise NotImplementedError("UrlDatabase has no connection pool")
+
+    def encode_json(self, value: Any) -> Any:
+        raise NotImplementedError("UrlDatabase has no driver to encode for")
+
+    def encode_time(self, value: datetime | None) -> Any:
+        raise NotImplementedError("UrlDatabase has no driver to encode for")
+
+
+def handler_context(handler_name: str, database_url: str = "sqlite:///:memory:") -> HandlerContext:
+    return HandlerContext(
+        execution_id=0,
+        job_id=None,
+        handler_name=handler_name,
+        retry_count=0,
+        database=UrlDatabase(database_url),
+    )
+
+
+async def run_step(
+    handler_name: str, params: dict[str, Any], *, database_url: str = "sqlite:///:memory:"
+) -> HandlerResult:
+    """Run one registered handler on `params`, as the worker would (minus the job store)."""
+    cls = get_handler(handler_name)
+    step = cls(handler_context(handler_name, database_url))
+    return await step.execute(HandlerParams.model_validate(params))
