@@ -34,8 +34,17 @@ $(TOOLS_STAMP): requirements-tools.txt requirements-tools.lock
 
 tools: $(TOOLS_STAMP)
 
+# The `jobu` command (tools/jobu_local): local runtime, produce, logs, runs, cron, demo.
+JOBU := PYTHONPATH=$(CURDIR)/tools:$(CURDIR)/layers/core/python $(PY) -m jobu_local
+.PHONY: local
+
+# The whole flow on embedded defaults (moto server, Tansu, SQLite): cron job + Kafka message -> runs -> logs.
 demo: $(STAMP)
-	$(PY) -m jobu.demo
+	$(JOBU) demo
+
+# Run the functions of template.yaml locally until Ctrl-C (`make local ARGS="worker"` for some only).
+local: $(STAMP)
+	$(JOBU) local up $(ARGS)
 
 test: $(STAMP) services
 	$(PY) -m pytest
