@@ -79,5 +79,11 @@ migrate: $(STAMP)
 bench: $(STAMP) services
 	$(PY) bench/queue_dispatch.py
 
+# The data pipeline's benchmarks (issue 5): CSV -> Parquet and Parquet -> PostgreSQL, each against its baseline.
+.PHONY: bench-pipeline
+bench-pipeline: $(STAMP) services
+	$(PY) bench/pipeline_csv.py
+	$(PY) bench/pipeline_load.py --mysql
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

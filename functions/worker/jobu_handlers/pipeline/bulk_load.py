@@ -4,9 +4,9 @@ Imported by the handler when it runs (pyarrow at module level; the database driv
 target that needs them). Each backend takes its fastest bulk path inside one transaction:
 
 - PostgreSQL: COPY ... FROM STDIN (FORMAT csv) through asyncpg's `copy_to_table`. The CSV is
-  written by pyarrow from the Parquet batches (C++, no Python object per value); PostgreSQL
-  parses it with its own type input functions, so a wrong value is reported with its line and
-  column.
+  written by pyarrow from the Parquet batches (C++, no Python object per value) and streamed,
+  a batch at a time, so nothing lands in /tmp; PostgreSQL parses it with its own type input
+  functions, so a wrong value is reported with its line and column.
 - MySQL / MariaDB: LOAD DATA LOCAL INFILE through asyncmy (see asyncmy_infile.py), about 4x
   a batched multi-row INSERT. LOCAL turns bad values into warnings, so any warning, or a row
   count that differs from the file's, rolls the load back. If the server refuses local files
@@ -21,8 +21,10 @@ sql/<backend>/bulk_load.sql) and quoted; values are never part of SQL text.
 from __future__ import annotations
 
 import asyncio
+import io
 import sqlite3
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -46,7 +48,9 @@ from jobu_handlers.pipeline.errors import (
 from jobu_handlers.pipeline.params import LoadParams
 
 SQL_DIR = Path(__file__).with_name("sql")
-_BATCH_ROWS = 65_536
+_BATCH_ROWS = 16_384
+# PostgreSQL CSV: strings always quoted (so "" is an empty string), nulls unquoted and empty
+_CSV_OPTIONS = pacsv.WriteOptions(include_header=False, quoting_style="needed")
 # MySQL/MariaDB errors meaning "this server or client does not take local files"
 _LOCAL_INFILE_REFUSED = frozenset({1148, 3948, 3950, 4166})
 _TRANSACTIONAL_ENGINES = frozenset({"innodb", "rocksdb", "ndbcluster", "tokudb"})
@@ -136,15 +140,13 @@ class Target(ABC):
         """Load every row of `data` into params.table in one transaction, or none of them."""
 
 
-def write_csv(data: ParquetInput, target: Path, *, null_string: str, for_mysql: bool) -> None:
-    """The rows as CSV without a header: strings always quoted, nulls as `null_string` unquoted."""
-    options = pacsv.WriteOptions(include_header=False, null_string=null_string, quoting_style="needed")
+def write_mysql_csv(data: ParquetInput, target: Path) -> None:
+    """The rows as CSV for LOAD DATA: strings always quoted, nulls as an unquoted NULL."""
+    options = pacsv.WriteOptions(include_header=False, null_string="NULL", quoting_style="needed")
     writer = None
     try:
         for batch in data.batches():
-            table = pa.Table.from_batches([batch])
-            if for_mysql:
-                table = mysql_compatible(table)
+            table = mysql_compatible(pa.Table.from_batches([batch]))
             if writer is None:
                 writer = pacsv.CSVWriter(str(target), table.schema, write_options=options)
             writer.write_table(table)
@@ -155,6 +157,22 @@ def write_csv(data: ParquetInput, target: Path, *, null_string: str, for_mysql: 
             writer.close()
     if writer is None:
         target.write_bytes(b"")
+
+
+async def csv_chunks(data: ParquetInput) -> AsyncIterator[bytes]:
+    """The rows as CSV, one batch at a time, converted in a thread while the server parses the last."""
+    batches = data.batches()
+    while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+        yield await asyncio.to_thread(_csv_bytes, batch)
+
+
+def _csv_bytes(batch: Any) -> bytes:
+    buffer = io.BytesIO()
+    try:
+        pacsv.write_csv(pa.Table.from_batches([batch]), buffer, _CSV_OPTIONS)
+    except pa.ArrowInvalid as error:
+        raise MalformedInputError(f"cannot convert the input for loading: {error}") from None
+    return buffer.getvalue()
 
 
 def mysql_compatible(table: Any) -> Any:
@@ -176,7 +194,6 @@ class PostgresTarget(Target):
         import asyncpg  # type: ignore[import-untyped, unused-ignore]
 
         outcome = LoadOutcome(self.backend, "copy")
-        csv_path = scratch / "load.csv"
         conn = await asyncpg.connect(self.url, timeout=30)
         try:
             found = queries("postgres", "asyncpg").table_columns(
@@ -184,7 +201,6 @@ class PostgresTarget(Target):
             )
             rows = [row async for row in found]
             check_columns(params, [row["column_name"] for row in rows], data)
-            await asyncio.to_thread(write_csv, data, csv_path, null_string="", for_mysql=False)
             async with conn.transaction():
                 if params.mode == "replace":
                     status = await conn.execute(f"DELETE FROM {self._qualified(params)}")
@@ -192,7 +208,7 @@ class PostgresTarget(Target):
                 status = await conn.copy_to_table(
                     params.table_name,
                     schema_name=params.schema_name,
-                    source=csv_path,
+                    source=csv_chunks(data),
                     columns=data.columns,
                     format="csv",
                 )
@@ -294,7 +310,7 @@ class MySQLTarget(Target):
         from jobu_handlers.pipeline.asyncmy_infile import allow_local_infile
 
         csv_path = scratch / "load.csv"
-        await asyncio.to_thread(write_csv, data, csv_path, null_string="NULL", for_mysql=True)
+        await asyncio.to_thread(write_mysql_csv, data, csv_path)
         statement = (
             f"LOAD DATA LOCAL INFILE %s INTO TABLE {self._qualified(params)} CHARACTER SET utf8mb4"
             " FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY ''"

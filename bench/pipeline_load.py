@@ -1,0 +1,228 @@
+"""Parquet -> PostgreSQL: db_loader (COPY) against asyncpg executemany INSERT, same run.
+
+    .venv/bin/python bench/pipeline_load.py [--rows 100000] [--repeat 3] [--mysql]
+    (server: JOBU_BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres;
+     with --mysql also JOBU_BENCH_MYSQL_URL, default mysql://root@127.0.0.1:3306)
+
+Both sides start from the same Parquet file and load it into the same table (primary key, six
+columns) of a scratch database in one transaction. The baseline reads the file into Python
+rows and sends them with asyncpg's `executemany` (which pipelines the INSERTs); db_loader
+streams the file as CSV through COPY. The table is emptied between runs (not timed).
+
+Each measurement runs in a fresh child process with its peak-RSS mark reset after imports, so
+the peak is that run's alone. Runs alternate and the median counts. The last line is
+`ratio <ours/baseline>` (throughput; the target is >= 10). With --mysql, db_loader's LOAD DATA
+LOCAL INFILE and multi-row INSERT paths are also timed (in-process, for information).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped, unused-ignore]
+
+ADMIN_URL = os.environ.get("JOBU_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+CREATE_TABLE = """CREATE TABLE sales (
+    order_id BIGINT PRIMARY KEY, customer TEXT NOT NULL, amount NUMERIC(12, 2) NOT NULL,
+    currency CHAR(3) NOT NULL, ordered_at TIMESTAMP NOT NULL, note TEXT)"""
+COLUMNS = ["order_id", "customer", "amount", "currency", "ordered_at", "note"]
+MYSQL_ADMIN_URL = os.environ.get("JOBU_BENCH_MYSQL_URL", "mysql://root@127.0.0.1:3306")
+MYSQL_TABLE = """(order_id BIGINT PRIMARY KEY, customer TEXT NOT NULL, amount DECIMAL(12, 2) NOT NULL,
+    currency CHAR(3) NOT NULL, ordered_at DATETIME(6) NOT NULL, note TEXT) ENGINE=InnoDB"""
+INSERT = f"INSERT INTO sales ({', '.join(COLUMNS)}) VALUES ($1, $2, $3, $4, $5, $6)"
+
+
+def generate(path: Path, rows: int) -> None:
+    """Rows as pydantic_validator writes them for the `sale` model."""
+    from decimal import Decimal
+
+    import numpy as np
+    import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+    import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
+
+    gift_wrap = "gift wrap"
+    rng = np.random.default_rng(7)
+    cents = rng.integers(0, 50_000, rows)
+    table = pa.table(
+        {
+            "order_id": pa.array(np.arange(1, rows + 1), pa.int64()),
+            "customer": pa.array(np.char.add("customer-", rng.integers(0, 50_000, rows).astype(str))),
+            "amount": pa.array([Decimal(int(c)) / 100 for c in cents], pa.decimal128(12, 2)),
+            "currency": pa.array(np.array(["EUR", "USD", "GBP"])[rng.integers(0, 3, rows)]),
+            "ordered_at": pa.array(1_767_225_600_000_000 + rng.integers(0, 10**13, rows), pa.timestamp("us")),
+            "note": pa.array([gift_wrap if gift else None for gift in (rng.random(rows) < 0.1).tolist()]),
+        }
+    )
+    pq.write_table(table, str(path))
+
+
+def memory_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process, from /proc (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def reset_peak() -> None:
+    """Start the peak-RSS mark (VmHWM) again from the current RSS (Linux >= 4.0)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+async def baseline(source: Path, url: str) -> int:
+    import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
+
+    table = pq.read_table(str(source), columns=COLUMNS)
+    rows = list(zip(*(column.to_pylist() for column in table.columns), strict=True))
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            await conn.executemany(INSERT, rows)
+    finally:
+        await conn.close()
+    return len(rows)
+
+
+async def ours(source: Path, url: str) -> int:
+    from jobu_handlers.pipeline.testing import run_step
+
+    result = await run_step("db_loader", {"input_path": str(source), "table": "sales", "database_url": url})
+    return int(result.model_dump()["rows_loaded"])
+
+
+def child(kind: str, source: Path, url: str) -> dict[str, Any]:
+    """One measurement, in this (fresh) process."""
+    # imports are not measured
+    import pyarrow.parquet  # type: ignore[import-untyped, unused-ignore]  # noqa: F401
+    from jobu_handlers.pipeline import bulk_load  # noqa: F401
+
+    reset_peak()
+    before = memory_mb("VmRSS")
+    started = time.perf_counter()
+    loaded = asyncio.run(baseline(source, url) if kind == "baseline" else ours(source, url))
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rows": loaded, "rss_before_mb": before, "peak_rss_mb": memory_mb("VmHWM")}
+
+
+def measure(kind: str, source: Path, url: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, "--source", str(source), "--url", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
+    return result
+
+
+async def mysql_methods(source: Path, rows: int, repeat: int) -> None:
+    """Informational: db_loader's two MySQL/MariaDB paths on the same file (--mysql)."""
+    import asyncmy
+    from jobu.store.mysql import connect_kwargs
+    from jobu_handlers.pipeline.testing import run_step
+
+    name = f"jobu_bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncmy.connect(**connect_kwargs(MYSQL_ADMIN_URL), autocommit=True)
+    url = f"{MYSQL_ADMIN_URL.rstrip('/')}/{name}"  # the admin URL names no database
+    try:
+        async with admin.cursor() as cursor:
+            await cursor.execute(f"CREATE DATABASE `{name}`")
+            await cursor.execute(f"CREATE TABLE `{name}`.sales {MYSQL_TABLE}")
+        for method in ("load_data", "insert"):
+            times = []
+            for _ in range(repeat):
+                async with admin.cursor() as cursor:
+                    await cursor.execute(f"TRUNCATE `{name}`.sales")
+                started = time.perf_counter()
+                params = {
+                    "input_path": str(source),
+                    "table": "sales",
+                    "database_url": url,
+                    "mysql_method": method,
+                }
+                await run_step("db_loader", params)
+                times.append(time.perf_counter() - started)
+            seconds = statistics.median(times)
+            print(
+                f"{'db_loader MySQL ' + method:28s} {rows / seconds:>12,.0f} rows/s  (median {seconds:.3f} s)"
+            )
+    finally:
+        async with admin.cursor() as cursor:
+            await cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()
+
+
+async def execute(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def run(source: Path, url: str, rows: int, repeat: int) -> dict[str, float]:
+    asyncio.run(execute(url, CREATE_TABLE))
+    runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "ours": []}
+    for _ in range(repeat):
+        for kind, done in runs.items():
+            asyncio.run(execute(url, "TRUNCATE sales"))
+            measured = measure(kind, source, url)
+            if measured["rows"] != rows:
+                raise RuntimeError(f"{kind} loaded {measured['rows']} rows, not {rows}")
+            done.append(measured)
+    rates = {}
+    for kind, label in (("baseline", "asyncpg executemany INSERT"), ("ours", "db_loader (COPY)")):
+        seconds = statistics.median(run["seconds"] for run in runs[kind])
+        peak = max(run["peak_rss_mb"] for run in runs[kind])
+        grown = max(run["peak_rss_mb"] - run["rss_before_mb"] for run in runs[kind])
+        rates[kind] = rows / seconds
+        print(
+            f"{label:28s} {rates[kind]:>12,.0f} rows/s  (median {seconds:.3f} s of {repeat};"
+            f" peak RSS {peak:.0f} MB, +{grown:.0f} MB over imports)"
+        )
+    return rates
+
+
+def main() -> None:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--mysql", action="store_true", help="also time db_loader's two MySQL paths")
+    parser.add_argument("--child", choices=["baseline", "ours"], help=argparse.SUPPRESS)
+    parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.source, args.url)))
+        return
+
+    name = f"jobu_bench_{uuid.uuid4().hex[:12]}"
+    asyncio.run(execute(ADMIN_URL, f'CREATE DATABASE "{name}"'))
+    try:
+        with tempfile.TemporaryDirectory(prefix="jobu-bench-load-") as scratch:
+            source = Path(scratch) / "sales.parquet"
+            generate(source, args.rows)
+            size = source.stat().st_size / 1e6
+            print(f"input: {args.rows:,} rows, {size:.1f} MB Parquet; PostgreSQL database {name}")
+            rates = run(source, ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", args.rows, args.repeat)
+            if args.mysql:
+                asyncio.run(mysql_methods(source, args.rows, args.repeat))
+    finally:
+        asyncio.run(execute(ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    print(f"ratio {rates['ours'] / rates['baseline']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
