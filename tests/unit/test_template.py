@@ -267,3 +267,12 @@ def test_outputs_name_queues_functions_and_log_groups() -> None:
     for logical_id in FUNCTIONS:
         assert {"Ref": logical_id} in outputs.values()
         assert {"Ref": logical_id.replace("Function", "LogGroup")} in outputs.values()
+
+
+def test_worker_s3_access_is_the_pipeline_bucket_only() -> None:
+    """The pipeline handlers read and write s3:// paths; the worker may touch that bucket and no other."""
+    s3 = [s for s in statements(properties("WorkerFunction")["Policies"]) if str(s["Action"]).count("s3:")]
+    assert {str(s["Resource"]["Fn::Sub"]) for s in s3} == {
+        "arn:${AWS::Partition}:s3:::${PipelineDataBucket}/*",
+        "arn:${AWS::Partition}:s3:::${PipelineDataBucket}",
+    }
