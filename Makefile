@@ -86,4 +86,4 @@ bench-pipeline: $(STAMP) services
 	$(PY) bench/pipeline_load.py --mysql
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
