@@ -62,6 +62,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         functions=args.functions,
         database_url=args.database_url,
         parameter_overrides=_pairs(args.parameter_overrides),
+        function_environment=_env_vars(args.env_vars),
         schedule=not args.no_schedule,
         schedule_interval_seconds=args.schedule_interval,
         echo_logs=not args.quiet,
@@ -69,6 +70,19 @@ def cmd_local_up(args: argparse.Namespace) -> int:
     )
     asyncio.run(LocalRuntime(options, progress=_say).run())
     return 0
+
+
+def _env_vars(path: str | None) -> dict[str, dict[str, str]]:
+    """`sam local`'s --env-vars file: {"FunctionLogicalId": {"NAME": "value"}, ...}."""
+    if path is None:
+        return {}
+    document = json.loads(Path(path).read_text())
+    if not isinstance(document, dict) or not all(isinstance(v, dict) for v in document.values()):
+        raise CommandError('--env-vars takes a JSON file like {"WorkerFunction": {"NAME": "value"}}')
+    return {
+        function: {name: str(value) for name, value in variables.items()}
+        for function, variables in document.items()
+    }
 
 
 def _pairs(items: Sequence[str] | None) -> dict[str, str]:
@@ -333,6 +347,9 @@ def _local_parser(commands: Any) -> None:
         "--no-schedule", action="store_true", help="no ticks at the template's rate (tick still works)"
     )
     up.add_argument("--schedule-interval", type=float, metavar="SECONDS", help="tick this often instead")
+    up.add_argument(
+        "--env-vars", metavar="FILE", help='JSON {"WorkerFunction": {"NAME": "value"}} (as sam local)'
+    )
     up.add_argument("--state-dir", help="where the state file goes (default .jobu/; JOBU_LOCAL_STATE_DIR)")
     up.add_argument("--quiet", action="store_true", help="do not echo the functions' log lines here")
     up.set_defaults(run=cmd_local_up)

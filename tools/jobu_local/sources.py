@@ -110,6 +110,7 @@ class KafkaRunner:
     retry_base_seconds: float = KAFKA_RETRY_BASE_SECONDS
     on_failure: FailureSink | None = None
     batches: int = 0
+    attempts: list[list[tuple[int, int]]] = field(default_factory=list)  # (partition, offset)s per invoke
 
     async def run(self) -> None:
         from aiokafka import AIOKafkaConsumer
@@ -180,6 +181,7 @@ class KafkaRunner:
         event = self._event(records)
         attempt = 0
         while True:
+            self.attempts.append([(record.partition, record.offset) for record in records])
             invocation = await self.function.invoke(event)
             self.observe(f"kafka {self.source.name}", invocation)
             if invocation.ok:
@@ -261,6 +263,7 @@ class SqsRunner:
     region: str
     observe: Observer = _quiet
     batches: int = 0
+    polls: int = 0  # receive calls completed (tests wait on it)
 
     async def run(self) -> None:
         while True:
@@ -278,6 +281,7 @@ class SqsRunner:
             MessageAttributeNames=["All"],
         )
         messages: list[dict[str, Any]] = response.get("Messages", [])
+        self.polls += 1
         return messages
 
     async def _collect(self) -> list[dict[str, Any]]:
