@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import io
 import sqlite3
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -43,9 +44,11 @@ from jobu_handlers.pipeline.errors import (
     LoadError,
     MalformedInputError,
     PipelineError,
+    StepCancelledError,
     TargetTableError,
 )
 from jobu_handlers.pipeline.params import LoadParams
+from jobu_handlers.pipeline.threads import in_thread
 
 SQL_DIR = Path(__file__).with_name("sql")
 _BATCH_ROWS = 16_384
@@ -269,6 +272,8 @@ class MySQLTarget(Target):
             await conn.begin()
             try:
                 outcome = await self._load(conn, sql, params, data, scratch)
+            except asyncio.CancelledError:
+                raise  # mid-statement: no rollback on this connection; closing it rolls back
             except BaseException:
                 await conn.rollback()
                 raise
@@ -354,9 +359,9 @@ class SQLiteTarget(Target):
     backend = "sqlite"
 
     async def load(self, params: LoadParams, data: ParquetInput, scratch: Path) -> LoadOutcome:
-        return await asyncio.to_thread(self._load, params, data)
+        return await in_thread(lambda cancelled: self._load(params, data, cancelled))
 
-    def _load(self, params: LoadParams, data: ParquetInput) -> LoadOutcome:
+    def _load(self, params: LoadParams, data: ParquetInput, cancelled: threading.Event) -> LoadOutcome:
         from jobu.store.sqlite import sqlite_path
 
         if params.schema_name not in (None, "main"):
@@ -379,6 +384,8 @@ class SQLiteTarget(Target):
                     cursor = conn.executemany(statement, _sqlite_rows(batch))
                     outcome.rows_loaded += cursor.rowcount
                 _check_count(params, outcome.rows_loaded, data.num_rows)
+                if cancelled.is_set():
+                    raise StepCancelledError("the run was cancelled (timed out): nothing was loaded")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise

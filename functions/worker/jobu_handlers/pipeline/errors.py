@@ -39,3 +39,7 @@ class TargetTableError(PipelineError):
 
 class LoadError(PipelineError):
     """The database refused the rows; the transaction was rolled back."""
+
+
+class StepCancelledError(PipelineError):
+    """The run was cancelled (its timeout expired) while its work was still running in a thread."""

@@ -9,6 +9,7 @@ responsive.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
@@ -17,6 +18,7 @@ from jobu_handlers.pipeline.models import get_validation_model
 from jobu_handlers.pipeline.params import LoadParams, PreprocessParams, ValidateParams, parse_params
 from jobu_handlers.pipeline.results import LoadResult, PreprocessResult, ValidateResult
 from jobu_handlers.pipeline.storage import Files
+from jobu_handlers.pipeline.threads import in_thread
 
 
 @handler("pandas_preprocess")
@@ -25,14 +27,14 @@ class PandasPreprocess(BaseHandler):
 
     async def execute(self, params: HandlerParams) -> HandlerResult:
         step = parse_params(PreprocessParams, params, self.name)
-        return await asyncio.to_thread(_preprocess, step)
+        return await in_thread(lambda cancelled: _preprocess(step, cancelled))
 
 
-def _preprocess(step: PreprocessParams) -> PreprocessResult:
+def _preprocess(step: PreprocessParams, cancelled: threading.Event) -> PreprocessResult:
     from jobu_handlers.pipeline.csv_parquet import csv_to_parquet
 
     started = time.perf_counter()
-    with Files() as files:
+    with Files(cancelled=cancelled) as files:
         source, bytes_read = files.fetch(step.input_path)
         output = files.output(step.output_path)
         stats = csv_to_parquet(step, source, output.staging)
@@ -60,14 +62,14 @@ class PydanticValidator(BaseHandler):
     async def execute(self, params: HandlerParams) -> HandlerResult:
         step = parse_params(ValidateParams, params, self.name)
         get_validation_model(step.model)  # an unknown model fails before any download
-        return await asyncio.to_thread(_validate, step)
+        return await in_thread(lambda cancelled: _validate(step, cancelled))
 
 
-def _validate(step: ValidateParams) -> ValidateResult:
+def _validate(step: ValidateParams, cancelled: threading.Event) -> ValidateResult:
     from jobu_handlers.pipeline.row_validation import validate_rows
 
     started = time.perf_counter()
-    with Files() as files:
+    with Files(cancelled=cancelled) as files:
         source, bytes_read = files.fetch(step.input_path)
         valid = files.output(step.valid_output_path)
         rejected = files.output(step.rejected_output_path)

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jobu_handlers.pipeline.errors import EmptyInputError, InputNotFoundError, PipelineError
+from jobu_handlers.pipeline.errors import (
+    EmptyInputError,
+    InputNotFoundError,
+    PipelineError,
+    StepCancelledError,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -67,8 +73,9 @@ class Files:
     are removed, so a failed step leaves nothing behind.
     """
 
-    def __init__(self, client: S3Client | None = None) -> None:
+    def __init__(self, client: S3Client | None = None, *, cancelled: threading.Event | None = None) -> None:
         self._client = client
+        self._cancelled = cancelled
         self._scratch = tempfile.TemporaryDirectory(prefix="jobu-pipeline-")
         self.scratch = Path(self._scratch.name)
         self._outputs: list[Output] = []
@@ -127,7 +134,15 @@ class Files:
         return output
 
     def publish(self, *outputs: Output) -> int:
-        """Publish all of `outputs` or none of them; returns the bytes written."""
+        """Publish all of `outputs` or none of them; returns the bytes written.
+
+        Refused once `cancelled` is set: the run has timed out, and its outputs must not appear
+        after the worker has recorded that.
+        """
+        if self._cancelled is not None and self._cancelled.is_set():
+            raise StepCancelledError(
+                "the run was cancelled (timed out) before publishing: nothing was written"
+            )
         done: list[Output] = []
         try:
             for output in outputs:
