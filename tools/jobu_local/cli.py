@@ -67,6 +67,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         schedule_interval_seconds=args.schedule_interval,
         echo_logs=not args.quiet,
         state_dir=Path(args.state_dir) if args.state_dir else None,
+        stack_name=args.stack_name,
     )
     asyncio.run(LocalRuntime(options, progress=_say).run())
     return 0
@@ -347,6 +348,9 @@ def _local_parser(commands: Any) -> None:
         "--no-schedule", action="store_true", help="no ticks at the template's rate (tick still works)"
     )
     up.add_argument("--schedule-interval", type=float, metavar="SECONDS", help="tick this often instead")
+    up.add_argument(
+        "--stack-name", help="prefix of local resource names (default: samconfig.toml's, else jobu)"
+    )
     up.add_argument(
         "--env-vars", metavar="FILE", help='JSON {"WorkerFunction": {"NAME": "value"}} (as sam local)'
     )

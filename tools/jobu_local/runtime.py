@@ -60,6 +60,7 @@ class RuntimeOptions:
     kafka_bootstrap_servers: str | None = None
     parameter_overrides: dict[str, str] = field(default_factory=dict)
     region: str | None = None
+    stack_name: str | None = None  # names of functions, queues, log groups (default: samconfig's, else jobu)
     schedule: bool = True  # tick at the template's rate (on-demand ticks work either way)
     schedule_interval_seconds: float | None = None
     function_environment: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -122,7 +123,10 @@ class LocalRuntime:
         started = time.monotonic()
         options = self.options
         template = LocalTemplate.load(
-            options.template_path, parameter_overrides=options.parameter_overrides, region=options.region
+            options.template_path,
+            parameter_overrides=options.parameter_overrides,
+            region=options.region,
+            stack_name=options.stack_name,
         )
         self.template = template
         self._selected(template)  # refuse an unknown function name before starting anything

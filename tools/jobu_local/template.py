@@ -136,18 +136,23 @@ class LocalTemplate:
 
     @classmethod
     def load(
-        cls, path: Path, *, parameter_overrides: Mapping[str, str] | None = None, region: str | None = None
+        cls,
+        path: Path,
+        *,
+        parameter_overrides: Mapping[str, str] | None = None,
+        region: str | None = None,
+        stack_name: str | None = None,
     ) -> LocalTemplate:
         from jobu_local.cfn_yaml import load_template
 
         document = load_template(path)
-        stack_name, config_region = _samconfig(path.parent / "samconfig.toml")
+        config_stack_name, config_region = _samconfig(path.parent / "samconfig.toml")
         return cls(
             path=path,
             document=document,
             parameter_overrides=dict(parameter_overrides or {}),
             region=region or config_region or DEFAULT_REGION,
-            stack_name=stack_name or DEFAULT_STACK_NAME,
+            stack_name=stack_name or config_stack_name or DEFAULT_STACK_NAME,
         )
 
     # --- resolution ------------------------------------------------------------------------------

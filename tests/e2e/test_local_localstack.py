@@ -1,0 +1,91 @@
+"""The main job flow through the local runtime against LocalStack on the host (instead of the
+embedded moto server), with the job store on the real PostgreSQL and MariaDB servers.
+
+LocalStack is started by scripts/localstack.sh if it is not up; a LocalStack that cannot start
+fails the test, it never skips. Each test names its resources with its own stack name, so tests
+sharing one LocalStack do not see each other's queues or log groups.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jobu.models import Execution
+from jobu_local.cli import main as jobu
+from jobu_local.produce import send
+from tests.e2e.conftest import (
+    REPO_ROOT,
+    TOPIC,
+    StartRuntime,
+    add_due_cron_job,
+    job_message,
+    list_runs,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.localstack]
+
+
+@pytest.fixture(scope="session")
+def localstack_endpoint() -> Iterator[str]:
+    """LocalStack on 127.0.0.1:4566; stopped after the session if this session started it."""
+    script = str(REPO_ROOT / "scripts" / "localstack.sh")
+    result = subprocess.run([script], capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, f"LocalStack did not start:\n{result.stdout}\n{result.stderr}"
+    yield "http://127.0.0.1:4566"
+    if "localstack: starting" in result.stdout:
+        subprocess.run([script, "stop"], check=True, timeout=60)
+
+
+@pytest.fixture(params=["postgres", "mysql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A fresh database on the real PostgreSQL, then MariaDB, server."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+async def test_main_flow_on_localstack(
+    database_url: str,
+    localstack_endpoint: str,
+    start_runtime: StartRuntime,
+    state_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stack = f"e2e-{uuid.uuid4().hex[:8]}"
+    job_id = await add_due_cron_job(database_url)
+    runtime = await start_runtime(database_url, aws_endpoint_url=localstack_endpoint, stack_name=stack)
+    assert runtime.aws is not None
+    assert runtime.aws.emulator == "localstack"
+    assert runtime.provider is not None
+    assert runtime.provider.queue_urls["WorkQueue"].endswith(f"/{stack}-WorkQueue")
+
+    tick = await runtime.tick()
+    await send(runtime.bootstrap_servers, TOPIC, job_message(name="from kafka"))
+
+    async def both_done() -> list[Execution]:
+        runs = await list_runs(database_url)
+        return runs if len(runs) == 2 and all(run.status.value == "SUCCESS" for run in runs) else []
+
+    cron_run, event_run = await wait_for(both_done, within=40, what="both runs to succeed")
+    assert tick.ok
+    assert (cron_run.job_id, cron_run.param_source, event_run.param_source) == (job_id, "cron", "event")
+
+    # `jobu logs` against LocalStack: the JSON filter pattern is applied by LocalStack itself
+    monkeypatch.setenv("JOBU_LOCAL_STATE_DIR", str(state_dir))
+    capsys.readouterr()
+
+    async def worker_logs() -> list[dict[str, object]]:
+        jobu(["logs", "worker", "--filter", f"{{ $.execution_id = {cron_run.id} }}", "--json"])
+        events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        return events if any('"run succeeded"' in str(event["message"]) for event in events) else []
+
+    events = await wait_for(worker_logs, what="the cron run's log lines in LocalStack's CloudWatch Logs")
+    assert {event["logGroupName"] for event in events} == {f"/aws/lambda/{stack}-WorkerFunction"}
+    assert {json.loads(str(event["message"]))["execution_id"] for event in events} == {cron_run.id}
