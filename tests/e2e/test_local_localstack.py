@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from jobu.models import Execution
 from jobu_local.cli import main as jobu
 from jobu_local.produce import send
+
 from tests.e2e.conftest import (
     REPO_ROOT,
     TOPIC,
