@@ -12,7 +12,6 @@ import json
 import subprocess
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from jobu.models import Execution
@@ -54,7 +53,6 @@ async def test_main_flow_on_localstack(
     database_url: str,
     localstack_endpoint: str,
     start_runtime: StartRuntime,
-    state_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -78,7 +76,7 @@ async def test_main_flow_on_localstack(
     assert (cron_run.job_id, cron_run.param_source, event_run.param_source) == (job_id, "cron", "event")
 
     # `jobu logs` against LocalStack: the JSON filter pattern is applied by LocalStack itself
-    monkeypatch.setenv("JOBU_LOCAL_STATE_DIR", str(state_dir))
+    monkeypatch.setenv("JOBU_LOCAL_STATE_DIR", str(runtime.options.state_dir))
     capsys.readouterr()
 
     async def worker_logs() -> list[dict[str, object]]:
