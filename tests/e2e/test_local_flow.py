@@ -33,7 +33,9 @@ async def test_cron_and_kafka_runs_finish_and_their_logs_read_back(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     job_id = await add_due_cron_job(sqlite_url)
-    runtime = await start_runtime(sqlite_url)
+    runtime = await start_runtime(
+        sqlite_url, system_log_level="INFO"
+    )  # the template's WARN hides start/report
 
     tick = await runtime.tick()
     sent = await send(runtime.bootstrap_servers, TOPIC, job_message(name="from kafka"))
@@ -58,17 +60,27 @@ async def test_cron_and_kafka_runs_finish_and_their_logs_read_back(
     async def worker_logs() -> list[dict[str, object]]:
         jobu(["logs", "worker", "--execution-id", str(event_run.id), "--with-requests", "--json"])
         events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-        return events if any(event["message"].startswith("REPORT") for event in events) else []
+        return events if any("platform.report" in str(event["message"]) for event in events) else []
 
-    events = await wait_for(worker_logs, what="the worker's REPORT line in CloudWatch Logs")
-    messages = [event["message"] for event in events]
-    application = [json.loads(message) for message in messages if message.startswith("{")]
+    events = await wait_for(worker_logs, what="the worker's platform.report record in CloudWatch Logs")
+    lines = [json.loads(str(event["message"])) for event in events]  # LogFormat JSON: every line is JSON
+    application = [line for line in lines if "type" not in line]
+    platform = [line for line in lines if "type" in line]
     assert {line["execution_id"] for line in application} == {event_run.id}
     assert {line["message"] for line in application} >= {"run started", "run succeeded"}
     request_id = application[0]["function_request_id"]
-    assert messages[0] == f"START RequestId: {request_id} Version: $LATEST"
-    assert messages[-2] == f"END RequestId: {request_id}"
-    assert messages[-1].startswith(f"REPORT RequestId: {request_id}\tDuration: ")
+    assert [line["type"] for line in platform] == [
+        "platform.start",
+        "platform.report",
+    ]  # no runtimeDone at INFO
+    assert lines[0]["record"] == {"requestId": request_id, "version": "$LATEST"}
+    report = lines[-1]["record"]
+    assert (report["requestId"], report["status"], report["metrics"]["memorySizeMB"]) == (
+        request_id,
+        "success",
+        1769,
+    )
+    assert report["metrics"]["billedDurationMs"] >= report["metrics"]["durationMs"] > 0
     assert {event["logGroupName"] for event in events} == {"/aws/lambda/jobu-WorkerFunction"}
 
     jobu(["logs", "--level", "ERROR", "--json"])

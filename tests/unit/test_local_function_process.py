@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -155,3 +157,34 @@ def test_report_line_has_lambdas_format() -> None:
         "REPORT RequestId: req\tDuration: 12.34 ms\tBilled Duration: 263 ms\tMemory Size: 512 MB\t"
         "Max Memory Used: 80 MB\tInit Duration: 250.50 ms\t"
     )
+
+
+@pytest.mark.parametrize(
+    ("system_level", "expected"),
+    [
+        ("DEBUG", ["platform.initStart", "platform.start", "platform.runtimeDone", "platform.report"]),
+        ("INFO", ["platform.initStart", "platform.start", "platform.report"]),
+        ("WARN", []),
+    ],
+)
+async def test_json_log_format_writes_platform_records_filtered_by_the_system_log_level(
+    function: FunctionProcess, system_level: str, expected: list[str]
+) -> None:
+    function.config = replace(function.config, log_format="JSON", system_log_level=system_level)
+
+    invocation = await function.invoke({})
+
+    records = [json.loads(line) for line in _lines(function) if line.startswith('{"time"')]
+    assert [record["type"] for record in records] == expected
+    reports = [record["record"] for record in records if record["type"] == "platform.report"]
+    for report in reports:
+        assert report["requestId"] == invocation.request_id
+        assert report["status"] == "success"
+        assert set(report["metrics"]) == {
+            "durationMs",
+            "billedDurationMs",
+            "memorySizeMB",
+            "maxMemoryUsedMB",
+            "initDurationMs",
+        }
+    assert any('"message": "hello"' in line for line in _lines(function))  # the function's own lines stay

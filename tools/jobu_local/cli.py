@@ -68,6 +68,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         echo_logs=not args.quiet,
         state_dir=Path(args.state_dir) if args.state_dir else None,
         stack_name=args.stack_name,
+        system_log_level=args.system_log_level,
     )
     asyncio.run(LocalRuntime(options, progress=_say).run())
     return 0
@@ -348,6 +349,11 @@ def _local_parser(commands: Any) -> None:
         "--no-schedule", action="store_true", help="no ticks at the template's rate (tick still works)"
     )
     up.add_argument("--schedule-interval", type=float, metavar="SECONDS", help="tick this often instead")
+    up.add_argument(
+        "--system-log-level",
+        choices=["DEBUG", "INFO", "WARN"],
+        help="instead of the template's SystemLogLevel (INFO writes the start and report records)",
+    )
     up.add_argument(
         "--stack-name", help="prefix of local resource names (default: samconfig.toml's, else jobu)"
     )

@@ -28,6 +28,14 @@ from jobu_local.host import END_MARKER
 from jobu_local.log_sink import LogEvent, LogSink, new_stream_name, now_ms
 
 TOOLS_DIR = Path(__file__).resolve().parents[1]
+LEVELS = {"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARN": 3, "WARNING": 3, "ERROR": 4, "FATAL": 5, "CRITICAL": 5}
+# The level of each platform record, for SystemLogLevel (at INFO, Lambda writes "start" and "report").
+PLATFORM_LEVELS = {
+    "platform.initStart": "INFO",
+    "platform.start": "INFO",
+    "platform.runtimeDone": "DEBUG",
+    "platform.report": "INFO",
+}
 STREAM_LIMIT = 16 * 1024 * 1024
 KILL_GRACE_SECONDS = 2.0
 
@@ -47,6 +55,13 @@ class FunctionConfig:
     region: str
     account_id: str = "123456789012"
     runtime: str = "python3.12"
+    log_format: str = "Text"  # LoggingConfig.LogFormat: Text or JSON
+    system_log_level: str = "INFO"  # LoggingConfig.SystemLogLevel (JSON format only)
+    application_log_level: str = "INFO"  # LoggingConfig.ApplicationLogLevel (JSON format only)
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_format.upper() == "JSON"
 
     @property
     def log_group(self) -> str:
@@ -114,6 +129,15 @@ class FunctionProcess:
             "PYTHONPATH": os.pathsep.join(python_path),
             "PYTHONUNBUFFERED": "1",
             "JOBU_LOCAL_FUNCTION_ARN": config.arn,
+            # set by Lambda's advanced logging controls; Powertools Logger follows AWS_LAMBDA_LOG_LEVEL
+            **(
+                {
+                    "AWS_LAMBDA_LOG_FORMAT": "JSON",
+                    "AWS_LAMBDA_LOG_LEVEL": config.application_log_level.upper(),
+                }
+                if config.json_logs
+                else {}
+            ),
         }
 
     async def _start(self) -> float:
@@ -136,7 +160,18 @@ class FunctionProcess:
         )
         self._reader = asyncio.create_task(self._read_logs(self._process))
         self.cold_starts += 1
-        self._emit(f"INIT_START Runtime Version: {self.config.runtime.replace('python', 'python:')}.local")
+        runtime_version = f"{self.config.runtime.replace('python', 'python:')}.local"
+        self._platform(
+            "platform.initStart",
+            {
+                "initializationType": "on-demand",
+                "phase": "init",
+                "runtimeVersion": runtime_version,
+                "functionName": self.config.name,
+                "functionVersion": "$LATEST",
+            },
+            f"INIT_START Runtime Version: {runtime_version}",
+        )
         await self._drain_logs("init")
         ready = await self._answer()
         if not ready.get("ready"):
@@ -185,7 +220,11 @@ class FunctionProcess:
         self.invocations += 1
         started = now_ms()
         deadline_ms = started + self.config.timeout_seconds * 1000
-        self._emit(f"START RequestId: {request_id} Version: $LATEST")
+        self._platform(
+            "platform.start",
+            {"requestId": request_id, "version": "$LATEST"},
+            f"START RequestId: {request_id} Version: $LATEST",
+        )
         await self._send({"request_id": request_id, "event": event, "deadline_ms": deadline_ms})
         try:
             answer = await asyncio.wait_for(self._answer(), self.config.timeout_seconds)
@@ -306,17 +345,41 @@ class FunctionProcess:
         memory_mb: int | None,
         status: str = "",
     ) -> None:
-        self._emit(f"END RequestId: {request_id}")
-        self._emit(
-            report_line(
-                request_id,
-                duration_ms,
-                memory_size_mb=self.config.memory_mb,
-                max_memory_used_mb=memory_mb,
-                init_ms=init_ms,
-                status=status,
-            )
+        done = {
+            "requestId": request_id,
+            "status": status or "success",
+            "metrics": {"durationMs": round(duration_ms, 3)},
+        }
+        self._platform("platform.runtimeDone", done, f"END RequestId: {request_id}")
+        metrics: dict[str, Any] = {
+            "durationMs": round(duration_ms, 3),
+            "billedDurationMs": math.ceil(duration_ms + (init_ms or 0.0)),
+            "memorySizeMB": self.config.memory_mb,
+            "maxMemoryUsedMB": memory_mb if memory_mb is not None else self.config.memory_mb,
+        }
+        if init_ms is not None:
+            metrics["initDurationMs"] = round(init_ms, 3)
+        text = report_line(
+            request_id,
+            duration_ms,
+            memory_size_mb=self.config.memory_mb,
+            max_memory_used_mb=memory_mb,
+            init_ms=init_ms,
+            status=status,
         )
+        report = {"requestId": request_id, "metrics": metrics, "status": status or "success"}
+        self._platform("platform.report", report, text)
+
+    def _platform(self, kind: str, record: dict[str, Any], text: str) -> None:
+        """A line Lambda itself writes: text (LogFormat Text), or a JSON record filtered by SystemLogLevel."""
+        if not self.config.json_logs:
+            self._emit(text)
+        elif LEVELS[PLATFORM_LEVELS[kind]] >= LEVELS.get(
+            self.config.system_log_level.upper(), LEVELS["INFO"]
+        ):
+            self._emit(
+                json.dumps({"time": _iso_now(), "type": kind, "record": record}, separators=(",", ":"))
+            )
 
 
 def report_line(

@@ -132,21 +132,31 @@ class LogReader:
             return
 
     def with_request_lines(self, lines: list[LogLine], start_ms: int, end_ms: int | None) -> list[LogLine]:
-        """Add the START / END / REPORT lines of the invocations the matched JSON lines came from."""
+        """Add Lambda's own lines (START / END / REPORT, or platform.* records in JSON format) of the
+        invocations the matched lines came from."""
         request_ids = sorted({rid for line in lines if (rid := _request_id(line.message))})
         extra = [
             line
             for request_id in request_ids
-            for line in self.read(start_ms, end_ms, pattern=f'"RequestId: {request_id}"')
+            for line in self.read(start_ms, end_ms, pattern=f'"{request_id}"')
         ]
         unique = {line.event_id: line for line in [*lines, *extra]}
         return sorted(unique.values(), key=lambda line: (line.timestamp_ms, _phase(line.message)))
 
 
+_PHASES = (
+    ("INIT_START", '{"time":', "platform.initStart"),
+    ("START ", '{"time":', "platform.start"),
+    ("", "", ""),
+    ("END ", '{"time":', "platform.runtimeDone"),
+    ("REPORT ", '{"time":', "platform.report"),
+)
+
+
 def _phase(message: str) -> int:
     """Within one millisecond: START before the function's lines, END and REPORT after them."""
-    for rank, prefix in enumerate(("INIT_START", "START ", "", "END ", "REPORT ")):
-        if prefix and message.startswith(prefix):
+    for rank, (text, json_start, kind) in enumerate(_PHASES):
+        if text and (message.startswith(text) or (message.startswith(json_start) and f'"{kind}"' in message)):
             return rank
     return 2
 
@@ -157,7 +167,12 @@ def _request_id(message: str) -> str | None:
     except ValueError:
         found = _REQUEST_ID.search(message)
         return found.group(1) if found else None
-    value = document.get("function_request_id") if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        return None
+    record = document.get("record")
+    value = document.get("function_request_id") or (
+        record.get("requestId") if isinstance(record, dict) else None
+    )
     return str(value) if value else None
 
 

@@ -65,6 +65,7 @@ class RuntimeOptions:
     schedule_interval_seconds: float | None = None
     function_environment: dict[str, dict[str, str]] = field(default_factory=dict)
     echo_logs: bool = False
+    system_log_level: str | None = None  # overrides the template's LoggingConfig.SystemLogLevel
     kafka_retry_base_seconds: float = 0.5
 
     @classmethod
@@ -143,7 +144,11 @@ class LocalRuntime:
         inherited = {name: os.environ[name] for name in INHERITED if name in os.environ}
         base = inherited | self.aws.function_environment() | LOCAL_ONLY
         for spec in specs:
-            config = replace(spec.config, environment=self._environment(spec))
+            config = replace(
+                spec.config,
+                environment=self._environment(spec),
+                system_log_level=options.system_log_level or spec.config.system_log_level,
+            )
             self.processes[spec.logical_id] = FunctionProcess(config, sink, base_environment=base)
         await self._start_sources(specs)
         await self._start_control()

@@ -282,6 +282,7 @@ class LocalTemplate:
     def function(self, logical_id: str) -> FunctionSpec:
         properties = self.function_properties(logical_id)
         variables = self.resolve(properties.get("Environment", {}).get("Variables", {})) or {}
+        logging = self.resolve(properties.get("LoggingConfig", {})) or {}
         config = FunctionConfig(
             logical_id=logical_id,
             name=self.function_name(logical_id),
@@ -293,6 +294,9 @@ class LocalTemplate:
             environment={name: _env_text(value) for name, value in variables.items()},
             region=self.region,
             runtime=str(self.resolve(properties.get("Runtime", "python3.12"))),
+            log_format=str(logging.get("LogFormat", "Text")),
+            system_log_level=str(logging.get("SystemLogLevel", "INFO")),
+            application_log_level=str(logging.get("ApplicationLogLevel", "INFO")),
         )
         events = properties.get("Events", {}) or {}
         return FunctionSpec(
