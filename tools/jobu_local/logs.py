@@ -1,8 +1,10 @@
 """`jobu logs`: read the functions' CloudWatch logs as on AWS, from the emulator, LocalStack or AWS.
 
-Events come from FilterLogEvents. The filter pattern goes to the server, except on moto, whose
-FilterLogEvents ignores JSON patterns: there the same pattern is applied here
-(jobu_local.filter_pattern). Against LocalStack the pattern is applied on both sides.
+Events come from FilterLogEvents. On AWS the filter pattern is applied by CloudWatch. The
+emulators do not apply it: moto matches plain terms only and lets every event through for a JSON
+pattern, and LocalStack (localstack-core 2026.3.0 on the host) returns every event whatever the
+pattern. So against any endpoint other than AWS the same pattern is applied here as well
+(jobu_local.filter_pattern, CloudWatch's documented syntax); on moto it is not sent at all.
 """
 
 from __future__ import annotations
