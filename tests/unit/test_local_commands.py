@@ -1,0 +1,75 @@
+"""The checks `jobu produce` and `jobu logs` make before they talk to anything."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from jobu_local.logs import LogsError, build_pattern, parse_time
+from jobu_local.produce import MessageError, build_message
+
+HANDLERS = frozenset({"sample", "sample1"})
+
+
+def test_a_message_from_flags_has_the_seeds_format() -> None:
+    message = build_message(
+        handler_name="sample",
+        params_json='{"name": "x"}',
+        job_id=None,
+        document_text=None,
+        known_handlers=HANDLERS,
+    )
+
+    assert message == {"handler_name": "sample", "params": {"name": "x"}, "job_id": None}
+
+
+@pytest.mark.parametrize(
+    ("flags", "document", "complaint"),
+    [
+        ({"handler_name": "nope"}, None, "unknown handler 'nope'"),
+        ({"handler_name": "sample", "params_json": "{bad"}, None, "--params is not valid JSON"),
+        ({"handler_name": "sample", "params_json": "[1]"}, None, "--params must be a JSON object"),
+        ({}, "not json", "the message file is not valid JSON"),
+        ({}, '{"params": {}}', 'needs "handler_name"'),
+        ({}, '{"handler_name": "sample", "params": "x"}', '"params" must be a JSON object'),
+        ({}, '{"handler_name": "sample", "job_id": "7"}', '"job_id" must be a whole number or null'),
+        ({}, None, "give --handler NAME"),
+    ],
+)
+def test_bad_messages_are_refused_before_sending(
+    flags: dict[str, str], document: str | None, complaint: str
+) -> None:
+    arguments = {"handler_name": None, "params_json": None, "job_id": None, **flags}
+    with pytest.raises(MessageError, match=complaint):
+        build_message(**arguments, document_text=document, known_handlers=HANDLERS)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "execution_id", "level", "expected"),
+    [
+        (None, 42, None, "{ $.execution_id = 42 }"),
+        (None, None, "error", '{ $.level = "ERROR" }'),
+        (None, 7, "warning", '{ $.execution_id = 7 && $.level = "WARNING" }'),
+        ('{ $.handler_name = "sample" }', 7, None, '{ ($.handler_name = "sample") && $.execution_id = 7 }'),
+        ("ERROR", None, None, "ERROR"),
+    ],
+)
+def test_logs_shortcuts_become_one_filter_pattern(
+    pattern: str | None, execution_id: int | None, level: str | None, expected: str
+) -> None:
+    assert build_pattern(pattern, execution_id=execution_id, level=level) == expected
+
+
+def test_a_term_pattern_cannot_be_joined_to_a_shortcut() -> None:
+    with pytest.raises(LogsError):
+        build_pattern("ERROR", execution_id=1)
+
+
+def test_times_are_durations_ago_or_iso_times() -> None:
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+    assert parse_time("10m", now) == datetime(2026, 11, 22, 11, 50, tzinfo=UTC)
+    assert parse_time("2h", now) == datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+    assert parse_time("2026-11-22T09:30", now) == datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+    with pytest.raises(LogsError):
+        parse_time("yesterday", now)
