@@ -7,6 +7,7 @@ invocation: `asyncio.run()` per invocation would throw the pool away on every wa
 from __future__ import annotations
 
 import asyncio
+import atexit
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,8 +28,10 @@ class Container:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        atexit.register(self.close)
         self._config: FunctionConfig | None = None
         self._store: JobStore | None = None
+        self._store_lock = asyncio.Lock()  # a batch's records ask for the store at once
         self._sqs: SQSClient | None = None
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -41,10 +44,11 @@ class Container:
         return self._config
 
     async def store(self) -> JobStore:
-        if self._store is None:
-            # not cached until it opens: a database that was down is tried again next invocation
-            self._store = await open_store(self.config.database.resolve())
-        return self._store
+        async with self._store_lock:
+            if self._store is None:
+                # not cached until it opens: a database that was down is tried again next invocation
+                self._store = await open_store(self.config.database.resolve())
+            return self._store
 
     @property
     def sqs(self) -> SQSClient:
@@ -67,6 +71,11 @@ class Container:
         if self._store is not None:
             self.run(self._store.close())
         self._config, self._store, self._sqs = None, None, None
+
+    def close(self) -> None:
+        """Release the pool and the loop (at interpreter exit; Lambda just freezes the container)."""
+        self.reset()
+        self.loop.close()
 
 
 class ContainerBatchProcessor(AsyncBatchProcessor):

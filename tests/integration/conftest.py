@@ -1,0 +1,62 @@
+"""Integration fixtures: the same tests on the three real backends, and a Lambda harness."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import boto3
+import pytest
+from jobu.store import JobStore, open_store
+from moto import mock_aws
+
+from tests.lambda_harness import Harness, reset_containers, run
+
+BACKENDS = ["sqlite", "postgres", "mysql"]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> str:
+    """An empty database on each backend in turn (real PostgreSQL and MariaDB servers)."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[JobStore]:
+    opened = await open_store(database_url)
+    await opened.migrate()
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def harness(database_url: str, aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    """The three entry points wired to moto SQS and a migrated database of the current backend."""
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName="jobu-work", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+    monkeypatch.setenv("JOBU_DATABASE_URL", database_url)
+    monkeypatch.setenv("JOBU_WORK_QUEUE_URL", queue_url)
+
+    async def migrate() -> None:
+        migrating = await open_store(database_url)
+        await migrating.migrate()
+        await migrating.close()
+
+    run(migrate())
+    reset_containers()
+    yield Harness(database_url=database_url, sqs=sqs, queue_url=queue_url)
+    reset_containers()

@@ -1,0 +1,266 @@
+"""The job store's contract, run unchanged on PostgreSQL, MariaDB and SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from jobu.cron_jobs import create_cron_job, set_enabled
+from jobu.errors import InvalidCronJobError
+from jobu.models import CronJob, CronJobSpec, ExecutionStatus, NewExecution
+from jobu.store import JobStore, open_store
+
+T0 = datetime(2026, 11, 22, 10, 0, 30, tzinfo=UTC)
+HANDLERS = frozenset({"sample", "sample1"})
+
+
+async def make_job(store: JobStore, name: str = "nightly", **overrides: object) -> CronJob:
+    spec = CronJobSpec.model_validate(
+        {"name": name, "cron_expression": "* * * * *", "handler_name": "sample", **overrides}
+    )
+    return await create_cron_job(store, spec, known_handlers=HANDLERS, worker_timeout_seconds=900, now=T0)
+
+
+def event_run(offset: int, *, topic: str = "jobu-events", partition: int = 0) -> NewExecution:
+    return NewExecution(
+        job_id=None,
+        handler_name="sample",
+        params={"offset": offset, "nested": {"list": [1, 2]}},
+        param_source="event",
+        max_retry=1,
+        timeout_seconds=30,
+        source_topic=topic,
+        source_partition=partition,
+        source_offset=offset,
+    )
+
+
+async def test_migrate_is_idempotent(store: JobStore) -> None:
+    assert await store.migrate() == []
+
+
+async def test_cron_job_round_trip_keeps_types(store: JobStore) -> None:
+    job = await make_job(store, handler_params={"limit": 5, "tags": ["a"]}, allow_overlap=False, max_retry=2)
+    loaded = await store.get_cron_job_by_name("nightly")
+    assert loaded == job
+    assert loaded.handler_params == {"limit": 5, "tags": ["a"]}
+    assert loaded.allow_overlap is False
+    assert loaded.next_run_at == datetime(2026, 11, 22, 10, 1, tzinfo=UTC)
+
+
+async def test_duplicate_cron_job_name_is_refused(store: JobStore) -> None:
+    await make_job(store)
+    with pytest.raises(InvalidCronJobError, match="exists already"):
+        await make_job(store)
+    assert len(await store.list_cron_jobs()) == 1
+
+
+async def test_due_cron_jobs_reads_only_enabled_due_jobs(store: JobStore) -> None:
+    await make_job(store, name="every-minute")
+    await make_job(store, name="hourly", cron_expression="0 * * * *")
+    await make_job(store, name="disabled", is_enabled=False)
+    due = await store.due_cron_jobs(T0 + timedelta(minutes=1), 100)
+    assert [job.name for job in due] == ["every-minute"]
+
+
+async def test_create_cron_run_happens_once_per_slot(store: JobStore) -> None:
+    job = await make_job(store)
+    tick = T0 + timedelta(minutes=1)
+    slot = datetime(2026, 11, 22, 10, 1, tzinfo=UTC)
+    advanced, run = await store.create_cron_run(
+        job, scheduled_time=slot, next_run_at=slot + timedelta(minutes=1), now=tick
+    )
+    assert advanced
+    assert run is not None
+    assert (run.status, run.param_source, run.scheduled_time) == (ExecutionStatus.PENDING, "cron", slot)
+    # the same (stale) job row again: another dispatcher's view of the same tick
+    again = await store.create_cron_run(
+        job, scheduled_time=slot, next_run_at=slot + timedelta(minutes=1), now=tick
+    )
+    assert again == (False, None)
+    assert len(await store.list_executions()) == 1
+
+
+async def test_concurrent_dispatchers_create_one_run(store: JobStore, database_url: str) -> None:
+    job = await make_job(store)
+    slot = datetime(2026, 11, 22, 10, 1, tzinfo=UTC)
+    others = [await open_store(database_url) for _ in range(3)]
+    try:
+        results = await asyncio.gather(
+            *(
+                other.create_cron_run(
+                    job, scheduled_time=slot, next_run_at=slot + timedelta(minutes=1), now=slot
+                )
+                for other in others
+            )
+        )
+    finally:
+        for other in others:
+            await other.close()
+    assert sorted(advanced for advanced, _ in results) == [False, False, True]
+    assert len(await store.list_executions()) == 1
+
+
+async def test_overlap_is_refused_while_a_run_is_active(store: JobStore) -> None:
+    job = await make_job(store, allow_overlap=False)
+    first_slot = datetime(2026, 11, 22, 10, 1, tzinfo=UTC)
+    _, first = await store.create_cron_run(
+        job, scheduled_time=first_slot, next_run_at=first_slot + timedelta(minutes=1), now=first_slot
+    )
+    assert first is not None
+    moved = await store.get_cron_job(job.id)
+    assert moved is not None
+    second_slot = first_slot + timedelta(minutes=1)
+    advanced, second = await store.create_cron_run(
+        moved, scheduled_time=second_slot, next_run_at=second_slot + timedelta(minutes=1), now=second_slot
+    )
+    assert (advanced, second) == (True, None)
+    assert [e.id for e in await store.list_executions()] == [first.id]
+
+
+async def test_event_batch_is_idempotent_and_returns_unqueued_runs(store: JobStore) -> None:
+    created = await store.insert_event_executions([event_run(1), event_run(2), event_run(3)], now=T0)
+    assert [e.source_offset for e in created] == [1, 2, 3]
+    assert created[0].params == {"offset": 1, "nested": {"list": [1, 2]}}
+    await store.mark_queued([created[0].id], now=T0)
+    again = await store.insert_event_executions([event_run(1), event_run(2), event_run(3)], now=T0)
+    assert [e.id for e in again] == [created[1].id, created[2].id]
+    assert len(await store.list_executions()) == 3
+
+
+async def test_claim_is_exclusive_and_attempt_bound(store: JobStore) -> None:
+    (run,) = await store.insert_event_executions([event_run(1)], now=T0)
+    deadline = T0 + timedelta(minutes=1)
+    assert not await store.claim_execution(run.id, attempt=1, now=T0, deadline_at=deadline)
+    assert await store.claim_execution(run.id, attempt=0, now=T0, deadline_at=deadline)
+    assert not await store.claim_execution(run.id, attempt=0, now=T0, deadline_at=deadline)
+    loaded = await store.get_execution(run.id)
+    assert loaded is not None
+    assert (loaded.status, loaded.started_at, loaded.deadline_at) == (ExecutionStatus.RUNNING, T0, deadline)
+
+
+async def test_retry_then_finish_with_follow_up(store: JobStore) -> None:
+    (run,) = await store.insert_event_executions([event_run(1)], now=T0)
+    await store.claim_execution(run.id, attempt=0, now=T0, deadline_at=T0)
+    later = T0 + timedelta(seconds=10)
+    assert await store.retry_execution(
+        run.id, attempt=0, error_message="boom", result=None, available_at=later, now=T0
+    )
+    retried = await store.get_execution(run.id)
+    assert retried is not None
+    assert (retried.status, retried.retry_count, retried.error_message) == (
+        ExecutionStatus.PENDING,
+        1,
+        "boom",
+    )
+    assert retried.available_at == later
+    assert retried.queued_at is None
+
+    assert await store.claim_execution(run.id, attempt=1, now=later, deadline_at=later)
+    follow_up = NewExecution(
+        job_id=None,
+        handler_name="sample1",
+        params={"step": 2},
+        param_source="event",
+        max_retry=0,
+        timeout_seconds=9,
+    )
+    child = await store.finish_execution(
+        run.id,
+        attempt=1,
+        status=ExecutionStatus.SUCCESS,
+        result={"success": True, "data": [1]},
+        error_message=None,
+        now=later,
+        follow_up=follow_up,
+    )
+    assert child is not None
+    assert child.parent_execution_id == run.id
+    assert child.params == {"step": 2}
+    finished = await store.get_execution(run.id)
+    assert finished is not None
+    assert (finished.status, finished.result, finished.finished_at) == (
+        ExecutionStatus.SUCCESS,
+        {"success": True, "data": [1]},
+        later,
+    )
+    # finishing the same attempt twice changes nothing and creates no second child
+    assert (
+        await store.finish_execution(
+            run.id,
+            attempt=1,
+            status=ExecutionStatus.FAILED,
+            result=None,
+            error_message="x",
+            now=later,
+            follow_up=follow_up,
+        )
+        is None
+    )
+    assert len(await store.list_executions()) == 2
+
+
+async def test_sweeper_queries(store: JobStore) -> None:
+    old, fresh, running = await store.insert_event_executions(
+        [event_run(1), event_run(2), event_run(3)], now=T0
+    )
+    await store.mark_queued([running.id], now=T0)
+    await store.claim_execution(running.id, attempt=0, now=T0, deadline_at=T0 + timedelta(seconds=30))
+    assert [e.id for e in await store.unqueued_executions(cutoff=T0, limit=10)] == [old.id, fresh.id]
+    assert await store.unqueued_executions(cutoff=T0 - timedelta(seconds=1), limit=10) == []
+    assert await store.stale_running_executions(now=T0 + timedelta(seconds=30), limit=10) == []
+    stale = await store.stale_running_executions(now=T0 + timedelta(seconds=31), limit=10)
+    assert [e.id for e in stale] == [running.id]
+
+
+async def test_list_executions_filters(store: JobStore) -> None:
+    job = await make_job(store)
+    slot = datetime(2026, 11, 22, 10, 1, tzinfo=UTC)
+    _, cron_run = await store.create_cron_run(
+        job, scheduled_time=slot, next_run_at=slot + timedelta(minutes=1), now=slot
+    )
+    (event,) = await store.insert_event_executions([event_run(1)], now=T0)
+    await store.claim_execution(event.id, attempt=0, now=T0, deadline_at=T0)
+    assert cron_run is not None
+    assert [e.id for e in await store.list_executions(job_id=job.id)] == [cron_run.id]
+    assert [e.id for e in await store.list_executions(status=ExecutionStatus.RUNNING)] == [event.id]
+    assert [e.id for e in await store.list_executions(handler_name="sample")] == [event.id, cron_run.id]
+    assert [e.id for e in await store.list_executions(limit=1)] == [event.id]
+
+
+async def test_rejected_events_are_kept_once(store: JobStore) -> None:
+    row = {
+        "source_topic": "t",
+        "source_partition": 2,
+        "source_offset": 9,
+        "raw_value": "{oops",
+        "reason": "not JSON",
+    }
+    await store.insert_rejected_events([row], now=T0)
+    await store.insert_rejected_events([row], now=T0)
+    (kept,) = await store.list_rejected_events()
+    assert (kept.raw_value, kept.reason, kept.source_partition, kept.source_offset) == (
+        "{oops",
+        "not JSON",
+        2,
+        9,
+    )
+
+
+async def test_cron_jobs_for_events_by_id_and_handler(store: JobStore) -> None:
+    first = await make_job(store, name="a")
+    second = await make_job(store, name="b", handler_name="sample1")
+    found = await store.cron_jobs_for_events([second.id], ["sample"])
+    assert [job.id for job in found] == [first.id, second.id]
+    assert await store.cron_jobs_for_events([], []) == []
+
+
+async def test_disable_and_enable(store: JobStore) -> None:
+    await make_job(store)
+    disabled = await set_enabled(store, "nightly", enabled=False, now=T0)
+    assert (disabled.is_enabled, disabled.next_run_at) == (False, None)
+    enabled = await set_enabled(store, "nightly", enabled=True, now=T0 + timedelta(hours=1))
+    assert enabled.next_run_at == datetime(2026, 11, 22, 11, 1, tzinfo=UTC)
+    assert await store.delete_cron_job("nightly")
+    assert not await store.delete_cron_job("nightly")

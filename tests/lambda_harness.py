@@ -1,0 +1,128 @@
+"""Drives the three real entry points the way AWS does, on moto SQS and a real database.
+
+The worker is fed by `drain_queue()`, which plays the SQS event source mapping: receive a batch,
+invoke, delete what the response did not list in batchItemFailures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, TypeVar
+
+from jobu.models import Execution
+from jobu.store import JobStore, open_store
+
+from functions.cron_dispatcher import app as cron_app
+from functions.queue_dispatcher import app as queue_app
+from functions.worker import app as worker_app
+
+T = TypeVar("T")
+APPS: tuple[ModuleType, ...] = (cron_app, queue_app, worker_app)
+
+
+@dataclass
+class FakeLambdaContext:
+    """What Powertools and the worker read from Lambda's context object."""
+
+    function_name: str = "jobu-test"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:jobu-test"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    remaining_ms: int = 900_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def run[T](coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+@dataclass
+class Harness:
+    database_url: str
+    sqs: Any
+    queue_url: str
+
+    def invoke_cron(self, event: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = cron_app.handler(event, FakeLambdaContext(function_name="cron"))
+        return result
+
+    def invoke_queue(self, event: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = queue_app.handler(event, FakeLambdaContext(function_name="queue"))
+        return result
+
+    def invoke_worker(self, messages: list[dict[str, Any]], remaining_ms: int = 900_000) -> dict[str, Any]:
+        event = {"Records": [sqs_record(m) for m in messages]}
+        result: dict[str, Any] = worker_app.handler(
+            event, FakeLambdaContext("worker", remaining_ms=remaining_ms)
+        )
+        return result
+
+    def receive(self, max_messages: int = 10) -> list[dict[str, Any]]:
+        response = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=max_messages, AttributeNames=["All"]
+        )
+        messages: list[dict[str, Any]] = response.get("Messages", [])
+        return messages
+
+    def drain_queue(self, *, rounds: int = 20) -> int:
+        """Run the worker on everything visible in the queue; returns how many messages it saw."""
+        seen = 0
+        for _ in range(rounds):
+            messages = self.receive()
+            if not messages:
+                return seen
+            seen += len(messages)
+            failed = {f["itemIdentifier"] for f in self.invoke_worker(messages)["batchItemFailures"]}
+            for message in messages:
+                if message["MessageId"] not in failed:
+                    self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return seen
+
+    def with_store(self, use: Callable[[JobStore], Coroutine[Any, Any, T]]) -> T:
+        async def go() -> T:
+            store = await open_store(self.database_url)
+            try:
+                return await use(store)
+            finally:
+                await store.close()
+
+        return run(go())
+
+    def executions(self) -> list[Execution]:
+        return sorted(self.with_store(lambda s: s.list_executions(limit=10_000)), key=lambda e: e.id)
+
+
+def sqs_record(message: dict[str, Any]) -> dict[str, Any]:
+    """An SQS event record (the shape Lambda's SQS event source delivers) for a received message."""
+    body = message["Body"]
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message.get("ReceiptHandle", "handle"),
+        "body": body,
+        "attributes": message.get("Attributes", {"ApproximateReceiveCount": "1"}),
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:jobu-work",
+        "awsRegion": "us-east-1",
+    }
+
+
+def work_message(execution_id: int, attempt: int = 0) -> dict[str, Any]:
+    return {
+        "MessageId": str(uuid.uuid4()),
+        "Body": json.dumps({"execution_id": execution_id, "attempt": attempt}),
+    }
+
+
+def reset_containers() -> None:
+    for app in APPS:
+        app.container.reset()
