@@ -60,10 +60,14 @@ class Location:
 
 
 def s3_client() -> S3Client:
-    """A new S3 client (one per run: cheap next to the transfer, and tests can mock it)."""
+    """A new S3 client (one per run: cheap next to the transfer, and tests can mock it).
+
+    From a session of its own: steps create clients in worker threads, and boto3's default
+    session is not safe to create clients from in several threads at once.
+    """
     import boto3
 
-    return boto3.client("s3")
+    return boto3.session.Session().client("s3")
 
 
 class Files:
