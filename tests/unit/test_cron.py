@@ -1,0 +1,108 @@
+"""Cron expressions, slots, the misfire policy and the tick time of scheduler events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from jobu.cron import latest_slot_at_or_before, next_slot_after, validate_cron_expression
+from jobu.cron_jobs import parse_spec, validate_spec
+from jobu.errors import InvalidCronJobError
+from jobu.models import MAX_PARAMS_BYTES, CronJobSpec
+from jobu.schedule_event import InvalidScheduleEventError, tick_time
+
+from tests.conftest import load_event
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("* * * * * *", "schedules finer than one minute are not supported"),
+        ("*/10 * * * * *", "has 6 fields"),
+        ("61 * * * *", "is not valid"),
+        ("* * *", "is not valid"),
+        ("every minute", "is not valid"),
+        ("", "is empty"),
+    ],
+)
+def test_refused_expressions_say_why(expression: str, message: str) -> None:
+    with pytest.raises(InvalidCronJobError, match=message):
+        validate_cron_expression(expression)
+
+
+@pytest.mark.parametrize("expression", ["* * * * *", "*/5 9-17 * * mon-fri", "0 0 1 * *", "@hourly"])
+def test_accepted_expressions(expression: str) -> None:
+    validate_cron_expression(expression)
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        ("2026-01-01T12:00:00", "2026-01-01T12:00:00"),  # a slot exactly at the tick counts
+        ("2026-01-01T12:00:00.5", "2026-01-01T12:00:00"),
+        ("2026-01-01T11:59:59.999", "2026-01-01T11:55:00"),
+        ("2026-01-01T12:04:59", "2026-01-01T12:00:00"),
+    ],
+)
+def test_latest_slot_for_every_five_minutes(moment: str, expected: str) -> None:
+    assert latest_slot_at_or_before("*/5 * * * *", at(moment)) == at(expected)
+
+
+def test_missed_ticks_coalesce_into_the_latest_slot() -> None:
+    # the dispatcher was not invoked for three hours: one run, for the latest slot, then onward
+    tick = at("2026-01-01T15:00:30")
+    assert latest_slot_at_or_before("0 * * * *", tick) == at("2026-01-01T15:00:00")
+    assert next_slot_after("0 * * * *", tick) == at("2026-01-01T16:00:00")
+
+
+def test_next_slot_is_strictly_after() -> None:
+    assert next_slot_after("*/5 * * * *", at("2026-01-01T12:00:00")) == at("2026-01-01T12:05:00")
+
+
+def spec(**overrides: object) -> CronJobSpec:
+    return CronJobSpec.model_validate(
+        {"name": "j", "cron_expression": "* * * * *", "handler_name": "sample", **overrides}
+    )
+
+
+def test_unknown_handler_is_refused_with_the_known_names() -> None:
+    with pytest.raises(InvalidCronJobError, match=r"unknown handler 'nope'; registered handlers: a, sample"):
+        validate_spec(spec(handler_name="nope"), known_handlers={"sample", "a"}, worker_timeout_seconds=900)
+
+
+def test_timeout_longer_than_the_worker_can_run_is_refused() -> None:
+    validate_spec(spec(timeout_seconds=895), known_handlers={"sample"}, worker_timeout_seconds=900)
+    with pytest.raises(InvalidCronJobError, match="may take at most 895s"):
+        validate_spec(spec(timeout_seconds=896), known_handlers={"sample"}, worker_timeout_seconds=900)
+
+
+def test_oversized_params_are_refused() -> None:
+    big = {"blob": "x" * MAX_PARAMS_BYTES}
+    with pytest.raises(InvalidCronJobError, match=f"the limit is {MAX_PARAMS_BYTES}"):
+        validate_spec(spec(handler_params=big), known_handlers={"sample"}, worker_timeout_seconds=900)
+
+
+def test_parse_spec_reports_every_field_problem() -> None:
+    with pytest.raises(
+        InvalidCronJobError, match=r"max_retry: .*greater than or equal to 0.*colour: Extra inputs"
+    ):
+        parse_spec(
+            {"name": "j", "cron_expression": "* * * * *", "handler_name": "s", "max_retry": -1, "colour": 1}
+        )
+
+
+def test_tick_time_from_each_event_shape() -> None:
+    assert tick_time(load_event("cron_dispatcher_scheduler.json")) == at("2026-11-22T10:00:00")
+    assert tick_time(load_event("cron_dispatcher_rule.json")) == at("2026-11-22T10:00:00")
+    assert tick_time(
+        load_event("cron_dispatcher_manual.json"), clock=lambda: at("2030-01-01T00:00:00")
+    ) == at("2030-01-01T00:00:00")
+
+
+def test_tick_time_refuses_a_garbled_time() -> None:
+    with pytest.raises(InvalidScheduleEventError, match="'scheduled_time' is not an ISO 8601 time"):
+        tick_time({"scheduled_time": "<aws.scheduler.scheduled-time>"})

@@ -1,0 +1,68 @@
+"""The work queue on moto SQS: batches of ten, sent concurrently, partial failures reported."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from jobu.retries import backoff_seconds
+from jobu.work_queue import QueuedRun, WorkQueue
+from moto import mock_aws
+
+
+@pytest.fixture
+def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield boto3.client("sqs")
+
+
+def drain(sqs: Any, url: str) -> list[dict[str, Any]]:
+    bodies = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies
+
+
+async def test_sends_every_run_in_batches(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="work")["QueueUrl"]
+    calls: list[int] = []
+    original = sqs.send_message_batch
+
+    def counting(**kwargs: Any) -> Any:
+        calls.append(len(kwargs["Entries"]))
+        return original(**kwargs)
+
+    sqs.send_message_batch = counting
+    report = await WorkQueue(sqs_client=sqs, queue_url=url).send([QueuedRun(i, 0) for i in range(1, 26)])
+    assert sorted(report.sent) == list(range(1, 26))
+    assert report.failed == {}
+    assert sorted(calls) == [5, 10, 10]
+    assert sorted(b["execution_id"] for b in drain(sqs, url)) == list(range(1, 26))
+
+
+async def test_message_carries_the_attempt(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="work")["QueueUrl"]
+    await WorkQueue(sqs_client=sqs, queue_url=url).send([QueuedRun(7, 2)])
+    assert drain(sqs, url) == [{"execution_id": 7, "attempt": 2}]
+
+
+async def test_a_failed_call_reports_its_runs_unsent(sqs: Any) -> None:
+    report = await WorkQueue(sqs_client=sqs, queue_url="https://sqs.us-east-1.amazonaws.com/1/missing").send(
+        [QueuedRun(1, 0), QueuedRun(2, 0)]
+    )
+    assert report.sent == []
+    assert sorted(report.failed) == [1, 2]
+    assert "QueueDoesNotExist" in report.failed[1]
+
+
+def test_backoff_doubles_up_to_the_sqs_delay_limit() -> None:
+    assert [backoff_seconds(n) for n in range(8)] == [10, 20, 40, 80, 160, 320, 640, 900]
