@@ -84,6 +84,7 @@ def child(kind: str, source: Path, target: Path) -> dict[str, Any]:
     import pandas  # type: ignore[import-untyped, unused-ignore]  # noqa: F401
     import pyarrow.csv as pacsv  # type: ignore[import-untyped, unused-ignore]
     import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
+
     from jobu_handlers.pipeline import csv_parquet  # noqa: F401
     from jobu_handlers.pipeline.testing import run_step
 

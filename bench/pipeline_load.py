@@ -105,6 +105,7 @@ def child(kind: str, source: Path, url: str) -> dict[str, Any]:
     """One measurement, in this (fresh) process."""
     # imports are not measured
     import pyarrow.parquet  # type: ignore[import-untyped, unused-ignore]  # noqa: F401
+
     from jobu_handlers.pipeline import bulk_load  # noqa: F401
 
     reset_peak()
@@ -129,6 +130,7 @@ def measure(kind: str, source: Path, url: str) -> dict[str, Any]:
 async def mysql_methods(source: Path, rows: int, repeat: int) -> None:
     """Informational: db_loader's two MySQL/MariaDB paths on the same file (--mysql)."""
     import asyncmy
+
     from jobu.store.mysql import connect_kwargs
     from jobu_handlers.pipeline.testing import run_step
 

@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, TypeVar
 
-from jobu.models import Execution
-from jobu.store import JobStore, open_store
-
 from functions.cron_dispatcher import app as cron_app
 from functions.queue_dispatcher import app as queue_app
 from functions.worker import app as worker_app
+from jobu.models import Execution
+from jobu.store import JobStore, open_store
 
 T = TypeVar("T")
 APPS: tuple[ModuleType, ...] = (cron_app, queue_app, worker_app)

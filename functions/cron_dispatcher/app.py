@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from jobu.config import FunctionConfig
 from jobu.cron_dispatch import run_tick
 from jobu.lambda_runtime import Container

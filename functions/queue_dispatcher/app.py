@@ -10,6 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import KafkaEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from jobu.config import FunctionConfig
 from jobu.event_dispatch import dispatch_records
 from jobu.handler_manifest import known_handler_names

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import jobu_handlers  # noqa: F401  (registers the handlers this worker runs)
 from aws_lambda_powertools.utilities.batch import async_process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+import jobu_handlers  # noqa: F401  (registers the handlers this worker runs)
 from jobu.config import FunctionConfig
 from jobu.lambda_runtime import Container, ContainerBatchProcessor
 from jobu.models import WorkMessage

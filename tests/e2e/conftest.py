@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from jobu.cron_jobs import create_cron_job, parse_spec
 from jobu.handler_manifest import known_handler_names
 from jobu.models import Execution

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from jobu_local.produce import send
 from jobu_local.runtime import LocalRuntime
 from jobu_local.state import RuntimeState
-
 from tests.e2e.conftest import (
     REPO_ROOT,
     TOPIC,

@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+
 from jobu.models import Execution
 from jobu_local.cli import main as jobu
 from jobu_local.produce import send
-
 from tests.e2e.conftest import (
     TOPIC,
     StartRuntime,

@@ -14,10 +14,10 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
 from jobu.models import Execution
 from jobu_local.cli import main as jobu
 from jobu_local.produce import send
-
 from tests.e2e.conftest import (
     REPO_ROOT,
     TOPIC,

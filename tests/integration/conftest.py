@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import boto3
 import pytest
-from jobu.store import JobStore, open_store
 from moto import mock_aws
 
+from jobu.store import JobStore, open_store
 from tests.lambda_harness import Harness, reset_containers, run
 
 BACKENDS = ["sqlite", "postgres", "mysql"]

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import EndpointConnectionError
+
 from jobu.cron_dispatch import run_tick
 from jobu.cron_jobs import create_cron_job
 from jobu.handler_manifest import known_handler_names
@@ -22,7 +23,6 @@ from jobu.models import CronJobSpec
 from jobu.store import open_store
 from jobu.sweeper import REQUEUE_GRACE
 from jobu.work_queue import WorkQueue
-
 from tests.conftest import load_event
 from tests.lambda_harness import Harness, run, work_message
 

@@ -16,8 +16,8 @@ from typing import Any
 import boto3
 import pyarrow.csv as pacsv
 import pytest
-from jobu.models import Execution
 
+from jobu.models import Execution
 from tests.conftest import load_event
 from tests.lambda_harness import Harness
 

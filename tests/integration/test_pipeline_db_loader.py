@@ -13,6 +13,7 @@ import asyncpg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from jobu.store.mysql import connect_kwargs
 from jobu_handlers.pipeline import bulk_load
 from jobu_handlers.pipeline.errors import (

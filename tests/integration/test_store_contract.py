@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from jobu.cron_jobs import create_cron_job, set_enabled
 from jobu.errors import InvalidCronJobError
 from jobu.models import CronJob, CronJobSpec, ExecutionStatus, NewExecution

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+
 from jobu.config import url_from_rds_secret
 from jobu_local.cfn_yaml import load_template
 from jobu_local.targets import DEFAULT_TOPIC

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from jobu.config import FunctionConfig, url_from_rds_secret, worker_timeout_seconds
 from jobu.errors import ConfigurationError
 

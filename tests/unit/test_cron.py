@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from jobu.cron import latest_slot_at_or_before, next_slot_after, validate_cron_expression
 from jobu.cron_jobs import parse_spec, validate_spec
 from jobu.errors import InvalidCronJobError
 from jobu.models import MAX_PARAMS_BYTES, CronJobSpec
 from jobu.schedule_event import InvalidScheduleEventError, tick_time
-
 from tests.conftest import load_event
 
 

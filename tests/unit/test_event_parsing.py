@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes import KafkaEvent
+
 from jobu.event_dispatch import Accepted, Rejected, build_execution, parse_record
 from jobu.models import MAX_PARAMS_BYTES
-
 from tests.conftest import load_event
 
 KNOWN = frozenset({"sample", "sample1"})

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from jobu.errors import UnknownHandlerError
 from jobu.handler_manifest import MANIFEST_PATH, names_from_registry
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, get_handler, handler

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from jobu_local.logs import LogsError, build_pattern, parse_time
 from jobu_local.produce import MessageError, build_message
 

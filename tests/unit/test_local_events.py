@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     KafkaSelfManagedEventModel,
     SqsModel,
 )
+
 from jobu_local.events import KafkaRecord, kafka_event, scheduler_event, sqs_event
 
 CLUSTER = "arn:aws:kafka:us-east-1:123456789012:cluster/jobu/abc-1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from jobu_local.filter_pattern import FilterPatternError, compile_pattern, matches
 
 RUN_42 = json.dumps(

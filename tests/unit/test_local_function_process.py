@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
 from jobu_local.function_process import FunctionConfig, FunctionProcess, report_line
 from jobu_local.log_sink import MemoryLogSink
 

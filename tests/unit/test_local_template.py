@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from jobu_local.cfn_yaml import loads_template
 from jobu_local.intrinsics import TemplateError
 from jobu_local.template import LocalTemplate

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncmy.connection
+
 from jobu_handlers.pipeline.asyncmy_infile import allow_local_infile, install
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from jobu_handlers.pipeline import csv_parquet
 from jobu_handlers.pipeline.errors import StepCancelledError
 from jobu_handlers.pipeline.storage import Files

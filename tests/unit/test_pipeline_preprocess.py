@@ -10,6 +10,8 @@ from typing import Any
 import boto3
 import pyarrow.parquet as pq
 import pytest
+from moto import mock_aws
+
 from jobu_handlers.pipeline.errors import (
     ColumnError,
     EmptyInputError,
@@ -18,7 +20,6 @@ from jobu_handlers.pipeline.errors import (
     MalformedInputError,
 )
 from jobu_handlers.pipeline.testing import run_step
-from moto import mock_aws
 
 SALES_CSV = """order_id,customer,amount,currency,ordered_at,note
 1,alice,10.50,EUR,2026-01-02T10:00:00,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from jobu_handlers.pipeline.errors import LoadError, PipelineError, TargetTableError
 from jobu_handlers.pipeline.testing import run_step
 

@@ -13,6 +13,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from moto import mock_aws
+from pydantic import BaseModel
+
 from jobu_handlers.pipeline import validation_model, validation_model_names
 from jobu_handlers.pipeline.errors import (
     EmptyInputError,
@@ -24,8 +27,6 @@ from jobu_handlers.pipeline.errors import (
 from jobu_handlers.pipeline.models import get_validation_model
 from jobu_handlers.pipeline.row_validation import arrow_schema
 from jobu_handlers.pipeline.testing import run_step
-from moto import mock_aws
-from pydantic import BaseModel
 
 
 def sale(order_id: int, customer: str, amount: float, currency: str, ordered_at: datetime) -> dict[str, Any]:

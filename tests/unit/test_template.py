@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+
 from jobu import constants
 from jobu.config import DATABASE_SETTINGS, POWERTOOLS_SETTINGS
 from jobu.schedule_event import tick_time

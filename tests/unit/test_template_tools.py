@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from jobu_local.cfn_yaml import FUNCTION_TAGS, loads_template
 
+from jobu_local.cfn_yaml import FUNCTION_TAGS, loads_template
 from scripts import build_layer, sizes
 
 # --- jobu_local.cfn_yaml -----------------------------------------------------------------------------

@@ -8,9 +8,10 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
+
 from jobu.retries import backoff_seconds
 from jobu.work_queue import QueuedRun, WorkQueue
-from moto import mock_aws
 
 
 @pytest.fixture

@@ -100,7 +100,6 @@ class Demo:
     async def register_cron_job(self) -> int:
         from jobu.cron_jobs import create_cron_job, parse_spec
         from jobu.handler_manifest import known_handler_names
-
         from jobu_local.cli import worker_timeout_seconds
         from jobu_local.template import LocalTemplate
 

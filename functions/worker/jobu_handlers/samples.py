@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
 from jobu.store import connector_for
-from pydantic import BaseModel
 
 SQL_DIR = Path(__file__).with_name("sql")
 

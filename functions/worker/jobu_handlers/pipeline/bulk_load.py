@@ -246,9 +246,9 @@ class MySQLTarget(Target):
     async def load(self, params: LoadParams, data: ParquetInput, scratch: Path) -> LoadOutcome:
         import asyncmy
         from asyncmy.errors import MySQLError
+
         from jobu.store.asyncmy_adapter import AsyncMyAdapter
         from jobu.store.mysql import connect_kwargs
-
         from jobu_handlers.pipeline import asyncmy_infile
 
         asyncmy_infile.install()

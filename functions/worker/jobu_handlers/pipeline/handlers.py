@@ -13,7 +13,6 @@ import threading
 import time
 
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
-
 from jobu_handlers.pipeline.models import get_validation_model
 from jobu_handlers.pipeline.params import LoadParams, PreprocessParams, ValidateParams, parse_params
 from jobu_handlers.pipeline.results import LoadResult, PreprocessResult, ValidateResult

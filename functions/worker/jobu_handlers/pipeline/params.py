@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal, Self
 
-from jobu.handlers import HandlerParams
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from jobu.handlers import HandlerParams
 from jobu_handlers.pipeline.errors import InvalidParamsError
 
 # The column types pandas_preprocess can declare; each maps to one Arrow type (see csv_parquet.py).
