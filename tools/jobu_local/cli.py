@@ -240,6 +240,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
             raise CommandError(f"no run with id {args.id}")
         print(to_json(run.model_dump(mode="json")) if args.json else store_commands.run_detail(run))
         return 0
+    if args.runs_command == "rejected":
+        rejected = asyncio.run(store_commands.list_rejected(url, limit=args.limit))
+        print(store_commands.dump(rejected) if args.json else store_commands.rejected_table(rejected))
+        return 0
     runs = asyncio.run(
         store_commands.list_runs(
             url, status=args.status, handler=args.handler, job_id=args.job_id, limit=args.limit
@@ -419,6 +423,10 @@ def _runs_parser(commands: Any) -> None:
     show.add_argument("id", type=int)
     _add_common(show, database=True)
     show.set_defaults(run=cmd_runs)
+    rejected = sub.add_parser("rejected", help="Kafka records the queue dispatcher refused, with the reason")
+    rejected.add_argument("--limit", type=int, default=50)
+    _add_common(rejected, database=True)
+    rejected.set_defaults(run=cmd_runs)
 
 
 def _cron_parser(commands: Any) -> None:

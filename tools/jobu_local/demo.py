@@ -73,9 +73,6 @@ class Demo:
         self.note(f"{len(applied)} migration(s) applied")
         job_id = await self.register_cron_job()
         self.step("runtime: starting the functions of template.yaml with moto server, Tansu and SQLite")
-        self.note(
-            "(system log level INFO instead of the template's WARN, to show Lambda's start/report records)"
-        )
         runtime = LocalRuntime(self.options(), progress=self.note)
         try:
             await runtime.start()
@@ -92,9 +89,6 @@ class Demo:
             state_dir=self.directory,
             database_url=self.database_url,
             schedule=False,  # the demo ticks on demand, so it does not wait for the minute's tick
-            # template.yaml's SystemLogLevel WARN keeps Lambda's start/report records out of the logs
-            # (on AWS too); the demo shows them
-            system_log_level="INFO",
         )
 
     async def register_cron_job(self) -> int:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from jobu_local.table import render, to_json
 
 if TYPE_CHECKING:
-    from jobu.models import CronJob, Execution
+    from jobu.models import CronJob, Execution, RejectedEvent
     from jobu.store import JobStore
 
 RUN_COLUMNS = (
@@ -105,6 +105,25 @@ async def list_runs(
             job_id=job_id,
             limit=limit,
         )
+
+
+async def list_rejected(url: str, *, limit: int) -> list[RejectedEvent]:
+    async with opened_store(url) as store:
+        return await store.list_rejected_events(limit=limit)
+
+
+def rejected_table(rejected: Sequence[RejectedEvent]) -> str:
+    rows = [
+        [
+            r.id,
+            f"{r.source_topic}-{r.source_partition}@{r.source_offset}",
+            r.created_at,
+            r.reason,
+            r.raw_value[:60],
+        ]
+        for r in rejected
+    ]
+    return render(["id", "record", "received", "reason", "value"], rows)
 
 
 async def get_run(url: str, execution_id: int) -> Execution | None:
