@@ -11,12 +11,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import KafkaEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from jobu.clock import utcnow
 from jobu.config import FunctionConfig
 from jobu.event_dispatch import dispatch_records
 from jobu.handler_manifest import known_handler_names
 from jobu.lambda_runtime import Container
 from jobu.observability import logger, metrics, tracer
-from jobu.schedule_event import utcnow
 
 ENVIRONMENT = FunctionConfig.ENVIRONMENT
 REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT

@@ -115,7 +115,7 @@ class DeleteSampleItem(SampleItemsHandler):
 
 
 class Sample9Params(BaseModel):
-    action: str = "concurrent"
+    action: str = "read"  # 'sequential' runs the queries one after another; anything else, at once
     sqlite_url: str
     postgres_url: str
     mysql_url: str
@@ -129,14 +129,15 @@ class QueryThreeDatabases(BaseHandler):
     async def execute(self, params: HandlerParams) -> HandlerResult:
         options = Sample9Params.model_validate(params.model_dump())
         urls = [options.sqlite_url, options.postgres_url, options.mysql_url]
+        mode = "sequential" if options.action == "sequential" else "concurrent"
         started = time.perf_counter()
-        if options.action == "sequential":
+        if mode == "sequential":
             stats = [await _probe(url, options.series_rows) for url in urls]
         else:
             stats = list(await asyncio.gather(*(_probe(url, options.series_rows) for url in urls)))
         elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
         return HandlerResult(
-            action=options.action,
+            action=mode,
             count=len(stats),
             data={"databases": stats, "elapsed_ms": elapsed_ms},
             elapsed_ms=elapsed_ms,

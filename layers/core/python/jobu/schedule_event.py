@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from jobu.clock import utcnow
 from jobu.errors import JobuError
 
 TIME_KEYS = ("scheduled_time", "time")
@@ -36,7 +37,3 @@ def tick_time(event: Mapping[str, Any], clock: Callable[[], datetime] | None = N
             ) from None
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     return (clock or utcnow)()
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -8,12 +8,13 @@ at the message's attempt is a duplicate and does nothing.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from jobu.clock import utcnow
 from jobu.errors import JobuError, UnknownHandlerError
 from jobu.handlers import BaseHandler, HandlerContext, HandlerParams, HandlerResult, get_handler
 from jobu.models import Execution, ExecutionStatus, NewExecution, WorkMessage
@@ -44,10 +45,6 @@ class FollowUp(BaseModel):
 
     handler_name: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class PermanentError(Exception):
@@ -96,7 +93,7 @@ class Worker:
             raise NotEnoughTimeError(
                 f"{remaining_seconds:.1f}s left in this invocation; the message will be redelivered"
             )
-        now = _utcnow()
+        now = utcnow()
         deadline = now + timedelta(seconds=budget + TIMEOUT_MARGIN_SECONDS)
         if not await self.store.claim_execution(
             execution.id, attempt=message.attempt, now=now, deadline_at=deadline
@@ -148,7 +145,7 @@ class Worker:
     async def _succeed(
         self, execution: Execution, result: dict[str, Any], follow_up: FollowUp | None
     ) -> None:
-        now = _utcnow()
+        now = utcnow()
         child = None
         if follow_up is not None:
             child = NewExecution(
@@ -177,7 +174,7 @@ class Worker:
     async def _end(
         self, execution: Execution, status: ExecutionStatus, error: str, result: Any, *, retries: bool = True
     ) -> Outcome:
-        now = _utcnow()
+        now = utcnow()
         logger.error("run did not succeed", extra={"status": status, "error_message": error})
         target = execution if retries else execution.model_copy(update={"max_retry": execution.retry_count})
         retry = await settle_failure(self.store, target, status=status, error=error, result=result, now=now)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
+from jobu.clock import utcnow
 from jobu.store.connector import Connector
 
 SCHEMA_DIR_ENV = "JOBU_SCHEMA_DIR"
@@ -40,7 +40,7 @@ async def apply_migrations(connector: Connector, schema_dir: Path | None = None)
             continue
         async with connector.connection() as conn:
             await connector.execute_script(conn, path.read_text())
-            now = connector.encode_time(datetime.now(UTC))
+            now = connector.encode_time(utcnow())
             await queries.record_migration(conn, version=path.name, now=now)
         newly_applied.append(path.name)
     return newly_applied
