@@ -18,12 +18,12 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.process_memory import measure_in_child, memory_mb, reset_peak
 
 PARAMS: dict[str, Any] = {
     "dtypes": {
@@ -65,19 +65,6 @@ def generate(path: Path, rows: int) -> None:
     pacsv.write_csv(table, str(path))
 
 
-def memory_mb(field: str) -> float:
-    """VmRSS (now) or VmHWM (peak) of this process, from /proc (Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def reset_peak() -> None:
-    """Start the peak-RSS mark (VmHWM) again from the current RSS (Linux >= 4.0)."""
-    Path("/proc/self/clear_refs").write_text("5")
-
-
 def child(kind: str, source: Path, target: Path) -> dict[str, Any]:
     """One measurement, in this (fresh) process."""
     # imports are not measured (the handler imports pandas on first use; pyarrow likewise)
@@ -105,14 +92,7 @@ def child(kind: str, source: Path, target: Path) -> dict[str, Any]:
 
 
 def measure(kind: str, source: Path, target: Path) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", kind, "--source", str(source), "--target", str(target)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
-    return result
+    return measure_in_child(__file__, "--child", kind, "--source", str(source), "--target", str(target))
 
 
 def main() -> None:

@@ -22,8 +22,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -31,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped, unused-ignore]
+
+from bench.process_memory import measure_in_child, memory_mb, reset_peak
 
 ADMIN_URL = os.environ.get("JOBU_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CREATE_TABLE = """CREATE TABLE sales (
@@ -65,19 +65,6 @@ def generate(path: Path, rows: int) -> None:
         }
     )
     pq.write_table(table, str(path))
-
-
-def memory_mb(field: str) -> float:
-    """VmRSS (now) or VmHWM (peak) of this process, from /proc (Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def reset_peak() -> None:
-    """Start the peak-RSS mark (VmHWM) again from the current RSS (Linux >= 4.0)."""
-    Path("/proc/self/clear_refs").write_text("5")
 
 
 async def baseline(source: Path, url: str) -> int:
@@ -117,14 +104,7 @@ def child(kind: str, source: Path, url: str) -> dict[str, Any]:
 
 
 def measure(kind: str, source: Path, url: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", kind, "--source", str(source), "--url", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
-    return result
+    return measure_in_child(__file__, "--child", kind, "--source", str(source), "--url", url)
 
 
 async def mysql_methods(source: Path, rows: int, repeat: int) -> None:

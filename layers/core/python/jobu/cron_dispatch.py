@@ -8,10 +8,10 @@ from pydantic import BaseModel, Field
 
 from jobu.cron import latest_slot_at_or_before, next_slot_after
 from jobu.models import Execution
-from jobu.observability import DISPATCH_LAG, DISPATCHED, SKIPPED_OVERLAP, count, logger, seconds
+from jobu.observability import DISPATCH_LAG, SKIPPED_OVERLAP, count, logger, seconds
 from jobu.store import JobStore
 from jobu.sweeper import SweepReport, sweep
-from jobu.work_queue import QueuedRun, WorkQueue, enqueue
+from jobu.work_queue import WorkQueue, dispatch_new_runs
 
 DUE_JOBS_PER_TICK = 500
 
@@ -41,19 +41,8 @@ async def run_tick(store: JobStore, queue: WorkQueue, *, now: datetime) -> TickR
             continue
         created.append(execution)
         seconds(DISPATCH_LAG, (now - scheduled_time).total_seconds())
-    sent = await enqueue(store, queue, [QueuedRun.for_execution(e) for e in created], now=now)
+    sent = await dispatch_new_runs(store, queue, created, now=now, message="cron run dispatched")
     report.dispatched = sent.sent
     report.unsent = sorted(sent.failed)
-    count(DISPATCHED, len(sent.sent))
     count(SKIPPED_OVERLAP, len(report.skipped_overlap))
-    for execution in created:
-        logger.info(
-            "cron run dispatched",
-            extra={
-                "execution_id": execution.id,
-                "job_id": execution.job_id,
-                "handler_name": execution.handler_name,
-                "scheduled_time": execution.scheduled_time,
-            },
-        )
     return report

@@ -20,9 +20,9 @@ from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventR
 from pydantic import BaseModel, Field, ValidationError
 
 from jobu.models import MAX_PARAMS_BYTES, CronJob, JobMessage, NewExecution, params_size
-from jobu.observability import DISPATCHED, REJECTED, count, logger
+from jobu.observability import REJECTED, count, logger
 from jobu.store import JobStore
-from jobu.work_queue import QueuedRun, WorkQueue, enqueue
+from jobu.work_queue import WorkQueue, dispatch_new_runs
 
 # Runs that match no cron job: no retries, five minutes (bounded by the worker's own Timeout).
 EVENT_DEFAULT_MAX_RETRY = 0
@@ -172,17 +172,7 @@ async def dispatch_records(
     await store.insert_rejected_events([item.row() for item in rejected], now=now)
     count(REJECTED, len(rejected))
     pending = await store.insert_event_executions(executions, now=now)
-    sent = await enqueue(store, queue, [QueuedRun.for_execution(e) for e in pending], now=now)
-    count(DISPATCHED, len(sent.sent))
-    for execution in pending:
-        logger.info(
-            "event run dispatched",
-            extra={
-                "execution_id": execution.id,
-                "job_id": execution.job_id,
-                "handler_name": execution.handler_name,
-            },
-        )
+    sent = await dispatch_new_runs(store, queue, pending, now=now, message="event run dispatched")
     return EventBatchReport(
         records=len(records),
         dispatched=sent.sent,

@@ -47,7 +47,7 @@ class HandlerResult(BaseModel):
 class Database(Protocol):
     """The job store's database, lent to handlers that keep tables of their own.
 
-    `queries(sql_dir)` loads `sql_dir/<backend>/*.sql` with aiosql for this database's backend;
+    `queries(sql_dir)` loads `sql_dir/common/*.sql` and `sql_dir/<backend>/*.sql` with aiosql;
     `connection()` lends a pooled driver connection to pass to those queries.
     """
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from jobu.models import Execution, WorkMessage
-from jobu.observability import SEND_FAILED, count, logger
+from jobu.observability import DISPATCHED, SEND_FAILED, count, logger
 from jobu.store import JobStore
 
 if TYPE_CHECKING:
@@ -98,3 +98,27 @@ async def enqueue(
             },
         )
     return report
+
+
+async def dispatch_new_runs(
+    store: JobStore, queue: WorkQueue, executions: Sequence[Execution], *, now: datetime, message: str
+) -> SendReport:
+    """Queue runs a dispatcher just created, count them, and log one line per run.
+
+    Each line carries execution_id, job_id and handler_name: the keys that find a run's lines.
+    """
+    sent = await enqueue(store, queue, [QueuedRun.for_execution(e) for e in executions], now=now)
+    count(DISPATCHED, len(sent.sent))
+    queued = set(sent.sent)
+    for execution in executions:
+        logger.info(
+            message,
+            extra={
+                "execution_id": execution.id,
+                "job_id": execution.job_id,
+                "handler_name": execution.handler_name,
+                "scheduled_time": execution.scheduled_time,
+                "queued": execution.id in queued,
+            },
+        )
+    return sent

@@ -20,9 +20,9 @@ SQL_DIR = Path(__file__).with_name("sql")
 
 
 @cache
-def _load_queries(adapter: Any, sql_dir: Path, backend: str, with_common: bool) -> Any:
-    parts = [sql_dir / "common" / "queries.sql"] if with_common else []
-    parts += sorted((sql_dir / backend).glob("*.sql"))
+def _load_queries(adapter: Any, sql_dir: Path, backend: str) -> Any:
+    """sql_dir/common/*.sql (written once for every backend) plus sql_dir/<backend>/*.sql."""
+    parts = sorted((sql_dir / "common").glob("*.sql")) + sorted((sql_dir / backend).glob("*.sql"))
     sql = "\n".join(p.read_text() for p in parts)
     return aiosql.from_str(sql, adapter, mandatory_parameters=False)
 
@@ -42,11 +42,11 @@ class Connector(ABC):
     @property
     def jobu_queries(self) -> Any:
         """jobu's own queries: sql/common plus sql/<backend>."""
-        return _load_queries(self._adapter(), SQL_DIR, self.backend, True)
+        return _load_queries(self._adapter(), SQL_DIR, self.backend)
 
     def queries(self, sql_dir: Path) -> Any:
-        """Queries of a handler that keeps tables of its own: sql_dir/<backend>/*.sql."""
-        return _load_queries(self._adapter(), sql_dir, self.backend, False)
+        """Queries of a handler that keeps tables of its own: sql_dir/common and sql_dir/<backend>."""
+        return _load_queries(self._adapter(), sql_dir, self.backend)
 
     @abstractmethod
     async def open(self) -> None:
