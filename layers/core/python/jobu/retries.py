@@ -26,14 +26,15 @@ async def settle_failure(
     error: str,
     result: Any,
     now: datetime,
+    retryable: bool = True,
 ) -> QueuedRun | None:
-    """Retry `execution` (RUNNING) if it has retries left, else end it with `status`.
+    """Retry `execution` (RUNNING) if it is retryable and has retries left, else end it with `status`.
 
     Returns the message to queue for the retry, or None when the run ended (or someone else
     settled it first).
     """
     attempt = execution.retry_count
-    if attempt < execution.max_retry:
+    if retryable and attempt < execution.max_retry:
         delay = backoff_seconds(attempt)
         retried = await store.retry_execution(
             execution.id,

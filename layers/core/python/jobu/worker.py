@@ -109,7 +109,7 @@ class Worker:
             handler_cls, params, follow_up = _prepare(execution)
         except PermanentError as error:
             # retrying cannot help: end the run now, whatever max_retry says
-            await self._end(execution, ExecutionStatus.FAILED, str(error), None, retries=False)
+            await self._end(execution, ExecutionStatus.FAILED, str(error), None, retryable=False)
             return Outcome.FAILED
         context = HandlerContext(
             execution_id=execution.id,
@@ -172,12 +172,19 @@ class Worker:
             await enqueue(self.store, self.queue, [QueuedRun.for_execution(created)], now=now)
 
     async def _end(
-        self, execution: Execution, status: ExecutionStatus, error: str, result: Any, *, retries: bool = True
+        self,
+        execution: Execution,
+        status: ExecutionStatus,
+        error: str,
+        result: Any,
+        *,
+        retryable: bool = True,
     ) -> Outcome:
         now = utcnow()
         logger.error("run did not succeed", extra={"status": status, "error_message": error})
-        target = execution if retries else execution.model_copy(update={"max_retry": execution.retry_count})
-        retry = await settle_failure(self.store, target, status=status, error=error, result=result, now=now)
+        retry = await settle_failure(
+            self.store, execution, status=status, error=error, result=result, now=now, retryable=retryable
+        )
         if retry is None:
             return Outcome(status.value)
         await enqueue(self.store, self.queue, [retry], now=now)
