@@ -12,13 +12,15 @@ import json
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any, TypeVar
 
 from functions.cron_dispatcher import app as cron_app
 from functions.queue_dispatcher import app as queue_app
 from functions.worker import app as worker_app
-from jobu.models import Execution
+from jobu.event_dispatch import EVENT_DEFAULT_TIMEOUT_SECONDS
+from jobu.models import Execution, NewExecution
 from jobu.store import JobStore, open_store
 
 T = TypeVar("T")
@@ -48,6 +50,7 @@ class Harness:
     database_url: str
     sqs: Any
     queue_url: str
+    _offset: int = 0
 
     def invoke_cron(self, event: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = cron_app.handler(event, FakeLambdaContext(function_name="cron"))
@@ -94,6 +97,27 @@ class Harness:
                 await store.close()
 
         return run(go())
+
+    def insert_event_run(self, handler_name: str, params: dict[str, Any], *, max_retry: int = 0) -> int:
+        """An event run written as the queue dispatcher writes one (not queued); returns its id."""
+        self._offset += 1
+        new = NewExecution(
+            job_id=None,
+            handler_name=handler_name,
+            params=params,
+            param_source="event",
+            max_retry=max_retry,
+            timeout_seconds=EVENT_DEFAULT_TIMEOUT_SECONDS,
+            source_topic="jobu-events",
+            source_partition=0,
+            source_offset=self._offset,
+        )
+
+        async def insert(store: JobStore) -> int:
+            (created,) = await store.insert_event_executions([new], now=datetime.now(UTC))
+            return created.id
+
+        return self.with_store(insert)
 
     def executions(self) -> list[Execution]:
         return sorted(self.with_store(lambda s: s.list_executions(limit=10_000)), key=lambda e: e.id)

@@ -19,7 +19,7 @@ from jobu.cron_dispatch import run_tick
 from jobu.cron_jobs import create_cron_job
 from jobu.handler_manifest import known_handler_names
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
-from jobu.models import CronJobSpec, NewExecution
+from jobu.models import CronJobSpec
 from jobu.store import open_store
 from jobu.sweeper import REQUEUE_GRACE
 from jobu.work_queue import WorkQueue
@@ -308,26 +308,6 @@ def test_malformed_work_message_is_reported_not_fatal(harness: Harness) -> None:
     assert harness.executions()[0].status == "SUCCESS"
 
 
-def _insert_event_run(harness: Harness, handler_name: str, params: dict[str, Any]) -> int:
-    run_spec = NewExecution(
-        job_id=None,
-        handler_name=handler_name,
-        params=params,
-        param_source="event",
-        max_retry=3,
-        timeout_seconds=30,
-        source_topic="jobu-events",
-        source_partition=0,
-        source_offset=1,
-    )
-
-    async def insert(store: Any) -> int:
-        (created,) = await store.insert_event_executions([run_spec], now=TICK)
-        return int(created.id)
-
-    return harness.with_store(insert)
-
-
 @pytest.mark.parametrize(
     ("handler_name", "params", "error"),
     [
@@ -340,7 +320,7 @@ def _insert_event_run(harness: Harness, handler_name: str, params: dict[str, Any
 def test_runs_that_cannot_succeed_fail_at_once_despite_retries(
     harness: Harness, handler_name: str, params: dict[str, Any], error: str
 ) -> None:
-    execution_id = _insert_event_run(harness, handler_name, params)
+    execution_id = harness.insert_event_run(handler_name, params, max_retry=3)
     assert harness.invoke_worker([work_message(execution_id)]) == {"batchItemFailures": []}
     (run,) = harness.executions()
     assert (run.status, run.retry_count, run.max_retry) == ("FAILED", 0, 3)

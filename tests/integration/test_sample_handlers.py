@@ -2,66 +2,48 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from jobu.event_dispatch import EVENT_DEFAULT_TIMEOUT_SECONDS
 from jobu.handler_manifest import known_handler_names
-from jobu.models import Execution, NewExecution
+from jobu.models import Execution
 from tests.lambda_harness import Harness, work_message
 
 TOPIC = "jobu-events"
 
 
-def run_event(harness: Harness, offset: int, handler_name: str, params: dict[str, Any]) -> Execution:
-    """Queue one event run (as the queue dispatcher would), run it through the worker, return it."""
-    new = NewExecution(
-        job_id=None,
-        handler_name=handler_name,
-        params=params,
-        param_source="event",
-        max_retry=0,
-        timeout_seconds=EVENT_DEFAULT_TIMEOUT_SECONDS,
-        source_topic=TOPIC,
-        source_partition=0,
-        source_offset=offset,
-    )
-
-    async def insert(store: Any) -> Execution:
-        (created,) = await store.insert_event_executions([new], now=datetime.now(UTC))
-        return created  # type: ignore[no-any-return]
-
-    created = harness.with_store(insert)
-    assert harness.invoke_worker([work_message(created.id)]) == {"batchItemFailures": []}
-    finished = harness.with_store(lambda s: s.get_execution(created.id))
+def run_event(harness: Harness, handler_name: str, params: dict[str, Any]) -> Execution:
+    """Write one event run, run it through the worker, return it finished."""
+    execution_id = harness.insert_event_run(handler_name, params)
+    assert harness.invoke_worker([work_message(execution_id)]) == {"batchItemFailures": []}
+    finished = harness.with_store(lambda s: s.get_execution(execution_id))
     assert finished is not None
     return finished  # type: ignore[no-any-return]
 
 
 def test_sample_items_crud(harness: Harness) -> None:
-    created = run_event(harness, 1, "sample1", {"name": "widget", "value": {"colour": "blue"}})
+    created = run_event(harness, "sample1", {"name": "widget", "value": {"colour": "blue"}})
     assert (created.status, created.result["action"], created.result["count"]) == ("SUCCESS", "create", 1)
     item_id = created.result["id"]
 
-    read = run_event(harness, 2, "sample2", {"id": item_id})
+    read = run_event(harness, "sample2", {"id": item_id})
     assert read.result["data"]["name"] == "widget"
     assert read.result["data"]["value"] in ({"colour": "blue"}, '{"colour":"blue"}')
 
-    updated = run_event(harness, 3, "sample3", {"id": item_id, "value": [1, 2, 3]})
+    updated = run_event(harness, "sample3", {"id": item_id, "value": [1, 2, 3]})
     assert (updated.status, updated.result["count"]) == ("SUCCESS", 1)
 
-    run_event(harness, 4, "sample1", {"name": "gadget"})
-    listed = run_event(harness, 5, "sample2", {})
+    run_event(harness, "sample1", {"name": "gadget"})
+    listed = run_event(harness, "sample2", {})
     assert [item["name"] for item in listed.result["data"]] == ["widget", "gadget"]
 
-    deleted = run_event(harness, 6, "sample4", {"id": item_id})
+    deleted = run_event(harness, "sample4", {"id": item_id})
     assert deleted.result["count"] == 1
-    missing = run_event(harness, 7, "sample2", {"id": item_id})
+    missing = run_event(harness, "sample2", {"id": item_id})
     assert (missing.status, missing.error_message) == ("FAILED", "no such item")
 
 
 def test_sample1_without_a_name_fails_with_the_reason(harness: Harness) -> None:
-    failed = run_event(harness, 1, "sample1", {"value": 1})
+    failed = run_event(harness, "sample1", {"value": 1})
     assert (failed.status, failed.error_message) == ("FAILED", "ValueError: sample1 needs a name")
 
 
@@ -69,8 +51,8 @@ def test_sample9_queries_the_three_databases(
     harness: Harness, sqlite_url: str, postgres_url: str, mysql_url: str
 ) -> None:
     urls = {"sqlite_url": sqlite_url, "postgres_url": postgres_url, "mysql_url": mysql_url}
-    concurrent = run_event(harness, 1, "sample9", {**urls, "series_rows": 500})
-    sequential = run_event(harness, 2, "sample9", {**urls, "action": "sequential", "series_rows": 500})
+    concurrent = run_event(harness, "sample9", {**urls, "series_rows": 500})
+    sequential = run_event(harness, "sample9", {**urls, "action": "sequential", "series_rows": 500})
     for run, mode in ((concurrent, "concurrent"), (sequential, "sequential")):
         assert run.status == "SUCCESS", run.error_message
         stats = run.result["data"]["databases"]
