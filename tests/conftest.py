@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncmy
 import asyncpg
+import boto3
 import pytest
+from moto import mock_aws
 
 POSTGRES_ADMIN_URL = os.environ.get("JOBU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MYSQL_HOST = os.environ.get("JOBU_TEST_MYSQL_HOST", "127.0.0.1")
@@ -67,3 +69,25 @@ async def mysql_url() -> AsyncIterator[str]:
 def sqlite_url(tmp_path: Path) -> str:
     """URL of a new, empty SQLite database file in the test's temporary directory."""
     return f"sqlite:///{tmp_path / 'jobu.db'}"
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """AWS APIs answered by moto in-process: fake credentials, no endpoint, no X-Ray."""
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def s3_bucket(aws_env: None) -> str:
+    """An empty bucket named "pipeline" in moto S3."""
+    boto3.client("s3").create_bucket(Bucket="pipeline")
+    return "pipeline"

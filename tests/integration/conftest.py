@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Iterator
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from jobu.store import JobStore, open_store
 from tests.lambda_harness import Harness, reset_containers, run
@@ -27,20 +26,6 @@ async def store(database_url: str) -> AsyncIterator[JobStore]:
     await opened.migrate()
     yield opened
     await opened.close()
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        yield
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,6 @@ from typing import Any
 import boto3
 import pyarrow.parquet as pq
 import pytest
-from moto import mock_aws
 
 from jobu_handlers.pipeline.errors import (
     ColumnError,
@@ -323,17 +321,6 @@ async def test_on_success_is_accepted_and_ignored(tmp_path: Path) -> None:
 
 
 # S3 through moto
-
-
-@pytest.fixture
-def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        boto3.client("s3").create_bucket(Bucket="pipeline")
-        yield "pipeline"
 
 
 async def test_s3_to_s3(s3_bucket: str, tmp_path: Path) -> None:

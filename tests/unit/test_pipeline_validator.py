@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +12,6 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from moto import mock_aws
 from pydantic import BaseModel
 
 from jobu_handlers.pipeline import validation_model, validation_model_names
@@ -201,17 +199,6 @@ def test_registering_two_models_under_one_name_is_refused() -> None:
         @validation_model("sale")
         class OtherSale(BaseModel):
             order_id: int
-
-
-@pytest.fixture
-def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        boto3.client("s3").create_bucket(Bucket="pipeline")
-        yield "pipeline"
 
 
 async def test_s3_in_and_out(s3_bucket: str, tmp_path: Path) -> None:
