@@ -28,12 +28,12 @@ from typing import Any
 
 import asyncpg
 import boto3
-from aws_lambda_powertools.utilities.data_classes import KafkaEvent
 from botocore.config import Config
 from moto import mock_aws
 
-from jobu.event_dispatch import dispatch_records, parse_record
+from jobu.event_dispatch import Accepted, dispatch_event, parse_record
 from jobu.handler_manifest import known_handler_names
+from jobu.kafka_records import read_event
 from jobu.observability import logger
 from jobu.store import open_store
 from jobu.work_queue import WorkQueue
@@ -96,10 +96,10 @@ async def batched(url: str, sqs: Any, queue_url: str, event: dict[str, Any]) -> 
     store = await open_store(url)
     try:
         started = time.perf_counter()
-        report = await dispatch_records(
+        report = await dispatch_event(
             store,
             WorkQueue(sqs_client=sqs, queue_url=queue_url),
-            list(KafkaEvent(event).records),
+            event,
             known_handlers=known_handler_names(),
             now=datetime.now(UTC),
         )
@@ -118,17 +118,18 @@ async def per_record(url: str, sqs: Any, queue_url: str, event: dict[str, Any]) 
     try:
         started = time.perf_counter()
         async with store.connector.connection() as conn:
-            for record in KafkaEvent(event).records:
+            for record in read_event(event):
                 parsed = parse_record(record, known)
-                assert not hasattr(parsed, "reason")
+                assert isinstance(parsed, Accepted)
+                where = parsed.record.coordinates
                 execution_id = await queries.insert_one_event_execution(
                     conn,
                     handler_name="sample",
-                    params=json.loads(record.decoded_value)["params"],
+                    params=parsed.message.params,
                     now=datetime.now(UTC),
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
+                    topic=where.topic,
+                    partition=where.partition,
+                    offset=where.offset,
                 )
                 body = json.dumps({"execution_id": execution_id, "attempt": 0})
                 await asyncio.to_thread(sqs.send_message, QueueUrl=queue_url, MessageBody=body)

@@ -6,11 +6,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from jobu.clock import utcnow
 from jobu.config import FunctionConfig
-from jobu.cron_dispatch import run_tick
+from jobu.cron_dispatch import refused_event, run_tick
 from jobu.lambda_runtime import Container
 from jobu.observability import logger, metrics, tracer
-from jobu.schedule_event import tick_time
+from jobu.schedule_event import ScheduleEventRefusedError, tick_time
 
 ENVIRONMENT = FunctionConfig.ENVIRONMENT
 REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT
@@ -18,8 +19,13 @@ REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT
 container = Container()
 
 
-async def _tick(event: dict[str, Any]) -> dict[str, Any]:
-    report = await run_tick(await container.store(), container.queue, now=tick_time(event))
+async def _tick(event: Any) -> dict[str, Any]:
+    now = utcnow()
+    try:
+        tick = tick_time(event, now=now)
+    except ScheduleEventRefusedError as error:
+        return refused_event(error)
+    report = await run_tick(await container.store(), container.queue, tick_time=tick, now=now)
     logger.info(
         "tick done", extra={"dispatched": len(report.dispatched), "requeued": len(report.sweep.requeued)}
     )

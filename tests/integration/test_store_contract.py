@@ -124,7 +124,7 @@ async def test_event_batch_is_idempotent_and_returns_unqueued_runs(store: JobSto
     created = await store.insert_event_executions([event_run(1), event_run(2), event_run(3)], now=T0)
     assert [e.source_offset for e in created] == [1, 2, 3]
     assert created[0].params == {"offset": 1, "nested": {"list": [1, 2]}}
-    await store.mark_queued([created[0].id], now=T0)
+    await store.mark_queued([(created[0].id, 0)], now=T0)
     again = await store.insert_event_executions([event_run(1), event_run(2), event_run(3)], now=T0)
     assert [e.id for e in again] == [created[1].id, created[2].id]
     assert len(await store.list_executions()) == 3
@@ -206,7 +206,7 @@ async def test_sweeper_queries(store: JobStore) -> None:
     old, fresh, running = await store.insert_event_executions(
         [event_run(1), event_run(2), event_run(3)], now=T0
     )
-    await store.mark_queued([running.id], now=T0)
+    await store.mark_queued([(running.id, 0)], now=T0)
     await store.claim_execution(running.id, attempt=0, now=T0, deadline_at=T0 + timedelta(seconds=30))
     assert [e.id for e in await store.unqueued_executions(cutoff=T0, limit=10)] == [old.id, fresh.id]
     assert await store.unqueued_executions(cutoff=T0 - timedelta(seconds=1), limit=10) == []
@@ -232,20 +232,37 @@ async def test_list_executions_filters(store: JobStore) -> None:
 
 async def test_rejected_events_are_kept_once(store: JobStore) -> None:
     row = {
+        "record_key": "t:2:9",
         "source_topic": "t",
         "source_partition": 2,
         "source_offset": 9,
         "raw_value": "{oops",
+        "raw_encoding": "utf-8",
         "reason": "not JSON",
     }
-    await store.insert_rejected_events([row], now=T0)
-    await store.insert_rejected_events([row], now=T0)
-    (kept,) = await store.list_rejected_events()
-    assert (kept.raw_value, kept.reason, kept.source_partition, kept.source_offset) == (
+    # a record whose coordinates were themselves broken: no coordinates, keyed by a digest
+    broken = {
+        **row,
+        "record_key": "sha256:" + "ab" * 32,
+        "source_topic": None,
+        "source_partition": None,
+        "source_offset": None,
+        "raw_value": "AAEC",
+        "raw_encoding": "base64",
+    }
+    await store.insert_rejected_events([row, broken], now=T0)
+    await store.insert_rejected_events([broken, row], now=T0)
+    first, second = sorted(await store.list_rejected_events(), key=lambda r: r.id)
+    assert (first.raw_value, first.reason, first.source_partition, first.source_offset) == (
         "{oops",
         "not JSON",
         2,
         9,
+    )
+    assert (second.record_key, second.source_topic, second.raw_encoding) == (
+        "sha256:" + "ab" * 32,
+        None,
+        "base64",
     )
 
 

@@ -10,8 +10,6 @@ from jobu.cron import latest_slot_at_or_before, next_slot_after, validate_cron_e
 from jobu.cron_jobs import parse_spec, validate_spec
 from jobu.errors import InvalidCronJobError
 from jobu.models import MAX_PARAMS_BYTES, CronJobSpec
-from jobu.schedule_event import InvalidScheduleEventError, tick_time
-from tests.conftest import load_event
 
 
 def at(text: str) -> datetime:
@@ -93,16 +91,3 @@ def test_parse_spec_reports_every_field_problem() -> None:
         parse_spec(
             {"name": "j", "cron_expression": "* * * * *", "handler_name": "s", "max_retry": -1, "colour": 1}
         )
-
-
-def test_tick_time_from_each_event_shape() -> None:
-    assert tick_time(load_event("cron_dispatcher_scheduler.json")) == at("2026-11-22T10:00:00")
-    assert tick_time(load_event("cron_dispatcher_rule.json")) == at("2026-11-22T10:00:00")
-    assert tick_time(
-        load_event("cron_dispatcher_manual.json"), clock=lambda: at("2030-01-01T00:00:00")
-    ) == at("2030-01-01T00:00:00")
-
-
-def test_tick_time_refuses_a_garbled_time() -> None:
-    with pytest.raises(InvalidScheduleEventError, match="'scheduled_time' is not an ISO 8601 time"):
-        tick_time({"scheduled_time": "<aws.scheduler.scheduled-time>"})

@@ -21,7 +21,9 @@ async def seed(url: str) -> None:
             "source_topic": "jobu-events",
             "source_partition": partition,
             "source_offset": offset,
+            "record_key": f"jobu-events:{partition}:{offset}",
             "raw_value": raw_value,
+            "raw_encoding": "utf-8",
             "reason": reason,
         }
 

@@ -11,6 +11,7 @@ import importlib
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -130,7 +131,8 @@ def test_scheduler_input_carries_the_tick_time_the_dispatcher_reads() -> None:
     (event,) = properties("CronDispatcherFunction")["Events"].values()
     assert event["Type"] == "ScheduleV2"
     delivered = event["Properties"]["Input"].replace("<aws.scheduler.scheduled-time>", "2026-11-22T10:00:00Z")
-    assert tick_time(json.loads(delivered)).isoformat() == "2026-11-22T10:00:00+00:00"
+    now = datetime(2026, 11, 22, 10, 0, 1, tzinfo=UTC)
+    assert tick_time(json.loads(delivered), now=now).isoformat() == "2026-11-22T10:00:00+00:00"
 
 
 def test_kafka_topic_default_is_the_topic_of_the_event_files() -> None:

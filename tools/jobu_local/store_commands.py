@@ -116,10 +116,12 @@ def rejected_table(rejected: Sequence[RejectedEvent]) -> str:
     rows = [
         [
             r.id,
-            f"{r.source_topic}-{r.source_partition}@{r.source_offset}",
+            r.record_key
+            if r.source_topic is None
+            else f"{r.source_topic}-{r.source_partition}@{r.source_offset}",
             r.created_at,
             r.reason,
-            r.raw_value[:60],
+            r.raw_value[:60] if r.raw_encoding == "utf-8" else f"({r.raw_encoding}) {r.raw_value[:48]}",
         ]
         for r in rejected
     ]

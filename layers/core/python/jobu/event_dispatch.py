@@ -1,25 +1,30 @@
 """The queue dispatcher's work: a Kafka batch (MSK or self-managed) becomes runs and messages.
 
-Good records become PENDING runs (param_source 'event') written with one multi-row INSERT and
-queued with concurrent SendMessageBatch calls. A record that cannot become a run is kept in
-rejected_events with its raw value and the reason, logged and counted; it never stops the rest
-of the batch. Every write is keyed by (topic, partition, offset), so a redelivered batch creates
-nothing new.
+Every record ends as exactly one of:
+- a PENDING run (param_source 'event'), written with one multi-row INSERT and queued with
+  concurrent SendMessageBatch calls;
+- a rejected_events row holding its raw value (text where that is faithful, else base64, and
+  says which) and the reason, logged at ERROR and counted in EventsRejected.
+
+No record can fail the batch: only an unreachable database does (the mapping then retries it,
+which is safe). Every write is keyed by the record (topic:partition:offset, or a digest when the
+coordinates are themselves broken), so a redelivered batch, or a record repeated inside one
+batch, creates nothing new.
 """
 
 from __future__ import annotations
 
-import binascii
-import json
 from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
 from pydantic import BaseModel, Field, ValidationError
 
-from jobu.models import MAX_PARAMS_BYTES, CronJob, JobMessage, NewExecution, params_size
+from jobu.documents import DocumentError, parse_json, storage_problem
+from jobu.errors import StoreUnavailableError
+from jobu.kafka_records import BrokenRecord, Coordinates, KafkaRecord, StoredRaw, read_event
+from jobu.models import CronJob, Execution, JobMessage, NewExecution
 from jobu.observability import REJECTED, count, logger
 from jobu.store import JobStore
 from jobu.work_queue import WorkQueue, dispatch_new_runs
@@ -31,28 +36,40 @@ EVENT_DEFAULT_TIMEOUT_SECONDS = 300
 
 @dataclass(frozen=True)
 class Accepted:
-    record: KafkaEventRecord
+    record: KafkaRecord
     message: JobMessage
 
 
 @dataclass(frozen=True)
 class Rejected:
-    record: KafkaEventRecord
-    raw_value: str
+    key: str
+    coordinates: Coordinates | None
+    raw: StoredRaw
     reason: str
 
+    @classmethod
+    def of(cls, record: KafkaRecord | BrokenRecord, reason: str) -> Rejected:
+        if isinstance(record, BrokenRecord):
+            return cls(record.key, record.coordinates, record.raw, record.reason)
+        return cls(record.key, record.coordinates, StoredRaw.of(record.value), reason)
+
     def row(self) -> dict[str, Any]:
+        where = self.coordinates
         return {
-            "source_topic": self.record.topic,
-            "source_partition": self.record.partition,
-            "source_offset": self.record.offset,
-            "raw_value": self.raw_value,
-            "reason": self.reason,
+            "record_key": self.key,
+            "source_topic": None if where is None else where.topic,
+            "source_partition": None if where is None else where.partition,
+            "source_offset": None if where is None else where.offset,
+            "raw_value": self.raw.text,
+            "raw_encoding": self.raw.encoding,
+            # reasons quote what they refuse; keep them storable whatever was quoted
+            "reason": self.reason.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00"),
         }
 
 
 class EventBatchReport(BaseModel):
     records: int
+    duplicates: int = 0
     dispatched: list[int] = Field(default_factory=list)
     rejected: list[str] = Field(default_factory=list)
     unsent: list[int] = Field(default_factory=list)
@@ -68,35 +85,36 @@ def _describe_validation(error: ValidationError) -> str:
     return f"{field}: {first['msg']}"
 
 
-def _decode(record: KafkaEventRecord) -> tuple[str, JobMessage | str]:
-    """The record's value as text, and its message or the reason it is not one."""
+def _message(value: bytes | None) -> JobMessage | str:
+    """The record's job message, or the reason it is not one."""
+    if value is None:
+        return "record has no value (a tombstone)"
     try:
-        raw = record.decoded_value
-    except (binascii.Error, ValueError):
-        return str(record.value), "value is not valid base64"
-    text = raw.decode("utf-8", errors="replace")
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"value is not UTF-8 text: {error}"
     try:
-        document = json.loads(raw)
-    except ValueError as error:
-        return text, f"value is not JSON: {error}"
+        document = parse_json(text)
+    except DocumentError as error:
+        return str(error)
     if not isinstance(document, dict):
-        return text, f"value must be a JSON object, not {type(document).__name__}"
+        return f"value must be a JSON object, not {type(document).__name__}"
     try:
-        return text, JobMessage.model_validate(document)
+        message = JobMessage.model_validate(document)
     except ValidationError as error:
-        return text, _describe_validation(error)
+        return _describe_validation(error)
+    return storage_problem(message.params) or message
 
 
-def parse_record(record: KafkaEventRecord, known_handlers: Set[str]) -> Accepted | Rejected:
+def parse_record(record: KafkaRecord | BrokenRecord, known_handlers: Set[str]) -> Accepted | Rejected:
     """Decide whether one Kafka record can become a run, and if not, say why."""
-    text, message = _decode(record)
+    if isinstance(record, BrokenRecord):
+        return Rejected.of(record, record.reason)
+    message = _message(record.value)
     if isinstance(message, str):
-        return Rejected(record, text, message)
+        return Rejected.of(record, message)
     if message.handler_name not in known_handlers:
-        return Rejected(record, text, f"unknown handler {message.handler_name!r}")
-    size = params_size(message.params)
-    if size > MAX_PARAMS_BYTES:
-        return Rejected(record, text, f"params is {size} bytes; the limit is {MAX_PARAMS_BYTES}")
+        return Rejected.of(record, f"unknown handler {message.handler_name!r}")
     return Accepted(record, message)
 
 
@@ -110,7 +128,7 @@ def _base_jobs(jobs: Iterable[CronJob]) -> tuple[dict[int, CronJob], dict[str, C
 
 
 def build_execution(accepted: Accepted, base: CronJob | None) -> NewExecution:
-    message, record = accepted.message, accepted.record
+    message, where = accepted.message, accepted.record.coordinates
     return NewExecution(
         job_id=None if base is None else base.id,
         handler_name=message.handler_name,
@@ -119,63 +137,107 @@ def build_execution(accepted: Accepted, base: CronJob | None) -> NewExecution:
         param_source="event",
         max_retry=EVENT_DEFAULT_MAX_RETRY if base is None else base.max_retry,
         timeout_seconds=EVENT_DEFAULT_TIMEOUT_SECONDS if base is None else base.timeout_seconds,
-        source_topic=record.topic,
-        source_partition=record.partition,
-        source_offset=record.offset,
+        source_topic=where.topic,
+        source_partition=where.partition,
+        source_offset=where.offset,
     )
 
 
-async def plan_batch(
-    store: JobStore, records: Iterable[KafkaEventRecord], known_handlers: Set[str]
-) -> tuple[list[NewExecution], list[Rejected]]:
-    parsed = [parse_record(record, known_handlers) for record in records]
+@dataclass
+class BatchPlan:
+    runs: list[tuple[Accepted, NewExecution]]
+    rejected: list[Rejected]
+    duplicates: int
+
+
+async def plan_batch(store: JobStore, event: Any, known_handlers: Set[str]) -> BatchPlan:
+    records = list(read_event(event))
+    unique: dict[str, KafkaRecord | BrokenRecord] = {}
+    for record in records:
+        unique.setdefault(record.key, record)  # the first delivery of a key wins
+    parsed = [parse_record(record, known_handlers) for record in unique.values()]
     accepted = [p for p in parsed if isinstance(p, Accepted)]
     rejected = [p for p in parsed if isinstance(p, Rejected)]
     job_ids = sorted({a.message.job_id for a in accepted if a.message.job_id is not None})
     handlers = sorted({a.message.handler_name for a in accepted if a.message.job_id is None})
     by_id, by_handler = _base_jobs(await store.cron_jobs_for_events(job_ids, handlers) if accepted else [])
-    executions = []
+    runs = []
     for item in accepted:
         job_id, handler_name = item.message.job_id, item.message.handler_name
         base = by_id.get(job_id) if job_id is not None else by_handler.get(handler_name)
         if job_id is not None and base is None:
-            rejected.append(
-                Rejected(item.record, item.record.decoded_value.decode(), f"no cron job with id {job_id}")
-            )
-        elif job_id is not None and base is not None and base.handler_name != handler_name:
+            rejected.append(Rejected.of(item.record, f"no cron job with id {job_id}"))
+        elif base is not None and base.handler_name != handler_name:
             reason = f"cron job {job_id} runs handler {base.handler_name!r}, not {handler_name!r}"
-            rejected.append(Rejected(item.record, item.record.decoded_value.decode(), reason))
+            rejected.append(Rejected.of(item.record, reason))
         else:
-            executions.append(build_execution(item, base))
-    return executions, rejected
+            runs.append((item, build_execution(item, base)))
+    return BatchPlan(runs=runs, rejected=rejected, duplicates=len(records) - len(unique))
 
 
-async def dispatch_records(
-    store: JobStore,
-    queue: WorkQueue,
-    records: list[KafkaEventRecord],
-    *,
-    known_handlers: Set[str],
-    now: datetime,
-) -> EventBatchReport:
-    executions, rejected = await plan_batch(store, records, known_handlers)
+async def _insert_runs(
+    store: JobStore, runs: list[tuple[Accepted, NewExecution]], *, now: datetime
+) -> tuple[list[Execution], list[Rejected]]:
+    """One INSERT for the batch; if the database refuses it, one per run, so that a run the
+    database will not take is rejected on its own instead of blocking the others."""
+    try:
+        return await store.insert_event_executions([run for _, run in runs], now=now), []
+    except StoreUnavailableError:
+        raise
+    except Exception as error:
+        if len(runs) == 1:
+            return [], [_refused(runs[0][0], error)]
+        logger.exception("batch INSERT refused; inserting the batch's runs one by one")
+    pending: list[Execution] = []
+    refused: list[Rejected] = []
+    for accepted, run in runs:
+        try:
+            pending += await store.insert_event_executions([run], now=now)
+        except StoreUnavailableError:
+            raise
+        except Exception as error:
+            refused.append(_refused(accepted, error))
+    return pending, refused
+
+
+def _refused(accepted: Accepted, error: Exception) -> Rejected:
+    return Rejected.of(accepted.record, f"the job store refused the run: {type(error).__name__}: {error}")
+
+
+async def _keep_rejected(store: JobStore, rejected: list[Rejected], *, now: datetime) -> None:
     for item in rejected:
+        where = item.coordinates
         logger.error(
             "Kafka record rejected",
             extra={
                 "reason": item.reason,
-                "topic": item.record.topic,
-                "partition": item.record.partition,
-                "offset": item.record.offset,
+                "record_key": item.key,
+                "topic": None if where is None else where.topic,
+                "partition": None if where is None else where.partition,
+                "offset": None if where is None else where.offset,
             },
         )
     await store.insert_rejected_events([item.row() for item in rejected], now=now)
     count(REJECTED, len(rejected))
-    pending = await store.insert_event_executions(executions, now=now)
+
+
+async def dispatch_event(
+    store: JobStore,
+    queue: WorkQueue,
+    event: Any,
+    *,
+    known_handlers: Set[str],
+    now: datetime,
+) -> EventBatchReport:
+    plan = await plan_batch(store, event, known_handlers)
+    pending, refused = await _insert_runs(store, plan.runs, now=now) if plan.runs else ([], [])
+    rejected = plan.rejected + refused
+    await _keep_rejected(store, rejected, now=now)
     sent = await dispatch_new_runs(store, queue, pending, now=now, message="event run dispatched")
     return EventBatchReport(
-        records=len(records),
+        records=len(plan.runs) + len(plan.rejected) + plan.duplicates,
+        duplicates=plan.duplicates,
         dispatched=sent.sent,
-        rejected=[f"{r.record.topic}-{r.record.partition}@{r.record.offset}: {r.reason}" for r in rejected],
+        rejected=[f"{item.key}: {item.reason}" for item in rejected],
         unsent=sorted(sent.failed),
     )

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 
 # Params are stored as JSON and travel in SQS only by reference, but an unbounded document
 # would still bloat rows, logs and handler memory: refuse anything larger than SQS's own limit.
@@ -51,14 +51,16 @@ def params_size(params: dict[str, Any]) -> int:
 class ExecutionStatus(StrEnum):
     """Life cycle of a job execution (transitions documented in docs/executions.md)."""
 
+    WAITING = "WAITING"
     PENDING = "PENDING"
     RUNNING = "RUNNING"
     SUCCESS = "SUCCESS"
     FAILED = "FAILED"
     TIMEOUT = "TIMEOUT"
+    CANCELLED = "CANCELLED"
 
 
-ParamSource = Literal["cron", "event"]
+ParamSource = Literal["cron", "event", "manual", "backfill"]
 
 
 class CronJobSpec(BaseModel):
@@ -138,10 +140,12 @@ class RejectedEvent(BaseModel):
     """A Kafka record the queue dispatcher could not turn into an execution, kept for operators."""
 
     id: int
-    source_topic: str
-    source_partition: int
-    source_offset: int
+    source_topic: str | None
+    source_partition: int | None
+    source_offset: int | None
+    record_key: str
     raw_value: str
+    raw_encoding: Literal["utf-8", "base64", "none"]
     reason: str
     created_at: UtcDatetime
 
@@ -151,9 +155,10 @@ class JobMessage(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    handler_name: str = Field(min_length=1)
+    handler_name: str = Field(min_length=1, max_length=200)
     params: dict[str, Any] = Field(default_factory=dict)
-    job_id: int | None = None
+    # strict: true, 1.5 or "7" are not ids; bounded by the BIGINT column
+    job_id: StrictInt | None = Field(default=None, ge=1, le=2**63 - 1)
 
 
 class WorkMessage(BaseModel):

@@ -38,6 +38,12 @@ class QueuedRun:
         return WorkMessage(execution_id=self.execution_id, attempt=self.attempt).model_dump_json()
 
 
+def latest_attempts(runs: Sequence[QueuedRun]) -> list[QueuedRun]:
+    """One run per execution, its latest attempt: an entry Id twice in one SendMessageBatch call
+    fails the whole call (BatchEntryIdsNotDistinct)."""
+    return list({run.execution_id: run for run in sorted(runs, key=lambda run: run.attempt)}.values())
+
+
 @dataclass
 class SendReport:
     sent: list[int] = field(default_factory=list)
@@ -50,7 +56,8 @@ class WorkQueue:
         self.queue_url = queue_url
 
     async def send(self, runs: Sequence[QueuedRun]) -> SendReport:
-        chunks = [runs[i : i + SQS_BATCH_LIMIT] for i in range(0, len(runs), SQS_BATCH_LIMIT)]
+        unique = latest_attempts(runs)
+        chunks = [unique[i : i + SQS_BATCH_LIMIT] for i in range(0, len(unique), SQS_BATCH_LIMIT)]
         report = SendReport()
         for chunk_report in await asyncio.gather(*(self._send_chunk(chunk) for chunk in chunks)):
             report.sent += chunk_report.sent
@@ -87,7 +94,8 @@ async def enqueue(
     if not runs:
         return SendReport()
     report = await queue.send(runs)
-    await store.mark_queued(report.sent, now=now)
+    attempts = {run.execution_id: run.attempt for run in latest_attempts(runs)}
+    await store.mark_queued([(execution_id, attempts[execution_id]) for execution_id in report.sent], now=now)
     if report.failed:
         count(SEND_FAILED, len(report.failed))
         logger.error(

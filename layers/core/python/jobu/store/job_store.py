@@ -187,9 +187,11 @@ class JobStore:
             async with self.connector.connection() as conn:
                 await self._q.insert_rejected_events(conn, rows=self._j(list(rejected)), now=self._t(now))
 
-    async def mark_queued(self, execution_ids: Sequence[int], *, now: datetime) -> None:
-        if execution_ids:
-            await self._update("mark_queued", ids=self._j(list(execution_ids)), now=self._t(now))
+    async def mark_queued(self, sent: Sequence[tuple[int, int]], *, now: datetime) -> None:
+        """Record that the message for (execution_id, attempt) was sent, if that attempt is current."""
+        if sent:
+            runs = [{"id": execution_id, "attempt": attempt} for execution_id, attempt in sent]
+            await self._update("mark_queued", runs=self._j(runs), now=self._t(now))
 
     async def get_execution(self, execution_id: int) -> Execution | None:
         row = await self._select_one("get_execution", id=execution_id)

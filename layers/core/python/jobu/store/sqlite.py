@@ -40,8 +40,13 @@ class SQLiteConnector(Connector):
         return "aiosqlite"
 
     async def open(self) -> None:
+        connection = aiosqlite.connect(sqlite_path(self.url), isolation_level=None)
+        # aiosqlite's thread is not a daemon: Python joins such threads at exit BEFORE atexit
+        # handlers run, so a process that never closed its store (Container.close is one of those
+        # handlers) would wait forever. A daemon thread lets the handler run, and close it.
+        connection._thread.daemon = True
         try:
-            self._conn = await aiosqlite.connect(sqlite_path(self.url), isolation_level=None)
+            self._conn = await connection
         except sqlite3.OperationalError as error:
             raise StoreUnavailableError(f"SQLite database cannot be opened: {error}") from error
         self._conn.row_factory = sqlite3.Row

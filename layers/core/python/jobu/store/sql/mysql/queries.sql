@@ -60,11 +60,14 @@ WHERE e.status = 'PENDING' AND e.queued_at IS NULL
 ORDER BY e.id;
 
 -- name: insert_rejected_events!
-INSERT INTO rejected_events (source_topic, source_partition, source_offset, raw_value, reason, created_at)
-SELECT r.source_topic, r.source_partition, r.source_offset, r.raw_value, r.reason, :now
+INSERT INTO rejected_events (source_topic, source_partition, source_offset, record_key, raw_value, raw_encoding,
+                             reason, created_at)
+SELECT r.source_topic, r.source_partition, r.source_offset, r.record_key, r.raw_value, r.raw_encoding, r.reason,
+       :now
 FROM JSON_TABLE(:rows, '$[*]' COLUMNS (
     source_topic VARCHAR(249) PATH '$.source_topic', source_partition INT PATH '$.source_partition',
-    source_offset BIGINT PATH '$.source_offset', raw_value LONGTEXT PATH '$.raw_value',
+    source_offset BIGINT PATH '$.source_offset', record_key VARCHAR(400) PATH '$.record_key',
+    raw_value LONGTEXT PATH '$.raw_value', raw_encoding VARCHAR(8) PATH '$.raw_encoding',
     reason TEXT PATH '$.reason')) AS r
 ON DUPLICATE KEY UPDATE id = rejected_events.id;
 
@@ -75,9 +78,12 @@ VALUES (:job_id, :handler_name, 'PENDING', :params, 'event', :max_retry, :timeou
         :parent_execution_id, :now);
 
 -- name: mark_queued!
-UPDATE job_executions SET queued_at = :now
-WHERE id IN (SELECT j.v FROM JSON_TABLE(:ids, '$[*]' COLUMNS (v BIGINT PATH '$')) AS j)
-  AND queued_at IS NULL;
+-- Only the attempt the message was for: a late mark for attempt n never hides attempt n + 1's lost message.
+UPDATE job_executions AS e
+JOIN JSON_TABLE(:runs, '$[*]' COLUMNS (id BIGINT PATH '$.id', attempt INT PATH '$.attempt')) AS r
+  ON e.id = r.id AND e.retry_count = r.attempt
+SET e.queued_at = :now
+WHERE e.queued_at IS NULL;
 
 -- name: list_executions
 SELECT * FROM job_executions

@@ -57,11 +57,14 @@ WHERE e.status = 'PENDING' AND e.queued_at IS NULL
 ORDER BY e.id;
 
 -- name: insert_rejected_events!
-INSERT INTO rejected_events (source_topic, source_partition, source_offset, raw_value, reason, created_at)
-SELECT r.source_topic, r.source_partition, r.source_offset, r.raw_value, r.reason, CAST(:now AS TIMESTAMPTZ)
+INSERT INTO rejected_events (source_topic, source_partition, source_offset, record_key, raw_value, raw_encoding,
+                             reason, created_at)
+SELECT r.source_topic, r.source_partition, r.source_offset, r.record_key, r.raw_value, r.raw_encoding, r.reason,
+       CAST(:now AS TIMESTAMPTZ)
 FROM jsonb_to_recordset(CAST(:rows AS JSONB)) AS r (
-    source_topic TEXT, source_partition INTEGER, source_offset BIGINT, raw_value TEXT, reason TEXT)
-ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING;
+    source_topic TEXT, source_partition INTEGER, source_offset BIGINT, record_key TEXT, raw_value TEXT,
+    raw_encoding TEXT, reason TEXT)
+ON CONFLICT (record_key) DO NOTHING;
 
 -- name: insert_child_execution<!
 INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
@@ -71,9 +74,10 @@ VALUES (:job_id, :handler_name, 'PENDING', :params, 'event', :max_retry, :timeou
 RETURNING id;
 
 -- name: mark_queued!
-UPDATE job_executions SET queued_at = :now
-WHERE id IN (SELECT CAST(v AS BIGINT) FROM jsonb_array_elements_text(CAST(:ids AS JSONB)) AS v)
-  AND queued_at IS NULL;
+-- Only the attempt the message was for: a late mark for attempt n never hides attempt n + 1's lost message.
+UPDATE job_executions AS e SET queued_at = CAST(:now AS TIMESTAMPTZ)
+FROM jsonb_to_recordset(CAST(:runs AS JSONB)) AS r (id BIGINT, attempt INTEGER)
+WHERE e.id = r.id AND e.retry_count = r.attempt AND e.queued_at IS NULL;
 
 -- name: list_executions
 SELECT * FROM job_executions

@@ -57,13 +57,15 @@ WHERE e.status = 'PENDING' AND e.queued_at IS NULL
 ORDER BY e.id;
 
 -- name: insert_rejected_events!
-INSERT INTO rejected_events (source_topic, source_partition, source_offset, raw_value, reason, created_at)
+INSERT INTO rejected_events (source_topic, source_partition, source_offset, record_key, raw_value, raw_encoding,
+                             reason, created_at)
 SELECT json_extract(r.value, '$.source_topic'), json_extract(r.value, '$.source_partition'),
-       json_extract(r.value, '$.source_offset'), json_extract(r.value, '$.raw_value'),
+       json_extract(r.value, '$.source_offset'), json_extract(r.value, '$.record_key'),
+       json_extract(r.value, '$.raw_value'), json_extract(r.value, '$.raw_encoding'),
        json_extract(r.value, '$.reason'), :now
 FROM json_each(:rows) AS r
 WHERE true
-ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING;
+ON CONFLICT (record_key) DO NOTHING;
 
 -- name: insert_child_execution<!
 INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
@@ -72,8 +74,12 @@ VALUES (:job_id, :handler_name, 'PENDING', :params, 'event', :max_retry, :timeou
         :parent_execution_id, :now);
 
 -- name: mark_queued!
+-- Only the attempt the message was for: a late mark for attempt n never hides attempt n + 1's lost message.
 UPDATE job_executions SET queued_at = :now
-WHERE id IN (SELECT value FROM json_each(:ids)) AND queued_at IS NULL;
+WHERE queued_at IS NULL
+  AND EXISTS (SELECT 1 FROM json_each(:runs) AS r
+              WHERE json_extract(r.value, '$.id') = job_executions.id
+                AND json_extract(r.value, '$.attempt') = job_executions.retry_count);
 
 -- name: list_executions
 SELECT * FROM job_executions

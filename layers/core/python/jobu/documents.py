@@ -1,0 +1,92 @@
+"""What a JSON document must be for jobu to store it on every backend, and why one was refused.
+
+Params arrive from Kafka records and from operators; they are stored as JSON on PostgreSQL
+(jsonb), MySQL/MariaDB (JSON) and SQLite (text). A document any of those refuses, or that the
+worker could not read back, is refused at the edge with a reason instead of failing a batch:
+- a NUL character (PostgreSQL's text and jsonb cannot hold U+0000);
+- a lone surrogate (\\ud800 in JSON is not a Unicode character; jsonb refuses it);
+- NaN or Infinity (not JSON; 1e400 parses to Infinity);
+- nesting deeper than MAX_DEPTH (MySQL's JSON stops at 100 levels; Python's parser near 1,000);
+- more than MAX_PARAMS_BYTES once serialized (models.MAX_PARAMS_BYTES).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from jobu.models import MAX_PARAMS_BYTES
+
+MAX_DEPTH = 64
+
+
+class DocumentError(ValueError):
+    """The document cannot be stored; the message says why, in words an operator can act on."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise DocumentError(f"value is not JSON: {name} is not a JSON number")
+
+
+def parse_json(text: str) -> Any:
+    """json.loads, with every way it can fail turned into a DocumentError."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise DocumentError(f"value is nested too deeply (the limit is {MAX_DEPTH} levels)") from None
+    except DocumentError:
+        raise
+    except ValueError as error:
+        raise DocumentError(f"value is not JSON: {error}") from None
+
+
+def text_problem(text: str, where: str) -> str | None:
+    """Why a string (a value, a key, a handler name) cannot be stored, or None."""
+    if "\x00" in text:
+        return f"{where} contains a NUL character (U+0000), which the job store cannot hold"
+    if any("\ud800" <= char <= "\udfff" for char in text):
+        return f"{where} contains a lone surrogate (U+D800-U+DFFF), which is not valid Unicode"
+    return None
+
+
+def _path(parts: tuple[str | int, ...]) -> str:
+    return "params" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+
+
+def _children(value: Any, parts: tuple[str | int, ...]) -> list[tuple[Any, tuple[str | int, ...]]]:
+    if isinstance(value, dict):
+        return [(item, (*parts, str(key))) for key, item in value.items()]
+    if isinstance(value, list):
+        return [(item, (*parts, index)) for index, item in enumerate(value)]
+    return []
+
+
+def _node_problem(value: Any, parts: tuple[str | int, ...]) -> str | None:
+    if len(parts) > MAX_DEPTH:
+        return f"params are nested deeper than {MAX_DEPTH} levels"
+    if isinstance(value, dict):
+        for key in value:
+            problem = text_problem(str(key), f"a key in {_path(parts)}")
+            if problem:
+                return problem
+    if isinstance(value, str):
+        return text_problem(value, _path(parts))
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{_path(parts)} is {value}, which is not a JSON number"
+    return None
+
+
+def storage_problem(document: Any, *, limit: int = MAX_PARAMS_BYTES) -> str | None:
+    """Why `document` cannot be stored, or None when it can. Walks it without recursion."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
+    while stack:
+        value, parts = stack.pop()
+        problem = _node_problem(value, parts)
+        if problem:
+            return problem
+        stack += _children(value, parts)
+    size = len(json.dumps(document, separators=(",", ":")).encode())
+    if size > limit:
+        return f"params are {size} bytes; the limit is {limit}"
+    return None
