@@ -12,6 +12,9 @@ DATABASE_SECRET_ARN: Final = "JOBU_DATABASE_SECRET_ARN"
 
 # The SQS queue that carries work from the dispatchers (and retries) to the worker.
 WORK_QUEUE_URL: Final = "JOBU_WORK_QUEUE_URL"
+# Its dead-letter queue: the worker keeps a message it can never parse there at once (with the
+# reason), and the admin API reads and redrives it.
+DEAD_LETTER_QUEUE_URL: Final = "JOBU_DEAD_LETTER_QUEUE_URL"
 
 # The worker function's own Timeout: a cron job whose timeout cannot fit in it is refused.
 WORKER_TIMEOUT_SECONDS: Final = "JOBU_WORKER_TIMEOUT_SECONDS"
