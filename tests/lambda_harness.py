@@ -7,6 +7,7 @@ invoke, delete what the response did not list in batchItemFailures.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import uuid
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any, TypeVar
+
+import time_machine
 
 from functions.cron_dispatcher import app as cron_app
 from functions.queue_dispatcher import app as queue_app
@@ -50,11 +53,17 @@ class Harness:
     database_url: str
     sqs: Any
     queue_url: str
+    dead_letter_url: str
     _offset: int = 0
 
     def invoke_cron(self, event: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = cron_app.handler(event, FakeLambdaContext(function_name="cron"))
         return result
+
+    def tick(self, at: datetime) -> dict[str, Any]:
+        """The scheduler's tick for `at`, delivered at `at` (the dispatcher checks one against the other)."""
+        with time_machine.travel(at, tick=False):
+            return self.invoke_cron({"scheduled_time": at.isoformat()})
 
     def invoke_queue(self, event: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = queue_app.handler(event, FakeLambdaContext(function_name="queue"))
@@ -137,6 +146,40 @@ def sqs_record(message: dict[str, Any]) -> dict[str, Any]:
         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:jobu-work",
         "awsRegion": "us-east-1",
     }
+
+
+def kafka_record(
+    offset: int, value: bytes | str | None, *, partition: int = 0, topic: str = "jobu-events"
+) -> dict[str, Any]:
+    """One record as the Kafka event source mapping delivers it (value base64, null for a tombstone)."""
+    raw = value.encode() if isinstance(value, str) else value
+    return {
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "timestamp": 1795341600000 + offset,
+        "timestampType": "CREATE_TIME",
+        "key": None,
+        "value": None if raw is None else base64.b64encode(raw).decode(),
+        "headers": [],
+    }
+
+
+def msk_event(*records: dict[str, Any]) -> dict[str, Any]:
+    """An MSK event (the shape AWS documents), records grouped by topic-partition in the given order."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for item in records:
+        grouped.setdefault(f"{item.get('topic')}-{item.get('partition')}", []).append(item)
+    return {
+        "eventSource": "aws:kafka",
+        "eventSourceArn": "arn:aws:kafka:us-east-1:123456789012:cluster/jobu/751d2973-a626-431c-9d4e-d7975",
+        "bootstrapServers": "b-1.jobu.kafka.us-east-1.amazonaws.com:9098",
+        "records": grouped,
+    }
+
+
+def job_message(handler_name: str = "sample", **params: Any) -> str:
+    return json.dumps({"handler_name": handler_name, "params": params, "job_id": None})
 
 
 def work_message(execution_id: int, attempt: int = 0) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from jobu.schedule_event import ScheduleEventRefusedError, tick_time
 ENVIRONMENT = FunctionConfig.ENVIRONMENT
 REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT
 
-container = Container()
+container = Container(FunctionConfig)
 
 
 async def _tick(event: Any) -> dict[str, Any]:

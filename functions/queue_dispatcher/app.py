@@ -20,7 +20,7 @@ from jobu.observability import logger, metrics, tracer
 ENVIRONMENT = FunctionConfig.ENVIRONMENT
 REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT
 
-container = Container()
+container = Container(FunctionConfig)
 
 
 async def _dispatch(event: Any) -> dict[str, Any]:

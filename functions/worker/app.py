@@ -10,25 +10,32 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import jobu_handlers  # noqa: F401  (registers the handlers this worker runs)
-from jobu.config import FunctionConfig
+from jobu.config import WorkerConfig
 from jobu.lambda_runtime import Container, ContainerBatchProcessor
-from jobu.models import WorkMessage
 from jobu.observability import logger, metrics, tracer
-from jobu.worker import Worker
+from jobu.work_queue import DeadLetterQueue
+from jobu.worker import Outcome, Worker, parse_work_message
 
-ENVIRONMENT = FunctionConfig.ENVIRONMENT
-REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT
+ENVIRONMENT = WorkerConfig.ENVIRONMENT
+REQUIRED_ENVIRONMENT = WorkerConfig.REQUIRED_ENVIRONMENT
 
-container = Container()
+container = Container(WorkerConfig)
 processor = ContainerBatchProcessor(container)
 
 
 async def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
-    """Raise only when the message could not be processed (it is then redelivered)."""
-    message = WorkMessage.model_validate_json(record.body)
+    """Raise only when the message could not be processed now (it is then redelivered)."""
+    message = parse_work_message(record.body)
+    if isinstance(message, str):  # redelivering it could never help
+        dead_letters = DeadLetterQueue(
+            sqs_client=container.sqs, queue_url=container.config.dead_letter_queue_url
+        )
+        await dead_letters.keep(record.body, reason=message, message_id=record.message_id)
+        return Outcome.DEAD_LETTERED
     worker = Worker(await container.store(), container.queue)
-    remaining = lambda_context.get_remaining_time_in_millis() / 1000
-    return await worker.process(message, remaining_seconds=remaining)
+    return await worker.process(
+        message, remaining_seconds=lambda_context.get_remaining_time_in_millis() / 1000
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

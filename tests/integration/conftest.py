@@ -33,8 +33,10 @@ def harness(database_url: str, aws_env: None, monkeypatch: pytest.MonkeyPatch) -
     """The three entry points wired to moto SQS and a migrated database of the current backend."""
     sqs = boto3.client("sqs")
     queue_url = sqs.create_queue(QueueName="jobu-work", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+    dead_letter_url = sqs.create_queue(QueueName="jobu-work-dlq")["QueueUrl"]
     monkeypatch.setenv("JOBU_DATABASE_URL", database_url)
     monkeypatch.setenv("JOBU_WORK_QUEUE_URL", queue_url)
+    monkeypatch.setenv("JOBU_DEAD_LETTER_QUEUE_URL", dead_letter_url)
 
     async def migrate() -> None:
         migrating = await open_store(database_url)
@@ -43,5 +45,5 @@ def harness(database_url: str, aws_env: None, monkeypatch: pytest.MonkeyPatch) -
 
     run(migrate())
     reset_containers()
-    yield Harness(database_url=database_url, sqs=sqs, queue_url=queue_url)
+    yield Harness(database_url=database_url, sqs=sqs, queue_url=queue_url, dead_letter_url=dead_letter_url)
     reset_containers()

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import pytest
-import time_machine
 from botocore.client import BaseClient
 from botocore.exceptions import EndpointConnectionError
 
@@ -74,15 +73,9 @@ def add_cron_job(harness: Harness, name: str, handler_name: str, **spec: Any) ->
     return harness.with_store(create)
 
 
-def tick(harness: Harness, at: datetime) -> dict[str, Any]:
-    """The scheduler's tick for `at`, delivered at `at` (the dispatcher checks one against the other)."""
-    with time_machine.travel(at, tick=False):
-        return harness.invoke_cron({"scheduled_time": at.isoformat()})
-
-
 def test_cron_tick_runs_due_job_end_to_end(harness: Harness) -> None:
     job_id = add_cron_job(harness, "echo", "sample", handler_params={"name": "from cron"})
-    report = tick(harness, TICK)
+    report = harness.tick(TICK)
     assert len(report["dispatched"]) == 1
     assert harness.drain_queue() == 1
     (run,) = harness.executions()
@@ -93,7 +86,7 @@ def test_cron_tick_runs_due_job_end_to_end(harness: Harness) -> None:
 def test_duplicate_sqs_delivery_runs_handler_once(harness: Harness) -> None:
     Counting.calls.clear()
     add_cron_job(harness, "counting", "test_counting")
-    tick(harness, TICK)
+    harness.tick(TICK)
     (message,) = harness.receive()
     # the same message delivered twice in one batch, then once more later
     response = harness.invoke_worker([message, {**message, "MessageId": "copy"}])
@@ -142,7 +135,7 @@ def test_send_failure_after_insert_is_resent_on_next_tick(
 
     with monkeypatch.context() as patched:
         patched.setattr(BaseClient, "_make_api_call", sqs_down)
-        report = tick(harness, TICK)
+        report = harness.tick(TICK)
     assert report["dispatched"] == []
     assert len(report["unsent"]) == 1
     (run,) = harness.executions()
@@ -150,8 +143,8 @@ def test_send_failure_after_insert_is_resent_on_next_tick(
     assert harness.receive() == []
 
     # too soon: the sender of a fresh row may still be at work
-    assert tick(harness, TICK + REQUEUE_GRACE - timedelta(seconds=1))["sweep"]["requeued"] == []
-    report = tick(harness, TICK + REQUEUE_GRACE + timedelta(seconds=1))
+    assert harness.tick(TICK + REQUEUE_GRACE - timedelta(seconds=1))["sweep"]["requeued"] == []
+    report = harness.tick(TICK + REQUEUE_GRACE + timedelta(seconds=1))
     assert report["sweep"]["requeued"] == [run.id]
     assert harness.drain_queue() >= 1
     finished = harness.executions()[0]
@@ -209,7 +202,7 @@ def test_event_params_merge_over_cron_job_base(harness: Harness) -> None:
 
 def test_failing_handler_is_retried_then_failed(harness: Harness) -> None:
     add_cron_job(harness, "flaky", "test_failing", max_retry=2)
-    tick(harness, TICK)
+    harness.tick(TICK)
     # SQS delays retries (10 s, 20 s); moto honours DelaySeconds, so wait on the database state
     outcomes = []
     for _ in range(3):
@@ -230,7 +223,7 @@ def _drain_one(harness: Harness) -> str:
 
 def test_handler_past_its_timeout_is_marked_timeout(harness: Harness) -> None:
     add_cron_job(harness, "slow", "test_slow", timeout_seconds=1, handler_params={"value": 30})
-    tick(harness, TICK)
+    harness.tick(TICK)
     harness.drain_queue()
     (run,) = harness.executions()
     assert (run.status, run.error_message) == ("TIMEOUT", "timed out after 1s")
@@ -238,7 +231,7 @@ def test_handler_past_its_timeout_is_marked_timeout(harness: Harness) -> None:
 
 def test_lambda_remaining_time_bounds_the_handler(harness: Harness) -> None:
     add_cron_job(harness, "slow", "test_slow", timeout_seconds=600, handler_params={"value": 30})
-    tick(harness, TICK)
+    harness.tick(TICK)
     (run,) = harness.executions()
     # 6.5 s left in the invocation, 5 s kept back for storing the outcome: 1.5 s for the handler
     harness.invoke_worker([work_message(run.id)], remaining_ms=6_500)
@@ -248,7 +241,7 @@ def test_lambda_remaining_time_bounds_the_handler(harness: Harness) -> None:
 
 def test_too_little_time_left_leaves_the_message_for_redelivery(harness: Harness) -> None:
     add_cron_job(harness, "echo", "sample")
-    tick(harness, TICK)
+    harness.tick(TICK)
     (run,) = harness.executions()
     message = work_message(run.id)
     response = harness.invoke_worker([message], remaining_ms=3_000)
@@ -258,7 +251,7 @@ def test_too_little_time_left_leaves_the_message_for_redelivery(harness: Harness
 
 def test_run_left_running_by_a_dead_container_is_timed_out_and_retried(harness: Harness) -> None:
     add_cron_job(harness, "echo", "sample", max_retry=1)
-    tick(harness, TICK)
+    harness.tick(TICK)
     (run,) = harness.executions()
     claimed_at = datetime.now(UTC)
 
@@ -269,7 +262,7 @@ def test_run_left_running_by_a_dead_container_is_timed_out_and_retried(harness: 
         )
 
     harness.with_store(die_mid_run)
-    report = tick(harness, claimed_at + timedelta(seconds=6))
+    report = harness.tick(claimed_at + timedelta(seconds=6))
     assert report["sweep"]["abandoned"] == [run.id]
     retried = harness.executions()[0]
     assert (retried.status, retried.retry_count) == ("PENDING", 1)
@@ -277,7 +270,7 @@ def test_run_left_running_by_a_dead_container_is_timed_out_and_retried(harness: 
 
     harness.with_store(die_mid_run_again := _claim_attempt(run.id, 1, claimed_at))
     del die_mid_run_again
-    tick(harness, claimed_at + timedelta(seconds=6))
+    harness.tick(claimed_at + timedelta(seconds=6))
     final = harness.executions()[0]
     assert (final.status, final.retry_count) == ("TIMEOUT", 1)
 
@@ -305,14 +298,51 @@ def test_database_unreachable_reports_the_message_as_failed(
     }
 
 
-def test_malformed_work_message_is_reported_not_fatal(harness: Harness) -> None:
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("not a work message", "not a work message: body: Invalid JSON"),
+        (
+            '{"execution_id": "1", "attempt": 0}',
+            "not a work message: execution_id: Input should be a valid integer",
+        ),
+        ('{"execution_id": 1}', "not a work message: attempt: Field required"),
+        ('{"execution_id": 1, "attempt": -1}', "not a work message: attempt: Input should be greater than"),
+    ],
+)
+def test_a_message_that_can_never_be_parsed_is_dead_lettered_at_once(
+    harness: Harness, body: str, reason: str
+) -> None:
     add_cron_job(harness, "echo", "sample")
-    tick(harness, TICK)
+    harness.tick(TICK)
     (good,) = harness.receive()
-    garbage = {"MessageId": "garbage", "Body": "not a work message"}
+    garbage = {"MessageId": "garbage", "Body": body}
     response = harness.invoke_worker([good, garbage])
-    assert response == {"batchItemFailures": [{"itemIdentifier": "garbage"}]}
+    # not redelivered (it could never succeed): deleted from the work queue, kept in the DLQ
+    assert response == {"batchItemFailures": []}
     assert harness.executions()[0].status == "SUCCESS"
+    (kept,) = harness.sqs.receive_message(QueueUrl=harness.dead_letter_url, MessageAttributeNames=["All"])[
+        "Messages"
+    ]
+    assert kept["Body"] == body
+    assert kept["MessageAttributes"]["jobu_reason"]["StringValue"].startswith(reason)
+    assert kept["MessageAttributes"]["jobu_source_message_id"]["StringValue"] == "garbage"
+
+
+def test_why_a_message_goes_back_is_logged_at_warning(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from functions.worker import app as worker_app
+
+    worker_app.container.reset()
+    monkeypatch.setenv("JOBU_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    message = work_message(1)
+    assert harness.invoke_worker([message])["batchItemFailures"] == [{"itemIdentifier": message["MessageId"]}]
+    (warning,) = [
+        r for r in caplog.records if r.getMessage() == "message returned to the queue for redelivery"
+    ]
+    assert (warning.levelname, warning.__dict__["message_id"]) == ("WARNING", message["MessageId"])
+    assert warning.__dict__["reason"].startswith("StoreUnavailableError: PostgreSQL is unreachable")
 
 
 @pytest.mark.parametrize(

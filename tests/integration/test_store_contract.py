@@ -167,7 +167,7 @@ async def test_retry_then_finish_with_follow_up(store: JobStore) -> None:
         max_retry=0,
         timeout_seconds=9,
     )
-    child = await store.finish_execution(
+    done = await store.finish_execution(
         run.id,
         attempt=1,
         status=ExecutionStatus.SUCCESS,
@@ -176,6 +176,8 @@ async def test_retry_then_finish_with_follow_up(store: JobStore) -> None:
         now=later,
         follow_up=follow_up,
     )
+    child = done.follow_up
+    assert done.finished
     assert child is not None
     assert child.parent_execution_id == run.id
     assert child.params == {"step": 2}
@@ -187,18 +189,16 @@ async def test_retry_then_finish_with_follow_up(store: JobStore) -> None:
         later,
     )
     # finishing the same attempt twice changes nothing and creates no second child
-    assert (
-        await store.finish_execution(
-            run.id,
-            attempt=1,
-            status=ExecutionStatus.FAILED,
-            result=None,
-            error_message="x",
-            now=later,
-            follow_up=follow_up,
-        )
-        is None
+    again = await store.finish_execution(
+        run.id,
+        attempt=1,
+        status=ExecutionStatus.FAILED,
+        result=None,
+        error_message="x",
+        now=later,
+        follow_up=follow_up,
     )
+    assert (again.finished, again.follow_up) == (False, None)
     assert len(await store.list_executions()) == 2
 
 

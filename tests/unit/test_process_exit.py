@@ -26,9 +26,10 @@ print("main done", flush=True)
 CONTAINER = """
 import os
 os.environ.update(JOBU_DATABASE_URL="sqlite:///{path}", JOBU_WORK_QUEUE_URL="http://unused")
+from jobu.config import FunctionConfig
 from jobu.lambda_runtime import Container
 
-container = Container()  # as an entry point module makes it; closed by its atexit handler
+container = Container(FunctionConfig)  # as an entry point module makes it; closed by its atexit handler
 store = container.run(container.store())
 container.run(store.migrate())
 print("main done", flush=True)

@@ -56,6 +56,9 @@ def _require_id(params: HandlerParams) -> int:
 class CreateSampleItem(SampleItemsHandler):
     """Inserts {name, value} into sample_items; returns the new id."""
 
+    # the write commits with the run's SUCCESS or not at all: never twice for one run
+    transactional = True
+
     async def execute(self, params: HandlerParams) -> HandlerResult:
         if not params.name:
             raise ValueError("sample1 needs a name")
@@ -89,6 +92,9 @@ class ReadSampleItems(SampleItemsHandler):
 class UpdateSampleItem(SampleItemsHandler):
     """Sets an item's value."""
 
+    # the write commits with the run's SUCCESS or not at all: never twice for one run
+    transactional = True
+
     async def execute(self, params: HandlerParams) -> HandlerResult:
         item_id = _require_id(params)
         db = self.context.database
@@ -105,6 +111,9 @@ class UpdateSampleItem(SampleItemsHandler):
 @handler("sample4")
 class DeleteSampleItem(SampleItemsHandler):
     """Deletes an item; count says whether it existed."""
+
+    # the write commits with the run's SUCCESS or not at all: never twice for one run
+    transactional = True
 
     async def execute(self, params: HandlerParams) -> HandlerResult:
         item_id = _require_id(params)

@@ -50,6 +50,7 @@ def handler_context(handler_name: str, database_url: str = "sqlite:///:memory:")
         handler_name=handler_name,
         retry_count=0,
         database=UrlDatabase(database_url),
+        idempotency_key=f"jobu-test-{handler_name}",
     )
 
 

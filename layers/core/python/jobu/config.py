@@ -106,6 +106,25 @@ class FunctionConfig:
         )
 
 
+@dataclass(frozen=True)
+class WorkerConfig(FunctionConfig):
+    """The worker also keeps messages it can never parse in the work queue's dead-letter queue."""
+
+    dead_letter_queue_url: str
+
+    ENVIRONMENT = FunctionConfig.ENVIRONMENT | {constants.DEAD_LETTER_QUEUE_URL}
+    REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT | {constants.DEAD_LETTER_QUEUE_URL}
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> WorkerConfig:
+        base = FunctionConfig.from_environ(environ)
+        return cls(
+            database=base.database,
+            work_queue_url=base.work_queue_url,
+            dead_letter_queue_url=_required(environ, constants.DEAD_LETTER_QUEUE_URL),
+        )
+
+
 def worker_timeout_seconds(environ: Mapping[str, str] = os.environ) -> int:
     """The worker function's Timeout, for tools that create cron jobs (see cron_jobs.validate_spec)."""
     return _positive_int(environ, constants.WORKER_TIMEOUT_SECONDS)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -76,19 +76,32 @@ class Database(Protocol):
 
 @dataclass(frozen=True)
 class HandlerContext:
-    """What the worker tells a handler about the run it is part of."""
+    """What the worker tells a handler about the run it is part of.
+
+    `idempotency_key` is the same for every delivery and every retry of this run, and differs
+    between runs (even between two job stores): pass it to other services, or to Powertools
+    Idempotency, so an effect outside the database happens once per run (docs/handlers.md).
+    """
 
     execution_id: int
     job_id: int | None
     handler_name: str
     retry_count: int
     database: Database
+    idempotency_key: str
 
 
 class BaseHandler(ABC):
-    """Subclass, decorate with @handler("name"), implement execute()."""
+    """Subclass, decorate with @handler("name"), implement execute().
+
+    A handler whose class sets `transactional = True` gets, from `self.context.database
+    .connection()`, the connection of one transaction that also records the run's SUCCESS: its
+    writes to the job store's database commit with that, or not at all (a failure, a timeout, a
+    dead container or a dropped connection leaves neither), so a retried run starts clean.
+    """
 
     name: str = ""
+    transactional: ClassVar[bool] = False
 
     def __init__(self, context: HandlerContext) -> None:
         self.context = context

@@ -12,8 +12,11 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch.base import FailureResponse
+from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
 
 from jobu.config import FunctionConfig
+from jobu.observability import logger
 from jobu.store import JobStore, open_store
 from jobu.work_queue import WorkQueue
 
@@ -23,13 +26,14 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class Container:
+class Container[C: FunctionConfig]:
     """Per-container state, created at module import of an entry point and reused while warm."""
 
-    def __init__(self) -> None:
+    def __init__(self, config_type: type[C]) -> None:
         self.loop = asyncio.new_event_loop()
         atexit.register(self.close)
-        self._config: FunctionConfig | None = None
+        self._config_type = config_type
+        self._config: C | None = None
         self._store: JobStore | None = None
         self._store_lock = asyncio.Lock()  # a batch's records ask for the store at once
         self._sqs: SQSClient | None = None
@@ -38,9 +42,11 @@ class Container:
         return self.loop.run_until_complete(coroutine)
 
     @property
-    def config(self) -> FunctionConfig:
+    def config(self) -> C:
         if self._config is None:
-            self._config = FunctionConfig.from_environ()
+            config = self._config_type.from_environ()
+            assert isinstance(config, self._config_type)  # each config class builds its own kind
+            self._config = config
         return self._config
 
     async def store(self) -> JobStore:
@@ -85,9 +91,20 @@ class ContainerBatchProcessor(AsyncBatchProcessor):
     default loop inside it; jobu's pools live on the container's own loop, so use that one.
     """
 
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Container[Any]) -> None:
         super().__init__(EventType.SQS, raise_on_entire_batch_failure=False)
         self._container = container
+
+    def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
+        """Say at WARNING why a message goes back to the queue (Powertools says it at DEBUG)."""
+        logger.warning(
+            "message returned to the queue for redelivery",
+            extra={
+                "message_id": record.get("messageId"),
+                "reason": f"{exception[0].__name__ if exception[0] else 'Error'}: {exception[1]}",
+            },
+        )
+        return super().failure_handler(record, exception)
 
     def async_process(self) -> list[tuple[Any, ...]]:
         async def process_all() -> list[tuple[Any, ...]]:

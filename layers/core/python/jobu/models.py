@@ -164,5 +164,7 @@ class JobMessage(BaseModel):
 class WorkMessage(BaseModel):
     """The SQS message body: which execution to run, and which attempt of it the message is for."""
 
-    execution_id: int
-    attempt: int
+    model_config = ConfigDict(strict=True)
+
+    execution_id: int = Field(ge=1, le=2**63 - 1)
+    attempt: int = Field(ge=0, le=2**31 - 1)

@@ -25,6 +25,7 @@ FAILED = "ExecutionsFailed"
 TIMED_OUT = "ExecutionsTimedOut"
 RETRIED = "ExecutionsRetried"
 ABANDONED = "ExecutionsAbandoned"
+DEAD_LETTERED = "WorkMessagesDeadLettered"
 
 __all__ = ["MetricUnit", "logger", "metrics", "tracer"]
 

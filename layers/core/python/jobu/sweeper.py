@@ -4,6 +4,9 @@
   memory): it becomes TIMEOUT, or PENDING again if it has retries left.
 - A PENDING run whose message was never sent (the sender died, or SQS refused) is sent again.
   Rows younger than REQUEUE_GRACE are left alone: their sender may still be at work.
+- A PENDING run whose message was sent more than REQUEUE_STUCK_AFTER ago and never claimed is
+  sent again too: that message is gone (dead-lettered after the database was down for each of its
+  receives, or purged). A duplicate message is harmless: the claim lets one through.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from jobu.store import JobStore
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
 REQUEUE_GRACE = timedelta(seconds=60)
+REQUEUE_STUCK_AFTER = timedelta(minutes=15)
 SWEEP_LIMIT = 1000
 
 
@@ -49,10 +53,13 @@ async def sweep(store: JobStore, queue: WorkQueue, *, now: datetime) -> SweepRep
     count(ABANDONED, len(report.abandoned))
 
     unsent = await store.unqueued_executions(cutoff=now - REQUEUE_GRACE, limit=SWEEP_LIMIT)
+    unsent += await store.stuck_executions(cutoff=now - REQUEUE_STUCK_AFTER, limit=SWEEP_LIMIT)
     runs = [QueuedRun.for_execution(e, int((e.available_at - now).total_seconds())) for e in unsent]
     sent = await enqueue(store, queue, runs + retries, now=now)
     report.requeued = [run.execution_id for run in runs if run.execution_id in set(sent.sent)]
     count(REQUEUED, len(report.requeued))
     if report.requeued:
-        logger.warning("re-sent runs whose message was never sent", extra={"execution_ids": report.requeued})
+        logger.warning(
+            "re-sent runs whose message was lost or never sent", extra={"execution_ids": report.requeued}
+        )
     return report

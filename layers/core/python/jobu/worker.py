@@ -3,11 +3,15 @@
 Transitions (docs/executions.md): PENDING -claim-> RUNNING -> SUCCESS | FAILED | TIMEOUT, or
 back to PENDING with retry_count + 1 when retries are left. A message whose run is not PENDING
 at the message's attempt is a duplicate and does nothing.
+
+A transactional handler (BaseHandler.transactional) runs inside one transaction that also
+records its SUCCESS: its writes and the outcome commit together, or neither does.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -16,11 +20,13 @@ from pydantic import BaseModel, Field, ValidationError
 
 from jobu.clock import utcnow
 from jobu.errors import JobuError, UnknownHandlerError
-from jobu.handlers import BaseHandler, HandlerContext, HandlerParams, HandlerResult, get_handler
+from jobu.handlers import BaseHandler, Database, HandlerContext, HandlerParams, HandlerResult, get_handler
 from jobu.models import Execution, ExecutionStatus, NewExecution, WorkMessage
 from jobu.observability import SUCCEEDED, count, logger
 from jobu.retries import settle_failure
+from jobu.run_database import TransactionDatabase
 from jobu.store import JobStore
+from jobu.store.job_store import Finished
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
 # Time kept back from the Lambda's remaining time to store the outcome after a handler stops.
@@ -38,6 +44,7 @@ class Outcome(StrEnum):
     RETRYING = "RETRYING"
     DUPLICATE = "DUPLICATE"
     MISSING = "MISSING"
+    DEAD_LETTERED = "DEAD_LETTERED"
 
 
 class FollowUp(BaseModel):
@@ -49,6 +56,37 @@ class FollowUp(BaseModel):
 
 class PermanentError(Exception):
     """The run cannot succeed however often it is tried (bad params, unknown handler)."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How a handler did not succeed: the status to record, the error, and any result it returned."""
+
+    status: ExecutionStatus
+    error: str
+    result: Any = None
+
+
+class _RollBack(Exception):
+    """Leaves a transactional run's transaction without committing; carries why."""
+
+    def __init__(self, failure: Failure | None) -> None:
+        self.failure = failure
+
+
+def parse_work_message(body: str) -> WorkMessage | str:
+    """The message, or why it can never be one (it is then dead-lettered, not redelivered)."""
+    try:
+        return WorkMessage.model_validate_json(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(map(str, first["loc"])) or "body"
+        return f"not a work message: {field}: {first['msg']}"
+
+
+def idempotency_key(execution: Execution) -> str:
+    # the id is unique within one store; its creation time tells two stores' run 42 apart
+    return f"jobu-run-{execution.id}-{execution.created_at:%Y%m%dT%H%M%S%fZ}"
 
 
 def _prepare(execution: Execution) -> tuple[type[BaseHandler], HandlerParams, FollowUp | None]:
@@ -66,6 +104,20 @@ def _prepare(execution: Execution) -> tuple[type[BaseHandler], HandlerParams, Fo
             f"invalid params: {error.errors()[0]['loc']}: {error.errors()[0]['msg']}"
         ) from None
     return handler_cls, params, follow_up
+
+
+def _follow_up_run(execution: Execution, follow_up: FollowUp | None) -> NewExecution | None:
+    if follow_up is None:
+        return None
+    return NewExecution(
+        job_id=None,
+        handler_name=follow_up.handler_name,
+        params=follow_up.params,
+        param_source="event",
+        max_retry=execution.max_retry,
+        timeout_seconds=execution.timeout_seconds,
+        parent_execution_id=execution.id,
+    )
 
 
 class Worker:
@@ -109,14 +161,55 @@ class Worker:
             handler_cls, params, follow_up = _prepare(execution)
         except PermanentError as error:
             # retrying cannot help: end the run now, whatever max_retry says
-            await self._end(execution, ExecutionStatus.FAILED, str(error), None, retryable=False)
-            return Outcome.FAILED
+            return await self._end(execution, Failure(ExecutionStatus.FAILED, str(error)), retryable=False)
+        if handler_cls.transactional:
+            return await self._run_in_transaction(execution, handler_cls, params, budget, follow_up)
+        outcome = await self._execute(execution, handler_cls, params, budget, self.store.connector)
+        if isinstance(outcome, Failure):
+            return await self._end(execution, outcome)
+        finished = await self._finish(execution, outcome, follow_up, conn=None)
+        return await self._succeeded(finished)
+
+    async def _run_in_transaction(
+        self,
+        execution: Execution,
+        handler_cls: type[BaseHandler],
+        params: HandlerParams,
+        budget: float,
+        follow_up: FollowUp | None,
+    ) -> Outcome:
+        try:
+            async with self.store.connector.transaction() as conn:
+                database = TransactionDatabase(self.store.connector, conn)
+                outcome = await self._execute(execution, handler_cls, params, budget, database)
+                if isinstance(outcome, Failure):
+                    raise _RollBack(outcome)
+                finished = await self._finish(execution, outcome, follow_up, conn=conn)
+                if not finished.finished:
+                    raise _RollBack(None)
+        except _RollBack as rolled_back:
+            if rolled_back.failure is None:
+                logger.warning("run settled by another actor first: its writes were rolled back")
+                return Outcome.DUPLICATE
+            return await self._end(execution, rolled_back.failure)
+        return await self._succeeded(finished)
+
+    async def _execute(
+        self,
+        execution: Execution,
+        handler_cls: type[BaseHandler],
+        params: HandlerParams,
+        budget: float,
+        database: Database,
+    ) -> dict[str, Any] | Failure:
+        """Run the handler under its budget: its stored result, or how it failed."""
         context = HandlerContext(
             execution_id=execution.id,
             job_id=execution.job_id,
             handler_name=execution.handler_name,
             retry_count=execution.retry_count,
-            database=self.store.connector,
+            database=database,
+            idempotency_key=idempotency_key(execution),
         )
         scope = asyncio.timeout(budget)
         try:
@@ -125,67 +218,54 @@ class Worker:
             result = HandlerResult.model_validate(returned)
         except TimeoutError as error:
             if scope.expired():
-                return await self._end(
-                    execution, ExecutionStatus.TIMEOUT, f"timed out after {budget:g}s", None
-                )
-            return await self._end(execution, ExecutionStatus.FAILED, f"TimeoutError: {error}", None)
+                return Failure(ExecutionStatus.TIMEOUT, f"timed out after {budget:g}s")
+            return Failure(ExecutionStatus.FAILED, f"TimeoutError: {error}")
         except Exception as error:
             logger.exception("handler raised")
-            return await self._end(
-                execution, ExecutionStatus.FAILED, f"{type(error).__name__}: {error}", None
-            )
+            return Failure(ExecutionStatus.FAILED, f"{type(error).__name__}: {error}")
         stored = result.model_dump(mode="json")
         if not result.success:
-            return await self._end(
-                execution, ExecutionStatus.FAILED, result.error or "handler returned success=false", stored
-            )
-        await self._succeed(execution, stored, follow_up)
-        return Outcome.SUCCESS
+            return Failure(ExecutionStatus.FAILED, result.error or "handler returned success=false", stored)
+        return stored
 
-    async def _succeed(
-        self, execution: Execution, result: dict[str, Any], follow_up: FollowUp | None
-    ) -> None:
-        now = utcnow()
-        child = None
-        if follow_up is not None:
-            child = NewExecution(
-                job_id=None,
-                handler_name=follow_up.handler_name,
-                params=follow_up.params,
-                param_source="event",
-                max_retry=execution.max_retry,
-                timeout_seconds=execution.timeout_seconds,
-                parent_execution_id=execution.id,
-            )
-        created = await self.store.finish_execution(
+    async def _finish(
+        self, execution: Execution, result: dict[str, Any], follow_up: FollowUp | None, *, conn: Any
+    ) -> Finished:
+        return await self.store.finish_execution(
             execution.id,
             attempt=execution.retry_count,
             status=ExecutionStatus.SUCCESS,
             result=result,
             error_message=None,
-            now=now,
-            follow_up=child,
+            now=utcnow(),
+            follow_up=_follow_up_run(execution, follow_up),
+            conn=conn,
         )
+
+    async def _succeeded(self, finished: Finished) -> Outcome:
+        if not finished.finished:
+            logger.warning("run settled by another actor first (the sweeper, past its deadline)")
+            return Outcome.DUPLICATE
         count(SUCCEEDED)
+        created = finished.follow_up
         logger.info("run succeeded", extra={"next_execution_id": None if created is None else created.id})
         if created is not None:
-            await enqueue(self.store, self.queue, [QueuedRun.for_execution(created)], now=now)
+            await enqueue(self.store, self.queue, [QueuedRun.for_execution(created)], now=utcnow())
+        return Outcome.SUCCESS
 
-    async def _end(
-        self,
-        execution: Execution,
-        status: ExecutionStatus,
-        error: str,
-        result: Any,
-        *,
-        retryable: bool = True,
-    ) -> Outcome:
+    async def _end(self, execution: Execution, failure: Failure, *, retryable: bool = True) -> Outcome:
         now = utcnow()
-        logger.error("run did not succeed", extra={"status": status, "error_message": error})
+        logger.error("run did not succeed", extra={"status": failure.status, "error_message": failure.error})
         retry = await settle_failure(
-            self.store, execution, status=status, error=error, result=result, now=now, retryable=retryable
+            self.store,
+            execution,
+            status=failure.status,
+            error=failure.error,
+            result=failure.result,
+            now=now,
+            retryable=retryable,
         )
         if retry is None:
-            return Outcome(status.value)
+            return Outcome(failure.status.value)
         await enqueue(self.store, self.queue, [retry], now=now)
         return Outcome.RETRYING

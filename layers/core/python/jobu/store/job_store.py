@@ -6,7 +6,9 @@ method that must be atomic runs in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,15 @@ from typing import Any
 from jobu.models import CronJob, CronJobSpec, Execution, ExecutionStatus, NewExecution, RejectedEvent
 from jobu.store.connector import Connector
 from jobu.store.migrations import apply_migrations
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What finish_execution did: whether the run was still RUNNING at that attempt (and so is
+    now final), and the follow-up run it created."""
+
+    finished: bool
+    follow_up: Execution | None
 
 
 def _rows_to(model: Any, rows: Sequence[Any]) -> list[Any]:
@@ -43,6 +54,15 @@ class JobStore:
 
     def _j(self, value: Any) -> Any:
         return self.connector.encode_json(value)
+
+    @asynccontextmanager
+    async def _transaction(self, conn: Any) -> AsyncIterator[Any]:
+        """`conn` when the caller already holds a transaction, else a new one."""
+        if conn is not None:
+            yield conn
+        else:
+            async with self.connector.transaction() as tx:
+                yield tx
 
     async def _select(self, query: str, **params: Any) -> list[Any]:
         async with self.connector.connection() as conn:
@@ -220,14 +240,15 @@ class JobStore:
         error_message: str | None,
         now: datetime,
         follow_up: NewExecution | None = None,
-    ) -> Execution | None:
+        conn: Any = None,
+    ) -> Finished:
         """RUNNING -> a final status; with follow_up, create the next run in the same transaction.
 
-        Returns the follow-up run when one was created.
+        With `conn`, inside that open transaction (a transactional handler's); else in one of its own.
         """
-        async with self.connector.transaction() as conn:
+        async with self._transaction(conn) as tx:
             finished = await self._q.finish_execution(
-                conn,
+                tx,
                 id=execution_id,
                 attempt=attempt,
                 status=status.value,
@@ -235,10 +256,12 @@ class JobStore:
                 error_message=error_message,
                 now=self._t(now),
             )
-            if self.connector.affected_rows(finished) == 0 or follow_up is None:
-                return None
+            if self.connector.affected_rows(finished) == 0:
+                return Finished(finished=False, follow_up=None)
+            if follow_up is None:
+                return Finished(finished=True, follow_up=None)
             child_id = await self._q.insert_child_execution(
-                conn,
+                tx,
                 job_id=follow_up.job_id,
                 handler_name=follow_up.handler_name,
                 params=self._j(follow_up.params),
@@ -247,8 +270,8 @@ class JobStore:
                 parent_execution_id=execution_id,
                 now=self._t(now),
             )
-            row = await self._q.get_execution(conn, id=int(child_id))
-        return Execution.model_validate(dict(row))
+            row = await self._q.get_execution(tx, id=int(child_id))
+        return Finished(finished=True, follow_up=Execution.model_validate(dict(row)))
 
     async def retry_execution(
         self,
@@ -275,6 +298,11 @@ class JobStore:
     async def unqueued_executions(self, *, cutoff: datetime, limit: int) -> list[Execution]:
         return _rows_to(
             Execution, await self._select("unqueued_executions", cutoff=self._t(cutoff), limit=limit)
+        )
+
+    async def stuck_executions(self, *, cutoff: datetime, limit: int) -> list[Execution]:
+        return _rows_to(
+            Execution, await self._select("stuck_executions", cutoff=self._t(cutoff), limit=limit)
         )
 
     async def stale_running_executions(self, *, now: datetime, limit: int) -> list[Execution]:

@@ -63,6 +63,14 @@ WHERE status = 'PENDING' AND queued_at IS NULL AND available_at <= :cutoff
 ORDER BY available_at, id
 LIMIT :limit;
 
+-- name: stuck_executions
+-- PENDING rows whose message was sent long ago and never claimed: it was lost (dead-lettered after
+-- the database was down for its receives, or deleted by hand). The sweeper sends it again.
+SELECT * FROM job_executions
+WHERE status = 'PENDING' AND queued_at < :cutoff AND available_at < :cutoff
+ORDER BY queued_at, id
+LIMIT :limit;
+
 -- name: stale_running_executions
 -- RUNNING rows past their deadline: the worker that claimed them is gone (Lambda timeout, OOM).
 SELECT * FROM job_executions

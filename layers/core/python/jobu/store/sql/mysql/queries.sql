@@ -79,11 +79,11 @@ VALUES (:job_id, :handler_name, 'PENDING', :params, 'event', :max_retry, :timeou
 
 -- name: mark_queued!
 -- Only the attempt the message was for: a late mark for attempt n never hides attempt n + 1's lost message.
+-- A later send of the same attempt (the sweeper's) moves queued_at on.
 UPDATE job_executions AS e
 JOIN JSON_TABLE(:runs, '$[*]' COLUMNS (id BIGINT PATH '$.id', attempt INT PATH '$.attempt')) AS r
   ON e.id = r.id AND e.retry_count = r.attempt
-SET e.queued_at = :now
-WHERE e.queued_at IS NULL;
+SET e.queued_at = :now;
 
 -- name: list_executions
 SELECT * FROM job_executions

@@ -75,9 +75,10 @@ RETURNING id;
 
 -- name: mark_queued!
 -- Only the attempt the message was for: a late mark for attempt n never hides attempt n + 1's lost message.
+-- A later send of the same attempt (the sweeper's) moves queued_at on.
 UPDATE job_executions AS e SET queued_at = CAST(:now AS TIMESTAMPTZ)
 FROM jsonb_to_recordset(CAST(:runs AS JSONB)) AS r (id BIGINT, attempt INTEGER)
-WHERE e.id = r.id AND e.retry_count = r.attempt AND e.queued_at IS NULL;
+WHERE e.id = r.id AND e.retry_count = r.attempt;
 
 -- name: list_executions
 SELECT * FROM job_executions

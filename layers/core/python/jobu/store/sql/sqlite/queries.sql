@@ -75,9 +75,9 @@ VALUES (:job_id, :handler_name, 'PENDING', :params, 'event', :max_retry, :timeou
 
 -- name: mark_queued!
 -- Only the attempt the message was for: a late mark for attempt n never hides attempt n + 1's lost message.
+-- A later send of the same attempt (the sweeper's) moves queued_at on.
 UPDATE job_executions SET queued_at = :now
-WHERE queued_at IS NULL
-  AND EXISTS (SELECT 1 FROM json_each(:runs) AS r
+WHERE EXISTS (SELECT 1 FROM json_each(:runs) AS r
               WHERE json_extract(r.value, '$.id') = job_executions.id
                 AND json_extract(r.value, '$.attempt') = job_executions.retry_count);
 
