@@ -10,13 +10,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import jobu_handlers  # noqa: F401  (registers the handlers this worker runs)
+from jobu.access import DataAccess
 from jobu.config import FunctionConfig
 from jobu.lambda_runtime import Container, ContainerBatchProcessor
 from jobu.models import WorkMessage
 from jobu.observability import logger, metrics, tracer
 from jobu.worker import Worker
 
-ENVIRONMENT = FunctionConfig.ENVIRONMENT
+ENVIRONMENT = FunctionConfig.ENVIRONMENT | DataAccess.ENVIRONMENT
 REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT
 
 container = Container()

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from jobu.models import MAX_PARAMS_BYTES, CronJob, JobMessage, NewExecution, params_size
 from jobu.observability import REJECTED, count, logger
+from jobu.params_schema import params_problem
 from jobu.store import JobStore
 from jobu.work_queue import WorkQueue, dispatch_new_runs
 
@@ -97,6 +98,8 @@ def parse_record(record: KafkaEventRecord, known_handlers: Set[str]) -> Accepted
     size = params_size(message.params)
     if size > MAX_PARAMS_BYTES:
         return Rejected(record, text, f"params is {size} bytes; the limit is {MAX_PARAMS_BYTES}")
+    if problem := params_problem(message.handler_name, message.params, partial=True):
+        return Rejected(record, text, problem)
     return Accepted(record, message)
 
 

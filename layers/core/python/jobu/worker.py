@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from jobu.clock import utcnow
-from jobu.errors import JobuError, UnknownHandlerError
+from jobu.errors import JobuError, NonRetryableError, UnknownHandlerError
 from jobu.handlers import BaseHandler, HandlerContext, HandlerParams, HandlerResult, get_handler
 from jobu.models import Execution, ExecutionStatus, NewExecution, WorkMessage
 from jobu.observability import SUCCEEDED, count, logger
@@ -54,7 +54,7 @@ class PermanentError(Exception):
 def _prepare(execution: Execution) -> tuple[type[BaseHandler], HandlerParams, FollowUp | None]:
     try:
         handler_cls = get_handler(execution.handler_name)
-        params = HandlerParams.model_validate(execution.params)
+        params = handler_cls.params_model.model_validate(execution.params)
         raw_follow_up = execution.params.get("on_success")
         follow_up = None if raw_follow_up is None else FollowUp.model_validate(raw_follow_up)
         if follow_up is not None:
@@ -132,7 +132,12 @@ class Worker:
         except Exception as error:
             logger.exception("handler raised")
             return await self._end(
-                execution, ExecutionStatus.FAILED, f"{type(error).__name__}: {error}", None
+                execution,
+                ExecutionStatus.FAILED,
+                f"{type(error).__name__}: {error}",
+                None,
+                # the handler says retrying cannot help (e.g. a refused path or table)
+                retryable=not isinstance(error, NonRetryableError),
             )
         stored = result.model_dump(mode="json")
         if not result.success:
