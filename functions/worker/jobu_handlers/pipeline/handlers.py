@@ -51,8 +51,9 @@ def _preprocess(step: PreprocessParams, access: DataAccess, cancelled: threading
 
     started = time.perf_counter()
     with Files(access, cancelled=cancelled) as files:
-        source, bytes_read = files.fetch(step.input_path)
+        # every path is checked (jobu.access) before the input is opened
         output = files.output(step.output_path)
+        source, bytes_read = files.fetch(step.input_path)
         stats = csv_to_parquet(step, source, output.staging)
         bytes_written = files.publish(output)
     return PreprocessResult(
@@ -89,9 +90,10 @@ def _validate(step: ValidateParams, access: DataAccess, cancelled: threading.Eve
 
     started = time.perf_counter()
     with Files(access, cancelled=cancelled) as files:
-        source, bytes_read = files.fetch(step.input_path)
+        # every path is checked (jobu.access) before the input is opened
         valid = files.output(step.valid_output_path)
         rejected = files.output(step.rejected_output_path)
+        source, bytes_read = files.fetch(step.input_path)
         stats = validate_rows(step, get_validation_model(step.model), source, valid.staging, rejected.staging)
         bytes_written = files.publish(valid, rejected)
     return ValidateResult(
