@@ -45,6 +45,21 @@ class UrlDatabase:
         raise NotImplementedError("UrlDatabase has no driver to encode for")
 
 
+def allow(data_root: Path, tables: tuple[str, ...] = ()) -> DataAccess:
+    """What a benchmark or one-off run lets a step touch: files under `data_root`, and these
+    tables of the job store's database (`database_url`); no S3, no other database."""
+    from jobu import constants
+
+    return DataAccess.from_environ(
+        {
+            constants.DATA_ROOT: str(data_root),
+            constants.DATA_S3_LOCATIONS: "",
+            constants.LOAD_DATABASES: "",
+            constants.LOAD_TABLES: ",".join(f"jobstore:{table}" for table in tables),
+        }
+    )
+
+
 def handler_context(
     handler_name: str, database_url: str = "sqlite:///:memory:", access: DataAccess | None = None
 ) -> HandlerContext:
