@@ -191,6 +191,8 @@ def test_an_rds_managed_secret_with_the_endpoint_from_the_environment(deployment
 
     assert deployment.tick()["dispatched"] == []
     assert deployment.account.tls_sessions() >= 1  # the pool's connection, over verified TLS
+    store = cron_app.container.run(cron_app.container.store())
+    assert getattr(store.connector, "max_connections", None) == 2  # JOBU_DATABASE_POOL_SIZE
 
 
 def test_the_full_rds_secret_format_keeps_working(deployment: Deployment) -> None:
