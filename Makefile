@@ -72,6 +72,7 @@ services:
 
 manifest: $(STAMP)
 	$(PY) -m jobu.handler_manifest --write
+	$(PY) -m jobu.store.tables --write
 
 migrate: $(STAMP)
 	$(PY) -m jobu.migrate

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -73,7 +74,7 @@ def child(kind: str, source: Path, target: Path) -> dict[str, Any]:
     import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 
     from jobu_handlers.pipeline import csv_parquet  # noqa: F401
-    from jobu_handlers.pipeline.testing import run_step
+    from jobu_handlers.pipeline.testing import allow, run_step
 
     reset_peak()
     before = memory_mb("VmRSS")
@@ -84,7 +85,8 @@ def child(kind: str, source: Path, target: Path) -> dict[str, Any]:
         rows_out = table.num_rows
     else:
         params = {"input_path": str(source), "output_path": str(target), **PARAMS}
-        result = asyncio.run(run_step("pandas_preprocess", params))
+        access = allow(Path(os.path.commonpath([source, target])))
+        result = asyncio.run(run_step("pandas_preprocess", params, access=access))
         rows_out = int(result.model_dump()["rows_out"])
     seconds = time.perf_counter() - started
     peak = memory_mb("VmHWM")

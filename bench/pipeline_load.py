@@ -82,9 +82,14 @@ async def baseline(source: Path, url: str) -> int:
 
 
 async def ours(source: Path, url: str) -> int:
-    from jobu_handlers.pipeline.testing import run_step
+    from jobu_handlers.pipeline.testing import allow, run_step
 
-    result = await run_step("db_loader", {"input_path": str(source), "table": "sales", "database_url": url})
+    result = await run_step(
+        "db_loader",
+        {"input_path": str(source), "table": "sales"},
+        database_url=url,
+        access=allow(source.parent, ("sales",)),
+    )
     return int(result.model_dump()["rows_loaded"])
 
 
@@ -112,7 +117,7 @@ async def mysql_methods(source: Path, rows: int, repeat: int) -> None:
     import asyncmy
 
     from jobu.store.mysql import connect_kwargs
-    from jobu_handlers.pipeline.testing import run_step
+    from jobu_handlers.pipeline.testing import allow, run_step
 
     name = f"jobu_bench_{uuid.uuid4().hex[:12]}"
     admin = await asyncmy.connect(**connect_kwargs(MYSQL_ADMIN_URL), autocommit=True)
@@ -127,13 +132,8 @@ async def mysql_methods(source: Path, rows: int, repeat: int) -> None:
                 async with admin.cursor() as cursor:
                     await cursor.execute(f"TRUNCATE `{name}`.sales")
                 started = time.perf_counter()
-                params = {
-                    "input_path": str(source),
-                    "table": "sales",
-                    "database_url": url,
-                    "mysql_method": method,
-                }
-                await run_step("db_loader", params)
+                params = {"input_path": str(source), "table": "sales", "mysql_method": method}
+                await run_step("db_loader", params, database_url=url, access=allow(source.parent, ("sales",)))
                 times.append(time.perf_counter() - started)
             seconds = statistics.median(times)
             print(

@@ -19,6 +19,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from jobu import constants
+from jobu.access import DataAccess
+
 POSTGRES_ADMIN_URL = os.environ.get("JOBU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MYSQL_HOST = os.environ.get("JOBU_TEST_MYSQL_HOST", "127.0.0.1")
 MYSQL_PORT = int(os.environ.get("JOBU_TEST_MYSQL_PORT", "3306"))
@@ -91,3 +94,26 @@ def s3_bucket(aws_env: None) -> str:
     """An empty bucket named "pipeline" in moto S3."""
     boto3.client("s3").create_bucket(Bucket="pipeline")
     return "pipeline"
+
+
+# What the pipeline may touch in tests, as an operator would configure it (docs/security.md).
+TEST_S3_LOCATIONS = "s3://pipeline/,s3://jobu-pipeline-demo/,s3://no-such-bucket/"
+TEST_LOAD_TABLES = "jobstore:sales,jobstore:t,jobstore:nothing_here"
+
+
+def data_access_environ(data_root: Path) -> dict[str, str]:
+    return {
+        constants.DATA_ROOT: str(data_root),
+        constants.DATA_S3_LOCATIONS: TEST_S3_LOCATIONS,
+        constants.LOAD_DATABASES: "",
+        constants.LOAD_TABLES: TEST_LOAD_TABLES,
+    }
+
+
+@pytest.fixture
+def data_access(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataAccess:
+    """Handlers may touch files under the test's tmp_path, the test buckets, and the sales tables
+    of the job store's database; set in the environment, as the worker reads it."""
+    for name, value in data_access_environ(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    return DataAccess.from_environ()

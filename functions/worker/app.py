@@ -10,13 +10,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import jobu_handlers  # noqa: F401  (registers the handlers this worker runs)
+from jobu.access import DataAccess
 from jobu.config import WorkerConfig
 from jobu.lambda_runtime import Container, ContainerBatchProcessor
 from jobu.observability import logger, metrics, tracer
 from jobu.work_queue import DeadLetterQueue
 from jobu.worker import Outcome, Worker, parse_work_message
 
-ENVIRONMENT = WorkerConfig.ENVIRONMENT
+ENVIRONMENT = WorkerConfig.ENVIRONMENT | DataAccess.ENVIRONMENT
 REQUIRED_ENVIRONMENT = WorkerConfig.REQUIRED_ENVIRONMENT
 
 container = Container(WorkerConfig)

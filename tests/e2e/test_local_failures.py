@@ -68,14 +68,20 @@ async def test_a_failing_work_message_is_redelivered_then_moved_to_the_dlq(
 
     await wait_for(fresh_poll, what="a receive that started after the change")
 
-    message_id = sqs.send_message(QueueUrl=queue, MessageBody="not a work message")["MessageId"]
+    # a message the worker cannot process now (its database cannot be opened), so SQS redelivers
+    # it; one that can never be parsed would go to the DLQ at once, by the worker's own hand
+    database = Path(sqlite_url.removeprefix("sqlite:///"))
+    await asyncio.to_thread(database.unlink)
+    await asyncio.to_thread(database.mkdir)
+    body = json.dumps({"execution_id": 1, "attempt": 0})
+    message_id = sqs.send_message(QueueUrl=queue, MessageBody=body)["MessageId"]
 
     async def in_dlq() -> list[dict[str, object]]:
         response = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=1, WaitTimeSeconds=0)
         return list(response.get("Messages", []))
 
     (dead,) = await wait_for(in_dlq, within=40, interval=0.5, what="the message in the dead-letter queue")
-    assert (dead["MessageId"], dead["Body"]) == (message_id, "not a work message")
+    assert (dead["MessageId"], dead["Body"]) == (message_id, body)
     worker_calls = [inv for function, _, inv in runtime.invocations if function == "WorkerFunction"]
     assert len(worker_calls) == int(policy["maxReceiveCount"]) == 3
     for invocation in worker_calls:  # each time the worker reported the item, never the whole batch

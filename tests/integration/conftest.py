@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import boto3
 import pytest
 
 from jobu.store import JobStore, open_store
+from tests.conftest import data_access_environ
 from tests.lambda_harness import Harness, reset_containers, run
 
 BACKENDS = ["sqlite", "postgres", "mysql"]
@@ -29,14 +31,20 @@ async def store(database_url: str) -> AsyncIterator[JobStore]:
 
 
 @pytest.fixture
-def harness(database_url: str, aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
-    """The three entry points wired to moto SQS and a migrated database of the current backend."""
+def harness(
+    database_url: str, aws_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Harness]:
+    """The three entry points wired to moto SQS and a migrated database of the current backend;
+    the pipeline may touch tmp_path/data, the test buckets and the sales table (tests.conftest)."""
     sqs = boto3.client("sqs")
     queue_url = sqs.create_queue(QueueName="jobu-work", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
     dead_letter_url = sqs.create_queue(QueueName="jobu-work-dlq")["QueueUrl"]
     monkeypatch.setenv("JOBU_DATABASE_URL", database_url)
     monkeypatch.setenv("JOBU_WORK_QUEUE_URL", queue_url)
     monkeypatch.setenv("JOBU_DEAD_LETTER_QUEUE_URL", dead_letter_url)
+    monkeypatch.setenv("JOBU_DATABASE_POOL_SIZE", "4")
+    for name, value in data_access_environ(tmp_path / "data").items():
+        monkeypatch.setenv(name, value)
 
     async def migrate() -> None:
         migrating = await open_store(database_url)

@@ -27,7 +27,8 @@ from jobu_handlers.pipeline.errors import (
 )
 from jobu_handlers.pipeline.testing import run_step
 
-pytestmark = pytest.mark.integration
+# files under tmp_path, the sales tables (tests/conftest.py: data_access)
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("data_access")]
 
 TRICKY_TEXT = [
     "plain",
@@ -192,8 +193,9 @@ async def test_target_defaults_to_the_job_store_database(db: Db, tmp_path: Path)
     assert await db.count() == 2
 
 
-async def test_schema_qualified_table(db: Db, tmp_path: Path) -> None:
+async def test_schema_qualified_table(db: Db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     schema = "staging" if db.backend == "postgres" else urlsplit(db.url).path.lstrip("/")
+    monkeypatch.setenv("JOBU_LOAD_TABLES", f"jobstore:{schema}.sales")
     if db.backend == "postgres":
         await db.execute("CREATE SCHEMA staging")
     await db.create_sales(f"{schema}.sales")

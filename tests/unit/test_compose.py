@@ -124,6 +124,7 @@ def test_localstack_runs_every_service_the_stack_and_sam_deploy_need() -> None:
         "AWS::CloudWatch::Alarm": {"cloudwatch"},
         "AWS::S3::Bucket": {"s3"},
         "AWS::S3::BucketPolicy": {"s3"},
+        "AWS::IAM::Role": {"iam"},
     }
     for resource in TEMPLATE["Resources"].values():
         wanted |= by_type[resource["Type"]]

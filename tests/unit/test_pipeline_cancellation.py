@@ -9,11 +9,15 @@ from typing import Any
 
 import pytest
 
+from jobu.access import DataAccess
 from jobu_handlers.pipeline import csv_parquet
 from jobu_handlers.pipeline.errors import StepCancelledError
 from jobu_handlers.pipeline.storage import Files
 from jobu_handlers.pipeline.testing import run_step
 from jobu_handlers.pipeline.threads import in_thread
+
+# files under tmp_path, the test buckets and tables (tests/conftest.py: data_access)
+pytestmark = pytest.mark.usefixtures("data_access")
 
 
 async def test_in_thread_tells_the_work_it_was_cancelled() -> None:
@@ -36,9 +40,9 @@ async def test_in_thread_tells_the_work_it_was_cancelled() -> None:
     assert seen == [True]
 
 
-def test_publish_is_refused_once_cancelled(tmp_path: Path) -> None:
+def test_publish_is_refused_once_cancelled(tmp_path: Path, data_access: DataAccess) -> None:
     cancelled = threading.Event()
-    with Files(cancelled=cancelled) as files:
+    with Files(data_access, cancelled=cancelled) as files:
         output = files.output(str(tmp_path / "out.parquet"))
         output.staging.write_bytes(b"data")
         cancelled.set()

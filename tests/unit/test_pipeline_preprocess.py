@@ -19,6 +19,9 @@ from jobu_handlers.pipeline.errors import (
 )
 from jobu_handlers.pipeline.testing import run_step
 
+# files under tmp_path, the test buckets and tables (tests/conftest.py: data_access)
+pytestmark = pytest.mark.usefixtures("data_access")
+
 SALES_CSV = """order_id,customer,amount,currency,ordered_at,note
 1,alice,10.50,EUR,2026-01-02T10:00:00,
 2,bob,,USD,2026-01-02T11:00:00,gift

@@ -11,8 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from jobu_handlers.pipeline.errors import LoadError, PipelineError, TargetTableError
+from jobu_handlers.pipeline.errors import InvalidParamsError, LoadError, PipelineError, TargetTableError
 from jobu_handlers.pipeline.testing import run_step
+
+# files under tmp_path, the test buckets and tables (tests/conftest.py: data_access)
+pytestmark = pytest.mark.usefixtures("data_access")
 
 
 @pytest.fixture
@@ -85,4 +88,11 @@ async def test_unsupported_database_url(tmp_path: Path) -> None:
     source = parquet_file(tmp_path / "in.parquet", [1], ["a"])
 
     with pytest.raises(PipelineError, match="db_loader cannot load into a oracle database URL"):
-        await run_step("db_loader", {"input_path": str(source), "table": "t", "database_url": "oracle://x/y"})
+        await run_step("db_loader", {"input_path": str(source), "table": "t"}, database_url="oracle://x/y")
+
+
+async def test_a_database_url_in_params_is_refused(tmp_path: Path) -> None:
+    source = parquet_file(tmp_path / "in.parquet", [1], ["a"])
+
+    with pytest.raises(InvalidParamsError, match="database_url is not accepted in params"):
+        await run_step("db_loader", {"input_path": str(source), "table": "t", "database_url": "sqlite:///x"})

@@ -26,6 +26,9 @@ from jobu_handlers.pipeline.models import get_validation_model
 from jobu_handlers.pipeline.row_validation import arrow_schema
 from jobu_handlers.pipeline.testing import run_step
 
+# files under tmp_path, the test buckets and tables (tests/conftest.py: data_access)
+pytestmark = pytest.mark.usefixtures("data_access")
+
 
 def sale(order_id: int, customer: str, amount: float, currency: str, ordered_at: datetime) -> dict[str, Any]:
     return {

@@ -66,12 +66,22 @@ def statements(node: Any) -> Iterator[dict[str, Any]]:
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "Statement":
-                yield from value if isinstance(value, list) else [value]
+                yield from _unwrap_conditions(value if isinstance(value, list) else [value])
             else:
                 yield from statements(value)
     elif isinstance(node, list):
         for item in node:
             yield from statements(item)
+
+
+def _unwrap_conditions(items: list[Any]) -> Iterator[dict[str, Any]]:
+    """Statements, with each `!If [cond, statement, AWS::NoValue]` replaced by its statement(s)."""
+    for item in items:
+        if isinstance(item, dict) and "Fn::If" in item:
+            _, chosen, otherwise = item["Fn::If"]
+            yield from _unwrap_conditions([b for b in (chosen, otherwise) if b != {"Ref": "AWS::NoValue"}])
+        else:
+            yield item
 
 
 def as_list(value: Any) -> list[Any]:
@@ -180,11 +190,59 @@ def test_work_queue_redrives_to_a_dead_letter_queue() -> None:
     assert dlq_retention >= properties(worker_queue())["MessageRetentionPeriod"]
 
 
+def budget(key: str) -> dict[str, Any]:
+    return {"Fn::FindInMap": ["ConnectionBudget", {"Ref": "DatabaseMaxConnections"}, key]}
+
+
 def test_worker_reports_partial_batch_failures_with_bounded_concurrency() -> None:
     (event,) = properties("WorkerFunction")["Events"].values()
     assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert event["Properties"]["BatchSize"] == {"Ref": "WorkerBatchSize"}
-    assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "WorkerMaximumConcurrency"}
+    assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] == budget("WorkerConcurrency")
+
+
+# The connection budget: which mapping keys bound each function's containers and pool.
+BUDGET_KEYS = {
+    "CronDispatcherFunction": ("CronConcurrency", "CronPool"),
+    "QueueDispatcherFunction": ("QueueConcurrency", "QueuePool"),
+    "WorkerFunction": ("WorkerConcurrency", "WorkerPool"),
+}
+# Connections a container opens besides its pool: the worker's db_loader opens one of its own.
+EXTRA_CONNECTIONS = {"WorkerFunction": 1}
+# What the budget leaves for operators, migrations and the admin API.
+HEADROOM = 0.1
+
+
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_each_function_takes_its_concurrency_and_pool_size_from_the_budget(logical_id: str) -> None:
+    concurrency, pool = BUDGET_KEYS[logical_id]
+    reserved = properties(logical_id)["ReservedConcurrentExecutions"]["Fn::If"]
+    assert reserved == ["UseReservedConcurrency", budget(concurrency), {"Ref": "AWS::NoValue"}]
+    assert environment(logical_id)[constants.DATABASE_POOL_SIZE] == budget(pool)
+
+
+@pytest.mark.parametrize("connections", TEMPLATE["Parameters"]["DatabaseMaxConnections"]["AllowedValues"])
+def test_concurrent_containers_times_pool_size_stay_under_the_budget(connections: int) -> None:
+    row = TEMPLATE["Mappings"]["ConnectionBudget"][str(connections)]
+    used = sum(
+        row[concurrency] * (row[pool] + EXTRA_CONNECTIONS.get(logical_id, 0))
+        for logical_id, (concurrency, pool) in BUDGET_KEYS.items()
+    )
+    assert used <= connections * (1 - HEADROOM), f"{used} connections of {connections}"
+    assert row["WorkerConcurrency"] >= 2  # SQS's lowest MaximumConcurrency
+    assert all(value >= 1 for value in row.values())
+
+
+def test_budget_rows_are_the_parameter_values() -> None:
+    allowed = {str(value) for value in TEMPLATE["Parameters"]["DatabaseMaxConnections"]["AllowedValues"]}
+    assert allowed == set(TEMPLATE["Mappings"]["ConnectionBudget"])
+    assert str(TEMPLATE["Parameters"]["DatabaseMaxConnections"]["Default"]) in allowed
+
+
+def test_worker_has_ephemeral_storage_for_the_pipeline() -> None:
+    assert properties("WorkerFunction")["EphemeralStorage"] == {"Size": {"Ref": "WorkerEphemeralStorage"}}
+    parameter = TEMPLATE["Parameters"]["WorkerEphemeralStorage"]
+    assert 512 <= parameter["MinValue"] <= parameter["Default"] <= parameter["MaxValue"] <= 10240
 
 
 def test_pipeline_layer_is_on_the_worker_only() -> None:
@@ -235,17 +293,28 @@ def test_every_function_has_a_log_group_with_retention(logical_id: str) -> None:
     assert groups[0]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
 
 
-def alarm_target(alarm: dict[str, Any]) -> tuple[str, str]:
-    """(metric, logical id of the queue or function it watches)."""
-    value = alarm["Dimensions"][0]["Value"]
+def alarm_metrics(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    """The metrics an alarm reads: its own, or those of its metric math."""
+    if "MetricName" in alarm:
+        return [alarm]
+    return [query["MetricStat"]["Metric"] for query in alarm["Metrics"] if "MetricStat" in query]
+
+
+def alarm_target(metric: dict[str, Any]) -> tuple[str, str]:
+    """(metric, logical id of the queue or function it watches, or the service of jobu's own)."""
+    value = metric["Dimensions"][0]["Value"]
+    if isinstance(value, str):
+        return metric["MetricName"], value
     logical_id = value["Ref"] if "Ref" in value else value["Fn::GetAtt"][0]
-    return alarm["MetricName"], logical_id
+    return metric["MetricName"], logical_id
+
+
+ALARMS = [v for v in RESOURCES.values() if v["Type"] == "AWS::CloudWatch::Alarm"]
+WATCHED = {alarm_target(m) for alarm in ALARMS for m in alarm_metrics(alarm["Properties"])}
 
 
 def test_alarms_watch_dead_letters_worker_errors_and_message_age() -> None:
-    watched = {
-        alarm_target(v["Properties"]) for v in RESOURCES.values() if v["Type"] == "AWS::CloudWatch::Alarm"
-    }
+    watched = WATCHED
     dead_letter = properties(worker_queue())["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
     assert ("ApproximateNumberOfMessagesVisible", dead_letter) in watched
     assert ("ApproximateAgeOfOldestMessage", worker_queue()) in watched
@@ -274,8 +343,70 @@ def test_outputs_name_queues_functions_and_log_groups() -> None:
 
 def test_worker_s3_access_is_the_pipeline_bucket_only() -> None:
     """The pipeline handlers read and write s3:// paths; the worker may touch that bucket and no other."""
-    s3 = [s for s in statements(properties("WorkerFunction")["Policies"]) if str(s["Action"]).count("s3:")]
+    s3 = [s for s in statements(properties("WorkerRole")) if str(s["Action"]).count("s3:")]
     assert {str(s["Resource"]["Fn::Sub"]) for s in s3} == {
-        "arn:${AWS::Partition}:s3:::${PipelineDataBucket}/*",
+        "arn:${AWS::Partition}:s3:::${PipelineDataBucket}/${PipelineDataPrefix}*",
         "arn:${AWS::Partition}:s3:::${PipelineDataBucket}",
     }
+    (listing,) = [s for s in s3 if s["Action"] == "s3:ListBucket"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": {"Fn::Sub": "${PipelineDataPrefix}*"}}}
+
+
+def test_alarms_watch_failed_runs_rejected_events_requeues_and_kafka_lag() -> None:
+    """A failed run is reported per item, never as a Lambda error: jobu's own metrics carry it."""
+    service = GLOBALS["Environment"]["Variables"][constants.POWERTOOLS_SERVICE_NAME]
+    for metric in ("ExecutionsFailed", "ExecutionsTimedOut", "EventsRejected", "ExecutionsRequeued"):
+        assert (metric, service) in WATCHED, metric
+    assert ("OffsetLag", "QueueDispatcherFunction") in WATCHED
+    for alarm in ALARMS:
+        for metric in alarm_metrics(alarm["Properties"]):
+            if metric["Dimensions"][0]["Name"] == "service":
+                assert metric["Namespace"] == {"Ref": "MetricsNamespace"}
+
+
+def test_the_schedule_has_no_fixed_name() -> None:
+    """A fixed name collides with a second stack in the same account and Region."""
+    (event,) = properties("CronDispatcherFunction")["Events"].values()
+    assert event["Properties"]["OmitName"] is True
+    assert "Name" not in event["Properties"]
+
+
+def test_worker_role_reaches_its_own_queue_only() -> None:
+    """SAM's SQS event would attach AWSLambdaSQSQueueExecutionRole (every queue): the worker has
+    a role of its own, whose SQS statements name the work queue, and its dead-letter queue for
+    sending only (a message that can never parse is kept there at once)."""
+    worker = properties("WorkerFunction")
+    assert worker["Role"] == {"Fn::GetAtt": ["WorkerRole", "Arn"]}
+    assert "Policies" not in worker
+    role = properties("WorkerRole")
+    assert not [arn for arn in role["ManagedPolicyArns"] if "SQS" in json.dumps(arn)]
+    sqs = [s for s in statements(role) if "sqs:" in json.dumps(s["Action"])]
+    assert sqs
+    dead_letter = {"Fn::GetAtt": ["WorkDeadLetterQueue", "Arn"]}
+    for statement in sqs:
+        assert statement["Resource"] in ({"Fn::GetAtt": [worker_queue(), "Arn"]}, dead_letter)
+        assert all(action.startswith("sqs:") and "*" not in action for action in as_list(statement["Action"]))
+        if statement["Resource"] == dead_letter:
+            assert statement["Action"] == "sqs:SendMessage"
+
+
+def test_worker_reads_the_data_access_settings_from_parameters() -> None:
+    variables = environment("WorkerFunction")
+    assert variables[constants.DATA_ROOT] == {"Ref": "PipelineDataRoot"}
+    assert variables[constants.LOAD_TABLES] == {"Ref": "PipelineLoadTables"}
+    assert variables[constants.LOAD_DATABASES] == {"Ref": "PipelineLoadDatabases"}
+    condition, chosen, otherwise = variables[constants.DATA_S3_LOCATIONS]["Fn::If"]
+    assert (condition, otherwise) == ("HasPipelineDataBucket", "")
+    assert chosen == {"Fn::Sub": "s3://${PipelineDataBucket}/${PipelineDataPrefix}"}
+    for name in (constants.DATA_ROOT, constants.LOAD_TABLES, constants.LOAD_DATABASES):
+        assert "database_url" not in json.dumps(variables[name])
+    for logical_id in ("CronDispatcherFunction", "QueueDispatcherFunction"):
+        assert constants.DATA_ROOT not in environment(logical_id)
+
+
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_database_tls_is_verified_by_default(logical_id: str) -> None:
+    variables = environment(logical_id)
+    assert variables[constants.DATABASE_TLS] == {"Ref": "DatabaseTls"}
+    assert variables[constants.DATABASE_CA_BUNDLE] == {"Ref": "DatabaseCaBundle"}
+    assert TEMPLATE["Parameters"]["DatabaseTls"]["Default"] == "verify-full"

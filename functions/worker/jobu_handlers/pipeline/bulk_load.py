@@ -196,8 +196,11 @@ class PostgresTarget(Target):
     async def load(self, params: LoadParams, data: ParquetInput, scratch: Path) -> LoadOutcome:
         import asyncpg  # type: ignore[import-untyped, unused-ignore]
 
+        from jobu.store.tls import connection
+
         outcome = LoadOutcome(self.backend, "copy")
-        conn = await asyncpg.connect(self.url, timeout=30)
+        target = connection(self.url)  # TLS as the URL says (the job store's settings)
+        conn = await asyncpg.connect(target.url, ssl=target.ssl, timeout=30)
         try:
             found = queries("postgres", "asyncpg").table_columns(
                 conn, schema_name=params.schema_name, table_name=params.table_name

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from jobu.errors import JobuError
+from jobu.errors import JobuError, NonRetryableError
 
 
 class PipelineError(JobuError):
     """A pipeline step refused its input or could not finish; nothing was published or loaded."""
 
 
-class InvalidParamsError(PipelineError):
+class InvalidParamsError(PipelineError, NonRetryableError):
     """The step's params do not validate against its params model."""
 
 

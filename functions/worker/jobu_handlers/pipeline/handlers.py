@@ -12,6 +12,7 @@ import asyncio
 import threading
 import time
 
+from jobu.access import DataAccess
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
 from jobu_handlers.pipeline.models import get_validation_model
 from jobu_handlers.pipeline.params import LoadParams, PreprocessParams, ValidateParams, parse_params
@@ -20,22 +21,39 @@ from jobu_handlers.pipeline.storage import Files
 from jobu_handlers.pipeline.threads import in_thread
 
 
+async def resolve_database(reference: str) -> str:
+    """The URL of a configured load database (a URL, or a Secrets Manager secret ARN)."""
+    from jobu.config import DatabaseSetting
+
+    setting = DatabaseSetting.for_reference(reference)
+    return await asyncio.to_thread(setting.resolve)
+
+
 @handler("pandas_preprocess")
 class PandasPreprocess(BaseHandler):
     """CSV (local or S3) -> typed, cleaned Parquet (local or S3)."""
 
+    params_model = PreprocessParams
+
     async def execute(self, params: HandlerParams) -> HandlerResult:
         step = parse_params(PreprocessParams, params, self.name)
-        return await in_thread(lambda cancelled: _preprocess(step, cancelled))
+        access = data_access(self)
+        return await in_thread(lambda cancelled: _preprocess(step, access, cancelled))
 
 
-def _preprocess(step: PreprocessParams, cancelled: threading.Event) -> PreprocessResult:
+def data_access(step: BaseHandler) -> DataAccess:
+    """What the operators allow this run to touch: the context's (tests), else the environment's."""
+    return step.context.access or DataAccess.from_environ()
+
+
+def _preprocess(step: PreprocessParams, access: DataAccess, cancelled: threading.Event) -> PreprocessResult:
     from jobu_handlers.pipeline.csv_parquet import csv_to_parquet
 
     started = time.perf_counter()
-    with Files(cancelled=cancelled) as files:
-        source, bytes_read = files.fetch(step.input_path)
+    with Files(access, cancelled=cancelled) as files:
+        # every path is checked (jobu.access) before the input is opened
         output = files.output(step.output_path)
+        source, bytes_read = files.fetch(step.input_path)
         stats = csv_to_parquet(step, source, output.staging)
         bytes_written = files.publish(output)
     return PreprocessResult(
@@ -58,20 +76,24 @@ def _preprocess(step: PreprocessParams, cancelled: threading.Event) -> Preproces
 class PydanticValidator(BaseHandler):
     """Rows of a Parquet/CSV file through a registered pydantic model: valid and rejected outputs."""
 
+    params_model = ValidateParams
+
     async def execute(self, params: HandlerParams) -> HandlerResult:
         step = parse_params(ValidateParams, params, self.name)
         get_validation_model(step.model)  # an unknown model fails before any download
-        return await in_thread(lambda cancelled: _validate(step, cancelled))
+        access = data_access(self)
+        return await in_thread(lambda cancelled: _validate(step, access, cancelled))
 
 
-def _validate(step: ValidateParams, cancelled: threading.Event) -> ValidateResult:
+def _validate(step: ValidateParams, access: DataAccess, cancelled: threading.Event) -> ValidateResult:
     from jobu_handlers.pipeline.row_validation import validate_rows
 
     started = time.perf_counter()
-    with Files(cancelled=cancelled) as files:
-        source, bytes_read = files.fetch(step.input_path)
+    with Files(access, cancelled=cancelled) as files:
+        # every path is checked (jobu.access) before the input is opened
         valid = files.output(step.valid_output_path)
         rejected = files.output(step.rejected_output_path)
+        source, bytes_read = files.fetch(step.input_path)
         stats = validate_rows(step, get_validation_model(step.model), source, valid.staging, rejected.staging)
         bytes_written = files.publish(valid, rejected)
     return ValidateResult(
@@ -93,13 +115,20 @@ def _validate(step: ValidateParams, cancelled: threading.Event) -> ValidateResul
 class DbLoader(BaseHandler):
     """A Parquet file (local or S3) into an existing table, in one transaction."""
 
+    params_model = LoadParams
+
     async def execute(self, params: HandlerParams) -> HandlerResult:
         from jobu_handlers.pipeline.bulk_load import open_input, target_for
 
         step = parse_params(LoadParams, params, self.name)
-        target = target_for(step.database_url or self.context.database.url)
+        access = data_access(self)
+        # refused before the input is fetched or any database is reached
+        access.load_table(step.database, step.table)
+        reference = access.database_reference(step.database)
+        url = self.context.database.url if reference is None else await resolve_database(reference)
+        target = target_for(url)
         started = time.perf_counter()
-        with Files() as files:
+        with Files(access) as files:
             source, bytes_read = await asyncio.to_thread(files.fetch, step.input_path)
             data = await asyncio.to_thread(open_input, step, source)
             outcome = await target.load(step, data, files.scratch)

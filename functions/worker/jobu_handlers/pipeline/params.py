@@ -3,6 +3,10 @@
 A step's params are exactly the execution's stored params; an unknown key is refused (a typo
 would otherwise be ignored silently). `on_success` is the worker's business (the step to run
 next, see docs/pipeline.md); a step only lets it through.
+
+Each model is its handler's `params_model`: the worker validates params into it, and its JSON
+Schema is in the handler manifest, so the dispatchers refuse bad params at the edge. Paths,
+buckets, databases and tables here are requests: jobu.access decides (docs/security.md).
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from jobu.access import JOB_STORE_DATABASE
 from jobu.handlers import HandlerParams
 from jobu_handlers.pipeline.errors import InvalidParamsError
 
@@ -37,8 +42,9 @@ Scalar = str | int | float | bool
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
-class StepParams(BaseModel):
-    """What every pipeline step accepts besides its own params."""
+class StepParams(HandlerParams):
+    """What every pipeline step accepts besides its own params (HandlerParams' optional fields,
+    and nothing unknown)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -109,9 +115,15 @@ class LoadParams(StepParams):
     """db_loader: a Parquet file into an existing table, in one transaction."""
 
     input_path: str = Field(min_length=1)
-    table: str = Field(description="table name, or schema.table; used exactly as given (case-sensitive)")
-    database_url: str | None = Field(
-        default=None, description="target database; default: the job store's database"
+    table: str = Field(
+        description="table name, or schema.table; used exactly as given (case-sensitive); must be in "
+        "the operators' allow-list (JOBU_LOAD_TABLES)"
+    )
+    database: str = Field(
+        default=JOB_STORE_DATABASE,
+        min_length=1,
+        description="target database by the name operators gave it (JOBU_LOAD_DATABASES); "
+        f"{JOB_STORE_DATABASE!r}: the job store's own database",
     )
     columns: list[str] | None = Field(default=None, description="load only these Parquet columns")
     mode: Literal["append", "replace"] = Field(
@@ -121,6 +133,15 @@ class LoadParams(StepParams):
         default="auto", description="auto: LOAD DATA LOCAL INFILE, multi-row INSERT if the server refuses it"
     )
     allow_empty: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_connection_strings(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "database_url" in data:
+            raise ValueError(
+                "database_url is not accepted in params: name a configured database with `database`"
+            )
+        return data
 
     @field_validator("table")
     @classmethod
@@ -143,6 +164,8 @@ class LoadParams(StepParams):
 
 def parse_params[P: StepParams](model: type[P], params: HandlerParams, handler_name: str) -> P:
     """The execution's params validated into `model`; InvalidParamsError names every bad field."""
+    if isinstance(params, model):
+        return params  # the worker validated it already (the handler's params_model)
     raw = params.model_dump(exclude_unset=True)
     try:
         return model.model_validate(raw)

@@ -5,6 +5,9 @@ the system temp dir: /tmp on Lambda, the only writable place there) when on S3. 
 written to a staging file first and published whole when the step has succeeded: renamed into
 place locally, uploaded on S3. A failed step therefore never leaves a half-written output.
 
+Every path is checked against the operators' configuration (jobu.access) before anything is
+opened: local files only under the data root, S3 objects only under the allowed locations.
+
 boto3 finds its endpoint the usual way (AWS_ENDPOINT_URL for moto server or LocalStack).
 """
 
@@ -14,10 +17,11 @@ import os
 import tempfile
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from jobu.access import DataAccess
 from jobu_handlers.pipeline.errors import (
     EmptyInputError,
     InputNotFoundError,
@@ -77,7 +81,14 @@ class Files:
     are removed, so a failed step leaves nothing behind.
     """
 
-    def __init__(self, client: S3Client | None = None, *, cancelled: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        access: DataAccess,
+        client: S3Client | None = None,
+        *,
+        cancelled: threading.Event | None = None,
+    ) -> None:
+        self.access = access
         self._client = client
         self._cancelled = cancelled
         self._scratch = tempfile.TemporaryDirectory(prefix="jobu-pipeline-")
@@ -98,9 +109,18 @@ class Files:
             self._client = s3_client()
         return self._client
 
+    def locate(self, path: str) -> Location:
+        """The location `path` names, if the operators allow it (AccessDeniedError otherwise);
+        a local location carries the resolved path that was checked."""
+        location = Location.parse(path)
+        if location.local is None:
+            self.access.s3_object(location.bucket, location.key)
+            return location
+        return replace(location, local=self.access.local_path(path))
+
     def fetch(self, path: str) -> tuple[Path, int]:
         """A local file holding the input, and its size; refuses a missing or empty input."""
-        location = Location.parse(path)
+        location = self.locate(path)
         if location.local is not None:
             local = location.local
             if not local.is_file():
@@ -126,7 +146,7 @@ class Files:
 
     def output(self, path: str) -> Output:
         """A staged output for `path` (publish it with `publish`)."""
-        location = Location.parse(path)
+        location = self.locate(path)
         if location.local is not None:
             # staged beside the destination, so publishing is an atomic rename
             location.local.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,8 @@
     result = await run_step("pandas_preprocess", {"input_path": ..., "output_path": ...})
 
 The step gets a HandlerContext whose database is known by URL only (what db_loader needs);
-nothing here touches the job store.
+nothing here touches the job store. What the step may touch (jobu.access) is `access` when
+given, else the environment's, as in the worker.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from jobu.access import DataAccess
 from jobu.handlers import HandlerContext, HandlerParams, HandlerResult, get_handler
 
 _BACKENDS = {"postgresql": "postgres", "postgres": "postgres", "mysql": "mysql", "mariadb": "mysql"}
@@ -43,7 +45,24 @@ class UrlDatabase:
         raise NotImplementedError("UrlDatabase has no driver to encode for")
 
 
-def handler_context(handler_name: str, database_url: str = "sqlite:///:memory:") -> HandlerContext:
+def allow(data_root: Path, tables: tuple[str, ...] = ()) -> DataAccess:
+    """What a benchmark or one-off run lets a step touch: files under `data_root`, and these
+    tables of the job store's database (`database_url`); no S3, no other database."""
+    from jobu import constants
+
+    return DataAccess.from_environ(
+        {
+            constants.DATA_ROOT: str(data_root),
+            constants.DATA_S3_LOCATIONS: "",
+            constants.LOAD_DATABASES: "",
+            constants.LOAD_TABLES: ",".join(f"jobstore:{table}" for table in tables),
+        }
+    )
+
+
+def handler_context(
+    handler_name: str, database_url: str = "sqlite:///:memory:", access: DataAccess | None = None
+) -> HandlerContext:
     return HandlerContext(
         execution_id=0,
         job_id=None,
@@ -51,13 +70,20 @@ def handler_context(handler_name: str, database_url: str = "sqlite:///:memory:")
         retry_count=0,
         database=UrlDatabase(database_url),
         idempotency_key=f"jobu-test-{handler_name}",
+        access=access,
     )
 
 
 async def run_step(
-    handler_name: str, params: dict[str, Any], *, database_url: str = "sqlite:///:memory:"
+    handler_name: str,
+    params: dict[str, Any],
+    *,
+    database_url: str = "sqlite:///:memory:",
+    access: DataAccess | None = None,
 ) -> HandlerResult:
-    """Run one registered handler on `params`, as the worker would (minus the job store)."""
+    """Run one registered handler on `params`, as the worker would (minus the job store):
+    `database_url` is the job store's database (db_loader's "jobstore")."""
     cls = get_handler(handler_name)
-    step = cls(handler_context(handler_name, database_url))
+    step = cls(handler_context(handler_name, database_url, access))
+    # plain HandlerParams: the step's own model then refuses bad params with InvalidParamsError
     return await step.execute(HandlerParams.model_validate(params))

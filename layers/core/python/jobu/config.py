@@ -8,15 +8,32 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from urllib.parse import quote
+from dataclasses import dataclass, field, fields
+from typing import Any
+from urllib.parse import quote, urlencode
 
 from jobu import constants
 from jobu.errors import ConfigurationError
 
-# Variables every function reads; the database is configured by exactly one of the two.
+# Variables every function reads; the database is configured by exactly one of the first two.
 DATABASE_SETTINGS = frozenset({constants.DATABASE_URL, constants.DATABASE_SECRET_ARN})
+# Read with the secret only (a URL says everything itself, TLS included).
+SECRET_DATABASE_SETTINGS = frozenset(
+    {
+        constants.DATABASE_ENGINE,
+        constants.DATABASE_HOST,
+        constants.DATABASE_PORT,
+        constants.DATABASE_NAME,
+        constants.DATABASE_TLS,
+        constants.DATABASE_CA_BUNDLE,
+    }
+)
 POWERTOOLS_SETTINGS = frozenset({constants.POWERTOOLS_SERVICE_NAME, constants.POWERTOOLS_METRICS_NAMESPACE})
+# How long Powertools keeps the secret: warm containers and re-opened pools do not call AWS. A
+# rotation is noticed sooner: an authentication failure reads the secret again at once.
+SECRET_MAX_AGE_SECONDS = 300
+_SCHEMES = {"postgres": "postgresql", "postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql"}
+TLS_MODES = ("verify-full", "disable")
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:
@@ -26,13 +43,13 @@ def _required(environ: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _positive_int(environ: Mapping[str, str], name: str) -> int:
+def _positive_int(environ: Mapping[str, str], name: str, unit: str = "seconds") -> int:
     raw = _required(environ, name)
     try:
         value = int(raw)
     except ValueError:
         raise ConfigurationError(
-            f"environment variable {name} must be a whole number of seconds, not {raw!r}"
+            f"environment variable {name} must be a whole number of {unit}, not {raw!r}"
         ) from None
     if value <= 0:
         raise ConfigurationError(f"environment variable {name} must be positive, not {value}")
@@ -40,11 +57,62 @@ def _positive_int(environ: Mapping[str, str], name: str) -> int:
 
 
 @dataclass(frozen=True)
+class DatabaseTls:
+    """TLS to the database: "verify-full" checks the server's certificate against `ca_bundle`
+    (a PEM file, e.g. Amazon RDS's global bundle) and its name against the host."""
+
+    mode: str
+    ca_bundle: str | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> DatabaseTls:
+        mode = _required(environ, constants.DATABASE_TLS)
+        if mode not in TLS_MODES:
+            raise ConfigurationError(
+                f"environment variable {constants.DATABASE_TLS} must be one of {', '.join(TLS_MODES)}, "
+                f"not {mode!r}"
+            )
+        if mode == "disable":
+            return cls(mode)
+        return cls(mode, _required(environ, constants.DATABASE_CA_BUNDLE))
+
+    def query(self) -> dict[str, str]:
+        """The URL query that says the same (jobu.store.tls reads it for both drivers)."""
+        if self.ca_bundle is None:
+            return {"sslmode": self.mode}
+        return {"sslmode": self.mode, "sslrootcert": self.ca_bundle}
+
+
+@dataclass(frozen=True)
+class DatabaseEndpoint:
+    """Where the database is, from the environment: each field set wins over the secret's."""
+
+    engine: str | None = None
+    host: str | None = None
+    port: str | None = None
+    dbname: str | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> DatabaseEndpoint:
+        def get(name: str) -> str | None:
+            return environ.get(name, "").strip() or None
+
+        return cls(
+            engine=get(constants.DATABASE_ENGINE),
+            host=get(constants.DATABASE_HOST),
+            port=get(constants.DATABASE_PORT),
+            dbname=get(constants.DATABASE_NAME),
+        )
+
+
+@dataclass(frozen=True)
 class DatabaseSetting:
-    """Where the job store is: a URL, or a Secrets Manager secret resolved at first use."""
+    """Where a database is: a URL, or a Secrets Manager secret resolved at first use."""
 
     url: str | None
     secret_arn: str | None
+    endpoint: DatabaseEndpoint = field(default_factory=DatabaseEndpoint)
+    tls: DatabaseTls | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> DatabaseSetting:
@@ -53,56 +121,101 @@ class DatabaseSetting:
         if (url is None) == (arn is None):
             raise ConfigurationError(
                 f"set exactly one of {constants.DATABASE_URL} (a database URL) or "
-                f"{constants.DATABASE_SECRET_ARN} (a Secrets Manager secret in the RDS format)"
+                f"{constants.DATABASE_SECRET_ARN} (a Secrets Manager secret)"
             )
-        return cls(url=url, secret_arn=arn)
+        if url is not None:
+            return cls(url=url, secret_arn=None)
+        return cls(
+            url=None,
+            secret_arn=arn,
+            endpoint=DatabaseEndpoint.from_environ(environ),
+            tls=DatabaseTls.from_environ(environ),
+        )
 
-    def resolve(self) -> str:
+    @classmethod
+    def for_reference(cls, reference: str, environ: Mapping[str, str] = os.environ) -> DatabaseSetting:
+        """A database named by operators (JOBU_LOAD_DATABASES): a URL, or the ARN of a secret in
+        the full RDS format, reached with the job store's TLS settings."""
+        if not reference.startswith("arn:"):
+            return cls(url=reference, secret_arn=None)
+        return cls(url=None, secret_arn=reference, tls=DatabaseTls.from_environ(environ))
+
+    def resolve(self, *, fresh: bool = False) -> str:
+        """The URL; `fresh` reads the secret from AWS again (after an authentication failure)."""
         if self.url is not None:
             return self.url
         from aws_lambda_powertools.utilities.parameters import get_secret
 
         assert self.secret_arn is not None
-        # Powertools caches the secret, so warm invocations and re-opened pools do not call AWS
-        return url_from_rds_secret(str(get_secret(self.secret_arn, max_age=300)))
+        secret = get_secret(self.secret_arn, max_age=SECRET_MAX_AGE_SECONDS, force_fetch=fresh)
+        return url_from_rds_secret(str(secret), endpoint=self.endpoint, tls=self.tls)
 
 
-def url_from_rds_secret(secret: str) -> str:
-    """A database URL from a secret in the RDS format (engine, host, port, username, password, dbname)."""
+def _secret_fields(secret: str) -> dict[str, Any]:
     try:
         fields = json.loads(secret)
-        engine = str(fields["engine"]).lower()
-        scheme = {"postgres": "postgresql", "postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql"}[
-            engine
-        ]
-        user = quote(str(fields["username"]), safe="")
-        password = quote(str(fields["password"]), safe="")
-        host, port, dbname = fields["host"], fields.get("port"), fields.get("dbname", "")
-    except (ValueError, KeyError, TypeError) as error:
+    except ValueError:
+        fields = None
+    if not isinstance(fields, dict) or not {"username", "password"} <= set(fields):
+        # never quote the secret: it holds the password
         raise ConfigurationError(
-            "the database secret must be JSON with engine (postgres|mysql|mariadb), host, port, username, "
-            f"password and dbname: {error!r}"
-        ) from None
+            "the database secret must be JSON with username and password (RDS-managed), plus engine "
+            "(postgres|mysql|mariadb), host, port and dbname unless the environment gives them"
+        )
+    return fields
+
+
+def _pick(name: str, configured: str | None, fields: Mapping[str, Any], key: str) -> str:
+    value = configured if configured is not None else fields.get(key)
+    if value in (None, ""):
+        raise ConfigurationError(f"the database {key} is neither in the secret nor in {name}")
+    return str(value)
+
+
+def url_from_rds_secret(
+    secret: str, *, endpoint: DatabaseEndpoint | None = None, tls: DatabaseTls | None = None
+) -> str:
+    """A database URL from a Secrets Manager secret: RDS-managed ({username, password}, with
+    engine, host, port and dbname from `endpoint`) or the full RDS format (endpoint fields,
+    when set, win: an RDS Proxy endpoint can stand in for the instance)."""
+    fields = _secret_fields(secret)
+    where = endpoint or DatabaseEndpoint()
+    engine = _pick(constants.DATABASE_ENGINE, where.engine, fields, "engine").lower()
+    if engine not in _SCHEMES:
+        raise ConfigurationError(f"the database engine must be postgres, mysql or mariadb, not {engine!r}")
+    host = _pick(constants.DATABASE_HOST, where.host, fields, "host")
+    # optional, as in RDS's own secrets: the driver's default port, the user's default database
+    port = where.port or str(fields.get("port") or "")
+    dbname = where.dbname or str(fields.get("dbname") or "")
+    user = quote(str(fields["username"]), safe="")
+    password = quote(str(fields["password"]), safe="")
     netloc = f"{user}:{password}@{host}" + (f":{port}" if port else "")
-    return f"{scheme}://{netloc}/{dbname}"
+    query = f"?{urlencode(tls.query())}" if tls is not None else ""
+    return f"{_SCHEMES[engine]}://{netloc}/{quote(dbname, safe='')}{query}"
 
 
 @dataclass(frozen=True)
 class FunctionConfig:
-    """What every function needs: the job store, and the work queue (dispatchers send to it; the
-    worker re-queues retries and follow-up runs on it)."""
+    """What every function needs: the job store (and its pool size), and the work queue
+    (dispatchers send to it; the worker re-queues retries and follow-up runs on it)."""
 
     database: DatabaseSetting
     work_queue_url: str
+    pool_size: int
 
-    ENVIRONMENT = DATABASE_SETTINGS | {constants.WORK_QUEUE_URL}
-    REQUIRED_ENVIRONMENT = frozenset({constants.WORK_QUEUE_URL})
+    ENVIRONMENT = (
+        DATABASE_SETTINGS
+        | SECRET_DATABASE_SETTINGS
+        | {constants.WORK_QUEUE_URL, constants.DATABASE_POOL_SIZE}
+    )
+    REQUIRED_ENVIRONMENT = frozenset({constants.WORK_QUEUE_URL, constants.DATABASE_POOL_SIZE})
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> FunctionConfig:
         return cls(
             database=DatabaseSetting.from_environ(environ),
             work_queue_url=_required(environ, constants.WORK_QUEUE_URL),
+            pool_size=_positive_int(environ, constants.DATABASE_POOL_SIZE, "connections"),
         )
 
 
@@ -119,8 +232,7 @@ class WorkerConfig(FunctionConfig):
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> WorkerConfig:
         base = FunctionConfig.from_environ(environ)
         return cls(
-            database=base.database,
-            work_queue_url=base.work_queue_url,
+            **{field.name: getattr(base, field.name) for field in fields(FunctionConfig)},
             dead_letter_queue_url=_required(environ, constants.DEAD_LETTER_QUEUE_URL),
         )
 

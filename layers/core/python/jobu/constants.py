@@ -5,10 +5,36 @@ The template (template.yaml) sets these; a test checks that the two agree.
 
 from typing import Final
 
-# Database: a URL (postgresql://, mysql://, sqlite:///) or, on AWS, a Secrets Manager secret in the
-# RDS secret format ({"engine", "host", "port", "username", "password", "dbname"}).
+# Database: a URL (postgresql://, mysql://, sqlite:///; TLS in its query: ?sslmode=verify-full&
+# sslrootcert=/path/ca.pem) or, on AWS, a Secrets Manager secret: RDS-managed ({"username",
+# "password"}) or the full RDS format (+ "engine", "host", "port", "dbname").
 DATABASE_URL: Final = "JOBU_DATABASE_URL"
 DATABASE_SECRET_ARN: Final = "JOBU_DATABASE_SECRET_ARN"
+# With the secret: where the database is (each one, when set, wins over the secret's field, so
+# an RDS Proxy endpoint can stand in for the instance the secret names) ...
+DATABASE_ENGINE: Final = "JOBU_DATABASE_ENGINE"
+DATABASE_HOST: Final = "JOBU_DATABASE_HOST"
+DATABASE_PORT: Final = "JOBU_DATABASE_PORT"
+DATABASE_NAME: Final = "JOBU_DATABASE_NAME"
+# ... and TLS: "verify-full" (the server's certificate checked against the CA bundle, and its
+# name against the host) or "disable".
+DATABASE_TLS: Final = "JOBU_DATABASE_TLS"
+DATABASE_CA_BUNDLE: Final = "JOBU_DATABASE_CA_BUNDLE"
+# Connections each container's pool may open (the template derives it from the connection budget).
+DATABASE_POOL_SIZE: Final = "JOBU_DATABASE_POOL_SIZE"
+
+# What handlers may touch, named by operators (jobu.access; docs/security.md). Each must be set;
+# an empty value allows nothing of its kind.
+# Local files: only under this folder (resolved: symlinks and `..` cannot leave it).
+DATA_ROOT: Final = "JOBU_DATA_ROOT"
+# S3 objects: only under these s3://bucket/prefix locations (comma-separated).
+DATA_S3_LOCATIONS: Final = "JOBU_DATA_S3_LOCATIONS"
+# Databases a loader may write to, by name: name=<secret ARN or URL>, comma-separated. The name
+# "jobstore" is always the job store's own database.
+LOAD_DATABASES: Final = "JOBU_LOAD_DATABASES"
+# Tables a loader may write to: database:table or database:schema.table, comma-separated. The job
+# store's own tables are never allowed, whatever this says.
+LOAD_TABLES: Final = "JOBU_LOAD_TABLES"
 
 # The SQS queue that carries work from the dispatchers (and retries) to the worker.
 WORK_QUEUE_URL: Final = "JOBU_WORK_QUEUE_URL"

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from jobu.cron import next_slot_after, validate_cron_expression
 from jobu.errors import DuplicateError, InvalidCronJobError, NotFoundError
 from jobu.models import MAX_PARAMS_BYTES, CronJob, CronJobSpec, params_size
+from jobu.params_schema import params_problem
 from jobu.store import JobStore
 
 # The worker needs a few seconds after the handler to store the result and re-queue a retry.
@@ -32,6 +33,9 @@ def validate_spec(spec: CronJobSpec, *, known_handlers: Set[str], worker_timeout
     size = params_size(spec.handler_params)
     if size > MAX_PARAMS_BYTES:
         raise InvalidCronJobError(f"handler_params is {size} bytes; the limit is {MAX_PARAMS_BYTES}")
+    problem = params_problem(spec.handler_name, spec.handler_params)
+    if problem is not None:
+        raise InvalidCronJobError(problem)
 
 
 def parse_spec(data: dict[str, object]) -> CronJobSpec:

@@ -5,8 +5,22 @@ class JobuError(Exception):
     """Base of every error jobu raises on purpose."""
 
 
-class ConfigurationError(JobuError):
-    """A required setting is missing or invalid; the message names the variable."""
+class NonRetryableError(JobuError):
+    """The run cannot succeed however often it is tried: raise it from a handler (bad params, a
+    path or table operators did not allow) and the worker ends the run FAILED at once, whatever
+    max_retry says. The message becomes the run's error_message."""
+
+
+class ConfigurationError(NonRetryableError):
+    """A required setting is missing or invalid; the message names the variable.
+
+    Non-retryable: a handler that finds its configuration wrong cannot succeed until an operator
+    redeploys."""
+
+
+class AccessDeniedError(NonRetryableError):
+    """A handler was asked for a path, bucket, database or table that operators did not allow.
+    The message names what was refused and never quotes any content."""
 
 
 class InvalidCronJobError(JobuError):
@@ -19,6 +33,11 @@ class UnknownHandlerError(JobuError):
 
 class StoreUnavailableError(JobuError):
     """The database could not be reached; the caller should retry later (nothing was decided)."""
+
+
+class DatabaseAuthenticationError(StoreUnavailableError):
+    """The database refused the credentials (a wrong or rotated password). The message names the
+    host, user and database, never the password."""
 
 
 class DuplicateError(JobuError):

@@ -26,6 +26,7 @@ from jobu.errors import StoreUnavailableError
 from jobu.kafka_records import BrokenRecord, Coordinates, KafkaRecord, StoredRaw, read_event
 from jobu.models import CronJob, Execution, JobMessage, NewExecution
 from jobu.observability import REJECTED, count, logger
+from jobu.params_schema import params_problem
 from jobu.store import JobStore
 from jobu.work_queue import WorkQueue, dispatch_new_runs
 
@@ -171,7 +172,14 @@ async def plan_batch(store: JobStore, event: Any, known_handlers: Set[str]) -> B
             reason = f"cron job {job_id} runs handler {base.handler_name!r}, not {handler_name!r}"
             rejected.append(Rejected.of(item.record, reason))
         else:
-            runs.append((item, build_execution(item, base)))
+            run = build_execution(item, base)
+            # the params the run will have (the cron job's, the event's over them) against the
+            # handler's schema, without importing the handler
+            problem = params_problem(handler_name, run.params)
+            if problem:
+                rejected.append(Rejected.of(item.record, problem))
+            else:
+                runs.append((item, run))
     return BatchPlan(runs=runs, rejected=rejected, duplicates=len(records) - len(unique))
 
 

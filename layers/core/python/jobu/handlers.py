@@ -4,6 +4,11 @@
 class SampleHandler(BaseHandler):
     async def execute(self, params: HandlerParams) -> HandlerResult:
         return HandlerResult(action=params.action, data={"hello": params.name})
+
+A handler may declare `params_model`, a HandlerParams subclass: the worker validates the run's
+params into it before execute(), and its JSON Schema goes into the handler manifest, so the
+dispatchers refuse bad params at the edge (jobu.params_schema). Raise NonRetryableError when
+the run cannot succeed however often it is tried.
 """
 
 from __future__ import annotations
@@ -13,11 +18,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from jobu.errors import UnknownHandlerError
+from jobu.errors import NonRetryableError, UnknownHandlerError
+
+if TYPE_CHECKING:
+    from jobu.access import DataAccess
+
+__all__ = [
+    "BaseHandler",
+    "Database",
+    "HandlerContext",
+    "HandlerParams",
+    "HandlerResult",
+    "NonRetryableError",
+    "get_handler",
+    "handler",
+    "registered_handler_names",
+]
 
 
 class HandlerParams(BaseModel):
@@ -89,6 +109,8 @@ class HandlerContext:
     retry_count: int
     database: Database
     idempotency_key: str
+    # what operators allow handlers to touch (jobu.access); None: read from the environment
+    access: DataAccess | None = None
 
 
 class BaseHandler(ABC):
@@ -102,13 +124,17 @@ class BaseHandler(ABC):
 
     name: str = ""
     transactional: ClassVar[bool] = False
+    # the model the worker validates params into (and the manifest's params schema, when it is
+    # a subclass: plain HandlerParams takes any object, so it is not checked at the edge)
+    params_model: ClassVar[type[HandlerParams]] = HandlerParams
 
     def __init__(self, context: HandlerContext) -> None:
         self.context = context
 
     @abstractmethod
     async def execute(self, params: HandlerParams) -> HandlerResult:
-        """Run the job. Raise to fail the run (it is retried while retries are left)."""
+        """Run the job. Raise to fail the run (it is retried while retries are left); raise
+        NonRetryableError to fail it at once."""
 
 
 _REGISTRY: dict[str, type[BaseHandler]] = {}
@@ -139,3 +165,10 @@ def get_handler(name: str) -> type[BaseHandler]:
 
 def registered_handler_names() -> frozenset[str]:
     return frozenset(_REGISTRY)
+
+
+def params_json_schema(cls: type[BaseHandler]) -> dict[str, Any] | None:
+    """The JSON Schema of a handler's own params model; None when it takes plain HandlerParams."""
+    if cls.params_model is HandlerParams:
+        return None
+    return cls.params_model.model_json_schema(mode="validation")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 from collections.abc import Coroutine
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType
@@ -53,7 +54,12 @@ class Container[C: FunctionConfig]:
         async with self._store_lock:
             if self._store is None:
                 # not cached until it opens: a database that was down is tried again next invocation
-                self._store = await open_store(self.config.database.resolve())
+                setting = self.config.database
+                self._store = await open_store(
+                    await asyncio.to_thread(setting.resolve),
+                    max_connections=self.config.pool_size,
+                    refresh_url=None if setting.secret_arn is None else partial(setting.resolve, fresh=True),
+                )
             return self._store
 
     @property

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from jobu.clock import utcnow
-from jobu.errors import JobuError, UnknownHandlerError
+from jobu.errors import JobuError, NonRetryableError, UnknownHandlerError
 from jobu.handlers import BaseHandler, Database, HandlerContext, HandlerParams, HandlerResult, get_handler
 from jobu.models import Execution, ExecutionStatus, NewExecution, WorkMessage
 from jobu.observability import SUCCEEDED, count, logger
@@ -65,6 +65,7 @@ class Failure:
     status: ExecutionStatus
     error: str
     result: Any = None
+    retryable: bool = True
 
 
 class _RollBack(Exception):
@@ -92,7 +93,7 @@ def idempotency_key(execution: Execution) -> str:
 def _prepare(execution: Execution) -> tuple[type[BaseHandler], HandlerParams, FollowUp | None]:
     try:
         handler_cls = get_handler(execution.handler_name)
-        params = HandlerParams.model_validate(execution.params)
+        params = handler_cls.params_model.model_validate(execution.params)
         raw_follow_up = execution.params.get("on_success")
         follow_up = None if raw_follow_up is None else FollowUp.model_validate(raw_follow_up)
         if follow_up is not None:
@@ -161,7 +162,7 @@ class Worker:
             handler_cls, params, follow_up = _prepare(execution)
         except PermanentError as error:
             # retrying cannot help: end the run now, whatever max_retry says
-            return await self._end(execution, Failure(ExecutionStatus.FAILED, str(error)), retryable=False)
+            return await self._end(execution, Failure(ExecutionStatus.FAILED, str(error), retryable=False))
         if handler_cls.transactional:
             return await self._run_in_transaction(execution, handler_cls, params, budget, follow_up)
         outcome = await self._execute(execution, handler_cls, params, budget, self.store.connector)
@@ -222,7 +223,9 @@ class Worker:
             return Failure(ExecutionStatus.FAILED, f"TimeoutError: {error}")
         except Exception as error:
             logger.exception("handler raised")
-            return Failure(ExecutionStatus.FAILED, f"{type(error).__name__}: {error}")
+            # the handler may say retrying cannot help (e.g. a refused path or table)
+            retryable = not isinstance(error, NonRetryableError)
+            return Failure(ExecutionStatus.FAILED, f"{type(error).__name__}: {error}", retryable=retryable)
         stored = result.model_dump(mode="json")
         if not result.success:
             return Failure(ExecutionStatus.FAILED, result.error or "handler returned success=false", stored)
@@ -253,7 +256,7 @@ class Worker:
             await enqueue(self.store, self.queue, [QueuedRun.for_execution(created)], now=utcnow())
         return Outcome.SUCCESS
 
-    async def _end(self, execution: Execution, failure: Failure, *, retryable: bool = True) -> Outcome:
+    async def _end(self, execution: Execution, failure: Failure) -> Outcome:
         now = utcnow()
         logger.error("run did not succeed", extra={"status": failure.status, "error_message": failure.error})
         retry = await settle_failure(
@@ -263,7 +266,7 @@ class Worker:
             error=failure.error,
             result=failure.result,
             now=now,
-            retryable=retryable,
+            retryable=failure.retryable,
         )
         if retry is None:
             return Outcome(failure.status.value)

@@ -1,20 +1,30 @@
 """One small interface per database driver: connections, transactions and value encoding.
 
 JobStore is written once against this interface; each backend module implements it and turns
-its driver's errors into jobu's own exceptions (StoreUnavailableError, DuplicateError).
+its driver's errors into jobu's own exceptions (StoreUnavailableError, DuplicateError,
+DatabaseAuthenticationError).
+
+Pooled backends (PostgreSQL, MySQL) share the pool's life cycle here: when the database refuses
+the credentials (a rotated password), the URL is read again (`refresh_url`: the secret, fetched
+fresh) and the pool rebuilt, once, so a warm container survives a rotation.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from abc import ABC, abstractmethod
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
 import aiosql
+
+from jobu.errors import DatabaseAuthenticationError
+from jobu.store.tls import Connection, connection
 
 SQL_DIR = Path(__file__).with_name("sql")
 
@@ -76,3 +86,115 @@ class Connector(ABC):
 
     @abstractmethod
     def encode_time(self, value: datetime | None) -> Any: ...
+
+
+class PooledConnector(Connector):
+    """A connector over a driver's pool, rebuilt once when the credentials stop working."""
+
+    def __init__(
+        self, url: str, *, max_connections: int = 4, refresh_url: Callable[[], str] | None = None
+    ) -> None:
+        super().__init__(url)
+        self.max_connections = max_connections
+        self._refresh_url = refresh_url
+        self._pool: Any = None
+        self._generation = 0  # bumped on each rebuild, so concurrent failures rebuild once
+        self._rebuild_lock = asyncio.Lock()
+        self._retired: set[asyncio.Task[None]] = set()
+
+    @property
+    def target(self) -> Connection:
+        """The URL without its TLS query, and the driver's `ssl` argument."""
+        return connection(self.url)
+
+    @abstractmethod
+    async def _create_pool(self) -> Any:
+        """A new pool for self.url; raises DatabaseAuthenticationError or StoreUnavailableError."""
+
+    @abstractmethod
+    async def _close_pool(self, pool: Any) -> None: ...
+
+    @abstractmethod
+    async def _acquire(self, pool: Any) -> Any:
+        """A connection from `pool` (translating the driver's errors)."""
+
+    @abstractmethod
+    async def _release(self, pool: Any, conn: Any) -> None: ...
+
+    @abstractmethod
+    @contextmanager
+    def _translated_errors(self) -> Iterator[None]:
+        """The driver's errors raised inside the block, as jobu's own."""
+
+    async def open(self) -> None:
+        generation = self._generation
+        try:
+            self._pool = await self._create_pool()
+        except DatabaseAuthenticationError:
+            if not await self._rebuild(generation):
+                raise
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await self._close_pool(pool)
+        if self._retired:
+            await asyncio.gather(*self._retired, return_exceptions=True)
+
+    async def _rebuild(self, failed_generation: int) -> bool:
+        """Read the URL again and open a new pool; False when there is nothing new to try."""
+        if self._refresh_url is None:
+            return False
+        async with self._rebuild_lock:
+            if self._generation != failed_generation:
+                return True  # another task rebuilt the pool since this one failed
+            url = await asyncio.to_thread(self._refresh_url)
+            if url == self.url:
+                return False  # the same credentials would be refused again
+            from jobu.observability import logger
+
+            target = connection(url)
+            logger.warning(
+                "database credentials changed (rotated secret): reconnecting",
+                extra={"database_host": target.host, "database_user": target.user},
+            )
+            self.url = url
+            old, self._pool = self._pool, await self._create_pool()
+            self._generation += 1
+            if old is not None:
+                # connections still lent from the old pool finish their work, then it closes
+                task = asyncio.create_task(self._close_pool(old))
+                self._retired.add(task)
+                task.add_done_callback(self._retired.discard)
+            return True
+
+    async def _checkout(self) -> tuple[Any, Any]:
+        generation, pool = self._generation, self._pool
+        if pool is None:
+            from jobu.errors import StoreUnavailableError
+
+            raise StoreUnavailableError(f"the {self.backend} pool is not open")
+        try:
+            return pool, await self._acquire(pool)
+        except DatabaseAuthenticationError:
+            if not await self._rebuild(generation):
+                raise
+        return self._pool, await self._acquire(self._pool)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        pool, conn = await self._checkout()
+        try:
+            with self._translated_errors():
+                yield conn
+        finally:
+            await self._release(pool, conn)
+
+
+def authentication_failure(backend: str, target: Connection, error: Exception) -> DatabaseAuthenticationError:
+    """One line naming host, user and database, never the password."""
+    port = f":{target.port}" if target.port else ""
+    return DatabaseAuthenticationError(
+        f"{backend} at {target.host}{port} refused user {target.user!r} for database {target.database!r}: "
+        f"{type(error).__name__} (wrong or rotated password? check the database secret)"
+    )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -13,11 +14,13 @@ from asyncmy.errors import IntegrityError, OperationalError
 
 from jobu.errors import DuplicateError, StoreUnavailableError
 from jobu.store.asyncmy_adapter import AsyncMyAdapter
-from jobu.store.connector import Connector
+from jobu.store.connector import PooledConnector, authentication_failure
+from jobu.store.tls import connection
 
 # Server error codes that mean "try again later": connection refused/lost/gone, too many
 # connections, lock wait timeout, deadlock.
 _UNAVAILABLE_CODES = frozenset({1040, 1205, 1213, 2002, 2003, 2006, 2013, 2055})
+_ACCESS_DENIED = 1045
 _DUPLICATE_KEY = 1062
 
 
@@ -27,64 +30,68 @@ def _is_unavailable(error: Exception) -> bool:
     return isinstance(error, OperationalError) and bool(error.args) and error.args[0] in _UNAVAILABLE_CODES
 
 
+def _is_authentication(error: Exception) -> bool:
+    return isinstance(error, OperationalError) and bool(error.args) and error.args[0] == _ACCESS_DENIED
+
+
 def connect_kwargs(url: str) -> dict[str, Any]:
-    parts = urlsplit(url)
-    return {
+    """asyncmy's connect arguments for a mysql:// URL, TLS (its query) included."""
+    target = connection(url)
+    parts = urlsplit(target.url)
+    kwargs: dict[str, Any] = {
         "host": parts.hostname or "127.0.0.1",
         "port": parts.port or 3306,
         "user": unquote(parts.username or "root"),
         "password": unquote(parts.password or ""),
-        "db": parts.path.lstrip("/") or None,
+        "db": unquote(parts.path.lstrip("/")) or None,
     }
+    if isinstance(target.ssl, ssl.SSLContext):
+        kwargs["ssl"] = target.ssl
+    return kwargs
 
 
-class MySQLConnector(Connector):
+class MySQLConnector(PooledConnector):
     backend = "mysql"
-
-    def __init__(self, url: str, *, max_connections: int = 4) -> None:
-        super().__init__(url)
-        self._max_connections = max_connections
-        self._pool: Any = None
 
     def _adapter(self) -> Any:
         return AsyncMyAdapter
 
-    async def open(self) -> None:
+    @contextmanager
+    def _translated_errors(self) -> Iterator[None]:
         try:
-            self._pool = await asyncmy.create_pool(
-                **connect_kwargs(self.url),
-                minsize=1,
-                maxsize=self._max_connections,
-                autocommit=True,
-                connect_timeout=10,
-                init_command="SET time_zone = '+00:00'",
-            )
-        except Exception as error:
-            if _is_unavailable(error):
-                raise StoreUnavailableError(f"MySQL is unreachable: {error}") from error
-            raise
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            await self._pool.wait_closed()
-            self._pool = None
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Any]:
-        if self._pool is None:
-            raise StoreUnavailableError("the MySQL pool is not open")
-        try:
-            async with self._pool.acquire() as conn:
-                yield conn
+            yield
         except IntegrityError as error:
             if error.args and error.args[0] == _DUPLICATE_KEY:
                 raise DuplicateError(str(error)) from error
             raise
         except Exception as error:
+            if _is_authentication(error):
+                raise authentication_failure("MySQL", self.target, error) from None
             if _is_unavailable(error):
                 raise StoreUnavailableError(f"MySQL is unreachable: {error}") from error
             raise
+
+    async def _create_pool(self) -> Any:
+        with self._translated_errors():
+            return await asyncmy.create_pool(
+                **connect_kwargs(self.url),
+                minsize=1,
+                maxsize=self.max_connections,
+                autocommit=True,
+                connect_timeout=10,
+                init_command="SET time_zone = '+00:00'",
+            )
+
+    async def _close_pool(self, pool: Any) -> None:
+        pool.close()
+        await pool.wait_closed()
+
+    async def _acquire(self, pool: Any) -> Any:
+        with self._translated_errors():
+            return await pool.acquire()
+
+    async def _release(self, pool: Any, conn: Any) -> None:
+        pool.release(conn)  # not a coroutine in asyncmy
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Any]:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from jobu.errors import DuplicateError, StoreUnavailableError
-from jobu.store.connector import Connector
+from jobu.store.connector import PooledConnector, authentication_failure
 
 # Errors that mean "the database is not there right now", as opposed to a bad query.
 _UNAVAILABLE = (
@@ -23,6 +23,12 @@ _UNAVAILABLE = (
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.AdminShutdownError,
 )
+# The server refused the credentials: SQLSTATE class 28 (invalid password, no such role, no
+# pg_hba.conf entry).
+_AUTHENTICATION = (
+    asyncpg.exceptions.InvalidPasswordError,
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -31,41 +37,44 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-class PostgresConnector(Connector):
+class PostgresConnector(PooledConnector):
     backend = "postgres"
-
-    def __init__(self, url: str, *, max_connections: int = 4) -> None:
-        super().__init__(url)
-        self._max_connections = max_connections
-        self._pool: asyncpg.Pool | None = None
 
     def _adapter(self) -> Any:
         return "asyncpg"
 
-    async def open(self) -> None:
+    @contextmanager
+    def _translated_errors(self) -> Iterator[None]:
         try:
-            self._pool = await asyncpg.create_pool(
-                self.url, min_size=1, max_size=self._max_connections, init=_init_connection, timeout=10
-            )
-        except _UNAVAILABLE as error:
-            raise StoreUnavailableError(f"PostgreSQL is unreachable: {error}") from error
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Any]:
-        if self._pool is None:
-            raise StoreUnavailableError("the PostgreSQL pool is not open")
-        try:
-            async with self._pool.acquire() as conn:
-                yield conn
+            yield
         except asyncpg.UniqueViolationError as error:
             raise DuplicateError(str(error)) from error
+        except _AUTHENTICATION as error:
+            raise authentication_failure("PostgreSQL", self.target, error) from None
         except _UNAVAILABLE as error:
             raise StoreUnavailableError(f"PostgreSQL is unreachable: {error}") from error
+
+    async def _create_pool(self) -> Any:
+        target = self.target
+        with self._translated_errors():
+            return await asyncpg.create_pool(
+                target.url,
+                ssl=target.ssl,
+                min_size=1,
+                max_size=self.max_connections,
+                init=_init_connection,
+                timeout=10,
+            )
+
+    async def _close_pool(self, pool: Any) -> None:
+        await pool.close()
+
+    async def _acquire(self, pool: Any) -> Any:
+        with self._translated_errors():
+            return await pool.acquire()
+
+    async def _release(self, pool: Any, conn: Any) -> None:
+        await pool.release(conn)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Any]:

@@ -1,0 +1,219 @@
+"""What handlers may touch, as operators configured it: never what params ask for.
+
+Whoever can produce to the Kafka topic chooses a handler and its params (docs/security.md), so
+a path, bucket, database or table in params is a request, checked here against the operator's
+configuration (jobu.constants: JOBU_DATA_ROOT, JOBU_DATA_S3_LOCATIONS, JOBU_LOAD_DATABASES,
+JOBU_LOAD_TABLES). A refusal is an AccessDeniedError naming what was refused; the run fails at
+once, without retries. Nothing is opened before it is allowed, so a refusal never reads a byte.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from jobu import constants
+from jobu.errors import AccessDeniedError, ConfigurationError
+from jobu.store.tables import job_store_tables
+
+# The name under which the job store's own database is a load target.
+JOB_STORE_DATABASE = "jobstore"
+# Never readable or writable by a handler, whatever the data root: the kernel's view of the
+# process (/proc/self/environ holds the function role's credentials on Lambda), devices, the
+# function's code and runtime (/var/task, /var/runtime) and its layers (/opt).
+FORBIDDEN_ROOTS = tuple(
+    Path(p) for p in ("/proc", "/sys", "/dev", "/etc", "/var/task", "/var/runtime", "/opt")
+)
+S3_SCHEME = "s3://"
+
+
+def _present(environ: Mapping[str, str], name: str) -> str:
+    """The variable's value; it must be set, and empty means "nothing of this kind"."""
+    if name not in environ:
+        raise ConfigurationError(
+            f"environment variable {name} is not set (set it empty to allow nothing; docs/security.md)"
+        )
+    return environ[name].strip()
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _is_forbidden(path: Path) -> bool:
+    return any(path == root or path.is_relative_to(root) for root in FORBIDDEN_ROOTS)
+
+
+def _data_root(value: str) -> Path | None:
+    if not value:
+        return None
+    root = Path(value)
+    if not root.is_absolute():
+        raise ConfigurationError(f"{constants.DATA_ROOT} must be an absolute path, not {value!r}")
+    root = root.resolve()
+    temp = Path(tempfile.gettempdir()).resolve()
+    if _is_forbidden(root) or any(forbidden.is_relative_to(root) for forbidden in FORBIDDEN_ROOTS):
+        raise ConfigurationError(f"{constants.DATA_ROOT} may not be or contain a system folder: {root}")
+    if temp.is_relative_to(root):
+        # the temp folder holds every run's scratch files; a root above it would expose them
+        raise ConfigurationError(f"{constants.DATA_ROOT} must be a folder of its own, not {root}")
+    return root
+
+
+@dataclass(frozen=True)
+class S3Location:
+    bucket: str
+    prefix: str  # "" (the whole bucket) or ending with "/"
+
+    @classmethod
+    def parse(cls, value: str) -> S3Location:
+        if not value.startswith(S3_SCHEME):
+            raise ConfigurationError(f"{constants.DATA_S3_LOCATIONS}: not an s3://bucket/prefix: {value!r}")
+        bucket, _, prefix = value[len(S3_SCHEME) :].partition("/")
+        prefix = prefix.rstrip("/")
+        if not bucket or (prefix and _bad_key(prefix)):
+            raise ConfigurationError(f"{constants.DATA_S3_LOCATIONS}: not an s3://bucket/prefix: {value!r}")
+        return cls(bucket, f"{prefix}/" if prefix else "")
+
+    def holds(self, bucket: str, key: str) -> bool:
+        return bucket == self.bucket and key.startswith(self.prefix)
+
+    def __str__(self) -> str:
+        return f"{S3_SCHEME}{self.bucket}/{self.prefix}"
+
+
+def _bad_key(key: str) -> bool:
+    """Keys that mean something else to someone: dot segments, empty segments, a leading slash,
+    backslashes and control characters (S3 stores them literally; HTTP layers may not)."""
+    if not key or key.startswith("/") or "\\" in key:
+        return True
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in key):
+        return True
+    return any(segment in ("", ".", "..") for segment in key.split("/"))
+
+
+@dataclass(frozen=True)
+class LoadTable:
+    """An allowed load target: the database's configured name and the table as params give it."""
+
+    database: str
+    table: str
+
+    @property
+    def table_name(self) -> str:
+        return self.table.rsplit(".", 1)[-1]
+
+
+def _is_store_table(table: str) -> bool:
+    return table.rsplit(".", 1)[-1].lower() in job_store_tables()
+
+
+def _load_databases(value: str) -> dict[str, str]:
+    databases: dict[str, str] = {}
+    for item in _items(value):
+        name, sep, reference = item.partition("=")
+        name, reference = name.strip(), reference.strip()
+        if not sep or not name or not reference:
+            raise ConfigurationError(
+                f"{constants.LOAD_DATABASES}: expected name=<secret ARN or URL>, got {name!r}"
+            )
+        if name == JOB_STORE_DATABASE:
+            raise ConfigurationError(
+                f"{constants.LOAD_DATABASES}: {JOB_STORE_DATABASE!r} is the job store's database already"
+            )
+        databases[name] = reference
+    return databases
+
+
+def _load_tables(value: str, databases: Mapping[str, str]) -> frozenset[LoadTable]:
+    tables = set()
+    for item in _items(value):
+        database, sep, table = item.partition(":")
+        if not sep or not table:
+            raise ConfigurationError(f"{constants.LOAD_TABLES}: expected database:table, got {item!r}")
+        if database != JOB_STORE_DATABASE and database not in databases:
+            raise ConfigurationError(
+                f"{constants.LOAD_TABLES}: {item!r} names database {database!r}, "
+                f"which {constants.LOAD_DATABASES} does not define"
+            )
+        if _is_store_table(table):
+            raise ConfigurationError(
+                f"{constants.LOAD_TABLES}: {table!r} is a job store table: never a target"
+            )
+        tables.add(LoadTable(database, table))
+    return frozenset(tables)
+
+
+@dataclass(frozen=True)
+class DataAccess:
+    """The operator's answer to "may a handler touch this?"; read from the environment per run."""
+
+    data_root: Path | None
+    s3_locations: tuple[S3Location, ...]
+    load_databases: Mapping[str, str]
+    load_tables: frozenset[LoadTable]
+
+    ENVIRONMENT = frozenset(
+        {constants.DATA_ROOT, constants.DATA_S3_LOCATIONS, constants.LOAD_DATABASES, constants.LOAD_TABLES}
+    )
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> DataAccess:
+        databases = _load_databases(_present(environ, constants.LOAD_DATABASES))
+        return cls(
+            data_root=_data_root(_present(environ, constants.DATA_ROOT)),
+            s3_locations=tuple(
+                S3Location.parse(v) for v in _items(_present(environ, constants.DATA_S3_LOCATIONS))
+            ),
+            load_databases=databases,
+            load_tables=_load_tables(_present(environ, constants.LOAD_TABLES), databases),
+        )
+
+    def local_path(self, path: str) -> Path:
+        """The resolved file `path` names, if it is inside the data root (relative paths are
+        relative to the root). Use the returned path: it is the one that was checked."""
+        if self.data_root is None:
+            raise AccessDeniedError(
+                f"local path refused: {path!r} ({constants.DATA_ROOT} allows no local files)"
+            )
+        if "\x00" in path:
+            raise AccessDeniedError(f"local path refused: {path!r} (it contains a NUL byte)")
+        resolved = (self.data_root / path).resolve()
+        if not resolved.is_relative_to(self.data_root) or _is_forbidden(resolved):
+            raise AccessDeniedError(f"local path refused: {path!r} is outside the data root {self.data_root}")
+        return resolved
+
+    def s3_object(self, bucket: str, key: str) -> None:
+        """Refuse an S3 object outside the configured locations."""
+        where = f"{S3_SCHEME}{bucket}/{key}"
+        if _bad_key(key):
+            raise AccessDeniedError(f"S3 key refused: {where!r} (empty, dot or leading-slash segments)")
+        if not any(location.holds(bucket, key) for location in self.s3_locations):
+            allowed = (
+                ", ".join(map(str, self.s3_locations)) or f"none ({constants.DATA_S3_LOCATIONS} is empty)"
+            )
+            raise AccessDeniedError(
+                f"S3 object refused: {where!r} is outside the allowed locations: {allowed}"
+            )
+
+    def load_table(self, database: str, table: str) -> LoadTable:
+        """The allowed target, or AccessDeniedError naming the refused database or table."""
+        if _is_store_table(table):
+            raise AccessDeniedError(f"table refused: {table!r} is one of the job store's own tables")
+        if database != JOB_STORE_DATABASE and database not in self.load_databases:
+            raise AccessDeniedError(
+                f"database refused: {database!r} is not configured ({constants.LOAD_DATABASES})"
+            )
+        target = LoadTable(database, table)
+        if target not in self.load_tables:
+            raise AccessDeniedError(
+                f"table refused: {table!r} on database {database!r} is not in {constants.LOAD_TABLES}"
+            )
+        return target
+
+    def database_reference(self, database: str) -> str | None:
+        """A secret ARN or URL for a configured database; None for the job store's own."""
+        return None if database == JOB_STORE_DATABASE else self.load_databases[database]

@@ -1,0 +1,86 @@
+"""Params checked at the edge: against the JSON Schema a handler's params model publishes.
+
+The dispatchers and the cron job API call `params_problem` before a run exists, so a record or
+a cron job with params its handler would refuse is turned away with the reason, instead of
+becoming a run that fails later. The schemas come from the handler manifest
+(jobu/handler_manifest.json), so nothing here imports a handler. Validators are compiled with
+fastjsonschema once per schema and container (Powertools' validation utility compiles on every
+call, too slow for a 10,000-record Kafka batch).
+
+The worker validates the run's params again with the pydantic model itself, which also runs the
+model's own validators (JSON Schema cannot say "output_path must differ from input_path").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
+
+from jobu.handler_manifest import known_handler_names, params_schema
+
+# `on_success` chains (docs/pipeline.md) are checked link by link, this many at most.
+MAX_CHAIN_LENGTH = 10
+
+Validator = Callable[[Any], Any]
+
+
+@cache
+def _validator(handler_name: str, partial: bool) -> Validator | None:
+    schema = params_schema(handler_name)
+    if schema is None:
+        return None
+    import fastjsonschema  # type: ignore[import-untyped, unused-ignore]
+
+    if partial:
+        schema = {key: value for key, value in schema.items() if key != "required"}
+    # use_default=False: validating must never fill defaults into the caller's params
+    compiled: Validator = fastjsonschema.compile(schema, use_default=False)
+    return compiled
+
+
+def _schema_problem(handler_name: str, params: Mapping[str, Any], partial: bool) -> str | None:
+    validate = _validator(handler_name, partial)
+    if validate is None:
+        return None
+    from fastjsonschema import JsonSchemaValueException
+
+    try:
+        validate(dict(params))
+    except JsonSchemaValueException as error:
+        where = str(error.name).replace("data", "params", 1)
+        message = str(error.message).replace(str(error.name), where, 1)
+        return f"params for {handler_name!r} refused: {message}"
+    return None
+
+
+def _follow_up_problem(follow_up: Any, depth: int) -> str | None:
+    if not isinstance(follow_up, dict):
+        return "on_success must be an object {handler_name, params}"
+    name = follow_up.get("handler_name")
+    if not isinstance(name, str) or name not in known_handler_names():
+        return f"on_success names unknown handler {json.dumps(name)}"
+    params = follow_up.get("params", {})
+    if not isinstance(params, dict):
+        return f"on_success params for {name!r} must be an object"
+    return _problem(name, params, partial=False, depth=depth + 1)
+
+
+def _problem(handler_name: str, params: Mapping[str, Any], *, partial: bool, depth: int) -> str | None:
+    if depth > MAX_CHAIN_LENGTH:
+        return f"on_success chains more than {MAX_CHAIN_LENGTH} runs"
+    problem = _schema_problem(handler_name, params, partial)
+    if problem is None and params.get("on_success") is not None:
+        problem = _follow_up_problem(params["on_success"], depth)
+    return problem
+
+
+def params_problem(handler_name: str, params: Mapping[str, Any], *, partial: bool = False) -> str | None:
+    """Why `params` cannot be the params of a `handler_name` run, or None when they can.
+
+    `partial`: the params will be merged over a cron job's (the event path), so fields the
+    schema requires may come from there; everything present is still checked. Follow-up runs
+    (`on_success`) are checked in full, each against its own handler's schema.
+    """
+    return _problem(handler_name, params, partial=partial, depth=0)

@@ -1,0 +1,114 @@
+"""The attacks of issue 9, carried out through the real entry points (tests/lambda_harness.py).
+
+An attacker is whoever can produce to the Kafka topic: each attack is a Kafka record given to
+the queue dispatcher, whose runs the worker then takes from the (moto) SQS queue. The
+harness's operator configuration (tests.conftest.data_access_environ) is a data root under the
+test's tmp_path, the test buckets, and the `sales` table of the job store's database.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobu.models import Execution, RejectedEvent
+from tests.integration import conftest as integration
+from tests.lambda_harness import Harness
+
+# The integration tier's fixtures: each backend in turn, and the harness on it.
+database_url = integration.database_url
+harness = integration.harness
+
+TOPIC = "jobu-events"
+_OFFSETS = count(1000)
+
+
+def msk_event(*messages: dict[str, Any]) -> dict[str, Any]:
+    """An MSK event (the shape of events/queue_dispatcher_msk.json) carrying `messages`."""
+    records = [
+        {
+            "topic": TOPIC,
+            "partition": 0,
+            "offset": next(_OFFSETS),
+            "timestamp": 1795341600100,
+            "timestampType": "CREATE_TIME",
+            "key": None,
+            "value": base64.b64encode(json.dumps(message).encode()).decode(),
+            "headers": [],
+        }
+        for message in messages
+    ]
+    return {
+        "eventSource": "aws:kafka",
+        "eventSourceArn": "arn:aws:kafka:us-east-1:123456789012:cluster/jobu-cluster/751d2973-2",
+        "bootstrapServers": "b-1.jobu-cluster.kafka.us-east-1.amazonaws.com:9098",
+        "records": {f"{TOPIC}-0": records},
+    }
+
+
+def produce(harness: Harness, handler_name: str, params: dict[str, Any], job_id: int | None = None) -> None:
+    """One record through the queue dispatcher, then every queued run through the worker."""
+    harness.invoke_queue(msk_event({"handler_name": handler_name, "params": params, "job_id": job_id}))
+    harness.drain_queue()
+
+
+def only_run(harness: Harness) -> Execution:
+    (run,) = harness.executions()
+    return run
+
+
+def rejected(harness: Harness) -> list[RejectedEvent]:
+    return harness.with_store(lambda s: s.list_rejected_events())  # type: ignore[no-any-return]
+
+
+def data_root(harness: Harness) -> Path:
+    return Path(os.environ["JOBU_DATA_ROOT"])
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` and its bytes: "nothing was written" is this staying equal.
+    Symlinks are listed by their target, never followed (that would read what they point at)."""
+    return {
+        str(p.relative_to(folder)): str(p.readlink()).encode() if p.is_symlink() else p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_symlink() or p.is_file()
+    }
+
+
+class Sentinel:
+    """A file outside the data root whose last access time shows whether anyone read it.
+
+    Under relatime (this machine's mounts) a read updates an access time older than a day; the
+    fixture proves that on a twin file first, so "not read" is a claim that could fail.
+    """
+
+    CONTENT = "SECRET-CONTENT-a41f9 order_id,customer\n1,root\n"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.CONTENT)
+        self._age()
+
+    def _age(self) -> None:
+        stat = self.path.stat()
+        os.utime(self.path, (time.time() - 3 * 86400, stat.st_mtime))
+        self.atime = self.path.stat().st_atime
+
+    def was_read(self) -> bool:
+        return self.path.stat().st_atime != self.atime
+
+
+@pytest.fixture
+def sentinel(tmp_path: Path) -> Sentinel:
+    twin = Sentinel(tmp_path / "outside" / "twin.csv")
+    twin.path.read_text()
+    assert twin.was_read(), "this file system does not record reads (noatime): the test could not fail"
+    return Sentinel(tmp_path / "outside" / "secret.csv")
