@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -27,6 +27,9 @@ from jobu.models import Execution, NewExecution
 from jobu.store import JobStore, open_store
 
 T = TypeVar("T")
+# the sweeper's timing the harness configures (the template's own values)
+REQUEUE_GRACE = timedelta(seconds=60)
+REQUEUE_STUCK_AFTER = timedelta(minutes=15)
 APPS: tuple[ModuleType, ...] = (cron_app, queue_app, worker_app)
 
 

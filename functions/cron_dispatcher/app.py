@@ -7,16 +7,16 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobu.clock import utcnow
-from jobu.config import FunctionConfig
+from jobu.config import CronConfig
 from jobu.cron_dispatch import refused_event, run_tick
 from jobu.lambda_runtime import Container
 from jobu.observability import logger, metrics, tracer
 from jobu.schedule_event import ScheduleEventRefusedError, tick_time
 
-ENVIRONMENT = FunctionConfig.ENVIRONMENT
-REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT
+ENVIRONMENT = CronConfig.ENVIRONMENT
+REQUIRED_ENVIRONMENT = CronConfig.REQUIRED_ENVIRONMENT
 
-container = Container(FunctionConfig)
+container = Container(CronConfig)
 
 
 async def _tick(event: Any) -> dict[str, Any]:
@@ -25,7 +25,8 @@ async def _tick(event: Any) -> dict[str, Any]:
         tick = tick_time(event, now=now)
     except ScheduleEventRefusedError as error:
         return refused_event(error)
-    report = await run_tick(await container.store(), container.queue, tick_time=tick, now=now)
+    store, policy = await container.store(), container.config.sweep_policy
+    report = await run_tick(store, container.queue, tick_time=tick, now=now, policy=policy)
     logger.info(
         "tick done", extra={"dispatched": len(report.dispatched), "requeued": len(report.sweep.requeued)}
     )

@@ -10,7 +10,7 @@ import pytest
 
 from jobu.store import JobStore, open_store
 from tests.conftest import data_access_environ
-from tests.lambda_harness import Harness, reset_containers, run
+from tests.lambda_harness import REQUEUE_GRACE, REQUEUE_STUCK_AFTER, Harness, reset_containers, run
 
 BACKENDS = ["sqlite", "postgres", "mysql"]
 
@@ -42,6 +42,8 @@ def harness(
     monkeypatch.setenv("JOBU_DATABASE_URL", database_url)
     monkeypatch.setenv("JOBU_WORK_QUEUE_URL", queue_url)
     monkeypatch.setenv("JOBU_DEAD_LETTER_QUEUE_URL", dead_letter_url)
+    monkeypatch.setenv("JOBU_REQUEUE_GRACE_SECONDS", str(int(REQUEUE_GRACE.total_seconds())))
+    monkeypatch.setenv("JOBU_REQUEUE_STUCK_SECONDS", str(int(REQUEUE_STUCK_AFTER.total_seconds())))
     monkeypatch.setenv("JOBU_DATABASE_POOL_SIZE", "4")
     for name, value in data_access_environ(tmp_path / "data").items():
         monkeypatch.setenv(name, value)

@@ -15,16 +15,16 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import EndpointConnectionError
 
+from jobu.config import SweepPolicy
 from jobu.cron_dispatch import run_tick
 from jobu.cron_jobs import create_cron_job
 from jobu.handler_manifest import known_handler_names
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
 from jobu.models import CronJobSpec
 from jobu.store import open_store
-from jobu.sweeper import REQUEUE_GRACE
 from jobu.work_queue import WorkQueue
 from tests.conftest import load_event
-from tests.lambda_harness import Harness, run, work_message
+from tests.lambda_harness import REQUEUE_GRACE, REQUEUE_STUCK_AFTER, Harness, run, work_message
 
 
 @handler("test_counting")
@@ -54,6 +54,7 @@ class Slow(BaseHandler):
 # A minute boundary near the real clock: the dispatcher checks ticks against the clock, and the
 # queues' message retention (4 days) makes moto drop messages sent from a far-away time.
 TICK = datetime.now(UTC).replace(second=0, microsecond=0)
+POLICY = SweepPolicy(grace=REQUEUE_GRACE, stuck_after=REQUEUE_STUCK_AFTER)
 KNOWN = known_handler_names() | {"test_counting", "test_failing", "test_slow"}
 
 
@@ -107,7 +108,9 @@ def test_concurrent_dispatchers_for_one_tick_create_one_run_per_job(harness: Har
         queue = WorkQueue(sqs_client=harness.sqs, queue_url=harness.queue_url)
         try:
             return list(
-                await asyncio.gather(*(run_tick(store, queue, tick_time=TICK, now=TICK) for store in stores))
+                await asyncio.gather(
+                    *(run_tick(store, queue, tick_time=TICK, now=TICK, policy=POLICY) for store in stores)
+                )
             )
         finally:
             for store in stores:

@@ -15,8 +15,15 @@ from botocore.exceptions import EndpointConnectionError
 from jobu.errors import StoreUnavailableError
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
 from jobu.store import JobStore
-from jobu.sweeper import REQUEUE_GRACE, REQUEUE_STUCK_AFTER
-from tests.lambda_harness import Harness, job_message, kafka_record, msk_event, work_message
+from tests.lambda_harness import (
+    REQUEUE_GRACE,
+    REQUEUE_STUCK_AFTER,
+    Harness,
+    job_message,
+    kafka_record,
+    msk_event,
+    work_message,
+)
 
 
 @handler("test_fail_first_attempt")

@@ -175,6 +175,8 @@ def deployment(account: Account, aws_env: None, monkeypatch: pytest.MonkeyPatch)
         "JOBU_DATABASE_CA_BUNDLE": str(account.ca_bundle),
         "JOBU_DATABASE_POOL_SIZE": "2",
         "JOBU_WORK_QUEUE_URL": queue_url,
+        "JOBU_REQUEUE_GRACE_SECONDS": "60",
+        "JOBU_REQUEUE_STUCK_SECONDS": "900",
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)

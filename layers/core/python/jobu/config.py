@@ -9,6 +9,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -234,6 +235,41 @@ class WorkerConfig(FunctionConfig):
         return cls(
             **{field.name: getattr(base, field.name) for field in fields(FunctionConfig)},
             dead_letter_queue_url=_required(environ, constants.DEAD_LETTER_QUEUE_URL),
+        )
+
+
+@dataclass(frozen=True)
+class SweepPolicy:
+    """When the sweeper sends a PENDING run's message again (the template sets 60 s and 15 min)."""
+
+    grace: timedelta
+    stuck_after: timedelta
+
+
+@dataclass(frozen=True)
+class CronConfig(FunctionConfig):
+    """The cron dispatcher also runs the sweeper, whose timing operators set."""
+
+    sweep_policy: SweepPolicy
+
+    ENVIRONMENT = FunctionConfig.ENVIRONMENT | {
+        constants.REQUEUE_GRACE_SECONDS,
+        constants.REQUEUE_STUCK_SECONDS,
+    }
+    REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT | {
+        constants.REQUEUE_GRACE_SECONDS,
+        constants.REQUEUE_STUCK_SECONDS,
+    }
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> CronConfig:
+        base = FunctionConfig.from_environ(environ)
+        return cls(
+            **{field.name: getattr(base, field.name) for field in fields(FunctionConfig)},
+            sweep_policy=SweepPolicy(
+                grace=timedelta(seconds=_positive_int(environ, constants.REQUEUE_GRACE_SECONDS)),
+                stuck_after=timedelta(seconds=_positive_int(environ, constants.REQUEUE_STUCK_SECONDS)),
+            ),
         )
 
 

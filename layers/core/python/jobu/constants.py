@@ -42,6 +42,11 @@ WORK_QUEUE_URL: Final = "JOBU_WORK_QUEUE_URL"
 # reason), and the admin API reads and redrives it.
 DEAD_LETTER_QUEUE_URL: Final = "JOBU_DEAD_LETTER_QUEUE_URL"
 
+# The sweeper (cron dispatcher): how long a PENDING run's sender may still be at work before its
+# unsent message is sent again, and how long a sent message may go unclaimed before it counts as lost.
+REQUEUE_GRACE_SECONDS: Final = "JOBU_REQUEUE_GRACE_SECONDS"
+REQUEUE_STUCK_SECONDS: Final = "JOBU_REQUEUE_STUCK_SECONDS"
+
 # The worker function's own Timeout: a cron job whose timeout cannot fit in it is refused.
 WORKER_TIMEOUT_SECONDS: Final = "JOBU_WORKER_TIMEOUT_SECONDS"
 

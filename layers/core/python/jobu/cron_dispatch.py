@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from jobu.config import SweepPolicy
 from jobu.cron import latest_slot_at_or_before, next_slot_after
 from jobu.models import Execution
 from jobu.observability import DISPATCH_LAG, SCHEDULE_EVENTS_REFUSED, SKIPPED_OVERLAP, count, logger, seconds
@@ -25,9 +26,11 @@ class TickReport(BaseModel):
     sweep: SweepReport
 
 
-async def run_tick(store: JobStore, queue: WorkQueue, *, tick_time: datetime, now: datetime) -> TickReport:
+async def run_tick(
+    store: JobStore, queue: WorkQueue, *, tick_time: datetime, now: datetime, policy: SweepPolicy
+) -> TickReport:
     """Create the runs due at `tick_time` (the schedule's time); repair with the clock's `now`."""
-    report = TickReport(tick_time=tick_time, sweep=await sweep(store, queue, now=now))
+    report = TickReport(tick_time=tick_time, sweep=await sweep(store, queue, now=now, policy=policy))
     created: list[Execution] = []
     for job in await store.due_cron_jobs(tick_time, DUE_JOBS_PER_TICK):
         # misfire policy (jobu.cron): one run for the latest slot, however many were missed

@@ -3,26 +3,25 @@
 - A RUNNING run past its deadline belonged to a worker that died (Lambda timeout, out of
   memory): it becomes TIMEOUT, or PENDING again if it has retries left.
 - A PENDING run whose message was never sent (the sender died, or SQS refused) is sent again.
-  Rows younger than REQUEUE_GRACE are left alone: their sender may still be at work.
-- A PENDING run whose message was sent more than REQUEUE_STUCK_AFTER ago and never claimed is
-  sent again too: that message is gone (dead-lettered after the database was down for each of its
+  Rows younger than the policy's grace are left alone: their sender may still be at work.
+- A PENDING run whose message was sent more than the policy's stuck_after ago and never claimed
+  is sent again too: that message is gone (dead-lettered after the database was down for each of its
   receives, or purged). A duplicate message is harmless: the claim lets one through.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from jobu.config import SweepPolicy
 from jobu.models import ExecutionStatus
 from jobu.observability import ABANDONED, REQUEUED, count, logger
 from jobu.retries import settle_failure
 from jobu.store import JobStore
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
-REQUEUE_GRACE = timedelta(seconds=60)
-REQUEUE_STUCK_AFTER = timedelta(minutes=15)
 SWEEP_LIMIT = 1000
 
 
@@ -31,7 +30,7 @@ class SweepReport(BaseModel):
     requeued: list[int] = Field(default_factory=list)
 
 
-async def sweep(store: JobStore, queue: WorkQueue, *, now: datetime) -> SweepReport:
+async def sweep(store: JobStore, queue: WorkQueue, *, now: datetime, policy: SweepPolicy) -> SweepReport:
     report = SweepReport()
     retries: list[QueuedRun] = []
     for execution in await store.stale_running_executions(now=now, limit=SWEEP_LIMIT):
@@ -52,8 +51,8 @@ async def sweep(store: JobStore, queue: WorkQueue, *, now: datetime) -> SweepRep
         report.abandoned.append(execution.id)
     count(ABANDONED, len(report.abandoned))
 
-    unsent = await store.unqueued_executions(cutoff=now - REQUEUE_GRACE, limit=SWEEP_LIMIT)
-    unsent += await store.stuck_executions(cutoff=now - REQUEUE_STUCK_AFTER, limit=SWEEP_LIMIT)
+    unsent = await store.unqueued_executions(cutoff=now - policy.grace, limit=SWEEP_LIMIT)
+    unsent += await store.stuck_executions(cutoff=now - policy.stuck_after, limit=SWEEP_LIMIT)
     runs = [QueuedRun.for_execution(e, int((e.available_at - now).total_seconds())) for e in unsent]
     sent = await enqueue(store, queue, runs + retries, now=now)
     report.requeued = [run.execution_id for run in runs if run.execution_id in set(sent.sent)]
