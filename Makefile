@@ -80,6 +80,16 @@ migrate: $(STAMP)
 bench: $(STAMP) services
 	$(PY) bench/queue_dispatch.py
 
+# The fault-injection soak (bench/soak.py): short on every backend, or the issue's full counts.
+.PHONY: soak soak-full
+soak: $(STAMP) services
+	$(PY) bench/soak.py --short
+
+soak-full: $(STAMP) services
+	$(PY) bench/soak.py --backend postgres --events 10000
+	$(PY) bench/soak.py --backend mysql --events 2000
+	$(PY) bench/soak.py --backend sqlite --events 2000
+
 # The data pipeline's benchmarks (issue 5): CSV -> Parquet and Parquet -> PostgreSQL, each against its baseline.
 .PHONY: bench-pipeline
 bench-pipeline: $(STAMP) services
