@@ -81,8 +81,13 @@ def as_list(value: Any) -> list[Any]:
 # --- the template and the code agree --------------------------------------------------------------
 
 
-def test_the_template_has_the_three_functions() -> None:
-    assert FUNCTIONS == ["CronDispatcherFunction", "QueueDispatcherFunction", "WorkerFunction"]
+def test_the_template_has_the_four_functions() -> None:
+    assert FUNCTIONS == [
+        "AdminApiFunction",
+        "CronDispatcherFunction",
+        "QueueDispatcherFunction",
+        "WorkerFunction",
+    ]
 
 
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
@@ -189,7 +194,7 @@ def test_worker_reports_partial_batch_failures_with_bounded_concurrency() -> Non
 
 def test_pipeline_layer_is_on_the_worker_only() -> None:
     assert {"Ref": "PipelineLayer"} in layers("WorkerFunction")
-    for logical_id in ("CronDispatcherFunction", "QueueDispatcherFunction"):
+    for logical_id in set(FUNCTIONS) - {"WorkerFunction"}:
         assert {"Ref": "PipelineLayer"} not in layers(logical_id)
     for logical_id in FUNCTIONS:
         assert {"Ref": "CoreLayer"} in layers(logical_id)
@@ -279,3 +284,52 @@ def test_worker_s3_access_is_the_pipeline_bucket_only() -> None:
         "arn:${AWS::Partition}:s3:::${PipelineDataBucket}/*",
         "arn:${AWS::Partition}:s3:::${PipelineDataBucket}",
     }
+
+
+# --- admin API -------------------------------------------------------------------------------------
+
+
+def dead_letter_queue() -> str:
+    return str(properties(worker_queue())["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0])
+
+
+def test_admin_api_is_an_http_api_with_iam_authorization_on_every_route() -> None:
+    (event,) = properties("AdminApiFunction")["Events"].values()
+    assert event["Type"] == "HttpApi"
+    assert (event["Properties"]["Path"], event["Properties"]["Method"]) == ("/{proxy+}", "ANY")
+    api_id = event["Properties"]["ApiId"]["Ref"]
+    assert RESOURCES[api_id]["Type"] == "AWS::Serverless::HttpApi"
+    auth = properties(api_id)["Auth"]
+    assert auth == {"EnableIamAuthorizer": True, "DefaultAuthorizer": "AWS_IAM"}
+    assert "Auth" not in event["Properties"], "a route must not opt out of IAM authorization"
+    assert TEMPLATE["Outputs"]["AdminApiUrl"]["Value"]["Fn::Sub"].startswith(
+        f"https://${{{api_id}}}.execute-api."
+    )
+
+
+def test_admin_api_reads_the_dead_letter_queue_of_the_work_queue() -> None:
+    variables = environment("AdminApiFunction")
+    assert variables[constants.DEAD_LETTER_QUEUE_URL] == {"Ref": dead_letter_queue()}
+    assert variables[constants.WORKER_TIMEOUT_SECONDS] == {"Ref": "WorkerTimeoutSeconds"}
+    assert properties("AdminApiFunction")["Timeout"] < 30  # the HTTP API's integration timeout
+
+
+def test_admin_api_may_touch_the_dead_letter_queue_and_nothing_else_beyond_sending_work() -> None:
+    policies = properties("AdminApiFunction")["Policies"]
+    assert {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": [worker_queue(), "QueueName"]}}} in policies
+    sqs = [s for s in statements(policies) if any(a.startswith("sqs:") for a in as_list(s["Action"]))]
+    assert len(sqs) == 1
+    assert sqs[0]["Resource"] == {"Fn::GetAtt": [dead_letter_queue(), "Arn"]}
+    assert set(sqs[0]["Action"]) == {
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:StartMessageMoveTask",
+        "sqs:ListMessageMoveTasks",
+    }
+
+
+def test_admin_api_concurrency_is_reserved_and_bounded() -> None:
+    assert properties("AdminApiFunction")["ReservedConcurrentExecutions"] == {"Ref": "AdminApiConcurrency"}
+    parameter = TEMPLATE["Parameters"]["AdminApiConcurrency"]
+    assert 1 <= parameter["MinValue"] <= parameter["Default"] <= parameter["MaxValue"] <= 20
