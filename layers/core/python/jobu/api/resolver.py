@@ -77,7 +77,7 @@ def openapi(app: APIGatewayHttpResolver) -> dict[str, Any]:
             if "204" in answers:
                 answers["204"].pop("content", None)
     schemas = spec.get("components", {}).get("schemas", {})
-    for unused in ("HTTPValidationError", "ValidationError"):
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(unused, None)
     return spec
 
