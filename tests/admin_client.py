@@ -8,10 +8,12 @@ query string kept as sent.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import uuid
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -100,3 +102,35 @@ class AdminClient:
 
 def reset() -> None:
     admin_app.container.reset()
+
+
+def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """The admin function as a WSGI application, for tools that drive an HTTP server (schemathesis):
+    each request becomes an HTTP API payload 2.0 event for the real handler, as API Gateway makes
+    it (lower-cased headers, a body that is not UTF-8 text sent base64-encoded)."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    headers = {
+        key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
+    }
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    try:
+        text: str | None = raw.decode("utf-8") if raw else None
+        encoded = False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(raw).decode("ascii"), True
+    event = api_event(
+        environ["REQUEST_METHOD"],
+        environ.get("PATH_INFO") or "/",
+        query=environ.get("QUERY_STRING", ""),
+        raw_body=text,
+        headers=headers,
+    )
+    event["isBase64Encoded"] = encoded
+    if "content-type" not in headers:
+        event["headers"].pop("content-type", None)
+    response = invoke(event)
+    body = response.body.encode("utf-8")
+    start_response(f"{response.status} {HTTPStatus(response.status).phrase}", list(response.headers.items()))
+    return [body]

@@ -247,7 +247,8 @@ def test_history_filters_by_cron_status_handler_and_dates(harness: Harness, admi
     backwards = admin.get(
         "/api/jobs", query={"from_date": "2026-11-02T00:00:00Z", "to_date": "2026-11-01T00:00:00Z"}
     )
-    assert (backwards.status, backwards.json["error"]) == (400, "invalid_state")
+    assert (backwards.status, backwards.json["error"]) == (400, "validation_error")
+    assert "from_date is after to_date" in backwards.body
 
 
 def test_retry_of_failed_runs_queues_a_new_attempt_and_success_is_refused(

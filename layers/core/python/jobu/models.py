@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 
 from jobu.provenance import ParamOrigin
 
@@ -35,6 +35,15 @@ def _json_document(value: Any) -> Any:
     return value
 
 
+def _storable(value: str) -> str:
+    from jobu.documents import text_problem  # documents reads this module's limits
+
+    problem = text_problem(value, "text")
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 def _as_bool(value: Any) -> Any:
     # MySQL and SQLite hand booleans back as 0/1
     return bool(value) if isinstance(value, int) else value
@@ -46,6 +55,8 @@ JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_document)]
 OptionalJsonObject = Annotated[dict[str, Any] | None, BeforeValidator(_json_document)]
 JsonValue = Annotated[Any, BeforeValidator(_json_document)]
 DbBool = Annotated[bool, BeforeValidator(_as_bool)]
+# Text an operator sends that every backend can store: no NUL character, no lone surrogate.
+StorableText = Annotated[str, AfterValidator(_storable)]
 
 
 def params_size(params: dict[str, Any]) -> int:
@@ -79,11 +90,11 @@ class CronJobSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
-    cron_expression: str = Field(min_length=1, max_length=MAX_CRON_EXPRESSION_LENGTH)
-    handler_name: str = Field(min_length=1, max_length=200)
+    name: StorableText = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    cron_expression: StorableText = Field(min_length=1, max_length=MAX_CRON_EXPRESSION_LENGTH)
+    handler_name: StorableText = Field(min_length=1, max_length=200)
     handler_params: dict[str, Any] = Field(default_factory=dict)
-    description: str = Field(default="", max_length=MAX_DESCRIPTION_LENGTH)
+    description: StorableText = Field(default="", max_length=MAX_DESCRIPTION_LENGTH)
     is_enabled: bool = True
     allow_overlap: bool = True
     max_retry: int = Field(default=0, ge=0, le=MAX_RETRY_LIMIT)

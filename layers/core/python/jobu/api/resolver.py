@@ -9,6 +9,7 @@ authorization).
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -82,6 +83,25 @@ def openapi(app: APIGatewayHttpResolver) -> dict[str, Any]:
     return spec
 
 
+def _refused_body(method: Any, event: dict[str, Any]) -> dict[str, Any] | None:
+    """The answer to a body the API cannot read, before Powertools parses it (it fails on some, e.g.
+    multipart without a boundary, or bytes that are not UTF-8): every body here is JSON text."""
+    body = event.get("body")
+    if method not in ("POST", "PUT", "PATCH") or not body:
+        return None
+    headers = event.get("headers") or {}
+    content_type = next((str(v) for k, v in headers.items() if str(k).lower() == "content-type"), None)
+    media_type = (content_type or "application/json").split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        return errors.integration_response(415, "unsupported_media_type", "send the body as application/json")
+    if event.get("isBase64Encoded"):
+        try:
+            base64.b64decode(str(body), validate=True).decode("utf-8")
+        except ValueError:  # binascii.Error and UnicodeDecodeError are both ValueErrors
+            return errors.integration_response(400, "validation_error", "the body is not UTF-8 text")
+    return None
+
+
 def _caller(event: dict[str, Any]) -> str | None:
     context = event.get("requestContext")
     iam = context.get("authorizer", {}).get("iam", {}) if isinstance(context, dict) else {}
@@ -92,9 +112,13 @@ async def resolve(
     app: APIGatewayHttpResolver, services: Services, event: dict[str, Any], context: LambdaContext
 ) -> dict[str, Any]:
     """Answer one API Gateway HTTP API (payload 2.0) event, and log who asked for what."""
-    app.context["services"] = services  # cleared by the resolver once the request is answered
-    response: dict[str, Any] = await app.resolve_async(event, context)
     http = event.get("requestContext", {}).get("http", {})
+    refused = _refused_body(http.get("method"), event)
+    if refused is not None:
+        response = refused
+    else:
+        app.context["services"] = services  # cleared by the resolver once the request is answered
+        response = await app.resolve_async(event, context)
     logger.info(
         "admin request",
         extra={

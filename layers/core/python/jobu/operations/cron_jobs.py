@@ -25,6 +25,7 @@ from jobu.models import (
     CronJobSpec,
     Execution,
     NewExecution,
+    StorableText,
 )
 from jobu.operations.paging import Page, PageRequest
 from jobu.provenance import merge_params
@@ -40,11 +41,13 @@ class CronJobUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_LENGTH)
-    cron_expression: str | None = Field(default=None, min_length=1, max_length=MAX_CRON_EXPRESSION_LENGTH)
-    handler_name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: StorableText | None = Field(default=None, min_length=1, max_length=MAX_NAME_LENGTH)
+    cron_expression: StorableText | None = Field(
+        default=None, min_length=1, max_length=MAX_CRON_EXPRESSION_LENGTH
+    )
+    handler_name: StorableText | None = Field(default=None, min_length=1, max_length=200)
     handler_params: dict[str, Any] | None = None
-    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_LENGTH)
+    description: StorableText | None = Field(default=None, max_length=MAX_DESCRIPTION_LENGTH)
     is_enabled: bool | None = None
     allow_overlap: bool | None = None
     max_retry: int | None = Field(default=None, ge=0, le=MAX_RETRY_LIMIT)

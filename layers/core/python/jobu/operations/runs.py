@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from jobu.errors import InvalidStateError, NotFoundError
-from jobu.models import Execution, ExecutionStatus, ExecutionSummary
+from jobu.models import Execution, ExecutionStatus, ExecutionSummary, StorableText
 from jobu.operations.paging import Page, PageRequest
 from jobu.provenance import ParamOrigin, origins
 from jobu.store import JobStore
@@ -25,6 +25,8 @@ RETRYABLE = (ExecutionStatus.FAILED, ExecutionStatus.TIMEOUT)
 ACTIVE = (ExecutionStatus.WAITING, ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
 MAX_CHILDREN = 100
 MAX_BULK_RETRY = 1000
+EARLIEST = datetime(1970, 1, 2)
+LATEST = datetime(9999, 12, 30)
 
 
 class RunFilter(BaseModel):
@@ -34,9 +36,17 @@ class RunFilter(BaseModel):
 
     cron_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="the run's cron job id")
     status: ExecutionStatus | None = None
-    handler_name: str | None = Field(default=None, min_length=1, max_length=200)
+    handler_name: StorableText | None = Field(default=None, min_length=1, max_length=200)
     from_date: datetime | None = Field(default=None, description="created at or after (UTC when no offset)")
     to_date: datetime | None = Field(default=None, description="created at or before (UTC when no offset)")
+
+    @field_validator("from_date", "to_date")
+    @classmethod
+    def _in_range(cls, moment: datetime | None) -> datetime | None:
+        # every backend stores these years (MySQL's DATETIME starts at 1000); beyond them nothing exists
+        if moment is not None and not EARLIEST <= moment.replace(tzinfo=None) <= LATEST:
+            raise ValueError(f"dates must fall between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+        return moment
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Self:

@@ -46,7 +46,7 @@ async def get_cron_job(job_id: JobId, admin: Admin) -> CronJob:
     tags=TAGS,
     summary="Create a cron job",
     status_code=201,
-    responses=responses(201, "The cron job, created", 409),
+    responses=responses(201, "The cron job, created", 409, body=True),
 )
 async def create_cron_job(spec: CronJobSpec, admin: Admin) -> CronJob:
     return await cron_jobs.create(
@@ -62,7 +62,7 @@ async def create_cron_job(spec: CronJobSpec, admin: Admin) -> CronJob:
     "/<job_id>",
     tags=TAGS,
     summary="Change a cron job (the fields given)",
-    responses=responses(200, "The cron job, changed", 404, 409),
+    responses=responses(200, "The cron job, changed", 404, 409, body=True),
 )
 async def update_cron_job(job_id: JobId, changes: CronJobUpdate, admin: Admin) -> CronJob:
     return await cron_jobs.update(
@@ -102,7 +102,7 @@ async def toggle_cron_job(job_id: JobId, admin: Admin) -> CronJob:
     tags=TAGS,
     summary="Run a cron job now, with optional param overrides",
     status_code=201,
-    responses=responses(201, "The run, created and queued (param_source manual)", 404),
+    responses=responses(201, "The run, created and queued (param_source manual)", 404, body=True),
 )
 async def run_cron_job(
     job_id: JobId, admin: Admin, request: Annotated[RunNowRequest | None, Body()] = None

@@ -45,7 +45,7 @@ async def peek_dead_letters(
     tags=TAGS,
     summary="Move every message back to the work queue (SQS StartMessageMoveTask)",
     status_code=202,
-    responses=responses(202, "The move task, started", 502),
+    responses=responses(202, "The move task, started", 502, body=True),
 )
 async def redrive_dead_letters(
     admin: Admin, request: Annotated[RedriveRequest | None, Body()] = None

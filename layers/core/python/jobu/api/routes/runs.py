@@ -7,13 +7,14 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import ValidationError
 
 from jobu.api.errors import responses
 from jobu.api.services import Services, services
 from jobu.clock import utcnow
-from jobu.errors import InvalidStateError
 from jobu.models import ExecutionStatus, ExecutionSummary
 from jobu.operations import runs
 from jobu.operations.paging import MAX_PAGE_SIZE, Page, PageRequest
@@ -48,8 +49,9 @@ async def list_runs(
         run_filter = RunFilter(
             cron_id=cron_id, status=status, handler_name=handler_name, from_date=from_date, to_date=to_date
         )
-    except ValueError as error:
-        raise InvalidStateError(str(error)) from None
+    except ValidationError as error:
+        # the same answer as a parameter that does not parse: each problem, found in the query
+        raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in error.errors()]) from None
     return await runs.list_page(await admin.store(), PageRequest(page=page, size=size), run_filter)
 
 
@@ -74,7 +76,7 @@ async def retry_run(run_id: RunId, admin: Admin) -> RetryResult:
     "/bulk-retry",
     tags=TAGS,
     summary="Retry the FAILED and TIMEOUT runs a filter matches (a dry run by default)",
-    responses=responses(200, "What matched, and what was retried"),
+    responses=responses(200, "What matched, and what was retried", body=True),
 )
 async def bulk_retry_runs(request: BulkRetryRequest, admin: Admin) -> BulkRetryResult:
     return await runs.bulk_retry(await admin.store(), admin.queue, request, now=utcnow())
