@@ -67,24 +67,22 @@ class JobStore:
 
     # cron jobs ---------------------------------------------------------------------------------
 
+    def _cron_job_fields(
+        self, spec: CronJobSpec, next_run_at: datetime | None, now: datetime
+    ) -> dict[str, Any]:
+        """A job's columns as insert_cron_job and update_cron_job bind them."""
+        return {
+            **spec.model_dump(exclude={"handler_params"}),
+            "handler_params": self._j(spec.handler_params),
+            "next_run_at": self._t(next_run_at),
+            "now": self._t(now),
+        }
+
     async def insert_cron_job(
         self, spec: CronJobSpec, *, next_run_at: datetime | None, now: datetime
     ) -> CronJob:
         async with self.connector.connection() as conn:
-            job_id = await self._q.insert_cron_job(
-                conn,
-                name=spec.name,
-                description=spec.description,
-                cron_expression=spec.cron_expression,
-                handler_name=spec.handler_name,
-                handler_params=self._j(spec.handler_params),
-                is_enabled=spec.is_enabled,
-                allow_overlap=spec.allow_overlap,
-                max_retry=spec.max_retry,
-                timeout_seconds=spec.timeout_seconds,
-                next_run_at=self._t(next_run_at),
-                now=self._t(now),
-            )
+            job_id = await self._q.insert_cron_job(conn, **self._cron_job_fields(spec, next_run_at, now))
         job = await self.get_cron_job(int(job_id))
         assert job is not None  # just inserted
         return job
@@ -110,18 +108,6 @@ class JobStore:
             "cron_jobs_for_events", job_ids=self._j(list(job_ids)), handler_names=self._j(list(handler_names))
         )
         return _rows_to(CronJob, rows)
-
-    async def set_cron_job_enabled(
-        self, name: str, *, enabled: bool, next_run_at: datetime | None, now: datetime
-    ) -> bool:
-        changed = await self._update(
-            "set_cron_job_enabled",
-            name=name,
-            is_enabled=enabled,
-            next_run_at=self._t(next_run_at),
-            now=self._t(now),
-        )
-        return changed > 0
 
     async def delete_cron_job(self, name: str) -> bool:
         return await self._update("delete_cron_job", name=name) > 0
@@ -333,19 +319,7 @@ class JobStore:
     ) -> bool:
         """Replace every field of the job; False when it does not exist (DuplicateError on a taken name)."""
         changed = await self._update(
-            "update_cron_job",
-            id=job_id,
-            name=spec.name,
-            description=spec.description,
-            cron_expression=spec.cron_expression,
-            handler_name=spec.handler_name,
-            handler_params=self._j(spec.handler_params),
-            is_enabled=spec.is_enabled,
-            allow_overlap=spec.allow_overlap,
-            max_retry=spec.max_retry,
-            timeout_seconds=spec.timeout_seconds,
-            next_run_at=self._t(next_run_at),
-            now=self._t(now),
+            "update_cron_job", id=job_id, **self._cron_job_fields(spec, next_run_at, now)
         )
         return changed > 0
 

@@ -5,22 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.depends import Depends
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from jobu.api.errors import responses
-from jobu.api.services import Services, services
+from jobu.api.parameters import Admin, JobId, PageNumber, PageSize
 from jobu.clock import utcnow
 from jobu.models import CronJob, CronJobSpec
 from jobu.operations import cron_jobs
 from jobu.operations.cron_jobs import CronJobUpdate, RunNowRequest, RunNowResult
-from jobu.operations.paging import MAX_PAGE_SIZE, Page, PageRequest
+from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
 TAGS = ["cron jobs"]
-Admin = Annotated[Services, Depends(services)]
-JobId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the cron job's id")]
 
 
 @router.get(
@@ -28,8 +25,8 @@ JobId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the cron job's id")
 )
 async def list_cron_jobs(
     admin: Admin,
-    page: Annotated[int, Query(ge=1, le=2**31)] = 1,
-    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    page: PageNumber = 1,
+    size: PageSize = DEFAULT_PAGE_SIZE,
     is_enabled: Annotated[bool | None, Query()] = None,
 ) -> Page[CronJob]:
     request = PageRequest(page=page, size=size)

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from jobu.api.errors import responses
-from jobu.api.services import Services, services
+from jobu.api.parameters import Admin
 from jobu.operations import dead_letters
 from jobu.operations.dead_letters import MAX_PEEK, DeadLetter, DeadLetterDepth, RedriveRequest, RedriveTask
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
 TAGS = ["dead-letter queue"]
-Admin = Annotated[Services, Depends(services)]
 
 
 @router.get(

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from jobu.api.errors import responses
-from jobu.api.services import Services, services
+from jobu.api.parameters import Admin
 from jobu.operations import health
 from jobu.operations.health import Health, Readiness
 
@@ -32,5 +29,5 @@ async def liveness() -> Health:
     summary="Readiness: the database answers",
     responses=responses(200, "Ready", usual=(503,)),
 )
-async def readiness(admin: Annotated[Services, Depends(services)]) -> Readiness:
+async def readiness(admin: Admin) -> Readiness:
     return await health.ready(await admin.store())

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.depends import Depends
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from jobu.api.errors import responses
-from jobu.api.services import Services, services
+from jobu.api.parameters import Admin, PageNumber, PageSize, RecordId
 from jobu.clock import utcnow
 from jobu.models import RejectedEvent, RejectedEventSummary
 from jobu.operations import rejected_records
-from jobu.operations.paging import MAX_PAGE_SIZE, Page, PageRequest
+from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
 from jobu.operations.rejected_records import ReplayResult
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
 TAGS = ["rejected records"]
-Admin = Annotated[Services, Depends(services)]
-RecordId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the rejected record's id")]
 
 
 @router.get(
@@ -31,8 +25,8 @@ RecordId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the rejected rec
 )
 async def list_rejected(
     admin: Admin,
-    page: Annotated[int, Query(ge=1, le=2**31)] = 1,
-    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    page: PageNumber = 1,
+    size: PageSize = DEFAULT_PAGE_SIZE,
 ) -> Page[RejectedEventSummary]:
     return await rejected_records.list_page(await admin.store(), PageRequest(page=page, size=size))
 

@@ -6,24 +6,21 @@ from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import ValidationError
 
 from jobu.api.errors import responses
-from jobu.api.services import Services, services
+from jobu.api.parameters import Admin, PageNumber, PageSize, RunId
 from jobu.clock import utcnow
 from jobu.models import ExecutionStatus, ExecutionSummary
 from jobu.operations import runs
-from jobu.operations.paging import MAX_PAGE_SIZE, Page, PageRequest
+from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
 from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, RetryResult, RunDetail, RunFilter
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
 TAGS = ["runs"]
-Admin = Annotated[Services, Depends(services)]
-RunId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the run's id (job_executions.id)")]
 
 
 @router.get(
@@ -35,8 +32,8 @@ RunId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the run's id (job_e
 async def list_runs(
     admin: Admin,
     *,
-    page: Annotated[int, Query(ge=1, le=2**31)] = 1,
-    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    page: PageNumber = 1,
+    size: PageSize = DEFAULT_PAGE_SIZE,
     cron_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     status: Annotated[ExecutionStatus | None, Query()] = None,
     handler_name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
