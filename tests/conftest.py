@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -27,7 +28,8 @@ MYSQL_HOST = os.environ.get("JOBU_TEST_MYSQL_HOST", "127.0.0.1")
 MYSQL_PORT = int(os.environ.get("JOBU_TEST_MYSQL_PORT", "3306"))
 MYSQL_USER = os.environ.get("JOBU_TEST_MYSQL_USER", "root")
 
-EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+EVENTS_DIR = REPO_ROOT / "events"
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -117,3 +119,15 @@ def data_access(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataAccess:
     for name, value in data_access_environ(tmp_path).items():
         monkeypatch.setenv(name, value)
     return DataAccess.from_environ()
+
+
+@pytest.fixture(scope="session")
+def localstack_endpoint() -> Iterator[str]:
+    """LocalStack on 127.0.0.1:4566 (scripts/localstack.sh starts it if it is not up; a LocalStack
+    that cannot start fails the test); stopped after the session if this session started it."""
+    script = str(REPO_ROOT / "scripts" / "localstack.sh")
+    result = subprocess.run([script], capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, f"LocalStack did not start:\n{result.stdout}\n{result.stderr}"
+    yield "http://127.0.0.1:4566"
+    if "localstack: starting" in result.stdout:
+        subprocess.run([script, "stop"], check=True, timeout=60)

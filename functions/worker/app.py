@@ -14,7 +14,7 @@ from jobu.access import DataAccess
 from jobu.config import WorkerConfig
 from jobu.lambda_runtime import Container, ContainerBatchProcessor
 from jobu.observability import logger, metrics, tracer
-from jobu.work_queue import DeadLetterQueue
+from jobu.operations.dead_letters import DeadLetterQueue
 from jobu.worker import Outcome, Worker, parse_work_message
 
 ENVIRONMENT = WorkerConfig.ENVIRONMENT | DataAccess.ENVIRONMENT

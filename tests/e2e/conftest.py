@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from jobu.cron_jobs import create_cron_job, parse_spec
 from jobu.handler_manifest import known_handler_names
 from jobu.models import Execution
+from jobu.operations.cron_jobs import create as create_cron_job
+from jobu.operations.cron_jobs import parse_spec
 from jobu.store import open_store
 from jobu_local.runtime import LocalRuntime, RuntimeOptions
 

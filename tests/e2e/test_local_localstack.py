@@ -9,9 +9,7 @@ sharing one LocalStack do not see each other's queues or log groups.
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,7 +17,6 @@ from jobu.models import Execution
 from jobu_local.cli import main as jobu
 from jobu_local.produce import send
 from tests.e2e.conftest import (
-    REPO_ROOT,
     TOPIC,
     StartRuntime,
     add_due_cron_job,
@@ -29,17 +26,6 @@ from tests.e2e.conftest import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.localstack]
-
-
-@pytest.fixture(scope="session")
-def localstack_endpoint() -> Iterator[str]:
-    """LocalStack on 127.0.0.1:4566; stopped after the session if this session started it."""
-    script = str(REPO_ROOT / "scripts" / "localstack.sh")
-    result = subprocess.run([script], capture_output=True, text=True, timeout=600, check=False)
-    assert result.returncode == 0, f"LocalStack did not start:\n{result.stdout}\n{result.stderr}"
-    yield "http://127.0.0.1:4566"
-    if "localstack: starting" in result.stdout:
-        subprocess.run([script, "stop"], check=True, timeout=60)
 
 
 @pytest.fixture(params=["postgres", "mysql"])

@@ -17,10 +17,10 @@ from botocore.exceptions import EndpointConnectionError
 
 from jobu.config import SweepPolicy
 from jobu.cron_dispatch import run_tick
-from jobu.cron_jobs import create_cron_job
 from jobu.handler_manifest import known_handler_names
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
 from jobu.models import CronJobSpec
+from jobu.operations.cron_jobs import create as create_cron_job
 from jobu.store import open_store
 from jobu.work_queue import WorkQueue
 from tests.conftest import load_event

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from jobu.cron_jobs import create_cron_job, set_enabled
-from jobu.errors import InvalidCronJobError
+from jobu.errors import DuplicateError
 from jobu.models import CronJob, CronJobSpec, ExecutionStatus, NewExecution
+from jobu.operations.cron_jobs import create as create_cron_job
+from jobu.operations.cron_jobs import set_enabled
 from jobu.store import JobStore, open_store
 
 T0 = datetime(2026, 11, 22, 10, 0, 30, tzinfo=UTC)
@@ -52,7 +53,7 @@ async def test_cron_job_round_trip_keeps_types(store: JobStore) -> None:
 
 async def test_duplicate_cron_job_name_is_refused(store: JobStore) -> None:
     await make_job(store)
-    with pytest.raises(InvalidCronJobError, match="exists already"):
+    with pytest.raises(DuplicateError, match="exists already"):
         await make_job(store)
     assert len(await store.list_cron_jobs()) == 1
 

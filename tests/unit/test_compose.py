@@ -125,11 +125,12 @@ def test_localstack_runs_every_service_the_stack_and_sam_deploy_need() -> None:
         "AWS::S3::Bucket": {"s3"},
         "AWS::S3::BucketPolicy": {"s3"},
         "AWS::IAM::Role": {"iam"},
+        "AWS::Serverless::HttpApi": {"apigateway"},
     }
     for resource in TEMPLATE["Resources"].values():
         wanted |= by_type[resource["Type"]]
         for event in resource.get("Properties", {}).get("Events", {}).values():
-            wanted |= {"ScheduleV2": {"scheduler"}, "SQS": {"sqs"}}[event["Type"]]
+            wanted |= {"ScheduleV2": {"scheduler"}, "SQS": {"sqs"}, "HttpApi": {"apigateway"}}[event["Type"]]
     assert wanted <= set(env("localstack")["SERVICES"].split(","))
     assert published("localstack") == {4566: ("127.0.0.1", 4566)}
 

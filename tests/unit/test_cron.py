@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from jobu.cron import latest_slot_at_or_before, next_slot_after, validate_cron_expression
-from jobu.cron_jobs import parse_spec, validate_spec
 from jobu.errors import InvalidCronJobError
 from jobu.models import MAX_PARAMS_BYTES, CronJobSpec
+from jobu.operations.cron_jobs import parse_spec, validate_spec
 
 
 def at(text: str) -> datetime:

@@ -22,7 +22,12 @@ def template() -> LocalTemplate:
 def test_every_function_runs_with_its_code_layers_timeout_and_memory(template: LocalTemplate) -> None:
     specs = {spec.logical_id: spec for spec in template.functions()}
 
-    assert set(specs) == {"CronDispatcherFunction", "QueueDispatcherFunction", "WorkerFunction"}
+    assert set(specs) == {
+        "AdminApiFunction",
+        "CronDispatcherFunction",
+        "QueueDispatcherFunction",
+        "WorkerFunction",
+    }
     for spec in specs.values():
         assert spec.config.handler == "app.handler"
         assert (spec.config.code_dir / "app.py").exists()

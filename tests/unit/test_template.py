@@ -91,8 +91,13 @@ def as_list(value: Any) -> list[Any]:
 # --- the template and the code agree --------------------------------------------------------------
 
 
-def test_the_template_has_the_three_functions() -> None:
-    assert FUNCTIONS == ["CronDispatcherFunction", "QueueDispatcherFunction", "WorkerFunction"]
+def test_the_template_has_the_four_functions() -> None:
+    assert FUNCTIONS == [
+        "AdminApiFunction",
+        "CronDispatcherFunction",
+        "QueueDispatcherFunction",
+        "WorkerFunction",
+    ]
 
 
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
@@ -206,10 +211,11 @@ BUDGET_KEYS = {
     "CronDispatcherFunction": ("CronConcurrency", "CronPool"),
     "QueueDispatcherFunction": ("QueueConcurrency", "QueuePool"),
     "WorkerFunction": ("WorkerConcurrency", "WorkerPool"),
+    "AdminApiFunction": ("AdminConcurrency", "AdminPool"),
 }
 # Connections a container opens besides its pool: the worker's db_loader opens one of its own.
 EXTRA_CONNECTIONS = {"WorkerFunction": 1}
-# What the budget leaves for operators, migrations and the admin API.
+# What the budget leaves for operators and migrations.
 HEADROOM = 0.1
 
 
@@ -247,7 +253,7 @@ def test_worker_has_ephemeral_storage_for_the_pipeline() -> None:
 
 def test_pipeline_layer_is_on_the_worker_only() -> None:
     assert {"Ref": "PipelineLayer"} in layers("WorkerFunction")
-    for logical_id in ("CronDispatcherFunction", "QueueDispatcherFunction"):
+    for logical_id in set(FUNCTIONS) - {"WorkerFunction"}:
         assert {"Ref": "PipelineLayer"} not in layers(logical_id)
     for logical_id in FUNCTIONS:
         assert {"Ref": "CoreLayer"} in layers(logical_id)
@@ -410,3 +416,46 @@ def test_database_tls_is_verified_by_default(logical_id: str) -> None:
     assert variables[constants.DATABASE_TLS] == {"Ref": "DatabaseTls"}
     assert variables[constants.DATABASE_CA_BUNDLE] == {"Ref": "DatabaseCaBundle"}
     assert TEMPLATE["Parameters"]["DatabaseTls"]["Default"] == "verify-full"
+
+
+# --- admin API -------------------------------------------------------------------------------------
+
+
+def dead_letter_queue() -> str:
+    return str(properties(worker_queue())["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0])
+
+
+def test_admin_api_is_an_http_api_with_iam_authorization_on_every_route() -> None:
+    (event,) = properties("AdminApiFunction")["Events"].values()
+    assert event["Type"] == "HttpApi"
+    assert (event["Properties"]["Path"], event["Properties"]["Method"]) == ("/{proxy+}", "ANY")
+    api_id = event["Properties"]["ApiId"]["Ref"]
+    assert RESOURCES[api_id]["Type"] == "AWS::Serverless::HttpApi"
+    auth = properties(api_id)["Auth"]
+    assert auth == {"EnableIamAuthorizer": True, "DefaultAuthorizer": "AWS_IAM"}
+    assert "Auth" not in event["Properties"], "a route must not opt out of IAM authorization"
+    assert TEMPLATE["Outputs"]["AdminApiUrl"]["Value"]["Fn::Sub"].startswith(
+        f"https://${{{api_id}}}.execute-api."
+    )
+
+
+def test_admin_api_reads_the_dead_letter_queue_of_the_work_queue() -> None:
+    variables = environment("AdminApiFunction")
+    assert variables[constants.DEAD_LETTER_QUEUE_URL] == {"Ref": dead_letter_queue()}
+    assert variables[constants.WORKER_TIMEOUT_SECONDS] == {"Ref": "WorkerTimeoutSeconds"}
+    assert properties("AdminApiFunction")["Timeout"] < 30  # the HTTP API's integration timeout
+
+
+def test_admin_api_may_touch_the_dead_letter_queue_and_nothing_else_beyond_sending_work() -> None:
+    policies = properties("AdminApiFunction")["Policies"]
+    assert {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": [worker_queue(), "QueueName"]}}} in policies
+    sqs = [s for s in statements(policies) if any(a.startswith("sqs:") for a in as_list(s["Action"]))]
+    assert len(sqs) == 1
+    assert sqs[0]["Resource"] == {"Fn::GetAtt": [dead_letter_queue(), "Arn"]}
+    assert set(sqs[0]["Action"]) == {
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:StartMessageMoveTask",
+        "sqs:ListMessageMoveTasks",
+    }

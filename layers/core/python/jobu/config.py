@@ -37,7 +37,7 @@ _SCHEMES = {"postgres": "postgresql", "postgresql": "postgresql", "mysql": "mysq
 TLS_MODES = ("verify-full", "disable")
 
 
-def _required(environ: Mapping[str, str], name: str) -> str:
+def required(environ: Mapping[str, str], name: str) -> str:
     value = environ.get(name, "").strip()
     if not value:
         raise ConfigurationError(f"environment variable {name} is not set")
@@ -45,7 +45,7 @@ def _required(environ: Mapping[str, str], name: str) -> str:
 
 
 def _positive_int(environ: Mapping[str, str], name: str, unit: str = "seconds") -> int:
-    raw = _required(environ, name)
+    raw = required(environ, name)
     try:
         value = int(raw)
     except ValueError:
@@ -67,7 +67,7 @@ class DatabaseTls:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> DatabaseTls:
-        mode = _required(environ, constants.DATABASE_TLS)
+        mode = required(environ, constants.DATABASE_TLS)
         if mode not in TLS_MODES:
             raise ConfigurationError(
                 f"environment variable {constants.DATABASE_TLS} must be one of {', '.join(TLS_MODES)}, "
@@ -75,7 +75,7 @@ class DatabaseTls:
             )
         if mode == "disable":
             return cls(mode)
-        return cls(mode, _required(environ, constants.DATABASE_CA_BUNDLE))
+        return cls(mode, required(environ, constants.DATABASE_CA_BUNDLE))
 
     def query(self) -> dict[str, str]:
         """The URL query that says the same (jobu.store.tls reads it for both drivers)."""
@@ -215,7 +215,7 @@ class FunctionConfig:
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> FunctionConfig:
         return cls(
             database=DatabaseSetting.from_environ(environ),
-            work_queue_url=_required(environ, constants.WORK_QUEUE_URL),
+            work_queue_url=required(environ, constants.WORK_QUEUE_URL),
             pool_size=_positive_int(environ, constants.DATABASE_POOL_SIZE, "connections"),
         )
 
@@ -234,7 +234,7 @@ class WorkerConfig(FunctionConfig):
         base = FunctionConfig.from_environ(environ)
         return cls(
             **{field.name: getattr(base, field.name) for field in fields(FunctionConfig)},
-            dead_letter_queue_url=_required(environ, constants.DEAD_LETTER_QUEUE_URL),
+            dead_letter_queue_url=required(environ, constants.DEAD_LETTER_QUEUE_URL),
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 
 from jobu.errors import InvalidCronJobError
 
@@ -29,6 +29,10 @@ def validate_cron_expression(expression: str) -> None:
             f"cron expression {expression!r} is not valid: expected 5 fields "
             "(minute hour day-of-month month day-of-week), e.g. '*/5 * * * *'"
         )
+    try:
+        croniter(expression, datetime(2000, 1, 1, tzinfo=UTC)).get_next(datetime)
+    except CroniterError:
+        raise InvalidCronJobError(f"cron expression {expression!r} never fires (e.g. 30 February)") from None
 
 
 def next_slot_after(expression: str, moment: datetime) -> datetime:

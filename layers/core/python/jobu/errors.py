@@ -46,3 +46,12 @@ class DuplicateError(JobuError):
 
 class NotFoundError(JobuError):
     """The row asked for does not exist."""
+
+
+class InvalidStateError(JobuError):
+    """The row exists, but its current state does not allow the operation (e.g. retrying a run that
+    succeeded, deleting a run that is still running); the message says which state and why."""
+
+
+class QueueError(JobuError):
+    """An SQS call the operation needed failed (permissions, throttling, the service itself)."""

@@ -27,6 +27,7 @@ from jobu.kafka_records import BrokenRecord, Coordinates, KafkaRecord, StoredRaw
 from jobu.models import CronJob, Execution, JobMessage, NewExecution
 from jobu.observability import REJECTED, count, logger
 from jobu.params_schema import params_problem
+from jobu.provenance import merge_params
 from jobu.store import JobStore
 from jobu.work_queue import WorkQueue, dispatch_new_runs
 
@@ -130,11 +131,13 @@ def _base_jobs(jobs: Iterable[CronJob]) -> tuple[dict[int, CronJob], dict[str, C
 
 def build_execution(accepted: Accepted, base: CronJob | None) -> NewExecution:
     message, where = accepted.message, accepted.record.coordinates
+    # the cron job's params are the base; the event's win on conflict
+    params, provenance = merge_params(base.handler_params if base else {}, message.params, source="event")
     return NewExecution(
         job_id=None if base is None else base.id,
         handler_name=message.handler_name,
-        # the cron job's params are the base; the event's win on conflict
-        params={**(base.handler_params if base else {}), **message.params},
+        params=params,
+        params_provenance=provenance,
         param_source="event",
         max_retry=EVENT_DEFAULT_MAX_RETRY if base is None else base.max_retry,
         timeout_seconds=EVENT_DEFAULT_TIMEOUT_SECONDS if base is None else base.timeout_seconds,

@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+
+from jobu.provenance import ParamOrigin
 
 # Params are stored as JSON and travel in SQS only by reference, but an unbounded document
 # would still bloat rows, logs and handler memory: refuse anything larger than SQS's own limit.
@@ -33,6 +35,15 @@ def _json_document(value: Any) -> Any:
     return value
 
 
+def _storable(value: str) -> str:
+    from jobu.documents import text_problem  # documents reads this module's limits
+
+    problem = text_problem(value, "text")
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 def _as_bool(value: Any) -> Any:
     # MySQL and SQLite hand booleans back as 0/1
     return bool(value) if isinstance(value, int) else value
@@ -40,8 +51,12 @@ def _as_bool(value: Any) -> Any:
 
 UtcDatetime = Annotated[datetime, BeforeValidator(_utc)]
 JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_document)]
+# a nullable JSON column: SQL NULL, or (as some drivers hand it back) the JSON text 'null'
+OptionalJsonObject = Annotated[dict[str, Any] | None, BeforeValidator(_json_document)]
 JsonValue = Annotated[Any, BeforeValidator(_json_document)]
 DbBool = Annotated[bool, BeforeValidator(_as_bool)]
+# Text an operator sends that every backend can store: no NUL character, no lone surrogate.
+StorableText = Annotated[str, AfterValidator(_storable)]
 
 
 def params_size(params: dict[str, Any]) -> int:
@@ -60,23 +75,31 @@ class ExecutionStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
-ParamSource = Literal["cron", "event", "manual", "backfill"]
+ParamSource = ParamOrigin
+
+
+# Limits of the original jobu's admin API, kept so its clients see the same refusals.
+MAX_NAME_LENGTH = 100
+MAX_DESCRIPTION_LENGTH = 500
+MAX_CRON_EXPRESSION_LENGTH = 100
+MAX_RETRY_LIMIT = 10
 
 
 class CronJobSpec(BaseModel):
-    """What a user gives to create a cron job; validated by jobu.cron_jobs.create_cron_job."""
+    """What a user gives to create a cron job; validated by jobu.operations.cron_jobs.create."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    cron_expression: str
-    handler_name: str = Field(min_length=1, max_length=200)
+    name: StorableText = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    cron_expression: StorableText = Field(min_length=1, max_length=MAX_CRON_EXPRESSION_LENGTH)
+    handler_name: StorableText = Field(min_length=1, max_length=200)
     handler_params: dict[str, Any] = Field(default_factory=dict)
-    description: str = ""
+    description: StorableText = Field(default="", max_length=MAX_DESCRIPTION_LENGTH)
     is_enabled: bool = True
     allow_overlap: bool = True
-    max_retry: int = Field(default=0, ge=0, le=100)
-    timeout_seconds: int = Field(default=300, ge=1)
+    max_retry: int = Field(default=0, ge=0, le=MAX_RETRY_LIMIT)
+    # bounded above by the worker's own Timeout (jobu.operations.cron_jobs.validate_spec)
+    timeout_seconds: int = Field(default=300, ge=1, le=900)
 
 
 class CronJob(BaseModel):
@@ -118,6 +141,8 @@ class Execution(BaseModel):
     source_offset: int | None
     parent_execution_id: int | None
     created_at: UtcDatetime
+    # which source each key of params came from, when they were merged (jobu.provenance)
+    params_provenance: OptionalJsonObject = None
 
 
 class NewExecution(BaseModel):
@@ -134,6 +159,26 @@ class NewExecution(BaseModel):
     source_partition: int | None = None
     source_offset: int | None = None
     parent_execution_id: int | None = None
+    params_provenance: dict[str, ParamOrigin] | None = None
+
+
+class ExecutionSummary(BaseModel):
+    """A run as lists show it: no params or result (each may be 256 KiB), the error cut to 500 characters."""
+
+    id: int
+    job_id: int | None
+    cron_name: str | None
+    handler_name: str
+    scheduled_time: UtcDatetime | None
+    status: ExecutionStatus
+    param_source: ParamSource
+    retry_count: int
+    max_retry: int
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
+    created_at: UtcDatetime
+    parent_execution_id: int | None
+    error_message: str | None
 
 
 class RejectedEvent(BaseModel):
@@ -148,6 +193,21 @@ class RejectedEvent(BaseModel):
     raw_encoding: Literal["utf-8", "base64", "none"]
     reason: str
     created_at: UtcDatetime
+
+
+class RejectedEventSummary(BaseModel):
+    """A rejected record as lists show it: the first 200 characters of its value."""
+
+    id: int
+    source_topic: str | None
+    source_partition: int | None
+    source_offset: int | None
+    record_key: str
+    raw_encoding: Literal["utf-8", "base64", "none"]
+    reason: str
+    created_at: UtcDatetime
+    raw_preview: str
+    raw_truncated: bool
 
 
 class JobMessage(BaseModel):

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from jobu.models import Execution, WorkMessage
-from jobu.observability import DEAD_LETTERED, DISPATCHED, SEND_FAILED, count, logger
+from jobu.observability import DISPATCHED, SEND_FAILED, count, logger
 from jobu.store import JobStore
 
 if TYPE_CHECKING:
@@ -130,26 +130,3 @@ async def dispatch_new_runs(
             },
         )
     return sent
-
-
-class DeadLetterQueue:
-    """The work queue's dead-letter queue, where the worker keeps a message it can never parse."""
-
-    def __init__(self, *, sqs_client: SQSClient, queue_url: str) -> None:
-        self._sqs = sqs_client
-        self.queue_url = queue_url
-
-    async def keep(self, body: str, *, reason: str, message_id: str) -> None:
-        """Send `body` unchanged, with why and where it came from as message attributes."""
-        attributes: Any = {
-            "jobu_reason": {"DataType": "String", "StringValue": reason[:1000]},
-            "jobu_source_message_id": {"DataType": "String", "StringValue": message_id},
-        }
-        await asyncio.to_thread(
-            self._sqs.send_message, QueueUrl=self.queue_url, MessageBody=body, MessageAttributes=attributes
-        )
-        count(DEAD_LETTERED)
-        logger.error(
-            "work message can never be processed: kept in the dead-letter queue",
-            extra={"message_id": message_id, "reason": reason},
-        )

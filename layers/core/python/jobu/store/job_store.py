@@ -13,7 +13,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jobu.models import CronJob, CronJobSpec, Execution, ExecutionStatus, NewExecution, RejectedEvent
+from jobu.models import (
+    CronJob,
+    CronJobSpec,
+    Execution,
+    ExecutionStatus,
+    ExecutionSummary,
+    NewExecution,
+    RejectedEvent,
+    RejectedEventSummary,
+)
 from jobu.store.connector import Connector
 from jobu.store.migrations import apply_migrations
 
@@ -78,24 +87,22 @@ class JobStore:
 
     # cron jobs ---------------------------------------------------------------------------------
 
+    def _cron_job_fields(
+        self, spec: CronJobSpec, next_run_at: datetime | None, now: datetime
+    ) -> dict[str, Any]:
+        """A job's columns as insert_cron_job and update_cron_job bind them."""
+        return {
+            **spec.model_dump(exclude={"handler_params"}),
+            "handler_params": self._j(spec.handler_params),
+            "next_run_at": self._t(next_run_at),
+            "now": self._t(now),
+        }
+
     async def insert_cron_job(
         self, spec: CronJobSpec, *, next_run_at: datetime | None, now: datetime
     ) -> CronJob:
         async with self.connector.connection() as conn:
-            job_id = await self._q.insert_cron_job(
-                conn,
-                name=spec.name,
-                description=spec.description,
-                cron_expression=spec.cron_expression,
-                handler_name=spec.handler_name,
-                handler_params=self._j(spec.handler_params),
-                is_enabled=spec.is_enabled,
-                allow_overlap=spec.allow_overlap,
-                max_retry=spec.max_retry,
-                timeout_seconds=spec.timeout_seconds,
-                next_run_at=self._t(next_run_at),
-                now=self._t(now),
-            )
+            job_id = await self._q.insert_cron_job(conn, **self._cron_job_fields(spec, next_run_at, now))
         job = await self.get_cron_job(int(job_id))
         assert job is not None  # just inserted
         return job
@@ -121,18 +128,6 @@ class JobStore:
             "cron_jobs_for_events", job_ids=self._j(list(job_ids)), handler_names=self._j(list(handler_names))
         )
         return _rows_to(CronJob, rows)
-
-    async def set_cron_job_enabled(
-        self, name: str, *, enabled: bool, next_run_at: datetime | None, now: datetime
-    ) -> bool:
-        changed = await self._update(
-            "set_cron_job_enabled",
-            name=name,
-            is_enabled=enabled,
-            next_run_at=self._t(next_run_at),
-            now=self._t(now),
-        )
-        return changed > 0
 
     async def delete_cron_job(self, name: str) -> bool:
         return await self._update("delete_cron_job", name=name) > 0
@@ -193,8 +188,10 @@ class JobStore:
             "source_topic",
             "source_partition",
             "source_offset",
+            "params_provenance",
         )
-        rows = [e.model_dump(include=set(fields), mode="json") for e in executions]
+        # a field left out is NULL on every backend; a JSON null would be stored as JSON 'null' on some
+        rows = [e.model_dump(include=set(fields), mode="json", exclude_none=True) for e in executions]
         sources = [{k: row[k] for k in ("source_topic", "source_partition", "source_offset")} for row in rows]
         async with self.connector.transaction() as conn:
             await self._q.insert_event_executions(conn, rows=self._j(rows), now=self._t(now))
@@ -329,3 +326,152 @@ class JobStore:
 
     async def list_rejected_events(self, *, limit: int = 100) -> list[RejectedEvent]:
         return _rows_to(RejectedEvent, await self._select("list_rejected_events", limit=limit))
+
+    # admin operations (jobu.operations) --------------------------------------------------------
+    # Kept apart from the dispatch, worker and sweeper methods above; their queries are in
+    # sql/<backend>/admin.sql and sql/common/admin.sql.
+
+    async def ping(self) -> None:
+        """One round trip to the database (readiness)."""
+        await self._select_one("ping")
+
+    async def count_cron_jobs(self, *, is_enabled: bool | None) -> int:
+        return int(await self._select_one("count_cron_jobs", is_enabled=is_enabled))
+
+    async def page_cron_jobs(self, *, is_enabled: bool | None, limit: int, offset: int) -> list[CronJob]:
+        rows = await self._select("page_cron_jobs", is_enabled=is_enabled, limit=limit, offset=offset)
+        return _rows_to(CronJob, rows)
+
+    async def update_cron_job(
+        self, job_id: int, spec: CronJobSpec, *, next_run_at: datetime | None, now: datetime
+    ) -> bool:
+        """Replace every field of the job; False when it does not exist (DuplicateError on a taken name)."""
+        changed = await self._update(
+            "update_cron_job", id=job_id, **self._cron_job_fields(spec, next_run_at, now)
+        )
+        return changed > 0
+
+    async def set_cron_job_enabled_by_id(
+        self, job_id: int, *, enabled: bool, next_run_at: datetime | None, now: datetime
+    ) -> bool:
+        changed = await self._update(
+            "set_cron_job_enabled_by_id",
+            id=job_id,
+            is_enabled=enabled,
+            next_run_at=self._t(next_run_at),
+            now=self._t(now),
+        )
+        return changed > 0
+
+    async def delete_cron_job_by_id(self, job_id: int) -> bool:
+        return await self._update("delete_cron_job_by_id", id=job_id) > 0
+
+    async def insert_manual_execution(
+        self, run: NewExecution, *, allow_overlap: bool, now: datetime
+    ) -> Execution | None:
+        """Create a run of a cron job now (param_source 'manual'); None when allow_overlap is false
+        and a run of the job is active. The check and the insert share one transaction."""
+        async with self.connector.transaction() as conn:
+            if not allow_overlap and int(await self._q.count_active_runs(conn, job_id=run.job_id)):
+                return None
+            run_id = await self._q.insert_manual_execution(
+                conn,
+                job_id=run.job_id,
+                handler_name=run.handler_name,
+                params=self._j(run.params),
+                max_retry=run.max_retry,
+                timeout_seconds=run.timeout_seconds,
+                params_provenance=self._j(run.params_provenance),
+                now=self._t(now),
+            )
+            row = await self._q.get_execution(conn, id=int(run_id))
+        return Execution.model_validate(dict(row))
+
+    def _run_filter(
+        self,
+        *,
+        job_id: int | None,
+        statuses: Sequence[ExecutionStatus] | None,
+        handler_name: str | None,
+        from_date: datetime | None,
+        to_date: datetime | None,
+    ) -> dict[str, Any]:
+        return {
+            "job_id": job_id,
+            "statuses": None if statuses is None else self._j([status.value for status in statuses]),
+            "handler_name": handler_name,
+            "from_date": self._t(from_date),
+            "to_date": self._t(to_date),
+        }
+
+    async def count_executions(self, **run_filter: Any) -> int:
+        """Runs matching job_id, statuses, handler_name, from_date and to_date (None: any)."""
+        return int(await self._select_one("count_executions", **self._run_filter(**run_filter)))
+
+    async def page_executions(self, *, limit: int, offset: int, **run_filter: Any) -> list[ExecutionSummary]:
+        """A page of the runs count_executions counts, newest first."""
+        rows = await self._select(
+            "page_executions", limit=limit, offset=offset, **self._run_filter(**run_filter)
+        )
+        return _rows_to(ExecutionSummary, rows)
+
+    async def get_execution_detail(self, execution_id: int) -> tuple[Execution, str | None] | None:
+        """The run and the name of its cron job (None when the job is gone or there is none)."""
+        row = await self._select_one("execution_detail", id=execution_id)
+        if row is None:
+            return None
+        fields = dict(row)
+        return Execution.model_validate(fields), fields.get("cron_name")
+
+    async def get_execution_summary(self, execution_id: int) -> ExecutionSummary | None:
+        row = await self._select_one("execution_summary", id=execution_id)
+        return None if row is None else ExecutionSummary.model_validate(dict(row))
+
+    async def execution_children(self, execution_id: int, *, limit: int) -> list[ExecutionSummary]:
+        return _rows_to(
+            ExecutionSummary, await self._select("execution_children", id=execution_id, limit=limit)
+        )
+
+    async def execution_for_source(self, topic: str, partition: int, offset: int) -> Execution | None:
+        row = await self._select_one(
+            "execution_for_source", source_topic=topic, source_partition=partition, source_offset=offset
+        )
+        return None if row is None else Execution.model_validate(dict(row))
+
+    async def retry_finished_executions(
+        self, execution_ids: Sequence[int], *, now: datetime
+    ) -> list[Execution]:
+        """FAILED/TIMEOUT -> PENDING with retry_count + 1 for those of the runs still in one of those
+        states; returns the runs now waiting for their message (what the caller must queue)."""
+        if not execution_ids:
+            return []
+        ids = self._j(list(execution_ids))
+        async with self.connector.transaction() as conn:
+            await self._q.retry_finished_executions(conn, ids=ids, now=self._t(now))
+            rows = [row async for row in self._q.unqueued_executions_by_ids(conn, ids=ids)]
+        return _rows_to(Execution, rows)
+
+    async def delete_finished_execution(self, execution_id: int) -> bool:
+        """Delete a run that can no longer start or run; False when none such exists."""
+        return await self._update("delete_finished_execution", id=execution_id) > 0
+
+    async def count_rejected_events(self) -> int:
+        return int(await self._select_one("count_rejected_events"))
+
+    async def page_rejected_events(self, *, limit: int, offset: int) -> list[RejectedEventSummary]:
+        rows = await self._select("page_rejected_events", limit=limit, offset=offset)
+        summaries = []
+        for row in rows:
+            fields = dict(row)
+            preview = fields.pop("raw_preview") or ""
+            summaries.append(
+                RejectedEventSummary(**fields, raw_preview=preview[:200], raw_truncated=len(preview) > 200)
+            )
+        return summaries
+
+    async def get_rejected_event(self, rejected_id: int) -> RejectedEvent | None:
+        row = await self._select_one("get_rejected_event", id=rejected_id)
+        return None if row is None else RejectedEvent.model_validate(dict(row))
+
+    async def delete_rejected_event(self, rejected_id: int) -> bool:
+        return await self._update("delete_rejected_event", id=rejected_id) > 0

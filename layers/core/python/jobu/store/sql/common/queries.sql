@@ -25,10 +25,6 @@ LIMIT :limit;
 UPDATE cron_jobs SET next_run_at = :next_run_at, updated_at = :now
 WHERE id = :id AND next_run_at = :expected_next_run_at;
 
--- name: set_cron_job_enabled!
-UPDATE cron_jobs SET is_enabled = :is_enabled, next_run_at = :next_run_at, updated_at = :now
-WHERE name = :name;
-
 -- name: delete_cron_job!
 DELETE FROM cron_jobs WHERE name = :name;
 

@@ -39,14 +39,15 @@ ON DUPLICATE KEY UPDATE id = id;
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
 INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
-                            available_at, source_topic, source_partition, source_offset, created_at)
+                            available_at, source_topic, source_partition, source_offset, created_at,
+                            params_provenance)
 SELECT r.job_id, r.handler_name, 'PENDING', r.params, 'event', r.max_retry, r.timeout_seconds,
-       :now, r.source_topic, r.source_partition, r.source_offset, :now
+       :now, r.source_topic, r.source_partition, r.source_offset, :now, r.params_provenance
 FROM JSON_TABLE(:rows, '$[*]' COLUMNS (
     job_id BIGINT PATH '$.job_id', handler_name VARCHAR(200) PATH '$.handler_name',
     params JSON PATH '$.params', max_retry INT PATH '$.max_retry', timeout_seconds INT PATH '$.timeout_seconds',
     source_topic VARCHAR(249) PATH '$.source_topic', source_partition INT PATH '$.source_partition',
-    source_offset BIGINT PATH '$.source_offset')) AS r
+    source_offset BIGINT PATH '$.source_offset', params_provenance JSON PATH '$.params_provenance')) AS r
 ON DUPLICATE KEY UPDATE id = job_executions.id;
 
 -- name: unqueued_executions_for_sources

@@ -39,12 +39,14 @@ ON CONFLICT (job_id, scheduled_time) DO NOTHING;
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
 INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
-                            available_at, source_topic, source_partition, source_offset, created_at)
+                            available_at, source_topic, source_partition, source_offset, created_at,
+                            params_provenance)
 SELECT r.job_id, r.handler_name, 'PENDING', r.params, 'event', r.max_retry, r.timeout_seconds,
-       CAST(:now AS TIMESTAMPTZ), r.source_topic, r.source_partition, r.source_offset, CAST(:now AS TIMESTAMPTZ)
+       CAST(:now AS TIMESTAMPTZ), r.source_topic, r.source_partition, r.source_offset, CAST(:now AS TIMESTAMPTZ),
+       r.params_provenance
 FROM jsonb_to_recordset(CAST(:rows AS JSONB)) AS r (
     job_id BIGINT, handler_name TEXT, params JSONB, max_retry INTEGER, timeout_seconds INTEGER,
-    source_topic TEXT, source_partition INTEGER, source_offset BIGINT)
+    source_topic TEXT, source_partition INTEGER, source_offset BIGINT, params_provenance JSONB)
 ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING;
 
 -- name: unqueued_executions_for_sources

@@ -38,11 +38,13 @@ ON CONFLICT (job_id, scheduled_time) DO NOTHING;
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
 INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
-                            available_at, source_topic, source_partition, source_offset, created_at)
+                            available_at, source_topic, source_partition, source_offset, created_at,
+                            params_provenance)
 SELECT json_extract(r.value, '$.job_id'), json_extract(r.value, '$.handler_name'), 'PENDING',
        json_extract(r.value, '$.params'), 'event', json_extract(r.value, '$.max_retry'),
        json_extract(r.value, '$.timeout_seconds'), :now, json_extract(r.value, '$.source_topic'),
-       json_extract(r.value, '$.source_partition'), json_extract(r.value, '$.source_offset'), :now
+       json_extract(r.value, '$.source_partition'), json_extract(r.value, '$.source_offset'), :now,
+       json_extract(r.value, '$.params_provenance')
 FROM json_each(:rows) AS r
 WHERE true
 ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING;

@@ -1,0 +1,131 @@
+"""The admin API's resolver: the routers mounted at their paths, errors mapped, OpenAPI served.
+
+Validation is on (Powertools' pydantic models for every query, path and body field and for every
+response); a request that does not fit is a 400 that names each field and why (jobu.api.errors).
+The spec Powertools generates is adjusted in one place (`openapi`): validation errors are 400 (not
+its default 422), a 204 has no body, and callers sign requests with SigV4 (the HTTP API's IAM
+authorization).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from jobu.api import errors
+from jobu.api.routes import cron_jobs, dead_letters, health, rejected_records, runs
+from jobu.api.services import Services
+from jobu.observability import logger
+
+TITLE = "jobu admin API"
+VERSION = "1.0.0"
+DESCRIPTION = (
+    "Cron jobs, runs, rejected Kafka records and the dead-letter queue of a jobu stack. Behind an API "
+    "Gateway HTTP API with IAM authorization: sign every request with SigV4 (service execute-api). "
+    'Errors are {"error": <code>, "detail": <why>}; see docs/admin-api.md.'
+)
+ROUTERS = [
+    (cron_jobs.router, "/api/crons"),
+    (runs.router, "/api/jobs"),
+    (rejected_records.router, "/api/rejected"),
+    (dead_letters.router, "/api/dead-letters"),
+    (health.router, None),
+]
+
+
+def create_resolver() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+    for router, prefix in ROUTERS:
+        app.include_router(router, prefix=prefix)
+    errors.register(app)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_json() -> dict[str, Any]:
+        return openapi(app)
+
+    return app
+
+
+def openapi(app: APIGatewayHttpResolver) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every route, as the API answers."""
+    sigv4 = APIKey.model_validate(
+        {
+            "type": "apiKey",
+            "name": "Authorization",
+            "in": APIKeyIn.header,
+            "description": "AWS Signature Version 4 (API Gateway IAM authorization)",
+            "x-amazon-apigateway-authtype": "awsSigv4",
+        }
+    )
+    spec: dict[str, Any] = json.loads(
+        app.get_openapi_json_schema(
+            title=TITLE,
+            version=VERSION,
+            description=DESCRIPTION,
+            security_schemes={"sigv4": sigv4},
+            security=[{"sigv4": []}],
+        )
+    )
+    for path in spec["paths"].values():
+        for operation in path.values():
+            answers = operation["responses"]
+            answers.pop("422", None)  # validation errors are 400 here (jobu.api.errors)
+            if "204" in answers:
+                answers["204"].pop("content", None)
+    schemas = spec.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(unused, None)
+    return spec
+
+
+def _refused_body(method: Any, event: dict[str, Any]) -> dict[str, Any] | None:
+    """The answer to a body the API cannot read, before Powertools parses it (it fails on some, e.g.
+    multipart without a boundary, or bytes that are not UTF-8): every body here is JSON text."""
+    body = event.get("body")
+    if method not in ("POST", "PUT", "PATCH") or not body:
+        return None
+    headers = event.get("headers") or {}
+    content_type = next((str(v) for k, v in headers.items() if str(k).lower() == "content-type"), None)
+    media_type = (content_type or "application/json").split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        return errors.integration_response(415, "unsupported_media_type", "send the body as application/json")
+    if event.get("isBase64Encoded"):
+        try:
+            base64.b64decode(str(body), validate=True).decode("utf-8")
+        except ValueError:  # binascii.Error and UnicodeDecodeError are both ValueErrors
+            return errors.integration_response(400, "validation_error", "the body is not UTF-8 text")
+    return None
+
+
+def _caller(event: dict[str, Any]) -> str | None:
+    context = event.get("requestContext")
+    iam = context.get("authorizer", {}).get("iam", {}) if isinstance(context, dict) else {}
+    return iam.get("userArn") if isinstance(iam, dict) else None
+
+
+async def resolve(
+    app: APIGatewayHttpResolver, services: Services, event: dict[str, Any], context: LambdaContext
+) -> dict[str, Any]:
+    """Answer one API Gateway HTTP API (payload 2.0) event, and log who asked for what."""
+    http = event.get("requestContext", {}).get("http", {})
+    refused = _refused_body(http.get("method"), event)
+    if refused is not None:
+        response = refused
+    else:
+        app.context["services"] = services  # cleared by the resolver once the request is answered
+        response = await app.resolve_async(event, context)
+    logger.info(
+        "admin request",
+        extra={
+            "method": http.get("method"),
+            "path": http.get("path"),
+            "status": response.get("statusCode"),
+            "caller": _caller(event),
+        },
+    )
+    return response

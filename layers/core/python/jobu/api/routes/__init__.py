@@ -1,0 +1,1 @@
+"""One router per noun of the admin API; jobu.api.resolver mounts them."""

@@ -1,0 +1,114 @@
+"""/api/crons: cron jobs (the original jobu's paths), and /api/crons/{id}/run."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from jobu.api.errors import responses
+from jobu.api.parameters import Admin, JobId, PageNumber, PageSize
+from jobu.clock import utcnow
+from jobu.models import CronJob, CronJobSpec
+from jobu.operations import cron_jobs
+from jobu.operations.cron_jobs import CronJobUpdate, RunNowRequest, RunNowResult
+from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
+
+router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
+TAGS = ["cron jobs"]
+
+
+@router.get(
+    "/", tags=TAGS, summary="List cron jobs", responses=responses(200, "A page of cron jobs, by name")
+)
+async def list_cron_jobs(
+    admin: Admin,
+    page: PageNumber = 1,
+    size: PageSize = DEFAULT_PAGE_SIZE,
+    is_enabled: Annotated[bool | None, Query()] = None,
+) -> Page[CronJob]:
+    request = PageRequest(page=page, size=size)
+    return await cron_jobs.list_page(await admin.store(), request, is_enabled=is_enabled)
+
+
+@router.get("/<job_id>", tags=TAGS, summary="Read a cron job", responses=responses(200, "The cron job", 404))
+async def get_cron_job(job_id: JobId, admin: Admin) -> CronJob:
+    return await cron_jobs.get(await admin.store(), job_id)
+
+
+@router.post(
+    "/",
+    tags=TAGS,
+    summary="Create a cron job",
+    status_code=201,
+    responses=responses(201, "The cron job, created", 409, body=True),
+)
+async def create_cron_job(spec: CronJobSpec, admin: Admin) -> CronJob:
+    return await cron_jobs.create(
+        await admin.store(),
+        spec,
+        known_handlers=admin.known_handlers,
+        worker_timeout_seconds=admin.worker_timeout_seconds,
+        now=utcnow(),
+    )
+
+
+@router.put(
+    "/<job_id>",
+    tags=TAGS,
+    summary="Change a cron job (the fields given)",
+    responses=responses(200, "The cron job, changed", 404, 409, body=True),
+)
+async def update_cron_job(job_id: JobId, changes: CronJobUpdate, admin: Admin) -> CronJob:
+    return await cron_jobs.update(
+        await admin.store(),
+        job_id,
+        changes,
+        known_handlers=admin.known_handlers,
+        worker_timeout_seconds=admin.worker_timeout_seconds,
+        now=utcnow(),
+    )
+
+
+@router.delete(
+    "/<job_id>",
+    tags=TAGS,
+    summary="Delete a cron job (its runs stay)",
+    status_code=204,
+    responses=responses(204, "Deleted", 404),
+)
+async def delete_cron_job(job_id: JobId, admin: Admin) -> Response[None]:
+    await cron_jobs.delete(await admin.store(), job_id)
+    return Response(204)
+
+
+@router.post(
+    "/<job_id>/toggle",
+    tags=TAGS,
+    summary="Enable a disabled cron job, or disable an enabled one",
+    responses=responses(200, "The cron job, switched", 404),
+)
+async def toggle_cron_job(job_id: JobId, admin: Admin) -> CronJob:
+    return await cron_jobs.toggle(await admin.store(), job_id, now=utcnow())
+
+
+@router.post(
+    "/<job_id>/run",
+    tags=TAGS,
+    summary="Run a cron job now, with optional param overrides",
+    status_code=201,
+    responses=responses(201, "The run, created and queued (param_source manual)", 404, body=True),
+)
+async def run_cron_job(
+    job_id: JobId, admin: Admin, request: Annotated[RunNowRequest | None, Body()] = None
+) -> RunNowResult:
+    return await cron_jobs.run_now(
+        await admin.store(),
+        admin.queue,
+        job_id,
+        request or RunNowRequest(),
+        known_handlers=admin.known_handlers,
+        now=utcnow(),
+    )

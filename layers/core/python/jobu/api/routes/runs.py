@@ -1,0 +1,91 @@
+"""/api/jobs: the run history (the original jobu's paths), one run's detail, retry and bulk retry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import ValidationError
+
+from jobu.api.errors import responses
+from jobu.api.parameters import Admin, PageNumber, PageSize, RunId
+from jobu.clock import utcnow
+from jobu.models import ExecutionStatus, ExecutionSummary
+from jobu.operations import runs
+from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
+from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, RetryResult, RunDetail, RunFilter
+
+router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
+TAGS = ["runs"]
+
+
+@router.get(
+    "/",
+    tags=TAGS,
+    summary="List runs, newest first",
+    responses=responses(200, "A page of runs (without params or result; error cut to 500 characters)"),
+)
+async def list_runs(
+    admin: Admin,
+    *,
+    page: PageNumber = 1,
+    size: PageSize = DEFAULT_PAGE_SIZE,
+    cron_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    status: Annotated[ExecutionStatus | None, Query()] = None,
+    handler_name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    from_date: Annotated[
+        datetime | None, Query(description="created at or after; UTC when no offset")
+    ] = None,
+    to_date: Annotated[datetime | None, Query(description="created at or before; UTC when no offset")] = None,
+) -> Page[ExecutionSummary]:
+    try:
+        run_filter = RunFilter(
+            cron_id=cron_id, status=status, handler_name=handler_name, from_date=from_date, to_date=to_date
+        )
+    except ValidationError as error:
+        # the same answer as a parameter that does not parse: each problem, found in the query
+        raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in error.errors()]) from None
+    return await runs.list_page(await admin.store(), PageRequest(page=page, size=size), run_filter)
+
+
+@router.get(
+    "/<run_id>", tags=TAGS, summary="Read a run", responses=responses(200, "The run, with its chain", 404)
+)
+async def get_run(run_id: RunId, admin: Admin) -> RunDetail:
+    return await runs.get(await admin.store(), run_id)
+
+
+@router.post(
+    "/<run_id>/retry",
+    tags=TAGS,
+    summary="Retry a FAILED or TIMEOUT run (a new attempt, queued)",
+    responses=responses(200, "The run, PENDING again", 404),
+)
+async def retry_run(run_id: RunId, admin: Admin) -> RetryResult:
+    return await runs.retry(await admin.store(), admin.queue, run_id, now=utcnow())
+
+
+@router.post(
+    "/bulk-retry",
+    tags=TAGS,
+    summary="Retry the FAILED and TIMEOUT runs a filter matches (a dry run by default)",
+    responses=responses(200, "What matched, and what was retried", body=True),
+)
+async def bulk_retry_runs(request: BulkRetryRequest, admin: Admin) -> BulkRetryResult:
+    return await runs.bulk_retry(await admin.store(), admin.queue, request, now=utcnow())
+
+
+@router.delete(
+    "/<run_id>",
+    tags=TAGS,
+    summary="Delete a run that is not waiting, pending or running",
+    status_code=204,
+    responses=responses(204, "Deleted", 404),
+)
+async def delete_run(run_id: RunId, admin: Admin) -> Response[None]:
+    await runs.delete(await admin.store(), run_id)
+    return Response(204)

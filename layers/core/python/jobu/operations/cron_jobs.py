@@ -1,0 +1,234 @@
+"""Cron jobs: create, read, list, update, enable or disable, delete, and run now.
+
+Every definition is checked before it reaches the store (jobu.cron for the expression): a bad one is
+an InvalidCronJobError whose message says what is wrong, a taken name a DuplicateError.
+Enabling, and any change of the expression, schedules from the next slot after now: no catch-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from jobu.cron import next_slot_after, validate_cron_expression
+from jobu.documents import storage_problem
+from jobu.errors import DuplicateError, InvalidCronJobError, InvalidStateError, NotFoundError
+from jobu.models import (
+    MAX_CRON_EXPRESSION_LENGTH,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_RETRY_LIMIT,
+    CronJob,
+    CronJobSpec,
+    Execution,
+    NewExecution,
+    StorableText,
+)
+from jobu.operations.paging import Page, PageRequest
+from jobu.params_schema import params_problem
+from jobu.provenance import merge_params
+from jobu.store import JobStore
+from jobu.work_queue import QueuedRun, WorkQueue, enqueue
+
+# The worker needs a few seconds after the handler to store the result and re-queue a retry.
+WORKER_MARGIN_SECONDS = 5
+
+
+class CronJobUpdate(BaseModel):
+    """A partial update: the fields given replace the job's, the others stay (null means not given)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: StorableText | None = Field(default=None, min_length=1, max_length=MAX_NAME_LENGTH)
+    cron_expression: StorableText | None = Field(
+        default=None, min_length=1, max_length=MAX_CRON_EXPRESSION_LENGTH
+    )
+    handler_name: StorableText | None = Field(default=None, min_length=1, max_length=200)
+    handler_params: dict[str, Any] | None = None
+    description: StorableText | None = Field(default=None, max_length=MAX_DESCRIPTION_LENGTH)
+    is_enabled: bool | None = None
+    allow_overlap: bool | None = None
+    max_retry: int | None = Field(default=None, ge=0, le=MAX_RETRY_LIMIT)
+    timeout_seconds: int | None = Field(default=None, ge=1, le=900)
+
+
+class RunNowRequest(BaseModel):
+    """Params merged over the job's handler_params for this run only (the override wins per key)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunNowResult(BaseModel):
+    run: Execution
+    queued: bool = Field(description="false: the message failed and the sweeper re-sends it within minutes")
+
+
+def validate_spec(spec: CronJobSpec, *, known_handlers: Set[str], worker_timeout_seconds: int) -> None:
+    """Raise InvalidCronJobError with a message that says what is wrong with `spec`."""
+    validate_cron_expression(spec.cron_expression)
+    if spec.handler_name not in known_handlers:
+        raise InvalidCronJobError(
+            f"unknown handler {spec.handler_name!r}; registered handlers: {', '.join(sorted(known_handlers))}"
+        )
+    longest = worker_timeout_seconds - WORKER_MARGIN_SECONDS
+    if spec.timeout_seconds > longest:
+        raise InvalidCronJobError(
+            f"timeout_seconds={spec.timeout_seconds} cannot be honoured: the worker function runs at most "
+            f"{worker_timeout_seconds}s, so a job may take at most {longest}s"
+        )
+    problem = storage_problem(spec.handler_params)
+    if problem:
+        raise InvalidCronJobError(f"handler_params: {problem}")
+    # the handler's own params schema, as the queue dispatcher checks events (jobu.params_schema)
+    problem = params_problem(spec.handler_name, spec.handler_params)
+    if problem:
+        raise InvalidCronJobError(problem)
+
+
+def parse_spec(data: dict[str, object]) -> CronJobSpec:
+    """A CronJobSpec from user input, with pydantic's complaints turned into one clear error."""
+    try:
+        return CronJobSpec.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise InvalidCronJobError(f"invalid cron job: {problems}") from error
+
+
+def _next_run_at(spec: CronJobSpec, now: datetime) -> datetime | None:
+    return next_slot_after(spec.cron_expression, now) if spec.is_enabled else None
+
+
+async def create(
+    store: JobStore,
+    spec: CronJobSpec,
+    *,
+    known_handlers: Set[str],
+    worker_timeout_seconds: int,
+    now: datetime,
+) -> CronJob:
+    validate_spec(spec, known_handlers=known_handlers, worker_timeout_seconds=worker_timeout_seconds)
+    try:
+        return await store.insert_cron_job(spec, next_run_at=_next_run_at(spec, now), now=now)
+    except DuplicateError:
+        raise DuplicateError(f"a cron job named {spec.name!r} exists already") from None
+
+
+async def get(store: JobStore, job_id: int) -> CronJob:
+    job = await store.get_cron_job(job_id)
+    if job is None:
+        raise NotFoundError(f"no cron job with id {job_id}")
+    return job
+
+
+async def get_by_name(store: JobStore, name: str) -> CronJob:
+    job = await store.get_cron_job_by_name(name)
+    if job is None:
+        raise NotFoundError(f"no cron job named {name!r}")
+    return job
+
+
+async def list_page(
+    store: JobStore, request: PageRequest, *, is_enabled: bool | None = None
+) -> Page[CronJob]:
+    total = await store.count_cron_jobs(is_enabled=is_enabled)
+    items = await store.page_cron_jobs(is_enabled=is_enabled, limit=request.size, offset=request.offset)
+    return Page[CronJob].of(items, total=total, request=request)
+
+
+async def update(
+    store: JobStore,
+    job_id: int,
+    changes: CronJobUpdate,
+    *,
+    known_handlers: Set[str],
+    worker_timeout_seconds: int,
+    now: datetime,
+) -> CronJob:
+    """Apply `changes`, checked as a whole job; the schedule restarts from now when the expression
+    changes or the job is enabled, and stops when it is disabled."""
+    job = await get(store, job_id)
+    current = CronJobSpec.model_validate(job.model_dump(include=set(CronJobSpec.model_fields)))
+    spec = current.model_copy(update=changes.model_dump(exclude_none=True))
+    validate_spec(spec, known_handlers=known_handlers, worker_timeout_seconds=worker_timeout_seconds)
+    reschedule = spec.cron_expression != job.cron_expression or spec.is_enabled != job.is_enabled
+    next_run_at = _next_run_at(spec, now) if reschedule else job.next_run_at
+    try:
+        updated = await store.update_cron_job(job_id, spec, next_run_at=next_run_at, now=now)
+    except DuplicateError:
+        raise DuplicateError(f"a cron job named {spec.name!r} exists already") from None
+    if not updated:
+        raise NotFoundError(f"no cron job with id {job_id}")
+    return await get(store, job_id)
+
+
+async def set_enabled_by_id(store: JobStore, job_id: int, *, enabled: bool, now: datetime) -> CronJob:
+    """Enable (scheduling from the next slot after now, no catch-up) or disable a job."""
+    job = await get(store, job_id)
+    next_run_at = next_slot_after(job.cron_expression, now) if enabled else None
+    if not await store.set_cron_job_enabled_by_id(job_id, enabled=enabled, next_run_at=next_run_at, now=now):
+        raise NotFoundError(f"no cron job with id {job_id}")
+    return await get(store, job_id)
+
+
+async def toggle(store: JobStore, job_id: int, *, now: datetime) -> CronJob:
+    job = await get(store, job_id)
+    return await set_enabled_by_id(store, job_id, enabled=not job.is_enabled, now=now)
+
+
+async def set_enabled(store: JobStore, name: str, *, enabled: bool, now: datetime) -> CronJob:
+    """set_enabled_by_id for the job named `name` (the CLI names jobs)."""
+    job = await get_by_name(store, name)
+    return await set_enabled_by_id(store, job.id, enabled=enabled, now=now)
+
+
+async def delete(store: JobStore, job_id: int) -> None:
+    """Delete the job; its runs stay, with job_id cleared (the foreign key's ON DELETE SET NULL)."""
+    if not await store.delete_cron_job_by_id(job_id):
+        raise NotFoundError(f"no cron job with id {job_id}")
+
+
+async def run_now(
+    store: JobStore,
+    queue: WorkQueue,
+    job_id: int,
+    request: RunNowRequest,
+    *,
+    known_handlers: Set[str],
+    now: datetime,
+) -> RunNowResult:
+    """Create and queue a run of the job now, enabled or not, with `request.params` over its params.
+
+    The run is param_source 'manual'; its provenance says which keys came from the job and which
+    from the override. A job with allow_overlap false is refused while one of its runs is active.
+    """
+    job = await get(store, job_id)
+    if job.handler_name not in known_handlers:
+        raise InvalidCronJobError(
+            f"cron job {job_id} runs handler {job.handler_name!r}, which is not deployed"
+        )
+    params, provenance = merge_params(job.handler_params, request.params, source="manual")
+    problem = storage_problem(params)
+    if problem:
+        raise InvalidCronJobError(problem)
+    new = NewExecution(
+        job_id=job.id,
+        handler_name=job.handler_name,
+        params=params,
+        params_provenance=provenance,
+        param_source="manual",
+        max_retry=job.max_retry,
+        timeout_seconds=job.timeout_seconds,
+    )
+    run = await store.insert_manual_execution(new, allow_overlap=job.allow_overlap, now=now)
+    if run is None:
+        raise InvalidStateError(
+            f"cron job {job_id} does not allow overlapping runs (allow_overlap is false) and one of its "
+            "runs is waiting, pending or running"
+        )
+    sent = await enqueue(store, queue, [QueuedRun.for_execution(run)], now=now)
+    return RunNowResult(run=run, queued=run.id in sent.sent)

@@ -1,0 +1,195 @@
+"""The work queue's dead-letter queue: how deep it is, a look at its messages, and redrive.
+
+Messages land there after WorkQueueMaxReceiveCount deliveries whose worker invocation crashed or
+timed out (a failed job is retried by the worker itself and never gets there), or at once when the
+worker finds a body it can never parse (`keep`, with the reason in the `jobu_reason` attribute).
+Redrive is SQS's own message move task (StartMessageMoveTask): it moves the messages back to the
+queue they came from, the work queue, at SQS's pace or at `max_per_second`; the worker then claims
+each run if it is still PENDING at the message's attempt, and acknowledges the rest as duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from jobu.errors import InvalidStateError, QueueError
+from jobu.models import ExecutionStatus, WorkMessage
+from jobu.observability import DEAD_LETTERED, count, logger
+from jobu.store import JobStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+MAX_PEEK = 10  # SQS's own limit for one ReceiveMessage
+REASON_ATTRIBUTE = "jobu_reason"
+SOURCE_MESSAGE_ATTRIBUTE = "jobu_source_message_id"
+
+
+class DeadLetterDepth(BaseModel):
+    visible: int = Field(description="messages waiting to be redriven or inspected")
+    in_flight: int = Field(description="messages received and not yet deleted (a peek, a redrive under way)")
+    delayed: int
+
+
+class DeadLetter(BaseModel):
+    message_id: str
+    body: str
+    sent_at: datetime | None
+    receive_count: int
+    execution_id: int | None = Field(
+        description="the run the message was for, when the body is a work message"
+    )
+    attempt: int | None
+    run_status: ExecutionStatus | None = Field(description="that run's status now (null: no such run)")
+    reason: str | None = Field(
+        default=None, description="why the worker put it there itself (a body it can never parse)"
+    )
+
+
+class RedriveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_per_second: int | None = Field(
+        default=None, ge=1, le=500, description="SQS's move rate limit; empty lets SQS choose"
+    )
+
+
+class RedriveTask(BaseModel):
+    task_handle: str | None = Field(description="given while the task runs; cancel it with this")
+    status: str = Field(description="RUNNING, COMPLETED, CANCELLING, CANCELLED or FAILED")
+    moved: int = Field(description="messages moved so far")
+    to_move: int | None = Field(description="messages the task found when it started")
+    started_at: datetime | None
+    failure_reason: str | None = None
+
+
+class DeadLetterQueue:
+    """The dead-letter queue by URL, over a boto3 SQS client (its calls run in a worker thread)."""
+
+    def __init__(self, *, sqs_client: SQSClient, queue_url: str) -> None:
+        self._sqs = sqs_client
+        self.queue_url = queue_url
+
+    async def call(self, operation: str, **kwargs: Any) -> Any:
+        try:
+            return await asyncio.to_thread(getattr(self._sqs, operation), **kwargs)
+        except Exception as error:  # botocore's ClientError, or the endpoint unreachable
+            raise QueueError(f"SQS {operation} on the dead-letter queue failed: {error}") from error
+
+    async def keep(self, body: str, *, reason: str, message_id: str) -> None:
+        """Put a work message the worker can never process here, unchanged, with why and whence."""
+        attributes: Any = {
+            REASON_ATTRIBUTE: {"DataType": "String", "StringValue": reason[:1000]},
+            SOURCE_MESSAGE_ATTRIBUTE: {"DataType": "String", "StringValue": message_id},
+        }
+        await self.call(
+            "send_message", QueueUrl=self.queue_url, MessageBody=body, MessageAttributes=attributes
+        )
+        count(DEAD_LETTERED)
+        logger.error(
+            "work message can never be processed: kept in the dead-letter queue",
+            extra={"message_id": message_id, "reason": reason},
+        )
+
+    async def arn(self) -> str:
+        response = await self.call(
+            "get_queue_attributes", QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
+        )
+        return str(response["Attributes"]["QueueArn"])
+
+
+async def depth(dead_letters: DeadLetterQueue) -> DeadLetterDepth:
+    names = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    ]
+    response = await dead_letters.call(
+        "get_queue_attributes", QueueUrl=dead_letters.queue_url, AttributeNames=names
+    )
+    values = [int(response["Attributes"].get(name, 0)) for name in names]
+    return DeadLetterDepth(visible=values[0], in_flight=values[1], delayed=values[2])
+
+
+def _parse(message: dict[str, Any]) -> tuple[WorkMessage | None, datetime | None, int]:
+    attributes = message.get("Attributes", {})
+    sent = attributes.get("SentTimestamp")
+    sent_at = None if sent is None else datetime.fromtimestamp(int(sent) / 1000, UTC)
+    try:
+        work = WorkMessage.model_validate_json(message.get("Body", ""))
+    except ValidationError:
+        work = None
+    return work, sent_at, int(attributes.get("ApproximateReceiveCount", 0))
+
+
+async def peek(store: JobStore, dead_letters: DeadLetterQueue, *, max_messages: int) -> list[DeadLetter]:
+    """Up to `max_messages` messages, left in the queue: received with a zero visibility timeout, so
+    they stay visible (each look adds one to their receive count, which nothing on this queue reads)."""
+    response = await dead_letters.call(
+        "receive_message",
+        QueueUrl=dead_letters.queue_url,
+        MaxNumberOfMessages=min(max(max_messages, 1), MAX_PEEK),
+        VisibilityTimeout=0,
+        WaitTimeSeconds=0,
+        MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
+        MessageAttributeNames=[REASON_ATTRIBUTE],
+    )
+    letters = []
+    for message in response.get("Messages", []):
+        work, sent_at, receive_count = _parse(message)
+        run = None if work is None else await store.get_execution(work.execution_id)
+        letters.append(
+            DeadLetter(
+                message_id=message["MessageId"],
+                body=message.get("Body", ""),
+                sent_at=sent_at,
+                receive_count=receive_count,
+                execution_id=None if work is None else work.execution_id,
+                attempt=None if work is None else work.attempt,
+                run_status=None if run is None else run.status,
+                reason=message.get("MessageAttributes", {}).get(REASON_ATTRIBUTE, {}).get("StringValue"),
+            )
+        )
+    return letters
+
+
+def _task(entry: dict[str, Any]) -> RedriveTask:
+    started = entry.get("StartedTimestamp")
+    return RedriveTask(
+        task_handle=entry.get("TaskHandle"),
+        status=str(entry.get("Status", "RUNNING")),
+        moved=int(entry.get("ApproximateNumberOfMessagesMoved", 0)),
+        to_move=entry.get("ApproximateNumberOfMessagesToMove"),
+        started_at=None if started is None else datetime.fromtimestamp(int(started) / 1000, UTC),
+        failure_reason=entry.get("FailureReason"),
+    )
+
+
+async def redrives(dead_letters: DeadLetterQueue) -> list[RedriveTask]:
+    """The queue's move tasks, most recent first (SQS keeps those of the last 14 days, at most 10)."""
+    response = await dead_letters.call(
+        "list_message_move_tasks", SourceArn=await dead_letters.arn(), MaxResults=10
+    )
+    return [_task(entry) for entry in response.get("Results", [])]
+
+
+async def redrive(dead_letters: DeadLetterQueue, request: RedriveRequest) -> RedriveTask:
+    """Start moving every message back to the work queue; one task at a time per queue."""
+    source = await dead_letters.arn()
+    running = [task for task in await redrives(dead_letters) if task.status == "RUNNING"]
+    if running:
+        raise InvalidStateError(f"a redrive is already running (task {running[0].task_handle}); wait for it")
+    arguments: dict[str, Any] = {"SourceArn": source}
+    if request.max_per_second is not None:
+        arguments["MaxNumberOfMessagesPerSecond"] = request.max_per_second
+    response = await dead_letters.call("start_message_move_task", **arguments)
+    started = [task for task in await redrives(dead_letters) if task.task_handle == response["TaskHandle"]]
+    if started:
+        return started[0]
+    return RedriveTask(
+        task_handle=response["TaskHandle"], status="RUNNING", moved=0, to_move=None, started_at=None
+    )

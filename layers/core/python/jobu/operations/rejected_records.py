@@ -1,0 +1,88 @@
+"""Kafka records the queue dispatcher refused (rejected_events): list, show, replay, discard.
+
+Replay hands the stored value to the queue dispatcher's own code (jobu.event_dispatch.dispatch_event),
+as a one-record event at the record's own coordinates, e.g. after the handler it named was deployed.
+The run it makes is keyed by those coordinates like any event run, so replaying twice, or a replay
+racing a redelivery of the record, makes at most one run. A record that becomes a run is removed
+from the rejected records (the run keeps its coordinates); one refused again stays, and the answer
+says why.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Set
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from jobu.errors import InvalidStateError, NotFoundError
+from jobu.event_dispatch import dispatch_event
+from jobu.models import Execution, RejectedEvent, RejectedEventSummary
+from jobu.operations.paging import Page, PageRequest
+from jobu.store import JobStore
+from jobu.work_queue import WorkQueue
+
+
+class ReplayResult(BaseModel):
+    outcome: Literal["dispatched", "rejected"] = Field(
+        description="dispatched: the record is now a run (made by this replay or an earlier one); "
+        "rejected: refused again, for `reason`"
+    )
+    run: Execution | None = None
+    reason: str | None = None
+
+
+async def list_page(store: JobStore, request: PageRequest) -> Page[RejectedEventSummary]:
+    total = await store.count_rejected_events()
+    items = await store.page_rejected_events(limit=request.size, offset=request.offset)
+    return Page[RejectedEventSummary].of(items, total=total, request=request)
+
+
+async def get(store: JobStore, rejected_id: int) -> RejectedEvent:
+    record = await store.get_rejected_event(rejected_id)
+    if record is None:
+        raise NotFoundError(f"no rejected record with id {rejected_id}")
+    return record
+
+
+def _value(record: RejectedEvent) -> str | None:
+    """The record's value as the event carries it (base64), or None for a tombstone."""
+    if record.raw_encoding == "none":
+        return None
+    if record.raw_encoding == "base64":
+        return record.raw_value
+    return base64.b64encode(record.raw_value.encode("utf-8", "surrogatepass")).decode("ascii")
+
+
+async def replay(
+    store: JobStore, queue: WorkQueue, rejected_id: int, *, known_handlers: Set[str], now: datetime
+) -> ReplayResult:
+    record = await get(store, rejected_id)
+    topic, partition, offset = record.source_topic, record.source_partition, record.source_offset
+    if topic is None or partition is None or offset is None:
+        raise InvalidStateError(
+            f"rejected record {rejected_id} has no Kafka coordinates (its envelope was broken): there is no "
+            "record value to replay; discard it"
+        )
+    event = {
+        "eventSource": "jobu:replay",
+        "records": {
+            f"{topic}-{partition}": [
+                {"topic": topic, "partition": partition, "offset": offset, "value": _value(record)}
+            ]
+        },
+    }
+    report = await dispatch_event(store, queue, event, known_handlers=known_handlers, now=now)
+    run = await store.execution_for_source(topic, partition, offset)
+    if run is None:
+        reason = report.rejected[0].split(": ", 1)[-1] if report.rejected else "refused"
+        return ReplayResult(outcome="rejected", reason=reason)
+    await store.delete_rejected_event(rejected_id)
+    return ReplayResult(outcome="dispatched", run=run)
+
+
+async def discard(store: JobStore, rejected_id: int) -> None:
+    if not await store.delete_rejected_event(rejected_id):
+        raise NotFoundError(f"no rejected record with id {rejected_id}")

@@ -1,0 +1,176 @@
+"""Runs (job_executions): the history with filters, one run's detail, retry, bulk retry, delete.
+
+Retry gives a FAILED or TIMEOUT run a new attempt of the same run: the row goes back to PENDING with
+retry_count + 1 (the attempt its message carries), keeps its last error until the attempt ends, and
+is queued at once. That one attempt is added to max_retry's budget: if it fails, the run ends again
+(no automatic retries follow). Any other status is an InvalidStateError.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from jobu.errors import InvalidStateError, NotFoundError
+from jobu.models import Execution, ExecutionStatus, ExecutionSummary, StorableText
+from jobu.operations.paging import Page, PageRequest
+from jobu.provenance import ParamOrigin, origins
+from jobu.store import JobStore
+from jobu.work_queue import QueuedRun, WorkQueue, enqueue
+
+RETRYABLE = (ExecutionStatus.FAILED, ExecutionStatus.TIMEOUT)
+# A run that may still start or is running: deleting it would pull it from under its worker.
+ACTIVE = (ExecutionStatus.WAITING, ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
+MAX_CHILDREN = 100
+MAX_BULK_RETRY = 1000
+EARLIEST = datetime(1970, 1, 2)
+LATEST = datetime(9999, 12, 30)
+
+
+class RunFilter(BaseModel):
+    """Which runs: every field given must match; dates bound created_at, both ends included."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cron_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="the run's cron job id")
+    status: ExecutionStatus | None = None
+    handler_name: StorableText | None = Field(default=None, min_length=1, max_length=200)
+    from_date: datetime | None = Field(default=None, description="created at or after (UTC when no offset)")
+    to_date: datetime | None = Field(default=None, description="created at or before (UTC when no offset)")
+
+    @field_validator("from_date", "to_date")
+    @classmethod
+    def _in_range(cls, moment: datetime | None) -> datetime | None:
+        # every backend stores these years (MySQL's DATETIME starts at 1000); beyond them nothing exists
+        if moment is not None and not EARLIEST <= moment.replace(tzinfo=None) <= LATEST:
+            raise ValueError(f"dates must fall between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+        return moment
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Self:
+        if self.from_date and self.to_date and self._utc(self.from_date) > self._utc(self.to_date):
+            raise ValueError("from_date is after to_date")
+        return self
+
+    @staticmethod
+    def _utc(moment: datetime) -> datetime:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+    def store_filter(self, statuses: tuple[ExecutionStatus, ...] | None = None) -> dict[str, Any]:
+        if self.status is not None:
+            statuses = tuple(s for s in statuses or (self.status,) if s is self.status)
+        return {
+            "job_id": self.cron_id,
+            "statuses": statuses,
+            "handler_name": self.handler_name,
+            "from_date": None if self.from_date is None else self._utc(self.from_date),
+            "to_date": None if self.to_date is None else self._utc(self.to_date),
+        }
+
+
+class RunDetail(Execution):
+    """A run with what an operator needs around it."""
+
+    cron_name: str | None = Field(description="the name of the run's cron job, when it has one")
+    params_provenance: dict[str, ParamOrigin] = Field(
+        description="where each key of params came from: the cron job ('cron'), the event, an override "
+        "('manual') or a backfill (the stored map, or param_source for every key when nothing was merged)"
+    )
+    parent: ExecutionSummary | None = Field(description="the run whose on_success created this one")
+    children: list[ExecutionSummary] = Field(description="runs this one created on success (at most 100)")
+
+
+class RetryResult(BaseModel):
+    run: RunDetail
+    queued: bool = Field(description="false: the message failed and the sweeper re-sends it within minutes")
+
+
+class BulkRetryRequest(RunFilter):
+    """Retry the FAILED and TIMEOUT runs that match (status narrows it to one of the two)."""
+
+    dry_run: bool = Field(default=True, description="true (the default): only count and list; retry nothing")
+    limit: int = Field(default=100, ge=1, le=MAX_BULK_RETRY, description="the most runs one call retries")
+
+
+class BulkRetryResult(BaseModel):
+    dry_run: bool
+    matched: int = Field(description="FAILED or TIMEOUT runs matching the filter")
+    ids: list[int] = Field(
+        description="dry run: the runs a retry would take (newest first); else those retried"
+    )
+    queued: list[int] = Field(default_factory=list, description="retried runs whose message was sent")
+
+
+async def list_page(store: JobStore, request: PageRequest, run_filter: RunFilter) -> Page[ExecutionSummary]:
+    where = run_filter.store_filter()
+    total = await store.count_executions(**where)
+    items = await store.page_executions(limit=request.size, offset=request.offset, **where)
+    return Page[ExecutionSummary].of(items, total=total, request=request)
+
+
+async def get(store: JobStore, execution_id: int) -> RunDetail:
+    found = await store.get_execution_detail(execution_id)
+    if found is None:
+        raise NotFoundError(f"no run with id {execution_id}")
+    run, cron_name = found
+    parent = None
+    if run.parent_execution_id is not None:
+        parent = await store.get_execution_summary(run.parent_execution_id)
+    fields = run.model_dump() | {
+        "params_provenance": origins(run.params, run.params_provenance, run.param_source)
+    }
+    return RunDetail(
+        **fields,
+        cron_name=cron_name,
+        parent=parent,
+        children=await store.execution_children(execution_id, limit=MAX_CHILDREN),
+    )
+
+
+async def _queue(store: JobStore, queue: WorkQueue, runs: list[Execution], *, now: datetime) -> list[int]:
+    sent = await enqueue(store, queue, [QueuedRun.for_execution(run) for run in runs], now=now)
+    return sorted(sent.sent)
+
+
+async def retry(store: JobStore, queue: WorkQueue, execution_id: int, *, now: datetime) -> RetryResult:
+    run = await get(store, execution_id)
+    if run.status not in RETRYABLE:
+        raise InvalidStateError(
+            f"run {execution_id} is {run.status.value}: only FAILED or TIMEOUT runs are retried"
+        )
+    retried = await store.retry_finished_executions([execution_id], now=now)
+    if not retried:
+        raise InvalidStateError(f"run {execution_id} changed state while being retried; read it again")
+    queued = await _queue(store, queue, retried, now=now)
+    return RetryResult(run=await get(store, execution_id), queued=execution_id in queued)
+
+
+async def bulk_retry(
+    store: JobStore, queue: WorkQueue, request: BulkRetryRequest, *, now: datetime
+) -> BulkRetryResult:
+    """The dry run (the default) says how many runs match and which `limit` of them a retry would
+    take; without it those runs are retried and queued, and the ids retried are returned."""
+    where = request.store_filter(RETRYABLE)
+    matched = await store.count_executions(**where) if where["statuses"] else 0
+    page = await store.page_executions(limit=request.limit, offset=0, **where) if matched else []
+    ids = [run.id for run in page]
+    if request.dry_run:
+        return BulkRetryResult(dry_run=True, matched=matched, ids=ids)
+    retried = await store.retry_finished_executions(ids, now=now)
+    queued = await _queue(store, queue, retried, now=now)
+    return BulkRetryResult(dry_run=False, matched=matched, ids=sorted(r.id for r in retried), queued=queued)
+
+
+async def delete(store: JobStore, execution_id: int) -> None:
+    run = await store.get_execution(execution_id)
+    if run is None:
+        raise NotFoundError(f"no run with id {execution_id}")
+    if run.status in ACTIVE:
+        raise InvalidStateError(
+            f"run {execution_id} is {run.status.value}: a run that may still start or is running is not "
+            "deleted"
+        )
+    if not await store.delete_finished_execution(execution_id):
+        raise InvalidStateError(f"run {execution_id} changed state while being deleted; read it again")
