@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from jobu_local.cfn_yaml import load_template
+from jobu_local.template.cfn_yaml import load_template
 
 LIMIT_BYTES = 250 * 2**20
 FUNCTION = "AWS::Serverless::Function"

@@ -20,7 +20,7 @@ from jobu.cron_jobs import create_cron_job, parse_spec
 from jobu.handler_manifest import known_handler_names
 from jobu.models import Execution
 from jobu.store import open_store
-from jobu_local.runtime import LocalRuntime, RuntimeOptions
+from jobu_local.runtime.runtime import LocalRuntime, RuntimeOptions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "template.yaml"

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from jobu_local.produce import send
-from jobu_local.runtime import LocalRuntime
-from jobu_local.state import RuntimeState
+from jobu_local.commands.produce import send
+from jobu_local.runtime.runtime import LocalRuntime
+from jobu_local.runtime.state import RuntimeState
 from tests.e2e.conftest import (
     REPO_ROOT,
     TOPIC,

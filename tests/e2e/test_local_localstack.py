@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import pytest
 
 from jobu.models import Execution
-from jobu_local.cli import main as jobu
-from jobu_local.produce import send
+from jobu_local.commands.cli import main as jobu
+from jobu_local.commands.produce import send
 from tests.e2e.conftest import (
     REPO_ROOT,
     TOPIC,

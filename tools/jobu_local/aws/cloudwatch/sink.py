@@ -9,41 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
+
+from jobu_local.host.logs import LogEvent
 
 # put_log_events takes at most 10,000 events and 1,048,576 bytes (each event counts 26 bytes extra).
 MAX_BATCH_EVENTS = 10_000
 MAX_BATCH_BYTES = 1_048_576 - 64 * 1024
 EVENT_OVERHEAD_BYTES = 26
-
-
-@dataclass(frozen=True)
-class LogEvent:
-    timestamp_ms: int
-    message: str
-
-
-def now_ms() -> int:
-    return int(datetime.now(UTC).timestamp() * 1000)
-
-
-def new_stream_name(version: str = "$LATEST") -> str:
-    return f"{datetime.now(UTC):%Y/%m/%d}/[{version}]{uuid.uuid4().hex}"
-
-
-class LogSink(Protocol):
-    """Receives a function's log lines; `flush` returns once they are readable where they go."""
-
-    def open_stream(self, log_group: str, stream: str) -> None: ...
-
-    def emit(self, log_group: str, stream: str, event: LogEvent) -> None: ...
-
-    async def flush(self) -> None: ...
 
 
 @dataclass
@@ -94,31 +69,3 @@ def batches(events: list[LogEvent]) -> list[list[LogEvent]]:
         result[-1].append(event)
         size += event_size
     return [batch for batch in result if batch]
-
-
-@dataclass
-class MemoryLogSink:
-    """Keeps events in memory (unit tests)."""
-
-    streams: dict[tuple[str, str], list[LogEvent]] = field(default_factory=dict)
-
-    def open_stream(self, log_group: str, stream: str) -> None:
-        self.streams.setdefault((log_group, stream), [])
-
-    def emit(self, log_group: str, stream: str, event: LogEvent) -> None:
-        self.streams.setdefault((log_group, stream), []).append(event)
-
-    async def flush(self) -> None:
-        return None
-
-    def messages(self, log_group: str) -> list[str]:
-        return [
-            event.message
-            for (group, _), events in self.streams.items()
-            if group == log_group
-            for event in events
-        ]
-
-
-def console() -> TextIO:
-    return sys.stdout

@@ -24,10 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jobu_local.host import END_MARKER
-from jobu_local.log_sink import LogEvent, LogSink, new_stream_name, now_ms
+from jobu_local.host.bootstrap import END_MARKER
+from jobu_local.host.config import FunctionConfig, FunctionError, Invocation
+from jobu_local.host.logs import LogEvent, LogSink, new_stream_name, now_ms
 
-TOOLS_DIR = Path(__file__).resolve().parents[1]
+TOOLS_DIR = Path(__file__).resolve().parents[2]
 LEVELS = {"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARN": 3, "WARNING": 3, "ERROR": 4, "FATAL": 5, "CRITICAL": 5}
 # The level of each platform record, for SystemLogLevel (at INFO, Lambda writes "start" and "report").
 PLATFORM_LEVELS = {
@@ -38,55 +39,6 @@ PLATFORM_LEVELS = {
 }
 STREAM_LIMIT = 16 * 1024 * 1024
 KILL_GRACE_SECONDS = 2.0
-
-
-@dataclass(frozen=True)
-class FunctionConfig:
-    """What the runtime needs to run one function, read from template.yaml."""
-
-    logical_id: str
-    name: str
-    handler: str
-    code_dir: Path
-    layer_dirs: tuple[Path, ...]
-    timeout_seconds: int
-    memory_mb: int
-    environment: dict[str, str]
-    region: str
-    account_id: str = "123456789012"
-    runtime: str = "python3.12"
-    log_format: str = "Text"  # LoggingConfig.LogFormat: Text or JSON
-    system_log_level: str = "INFO"  # LoggingConfig.SystemLogLevel (JSON format only)
-    application_log_level: str = "INFO"  # LoggingConfig.ApplicationLogLevel (JSON format only)
-
-    @property
-    def json_logs(self) -> bool:
-        return self.log_format.upper() == "JSON"
-
-    @property
-    def log_group(self) -> str:
-        return f"/aws/lambda/{self.name}"
-
-    @property
-    def arn(self) -> str:
-        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.name}"
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """The outcome of one invoke, as the event source mapping sees it."""
-
-    request_id: str
-    ok: bool
-    result: Any = None
-    error: dict[str, Any] | None = None
-    duration_ms: float = 0.0
-    init_ms: float | None = None
-    status: str = "success"
-
-
-class FunctionError(Exception):
-    """The function raised, timed out or its process died (the invocation failed)."""
 
 
 @dataclass
@@ -148,7 +100,7 @@ class FunctionProcess:
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "jobu_local.host",
+            "jobu_local.host.bootstrap",
             self.config.handler,
             cwd=self.config.code_dir,
             env=self.environment(self._stream),

@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from jobu_local.aws import AwsTarget
-from jobu_local.services import http_ok
-from jobu_local.state import REPO_ROOT, RuntimeState, default_database_url, state_dir
-from jobu_local.template import DEFAULT_REGION, LocalTemplate
+from jobu_local.aws.endpoint import AwsTarget, detect_emulator
+from jobu_local.runtime.state import REPO_ROOT, RuntimeState, default_database_url, state_dir
+from jobu_local.template.reader import DEFAULT_REGION, LocalTemplate
 
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 DEFAULT_TOPIC = "jobu-events"
@@ -79,11 +78,3 @@ def aws_target(explicit_endpoint: str | None) -> AwsTarget:
     if state is not None and state.aws_endpoint_url is not None:
         return AwsTarget(state.aws_endpoint_url, state.region, state.aws_emulator)
     return AwsTarget(None, region(), "aws")
-
-
-def detect_emulator(endpoint: str) -> str:
-    if http_ok(f"{endpoint}/moto-api/"):
-        return "moto"
-    if http_ok(f"{endpoint}/_localstack/health"):
-        return "localstack"
-    return "external"

@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from jobu_local.context import LambdaContext
+from jobu_local.host.context import LambdaContext
 
 END_MARKER = "\x1ejobu-local-end "
 Handler = Callable[[dict[str, Any], LambdaContext], Any]
@@ -119,7 +119,7 @@ def function_path(path: list[str], python_path: str) -> list[str]:
     repository's folders on every interpreter's path (a .pth file): both are removed, so that one
     function never imports another's code (the dispatchers never see the worker's handlers).
     """
-    tools_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    tools_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     repo = os.path.dirname(tools_dir)
     allowed = {os.path.abspath(entry) for entry in python_path.split(os.pathsep) if entry} - {tools_dir}
 

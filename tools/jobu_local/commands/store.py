@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from jobu_local.table import render, to_json
+from jobu_local.commands.table import render, to_json
 
 if TYPE_CHECKING:
     from jobu.models import CronJob, Execution, RejectedEvent

@@ -18,21 +18,24 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jobu_local.aws import AwsTarget, EmulatorProvider, create_resources
-from jobu_local.function_process import FunctionProcess, Invocation
-from jobu_local.log_sink import CloudWatchLogSink
-from jobu_local.services import LOOPBACK, Service, free_port, http_ok, moto_server, tansu_broker
-from jobu_local.sources import FailureSink, KafkaRunner, ScheduleRunner, SqsRunner, cancel_all
-from jobu_local.state import RuntimeState, default_database_url, state_dir
-from jobu_local.template import ACCOUNT_ID, FunctionSpec, KafkaSource, LocalTemplate
+from jobu_local.aws.cloudwatch.sink import CloudWatchLogSink
+from jobu_local.aws.endpoint import AwsTarget, moto_server
+from jobu_local.aws.kafka.broker import ensure_topics, tansu_broker
+from jobu_local.aws.kafka.mapping import FailureSink, KafkaRunner, failure_record
+from jobu_local.aws.processes import LOOPBACK, Service, free_port, http_ok
+from jobu_local.aws.resources import EmulatorProvider, create_resources
+from jobu_local.aws.scheduler import ScheduleRunner
+from jobu_local.aws.sqs import SqsRunner
+from jobu_local.host.config import Invocation
+from jobu_local.host.container import FunctionProcess
+from jobu_local.runtime.state import RuntimeState, default_database_url, state_dir
+from jobu_local.template.reader import ACCOUNT_ID, FunctionSpec, KafkaSource, LocalTemplate
 
 DATABASE_URL = "JOBU_DATABASE_URL"
 DATABASE_SECRET_ARN = "JOBU_DATABASE_SECRET_ARN"
-TOPIC_PARTITIONS = 3
 READY_TIMEOUT_SECONDS = 30.0
 # What a function process inherits from the runtime's own environment (Lambda's is clean too).
 INHERITED = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")
@@ -413,35 +416,9 @@ class LocalRuntime:
             self.progress("stopped")
 
 
-def failure_record(
-    event: dict[str, Any], invocation: Invocation, attempts: int, function_arn: str
-) -> dict[str, Any]:
-    """What Lambda writes to an on-failure destination for a Kafka batch that exhausted its retries."""
-    return {
-        "version": "1.0",
-        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-        "requestContext": {
-            "requestId": invocation.request_id,
-            "functionArn": function_arn,
-            "condition": "RetryAttemptsExhausted",
-            "approximateInvokeCount": attempts,
-        },
-        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-        "payload": event,
-    }
-
-
-async def ensure_topics(
-    bootstrap_servers: str, topics: list[str], partitions: int = TOPIC_PARTITIONS
-) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [NewTopic(topic, partitions, 1) for topic in topics if topic not in existing]
-        if missing:
-            await admin.create_topics(missing)
-    finally:
-        await admin.close()
+async def cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

@@ -1,20 +1,16 @@
-"""AWS clients for the emulator (or LocalStack, or AWS) and the template's resources created in it."""
+"""The template's resources (queues, log groups, buckets) created in the emulator, LocalStack or AWS."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
-from botocore.config import Config
+from jobu_local.aws.endpoint import AwsTarget
+from jobu_local.template.intrinsics import TemplateError
+from jobu_local.template.reader import LOG_GROUP, S3_BUCKET, SQS_QUEUE, LocalTemplate, NamingProvider
 
-from jobu_local.intrinsics import TemplateError
-from jobu_local.template import LOG_GROUP, S3_BUCKET, SQS_QUEUE, LocalTemplate, NamingProvider
-
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 QUEUE_ATTRIBUTES = (
     "DelaySeconds",
     "MaximumMessageSize",
@@ -26,38 +22,6 @@ QUEUE_ATTRIBUTES = (
     "DeduplicationScope",
     "FifoThroughputLimit",
 )
-
-
-@dataclass(frozen=True)
-class AwsTarget:
-    """Where AWS API calls go: an endpoint (moto, LocalStack) or real AWS (endpoint None)."""
-
-    endpoint_url: str | None
-    region: str
-    emulator: str  # "moto", "localstack", "aws"
-
-    def client(self, service: str) -> Any:
-        credentials: dict[str, str] = {}
-        if self.endpoint_url is not None and not os.environ.get("AWS_ACCESS_KEY_ID"):
-            credentials = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
-        return boto3.client(  # type: ignore[call-overload]
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=self.region,
-            config=Config(retries={"max_attempts": 3, "mode": "standard"}),
-            **credentials,
-        )
-
-    def function_environment(self) -> dict[str, str]:
-        """What a function process needs to reach the same AWS (Lambda gives it the role's keys)."""
-        environment = {
-            name: os.environ[name]
-            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
-            if name in os.environ
-        }
-        if self.endpoint_url is not None:
-            environment = {**LOCAL_CREDENTIALS, **environment, "AWS_ENDPOINT_URL": self.endpoint_url}
-        return environment
 
 
 @dataclass

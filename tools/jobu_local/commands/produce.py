@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
+import sys
 from collections.abc import Set
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from jobu_local.commands.common import CommandError, known_handlers
+from jobu_local.commands.targets import (
+    DEFAULT_TOPIC,
+    TargetError,
+    bootstrap_servers,
+    load_template,
+    running_state,
+)
+from jobu_local.template.intrinsics import TemplateError
 
 
 class MessageError(ValueError):
@@ -73,3 +87,57 @@ async def send(bootstrap_servers: str, topic: str, value: bytes, key: bytes | No
     finally:
         await producer.stop()
     return Sent(metadata.topic, metadata.partition, metadata.offset)
+
+
+def cmd_produce(args: argparse.Namespace) -> int:
+    if args.file is not None:
+        document = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+        value = document.encode()
+    else:
+        document = None
+    if args.no_validate:
+        if document is None:
+            raise CommandError("--no-validate sends a file (--file) as it is")
+    else:
+        message = build_message(
+            handler_name=args.handler,
+            params_json=args.params,
+            job_id=args.job_id,
+            document_text=document,
+            known_handlers=known_handlers(),
+        )
+        value = json.dumps(message).encode()
+    topic = args.topic or _topic()
+    sent = asyncio.run(
+        send(bootstrap_servers(args.bootstrap_servers), topic, value, args.key.encode() if args.key else None)
+    )
+    print(f"sent to {sent.topic} partition {sent.partition} offset {sent.offset}: {value.decode()}")
+    return 0
+
+
+def _topic() -> str:
+    state = running_state()
+    if state is not None and len(state.topics) == 1:
+        return state.topics[0]
+    try:
+        topics = load_template(None).kafka_topics()
+    except (TargetError, TemplateError, OSError):
+        return DEFAULT_TOPIC
+    return topics[0] if len(topics) == 1 else DEFAULT_TOPIC
+
+
+def add_parser(commands: Any) -> None:
+    produce = commands.add_parser("produce", help="send a job message to the Kafka topic")
+    produce.add_argument("--handler", help="handler_name")
+    produce.add_argument("--params", help="params as a JSON object")
+    produce.add_argument("--job-id", type=int, help="job_id of a cron job whose params are the base")
+    produce.add_argument("--file", help="a JSON message file ('-' for stdin) instead of the flags")
+    produce.add_argument("--key", help="the record key")
+    produce.add_argument("--topic", help=f"default: the template's topic ({DEFAULT_TOPIC})")
+    produce.add_argument(
+        "--bootstrap-servers", help="default: KAFKA_BOOTSTRAP_SERVERS, else the runtime's broker"
+    )
+    produce.add_argument(
+        "--no-validate", action="store_true", help="send --file as it is (to test rejections)"
+    )
+    produce.set_defaults(run=cmd_produce)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobu_local.function_process import FunctionConfig
-from jobu_local.intrinsics import Resolver, ResourceProvider, TemplateError
+from jobu_local.host.config import FunctionConfig
+from jobu_local.template.intrinsics import Resolver, ResourceProvider, TemplateError
 
 SAM_FUNCTION = "AWS::Serverless::Function"
 SAM_LAYER = "AWS::Serverless::LayerVersion"
@@ -143,7 +143,7 @@ class LocalTemplate:
         region: str | None = None,
         stack_name: str | None = None,
     ) -> LocalTemplate:
-        from jobu_local.cfn_yaml import load_template
+        from jobu_local.template.cfn_yaml import load_template
 
         document = load_template(path)
         config_stack_name, config_region = _samconfig(path.parent / "samconfig.toml")

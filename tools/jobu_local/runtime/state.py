@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 STATE_DIR_VARIABLE = "JOBU_LOCAL_STATE_DIR"
 STATE_FILE = "runtime.json"
 

@@ -9,16 +9,25 @@ pattern. So against any endpoint other than AWS the same pattern is applied here
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
-from jobu_local.aws import AwsTarget
-from jobu_local.filter_pattern import FilterPatternError, compile_pattern
+from jobu_local.aws.cloudwatch.filter_pattern import FilterPatternError, compile_pattern
+from jobu_local.aws.endpoint import AwsTarget
+from jobu_local.commands.common import CommandError
+from jobu_local.commands.targets import (
+    aws_target,
+    load_template,
+    running_state,
+)
+from jobu_local.template.reader import LocalTemplate
 
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -203,3 +212,97 @@ def follow(
             seen.update(line.event_id for line in lines)
             cursor = max(cursor, lines[-1].timestamp_ms - 1000)  # late arrivals within a second
         time.sleep(FOLLOW_POLL_SECONDS)
+
+
+def log_groups(
+    template: LocalTemplate | None, function: str | None, stack_name: str | None, target: Any
+) -> dict[str, str]:
+    """{log group: label} for one function or all of them."""
+    if stack_name is not None and target.endpoint_url is None:
+        return _stack_log_groups(target, stack_name, function)
+    state = running_state()
+    if template is None:
+        raise CommandError("no template to read function names from: pass --log-group or --template")
+    specs = [template.find_function(function)] if function else template.functions()
+    groups: dict[str, str] = {}
+    for spec in specs:
+        name = spec.config.name
+        if state is not None and spec.logical_id in state.functions:
+            name = state.functions[spec.logical_id]["name"]
+        groups[f"/aws/lambda/{name}"] = spec.logical_id
+    return groups
+
+
+def _stack_log_groups(target: Any, stack_name: str, function: str | None) -> dict[str, str]:
+    template = load_template(None)
+    specs = [template.find_function(function)] if function else template.functions()
+    cloudformation = target.client("cloudformation")
+    groups: dict[str, str] = {}
+    for spec in specs:
+        resource = cloudformation.describe_stack_resource(
+            StackName=stack_name, LogicalResourceId=spec.logical_id
+        )
+        groups[f"/aws/lambda/{resource['StackResourceDetail']['PhysicalResourceId']}"] = spec.logical_id
+    return groups
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    target = aws_target(args.endpoint_url)
+    if args.log_group:
+        groups = {group: group.rsplit("/", 1)[-1] for group in args.log_group}
+    else:
+        template = load_template(args.template) if args.template or not args.stack_name else None
+        groups = log_groups(template, args.function, args.stack_name, target)
+    pattern = build_pattern(args.filter, execution_id=args.execution_id, level=args.level)
+    reader = LogReader(target, list(groups), pattern)
+    start = parse_time(args.since)
+    end = parse_time(args.until) if args.until else None
+    start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000) if end else None
+
+    def emit(lines: Sequence[LogLine]) -> None:
+        print_lines(lines, groups, sys.stdout, args.json)
+
+    if args.follow:
+        try:
+            follow(reader, start_ms, emit)
+        except KeyboardInterrupt:
+            return 0
+        return 0
+    lines = reader.read(start_ms, end_ms)
+    if args.with_requests:
+        lines = reader.with_request_lines(lines, start_ms, end_ms)
+    emit(lines)
+    return 0
+
+
+def add_parser(commands: Any) -> None:
+    logs = commands.add_parser(
+        "logs", help="read function logs like CloudWatch (local emulator, LocalStack or AWS)"
+    )
+    logs.add_argument("function", nargs="?", help="logical id or short name; default: every function")
+    logs.add_argument("--filter", help="a CloudWatch filter pattern, e.g. '{ $.level = \"ERROR\" }'")
+    logs.add_argument("--execution-id", type=int, help="shortcut for { $.execution_id = N }")
+    logs.add_argument("--level", help="shortcut for { $.level = LEVEL }")
+    logs.add_argument("--since", default="10m", help="10m, 2h, 1d or an ISO time (default 10m)")
+    logs.add_argument("--until", help="10m, 2h, 1d or an ISO time")
+    logs.add_argument("--follow", action="store_true", help="keep printing new lines until Ctrl-C")
+    logs.add_argument(
+        "--with-requests", action="store_true", help="add the START/END/REPORT lines of matched runs"
+    )
+    logs.add_argument("--log-group", action="append", help="read this log group (repeatable)")
+    logs.add_argument("--stack-name", help="on AWS: find the functions' names in this stack")
+    logs.add_argument(
+        "--endpoint-url", help="default: AWS_ENDPOINT_URL, else the runtime's emulator, else AWS"
+    )
+    logs.add_argument("--template")
+    logs.add_argument("--json", action="store_true", help="one JSON object per event")
+    logs.set_defaults(run=cmd_logs)
+
+
+def logs_main(argv: Sequence[str]) -> int:
+    """`jobu logs ARGS` on its own (the demo shows a run's logs this way)."""
+    root = argparse.ArgumentParser(prog="jobu")
+    add_parser(root.add_subparsers(dest="command", required=True))
+    args = root.parse_args(["logs", *argv])
+    status: int = args.run(args)
+    return status

@@ -1,0 +1,56 @@
+"""What the host needs to run one function (read from template.yaml), and what an invoke returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """What the runtime needs to run one function, read from template.yaml."""
+
+    logical_id: str
+    name: str
+    handler: str
+    code_dir: Path
+    layer_dirs: tuple[Path, ...]
+    timeout_seconds: int
+    memory_mb: int
+    environment: dict[str, str]
+    region: str
+    account_id: str = "123456789012"
+    runtime: str = "python3.12"
+    log_format: str = "Text"  # LoggingConfig.LogFormat: Text or JSON
+    system_log_level: str = "INFO"  # LoggingConfig.SystemLogLevel (JSON format only)
+    application_log_level: str = "INFO"  # LoggingConfig.ApplicationLogLevel (JSON format only)
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_format.upper() == "JSON"
+
+    @property
+    def log_group(self) -> str:
+        return f"/aws/lambda/{self.name}"
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.name}"
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """The outcome of one invoke, as the event source mapping sees it."""
+
+    request_id: str
+    ok: bool
+    result: Any = None
+    error: dict[str, Any] | None = None
+    duration_ms: float = 0.0
+    init_ms: float | None = None
+    status: str = "success"
+
+
+class FunctionError(Exception):
+    """The function raised, timed out or its process died (the invocation failed)."""
