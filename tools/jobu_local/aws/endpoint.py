@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from jobu_local.aws.processes import LOOPBACK, Service, http_ok
+from jobu_local.aws.processes import LOOPBACK, Service, http_ok, tools_environment
 
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 
@@ -51,9 +51,10 @@ class AwsTarget:
 def moto_server(port: int, log_path: Path | None = None) -> Service:
     return Service(
         name="moto server",
-        command=[sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
+        command=[sys.executable, "-m", "jobu_local.aws.moto_server", "-H", LOOPBACK, "-p", str(port)],
         ready=lambda: http_ok(f"http://{LOOPBACK}:{port}/moto-api/"),
         log_path=log_path,
+        environment=tools_environment(),
     )
 
 

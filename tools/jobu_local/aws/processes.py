@@ -106,3 +106,10 @@ class Service:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def tools_environment() -> dict[str, str]:
+    """This environment, with jobu_local importable in a child interpreter (installed or not)."""
+    tools = str(Path(__file__).resolve().parents[2])
+    existing = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([tools, existing] if existing else [tools])}

@@ -1,17 +1,21 @@
-"""CloudWatch Logs filter patterns, evaluated on the client.
-
-moto's CloudWatch Logs matches plain terms only and lets every event through for a JSON pattern
-(`{ $.execution_id = 42 }`), so against the embedded emulator `jobu logs` filters here, with the
-same syntax CloudWatch documents:
+"""CloudWatch Logs filter patterns, as CloudWatch documents them (FilterAndPatternSyntax).
 
 - empty pattern: every event;
 - terms: `ERROR timeout` (all terms), `?ERROR ?WARN` (any term), `ERROR -retry` (exclude),
   `"quoted phrase"`, `%regular expression%`; terms are case-sensitive;
 - JSON: `{ $.key = value }` with `= != < > <= >=`, string values quoted or bare with `*` wildcards,
   numbers, `IS TRUE`, `IS FALSE`, `IS NULL`, `NOT EXISTS`, `&&`, `||`, parentheses, nested keys
-  (`$.a.b`) and array indexes (`$.a[0]`). A message that is not a JSON object never matches.
+  (`$.a.b`), array indexes (`$.a[0]`) and the array wildcard (`$.a[*].id`: any element). A selector
+  must reach a value (a string or a number): `{ $.users != 1 }` does not match when `users` is an
+  array. `= *` matches any string or number. A message that is not a JSON object never matches;
+- space-delimited: `[ip, user, ..., status_code >= 400, bytes]`. The message's fields are split on
+  spaces, a `[...]` or `"..."` group being one field; `...` stands for any number of fields, and
+  without it the counts must be equal. Each field may carry conditions (`=`, `!=` with `*` or
+  `%regex%` on text, `< > <= >= = !=` on numbers) joined with `&&` and `||`, which may name other
+  fields of the pattern.
 
-Space-delimited patterns (`[ip, user, ...]`) are refused with a clear error.
+The embedded emulator's CloudWatch Logs uses this module for FilterLogEvents (aws/moto_server.py),
+and `jobu logs` applies it to what LocalStack and other emulators return.
 """
 
 from __future__ import annotations
@@ -25,7 +29,11 @@ from typing import Any
 
 Matcher = Callable[[str], bool]
 _Predicate = Callable[[Any], bool]
-_MISSING = object()
+
+
+def _not_exists(_value: Any) -> bool:
+    """NOT EXISTS: a marker the parser recognises by identity (the selector reaches nothing)."""
+    return False
 
 
 class FilterPatternError(ValueError):
@@ -40,7 +48,7 @@ def compile_pattern(pattern: str) -> Matcher:
     if text.startswith("{"):
         return _compile_json(text)
     if text.startswith("["):
-        raise FilterPatternError("space-delimited filter patterns ([a, b, ...]) are not supported locally")
+        return _compile_delimited(text)
     return _compile_terms(text)
 
 
@@ -91,7 +99,7 @@ def _compile_terms(text: str) -> Matcher:
 _JSON_TOKEN = re.compile(
     r"""\s*(?:
         (?P<op>&&|\|\||!=|<=|>=|=|<|>|\(|\)|\{|\})
-      | (?P<selector>\$(?:\.[A-Za-z0-9_@\-]+|\[\d+\]|\.\*)*)
+      | (?P<selector>\$(?:\.[A-Za-z0-9_@\-]+|\[\d+\]|\[\*\])*)
       | (?P<string>"(?:[^"\\]|\\.)*")
       | (?P<word>[^\s(){}=!<>&|"]+)
     )""",
@@ -119,19 +127,23 @@ def _tokenize(text: str) -> list[_Token]:
     return tokens
 
 
-_PATH_PART = re.compile(r"\.([A-Za-z0-9_@\-]+)|\[(\d+)\]")
+_PATH_PART = re.compile(r"\.([A-Za-z0-9_@\-]+)|\[(\d+|\*)\]")
 
 
-def _select(document: Any, selector: str) -> Any:
-    value = document
+def _select(document: Any, selector: str) -> list[Any]:
+    """The values a selector reaches: none, one, or one per array element for `[*]`."""
+    values = [document]
     for key, index in _PATH_PART.findall(selector[1:]):
-        if key and isinstance(value, dict) and key in value:
-            value = value[key]
-        elif index and isinstance(value, list) and int(index) < len(value):
-            value = value[int(index)]
-        else:
-            return _MISSING
-    return value
+        reached: list[Any] = []
+        for value in values:
+            if key and isinstance(value, dict) and key in value:
+                reached.append(value[key])
+            elif index == "*" and isinstance(value, list):
+                reached.extend(value)
+            elif index and index != "*" and isinstance(value, list) and int(index) < len(value):
+                reached.append(value[int(index)])
+        values = reached
+    return values
 
 
 def _number(text: str) -> float | None:
@@ -142,6 +154,7 @@ def _number(text: str) -> float | None:
 
 
 def _comparison(operator: str, literal: _Token) -> _Predicate:
+    """A test of one value (a JSON value, or a space-delimited field's text)."""
     text = json.loads(literal.text) if literal.kind == "string" else literal.text
     number = _number(text) if literal.kind == "word" else None
     if operator in {"<", ">", "<=", ">="}:
@@ -153,18 +166,43 @@ def _comparison(operator: str, literal: _Token) -> _Predicate:
             "<=": float.__le__,
             ">=": float.__ge__,
         }[operator]
-        return lambda value: _is_number(value) and compare(float(value), number)
+        return lambda value: (found := _as_number(value)) is not None and compare(found, number)
 
     def equal(value: Any) -> bool:
-        if number is not None and _is_number(value):
-            return float(value) == number
-        if isinstance(value, str):
-            return fnmatch.fnmatchcase(value, text) if "*" in text else value == text
-        return False
+        if number is not None and (found := _as_number(value)) is not None:
+            return found == number
+        shown = _text(value)
+        if shown is None:
+            return False
+        if text.startswith("%") and text.endswith("%") and len(text) >= 2:
+            return re.search(text[1:-1], shown) is not None
+        return fnmatch.fnmatchcase(shown, text) if "*" in text else shown == text
 
     if operator == "=":
         return equal
-    return lambda value: value is not _MISSING and not equal(value)
+    # != holds for a value node that is not equal; never for an array, an object or a missing key
+    return lambda value: _text(value) is not None and not equal(value)
+
+
+def _text(value: Any) -> str | None:
+    """A value node's text (strings and numbers are value nodes; `*` patterns match either)."""
+    if isinstance(value, str):
+        return value
+    if _is_number(value):
+        return json.dumps(value)
+    return None
+
+
+def _as_number(value: Any) -> float | None:
+    if _is_number(value):
+        return float(value)
+    return _number(value) if isinstance(value, FieldText) else None
+
+
+class FieldText(str):
+    """A space-delimited field: text that numeric conditions read as a number (JSON strings are not)."""
+
+    __slots__ = ()
 
 
 def _is_number(value: Any) -> bool:
@@ -220,7 +258,9 @@ class _JsonParser:
             raise FilterPatternError(f"expected a $.selector in filter pattern, got {token.text!r}")
         predicate = self.condition()
         selector = token.text
-        return lambda doc: predicate(_select(doc, selector))
+        if predicate is _not_exists:
+            return lambda doc: not _select(doc, selector)
+        return lambda doc: any(predicate(value) for value in _select(doc, selector))
 
     def condition(self) -> _Predicate:
         token = self.take()
@@ -237,7 +277,7 @@ class _JsonParser:
             return constants[target]
         if word == "NOT":
             self.take("EXISTS")
-            return lambda value: value is _MISSING
+            return _not_exists
         if token.kind != "op" or token.text not in {"=", "!=", "<", ">", "<=", ">="}:
             raise FilterPatternError(f"expected a comparison operator in filter pattern, got {token.text!r}")
         literal = self.take()
@@ -255,5 +295,133 @@ def _compile_json(text: str) -> Matcher:
         except ValueError:
             return False
         return isinstance(document, dict) and predicate(document)
+
+    return match
+
+
+# --- space-delimited patterns --------------------------------------------------------------------
+
+_FIELD = re.compile(r'\[[^\]]*\]|"(?:[^"\\]|\\.)*"|\S+')
+_CONDITION = re.compile(
+    r"""\s*(?P<name>[A-Za-z_$][A-Za-z0-9_$]*)\s*(?P<op>!=|<=|>=|=|<|>)\s*
+    (?P<value>"(?:[^"\\]|\\.)*"|%[^%]*%|[^\s&|,]+)\s*""",
+    re.VERBOSE,
+)
+ELLIPSIS = "..."
+
+
+def message_fields(message: str) -> list[FieldText]:
+    """A message's space-delimited fields; a `[...]` or `"..."` group is one field, without its marks."""
+    fields = []
+    for found in _FIELD.finditer(message):
+        text = found.group(0)
+        grouped = len(text) >= 2 and text[0] + text[-1] in {"[]", '""'}
+        fields.append(FieldText(text[1:-1] if grouped else text))
+    return fields
+
+
+@dataclass(frozen=True)
+class _Slot:
+    name: str | None  # None: an unnamed field (an empty slot); ELLIPSIS: any number of fields
+    condition: Callable[[dict[str, FieldText]], bool] | None
+
+
+def _split_top(text: str, separator: str) -> list[str]:
+    """Split on a separator outside double quotes and %regex%."""
+    parts, current, quoted, regex = [], "", False, False
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == '"' and not regex and (index == 0 or text[index - 1] != "\\"):
+            quoted = not quoted
+        elif char == "%" and not quoted:
+            regex = not regex
+        if not quoted and not regex and text.startswith(separator, index):
+            parts.append(current)
+            current = ""
+            index += len(separator)
+            continue
+        current += char
+        index += 1
+    parts.append(current)
+    return parts
+
+
+def _delimited_condition(text: str) -> Callable[[dict[str, FieldText]], bool]:
+    """`a = 4* && b > 1000 || a = 5*` (&& binds tighter), each test reading a named field."""
+    alternatives = []
+    for alternative in _split_top(text, "||"):
+        tests = []
+        for clause in _split_top(alternative, "&&"):
+            found = _CONDITION.fullmatch(clause)
+            if found is None:
+                raise FilterPatternError(f"cannot parse condition {clause.strip()!r} in filter pattern")
+            value = found.group("value")
+            literal = _Token("string" if value.startswith('"') else "word", value)
+            tests.append((found.group("name"), _comparison(found.group("op"), literal)))
+        alternatives.append(tests)
+
+    def holds(fields: dict[str, FieldText]) -> bool:
+        return any(
+            all(name in fields and test(fields[name]) for name, test in tests) for tests in alternatives
+        )
+
+    return holds
+
+
+def _slot(text: str) -> _Slot:
+    text = text.strip()
+    if not text:
+        return _Slot(None, None)
+    if text == ELLIPSIS:
+        return _Slot(ELLIPSIS, None)
+    name = re.match(r"[A-Za-z_$][A-Za-z0-9_$]*", text)
+    if name is None:
+        raise FilterPatternError(f"a space-delimited field needs a name, not {text!r}")
+    if name.end() == len(text):
+        return _Slot(text, None)
+    return _Slot(name.group(0), _delimited_condition(text))
+
+
+def _alignments(slots: list[_Slot], count: int) -> list[dict[str, int]]:
+    """Each way to give the fields (by index) to the slots; `...` takes any number of fields."""
+    results: list[dict[str, int]] = []
+
+    def place(slot_index: int, field_index: int, bound: dict[str, int]) -> None:
+        if slot_index == len(slots):
+            if field_index == count:
+                results.append(dict(bound))
+            return
+        slot = slots[slot_index]
+        if slot.name == ELLIPSIS:
+            for end in range(field_index, count + 1):
+                place(slot_index + 1, end, bound)
+            return
+        if field_index >= count:
+            return
+        if slot.name is not None:
+            bound[slot.name] = field_index
+        place(slot_index + 1, field_index + 1, bound)
+        if slot.name is not None:
+            del bound[slot.name]
+
+    place(0, 0, {})
+    return results
+
+
+def _compile_delimited(text: str) -> Matcher:
+    if not text.endswith("]"):
+        raise FilterPatternError("a space-delimited filter pattern ends with ]")
+    slots = [_slot(part) for part in _split_top(text[1:-1], ",")]
+    conditions = [slot.condition for slot in slots if slot.condition is not None]
+
+    def match(message: str) -> bool:
+        fields = message_fields(message)
+        for alignment in _alignments(slots, len(fields)):
+            named = {name: fields[index] for name, index in alignment.items()}
+            named.update({f"${index + 1}": field for index, field in enumerate(fields)})
+            if all(condition(named) for condition in conditions):
+                return True
+        return False
 
     return match

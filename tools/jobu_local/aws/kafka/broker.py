@@ -4,11 +4,10 @@ clients as Apache Kafka does (jobu_local.aws.kafka.compat)."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
-from jobu_local.aws.processes import LOOPBACK, Service, free_port, port_open
+from jobu_local.aws.processes import LOOPBACK, Service, free_port, port_open, tools_environment
 
 TOPIC_PARTITIONS = 3
 
@@ -40,16 +39,9 @@ def embedded_broker(port: int, log_dir: Path | None = None) -> list[Service]:
         command=[sys.executable, "-m", "jobu_local.aws.kafka.compat", str(port), str(private)],
         ready=lambda: port_open(LOOPBACK, port),
         log_path=log_dir / "kafka-front.log" if log_dir is not None else None,
-        environment=_tools_path(),
+        environment=tools_environment(),
     )
     return [broker, front]
-
-
-def _tools_path() -> dict[str, str]:
-    """The front imports jobu_local: its folder on PYTHONPATH, whether installed or run from the tree."""
-    tools = str(Path(__file__).resolve().parents[3])
-    existing = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([tools, existing] if existing else [tools])}
 
 
 async def ensure_topics(
