@@ -97,5 +97,5 @@ async def test_warm_invocations_reuse_the_function_process(
     assert (first.ok, second.ok) == (True, True)
     assert first.init_ms is not None
     assert second.init_ms is None
-    assert runtime.processes["CronDispatcherFunction"].cold_starts == 1
-    assert set(runtime.processes) == {"CronDispatcherFunction"}
+    assert runtime.functions["CronDispatcherFunction"].cold_starts == 1
+    assert set(runtime.functions) == {"CronDispatcherFunction"}

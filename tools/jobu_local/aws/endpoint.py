@@ -32,7 +32,8 @@ class AwsTarget:
             service,
             endpoint_url=self.endpoint_url,
             region_name=self.region,
-            config=Config(retries={"max_attempts": 3, "mode": "standard"}),
+            # a connection per concurrent SQS poller (botocore keeps 10 by default)
+            config=Config(retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=64),
             **credentials,
         )
 

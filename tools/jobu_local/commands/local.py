@@ -38,6 +38,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         state_dir=Path(args.state_dir) if args.state_dir else None,
         stack_name=args.stack_name,
         system_log_level=args.system_log_level,
+        max_concurrency=args.max_concurrency,
     )
     asyncio.run(LocalRuntime(options, progress=_say).run())
     return 0
@@ -113,6 +114,12 @@ def add_parser(commands: Any) -> None:
     )
     up.add_argument("--state-dir", help="where the state file goes (default .jobu/; JOBU_LOCAL_STATE_DIR)")
     up.add_argument("--quiet", action="store_true", help="do not echo the functions' log lines here")
+    up.add_argument(
+        "--max-concurrency",
+        type=int,
+        metavar="N",
+        help="at most N containers per function (default: as the template allows; 1: one at a time)",
+    )
     up.set_defaults(run=cmd_local_up)
     tick = commands.add_parser("tick", help="invoke the scheduled function now (needs `jobu local up`)")
     tick.add_argument("--json", action="store_true")

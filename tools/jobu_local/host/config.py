@@ -25,6 +25,7 @@ class FunctionConfig:
     log_format: str = "Text"  # LoggingConfig.LogFormat: Text or JSON
     system_log_level: str = "INFO"  # LoggingConfig.SystemLogLevel (JSON format only)
     application_log_level: str = "INFO"  # LoggingConfig.ApplicationLogLevel (JSON format only)
+    reserved_concurrency: int | None = None  # ReservedConcurrentExecutions; None: the account's
 
     @property
     def json_logs(self) -> bool:
@@ -50,6 +51,7 @@ class Invocation:
     duration_ms: float = 0.0
     init_ms: float | None = None
     status: str = "success"
+    log_stream: str = ""  # the execution environment's stream: one per container
 
 
 class FunctionError(Exception):

@@ -53,6 +53,7 @@ class FunctionProcess:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     invocations: int = 0
     cold_starts: int = 0
+    started_pids: list[int] = field(default_factory=list)  # every process this container ran
 
     @property
     def pid(self) -> int | None:
@@ -112,6 +113,7 @@ class FunctionProcess:
         )
         self._reader = asyncio.create_task(self._read_logs(self._process))
         self.cold_starts += 1
+        self.started_pids.append(self._process.pid)
         runtime_version = f"{self.config.runtime.replace('python', 'python:')}.local"
         self._platform(
             "platform.initStart",
@@ -190,7 +192,7 @@ class FunctionProcess:
         if error is not None:
             self._emit_error(request_id, error)
         self._end(request_id, answer["duration_ms"], init_ms, answer["max_memory_used_mb"])
-        await self.sink.flush()
+        self.sink.flush_soon()
         return Invocation(
             request_id=request_id,
             ok=ok,
@@ -199,25 +201,34 @@ class FunctionProcess:
             duration_ms=answer["duration_ms"],
             init_ms=init_ms,
             status="success" if ok else "error",
+            log_stream=self._stream,
         )
 
     async def _timed_out(self, request_id: str, started: int, init_ms: float | None) -> Invocation:
+        stream = self._stream
         await self._kill_and_collect(request_id)
         self._emit(
             f"{_iso_now()} {request_id} Task timed out after {self.config.timeout_seconds:.2f} seconds"
         )
         duration = float(now_ms() - started)
         self._end(request_id, duration, init_ms, None, status="timeout")
-        await self.sink.flush()
+        self.sink.flush_soon()
         error = {
             "errorType": "Sandbox.Timedout",
             "errorMessage": f"Task timed out after {duration / 1000:.2f} s",
         }
         return Invocation(
-            request_id, False, error=error, duration_ms=duration, init_ms=init_ms, status="timeout"
+            request_id,
+            False,
+            error=error,
+            duration_ms=duration,
+            init_ms=init_ms,
+            status="timeout",
+            log_stream=stream,
         )
 
     async def _died(self, request_id: str, started: int, init_ms: float | None) -> Invocation:
+        stream = self._stream
         process = self._process
         code = process.returncode if process is not None else None
         await self._kill_and_collect(request_id)
@@ -225,10 +236,16 @@ class FunctionProcess:
         self._emit(message)
         duration = float(now_ms() - started)
         self._end(request_id, duration, init_ms, None, status="error")
-        await self.sink.flush()
+        self.sink.flush_soon()
         error = {"errorType": "Runtime.ExitError", "errorMessage": message}
         return Invocation(
-            request_id, False, error=error, duration_ms=duration, init_ms=init_ms, status="error"
+            request_id,
+            False,
+            error=error,
+            duration_ms=duration,
+            init_ms=init_ms,
+            status="error",
+            log_stream=stream,
         )
 
     async def _kill_and_collect(self, request_id: str) -> None:

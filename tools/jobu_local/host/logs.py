@@ -23,11 +23,14 @@ def new_stream_name(version: str = "$LATEST") -> str:
 
 
 class LogSink(Protocol):
-    """Receives a function's log lines; `flush` returns once they are readable where they go."""
+    """Receives a function's log lines; `flush` returns once they are readable where they go,
+    `flush_soon` has them sent shortly without waiting (the end of an invocation)."""
 
     def open_stream(self, log_group: str, stream: str) -> None: ...
 
     def emit(self, log_group: str, stream: str, event: LogEvent) -> None: ...
+
+    def flush_soon(self) -> None: ...
 
     async def flush(self) -> None: ...
 
@@ -43,6 +46,9 @@ class MemoryLogSink:
 
     def emit(self, log_group: str, stream: str, event: LogEvent) -> None:
         self.streams.setdefault((log_group, stream), []).append(event)
+
+    def flush_soon(self) -> None:
+        return None
 
     async def flush(self) -> None:
         return None

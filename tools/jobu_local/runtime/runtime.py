@@ -17,6 +17,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,9 @@ from jobu_local.aws.resources import EmulatorProvider, create_resources
 from jobu_local.aws.scheduler import ScheduleRunner
 from jobu_local.aws.sqs import SqsRunner
 from jobu_local.host.config import Invocation
-from jobu_local.host.container import FunctionProcess
+from jobu_local.host.pool import FunctionPool, concurrency_limit
 from jobu_local.runtime.state import RuntimeState, default_database_url, state_dir
-from jobu_local.template.reader import ACCOUNT_ID, FunctionSpec, KafkaSource, LocalTemplate
+from jobu_local.template.reader import ACCOUNT_ID, FunctionSpec, KafkaSource, LocalTemplate, SqsSource
 
 DATABASE_URL = "JOBU_DATABASE_URL"
 DATABASE_SECRET_ARN = "JOBU_DATABASE_SECRET_ARN"
@@ -70,6 +71,9 @@ class RuntimeOptions:
     echo_logs: bool = False
     system_log_level: str | None = None  # overrides the template's LoggingConfig.SystemLogLevel
     kafka_retry_base_seconds: float = 0.5
+    # At most this many containers per function (1: one invocation at a time per function, the
+    # baseline of bench/local_e2e.py); None: as the template allows, like Lambda.
+    max_concurrency: int | None = None
 
     @classmethod
     def from_environment(cls, template_path: Path, **overrides: Any) -> RuntimeOptions:
@@ -95,7 +99,7 @@ class LocalRuntime:
     provider: EmulatorProvider | None = None
     bootstrap_servers: str = ""
     database_url: str = ""
-    processes: dict[str, FunctionProcess] = field(default_factory=dict)
+    functions: dict[str, FunctionPool] = field(default_factory=dict)
     schedules: list[ScheduleRunner] = field(default_factory=list)
     kafka_runners: list[KafkaRunner] = field(default_factory=list)
     sqs_runners: list[SqsRunner] = field(default_factory=list)
@@ -105,6 +109,9 @@ class LocalRuntime:
     _control: asyncio.Server | None = None
     _control_port: int = 0
     _state_dir: Path = Path()
+    _executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=64, thread_name_prefix="jobu-local-aws")
+    )
 
     # --- start -----------------------------------------------------------------------------------
 
@@ -152,7 +159,8 @@ class LocalRuntime:
                 environment=self._environment(spec),
                 system_log_level=options.system_log_level or spec.config.system_log_level,
             )
-            self.processes[spec.logical_id] = FunctionProcess(config, sink, base_environment=base)
+            limit = concurrency_limit(config, options.max_concurrency)
+            self.functions[spec.logical_id] = FunctionPool(config, sink, base_environment=base, limit=limit)
         await self._start_sources(specs)
         await self._start_control()
         self._write_state()
@@ -223,7 +231,7 @@ class LocalRuntime:
     async def _start_sources(self, specs: list[FunctionSpec]) -> None:
         template, provider, aws = self._started()
         for spec in specs:
-            process = self.processes[spec.logical_id]
+            process = self.functions[spec.logical_id]
             for schedule in spec.schedules:
                 runner = ScheduleRunner(
                     schedule,
@@ -259,11 +267,16 @@ class LocalRuntime:
                     provider.queue_arns[sqs.queue_logical_id],
                     template.region,
                     observe=self._observer(spec.logical_id),
+                    concurrency=sqs_concurrency(sqs, process.limit),
+                    executor=self._executor,
                 )
                 self.sqs_runners.append(sqs_runner)
                 if sqs.enabled:
                     self._tasks.append(asyncio.create_task(sqs_runner.run(), name=f"sqs {sqs.name}"))
-                    self.progress(f"{spec.logical_id} <- SQS {sqs.queue_logical_id} (batch {sqs.batch_size})")
+                    self.progress(
+                        f"{spec.logical_id} <- SQS {sqs.queue_logical_id} "
+                        f"(batch {sqs.batch_size}, up to {sqs_runner.concurrency} at once)"
+                    )
         await self._wait_for_kafka()
 
     def _started(self) -> tuple[LocalTemplate, EmulatorProvider, AwsTarget]:
@@ -345,7 +358,7 @@ class LocalRuntime:
                 "error": invocation.error,
             }
         if command == "status":
-            return {"ok": True, "functions": {name: p.invocations for name, p in self.processes.items()}}
+            return {"ok": True, "functions": {name: p.invocations for name, p in self.functions.items()}}
         return {"ok": False, "error": f"unknown command {command!r}"}
 
     async def tick(self) -> Invocation:
@@ -365,7 +378,7 @@ class LocalRuntime:
             database_url=self.database_url,
             functions={
                 name: {"name": process.config.name, "log_group": process.config.log_group}
-                for name, process in self.processes.items()
+                for name, process in self.functions.items()
             },
             queues=dict(provider.queue_urls),
             services={service.name: service.pid for service in self._services if service.pid is not None},
@@ -376,7 +389,7 @@ class LocalRuntime:
     # --- stop ------------------------------------------------------------------------------------
 
     def child_pids(self) -> list[int]:
-        pids = [process.pid for process in self.processes.values()]
+        pids: list[int | None] = [pid for pool in self.functions.values() for pid in pool.pids]
         pids += [service.pid for service in self._services]
         return [pid for pid in pids if pid is not None]
 
@@ -388,11 +401,11 @@ class LocalRuntime:
             with contextlib.suppress(Exception):
                 await self._control.wait_closed()
             self._control = None
-        for process in self.processes.values():
-            with contextlib.suppress(Exception):
-                await process.stop()
+        for pool in self.functions.values():
+            await pool.stop()
         for service in reversed(self._services):
             await asyncio.to_thread(service.stop)
+        self._executor.shutdown(wait=False, cancel_futures=True)
         RuntimeState.remove(self._state_dir)
 
     async def run(self) -> None:
@@ -422,3 +435,17 @@ async def cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
+
+
+# ScalingConfig.MaximumConcurrency takes 2 to 1,000; without it the mapping scales to the function's.
+SQS_MINIMUM_CONCURRENCY = 2
+SQS_MAXIMUM_CONCURRENCY = 1000
+
+
+def sqs_concurrency(source: SqsSource, function_limit: int) -> int:
+    """The SQS mapping's most invocations at once: its MaximumConcurrency (within 2 to 1,000), never
+    more than the function may run."""
+    configured = source.maximum_concurrency
+    if configured is None:
+        return function_limit
+    return min(max(SQS_MINIMUM_CONCURRENCY, min(configured, SQS_MAXIMUM_CONCURRENCY)), function_limit)

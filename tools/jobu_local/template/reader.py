@@ -73,6 +73,7 @@ class SqsSource:
     batching_window_seconds: float
     report_batch_item_failures: bool
     enabled: bool
+    maximum_concurrency: int | None = None  # ScalingConfig.MaximumConcurrency (2 to 1000)
 
 
 @dataclass(frozen=True)
@@ -297,6 +298,7 @@ class LocalTemplate:
             log_format=str(logging.get("LogFormat", "Text")),
             system_log_level=str(logging.get("SystemLogLevel", "INFO")),
             application_log_level=str(logging.get("ApplicationLogLevel", "INFO")),
+            reserved_concurrency=_optional_int(self.resolve(properties.get("ReservedConcurrentExecutions"))),
         )
         events = properties.get("Events", {}) or {}
         return FunctionSpec(
@@ -434,6 +436,9 @@ class LocalTemplate:
                     report_batch_item_failures="ReportBatchItemFailures"
                     in properties.get("FunctionResponseTypes", []),
                     enabled=properties.get("Enabled", True) not in {False, "false"},
+                    maximum_concurrency=_optional_int(
+                        (properties.get("ScalingConfig") or {}).get("MaximumConcurrency")
+                    ),
                 )
             )
         return sources
@@ -461,6 +466,10 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
             else value
         )
     return merged
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value in (None, "") else int(value)
 
 
 def _env_text(value: Any) -> str:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from jobu_local.host.logs import LogEvent
+
+log = logging.getLogger("jobu_local")
 
 # put_log_events takes at most 10,000 events and 1,048,576 bytes (each event counts 26 bytes extra).
 MAX_BATCH_EVENTS = 10_000
@@ -21,15 +24,25 @@ MAX_BATCH_BYTES = 1_048_576 - 64 * 1024
 EVENT_OVERHEAD_BYTES = 26
 
 
+# How long lines wait to be sent together: invocations that end within it share put_log_events calls.
+FLUSH_DELAY_SECONDS = 0.1
+
+
 @dataclass
 class CloudWatchLogSink:
-    """Buffers events per stream and sends them with put_log_events (in a worker thread)."""
+    """Buffers events per stream and sends them with put_log_events (in a worker thread).
+
+    As on Lambda, an invocation does not wait for its lines to reach CloudWatch Logs: `flush_soon`
+    sends them shortly after (lines of invocations that end meanwhile go in the same calls);
+    `flush` sends everything now (when a container stops).
+    """
 
     client: Any
     echo: TextIO | None = None
     label: Callable[[str], str] = lambda group: group.rsplit("/", 1)[-1]
     _pending: dict[tuple[str, str], list[LogEvent]] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _scheduled: asyncio.Task[None] | None = None
 
     def open_stream(self, log_group: str, stream: str) -> None:
         with contextlib.suppress(self.client.exceptions.ResourceAlreadyExistsException):
@@ -42,7 +55,24 @@ class CloudWatchLogSink:
             self.echo.write(f"[{self.label(log_group)}] {event.message}\n")
             self.echo.flush()
 
+    def flush_soon(self) -> None:
+        if self._scheduled is None or self._scheduled.done():
+            self._scheduled = asyncio.get_running_loop().create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(FLUSH_DELAY_SECONDS)
+        try:
+            await self._send()
+        except Exception as error:  # the emulator went away (the runtime is stopping): said, not raised
+            log.warning("log lines not written to CloudWatch Logs: %s", error)
+
     async def flush(self) -> None:
+        scheduled, self._scheduled = self._scheduled, None
+        if scheduled is not None:
+            await scheduled
+        await self._send()
+
+    async def _send(self) -> None:
         async with self._lock:
             pending, self._pending = self._pending, {}
             for (group, stream), events in pending.items():
