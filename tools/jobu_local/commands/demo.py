@@ -92,6 +92,7 @@ class Demo:
             state_dir=self.directory,
             database_url=self.database_url,
             schedule=False,  # the demo ticks on demand, so it does not wait for the minute's tick
+            http_port=0,  # any free port: the demo runs beside a `jobu local up` on the default one
         )
 
     async def register_cron_job(self) -> int:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from jobu_local.aws.apigateway import DEFAULT_PORT as DEFAULT_HTTP_PORT
 from jobu_local.aws.processes import LOOPBACK
 from jobu_local.commands.common import CommandError
 from jobu_local.commands.table import to_json
@@ -39,6 +40,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         stack_name=args.stack_name,
         system_log_level=args.system_log_level,
         max_concurrency=args.max_concurrency,
+        http_port=args.http_port,
     )
     asyncio.run(LocalRuntime(options, progress=_say).run())
     return 0
@@ -114,6 +116,12 @@ def add_parser(commands: Any) -> None:
     )
     up.add_argument("--state-dir", help="where the state file goes (default .jobu/; JOBU_LOCAL_STATE_DIR)")
     up.add_argument("--quiet", action="store_true", help="do not echo the functions' log lines here")
+    up.add_argument(
+        "--http-port",
+        type=int,
+        metavar="PORT",
+        help=f"the template's HttpApi events on 127.0.0.1:PORT (default {DEFAULT_HTTP_PORT}; 0: any free)",
+    )
     up.add_argument(
         "--max-concurrency",
         type=int,

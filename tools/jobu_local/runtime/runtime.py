@@ -22,6 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from jobu_local.aws.apigateway import DEFAULT_PORT as DEFAULT_HTTP_PORT
+from jobu_local.aws.apigateway import HttpApiServer, routes_for
 from jobu_local.aws.cloudwatch.sink import CloudWatchLogSink
 from jobu_local.aws.endpoint import AwsTarget, moto_server
 from jobu_local.aws.kafka.broker import embedded_broker, ensure_topics
@@ -74,6 +76,7 @@ class RuntimeOptions:
     # At most this many containers per function (1: one invocation at a time per function, the
     # baseline of bench/local_e2e.py); None: as the template allows, like Lambda.
     max_concurrency: int | None = None
+    http_port: int = DEFAULT_HTTP_PORT  # the HttpApi events' port (0: any free one)
 
     @classmethod
     def from_environment(cls, template_path: Path, **overrides: Any) -> RuntimeOptions:
@@ -103,6 +106,7 @@ class LocalRuntime:
     schedules: list[ScheduleRunner] = field(default_factory=list)
     kafka_runners: list[KafkaRunner] = field(default_factory=list)
     sqs_runners: list[SqsRunner] = field(default_factory=list)
+    http_api: HttpApiServer | None = None
     invocations: list[tuple[str, str, Invocation]] = field(default_factory=list)
     _services: list[Service] = field(default_factory=list)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -192,6 +196,8 @@ class LocalRuntime:
 
     async def _start_kafka(self, topics: list[str]) -> str:
         servers = self.options.kafka_bootstrap_servers
+        if servers is None and not topics:
+            return ""  # no Kafka event source: no broker
         if servers is None:
             port = free_port()
             self.progress("starting the Tansu Kafka broker ...")
@@ -278,6 +284,39 @@ class LocalRuntime:
                         f"(batch {sqs.batch_size}, up to {sqs_runner.concurrency} at once)"
                     )
         await self._wait_for_kafka()
+        self._start_http_api(specs)
+
+    def _start_http_api(self, specs: list[FunctionSpec]) -> None:
+        routes = [
+            routes_for(source, self.functions[spec.logical_id], spec.logical_id)
+            for spec in specs
+            for source in spec.http_apis
+        ]
+        if not routes:
+            return
+        template, _, _ = self._started()
+        server = HttpApiServer(
+            routes,
+            LOOPBACK,
+            self.options.http_port,
+            template.region,
+            ACCOUNT_ID,
+            asyncio.get_running_loop(),
+            observe=lambda source, invocation: self.invocations.append(
+                (source.removeprefix("http "), source, invocation)
+            ),
+        )
+        try:
+            server.start()
+        except OSError as error:
+            raise RuntimeStartError(
+                f"cannot serve the HTTP API on {LOOPBACK}:{self.options.http_port} ({error.strerror}): "
+                "pass --http-port N (0 for any free port)"
+            ) from None
+        self.http_api = server
+        for route in routes:
+            self.progress(f"{route.label} <- HTTP API {route.key}")
+        self.progress(f"HTTP API: {server.url}")
 
     def _started(self) -> tuple[LocalTemplate, EmulatorProvider, AwsTarget]:
         if self.template is None or self.provider is None or self.aws is None:
@@ -383,6 +422,7 @@ class LocalRuntime:
             queues=dict(provider.queue_urls),
             services={service.name: service.pid for service in self._services if service.pid is not None},
             topics=template.kafka_topics(),
+            http_api_url=self.http_api.url if self.http_api is not None else None,
         )
         state.write(self._state_dir)
 
@@ -394,6 +434,9 @@ class LocalRuntime:
         return [pid for pid in pids if pid is not None]
 
     async def stop(self) -> None:
+        if self.http_api is not None:
+            await asyncio.to_thread(self.http_api.stop)  # no new requests while the rest stops
+            self.http_api = None
         await cancel_all(self._tasks)
         self._tasks.clear()
         if self._control is not None:

@@ -43,6 +43,7 @@ class RuntimeState:
     queues: dict[str, str] = field(default_factory=dict)
     services: dict[str, int] = field(default_factory=dict)
     topics: list[str] = field(default_factory=list)
+    http_api_url: str | None = None
 
     def write(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)

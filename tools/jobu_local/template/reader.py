@@ -77,12 +77,24 @@ class SqsSource:
 
 
 @dataclass(frozen=True)
+class HttpApiSource:
+    """An HttpApi event: a route of an API Gateway HTTP API (no Path and no Method: `$default`)."""
+
+    name: str
+    method: str
+    path: str | None
+    payload_format_version: str
+    timeout_millis: int | None
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     config: FunctionConfig
     schedules: tuple[ScheduleSource, ...] = ()
     kafka: tuple[KafkaSource, ...] = ()
     sqs: tuple[SqsSource, ...] = ()
+    http_apis: tuple[HttpApiSource, ...] = ()
 
     @property
     def aliases(self) -> frozenset[str]:
@@ -307,6 +319,7 @@ class LocalTemplate:
             schedules=tuple(self._schedules(logical_id, events)),
             kafka=tuple(self._kafka(logical_id, events)) + tuple(self._kafka_mappings(logical_id)),
             sqs=tuple(self._sqs(events)),
+            http_apis=tuple(self._http_apis(events)),
         )
 
     def layer_dir(self, layer: Any) -> Path:
@@ -443,6 +456,30 @@ class LocalTemplate:
             )
         return sources
 
+    def _http_apis(self, events: Mapping[str, Any]) -> list[HttpApiSource]:
+        sources: list[HttpApiSource] = []
+        for name, event in events.items():
+            if event.get("Type") != "HttpApi":
+                continue
+            properties = self.resolve(event.get("Properties", {})) or {}
+            version = str(properties.get("PayloadFormatVersion", "2.0"))
+            if version != "2.0":
+                raise TemplateError(f"HttpApi event {name}: only PayloadFormatVersion 2.0 runs locally")
+            path = properties.get("Path")
+            timeout = properties.get("TimeoutInMillis")
+            sources.append(
+                HttpApiSource(
+                    name=name,
+                    method=str(properties.get("Method", "ANY"))
+                    .upper()
+                    .replace("X-AMAZON-APIGATEWAY-ANY-METHOD", "ANY"),
+                    path=str(path) if path is not None else None,
+                    payload_format_version=version,
+                    timeout_millis=int(timeout) if timeout is not None else None,
+                )
+            )
+        return sources
+
     def find_function(self, name: str) -> FunctionSpec:
         wanted = name.lower()
         specs = self.functions()
@@ -466,6 +503,11 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
             else value
         )
     return merged
+
+
+def _http_method(value: Any) -> str:
+    method = str(value).upper()
+    return "ANY" if method in {"ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD"} else method
 
 
 def _optional_int(value: Any) -> int | None:
