@@ -6,14 +6,23 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-unit lint manifest migrate services bench clean
+.PHONY: help demo test test-unit lint manifest migrate services bench clean
 
-$(STAMP): requirements-dev.txt layers/core/requirements.txt constraints.txt
+# Plain `make` lists the targets: each one's comment line above it.
+help:
+	@echo "jobu-serverless: make TARGET"
+	@awk '/^# / { text = substr($$0, 3) } /^[a-z][a-z-]*:/ && text { sub(/:.*/, "", $$1); \
+		printf "  %-15s %s\n", $$1, text } !/^# / { text = "" }' $(MAKEFILE_LIST)
+	@echo "The \`jobu\` command: .venv/bin/jobu (after any target that installs .venv; \`jobu --help\`)."
+
+$(STAMP): requirements-dev.txt layers/core/requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	# the layer, the worker's handlers and the local tools importable as Lambda sees them
 	printf '%s\n' $(CURDIR) $(CURDIR)/layers/core/python $(CURDIR)/functions/worker $(CURDIR)/tools \
 		> $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/jobu-paths.pth
+	# the `jobu` command in .venv/bin, running this checkout's code (an editable install)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . -c constraints.txt
 	touch $(STAMP)
 
 # Deployment tools (sam, cfn-lint) live in their own environment: aws-sam-cli pins many packages.
@@ -32,10 +41,11 @@ $(TOOLS_STAMP): requirements-tools.txt requirements-tools.lock
 		-r requirements-tools.txt -c requirements-tools.lock
 	touch $(TOOLS_STAMP)
 
+# The deployment tools' environment (.venv-tools: sam, cfn-lint).
 tools: $(TOOLS_STAMP)
 
 # The `jobu` command (tools/jobu_local): local runtime, produce, logs, runs, cron, demo.
-JOBU := PYTHONPATH=$(CURDIR)/tools:$(CURDIR)/layers/core/python $(PY) -m jobu_local
+JOBU := $(VENV)/bin/jobu
 .PHONY: local
 
 # The whole flow on embedded defaults (moto server, Tansu, SQLite): cron job + Kafka message -> runs -> logs.
@@ -46,12 +56,15 @@ demo: $(STAMP)
 local: $(STAMP)
 	$(JOBU) local up $(ARGS)
 
+# Every test (unit, integration on PostgreSQL and MariaDB, e2e through the local runtime).
 test: $(STAMP) services
 	$(PY) -m pytest
 
+# The unit tests only (nothing running needed).
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit
 
+# ruff, ruff format --check, mypy (strict), sam validate --lint, cfn-lint.
 lint: $(STAMP) $(TOOLS_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -67,23 +80,32 @@ build: $(TOOLS_STAMP)
 sizes: build $(STAMP)
 	$(PY) scripts/sizes.py
 
+# Start PostgreSQL and MariaDB on loopback if they are down (and install kcat if missing).
 services:
 	scripts/services.sh
 
+# Rewrite jobu/handler_manifest.json from the worker's handlers.
 manifest: $(STAMP)
 	$(PY) -m jobu.handler_manifest --write
 
+# Apply the schema to JOBU_DATABASE_URL.
 migrate: $(STAMP)
 	$(PY) -m jobu.migrate
 
+# The queue dispatcher's benchmark (bench/queue_dispatch.py).
 bench: $(STAMP) services
 	$(PY) bench/queue_dispatch.py
 
+.PHONY: bench-pipeline bench-local
 # The data pipeline's benchmarks (issue 5): CSV -> Parquet and Parquet -> PostgreSQL, each against its baseline.
-.PHONY: bench-pipeline
 bench-pipeline: $(STAMP) services
 	$(PY) bench/pipeline_csv.py
 	$(PY) bench/pipeline_load.py --mysql
 
+# Remove the virtual environments and build and tool caches.
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# The local runtime end to end (bench/local_e2e.py): 300 messages produce -> SUCCESS, vs one container per function.
+bench-local: $(STAMP) services
+	$(PY) bench/local_e2e.py

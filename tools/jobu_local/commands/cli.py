@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from jobu_local.aws.cloudwatch.filter_pattern import FilterPatternError
 from jobu_local.commands import cron, demo, local, logs, produce, runs
@@ -26,10 +28,21 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="jobu", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    root.add_argument("--version", action="version", version=version_line())
     commands = root.add_subparsers(dest="command", required=True)
     for module in (local, produce, logs, runs, cron, demo):
         module.add_parser(commands)
     return root
+
+
+def version_line() -> str:
+    """`jobu --version`: the installed distribution's version, and where the command runs from."""
+    try:
+        installed = version("jobu-serverless")
+    except PackageNotFoundError:
+        installed = "(not installed: `pip install .` or `make` installs it)"
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    return f"jobu {installed} (jobu-serverless, Python {python}, {Path(__file__).resolve().parents[1]})"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,14 +25,14 @@ from jobu_local.commands import store as store_commands
 from jobu_local.commands.cron import worker_timeout_seconds
 from jobu_local.commands.logs import logs_main
 from jobu_local.commands.produce import send
-from jobu_local.commands.targets import DEFAULT_TEMPLATE
+from jobu_local.commands.targets import default_template
 from jobu_local.runtime.runtime import LocalRuntime, RuntimeOptions
-from jobu_local.runtime.state import REPO_ROOT, STATE_DIR_VARIABLE, default_database_url
+from jobu_local.runtime.state import STATE_DIR_VARIABLE, default_database_url, project_root
 
 if TYPE_CHECKING:
     from jobu.models import Execution
 
-DEMO_DIR = REPO_ROOT / ".jobu" / "demo"
+
 CRON_JOB = {
     "name": "demo-every-minute",
     "cron_expression": "* * * * *",
@@ -50,11 +50,11 @@ class DemoFailed(Exception):
 
 
 class Demo:
-    def __init__(self, *, timeout_seconds: float, directory: Path = DEMO_DIR) -> None:
+    def __init__(self, *, timeout_seconds: float, directory: Path | None = None) -> None:
         self.started = time.monotonic()
         self.deadline = self.started + timeout_seconds
-        self.directory = directory
-        self.database_url = default_database_url(directory)
+        self.directory = directory or project_root() / ".jobu" / "demo"
+        self.database_url = default_database_url(self.directory)
         self.step_number = 0
 
     def step(self, message: str) -> None:
@@ -88,7 +88,7 @@ class Demo:
 
     def options(self) -> RuntimeOptions:
         return RuntimeOptions(
-            template_path=DEFAULT_TEMPLATE,
+            template_path=default_template(),
             state_dir=self.directory,
             database_url=self.database_url,
             schedule=False,  # the demo ticks on demand, so it does not wait for the minute's tick
@@ -109,7 +109,7 @@ class Demo:
                 store,
                 parse_spec(dict(CRON_JOB)),
                 known_handlers=known_handler_names(),
-                worker_timeout_seconds=worker_timeout_seconds(LocalTemplate.load(DEFAULT_TEMPLATE)),
+                worker_timeout_seconds=worker_timeout_seconds(LocalTemplate.load(default_template())),
                 now=registered,
             )
         self.note(f"cron job {job.id}: next run at {job.next_run_at:%H:%M:%S} UTC")

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+
 from jobu_local.aws.cloudwatch.filter_pattern import FilterPatternError, compile_pattern
 from jobu_local.aws.endpoint import AwsTarget
 from jobu_local.commands.common import CommandError
@@ -248,6 +250,24 @@ def _stack_log_groups(target: Any, stack_name: str, function: str | None) -> dic
 
 def cmd_logs(args: argparse.Namespace) -> int:
     target = aws_target(args.endpoint_url)
+    try:
+        return _logs(args, target)
+    except NoCredentialsError:
+        raise LogsError(
+            "nothing to read logs from: no local runtime is running (start one with `jobu local up` or "
+            "`make local`), no --endpoint-url or AWS_ENDPOINT_URL is set, and there are no AWS "
+            "credentials to read CloudWatch Logs on AWS (aws configure, or AWS_PROFILE)"
+        ) from None
+    except EndpointConnectionError as error:
+        raise LogsError(
+            f"cannot reach {error.kwargs.get('endpoint_url', target.endpoint_url)}: "
+            "is the local runtime (`jobu local up`) or the emulator still running?"
+        ) from None
+    except ClientError as error:
+        raise LogsError(f"CloudWatch Logs refused the request: {error}") from None
+
+
+def _logs(args: argparse.Namespace, target: AwsTarget) -> int:
     if args.log_group:
         groups = {group: group.rsplit("/", 1)[-1] for group in args.log_group}
     else:

@@ -10,10 +10,20 @@ import os
 from pathlib import Path
 
 from jobu_local.aws.endpoint import AwsTarget, detect_emulator
-from jobu_local.runtime.state import REPO_ROOT, RuntimeState, default_database_url, state_dir
+from jobu_local.runtime.state import (
+    RuntimeState,
+    default_database_url,
+    project_root,
+    state_dir,
+    use_schema_of,
+)
 from jobu_local.template.reader import DEFAULT_REGION, LocalTemplate
 
-DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
+
+def default_template() -> Path:
+    return project_root() / "template.yaml"
+
+
 DEFAULT_TOPIC = "jobu-events"
 
 
@@ -29,7 +39,7 @@ def template_path(explicit: str | None) -> Path:
     if explicit:
         return Path(explicit)
     state = running_state()
-    return Path(state.template) if state is not None else DEFAULT_TEMPLATE
+    return Path(state.template) if state is not None else default_template()
 
 
 def load_template(explicit: str | None) -> LocalTemplate:
@@ -40,6 +50,7 @@ def load_template(explicit: str | None) -> LocalTemplate:
 
 
 def database_url(explicit: str | None) -> str:
+    use_schema_of(project_root())
     if explicit:
         return explicit
     if os.environ.get("JOBU_DATABASE_URL"):

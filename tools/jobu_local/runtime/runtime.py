@@ -34,7 +34,7 @@ from jobu_local.aws.scheduler import ScheduleRunner
 from jobu_local.aws.sqs import SqsRunner
 from jobu_local.host.config import Invocation
 from jobu_local.host.pool import FunctionPool, concurrency_limit
-from jobu_local.runtime.state import RuntimeState, default_database_url, state_dir
+from jobu_local.runtime.state import RuntimeState, default_database_url, state_dir, use_schema_of
 from jobu_local.template.reader import ACCOUNT_ID, FunctionSpec, KafkaSource, LocalTemplate, SqsSource
 
 DATABASE_URL = "JOBU_DATABASE_URL"
@@ -215,6 +215,7 @@ class LocalRuntime:
 
     async def _prepare_database(self) -> str:
         url = self.options.database_url or default_database_url(self._state_dir)
+        use_schema_of(self.options.template_path.resolve().parent)
         from jobu.store import open_store
 
         store = await open_store(url)

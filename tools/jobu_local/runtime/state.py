@@ -13,7 +13,29 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+# The checkout this package runs from (tools/jobu_local/runtime/state.py), when it is one.
+CHECKOUT = Path(__file__).resolve().parents[3]
+SCHEMA_DIR_VARIABLE = "JOBU_SCHEMA_DIR"
+
+
+def project_root() -> Path:
+    """The jobu-serverless checkout to work on: the current folder if it holds template.yaml, else
+    the checkout this package runs from (a `pip install .` of it runs from site-packages: then the
+    current folder)."""
+    here = Path.cwd()
+    if (here / "template.yaml").exists() or not (CHECKOUT / "template.yaml").exists():
+        return here
+    return CHECKOUT
+
+
+def use_schema_of(root: Path) -> None:
+    """Migrations from the project's infra/schema (the core finds them beside itself only when it
+    runs from the checkout), unless JOBU_SCHEMA_DIR already says where."""
+    schema = root / "infra" / "schema"
+    if schema.is_dir():
+        os.environ.setdefault(SCHEMA_DIR_VARIABLE, str(schema))
+
+
 STATE_DIR_VARIABLE = "JOBU_LOCAL_STATE_DIR"
 STATE_FILE = "runtime.json"
 
@@ -22,7 +44,7 @@ def state_dir(explicit: Path | None = None) -> Path:
     if explicit is not None:
         return explicit
     configured = os.environ.get(STATE_DIR_VARIABLE)
-    return Path(configured) if configured else REPO_ROOT / ".jobu"
+    return Path(configured) if configured else project_root() / ".jobu"
 
 
 def default_database_url(directory: Path) -> str:
