@@ -33,7 +33,7 @@ AWS_REGION ?= us-east-1
 # the scratch folders sam builds in) to install the layers and functions.
 SAM := PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$(AWS_REGION) \
 	AWS_REGION=$(AWS_REGION) $(TOOLS_VENV)/bin/sam
-.PHONY: tools build sizes
+.PHONY: tools build sizes build-x86_64 rie
 
 $(TOOLS_STAMP): requirements-tools.txt requirements-tools.lock
 	test -x $(TOOLS_VENV)/bin/python || $(PYTHON312) -m venv $(TOOLS_VENV)
@@ -57,7 +57,7 @@ local: $(STAMP)
 	$(JOBU) local up $(ARGS)
 
 # Every test (unit, integration on PostgreSQL and MariaDB, e2e through the local runtime).
-test: $(STAMP) services
+test: $(STAMP) services rie
 	$(PY) -m pytest
 
 # The unit tests only (nothing running needed).
@@ -75,6 +75,30 @@ lint: $(STAMP) $(TOOLS_STAMP)
 # sam build: functions and layers into .aws-sam/build (layers via layers/Makefile; no Docker needed).
 build: $(TOOLS_STAMP)
 	$(SAM) build
+
+# sam build for x86_64 into .aws-sam/x86_64/build, for `jobu local up --rie` on this x86_64 machine.
+# The template's arm64 (Architectures, CompatibleArchitectures) becomes x86_64 in a copy; MAKEFLAGS
+# gives layers/Makefile the same ARCH (make variables passed that way win over its `ARCH :=`).
+X86_DIR := .aws-sam/x86_64
+$(X86_DIR)/build/template.yaml: template.yaml $(TOOLS_STAMP) layers/Makefile layers/core/requirements.txt \
+		$(shell find functions layers -name '*.py' -o -name '*.sql' -o -name '*.json' -o -name 'requirements.txt' | grep -v __pycache__)
+	mkdir -p $(X86_DIR)
+	sed -e 's/Architectures: \[arm64\]/Architectures: [x86_64]/' template.yaml > $(X86_DIR)/template.yaml
+	MAKEFLAGS="ARCH=x86_64" $(SAM) build --template-file $(X86_DIR)/template.yaml --base-dir $(CURDIR) \
+		--build-dir $(X86_DIR)/build
+build-x86_64: $(X86_DIR)/build/template.yaml
+
+# Lambda's runtime interface client (awslambdaric) and the SDK the python3.12 runtime provides, in an
+# environment of their own: the interpreter `jobu local up --rie` runs the built functions with.
+RIE_VENV := .venv-rie
+RIE_STAMP := $(RIE_VENV)/.installed
+$(RIE_STAMP): requirements-rie.txt requirements-rie.lock
+	test -x $(RIE_VENV)/bin/python || $(PYTHON312) -m venv $(RIE_VENV)
+	$(RIE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-r requirements-rie.txt -c requirements-rie.lock
+	touch $(RIE_STAMP)
+# What `jobu local up --rie` needs: the x86_64 build, the runtime client's environment, the emulator.
+rie: build-x86_64 $(RIE_STAMP)
 
 # Each function's unzipped size (code + layers) from the build; fails above Lambda's 250 MB.
 sizes: build $(STAMP)
@@ -104,7 +128,7 @@ bench-pipeline: $(STAMP) services
 
 # Remove the virtual environments and build and tool caches.
 clean:
-	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS_VENV) $(RIE_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
 # The local runtime end to end (bench/local_e2e.py): 300 messages produce -> SUCCESS, vs one container per function.
 bench-local: $(STAMP) services

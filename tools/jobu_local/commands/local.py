@@ -41,6 +41,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         system_log_level=args.system_log_level,
         max_concurrency=args.max_concurrency,
         http_port=args.http_port,
+        rie=args.rie or None,
     )
     asyncio.run(LocalRuntime(options, progress=_say).run())
     return 0
@@ -121,6 +122,11 @@ def add_parser(commands: Any) -> None:
         type=int,
         metavar="PORT",
         help=f"the template's HttpApi events on 127.0.0.1:PORT (default {DEFAULT_HTTP_PORT}; 0: any free)",
+    )
+    up.add_argument(
+        "--rie",
+        action="store_true",
+        help="run sam build's x86_64 output under Lambda's runtime interface emulator (make rie first)",
     )
     up.add_argument(
         "--max-concurrency",

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from jobu_local.host.config import FunctionConfig, Invocation
 from jobu_local.host.container import FunctionProcess
@@ -23,6 +24,25 @@ from jobu_local.host.logs import LogSink
 # Lambda's default concurrency quota per account and region: a function without reserved
 # concurrency may scale to it.
 ACCOUNT_CONCURRENCY = 1000
+
+
+class Container(Protocol):
+    """An execution environment: a process of the local host, or Lambda's runtime interface emulator."""
+
+    invocations: int
+    cold_starts: int
+    started_pids: list[int]
+
+    async def invoke(self, event: dict[str, Any]) -> Invocation: ...
+
+    async def stop(self) -> None: ...
+
+
+NewContainer = Callable[[FunctionConfig, LogSink, dict[str, str]], Container]
+
+
+def process_container(config: FunctionConfig, sink: LogSink, environment: dict[str, str]) -> Container:
+    return FunctionProcess(config, sink, base_environment=environment)
 
 
 def concurrency_limit(config: FunctionConfig, cap: int | None = None) -> int:
@@ -38,8 +58,9 @@ class FunctionPool:
     sink: LogSink
     base_environment: dict[str, str] = field(default_factory=dict)
     limit: int = 1
-    containers: list[FunctionProcess] = field(default_factory=list)
-    _idle: list[FunctionProcess] = field(default_factory=list)
+    new_container: NewContainer = process_container
+    containers: list[Container] = field(default_factory=list)
+    _idle: list[Container] = field(default_factory=list)
     _slots: asyncio.Semaphore | None = None
     busy_peak: int = 0  # the most containers busy at once
     _busy: int = 0
@@ -57,8 +78,8 @@ class FunctionPool:
                 self._busy -= 1
                 self._idle.append(container)
 
-    def _new(self) -> FunctionProcess:
-        container = FunctionProcess(self.config, self.sink, base_environment=self.base_environment)
+    def _new(self) -> Container:
+        container = self.new_container(self.config, self.sink, self.base_environment)
         self.containers.append(container)
         return container
 

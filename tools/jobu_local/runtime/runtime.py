@@ -32,9 +32,17 @@ from jobu_local.aws.processes import LOOPBACK, Service, free_port, http_ok
 from jobu_local.aws.resources import EmulatorProvider, create_resources
 from jobu_local.aws.scheduler import ScheduleRunner
 from jobu_local.aws.sqs import SqsRunner
-from jobu_local.host.config import Invocation
-from jobu_local.host.pool import FunctionPool, concurrency_limit
-from jobu_local.runtime.state import RuntimeState, default_database_url, state_dir, use_schema_of
+from jobu_local.host.config import FunctionConfig, Invocation
+from jobu_local.host.logs import LogSink
+from jobu_local.host.pool import Container, FunctionPool, concurrency_limit, process_container
+from jobu_local.host.rie import RieContainer, RieSetup
+from jobu_local.runtime.state import (
+    RuntimeState,
+    default_database_url,
+    project_root,
+    state_dir,
+    use_schema_of,
+)
 from jobu_local.template.reader import ACCOUNT_ID, FunctionSpec, KafkaSource, LocalTemplate, SqsSource
 
 DATABASE_URL = "JOBU_DATABASE_URL"
@@ -77,6 +85,12 @@ class RuntimeOptions:
     # baseline of bench/local_e2e.py); None: as the template allows, like Lambda.
     max_concurrency: int | None = None
     http_port: int = DEFAULT_HTTP_PORT  # the HttpApi events' port (0: any free one)
+    # Lambda's runtime interface emulator and awslambdaric on `sam build`'s x86_64 output instead of
+    # the process host on the source tree (jobu_local.host.rie; `make rie` prepares it)
+    rie: bool = False
+    rie_build_dir: Path | None = None  # default: <project>/.aws-sam/x86_64/build
+    rie_emulator: Path | None = None  # default: the SAM CLI's aws-lambda-rie-x86_64 in .venv-tools
+    rie_python: Path | None = None  # default: <project>/.venv-rie/bin/python
 
     @classmethod
     def from_environment(cls, template_path: Path, **overrides: Any) -> RuntimeOptions:
@@ -137,8 +151,19 @@ class LocalRuntime:
     async def _start(self) -> None:
         started = time.monotonic()
         options = self.options
+        new_container = process_container
+        template_path = options.template_path
+        if options.rie:
+            setup, template_path = rie_setup(options)
+            self.progress(f"functions under Lambda's runtime interface emulator, from {template_path.parent}")
+
+            def new_container(
+                config: FunctionConfig, sink: LogSink, environment: dict[str, str]
+            ) -> Container:
+                return RieContainer(config, sink, setup, base_environment=environment)
+
         template = LocalTemplate.load(
-            options.template_path,
+            template_path,
             parameter_overrides=options.parameter_overrides,
             region=options.region,
             stack_name=options.stack_name,
@@ -164,7 +189,9 @@ class LocalRuntime:
                 system_log_level=options.system_log_level or spec.config.system_log_level,
             )
             limit = concurrency_limit(config, options.max_concurrency)
-            self.functions[spec.logical_id] = FunctionPool(config, sink, base_environment=base, limit=limit)
+            self.functions[spec.logical_id] = FunctionPool(
+                config, sink, base_environment=base, limit=limit, new_container=new_container
+            )
         await self._start_sources(specs)
         await self._start_control()
         self._write_state()
@@ -216,6 +243,7 @@ class LocalRuntime:
     async def _prepare_database(self) -> str:
         url = self.options.database_url or default_database_url(self._state_dir)
         use_schema_of(self.options.template_path.resolve().parent)
+        use_schema_of(project_root())  # a build folder (--rie) has no infra/schema
         from jobu.store import open_store
 
         store = await open_store(url)
@@ -493,3 +521,31 @@ def sqs_concurrency(source: SqsSource, function_limit: int) -> int:
     if configured is None:
         return function_limit
     return min(max(SQS_MINIMUM_CONCURRENCY, min(configured, SQS_MAXIMUM_CONCURRENCY)), function_limit)
+
+
+def rie_setup(options: RuntimeOptions) -> tuple[RieSetup, Path]:
+    """The emulator, the runtime client's interpreter and the built template, or why they are missing."""
+    root = project_root()
+    build = options.rie_build_dir or root / ".aws-sam" / "x86_64" / "build"
+    emulator = options.rie_emulator or next(
+        iter(
+            sorted(
+                root.glob(".venv-tools/lib/python3.*/site-packages/samcli/local/rapid/aws-lambda-rie-x86_64")
+            )
+        ),
+        None,
+    )
+    python = options.rie_python or root / ".venv-rie" / "bin" / "python"
+    missing = [
+        f"{what} ({path})"
+        for what, path in (
+            ("the x86_64 build", build / "template.yaml"),
+            ("the emulator", emulator),
+            ("awslambdaric's interpreter", python),
+        )
+        if path is None or not Path(path).exists()
+    ]
+    if missing:
+        raise RuntimeStartError(f"--rie needs {', '.join(missing)}: run `make rie`")
+    assert emulator is not None
+    return RieSetup(emulator=emulator, python=python), build / "template.yaml"

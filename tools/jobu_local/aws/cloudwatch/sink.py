@@ -50,6 +50,8 @@ class CloudWatchLogSink:
         self.client.create_log_stream(logGroupName=log_group, logStreamName=stream)
 
     def emit(self, log_group: str, stream: str, event: LogEvent) -> None:
+        if not event.message:
+            return  # CloudWatch Logs takes no empty event (a blank line printed)
         self._pending.setdefault((log_group, stream), []).append(event)
         if self.echo is not None:
             self.echo.write(f"[{self.label(log_group)}] {event.message}\n")
