@@ -109,6 +109,17 @@ async def list_runs(database_url: str) -> list[Execution]:
         await store.close()
 
 
+async def runs_succeeded(database_url: str, count: int, *, within: float = 30.0) -> list[Execution]:
+    """The runs, by id, once there are `count` and every one has succeeded."""
+
+    async def all_succeeded() -> list[Execution]:
+        runs = await list_runs(database_url)
+        return runs if len(runs) == count and all(run.status.value == "SUCCESS" for run in runs) else []
+
+    succeeded: list[Execution] = await wait_for(all_succeeded, within=within, what=f"{count} runs to succeed")
+    return succeeded
+
+
 def job_message(**params: Any) -> bytes:
     return json.dumps({"handler_name": "sample", "params": params, "job_id": None}).encode()
 

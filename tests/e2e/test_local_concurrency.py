@@ -9,9 +9,8 @@ import json
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from jobu.models import Execution
 from jobu_local.template.reader import LocalTemplate
-from tests.e2e.conftest import TEMPLATE, TOPIC, StartRuntime, list_runs, wait_for
+from tests.e2e.conftest import TEMPLATE, TOPIC, StartRuntime, runs_succeeded
 
 pytestmark = pytest.mark.e2e
 BURST = 60
@@ -44,11 +43,7 @@ async def test_a_burst_runs_in_several_warm_containers_within_the_limit(
 
     await produce_burst(runtime.bootstrap_servers)
 
-    async def all_succeeded() -> list[Execution]:
-        runs = await list_runs(sqlite_url)
-        return runs if len(runs) == BURST and all(run.status.value == "SUCCESS" for run in runs) else []
-
-    await wait_for(all_succeeded, within=90, what=f"{BURST} runs to succeed")
+    await runs_succeeded(sqlite_url, BURST, within=90)
     worker = runtime.functions["WorkerFunction"]
     calls = [invocation for function, _, invocation in runtime.invocations if function == "WorkerFunction"]
     by_container: dict[str, list[bool]] = {}

@@ -11,11 +11,10 @@ import subprocess
 import pytest
 from confluent_kafka import Producer
 
-from jobu.models import Execution
 from jobu_local.aws.kafka.broker import embedded_broker, ensure_topics
 from jobu_local.aws.processes import free_port
 from jobu_local.commands.produce import send
-from tests.e2e.conftest import TOPIC, StartRuntime, committed_offsets, job_message, list_runs, wait_for
+from tests.e2e.conftest import TOPIC, StartRuntime, committed_offsets, job_message, runs_succeeded
 
 pytestmark = pytest.mark.e2e
 
@@ -70,11 +69,7 @@ async def test_kcat_confluent_kafka_and_aiokafka_messages_all_run(
     )
     by_aiokafka = await send(servers, TOPIC, job_message(name="aiokafka"), b"from-aiokafka")
 
-    async def all_succeeded() -> list[Execution]:
-        runs = await list_runs(sqlite_url)
-        return runs if len(runs) == 3 and all(run.status.value == "SUCCESS" for run in runs) else []
-
-    runs = await wait_for(all_succeeded, what="the three runs to succeed")
+    runs = await runs_succeeded(sqlite_url, 3)
     coordinates = {run.params["name"]: (run.source_partition, run.source_offset) for run in runs}
     assert coordinates == {
         "kcat": by_kcat,

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from jobu.models import Execution
 from jobu_local.commands.produce import send
 from jobu_local.host.rie import RieContainer
 from jobu_local.runtime.runtime import LocalRuntime
 from tests.conftest import load_event
-from tests.e2e.conftest import TOPIC, StartRuntime, add_due_cron_job, job_message, list_runs, wait_for
+from tests.e2e.conftest import TOPIC, StartRuntime, add_due_cron_job, job_message, runs_succeeded
 
 pytestmark = pytest.mark.e2e
 BUILD = Path(__file__).resolve().parents[2] / ".aws-sam" / "x86_64" / "build"
@@ -54,11 +53,7 @@ async def test_the_main_flow_runs_under_the_emulator(start_runtime: StartRuntime
     tick = await runtime.tick()
     await send(runtime.bootstrap_servers, TOPIC, job_message(name="through awslambdaric"))
 
-    async def both_done() -> list[Execution]:
-        runs = await list_runs(sqlite_url)
-        return runs if len(runs) == 2 and all(run.status.value == "SUCCESS" for run in runs) else []
-
-    cron_run, event_run = await wait_for(both_done, within=60, what="both runs to succeed under the emulator")
+    cron_run, event_run = await runs_succeeded(sqlite_url, 2, within=60)
     built_from_the_build(runtime)
     assert tick.ok
     assert (cron_run.job_id, event_run.params["name"]) == (job_id, "through awslambdaric")

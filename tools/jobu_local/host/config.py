@@ -56,3 +56,22 @@ class Invocation:
 
 class FunctionError(Exception):
     """The function raised, timed out or its process died (the invocation failed)."""
+
+
+def lambda_environment(config: FunctionConfig, log_stream: str) -> dict[str, str]:
+    """The reserved variables Lambda sets in every execution environment of a function."""
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": config.name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(config.timeout_seconds),
+        "AWS_LAMBDA_LOG_GROUP_NAME": config.log_group,
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
+        "AWS_REGION": config.region,
+        "AWS_DEFAULT_REGION": config.region,
+        "LAMBDA_TASK_ROOT": str(config.code_dir),
+        "_HANDLER": config.handler,
+        "TZ": ":UTC",
+        "PYTHONUNBUFFERED": "1",
+    }

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from jobu_local.host.bootstrap import END_MARKER
-from jobu_local.host.config import FunctionConfig, FunctionError, Invocation
+from jobu_local.host.config import FunctionConfig, FunctionError, Invocation, lambda_environment
 from jobu_local.host.logs import LogEvent, LogSink, new_stream_name, now_ms
 
 TOOLS_DIR = Path(__file__).resolve().parents[2]
@@ -67,20 +67,8 @@ class FunctionProcess:
         return {
             **self.base_environment,
             **config.environment,
-            "AWS_LAMBDA_FUNCTION_NAME": config.name,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(config.timeout_seconds),
-            "AWS_LAMBDA_LOG_GROUP_NAME": config.log_group,
-            "AWS_LAMBDA_LOG_STREAM_NAME": stream,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
-            "AWS_REGION": config.region,
-            "AWS_DEFAULT_REGION": config.region,
-            "LAMBDA_TASK_ROOT": str(config.code_dir),
-            "_HANDLER": config.handler,
-            "TZ": ":UTC",
+            **lambda_environment(config, stream),
             "PYTHONPATH": os.pathsep.join(python_path),
-            "PYTHONUNBUFFERED": "1",
             "JOBU_LOCAL_FUNCTION_ARN": config.arn,
             # set by Lambda's advanced logging controls; Powertools Logger follows AWS_LAMBDA_LOG_LEVEL
             **(
@@ -217,15 +205,7 @@ class FunctionProcess:
             "errorType": "Sandbox.Timedout",
             "errorMessage": f"Task timed out after {duration / 1000:.2f} s",
         }
-        return Invocation(
-            request_id,
-            False,
-            error=error,
-            duration_ms=duration,
-            init_ms=init_ms,
-            status="timeout",
-            log_stream=stream,
-        )
+        return Invocation(request_id, False, None, error, duration, init_ms, "timeout", stream)
 
     async def _died(self, request_id: str, started: int, init_ms: float | None) -> Invocation:
         stream = self._stream
@@ -238,15 +218,7 @@ class FunctionProcess:
         self._end(request_id, duration, init_ms, None, status="error")
         self.sink.flush_soon()
         error = {"errorType": "Runtime.ExitError", "errorMessage": message}
-        return Invocation(
-            request_id,
-            False,
-            error=error,
-            duration_ms=duration,
-            init_ms=init_ms,
-            status="error",
-            log_stream=stream,
-        )
+        return Invocation(request_id, False, None, error, duration, init_ms, "error", stream)
 
     async def _kill_and_collect(self, request_id: str) -> None:
         stream = self._stream

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobu_local.host.config import FunctionConfig, Invocation
+from jobu_local.host.config import FunctionConfig, Invocation, lambda_environment
 from jobu_local.host.logs import LogEvent, LogSink, new_stream_name, now_ms
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
@@ -79,22 +79,10 @@ class RieContainer:
         return {
             **self.base_environment,
             **config.environment,
-            "AWS_LAMBDA_FUNCTION_NAME": config.name,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(config.timeout_seconds),
-            "AWS_LAMBDA_LOG_GROUP_NAME": config.log_group,
-            "AWS_LAMBDA_LOG_STREAM_NAME": self._stream,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
-            "AWS_REGION": config.region,
-            "AWS_DEFAULT_REGION": config.region,
-            "LAMBDA_TASK_ROOT": str(config.code_dir),
+            **lambda_environment(config, self._stream),
             "LAMBDA_RUNTIME_DIR": str(self.setup.python.parent),
-            "_HANDLER": config.handler,
-            "TZ": ":UTC",
             # /var/task, then the layers' /opt/python, as Lambda orders them
             "PYTHONPATH": os.pathsep.join([str(config.code_dir), *(str(d) for d in config.layer_dirs)]),
-            "PYTHONUNBUFFERED": "1",
         }
 
     async def _start(self) -> float:
