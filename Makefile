@@ -6,14 +6,23 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-unit lint manifest migrate services bench clean
+.PHONY: help demo test test-unit lint manifest migrate services bench clean
 
-$(STAMP): requirements-dev.txt layers/core/requirements.txt constraints.txt
+# Plain `make` lists the targets: each one's comment line above it.
+help:
+	@echo "jobu-serverless: make TARGET"
+	@awk '/^# / { text = substr($$0, 3) } /^[a-z][a-z-]*:/ && text { sub(/:.*/, "", $$1); \
+		printf "  %-15s %s\n", $$1, text } !/^# / { text = "" }' $(MAKEFILE_LIST)
+	@echo "The \`jobu\` command: .venv/bin/jobu (after any target that installs .venv; \`jobu --help\`)."
+
+$(STAMP): requirements-dev.txt layers/core/requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	# the layer, the worker's handlers and the local tools importable as Lambda sees them
 	printf '%s\n' $(CURDIR) $(CURDIR)/layers/core/python $(CURDIR)/functions/worker $(CURDIR)/tools \
 		> $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/jobu-paths.pth
+	# the `jobu` command in .venv/bin, running this checkout's code (an editable install)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . -c constraints.txt
 	touch $(STAMP)
 
 # Deployment tools (sam, cfn-lint) live in their own environment: aws-sam-cli pins many packages.
@@ -24,7 +33,7 @@ AWS_REGION ?= us-east-1
 # the scratch folders sam builds in) to install the layers and functions.
 SAM := PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$(AWS_REGION) \
 	AWS_REGION=$(AWS_REGION) $(TOOLS_VENV)/bin/sam
-.PHONY: tools build sizes
+.PHONY: tools build sizes build-x86_64 rie
 
 $(TOOLS_STAMP): requirements-tools.txt requirements-tools.lock
 	test -x $(TOOLS_VENV)/bin/python || $(PYTHON312) -m venv $(TOOLS_VENV)
@@ -32,10 +41,11 @@ $(TOOLS_STAMP): requirements-tools.txt requirements-tools.lock
 		-r requirements-tools.txt -c requirements-tools.lock
 	touch $(TOOLS_STAMP)
 
+# The deployment tools' environment (.venv-tools: sam, cfn-lint).
 tools: $(TOOLS_STAMP)
 
 # The `jobu` command (tools/jobu_local): local runtime, produce, logs, runs, cron, demo.
-JOBU := PYTHONPATH=$(CURDIR)/tools:$(CURDIR)/layers/core/python $(PY) -m jobu_local
+JOBU := $(VENV)/bin/jobu
 .PHONY: local
 
 # The whole flow on embedded defaults (moto server, Tansu, SQLite): cron job + Kafka message -> runs -> logs.
@@ -46,12 +56,15 @@ demo: $(STAMP)
 local: $(STAMP)
 	$(JOBU) local up $(ARGS)
 
-test: $(STAMP) services
+# Every test (unit, integration on PostgreSQL and MariaDB, e2e through the local runtime).
+test: $(STAMP) services rie
 	$(PY) -m pytest
 
+# The unit tests only (nothing running needed).
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit
 
+# ruff, ruff format --check, mypy (strict), sam validate --lint, cfn-lint.
 lint: $(STAMP) $(TOOLS_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -63,38 +76,72 @@ lint: $(STAMP) $(TOOLS_STAMP)
 build: $(TOOLS_STAMP)
 	$(SAM) build
 
+# sam build for x86_64 into .aws-sam/x86_64/build, for `jobu local up --rie` on this x86_64 machine.
+# The template's arm64 (Architectures, CompatibleArchitectures) becomes x86_64 in a copy; MAKEFLAGS
+# gives layers/Makefile the same ARCH (make variables passed that way win over its `ARCH :=`).
+X86_DIR := .aws-sam/x86_64
+$(X86_DIR)/build/template.yaml: template.yaml $(TOOLS_STAMP) layers/Makefile layers/core/requirements.txt \
+		$(shell find functions layers -name '*.py' -o -name '*.sql' -o -name '*.json' -o -name 'requirements.txt' | grep -v __pycache__)
+	mkdir -p $(X86_DIR)
+	sed -e 's/Architectures: \[arm64\]/Architectures: [x86_64]/' template.yaml > $(X86_DIR)/template.yaml
+	MAKEFLAGS="ARCH=x86_64" $(SAM) build --template-file $(X86_DIR)/template.yaml --base-dir $(CURDIR) \
+		--build-dir $(X86_DIR)/build
+build-x86_64: $(X86_DIR)/build/template.yaml
+
+# Lambda's runtime interface client (awslambdaric) and the SDK the python3.12 runtime provides, in an
+# environment of their own: the interpreter `jobu local up --rie` runs the built functions with.
+RIE_VENV := .venv-rie
+RIE_STAMP := $(RIE_VENV)/.installed
+$(RIE_STAMP): requirements-rie.txt requirements-rie.lock
+	test -x $(RIE_VENV)/bin/python || $(PYTHON312) -m venv $(RIE_VENV)
+	$(RIE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-r requirements-rie.txt -c requirements-rie.lock
+	touch $(RIE_STAMP)
+# What `jobu local up --rie` needs: the x86_64 build, the runtime client's environment, the emulator.
+rie: build-x86_64 $(RIE_STAMP)
+
 # Each function's unzipped size (code + layers) from the build; fails above Lambda's 250 MB.
 sizes: build $(STAMP)
 	$(PY) scripts/sizes.py
 
+# Start PostgreSQL and MariaDB on loopback if they are down (and install kcat if missing).
 services:
 	scripts/services.sh
 
+# Rewrite jobu/handler_manifest.json from the worker's handlers.
 manifest: $(STAMP)
 	$(PY) -m jobu.handler_manifest --write
 	$(PY) -m jobu.store.tables --write
 
+# Apply the schema to JOBU_DATABASE_URL.
 migrate: $(STAMP)
 	$(PY) -m jobu.migrate
 
+# The queue dispatcher's benchmark (bench/queue_dispatch.py).
 bench: $(STAMP) services
 	$(PY) bench/queue_dispatch.py
 
-# The fault-injection soak (bench/soak.py): short on every backend, or the issue's full counts.
 .PHONY: soak soak-full
+# The fault-injection soak (bench/soak.py), a few hundred events on each backend.
 soak: $(STAMP) services
 	$(PY) bench/soak.py --short
 
+# The soak at the issue's counts: 10,000 events on PostgreSQL, 2,000 on MariaDB and SQLite.
 soak-full: $(STAMP) services
 	$(PY) bench/soak.py --backend postgres --events 10000
 	$(PY) bench/soak.py --backend mysql --events 2000
 	$(PY) bench/soak.py --backend sqlite --events 2000
 
+.PHONY: bench-pipeline bench-local
 # The data pipeline's benchmarks (issue 5): CSV -> Parquet and Parquet -> PostgreSQL, each against its baseline.
-.PHONY: bench-pipeline
 bench-pipeline: $(STAMP) services
 	$(PY) bench/pipeline_csv.py
 	$(PY) bench/pipeline_load.py --mysql
 
+# Remove the virtual environments and build and tool caches.
 clean:
-	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS_VENV) $(RIE_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# The local runtime end to end (bench/local_e2e.py): 300 messages produce -> SUCCESS, vs one container per function.
+bench-local: $(STAMP) services
+	$(PY) bench/local_e2e.py

@@ -1,7 +1,7 @@
 """`make sizes`: each function's unzipped size as Lambda counts it, from `sam build`'s output.
 
 Lambda's limit is 250 MB (262,144,000 bytes: MiB) for a function's code plus all its layers,
-unzipped. For every function in the built template this prints `<logical id> <MB>` (its code folder
+unzipped. For every function in the built template this prints `<logical id> <size> MB` (its code folder
 plus every layer it uses, Globals included) and exits 1 if one is over the limit, or if a layer
 cannot be measured (a layer ARN from outside the template).
 """
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from jobu_local.cfn_yaml import load_template
+from jobu_local.template.cfn_yaml import load_template
 
 LIMIT_BYTES = 250 * 2**20
 FUNCTION = "AWS::Serverless::Function"
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     over = []
     try:
         for logical_id, size in measure(args.build_dir):
-            print(f"{logical_id} {size / 2**20:.1f}")
+            print(f"{logical_id} {size / 2**20:.1f} MB")
             if size > LIMIT_BYTES:
                 over.append(logical_id)
     except MeasureError as error:

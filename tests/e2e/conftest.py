@@ -21,7 +21,7 @@ from jobu.models import Execution
 from jobu.operations.cron_jobs import create as create_cron_job
 from jobu.operations.cron_jobs import parse_spec
 from jobu.store import open_store
-from jobu_local.runtime import LocalRuntime, RuntimeOptions
+from jobu_local.runtime.runtime import LocalRuntime, RuntimeOptions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "template.yaml"
@@ -108,6 +108,17 @@ async def list_runs(database_url: str) -> list[Execution]:
         return sorted(await store.list_executions(limit=100), key=lambda run: run.id)
     finally:
         await store.close()
+
+
+async def runs_succeeded(database_url: str, count: int, *, within: float = 30.0) -> list[Execution]:
+    """The runs, by id, once there are `count` and every one has succeeded."""
+
+    async def all_succeeded() -> list[Execution]:
+        runs = await list_runs(database_url)
+        return runs if len(runs) == count and all(run.status.value == "SUCCESS" for run in runs) else []
+
+    succeeded: list[Execution] = await wait_for(all_succeeded, within=within, what=f"{count} runs to succeed")
+    return succeeded
 
 
 def job_message(**params: Any) -> bytes:

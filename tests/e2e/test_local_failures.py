@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from jobu_local.produce import send
-from jobu_local.runtime import LocalRuntime
-from jobu_local.state import RuntimeState
+from jobu_local.commands.produce import send
+from jobu_local.runtime.runtime import LocalRuntime
+from jobu_local.runtime.state import RuntimeState
 from tests.e2e.conftest import (
     REPO_ROOT,
     TOPIC,
@@ -212,7 +212,7 @@ async def test_ctrl_c_mid_invocation_stops_everything_the_runtime_started(
         server.settimeout(30)
         connection, _ = await asyncio.to_thread(server.accept)  # the dispatcher is now mid-invocation
         children = _children(runtime.pid)
-        assert len(children) == 3  # moto server, Tansu and the queue dispatcher's process
+        assert len(children) == 4  # moto server, Tansu, its Kafka front, the queue dispatcher's process
 
         runtime.send_signal(signal.SIGINT)
         output, _ = await asyncio.to_thread(runtime.communicate, timeout=30)

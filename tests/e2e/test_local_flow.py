@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from jobu.models import Execution
-from jobu_local.cli import main as jobu
-from jobu_local.produce import send
+from jobu_local.commands.cli import main as jobu
+from jobu_local.commands.produce import send
 from tests.e2e.conftest import (
     TOPIC,
     StartRuntime,
@@ -97,5 +97,5 @@ async def test_warm_invocations_reuse_the_function_process(
     assert (first.ok, second.ok) == (True, True)
     assert first.init_ms is not None
     assert second.init_ms is None
-    assert runtime.processes["CronDispatcherFunction"].cold_starts == 1
-    assert set(runtime.processes) == {"CronDispatcherFunction"}
+    assert runtime.functions["CronDispatcherFunction"].cold_starts == 1
+    assert set(runtime.functions) == {"CronDispatcherFunction"}

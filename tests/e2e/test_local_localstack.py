@@ -14,8 +14,8 @@ import uuid
 import pytest
 
 from jobu.models import Execution
-from jobu_local.cli import main as jobu
-from jobu_local.produce import send
+from jobu_local.commands.cli import main as jobu
+from jobu_local.commands.produce import send
 from tests.e2e.conftest import (
     TOPIC,
     StartRuntime,

@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from jobu.config import url_from_rds_secret
-from jobu_local.cfn_yaml import load_template
-from jobu_local.targets import DEFAULT_TOPIC
+from jobu_local.commands.targets import DEFAULT_TOPIC
+from jobu_local.template.cfn_yaml import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from jobu_local.logs import LogsError, build_pattern, parse_time
-from jobu_local.produce import MessageError, build_message
+from jobu_local.commands.cli import main
+from jobu_local.commands.logs import LogsError, build_pattern, parse_time
+from jobu_local.commands.produce import MessageError, build_message
 
 HANDLERS = frozenset({"sample", "sample1"})
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
 
 def test_a_message_from_flags_has_the_seeds_format() -> None:
@@ -74,3 +77,30 @@ def test_times_are_durations_ago_or_iso_times() -> None:
     assert parse_time("2026-11-22T09:30", now) == datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
     with pytest.raises(LogsError):
         parse_time("yesterday", now)
+
+
+def test_logs_with_nothing_to_read_from_says_what_to_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata lookup
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("JOBU_LOCAL_STATE_DIR", str(tmp_path / "state"))  # no runtime running
+
+    status = main(["logs", "worker", "--template", str(TEMPLATE)])
+
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.err.startswith("jobu: nothing to read logs from: no local runtime is running")
+    assert "`jobu local up`" in captured.err
+    assert "Traceback" not in captured.err
+    assert len(captured.err.splitlines()) == 1

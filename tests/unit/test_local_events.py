@@ -14,7 +14,9 @@ from aws_lambda_powertools.utilities.parser.models import (
     SqsModel,
 )
 
-from jobu_local.events import KafkaRecord, kafka_event, scheduler_event, sqs_event
+from jobu_local.aws.kafka.events import KafkaRecord, kafka_event
+from jobu_local.aws.scheduler import scheduler_event
+from jobu_local.aws.sqs import sqs_event
 
 CLUSTER = "arn:aws:kafka:us-east-1:123456789012:cluster/jobu/abc-1"
 MESSAGE = {"handler_name": "sample", "params": {"name": "x"}, "job_id": None}
@@ -44,6 +46,12 @@ def test_msk_event_groups_records_by_topic_partition_and_validates() -> None:
     assert first.headers == [{"trace": b"abc"}]
     assert parsed.records["jobu-events-0"][1].key is None
     assert base64.b64decode(event["records"]["jobu-events-2"][0]["value"]) == b"not json"
+
+
+def test_a_tombstone_arrives_with_a_null_value() -> None:
+    tombstone = KafkaRecord("jobu-events", 1, 9, 1_790_000_000_003, "CREATE_TIME", b"k9", None)
+    event = kafka_event([tombstone], bootstrap_servers="127.0.0.1:9092", cluster_arn=CLUSTER)
+    assert event["records"]["jobu-events-1"][0]["value"] is None
 
 
 def test_self_managed_kafka_event_validates() -> None:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from jobu_local.function_process import FunctionConfig, FunctionProcess, report_line
-from jobu_local.log_sink import MemoryLogSink
+from jobu_local.host.config import FunctionConfig
+from jobu_local.host.container import FunctionProcess, report_line
+from jobu_local.host.logs import MemoryLogSink
 
 APP = """
 import json, os, time

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from jobu.store import open_store
-from jobu_local.cli import main
+from jobu_local.commands.cli import main
 
 
 async def seed(url: str) -> None:

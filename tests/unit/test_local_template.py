@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from jobu_local.cfn_yaml import loads_template
-from jobu_local.intrinsics import TemplateError
-from jobu_local.template import LocalTemplate
+from jobu_local.template.cfn_yaml import loads_template
+from jobu_local.template.intrinsics import TemplateError
+from jobu_local.template.reader import LocalTemplate
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 

@@ -1,8 +1,9 @@
 """template.yaml against the code it deploys and the limits it must respect.
 
-The template is parsed with the project's CloudFormation-aware loader (jobu_local.cfn_yaml); every
-function's handler module is imported as Lambda would (CodeUri + Handler), and its ENVIRONMENT /
-REQUIRED_ENVIRONMENT are compared with what the template sets. No AWS, no sam CLI.
+The template is parsed with the project's CloudFormation-aware loader
+(jobu_local.template.cfn_yaml); every function's handler module is imported as Lambda would
+(CodeUri + Handler), and its ENVIRONMENT / REQUIRED_ENVIRONMENT are compared with what the template
+sets. No AWS, no sam CLI.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 from jobu import constants
 from jobu.config import DATABASE_SETTINGS, POWERTOOLS_SETTINGS
 from jobu.schedule_event import tick_time
-from jobu_local.cfn_yaml import load_template
+from jobu_local.template.cfn_yaml import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from jobu_local.cfn_yaml import FUNCTION_TAGS, loads_template
+from jobu_local.template.cfn_yaml import FUNCTION_TAGS, loads_template
 from scripts import build_layer, sizes
 
-# --- jobu_local.cfn_yaml -----------------------------------------------------------------------------
+# --- jobu_local.template.cfn_yaml -----------------------------------------------------------------
 
 
 def test_short_form_tags_become_the_json_form() -> None:
@@ -103,14 +103,14 @@ def test_sizes_counts_code_plus_global_and_own_layers(
 ) -> None:
     write_file(build_dir / "BigLayer/python/big.so", 100 * 2**20)
     assert sizes.main(["--build-dir", str(build_dir)]) == 0
-    assert capsys.readouterr().out.splitlines() == ["SmallFunction 11.0", "BigFunction 111.0"]
+    assert capsys.readouterr().out.splitlines() == ["SmallFunction 11.0 MB", "BigFunction 111.0 MB"]
 
 
 def test_sizes_fails_above_lambdas_limit(build_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_file(build_dir / "BigLayer/python/big.so", 240 * 2**20)  # 240 + 10 + 1 > 250
     assert sizes.main(["--build-dir", str(build_dir)]) == 1
     captured = capsys.readouterr()
-    assert "BigFunction 251.0" in captured.out
+    assert "BigFunction 251.0 MB" in captured.out
     assert "over Lambda's 250 MB unzipped limit: BigFunction" in captured.err
 
 

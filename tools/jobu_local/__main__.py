@@ -2,6 +2,6 @@
 
 import sys
 
-from jobu_local.cli import main
+from jobu_local.commands.cli import main
 
 sys.exit(main())

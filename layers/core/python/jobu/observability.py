@@ -31,8 +31,9 @@ __all__ = ["MetricUnit", "logger", "metrics", "tracer"]
 
 
 def count(name: str, value: int = 1) -> None:
-    if value:
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    # Zero is recorded too: an empty tick then says "0 dispatched" (a datapoint, not a gap, for
+    # alarms), and every invocation has metrics to flush (Powertools warns on an empty flush).
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 def seconds(name: str, value: float) -> None:

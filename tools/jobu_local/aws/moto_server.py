@@ -1,0 +1,76 @@
+"""The embedded AWS emulator: moto server, with CloudWatch Logs filtering as CloudWatch does it.
+
+moto's FilterLogEvents matches plain terms only and returns every event for a JSON or
+space-delimited pattern; here it uses the project's matcher (jobu_local.aws.cloudwatch.
+filter_pattern), so `aws logs filter-log-events --filter-pattern '{ $.execution_id = 42 }'` and
+boto3 get from the local endpoint what CloudWatch would return. A pattern CloudWatch would refuse
+is refused the same way (InvalidParameterException). Everything else is moto's own.
+
+Run as `python -m jobu_local.aws.moto_server -H 127.0.0.1 -p PORT` (moto server's own arguments).
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from functools import lru_cache
+
+from moto.core import utils as moto_utils
+from moto.logs import models as logs_models
+from moto.logs.exceptions import InvalidParameterException
+from moto.server import main
+from moto.sqs import models as sqs_models
+
+from jobu_local.aws.cloudwatch.filter_pattern import FilterPatternError, Matcher, compile_pattern
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> Matcher:
+    # moto builds a filter per event: compiling once per pattern keeps a large group fast
+    try:
+        return compile_pattern(pattern)
+    except FilterPatternError as error:
+        raise InvalidParameterException(f"Invalid filter pattern: {error}") from None
+
+
+class EventMessageFilter:
+    """Replaces moto.logs.models.EventMessageFilter (same constructor and `matches`)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.matcher = _compiled(pattern or "")
+
+    def matches(self, message: str) -> bool:
+        return self.matcher(message)
+
+
+def use_project_filter_patterns() -> None:
+    logs_models.EventMessageFilter = EventMessageFilter  # type: ignore[attr-defined,assignment]
+
+
+def _now_ms(dt: datetime.datetime | None = None) -> float:
+    return time.time() * 1000.0 if dt is None else moto_utils.unix_time_millis(dt)
+
+
+def _now(dt: datetime.datetime | None = None) -> float:
+    return time.time() if dt is None else moto_utils.unix_time(dt)
+
+
+def _within_retention(self: sqs_models.SQSBackend, queue_name: str, message: sqs_models.Message) -> bool:
+    retention_seconds = int(self.get_queue(queue_name).message_retention_period)  # type: ignore[attr-defined]
+    return retention_seconds + message.sent_timestamp / 1000 > time.time()  # type: ignore[operator]
+
+
+def speed_up_sqs() -> None:
+    """moto's SQS reads the clock through datetime for every message of a queue on every call, and
+    its retention check recomputes all queue attributes per message received: a burst of a few
+    hundred messages then costs seconds of CPU. Same answers, read from time.time() and from the
+    queue's retention period directly."""
+    sqs_models.unix_time_millis = _now_ms  # type: ignore[attr-defined]
+    sqs_models.unix_time = _now  # type: ignore[attr-defined]
+    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _within_retention  # type: ignore[method-assign]
+
+
+if __name__ == "__main__":
+    use_project_filter_patterns()
+    speed_up_sqs()
+    main()

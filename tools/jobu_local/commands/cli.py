@@ -1,0 +1,71 @@
+"""The `jobu` command: `local up`, `tick`, `produce`, `logs`, `runs`, `cron`, `demo`.
+
+jobu local up [FUNCTION ...]      run the template's functions (all, or the ones named)
+jobu tick                         invoke the scheduled function now (a running `local up`)
+jobu produce --handler sample --params '{"name": "x"}'
+jobu logs worker --execution-id 42 --since 10m
+jobu runs [--status FAILED] | jobu runs show 42
+jobu cron add --name nightly --cron '0 2 * * *' --handler sample
+jobu demo                         the whole flow on embedded defaults (make demo)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from jobu_local.aws.cloudwatch.filter_pattern import FilterPatternError
+from jobu_local.commands import cron, demo, local, logs, produce, runs
+from jobu_local.commands.common import CommandError
+from jobu_local.commands.targets import TargetError
+from jobu_local.template.intrinsics import TemplateError
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="jobu", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    root.add_argument("--version", action="version", version=version_line())
+    commands = root.add_subparsers(dest="command", required=True)
+    for module in (local, produce, logs, runs, cron, demo):
+        module.add_parser(commands)
+    return root
+
+
+def version_line() -> str:
+    """`jobu --version`: the installed distribution's version, and where the command runs from."""
+    try:
+        installed = version("jobu-serverless")
+    except PackageNotFoundError:
+        installed = "(not installed: `pip install .` or `make` installs it)"
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    return f"jobu {installed} (jobu-serverless, Python {python}, {Path(__file__).resolve().parents[1]})"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except (
+        CommandError,
+        produce.MessageError,
+        TargetError,
+        TemplateError,
+        FilterPatternError,
+        logs.LogsError,
+    ) as error:
+        print(f"jobu: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        from jobu.errors import JobuError
+
+        if isinstance(error, JobuError):
+            print(f"jobu: {error}", file=sys.stderr)
+            return 2
+        raise
+    return status

@@ -1,0 +1,214 @@
+"""`jobu demo` (make demo): the whole system on embedded defaults, from a cron job and a Kafka message
+to the runs table and one run's CloudWatch log lines, then everything stopped.
+
+It uses its own state folder (.jobu/demo/) and a fresh SQLite database there, so it runs beside a
+`jobu local up` of your own without touching it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jobu_local.commands import store as store_commands
+from jobu_local.commands.cron import worker_timeout_seconds
+from jobu_local.commands.logs import logs_main
+from jobu_local.commands.produce import send
+from jobu_local.commands.targets import default_template
+from jobu_local.runtime.runtime import LocalRuntime, RuntimeOptions
+from jobu_local.runtime.state import STATE_DIR_VARIABLE, default_database_url, project_root
+
+if TYPE_CHECKING:
+    from jobu.models import Execution
+
+
+CRON_JOB = {
+    "name": "demo-every-minute",
+    "cron_expression": "* * * * *",
+    "handler_name": "sample",
+    "handler_params": {"name": "from cron", "action": "read"},
+    "description": "registered by `make demo`",
+}
+EVENT_PARAMS = {"name": "from kafka", "action": "read"}
+FINISHED = {"SUCCESS", "FAILED", "TIMEOUT"}
+STEPS = 7
+
+
+class DemoFailed(Exception):
+    """The flow did not reach its end state; the message says where it stopped."""
+
+
+class Demo:
+    def __init__(self, *, timeout_seconds: float, directory: Path | None = None) -> None:
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout_seconds
+        self.directory = directory or project_root() / ".jobu" / "demo"
+        self.database_url = default_database_url(self.directory)
+        self.step_number = 0
+
+    def step(self, message: str) -> None:
+        self.step_number += 1
+        print(f"\n[{self.step_number}/{STEPS}] {message}", flush=True)
+
+    def note(self, message: str) -> None:
+        print(f"      {message}", flush=True)
+
+    def elapsed(self) -> str:
+        return f"{time.monotonic() - self.started:.1f} s"
+
+    async def run(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+        self.directory.mkdir(parents=True)
+        self.step(f"schema: applying infra/schema/sqlite to {self.database_url}")
+        async with store_commands.opened_store(self.database_url) as store:
+            applied = await store.migrate()
+        self.note(f"{len(applied)} migration(s) applied")
+        job_id = await self.register_cron_job()
+        self.step("runtime: starting the functions of template.yaml with moto server, Tansu and SQLite")
+        runtime = LocalRuntime(self.options(), progress=self.note)
+        try:
+            await runtime.start()
+            await self.flow(runtime, job_id)
+        finally:
+            print(f"\nstopping everything the demo started ... ({self.elapsed()})", flush=True)
+            await runtime.stop()
+            leftovers = [pid for pid in runtime.child_pids() if _alive(pid)]
+            print(f"stopped: {'nothing left running' if not leftovers else f'STILL RUNNING: {leftovers}'}")
+
+    def options(self) -> RuntimeOptions:
+        return RuntimeOptions(
+            template_path=default_template(),
+            state_dir=self.directory,
+            database_url=self.database_url,
+            schedule=False,  # the demo ticks on demand, so it does not wait for the minute's tick
+            http_port=0,  # any free port: the demo runs beside a `jobu local up` on the default one
+        )
+
+    async def register_cron_job(self) -> int:
+        from jobu.cron_jobs import create_cron_job, parse_spec
+        from jobu.handler_manifest import known_handler_names
+        from jobu_local.template.reader import LocalTemplate
+
+        self.step(f"cron: registering {CRON_JOB['name']!r} ({CRON_JOB['cron_expression']}, handler sample)")
+        # Registered as of just before this minute began, so its first slot (this minute) is due at
+        # the first tick: the demo needs no wait for the next minute.
+        registered = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(seconds=1)
+        async with store_commands.opened_store(self.database_url) as store:
+            job = await create_cron_job(
+                store,
+                parse_spec(dict(CRON_JOB)),
+                known_handlers=known_handler_names(),
+                worker_timeout_seconds=worker_timeout_seconds(LocalTemplate.load(default_template())),
+                now=registered,
+            )
+        self.note(f"cron job {job.id}: next run at {job.next_run_at:%H:%M:%S} UTC")
+        return job.id
+
+    async def flow(self, runtime: LocalRuntime, job_id: int) -> None:
+        self.step("tick + produce: the scheduler's tick and one Kafka message")
+        tick = await runtime.tick()
+        if not tick.ok:
+            raise DemoFailed(f"the cron dispatcher failed: {tick.error}")
+        self.note(
+            f"tick {tick.request_id}: dispatched {len(tick.result['dispatched'])} run(s) of cron job {job_id}"
+        )
+        message = {"handler_name": "sample", "params": EVENT_PARAMS, "job_id": None}
+        sent = await send(runtime.bootstrap_servers, "jobu-events", json.dumps(message).encode())
+        self.note(
+            f"produced to {sent.topic} partition {sent.partition} offset {sent.offset}: {json.dumps(message)}"
+        )
+        runs = await self.wait_for_runs()
+        self.step("runs: `jobu runs`")
+        print(store_commands.runs_table(runs), flush=True)
+        failed = [run for run in runs if run.status.value != "SUCCESS"]
+        if failed:
+            raise DemoFailed(
+                f"run(s) did not succeed: {[(run.id, run.status.value, run.error_message) for run in failed]}"
+            )
+        await self.show_logs(runs[0].id)
+
+    async def wait_for_runs(self) -> list[Execution]:
+        self.step("waiting for both runs to finish (cron dispatcher, queue dispatcher -> SQS -> worker)")
+        last = ""
+        while True:
+            runs = await store_commands.list_runs(
+                self.database_url, status=None, handler=None, job_id=None, limit=10
+            )
+            summary = ", ".join(
+                f"run {run.id} {run.status.value}" for run in sorted(runs, key=lambda r: r.id)
+            )
+            if summary != last:
+                self.note(f"{self.elapsed()}: {summary or 'no runs yet'}")
+                last = summary
+            if len(runs) >= 2 and all(run.status.value in FINISHED for run in runs):
+                return sorted(runs, key=lambda run: run.id)
+            if time.monotonic() > self.deadline:
+                raise DemoFailed(f"runs not finished in time: {summary or 'none created'}")
+            await asyncio.sleep(0.2)
+
+    async def show_logs(self, execution_id: int) -> None:
+        command = ["worker", "--execution-id", str(execution_id), "--with-requests", "--since", "5m"]
+        self.step(f"logs: `jobu logs {' '.join(command)}` (CloudWatch Logs in moto server)")
+        os.environ[STATE_DIR_VARIABLE] = str(self.directory)
+        # the worker's log lines reach CloudWatch when its invocation ends, just after the run does
+        while True:
+            captured = await asyncio.to_thread(_capture, logs_main, [*command, "--json"])
+            if (
+                "platform.report" in captured
+                or "REPORT RequestId" in captured
+                or time.monotonic() > self.deadline
+            ):
+                break
+            await asyncio.sleep(0.2)
+        await asyncio.to_thread(logs_main, command)
+        sys.stdout.flush()
+
+
+def _capture(function: Callable[[list[str]], int], argv: list[str]) -> str:
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        function(argv)
+    return buffer.getvalue()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def run_demo(timeout_seconds: float = 50.0) -> int:
+    demo = Demo(timeout_seconds=timeout_seconds)
+    try:
+        asyncio.run(demo.run())
+    except DemoFailed as error:
+        print(f"\ndemo FAILED after {demo.elapsed()}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ndemo interrupted; everything it started is stopped", file=sys.stderr)
+        return 130
+    print(f"\ndemo done in {demo.elapsed()}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    return run_demo(timeout_seconds=args.timeout)
+
+
+def add_parser(commands: Any) -> None:
+    demo = commands.add_parser("demo", help="the whole flow on embedded defaults, then stop (make demo)")
+    demo.add_argument("--timeout", type=float, default=50.0, help="give up after this many seconds")
+    demo.set_defaults(run=cmd_demo)

@@ -1,0 +1,328 @@
+"""`jobu logs`: read the functions' CloudWatch logs as on AWS, from the emulator, LocalStack or AWS.
+
+Events come from FilterLogEvents. On AWS the filter pattern is applied by CloudWatch. The
+emulators do not apply it: moto matches plain terms only and lets every event through for a JSON
+pattern, and LocalStack (localstack-core 2026.3.0 on the host) returns every event whatever the
+pattern. So against any endpoint other than AWS the same pattern is applied here as well
+(jobu_local.filter_pattern, CloudWatch's documented syntax); on moto it is not sent at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TextIO
+
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+
+from jobu_local.aws.cloudwatch.filter_pattern import FilterPatternError, compile_pattern
+from jobu_local.aws.endpoint import AwsTarget
+from jobu_local.commands.common import CommandError
+from jobu_local.commands.targets import (
+    aws_target,
+    load_template,
+    running_state,
+)
+from jobu_local.template.reader import LocalTemplate
+
+_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_REQUEST_ID = re.compile(r"RequestId: ([0-9a-f-]{36})")
+FOLLOW_POLL_SECONDS = 1.0
+
+
+class LogsError(ValueError):
+    """Bad arguments to `jobu logs` (the message says which)."""
+
+
+def parse_time(text: str, now: datetime | None = None) -> datetime:
+    """`10m`, `2h`, `1d` ago, or an ISO 8601 time (UTC if no zone is given)."""
+    now = now or datetime.now(UTC)
+    match = _DURATION.match(text.strip())
+    if match is not None:
+        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise LogsError(f"cannot read time {text!r}: use 10m, 2h, 1d or an ISO 8601 time") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _json_literal(value: str) -> str:
+    return value if re.fullmatch(r"-?\d+(\.\d+)?", value) else json.dumps(value)
+
+
+def build_pattern(pattern: str | None, *, execution_id: int | None = None, level: str | None = None) -> str:
+    """One CloudWatch pattern from --filter and the shortcuts (joined with &&)."""
+    clauses: list[str] = []
+    if execution_id is not None:
+        clauses.append(f"$.execution_id = {execution_id}")
+    if level is not None:
+        clauses.append(f"$.level = {_json_literal(level.upper())}")
+    text = (pattern or "").strip()
+    if not clauses:
+        return text
+    if text:
+        if not (text.startswith("{") and text.endswith("}")):
+            raise LogsError("--execution-id / --level combine only with a JSON filter pattern ({ ... })")
+        clauses.insert(0, f"({text[1:-1].strip()})")
+    return "{ " + " && ".join(clauses) + " }"
+
+
+@dataclass(frozen=True)
+class LogLine:
+    timestamp_ms: int
+    log_group: str
+    log_stream: str
+    message: str
+    event_id: str
+
+    def text(self, label: str) -> str:
+        moment = datetime.fromtimestamp(self.timestamp_ms / 1000, UTC)
+        return (
+            f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z [{label}] {self.message.rstrip()}"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "timestamp": self.timestamp_ms,
+            "logGroupName": self.log_group,
+            "logStreamName": self.log_stream,
+            "eventId": self.event_id,
+            "message": self.message,
+        }
+
+
+@dataclass
+class LogReader:
+    target: AwsTarget
+    log_groups: Sequence[str]
+    pattern: str = ""
+
+    def __post_init__(self) -> None:
+        self.client = self.target.client("logs")
+        self.server_pattern = "" if self.target.emulator == "moto" else self.pattern
+        self.local_match: Callable[[str], bool] = lambda _message: True
+        if self.target.emulator != "aws":
+            try:
+                self.local_match = compile_pattern(self.pattern)
+            except FilterPatternError:
+                if self.target.emulator == "moto":
+                    raise
+
+    def read(self, start_ms: int, end_ms: int | None = None, pattern: str | None = None) -> list[LogLine]:
+        lines = [line for group in self.log_groups for line in self._group(group, start_ms, end_ms, pattern)]
+        # stable: events of one millisecond keep the order the service returned them in
+        return sorted(lines, key=lambda line: line.timestamp_ms)
+
+    def _group(self, group: str, start_ms: int, end_ms: int | None, pattern: str | None) -> Iterator[LogLine]:
+        server_pattern = self.server_pattern if pattern is None else pattern
+        match = self.local_match if pattern is None else compile_pattern(pattern)
+        arguments: dict[str, Any] = {"logGroupName": group, "startTime": start_ms}
+        if end_ms is not None:
+            arguments["endTime"] = end_ms
+        if server_pattern:
+            arguments["filterPattern"] = server_pattern
+        try:
+            pages = self.client.get_paginator("filter_log_events").paginate(**arguments)
+            for page in pages:
+                for event in page.get("events", []):
+                    if match(event["message"]):
+                        yield LogLine(
+                            event["timestamp"],
+                            group,
+                            event["logStreamName"],
+                            event["message"],
+                            event["eventId"],
+                        )
+        except self.client.exceptions.ResourceNotFoundException:
+            return
+
+    def with_request_lines(self, lines: list[LogLine], start_ms: int, end_ms: int | None) -> list[LogLine]:
+        """Add Lambda's own lines (START / END / REPORT, or platform.* records in JSON format) of the
+        invocations the matched lines came from."""
+        request_ids = sorted({rid for line in lines if (rid := _request_id(line.message))})
+        extra = [
+            line
+            for request_id in request_ids
+            for line in self.read(start_ms, end_ms, pattern=f'"{request_id}"')
+        ]
+        unique = {line.event_id: line for line in [*lines, *extra]}
+        return sorted(unique.values(), key=lambda line: (line.timestamp_ms, _phase(line.message)))
+
+
+_PHASES = (
+    ("INIT_START", '{"time":', "platform.initStart"),
+    ("START ", '{"time":', "platform.start"),
+    ("", "", ""),
+    ("END ", '{"time":', "platform.runtimeDone"),
+    ("REPORT ", '{"time":', "platform.report"),
+)
+
+
+def _phase(message: str) -> int:
+    """Within one millisecond: START before the function's lines, END and REPORT after them."""
+    for rank, (text, json_start, kind) in enumerate(_PHASES):
+        if text and (message.startswith(text) or (message.startswith(json_start) and f'"{kind}"' in message)):
+            return rank
+    return 2
+
+
+def _request_id(message: str) -> str | None:
+    try:
+        document = json.loads(message)
+    except ValueError:
+        found = _REQUEST_ID.search(message)
+        return found.group(1) if found else None
+    if not isinstance(document, dict):
+        return None
+    record = document.get("record")
+    value = document.get("function_request_id") or (
+        record.get("requestId") if isinstance(record, dict) else None
+    )
+    return str(value) if value else None
+
+
+def print_lines(lines: Sequence[LogLine], labels: dict[str, str], output: TextIO, as_json: bool) -> None:
+    for line in lines:
+        if as_json:
+            output.write(json.dumps(line.as_json()) + "\n")
+        else:
+            output.write(line.text(labels.get(line.log_group, line.log_group)) + "\n")
+    output.flush()
+
+
+def follow(
+    reader: LogReader,
+    start_ms: int,
+    emit: Callable[[Sequence[LogLine]], None],
+    should_stop: Callable[[], bool] = lambda: False,
+) -> None:
+    """Print new events as they arrive, until interrupted."""
+    seen: set[str] = set()
+    cursor = start_ms
+    while not should_stop():
+        lines = [line for line in reader.read(cursor) if line.event_id not in seen]
+        if lines:
+            emit(lines)
+            seen.update(line.event_id for line in lines)
+            cursor = max(cursor, lines[-1].timestamp_ms - 1000)  # late arrivals within a second
+        time.sleep(FOLLOW_POLL_SECONDS)
+
+
+def log_groups(
+    template: LocalTemplate | None, function: str | None, stack_name: str | None, target: Any
+) -> dict[str, str]:
+    """{log group: label} for one function or all of them."""
+    if stack_name is not None and target.endpoint_url is None:
+        return _stack_log_groups(target, stack_name, function)
+    state = running_state()
+    if template is None:
+        raise CommandError("no template to read function names from: pass --log-group or --template")
+    specs = [template.find_function(function)] if function else template.functions()
+    groups: dict[str, str] = {}
+    for spec in specs:
+        name = spec.config.name
+        if state is not None and spec.logical_id in state.functions:
+            name = state.functions[spec.logical_id]["name"]
+        groups[f"/aws/lambda/{name}"] = spec.logical_id
+    return groups
+
+
+def _stack_log_groups(target: Any, stack_name: str, function: str | None) -> dict[str, str]:
+    template = load_template(None)
+    specs = [template.find_function(function)] if function else template.functions()
+    cloudformation = target.client("cloudformation")
+    groups: dict[str, str] = {}
+    for spec in specs:
+        resource = cloudformation.describe_stack_resource(
+            StackName=stack_name, LogicalResourceId=spec.logical_id
+        )
+        groups[f"/aws/lambda/{resource['StackResourceDetail']['PhysicalResourceId']}"] = spec.logical_id
+    return groups
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    target = aws_target(args.endpoint_url)
+    try:
+        return _logs(args, target)
+    except NoCredentialsError:
+        raise LogsError(
+            "nothing to read logs from: no local runtime is running (start one with `jobu local up` or "
+            "`make local`), no --endpoint-url or AWS_ENDPOINT_URL is set, and there are no AWS "
+            "credentials to read CloudWatch Logs on AWS (aws configure, or AWS_PROFILE)"
+        ) from None
+    except EndpointConnectionError as error:
+        raise LogsError(
+            f"cannot reach {error.kwargs.get('endpoint_url', target.endpoint_url)}: "
+            "is the local runtime (`jobu local up`) or the emulator still running?"
+        ) from None
+    except ClientError as error:
+        raise LogsError(f"CloudWatch Logs refused the request: {error}") from None
+
+
+def _logs(args: argparse.Namespace, target: AwsTarget) -> int:
+    if args.log_group:
+        groups = {group: group.rsplit("/", 1)[-1] for group in args.log_group}
+    else:
+        template = load_template(args.template) if args.template or not args.stack_name else None
+        groups = log_groups(template, args.function, args.stack_name, target)
+    pattern = build_pattern(args.filter, execution_id=args.execution_id, level=args.level)
+    reader = LogReader(target, list(groups), pattern)
+    start = parse_time(args.since)
+    end = parse_time(args.until) if args.until else None
+    start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000) if end else None
+
+    def emit(lines: Sequence[LogLine]) -> None:
+        print_lines(lines, groups, sys.stdout, args.json)
+
+    if args.follow:
+        try:
+            follow(reader, start_ms, emit)
+        except KeyboardInterrupt:
+            return 0
+        return 0
+    lines = reader.read(start_ms, end_ms)
+    if args.with_requests:
+        lines = reader.with_request_lines(lines, start_ms, end_ms)
+    emit(lines)
+    return 0
+
+
+def add_parser(commands: Any) -> None:
+    logs = commands.add_parser(
+        "logs", help="read function logs like CloudWatch (local emulator, LocalStack or AWS)"
+    )
+    logs.add_argument("function", nargs="?", help="logical id or short name; default: every function")
+    logs.add_argument("--filter", help="a CloudWatch filter pattern, e.g. '{ $.level = \"ERROR\" }'")
+    logs.add_argument("--execution-id", type=int, help="shortcut for { $.execution_id = N }")
+    logs.add_argument("--level", help="shortcut for { $.level = LEVEL }")
+    logs.add_argument("--since", default="10m", help="10m, 2h, 1d or an ISO time (default 10m)")
+    logs.add_argument("--until", help="10m, 2h, 1d or an ISO time")
+    logs.add_argument("--follow", action="store_true", help="keep printing new lines until Ctrl-C")
+    logs.add_argument(
+        "--with-requests", action="store_true", help="add the START/END/REPORT lines of matched runs"
+    )
+    logs.add_argument("--log-group", action="append", help="read this log group (repeatable)")
+    logs.add_argument("--stack-name", help="on AWS: find the functions' names in this stack")
+    logs.add_argument(
+        "--endpoint-url", help="default: AWS_ENDPOINT_URL, else the runtime's emulator, else AWS"
+    )
+    logs.add_argument("--template")
+    logs.add_argument("--json", action="store_true", help="one JSON object per event")
+    logs.set_defaults(run=cmd_logs)
+
+
+def logs_main(argv: Sequence[str]) -> int:
+    """`jobu logs ARGS` on its own (the demo shows a run's logs this way)."""
+    root = argparse.ArgumentParser(prog="jobu")
+    add_parser(root.add_subparsers(dest="command", required=True))
+    args = root.parse_args(["logs", *argv])
+    status: int = args.run(args)
+    return status
