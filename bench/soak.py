@@ -348,6 +348,10 @@ def environment(url: str, work: str, dead: str) -> dict[str, str]:
         "JOBU_DEAD_LETTER_QUEUE_URL": dead,
         "JOBU_REQUEUE_GRACE_SECONDS": str(GRACE_SECONDS),
         "JOBU_REQUEUE_STUCK_SECONDS": str(STUCK_SECONDS),
+        # retries after 1-2 s, 2-4 s, 4-8 s: the soak settles in seconds, not minutes
+        "JOBU_RETRY_BACKOFF_SECONDS": "2",
+        "JOBU_RETRY_BACKOFF_MAX_SECONDS": "8",
+        "JOBU_RUN_RETENTION_DAYS": "0",
         # the soak's handlers touch only the job store; the pipeline's places stay closed
         "JOBU_DATA_ROOT": "",
         "JOBU_DATA_S3_LOCATIONS": "",

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobu.clock import utcnow
 from jobu.config import CronConfig
-from jobu.cron_dispatch import refused_event, run_tick
+from jobu.cron_dispatch import continue_tick, refused_event, run_tick
 from jobu.lambda_runtime import Container
 from jobu.observability import logger, metrics, tracer
 from jobu.schedule_event import ScheduleEventRefusedError, tick_time
@@ -19,14 +19,25 @@ REQUIRED_ENVIRONMENT = CronConfig.REQUIRED_ENVIRONMENT
 container = Container(CronConfig)
 
 
-async def _tick(event: Any) -> dict[str, Any]:
+async def _tick(event: Any, context: LambdaContext) -> dict[str, Any]:
     now = utcnow()
     try:
         tick = tick_time(event, now=now)
     except ScheduleEventRefusedError as error:
         return refused_event(error)
-    store, policy = await container.store(), container.config.sweep_policy
-    report = await run_tick(store, container.queue, tick_time=tick, now=now, policy=policy)
+    config = container.config
+    report = await run_tick(
+        await container.store(),
+        container.queue,
+        tick_time=tick,
+        now=now,
+        policy=config.sweep_policy,
+        retry_policy=config.retry_policy,
+        retention=config.retention,
+        time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+    )
+    if report.more_due:
+        continue_tick(container.client("lambda"), context.invoked_function_arn, tick)
     logger.info(
         "tick done", extra={"dispatched": len(report.dispatched), "requeued": len(report.sweep.requeued)}
     )
@@ -37,4 +48,4 @@ async def _tick(event: Any) -> dict[str, Any]:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return container.run(_tick(event))
+    return container.run(_tick(event, context))

@@ -33,7 +33,7 @@ async def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> st
         )
         await dead_letters.keep(record.body, reason=message, message_id=record.message_id)
         return Outcome.DEAD_LETTERED
-    worker = Worker(await container.store(), container.queue)
+    worker = Worker(await container.store(), container.queue, container.config.retry_policy)
     return await worker.process(
         message, remaining_seconds=lambda_context.get_remaining_time_in_millis() / 1000
     )

@@ -44,6 +44,9 @@ def harness(
     monkeypatch.setenv("JOBU_DEAD_LETTER_QUEUE_URL", dead_letter_url)
     monkeypatch.setenv("JOBU_REQUEUE_GRACE_SECONDS", str(int(REQUEUE_GRACE.total_seconds())))
     monkeypatch.setenv("JOBU_REQUEUE_STUCK_SECONDS", str(int(REQUEUE_STUCK_AFTER.total_seconds())))
+    monkeypatch.setenv("JOBU_RETRY_BACKOFF_SECONDS", "10")
+    monkeypatch.setenv("JOBU_RETRY_BACKOFF_MAX_SECONDS", "900")
+    monkeypatch.setenv("JOBU_RUN_RETENTION_DAYS", "0")
     monkeypatch.setenv("JOBU_DATABASE_POOL_SIZE", "4")
     for name, value in data_access_environ(tmp_path / "data").items():
         monkeypatch.setenv(name, value)

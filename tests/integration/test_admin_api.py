@@ -194,10 +194,7 @@ def seed_history(harness: Harness, admin: AdminClient) -> dict[str, int]:
     async def seed(store: JobStore) -> dict[str, int]:
         job = await store.get_cron_job(cron["id"])
         assert job is not None
-        _, cron_run = await store.create_cron_run(
-            job, scheduled_time=T0, next_run_at=T0 + timedelta(hours=1), now=T0
-        )
-        assert cron_run is not None
+        (cron_run,) = await store.create_backfill_runs(job.id, [T0], now=T0)
         ids = {"cron": cron_run.id}
         for hour, (name, offset, handler) in enumerate(
             [("success", 1, "sample"), ("pending", 2, "sample"), ("timeout", 3, "sample1")], start=1

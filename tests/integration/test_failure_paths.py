@@ -15,7 +15,7 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import EndpointConnectionError
 
-from jobu.config import SweepPolicy
+from jobu.config import RetryPolicy, SweepPolicy
 from jobu.cron_dispatch import run_tick
 from jobu.handler_manifest import known_handler_names
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
@@ -55,6 +55,7 @@ class Slow(BaseHandler):
 # queues' message retention (4 days) makes moto drop messages sent from a far-away time.
 TICK = datetime.now(UTC).replace(second=0, microsecond=0)
 POLICY = SweepPolicy(grace=REQUEUE_GRACE, stuck_after=REQUEUE_STUCK_AFTER)
+RETRY = RetryPolicy(base=timedelta(seconds=10), max=timedelta(seconds=900))
 KNOWN = known_handler_names() | {"test_counting", "test_failing", "test_slow"}
 
 
@@ -109,7 +110,10 @@ def test_concurrent_dispatchers_for_one_tick_create_one_run_per_job(harness: Har
         try:
             return list(
                 await asyncio.gather(
-                    *(run_tick(store, queue, tick_time=TICK, now=TICK, policy=POLICY) for store in stores)
+                    *(
+                        run_tick(store, queue, tick_time=TICK, now=TICK, policy=POLICY, retry_policy=RETRY)
+                        for store in stores
+                    )
                 )
             )
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from jobu.models import CronJob, CronJobSpec, ExecutionStatus, NewExecution
 from jobu.operations.cron_jobs import create as create_cron_job
 from jobu.operations.cron_jobs import set_enabled
 from jobu.store import JobStore, open_store
+from jobu.store.job_store import SlotPlan
 
 T0 = datetime(2026, 11, 22, 10, 0, 30, tzinfo=UTC)
 HANDLERS = frozenset({"sample", "sample1"})
@@ -44,6 +46,7 @@ async def test_migrate_is_idempotent(store: JobStore) -> None:
 
 async def test_cron_job_round_trip_keeps_types(store: JobStore) -> None:
     job = await make_job(store, handler_params={"limit": 5, "tags": ["a"]}, allow_overlap=False, max_retry=2)
+    assert job.overlap_policy == "skip"  # the original's allow_overlap=false
     loaded = await store.get_cron_job_by_name("nightly")
     assert loaded == job
     assert loaded.handler_params == {"limit": 5, "tags": ["a"]}
@@ -58,66 +61,83 @@ async def test_duplicate_cron_job_name_is_refused(store: JobStore) -> None:
     assert len(await store.list_cron_jobs()) == 1
 
 
-async def test_due_cron_jobs_reads_only_enabled_due_jobs(store: JobStore) -> None:
+def one_slot_each(tick: datetime) -> Callable[[CronJob], SlotPlan]:
+    """A plan that gives each due job one run, for its own next_run_at, and moves it a minute on."""
+
+    def plan(job: CronJob) -> SlotPlan:
+        assert job.next_run_at is not None
+        return SlotPlan(job=job, slots=[job.next_run_at], next_run_at=job.next_run_at + timedelta(minutes=1))
+
+    return plan
+
+
+async def test_a_tick_chunk_takes_only_enabled_due_unpaused_jobs(store: JobStore) -> None:
     await make_job(store, name="every-minute")
     await make_job(store, name="hourly", cron_expression="0 * * * *")
     await make_job(store, name="disabled", is_enabled=False)
-    due = await store.due_cron_jobs(T0 + timedelta(minutes=1), 100)
-    assert [job.name for job in due] == ["every-minute"]
+    paused = await make_job(store, name="paused")
+    await store.pause_cron_job(paused.id, until=None, now=T0)
+    tick = T0 + timedelta(minutes=1)
+    chunk = await store.dispatch_due_cron_jobs(tick=tick, limit=100, plan=one_slot_each(tick), now=tick)
+    assert [p.job.name for p in chunk.plans] == ["every-minute"]
 
 
-async def test_create_cron_run_happens_once_per_slot(store: JobStore) -> None:
+async def test_a_tick_chunk_creates_each_slot_once_and_moves_the_job_on(store: JobStore) -> None:
     job = await make_job(store)
     tick = T0 + timedelta(minutes=1)
     slot = datetime(2026, 11, 22, 10, 1, tzinfo=UTC)
-    advanced, run = await store.create_cron_run(
-        job, scheduled_time=slot, next_run_at=slot + timedelta(minutes=1), now=tick
-    )
-    assert advanced
+    chunk = await store.dispatch_due_cron_jobs(tick=tick, limit=100, plan=one_slot_each(tick), now=tick)
+    (ref,) = chunk.runs
+    run = await store.get_execution(ref.id)
     assert run is not None
-    assert (run.status, run.param_source, run.scheduled_time) == (ExecutionStatus.PENDING, "cron", slot)
-    # the same (stale) job row again: another dispatcher's view of the same tick
-    again = await store.create_cron_run(
-        job, scheduled_time=slot, next_run_at=slot + timedelta(minutes=1), now=tick
+    assert (run.status, run.param_source, run.scheduled_time, run.job_id) == (
+        ExecutionStatus.PENDING,
+        "cron",
+        slot,
+        job.id,
     )
-    assert again == (False, None)
+    moved = await store.get_cron_job(job.id)
+    assert moved is not None
+    assert moved.next_run_at == slot + timedelta(minutes=1)
+    # the same tick again: the job is no longer due, and nothing new is created
+    again = await store.dispatch_due_cron_jobs(tick=tick, limit=100, plan=one_slot_each(tick), now=tick)
+    assert (again.plans, again.runs) == ([], [])
     assert len(await store.list_executions()) == 1
 
 
 async def test_concurrent_dispatchers_create_one_run(store: JobStore, database_url: str) -> None:
     job = await make_job(store)
-    slot = datetime(2026, 11, 22, 10, 1, tzinfo=UTC)
+    tick = datetime(2026, 11, 22, 10, 1, tzinfo=UTC)
     others = [await open_store(database_url) for _ in range(3)]
     try:
-        results = await asyncio.gather(
+        chunks = await asyncio.gather(
             *(
-                other.create_cron_run(
-                    job, scheduled_time=slot, next_run_at=slot + timedelta(minutes=1), now=slot
-                )
+                other.dispatch_due_cron_jobs(tick=tick, limit=100, plan=one_slot_each(tick), now=tick)
                 for other in others
             )
         )
     finally:
         for other in others:
             await other.close()
-    assert sorted(advanced for advanced, _ in results) == [False, False, True]
-    assert len(await store.list_executions()) == 1
+    # one dispatcher locked and took the job (the others skipped it, or found it moved on)
+    assert sorted(len(chunk.plans) for chunk in chunks) == [0, 0, 1]
+    assert [run.job_id for run in await store.list_executions()] == [job.id]
 
 
-async def test_overlap_is_refused_while_a_run_is_active(store: JobStore) -> None:
-    job = await make_job(store, allow_overlap=False)
-    first_slot = datetime(2026, 11, 22, 10, 1, tzinfo=UTC)
-    _, first = await store.create_cron_run(
-        job, scheduled_time=first_slot, next_run_at=first_slot + timedelta(minutes=1), now=first_slot
+async def test_overlap_skip_is_applied_by_the_insert(store: JobStore) -> None:
+    job = await make_job(store, overlap_policy="skip")
+    first_tick = datetime(2026, 11, 22, 10, 1, tzinfo=UTC)
+    (first,) = (
+        await store.dispatch_due_cron_jobs(
+            tick=first_tick, limit=10, plan=one_slot_each(first_tick), now=first_tick
+        )
+    ).runs
+    second_tick = first_tick + timedelta(minutes=1)
+    second = await store.dispatch_due_cron_jobs(
+        tick=second_tick, limit=10, plan=one_slot_each(second_tick), now=second_tick
     )
-    assert first is not None
-    moved = await store.get_cron_job(job.id)
-    assert moved is not None
-    second_slot = first_slot + timedelta(minutes=1)
-    advanced, second = await store.create_cron_run(
-        moved, scheduled_time=second_slot, next_run_at=second_slot + timedelta(minutes=1), now=second_slot
-    )
-    assert (advanced, second) == (True, None)
+    assert [p.job.id for p in second.plans] == [job.id]  # taken and moved on ...
+    assert second.runs == []  # ... but its slot skipped: the first run is still PENDING
     assert [e.id for e in await store.list_executions()] == [first.id]
 
 
@@ -219,9 +239,7 @@ async def test_sweeper_queries(store: JobStore) -> None:
 async def test_list_executions_filters(store: JobStore) -> None:
     job = await make_job(store)
     slot = datetime(2026, 11, 22, 10, 1, tzinfo=UTC)
-    _, cron_run = await store.create_cron_run(
-        job, scheduled_time=slot, next_run_at=slot + timedelta(minutes=1), now=slot
-    )
+    (cron_run,) = await store.create_backfill_runs(job.id, [slot], now=slot)
     (event,) = await store.insert_event_executions([event_run(1)], now=T0)
     await store.claim_execution(event.id, attempt=0, now=T0, deadline_at=T0)
     assert cron_run is not None

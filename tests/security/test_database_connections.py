@@ -177,6 +177,9 @@ def deployment(account: Account, aws_env: None, monkeypatch: pytest.MonkeyPatch)
         "JOBU_WORK_QUEUE_URL": queue_url,
         "JOBU_REQUEUE_GRACE_SECONDS": "60",
         "JOBU_REQUEUE_STUCK_SECONDS": "900",
+        "JOBU_RETRY_BACKOFF_SECONDS": "10",
+        "JOBU_RETRY_BACKOFF_MAX_SECONDS": "900",
+        "JOBU_RUN_RETENTION_DAYS": "0",
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)

@@ -40,6 +40,12 @@ BEYOND = {
     ("get", "/api/dead-letters/messages"),
     ("post", "/api/dead-letters/redrive"),
     ("get", "/api/dead-letters/redrives"),
+    # scheduling (docs/scheduling.md)
+    ("post", "/api/crons/preview"),
+    ("post", "/api/crons/{job_id}/pause"),
+    ("post", "/api/crons/{job_id}/resume"),
+    ("post", "/api/crons/{job_id}/backfill"),
+    ("post", "/api/jobs/{run_id}/cancel"),
 }
 OPERATIONS = [(method, path, op) for path, item in SPEC["paths"].items() for method, op in item.items()]
 

@@ -21,9 +21,20 @@ def at(text: str) -> datetime:
     [
         ("* * * * * *", "schedules finer than one minute are not supported"),
         ("*/10 * * * * *", "has 6 fields"),
-        ("61 * * * *", "is not valid"),
-        ("* * *", "is not valid"),
-        ("every minute", "is not valid"),
+        ("61 * * * *", "the minute field '61' is not valid: 61 is outside 0-59"),
+        ("0-61 * * * *", "the minute field '0-61' is not valid: 61 is outside 0-59"),
+        ("* 25 * * *", "the hour field '25' is not valid: 25 is outside 0-23"),
+        ("0 0 0 * *", "the day-of-month field '0' is not valid: 0 is outside 1-31"),
+        ("0 0 * 13 *", "the month field '13' is not valid: 13 is outside 1-12"),
+        ("0 0 * * 8", "the day-of-week field '8' is not valid: 8 is outside 0-7"),
+        ("*/0 * * * *", "the minute field '\\*/0' is not valid: a step of 0"),
+        ("H * * * *", "hashed values \\(H\\) are not supported"),
+        ("0 0 * FOO *", "the month field 'FOO' is not valid: use numbers 1-12"),
+        ("0 0 30 2 *", "never fires: no calendar date has day-of-month '30' in month '2'"),
+        ("0 0 31 4,6 *", "never fires"),
+        ("* * *", "has 3 fields: expected 5"),
+        ("every minute", "has 2 fields"),
+        ("@reboot", "is not a schedule jobu keeps: the macros are @yearly"),
         ("", "is empty"),
     ],
 )
@@ -32,7 +43,19 @@ def test_refused_expressions_say_why(expression: str, message: str) -> None:
         validate_cron_expression(expression)
 
 
-@pytest.mark.parametrize("expression", ["* * * * *", "*/5 9-17 * * mon-fri", "0 0 1 * *", "@hourly"])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "* * * * *",
+        "*/5 9-17 * * mon-fri",
+        "0 0 1 * *",
+        "0 0 29 2 *",
+        "0 9 * * THU",
+        "0 0 * * 7",
+        "@hourly",
+        "@DAILY",
+    ],
+)
 def test_accepted_expressions(expression: str) -> None:
     validate_cron_expression(expression)
 

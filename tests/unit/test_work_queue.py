@@ -8,7 +8,6 @@ from typing import Any
 import boto3
 import pytest
 
-from jobu.retries import backoff_seconds
 from jobu.work_queue import QueuedRun, WorkQueue
 
 
@@ -56,7 +55,3 @@ async def test_a_failed_call_reports_its_runs_unsent(sqs: Any) -> None:
     assert report.sent == []
     assert sorted(report.failed) == [1, 2]
     assert "QueueDoesNotExist" in report.failed[1]
-
-
-def test_backoff_doubles_up_to_the_sqs_delay_limit() -> None:
-    assert [backoff_seconds(n) for n in range(8)] == [10, 20, 40, 80, 160, 320, 640, 900]

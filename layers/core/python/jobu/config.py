@@ -44,16 +44,27 @@ def required(environ: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _positive_int(environ: Mapping[str, str], name: str, unit: str = "seconds") -> int:
+def _whole_number(environ: Mapping[str, str], name: str, unit: str) -> int:
     raw = required(environ, name)
     try:
-        value = int(raw)
+        return int(raw)
     except ValueError:
         raise ConfigurationError(
             f"environment variable {name} must be a whole number of {unit}, not {raw!r}"
         ) from None
+
+
+def _positive_int(environ: Mapping[str, str], name: str, unit: str = "seconds") -> int:
+    value = _whole_number(environ, name, unit)
     if value <= 0:
         raise ConfigurationError(f"environment variable {name} must be positive, not {value}")
+    return value
+
+
+def _non_negative_int(environ: Mapping[str, str], name: str, unit: str = "days") -> int:
+    value = _whole_number(environ, name, unit)
+    if value < 0:
+        raise ConfigurationError(f"environment variable {name} must be 0 or more, not {value}")
     return value
 
 
@@ -221,13 +232,39 @@ class FunctionConfig:
 
 
 @dataclass(frozen=True)
+class RetryPolicy:
+    """How long a failed run waits before its next attempt (jobu.retries): base x 2^n with jitter,
+    at most max (the template sets 10 s and 900 s)."""
+
+    base: timedelta
+    max: timedelta
+
+    ENVIRONMENT = frozenset({constants.RETRY_BACKOFF_SECONDS, constants.RETRY_BACKOFF_MAX_SECONDS})
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> RetryPolicy:
+        base = _positive_int(environ, constants.RETRY_BACKOFF_SECONDS)
+        longest = _positive_int(environ, constants.RETRY_BACKOFF_MAX_SECONDS)
+        if longest < base:
+            raise ConfigurationError(
+                f"{constants.RETRY_BACKOFF_MAX_SECONDS}={longest} is less than "
+                f"{constants.RETRY_BACKOFF_SECONDS}={base}"
+            )
+        return cls(base=timedelta(seconds=base), max=timedelta(seconds=longest))
+
+
+@dataclass(frozen=True)
 class WorkerConfig(FunctionConfig):
-    """The worker also keeps messages it can never parse in the work queue's dead-letter queue."""
+    """The worker also keeps messages it can never parse in the work queue's dead-letter queue,
+    and retries failed runs after a backoff."""
 
     dead_letter_queue_url: str
+    retry_policy: RetryPolicy
 
-    ENVIRONMENT = FunctionConfig.ENVIRONMENT | {constants.DEAD_LETTER_QUEUE_URL}
-    REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT | {constants.DEAD_LETTER_QUEUE_URL}
+    ENVIRONMENT = FunctionConfig.ENVIRONMENT | {constants.DEAD_LETTER_QUEUE_URL} | RetryPolicy.ENVIRONMENT
+    REQUIRED_ENVIRONMENT = (
+        FunctionConfig.REQUIRED_ENVIRONMENT | {constants.DEAD_LETTER_QUEUE_URL} | RetryPolicy.ENVIRONMENT
+    )
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> WorkerConfig:
@@ -235,6 +272,7 @@ class WorkerConfig(FunctionConfig):
         return cls(
             **{field.name: getattr(base, field.name) for field in fields(FunctionConfig)},
             dead_letter_queue_url=required(environ, constants.DEAD_LETTER_QUEUE_URL),
+            retry_policy=RetryPolicy.from_environ(environ),
         )
 
 
@@ -248,28 +286,31 @@ class SweepPolicy:
 
 @dataclass(frozen=True)
 class CronConfig(FunctionConfig):
-    """The cron dispatcher also runs the sweeper, whose timing operators set."""
+    """The cron dispatcher also runs the sweeper (which retries abandoned runs) and the retention."""
 
     sweep_policy: SweepPolicy
+    retry_policy: RetryPolicy
+    # finished runs older than this are deleted by the tick; None keeps them forever
+    retention: timedelta | None
 
-    ENVIRONMENT = FunctionConfig.ENVIRONMENT | {
-        constants.REQUEUE_GRACE_SECONDS,
-        constants.REQUEUE_STUCK_SECONDS,
-    }
-    REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT | {
-        constants.REQUEUE_GRACE_SECONDS,
-        constants.REQUEUE_STUCK_SECONDS,
-    }
+    CRON = frozenset(
+        {constants.REQUEUE_GRACE_SECONDS, constants.REQUEUE_STUCK_SECONDS, constants.RUN_RETENTION_DAYS}
+    )
+    ENVIRONMENT = FunctionConfig.ENVIRONMENT | CRON | RetryPolicy.ENVIRONMENT
+    REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT | CRON | RetryPolicy.ENVIRONMENT
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> CronConfig:
         base = FunctionConfig.from_environ(environ)
+        days = _non_negative_int(environ, constants.RUN_RETENTION_DAYS)
         return cls(
             **{field.name: getattr(base, field.name) for field in fields(FunctionConfig)},
             sweep_policy=SweepPolicy(
                 grace=timedelta(seconds=_positive_int(environ, constants.REQUEUE_GRACE_SECONDS)),
                 stuck_after=timedelta(seconds=_positive_int(environ, constants.REQUEUE_STUCK_SECONDS)),
             ),
+            retry_policy=RetryPolicy.from_environ(environ),
+            retention=timedelta(days=days) if days else None,
         )
 
 

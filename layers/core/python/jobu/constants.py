@@ -47,6 +47,13 @@ DEAD_LETTER_QUEUE_URL: Final = "JOBU_DEAD_LETTER_QUEUE_URL"
 REQUEUE_GRACE_SECONDS: Final = "JOBU_REQUEUE_GRACE_SECONDS"
 REQUEUE_STUCK_SECONDS: Final = "JOBU_REQUEUE_STUCK_SECONDS"
 
+# Retry backoff (worker, and the sweeper for abandoned runs): base x 2^n seconds with jitter, capped.
+RETRY_BACKOFF_SECONDS: Final = "JOBU_RETRY_BACKOFF_SECONDS"
+RETRY_BACKOFF_MAX_SECONDS: Final = "JOBU_RETRY_BACKOFF_MAX_SECONDS"
+
+# Run history retention (cron dispatcher): finished runs older than this many days are deleted; 0 keeps them.
+RUN_RETENTION_DAYS: Final = "JOBU_RUN_RETENTION_DAYS"
+
 # The worker function's own Timeout: a cron job whose timeout cannot fit in it is refused.
 WORKER_TIMEOUT_SECONDS: Final = "JOBU_WORKER_TIMEOUT_SECONDS"
 

@@ -1,57 +1,193 @@
-"""The cron dispatcher's tick: repair what crashes left, then create and queue the due runs."""
+"""The cron dispatcher's tick: repair what crashes left, then create and queue the due runs.
+
+Due jobs are taken in chunks, each one transaction of four statements for the whole chunk (lock
+the due jobs, insert their runs, move them on, read the runs back); a chunk's messages are sent
+while the next chunk is written. The tick goes on until no job is due, or until the invocation's
+time runs short: then it says so (`more_due`), and the entry point has the tick continue at once.
+
+What a due job gets (docs/scheduling.md) depends on its catch-up policy, for the slots from its
+next_run_at up to the tick:
+- coalesce: one run, for the latest slot;
+- skip: a run only for a slot the tick reached within SKIP_TOLERANCE (it was not missed);
+- all: a run for each slot, the most recent catchup_limit of them;
+and catchup_window_seconds, when set, drops slots older than that. The overlap policy (allow,
+skip, queue_one) is applied by the INSERT itself; with skip or queue_one, at most one slot per tick.
+Then the job moves to its first slot after the tick.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from jobu.config import SweepPolicy
-from jobu.cron import latest_slot_at_or_before, next_slot_after
-from jobu.models import Execution
-from jobu.observability import DISPATCH_LAG, SCHEDULE_EVENTS_REFUSED, SKIPPED_OVERLAP, count, logger, seconds
+from jobu.config import RetryPolicy, SweepPolicy
+from jobu.cron import Schedule
+from jobu.models import DueCronJob, ExecutionStatus, RunRef
+from jobu.observability import (
+    DISPATCH_LAG,
+    DISPATCHED,
+    SCHEDULE_EVENTS_REFUSED,
+    SKIPPED_OVERLAP,
+    count,
+    logger,
+    seconds,
+)
 from jobu.schedule_event import ScheduleEventRefusedError
 from jobu.store import JobStore
+from jobu.store.job_store import SlotPlan
 from jobu.sweeper import SweepReport, sweep
-from jobu.work_queue import WorkQueue, dispatch_new_runs
+from jobu.work_queue import SendReport, WorkQueue, dispatch_new_runs
 
-DUE_JOBS_PER_TICK = 500
+CHUNK_SIZE = 2000
+# A slot the tick reaches this late was not missed: the schedule's own lateness (rate(1 minute)).
+SKIP_TOLERANCE = timedelta(seconds=90)
+# Time kept back from the invocation for sending the last chunk's messages and answering.
+RESERVE_SECONDS = 10.0
+RETENTION_BATCH = 1000
+RETENTION_BATCHES_PER_TICK = 5
 
 
 class TickReport(BaseModel):
     tick_time: datetime
     dispatched: list[int] = Field(default_factory=list)
+    waiting: list[int] = Field(default_factory=list)
     skipped_overlap: list[str] = Field(default_factory=list)
     unsent: list[int] = Field(default_factory=list)
+    jobs: int = 0
+    more_due: bool = False
+    deleted_runs: int = 0
     sweep: SweepReport
 
 
-async def run_tick(
-    store: JobStore, queue: WorkQueue, *, tick_time: datetime, now: datetime, policy: SweepPolicy
-) -> TickReport:
-    """Create the runs due at `tick_time` (the schedule's time); repair with the clock's `now`."""
-    report = TickReport(tick_time=tick_time, sweep=await sweep(store, queue, now=now, policy=policy))
-    created: list[Execution] = []
-    for job in await store.due_cron_jobs(tick_time, DUE_JOBS_PER_TICK):
-        # misfire policy (jobu.cron): one run for the latest slot, however many were missed
-        scheduled_time = latest_slot_at_or_before(job.cron_expression, tick_time)
-        next_run_at = next_slot_after(job.cron_expression, tick_time)
-        advanced, execution = await store.create_cron_run(
-            job, scheduled_time=scheduled_time, next_run_at=next_run_at, now=now
+def _planner(tick: datetime) -> Callable[[DueCronJob], SlotPlan]:
+    """The plan of each due job at `tick`; jobs that share an expression and zone share the work."""
+
+    @cache
+    def bounds(expression: str, timezone: str) -> tuple[datetime, datetime]:
+        schedule = Schedule(expression, timezone)
+        return schedule.latest_at_or_before(tick), schedule.next_after(tick)
+
+    def plan(job: DueCronJob) -> SlotPlan:
+        latest, following = bounds(job.cron_expression, job.timezone)
+        window = None if job.catchup_window_seconds is None else timedelta(seconds=job.catchup_window_seconds)
+        oldest = max(job.next_run_at or latest, tick - window) if window is not None else job.next_run_at
+        if job.catchup_policy == "skip":
+            slots = [latest] if tick - latest <= SKIP_TOLERANCE else []
+        elif job.catchup_policy == "all" and job.overlap_policy == "allow" and oldest is not None:
+            schedule = Schedule(job.cron_expression, job.timezone)
+            slots = schedule.latest_slots(tick, since=oldest, limit=job.catchup_limit)
+        else:
+            slots = [latest] if oldest is None or latest >= oldest else []
+        return SlotPlan(job=job, slots=slots, next_run_at=following)
+
+    return plan
+
+
+async def _dispatch_due(
+    store: JobStore, queue: WorkQueue, report: TickReport, *, now: datetime, time_left: Callable[[], float]
+) -> None:
+    plan = _planner(report.tick_time)
+    sends: list[asyncio.Task[SendReport]] = []
+    while True:
+        chunk = await store.dispatch_due_cron_jobs(
+            tick=report.tick_time, limit=CHUNK_SIZE, plan=plan, now=now
         )
-        if not advanced:
-            continue  # another dispatcher invocation took this tick for the job
-        if execution is None:
-            report.skipped_overlap.append(job.name)
-            logger.info("slot skipped: allow_overlap is false and a run is active", extra={"job_id": job.id})
-            continue
-        created.append(execution)
-        seconds(DISPATCH_LAG, max(0.0, (now - scheduled_time).total_seconds()))
-    sent = await dispatch_new_runs(store, queue, created, now=now, message="cron run dispatched")
-    report.dispatched = sent.sent
-    report.unsent = sorted(sent.failed)
+        report.jobs += len(chunk.plans)
+        found = {(run.job_id, run.scheduled_time) for run in chunk.runs}
+        report.skipped_overlap += [
+            p.job.name for p in chunk.plans for s in p.slots if (p.job.id, s) not in found
+        ]
+        fresh = [r for r in chunk.runs if r.status is ExecutionStatus.PENDING and r.queued_at is None]
+        report.waiting += [r.id for r in chunk.runs if r.status is ExecutionStatus.WAITING]
+        if fresh:
+            lag = max((now - r.scheduled_time).total_seconds() for r in fresh if r.scheduled_time is not None)
+            seconds(DISPATCH_LAG, max(0.0, lag))
+            # sent while the next chunk is written
+            sends.append(asyncio.create_task(_send(store, queue, fresh, now=now)))
+        if len(chunk.plans) < CHUNK_SIZE:
+            break
+        if time_left() < RESERVE_SECONDS:
+            report.more_due = True
+            break
+    for sent in await asyncio.gather(*sends):
+        report.dispatched += sent.sent
+        report.unsent += sorted(sent.failed)
+    if not sends:  # 0 is a datapoint too: alarms see a tick, not a gap
+        count(DISPATCHED, 0)
     count(SKIPPED_OVERLAP, len(report.skipped_overlap))
+
+
+async def _send(store: JobStore, queue: WorkQueue, runs: list[RunRef], *, now: datetime) -> SendReport:
+    return await dispatch_new_runs(store, queue, runs, now=now, message="cron run dispatched")
+
+
+async def _apply_retention(
+    store: JobStore,
+    report: TickReport,
+    *,
+    retention: timedelta,
+    now: datetime,
+    time_left: Callable[[], float],
+) -> None:
+    """Delete finished runs past the retention, a bounded batch at a time, after the tick's work."""
+    for _ in range(RETENTION_BATCHES_PER_TICK):
+        if time_left() < RESERVE_SECONDS:
+            return
+        deleted = await store.delete_finished_runs(cutoff=now - retention, limit=RETENTION_BATCH)
+        report.deleted_runs += deleted
+        if deleted < RETENTION_BATCH:
+            return
+
+
+def _unbounded() -> float:
+    return float("inf")
+
+
+async def run_tick(
+    store: JobStore,
+    queue: WorkQueue,
+    *,
+    tick_time: datetime,
+    now: datetime,
+    policy: SweepPolicy,
+    retry_policy: RetryPolicy,
+    retention: timedelta | None = None,
+    time_left: Callable[[], float] = _unbounded,
+) -> TickReport:
+    """Create the runs due at `tick_time` (the schedule's time); repair and prune with the clock's `now`.
+
+    `time_left` gives the invocation's remaining seconds: the tick stops creating runs when fewer
+    than RESERVE_SECONDS are left and reports `more_due`."""
+    report = TickReport(
+        tick_time=tick_time,
+        sweep=await sweep(store, queue, now=now, policy=policy, retry_policy=retry_policy),
+    )
+    await _dispatch_due(store, queue, report, now=now, time_left=time_left)
+    if retention is not None:
+        await _apply_retention(store, report, retention=retention, now=now, time_left=time_left)
     return report
+
+
+def continue_tick(lambda_client: Any, function_arn: str, tick_time: datetime) -> bool:
+    """More jobs were due than one invocation could take: invoke this function again at once,
+    asynchronously, for the same tick (its runs are keyed by slot, so nothing is created twice).
+    On failure the next scheduled tick picks the rest up; False says so."""
+    payload = json.dumps({"scheduled_time": tick_time.isoformat(), "continuation": True})
+    try:
+        lambda_client.invoke(FunctionName=function_arn, InvocationType="Event", Payload=payload.encode())
+    except Exception as error:  # any failure: the rest waits for the next tick, a minute later
+        logger.error(
+            "could not continue the tick at once", extra={"error": f"{type(error).__name__}: {error}"}
+        )
+        return False
+    logger.info("tick continues in a new invocation", extra={"tick_time": tick_time.isoformat()})
+    return True
 
 
 def refused_event(error: ScheduleEventRefusedError) -> dict[str, str]:

@@ -11,6 +11,18 @@ class NonRetryableError(JobuError):
     max_retry says. The message becomes the run's error_message."""
 
 
+class RetryAfter(JobuError):
+    """Raise it from a handler to fail this attempt and retry after `seconds` (instead of the
+    backoff), e.g. when a service answered "429, retry in 60 s". Retries still count against
+    max_retry; with none left the run ends FAILED."""
+
+    def __init__(self, seconds: float, reason: str = "") -> None:
+        if not 0 <= seconds <= 86_400:
+            raise ValueError(f"RetryAfter takes 0 to 86400 seconds, not {seconds}")
+        super().__init__(f"retry after {seconds:g}s" + (f": {reason}" if reason else ""))
+        self.seconds = seconds
+
+
 class ConfigurationError(NonRetryableError):
     """A required setting is missing or invalid; the message names the variable.
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from jobu.errors import NonRetryableError, UnknownHandlerError
+from jobu.errors import NonRetryableError, RetryAfter, UnknownHandlerError
 
 if TYPE_CHECKING:
     from jobu.access import DataAccess
@@ -34,6 +34,7 @@ __all__ = [
     "HandlerParams",
     "HandlerResult",
     "NonRetryableError",
+    "RetryAfter",
     "get_handler",
     "handler",
     "registered_handler_names",

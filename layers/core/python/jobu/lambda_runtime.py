@@ -38,6 +38,7 @@ class Container[C: FunctionConfig]:
         self._store: JobStore | None = None
         self._store_lock = asyncio.Lock()  # a batch's records ask for the store at once
         self._sqs: SQSClient | None = None
+        self._clients: dict[str, Any] = {}
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coroutine)
@@ -78,11 +79,19 @@ class Container[C: FunctionConfig]:
     def queue(self) -> WorkQueue:
         return WorkQueue(sqs_client=self.sqs, queue_url=self.config.work_queue_url)
 
+    def client(self, service: str) -> Any:
+        """Another AWS client, made when first needed (the cron dispatcher's Lambda, to continue a tick)."""
+        if service not in self._clients:
+            import boto3
+
+            self._clients[service] = boto3.client(service)  # type: ignore[call-overload]
+        return self._clients[service]
+
     def reset(self) -> None:
         """Forget everything (tests, and the local runtime after a configuration change)."""
         if self._store is not None:
             self.run(self._store.close())
-        self._config, self._store, self._sqs = None, None, None
+        self._config, self._store, self._sqs, self._clients = None, None, None, {}
 
     def close(self) -> None:
         """Release the pool and the loop (at interpreter exit; Lambda just freezes the container)."""

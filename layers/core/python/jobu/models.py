@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, model_validator
 
 from jobu.provenance import ParamOrigin
 
@@ -85,6 +85,26 @@ MAX_CRON_EXPRESSION_LENGTH = 100
 MAX_RETRY_LIMIT = 10
 
 
+OverlapPolicy = Literal["allow", "skip", "queue_one"]
+CatchupPolicy = Literal["coalesce", "skip", "all"]
+MAX_CATCHUP_LIMIT = 1000
+
+
+def overlap_from(data: dict[str, Any]) -> dict[str, Any]:
+    """`allow_overlap` (the original's boolean) and `overlap_policy`, made one: either may be given,
+    or both if they agree; the other follows."""
+    policy, allowed = data.get("overlap_policy"), data.get("allow_overlap")
+    if policy is None and allowed is None:
+        return data
+    if policy is None:
+        return {**data, "overlap_policy": "allow" if allowed else "skip"}
+    if allowed is not None and bool(allowed) != (policy == "allow"):
+        raise ValueError(
+            f"allow_overlap={allowed} contradicts overlap_policy={policy!r}: give overlap_policy alone"
+        )
+    return {**data, "allow_overlap": policy == "allow"}
+
+
 class CronJobSpec(BaseModel):
     """What a user gives to create a cron job; validated by jobu.operations.cron_jobs.create."""
 
@@ -96,10 +116,22 @@ class CronJobSpec(BaseModel):
     handler_params: dict[str, Any] = Field(default_factory=dict)
     description: StorableText = Field(default="", max_length=MAX_DESCRIPTION_LENGTH)
     is_enabled: bool = True
+    # the IANA time zone the expression is read in (docs/scheduling.md)
+    timezone: StorableText = Field(default="UTC", min_length=1, max_length=64)
+    catchup_policy: CatchupPolicy = "coalesce"
+    catchup_limit: int = Field(default=10, ge=1, le=MAX_CATCHUP_LIMIT)
+    catchup_window_seconds: int | None = Field(default=None, ge=1)
+    overlap_policy: OverlapPolicy = "allow"
+    # the original's boolean: true is overlap_policy 'allow', false is 'skip'
     allow_overlap: bool = True
     max_retry: int = Field(default=0, ge=0, le=MAX_RETRY_LIMIT)
     # bounded above by the worker's own Timeout (jobu.operations.cron_jobs.validate_spec)
     timeout_seconds: int = Field(default=300, ge=1, le=900)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_overlap_setting(cls, data: Any) -> Any:
+        return overlap_from(data) if isinstance(data, dict) else data
 
 
 class CronJob(BaseModel):
@@ -110,12 +142,38 @@ class CronJob(BaseModel):
     handler_name: str
     handler_params: JsonObject
     is_enabled: DbBool
+    timezone: str
+    catchup_policy: CatchupPolicy
+    catchup_limit: int
+    catchup_window_seconds: int | None
+    overlap_policy: OverlapPolicy
     allow_overlap: DbBool
     max_retry: int
     timeout_seconds: int
     next_run_at: UtcDatetime | None
+    paused_at: UtcDatetime | None
+    paused_until: UtcDatetime | None
     created_at: UtcDatetime
     updated_at: UtcDatetime
+
+    def paused_at_time(self, moment: datetime) -> bool:
+        """Whether the job is paused at `moment` (a pause with a passed end no longer holds)."""
+        return self.paused_at is not None and (self.paused_until is None or self.paused_until > moment)
+
+
+class DueCronJob(BaseModel):
+    """What the tick reads of a due job: its schedule and policies, not its params (the runs' INSERT
+    copies those in SQL)."""
+
+    id: int
+    name: str
+    cron_expression: str
+    timezone: str
+    catchup_policy: CatchupPolicy
+    catchup_limit: int
+    catchup_window_seconds: int | None
+    overlap_policy: OverlapPolicy
+    next_run_at: UtcDatetime | None
 
 
 class Execution(BaseModel):
@@ -143,6 +201,21 @@ class Execution(BaseModel):
     created_at: UtcDatetime
     # which source each key of params came from, when they were merged (jobu.provenance)
     params_provenance: OptionalJsonObject = None
+    # an operator asked to cancel this run while it was RUNNING (docs/executions.md)
+    cancel_requested_at: UtcDatetime | None = None
+
+
+class RunRef(BaseModel):
+    """What the tick reads back of the runs it created: enough to queue them and say so, without
+    their params (a tick may create 10,000)."""
+
+    id: int
+    job_id: int | None
+    handler_name: str
+    scheduled_time: UtcDatetime | None
+    status: ExecutionStatus
+    retry_count: int
+    queued_at: UtcDatetime | None
 
 
 class NewExecution(BaseModel):

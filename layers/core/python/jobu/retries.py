@@ -1,21 +1,31 @@
-"""What happens to a run that failed or timed out: another attempt after a backoff, or the end."""
+"""What happens to a run that failed or timed out: another attempt after a backoff, or the end.
+
+Backoff: retry n (n = 0, 1, ...) waits d/2 + a random part of d/2, where d = min(max, base x 2^n):
+exponential, capped, and jittered so runs that failed together do not retry together. A handler
+may name the wait itself (RetryAfter). A wait longer than SQS's 900 s message delay is not sent
+as a delayed message: the run stays PENDING, unsent, and the sweeper sends it when it is due.
+"""
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from jobu.config import RetryPolicy
 from jobu.models import Execution, ExecutionStatus
-from jobu.observability import FAILED, RETRIED, TIMED_OUT, count
+from jobu.observability import CANCELLED, FAILED, RETRIED, TIMED_OUT, count
 from jobu.store import JobStore
-from jobu.work_queue import MAX_DELAY_SECONDS, QueuedRun
+from jobu.work_queue import QueuedRun
 
-BACKOFF_BASE_SECONDS = 10
+CANCELLED_REASON = "cancelled by an operator"
 
 
-def backoff_seconds(retry_count: int) -> int:
-    """10 s, 20 s, 40 s, ... capped at SQS's 900 s maximum message delay."""
-    return int(min(MAX_DELAY_SECONDS, BACKOFF_BASE_SECONDS * 2**retry_count))
+def backoff_seconds(retry_count: int, policy: RetryPolicy, rng: random.Random | None = None) -> float:
+    """The wait before retry `retry_count` + 1: in [d/2, d], d = min(max, base x 2^retry_count)."""
+    base, cap = policy.base.total_seconds(), policy.max.total_seconds()
+    ceiling = cap if retry_count >= 64 else min(cap, base * 2**retry_count)
+    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
 
 
 async def settle_failure(
@@ -26,16 +36,18 @@ async def settle_failure(
     error: str,
     result: Any,
     now: datetime,
+    policy: RetryPolicy,
     retryable: bool = True,
+    retry_after: float | None = None,
 ) -> QueuedRun | None:
     """Retry `execution` (RUNNING) if it is retryable and has retries left, else end it with `status`.
 
-    Returns the message to queue for the retry, or None when the run ended (or someone else
-    settled it first).
+    Returns the message to queue for the retry (enqueue leaves one whose wait is longer than a
+    message can be delayed to the sweeper), or None when the run ended or someone else settled it.
     """
     attempt = execution.retry_count
     if retryable and attempt < execution.max_retry:
-        delay = backoff_seconds(attempt)
+        delay = retry_after if retry_after is not None else backoff_seconds(attempt, policy)
         retried = await store.retry_execution(
             execution.id,
             attempt=attempt,
@@ -46,10 +58,19 @@ async def settle_failure(
         )
         if retried:
             count(RETRIED)
-            return QueuedRun(execution.id, attempt + 1, delay)
+            return QueuedRun(execution.id, attempt + 1, round(delay))
+        # not retried: another actor settled it, or an operator asked to cancel it (no more attempts)
+        await store.finish_execution(
+            execution.id,
+            attempt=attempt,
+            status=ExecutionStatus.CANCELLED,
+            result=result,
+            error_message=f"{CANCELLED_REASON} (its last attempt failed: {error})",
+            now=now,
+        )
         return None
     await store.finish_execution(
         execution.id, attempt=attempt, status=status, result=result, error_message=error, now=now
     )
-    count(TIMED_OUT if status is ExecutionStatus.TIMEOUT else FAILED)
+    count({ExecutionStatus.TIMEOUT: TIMED_OUT, ExecutionStatus.CANCELLED: CANCELLED}.get(status, FAILED))
     return None

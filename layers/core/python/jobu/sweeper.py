@@ -1,7 +1,10 @@
 """Repairs what a crash can leave behind; run on every cron dispatcher tick.
 
 - A RUNNING run past its deadline belonged to a worker that died (Lambda timeout, out of
-  memory): it becomes TIMEOUT, or PENDING again if it has retries left.
+  memory): it becomes TIMEOUT, or PENDING again if it has retries left; CANCELLED if an operator
+  had asked to cancel it.
+- A WAITING run (overlap policy queue_one) whose job has no active run any more becomes PENDING
+  (the worker that ended the active run normally does this; it may have died first).
 - A PENDING run whose message was never sent (the sender died, or SQS refused) is sent again.
   Rows younger than the policy's grace are left alone: their sender may still be at work.
 - A PENDING run whose message was sent more than the policy's stuck_after ago and never claimed
@@ -15,10 +18,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from jobu.config import SweepPolicy
+from jobu.config import RetryPolicy, SweepPolicy
 from jobu.models import ExecutionStatus
 from jobu.observability import ABANDONED, REQUEUED, count, logger
-from jobu.retries import settle_failure
+from jobu.retries import CANCELLED_REASON, settle_failure
 from jobu.store import JobStore
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
@@ -30,7 +33,9 @@ class SweepReport(BaseModel):
     requeued: list[int] = Field(default_factory=list)
 
 
-async def sweep(store: JobStore, queue: WorkQueue, *, now: datetime, policy: SweepPolicy) -> SweepReport:
+async def sweep(
+    store: JobStore, queue: WorkQueue, *, now: datetime, policy: SweepPolicy, retry_policy: RetryPolicy
+) -> SweepReport:
     report = SweepReport()
     retries: list[QueuedRun] = []
     for execution in await store.stale_running_executions(now=now, limit=SWEEP_LIMIT):
@@ -44,12 +49,25 @@ async def sweep(store: JobStore, queue: WorkQueue, *, now: datetime, policy: Swe
         )
         deadline = f"{execution.deadline_at:%Y-%m-%dT%H:%M:%SZ}"
         error = f"the worker stopped before the run finished (deadline {deadline})"
+        cancelled = execution.cancel_requested_at is not None  # it was being cancelled: it ends so
         retry = await settle_failure(
-            store, execution, status=ExecutionStatus.TIMEOUT, error=error, result=None, now=now
+            store,
+            execution,
+            status=ExecutionStatus.CANCELLED if cancelled else ExecutionStatus.TIMEOUT,
+            error=f"{CANCELLED_REASON}; {error}" if cancelled else error,
+            result=None,
+            now=now,
+            policy=retry_policy,
+            retryable=not cancelled,
         )
         retries += [retry] if retry else []
         report.abandoned.append(execution.id)
     count(ABANDONED, len(report.abandoned))
+
+    # queue_one: a WAITING run whose active run ended while no worker was there to start it
+    for job_id in await store.jobs_with_promotable_runs(limit=SWEEP_LIMIT):
+        promoted = await store.promote_waiting_run(job_id, now=now)
+        retries += [QueuedRun.for_execution(promoted)] if promoted else []
 
     unsent = await store.unqueued_executions(cutoff=now - policy.grace, limit=SWEEP_LIMIT)
     unsent += await store.stuck_executions(cutoff=now - policy.stuck_after, limit=SWEEP_LIMIT)

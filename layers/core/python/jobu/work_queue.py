@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from jobu.models import Execution, WorkMessage
+from jobu.models import Execution, RunRef, WorkMessage
 from jobu.observability import DISPATCHED, SEND_FAILED, count, logger
 from jobu.store import JobStore
 
@@ -31,7 +31,7 @@ class QueuedRun:
     delay_seconds: int = 0
 
     @classmethod
-    def for_execution(cls, execution: Execution, delay_seconds: int = 0) -> QueuedRun:
+    def for_execution(cls, execution: Execution | RunRef, delay_seconds: int = 0) -> QueuedRun:
         return cls(execution.id, execution.retry_count, min(max(delay_seconds, 0), MAX_DELAY_SECONDS))
 
     def body(self) -> str:
@@ -91,6 +91,9 @@ async def enqueue(
 
     A run whose message fails stays PENDING with queued_at unset: the sweeper re-sends it.
     """
+    # a wait longer than SQS can delay a message: the run stays unsent, and the sweeper sends it
+    # once it is due (its available_at has passed)
+    runs = [run for run in runs if run.delay_seconds <= MAX_DELAY_SECONDS]
     if not runs:
         return SendReport()
     report = await queue.send(runs)
@@ -109,7 +112,12 @@ async def enqueue(
 
 
 async def dispatch_new_runs(
-    store: JobStore, queue: WorkQueue, executions: Sequence[Execution], *, now: datetime, message: str
+    store: JobStore,
+    queue: WorkQueue,
+    executions: Sequence[Execution | RunRef],
+    *,
+    now: datetime,
+    message: str,
 ) -> SendReport:
     """Queue runs a dispatcher just created, count them, and log one line per run.
 

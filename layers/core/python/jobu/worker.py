@@ -19,11 +19,12 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from jobu.clock import utcnow
-from jobu.errors import JobuError, NonRetryableError, UnknownHandlerError
+from jobu.config import RetryPolicy
+from jobu.errors import JobuError, NonRetryableError, RetryAfter, StoreUnavailableError, UnknownHandlerError
 from jobu.handlers import BaseHandler, Database, HandlerContext, HandlerParams, HandlerResult, get_handler
 from jobu.models import Execution, ExecutionStatus, NewExecution, WorkMessage
 from jobu.observability import SUCCEEDED, count, logger
-from jobu.retries import settle_failure
+from jobu.retries import CANCELLED_REASON, settle_failure
 from jobu.run_database import TransactionDatabase
 from jobu.store import JobStore
 from jobu.store.job_store import Finished
@@ -31,6 +32,8 @@ from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
 # Time kept back from the Lambda's remaining time to store the outcome after a handler stops.
 TIMEOUT_MARGIN_SECONDS = 5.0
+# How often a running handler's run is looked at for an operator's cancel request.
+CANCEL_POLL_SECONDS = 2.0
 
 
 class NotEnoughTimeError(JobuError):
@@ -45,6 +48,7 @@ class Outcome(StrEnum):
     DUPLICATE = "DUPLICATE"
     MISSING = "MISSING"
     DEAD_LETTERED = "DEAD_LETTERED"
+    CANCELLED = "CANCELLED"
 
 
 class FollowUp(BaseModel):
@@ -66,6 +70,8 @@ class Failure:
     error: str
     result: Any = None
     retryable: bool = True
+    # a wait the handler asked for (RetryAfter), instead of the backoff
+    retry_after: float | None = None
 
 
 class _RollBack(Exception):
@@ -107,6 +113,19 @@ def _prepare(execution: Execution) -> tuple[type[BaseHandler], HandlerParams, Fo
     return handler_cls, params, follow_up
 
 
+def _failure(error: Exception, *, timed_out: bool, budget: float) -> Failure:
+    """How a handler's exception ends its attempt."""
+    if isinstance(error, TimeoutError) and timed_out:
+        return Failure(ExecutionStatus.TIMEOUT, f"timed out after {budget:g}s")
+    if isinstance(error, RetryAfter):
+        return Failure(ExecutionStatus.FAILED, f"RetryAfter: {error}", retry_after=error.seconds)
+    if not isinstance(error, TimeoutError):
+        logger.exception("handler raised")
+    # the handler may say retrying cannot help (e.g. a refused path or table)
+    retryable = not isinstance(error, NonRetryableError)
+    return Failure(ExecutionStatus.FAILED, f"{type(error).__name__}: {error}", retryable=retryable)
+
+
 def _follow_up_run(execution: Execution, follow_up: FollowUp | None) -> NewExecution | None:
     if follow_up is None:
         return None
@@ -121,10 +140,32 @@ def _follow_up_run(execution: Execution, follow_up: FollowUp | None) -> NewExecu
     )
 
 
+class _CancelWatch:
+    """Polls the run's cancel_requested_at while its handler runs, and cancels the handler when an
+    operator asked: the handler sees asyncio.CancelledError, a transactional one's writes roll back."""
+
+    def __init__(self, store: JobStore, execution_id: int, handler: asyncio.Task[Any]) -> None:
+        self.requested = False
+        self._store, self._execution_id, self._handler = store, execution_id, handler
+
+    async def watch(self) -> None:
+        while not self._handler.done():
+            await asyncio.sleep(CANCEL_POLL_SECONDS)
+            try:
+                requested = await self._store.cancel_requested(self._execution_id)
+            except StoreUnavailableError:
+                continue  # the next look may reach it; the run goes on meanwhile
+            if requested and not self._handler.done():
+                self.requested = True
+                self._handler.cancel(CANCELLED_REASON)
+                return
+
+
 class Worker:
-    def __init__(self, store: JobStore, queue: WorkQueue) -> None:
+    def __init__(self, store: JobStore, queue: WorkQueue, retry_policy: RetryPolicy) -> None:
         self.store = store
         self.queue = queue
+        self.retry_policy = retry_policy
 
     async def process(self, message: WorkMessage, *, remaining_seconds: float) -> Outcome:
         execution = await self.store.get_execution(message.execution_id)
@@ -169,7 +210,7 @@ class Worker:
         if isinstance(outcome, Failure):
             return await self._end(execution, outcome)
         finished = await self._finish(execution, outcome, follow_up, conn=None)
-        return await self._succeeded(finished)
+        return await self._succeeded(execution, finished)
 
     async def _run_in_transaction(
         self,
@@ -193,7 +234,7 @@ class Worker:
                 logger.warning("run settled by another actor first: its writes were rolled back")
                 return Outcome.DUPLICATE
             return await self._end(execution, rolled_back.failure)
-        return await self._succeeded(finished)
+        return await self._succeeded(execution, finished)
 
     async def _execute(
         self,
@@ -213,19 +254,25 @@ class Worker:
             idempotency_key=idempotency_key(execution),
         )
         scope = asyncio.timeout(budget)
-        try:
+
+        async def bounded() -> Any:
             async with scope:
-                returned = await handler_cls(context).execute(params)
-            result = HandlerResult.model_validate(returned)
-        except TimeoutError as error:
-            if scope.expired():
-                return Failure(ExecutionStatus.TIMEOUT, f"timed out after {budget:g}s")
-            return Failure(ExecutionStatus.FAILED, f"TimeoutError: {error}")
+                return await handler_cls(context).execute(params)
+
+        handler_task = asyncio.create_task(bounded())
+        watch = _CancelWatch(self.store, execution.id, handler_task)
+        watcher = asyncio.create_task(watch.watch())
+        try:
+            result = HandlerResult.model_validate(await handler_task)
+        except asyncio.CancelledError:
+            if not watch.requested:
+                raise  # the worker itself is being stopped
+            return Failure(ExecutionStatus.CANCELLED, CANCELLED_REASON, retryable=False)
         except Exception as error:
-            logger.exception("handler raised")
-            # the handler may say retrying cannot help (e.g. a refused path or table)
-            retryable = not isinstance(error, NonRetryableError)
-            return Failure(ExecutionStatus.FAILED, f"{type(error).__name__}: {error}", retryable=retryable)
+            return _failure(error, timed_out=scope.expired(), budget=budget)
+        finally:
+            watcher.cancel()
+            handler_task.cancel()  # a no-op once it is done; stops it if this worker was stopped
         stored = result.model_dump(mode="json")
         if not result.success:
             return Failure(ExecutionStatus.FAILED, result.error or "handler returned success=false", stored)
@@ -245,16 +292,23 @@ class Worker:
             conn=conn,
         )
 
-    async def _succeeded(self, finished: Finished) -> Outcome:
+    async def _succeeded(self, execution: Execution, finished: Finished) -> Outcome:
         if not finished.finished:
             logger.warning("run settled by another actor first (the sweeper, past its deadline)")
             return Outcome.DUPLICATE
         count(SUCCEEDED)
         created = finished.follow_up
         logger.info("run succeeded", extra={"next_execution_id": None if created is None else created.id})
-        if created is not None:
-            await enqueue(self.store, self.queue, [QueuedRun.for_execution(created)], now=utcnow())
+        next_runs = [QueuedRun.for_execution(created)] if created is not None else []
+        await enqueue(self.store, self.queue, next_runs + await self._promoted(execution), now=utcnow())
         return Outcome.SUCCESS
+
+    async def _promoted(self, execution: Execution) -> list[QueuedRun]:
+        """queue_one: the job's WAITING run, now that this run has ended, as a message to send."""
+        if execution.job_id is None or not await self.store.has_waiting_run(execution.job_id):
+            return []
+        promoted = await self.store.promote_waiting_run(execution.job_id, now=utcnow())
+        return [QueuedRun.for_execution(promoted)] if promoted is not None else []
 
     async def _end(self, execution: Execution, failure: Failure) -> Outcome:
         now = utcnow()
@@ -266,9 +320,12 @@ class Worker:
             error=failure.error,
             result=failure.result,
             now=now,
+            policy=self.retry_policy,
             retryable=failure.retryable,
+            retry_after=failure.retry_after,
         )
         if retry is None:
+            await enqueue(self.store, self.queue, await self._promoted(execution), now=now)
             return Outcome(failure.status.value)
         await enqueue(self.store, self.queue, [retry], now=now)
         return Outcome.RETRYING

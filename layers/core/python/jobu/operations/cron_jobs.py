@@ -1,8 +1,9 @@
 """Cron jobs: create, read, list, update, enable or disable, delete, and run now.
 
-Every definition is checked before it reaches the store (jobu.cron for the expression): a bad one is
-an InvalidCronJobError whose message says what is wrong, a taken name a DuplicateError.
-Enabling, and any change of the expression, schedules from the next slot after now: no catch-up.
+Every definition is checked before it reaches the store (jobu.cron for the expression and the time
+zone): a bad one is an InvalidCronJobError whose message says what is wrong, a taken name a
+DuplicateError. Enabling, and any change of the expression or time zone, schedules from the next
+slot after now: no catch-up (pausing and resuming is what keeps the missed slots: jobu.operations.scheduling).
 """
 
 from __future__ import annotations
@@ -11,21 +12,26 @@ from collections.abc import Set
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from jobu.cron import next_slot_after, validate_cron_expression
+from jobu.cron import Schedule, validate_cron_expression, zone
 from jobu.documents import storage_problem
 from jobu.errors import DuplicateError, InvalidCronJobError, InvalidStateError, NotFoundError
 from jobu.models import (
+    MAX_CATCHUP_LIMIT,
     MAX_CRON_EXPRESSION_LENGTH,
     MAX_DESCRIPTION_LENGTH,
     MAX_NAME_LENGTH,
     MAX_RETRY_LIMIT,
+    CatchupPolicy,
     CronJob,
     CronJobSpec,
     Execution,
+    ExecutionStatus,
     NewExecution,
+    OverlapPolicy,
     StorableText,
+    overlap_from,
 )
 from jobu.operations.paging import Page, PageRequest
 from jobu.params_schema import params_problem
@@ -50,9 +56,19 @@ class CronJobUpdate(BaseModel):
     handler_params: dict[str, Any] | None = None
     description: StorableText | None = Field(default=None, max_length=MAX_DESCRIPTION_LENGTH)
     is_enabled: bool | None = None
+    timezone: StorableText | None = Field(default=None, min_length=1, max_length=64)
+    catchup_policy: CatchupPolicy | None = None
+    catchup_limit: int | None = Field(default=None, ge=1, le=MAX_CATCHUP_LIMIT)
+    catchup_window_seconds: int | None = Field(default=None, ge=1)
+    overlap_policy: OverlapPolicy | None = None
     allow_overlap: bool | None = None
     max_retry: int | None = Field(default=None, ge=0, le=MAX_RETRY_LIMIT)
     timeout_seconds: int | None = Field(default=None, ge=1, le=900)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_overlap_setting(cls, data: Any) -> Any:
+        return overlap_from(data) if isinstance(data, dict) else data
 
 
 class RunNowRequest(BaseModel):
@@ -65,12 +81,16 @@ class RunNowRequest(BaseModel):
 
 class RunNowResult(BaseModel):
     run: Execution
-    queued: bool = Field(description="false: the message failed and the sweeper re-sends it within minutes")
+    queued: bool = Field(
+        description="false: the run is WAITING behind an active run (overlap_policy queue_one), or its "
+        "message failed and the sweeper re-sends it within minutes"
+    )
 
 
 def validate_spec(spec: CronJobSpec, *, known_handlers: Set[str], worker_timeout_seconds: int) -> None:
     """Raise InvalidCronJobError with a message that says what is wrong with `spec`."""
     validate_cron_expression(spec.cron_expression)
+    zone(spec.timezone)
     if spec.handler_name not in known_handlers:
         raise InvalidCronJobError(
             f"unknown handler {spec.handler_name!r}; registered handlers: {', '.join(sorted(known_handlers))}"
@@ -100,7 +120,7 @@ def parse_spec(data: dict[str, object]) -> CronJobSpec:
 
 
 def _next_run_at(spec: CronJobSpec, now: datetime) -> datetime | None:
-    return next_slot_after(spec.cron_expression, now) if spec.is_enabled else None
+    return Schedule(spec.cron_expression, spec.timezone).next_after(now) if spec.is_enabled else None
 
 
 async def create(
@@ -155,7 +175,11 @@ async def update(
     current = CronJobSpec.model_validate(job.model_dump(include=set(CronJobSpec.model_fields)))
     spec = current.model_copy(update=changes.model_dump(exclude_none=True))
     validate_spec(spec, known_handlers=known_handlers, worker_timeout_seconds=worker_timeout_seconds)
-    reschedule = spec.cron_expression != job.cron_expression or spec.is_enabled != job.is_enabled
+    reschedule = (spec.cron_expression, spec.timezone, spec.is_enabled) != (
+        job.cron_expression,
+        job.timezone,
+        job.is_enabled,
+    )
     next_run_at = _next_run_at(spec, now) if reschedule else job.next_run_at
     try:
         updated = await store.update_cron_job(job_id, spec, next_run_at=next_run_at, now=now)
@@ -169,7 +193,7 @@ async def update(
 async def set_enabled_by_id(store: JobStore, job_id: int, *, enabled: bool, now: datetime) -> CronJob:
     """Enable (scheduling from the next slot after now, no catch-up) or disable a job."""
     job = await get(store, job_id)
-    next_run_at = next_slot_after(job.cron_expression, now) if enabled else None
+    next_run_at = Schedule(job.cron_expression, job.timezone).next_after(now) if enabled else None
     if not await store.set_cron_job_enabled_by_id(job_id, enabled=enabled, next_run_at=next_run_at, now=now):
         raise NotFoundError(f"no cron job with id {job_id}")
     return await get(store, job_id)
@@ -204,7 +228,8 @@ async def run_now(
     """Create and queue a run of the job now, enabled or not, with `request.params` over its params.
 
     The run is param_source 'manual'; its provenance says which keys came from the job and which
-    from the override. A job with allow_overlap false is refused while one of its runs is active.
+    from the override. The job's overlap policy holds: with 'skip' it is refused while one of its
+    runs is active; with 'queue_one' it waits (WAITING) behind the active run, one at most.
     """
     job = await get(store, job_id)
     if job.handler_name not in known_handlers:
@@ -224,11 +249,16 @@ async def run_now(
         max_retry=job.max_retry,
         timeout_seconds=job.timeout_seconds,
     )
-    run = await store.insert_manual_execution(new, allow_overlap=job.allow_overlap, now=now)
+    run = await store.insert_manual_execution(new, overlap_policy=job.overlap_policy, now=now)
     if run is None:
-        raise InvalidStateError(
-            f"cron job {job_id} does not allow overlapping runs (allow_overlap is false) and one of its "
-            "runs is waiting, pending or running"
+        held = (
+            "one of its runs is active" if job.overlap_policy == "skip" else "a run of it is already waiting"
         )
+        policy = job.overlap_policy
+        raise InvalidStateError(
+            f"cron job {job_id} does not allow another run now (overlap_policy {policy!r}): {held}"
+        )
+    if run.status is ExecutionStatus.WAITING:  # queue_one: it starts when the active run ends
+        return RunNowResult(run=run, queued=False)
     sent = await enqueue(store, queue, [QueuedRun.for_execution(run)], now=now)
     return RunNowResult(run=run, queued=run.id in sent.sent)

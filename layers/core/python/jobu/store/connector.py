@@ -16,7 +16,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -86,6 +86,11 @@ class Connector(ABC):
 
     @abstractmethod
     def encode_time(self, value: datetime | None) -> Any: ...
+
+    def encode_json_time(self, value: datetime) -> str:
+        """A datetime inside a JSON parameter (unpacked by JSON_TABLE / json_each): naive UTC text,
+        which MySQL's DATETIME(6) and SQLite's text columns hold as is."""
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 class PooledConnector(Connector):

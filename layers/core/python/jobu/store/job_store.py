@@ -6,7 +6,7 @@ method that must be atomic runs in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,15 +16,33 @@ from typing import Any
 from jobu.models import (
     CronJob,
     CronJobSpec,
+    DueCronJob,
     Execution,
     ExecutionStatus,
     ExecutionSummary,
     NewExecution,
+    OverlapPolicy,
     RejectedEvent,
     RejectedEventSummary,
+    RunRef,
 )
 from jobu.store.connector import Connector
 from jobu.store.migrations import apply_migrations
+
+
+@dataclass(frozen=True)
+class SlotPlan:
+    """What a tick does with one due job: create runs for `slots`, then move it to `next_run_at`."""
+
+    job: DueCronJob
+    slots: list[datetime]
+    next_run_at: datetime
+
+
+@dataclass(frozen=True)
+class CronChunk:
+    plans: list[SlotPlan]
+    runs: list[RunRef]
 
 
 @dataclass(frozen=True)
@@ -118,9 +136,6 @@ class JobStore:
     async def list_cron_jobs(self) -> list[CronJob]:
         return _rows_to(CronJob, await self._select("list_cron_jobs"))
 
-    async def due_cron_jobs(self, now: datetime, limit: int) -> list[CronJob]:
-        return _rows_to(CronJob, await self._select("due_cron_jobs", now=self._t(now), limit=limit))
-
     async def cron_jobs_for_events(
         self, job_ids: Sequence[int], handler_names: Sequence[str]
     ) -> list[CronJob]:
@@ -131,41 +146,6 @@ class JobStore:
 
     async def delete_cron_job(self, name: str) -> bool:
         return await self._update("delete_cron_job", name=name) > 0
-
-    async def create_cron_run(
-        self, job: CronJob, *, scheduled_time: datetime, next_run_at: datetime, now: datetime
-    ) -> tuple[bool, Execution | None]:
-        """Move the job to its next slot and create the run for `scheduled_time`, atomically.
-
-        Returns (advanced, run): advanced is False when another dispatcher moved the job first;
-        run is None when allow_overlap = false and a run of the job is still PENDING or RUNNING
-        (the slot is then skipped).
-        """
-        async with self.connector.transaction() as conn:
-            advanced = await self._q.advance_cron_job(
-                conn,
-                id=job.id,
-                next_run_at=self._t(next_run_at),
-                expected_next_run_at=self._t(job.next_run_at),
-                now=self._t(now),
-            )
-            if self.connector.affected_rows(advanced) == 0:
-                return False, None
-            await self._q.insert_cron_execution(
-                conn,
-                job_id=job.id,
-                handler_name=job.handler_name,
-                scheduled_time=self._t(scheduled_time),
-                params=self._j(job.handler_params),
-                max_retry=job.max_retry,
-                timeout_seconds=job.timeout_seconds,
-                allow_overlap=job.allow_overlap,
-                now=self._t(now),
-            )
-            row = await self._q.execution_for_slot(
-                conn, job_id=job.id, scheduled_time=self._t(scheduled_time)
-            )
-        return True, None if row is None else Execution.model_validate(dict(row))
 
     # executions --------------------------------------------------------------------------------
 
@@ -367,17 +347,26 @@ class JobStore:
         return await self._update("delete_cron_job_by_id", id=job_id) > 0
 
     async def insert_manual_execution(
-        self, run: NewExecution, *, allow_overlap: bool, now: datetime
+        self, run: NewExecution, *, overlap_policy: OverlapPolicy, now: datetime
     ) -> Execution | None:
-        """Create a run of a cron job now (param_source 'manual'); None when allow_overlap is false
-        and a run of the job is active. The check and the insert share one transaction."""
+        """Create a run of a cron job now (param_source 'manual') under the job's overlap policy:
+        'skip': None while a run of the job is active; 'queue_one': WAITING behind an active run,
+        None if one waits already. The check and the insert share one transaction."""
+        status = ExecutionStatus.PENDING
         async with self.connector.transaction() as conn:
-            if not allow_overlap and int(await self._q.count_active_runs(conn, job_id=run.job_id)):
-                return None
+            if overlap_policy != "allow":
+                await self._q.lock_cron_job(conn, job_id=run.job_id)
+                active = int(await self._q.count_active_runs(conn, job_id=run.job_id))
+                waiting = int(await self._q.has_waiting_run(conn, job_id=run.job_id))
+                if (overlap_policy == "skip" and active) or waiting:
+                    return None
+                if active:
+                    status = ExecutionStatus.WAITING
             run_id = await self._q.insert_manual_execution(
                 conn,
                 job_id=run.job_id,
                 handler_name=run.handler_name,
+                status=status.value,
                 params=self._j(run.params),
                 max_retry=run.max_retry,
                 timeout_seconds=run.timeout_seconds,
@@ -475,3 +464,107 @@ class JobStore:
 
     async def delete_rejected_event(self, rejected_id: int) -> bool:
         return await self._update("delete_rejected_event", id=rejected_id) > 0
+
+    # scheduling: the tick, backfill, cancel, queue_one, pause, retention -------------------------
+
+    async def dispatch_due_cron_jobs(
+        self, *, tick: datetime, limit: int, plan: Callable[[DueCronJob], SlotPlan], now: datetime
+    ) -> CronChunk:
+        """One chunk of the tick, in one transaction: lock up to `limit` due jobs (another tick
+        skips them), create the runs `plan` decides for each (the job's overlap policy applied in
+        SQL), move each job to its next slot. Returns the jobs and their runs, whatever their status."""
+        async with self.connector.transaction() as conn:
+            rows = [row async for row in self._q.lock_due_cron_jobs(conn, tick=self._t(tick), limit=limit)]
+            plans = [plan(DueCronJob.model_validate(dict(row))) for row in rows]
+            slots = self._slots([(p.job.id, slot) for p in plans for slot in p.slots])
+            if slots:
+                await self._q.insert_cron_runs(
+                    conn, slots=self._j(slots), param_source="cron", now=self._t(now)
+                )
+            moves = [
+                {
+                    "id": p.job.id,
+                    "next_run_at": self.connector.encode_json_time(p.next_run_at),
+                    "expected": self.connector.encode_json_time(p.job.next_run_at),
+                }
+                for p in plans
+                if p.job.next_run_at is not None
+            ]
+            if moves:
+                await self._q.advance_cron_jobs(conn, jobs=self._j(moves), now=self._t(now))
+            runs = [row async for row in self._q.runs_for_slots(conn, slots=self._j(slots))] if slots else []
+        return CronChunk(plans=plans, runs=_rows_to(RunRef, runs))
+
+    def _slots(self, pairs: Sequence[tuple[int, datetime]]) -> list[dict[str, Any]]:
+        return [
+            {"job_id": job_id, "scheduled_time": self.connector.encode_json_time(at)} for job_id, at in pairs
+        ]
+
+    async def runs_for_slots(self, job_id: int, slots: Sequence[datetime]) -> list[RunRef]:
+        if not slots:
+            return []
+        encoded = self._j(self._slots([(job_id, slot) for slot in slots]))
+        return _rows_to(RunRef, await self._select("runs_for_slots", slots=encoded))
+
+    async def create_backfill_runs(
+        self, job_id: int, slots: Sequence[datetime], *, now: datetime
+    ) -> list[RunRef]:
+        """Runs of the job for `slots` (param_source 'backfill', whatever its overlap policy), each
+        once: a slot that has a run already keeps it. Returns the slots' runs."""
+        encoded = self._j(self._slots([(job_id, slot) for slot in slots]))
+        async with self.connector.transaction() as conn:
+            await self._q.insert_cron_runs(conn, slots=encoded, param_source="backfill", now=self._t(now))
+            rows = [row async for row in self._q.runs_for_slots(conn, slots=encoded)]
+        return _rows_to(RunRef, rows)
+
+    async def cancel_execution(self, execution_id: int, *, reason: str, now: datetime) -> str | None:
+        """'cancelled' (it was WAITING or PENDING: it never starts), 'requested' (it is RUNNING: its
+        worker cancels it), or None (it is not active)."""
+        async with self.connector.transaction() as conn:
+            if self.connector.affected_rows(
+                await self._q.cancel_unstarted_execution(
+                    conn, id=execution_id, reason=reason, now=self._t(now)
+                )
+            ):
+                return "cancelled"
+            if self.connector.affected_rows(
+                await self._q.request_cancel(conn, id=execution_id, now=self._t(now))
+            ):
+                return "requested"
+        return None
+
+    async def cancel_requested(self, execution_id: int) -> bool:
+        return await self._select_one("cancel_requested", id=execution_id) is not None
+
+    async def has_waiting_run(self, job_id: int) -> bool:
+        return int(await self._select_one("has_waiting_run", job_id=job_id)) > 0
+
+    async def promote_waiting_run(self, job_id: int, *, now: datetime) -> Execution | None:
+        """queue_one: the job's WAITING run becomes PENDING if no run of the job is active any more.
+        Under the job row's lock, so a tick creating a WAITING run and a worker ending the active one
+        cannot miss each other."""
+        async with self.connector.transaction() as conn:
+            await self._q.lock_cron_job(conn, job_id=job_id)
+            waiting = await self._q.oldest_waiting_run(conn, job_id=job_id)
+            if waiting is None:
+                return None
+            await self._q.promote_run(conn, id=int(waiting), now=self._t(now))
+            row = await self._q.get_execution(conn, id=int(waiting))
+        return Execution.model_validate(dict(row))
+
+    async def jobs_with_promotable_runs(self, *, limit: int) -> list[int]:
+        return [
+            int(dict(row)["job_id"]) for row in await self._select("jobs_with_promotable_runs", limit=limit)
+        ]
+
+    async def pause_cron_job(self, job_id: int, *, until: datetime | None, now: datetime) -> bool:
+        return (
+            await self._update("pause_cron_job", id=job_id, paused_until=self._t(until), now=self._t(now)) > 0
+        )
+
+    async def resume_cron_job(self, job_id: int, *, now: datetime) -> bool:
+        return await self._update("resume_cron_job", id=job_id, now=self._t(now)) > 0
+
+    async def delete_finished_runs(self, *, cutoff: datetime, limit: int) -> int:
+        """Delete up to `limit` of the oldest runs that finished before `cutoff`; how many it deleted."""
+        return await self._update("delete_finished_runs", cutoff=self._t(cutoff), limit=limit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -93,3 +93,7 @@ class PostgresConnector(PooledConnector):
 
     def encode_time(self, value: datetime | None) -> Any:
         return value
+
+    def encode_json_time(self, value: datetime) -> str:
+        # with its offset: a bare timestamp would be read in the session's time zone
+        return value.astimezone(UTC).isoformat()

@@ -19,6 +19,11 @@ _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQL
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
+def naive_utc_text(value: datetime) -> str:
+    """TIME_FORMAT, with the year always four digits (strftime gives '874', which sorts wrong)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
 def sqlite_path(url: str) -> str:
     prefix = "sqlite:///"
     if not url.startswith(prefix):
@@ -94,4 +99,4 @@ class SQLiteConnector(Connector):
         return int(result)
 
     def encode_time(self, value: datetime | None) -> Any:
-        return None if value is None else value.astimezone(UTC).strftime(TIME_FORMAT)
+        return None if value is None else naive_utc_text(value)

@@ -1,4 +1,5 @@
-"""/api/crons: cron jobs (the original jobu's paths), and /api/crons/{id}/run."""
+"""/api/crons: cron jobs (the original jobu's paths), run now, a schedule's preview, pause and
+resume, and backfill (docs/scheduling.md)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from jobu.api.errors import responses
 from jobu.api.parameters import Admin, JobId, PageNumber, PageSize
 from jobu.clock import utcnow
 from jobu.models import CronJob, CronJobSpec
-from jobu.operations import cron_jobs
+from jobu.operations import cron_jobs, scheduling
 from jobu.operations.cron_jobs import CronJobUpdate, RunNowRequest, RunNowResult
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
+from jobu.operations.scheduling import BackfillRequest, BackfillResult, PauseRequest, Preview, PreviewRequest
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
 TAGS = ["cron jobs"]
@@ -112,3 +114,45 @@ async def run_cron_job(
         known_handlers=admin.known_handlers,
         now=utcnow(),
     )
+
+
+@router.post(
+    "/preview",
+    tags=TAGS,
+    summary="The next fire times of an expression in a time zone (nothing is created)",
+    responses=responses(200, "The next slots, in UTC and as wall-clock times", body=True),
+)
+async def preview_schedule(request: PreviewRequest) -> Preview:
+    return scheduling.preview(request, now=utcnow())
+
+
+@router.post(
+    "/<job_id>/pause",
+    tags=TAGS,
+    summary="Pause a cron job, until a time or until resumed",
+    responses=responses(200, "The cron job, paused", 404),
+)
+async def pause_cron_job(
+    job_id: JobId, admin: Admin, request: Annotated[PauseRequest | None, Body()] = None
+) -> CronJob:
+    return await scheduling.pause(await admin.store(), job_id, request or PauseRequest(), now=utcnow())
+
+
+@router.post(
+    "/<job_id>/resume",
+    tags=TAGS,
+    summary="Resume a paused cron job (its catch-up policy decides about the slots passed meanwhile)",
+    responses=responses(200, "The cron job, resumed", 404),
+)
+async def resume_cron_job(job_id: JobId, admin: Admin) -> CronJob:
+    return await scheduling.resume(await admin.store(), job_id, now=utcnow())
+
+
+@router.post(
+    "/<job_id>/backfill",
+    tags=TAGS,
+    summary="Runs for the job's slots in a past time range (a dry run by default)",
+    responses=responses(200, "Each slot, with the run it has or would have", 404, body=True),
+)
+async def backfill_cron_job(job_id: JobId, request: BackfillRequest, admin: Admin) -> BackfillResult:
+    return await scheduling.backfill(await admin.store(), admin.queue, job_id, request, now=utcnow())

@@ -15,9 +15,10 @@ from jobu.api.errors import responses
 from jobu.api.parameters import Admin, PageNumber, PageSize, RunId
 from jobu.clock import utcnow
 from jobu.models import ExecutionStatus, ExecutionSummary
-from jobu.operations import runs
+from jobu.operations import runs, scheduling
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
 from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, RetryResult, RunDetail, RunFilter
+from jobu.operations.scheduling import CancelResult
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
 TAGS = ["runs"]
@@ -67,6 +68,16 @@ async def get_run(run_id: RunId, admin: Admin) -> RunDetail:
 )
 async def retry_run(run_id: RunId, admin: Admin) -> RetryResult:
     return await runs.retry(await admin.store(), admin.queue, run_id, now=utcnow())
+
+
+@router.post(
+    "/<run_id>/cancel",
+    tags=TAGS,
+    summary="Cancel a run that has not ended (a running one: within seconds)",
+    responses=responses(200, "Cancelled, or cancellation requested from its worker", 404),
+)
+async def cancel_run(run_id: RunId, admin: Admin) -> CancelResult:
+    return await scheduling.cancel(await admin.store(), admin.queue, run_id, now=utcnow())
 
 
 @router.post(

@@ -7,8 +7,10 @@ SELECT 1;
 -- name: update_cron_job!
 UPDATE cron_jobs
 SET name = :name, description = :description, cron_expression = :cron_expression, handler_name = :handler_name,
-    handler_params = :handler_params, is_enabled = :is_enabled, allow_overlap = :allow_overlap,
-    max_retry = :max_retry, timeout_seconds = :timeout_seconds, next_run_at = :next_run_at, updated_at = :now
+    handler_params = :handler_params, is_enabled = :is_enabled, timezone = :timezone,
+    catchup_policy = :catchup_policy, catchup_limit = :catchup_limit, catchup_window_seconds = :catchup_window_seconds,
+    overlap_policy = :overlap_policy, allow_overlap = :allow_overlap, max_retry = :max_retry,
+    timeout_seconds = :timeout_seconds, next_run_at = :next_run_at, updated_at = :now
 WHERE id = :id;
 
 -- name: set_cron_job_enabled_by_id!
@@ -19,7 +21,7 @@ WHERE id = :id;
 DELETE FROM cron_jobs WHERE id = :id;
 
 -- name: count_active_runs$
--- What allow_overlap = false waits for (the same statuses the cron path checks, plus WAITING).
+-- Runs of a job that may still start or are running: what overlap_policy 'skip' waits for.
 SELECT COUNT(*) FROM job_executions
 WHERE job_id = :job_id AND status IN ('WAITING', 'PENDING', 'RUNNING');
 

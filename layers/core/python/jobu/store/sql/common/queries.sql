@@ -13,23 +13,8 @@ SELECT * FROM cron_jobs WHERE name = :name;
 -- name: list_cron_jobs
 SELECT * FROM cron_jobs ORDER BY name;
 
--- name: due_cron_jobs
--- Served by the index cron_jobs_due: a tick reads the due jobs only.
-SELECT * FROM cron_jobs
-WHERE is_enabled AND next_run_at <= :now
-ORDER BY next_run_at, id
-LIMIT :limit;
-
--- name: advance_cron_job!
--- Only the dispatcher that still sees the expected next_run_at moves it on (and so creates the run).
-UPDATE cron_jobs SET next_run_at = :next_run_at, updated_at = :now
-WHERE id = :id AND next_run_at = :expected_next_run_at;
-
 -- name: delete_cron_job!
 DELETE FROM cron_jobs WHERE name = :name;
-
--- name: execution_for_slot^
-SELECT * FROM job_executions WHERE job_id = :job_id AND scheduled_time = :scheduled_time;
 
 -- name: get_execution^
 SELECT * FROM job_executions WHERE id = :id;
@@ -47,10 +32,11 @@ SET status = :status, finished_at = :now, result = :result, error_message = :err
 WHERE id = :id AND status = 'RUNNING' AND retry_count = :attempt;
 
 -- name: retry_execution!
+-- Not a run an operator asked to cancel: that one ends CANCELLED instead (jobu.retries).
 UPDATE job_executions
 SET status = 'PENDING', retry_count = retry_count + 1, available_at = :available_at, queued_at = NULL,
     finished_at = :now, deadline_at = NULL, error_message = :error_message, result = :result
-WHERE id = :id AND status = 'RUNNING' AND retry_count = :attempt;
+WHERE id = :id AND status = 'RUNNING' AND retry_count = :attempt AND cancel_requested_at IS NULL;
 
 -- name: unqueued_executions
 -- Rows whose SQS message was never sent (the sender died or SQS failed); the sweeper re-sends them.

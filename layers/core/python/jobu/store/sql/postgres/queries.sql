@@ -12,10 +12,12 @@ INSERT INTO schema_migrations (version, applied_at) VALUES (:version, :now)
 ON CONFLICT (version) DO NOTHING;
 
 -- name: insert_cron_job<!
-INSERT INTO cron_jobs (name, description, cron_expression, handler_name, handler_params, is_enabled,
-                       allow_overlap, max_retry, timeout_seconds, next_run_at, created_at, updated_at)
-VALUES (:name, :description, :cron_expression, :handler_name, :handler_params, :is_enabled,
-        :allow_overlap, :max_retry, :timeout_seconds, :next_run_at, :now, :now)
+INSERT INTO cron_jobs (name, description, cron_expression, handler_name, handler_params, is_enabled, timezone,
+                       catchup_policy, catchup_limit, catchup_window_seconds, overlap_policy, allow_overlap,
+                       max_retry, timeout_seconds, next_run_at, created_at, updated_at)
+VALUES (:name, :description, :cron_expression, :handler_name, :handler_params, :is_enabled, :timezone,
+        :catchup_policy, :catchup_limit, :catchup_window_seconds, :overlap_policy, :allow_overlap,
+        :max_retry, :timeout_seconds, :next_run_at, :now, :now)
 RETURNING id;
 
 -- name: cron_jobs_for_events
@@ -23,18 +25,6 @@ SELECT * FROM cron_jobs
 WHERE id IN (SELECT CAST(v AS BIGINT) FROM jsonb_array_elements_text(CAST(:job_ids AS JSONB)) AS v)
    OR handler_name IN (SELECT v FROM jsonb_array_elements_text(CAST(:handler_names AS JSONB)) AS v)
 ORDER BY id;
-
--- name: insert_cron_execution!
--- allow_overlap = false: no new run while one of the job's runs is PENDING or RUNNING.
-INSERT INTO job_executions (job_id, handler_name, scheduled_time, status, params, param_source,
-                            max_retry, timeout_seconds, available_at, created_at)
-SELECT CAST(:job_id AS BIGINT), CAST(:handler_name AS TEXT), CAST(:scheduled_time AS TIMESTAMPTZ), 'PENDING',
-       CAST(:params AS JSONB), 'cron', CAST(:max_retry AS INTEGER), CAST(:timeout_seconds AS INTEGER),
-       CAST(:now AS TIMESTAMPTZ), CAST(:now AS TIMESTAMPTZ)
-WHERE CAST(:allow_overlap AS BOOLEAN)
-   OR NOT EXISTS (SELECT 1 FROM job_executions
-                  WHERE job_id = CAST(:job_id AS BIGINT) AND status IN ('PENDING', 'RUNNING'))
-ON CONFLICT (job_id, scheduled_time) DO NOTHING;
 
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.

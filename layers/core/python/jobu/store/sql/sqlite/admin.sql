@@ -48,5 +48,5 @@ ORDER BY id;
 -- name: insert_manual_execution<!
 INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
                             available_at, params_provenance, created_at)
-VALUES (:job_id, :handler_name, 'PENDING', :params, 'manual', :max_retry, :timeout_seconds, :now,
+VALUES (:job_id, :handler_name, :status, :params, 'manual', :max_retry, :timeout_seconds, :now,
         :params_provenance, :now);

@@ -13,27 +13,18 @@ INSERT INTO schema_migrations (version, applied_at) VALUES (:version, :now)
 ON CONFLICT (version) DO NOTHING;
 
 -- name: insert_cron_job<!
-INSERT INTO cron_jobs (name, description, cron_expression, handler_name, handler_params, is_enabled,
-                       allow_overlap, max_retry, timeout_seconds, next_run_at, created_at, updated_at)
-VALUES (:name, :description, :cron_expression, :handler_name, :handler_params, :is_enabled,
-        :allow_overlap, :max_retry, :timeout_seconds, :next_run_at, :now, :now);
+INSERT INTO cron_jobs (name, description, cron_expression, handler_name, handler_params, is_enabled, timezone,
+                       catchup_policy, catchup_limit, catchup_window_seconds, overlap_policy, allow_overlap,
+                       max_retry, timeout_seconds, next_run_at, created_at, updated_at)
+VALUES (:name, :description, :cron_expression, :handler_name, :handler_params, :is_enabled, :timezone,
+        :catchup_policy, :catchup_limit, :catchup_window_seconds, :overlap_policy, :allow_overlap,
+        :max_retry, :timeout_seconds, :next_run_at, :now, :now);
 
 -- name: cron_jobs_for_events
 SELECT * FROM cron_jobs
 WHERE id IN (SELECT value FROM json_each(:job_ids))
    OR handler_name IN (SELECT value FROM json_each(:handler_names))
 ORDER BY id;
-
--- name: insert_cron_execution!
--- allow_overlap = false: no new run while one of the job's runs is PENDING or RUNNING.
-INSERT INTO job_executions (job_id, handler_name, scheduled_time, status, params, param_source,
-                            max_retry, timeout_seconds, available_at, created_at)
-SELECT :job_id, :handler_name, :scheduled_time, 'PENDING', :params, 'cron', :max_retry, :timeout_seconds,
-       :now, :now
-WHERE :allow_overlap
-   OR NOT EXISTS (SELECT 1 FROM job_executions
-                  WHERE job_id = :job_id AND status IN ('PENDING', 'RUNNING'))
-ON CONFLICT (job_id, scheduled_time) DO NOTHING;
 
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
