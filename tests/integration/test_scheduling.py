@@ -310,3 +310,57 @@ def test_a_zoned_job_runs_once_across_a_clock_change(
     for minute in range(0, 100, 5):  # a tick every five minutes through the change
         harness.tick(first_tick + timedelta(minutes=minute))
     assert [at for at, _, _ in runs(harness)] == expected
+
+
+# --- a tick that runs out of time ---------------------------------------------------------------------
+
+
+def test_a_tick_out_of_time_says_more_is_due_and_continues_at_once(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import boto3
+    from botocore.stub import Stubber
+
+    from jobu import cron_dispatch
+    from jobu.config import RetryPolicy, SweepPolicy
+
+    for n in range(5):
+        add_job(harness, HOUR - timedelta(minutes=30), name=f"job-{n}")
+    monkeypatch.setattr(cron_dispatch, "CHUNK_SIZE", 2)
+    tick = HOUR + timedelta(seconds=30)
+    chunks_left = iter([60.0, 5.0])  # after the first chunk, less than RESERVE_SECONDS is left
+
+    async def first_invocation(store: JobStore) -> Any:
+        queue = WorkQueue(sqs_client=harness.sqs, queue_url=harness.queue_url)
+        return await cron_dispatch.run_tick(
+            store,
+            queue,
+            tick_time=tick,
+            now=tick,
+            policy=SweepPolicy(grace=timedelta(seconds=60), stuck_after=timedelta(minutes=15)),
+            retry_policy=RetryPolicy(base=timedelta(seconds=10), max=timedelta(seconds=900)),
+            time_left=lambda: next(chunks_left, 0.0),
+        )
+
+    report = harness.with_store(first_invocation)
+    assert (report.more_due, len(report.dispatched)) == (True, 4)  # two chunks of two, three jobs left
+
+    client = boto3.client("lambda")
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:jobu-CronDispatcherFunction-abc"
+    with Stubber(client) as stub:
+        expected = {"scheduled_time": tick.isoformat(), "continuation": True}
+        stub.add_response(
+            "invoke",
+            {"StatusCode": 202},
+            {"FunctionName": arn, "InvocationType": "Event", "Payload": json.dumps(expected).encode()},
+        )
+        assert cron_dispatch.continue_tick(client, arn, tick)
+        stub.assert_no_pending_responses()
+    # the continuation is a tick for the same time: it creates the rest, and nothing twice
+    harness.tick(tick)
+    assert len(harness.executions()) == 5
+    with Stubber(client) as failing:
+        failing.add_client_error("invoke", "AccessDeniedException")
+        assert not cron_dispatch.continue_tick(client, arn, tick)  # logged; the next tick picks up
