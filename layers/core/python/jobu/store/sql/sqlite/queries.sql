@@ -41,8 +41,8 @@ WHERE true
 ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING;
 
 -- name: unqueued_executions_for_sources
-SELECT e.* FROM job_executions AS e
-JOIN json_each(:sources) AS s
+SELECT e.* FROM json_each(:sources) AS s
+CROSS JOIN job_executions AS e
   ON e.source_topic = json_extract(s.value, '$.source_topic')
  AND e.source_partition = json_extract(s.value, '$.source_partition')
  AND e.source_offset = json_extract(s.value, '$.source_offset')
@@ -68,11 +68,11 @@ VALUES (:job_id, :handler_name, 'PENDING', :params, 'event', :max_retry, :timeou
 
 -- name: mark_queued!
 -- Only the attempt the message was for: a late mark for attempt n never hides attempt n + 1's lost message.
--- A later send of the same attempt (the sweeper's) moves queued_at on.
+-- A later send of the same attempt (the sweeper's) moves queued_at on. UPDATE ... FROM: each run by id.
 UPDATE job_executions SET queued_at = :now
-WHERE EXISTS (SELECT 1 FROM json_each(:runs) AS r
-              WHERE json_extract(r.value, '$.id') = job_executions.id
-                AND json_extract(r.value, '$.attempt') = job_executions.retry_count);
+FROM json_each(:runs) AS r
+WHERE job_executions.id = json_extract(r.value, '$.id')
+  AND job_executions.retry_count = json_extract(r.value, '$.attempt');
 
 -- name: list_executions
 SELECT * FROM job_executions

@@ -22,7 +22,7 @@ SELECT c.id, c.handler_name, json_extract(s.value, '$.scheduled_time'),
             THEN 'WAITING' ELSE 'PENDING' END,
        c.handler_params, :param_source, c.max_retry, c.timeout_seconds, :now, :now
 FROM json_each(:slots) AS s
-JOIN cron_jobs AS c ON c.id = json_extract(s.value, '$.job_id')
+CROSS JOIN cron_jobs AS c ON c.id = json_extract(s.value, '$.job_id')
 WHERE c.overlap_policy = 'allow' OR :param_source = 'backfill'
    OR (c.overlap_policy = 'skip'
        AND NOT EXISTS (SELECT 1 FROM job_executions AS a
@@ -32,21 +32,21 @@ WHERE c.overlap_policy = 'allow' OR :param_source = 'backfill'
 ON CONFLICT (job_id, scheduled_time) DO NOTHING;
 
 -- name: runs_for_slots
+-- CROSS JOIN keeps this order: each slot looks its run up in UNIQUE(job_id, scheduled_time).
 SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at
-FROM job_executions AS e
-JOIN json_each(:slots) AS s
+FROM json_each(:slots) AS s
+CROSS JOIN job_executions AS e
   ON e.job_id = json_extract(s.value, '$.job_id') AND e.scheduled_time = json_extract(s.value, '$.scheduled_time')
 ORDER BY e.id;
 
 -- name: advance_cron_jobs!
--- Each job to its next slot; a job whose pause had ended is resumed.
+-- Each job to its next slot; a job whose pause had ended is resumed. UPDATE ... FROM looks each job
+-- up by its id (a correlated subquery would read the whole list for every job of the table).
 UPDATE cron_jobs
-SET next_run_at = (SELECT json_extract(r.value, '$.next_run_at') FROM json_each(:jobs) AS r
-                   WHERE json_extract(r.value, '$.id') = cron_jobs.id),
-    paused_at = NULL, paused_until = NULL, updated_at = :now
-WHERE EXISTS (SELECT 1 FROM json_each(:jobs) AS r
-              WHERE json_extract(r.value, '$.id') = cron_jobs.id
-                AND json_extract(r.value, '$.expected') = cron_jobs.next_run_at);
+SET next_run_at = json_extract(r.value, '$.next_run_at'), paused_at = NULL, paused_until = NULL, updated_at = :now
+FROM json_each(:jobs) AS r
+WHERE cron_jobs.id = json_extract(r.value, '$.id')
+  AND cron_jobs.next_run_at = json_extract(r.value, '$.expected');
 
 -- name: delete_finished_runs!
 -- Retention: the oldest finished runs past the cutoff, a bounded batch per statement.
