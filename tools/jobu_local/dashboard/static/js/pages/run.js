@@ -20,9 +20,13 @@ export async function render(main, runId) {
       h("div", { class: "title" }, h("h1", {}, `Run #${run.id} `, badge(run.status)),
         h("div", { class: "actions" }, ...runActions(run, { cancel, after: load, remove: true }))),
       summary(run), params(run), outcome(run), chain(run), logs);
-    showLogs(logs, run, found.logs);
+    const lines = await showLogs(logs, run, found.logs);
     clearTimeout(state.timer);
-    if (ACTIVE.includes(run.status)) state.timer = setTimeout(() => load().catch(() => {}), REFRESH_MS);
+    // a run still going is read again; so is one that just ended, until its lines reach CloudWatch Logs
+    const justEnded = run.finished_at && Date.now() - new Date(run.finished_at).getTime() < 60000;
+    if (ACTIVE.includes(run.status) || (justEnded && lines === 0)) {
+      state.timer = setTimeout(() => load().catch(() => {}), REFRESH_MS);
+    }
   };
   await load();
   return { leave: () => clearTimeout(state.timer) };
@@ -106,7 +110,7 @@ async function showLogs(section, run, available) {
   const heading = section.querySelector("h2");
   if (!available) {
     replace(section, heading, h("p", { class: "muted" }, "This dashboard was started without the functions' log groups."));
-    return;
+    return null;
   }
   try {
     const found = await get(`/dashboard/runs/${run.id}/logs${query({ from: run.created_at, to: run.finished_at || "" })}`);
@@ -125,7 +129,9 @@ async function showLogs(section, run, available) {
           h("tbody", {}, ...rows))
         : h("p", { class: "muted" }, "No log lines yet (they reach CloudWatch Logs a moment after the run ends)."),
       found.truncated ? h("p", { class: "muted" }, "Only the first lines are shown.") : null);
+    return rows.length;
   } catch (error) {
     replace(section, heading, h("p", { class: "error" }, `Log lines could not be read: ${error.message}`));
+    return null;
   }
 }
