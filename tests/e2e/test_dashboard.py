@@ -197,7 +197,7 @@ async def test_the_dead_letter_queue_is_redriven(
         await browser.check_accessibility("queue health")
         await page.get_by_role("button", name="Redrive to the work queue").click()
         dialog = page.get_by_role("dialog", name="Redrive the dead-letter queue?")
-        await expect(dialog).to_contain_text("1 message go back to the work queue")
+        await expect(dialog).to_contain_text("1 message goes back to the work queue")
         await browser.screenshot("queue-health-redrive-confirmation")
         await dialog.get_by_role("button", name="Redrive").click()
         await expect(page.locator("#notice")).to_contain_text("Redrive started")

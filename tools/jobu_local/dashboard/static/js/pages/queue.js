@@ -24,7 +24,8 @@ export async function render(main) {
     const running = Array.isArray(tasks) ? tasks.find((task) => task.status === "RUNNING") : null;
     const redrive = h("button", { type: "button", class: "primary", id: "redrive", disabled: !depth.visible || Boolean(running) }, "Redrive to the work queue");
     redrive.addEventListener("click", async () => {
-      const text = `${depth.visible} message${depth.visible === 1 ? "" : "s"} go back to the work queue; the worker runs each run still PENDING at its attempt.`;
+      const count = depth.visible === 1 ? "1 message goes" : `${depth.visible} messages go`;
+      const text = `${count} back to the work queue; the worker runs each run still PENDING at its attempt.`;
       if (!(await confirmAction("Redrive the dead-letter queue?", text, "Redrive"))) return;
       try {
         const task = await post("/api/dead-letters/redrive");
