@@ -145,9 +145,8 @@ class Demo:
         if runtime.dashboard is None:
             return
         if not self.serve:
-            print(
-                f"\ndashboard: {runtime.dashboard.url} (stops with the demo; `make demo ARGS=--serve` keeps it)"
-            )
+            kept = "stops with the demo; `make demo ARGS=--serve` keeps it"
+            print(f"\ndashboard: {runtime.dashboard.url} ({kept})")
             return
         print(f"\ndashboard: {runtime.dashboard.url}\nserving until Ctrl-C ...", flush=True)
         await asyncio.Event().wait()
