@@ -11,28 +11,14 @@ from typing import Any
 import time_machine
 from croniter import croniter
 
-from jobu.models import ExecutionStatus, NewExecution
+from jobu.models import ExecutionStatus
 from jobu.store import JobStore
 from tests.admin_client import AdminClient
-from tests.integration.test_admin_api import create
+from tests.integration.test_admin_api import create, event_run
 from tests.lambda_harness import Harness
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ALL_STATUSES = [status.value for status in ExecutionStatus]
-
-
-def event_run(offset: int, handler_name: str, job_id: int | None = None) -> NewExecution:
-    return NewExecution(
-        job_id=job_id,
-        handler_name=handler_name,
-        params={},
-        param_source="event",
-        max_retry=0,
-        timeout_seconds=60,
-        source_topic="jobu-events",
-        source_partition=0,
-        source_offset=offset,
-    )
 
 
 # (created minutes after T0, handler, final status or None for PENDING, seconds it ran)
@@ -50,7 +36,8 @@ def seed(harness: Harness, job_id: int | None = None) -> list[int]:
         ids = []
         for offset, (minute, handler, status, seconds) in enumerate(RUNS):
             created = T0 + timedelta(minutes=minute, seconds=offset)
-            (run,) = await store.insert_event_executions([event_run(offset, handler, job_id)], now=created)
+            new = event_run(offset, handler).model_copy(update={"job_id": job_id})
+            (run,) = await store.insert_event_executions([new], now=created)
             ids.append(run.id)
             if status is None:
                 continue
