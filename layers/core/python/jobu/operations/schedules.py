@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from croniter import CroniterError
 from pydantic import BaseModel, Field
 
 from jobu.cron import next_slot_after, validate_cron_expression
@@ -20,7 +21,9 @@ DEFAULT_PREVIEW = 5
 class SchedulePreview(BaseModel):
     cron_expression: str
     timezone: str = Field(default="UTC", description="the zone the expression is read in")
-    next_fire_times: list[datetime] = Field(description="the next slots after now, earliest first (UTC)")
+    next_fire_times: list[datetime] = Field(
+        description="the next slots after now, earliest first (UTC); fewer than asked when no more exist"
+    )
 
 
 def check_expression(cron_expression: str) -> None:
@@ -37,6 +40,9 @@ def preview(cron_expression: str, *, count: int = DEFAULT_PREVIEW, now: datetime
     times: list[datetime] = []
     moment = now
     for _ in range(count):
-        moment = next_slot_after(cron_expression, moment)
+        try:
+            moment = next_slot_after(cron_expression, moment)
+        except (CroniterError, ValueError, OverflowError):
+            break  # no slot within croniter's reach or before year 9999: the ones found are all there are
         times.append(moment)
     return SchedulePreview(cron_expression=cron_expression, next_fire_times=times)
