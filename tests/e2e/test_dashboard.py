@@ -166,6 +166,7 @@ async def test_a_failed_run_is_retried_and_a_rejected_record_replayed(
         browser.assert_no_console_errors()
 
 
+@pytest.mark.localstack
 async def test_the_dead_letter_queue_is_redriven(
     sqlite_url: str, localstack_endpoint: str, start_runtime: StartRuntime
 ) -> None:
