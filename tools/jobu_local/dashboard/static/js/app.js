@@ -1,7 +1,7 @@
 // The dashboard's router: #/crons, #/runs?filters, #/runs/42, #/rejected, #/queue.
 
 import { context } from "./api.js";
-import { h, replace } from "./dom.js";
+import { clearStaleNotice, h, replace } from "./dom.js";
 import * as crons from "./pages/crons.js";
 import * as queue from "./pages/queue.js";
 import * as rejected from "./pages/rejected.js";
@@ -33,6 +33,7 @@ async function show() {
     replace(main, h("h1", {}, "Not found"), h("p", {}, h("a", { href: "#/crons" }, "Go to the cron jobs")));
     return;
   }
+  clearStaleNotice();
   replace(main, h("p", { class: "muted" }, "Loading ..."));
   try {
     current = await view.render(main, argument);

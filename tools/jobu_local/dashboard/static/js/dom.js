@@ -72,12 +72,25 @@ export function json(value) {
 }
 
 let noticeTimer;
+let noticeShownAt = 0;
 export function notify(message, kind = "info") {
+  noticeShownAt = Date.now();
   const notice = document.getElementById("notice");
   notice.className = `notice ${kind}`;
   notice.textContent = message;
   clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => { notice.textContent = ""; notice.className = "notice"; }, 8000);
+  noticeTimer = setTimeout(clearNotice, 8000);
+}
+
+function clearNotice() {
+  const notice = document.getElementById("notice");
+  notice.textContent = "";
+  notice.className = "notice";
+}
+
+// On leaving a page: its notices go, unless one was just given by the action that led away.
+export function clearStaleNotice() {
+  if (Date.now() - noticeShownAt > 1000) clearNotice();
 }
 
 // A modal confirmation (the native <dialog>: focus stays inside, Escape cancels); resolves true or false.

@@ -9,22 +9,29 @@ const ACTIVE = ["WAITING", "PENDING", "RUNNING"];
 const REFRESH_MS = 3000;
 
 export async function render(main, runId) {
-  const state = { timer: null };
+  const state = { timer: null, key: null, logs: null, lines: null };
   const [cancel, found] = await Promise.all([canCancel(), context()]);
   const load = async () => {
     const run = await get(`/api/jobs/${runId}`);
-    const logs = h("section", { class: "panel", "aria-labelledby": "logs-title" },
-      h("h2", { id: "logs-title" }, "Log lines"), h("p", { class: "muted" }, "Reading ..."));
-    replace(main,
-      h("p", {}, h("a", { href: run.job_id ? `#/runs?cron_id=${run.job_id}` : "#/runs" }, "← Runs")),
-      h("div", { class: "title" }, h("h1", {}, `Run #${run.id} `, badge(run.status)),
-        h("div", { class: "actions" }, ...runActions(run, { cancel, after: load, remove: true }))),
-      summary(run), params(run), outcome(run), chain(run), logs);
-    const lines = await showLogs(logs, run, found.logs);
+    // the page is rebuilt only when the run changed (so focus and scrolling stay put while it runs)
+    const key = JSON.stringify([run.status, run.retry_count, run.started_at, run.finished_at, run.children.length]);
+    if (key !== state.key) {
+      state.key = key;
+      state.logs = h("section", { class: "panel", "aria-labelledby": "logs-title" },
+        h("h2", { id: "logs-title" }, "Log lines"), h("p", { class: "muted" }, "Reading ..."));
+      replace(main,
+        h("p", {}, h("a", { href: run.job_id ? `#/runs?cron_id=${run.job_id}` : "#/runs" }, "← Runs")),
+        h("div", { class: "title" }, h("h1", {}, `Run #${run.id} `, badge(run.status)),
+          h("div", { class: "actions" }, ...runActions(run, { cancel, after: load, remove: true }))),
+        summary(run), params(run), outcome(run), chain(run), state.logs);
+      state.lines = await showLogs(state.logs, run, found.logs);
+    } else if (state.lines === 0) {
+      state.lines = await showLogs(state.logs, run, found.logs);
+    }
     clearTimeout(state.timer);
     // a run still going is read again; so is one that just ended, until its lines reach CloudWatch Logs
     const justEnded = run.finished_at && Date.now() - new Date(run.finished_at).getTime() < 60000;
-    if (ACTIVE.includes(run.status) || (justEnded && lines === 0)) {
+    if (ACTIVE.includes(run.status) || (justEnded && state.lines === 0)) {
       state.timer = setTimeout(() => load().catch(() => {}), REFRESH_MS);
     }
   };
