@@ -41,12 +41,17 @@ def _run_filter(
     job_id: int | None,
     statuses: Sequence[ExecutionStatus] | None,
     handler_name: str | None,
+    from_date: datetime | None,
+    to_date: datetime | None,
 ) -> dict[str, Any]:
+    """The run history's filter as the queries bind it (None: any)."""
     connector = store.connector
     return {
         "job_id": job_id,
         "statuses": None if statuses is None else connector.encode_json([s.value for s in statuses]),
         "handler_name": handler_name,
+        "from_date": connector.encode_time(from_date),
+        "to_date": connector.encode_time(to_date),
     }
 
 
@@ -60,14 +65,15 @@ async def status_counts(
     to_date: datetime | None,
 ) -> dict[ExecutionStatus, int]:
     """How many runs match the filter, per status (statuses without runs are left out)."""
-    encode = store.connector.encode_time
-    rows = await _rows(
+    where = _run_filter(
         store,
-        "run_status_counts",
-        **_run_filter(store, job_id=job_id, statuses=statuses, handler_name=handler_name),
-        from_date=encode(from_date),
-        to_date=encode(to_date),
+        job_id=job_id,
+        statuses=statuses,
+        handler_name=handler_name,
+        from_date=from_date,
+        to_date=to_date,
     )
+    rows = await _rows(store, "run_status_counts", **where)
     return {ExecutionStatus(row["status"]): int(row["runs"]) for row in rows}
 
 
@@ -82,15 +88,15 @@ async def timeline(
     bucket_seconds: int,
 ) -> list[TimelineRow]:
     """Runs created in [from_date, to_date) that match the filter, per bucket and status."""
-    encode = store.connector.encode_time
-    rows = await _rows(
+    where = _run_filter(
         store,
-        "run_timeline",
-        **_run_filter(store, job_id=job_id, statuses=statuses, handler_name=handler_name),
-        from_date=encode(from_date),
-        to_date=encode(to_date),
-        bucket_seconds=bucket_seconds,
+        job_id=job_id,
+        statuses=statuses,
+        handler_name=handler_name,
+        from_date=from_date,
+        to_date=to_date,
     )
+    rows = await _rows(store, "run_timeline", **where, bucket_seconds=bucket_seconds)
     return [
         TimelineRow(
             bucket=int(row["bucket"]),
