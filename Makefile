@@ -50,14 +50,14 @@ JOBU := $(VENV)/bin/jobu
 
 # The whole flow on embedded defaults (moto server, Tansu, SQLite): cron job + Kafka message -> runs -> logs.
 demo: $(STAMP)
-	$(JOBU) demo
+	$(JOBU) demo $(ARGS)
 
 # Run the functions of template.yaml locally until Ctrl-C (`make local ARGS="worker"` for some only).
 local: $(STAMP)
 	$(JOBU) local up $(ARGS)
 
-# Every test (unit, integration on PostgreSQL and MariaDB, e2e through the local runtime).
-test: $(STAMP) services rie
+# Every test (unit, integration on PostgreSQL and MariaDB, e2e through the local runtime, the dashboard in Chromium).
+test: $(STAMP) services rie browser
 	$(PY) -m pytest
 
 # The unit tests only (nothing running needed).
@@ -107,6 +107,11 @@ sizes: build $(STAMP)
 # Start PostgreSQL and MariaDB on loopback if they are down (and install kcat if missing).
 services:
 	scripts/services.sh
+
+.PHONY: browser
+# What the dashboard's browser tests need: Debian's Chromium and axe-core (scripts/browser.sh).
+browser:
+	scripts/browser.sh
 
 # Rewrite jobu/handler_manifest.json from the worker's handlers.
 manifest: $(STAMP)

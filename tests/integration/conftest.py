@@ -9,6 +9,8 @@ import boto3
 import pytest
 
 from jobu.store import JobStore, open_store
+from tests import admin_client
+from tests.admin_client import AdminClient
 from tests.conftest import data_access_environ
 from tests.lambda_harness import REQUEUE_GRACE, REQUEUE_STUCK_AFTER, Harness, reset_containers, run
 
@@ -60,3 +62,14 @@ def harness(
     reset_containers()
     yield Harness(database_url=database_url, sqs=sqs, queue_url=queue_url, dead_letter_url=dead_letter_url)
     reset_containers()
+
+
+@pytest.fixture
+def admin(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Iterator[AdminClient]:
+    """The admin function on the harness's database and work queue, with a dead-letter queue."""
+    dead_letters = harness.sqs.create_queue(QueueName="jobu-work-dlq")["QueueUrl"]
+    monkeypatch.setenv("JOBU_DEAD_LETTER_QUEUE_URL", dead_letters)
+    monkeypatch.setenv("JOBU_WORKER_TIMEOUT_SECONDS", "900")
+    admin_client.reset()
+    yield AdminClient()
+    admin_client.reset()

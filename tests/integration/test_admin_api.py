@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,17 +26,6 @@ UNREACHABLE = {
     "mysql": "mysql://root@127.0.0.1:1/jobu",
     "sqlite": "sqlite:////nonexistent-folder/jobu.db",
 }
-
-
-@pytest.fixture
-def admin(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Iterator[AdminClient]:
-    """The admin function on the harness's database and work queue, with a dead-letter queue."""
-    dead_letters = harness.sqs.create_queue(QueueName="jobu-work-dlq")["QueueUrl"]
-    monkeypatch.setenv("JOBU_DEAD_LETTER_QUEUE_URL", dead_letters)
-    monkeypatch.setenv("JOBU_WORKER_TIMEOUT_SECONDS", "900")
-    admin_client.reset()
-    yield AdminClient()
-    admin_client.reset()
 
 
 def job(name: str = "nightly", **fields: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The `jobu` command: `local up`, `tick`, `produce`, `logs`, `runs`, `cron`, `demo`.
+"""The `jobu` command: `local up`, `tick`, `produce`, `logs`, `runs`, `cron`, `dashboard`, `demo`.
 
 jobu local up [FUNCTION ...]      run the template's functions (all, or the ones named)
 jobu tick                         invoke the scheduled function now (a running `local up`)
@@ -6,6 +6,7 @@ jobu produce --handler sample --params '{"name": "x"}'
 jobu logs worker --execution-id 42 --since 10m
 jobu runs [--status FAILED] | jobu runs show 42
 jobu cron add --name nightly --cron '0 2 * * *' --handler sample
+jobu dashboard --stack-name jobu  the dashboard for a deployed stack, on loopback
 jobu demo                         the whole flow on embedded defaults (make demo)
 """
 
@@ -18,7 +19,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from jobu_local.aws.cloudwatch.filter_pattern import FilterPatternError
-from jobu_local.commands import cron, demo, local, logs, produce, runs
+from jobu_local.aws.sigv4 import SigningError
+from jobu_local.aws.stack import StackError
+from jobu_local.commands import cron, dashboard, demo, local, logs, produce, runs
 from jobu_local.commands.common import CommandError
 from jobu_local.commands.targets import TargetError
 from jobu_local.template.intrinsics import TemplateError
@@ -30,7 +33,7 @@ def parser() -> argparse.ArgumentParser:
     )
     root.add_argument("--version", action="version", version=version_line())
     commands = root.add_subparsers(dest="command", required=True)
-    for module in (local, produce, logs, runs, cron, demo):
+    for module in (local, produce, logs, runs, cron, dashboard, demo):
         module.add_parser(commands)
     return root
 
@@ -56,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         TemplateError,
         FilterPatternError,
         logs.LogsError,
+        StackError,
+        SigningError,
     ) as error:
         print(f"jobu: {error}", file=sys.stderr)
         return 2

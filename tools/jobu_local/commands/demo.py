@@ -50,7 +50,8 @@ class DemoFailed(Exception):
 
 
 class Demo:
-    def __init__(self, *, timeout_seconds: float, directory: Path | None = None) -> None:
+    def __init__(self, *, timeout_seconds: float, directory: Path | None = None, serve: bool = False) -> None:
+        self.serve = serve  # keep the runtime and its dashboard up after the flow, until Ctrl-C
         self.started = time.monotonic()
         self.deadline = self.started + timeout_seconds
         self.directory = directory or project_root() / ".jobu" / "demo"
@@ -80,6 +81,7 @@ class Demo:
         try:
             await runtime.start()
             await self.flow(runtime, job_id)
+            await self.show_dashboard(runtime)
         finally:
             print(f"\nstopping everything the demo started ... ({self.elapsed()})", flush=True)
             await runtime.stop()
@@ -93,6 +95,7 @@ class Demo:
             database_url=self.database_url,
             schedule=False,  # the demo ticks on demand, so it does not wait for the minute's tick
             http_port=0,  # any free port: the demo runs beside a `jobu local up` on the default one
+            dashboard_port=0,
         )
 
     async def register_cron_job(self) -> int:
@@ -137,6 +140,16 @@ class Demo:
                 f"run(s) did not succeed: {[(run.id, run.status.value, run.error_message) for run in failed]}"
             )
         await self.show_logs(runs[0].id)
+
+    async def show_dashboard(self, runtime: LocalRuntime) -> None:
+        if runtime.dashboard is None:
+            return
+        if not self.serve:
+            kept = "stops with the demo; `make demo ARGS=--serve` keeps it"
+            print(f"\ndashboard: {runtime.dashboard.url} ({kept})")
+            return
+        print(f"\ndashboard: {runtime.dashboard.url}\nserving until Ctrl-C ...", flush=True)
+        await asyncio.Event().wait()
 
     async def wait_for_runs(self) -> list[Execution]:
         self.step("waiting for both runs to finish (cron dispatcher, queue dispatcher -> SQS -> worker)")
@@ -190,8 +203,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def run_demo(timeout_seconds: float = 50.0) -> int:
-    demo = Demo(timeout_seconds=timeout_seconds)
+def run_demo(timeout_seconds: float = 50.0, *, serve: bool = False) -> int:
+    demo = Demo(timeout_seconds=timeout_seconds, serve=serve)
     try:
         asyncio.run(demo.run())
     except DemoFailed as error:
@@ -205,10 +218,13 @@ def run_demo(timeout_seconds: float = 50.0) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    return run_demo(timeout_seconds=args.timeout)
+    return run_demo(timeout_seconds=args.timeout, serve=args.serve)
 
 
 def add_parser(commands: Any) -> None:
     demo = commands.add_parser("demo", help="the whole flow on embedded defaults, then stop (make demo)")
     demo.add_argument("--timeout", type=float, default=50.0, help="give up after this many seconds")
+    demo.add_argument(
+        "--serve", action="store_true", help="then keep the runtime and its dashboard up until Ctrl-C"
+    )
     demo.set_defaults(run=cmd_demo)

@@ -17,6 +17,7 @@ from jobu_local.commands.targets import (
     load_template,
     running_state,
 )
+from jobu_local.dashboard.server import DEFAULT_PORT as DEFAULT_DASHBOARD_PORT
 
 
 def _say(message: str) -> None:
@@ -41,8 +42,11 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         system_log_level=args.system_log_level,
         max_concurrency=args.max_concurrency,
         http_port=args.http_port,
+        dashboard_port=args.dashboard_port,
         rie=args.rie or None,
     )
+    if args.no_dashboard:
+        options.dashboard_port = None
     asyncio.run(LocalRuntime(options, progress=_say).run())
     return 0
 
@@ -123,6 +127,13 @@ def add_parser(commands: Any) -> None:
         metavar="PORT",
         help=f"the template's HttpApi events on 127.0.0.1:PORT (default {DEFAULT_HTTP_PORT}; 0: any free)",
     )
+    up.add_argument(
+        "--dashboard-port",
+        type=int,
+        metavar="PORT",
+        help=f"the dashboard on 127.0.0.1:PORT (default {DEFAULT_DASHBOARD_PORT}; 0: any free)",
+    )
+    up.add_argument("--no-dashboard", action="store_true", help="do not serve the dashboard")
     up.add_argument(
         "--rie",
         action="store_true",

@@ -32,6 +32,9 @@ from jobu_local.aws.processes import LOOPBACK, Service, free_port, http_ok
 from jobu_local.aws.resources import EmulatorProvider, create_resources
 from jobu_local.aws.scheduler import ScheduleRunner
 from jobu_local.aws.sqs import SqsRunner
+from jobu_local.dashboard.run_logs import RunLogSource
+from jobu_local.dashboard.server import DEFAULT_PORT as DEFAULT_DASHBOARD_PORT
+from jobu_local.dashboard.server import DashboardConfig, DashboardServer
 from jobu_local.host.config import FunctionConfig, Invocation
 from jobu_local.host.logs import LogSink
 from jobu_local.host.pool import Container, FunctionPool, concurrency_limit, process_container
@@ -85,6 +88,8 @@ class RuntimeOptions:
     # baseline of bench/local_e2e.py); None: as the template allows, like Lambda.
     max_concurrency: int | None = None
     http_port: int = DEFAULT_HTTP_PORT  # the HttpApi events' port (0: any free one)
+    # the dashboard over the HTTP API (jobu_local.dashboard), on this port (0: any free one; None: none)
+    dashboard_port: int | None = DEFAULT_DASHBOARD_PORT
     # Lambda's runtime interface emulator and awslambdaric on `sam build`'s x86_64 output instead of
     # the process host on the source tree (jobu_local.host.rie; `make rie` prepares it)
     rie: bool = False
@@ -121,6 +126,7 @@ class LocalRuntime:
     kafka_runners: list[KafkaRunner] = field(default_factory=list)
     sqs_runners: list[SqsRunner] = field(default_factory=list)
     http_api: HttpApiServer | None = None
+    dashboard: DashboardServer | None = None
     invocations: list[tuple[str, str, Invocation]] = field(default_factory=list)
     _services: list[Service] = field(default_factory=list)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -346,6 +352,25 @@ class LocalRuntime:
         for route in routes:
             self.progress(f"{route.label} <- HTTP API {route.key}")
         self.progress(f"HTTP API: {server.url}")
+        self._start_dashboard(server.url)
+
+    def _start_dashboard(self, api_url: str) -> None:
+        """The dashboard over the HTTP API, reading run logs where the functions write them."""
+        if self.options.dashboard_port is None:
+            return
+        _, _, aws = self._started()
+        groups = {pool.config.log_group: logical_id for logical_id, pool in self.functions.items()}
+        config = DashboardConfig(api_url=api_url, logs=RunLogSource(aws, groups))
+        try:
+            dashboard = DashboardServer(config, self.options.dashboard_port)
+        except OSError as error:
+            raise RuntimeStartError(
+                f"cannot serve the dashboard on {LOOPBACK}:{self.options.dashboard_port} ({error.strerror}): "
+                "pass --dashboard-port N (0 for any free port)"
+            ) from None
+        dashboard.start()
+        self.dashboard = dashboard
+        self.progress(f"Dashboard: {dashboard.url}")
 
     def _started(self) -> tuple[LocalTemplate, EmulatorProvider, AwsTarget]:
         if self.template is None or self.provider is None or self.aws is None:
@@ -452,6 +477,7 @@ class LocalRuntime:
             services={service.name: service.pid for service in self._services if service.pid is not None},
             topics=template.kafka_topics(),
             http_api_url=self.http_api.url if self.http_api is not None else None,
+            dashboard_url=self.dashboard.url if self.dashboard is not None else None,
         )
         state.write(self._state_dir)
 
@@ -463,6 +489,9 @@ class LocalRuntime:
         return [pid for pid in pids if pid is not None]
 
     async def stop(self) -> None:
+        if self.dashboard is not None:
+            await asyncio.to_thread(self.dashboard.stop)
+            self.dashboard = None
         if self.http_api is not None:
             await asyncio.to_thread(self.http_api.stop)  # no new requests while the rest stops
             self.http_api = None

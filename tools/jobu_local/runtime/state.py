@@ -66,6 +66,7 @@ class RuntimeState:
     services: dict[str, int] = field(default_factory=dict)
     topics: list[str] = field(default_factory=list)
     http_api_url: str | None = None
+    dashboard_url: str | None = None  # with its token: whoever reads this file may use the dashboard
 
     def write(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)

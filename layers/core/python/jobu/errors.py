@@ -36,7 +36,14 @@ class AccessDeniedError(NonRetryableError):
 
 
 class InvalidCronJobError(JobuError):
-    """A cron job definition was refused (bad expression, unknown handler, impossible timeout)."""
+    """A cron job definition was refused (bad expression, unknown handler, impossible timeout).
+
+    `field` names the field of the definition at fault when one is (a form shows the message next
+    to it); None when the refusal is about the job as a whole."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class UnknownHandlerError(JobuError):

@@ -68,10 +68,15 @@ class ErrorBody(BaseModel):
     detail: str | list[FieldProblem] | None = Field(
         description="why, in words; for validation_error, each field"
     )
+    field: str | None = Field(
+        default=None,
+        description="invalid_cron_job: the cron job's field at fault, when one is (e.g. cron_expression)",
+    )
 
 
-def error_response(status: int, error: str, detail: Any) -> Response[Any]:
-    return Response(status, content_types.APPLICATION_JSON, {"error": error, "detail": detail})
+def error_response(status: int, error: str, detail: Any, field: str | None = None) -> Response[Any]:
+    body = {"error": error, "detail": detail} | ({"field": field} if field else {})
+    return Response(status, content_types.APPLICATION_JSON, body)
 
 
 def responses(
@@ -112,7 +117,7 @@ def _jobu_error(error: JobuError) -> Response[Any]:
         if isinstance(error, kind):
             if status >= 500:
                 logger.warning("admin request failed", extra={"error": code, "detail": str(error)})
-            return error_response(status, code, str(error))
+            return error_response(status, code, str(error), getattr(error, "field", None))
     return _unexpected(error)
 
 

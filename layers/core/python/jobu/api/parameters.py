@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import ValidationError
 
 from jobu.api.services import Services, services
 from jobu.operations.paging import MAX_PAGE_SIZE
+from jobu.operations.runs import RunFilter
 
 MAX_ID = 2**63 - 1  # the BIGINT ids of every backend
 
@@ -18,5 +22,31 @@ PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="the cron job's id")]
 RunId = Annotated[int, Path(ge=1, le=MAX_ID, description="the run's id (job_executions.id)")]
 RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="the rejected record's id")]
+CronIdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+HandlerFilter = Annotated[str | None, Query(min_length=1, max_length=200)]
+FromDate = Annotated[datetime | None, Query(description="created at or after; UTC when no offset")]
+ToDate = Annotated[datetime | None, Query(description="created at or before; UTC when no offset")]
 
-__all__ = ["Admin", "JobId", "PageNumber", "PageSize", "RecordId", "RunId"]
+
+def run_filter(**fields: Any) -> RunFilter:
+    """The run history's filter from query parameters: a problem with it (dates out of range or out of
+    order) is answered as a parameter that does not parse, each problem found in the query."""
+    try:
+        return RunFilter(**fields)
+    except ValidationError as error:
+        raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in error.errors()]) from None
+
+
+__all__ = [
+    "Admin",
+    "CronIdFilter",
+    "FromDate",
+    "HandlerFilter",
+    "JobId",
+    "PageNumber",
+    "PageSize",
+    "RecordId",
+    "RunId",
+    "ToDate",
+    "run_filter",
+]

@@ -18,7 +18,16 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobu.api import errors
-from jobu.api.routes import cron_jobs, dead_letters, health, rejected_records, runs
+from jobu.api.routes import (
+    cron_jobs,
+    dead_letters,
+    handlers,
+    health,
+    rejected_records,
+    runs,
+    schedules,
+    statistics,
+)
 from jobu.api.services import Services
 from jobu.observability import logger
 
@@ -34,6 +43,9 @@ ROUTERS = [
     (runs.router, "/api/jobs"),
     (rejected_records.router, "/api/rejected"),
     (dead_letters.router, "/api/dead-letters"),
+    (schedules.router, "/api/cron-preview"),
+    (handlers.router, "/api/handlers"),
+    (statistics.router, "/api/stats"),
     (health.router, None),
 ]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from jobu.cron import Schedule, validate_cron_expression, zone
+from jobu.cron import Schedule
 from jobu.documents import storage_problem
 from jobu.errors import DuplicateError, InvalidCronJobError, InvalidStateError, NotFoundError
 from jobu.models import (
@@ -34,6 +34,7 @@ from jobu.models import (
     overlap_from,
 )
 from jobu.operations.paging import Page, PageRequest
+from jobu.operations.schedules import check_expression, check_timezone
 from jobu.params_schema import params_problem
 from jobu.provenance import merge_params
 from jobu.store import JobStore
@@ -88,26 +89,28 @@ class RunNowResult(BaseModel):
 
 
 def validate_spec(spec: CronJobSpec, *, known_handlers: Set[str], worker_timeout_seconds: int) -> None:
-    """Raise InvalidCronJobError with a message that says what is wrong with `spec`."""
-    validate_cron_expression(spec.cron_expression)
-    zone(spec.timezone)
+    """Raise InvalidCronJobError with a message that says what is wrong with `spec`, and which field."""
+    check_expression(spec.cron_expression)
+    check_timezone(spec.timezone)
     if spec.handler_name not in known_handlers:
+        known = ", ".join(sorted(known_handlers))
         raise InvalidCronJobError(
-            f"unknown handler {spec.handler_name!r}; registered handlers: {', '.join(sorted(known_handlers))}"
+            f"unknown handler {spec.handler_name!r}; registered handlers: {known}", field="handler_name"
         )
     longest = worker_timeout_seconds - WORKER_MARGIN_SECONDS
     if spec.timeout_seconds > longest:
         raise InvalidCronJobError(
             f"timeout_seconds={spec.timeout_seconds} cannot be honoured: the worker function runs at most "
-            f"{worker_timeout_seconds}s, so a job may take at most {longest}s"
+            f"{worker_timeout_seconds}s, so a job may take at most {longest}s",
+            field="timeout_seconds",
         )
     problem = storage_problem(spec.handler_params)
     if problem:
-        raise InvalidCronJobError(f"handler_params: {problem}")
+        raise InvalidCronJobError(f"handler_params: {problem}", field="handler_params")
     # the handler's own params schema, as the queue dispatcher checks events (jobu.params_schema)
     problem = params_problem(spec.handler_name, spec.handler_params)
     if problem:
-        raise InvalidCronJobError(problem)
+        raise InvalidCronJobError(problem, field="handler_params")
 
 
 def parse_spec(data: dict[str, object]) -> CronJobSpec:

@@ -1,5 +1,6 @@
-"""Scheduling operations: preview a schedule, pause and resume a job, backfill a time range,
-cancel a run. Written once for the admin API, the CLI and the dashboard (docs/scheduling.md)."""
+"""Scheduling operations: pause and resume a job, backfill a time range, cancel a run (a
+schedule's preview is jobu.operations.schedules). Written once for the admin API, the CLI and the
+dashboard (docs/scheduling.md)."""
 
 from __future__ import annotations
 
@@ -7,51 +8,16 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from jobu.cron import Schedule, validate_cron_expression, zone
+from jobu.cron import Schedule
 from jobu.errors import InvalidCronJobError, InvalidStateError, NotFoundError
-from jobu.models import MAX_CRON_EXPRESSION_LENGTH, CronJob, ExecutionStatus, RunRef, StorableText
+from jobu.models import CronJob, ExecutionStatus, RunRef
 from jobu.operations.cron_jobs import get
 from jobu.retries import CANCELLED_REASON
 from jobu.store import JobStore
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
-MAX_PREVIEW = 50
 # A backfill creates at most this many runs in one request (ask again for the rest).
 MAX_BACKFILL_SLOTS = 1000
-
-
-class PreviewRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    cron_expression: StorableText = Field(min_length=1, max_length=MAX_CRON_EXPRESSION_LENGTH)
-    timezone: StorableText = Field(default="UTC", min_length=1, max_length=64)
-    count: int = Field(default=5, ge=1, le=MAX_PREVIEW)
-    after: datetime | None = Field(default=None, description="the slots after this time (default: now)")
-
-
-class Preview(BaseModel):
-    cron_expression: str
-    timezone: str
-    next_runs: list[datetime] = Field(description="the next slots, in UTC")
-    next_runs_local: list[str] = Field(description="the same slots as wall-clock times of the zone")
-
-
-def preview(request: PreviewRequest, *, now: datetime) -> Preview:
-    """The next `count` slots of an expression in a zone: InvalidCronJobError says why it is refused."""
-    validate_cron_expression(request.cron_expression)
-    where = zone(request.timezone)
-    schedule = Schedule(request.cron_expression, request.timezone)
-    slots, start = [], request.after or now
-    for slot in schedule.slots_after(start):
-        slots.append(slot)
-        if len(slots) == request.count:
-            break
-    return Preview(
-        cron_expression=request.cron_expression,
-        timezone=request.timezone,
-        next_runs=slots,
-        next_runs_local=[slot.astimezone(where).isoformat() for slot in slots],
-    )
 
 
 class PauseRequest(BaseModel):
@@ -64,7 +30,9 @@ async def pause(store: JobStore, job_id: int, request: PauseRequest, *, now: dat
     """No runs until `until` (or until resumed); then the job's catch-up policy decides what
     happens to the slots passed meanwhile."""
     if request.until is not None and request.until <= now:
-        raise InvalidCronJobError(f"until must be in the future, not {request.until.isoformat()}")
+        raise InvalidCronJobError(
+            f"until must be in the future, not {request.until.isoformat()}", field="until"
+        )
     if not await store.pause_cron_job(job_id, until=request.until, now=now):
         raise NotFoundError(f"no cron job with id {job_id}")
     return await get(store, job_id)
@@ -118,7 +86,9 @@ async def backfill(
     this is asked (the unique slot key), whatever the job's overlap policy."""
     job = await get(store, job_id)
     if request.start > now:
-        raise InvalidCronJobError("a backfill is for slots that have passed: start is in the future")
+        raise InvalidCronJobError(
+            "a backfill is for slots that have passed: start is in the future", field="start"
+        )
     schedule = Schedule(job.cron_expression, job.timezone)
     slots = schedule.slots_between(request.start, min(request.end, now), limit=MAX_BACKFILL_SLOTS + 1)
     truncated = len(slots) > MAX_BACKFILL_SLOTS

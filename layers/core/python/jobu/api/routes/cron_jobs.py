@@ -1,5 +1,5 @@
-"""/api/crons: cron jobs (the original jobu's paths), run now, a schedule's preview, pause and
-resume, and backfill (docs/scheduling.md)."""
+"""/api/crons: cron jobs (the original jobu's paths), run now, pause and resume, and backfill
+(docs/scheduling.md)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from jobu.models import CronJob, CronJobSpec
 from jobu.operations import cron_jobs, scheduling
 from jobu.operations.cron_jobs import CronJobUpdate, RunNowRequest, RunNowResult
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
-from jobu.operations.scheduling import BackfillRequest, BackfillResult, PauseRequest, Preview, PreviewRequest
+from jobu.operations.scheduling import BackfillRequest, BackfillResult, PauseRequest
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
 TAGS = ["cron jobs"]
@@ -114,16 +114,6 @@ async def run_cron_job(
         known_handlers=admin.known_handlers,
         now=utcnow(),
     )
-
-
-@router.post(
-    "/preview",
-    tags=TAGS,
-    summary="The next fire times of an expression in a time zone (nothing is created)",
-    responses=responses(200, "The next slots, in UTC and as wall-clock times", body=True),
-)
-async def preview_schedule(request: PreviewRequest) -> Preview:
-    return scheduling.preview(request, now=utcnow())
 
 
 @router.post(

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import ValidationError
 
 from jobu.api.errors import responses
-from jobu.api.parameters import Admin, PageNumber, PageSize, RunId
+from jobu.api.parameters import (
+    Admin,
+    CronIdFilter,
+    FromDate,
+    HandlerFilter,
+    PageNumber,
+    PageSize,
+    RunId,
+    ToDate,
+    run_filter,
+)
 from jobu.clock import utcnow
 from jobu.models import ExecutionStatus, ExecutionSummary
 from jobu.operations import runs, scheduling
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
-from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, RetryResult, RunDetail, RunFilter
+from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, RetryResult, RunDetail
 from jobu.operations.scheduling import CancelResult
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
@@ -35,22 +42,16 @@ async def list_runs(
     *,
     page: PageNumber = 1,
     size: PageSize = DEFAULT_PAGE_SIZE,
-    cron_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    cron_id: CronIdFilter = None,
     status: Annotated[ExecutionStatus | None, Query()] = None,
-    handler_name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-    from_date: Annotated[
-        datetime | None, Query(description="created at or after; UTC when no offset")
-    ] = None,
-    to_date: Annotated[datetime | None, Query(description="created at or before; UTC when no offset")] = None,
+    handler_name: HandlerFilter = None,
+    from_date: FromDate = None,
+    to_date: ToDate = None,
 ) -> Page[ExecutionSummary]:
-    try:
-        run_filter = RunFilter(
-            cron_id=cron_id, status=status, handler_name=handler_name, from_date=from_date, to_date=to_date
-        )
-    except ValidationError as error:
-        # the same answer as a parameter that does not parse: each problem, found in the query
-        raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in error.errors()]) from None
-    return await runs.list_page(await admin.store(), PageRequest(page=page, size=size), run_filter)
+    where = run_filter(
+        cron_id=cron_id, status=status, handler_name=handler_name, from_date=from_date, to_date=to_date
+    )
+    return await runs.list_page(await admin.store(), PageRequest(page=page, size=size), where)
 
 
 @router.get(

@@ -1,0 +1,42 @@
+-- What the dashboard draws (jobu.store.statistics, jobu.operations.statistics), for SQLite. Times are
+-- text ('YYYY-MM-DD HH:MM:SS.ffffff', UTC): their arithmetic is on seconds since the epoch, whole seconds
+-- from strftime('%s') plus the fraction after character 20 (julianday's doubles lose microseconds).
+-- The filters are count_executions' (admin.sql): NULL when not given.
+
+-- name: run_status_counts
+SELECT e.status, COUNT(*) AS runs FROM job_executions AS e
+WHERE (:job_id IS NULL OR e.job_id = :job_id)
+  AND (:statuses IS NULL OR e.status IN (SELECT value FROM json_each(:statuses)))
+  AND (:handler_name IS NULL OR e.handler_name = :handler_name)
+  AND (:from_date IS NULL OR e.created_at >= :from_date)
+  AND (:to_date IS NULL OR e.created_at <= :to_date)
+GROUP BY e.status;
+
+-- name: run_timeline
+-- Runs created in [from_date, to_date), per bucket of bucket_seconds from from_date and per status,
+-- with the sum, count and maximum of the durations of those that started and finished.
+SELECT CAST(((CAST(strftime('%s', e.created_at) AS INTEGER) + CAST(SUBSTR(e.created_at, 20) AS REAL)) - (CAST(strftime('%s', :from_date) AS INTEGER) + CAST(SUBSTR(:from_date, 20) AS REAL))) / :bucket_seconds AS INTEGER) AS bucket,
+       e.status,
+       COUNT(*) AS runs,
+       COUNT(CASE WHEN e.started_at IS NOT NULL AND e.finished_at IS NOT NULL THEN 1 END) AS timed,
+       SUM((CAST(strftime('%s', e.finished_at) AS INTEGER) + CAST(SUBSTR(e.finished_at, 20) AS REAL))
+           - (CAST(strftime('%s', e.started_at) AS INTEGER) + CAST(SUBSTR(e.started_at, 20) AS REAL))) AS duration_sum,
+       MAX((CAST(strftime('%s', e.finished_at) AS INTEGER) + CAST(SUBSTR(e.finished_at, 20) AS REAL))
+           - (CAST(strftime('%s', e.started_at) AS INTEGER) + CAST(SUBSTR(e.started_at, 20) AS REAL))) AS duration_max
+FROM job_executions AS e
+WHERE e.created_at >= :from_date AND e.created_at < :to_date
+  AND (:job_id IS NULL OR e.job_id = :job_id)
+  AND (:statuses IS NULL OR e.status IN (SELECT value FROM json_each(:statuses)))
+  AND (:handler_name IS NULL OR e.handler_name = :handler_name)
+GROUP BY 1, 2;
+
+-- name: recent_runs_by_job
+-- The latest per_job runs of each cron job in job_ids (a JSON array), newest first.
+SELECT job_id, id, status, created_at, started_at, finished_at FROM (
+    SELECT e.job_id, e.id, e.status, e.created_at, e.started_at, e.finished_at,
+           ROW_NUMBER() OVER (PARTITION BY e.job_id ORDER BY e.id DESC) AS position
+    FROM job_executions AS e
+    WHERE e.job_id IN (SELECT value FROM json_each(:job_ids))
+) AS ranked
+WHERE position <= :per_job
+ORDER BY job_id, id DESC;

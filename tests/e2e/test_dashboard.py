@@ -1,0 +1,237 @@
+"""The dashboard in a real browser (Debian's Chromium, driven by Playwright) against the local runtime:
+a cron job created through the form (an invalid expression shows the API's reason next to the field),
+run now, seen reaching SUCCESS on the runs page, its detail with its log lines; a failed run retried
+from its row; a rejected Kafka record replayed; the dead-letter queue redriven (on LocalStack: moto has
+no message move tasks). Every page visited passes axe-core without serious or critical violations and
+logs no console error; each test saves screenshots under test-artifacts/dashboard/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, expect
+
+from jobu_local.commands.produce import send
+from jobu_local.runtime.runtime import LocalRuntime
+from tests.e2e.conftest import TOPIC, StartRuntime, list_runs, wait_for
+from tests.e2e.dashboard_browser import chromium
+
+pytestmark = pytest.mark.e2e
+SLOW = 30_000  # ms: a run goes through SQS and the worker; the runs page refreshes every 5 s
+
+
+async def start(start_runtime: StartRuntime, database_url: str, **options: Any) -> LocalRuntime:
+    runtime = await start_runtime(database_url, http_port=0, dashboard_port=0, **options)
+    assert runtime.dashboard is not None
+    assert runtime.dashboard.base_url.startswith("http://127.0.0.1:")
+    return runtime
+
+
+async def api(runtime: LocalRuntime, method: str, path: str, body: Any = None) -> Any:
+    """The admin API directly, for what a test needs in place (not what it checks); in a thread, as
+    the runtime's HTTP API invokes the function on this test's event loop."""
+    return await asyncio.to_thread(_call, runtime, method, path, body)
+
+
+def _call(runtime: LocalRuntime, method: str, path: str, body: Any) -> Any:
+    assert runtime.http_api is not None
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        runtime.http_api.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        raise AssertionError(f"{method} {path}: {error.code} {error.read()[:500]!r}") from None
+
+
+def nav(page: Page, name: str) -> Any:
+    return page.get_by_role("navigation", name="Pages").get_by_role("link", name=name)
+
+
+def run_row(page: Page, run_id: int) -> Any:
+    return page.locator(f'#run-table tr[data-run-id="{run_id}"]')
+
+
+async def test_a_cron_job_from_the_form_to_its_log_lines(
+    sqlite_url: str, start_runtime: StartRuntime
+) -> None:
+    runtime = await start(start_runtime, sqlite_url)
+    async with chromium() as browser:
+        page = browser.page
+        await page.goto(runtime.dashboard.url)  # type: ignore[union-attr]
+        await expect(page.get_by_role("heading", name="Cron jobs")).to_be_visible()
+        assert "token=" not in page.url  # kept for the tab, taken out of the address bar
+        await browser.check_accessibility("cron jobs, none yet")
+
+        await page.get_by_role("button", name="New cron job").click()
+        await page.get_by_label("Name", exact=True).fill("browser-job")
+        expression = page.get_by_label("Cron expression (UTC)")
+        await expression.fill("61 * * * *")
+        problem = page.locator("#cron_expression-error")
+        await expect(problem).to_contain_text("is not valid")  # the preview's answer, as typed
+        await page.get_by_role("button", name="Create").click()
+        await expect(problem).to_contain_text("cron expression '61 * * * *'")  # the create's answer
+        await expect(expression).to_have_attribute("aria-invalid", "true")
+        await expect(expression).to_be_focused()
+        await browser.screenshot("cron-form-invalid-expression")
+        await browser.check_accessibility("cron form with an error")
+
+        await expression.fill("*/5 * * * *")
+        await expect(page.locator("#cron-preview li")).to_have_count(5)
+        await expect(problem).to_be_hidden()
+        await page.get_by_label("Params (JSON object)").fill('{"name": "from the browser"}')
+        await browser.screenshot("cron-form-preview")
+        await page.get_by_role("button", name="Create").click()
+        row = page.locator("#cron-list tbody tr", has_text="browser-job")
+        await expect(row).to_contain_text("*/5 * * * *")
+        await row.get_by_role("button", name="Run browser-job now").click()
+        await expect(page.locator("#notice")).to_contain_text("queued")
+
+        await nav(page, "Runs").click()
+        await expect(run_row(page, 1).locator(".badge")).to_have_text("SUCCESS", timeout=SLOW)
+        await expect(page.locator("#status-counts")).to_contain_text("SUCCESS 1")
+        await browser.screenshot("runs-success")
+        await browser.check_accessibility("runs")
+
+        await run_row(page, 1).get_by_role("link", name="#1").click()
+        await expect(page.get_by_role("heading", name="Run #1")).to_be_visible()
+        await expect(page.locator("#log-lines")).to_contain_text("run succeeded", timeout=SLOW)
+        params = page.get_by_role("table", name="Params and where each came from")
+        await expect(params).to_contain_text("from the browser")
+        await expect(params).to_contain_text("cron")
+        await browser.screenshot("run-detail-with-log-lines")
+        await browser.check_accessibility("run detail")
+
+        await nav(page, "Cron jobs").click()
+        strip = page.locator("#cron-list tbody tr", has_text="browser-job").get_by_role("img")
+        await expect(strip).to_have_attribute("aria-label", "Last 1 runs: 1 SUCCESS")
+        browser.assert_no_console_errors()
+
+
+async def test_a_failed_run_is_retried_and_a_rejected_record_replayed(
+    sqlite_url: str, start_runtime: StartRuntime
+) -> None:
+    runtime = await start(start_runtime, sqlite_url)
+    await api(runtime, "POST", "/api/crons", cron("reader", "sample2", {"id": 1}))
+    writer = await api(runtime, "POST", "/api/crons", cron("writer", "sample1", {"name": "item one"}))
+    # a record naming the cron job that does not exist yet (the next id): rejected until it does
+    next_id = writer["id"] + 1
+    message = {"handler_name": "sample", "params": {"name": "late"}, "job_id": next_id}
+    await send(runtime.bootstrap_servers, TOPIC, json.dumps(message).encode())
+
+    async with chromium() as browser:
+        page = browser.page
+        await page.goto(runtime.dashboard.url)  # type: ignore[union-attr]
+        await page.get_by_role("button", name="Run reader now").click()  # item 1 does not exist yet
+        await nav(page, "Runs").click()
+        failed = run_row(page, 1)
+        await expect(failed.locator(".badge")).to_have_text("FAILED", timeout=SLOW)
+        await expect(failed).to_contain_text("no such item")
+        await browser.screenshot("runs-failed")
+
+        await api(runtime, "POST", f"/api/crons/{writer['id']}/run")  # creates item 1
+        await wait_for(lambda: _succeeded(sqlite_url, 1), within=30, what="the writer's run")
+        await failed.get_by_role("button", name="Retry run 1").click()
+        await expect(page.locator("#notice")).to_contain_text("Run 1 retried")
+        await expect(failed.locator(".badge")).to_have_text("SUCCESS", timeout=SLOW)
+        await expect(failed).to_contain_text("1/0")  # one retry beyond max_retry's budget
+        await browser.screenshot("runs-failed-run-retried")
+        await browser.check_accessibility("runs after a retry")
+
+        await nav(page, "Rejected records").click()
+        record = page.locator("#rejected-list tbody tr", has_text=f"no cron job with id {next_id}")
+        await expect(record).to_be_visible(timeout=SLOW)
+        await expect(record).to_contain_text('"late"')  # the raw value, as text (raw_encoding utf-8)
+        await browser.screenshot("rejected-record")
+        await browser.check_accessibility("rejected records")
+        await record.get_by_role("button", name="Replay").click()
+        await expect(page.locator("#notice")).to_contain_text("refused again")  # still no such job
+        created = await api(runtime, "POST", "/api/crons", cron("late-job", "sample", {}))
+        assert created["id"] == next_id
+        await record.get_by_role("button", name="Replay").click()
+        await expect(page.locator("#notice")).to_contain_text("it is run 3 now")
+        await expect(page.locator("#rejected-list")).to_contain_text("No rejected records.")
+        await browser.screenshot("rejected-record-replayed")
+        await wait_for(lambda: _succeeded(sqlite_url, 3), within=30, what="the replayed record's run")
+        browser.assert_no_console_errors()
+
+
+@pytest.mark.localstack
+async def test_the_dead_letter_queue_is_redriven(
+    sqlite_url: str, localstack_endpoint: str, start_runtime: StartRuntime
+) -> None:
+    # the admin API alone: no worker takes the run's message, so the test can fail its deliveries
+    runtime = await start(
+        start_runtime,
+        sqlite_url,
+        functions=["AdminApiFunction"],
+        aws_endpoint_url=localstack_endpoint,
+        stack_name=f"e2e-{uuid.uuid4().hex[:8]}",
+    )
+    job = await api(runtime, "POST", "/api/crons", cron("nightly", "sample", {"name": "x"}))
+    started = await api(runtime, "POST", f"/api/crons/{job['id']}/run")
+    assert started["queued"] is True
+    assert runtime.aws is not None
+    assert runtime.provider is not None
+    sqs = runtime.aws.client("sqs")
+    work_queue = runtime.provider.queue_urls["WorkQueue"]
+    dead_letters = runtime.provider.queue_urls["WorkDeadLetterQueue"]
+    await asyncio.to_thread(crash_deliveries, sqs, work_queue, dead_letters)
+
+    async with chromium() as browser:
+        page = browser.page
+        await page.goto(runtime.dashboard.url)  # type: ignore[union-attr]
+        await nav(page, "Queue health").click()
+        await expect(page.locator("#dlq-visible")).to_have_text("1", timeout=SLOW)
+        await expect(page.locator("#dead-letters")).to_contain_text(f"#{started['run']['id']}")
+        await browser.screenshot("queue-health-dead-letter")
+        await browser.check_accessibility("queue health")
+        await page.get_by_role("button", name="Redrive to the work queue").click()
+        dialog = page.get_by_role("dialog", name="Redrive the dead-letter queue?")
+        await expect(dialog).to_contain_text("1 message goes back to the work queue")
+        await browser.screenshot("queue-health-redrive-confirmation")
+        await dialog.get_by_role("button", name="Redrive").click()
+        await expect(page.locator("#notice")).to_contain_text("Redrive started")
+        await expect(page.locator("#dlq-visible")).to_have_text("0", timeout=SLOW)
+        await expect(page.locator("#queue-health")).to_contain_text("COMPLETED: 1 moved", timeout=SLOW)
+        await browser.screenshot("queue-health-redriven")
+        browser.assert_no_console_errors()
+    assert await asyncio.to_thread(depth, sqs, work_queue) == 1  # back where it came from
+
+
+def crash_deliveries(sqs: Any, work_queue: str, dead_letters: str) -> None:
+    """Receive the run's message and never delete it, as a worker that crashes does, until SQS moves
+    it to the dead-letter queue (the template's WorkQueueMaxReceiveCount)."""
+    deadline = time.monotonic() + 30
+    while depth(sqs, dead_letters) < 1:
+        assert time.monotonic() < deadline, "the message did not reach the dead-letter queue"
+        sqs.receive_message(QueueUrl=work_queue, MaxNumberOfMessages=10, VisibilityTimeout=0)
+
+
+def depth(sqs: Any, url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def cron(name: str, handler_name: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "cron_expression": "0 3 * * *",
+        "handler_name": handler_name,
+        "handler_params": params,
+    }
+
+
+async def _succeeded(database_url: str, count: int) -> bool:
+    runs = await list_runs(database_url)
+    return len([run for run in runs if run.status.value == "SUCCESS"]) >= count

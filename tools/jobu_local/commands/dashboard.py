@@ -1,0 +1,108 @@
+"""`jobu dashboard`: the dashboard on loopback for a deployed stack (or any admin API, or the running
+local runtime), its calls to the admin API signed with the user's AWS credentials (SigV4), as
+`kubectl proxy` does for a cluster.
+
+jobu dashboard --stack-name jobu          the stack's AdminApiUrl and its functions' log groups
+jobu dashboard --api-url https://...      any admin API (log lines with --log-group)
+jobu dashboard                            the running `jobu local up`
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import threading
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+
+from jobu_local.aws.endpoint import AwsTarget
+from jobu_local.aws.sigv4 import SigV4Signer
+from jobu_local.aws.stack import admin_api_url, function_log_groups, stack_outputs
+from jobu_local.commands.common import CommandError
+from jobu_local.commands.targets import region, running_state
+from jobu_local.dashboard.run_logs import RunLogSource
+from jobu_local.dashboard.server import DEFAULT_PORT, DashboardConfig, DashboardServer
+
+_EXECUTE_API = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def config_from(args: argparse.Namespace, session: boto3.session.Session | None = None) -> DashboardConfig:
+    """Where the dashboard's calls go, how they are signed, and where it reads run logs."""
+    if args.stack_name and args.api_url:
+        raise CommandError("give --stack-name or --api-url, not both")
+    if not args.stack_name and not args.api_url:
+        return _local_config()
+    session = session or boto3.session.Session(profile_name=args.profile)
+    api_url = args.api_url or ""
+    log_groups = {group: group.rsplit("/", 1)[-1] for group in args.log_group or ()}
+    chosen_region = args.region or _region_of(api_url) or session.region_name or region()
+    if args.stack_name:
+        cloudformation = session.client("cloudformation", region_name=chosen_region)
+        outputs = stack_outputs(cloudformation, args.stack_name)
+        api_url = admin_api_url(outputs, args.stack_name)
+        log_groups = log_groups or function_log_groups(outputs)
+    host = urlsplit(api_url).hostname or ""
+    if urlsplit(api_url).scheme not in ("http", "https") or not host:
+        raise CommandError(f"--api-url needs an http(s) URL, not {api_url!r}")
+    signer = None if host in LOOPBACK_HOSTS else SigV4Signer(region=chosen_region, session=session)
+    logs = RunLogSource(AwsTarget(None, chosen_region, "aws"), log_groups) if log_groups else None
+    return DashboardConfig(api_url=api_url, signer=signer, logs=logs, label=args.stack_name or host)
+
+
+def _region_of(api_url: str) -> str | None:
+    found = _EXECUTE_API.match(urlsplit(api_url).hostname or "")
+    return found.group(1) if found else None
+
+
+def _local_config() -> DashboardConfig:
+    state = running_state()
+    if state is None or state.http_api_url is None:
+        raise CommandError(
+            "nothing to show: pass --stack-name NAME (a deployed stack) or --api-url URL, "
+            "or start `jobu local up` (it serves a dashboard of its own)"
+        )
+    groups = {details["log_group"]: name for name, details in state.functions.items()}
+    target = AwsTarget(state.aws_endpoint_url, state.region, state.aws_emulator)
+    return DashboardConfig(api_url=state.http_api_url, logs=RunLogSource(target, groups))
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    try:
+        server = DashboardServer(config, args.port)
+    except OSError as error:
+        raise CommandError(
+            f"cannot listen on 127.0.0.1:{args.port} ({error.strerror}): try --port 0"
+        ) from None
+    server.start()
+    signed = "signed with your AWS credentials (SigV4)" if config.signer else "unsigned (loopback)"
+    print(f"jobu dashboard: admin API {config.api_url}, {signed}", flush=True)
+    print(f"jobu dashboard: {server.url}", flush=True)
+    print("jobu dashboard: open that address (it holds the session's token); Ctrl-C stops", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+def add_parser(commands: Any) -> None:
+    dashboard = commands.add_parser(
+        "dashboard", help="the dashboard on loopback for a deployed stack (requests signed with SigV4)"
+    )
+    dashboard.add_argument("--stack-name", help="a deployed stack: its AdminApiUrl and log groups")
+    dashboard.add_argument("--api-url", help="an admin API's base URL instead of a stack's")
+    dashboard.add_argument("--region", help="default: the API URL's, else the profile's or AWS_REGION")
+    dashboard.add_argument("--profile", help="the AWS profile to sign with (default: the usual chain)")
+    dashboard.add_argument(
+        "--log-group", action="append", help="read run logs from this log group (repeatable)"
+    )
+    dashboard.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"127.0.0.1:PORT (default {DEFAULT_PORT}; 0: any free)"
+    )
+    dashboard.set_defaults(run=cmd_dashboard)

@@ -1,0 +1,56 @@
+// The dashboard's router: #/crons, #/runs?filters, #/runs/42, #/rejected, #/queue.
+
+import { context } from "./api.js";
+import { clearStaleNotice, h, replace } from "./dom.js";
+import * as crons from "./pages/crons.js";
+import * as queue from "./pages/queue.js";
+import * as rejected from "./pages/rejected.js";
+import * as run from "./pages/run.js";
+import * as runs from "./pages/runs.js";
+
+const main = document.getElementById("main");
+let current = null;
+
+function route() {
+  const [path, search = ""] = (window.location.hash.slice(1) || "/crons").split("?");
+  const parameters = new URLSearchParams(search);
+  const detail = path.match(/^\/runs\/(\d+)$/);
+  if (detail) return { page: "runs", view: run, argument: Number(detail[1]) };
+  const pages = { "/crons": crons, "/runs": runs, "/rejected": rejected, "/queue": queue };
+  const view = pages[path];
+  return view ? { page: path.slice(1), view, argument: parameters } : { page: "", view: null };
+}
+
+async function show() {
+  if (current && current.leave) current.leave();
+  current = null;
+  const { page, view, argument } = route();
+  for (const link of document.querySelectorAll("nav a[data-page]")) {
+    if (link.dataset.page === page) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  if (!view) {
+    replace(main, h("h1", {}, "Not found"), h("p", {}, h("a", { href: "#/crons" }, "Go to the cron jobs")));
+    return;
+  }
+  clearStaleNotice();
+  replace(main, h("p", { class: "muted" }, "Loading ..."));
+  try {
+    current = await view.render(main, argument);
+  } catch (error) {
+    replace(main, h("h1", {}, "Something went wrong"), h("p", { class: "error", role: "alert" }, error.message));
+  }
+}
+
+async function showContext() {
+  try {
+    const found = await context();
+    document.getElementById("deployment").textContent = found.on_aws ? `AWS: ${found.label}` : "local runtime";
+  } catch (error) {
+    document.getElementById("deployment").textContent = `not connected: ${error.message}`;
+  }
+}
+
+window.addEventListener("hashchange", show);
+showContext();
+show();

@@ -1,0 +1,255 @@
+// Cron jobs: the list with next fire times and a strip of recent runs; create and edit in a form whose
+// messages are the API's, next to their field, with the next five fire times as the expression is
+// typed; enable/disable, run now, delete.
+
+import { ApiError, del, get, parameters, post, put, query, schema } from "../api.js";
+import { strip } from "../charts.js";
+import { confirmAction, emptyRow, h, notify, pager, relative, replace, time } from "../dom.js";
+
+const PAGE_SIZE = 20;
+// Fields the form lays out itself; any other field of the API's CronJobSpec gets a generic input.
+const KNOWN = ["name", "cron_expression", "handler_name", "handler_params", "description", "max_retry",
+  "timeout_seconds", "allow_overlap", "is_enabled"];
+
+export async function render(main, search) {
+  const state = { page: Number(search.get("page")) || 1 };
+  const list = h("div", { id: "cron-list" });
+  const formArea = h("div", { id: "cron-form-area" });
+  replace(main,
+    h("div", { class: "title" },
+      h("h1", {}, "Cron jobs"),
+      h("button", { type: "button", class: "primary", id: "new-cron", onclick: () => openForm(formArea, null, reload) }, "New cron job")),
+    formArea,
+    list);
+  async function reload() { await renderList(list, state, formArea, reload); }
+  await reload();
+  return {};
+}
+
+async function renderList(list, state, formArea, reload) {
+  const page = await get(`/api/crons${query({ page: state.page, size: PAGE_SIZE })}`);
+  const ids = page.items.map((job) => job.id);
+  const strips = ids.length ? await get(`/api/stats/recent-runs${query({ cron_ids: ids.join(","), per_job: 20 })}`) : [];
+  const recent = Object.fromEntries(strips.map((entry) => [entry.cron_id, entry.runs]));
+  const rows = page.items.map((job) => row(job, recent[job.id] || [], formArea, reload));
+  replace(list,
+    h("table", { class: "grid" },
+      h("caption", { class: "visually-hidden" }, "Cron jobs"),
+      h("thead", {}, h("tr", {},
+        ...["Name", "Schedule (UTC)", "Next run", "Handler", "Recent runs", "Enabled", "Actions"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, rows.length ? rows : emptyRow(7, "No cron jobs yet: create one with “New cron job”."))),
+    pager(page, (number) => { state.page = number; reload(); }));
+}
+
+function row(job, runs, formArea, reload) {
+  const toggle = async () => {
+    const changed = await act(() => post(`/api/crons/${job.id}/toggle`));
+    if (changed) { notify(`${job.name} ${changed.is_enabled ? "enabled" : "disabled"}`); reload(); }
+  };
+  const runNow = async () => {
+    const started = await act(() => post(`/api/crons/${job.id}/run`));
+    if (started) { notify(`Run ${started.run.id} of ${job.name} queued`); reload(); }
+  };
+  const remove = async () => {
+    if (!(await confirmAction(`Delete ${job.name}?`, "Its runs stay in the history, without their cron job.", "Delete"))) return;
+    if ((await act(() => del(`/api/crons/${job.id}`))) !== undefined) { notify(`${job.name} deleted`); reload(); }
+  };
+  return h("tr", { dataset: { cronId: job.id } },
+    h("th", { scope: "row" }, h("a", { href: `#/runs?cron_id=${job.id}` }, job.name),
+      job.description ? h("div", { class: "muted small" }, job.description) : null),
+    h("td", {}, h("code", {}, job.cron_expression)),
+    h("td", {}, job.next_run_at ? [time(job.next_run_at), h("div", { class: "muted small" }, relative(job.next_run_at))] : h("span", { class: "muted" }, "not scheduled")),
+    h("td", {}, job.handler_name),
+    h("td", {}, h("a", { href: `#/runs?cron_id=${job.id}`, class: "strip-link", "aria-label": `Runs of ${job.name}` }, strip(runs))),
+    h("td", {}, h("button", { type: "button", class: "switch", role: "switch", "aria-checked": String(job.is_enabled), "aria-label": `${job.name} enabled`, onclick: toggle }, job.is_enabled ? "On" : "Off")),
+    h("td", { class: "actions" },
+      h("button", { type: "button", onclick: runNow, "aria-label": `Run ${job.name} now` }, "Run now"),
+      h("button", { type: "button", onclick: () => openForm(formArea, job, reload), "aria-label": `Edit ${job.name}` }, "Edit"),
+      h("button", { type: "button", class: "danger", onclick: remove, "aria-label": `Delete ${job.name}` }, "Delete")));
+}
+
+async function act(operation) {
+  try {
+    return await operation();
+  } catch (error) {
+    notify(error.message, "error");
+    return undefined;
+  }
+}
+
+function field(name, label, control, help) {
+  const problem = h("p", { class: "field-error", id: `${name}-error`, hidden: true });
+  control.id = `field-${name}`;
+  control.name = name;
+  control.setAttribute("aria-describedby", `${name}-error${help ? ` ${name}-help` : ""}`);
+  const wrapper = h("div", { class: `field field-${name}` },
+    h("label", { for: control.id }, label), control,
+    help ? h("p", { class: "help", id: `${name}-help` }, help) : null, problem);
+  return { wrapper, control, problem };
+}
+
+function checkbox(name, label, checked) {
+  const control = h("input", { type: "checkbox", id: `field-${name}`, name, checked });
+  const problem = h("p", { class: "field-error", id: `${name}-error`, hidden: true });
+  control.setAttribute("aria-describedby", `${name}-error`);
+  return { wrapper: h("div", { class: "field check" }, control, h("label", { for: control.id }, label), problem), control, problem };
+}
+
+function genericControl(property, value) {
+  const options = property.enum || ((property.anyOf || []).find((option) => option.enum) || {}).enum;
+  if (options) return h("select", {}, ...options.map((option) => h("option", { value: option, selected: option === value }, option)));
+  const type = property.type || ((property.anyOf || []).find((option) => option.type !== "null") || {}).type;
+  if (type === "boolean") return h("input", { type: "checkbox", checked: Boolean(value) });
+  return h("input", { type: type === "integer" || type === "number" ? "number" : "text", value: value ?? property.default ?? "" });
+}
+
+async function openForm(area, job, reload) {
+  const [handlers, spec, previewParameters] = await Promise.all([
+    get("/api/handlers"), schema("CronJobSpec"), parameters("/api/cron-preview")]);
+  const editing = Boolean(job);
+  const value = (name, fallback) => (job && job[name] !== undefined ? job[name] : fallback);
+  const fields = {
+    name: field("name", "Name", h("input", { type: "text", required: true, maxlength: 100, value: value("name", ""), autocomplete: "off" })),
+    cron_expression: field("cron_expression", "Cron expression",
+      h("input", { type: "text", required: true, value: value("cron_expression", ""), placeholder: "*/5 * * * *", autocomplete: "off", spellcheck: "false" }),
+      "minute hour day-of-month month day-of-week"),
+    handler_name: field("handler_name", "Handler",
+      h("select", { required: true }, ...handlers.map((handler) => h("option", { value: handler.name, selected: handler.name === value("handler_name", "sample") }, handler.name)))),
+    handler_params: field("handler_params", "Params (JSON object)",
+      h("textarea", { rows: 4, spellcheck: "false" }, JSON.stringify(value("handler_params", {}), null, 2))),
+    description: field("description", "Description", h("input", { type: "text", maxlength: 500, value: value("description", "") })),
+    max_retry: field("max_retry", "Retries", h("input", { type: "number", min: 0, max: 10, value: value("max_retry", 0) })),
+    timeout_seconds: field("timeout_seconds", "Timeout (seconds)", h("input", { type: "number", min: 1, max: 900, value: value("timeout_seconds", 300) })),
+    allow_overlap: checkbox("allow_overlap", "Allow overlapping runs", value("allow_overlap", true)),
+    is_enabled: checkbox("is_enabled", "Enabled", value("is_enabled", true)),
+  };
+  for (const [name, property] of Object.entries(spec.properties || {})) {
+    if (KNOWN.includes(name)) continue;
+    const label = property.title || name;
+    fields[name] = field(name, label, genericControl(property, value(name, undefined)), property.description);
+  }
+  const preview = h("div", { class: "preview", id: "cron-preview", "aria-live": "polite" });
+  const formError = h("p", { class: "field-error", id: "form-error", role: "alert", hidden: true });
+  const form = h("form", { class: "panel", id: "cron-form", "aria-labelledby": "cron-form-title", novalidate: true },
+    h("h2", { id: "cron-form-title" }, editing ? `Edit ${job.name}` : "New cron job"),
+    h("div", { class: "form-grid" }, ...Object.values(fields).map((entry) => entry.wrapper)),
+    h("h3", {}, "Next five fire times"), preview, formError,
+    h("div", { class: "actions" },
+      h("button", { type: "button", onclick: () => replace(area) }, "Cancel"),
+      h("button", { type: "submit", class: "primary" }, editing ? "Save" : "Create")));
+  replace(area, form);
+
+  let previewTimer;
+  const expression = fields.cron_expression.control;
+  const refreshPreview = () => {
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(() => showPreview(preview, fields, previewParameters), 250);
+  };
+  expression.addEventListener("input", refreshPreview);
+  for (const [name, entry] of Object.entries(fields)) {
+    if (previewParameters.includes(name) && name !== "cron_expression") entry.control.addEventListener("change", refreshPreview);
+  }
+  showPreview(preview, fields, previewParameters);
+  fields.name.control.focus();
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearProblems(fields, formError);
+    const body = collect(fields, spec, editing ? job : null);
+    if (body === null) return;
+    try {
+      const saved = editing ? await put(`/api/crons/${job.id}`, body) : await post("/api/crons", body);
+      replace(area);
+      notify(`${saved.name} ${editing ? "saved" : "created"}: next run ${saved.next_run_at ? relative(saved.next_run_at) : "not scheduled"}`);
+      reload();
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      showProblems(fields, formError, error.fieldProblems());
+    }
+  });
+}
+
+function clearProblems(fields, formError) {
+  for (const entry of Object.values(fields)) {
+    entry.problem.hidden = true;
+    entry.problem.textContent = "";
+    entry.control.removeAttribute("aria-invalid");
+  }
+  formError.hidden = true;
+}
+
+function showProblems(fields, formError, problems) {
+  let first = null;
+  for (const [name, message] of Object.entries(problems)) {
+    const entry = fields[name];
+    if (!entry) {
+      formError.textContent = name ? `${name}: ${message}` : message;
+      formError.hidden = false;
+      continue;
+    }
+    entry.problem.textContent = message;
+    entry.problem.hidden = false;
+    entry.control.setAttribute("aria-invalid", "true");
+    first = first || entry.control;
+  }
+  if (first) first.focus();
+}
+
+function read(entry) {
+  const control = entry.control;
+  if (control.type === "checkbox") return control.checked;
+  if (control.type === "number") return control.value === "" ? null : Number(control.value);
+  return control.value;
+}
+
+// The body to send: every field for a new job, only the changed ones for an edit (a partial update).
+function collect(fields, spec, job) {
+  const body = {};
+  for (const [name, entry] of Object.entries(fields)) {
+    let value = read(entry);
+    if (name === "handler_params") {
+      try {
+        value = JSON.parse(value || "{}");
+      } catch (error) {
+        entry.problem.textContent = `not JSON: ${error.message}`;
+        entry.problem.hidden = false;
+        entry.control.setAttribute("aria-invalid", "true");
+        entry.control.focus();
+        return null;
+      }
+    }
+    if (!KNOWN.includes(name) && value === "" && !(spec.required || []).includes(name)) continue;
+    if (job && JSON.stringify(job[name]) === JSON.stringify(value)) continue;
+    body[name] = value;
+  }
+  return body;
+}
+
+async function showPreview(preview, fields, previewParameters) {
+  const expression = fields.cron_expression.control.value.trim();
+  const problem = fields.cron_expression.problem;
+  if (!expression) {
+    replace(preview, h("p", { class: "muted" }, "Type an expression to see when it fires."));
+    return;
+  }
+  const asked = { cron_expression: expression, count: 5 };
+  for (const name of previewParameters) {
+    if (fields[name] && name !== "cron_expression") asked[name] = read(fields[name]);
+  }
+  try {
+    const found = await get(`/api/cron-preview${query(asked)}`);
+    if (fields.cron_expression.control.value.trim() !== expression) return; // typed on meanwhile
+    problem.hidden = true;
+    fields.cron_expression.control.removeAttribute("aria-invalid");
+    replace(preview, h("ol", { class: "fire-times" },
+      ...found.next_fire_times.map((moment, index) => h("li", {}, time(moment), " ",
+        h("span", { class: "muted" }, `${relative(moment)}; ${found.next_fire_times_local[index].replace("T", " ")} ${found.timezone}`)))));
+  } catch (error) {
+    if (fields.cron_expression.control.value.trim() !== expression) return;
+    problem.textContent = error.message;
+    problem.hidden = false;
+    fields.cron_expression.control.setAttribute("aria-invalid", "true");
+    replace(preview, h("p", { class: "muted" }, "No fire times: the expression is refused (see above)."));
+  }
+}
+
