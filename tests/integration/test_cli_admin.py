@@ -21,7 +21,7 @@ from jobu.models import ExecutionStatus, NewExecution
 from jobu.store import JobStore, open_store
 from jobu.work_queue import WorkQueue
 from jobu_local.commands.cli import main
-from tests.integration.test_admin_api import UNREACHABLE, end_run, event_run, kafka_event
+from tests.integration.test_admin_api import UNREACHABLE, event_run, kafka_event, seed_history_runs
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -151,31 +151,19 @@ def test_cron_jobs_from_add_to_delete(cli: Cli) -> None:
 
 
 def seed_runs(cli: Cli) -> dict[str, int]:
-    """A cron run (FAILED, at T0), sample events an hour apart (SUCCESS, PENDING), a sample1 event
-    (TIMEOUT), and a child run the SUCCESS one made on success."""
+    """The admin API tests' history (seed_history_runs: a cron run FAILED at T0, sample events an
+    hour apart SUCCESS and PENDING, a sample1 event TIMEOUT), and a run that made a child on success."""
     status, _, err = cli("cron", "add", "--name", "hourly", "--cron", "0 * * * *", "--handler", "sample")
     assert status == 0, err
 
     async def seed(store: JobStore) -> dict[str, int]:
         job = await store.get_cron_job_by_name("hourly")
         assert job is not None
-        _, cron_run = await store.create_cron_run(
-            job, scheduled_time=T0, next_run_at=T0 + timedelta(hours=1), now=T0
-        )
-        assert cron_run is not None
-        ids = {"job": job.id, "cron": cron_run.id}
-        for hour, (name, offset, handler) in enumerate(
-            [("success", 1, "sample"), ("pending", 2, "sample"), ("timeout", 3, "sample1")], start=1
-        ):
-            (run,) = await store.insert_event_executions(
-                [event_run(offset, handler)], now=T0 + timedelta(hours=hour)
-            )
-            ids[name] = run.id
-        await end_run(store, ids["cron"], ExecutionStatus.FAILED, at=T0)
-        await end_run(store, ids["timeout"], ExecutionStatus.TIMEOUT, at=T0 + timedelta(hours=3))
-        at = T0 + timedelta(hours=1)
+        ids = await seed_history_runs(store, job.id) | {"job": job.id}
+        at = T0 + timedelta(hours=4)
+        (parent,) = await store.insert_event_executions([event_run(4)], now=at)
         assert await store.claim_execution(
-            ids["success"], attempt=0, now=at, deadline_at=at + timedelta(minutes=5)
+            parent.id, attempt=0, now=at, deadline_at=at + timedelta(minutes=5)
         )
         child = NewExecution(
             job_id=None,
@@ -184,15 +172,14 @@ def seed_runs(cli: Cli) -> dict[str, int]:
             param_source="event",
             max_retry=0,
             timeout_seconds=60,
-            parent_execution_id=ids["success"],
+            parent_execution_id=parent.id,
         )
         finished = await store.finish_execution(
-            ids["success"], attempt=0, status=ExecutionStatus.SUCCESS, result={"rows": 3}, error_message=None,
+            parent.id, attempt=0, status=ExecutionStatus.SUCCESS, result={"rows": 3}, error_message=None,
             now=at, follow_up=child,
         )  # fmt: skip
         assert finished.follow_up is not None
-        ids["child"] = finished.follow_up.id
-        return ids
+        return ids | {"parent": parent.id, "child": finished.follow_up.id}
 
     return cli.with_store(seed)
 
@@ -203,7 +190,7 @@ def listed(cli: Cli, *flags: str) -> list[int]:
 
 def test_the_history_filters_by_cron_job_status_handler_and_dates(cli: Cli) -> None:
     ids = seed_runs(cli)
-    newest_first = [ids["child"], ids["timeout"], ids["pending"], ids["success"], ids["cron"]]
+    newest_first = [ids["child"], ids["parent"], ids["timeout"], ids["pending"], ids["success"], ids["cron"]]
     assert listed(cli) == listed(cli, "list") == newest_first
     assert (
         listed(cli, "--cron-id", str(ids["job"])) == listed(cli, "--job-id", str(ids["job"])) == [ids["cron"]]
@@ -223,9 +210,9 @@ def test_the_history_filters_by_cron_job_status_handler_and_dates(cli: Cli) -> N
                               "finished", "error"]  # fmt: skip
     assert [row.split()[:5] for row in rows] == [
         [str(ids["child"]), "PENDING", "sample1", "event", "-"],
-        [str(ids["timeout"]), "TIMEOUT", "sample1", "event", "-"],
+        [str(ids["parent"]), "SUCCESS", "sample", "event", "-"],
     ]
-    assert total == "5 runs (page 1 of 3; --page 2 for more)"
+    assert total == "6 runs (page 1 of 3; --page 2 for more)"
     assert cli.refused("runs", "--from", "2026-11-02", "--to", "2026-11-01") == (
         "jobu: validation_error: from_date is after to_date"
     )
@@ -233,16 +220,16 @@ def test_the_history_filters_by_cron_job_status_handler_and_dates(cli: Cli) -> N
 
 def test_a_runs_detail_shows_params_provenance_parent_and_children(cli: Cli) -> None:
     ids = seed_runs(cli)
-    status, out, _ = cli("runs", "show", str(ids["success"]))
+    status, out, _ = cli("runs", "show", str(ids["parent"]))
     assert status == 0
     assert "status           SUCCESS" in out
     assert '{"rows": 3}' in out
-    assert "  name  event 1  event" in out  # key, value, where it came from
+    assert "  name  event 4  event" in out  # key, value, where it came from
     assert "parent: -" in out
     assert "children (1):\n  id  status" in out
     child = cli.json("runs", "show", str(ids["child"]))
     assert (child["parent"]["id"], child["parent"]["status"], child["children"]) == (
-        ids["success"],
+        ids["parent"],
         "SUCCESS",
         [],
     )
@@ -285,11 +272,11 @@ def test_retry_bulk_retry_and_delete(cli: Cli) -> None:
     assert cli.refused("runs", "delete", str(ids["pending"])).startswith(
         f"jobu: invalid_state: run {ids['pending']} is PENDING"
     )
-    status, out, _ = cli("runs", "delete", str(ids["success"]))
-    assert (status, out) == (0, f"deleted run {ids['success']}\n")
+    status, out, _ = cli("runs", "delete", str(ids["parent"]))
+    assert (status, out) == (0, f"deleted run {ids['parent']}\n")
     assert (
-        cli.refused("runs", "delete", str(ids["success"]))
-        == f"jobu: not_found: no run with id {ids['success']}"
+        cli.refused("runs", "delete", str(ids["parent"]))
+        == f"jobu: not_found: no run with id {ids['parent']}"
     )
     assert cli.json("runs", "show", str(ids["child"]))["parent"] is None
 

@@ -8,7 +8,6 @@ import inspect
 import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 import boto3
@@ -186,15 +185,6 @@ def test_jobu_errors_read_as_the_api_answers_them() -> None:
 # --- where: --api-url and --stack-name -----------------------------------------------------------
 
 
-@pytest.fixture
-def no_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-
-
 def test_an_execute_api_url_names_the_region_requests_are_signed_for(aws_env: None) -> None:
     client = http_client(
         "https://abc123.execute-api.ap-southeast-2.amazonaws.com/", None, region_name=None, profile=None
@@ -212,7 +202,8 @@ def test_an_execute_api_url_names_the_region_requests_are_signed_for(aws_env: No
     )
 
 
-def test_without_credentials_only_a_loopback_api_is_called_unsigned(no_credentials: None) -> None:
+@pytest.mark.usefixtures("no_aws_credentials")
+def test_without_credentials_only_a_loopback_api_is_called_unsigned() -> None:
     local = http_client("http://127.0.0.1:3000", None, region_name="us-east-1", profile=None)
     assert isinstance(local, HttpAdminClient)
     assert local.signer is None

@@ -4,7 +4,6 @@ headers a caller forwards, and temporary credentials."""
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import botocore.auth
 import pytest
@@ -80,12 +79,7 @@ def test_the_region_comes_from_an_execute_api_host() -> None:
     assert region_of("http://127.0.0.1:3000") is None
 
 
-def test_no_credentials_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-
+@pytest.mark.usefixtures("no_aws_credentials")
+def test_no_credentials_is_a_clear_error() -> None:
     with pytest.raises(SigningError, match="no AWS credentials to sign the request with"):
         RequestSigner.from_environment("us-east-1")

@@ -17,6 +17,7 @@ running runtime's) or on an admin API (--api-url URL, --stack-name NAME; signed 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -71,6 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_status(error)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `jobu runs --json | head`: the reader is gone, nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as error:
         from jobu.errors import JobuError
 

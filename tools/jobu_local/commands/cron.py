@@ -8,7 +8,6 @@ them (jobu.operations.cron_jobs): a bad expression or an unknown handler changes
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from jobu_local.admin.errors import AdminError, validation_error
 from jobu_local.commands.admin_target import add_target, run_admin
-from jobu_local.commands.common import CommandError
+from jobu_local.commands.common import CommandError, json_object
 from jobu_local.commands.views import cron_detail, cron_table, dump, footer, runs_table
 
 if TYPE_CHECKING:
@@ -32,16 +31,6 @@ def model[M: BaseModel](kind: type[M], data: dict[str, Any]) -> M:
         return kind.model_validate(data)
     except ValidationError as error:
         raise validation_error(error) from None
-
-
-def json_object(text: str, flag: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except ValueError as error:
-        raise CommandError(f"{flag} is not valid JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise CommandError(f"{flag} must be a JSON object, not {type(value).__name__}")
-    return value
 
 
 async def find_job(client: AdminClient, reference: str) -> CronJob:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jobu_local.aws.apigateway import DEFAULT_PORT as DEFAULT_HTTP_PORT
 from jobu_local.commands import cron as cron_commands
 from jobu_local.commands import runs as runs_commands
 from jobu_local.commands import store as store_commands
@@ -196,6 +197,11 @@ class Demo:
         show = ["runs", "show", str(new.id), "--api-url", url]
         print(f"\n$ jobu {' '.join(show)}", flush=True)
         await asyncio.to_thread(_jobu, show)
+        print(
+            f"\nthis API stops with the demo; `jobu local up` serves it on http://127.0.0.1:{DEFAULT_HTTP_PORT}\n"
+            "and `--stack-name NAME` reaches a deployed stack's, signed with your AWS credentials",
+            flush=True,
+        )
 
 
 def _get(url: str) -> str:
