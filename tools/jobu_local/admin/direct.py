@@ -4,7 +4,7 @@ the operations that queue a run or read the dead-letter queue, the target's SQS 
 The queues, the deployed handlers and the worker's Timeout are asked for only by the operations that
 need them, so listing runs needs nothing but the database. jobu's errors become AdminErrors with the
 code and status the API answers them with (jobu.api.errors), so a refusal reads the same on both
-targets.
+targets. The metrics the operations record (for CloudWatch, from a Lambda function) are dropped.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from jobu.models import (
     RejectedEvent,
     RejectedEventSummary,
 )
+from jobu.observability import metrics
 from jobu.operations import cron_jobs, dead_letters, health, rejected_records, runs
 from jobu.operations.cron_jobs import CronJobUpdate, RunNowRequest, RunNowResult
 from jobu.operations.dead_letters import (
@@ -71,6 +72,10 @@ def _answered[**P, T](
             raise admin_error(error) from error
         except ValidationError as error:  # a filter or page built here from the caller's values
             raise validation_error(error) from error
+        finally:
+            # The metrics an operation records are CloudWatch's from a Lambda function; outside one
+            # nothing publishes them (and past 100 values Powertools would print them to stdout).
+            metrics.clear_metrics()
 
     return answered
 

@@ -1,4 +1,5 @@
-"""What the command modules share: the refusal they raise, common options, the handler names."""
+"""What the command modules share: the refusal they raise, common options, JSON objects given on
+the command line, the handler names."""
 
 from __future__ import annotations
 

@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from jobu.operations.runs import BulkRetryResult
     from jobu_local.admin.client import AdminClient
 
-STATUSES = ("WAITING", "PENDING", "RUNNING", "SUCCESS", "FAILED", "TIMEOUT")
-
 
 def status(text: str) -> ExecutionStatus:
     from jobu.models import ExecutionStatus
@@ -152,7 +150,7 @@ def cmd_bulk_retry(args: argparse.Namespace) -> int:
 
 
 def _filter_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--status", type=status, help=", ".join(STATUSES))
+    parser.add_argument("--status", type=status, help="a run status: PENDING, RUNNING, SUCCESS, FAILED, ...")
     parser.add_argument("--handler", help="handler name")
     parser.add_argument("--cron-id", "--job-id", dest="cron_id", type=int, help="the runs of one cron job")
     parser.add_argument(
