@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from jobu.models import ExecutionStatus, NewExecution
+from jobu.models import Execution, ExecutionStatus, NewExecution
 from jobu.store import JobStore
 from tests import admin_client
 from tests.admin_client import AdminClient
@@ -207,6 +207,27 @@ async def seed_history_runs(store: JobStore, job_id: int) -> dict[str, int]:
     await end_run(store, ids["success"], ExecutionStatus.SUCCESS, at=T0 + timedelta(hours=1))
     await end_run(store, ids["timeout"], ExecutionStatus.TIMEOUT, at=T0 + timedelta(hours=3))
     return ids
+
+
+async def end_with_child(store: JobStore, parent_id: int, *, at: datetime, result: Any) -> Execution:
+    """Claim and finish a run SUCCESS with `result`, making a sample1 child run in the same
+    transaction, as the worker does for a run whose params carry on_success; return the child."""
+    assert await store.claim_execution(parent_id, attempt=0, now=at, deadline_at=at + timedelta(minutes=5))
+    child = NewExecution(
+        job_id=None,
+        handler_name="sample1",
+        params={"step": 2},
+        param_source="event",
+        max_retry=0,
+        timeout_seconds=60,
+        parent_execution_id=parent_id,
+    )
+    finished = await store.finish_execution(
+        parent_id, attempt=0, status=ExecutionStatus.SUCCESS, result=result, error_message=None, now=at,
+        follow_up=child,
+    )  # fmt: skip
+    assert finished.follow_up is not None
+    return finished.follow_up
 
 
 def seed_history(harness: Harness, admin: AdminClient) -> dict[str, int]:

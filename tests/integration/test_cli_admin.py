@@ -17,11 +17,16 @@ import pytest
 
 from jobu.event_dispatch import dispatch_event
 from jobu.handler_manifest import known_handler_names
-from jobu.models import ExecutionStatus, NewExecution
 from jobu.store import JobStore, open_store
 from jobu.work_queue import WorkQueue
 from jobu_local.commands.cli import main
-from tests.integration.test_admin_api import UNREACHABLE, event_run, kafka_event, seed_history_runs
+from tests.integration.test_admin_api import (
+    UNREACHABLE,
+    end_with_child,
+    event_run,
+    kafka_event,
+    seed_history_runs,
+)
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -162,24 +167,8 @@ def seed_runs(cli: Cli) -> dict[str, int]:
         ids = await seed_history_runs(store, job.id) | {"job": job.id}
         at = T0 + timedelta(hours=4)
         (parent,) = await store.insert_event_executions([event_run(4)], now=at)
-        assert await store.claim_execution(
-            parent.id, attempt=0, now=at, deadline_at=at + timedelta(minutes=5)
-        )
-        child = NewExecution(
-            job_id=None,
-            handler_name="sample1",
-            params={"step": 2},
-            param_source="event",
-            max_retry=0,
-            timeout_seconds=60,
-            parent_execution_id=parent.id,
-        )
-        finished = await store.finish_execution(
-            parent.id, attempt=0, status=ExecutionStatus.SUCCESS, result={"rows": 3}, error_message=None,
-            now=at, follow_up=child,
-        )  # fmt: skip
-        assert finished.follow_up is not None
-        return ids | {"parent": parent.id, "child": finished.follow_up.id}
+        child = await end_with_child(store, parent.id, at=at, result={"rows": 3})
+        return ids | {"parent": parent.id, "child": child.id}
 
     return cli.with_store(seed)
 

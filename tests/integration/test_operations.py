@@ -12,14 +12,14 @@ import pytest
 
 from jobu.errors import InvalidCronJobError, InvalidStateError, NotFoundError
 from jobu.event_dispatch import dispatch_event
-from jobu.models import CronJobSpec, ExecutionStatus, NewExecution
+from jobu.models import CronJobSpec, ExecutionStatus
 from jobu.operations import cron_jobs, rejected_records, runs
 from jobu.operations.cron_jobs import CronJobUpdate, RunNowRequest
 from jobu.operations.paging import PageRequest
 from jobu.operations.runs import BulkRetryRequest, RunFilter
 from jobu.store import JobStore
 from jobu.work_queue import WorkQueue
-from tests.integration.test_admin_api import end_run, event_run, kafka_event
+from tests.integration.test_admin_api import end_run, end_with_child, event_run, kafka_event
 
 T0 = datetime(2026, 11, 1, 12, 0, 30, tzinfo=UTC)
 KNOWN = frozenset({"sample", "sample1"})
@@ -89,27 +89,7 @@ async def test_run_now_refuses_a_handler_that_is_not_deployed_and_bad_overrides(
 
 async def test_run_detail_has_its_parent_children_and_provenance(store: JobStore) -> None:
     (parent,) = await store.insert_event_executions([event_run(1)], now=T0)
-    assert await store.claim_execution(parent.id, attempt=0, now=T0, deadline_at=T0 + timedelta(minutes=1))
-    child = NewExecution(
-        job_id=None,
-        handler_name="sample1",
-        params={"step": 2},
-        param_source="event",
-        max_retry=0,
-        timeout_seconds=60,
-        parent_execution_id=parent.id,
-    )
-    finished = await store.finish_execution(
-        parent.id,
-        attempt=0,
-        status=ExecutionStatus.SUCCESS,
-        result={"ok": True},
-        error_message=None,
-        now=T0,
-        follow_up=child,
-    )
-    created = finished.follow_up
-    assert created is not None
+    created = await end_with_child(store, parent.id, at=T0, result={"ok": True})
     detail = await runs.get(store, parent.id)
     assert [c.id for c in detail.children] == [created.id]
     assert (detail.parent, detail.result, detail.params_provenance) == (None, {"ok": True}, {"name": "event"})
