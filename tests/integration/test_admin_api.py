@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from jobu.models import Execution, ExecutionStatus, NewExecution
+from jobu.models import ExecutionStatus, NewExecution
 from jobu.store import JobStore
 from tests import admin_client
 from tests.admin_client import AdminClient
@@ -186,54 +186,32 @@ async def end_run(store: JobStore, execution_id: int, status: ExecutionStatus, *
     )
 
 
-async def seed_history_runs(store: JobStore, job_id: int) -> dict[str, int]:
-    """Four runs made an hour apart from T0: a run of cron job `job_id` (FAILED), two sample events
-    (SUCCESS, PENDING) and a sample1 event (TIMEOUT); their ids by those names."""
-    job = await store.get_cron_job(job_id)
-    assert job is not None
-    _, cron_run = await store.create_cron_run(
-        job, scheduled_time=T0, next_run_at=T0 + timedelta(hours=1), now=T0
-    )
-    assert cron_run is not None
-    ids = {"cron": cron_run.id}
-    for hour, (name, offset, handler) in enumerate(
-        [("success", 1, "sample"), ("pending", 2, "sample"), ("timeout", 3, "sample1")], start=1
-    ):
-        (run,) = await store.insert_event_executions(
-            [event_run(offset, handler)], now=T0 + timedelta(hours=hour)
-        )
-        ids[name] = run.id
-    await end_run(store, ids["cron"], ExecutionStatus.FAILED, at=T0)
-    await end_run(store, ids["success"], ExecutionStatus.SUCCESS, at=T0 + timedelta(hours=1))
-    await end_run(store, ids["timeout"], ExecutionStatus.TIMEOUT, at=T0 + timedelta(hours=3))
-    return ids
-
-
-async def end_with_child(store: JobStore, parent_id: int, *, at: datetime, result: Any) -> Execution:
-    """Claim and finish a run SUCCESS with `result`, making a sample1 child run in the same
-    transaction, as the worker does for a run whose params carry on_success; return the child."""
-    assert await store.claim_execution(parent_id, attempt=0, now=at, deadline_at=at + timedelta(minutes=5))
-    child = NewExecution(
-        job_id=None,
-        handler_name="sample1",
-        params={"step": 2},
-        param_source="event",
-        max_retry=0,
-        timeout_seconds=60,
-        parent_execution_id=parent_id,
-    )
-    finished = await store.finish_execution(
-        parent_id, attempt=0, status=ExecutionStatus.SUCCESS, result=result, error_message=None, now=at,
-        follow_up=child,
-    )  # fmt: skip
-    assert finished.follow_up is not None
-    return finished.follow_up
-
-
 def seed_history(harness: Harness, admin: AdminClient) -> dict[str, int]:
-    """seed_history_runs, for a cron job "hourly" created through the API."""
+    """Four runs made an hour apart from T0: a cron run (FAILED), two sample events (SUCCESS,
+    PENDING) and a sample1 event (TIMEOUT)."""
     cron = create(admin, "hourly", cron_expression="0 * * * *")
-    ids: dict[str, int] = harness.with_store(lambda store: seed_history_runs(store, cron["id"]))
+
+    async def seed(store: JobStore) -> dict[str, int]:
+        job = await store.get_cron_job(cron["id"])
+        assert job is not None
+        _, cron_run = await store.create_cron_run(
+            job, scheduled_time=T0, next_run_at=T0 + timedelta(hours=1), now=T0
+        )
+        assert cron_run is not None
+        ids = {"cron": cron_run.id}
+        for hour, (name, offset, handler) in enumerate(
+            [("success", 1, "sample"), ("pending", 2, "sample"), ("timeout", 3, "sample1")], start=1
+        ):
+            (run,) = await store.insert_event_executions(
+                [event_run(offset, handler)], now=T0 + timedelta(hours=hour)
+            )
+            ids[name] = run.id
+        await end_run(store, ids["cron"], ExecutionStatus.FAILED, at=T0)
+        await end_run(store, ids["success"], ExecutionStatus.SUCCESS, at=T0 + timedelta(hours=1))
+        await end_run(store, ids["timeout"], ExecutionStatus.TIMEOUT, at=T0 + timedelta(hours=3))
+        return ids
+
+    ids: dict[str, int] = harness.with_store(seed)
     ids["job"] = cron["id"]
     return ids
 

@@ -17,16 +17,12 @@ import pytest
 
 from jobu.event_dispatch import dispatch_event
 from jobu.handler_manifest import known_handler_names
+from jobu.models import ExecutionStatus
 from jobu.store import JobStore, open_store
 from jobu.work_queue import WorkQueue
 from jobu_local.commands.cli import main
-from tests.integration.test_admin_api import (
-    UNREACHABLE,
-    end_with_child,
-    event_run,
-    kafka_event,
-    seed_history_runs,
-)
+from tests.integration.test_admin_api import UNREACHABLE, end_run, event_run, kafka_event
+from tests.integration.test_operations import end_with_child
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -156,15 +152,24 @@ def test_cron_jobs_from_add_to_delete(cli: Cli) -> None:
 
 
 def seed_runs(cli: Cli) -> dict[str, int]:
-    """The admin API tests' history (seed_history_runs: a cron run FAILED at T0, sample events an
-    hour apart SUCCESS and PENDING, a sample1 event TIMEOUT), and a run that made a child on success."""
-    status, _, err = cli("cron", "add", "--name", "hourly", "--cron", "0 * * * *", "--handler", "sample")
-    assert status == 0, err
+    """A run of cron job "hourly" started now by hand (FAILED), sample events an hour apart from T0
+    (SUCCESS, PENDING), a sample1 event (TIMEOUT), and a run that made a child on success at T0+4h."""
+    assert cli("cron", "add", "--name", "hourly", "--cron", "0 * * * *", "--handler", "sample")[0] == 0
+    cron_run = cli.json("cron", "run", "hourly")["run"]
+    cli.sqs.purge_queue(QueueUrl=cli.work_queue_url)  # the tests count the messages they cause
 
     async def seed(store: JobStore) -> dict[str, int]:
-        job = await store.get_cron_job_by_name("hourly")
-        assert job is not None
-        ids = await seed_history_runs(store, job.id) | {"job": job.id}
+        ids = {"job": cron_run["job_id"], "cron": cron_run["id"]}
+        await end_run(store, ids["cron"], ExecutionStatus.FAILED, at=datetime.now(UTC))
+        for hour, (name, status, handler) in enumerate(
+            [("success", ExecutionStatus.SUCCESS, "sample"), ("pending", None, "sample"),
+             ("timeout", ExecutionStatus.TIMEOUT, "sample1")], start=1,
+        ):  # fmt: skip
+            at = T0 + timedelta(hours=hour)
+            (run,) = await store.insert_event_executions([event_run(hour, handler)], now=at)
+            if status is not None:
+                await end_run(store, run.id, status, at=at)
+            ids[name] = run.id
         at = T0 + timedelta(hours=4)
         (parent,) = await store.insert_event_executions([event_run(4)], now=at)
         child = await end_with_child(store, parent.id, at=at, result={"rows": 3})
@@ -187,10 +192,8 @@ def test_the_history_filters_by_cron_job_status_handler_and_dates(cli: Cli) -> N
     assert listed(cli, "--status", "failed") == [ids["cron"]]
     assert listed(cli, "--handler", "sample1", "--status", "TIMEOUT") == [ids["timeout"]]
     assert listed(cli, "--from", "2026-11-01T13:30:00", "--to", "2026-11-01T14:00:00Z") == [ids["pending"]]
-    assert listed(cli, "--to", "2026-11-01T13:00:00+00:00", "--handler", "sample") == [
-        ids["success"],
-        ids["cron"],
-    ]
+    assert listed(cli, "--to", "2026-11-01T13:00:00+00:00", "--handler", "sample") == [ids["success"]]
+    assert listed(cli, "--from", "1h", "--handler", "sample") == [ids["cron"]]  # started by hand just now
     assert listed(cli, "--size", "2", "--page", "2", "--from", "2026-11-01T00:00:00Z") == newest_first[2:4]
     status, out, _ = cli("runs", "--limit", "2")
     assert status == 0
