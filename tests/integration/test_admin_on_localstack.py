@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -33,6 +34,7 @@ from jobu.models import CronJobSpec, ExecutionStatus, NewExecution
 from jobu.operations import cron_jobs
 from jobu.store import open_store
 from jobu.work_queue import WorkQueue
+from jobu_local.commands.cli import main as jobu_main
 from tests import admin_client
 from tests.admin_client import AdminClient, wsgi_app
 from tests.integration.test_admin_api import end_run, event_run, kafka_event
@@ -150,6 +152,28 @@ def test_dead_letters_depth_peek_and_redrive_back_to_the_work_queue(stack: Stack
     assert (depth(stack.sqs, stack.work_queue), depth(stack.sqs, stack.dead_letters)) == (2, 0)
     tasks = admin.get("/api/dead-letters/redrives").json
     assert tasks[0]["status"] in {"RUNNING", "COMPLETED"}
+
+
+def test_the_cli_redrives_the_dead_letter_queue(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`jobu dlq` on a database, with the queues the environment names, in LocalStack."""
+    monkeypatch.setenv("JOBU_LOCAL_STATE_DIR", str(tmp_path / "no-runtime"))
+    dead_letter(stack, [json.dumps({"execution_id": 1, "attempt": 0})])
+
+    def jobu(*argv: str) -> str:
+        capsys.readouterr()
+        assert jobu_main([*argv, "--database-url", stack.database_url]) == 0
+        return capsys.readouterr().out
+
+    assert jobu("dlq") == "dead-letter queue: 1 visible, 0 in flight, 0 delayed\n"
+    assert jobu("dlq", "redrive", "--max-per-second", "50").startswith("redrive ")
+    deadline = time.monotonic() + 30
+    while depth(stack.sqs, stack.work_queue) < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (depth(stack.sqs, stack.work_queue), depth(stack.sqs, stack.dead_letters)) == (1, 0)
+    (task, *_) = json.loads(jobu("dlq", "redrives", "--json"))
+    assert task["status"] in {"RUNNING", "COMPLETED"}
 
 
 # --- schemathesis ---------------------------------------------------------------------------------

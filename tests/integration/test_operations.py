@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import boto3
 import pytest
 
 from jobu.errors import InvalidCronJobError, InvalidStateError, NotFoundError
 from jobu.event_dispatch import dispatch_event
-from jobu.models import CronJobSpec, ExecutionStatus, NewExecution
+from jobu.models import CronJobSpec, Execution, ExecutionStatus, NewExecution
 from jobu.operations import cron_jobs, rejected_records, runs
 from jobu.operations.cron_jobs import CronJobUpdate, RunNowRequest
 from jobu.operations.paging import PageRequest
@@ -35,6 +36,27 @@ def messages(queue: WorkQueue) -> list[dict[str, int]]:
     sqs = queue._sqs
     found = sqs.receive_message(QueueUrl=queue.queue_url, MaxNumberOfMessages=10).get("Messages", [])
     return sorted((json.loads(m["Body"]) for m in found), key=lambda m: m["execution_id"])
+
+
+async def end_with_child(store: JobStore, parent_id: int, *, at: datetime, result: Any) -> Execution:
+    """Claim and finish a run SUCCESS with `result`, making a sample1 child run in the same
+    transaction, as the worker does for a run whose params carry on_success; return the child."""
+    assert await store.claim_execution(parent_id, attempt=0, now=at, deadline_at=at + timedelta(minutes=5))
+    child = NewExecution(
+        job_id=None,
+        handler_name="sample1",
+        params={"step": 2},
+        param_source="event",
+        max_retry=0,
+        timeout_seconds=60,
+        parent_execution_id=parent_id,
+    )
+    finished = await store.finish_execution(
+        parent_id, attempt=0, status=ExecutionStatus.SUCCESS, result=result, error_message=None, now=at,
+        follow_up=child,
+    )  # fmt: skip
+    assert finished.follow_up is not None
+    return finished.follow_up
 
 
 async def make_job(store: JobStore, name: str = "nightly", **fields: object) -> int:
@@ -89,27 +111,7 @@ async def test_run_now_refuses_a_handler_that_is_not_deployed_and_bad_overrides(
 
 async def test_run_detail_has_its_parent_children_and_provenance(store: JobStore) -> None:
     (parent,) = await store.insert_event_executions([event_run(1)], now=T0)
-    assert await store.claim_execution(parent.id, attempt=0, now=T0, deadline_at=T0 + timedelta(minutes=1))
-    child = NewExecution(
-        job_id=None,
-        handler_name="sample1",
-        params={"step": 2},
-        param_source="event",
-        max_retry=0,
-        timeout_seconds=60,
-        parent_execution_id=parent.id,
-    )
-    finished = await store.finish_execution(
-        parent.id,
-        attempt=0,
-        status=ExecutionStatus.SUCCESS,
-        result={"ok": True},
-        error_message=None,
-        now=T0,
-        follow_up=child,
-    )
-    created = finished.follow_up
-    assert created is not None
+    created = await end_with_child(store, parent.id, at=T0, result={"ok": True})
     detail = await runs.get(store, parent.id)
     assert [c.id for c in detail.children] == [created.id]
     assert (detail.parent, detail.result, detail.params_provenance) == (None, {"ok": True}, {"name": "event"})

@@ -23,9 +23,8 @@ from botocore.credentials import Credentials
 from botocore.stub import Stubber
 
 from jobu_local.aws.endpoint import AwsTarget
-from jobu_local.aws.sigv4 import SigningError, SigV4Signer
+from jobu_local.aws.sigv4 import SigningError, SigV4Signer, region_of
 from jobu_local.aws.stack import StackError, admin_api_url, function_log_groups, stack_outputs
-from jobu_local.commands.dashboard import _region_of
 from jobu_local.dashboard.run_logs import RunLogSource
 from jobu_local.dashboard.server import TOKEN_HEADER, DashboardConfig, DashboardServer
 
@@ -223,12 +222,12 @@ def test_stack_outputs_give_the_api_and_the_log_groups() -> None:
         with pytest.raises(StackError, match="cannot read stack 'nope'"):
             stack_outputs(cloudformation, "nope")
     url = admin_api_url(found, "jobu")
-    assert _region_of(url) == "eu-west-1"
+    assert region_of(url) == "eu-west-1"
     assert function_log_groups(found) == {
         "/aws/lambda/jobu-Cron-Y": "CronDispatcher",
         "/aws/lambda/jobu-WorkerFunction-X": "Worker",
     }
-    with pytest.raises(StackError, match="no AdminApiUrl output"):
+    with pytest.raises(StackError, match="stack 'other' has no AdminApiUrl output: is it a jobu stack"):
         admin_api_url({}, "other")
 
 

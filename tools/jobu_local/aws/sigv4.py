@@ -3,24 +3,38 @@
 API Gateway checks the signature of every request to the admin API (service `execute-api`). The
 signer uses the user's own AWS credentials, found the way the AWS CLI finds them (environment,
 profile, SSO, instance role), and reads them again for each request, so temporary credentials
-that refresh keep working. botocore's SigV4Auth computes the signature.
+that refresh keep working. botocore's SigV4Auth computes the signature. The `jobu` CLI's admin
+client and the dashboard's proxy both sign with this module.
+
+Only the headers given to `sign` (and Host) are signed: a caller that forwards requests passes the
+headers it will send, and adds none after signing.
 """
 
 from __future__ import annotations
 
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
 SERVICE = "execute-api"
+# https://{api-id}.execute-api.{region}.amazonaws.com[.cn]/
+_EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 # headers a client may set that the signature covers as sent; hop-by-hop ones are left to urllib
 SIGNED_HEADERS = ("content-type", "accept")
+
+
+def region_of(url: str) -> str | None:
+    """The region named by an execute-api URL's host; None for any other host (a custom domain)."""
+    found = _EXECUTE_API_HOST.match(urlsplit(url).hostname or "")
+    return found.group(1) if found else None
 
 
 class SigningError(RuntimeError):
@@ -58,7 +72,10 @@ class SigV4Signer:
     ) -> dict[str, str]:
         """The headers to send `method url` with: `headers` plus the signature (Authorization,
         X-Amz-Date, X-Amz-Security-Token for temporary credentials). Send exactly that URL and body."""
-        request = AWSRequest(method=method.upper(), url=url, data=body or b"", headers=dict(headers or {}))
+        given = dict(headers or {})
+        if not any(name.lower() == "host" for name in given):
+            given["Host"] = urlsplit(url).netloc
+        request = AWSRequest(method=method.upper(), url=url, data=body or b"", headers=given)
         SigV4Auth(self._credentials(), self.service, self.region).add_auth(request)
         return {name: str(value) for name, value in request.headers.items()}
 

@@ -1,34 +1,45 @@
-"""A deployed stack's outputs (CloudFormation DescribeStacks): where its admin API and logs are."""
+"""A deployed stack's outputs (CloudFormation DescribeStacks): where its admin API and logs are.
+
+The `jobu` CLI's --stack-name and `jobu dashboard --stack-name` both read them here.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
 ADMIN_API_URL = "AdminApiUrl"
 LOG_GROUP_SUFFIX = "LogGroupName"
 
 
 class StackError(RuntimeError):
-    """The stack or the output asked for does not exist; the message says which."""
+    """The stack or the output asked for cannot be read; the message says which and why."""
 
 
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
-    """{OutputKey: OutputValue} of the stack."""
+    """{OutputKey: OutputValue} of the stack, from a CloudFormation client of its region."""
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except cloudformation.exceptions.ClientError as error:
+    except NoRegionError:
+        raise StackError(
+            f"which region is stack {stack_name!r} in? pass --region or set AWS_REGION"
+        ) from None
+    except ClientError as error:
+        message = error.response.get("Error", {}).get("Message", str(error))
+        raise StackError(f"cannot read stack {stack_name!r}: {message}") from None
+    except BotoCoreError as error:  # no credentials, the endpoint unreachable, an unknown profile
         raise StackError(f"cannot read stack {stack_name!r}: {error}") from None
     outputs = stacks[0].get("Outputs", []) if stacks else []
-    return {output["OutputKey"]: output["OutputValue"] for output in outputs}
+    return {output["OutputKey"]: output.get("OutputValue", "") for output in outputs}
 
 
-def admin_api_url(outputs: dict[str, str], stack_name: str) -> str:
-    try:
+def admin_api_url(outputs: dict[str, str], stack_name: str, region: str | None = None) -> str:
+    if outputs.get(ADMIN_API_URL):
         return outputs[ADMIN_API_URL]
-    except KeyError:
-        raise StackError(
-            f"stack {stack_name!r} has no {ADMIN_API_URL} output: is it a jobu stack with the admin API?"
-        ) from None
+    where = f" ({region})" if region else ""
+    has = f"; it has: {', '.join(sorted(outputs))}" if outputs else ""
+    raise StackError(f"stack {stack_name!r}{where} has no {ADMIN_API_URL} output{has}: is it a jobu stack?")
 
 
 def function_log_groups(outputs: dict[str, str]) -> dict[str, str]:

@@ -1,27 +1,36 @@
-"""The `jobu` command: `local up`, `tick`, `produce`, `logs`, `runs`, `cron`, `dashboard`, `demo`.
+"""The `jobu` command: `local up`, `tick`, `produce`, `logs`, `runs`, `cron`, `dlq`, `health`, `dashboard`,
+`demo`.
 
 jobu local up [FUNCTION ...]      run the template's functions (all, or the ones named)
 jobu tick                         invoke the scheduled function now (a running `local up`)
 jobu produce --handler sample --params '{"name": "x"}'
 jobu logs worker --execution-id 42 --since 10m
-jobu runs [--status FAILED] | jobu runs show 42
-jobu cron add --name nightly --cron '0 2 * * *' --handler sample
+jobu runs [--status FAILED --from 1d] | runs show 42 | runs retry 42 | runs bulk-retry --status FAILED
+jobu runs rejected [show|replay|discard ID]
+jobu cron list | show | add | update | enable | disable | toggle | run | delete
+jobu dlq [peek | redrive | redrives]
 jobu dashboard --stack-name jobu  the dashboard for a deployed stack, on loopback
 jobu demo                         the whole flow on embedded defaults (make demo)
+
+The admin commands (runs, cron, dlq, health) act on a database (--database-url, default: the
+running runtime's) or on an admin API (--api-url URL, --stack-name NAME; signed with SigV4).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from jobu_local.admin.errors import AdminError
 from jobu_local.aws.cloudwatch.filter_pattern import FilterPatternError
 from jobu_local.aws.sigv4 import SigningError
 from jobu_local.aws.stack import StackError
-from jobu_local.commands import cron, dashboard, demo, local, logs, produce, runs
+from jobu_local.commands import cron, dashboard, demo, dlq, health, local, logs, produce, runs
+from jobu_local.commands.admin_target import exit_status
 from jobu_local.commands.common import CommandError
 from jobu_local.commands.targets import TargetError
 from jobu_local.template.intrinsics import TemplateError
@@ -33,7 +42,7 @@ def parser() -> argparse.ArgumentParser:
     )
     root.add_argument("--version", action="version", version=version_line())
     commands = root.add_subparsers(dest="command", required=True)
-    for module in (local, produce, logs, runs, cron, dashboard, demo):
+    for module in (local, produce, logs, runs, cron, dlq, health, dashboard, demo):
         module.add_parser(commands)
     return root
 
@@ -64,8 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as error:
         print(f"jobu: {error}", file=sys.stderr)
         return 2
+    except AdminError as error:
+        print(f"jobu: {error}", file=sys.stderr)
+        return exit_status(error)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `jobu runs --json | head`: the reader is gone, nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as error:
         from jobu.errors import JobuError
 

@@ -1,8 +1,11 @@
-"""What the command modules share: the refusal they raise, common options, the handler names."""
+"""What the command modules share: the refusal they raise, common options, JSON objects given on
+the command line, the handler names."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from typing import Any
 
 
 class CommandError(Exception):
@@ -19,6 +22,17 @@ def add_common(parser: argparse.ArgumentParser, *, database: bool = False) -> No
             help="postgresql://, mysql:// or sqlite:/// (default: JOBU_DATABASE_URL, the runtime's)",
         )
     parser.add_argument("--json", action="store_true", help="print JSON for scripts instead of a table")
+
+
+def json_object(text: str, where: str, refusal: type[Exception] = CommandError) -> dict[str, Any]:
+    """The JSON object `text` holds, or `refusal` saying what is wrong with `where` (a flag, a file)."""
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise refusal(f"{where} is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise refusal(f"{where} must be a JSON object, not {type(value).__name__}")
+    return value
 
 
 def known_handlers() -> frozenset[str]:

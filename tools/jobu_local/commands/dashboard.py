@@ -10,7 +10,6 @@ jobu dashboard                            the running `jobu local up`
 from __future__ import annotations
 
 import argparse
-import re
 import threading
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,14 +17,13 @@ from urllib.parse import urlsplit
 import boto3
 
 from jobu_local.aws.endpoint import AwsTarget
-from jobu_local.aws.sigv4 import SigV4Signer
+from jobu_local.aws.sigv4 import SigV4Signer, region_of
 from jobu_local.aws.stack import admin_api_url, function_log_groups, stack_outputs
 from jobu_local.commands.common import CommandError
 from jobu_local.commands.targets import region, running_state
 from jobu_local.dashboard.run_logs import RunLogSource
 from jobu_local.dashboard.server import DEFAULT_PORT, DashboardConfig, DashboardServer
 
-_EXECUTE_API = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -38,11 +36,11 @@ def config_from(args: argparse.Namespace, session: boto3.session.Session | None 
     session = session or boto3.session.Session(profile_name=args.profile)
     api_url = args.api_url or ""
     log_groups = {group: group.rsplit("/", 1)[-1] for group in args.log_group or ()}
-    chosen_region = args.region or _region_of(api_url) or session.region_name or region()
+    chosen_region = args.region or region_of(api_url) or session.region_name or region()
     if args.stack_name:
         cloudformation = session.client("cloudformation", region_name=chosen_region)
         outputs = stack_outputs(cloudformation, args.stack_name)
-        api_url = admin_api_url(outputs, args.stack_name)
+        api_url = admin_api_url(outputs, args.stack_name, chosen_region)
         log_groups = log_groups or function_log_groups(outputs)
     host = urlsplit(api_url).hostname or ""
     if urlsplit(api_url).scheme not in ("http", "https") or not host:
@@ -50,11 +48,6 @@ def config_from(args: argparse.Namespace, session: boto3.session.Session | None 
     signer = None if host in LOOPBACK_HOSTS else SigV4Signer(region=chosen_region, session=session)
     logs = RunLogSource(AwsTarget(None, chosen_region, "aws"), log_groups) if log_groups else None
     return DashboardConfig(api_url=api_url, signer=signer, logs=logs, label=args.stack_name or host)
-
-
-def _region_of(api_url: str) -> str | None:
-    found = _EXECUTE_API.match(urlsplit(api_url).hostname or "")
-    return found.group(1) if found else None
 
 
 def _local_config() -> DashboardConfig:

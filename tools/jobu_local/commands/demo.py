@@ -1,5 +1,6 @@
 """`jobu demo` (make demo): the whole system on embedded defaults, from a cron job and a Kafka message
-to the runs table and one run's CloudWatch log lines, then everything stopped.
+to the runs table and one run's CloudWatch log lines, then the admin API (curl, and the `jobu` CLI
+through --api-url), then everything stopped.
 
 It uses its own state folder (.jobu/demo/) and a fresh SQLite database there, so it runs beside a
 `jobu local up` of your own without touching it.
@@ -21,11 +22,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jobu_local.aws.apigateway import DEFAULT_PORT as DEFAULT_HTTP_PORT
+from jobu_local.commands import cron as cron_commands
+from jobu_local.commands import runs as runs_commands
 from jobu_local.commands import store as store_commands
-from jobu_local.commands.cron import worker_timeout_seconds
+from jobu_local.commands.admin_target import worker_timeout_seconds
 from jobu_local.commands.logs import logs_main
 from jobu_local.commands.produce import send
 from jobu_local.commands.targets import default_template
+from jobu_local.commands.views import runs_table
 from jobu_local.runtime.runtime import LocalRuntime, RuntimeOptions
 from jobu_local.runtime.state import STATE_DIR_VARIABLE, default_database_url, project_root
 
@@ -41,8 +46,9 @@ CRON_JOB = {
     "description": "registered by `make demo`",
 }
 EVENT_PARAMS = {"name": "from kafka", "action": "read"}
+OVERRIDE_PARAMS = '{"name": "by hand"}'
 FINISHED = {"SUCCESS", "FAILED", "TIMEOUT"}
-STEPS = 7
+STEPS = 8
 
 
 class DemoFailed(Exception):
@@ -99,8 +105,9 @@ class Demo:
         )
 
     async def register_cron_job(self) -> int:
-        from jobu.cron_jobs import create_cron_job, parse_spec
         from jobu.handler_manifest import known_handler_names
+        from jobu.operations.cron_jobs import create as create_cron_job
+        from jobu.operations.cron_jobs import parse_spec
         from jobu_local.template.reader import LocalTemplate
 
         self.step(f"cron: registering {CRON_JOB['name']!r} ({CRON_JOB['cron_expression']}, handler sample)")
@@ -133,13 +140,14 @@ class Demo:
         )
         runs = await self.wait_for_runs()
         self.step("runs: `jobu runs`")
-        print(store_commands.runs_table(runs), flush=True)
+        print(runs_table(runs), flush=True)
         failed = [run for run in runs if run.status.value != "SUCCESS"]
         if failed:
             raise DemoFailed(
                 f"run(s) did not succeed: {[(run.id, run.status.value, run.error_message) for run in failed]}"
             )
         await self.show_logs(runs[0].id)
+        await self.call_admin_api(runtime, runs)
 
     async def show_dashboard(self, runtime: LocalRuntime) -> None:
         if runtime.dashboard is None:
@@ -151,23 +159,22 @@ class Demo:
         print(f"\ndashboard: {runtime.dashboard.url}\nserving until Ctrl-C ...", flush=True)
         await asyncio.Event().wait()
 
-    async def wait_for_runs(self) -> list[Execution]:
-        self.step("waiting for both runs to finish (cron dispatcher, queue dispatcher -> SQS -> worker)")
+    async def wait_for_runs(self, *, count: int = 2, waiting: str | None = None) -> list[Execution]:
+        if waiting is None:
+            self.step("waiting for both runs to finish (cron dispatcher, queue dispatcher -> SQS -> worker)")
         last = ""
         while True:
-            runs = await store_commands.list_runs(
-                self.database_url, status=None, handler=None, job_id=None, limit=10
-            )
+            runs = await store_commands.recent_runs(self.database_url, limit=10)
             summary = ", ".join(
                 f"run {run.id} {run.status.value}" for run in sorted(runs, key=lambda r: r.id)
             )
-            if summary != last:
+            if summary != last and waiting is None:
                 self.note(f"{self.elapsed()}: {summary or 'no runs yet'}")
                 last = summary
-            if len(runs) >= 2 and all(run.status.value in FINISHED for run in runs):
+            if len(runs) >= count and all(run.status.value in FINISHED for run in runs):
                 return sorted(runs, key=lambda run: run.id)
             if time.monotonic() > self.deadline:
-                raise DemoFailed(f"runs not finished in time: {summary or 'none created'}")
+                raise DemoFailed(f"{waiting or 'runs'} not finished in time: {summary or 'none created'}")
             await asyncio.sleep(0.2)
 
     async def show_logs(self, execution_id: int) -> None:
@@ -186,6 +193,55 @@ class Demo:
             await asyncio.sleep(0.2)
         await asyncio.to_thread(logs_main, command)
         sys.stdout.flush()
+
+    async def call_admin_api(self, runtime: LocalRuntime, runs: list[Execution]) -> None:
+        if runtime.http_api is None:
+            raise DemoFailed("the runtime serves no HTTP API: template.yaml has no HttpApi event")
+        url = runtime.http_api.url
+        self.step(f"admin API: {url} (AdminApiFunction behind the local HTTP API, as API Gateway serves it)")
+        print(f"$ curl -s {url}/api/crons", flush=True)
+        print(await asyncio.to_thread(_get, f"{url}/api/crons"), flush=True)
+        run_now = ["cron", "run", str(CRON_JOB["name"]), "--params", OVERRIDE_PARAMS, "--api-url", url]
+        print(f"\n$ jobu {' '.join(_quoted(run_now))}", flush=True)
+        await asyncio.to_thread(_jobu, run_now)
+        known = {run.id for run in runs}
+        manual = await self.wait_for_runs(count=len(known) + 1, waiting="the run started by hand")
+        (new,) = [run for run in manual if run.id not in known]
+        show = ["runs", "show", str(new.id), "--api-url", url]
+        print(f"\n$ jobu {' '.join(show)}", flush=True)
+        await asyncio.to_thread(_jobu, show)
+        print(
+            f"\nthis API stops with the demo; `jobu local up` serves it on http://127.0.0.1:{DEFAULT_HTTP_PORT}\n"
+            "and `--stack-name NAME` reaches a deployed stack's, signed with your AWS credentials",
+            flush=True,
+        )
+
+
+def _get(url: str) -> str:
+    """What `curl -s URL` prints (curl itself when it is installed)."""
+    import subprocess
+    import urllib.request
+
+    if shutil.which("curl"):
+        return subprocess.run(["curl", "-s", url], capture_output=True, text=True, check=True).stdout
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return str(response.read().decode())
+
+
+def _quoted(argv: list[str]) -> list[str]:
+    return [f"'{part}'" if any(c in part for c in ' "{') else part for part in argv]
+
+
+def _jobu(argv: list[str]) -> None:
+    """An admin command as `jobu` runs it (in this process: the demo is the `jobu` command too)."""
+    root = argparse.ArgumentParser(prog="jobu")
+    commands = root.add_subparsers(dest="command", required=True)
+    for module in (cron_commands, runs_commands):
+        module.add_parser(commands)
+    args = root.parse_args(argv)
+    if args.run(args) != 0:
+        raise DemoFailed(f"`jobu {' '.join(argv)}` failed")
+    sys.stdout.flush()
 
 
 def _capture(function: Callable[[list[str]], int], argv: list[str]) -> str:

@@ -39,12 +39,18 @@ class LogsError(ValueError):
     """Bad arguments to `jobu logs` (the message says which)."""
 
 
-def parse_time(text: str, now: datetime | None = None) -> datetime:
-    """`10m`, `2h`, `1d` ago, or an ISO 8601 time (UTC if no zone is given)."""
-    now = now or datetime.now(UTC)
+def parse_duration(text: str) -> timedelta | None:
+    """`10m`, `2h`, `1d` as a timedelta; None for anything else."""
     match = _DURATION.match(text.strip())
-    if match is not None:
-        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    return None if match is None else timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def parse_time(text: str, now: datetime | None = None, *, ahead: bool = False) -> datetime:
+    """`10m`, `2h`, `1d` ago (from now with `ahead`), or an ISO 8601 time (UTC if no zone is given)."""
+    now = now or datetime.now(UTC)
+    duration = parse_duration(text)
+    if duration is not None:
+        return now + duration if ahead else now - duration
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jobu_local.commands.common import CommandError, known_handlers
+from jobu_local.commands.common import CommandError, json_object, known_handlers
 from jobu_local.commands.targets import (
     DEFAULT_TOPIC,
     TargetError,
@@ -43,24 +43,14 @@ def build_message(
 ) -> dict[str, Any]:
     """The seed's message format {"handler_name", "params", "job_id"}, from flags or a JSON document."""
     if document_text is not None:
-        message = _json_object(document_text, "the message file")
+        message = json_object(document_text, "the message file", MessageError)
     else:
         if not handler_name:
             raise MessageError("give --handler NAME (or a JSON message with --file)")
-        params = _json_object(params_json, "--params") if params_json is not None else {}
+        params = json_object(params_json, "--params", MessageError) if params_json is not None else {}
         message = {"handler_name": handler_name, "params": params, "job_id": job_id}
     validate_message(message, known_handlers)
     return message
-
-
-def _json_object(text: str, where: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except ValueError as error:
-        raise MessageError(f"{where} is not valid JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise MessageError(f"{where} must be a JSON object, not {type(value).__name__}")
-    return value
 
 
 def validate_message(message: dict[str, Any], known_handlers: Set[str]) -> None:

@@ -1,52 +1,211 @@
-"""`jobu runs`: list and show job executions and rejected Kafka records."""
+"""`jobu runs`: the run history with the API's filters, one run's detail (params provenance, parent
+and children), retry, bulk retry (a dry run first, then a question) and delete; `jobu runs rejected`
+for the Kafka records the queue dispatcher refused (commands/rejected.py). On a database or through
+an admin API (commands/admin_target.py).
+"""
+
+from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
-from jobu_local.commands import store as store_commands
-from jobu_local.commands.common import CommandError, add_common
-from jobu_local.commands.table import to_json
-from jobu_local.commands.targets import (
-    database_url,
-)
+from jobu_local.commands import rejected
+from jobu_local.commands.admin_target import add_target, inherit, run_admin
+from jobu_local.commands.common import CommandError
+from jobu_local.commands.cron import model, moment
+from jobu_local.commands.views import dump, footer, run_detail, runs_table
+
+if TYPE_CHECKING:
+    from jobu.models import ExecutionStatus
+    from jobu.operations.runs import BulkRetryResult
+    from jobu_local.admin.client import AdminClient
 
 
-def cmd_runs(args: argparse.Namespace) -> int:
-    url = database_url(args.database_url)
-    if args.runs_command == "show":
-        run = asyncio.run(store_commands.get_run(url, args.id))
-        if run is None:
-            raise CommandError(f"no run with id {args.id}")
-        print(to_json(run.model_dump(mode="json")) if args.json else store_commands.run_detail(run))
+def status(text: str) -> ExecutionStatus:
+    from jobu.models import ExecutionStatus
+
+    try:
+        return ExecutionStatus(text.upper())
+    except ValueError:
+        known = ", ".join(member.value for member in ExecutionStatus)
+        raise argparse.ArgumentTypeError(f"{text!r} is not a status: {known}") from None
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "cron_id": args.cron_id,
+        "status": args.status,
+        "handler_name": args.handler,
+        "from_date": args.from_date,
+        "to_date": args.to_date,
+    }
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    async def act(client: AdminClient) -> int:
+        page = await client.list_runs(page=args.page, size=args.size, **_filters(args))
+        print(dump(page.items) if args.json else f"{runs_table(page.items)}\n{footer(page, 'run')}")
         return 0
-    if args.runs_command == "rejected":
-        rejected = asyncio.run(store_commands.list_rejected(url, limit=args.limit))
-        print(store_commands.dump(rejected) if args.json else store_commands.rejected_table(rejected))
+
+    return run_admin(args, act)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    async def act(client: AdminClient) -> int:
+        run = await client.get_run(args.id)
+        print(dump(run) if args.json else run_detail(run))
         return 0
-    runs = asyncio.run(
-        store_commands.list_runs(
-            url, status=args.status, handler=args.handler, job_id=args.job_id, limit=args.limit
-        )
+
+    return run_admin(args, act)
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    async def act(client: AdminClient) -> int:
+        result = await client.retry_run(args.id)
+        if args.json:
+            print(dump(result))
+            return 0
+        queued = "queued" if result.queued else "NOT queued yet (the sweeper re-sends it within minutes)"
+        run = result.run
+        print(f"run {run.id} is {run.status.value} again (attempt {run.retry_count + 1}), {queued}")
+        return 0
+
+    return run_admin(args, act)
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    async def act(client: AdminClient) -> int:
+        result = await client.cancel_run(args.id)
+        if args.json:
+            print(dump(result))
+        elif result.outcome == "cancelled":
+            print(f"run {args.id} is CANCELLED: it will not start")
+        else:
+            print(f"run {args.id} is running: its worker cancels the handler within seconds")
+        return 0
+
+    return run_admin(args, act)
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    async def act(client: AdminClient) -> int:
+        await client.delete_run(args.id)
+        print(f"deleted run {args.id}")
+        return 0
+
+    return run_admin(args, act)
+
+
+def _preview(result: BulkRetryResult) -> str:
+    if not result.matched:
+        return "no FAILED or TIMEOUT run matches: nothing to retry"
+    taken = len(result.ids)
+    scope = (
+        "all of them" if taken == result.matched else f"the newest {taken} (--limit takes more, up to 1000)"
     )
-    print(store_commands.dump(runs) if args.json else store_commands.runs_table(runs))
-    return 0
+    return (
+        f"{result.matched} FAILED or TIMEOUT run(s) match; a retry takes {scope}:\n"
+        f"  {', '.join(str(run_id) for run_id in result.ids)}"
+    )
+
+
+def _confirmed(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise CommandError(
+            "nothing retried: pass --yes to retry without being asked (or --dry-run to only look)"
+        )
+    print(question, end=" ", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in {"y", "yes"}
+
+
+def cmd_bulk_retry(args: argparse.Namespace) -> int:
+    from jobu.operations.runs import BulkRetryRequest
+
+    request = model(BulkRetryRequest, {**_filters(args), "dry_run": True, "limit": args.limit})
+    # the human-readable preview stays off stdout when stdout is for JSON
+    say = (lambda text: print(text, file=sys.stderr)) if args.json else print
+
+    async def act(client: AdminClient) -> int:
+        preview = await client.bulk_retry_runs(request)
+        if args.dry_run or not preview.matched:
+            print(dump(preview) if args.json else _preview(preview))
+            return 0
+        say(_preview(preview))
+        if not args.yes and not await asyncio.to_thread(
+            _confirmed, f"retry these {len(preview.ids)} run(s)? [y/N]"
+        ):
+            say("nothing retried")
+            return 1
+        done = await client.bulk_retry_runs(request.model_copy(update={"dry_run": False}))
+        if args.json:
+            print(dump(done))
+            return 0
+        retried = ", ".join(map(str, done.ids)) or "-"
+        print(f"retried {len(done.ids)} run(s), {len(done.queued)} queued: {retried}")
+        unexpected = sorted(set(done.ids) - set(preview.ids))
+        if unexpected:
+            print(
+                f"note: {len(unexpected)} of them failed after the dry run: {', '.join(map(str, unexpected))}"
+            )
+        return 0
+
+    return run_admin(args, act)
+
+
+def _filter_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--status", type=status, help="a run status: PENDING, RUNNING, SUCCESS, FAILED, ...")
+    parser.add_argument("--handler", help="handler name")
+    parser.add_argument("--cron-id", "--job-id", dest="cron_id", type=int, help="the runs of one cron job")
+    parser.add_argument(
+        "--from",
+        dest="from_date",
+        type=moment,
+        metavar="WHEN",
+        help="created at or after: 2h, 1d, ISO 8601 (UTC)",
+    )
+    parser.add_argument("--to", dest="to_date", type=moment, metavar="WHEN", help="created at or before")
+
+
+def _list_flags(parser: argparse.ArgumentParser) -> None:
+    _filter_flags(parser)
+    parser.add_argument("--page", type=int, default=1)
+    parser.add_argument(
+        "--size", "--limit", dest="size", type=int, default=50, help="runs per page, at most 100"
+    )
+    add_target(parser)
 
 
 def add_parser(commands: Any) -> None:
-    runs = commands.add_parser("runs", help="list or show job executions")
-    add_common(runs, database=True)
-    runs.add_argument("--status", help="PENDING, RUNNING, SUCCESS, FAILED or TIMEOUT")
-    runs.add_argument("--handler", help="handler name")
-    runs.add_argument("--job-id", type=int)
-    runs.add_argument("--limit", type=int, default=50)
-    runs.set_defaults(run=cmd_runs, runs_command="list")
-    sub = runs.add_subparsers(dest="runs_command")
-    show = sub.add_parser("show", help="one execution, every field")
-    show.add_argument("id", type=int)
-    add_common(show, database=True)
-    show.set_defaults(run=cmd_runs)
-    rejected = sub.add_parser("rejected", help="Kafka records the queue dispatcher refused, with the reason")
-    rejected.add_argument("--limit", type=int, default=50)
-    add_common(rejected, database=True)
-    rejected.set_defaults(run=cmd_runs)
+    runs = commands.add_parser(
+        "runs", help="list, show, retry, cancel and delete runs; rejected Kafka records"
+    )
+    _list_flags(runs)
+    runs.set_defaults(run=cmd_list)
+    sub = runs.add_subparsers(dest="runs_command", metavar="COMMAND")
+    listing = sub.add_parser("list", help="runs, newest first (the default)")
+    _list_flags(listing)
+    listing.set_defaults(run=cmd_list)
+    for name, action, help_text in (
+        ("show", cmd_show, "one run: every field, params and where each came from, parent and children"),
+        ("retry", cmd_retry, "a new attempt of a FAILED or TIMEOUT run, queued"),
+        ("cancel", cmd_cancel, "stop a run that has not ended (a running handler is cancelled)"),
+        ("delete", cmd_delete, "delete a run that is not waiting, pending or running"),
+    ):
+        one = sub.add_parser(name, help=help_text)
+        one.add_argument("id", type=int)
+        add_target(one)
+        one.set_defaults(run=action)
+    bulk = sub.add_parser(
+        "bulk-retry", help="retry the FAILED and TIMEOUT runs a filter matches: shows them, then asks"
+    )
+    _filter_flags(bulk)
+    bulk.add_argument("--limit", type=int, default=100, help="the most runs to retry (1-1000)")
+    bulk.add_argument("--dry-run", action="store_true", help="only show how many and which")
+    bulk.add_argument("--yes", "-y", action="store_true", help="retry without asking")
+    add_target(bulk)
+    bulk.set_defaults(run=cmd_bulk_retry)
+    rejected.add_parser(sub)
+    for child in sub.choices.values():
+        inherit(runs, child)

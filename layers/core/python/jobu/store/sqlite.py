@@ -53,6 +53,9 @@ class SQLiteConnector(Connector):
         try:
             self._conn = await connection
         except sqlite3.OperationalError as error:
+            # aiosqlite stops its thread after a failed connect without waiting for it; its last
+            # callback needs this loop open (a CLI's asyncio.run closes it as the error propagates)
+            await asyncio.to_thread(connection._thread.join, 5)
             raise StoreUnavailableError(f"SQLite database cannot be opened: {error}") from error
         self._conn.row_factory = sqlite3.Row
         await self._conn.execute("PRAGMA journal_mode = WAL")

@@ -1,0 +1,283 @@
+"""How the admin commands show the operations' models: tables for lists, fields for one row."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from jobu_local.commands.table import cell, render, to_json
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from jobu.models import CronJob, Execution, ExecutionSummary, RejectedEvent, RejectedEventSummary
+    from jobu.operations.dead_letters import DeadLetter, DeadLetterDepth, RedriveTask
+    from jobu.operations.paging import Page
+    from jobu.operations.runs import RunDetail
+    from jobu.operations.scheduling import BackfillResult
+
+RUN_COLUMNS = (
+    "id",
+    "status",
+    "handler",
+    "source",
+    "job",
+    "retries",
+    "scheduled",
+    "started",
+    "finished",
+    "error",
+)
+CRON_COLUMNS = (
+    "id",
+    "name",
+    "cron",
+    "zone",
+    "handler",
+    "state",
+    "overlap",
+    "retries",
+    "timeout",
+    "next_run_at",
+)
+
+
+def dump(value: BaseModel | Sequence[BaseModel]) -> str:
+    """--json: a model as its JSON object, a list as a JSON array."""
+    if isinstance(value, Sequence):
+        return to_json([item.model_dump(mode="json") for item in value])
+    return to_json(value.model_dump(mode="json"))
+
+
+def footer(page: Page[Any], noun: str) -> str:
+    shown = f"page {page.page} of {max(page.pages, 1)}"
+    more = f"; --page {page.page + 1} for more" if page.page < page.pages else ""
+    return f"{page.total} {noun}{'' if page.total == 1 else 's'} ({shown}{more})"
+
+
+def fields(pairs: Sequence[tuple[str, Any]]) -> str:
+    width = max(len(name) for name, _ in pairs)
+    return "\n".join(f"{name.ljust(width)}  {_text(value)}" for name, value in pairs)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return cell(value, width=10_000)
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+# --- cron jobs -----------------------------------------------------------------------------------
+
+
+def cron_table(jobs: Sequence[CronJob]) -> str:
+    rows = [
+        [
+            job.id,
+            job.name,
+            job.cron_expression,
+            job.timezone,
+            job.handler_name,
+            _state(job),
+            job.overlap_policy,
+            job.max_retry,
+            job.timeout_seconds,
+            job.next_run_at,
+        ]
+        for job in jobs
+    ]
+    return render(CRON_COLUMNS, rows)
+
+
+def _state(job: CronJob) -> str:
+    if not job.is_enabled:
+        return "disabled"
+    if job.paused_at is None:
+        return "enabled"
+    return f"paused until {job.paused_until.isoformat()}" if job.paused_until else "paused"
+
+
+def cron_detail(job: CronJob) -> str:
+    window = job.catchup_window_seconds
+    return fields(
+        [
+            ("id", job.id),
+            ("name", job.name),
+            ("description", job.description or None),
+            ("cron_expression", job.cron_expression),
+            ("timezone", job.timezone),
+            ("handler_name", job.handler_name),
+            ("handler_params", job.handler_params),
+            ("state", _state(job)),
+            ("catchup", f"{job.catchup_policy} (limit {job.catchup_limit}, window {window or '-'} s)"),
+            ("overlap_policy", job.overlap_policy),
+            ("max_retry", job.max_retry),
+            ("timeout_seconds", job.timeout_seconds),
+            ("next_run_at", job.next_run_at),
+            ("created_at", job.created_at),
+            ("updated_at", job.updated_at),
+        ]
+    )
+
+
+def backfill_table(result: BackfillResult) -> str:
+    rows = [
+        [
+            slot.scheduled_time,
+            slot.run_id,
+            "existed" if slot.existed else ("would create" if result.dry_run else "created"),
+        ]
+        for slot in result.slots
+    ]
+    return render(("slot", "run", "outcome"), rows)
+
+
+# --- runs ----------------------------------------------------------------------------------------
+
+
+def _job(run: Execution | ExecutionSummary) -> str | None:
+    name = getattr(run, "cron_name", None)
+    if run.job_id is None:
+        return None
+    return f"{run.job_id} {name}" if name else str(run.job_id)
+
+
+def runs_table(runs: Sequence[Execution | ExecutionSummary]) -> str:
+    rows = [
+        [
+            run.id,
+            run.status.value,
+            run.handler_name,
+            run.param_source,
+            _job(run),
+            f"{run.retry_count}/{run.max_retry}",
+            run.scheduled_time,
+            run.started_at,
+            run.finished_at,
+            run.error_message,
+        ]
+        for run in runs
+    ]
+    return render(RUN_COLUMNS, rows)
+
+
+def run_detail(run: RunDetail) -> str:
+    kafka = (
+        None
+        if run.source_topic is None
+        else f"{run.source_topic} partition {run.source_partition} offset {run.source_offset}"
+    )
+    lines = [
+        fields(
+            [
+                ("id", run.id),
+                ("status", run.status.value),
+                ("handler_name", run.handler_name),
+                ("cron job", _job(run)),
+                ("param_source", run.param_source),
+                ("kafka record", kafka),
+                ("attempts", f"{run.retry_count + 1} (retries {run.retry_count} of {run.max_retry})"),
+                ("timeout_seconds", run.timeout_seconds),
+                ("scheduled_time", run.scheduled_time),
+                ("created_at", run.created_at),
+                ("queued_at", run.queued_at),
+                ("available_at", run.available_at),
+                ("started_at", run.started_at),
+                ("finished_at", run.finished_at),
+                ("deadline_at", run.deadline_at),
+                ("error_message", run.error_message),
+                ("result", run.result),
+            ]
+        ),
+        "",
+        "params (key, value, from):",
+    ]
+    params = [[key, value, run.params_provenance.get(key)] for key, value in run.params.items()]
+    lines.append(_indented(render(["key", "value", "from"], params)) if params else "  (none)")
+    parent = run.parent
+    lines += ["", "parent: " + ("-" if parent is None else _summary_line(parent))]
+    lines.append(f"children ({len(run.children)}):" if run.children else "children: -")
+    if run.children:
+        lines.append(_indented(runs_table(run.children)))
+    return "\n".join(lines)
+
+
+def _summary_line(run: ExecutionSummary) -> str:
+    return f"run {run.id} {run.status.value} {run.handler_name} (created {cell(run.created_at)})"
+
+
+def _indented(text: str) -> str:
+    return "\n".join(f"  {line}" for line in text.splitlines())
+
+
+# --- rejected records ----------------------------------------------------------------------------
+
+
+def _coordinates(record: RejectedEvent | RejectedEventSummary) -> str:
+    if record.source_topic is None:
+        return record.record_key
+    return f"{record.source_topic}-{record.source_partition}@{record.source_offset}"
+
+
+def rejected_table(records: Sequence[RejectedEventSummary]) -> str:
+    rows = [
+        [
+            record.id,
+            _coordinates(record),
+            record.created_at,
+            record.reason,
+            record.raw_preview
+            if record.raw_encoding == "utf-8"
+            else f"({record.raw_encoding}) {record.raw_preview}",
+        ]
+        for record in records
+    ]
+    return render(["id", "record", "received", "reason", "value"], rows)
+
+
+def rejected_detail(record: RejectedEvent) -> str:
+    header = fields(
+        [
+            ("id", record.id),
+            ("record", _coordinates(record)),
+            ("received", record.created_at),
+            ("reason", record.reason),
+            ("encoding", record.raw_encoding),
+        ]
+    )
+    return f"{header}\nvalue:\n{record.raw_value}"
+
+
+# --- the dead-letter queue -----------------------------------------------------------------------
+
+
+def depth_line(depth: DeadLetterDepth) -> str:
+    return f"dead-letter queue: {depth.visible} visible, {depth.in_flight} in flight, {depth.delayed} delayed"
+
+
+def dead_letter_table(letters: Sequence[DeadLetter]) -> str:
+    rows = [
+        [
+            letter.message_id,
+            letter.execution_id,
+            letter.attempt,
+            None if letter.run_status is None else letter.run_status.value,
+            letter.receive_count,
+            letter.sent_at,
+            letter.reason or letter.body,
+        ]
+        for letter in letters
+    ]
+    return render(["message", "run", "attempt", "run status", "received", "sent", "reason or body"], rows)
+
+
+def redrive_table(tasks: Sequence[RedriveTask]) -> str:
+    rows = [
+        [task.status, task.moved, task.to_move, task.started_at, task.failure_reason, task.task_handle]
+        for task in tasks
+    ]
+    return render(["status", "moved", "to move", "started", "failure", "task"], rows)
