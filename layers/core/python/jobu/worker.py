@@ -24,7 +24,7 @@ from jobu.handlers import BaseHandler, Database, HandlerContext, HandlerParams, 
 from jobu.models import Execution, ExecutionStatus, NewExecution, WorkMessage
 from jobu.observability import SUCCEEDED, count, logger
 from jobu.retries import settle_failure
-from jobu.run_database import TransactionDatabase
+from jobu.run_database import HandlerDatabase, TransactionDatabase
 from jobu.store import JobStore
 from jobu.store.job_store import Finished
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
@@ -165,7 +165,8 @@ class Worker:
             return await self._end(execution, Failure(ExecutionStatus.FAILED, str(error), retryable=False))
         if handler_cls.transactional:
             return await self._run_in_transaction(execution, handler_cls, params, budget, follow_up)
-        outcome = await self._execute(execution, handler_cls, params, budget, self.store.connector)
+        database = HandlerDatabase(self.store.connector)
+        outcome = await self._execute(execution, handler_cls, params, budget, database)
         if isinstance(outcome, Failure):
             return await self._end(execution, outcome)
         finished = await self._finish(execution, outcome, follow_up, conn=None)

@@ -70,8 +70,25 @@ class Connector(ABC):
         """Lend a pooled connection (autocommit)."""
 
     @abstractmethod
-    def transaction(self) -> AbstractAsyncContextManager[Any]:
+    def lend(self, conn: Any) -> None:
+        """Say that `conn` (from connection()) is handed to handler code before it goes back.
+
+        jobu's own queries set no session state (no SET, locks, cursors, LISTEN), so their
+        connections go back to the pool as they are, without a reset round trip. Handler code
+        (HandlerContext.database) may leave any of those behind, so a lent connection is reset
+        before another borrower gets it.
+        """
+
+    @abstractmethod
+    def transaction_on(self, conn: Any) -> AbstractAsyncContextManager[None]:
+        """A transaction on a connection already lent by connection(): committed on exit, rolled
+        back on error."""
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Any]:
         """Lend a connection inside a transaction, committed on exit, rolled back on error."""
+        async with self.connection() as conn, self.transaction_on(conn):
+            yield conn
 
     @abstractmethod
     async def execute_script(self, conn: Any, sql: str) -> None:
@@ -101,6 +118,7 @@ class PooledConnector(Connector):
         self._generation = 0  # bumped on each rebuild, so concurrent failures rebuild once
         self._rebuild_lock = asyncio.Lock()
         self._retired: set[asyncio.Task[None]] = set()
+        self._lent: set[int] = set()  # id() of the connections out now that handler code holds
 
     @property
     def target(self) -> Connection:
@@ -119,7 +137,8 @@ class PooledConnector(Connector):
         """A connection from `pool` (translating the driver's errors)."""
 
     @abstractmethod
-    async def _release(self, pool: Any, conn: Any) -> None: ...
+    async def _release(self, pool: Any, conn: Any, *, lent: bool) -> None:
+        """Give `conn` back to `pool`, reset first when it was lent to handler code."""
 
     @abstractmethod
     @contextmanager
@@ -181,6 +200,9 @@ class PooledConnector(Connector):
                 raise
         return self._pool, await self._acquire(self._pool)
 
+    def lend(self, conn: Any) -> None:
+        self._lent.add(id(conn))
+
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
         pool, conn = await self._checkout()
@@ -188,7 +210,9 @@ class PooledConnector(Connector):
             with self._translated_errors():
                 yield conn
         finally:
-            await self._release(pool, conn)
+            lent = id(conn) in self._lent
+            self._lent.discard(id(conn))
+            await self._release(pool, conn, lent=lent)
 
 
 def authentication_failure(backend: str, target: Connection, error: Exception) -> DatabaseAuthenticationError:
