@@ -15,9 +15,12 @@ import asyncmy
 import pytest
 
 from jobu.errors import StoreUnavailableError
-from jobu.models import ExecutionStatus, NewExecution
+from jobu.models import ExecutionStatus, NewExecution, WorkMessage
 from jobu.store import JobStore, open_store
+from jobu.store.connector import PooledConnector
 from jobu.store.mysql import connect_kwargs
+from jobu.work_queue import WorkQueue
+from jobu.worker import Outcome, Worker
 from tests.conftest import MYSQL_HOST, MYSQL_PORT, MYSQL_USER
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -129,6 +132,58 @@ async def test_postgres_a_transaction_left_open_by_handler_code_is_rolled_back(
         await other.close()
     assert seen is not None
     assert (seen.status, seen.error_message) == (ExecutionStatus.RUNNING, None)
+
+
+async def test_worker_runs_a_sample_message_in_two_statements_on_postgres(postgres_store: JobStore) -> None:
+    import jobu_handlers  # noqa: F401  (registers sample)
+
+    (run,) = await postgres_store.insert_event_executions([event_run(1)], now=T0)
+    statements = await statement_log(postgres_store)
+    worker = Worker(postgres_store, WorkQueue(sqs_client=None, queue_url="unused"))  # type: ignore[arg-type]
+    message = WorkMessage(execution_id=run.id, attempt=0)
+    assert await worker.process(message, remaining_seconds=60) is Outcome.SUCCESS
+    claim_statement, finish_statement = statements
+    assert claim_statement.startswith("UPDATE job_executions SET status = 'RUNNING'")
+    assert claim_statement.endswith("RETURNING *;")
+    assert finish_statement.startswith("UPDATE job_executions SET status = $")
+    assert finish_statement.endswith("AND status = 'RUNNING' AND retry_count = $6;")
+    # a duplicate delivery: the claim finds nothing, one read says why
+    statements.clear()
+    assert await worker.process(message, remaining_seconds=60) is Outcome.DUPLICATE
+    assert len(statements) == 2
+
+
+async def test_worker_runs_a_transactional_handler_on_the_claim_connection(
+    postgres_store: JobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jobu_handlers  # noqa: F401  (registers sample1)
+
+    (run,) = await postgres_store.insert_event_executions(
+        [event_run(1, "sample1", {"name": "one", "value": 1})], now=T0
+    )
+    checkouts = 0
+    real_checkout = PooledConnector._checkout
+
+    async def counted(self: PooledConnector) -> Any:
+        nonlocal checkouts
+        checkouts += 1
+        return await real_checkout(self)
+
+    monkeypatch.setattr(PooledConnector, "_checkout", counted)
+    statements = await statement_log(postgres_store)
+    checkouts = 0
+    worker = Worker(postgres_store, WorkQueue(sqs_client=None, queue_url="unused"))  # type: ignore[arg-type]
+    assert await worker.process(WorkMessage(execution_id=run.id, attempt=0), remaining_seconds=60) is (
+        Outcome.SUCCESS
+    )
+    assert checkouts == 1
+    verbs = [s.split()[0] for s in statements]
+    # claim; the transaction with the handler's INSERT and the SUCCESS; then the handler's
+    # session is reset before the connection goes back
+    assert verbs[:2] == ["UPDATE", "BEGIN;"]
+    assert "INSERT" in verbs
+    assert verbs[-3:-1] == ["UPDATE", "COMMIT;"]
+    assert "RESET ALL" in statements[-1]
 
 
 # MySQL / MariaDB -------------------------------------------------------------------------------
