@@ -8,7 +8,7 @@ calls made concurrently.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -51,9 +51,16 @@ class SendReport:
 
 
 class WorkQueue:
-    def __init__(self, *, sqs_client: SQSClient, queue_url: str) -> None:
-        self._sqs = sqs_client
+    def __init__(self, *, sqs_client: SQSClient | Callable[[], SQSClient], queue_url: str) -> None:
+        """`sqs_client`, or a function that makes it when the first message is sent."""
+        self._client = sqs_client
         self.queue_url = queue_url
+
+    @property
+    def _sqs(self) -> SQSClient:
+        if callable(self._client):
+            self._client = self._client()
+        return self._client
 
     async def send(self, runs: Sequence[QueuedRun]) -> SendReport:
         unique = latest_attempts(runs)
