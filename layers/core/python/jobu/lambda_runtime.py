@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from jobu.config import FunctionConfig
 from jobu.store import JobStore, open_store
-from jobu.work_queue import WorkQueue
+from jobu.work_queue import SEND_CONCURRENCY, WorkQueue
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -63,9 +63,9 @@ class Container[C: FunctionConfig]:
             import boto3
             from botocore.config import Config
 
-            # enough connections for the concurrent SendMessageBatch calls of a large Kafka batch
+            # a connection for each concurrent SendMessageBatch call of a large batch
             self._sqs = boto3.client(
-                "sqs", config=Config(max_pool_connections=32, retries={"mode": "standard"})
+                "sqs", config=Config(max_pool_connections=SEND_CONCURRENCY, retries={"mode": "standard"})
             )
         return self._sqs
 
