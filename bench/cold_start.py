@@ -323,20 +323,10 @@ class Fixture:
         from datetime import UTC, datetime
 
         from bench.lambda_events import sqs_event
-        from jobu.models import NewExecution
+        from bench.runs import sample_run
 
         self.offset += 1
-        run = NewExecution(
-            job_id=None,
-            handler_name="sample",
-            params={"id": self.offset},
-            param_source="event",
-            max_retry=0,
-            timeout_seconds=30,
-            source_topic="cold-start-worker",
-            source_partition=0,
-            source_offset=self.offset,
-        )
+        run = sample_run(self.offset, "cold-start-worker")
         (created,) = self.loop.run_until_complete(
             self.store.insert_event_executions([run], now=datetime.now(UTC))
         )

@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.lambda_events import Context, sqs_event
+from bench.runs import sample_run
 from bench.scratch_database import fresh_postgres_sync
 from bench.table import figure
 
@@ -70,24 +71,11 @@ class Bench:
 
     def new_runs(self, count: int) -> list[int]:
         """PENDING event runs, as the queue dispatcher writes them (not timed)."""
-        from jobu.models import NewExecution
-
-        runs = []
-        for _ in range(count):
-            self._offset += 1
-            runs.append(
-                NewExecution(
-                    job_id=None,
-                    handler_name="sample",
-                    params={"id": self._offset, "name": f"item-{self._offset}"},
-                    param_source="event",
-                    max_retry=0,
-                    timeout_seconds=300,
-                    source_topic="bench-worker",
-                    source_partition=0,
-                    source_offset=self._offset,
-                )
-            )
+        first = self._offset + 1
+        self._offset += count
+        runs = [
+            sample_run(i, "bench-worker", {"id": i, "name": f"item-{i}"}) for i in range(first, first + count)
+        ]
         created = self.container.run(self.store.insert_event_executions(runs, now=datetime.now(UTC)))
         return [run.id for run in created]
 
