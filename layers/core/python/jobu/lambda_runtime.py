@@ -46,6 +46,8 @@ class Container[C: FunctionConfig]:
         return self._config
 
     async def store(self) -> JobStore:
+        if self._store is not None:  # warm: every record of a batch asks, none need wait on the lock
+            return self._store
         async with self._store_lock:
             if self._store is None:
                 # not cached until it opens: a database that was down is tried again next invocation
