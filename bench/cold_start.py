@@ -19,7 +19,9 @@ Connections: one more process per function runs 100 warm invocations after the f
 the TCP connections it opens (socket connects), to the database server and to the AWS endpoint,
 at the first invocation and over the 100 warm ones.
 
-    scripts/localstack.sh && .venv/bin/python bench/cold_start.py [--repeat 5] [--warm 100]
+    .venv/bin/python bench/cold_start.py [--repeat 5] [--warm 100] [--no-bytecode]
+    (JOBU_BENCH_TRACE_DISABLED=false: the functions with X-Ray SDK subsegments, TracingSubsegments:
+     Enabled; JOBU_BENCH_PROFILE=path: each process writes cProfile stats to path.<kind>)
 
 Last line: `ratio X`, the slowest function's import + first invocation over its floor's (target
 <= 1.3).
