@@ -122,9 +122,9 @@ manifest: $(STAMP)
 migrate: $(STAMP)
 	$(PY) -m jobu.migrate
 
-# The queue dispatcher's benchmark (bench/queue_dispatch.py).
+# Performance benchmarks (issue 14), each against its floor in the same run, then one table (bench/run_all.py).
 bench: $(STAMP) services
-	$(PY) bench/queue_dispatch.py
+	$(PY) bench/run_all.py
 
 .PHONY: soak soak-full
 # The fault-injection soak (bench/soak.py), a few hundred events on each backend.

@@ -12,13 +12,12 @@ processes with SIGKILL, as Lambda kills a container that timed out or ran out of
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib
 import random
-import uuid
 from typing import Any
 
 import bench.soak_handlers  # noqa: F401  (registers soak_effect in this worker)
+from bench.lambda_events import Context, sqs_event
 
 # by name: mypy knows the entry point as the module `app` Lambda loads, not as functions.worker.app
 app: Any = importlib.import_module("functions.worker.app")
@@ -42,37 +41,6 @@ class FlakySQS:
         return self._client.send_message_batch(**kwargs)
 
 
-class Context:
-    function_name = "soak-worker"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:soak-worker"
-
-    def __init__(self) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-
-    def get_remaining_time_in_millis(self) -> int:
-        return REMAINING_MS
-
-
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": {},
-                "md5OfBody": hashlib.md5(m["Body"].encode()).hexdigest(),  # SQS's own checksum
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queue-url", required=True)
@@ -92,7 +60,7 @@ def main() -> None:
         ).get("Messages", [])
         if not received:
             continue
-        response = app.handler(sqs_event(received, queue_arn), Context())
+        response = app.handler(sqs_event(received, queue_arn), Context("soak-worker", REMAINING_MS))
         failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
         done = [m for m in received if m["MessageId"] not in failed]
         if done:

@@ -8,7 +8,12 @@
    botocore in) and what never runs there: test suites, C/C++
    headers and Cython sources, the pyarrow modules the pipeline handlers do not use (Arrow Flight,
    the C++ test module) and second copies of pyarrow's shared libraries under link-time names;
-4. strips debug symbols from native modules when an ELF strip tool for that architecture is found.
+4. strips debug symbols from native modules when an ELF strip tool for that architecture is found;
+5. compiles every module to bytecode. Lambda's /opt is read-only, so a layer without .pyc files is
+   compiled from source at every cold start, each module a function imports (measured on the queue
+   dispatcher's imports: 1.7-2.8 s from source, 0.4-0.6 s from bytecode). The .pyc files are for
+   CPython 3.12 (the runtime's) and checked by nothing (unchecked-hash): a layer never changes, and
+   the source times a zip keeps are not exact enough for time-based checks.
 
 Each removal is listed in TRIMS / RUNTIME_PROVIDED with its reason; `make sizes` measures the result.
 """
@@ -16,7 +21,9 @@ Each removal is listed in TRIMS / RUNTIME_PROVIDED with its reason; `make sizes`
 from __future__ import annotations
 
 import argparse
+import compileall
 import platform
+import py_compile
 import shutil
 import subprocess
 import sys
@@ -187,6 +194,19 @@ def strip_native(site: Path, architecture: str) -> int:
     return before - sum(p.stat().st_size for p in native)
 
 
+def compile_bytecode(site: Path) -> int:
+    """Compile every .py under `site` for this interpreter (3.12: Lambda's); returns the bytes added."""
+    if sys.version_info[:2] != (3, 12):
+        raise SystemExit(
+            f"build_layer: bytecode must be compiled by Python 3.12 (Lambda's), not {sys.version}"
+        )
+    before = tree_size(site)
+    compileall.compile_dir(
+        site, quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+    )
+    return tree_size(site) - before
+
+
 def build(args: argparse.Namespace) -> None:
     site = Path(args.out) / "python"
     site.mkdir(parents=True, exist_ok=True)
@@ -199,8 +219,12 @@ def build(args: argparse.Namespace) -> None:
         )
     freed = {"runtime-provided": drop_runtime_provided(site), "trimmed": trim(site)}
     freed["debug symbols"] = strip_native(site, args.arch)
+    added = compile_bytecode(site)
     summary = ", ".join(f"{name} {size / 2**20:.1f} MiB" for name, size in freed.items())
-    print(f"build_layer: {site} is {tree_size(site) / 2**20:.1f} MiB (removed: {summary})")
+    print(
+        f"build_layer: {site} is {tree_size(site) / 2**20:.1f} MiB "
+        f"(removed: {summary}; bytecode added: {added / 2**20:.1f} MiB)"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from jobu.api.resolver import create_resolver, resolve
 from jobu.api.services import AdminConfig, LambdaServices
 from jobu.lambda_runtime import Container
-from jobu.observability import logger, metrics, tracer
+from jobu.observability import logger, metrics, traced
 
 ENVIRONMENT = AdminConfig.ENVIRONMENT
 REQUIRED_ENVIRONMENT = AdminConfig.REQUIRED_ENVIRONMENT
@@ -25,6 +25,6 @@ api = create_resolver()
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return container.run(resolve(api, services, event, context))

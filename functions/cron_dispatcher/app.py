@@ -10,7 +10,7 @@ from jobu.clock import utcnow
 from jobu.config import CronConfig
 from jobu.cron_dispatch import continue_tick, refused_event, run_tick
 from jobu.lambda_runtime import Container
-from jobu.observability import logger, metrics, tracer
+from jobu.observability import logger, metrics, traced
 from jobu.schedule_event import ScheduleEventRefusedError, tick_time
 
 ENVIRONMENT = CronConfig.ENVIRONMENT
@@ -46,6 +46,6 @@ async def _tick(event: Any, context: LambdaContext) -> dict[str, Any]:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return container.run(_tick(event, context))

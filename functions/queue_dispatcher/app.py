@@ -15,7 +15,7 @@ from jobu.config import FunctionConfig
 from jobu.event_dispatch import dispatch_event
 from jobu.handler_manifest import known_handler_names
 from jobu.lambda_runtime import Container
-from jobu.observability import logger, metrics, tracer
+from jobu.observability import logger, metrics, traced
 
 ENVIRONMENT = FunctionConfig.ENVIRONMENT
 REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT
@@ -36,7 +36,7 @@ async def _dispatch(event: Any) -> dict[str, Any]:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # the event is read record by record in the core (jobu.kafka_records), never trusted whole
     return container.run(_dispatch(event))

@@ -12,9 +12,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import jobu_handlers  # noqa: F401  (registers the handlers this worker runs)
 from jobu.access import DataAccess
 from jobu.config import WorkerConfig
-from jobu.lambda_runtime import Container, ContainerBatchProcessor
-from jobu.observability import logger, metrics, tracer
+from jobu.lambda_runtime import Container
+from jobu.observability import logger, metrics, traced
 from jobu.operations.dead_letters import DeadLetterQueue
+from jobu.sqs_batch import ContainerBatchProcessor
 from jobu.worker import Outcome, Worker, parse_work_message
 
 ENVIRONMENT = WorkerConfig.ENVIRONMENT | DataAccess.ENVIRONMENT
@@ -41,7 +42,7 @@ async def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> st
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return async_process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

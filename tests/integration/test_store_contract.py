@@ -153,13 +153,34 @@ async def test_event_batch_is_idempotent_and_returns_unqueued_runs(store: JobSto
 
 async def test_claim_is_exclusive_and_attempt_bound(store: JobStore) -> None:
     (run,) = await store.insert_event_executions([event_run(1)], now=T0)
-    deadline = T0 + timedelta(minutes=1)
-    assert not await store.claim_execution(run.id, attempt=1, now=T0, deadline_at=deadline)
-    assert await store.claim_execution(run.id, attempt=0, now=T0, deadline_at=deadline)
-    assert not await store.claim_execution(run.id, attempt=0, now=T0, deadline_at=deadline)
-    loaded = await store.get_execution(run.id)
-    assert loaded is not None
-    assert (loaded.status, loaded.started_at, loaded.deadline_at) == (ExecutionStatus.RUNNING, T0, deadline)
+    deadline = T0 + timedelta(seconds=20)  # before the run's own timeout (30 s) is up
+    assert await store.claim_execution(run.id, attempt=1, now=T0, deadline_at=deadline) is None
+    claimed = await store.claim_execution(run.id, attempt=0, now=T0, deadline_at=deadline)
+    assert await store.claim_execution(run.id, attempt=0, now=T0, deadline_at=deadline) is None
+    assert await store.claim_execution(run.id + 1, attempt=0, now=T0, deadline_at=deadline) is None
+    # the claim returns the run as it now is
+    assert claimed is not None
+    assert claimed == await store.get_execution(run.id)
+    assert (claimed.id, claimed.params, claimed.retry_count) == (run.id, run.params, 0)
+    assert (claimed.status, claimed.started_at, claimed.deadline_at) == (
+        ExecutionStatus.RUNNING,
+        T0,
+        deadline,
+    )
+
+
+async def test_claim_deadline_is_the_run_timeout_when_that_comes_first(store: JobStore) -> None:
+    (run,) = await store.insert_event_executions([event_run(1)], now=T0)
+    now = T0 + timedelta(microseconds=250_000)
+    claimed = await store.claim_execution(
+        run.id, attempt=0, now=now, deadline_at=now + timedelta(minutes=10), margin=timedelta(seconds=5)
+    )
+    assert claimed is not None
+    # timeout_seconds (30) + the margin, from the claim's time
+    assert claimed.deadline_at == now + timedelta(seconds=35)
+    assert await store.stale_running_executions(now=now + timedelta(seconds=35), limit=10) == []
+    stale = await store.stale_running_executions(now=now + timedelta(seconds=35.001), limit=10)
+    assert [e.id for e in stale] == [run.id]
 
 
 async def test_retry_then_finish_with_follow_up(store: JobStore) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from jobu import constants
-from jobu.config import DATABASE_SETTINGS, POWERTOOLS_SETTINGS
+from jobu.config import DATABASE_SETTINGS, LIBRARY_SETTINGS
 from jobu.schedule_event import tick_time
 from jobu_local.template.cfn_yaml import load_template
 
@@ -118,7 +118,7 @@ def test_every_variable_the_code_requires_is_set(logical_id: str) -> None:
 
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
 def test_every_variable_the_template_sets_is_read(logical_id: str) -> None:
-    read = handler_module(logical_id).ENVIRONMENT | POWERTOOLS_SETTINGS
+    read = handler_module(logical_id).ENVIRONMENT | LIBRARY_SETTINGS
     unread = set(environment(logical_id)) - read
     assert not unread, f"{logical_id}: the template sets variables no code reads: {sorted(unread)}"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -176,3 +178,20 @@ def test_layer_platforms_cover_the_template_architectures() -> None:
     assert set(build_layer.PLATFORMS) == {"arm64", "x86_64"}
     assert all(tag.endswith("aarch64") for tag in build_layer.PLATFORMS["arm64"])
     assert {"boto3", "botocore", "s3transfer"} == build_layer.RUNTIME_PROVIDED
+
+
+def test_layer_modules_are_compiled_for_a_read_only_opt(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("VALUE = 42\n")
+    build_layer.compile_bytecode(tmp_path)
+    (compiled,) = (package / "__pycache__").glob("__init__.cpython-312.pyc")
+    # flags = 0b01: hash-based, not checked against the source (a layer never changes)
+    assert int.from_bytes(compiled.read_bytes()[4:8], "little") == 0b01
+    # and Python uses it even when the source's time no longer matches
+    (package / "__init__.py").touch()
+    probe = "import pkg; print(pkg.__cached__, pkg.VALUE)"
+    out = subprocess.run(
+        [sys.executable, "-B", "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == [str(compiled), "42"]

@@ -29,7 +29,15 @@ SECRET_DATABASE_SETTINGS = frozenset(
         constants.DATABASE_CA_BUNDLE,
     }
 )
-POWERTOOLS_SETTINGS = frozenset({constants.POWERTOOLS_SERVICE_NAME, constants.POWERTOOLS_METRICS_NAMESPACE})
+POWERTOOLS_SETTINGS = frozenset(
+    {
+        constants.POWERTOOLS_SERVICE_NAME,
+        constants.POWERTOOLS_METRICS_NAMESPACE,
+        constants.POWERTOOLS_TRACE_DISABLED,
+    }
+)
+# Read by the libraries themselves: Powertools', and pydantic's plugin switch.
+LIBRARY_SETTINGS = POWERTOOLS_SETTINGS | {constants.PYDANTIC_DISABLE_PLUGINS}
 # How long Powertools keeps the secret: warm containers and re-opened pools do not call AWS. A
 # rotation is noticed sooner: an authentication failure reads the secret again at once.
 SECRET_MAX_AGE_SECONDS = 300

@@ -60,6 +60,12 @@ WORKER_TIMEOUT_SECONDS: Final = "JOBU_WORKER_TIMEOUT_SECONDS"
 # Read by Powertools itself (Logger, Metrics, Tracer).
 POWERTOOLS_SERVICE_NAME: Final = "POWERTOOLS_SERVICE_NAME"
 POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
+# Read by pydantic: "__all__" skips its search of every installed distribution's entry points for
+# plugins (jobu uses none), made when the first model class is built, at every cold start.
+PYDANTIC_DISABLE_PLUGINS: Final = "PYDANTIC_DISABLE_PLUGINS"
+# "true": no X-Ray SDK subsegments (and no SDK import: jobu.observability.traced); Lambda's active
+# tracing still traces each invocation.
+POWERTOOLS_TRACE_DISABLED: Final = "POWERTOOLS_TRACE_DISABLED"
 
 # Not set by us: boto3 honours it, and it selects an emulator (moto server, LocalStack) locally.
 AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"

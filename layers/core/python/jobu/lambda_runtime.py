@@ -12,14 +12,9 @@ from collections.abc import Coroutine
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType
-from aws_lambda_powertools.utilities.batch.base import FailureResponse
-from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
-
 from jobu.config import FunctionConfig
-from jobu.observability import logger
 from jobu.store import JobStore, open_store
-from jobu.work_queue import WorkQueue
+from jobu.work_queue import SEND_CONCURRENCY, WorkQueue
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -52,6 +47,8 @@ class Container[C: FunctionConfig]:
         return self._config
 
     async def store(self) -> JobStore:
+        if self._store is not None:  # warm: every record of a batch asks, none need wait on the lock
+            return self._store
         async with self._store_lock:
             if self._store is None:
                 # not cached until it opens: a database that was down is tried again next invocation
@@ -69,15 +66,17 @@ class Container[C: FunctionConfig]:
             import boto3
             from botocore.config import Config
 
-            # enough connections for the concurrent SendMessageBatch calls of a large Kafka batch
+            # a connection for each concurrent SendMessageBatch call of a large batch
             self._sqs = boto3.client(
-                "sqs", config=Config(max_pool_connections=32, retries={"mode": "standard"})
+                "sqs", config=Config(max_pool_connections=SEND_CONCURRENCY, retries={"mode": "standard"})
             )
         return self._sqs
 
     @property
     def queue(self) -> WorkQueue:
-        return WorkQueue(sqs_client=self.sqs, queue_url=self.config.work_queue_url)
+        # the client is made when a message is first sent: a worker whose runs succeed sends none,
+        # and importing boto3 and loading the SQS model is much of a cold start
+        return WorkQueue(sqs_client=lambda: self.sqs, queue_url=self.config.work_queue_url)
 
     def client(self, service: str) -> Any:
         """Another AWS client, made when first needed (the cron dispatcher's Lambda, to continue a tick)."""
@@ -97,34 +96,3 @@ class Container[C: FunctionConfig]:
         """Release the pool and the loop (at interpreter exit; Lambda just freezes the container)."""
         self.reset()
         self.loop.close()
-
-
-class ContainerBatchProcessor(AsyncBatchProcessor):
-    """Powertools' async SQS batch processor, run on the container's long-lived loop.
-
-    Powertools runs async record handlers with asyncio.run() outside Lambda and on the thread's
-    default loop inside it; jobu's pools live on the container's own loop, so use that one.
-    """
-
-    def __init__(self, container: Container[Any]) -> None:
-        super().__init__(EventType.SQS, raise_on_entire_batch_failure=False)
-        self._container = container
-
-    def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
-        """Say at WARNING why a message goes back to the queue (Powertools says it at DEBUG)."""
-        logger.warning(
-            "message returned to the queue for redelivery",
-            extra={
-                "message_id": record.get("messageId"),
-                "reason": f"{exception[0].__name__ if exception[0] else 'Error'}: {exception[1]}",
-            },
-        )
-        return super().failure_handler(record, exception)
-
-    def async_process(self) -> list[tuple[Any, ...]]:
-        async def process_all() -> list[tuple[Any, ...]]:
-            return list(
-                await asyncio.gather(*[self._async_process_record(record) for record in self.records])
-            )
-
-        return self._container.run(process_all())

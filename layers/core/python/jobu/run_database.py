@@ -1,8 +1,11 @@
-"""The job store's database as a transactional handler sees it: one transaction, lent every time.
+"""The job store's database as a handler sees it (HandlerContext.database).
 
-The worker opens the transaction, runs the handler with this in its context, and records the
-run's SUCCESS on the same connection before committing; so the handler's writes and the run's
-outcome commit together or not at all.
+A handler gets pooled connections that are reset before jobu or another handler uses them again
+(Connector.lend): whatever session state handler code leaves behind stays with it.
+
+A transactional handler gets one transaction, lent every time: the worker opens it, runs the
+handler with it in its context, and records the run's SUCCESS on the same connection before
+committing; so the handler's writes and the run's outcome commit together or not at all.
 """
 
 from __future__ import annotations
@@ -16,10 +19,9 @@ from typing import Any
 from jobu.store.connector import Connector
 
 
-class TransactionDatabase:
-    def __init__(self, connector: Connector, transaction: Any) -> None:
+class HandlerDatabase:
+    def __init__(self, connector: Connector) -> None:
         self._connector = connector
-        self._transaction = transaction
 
     @property
     def backend(self) -> str:
@@ -34,11 +36,25 @@ class TransactionDatabase:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
-        # the run's transaction: committed or rolled back by the worker, never here
-        yield self._transaction
+        async with self._connector.connection() as conn:
+            self._connector.lend(conn)
+            yield conn
 
     def encode_json(self, value: Any) -> Any:
         return self._connector.encode_json(value)
 
     def encode_time(self, value: datetime | None) -> Any:
         return self._connector.encode_time(value)
+
+
+class TransactionDatabase(HandlerDatabase):
+    def __init__(self, connector: Connector, transaction: Any) -> None:
+        super().__init__(connector)
+        self._transaction = transaction
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        # the run's transaction: committed or rolled back by the worker, never here; reset when
+        # the worker gives its connection back to the pool
+        self._connector.lend(self._transaction)
+        yield self._transaction

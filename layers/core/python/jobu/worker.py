@@ -6,11 +6,17 @@ at the message's attempt is a duplicate and does nothing.
 
 A transactional handler (BaseHandler.transactional) runs inside one transaction that also
 records its SUCCESS: its writes and the outcome commit together, or neither does.
+
+Statements: the claim returns the run it claimed (one statement; two on MySQL), and a run without
+a follow-up ends with one UPDATE, outside any transaction. A run takes one pooled connection for
+its claim; a transactional run keeps it for its transaction, any other run gives it back before
+its handler starts (a handler may take minutes, and may want connections of its own).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -25,7 +31,7 @@ from jobu.handlers import BaseHandler, Database, HandlerContext, HandlerParams, 
 from jobu.models import Execution, ExecutionStatus, NewExecution, WorkMessage
 from jobu.observability import SUCCEEDED, count, logger
 from jobu.retries import CANCELLED_REASON, settle_failure
-from jobu.run_database import TransactionDatabase
+from jobu.run_database import HandlerDatabase, TransactionDatabase
 from jobu.store import JobStore
 from jobu.store.job_store import Finished
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
@@ -79,6 +85,33 @@ class _RollBack(Exception):
 
     def __init__(self, failure: Failure | None) -> None:
         self.failure = failure
+
+
+@dataclass(frozen=True)
+class _Run:
+    """A claimed run ready for its handler."""
+
+    execution: Execution
+    handler_cls: type[BaseHandler]
+    params: HandlerParams
+    follow_up: FollowUp | None
+    budget: float
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A claimed run that cannot start (unknown handler, bad params)."""
+
+    execution: Execution
+    failure: Failure
+
+
+def _time_left(ends_at: float) -> float:
+    """Seconds left in the invocation; NotEnoughTimeError when too few to run anything."""
+    remaining = round(ends_at - time.monotonic(), 3)  # milliseconds, as Lambda counts them
+    if remaining <= TIMEOUT_MARGIN_SECONDS:
+        raise NotEnoughTimeError(f"{remaining:.1f}s left in this invocation; the message will be redelivered")
+    return remaining
 
 
 def parse_work_message(body: str) -> WorkMessage | str:
@@ -168,7 +201,51 @@ class Worker:
         self.retry_policy = retry_policy
 
     async def process(self, message: WorkMessage, *, remaining_seconds: float) -> Outcome:
-        execution = await self.store.get_execution(message.execution_id)
+        ends_at = time.monotonic() + remaining_seconds
+        _time_left(ends_at)
+        settled: Finished | Failure | Outcome | None = None
+        async with self.store.connector.connection() as conn:
+            # nothing else is taken from the pool while this is held: a pool of one cannot deadlock
+            run = await self._claim(conn, message, _time_left(ends_at))
+            if isinstance(run, Outcome):
+                return run
+            if isinstance(run, _Failed):
+                settled = run.failure
+            elif run.handler_cls.transactional:
+                settled = await self._run_in_transaction(conn, run)
+        if settled is None:  # the connection is back in the pool: the handler may take minutes
+            assert isinstance(run, _Run)
+            settled = await self._run(run)
+        return await self._settle(run.execution, settled)
+
+    async def _claim(
+        self, conn: Any, message: WorkMessage, remaining_seconds: float
+    ) -> _Run | _Failed | Outcome:
+        now = utcnow()
+        execution = await self.store.claim_execution(
+            message.execution_id,
+            attempt=message.attempt,
+            now=now,
+            deadline_at=now + timedelta(seconds=remaining_seconds),
+            margin=timedelta(seconds=TIMEOUT_MARGIN_SECONDS),
+            conn=conn,
+        )
+        if execution is None:
+            return await self._unclaimed(conn, message)
+        logger.thread_safe_append_keys(
+            execution_id=execution.id, job_id=execution.job_id, handler_name=execution.handler_name
+        )
+        budget = min(float(execution.timeout_seconds), remaining_seconds - TIMEOUT_MARGIN_SECONDS)
+        logger.info("run started", extra={"attempt": message.attempt, "budget_seconds": budget})
+        try:
+            handler_cls, params, follow_up = _prepare(execution)
+        except PermanentError as error:
+            # retrying cannot help: end the run now, whatever max_retry says
+            return _Failed(execution, Failure(ExecutionStatus.FAILED, str(error), retryable=False))
+        return _Run(execution, handler_cls, params, follow_up, budget)
+
+    async def _unclaimed(self, conn: Any, message: WorkMessage) -> Outcome:
+        execution = await self.store.get_execution(message.execution_id, conn=conn)
         if execution is None:
             logger.warning(
                 "message for a run that does not exist", extra={"execution_id": message.execution_id}
@@ -177,64 +254,50 @@ class Worker:
         logger.thread_safe_append_keys(
             execution_id=execution.id, job_id=execution.job_id, handler_name=execution.handler_name
         )
-        if execution.status is not ExecutionStatus.PENDING or execution.retry_count != message.attempt:
-            logger.info(
-                "duplicate delivery ignored", extra={"status": execution.status, "attempt": message.attempt}
-            )
-            return Outcome.DUPLICATE
-        budget = min(float(execution.timeout_seconds), remaining_seconds - TIMEOUT_MARGIN_SECONDS)
-        if budget <= 0:
-            raise NotEnoughTimeError(
-                f"{remaining_seconds:.1f}s left in this invocation; the message will be redelivered"
-            )
-        now = utcnow()
-        deadline = now + timedelta(seconds=budget + TIMEOUT_MARGIN_SECONDS)
-        if not await self.store.claim_execution(
-            execution.id, attempt=message.attempt, now=now, deadline_at=deadline
-        ):
-            logger.info("run claimed by another delivery")
-            return Outcome.DUPLICATE
-        claimed = execution.model_copy(update={"status": ExecutionStatus.RUNNING})
-        logger.info("run started", extra={"attempt": message.attempt, "budget_seconds": budget})
-        return await self._run(claimed, budget)
+        logger.info(
+            "duplicate delivery ignored",
+            extra={
+                "status": execution.status,
+                "retry_count": execution.retry_count,
+                "attempt": message.attempt,
+            },
+        )
+        return Outcome.DUPLICATE
 
-    async def _run(self, execution: Execution, budget: float) -> Outcome:
-        try:
-            handler_cls, params, follow_up = _prepare(execution)
-        except PermanentError as error:
-            # retrying cannot help: end the run now, whatever max_retry says
-            return await self._end(execution, Failure(ExecutionStatus.FAILED, str(error), retryable=False))
-        if handler_cls.transactional:
-            return await self._run_in_transaction(execution, handler_cls, params, budget, follow_up)
-        outcome = await self._execute(execution, handler_cls, params, budget, self.store.connector)
+    async def _run(self, run: _Run) -> Finished | Failure:
+        database = HandlerDatabase(self.store.connector)
+        outcome = await self._execute(run.execution, run.handler_cls, run.params, run.budget, database)
         if isinstance(outcome, Failure):
-            return await self._end(execution, outcome)
-        finished = await self._finish(execution, outcome, follow_up, conn=None)
-        return await self._succeeded(execution, finished)
+            return outcome
+        return await self._finish(run.execution, outcome, run.follow_up, conn=None)
 
-    async def _run_in_transaction(
-        self,
-        execution: Execution,
-        handler_cls: type[BaseHandler],
-        params: HandlerParams,
-        budget: float,
-        follow_up: FollowUp | None,
-    ) -> Outcome:
+    async def _run_in_transaction(self, conn: Any, run: _Run) -> Finished | Failure | Outcome:
         try:
-            async with self.store.connector.transaction() as conn:
+            async with self.store.connector.transaction_on(conn):
                 database = TransactionDatabase(self.store.connector, conn)
-                outcome = await self._execute(execution, handler_cls, params, budget, database)
+                outcome = await self._execute(
+                    run.execution, run.handler_cls, run.params, run.budget, database
+                )
                 if isinstance(outcome, Failure):
                     raise _RollBack(outcome)
-                finished = await self._finish(execution, outcome, follow_up, conn=conn)
+                finished = await self._finish(run.execution, outcome, run.follow_up, conn=conn)
                 if not finished.finished:
                     raise _RollBack(None)
         except _RollBack as rolled_back:
             if rolled_back.failure is None:
                 logger.warning("run settled by another actor first: its writes were rolled back")
                 return Outcome.DUPLICATE
-            return await self._end(execution, rolled_back.failure)
-        return await self._succeeded(execution, finished)
+            return rolled_back.failure
+        return finished
+
+    async def _settle(self, execution: Execution, settled: Finished | Failure | Outcome) -> Outcome:
+        """After the run's connection went back to the pool: retry or record a failure, queue a
+        follow-up or the job's waiting run."""
+        if isinstance(settled, Outcome):
+            return settled
+        if isinstance(settled, Failure):
+            return await self._end(execution, settled)
+        return await self._succeeded(execution, settled)
 
     async def _execute(
         self,

@@ -14,7 +14,6 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobu.api import errors
@@ -65,6 +64,10 @@ def create_resolver() -> APIGatewayHttpResolver:
 
 def openapi(app: APIGatewayHttpResolver) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route, as the API answers."""
+    # Powertools' OpenAPI document models cost a cold start more than the rest of the API: only
+    # this route needs them
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+
     sigv4 = APIKey.model_validate(
         {
             "type": "apiKey",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,15 @@ class JobStore:
 
     def _j(self, value: Any) -> Any:
         return self.connector.encode_json(value)
+
+    @asynccontextmanager
+    async def _connection(self, conn: Any) -> AsyncIterator[Any]:
+        """`conn` when the caller already holds one, else one from the pool."""
+        if conn is not None:
+            yield conn
+        else:
+            async with self.connector.connection() as lent:
+                yield lent
 
     @asynccontextmanager
     async def _transaction(self, conn: Any) -> AsyncIterator[Any]:
@@ -190,22 +199,39 @@ class JobStore:
             runs = [{"id": execution_id, "attempt": attempt} for execution_id, attempt in sent]
             await self._update("mark_queued", runs=self._j(runs), now=self._t(now))
 
-    async def get_execution(self, execution_id: int) -> Execution | None:
-        row = await self._select_one("get_execution", id=execution_id)
+    async def get_execution(self, execution_id: int, *, conn: Any = None) -> Execution | None:
+        async with self._connection(conn) as c:
+            row = await self._q.get_execution(c, id=execution_id)
         return None if row is None else Execution.model_validate(dict(row))
 
     async def claim_execution(
-        self, execution_id: int, *, attempt: int, now: datetime, deadline_at: datetime
-    ) -> bool:
-        """PENDING -> RUNNING for the message's attempt; False when someone else has it (or had it)."""
-        claimed = await self._update(
-            "claim_execution",
-            id=execution_id,
-            attempt=attempt,
-            now=self._t(now),
-            deadline_at=self._t(deadline_at),
-        )
-        return claimed == 1
+        self,
+        execution_id: int,
+        *,
+        attempt: int,
+        now: datetime,
+        deadline_at: datetime,
+        margin: timedelta = timedelta(0),
+        conn: Any = None,
+    ) -> Execution | None:
+        """PENDING -> RUNNING for the message's attempt: the claimed run, or None when someone else
+        has it (or had it), or it does not exist.
+
+        The run's deadline_at becomes now + its timeout_seconds + `margin`, or `deadline_at` when
+        that is earlier. One statement where the database can return the row it updated.
+        """
+        async with self._connection(conn) as c:
+            claimed = await self._q.claim_execution(
+                c,
+                id=execution_id,
+                attempt=attempt,
+                now=self._t(now),
+                timeout_base=self._t(now + margin),
+                deadline_at=self._t(deadline_at),
+            )
+            if isinstance(claimed, int):  # MySQL: the rows the UPDATE matched, then the row itself
+                claimed = await self._q.get_execution(c, id=execution_id) if claimed == 1 else None
+        return None if claimed is None else Execution.model_validate(dict(claimed))
 
     async def finish_execution(
         self,
@@ -221,22 +247,25 @@ class JobStore:
     ) -> Finished:
         """RUNNING -> a final status; with follow_up, create the next run in the same transaction.
 
-        With `conn`, inside that open transaction (a transactional handler's); else in one of its own.
+        With `conn`, inside that open transaction (a transactional handler's); else in one of its own,
+        or, without follow_up, as one statement that needs none.
         """
+        outcome = {
+            "id": execution_id,
+            "attempt": attempt,
+            "status": status.value,
+            "result": self._j(result),
+            "error_message": error_message,
+            "now": self._t(now),
+        }
+        if follow_up is None:
+            async with self._connection(conn) as c:
+                finished = await self._q.finish_execution(c, **outcome)
+            return Finished(finished=self.connector.affected_rows(finished) == 1, follow_up=None)
         async with self._transaction(conn) as tx:
-            finished = await self._q.finish_execution(
-                tx,
-                id=execution_id,
-                attempt=attempt,
-                status=status.value,
-                result=self._j(result),
-                error_message=error_message,
-                now=self._t(now),
-            )
+            finished = await self._q.finish_execution(tx, **outcome)
             if self.connector.affected_rows(finished) == 0:
                 return Finished(finished=False, follow_up=None)
-            if follow_up is None:
-                return Finished(finished=True, follow_up=None)
             child_id = await self._q.insert_child_execution(
                 tx,
                 job_id=follow_up.job_id,

@@ -22,6 +22,12 @@ from jobu.store.tls import connection
 _UNAVAILABLE_CODES = frozenset({1040, 1205, 1213, 2002, 2003, 2006, 2013, 2055})
 _ACCESS_DENIED = 1045
 _DUPLICATE_KEY = 1062
+# What every pooled session is set to at connect, and again after a reset: stored times are naive UTC.
+_SESSION_SETTINGS = "time_zone = '+00:00'"
+# COM_RESET_CONNECTION (MySQL 5.7.3+, MariaDB 10.2.4+): the session as a new connection has it,
+# without reconnecting: transaction rolled back, table and user locks released, temporary tables
+# dropped, session variables back to the server's defaults. asyncmy has no method for it.
+_COM_RESET_CONNECTION = 0x1F
 
 
 def _is_unavailable(error: Exception) -> bool:
@@ -32,6 +38,15 @@ def _is_unavailable(error: Exception) -> bool:
 
 def _is_authentication(error: Exception) -> bool:
     return isinstance(error, OperationalError) and bool(error.args) and error.args[0] == _ACCESS_DENIED
+
+
+async def _reset_session(conn: Any) -> None:
+    """Whatever handler code left in the session (autocommit off, LOCK TABLES, GET_LOCK, an open
+    transaction, variables) is gone; then jobu's own settings again."""
+    await conn._execute_command(_COM_RESET_CONNECTION, b"")
+    await conn._read_ok_packet()
+    async with conn.cursor() as cursor:
+        await cursor.execute(f"SET {_SESSION_SETTINGS}, autocommit = 1")
 
 
 def connect_kwargs(url: str) -> dict[str, Any]:
@@ -79,7 +94,7 @@ class MySQLConnector(PooledConnector):
                 maxsize=self.max_connections,
                 autocommit=True,
                 connect_timeout=10,
-                init_command="SET time_zone = '+00:00'",
+                init_command=f"SET {_SESSION_SETTINGS}",
             )
 
     async def _close_pool(self, pool: Any) -> None:
@@ -90,19 +105,31 @@ class MySQLConnector(PooledConnector):
         with self._translated_errors():
             return await pool.acquire()
 
-    async def _release(self, pool: Any, conn: Any) -> None:
-        pool.release(conn)  # not a coroutine in asyncmy
+    async def _release(self, pool: Any, conn: Any, *, lent: bool) -> None:
+        try:
+            if lent and conn.connected:
+                await _reset_session(conn)
+        except Exception:
+            conn.close()  # the pool drops a closed connection and opens a new one when needed
+        finally:
+            # asyncmy's pool closes a connection still in a transaction rather than keep it
+            pool.release(conn)  # not a coroutine in asyncmy
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Any]:
-        async with self.connection() as conn:
-            await conn.begin()
+    async def transaction_on(self, conn: Any) -> AsyncIterator[None]:
+        await conn.begin()
+        try:
+            yield
+        except BaseException:
             try:
-                yield conn
-            except BaseException:
                 await conn.rollback()
-                raise
-            await conn.commit()
+            except Exception:
+                # asyncmy closes a connection whose statement was cancelled, so the rollback
+                # cannot be sent; the server rolls back when the connection goes. The error
+                # that got here is the one to raise (a CancelledError stays a cancellation).
+                conn.close()
+            raise
+        await conn.commit()
 
     async def execute_script(self, conn: Any, sql: str) -> None:
         await AsyncMyAdapter().execute_script(conn, sql)

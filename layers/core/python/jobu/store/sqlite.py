@@ -67,6 +67,10 @@ class SQLiteConnector(Connector):
             await self._conn.close()
             self._conn = None
 
+    def lend(self, conn: Any) -> None:
+        """Nothing to do: connection() already ends any transaction handler code left open, and
+        the one connection is the store's own (no pool to hand it on)."""
+
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
         if self._conn is None:
@@ -82,18 +86,21 @@ class SQLiteConnector(Connector):
                 if error.sqlite_errorcode in _BUSY_CODES:
                     raise StoreUnavailableError(f"SQLite database is busy: {error}") from error
                 raise
+            finally:
+                if self._conn is not None and self._conn.in_transaction:
+                    # left open by handler code: the next borrower's BEGIN would fail on it
+                    await self._conn.execute("ROLLBACK")
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Any]:
-        async with self.connection() as conn:
-            # IMMEDIATE takes the write lock up front, so two dispatchers queue instead of deadlocking
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
-            await conn.execute("COMMIT")
+    async def transaction_on(self, conn: Any) -> AsyncIterator[None]:
+        # IMMEDIATE takes the write lock up front, so two dispatchers queue instead of deadlocking
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
 
     async def execute_script(self, conn: Any, sql: str) -> None:
         await conn.executescript(sql)

@@ -19,12 +19,6 @@ DELETE FROM cron_jobs WHERE name = :name;
 -- name: get_execution^
 SELECT * FROM job_executions WHERE id = :id;
 
--- name: claim_execution!
--- The conditional update that decides who runs: only a PENDING row of the message's attempt.
-UPDATE job_executions
-SET status = 'RUNNING', started_at = :now, deadline_at = :deadline_at, finished_at = NULL
-WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt;
-
 -- name: finish_execution!
 UPDATE job_executions
 SET status = :status, finished_at = :now, result = :result, error_message = :error_message,

@@ -1,0 +1,476 @@
+"""Cold start of each function: import of its entry point + its first invocation, in a fresh process.
+
+For each of the four functions (cron dispatcher, queue dispatcher, worker, admin API) a new Python
+process is started with the function's environment (as the template sets it: SDK tracing off, the
+job store on PostgreSQL, queues on LocalStack), and times, from before its first import:
+- import: `functions/<name>/app.py` imported (what Lambda's init phase does);
+- first invocation: `app.handler(event, context)` with a typical event, as AWS shapes it:
+  cron: a scheduler tick with one job due (a run created and queued); queue: an MSK event of one
+  record (a run created and queued); worker: an SQS event of one `sample` message (claimed, run,
+  finished); admin: GET /api/jobs (a page of runs).
+
+The floor, in the same run, is a process of the same kind that imports boto3, Powertools (Logger
+and Metrics, made as every function makes them) and asyncpg, then makes the external calls the
+function's first invocation cannot do without, directly: an asyncpg connection and one query; for
+the two dispatchers also an SQS client and one SendMessageBatch. Each process kind runs --repeat
+times, interleaved; medians count. Interpreter start-up is outside both.
+
+Connections: one more process per function runs 100 warm invocations after the first and counts
+the TCP connections it opens (socket connects), to the database server and to the AWS endpoint,
+at the first invocation and over the 100 warm ones.
+
+    .venv/bin/python bench/cold_start.py [--repeat 5] [--warm 100] [--no-bytecode]
+    (JOBU_BENCH_TRACE_DISABLED=false: the functions with X-Ray SDK subsegments, TracingSubsegments:
+     Enabled; JOBU_BENCH_PROFILE=path: each process writes cProfile stats to path.<kind>)
+
+Last line: `ratio X`, the slowest function's import + first invocation over its floor's (target
+<= 1.3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, cast
+
+ROOT = Path(__file__).resolve().parents[1]
+FUNCTIONS = ("cron_dispatcher", "queue_dispatcher", "worker", "admin_api")
+SENDS = {"cron_dispatcher", "queue_dispatcher"}  # first invocations that send an SQS message
+ENDPOINT = os.environ.get("JOBU_BENCH_AWS_ENDPOINT", "http://127.0.0.1:4566")
+
+
+# --- the measured process ------------------------------------------------------------------------
+
+
+class ConnectCounter:
+    """TCP connections this process opens, by destination port (asyncpg, asyncmy and urllib3 all
+    end in socket.connect)."""
+
+    def __init__(self) -> None:
+        self.by_port: dict[int, int] = {}
+        real = socket.socket.connect
+
+        def connect(sock: socket.socket, address: Any) -> Any:
+            if isinstance(address, tuple):
+                self.by_port[address[1]] = self.by_port.get(address[1], 0) + 1
+            return real(sock, address)
+
+        setattr(socket.socket, "connect", connect)  # noqa: B010  (a method of a C type's subclass)
+
+    def snapshot(self) -> dict[int, int]:
+        return dict(self.by_port)
+
+
+def child(kind: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """One cold start, in this fresh process; `inputs`: the events (and the floor's targets)."""
+    started = time.perf_counter()
+    counter = ConnectCounter()
+    real_stdout, sys.stdout = sys.stdout, open(os.devnull, "w")  # noqa: SIM115  (logs: formatted, dropped)
+    profile = None
+    if os.environ.get("JOBU_BENCH_PROFILE"):
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
+    try:
+        if kind.startswith("floor:"):
+            result = floor_child(kind.removeprefix("floor:"), inputs, started)
+        else:
+            result = function_child(kind, inputs, started, counter)
+    finally:
+        sys.stdout = real_stdout
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(os.environ["JOBU_BENCH_PROFILE"] + f".{kind}")
+    return result
+
+
+def floor_child(kind: str, inputs: dict[str, Any], started: float) -> dict[str, Any]:
+    """boto3, Powertools (the utilities the function is built on) and asyncpg, then the calls the
+    function's first invocation cannot do without, made directly."""
+    import asyncio
+
+    import asyncpg
+    import boto3
+    from aws_lambda_powertools import Logger, Metrics
+
+    Logger(service="jobu")
+    Metrics(namespace="jobu-bench")
+    utility = powertools_utility(kind)
+    imported = time.perf_counter()
+
+    async def query() -> Any:
+        conn = await asyncpg.connect(inputs["database_url"])
+        return await conn.fetchval("SELECT 1"), conn  # left open, as a pool keeps it
+
+    asyncio.new_event_loop().run_until_complete(query())
+    if kind in SENDS:
+        sqs = boto3.client("sqs", endpoint_url=ENDPOINT)
+        entries: Any = [{"Id": "1", "MessageBody": '{"execution_id": 0, "attempt": 0}'}]
+        sqs.send_message_batch(QueueUrl=inputs["queue_url"], Entries=entries)
+    utility(inputs["event"])
+    done = time.perf_counter()
+    return {"import": imported - started, "first": done - imported}
+
+
+def powertools_utility(kind: str) -> Any:
+    """What the function uses of Powertools beyond Logger and Metrics, serving one trivial event:
+    the worker's async batch processor, the admin API's Event Handler with validation."""
+    if kind == "worker":
+        from aws_lambda_powertools.utilities.batch import (
+            AsyncBatchProcessor,
+            EventType,
+            async_process_partial_response,
+        )
+
+        async def record_handler(record: Any) -> str:
+            return str(record.body)
+
+        processor = AsyncBatchProcessor(EventType.SQS)
+
+        def process(event: Any) -> Any:
+            from bench.lambda_events import Context
+
+            return async_process_partial_response(
+                event=event, record_handler=record_handler, processor=processor, context=cast(Any, Context())
+            )
+
+        return process
+    if kind == "admin_api":
+        from typing import Annotated
+
+        from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+        from aws_lambda_powertools.event_handler.openapi.params import Query
+
+        app = APIGatewayHttpResolver(enable_validation=True)
+
+        def jobs(size: int = 20) -> dict[str, Any]:
+            return {"items": [], "size": size}
+
+        # objects, not the strings this module's annotations are, for Powertools to read
+        jobs.__annotations__ = {"size": Annotated[int, Query(ge=1, le=100)], "return": dict[str, Any]}
+        app.get("/api/jobs")(jobs)
+
+        def resolve(event: Any) -> Any:
+            from bench.lambda_events import Context
+
+            return app.resolve(event, cast(Any, Context()))
+
+        return resolve
+    return lambda event: None
+
+
+def function_child(
+    kind: str, inputs: dict[str, Any], started: float, counter: ConnectCounter
+) -> dict[str, Any]:
+    import importlib
+
+    from bench.lambda_events import Context
+
+    app: Any = importlib.import_module(f"functions.{kind}.app")
+    imported = time.perf_counter()
+    response = app.handler(inputs["events"][0], Context(f"jobu-{kind}"))
+    done = time.perf_counter()
+    check_response(kind, response)
+    first_connects = counter.snapshot()
+    warm_times = []
+    for event in inputs["events"][1:]:
+        at = time.perf_counter()
+        check_response(kind, app.handler(event, Context(f"jobu-{kind}")))
+        warm_times.append(time.perf_counter() - at)
+    after = counter.snapshot()
+    return {
+        "import": imported - started,
+        "first": done - imported,
+        "first_connects": first_connects,
+        "warm_connects": {port: after[port] - first_connects.get(port, 0) for port in after},
+        "warm_invocations": len(warm_times),
+        "warm_p50": statistics.median(warm_times) if warm_times else None,
+        "pool_size": pool_size(app),
+    }
+
+
+def check_response(kind: str, response: dict[str, Any]) -> None:
+    """Each invocation did its work (a benchmark of failures would time nothing useful)."""
+    ok = {
+        "cron_dispatcher": "refused" not in response,
+        "queue_dispatcher": not response.get("rejected") and not response.get("unsent"),
+        "worker": not response.get("batchItemFailures"),
+        "admin_api": response.get("statusCode") == 200,
+    }[kind]
+    if not ok:
+        raise RuntimeError(f"{kind} answered {response}")
+
+
+def pool_size(app: Any) -> int:
+    store = app.container._store
+    pool = None if store is None else store.connector._pool
+    return 0 if pool is None else int(pool.get_size())
+
+
+# --- the parent: database, queues, events, processes ---------------------------------------------
+
+
+def environment(kind: str, database_url: str, queues: dict[str, str]) -> dict[str, str]:
+    passed = ("PATH", "HOME", "LANG", "JOBU_BENCH_PROFILE")
+    base = {name: os.environ[name] for name in passed if name in os.environ}
+    if os.environ.get("JOBU_BENCH_NO_BYTECODE"):
+        # nothing cached to read, nothing written: every import compiles its module
+        empty_cache = tempfile.mkdtemp(prefix="jobu-nopyc-")
+        base |= {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": empty_cache}
+    return base | {
+        "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in (".", "layers/core/python", "functions/worker")),
+        "AWS_ENDPOINT_URL": ENDPOINT,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_LAMBDA_LOG_LEVEL": "INFO",
+        "POWERTOOLS_SERVICE_NAME": "jobu",
+        "POWERTOOLS_METRICS_NAMESPACE": "jobu-bench",
+        "POWERTOOLS_TRACE_DISABLED": os.environ.get("JOBU_BENCH_TRACE_DISABLED", "true"),
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
+        "JOBU_DATABASE_URL": database_url,
+        "JOBU_DATABASE_POOL_SIZE": "2",
+        "JOBU_WORK_QUEUE_URL": queues["work"],
+        "JOBU_DEAD_LETTER_QUEUE_URL": queues["dead"],
+        "JOBU_REQUEUE_GRACE_SECONDS": "60",
+        "JOBU_REQUEUE_STUCK_SECONDS": "900",
+        "JOBU_WORKER_TIMEOUT_SECONDS": "60",
+        "JOBU_RETRY_BACKOFF_SECONDS": "10",
+        "JOBU_RETRY_BACKOFF_MAX_SECONDS": "900",
+        "JOBU_RUN_RETENTION_DAYS": "90",
+    }
+
+
+def run_child(kind: str, inputs: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind],
+        input=json.dumps(inputs),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{kind} child failed:\n{out.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
+    return result
+
+
+class Fixture:
+    """The job store and queues the functions run against, and a fresh event for every invocation."""
+
+    def __init__(self, database_url: str, sqs: Any, queues: dict[str, str]) -> None:
+        import asyncio
+
+        from jobu.models import CronJobSpec
+        from jobu.store import open_store
+
+        self.url, self.sqs, self.queues = database_url, sqs, queues
+        self.loop = asyncio.new_event_loop()
+        self.store = self.loop.run_until_complete(open_store(database_url))
+        self.loop.run_until_complete(self.store.migrate())
+        spec = CronJobSpec(
+            name="cold-start", cron_expression="* * * * *", handler_name="sample", allow_overlap=True
+        )
+        now = self.slot()
+        self.job = self.loop.run_until_complete(self.store.insert_cron_job(spec, next_run_at=now, now=now))
+        self.offset = 0
+
+    @staticmethod
+    def slot() -> Any:
+        from datetime import UTC, datetime
+
+        return datetime.now(UTC).replace(second=0, microsecond=0)
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.store.close())
+        self.loop.close()
+
+    def events(self, kind: str, count: int) -> list[dict[str, Any]]:
+        return [getattr(self, f"_{kind}")() for _ in range(count)]
+
+    def _cron_dispatcher(self) -> dict[str, Any]:
+        slot = self.slot()
+        # the job due again at this tick (a run of the slot is created, or found, and queued)
+        self.loop.run_until_complete(
+            self.store.set_cron_job_enabled_by_id(self.job.id, enabled=True, next_run_at=slot, now=slot)
+        )
+        return {"scheduled_time": slot.isoformat().replace("+00:00", "Z")}
+
+    def _queue_dispatcher(self) -> dict[str, Any]:
+        import base64
+
+        self.offset += 1
+        value = json.dumps({"handler_name": "sample", "params": {"id": self.offset}, "job_id": None})
+        record = {
+            "topic": "jobu-events",
+            "partition": 0,
+            "offset": self.offset,
+            "timestamp": int(time.time() * 1000),
+            "timestampType": "CREATE_TIME",
+            "key": None,
+            "value": base64.b64encode(value.encode()).decode(),
+            "headers": [],
+        }
+        arn = "arn:aws:kafka:us-east-1:000000000000:cluster/jobu/00000000-0000-0000-0000-000000000000-1"
+        return {"eventSource": "aws:kafka", "eventSourceArn": arn, "records": {"jobu-events-0": [record]}}
+
+    def _worker(self) -> dict[str, Any]:
+        from datetime import UTC, datetime
+
+        from bench.lambda_events import sqs_event
+        from bench.runs import sample_run
+
+        self.offset += 1
+        run = sample_run(self.offset, "cold-start-worker")
+        (created,) = self.loop.run_until_complete(
+            self.store.insert_event_executions([run], now=datetime.now(UTC))
+        )
+        body = json.dumps({"execution_id": created.id, "attempt": 0})
+        message = {"MessageId": f"m-{created.id}", "ReceiptHandle": "h", "Body": body}
+        return sqs_event([message], "arn:aws:sqs:us-east-1:000000000000:jobu-work")
+
+    def _admin_api(self) -> dict[str, Any]:
+        event: dict[str, Any] = json.loads((ROOT / "events" / "admin_api_create_cron.json").read_text())
+        event.update(rawPath="/api/jobs", rawQueryString="size=20", queryStringParameters={"size": "20"})
+        event["pathParameters"] = {"proxy": "api/jobs"}
+        event["requestContext"]["http"].update(method="GET", path="/api/jobs")
+        event["headers"] = {
+            k: v for k, v in event["headers"].items() if k not in ("content-length", "content-type")
+        }
+        event.pop("body")
+        return event
+
+
+def measure(args: argparse.Namespace) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
+    import uuid
+
+    import boto3
+
+    from bench.scratch_database import fresh_postgres_sync
+
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=ENDPOINT,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    tag = uuid.uuid4().hex[:8]
+    queues = {
+        name: sqs.create_queue(QueueName=f"jobu-cold-start-{name}-{tag}")["QueueUrl"]
+        for name in ("work", "dead")
+    }
+    try:
+        with fresh_postgres_sync("cold_start") as url:
+            fixture = Fixture(url, sqs, queues)
+            try:
+                runs: dict[str, list[dict[str, Any]]] = {}
+                for _ in range(args.repeat):
+                    for kind in FUNCTIONS:
+                        env = environment(kind, url, queues)
+                        runs.setdefault(kind, []).append(
+                            run_child(kind, {"events": fixture.events(kind, 1)}, env)
+                        )
+                        floor = {
+                            "database_url": url,
+                            "queue_url": queues["work"],
+                            "event": fixture.events(kind, 1)[0],
+                        }
+                        runs.setdefault(f"floor:{kind}", []).append(run_child(f"floor:{kind}", floor, env))
+                warm = {
+                    kind: run_child(
+                        kind, {"events": fixture.events(kind, 1 + args.warm)}, environment(kind, url, queues)
+                    )
+                    for kind in FUNCTIONS
+                }
+            finally:
+                fixture.close()
+    finally:
+        for queue_url in queues.values():
+            sqs.delete_queue(QueueUrl=queue_url)
+    return runs, warm
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def medians(results: list[dict[str, Any]]) -> dict[str, float]:
+    parts = {part: statistics.median(r[part] for r in results) for part in ("import", "first")}
+    return parts | {"total": parts["import"] + parts["first"]}
+
+
+def report(args: argparse.Namespace, runs: dict[str, list[dict[str, Any]]], warm: dict[str, Any]) -> None:
+    from bench.table import figure
+
+    db, aws = "5432", ENDPOINT.rsplit(":", 1)[-1]  # the ports connects are counted by (JSON keys)
+    bytecode = "compiled from source (no .pyc)" if args.no_bytecode else "from bytecode"
+    print(f"import + first invocation, a fresh process each, {bytecode}, medians of {args.repeat}")
+    heading = ("function", "import", "first", "total", "| import", "first", "floor", "ratio")
+    print("{:<18}{:>9}{:>9}{:>9}{:>11}{:>9}{:>9}{:>7}".format(*heading))
+    ratios, totals = {}, {}
+    for kind in FUNCTIONS:
+        ours, floor = medians(runs[kind]), medians(runs[f"floor:{kind}"])
+        ratios[kind], totals[kind] = ours["total"] / floor["total"], (ours["total"], floor["total"])
+        print(
+            f"{kind:<18}{ms(ours['import']):>9}{ms(ours['first']):>9}{ms(ours['total']):>9}  |"
+            f"{ms(floor['import']):>9}{ms(floor['first']):>9}{ms(floor['total']):>9}{ratios[kind]:>7.2f}"
+        )
+    print(f"TCP connections opened (socket connects to the database :{db} and the AWS endpoint :{aws}):")
+    for kind in FUNCTIONS:
+        first, later = warm[kind]["first_connects"], warm[kind]["warm_connects"]
+        print(
+            f"  {kind:<18} first invocation: database {first.get(db, 0)}, AWS {first.get(aws, 0)};"
+            f" {warm[kind]['warm_invocations']} warm ones: database {later.get(db, 0)},"
+            f" AWS {later.get(aws, 0)};"
+            f" pool size {warm[kind]['pool_size']}; warm p50 {warm[kind]['warm_p50'] * 1000:.1f} ms"
+        )
+    worst = max(ratios, key=lambda kind: ratios[kind])
+    figure(
+        "cold start: import + first invocation, worst function",
+        f"{worst}: {ms(totals[worst][0])}",
+        f"boto3 + Powertools + asyncpg, same calls: {ms(totals[worst][1])}",
+        f"{ratios[worst]:.2f}x",
+        "<= 1.3x",
+    )
+    opened = sum(warm[kind]["warm_connects"].get(db, 0) for kind in FUNCTIONS)
+    warm_figure = f"database connections opened in {args.warm} warm invocations (each function)"
+    figure(warm_figure, str(opened), "-", "-", "0")
+    print(f"ratio {ratios[worst]:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--warm", type=int, default=100)
+    parser.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="every process compiles from source, as Lambda did before the layers shipped .pyc files",
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, json.loads(sys.stdin.read()))))
+        return
+    subprocess.run([str(ROOT / "scripts" / "localstack.sh")], check=True, stdout=subprocess.DEVNULL)
+    if args.no_bytecode:
+        os.environ["JOBU_BENCH_NO_BYTECODE"] = "1"
+    runs, warm = measure(args)
+    report(args, runs, warm)
+
+
+if __name__ == "__main__":
+    main()
