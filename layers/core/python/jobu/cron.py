@@ -134,6 +134,19 @@ def _wall(instant: datetime, where: tzinfo) -> datetime:
     return instant.astimezone(where).replace(tzinfo=None)
 
 
+def _latest_wall_before(instant: datetime, where: tzinfo) -> datetime:
+    """The latest wall-clock time whose slot (_instant) can be at or before `instant`. In the
+    repeated hour after the clocks go back, the wall-clock times still to come in it already had
+    their slots (a repeated time runs at its first occurrence): they count as before `instant`."""
+    local = instant.astimezone(where)
+    wall = local.replace(tzinfo=None)
+    if local.fold:
+        first, second = local.replace(fold=0).utcoffset(), local.utcoffset()
+        assert first is not None and second is not None
+        wall += first - second
+    return wall
+
+
 def _instant(wall: datetime, where: tzinfo) -> datetime:
     """When wall-clock time `wall` of `where` happens: its first occurrence, or, if the clocks
     skip it, the moment they jump (the first instant whose wall-clock time is past it)."""
@@ -188,7 +201,7 @@ class Schedule:
         where = self._zone
         # croniter's get_prev is strict and works in whole seconds: start one second past `moment`
         # floored to the second, so a slot exactly at `moment` counts and one a fraction later does not
-        wall, previous = _wall(moment, where).replace(microsecond=0) + _SECOND, None
+        wall, previous = _latest_wall_before(moment, where).replace(microsecond=0) + _SECOND, None
         while True:
             wall = _stepper(self.expression, wall).get_prev(datetime)
             instant = _instant(wall, where)
