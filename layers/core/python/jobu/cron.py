@@ -35,6 +35,7 @@ FIELDS = (
     ("day-of-week", 0, 7),
 )
 _SECOND = timedelta(seconds=1)
+_NO_OFFSET = timedelta(0)
 
 
 @cache
@@ -141,9 +142,8 @@ def _latest_wall_before(instant: datetime, where: tzinfo) -> datetime:
     local = instant.astimezone(where)
     wall = local.replace(tzinfo=None)
     if local.fold:
-        first, second = local.replace(fold=0).utcoffset(), local.utcoffset()
-        assert first is not None and second is not None
-        wall += first - second
+        # an aware time always has an offset; `or` only satisfies the type
+        wall += (local.replace(fold=0).utcoffset() or _NO_OFFSET) - (local.utcoffset() or _NO_OFFSET)
     return wall
 
 

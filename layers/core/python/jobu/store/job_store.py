@@ -405,7 +405,7 @@ class JobStore:
             row = await self._q.get_execution(conn, id=int(run_id))
         return Execution.model_validate(dict(row))
 
-    def _run_filter(
+    def bind_run_filter(
         self,
         *,
         job_id: int | None,
@@ -414,6 +414,8 @@ class JobStore:
         from_date: datetime | None,
         to_date: datetime | None,
     ) -> dict[str, Any]:
+        """The run history's filter as its queries bind it (None: any); jobu.store.statistics
+        filters with the same."""
         return {
             "job_id": job_id,
             "statuses": None if statuses is None else self._j([status.value for status in statuses]),
@@ -424,12 +426,12 @@ class JobStore:
 
     async def count_executions(self, **run_filter: Any) -> int:
         """Runs matching job_id, statuses, handler_name, from_date and to_date (None: any)."""
-        return int(await self._select_one("count_executions", **self._run_filter(**run_filter)))
+        return int(await self._select_one("count_executions", **self.bind_run_filter(**run_filter)))
 
     async def page_executions(self, *, limit: int, offset: int, **run_filter: Any) -> list[ExecutionSummary]:
         """A page of the runs count_executions counts, newest first."""
         rows = await self._select(
-            "page_executions", limit=limit, offset=offset, **self._run_filter(**run_filter)
+            "page_executions", limit=limit, offset=offset, **self.bind_run_filter(**run_filter)
         )
         return _rows_to(ExecutionSummary, rows)
 

@@ -35,26 +35,6 @@ async def _rows(store: JobStore, query: str, **params: Any) -> list[dict[str, An
         return [dict(row) async for row in getattr(connector.jobu_queries, query)(conn, **params)]
 
 
-def _run_filter(
-    store: JobStore,
-    *,
-    job_id: int | None,
-    statuses: Sequence[ExecutionStatus] | None,
-    handler_name: str | None,
-    from_date: datetime | None,
-    to_date: datetime | None,
-) -> dict[str, Any]:
-    """The run history's filter as the queries bind it (None: any)."""
-    connector = store.connector
-    return {
-        "job_id": job_id,
-        "statuses": None if statuses is None else connector.encode_json([s.value for s in statuses]),
-        "handler_name": handler_name,
-        "from_date": connector.encode_time(from_date),
-        "to_date": connector.encode_time(to_date),
-    }
-
-
 async def status_counts(
     store: JobStore,
     *,
@@ -65,8 +45,7 @@ async def status_counts(
     to_date: datetime | None,
 ) -> dict[ExecutionStatus, int]:
     """How many runs match the filter, per status (statuses without runs are left out)."""
-    where = _run_filter(
-        store,
+    where = store.bind_run_filter(
         job_id=job_id,
         statuses=statuses,
         handler_name=handler_name,
@@ -88,8 +67,7 @@ async def timeline(
     bucket_seconds: int,
 ) -> list[TimelineRow]:
     """Runs created in [from_date, to_date) that match the filter, per bucket and status."""
-    where = _run_filter(
-        store,
+    where = store.bind_run_filter(
         job_id=job_id,
         statuses=statuses,
         handler_name=handler_name,
