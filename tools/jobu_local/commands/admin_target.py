@@ -20,7 +20,7 @@ import asyncio
 import functools
 import ipaddress
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,6 +80,38 @@ def inherit(parent: argparse.ArgumentParser, child: argparse.ArgumentParser) -> 
     for action in child._actions:
         if action.option_strings and action.dest in shared and action.dest != "help":
             action.default = argparse.SUPPRESS
+
+
+def paging_flags(parser: argparse.ArgumentParser, noun: str) -> None:
+    parser.add_argument("--page", type=int, default=1)
+    parser.add_argument(
+        "--size", "--limit", dest="size", type=int, default=50, help=f"{noun} per page, at most 100"
+    )
+
+
+def listing_commands(
+    parser: argparse.ArgumentParser,
+    dest: str,
+    *,
+    list_flags: Callable[[argparse.ArgumentParser], None],
+    list_command: Callable[[argparse.Namespace], int],
+    list_help: str,
+    by_id: Sequence[tuple[str, Callable[[argparse.Namespace], int], str]],
+) -> Any:
+    """A command that lists by default (`jobu runs`), its `list` sub-command, and sub-commands that
+    act on one item by id (`jobu runs show 3`): the sub-parsers, for more sub-commands."""
+    list_flags(parser)
+    parser.set_defaults(run=list_command)
+    sub = parser.add_subparsers(dest=dest, metavar="COMMAND")
+    listing = sub.add_parser("list", help=list_help)
+    list_flags(listing)
+    listing.set_defaults(run=list_command)
+    for name, action, help_text in by_id:
+        one = sub.add_parser(name, help=help_text)
+        one.add_argument("id", type=int)
+        add_target(one)
+        one.set_defaults(run=action)
+    return sub
 
 
 def run_admin(args: argparse.Namespace, action: Action, *, migrate: bool = False) -> int:

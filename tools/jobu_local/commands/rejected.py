@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from jobu_local.commands.admin_target import add_target, inherit, run_admin
+from jobu_local.commands.admin_target import add_target, inherit, listing_commands, paging_flags, run_admin
 from jobu_local.commands.views import dump, footer, rejected_detail, rejected_table, runs_table
 
 if TYPE_CHECKING:
@@ -59,10 +59,7 @@ def cmd_discard(args: argparse.Namespace) -> int:
 
 
 def _list_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--page", type=int, default=1)
-    parser.add_argument(
-        "--size", "--limit", dest="size", type=int, default=50, help="records per page, at most 100"
-    )
+    paging_flags(parser, "records")
     add_target(parser)
 
 
@@ -71,20 +68,17 @@ def add_parser(runs_commands: Any) -> None:
     rejected = runs_commands.add_parser(
         "rejected", help="Kafka records the queue dispatcher refused, with the reason"
     )
-    _list_flags(rejected)
-    rejected.set_defaults(run=cmd_list)
-    sub = rejected.add_subparsers(dest="rejected_command", metavar="COMMAND")
-    listing = sub.add_parser("list", help="newest first, with the start of each value (the default)")
-    _list_flags(listing)
-    listing.set_defaults(run=cmd_list)
-    for name, action, help_text in (
-        ("show", cmd_show, "one record with its whole value"),
-        ("replay", cmd_replay, "dispatch it again: a run, or refused again with the reason"),
-        ("discard", cmd_discard, "delete it"),
-    ):
-        one = sub.add_parser(name, help=help_text)
-        one.add_argument("id", type=int)
-        add_target(one)
-        one.set_defaults(run=action)
+    sub = listing_commands(
+        rejected,
+        "rejected_command",
+        list_flags=_list_flags,
+        list_command=cmd_list,
+        list_help="newest first, with the start of each value (the default)",
+        by_id=(
+            ("show", cmd_show, "one record with its whole value"),
+            ("replay", cmd_replay, "dispatch it again: a run, or refused again with the reason"),
+            ("discard", cmd_discard, "delete it"),
+        ),
+    )
     for child in sub.choices.values():
         inherit(rejected, child)

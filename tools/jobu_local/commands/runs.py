@@ -12,7 +12,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from jobu_local.commands import rejected
-from jobu_local.commands.admin_target import add_target, inherit, run_admin
+from jobu_local.commands.admin_target import add_target, inherit, listing_commands, paging_flags, run_admin
 from jobu_local.commands.common import CommandError
 from jobu_local.commands.cron import model, moment
 from jobu_local.commands.views import dump, footer, run_detail, runs_table
@@ -170,10 +170,7 @@ def _filter_flags(parser: argparse.ArgumentParser) -> None:
 
 def _list_flags(parser: argparse.ArgumentParser) -> None:
     _filter_flags(parser)
-    parser.add_argument("--page", type=int, default=1)
-    parser.add_argument(
-        "--size", "--limit", dest="size", type=int, default=50, help="runs per page, at most 100"
-    )
+    paging_flags(parser, "runs")
     add_target(parser)
 
 
@@ -181,22 +178,19 @@ def add_parser(commands: Any) -> None:
     runs = commands.add_parser(
         "runs", help="list, show, retry, cancel and delete runs; rejected Kafka records"
     )
-    _list_flags(runs)
-    runs.set_defaults(run=cmd_list)
-    sub = runs.add_subparsers(dest="runs_command", metavar="COMMAND")
-    listing = sub.add_parser("list", help="runs, newest first (the default)")
-    _list_flags(listing)
-    listing.set_defaults(run=cmd_list)
-    for name, action, help_text in (
-        ("show", cmd_show, "one run: every field, params and where each came from, parent and children"),
-        ("retry", cmd_retry, "a new attempt of a FAILED or TIMEOUT run, queued"),
-        ("cancel", cmd_cancel, "stop a run that has not ended (a running handler is cancelled)"),
-        ("delete", cmd_delete, "delete a run that is not waiting, pending or running"),
-    ):
-        one = sub.add_parser(name, help=help_text)
-        one.add_argument("id", type=int)
-        add_target(one)
-        one.set_defaults(run=action)
+    sub = listing_commands(
+        runs,
+        "runs_command",
+        list_flags=_list_flags,
+        list_command=cmd_list,
+        list_help="runs, newest first (the default)",
+        by_id=(
+            ("show", cmd_show, "one run: every field, params and where each came from, parent and children"),
+            ("retry", cmd_retry, "a new attempt of a FAILED or TIMEOUT run, queued"),
+            ("cancel", cmd_cancel, "stop a run that has not ended (a running handler is cancelled)"),
+            ("delete", cmd_delete, "delete a run that is not waiting, pending or running"),
+        ),
+    )
     bulk = sub.add_parser(
         "bulk-retry", help="retry the FAILED and TIMEOUT runs a filter matches: shows them, then asks"
     )
