@@ -41,6 +41,8 @@ import time
 from pathlib import Path
 from typing import Any, cast
 
+from bench.function_environment import function_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS = ("cron_dispatcher", "queue_dispatcher", "worker", "admin_api")
 SENDS = {"cron_dispatcher", "queue_dispatcher"}  # first invocations that send an SQS message
@@ -233,20 +235,14 @@ def environment(kind: str, database_url: str, queues: dict[str, str]) -> dict[st
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_LAMBDA_LOG_LEVEL": "INFO",
-        "POWERTOOLS_SERVICE_NAME": "jobu",
-        "POWERTOOLS_METRICS_NAMESPACE": "jobu-bench",
-        "POWERTOOLS_TRACE_DISABLED": os.environ.get("JOBU_BENCH_TRACE_DISABLED", "true"),
-        "PYDANTIC_DISABLE_PLUGINS": "__all__",
-        "JOBU_DATABASE_URL": database_url,
-        "JOBU_DATABASE_POOL_SIZE": "2",
-        "JOBU_WORK_QUEUE_URL": queues["work"],
-        "JOBU_DEAD_LETTER_QUEUE_URL": queues["dead"],
-        "JOBU_REQUEUE_GRACE_SECONDS": "60",
-        "JOBU_REQUEUE_STUCK_SECONDS": "900",
-        "JOBU_WORKER_TIMEOUT_SECONDS": "60",
-        "JOBU_RETRY_BACKOFF_SECONDS": "10",
-        "JOBU_RETRY_BACKOFF_MAX_SECONDS": "900",
-        "JOBU_RUN_RETENTION_DAYS": "90",
+        **function_environment(
+            POWERTOOLS_METRICS_NAMESPACE="jobu-bench",
+            POWERTOOLS_TRACE_DISABLED=os.environ.get("JOBU_BENCH_TRACE_DISABLED", "true"),
+            JOBU_DATABASE_URL=database_url,
+            JOBU_WORK_QUEUE_URL=queues["work"],
+            JOBU_DEAD_LETTER_QUEUE_URL=queues["dead"],
+            JOBU_WORKER_TIMEOUT_SECONDS="60",
+        ),
     }
 
 

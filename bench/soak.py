@@ -47,6 +47,8 @@ from typing import Any
 import asyncmy
 import boto3
 
+from bench.function_environment import function_environment
+
 REPO = Path(__file__).resolve().parents[1]
 SQL_DIR = Path(__file__).with_name("sql")
 LOCALSTACK = "http://127.0.0.1:4566"
@@ -342,21 +344,23 @@ def environment(url: str, work: str, dead: str) -> dict[str, str]:
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "CRITICAL",
-        "JOBU_DATABASE_URL": url,
-        "JOBU_DATABASE_POOL_SIZE": "4",
-        "JOBU_WORK_QUEUE_URL": work,
-        "JOBU_DEAD_LETTER_QUEUE_URL": dead,
-        "JOBU_REQUEUE_GRACE_SECONDS": str(GRACE_SECONDS),
-        "JOBU_REQUEUE_STUCK_SECONDS": str(STUCK_SECONDS),
-        # retries after 1-2 s, 2-4 s, 4-8 s: the soak settles in seconds, not minutes
-        "JOBU_RETRY_BACKOFF_SECONDS": "2",
-        "JOBU_RETRY_BACKOFF_MAX_SECONDS": "8",
-        "JOBU_RUN_RETENTION_DAYS": "0",
-        # the soak's handlers touch only the job store; the pipeline's places stay closed
-        "JOBU_DATA_ROOT": "",
-        "JOBU_DATA_S3_LOCATIONS": "",
-        "JOBU_LOAD_DATABASES": "",
-        "JOBU_LOAD_TABLES": "",
+        **function_environment(
+            JOBU_DATABASE_URL=url,
+            JOBU_DATABASE_POOL_SIZE="4",
+            JOBU_WORK_QUEUE_URL=work,
+            JOBU_DEAD_LETTER_QUEUE_URL=dead,
+            JOBU_REQUEUE_GRACE_SECONDS=str(GRACE_SECONDS),
+            JOBU_REQUEUE_STUCK_SECONDS=str(STUCK_SECONDS),
+            # retries after 1-2 s, 2-4 s, 4-8 s: the soak settles in seconds, not minutes
+            JOBU_RETRY_BACKOFF_SECONDS="2",
+            JOBU_RETRY_BACKOFF_MAX_SECONDS="8",
+            JOBU_RUN_RETENTION_DAYS="0",
+            # the soak's handlers touch only the job store; the pipeline's places stay closed
+            JOBU_DATA_ROOT="",
+            JOBU_DATA_S3_LOCATIONS="",
+            JOBU_LOAD_DATABASES="",
+            JOBU_LOAD_TABLES="",
+        ),
     }
 
 

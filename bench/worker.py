@@ -33,6 +33,7 @@ from contextlib import AsyncExitStack, redirect_stdout
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench.function_environment import function_environment
 from bench.lambda_events import Context, sqs_event
 from bench.runs import sample_run
 from bench.scratch_database import fresh_postgres_sync
@@ -47,21 +48,17 @@ def configure(url: str, pool_size: int) -> None:
     """The worker function's environment, as the template sets it (the queues are never called:
     a `sample` run that succeeds sends nothing)."""
     os.environ.update(
-        {
-            "JOBU_DATABASE_URL": url,
-            "JOBU_DATABASE_POOL_SIZE": str(pool_size),
-            "JOBU_WORK_QUEUE_URL": "http://127.0.0.1:4566/000000000000/jobu-bench-unused",
-            "JOBU_DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:4566/000000000000/jobu-bench-unused-dlq",
-            "JOBU_RETRY_BACKOFF_SECONDS": "10",
-            "JOBU_RETRY_BACKOFF_MAX_SECONDS": "900",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "POWERTOOLS_SERVICE_NAME": "jobu",
-            "POWERTOOLS_METRICS_NAMESPACE": "jobu-bench",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "AWS_LAMBDA_LOG_LEVEL": "INFO",
-        }
+        function_environment(
+            JOBU_DATABASE_URL=url,
+            JOBU_DATABASE_POOL_SIZE=str(pool_size),
+            JOBU_WORK_QUEUE_URL="http://127.0.0.1:4566/000000000000/jobu-bench-unused",
+            JOBU_DEAD_LETTER_QUEUE_URL="http://127.0.0.1:4566/000000000000/jobu-bench-unused-dlq",
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_ACCESS_KEY_ID="bench",
+            AWS_SECRET_ACCESS_KEY="bench",
+            POWERTOOLS_METRICS_NAMESPACE="jobu-bench",
+            AWS_LAMBDA_LOG_LEVEL="INFO",
+        )
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from bench.function_environment import function_environment
 from jobu.store import JobStore, open_store
 from tests import admin_client
 from tests.admin_client import AdminClient
@@ -41,16 +42,17 @@ def harness(
     sqs = boto3.client("sqs")
     queue_url = sqs.create_queue(QueueName="jobu-work", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
     dead_letter_url = sqs.create_queue(QueueName="jobu-work-dlq")["QueueUrl"]
-    monkeypatch.setenv("JOBU_DATABASE_URL", database_url)
-    monkeypatch.setenv("JOBU_WORK_QUEUE_URL", queue_url)
-    monkeypatch.setenv("JOBU_DEAD_LETTER_QUEUE_URL", dead_letter_url)
-    monkeypatch.setenv("JOBU_REQUEUE_GRACE_SECONDS", str(int(REQUEUE_GRACE.total_seconds())))
-    monkeypatch.setenv("JOBU_REQUEUE_STUCK_SECONDS", str(int(REQUEUE_STUCK_AFTER.total_seconds())))
-    monkeypatch.setenv("JOBU_RETRY_BACKOFF_SECONDS", "10")
-    monkeypatch.setenv("JOBU_RETRY_BACKOFF_MAX_SECONDS", "900")
-    monkeypatch.setenv("JOBU_RUN_RETENTION_DAYS", "0")
-    monkeypatch.setenv("JOBU_DATABASE_POOL_SIZE", "4")
-    for name, value in data_access_environ(tmp_path / "data").items():
+    environment = function_environment(
+        JOBU_DATABASE_URL=database_url,
+        JOBU_WORK_QUEUE_URL=queue_url,
+        JOBU_DEAD_LETTER_QUEUE_URL=dead_letter_url,
+        JOBU_REQUEUE_GRACE_SECONDS=str(int(REQUEUE_GRACE.total_seconds())),
+        JOBU_REQUEUE_STUCK_SECONDS=str(int(REQUEUE_STUCK_AFTER.total_seconds())),
+        JOBU_RUN_RETENTION_DAYS="0",  # the tests' runs are dated in the past
+        JOBU_DATABASE_POOL_SIZE="4",
+        **data_access_environ(tmp_path / "data"),
+    )
+    for name, value in environment.items():
         monkeypatch.setenv(name, value)
 
     async def migrate() -> None:

@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from bench.function_environment import function_environment
 from jobu.event_dispatch import dispatch_event
 from jobu.models import CronJobSpec, ExecutionStatus, NewExecution
 from jobu.operations import cron_jobs
@@ -60,7 +61,6 @@ def stack(localstack_endpoint: str, sqlite_url: str, monkeypatch: pytest.MonkeyP
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
-        "POWERTOOLS_TRACE_DISABLED": "true",
     }.items():
         monkeypatch.setenv(name, value)
     sqs = boto3.client("sqs")
@@ -73,13 +73,9 @@ def stack(localstack_endpoint: str, sqlite_url: str, monkeypatch: pytest.MonkeyP
     work_queue = sqs.create_queue(QueueName=f"{prefix}-work", Attributes={"RedrivePolicy": redrive})[
         "QueueUrl"
     ]
-    for name, value in {
-        "JOBU_DATABASE_URL": sqlite_url,
-        "JOBU_WORK_QUEUE_URL": work_queue,
-        "JOBU_DEAD_LETTER_QUEUE_URL": dead_letters,
-        "JOBU_WORKER_TIMEOUT_SECONDS": "900",
-        "JOBU_DATABASE_POOL_SIZE": "2",
-    }.items():
+    for name, value in function_environment(
+        JOBU_DATABASE_URL=sqlite_url, JOBU_WORK_QUEUE_URL=work_queue, JOBU_DEAD_LETTER_QUEUE_URL=dead_letters
+    ).items():
         monkeypatch.setenv(name, value)
 
     async def migrate() -> None:

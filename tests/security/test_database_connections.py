@@ -27,6 +27,7 @@ from typing import Any
 import boto3
 import pytest
 
+from bench.function_environment import function_environment
 from functions.cron_dispatcher import app as cron_app
 from jobu.errors import ConfigurationError, DatabaseAuthenticationError, StoreUnavailableError
 from jobu.store import open_store
@@ -168,19 +169,14 @@ def deployment(account: Account, aws_env: None, monkeypatch: pytest.MonkeyPatch)
         "ARN"
     ]
     queue_url = boto3.client("sqs").create_queue(QueueName=f"work-{account.user}")["QueueUrl"]
-    environment = {
-        "JOBU_DATABASE_SECRET_ARN": secret_arn,
-        "JOBU_DATABASE_URL": "",
-        "JOBU_DATABASE_TLS": "verify-full",
-        "JOBU_DATABASE_CA_BUNDLE": str(account.ca_bundle),
-        "JOBU_DATABASE_POOL_SIZE": "2",
-        "JOBU_WORK_QUEUE_URL": queue_url,
-        "JOBU_REQUEUE_GRACE_SECONDS": "60",
-        "JOBU_REQUEUE_STUCK_SECONDS": "900",
-        "JOBU_RETRY_BACKOFF_SECONDS": "10",
-        "JOBU_RETRY_BACKOFF_MAX_SECONDS": "900",
-        "JOBU_RUN_RETENTION_DAYS": "0",
-    }
+    environment = function_environment(
+        JOBU_DATABASE_SECRET_ARN=secret_arn,
+        JOBU_DATABASE_URL="",
+        JOBU_DATABASE_TLS="verify-full",
+        JOBU_DATABASE_CA_BUNDLE=str(account.ca_bundle),
+        JOBU_WORK_QUEUE_URL=queue_url,
+        JOBU_RUN_RETENTION_DAYS="0",
+    )
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     for name in ("JOBU_DATABASE_ENGINE", "JOBU_DATABASE_HOST", "JOBU_DATABASE_PORT", "JOBU_DATABASE_NAME"):

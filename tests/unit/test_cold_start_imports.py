@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.function_environment import function_environment
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHONPATH = ":".join(str(ROOT / p) for p in (".", "layers/core/python", "functions/worker"))
 FUNCTIONS = ("cron_dispatcher", "queue_dispatcher", "worker", "admin_api")
@@ -40,13 +42,13 @@ def loaded(
     )
     out = subprocess.run(
         [sys.executable, "-c", probe],
-        env={
-            "PYTHONPATH": PYTHONPATH,
-            "PATH": "/usr/bin:/bin",
-            "POWERTOOLS_TRACE_DISABLED": trace_disabled,
-            "AWS_DEFAULT_REGION": "us-east-1",
+        env=function_environment(
+            PYTHONPATH=PYTHONPATH,
+            PATH="/usr/bin:/bin",
+            POWERTOOLS_TRACE_DISABLED=trace_disabled,
+            AWS_DEFAULT_REGION="us-east-1",
             **env,
-        },
+        ),
         capture_output=True,
         text=True,
         check=True,
@@ -101,8 +103,6 @@ assert app.handler(event, Context()) == {{"batchItemFailures": []}}
         JOBU_DATABASE_POOL_SIZE="1",
         JOBU_WORK_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/1/unused",
         JOBU_DEAD_LETTER_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/1/unused-dlq",
-        JOBU_RETRY_BACKOFF_SECONDS="10",
-        JOBU_RETRY_BACKOFF_MAX_SECONDS="900",
     )
     # a run that succeeds sends nothing: no SQS client, so boto3 is never imported
     assert found == {"aiosqlite": True, "asyncpg": False, "asyncmy": False, "boto3": False}
