@@ -62,6 +62,26 @@ def run_row(page: Page, run_id: int) -> Any:
     return page.locator(f'#run-table tr[data-run-id="{run_id}"]')
 
 
+async def in_kolkata_one_at_a_time(page: Page) -> None:
+    """The zone the expression is read in (the preview shows each time on that zone's clock), and
+    a run that waits for the one before it."""
+    await page.get_by_label("Time zone").fill("Asia/Kolkata")
+    await page.get_by_label("Time zone").dispatch_event("change")
+    await expect(page.locator("#cron-preview li").first).to_contain_text("+05:30 Asia/Kolkata")
+    await page.get_by_label("While a run is active").select_option("queue_one")
+
+
+async def paused_and_resumed(page: Page, row: Any) -> None:
+    await expect(row).to_contain_text("Asia/Kolkata")
+    await row.get_by_role("button", name="Pause browser-job").click()
+    await expect(row).to_contain_text("paused")
+    await row.get_by_role("button", name="Resume browser-job").click()
+    await expect(row).not_to_contain_text("paused")
+    await row.get_by_role("button", name="Edit browser-job").click()
+    await expect(page.get_by_label("While a run is active")).to_have_value("queue_one")
+    await page.get_by_role("button", name="Cancel").click()
+
+
 async def test_a_cron_job_from_the_form_to_its_log_lines(
     sqlite_url: str, start_runtime: StartRuntime
 ) -> None:
@@ -89,11 +109,13 @@ async def test_a_cron_job_from_the_form_to_its_log_lines(
         await expression.fill("*/5 * * * *")
         await expect(page.locator("#cron-preview li")).to_have_count(5)
         await expect(problem).to_be_hidden()
+        await in_kolkata_one_at_a_time(page)
         await page.get_by_label("Params (JSON object)").fill('{"name": "from the browser"}')
         await browser.screenshot("cron-form-preview")
         await page.get_by_role("button", name="Create").click()
         row = page.locator("#cron-list tbody tr", has_text="browser-job")
         await expect(row).to_contain_text("*/5 * * * *")
+        await paused_and_resumed(page, row)
         await row.get_by_role("button", name="Run browser-job now").click()
         await expect(page.locator("#notice")).to_contain_text("queued")
 

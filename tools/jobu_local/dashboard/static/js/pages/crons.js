@@ -1,6 +1,7 @@
-// Cron jobs: the list with next fire times and a strip of recent runs; create and edit in a form whose
-// messages are the API's, next to their field, with the next five fire times as the expression is
-// typed; enable/disable, run now, delete.
+// Cron jobs: the list with next fire times (and the zone each expression is read in) and a strip of
+// recent runs; create and edit in a form whose messages are the API's, next to their field, with the
+// next five fire times as the expression and zone are typed; enable/disable, pause/resume, run now,
+// delete.
 
 import { ApiError, del, get, parameters, post, put, query, schema } from "../api.js";
 import { strip } from "../charts.js";
@@ -8,8 +9,14 @@ import { confirmAction, emptyRow, h, notify, pager, relative, replace, time } fr
 
 const PAGE_SIZE = 20;
 // Fields the form lays out itself; any other field of the API's CronJobSpec gets a generic input.
+// allow_overlap is the original's boolean: overlap_policy says the same and more, so only it is shown.
 const KNOWN = ["name", "cron_expression", "handler_name", "handler_params", "description", "max_retry",
-  "timeout_seconds", "allow_overlap", "is_enabled"];
+  "timeout_seconds", "is_enabled", "timezone", "catchup_policy", "catchup_limit", "catchup_window_seconds",
+  "overlap_policy", "allow_overlap"];
+const CATCHUP = [["coalesce", "one run (coalesce)"], ["skip", "none (skip)"], ["all", "one run each (all)"]];
+const OVERLAP = [["allow", "run it too (allow)"], ["skip", "skip the slot (skip)"], ["queue_one", "wait for it (queue one)"]];
+// the browser's list of IANA zones, offered as the zone is typed (any IANA name the API knows is fine)
+const ZONES = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
 
 export async function render(main, search) {
   const state = { page: Number(search.get("page")) || 1 };
@@ -36,7 +43,7 @@ async function renderList(list, state, formArea, reload) {
     h("table", { class: "grid" },
       h("caption", { class: "visually-hidden" }, "Cron jobs"),
       h("thead", {}, h("tr", {},
-        ...["Name", "Schedule (UTC)", "Next run", "Handler", "Recent runs", "Enabled", "Actions"].map((t) => h("th", { scope: "col" }, t)))),
+        ...["Name", "Schedule", "Next run", "Handler", "Recent runs", "Enabled", "Actions"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, rows.length ? rows : emptyRow(7, "No cron jobs yet: create one with “New cron job”."))),
     pager(page, (number) => { state.page = number; reload(); }));
 }
@@ -50,6 +57,11 @@ function row(job, runs, formArea, reload) {
     const started = await act(() => post(`/api/crons/${job.id}/run`));
     if (started) { notify(`Run ${started.run.id} of ${job.name} queued`); reload(); }
   };
+  const pauseOrResume = async () => {
+    const paused = Boolean(job.paused_at);
+    const changed = await act(() => post(`/api/crons/${job.id}/${paused ? "resume" : "pause"}`));
+    if (changed) { notify(`${job.name} ${paused ? `resumed (missed slots: ${job.catchup_policy})` : "paused"}`); reload(); }
+  };
   const remove = async () => {
     if (!(await confirmAction(`Delete ${job.name}?`, "Its runs stay in the history, without their cron job.", "Delete"))) return;
     if ((await act(() => del(`/api/crons/${job.id}`))) !== undefined) { notify(`${job.name} deleted`); reload(); }
@@ -57,13 +69,15 @@ function row(job, runs, formArea, reload) {
   return h("tr", { dataset: { cronId: job.id } },
     h("th", { scope: "row" }, h("a", { href: `#/runs?cron_id=${job.id}` }, job.name),
       job.description ? h("div", { class: "muted small" }, job.description) : null),
-    h("td", {}, h("code", {}, job.cron_expression)),
+    h("td", {}, h("code", {}, job.cron_expression), h("div", { class: "muted small" }, job.timezone)),
     h("td", {}, job.next_run_at ? [time(job.next_run_at), h("div", { class: "muted small" }, relative(job.next_run_at))] : h("span", { class: "muted" }, "not scheduled")),
     h("td", {}, job.handler_name),
     h("td", {}, h("a", { href: `#/runs?cron_id=${job.id}`, class: "strip-link", "aria-label": `Runs of ${job.name}` }, strip(runs))),
-    h("td", {}, h("button", { type: "button", class: "switch", role: "switch", "aria-checked": String(job.is_enabled), "aria-label": `${job.name} enabled`, onclick: toggle }, job.is_enabled ? "On" : "Off")),
+    h("td", {}, h("button", { type: "button", class: "switch", role: "switch", "aria-checked": String(job.is_enabled), "aria-label": `${job.name} enabled`, onclick: toggle }, job.is_enabled ? "On" : "Off"),
+      job.paused_at ? h("div", { class: "muted small" }, job.paused_until ? ["paused until ", time(job.paused_until)] : "paused") : null),
     h("td", { class: "actions" },
       h("button", { type: "button", onclick: runNow, "aria-label": `Run ${job.name} now` }, "Run now"),
+      h("button", { type: "button", onclick: pauseOrResume, "aria-label": `${job.paused_at ? "Resume" : "Pause"} ${job.name}` }, job.paused_at ? "Resume" : "Pause"),
       h("button", { type: "button", onclick: () => openForm(formArea, job, reload), "aria-label": `Edit ${job.name}` }, "Edit"),
       h("button", { type: "button", class: "danger", onclick: remove, "aria-label": `Delete ${job.name}` }, "Delete")));
 }
@@ -95,6 +109,10 @@ function checkbox(name, label, checked) {
   return { wrapper: h("div", { class: "field check" }, control, h("label", { for: control.id }, label), problem), control, problem };
 }
 
+function choice(options, selected) {
+  return h("select", {}, ...options.map(([option, label]) => h("option", { value: option, selected: option === selected }, label)));
+}
+
 function genericControl(property, value) {
   const options = property.enum || ((property.anyOf || []).find((option) => option.enum) || {}).enum;
   if (options) return h("select", {}, ...options.map((option) => h("option", { value: option, selected: option === value }, option)));
@@ -120,8 +138,19 @@ async function openForm(area, job, reload) {
     description: field("description", "Description", h("input", { type: "text", maxlength: 500, value: value("description", "") })),
     max_retry: field("max_retry", "Retries", h("input", { type: "number", min: 0, max: 10, value: value("max_retry", 0) })),
     timeout_seconds: field("timeout_seconds", "Timeout (seconds)", h("input", { type: "number", min: 1, max: 900, value: value("timeout_seconds", 300) })),
-    allow_overlap: checkbox("allow_overlap", "Allow overlapping runs", value("allow_overlap", true)),
     is_enabled: checkbox("is_enabled", "Enabled", value("is_enabled", true)),
+    timezone: field("timezone", "Time zone",
+      h("input", { type: "text", required: true, value: value("timezone", "UTC"), list: "time-zones", autocomplete: "off", spellcheck: "false" }),
+      "the IANA zone the expression is read in: Europe/Paris, America/New_York, UTC"),
+    overlap_policy: field("overlap_policy", "While a run is active", choice(OVERLAP, value("overlap_policy", "allow")),
+      "a slot that comes while the last run is still going: queue one keeps at most one waiting"),
+    catchup_policy: field("catchup_policy", "Missed slots", choice(CATCHUP, value("catchup_policy", "coalesce")),
+      "slots passed while jobu was down or the job paused"),
+    catchup_limit: field("catchup_limit", "Catch-up limit", h("input", { type: "number", min: 1, value: value("catchup_limit", 10) }),
+      "with “all”: the most missed slots run"),
+    catchup_window_seconds: field("catchup_window_seconds", "Catch-up window (seconds)",
+      h("input", { type: "number", min: 1, value: value("catchup_window_seconds", null) ?? "", placeholder: "no limit" }),
+      "missed slots older than this are dropped"),
   };
   for (const [name, property] of Object.entries(spec.properties || {})) {
     if (KNOWN.includes(name)) continue;
@@ -133,6 +162,7 @@ async function openForm(area, job, reload) {
   const form = h("form", { class: "panel", id: "cron-form", "aria-labelledby": "cron-form-title", novalidate: true },
     h("h2", { id: "cron-form-title" }, editing ? `Edit ${job.name}` : "New cron job"),
     h("div", { class: "form-grid" }, ...Object.values(fields).map((entry) => entry.wrapper)),
+    h("datalist", { id: "time-zones" }, ...ZONES.map((zone) => h("option", { value: zone }))),
     h("h3", {}, "Next five fire times"), preview, formError,
     h("div", { class: "actions" },
       h("button", { type: "button", onclick: () => replace(area) }, "Cancel"),
