@@ -6,8 +6,10 @@ messages sent while the next chunk is written). The seed's: read every enabled j
 whether each is due, and for each due job one transaction (move it on, insert its run) and one
 SendMessage. Both send to the same SQS: LocalStack by default (started by scripts/localstack.sh),
 `--sqs none` for the database alone. Printed per backend: jobs, due, our tick, the ticks it took
-(`ticks N`: at most 50 s each, a Lambda invocation's), the seed's time, and ours with 10,000 jobs
-and 1,000 due (the tick grows with due jobs, not total jobs).
+(`ticks N`: at most 50 s each, a Lambda invocation's), the seed's time, the tick's messages sent
+alone to the same SQS (the floor of its sending), and ours with 10,000 jobs and 1,000 due (the tick
+grows with due jobs, not total jobs). Each measurement has a database and a queue of its own,
+removed at the end.
 
     .venv/bin/python bench/cron_tick.py [--backends postgres,mysql,sqlite] [--jobs 100000]
         [--due 1000,10000] [--sqs localstack|none]
@@ -23,6 +25,8 @@ import json
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +41,7 @@ from jobu.cron_dispatch import run_tick
 from jobu.models import CronJob
 from jobu.observability import logger, metrics
 from jobu.store import JobStore, open_store
-from jobu.work_queue import WorkQueue
+from jobu.work_queue import QueuedRun, WorkQueue
 
 REPO = Path(__file__).resolve().parents[1]
 LOCALSTACK = "http://127.0.0.1:4566"
@@ -153,6 +157,27 @@ async def _seed_statements(
     )
 
 
+@contextmanager
+def fresh_queue(sqs: Any) -> Iterator[WorkQueue]:
+    """A work queue of this measurement's own, deleted afterwards (LocalStack keeps what it is sent)."""
+    if not hasattr(sqs, "create_queue"):
+        yield WorkQueue(sqs_client=sqs, queue_url="none")
+        return
+    url = sqs.create_queue(QueueName=f"bench-tick-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    try:
+        yield WorkQueue(sqs_client=sqs, queue_url=url)
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+
+
+async def sends_alone(queue: WorkQueue, due: int) -> float:
+    """The floor of a tick's sending: its messages sent alone, as the tick sends them."""
+    started = time.perf_counter()
+    report = await queue.send([QueuedRun(execution_id, 0) for execution_id in range(1, due + 1)])
+    assert len(report.sent) == due, report.failed
+    return time.perf_counter() - started
+
+
 async def measure(backend: str, jobs: int, due: int, sqs: Any) -> dict[str, Any]:
     figures: dict[str, Any] = {"backend": backend, "jobs": jobs, "due": due}
     for name in ("ours", "seed"):
@@ -161,18 +186,15 @@ async def measure(backend: str, jobs: int, due: int, sqs: Any) -> dict[str, Any]
             try:
                 await store.migrate()
                 await seed_jobs(store, jobs, due)
-                queue_url = (
-                    sqs.create_queue(QueueName=f"bench-tick-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-                    if hasattr(sqs, "create_queue")
-                    else "none"
-                )
-                queue = WorkQueue(sqs_client=sqs, queue_url=queue_url)
-                if name == "ours":
-                    figures["ours"], figures["ticks"], figures["dispatched"] = await ours(store, queue)
-                else:
-                    figures["seed"], figures["seed_dispatched"] = await seed_approach(store, queue)
+                with fresh_queue(sqs) as queue:
+                    if name == "ours":
+                        figures["ours"], figures["ticks"], figures["dispatched"] = await ours(store, queue)
+                    else:
+                        figures["seed"], figures["seed_dispatched"] = await seed_approach(store, queue)
             finally:
                 await store.close()
+    with fresh_queue(sqs) as queue:
+        figures["sends"] = await sends_alone(queue, due)
     return figures
 
 
@@ -205,13 +227,14 @@ def main() -> None:
             print(
                 f"{backend:8} jobs {row['jobs']:>7,} due {due:>6,}: ours {row['ours']:6.2f} s in "
                 f"{row['ticks']} tick(s), {row['dispatched']:,} runs | seed {row['seed']:7.2f} s | "
-                f"{row['seed'] / row['ours']:5.1f}x",
+                f"{row['seed'] / row['ours']:5.1f}x | its {due:,} messages sent alone {row['sends']:5.2f} s",
                 flush=True,
             )
             figure(
                 f"cron tick, {backend}, {row['jobs']:,} jobs, {due:,} due",
                 f"{row['ours']:.2f} s, {row['ticks']} tick(s)",
-                f"seed's select-all + croniter + a transaction per job: {row['seed']:.2f} s",
+                f"seed's select-all + croniter + a transaction per job: {row['seed']:.2f} s; "
+                f"the messages sent alone: {row['sends']:.2f} s",
                 f"{row['seed'] / row['ours']:.1f}x",
                 "10,000 due in one tick under 2 s (PostgreSQL)" if due >= 10_000 else "",
             )
