@@ -82,6 +82,19 @@ async def paused_and_resumed(page: Page, row: Any) -> None:
     await page.get_by_role("button", name="Cancel").click()
 
 
+async def window_set_then_removed(page: Page, row: Any, runtime: LocalRuntime) -> None:
+    """A partial update leaves a null field as it is, so an emptied field must still remove the
+    window: the form sends 0."""
+    window = page.get_by_label("Catch-up window (seconds)")
+    for typed, stored in (("3600", 3600), ("", None)):
+        await row.get_by_role("button", name="Edit browser-job").click()
+        await window.fill(typed)
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.locator("#cron-form")).to_have_count(0)  # closed once the API answered
+        (job,) = (await api(runtime, "GET", "/api/crons"))["items"]
+        assert job["catchup_window_seconds"] == stored
+
+
 async def test_a_cron_job_from_the_form_to_its_log_lines(
     sqlite_url: str, start_runtime: StartRuntime
 ) -> None:
@@ -116,6 +129,7 @@ async def test_a_cron_job_from_the_form_to_its_log_lines(
         row = page.locator("#cron-list tbody tr", has_text="browser-job")
         await expect(row).to_contain_text("*/5 * * * *")
         await paused_and_resumed(page, row)
+        await window_set_then_removed(page, row, runtime)
         await row.get_by_role("button", name="Run browser-job now").click()
         await expect(page.locator("#notice")).to_contain_text("queued")
 

@@ -160,6 +160,10 @@ def test_scheduling_commands_pause_resume_backfill_preview_and_cancel(cli: Cli) 
     assert "timezone         Europe/Paris" in out
     assert "catchup          all (limit 3, window - s)" in out
     assert "overlap_policy   queue_one" in out
+    assert cli("cron", "update", "paris", "--catchup-window", "7200")[0] == 0
+    assert "catchup          all (limit 3, window 7200 s)" in cli("cron", "show", "paris")[1]
+    assert cli("cron", "update", "paris", "--catchup-window", "0")[0] == 0  # 0: no window
+    assert "catchup          all (limit 3, window - s)" in cli("cron", "show", "paris")[1]
     assert cli.refused("cron", "update", "paris", "--timezone", "Mars/Olympus") == (
         "jobu: invalid_cron_job: unknown time zone 'Mars/Olympus': use an IANA name such as 'UTC', "
         "'Europe/Berlin' or 'America/New_York'"

@@ -91,6 +91,20 @@ async def test_update_reschedules_only_when_the_schedule_changes(store: JobStore
         )
 
 
+async def test_a_catch_up_window_is_removed_by_0_and_kept_by_null(store: JobStore) -> None:
+    job_id = await make_job(store, catchup_window_seconds=0)
+    assert (await cron_jobs.get(store, job_id)).catchup_window_seconds is None  # 0 is no window
+    update = lambda **f: cron_jobs.update(  # noqa: E731
+        store, job_id, CronJobUpdate(**f), known_handlers=KNOWN, worker_timeout_seconds=900, now=T0
+    )
+    assert (await update(catchup_window_seconds=3600)).catchup_window_seconds == 3600
+    # a partial update: null (or absent) leaves the window as it is
+    assert (await update(catchup_window_seconds=None, description="x")).catchup_window_seconds == 3600
+    assert (await update(catchup_window_seconds=0)).catchup_window_seconds is None
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        CronJobUpdate(catchup_window_seconds=-1)
+
+
 async def test_run_now_refuses_a_handler_that_is_not_deployed_and_bad_overrides(
     store: JobStore, queue: WorkQueue
 ) -> None:

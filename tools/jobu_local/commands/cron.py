@@ -266,7 +266,10 @@ def _definition_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--catchup-limit", type=int, help="for --catchup all: the most missed slots run")
     parser.add_argument(
-        "--catchup-window", type=int, metavar="SECONDS", help="missed slots older than this are dropped"
+        "--catchup-window",
+        type=int,
+        metavar="SECONDS",
+        help="missed slots older than this are dropped (0: no window)",
     )
     parser.add_argument(
         "--overlap-policy",

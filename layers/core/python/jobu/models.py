@@ -12,7 +12,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from jobu.provenance import ParamOrigin
 
@@ -120,7 +129,9 @@ class CronJobSpec(BaseModel):
     timezone: StorableText = Field(default="UTC", min_length=1, max_length=64)
     catchup_policy: CatchupPolicy = "coalesce"
     catchup_limit: int = Field(default=10, ge=1, le=MAX_CATCHUP_LIMIT)
-    catchup_window_seconds: int | None = Field(default=None, ge=1)
+    catchup_window_seconds: int | None = Field(
+        default=None, ge=0, description="missed slots older than this are dropped; null or 0: no window"
+    )
     overlap_policy: OverlapPolicy = "allow"
     # the original's boolean: true is overlap_policy 'allow', false is 'skip'
     allow_overlap: bool = True
@@ -132,6 +143,12 @@ class CronJobSpec(BaseModel):
     @classmethod
     def _one_overlap_setting(cls, data: Any) -> Any:
         return overlap_from(data) if isinstance(data, dict) else data
+
+    @field_validator("catchup_window_seconds")
+    @classmethod
+    def _zero_is_no_window(cls, seconds: int | None) -> int | None:
+        # stored as NULL: a window of 0 s would drop every missed slot, which `skip` says better
+        return seconds or None
 
 
 class CronJob(BaseModel):

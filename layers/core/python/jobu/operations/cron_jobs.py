@@ -60,7 +60,9 @@ class CronJobUpdate(BaseModel):
     timezone: StorableText | None = Field(default=None, min_length=1, max_length=64)
     catchup_policy: CatchupPolicy | None = None
     catchup_limit: int | None = Field(default=None, ge=1, le=MAX_CATCHUP_LIMIT)
-    catchup_window_seconds: int | None = Field(default=None, ge=1)
+    catchup_window_seconds: int | None = Field(
+        default=None, ge=0, description="missed slots older than this are dropped; 0 removes the window"
+    )
     overlap_policy: OverlapPolicy | None = None
     allow_overlap: bool | None = None
     max_retry: int | None = Field(default=None, ge=0, le=MAX_RETRY_LIMIT)
@@ -176,7 +178,10 @@ async def update(
     changes or the job is enabled, and stops when it is disabled."""
     job = await get(store, job_id)
     current = CronJobSpec.model_validate(job.model_dump(include=set(CronJobSpec.model_fields)))
-    spec = current.model_copy(update=changes.model_dump(exclude_none=True))
+    given = changes.model_dump(exclude_none=True)
+    if given.get("catchup_window_seconds") == 0:
+        given["catchup_window_seconds"] = None  # 0 removes the window (null leaves it as it is)
+    spec = current.model_copy(update=given)
     validate_spec(spec, known_handlers=known_handlers, worker_timeout_seconds=worker_timeout_seconds)
     reschedule = (spec.cron_expression, spec.timezone, spec.is_enabled) != (
         job.cron_expression,

@@ -121,9 +121,11 @@ function genericControl(property, value) {
   return h("input", { type: type === "integer" || type === "number" ? "number" : "text", value: value ?? property.default ?? "" });
 }
 
-async function openForm(area, job, reload) {
-  const [handlers, spec, previewParameters] = await Promise.all([
-    get("/api/handlers"), schema("CronJobSpec"), parameters("/api/cron-preview")]);
+async function openForm(area, listed, reload) {
+  // the job as it is now, not as the list last drew it: the form sends only what changed from it
+  const [handlers, spec, previewParameters, job] = await Promise.all([
+    get("/api/handlers"), schema("CronJobSpec"), parameters("/api/cron-preview"),
+    listed ? get(`/api/crons/${listed.id}`) : null]);
   const editing = Boolean(job);
   const value = (name, fallback) => (job && job[name] !== undefined ? job[name] : fallback);
   const fields = {
@@ -149,8 +151,8 @@ async function openForm(area, job, reload) {
     catchup_limit: field("catchup_limit", "Catch-up limit", h("input", { type: "number", min: 1, value: value("catchup_limit", 10) }),
       "with “all”: the most missed slots run"),
     catchup_window_seconds: field("catchup_window_seconds", "Catch-up window (seconds)",
-      h("input", { type: "number", min: 1, value: value("catchup_window_seconds", null) ?? "", placeholder: "no limit" }),
-      "missed slots older than this are dropped"),
+      h("input", { type: "number", min: 0, value: value("catchup_window_seconds", null) ?? "", placeholder: "no limit" }),
+      "missed slots older than this are dropped; empty: no limit"),
   };
   for (const [name, property] of Object.entries(spec.properties || {})) {
     if (KNOWN.includes(name)) continue;
@@ -249,6 +251,8 @@ function collect(fields, spec, job) {
       }
     }
     if (!KNOWN.includes(name) && value === "" && !(spec.required || []).includes(name)) continue;
+    // a partial update leaves a null field as it is: an emptied window is sent as 0, "no window"
+    if (name === "catchup_window_seconds" && value === null && job && job[name] !== null) value = 0;
     if (job && JSON.stringify(job[name]) === JSON.stringify(value)) continue;
     body[name] = value;
   }
