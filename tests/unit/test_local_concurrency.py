@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from jobu_local.aws.sqs import ConcurrencyRamp
 from jobu_local.host.config import FunctionConfig
 from jobu_local.host.logs import MemoryLogSink
 from jobu_local.host.pool import ACCOUNT_CONCURRENCY, FunctionPool, concurrency_limit
@@ -88,6 +89,23 @@ def test_the_concurrency_limit_is_the_reserved_one_else_the_accounts(tmp_path: P
     assert concurrency_limit(toy_config(tmp_path)) == ACCOUNT_CONCURRENCY == 1000
     assert concurrency_limit(toy_config(tmp_path, reserved=4), cap=1) == 1  # --max-concurrency 1
     assert concurrency_limit(toy_config(tmp_path, reserved=0)) == 1
+
+
+def test_the_sqs_mapping_starts_at_five_and_climbs_300_a_minute_while_busy() -> None:
+    now = [100.0]
+    ramp = ConcurrencyRamp(25, clock=lambda: now[0])
+    assert (ramp.limit(), ramp.seconds_to_next_step()) == (5, None)  # idle: only an ending makes room
+    ramp.busy()
+    now[0] += 0.5
+    assert ramp.limit() == 7  # 5 + 2.5, as Lambda adds up to 300 invocations a minute
+    assert ramp.seconds_to_next_step() == pytest.approx(0.1)
+    ramp.busy()  # still busy: the climb goes on from where it started
+    now[0] += 3.5
+    assert ramp.limit() == 25  # never over the mapping's maximum concurrency
+    assert ramp.seconds_to_next_step() is None
+    ramp.idle()  # the queue drained: back to five
+    assert ramp.limit() == 5
+    assert ConcurrencyRamp(1).limit() == 1  # --max-concurrency 1
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ RedrivePolicy moves them to the DLQ after maxReceiveCount receives.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import time
@@ -22,6 +23,11 @@ from jobu_local.template.reader import SqsSource
 
 SQS_MAX_RECEIVE = 10
 SQS_POLL_SECONDS = 1  # short long-polls keep Ctrl-C prompt; SQS allows up to 20
+# Lambda's scaling for standard queues (AWS docs, "Configuring scaling behavior for SQS event source
+# mappings"): five concurrent invocations when messages arrive, up to 300 more a minute while they
+# keep coming, back to five once the queue is drained.
+LAMBDA_START_CONCURRENCY = 5
+LAMBDA_SCALE_PER_SECOND = 300 / 60
 
 
 def sqs_record(message: Mapping[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
@@ -89,12 +95,45 @@ def failed_message_ids(result: Any, message_ids: set[str]) -> set[str]:
 
 
 @dataclass
+class ConcurrencyRamp:
+    """The invocations an SQS mapping may have in flight now: Lambda's start of five and its climb
+    while messages keep coming, never over the mapping's maximum concurrency."""
+
+    maximum: int
+    clock: Callable[[], float] = time.monotonic
+    _busy_since: float | None = None
+
+    def busy(self) -> None:
+        """Messages are available: the climb starts (or goes on)."""
+        if self._busy_since is None:
+            self._busy_since = self.clock()
+
+    def idle(self) -> None:
+        """The queue is drained and nothing is in flight: back to the start."""
+        self._busy_since = None
+
+    def seconds_to_next_step(self) -> float | None:
+        """When the limit next grows by one; None when only an invocation that ends makes room."""
+        if self._busy_since is None or self.limit() >= self.maximum:
+            return None
+        climbed = (self.clock() - self._busy_since) * LAMBDA_SCALE_PER_SECOND
+        return (int(climbed) + 1 - climbed) / LAMBDA_SCALE_PER_SECOND
+
+    def limit(self) -> int:
+        climbed = (
+            0 if self._busy_since is None else (self.clock() - self._busy_since) * LAMBDA_SCALE_PER_SECOND
+        )
+        return min(self.maximum, LAMBDA_START_CONCURRENCY + int(climbed))
+
+
+@dataclass
 class SqsRunner:
     """Pollers that scale with the backlog, as Lambda's: one to start, one more for each full receive
     while invocations could still start, and a poller that finds the queue empty stops unless it is
-    the last. Each receive takes up to 10 messages; they are invoked in batches of BatchSize, at
-    most `concurrency` invocations in flight (the mapping's MaximumConcurrency), and the messages of
-    successful batches are deleted together (DeleteMessageBatch, up to 10 entries a call)."""
+    the last. Each receive takes up to 10 messages; they are invoked in batches of BatchSize, with as
+    many invocations in flight as Lambda would have by then (ConcurrencyRamp: five, climbing while
+    messages keep coming, up to `concurrency`, the mapping's MaximumConcurrency), and the messages
+    of successful batches are deleted together (DeleteMessageBatch, up to 10 entries a call)."""
 
     source: SqsSource
     function: Invoker
@@ -111,14 +150,18 @@ class SqsRunner:
     pollers_peak: int = 0
     _pollers: set[asyncio.Task[None]] = field(default_factory=set)
     _deliveries: set[asyncio.Task[None]] = field(default_factory=set)
-    _slots: asyncio.Semaphore | None = None
+    _ramp: ConcurrencyRamp = field(init=False)
+    _in_flight: int = 0
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)  # an invocation ended
     _failed: asyncio.Future[None] | None = None
     _to_delete: list[dict[str, Any]] = field(default_factory=list)
     _deleting: asyncio.Task[None] | None = None
 
+    def __post_init__(self) -> None:
+        self._ramp = ConcurrencyRamp(self.concurrency)
+
     async def run(self) -> None:
         self._failed = asyncio.get_running_loop().create_future()
-        self._slots = asyncio.Semaphore(self.concurrency)
         self._spawn()
         try:
             await self._failed
@@ -144,7 +187,6 @@ class SqsRunner:
         self.pollers_peak = max(self.pollers_peak, len(self._pollers))
 
     async def _poll(self) -> None:
-        assert self._slots is not None
         while True:
             messages = await self._collect()
             if not messages:
@@ -155,16 +197,28 @@ class SqsRunner:
                     if task is not None:
                         self._pollers.discard(task)
                     return
+                if self._in_flight == 0:
+                    self._ramp.idle()
                 continue
+            self._ramp.busy()
             full = len(messages) >= min(SQS_MAX_RECEIVE, self.source.batch_size)
-            if full and len(self._pollers) < self.concurrency and not self._slots.locked():
+            if full and len(self._pollers) < self.concurrency and self._in_flight < self._ramp.limit():
                 self._spawn()  # a backlog, and room to invoke: one poller more
             size = self.source.batch_size
             for start in range(0, len(messages), size):
-                await self._slots.acquire()
+                await self._room()
                 self._track(
                     asyncio.create_task(self._deliver(messages[start : start + size])), self._deliveries
                 )
+
+    async def _room(self) -> None:
+        """Until one more invocation may start: one in flight ends, or the ramp climbs a step."""
+        async with self._changed:
+            while self._in_flight >= self._ramp.limit():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._ramp.seconds_to_next_step()):
+                        await self._changed.wait()
+            self._in_flight += 1
 
     async def _call(self, function: Callable[..., Any], **arguments: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -196,11 +250,12 @@ class SqsRunner:
         return messages
 
     async def _deliver(self, messages: list[dict[str, Any]]) -> None:
-        assert self._slots is not None
         try:
             done = await self._invoke(messages)
         finally:
-            self._slots.release()
+            async with self._changed:
+                self._in_flight -= 1
+                self._changed.notify()
         if done:
             await self._delete(done)
 
