@@ -114,15 +114,21 @@ class ConcurrencyRamp:
 
     def seconds_to_next_step(self) -> float | None:
         """When the limit next grows by one; None when only an invocation that ends makes room."""
-        if self._busy_since is None or self.limit() >= self.maximum:
+        climbed = self._climbed()
+        if self._busy_since is None or self._limit(climbed) >= self.maximum:
             return None
-        climbed = (self.clock() - self._busy_since) * LAMBDA_SCALE_PER_SECOND
         return (int(climbed) + 1 - climbed) / LAMBDA_SCALE_PER_SECOND
 
     def limit(self) -> int:
-        climbed = (
-            0 if self._busy_since is None else (self.clock() - self._busy_since) * LAMBDA_SCALE_PER_SECOND
+        return self._limit(self._climbed())
+
+    def _climbed(self) -> float:
+        """Steps climbed since messages became available (0 while idle)."""
+        return (
+            0.0 if self._busy_since is None else (self.clock() - self._busy_since) * LAMBDA_SCALE_PER_SECOND
         )
+
+    def _limit(self, climbed: float) -> int:
         return min(self.maximum, LAMBDA_START_CONCURRENCY + int(climbed))
 
 
