@@ -173,7 +173,7 @@ def fresh_queue(sqs: Any) -> Iterator[WorkQueue]:
 async def sends_alone(queue: WorkQueue, due: int) -> float:
     """The floor of a tick's sending: its messages sent alone, as the tick sends them."""
     started = time.perf_counter()
-    report = await queue.send([QueuedRun(execution_id, 0) for execution_id in range(1, due + 1)])
+    report = await queue.send([QueuedRun(execution_id, 0, "sample") for execution_id in range(1, due + 1)])
     assert len(report.sent) == due, report.failed
     return time.perf_counter() - started
 

@@ -118,6 +118,7 @@ async def _mysql(statement: str) -> None:
 
 
 async def prepare(url: str) -> None:
+    from jobu.handler_manifest import manifest_pools
     from jobu.operations.cron_jobs import create as create_cron_job
     from jobu.operations.cron_jobs import parse_spec
     from jobu.store import open_store
@@ -143,7 +144,7 @@ async def prepare(url: str) -> None:
                 store,
                 spec,
                 known_handlers={"soak_effect", "sample"},
-                worker_timeout_seconds=900,
+                worker_timeouts={pool: 900 for pool in manifest_pools()},
                 now=datetime.now(UTC),
             )
     finally:
@@ -335,7 +336,7 @@ def quiet_metrics() -> None:
     metrics.clear_metrics()
 
 
-def environment(url: str, work: str, dead: str) -> dict[str, str]:
+def environment(url: str, work: str, dead: str, pipeline_work: str) -> dict[str, str]:
     return {
         **os.environ,
         "AWS_ENDPOINT_URL": LOCALSTACK,
@@ -350,6 +351,8 @@ def environment(url: str, work: str, dead: str) -> dict[str, str]:
             JOBU_DATABASE_POOL_SIZE="4",
             JOBU_WORK_QUEUE_URL=work,
             JOBU_DEAD_LETTER_QUEUE_URL=dead,
+            # the soak's handlers are the default pool's; the pipeline pool's queue exists unused
+            JOBU_WORK_QUEUE_URL_PIPELINE=pipeline_work,
             JOBU_REQUEUE_GRACE_SECONDS=str(GRACE_SECONDS),
             JOBU_REQUEUE_STUCK_SECONDS=str(STUCK_SECONDS),
             # retries after 1-2 s, 2-4 s, 4-8 s: the soak settles in seconds, not minutes
@@ -480,8 +483,10 @@ def run_backend(args: argparse.Namespace, backend: str) -> int:
         asyncio.run(prepare(url))
         sqs = boto3.client("sqs", endpoint_url=LOCALSTACK, region_name="us-east-1",
                            aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
-        work, dead = queues(sqs, f"jobu-soak-{backend}-{uuid.uuid4().hex[:8]}")
-        environ = environment(url, work, dead)
+        name = f"jobu-soak-{backend}-{uuid.uuid4().hex[:8]}"
+        work, dead = queues(sqs, name)
+        pipeline_work, _ = queues(sqs, f"{name}-pipeline")
+        environ = environment(url, work, dead, pipeline_work)
         os.environ.update(environ)
         # the dispatchers run here, in-process, as Lambda would run them: their modules, warm
         # by name: mypy knows the entry points as the modules `app` Lambda loads, not as functions.*

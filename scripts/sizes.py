@@ -1,9 +1,11 @@
 """`make sizes`: each function's unzipped size as Lambda counts it, from `sam build`'s output.
 
 Lambda's limit is 250 MB (262,144,000 bytes: MiB) for a function's code plus all its layers,
-unzipped. For every function in the built template this prints `<logical id> <size> MB` (its code folder
-plus every layer it uses, Globals included) and exits 1 if one is over the limit, or if a layer
-cannot be measured (a layer ARN from outside the template).
+unzipped. A function may set a lower limit of its own in its Metadata (`UnzippedSizeLimitMB`: the
+default pool's worker keeps to 30 MB, so it stays light). For every function in the built template
+this prints `<logical id> <size> MB (limit <limit> MB)` (its code folder plus every layer it uses,
+Globals included) and exits 1 if one is over its limit, or if a layer cannot be measured (a layer
+ARN from outside the template).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 
 from jobu_local.template.cfn_yaml import load_template
 
-LIMIT_BYTES = 250 * 2**20
+LAMBDA_LIMIT_MB = 250
+LIMIT_METADATA = "UnzippedSizeLimitMB"
 FUNCTION = "AWS::Serverless::Function"
 LAYERS = {"AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"}
 
@@ -50,7 +53,18 @@ def layer_folder(build_dir: Path, template: dict[str, Any], layer: Any, function
     )
 
 
-def measure(build_dir: Path) -> Iterable[tuple[str, int]]:
+def size_limit_mb(resource: dict[str, Any], logical_id: str) -> int:
+    """The function's own limit (its Metadata), never above Lambda's."""
+    limit = resource.get("Metadata", {}).get(LIMIT_METADATA, LAMBDA_LIMIT_MB)
+    if not isinstance(limit, int) or not 0 < limit <= LAMBDA_LIMIT_MB:
+        raise MeasureError(
+            f"{logical_id}: {LIMIT_METADATA} must be a whole number of MB up to {LAMBDA_LIMIT_MB}"
+        )
+    return limit
+
+
+def measure(build_dir: Path) -> Iterable[tuple[str, int, int]]:
+    """(logical id, unzipped bytes, limit in MB) of every function."""
     template = load_template(build_dir / "template.yaml")
     for logical_id, resource in template.get("Resources", {}).items():
         if resource.get("Type") != FUNCTION:
@@ -61,7 +75,7 @@ def measure(build_dir: Path) -> Iterable[tuple[str, int]]:
             layer_folder(build_dir, template, layer, logical_id)
             for layer in function_layers(template, properties)
         ]
-        yield logical_id, sum(folder_bytes(folder) for folder in folders)
+        yield logical_id, sum(folder_bytes(folder) for folder in folders), size_limit_mb(resource, logical_id)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,15 +91,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     over = []
     try:
-        for logical_id, size in measure(args.build_dir):
-            print(f"{logical_id} {size / 2**20:.1f} MB")
-            if size > LIMIT_BYTES:
-                over.append(logical_id)
+        for logical_id, size, limit in measure(args.build_dir):
+            print(f"{logical_id} {size / 2**20:.1f} MB (limit {limit} MB)")
+            if size > limit * 2**20:
+                over.append(f"{logical_id} ({size / 2**20:.1f} MB > {limit} MB)")
     except MeasureError as error:
         print(f"sizes: {error}", file=sys.stderr)
         return 1
     if over:
-        print(f"sizes: over Lambda's 250 MB unzipped limit: {', '.join(over)}", file=sys.stderr)
+        print(f"sizes: over the unzipped size limit: {', '.join(over)}", file=sys.stderr)
         return 1
     return 0
 

@@ -29,6 +29,8 @@ MYSQL_PORT = int(os.environ.get("JOBU_TEST_MYSQL_PORT", "3306"))
 MYSQL_USER = os.environ.get("JOBU_TEST_MYSQL_USER", "root")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Every pool's worker Timeout, as the template's defaults would bound a cron job's timeout.
+WORKER_TIMEOUTS = {"default": 900, "pipeline": 900}
 EVENTS_DIR = REPO_ROOT / "events"
 
 

@@ -1,7 +1,8 @@
 """Drives the three real entry points the way AWS does, on moto SQS and a real database.
 
-The worker is fed by `drain_queue()`, which plays the SQS event source mapping: receive a batch,
-invoke, delete what the response did not list in batchItemFailures.
+The workers are fed by `drain_queue()`, which plays each pool's SQS event source mapping: receive a
+batch from the pool's queue, invoke the worker as that pool's function (JOBU_WORKER_POOL), delete
+what the response did not list in batchItemFailures.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import os
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -22,8 +24,10 @@ import time_machine
 from functions.cron_dispatcher import app as cron_app
 from functions.queue_dispatcher import app as queue_app
 from functions.worker import app as worker_app
+from jobu import constants
 from jobu.event_dispatch import EVENT_DEFAULT_TIMEOUT_SECONDS
 from jobu.models import Execution, NewExecution
+from jobu.pools import DEFAULT_POOL
 from jobu.store import JobStore, open_store
 
 T = TypeVar("T")
@@ -57,6 +61,8 @@ class Harness:
     sqs: Any
     queue_url: str
     dead_letter_url: str
+    # every pool's (work queue, dead-letter queue), the default pool's being the two above
+    pool_queues: dict[str, tuple[str, str]] = field(default_factory=dict)
     _offset: int = 0
 
     def invoke_cron(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -72,32 +78,50 @@ class Harness:
         result: dict[str, Any] = queue_app.handler(event, FakeLambdaContext(function_name="queue"))
         return result
 
-    def invoke_worker(self, messages: list[dict[str, Any]], remaining_ms: int = 900_000) -> dict[str, Any]:
+    def invoke_worker(
+        self, messages: list[dict[str, Any]], remaining_ms: int = 900_000, *, pool: str = DEFAULT_POOL
+    ) -> dict[str, Any]:
+        """The worker function of `pool` (one module plays every pool's: the pool is its setting)."""
+        if os.environ.get(constants.WORKER_POOL) != pool:
+            os.environ[constants.WORKER_POOL] = pool  # restored by the fixture's monkeypatch
+            worker_app.container.reset()
         event = {"Records": [sqs_record(m) for m in messages]}
         result: dict[str, Any] = worker_app.handler(
-            event, FakeLambdaContext("worker", remaining_ms=remaining_ms)
+            event, FakeLambdaContext(f"worker-{pool}", remaining_ms=remaining_ms)
         )
         return result
 
-    def receive(self, max_messages: int = 10) -> list[dict[str, Any]]:
+    def receive(self, max_messages: int = 10, *, pool: str = DEFAULT_POOL) -> list[dict[str, Any]]:
         response = self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=max_messages, AttributeNames=["All"]
+            QueueUrl=self.work_queue(pool), MaxNumberOfMessages=max_messages, AttributeNames=["All"]
         )
         messages: list[dict[str, Any]] = response.get("Messages", [])
         return messages
 
+    def work_queue(self, pool: str = DEFAULT_POOL) -> str:
+        return self.queue_url if pool == DEFAULT_POOL else self.pool_queues[pool][0]
+
     def drain_queue(self, *, rounds: int = 20) -> int:
-        """Run the worker on everything visible in the queue; returns how many messages it saw."""
+        """Run each pool's worker on everything visible in its queue, pool after pool, until every
+        queue is empty; returns how many messages the workers saw."""
         seen = 0
         for _ in range(rounds):
-            messages = self.receive()
-            if not messages:
+            found = 0
+            for pool in [DEFAULT_POOL, *sorted(set(self.pool_queues) - {DEFAULT_POOL})]:
+                messages = self.receive(pool=pool)
+                found += len(messages)
+                if not messages:
+                    continue
+                response = self.invoke_worker(messages, pool=pool)
+                failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+                for message in messages:
+                    if message["MessageId"] not in failed:
+                        self.sqs.delete_message(
+                            QueueUrl=self.work_queue(pool), ReceiptHandle=message["ReceiptHandle"]
+                        )
+            if not found:
                 return seen
-            seen += len(messages)
-            failed = {f["itemIdentifier"] for f in self.invoke_worker(messages)["batchItemFailures"]}
-            for message in messages:
-                if message["MessageId"] not in failed:
-                    self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            seen += found
         return seen
 
     def with_store(self, use: Callable[[JobStore], Coroutine[Any, Any, T]]) -> T:

@@ -1,4 +1,8 @@
-"""Worker: invoked by the SQS work queue; reports partial batch failures."""
+"""Worker: invoked by its pool's SQS work queue; reports partial batch failures.
+
+Every pool's worker function is this code (template.yaml): JOBU_WORKER_POOL says which pool's
+handlers it runs, and only those are imported, here at init.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-import jobu_handlers  # noqa: F401  (registers the handlers this worker runs)
 from jobu.access import DataAccess
-from jobu.config import WorkerConfig
+from jobu.config import WorkerConfig, worker_pool
 from jobu.dead_letter_queue import DeadLetterQueue
+from jobu.handler_manifest import import_pool_handlers
 from jobu.lambda_runtime import Container
 from jobu.observability import logger, metrics, traced
 from jobu.sqs_batch import ContainerBatchProcessor
@@ -21,6 +25,7 @@ from jobu.worker import Outcome, Worker, parse_work_message
 ENVIRONMENT = WorkerConfig.ENVIRONMENT | DataAccess.ENVIRONMENT
 REQUIRED_ENVIRONMENT = WorkerConfig.REQUIRED_ENVIRONMENT
 
+import_pool_handlers(worker_pool())  # in Lambda's init phase, not the first invocation's
 container = Container(WorkerConfig)
 processor = ContainerBatchProcessor(container)
 
@@ -34,7 +39,8 @@ async def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> st
         )
         await dead_letters.keep(record.body, reason=message, message_id=record.message_id)
         return Outcome.DEAD_LETTERED
-    worker = Worker(await container.store(), container.queue, container.config.retry_policy)
+    config = container.config
+    worker = Worker(await container.store(), container.queue, config.retry_policy, pool=config.pool)
     return await worker.process(
         message, remaining_seconds=lambda_context.get_remaining_time_in_millis() / 1000
     )

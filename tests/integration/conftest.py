@@ -9,6 +9,9 @@ import boto3
 import pytest
 
 from bench.function_environment import function_environment
+from jobu import constants
+from jobu.handler_manifest import manifest_pools
+from jobu.pools import DEFAULT_POOL, pool_variable
 from jobu.store import JobStore, open_store
 from tests import admin_client
 from tests.admin_client import AdminClient
@@ -40,12 +43,23 @@ def harness(
     """The three entry points wired to moto SQS and a migrated database of the current backend;
     the pipeline may touch tmp_path/data, the test buckets and the sales table (tests.conftest)."""
     sqs = boto3.client("sqs")
-    queue_url = sqs.create_queue(QueueName="jobu-work", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
-    dead_letter_url = sqs.create_queue(QueueName="jobu-work-dlq")["QueueUrl"]
+    pool_queues = {
+        pool: (
+            sqs.create_queue(QueueName=f"jobu-work-{pool}", Attributes={"VisibilityTimeout": "0"})[
+                "QueueUrl"
+            ],
+            sqs.create_queue(QueueName=f"jobu-work-{pool}-dlq")["QueueUrl"],
+        )
+        for pool in manifest_pools()
+    }
+    queue_url, dead_letter_url = pool_queues[DEFAULT_POOL]
     environment = function_environment(
         JOBU_DATABASE_URL=database_url,
-        JOBU_WORK_QUEUE_URL=queue_url,
-        JOBU_DEAD_LETTER_QUEUE_URL=dead_letter_url,
+        **{pool_variable(constants.WORK_QUEUE_URL, pool): urls[0] for pool, urls in pool_queues.items()},
+        **{
+            pool_variable(constants.DEAD_LETTER_QUEUE_URL, pool): urls[1]
+            for pool, urls in pool_queues.items()
+        },
         JOBU_REQUEUE_GRACE_SECONDS=str(int(REQUEUE_GRACE.total_seconds())),
         JOBU_REQUEUE_STUCK_SECONDS=str(int(REQUEUE_STUCK_AFTER.total_seconds())),
         JOBU_RUN_RETENTION_DAYS="0",  # the tests' runs are dated in the past
@@ -62,7 +76,13 @@ def harness(
 
     run(migrate())
     reset_containers()
-    yield Harness(database_url=database_url, sqs=sqs, queue_url=queue_url, dead_letter_url=dead_letter_url)
+    yield Harness(
+        database_url=database_url,
+        sqs=sqs,
+        queue_url=queue_url,
+        dead_letter_url=dead_letter_url,
+        pool_queues=pool_queues,
+    )
     reset_containers()
 
 

@@ -1,6 +1,6 @@
-"""The admin function with its queues in LocalStack: the dead-letter queue's depth, peek and redrive
-(SQS StartMessageMoveTask, which moto does not implement), and schemathesis against the function's
-own OpenAPI document.
+"""The admin function with its queues in LocalStack: each pool's dead-letter queue's depth, peek and
+redrive (SQS StartMessageMoveTask, which moto does not implement), every pool's queues at once, and
+schemathesis against the function's own OpenAPI document.
 
 LocalStack is started by scripts/localstack.sh if it is not up (a LocalStack that cannot start
 fails the tests); each test names its queues uniquely.
@@ -30,14 +30,18 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from bench.function_environment import function_environment
+from jobu import constants
 from jobu.event_dispatch import dispatch_event
+from jobu.handler_manifest import manifest_pools
 from jobu.models import CronJobSpec, ExecutionStatus, NewExecution
 from jobu.operations import cron_jobs
+from jobu.pools import DEFAULT_POOL, pool_variable
 from jobu.store import open_store
 from jobu.work_queue import WorkQueue
 from jobu_local.commands.cli import main as jobu_main
 from tests import admin_client
 from tests.admin_client import AdminClient, wsgi_app
+from tests.conftest import WORKER_TIMEOUTS
 from tests.integration.test_admin_api import end_run, event_run, kafka_event
 from tests.lambda_harness import run
 
@@ -51,11 +55,14 @@ class Stack:
     dead_letters: str
     database_url: str
     admin: AdminClient
+    # every pool's (work queue, dead-letter queue); the default pool's are the two above
+    pools: dict[str, tuple[str, str]]
 
 
 @pytest.fixture
 def stack(localstack_endpoint: str, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    """A work queue that dead-letters after one receive, its DLQ, and the admin function on them."""
+    """For each pool a work queue that dead-letters after one receive and its DLQ, and the admin
+    function on them."""
     for name, value in {
         "AWS_ENDPOINT_URL": localstack_endpoint,
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -65,16 +72,13 @@ def stack(localstack_endpoint: str, sqlite_url: str, monkeypatch: pytest.MonkeyP
         monkeypatch.setenv(name, value)
     sqs = boto3.client("sqs")
     prefix = f"admin-{uuid.uuid4().hex[:8]}"
-    dead_letters = sqs.create_queue(QueueName=f"{prefix}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "1"})
-    work_queue = sqs.create_queue(QueueName=f"{prefix}-work", Attributes={"RedrivePolicy": redrive})[
-        "QueueUrl"
-    ]
+    pools = {pool: queue_pair(sqs, f"{prefix}-{pool}") for pool in manifest_pools()}
+    work_queue, dead_letters = pools[DEFAULT_POOL]
     for name, value in function_environment(
-        JOBU_DATABASE_URL=sqlite_url, JOBU_WORK_QUEUE_URL=work_queue, JOBU_DEAD_LETTER_QUEUE_URL=dead_letters
+        function="AdminApiFunction",
+        JOBU_DATABASE_URL=sqlite_url,
+        **{pool_variable(constants.WORK_QUEUE_URL, pool): urls[0] for pool, urls in pools.items()},
+        **{pool_variable(constants.DEAD_LETTER_QUEUE_URL, pool): urls[1] for pool, urls in pools.items()},
     ).items():
         monkeypatch.setenv(name, value)
 
@@ -85,21 +89,36 @@ def stack(localstack_endpoint: str, sqlite_url: str, monkeypatch: pytest.MonkeyP
 
     run(migrate())
     admin_client.reset()
-    yield Stack(sqs, work_queue, dead_letters, sqlite_url, AdminClient())
+    yield Stack(sqs, work_queue, dead_letters, sqlite_url, AdminClient(), pools)
     admin_client.reset()
-    for url in (work_queue, dead_letters):
-        sqs.delete_queue(QueueUrl=url)
+    for urls in pools.values():
+        for url in urls:
+            sqs.delete_queue(QueueUrl=url)
 
 
-def dead_letter(stack: Stack, bodies: list[str]) -> None:
+def queue_pair(sqs: Any, prefix: str) -> tuple[str, str]:
+    """A work queue that dead-letters after one receive, and its dead-letter queue."""
+    dead_letters = sqs.create_queue(QueueName=f"{prefix}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "1"})
+    work_queue = sqs.create_queue(QueueName=f"{prefix}-work", Attributes={"RedrivePolicy": redrive})[
+        "QueueUrl"
+    ]
+    return work_queue, dead_letters
+
+
+def dead_letter(stack: Stack, bodies: list[str], pool: str = DEFAULT_POOL) -> None:
     """Messages that fail their delivery: received once, never deleted, so the next receive moves
-    them to the dead-letter queue (maxReceiveCount 1), as SQS does with a crashed worker's."""
+    them to the pool's dead-letter queue (maxReceiveCount 1), as SQS does with a crashed worker's."""
+    work_queue, dead_letters = stack.pools[pool]
     for body in bodies:
-        stack.sqs.send_message(QueueUrl=stack.work_queue, MessageBody=body)
+        stack.sqs.send_message(QueueUrl=work_queue, MessageBody=body)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        stack.sqs.receive_message(QueueUrl=stack.work_queue, MaxNumberOfMessages=10, VisibilityTimeout=0)
-        if depth(stack.sqs, stack.dead_letters) == len(bodies):
+        stack.sqs.receive_message(QueueUrl=work_queue, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        if depth(stack.sqs, dead_letters) == len(bodies):
             return
     pytest.fail("the messages did not reach the dead-letter queue")
 
@@ -150,6 +169,44 @@ def test_dead_letters_depth_peek_and_redrive_back_to_the_work_queue(stack: Stack
     assert tasks[0]["status"] in {"RUNNING", "COMPLETED"}
 
 
+def test_each_pools_dead_letters_are_its_own_and_every_pools_queues_are_listed(stack: Stack) -> None:
+    dead_letter(stack, [json.dumps({"execution_id": 7, "attempt": 1})], pool="pipeline")
+    stack.sqs.send_message(
+        QueueUrl=stack.work_queue, MessageBody=json.dumps({"execution_id": 8, "attempt": 0})
+    )
+    admin = stack.admin
+
+    pools = {pool["name"]: pool for pool in admin.get("/api/pools").json}
+    assert list(pools) == ["default", "pipeline"]
+    assert pools["default"]["work_queue"]["visible"] == 1
+    assert pools["default"]["dead_letters"]["visible"] == 0
+    assert pools["pipeline"]["dead_letters"]["visible"] == 1
+    assert "sample" in pools["default"]["handlers"]
+    assert set(pools["pipeline"]["handlers"]) == {"db_loader", "pandas_preprocess", "pydantic_validator"}
+    assert (pools["default"]["worker_timeout_seconds"], pools["pipeline"]["worker_timeout_seconds"]) == (
+        600,
+        900,
+    )
+
+    assert admin.get("/api/dead-letters").json["visible"] == 0
+    assert admin.get("/api/dead-letters", query={"pool": "pipeline"}).json["visible"] == 1
+    (letter,) = admin.get("/api/dead-letters/messages", query={"pool": "pipeline"}).json
+    assert (letter["execution_id"], letter["attempt"]) == (7, 1)
+    missing = admin.get("/api/dead-letters", query={"pool": "nope"})
+    assert (missing.status, missing.json["error"]) == (404, "not_found")
+    assert "no pool named 'nope'; pools: default, pipeline" in missing.json["detail"]
+
+    started = admin.post("/api/dead-letters/redrive", query={"pool": "pipeline"}, body={"max_per_second": 50})
+    assert started.status == 202, started.body
+    pipeline_queue, pipeline_dead_letters = stack.pools["pipeline"]
+    deadline = time.monotonic() + 30
+    while depth(stack.sqs, pipeline_queue) < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    # back to the pipeline's queue: the default pool's holds its own message only
+    assert (depth(stack.sqs, pipeline_queue), depth(stack.sqs, pipeline_dead_letters)) == (1, 0)
+    assert depth(stack.sqs, stack.work_queue) == 1
+
+
 def test_the_cli_redrives_the_dead_letter_queue(
     stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -194,11 +251,13 @@ def seeded(stack: Stack) -> Stack:
         store = await open_store(stack.database_url)
         spec = CronJobSpec(name="seeded", cron_expression="*/5 * * * *", handler_name="sample")
         now = datetime.now(UTC)
-        await cron_jobs.create(store, spec, known_handlers={"sample"}, worker_timeout_seconds=900, now=now)
+        await cron_jobs.create(
+            store, spec, known_handlers={"sample"}, worker_timeouts=WORKER_TIMEOUTS, now=now
+        )
         runs = [event_run(offset) for offset in (1, 2)]
         failed, _ = await store.runs.insert_events(runs, now=now)
         await end_run(store, failed.id, ExecutionStatus.FAILED, at=now)
-        queue = WorkQueue(sqs_client=stack.sqs, queue_url=stack.work_queue)
+        queue = WorkQueue(sqs_client=stack.sqs, queue_urls={p: urls[0] for p, urls in stack.pools.items()})
         await dispatch_event(
             store, queue, kafka_event(3, {"handler_name": "nope"}), known_handlers={"sample"}, now=now
         )

@@ -84,6 +84,11 @@ def cli(
     dead = sqs.create_queue(QueueName="cli-work-dlq")["QueueUrl"]
     monkeypatch.setenv("JOBU_WORK_QUEUE_URL", work)
     monkeypatch.setenv("JOBU_DEAD_LETTER_QUEUE_URL", dead)
+    # the pipeline pool's queues, which the command reads with every pool's (jobu.pools)
+    monkeypatch.setenv("JOBU_WORK_QUEUE_URL_PIPELINE", sqs.create_queue(QueueName="cli-pipeline")["QueueUrl"])
+    monkeypatch.setenv(
+        "JOBU_DEAD_LETTER_QUEUE_URL_PIPELINE", sqs.create_queue(QueueName="cli-pipeline-dlq")["QueueUrl"]
+    )
     monkeypatch.setenv("JOBU_LOCAL_STATE_DIR", str(tmp_path / "state"))  # no runtime running
     monkeypatch.delenv("JOBU_DATABASE_URL", raising=False)
     tool = Cli(database_url, capsys, sqs, work, dead)

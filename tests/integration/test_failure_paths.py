@@ -23,7 +23,7 @@ from jobu.models import CronJobSpec
 from jobu.operations.cron_jobs import create as create_cron_job
 from jobu.store import open_store
 from jobu.work_queue import WorkQueue
-from tests.conftest import load_event
+from tests.conftest import WORKER_TIMEOUTS, load_event
 from tests.lambda_harness import REQUEUE_GRACE, REQUEUE_STUCK_AFTER, Harness, run, work_message
 
 
@@ -67,7 +67,7 @@ def add_cron_job(harness: Harness, name: str, handler_name: str, **spec: Any) ->
                 {"name": name, "cron_expression": "* * * * *", "handler_name": handler_name, **spec}
             ),
             known_handlers=KNOWN,
-            worker_timeout_seconds=900,
+            worker_timeouts=WORKER_TIMEOUTS,
             now=TICK - timedelta(minutes=1),
         )
         return job.id
@@ -359,6 +359,13 @@ def test_why_a_message_goes_back_is_logged_at_warning(
         ("retired_handler", {}, "no handler is registered under 'retired_handler'"),
         ("sample", {"id": "not a number"}, "invalid params: ('id',): Input should be a valid integer"),
         ("sample", {"on_success": {"handler_name": "nope"}}, "no handler is registered under 'nope'"),
+        # another pool's handler, its message sent to this pool's queue (a hand-made message, a
+        # redrive to the wrong queue)
+        (
+            "pandas_preprocess",
+            {"input_path": "in.csv", "output_path": "out.parquet"},
+            "handler 'pandas_preprocess' runs in pool 'pipeline', not in this worker's pool 'default'",
+        ),
     ],
 )
 def test_runs_that_cannot_succeed_fail_at_once_despite_retries(

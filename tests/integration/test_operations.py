@@ -20,6 +20,7 @@ from jobu.operations.paging import PageRequest
 from jobu.operations.runs import BulkRetryRequest, RunFilter
 from jobu.store import JobStore
 from jobu.work_queue import WorkQueue
+from tests.conftest import WORKER_TIMEOUTS
 from tests.integration.test_admin_api import end_run, event_run, kafka_event
 
 T0 = datetime(2026, 11, 1, 12, 0, 30, tzinfo=UTC)
@@ -63,7 +64,7 @@ async def make_job(store: JobStore, name: str = "nightly", **fields: object) -> 
     spec = CronJobSpec.model_validate(
         {"name": name, "cron_expression": "*/5 * * * *", "handler_name": "sample", **fields}
     )
-    job = await cron_jobs.create(store, spec, known_handlers=KNOWN, worker_timeout_seconds=900, now=T0)
+    job = await cron_jobs.create(store, spec, known_handlers=KNOWN, worker_timeouts=WORKER_TIMEOUTS, now=T0)
     return job.id
 
 
@@ -74,7 +75,7 @@ async def test_update_reschedules_only_when_the_schedule_changes(store: JobStore
         job_id,
         CronJobUpdate(**f),
         known_handlers=KNOWN,
-        worker_timeout_seconds=900,
+        worker_timeouts=WORKER_TIMEOUTS,
         now=T0 + timedelta(hours=1),
     )
     described = await update(description="only words")
@@ -87,7 +88,7 @@ async def test_update_reschedules_only_when_the_schedule_changes(store: JobStore
         await update(handler_name="gone")
     with pytest.raises(NotFoundError):
         await cron_jobs.update(
-            store, 999, CronJobUpdate(), known_handlers=KNOWN, worker_timeout_seconds=900, now=T0
+            store, 999, CronJobUpdate(), known_handlers=KNOWN, worker_timeouts=WORKER_TIMEOUTS, now=T0
         )
 
 
@@ -95,7 +96,7 @@ async def test_a_catch_up_window_is_removed_by_0_and_kept_by_null(store: JobStor
     job_id = await make_job(store, catchup_window_seconds=0)
     assert (await cron_jobs.get(store, job_id)).catchup_window_seconds is None  # 0 is no window
     update = lambda **f: cron_jobs.update(  # noqa: E731
-        store, job_id, CronJobUpdate(**f), known_handlers=KNOWN, worker_timeout_seconds=900, now=T0
+        store, job_id, CronJobUpdate(**f), known_handlers=KNOWN, worker_timeouts=WORKER_TIMEOUTS, now=T0
     )
     assert (await update(catchup_window_seconds=3600)).catchup_window_seconds == 3600
     # a partial update: null (or absent) leaves the window as it is

@@ -18,6 +18,7 @@ from jobu.operations import runs as run_operations
 from jobu.operations.cron_jobs import BackfillRequest, PauseRequest
 from jobu.store import JobStore
 from jobu.work_queue import WorkQueue
+from tests.conftest import WORKER_TIMEOUTS
 from tests.lambda_harness import Harness, work_message
 
 KNOWN = frozenset({"sample", "test_sched_sleeper", "test_sched_retry_after"})
@@ -53,7 +54,7 @@ def add_job(harness: Harness, created_at: datetime, **spec: Any) -> CronJob:
             store,
             CronJobSpec.model_validate(fields),
             known_handlers=KNOWN,
-            worker_timeout_seconds=900,
+            worker_timeouts=WORKER_TIMEOUTS,
             now=created_at,
         )
 

@@ -14,6 +14,7 @@ from jobu.operations.cron_jobs import create as create_cron_job
 from jobu.operations.cron_jobs import set_enabled
 from jobu.store import JobStore, open_store
 from jobu.store.cron_jobs import SlotPlan
+from tests.conftest import WORKER_TIMEOUTS
 
 T0 = datetime(2026, 11, 22, 10, 0, 30, tzinfo=UTC)
 HANDLERS = frozenset({"sample", "sample1"})
@@ -23,7 +24,9 @@ async def make_job(store: JobStore, name: str = "nightly", **overrides: object) 
     spec = CronJobSpec.model_validate(
         {"name": name, "cron_expression": "* * * * *", "handler_name": "sample", **overrides}
     )
-    return await create_cron_job(store, spec, known_handlers=HANDLERS, worker_timeout_seconds=900, now=T0)
+    return await create_cron_job(
+        store, spec, known_handlers=HANDLERS, worker_timeouts=WORKER_TIMEOUTS, now=T0
+    )
 
 
 def event_run(offset: int, *, topic: str = "jobu-events", partition: int = 0) -> NewExecution:

@@ -18,6 +18,7 @@ from jobu.handler_manifest import known_handler_names
 from jobu.models import CronJobSpec
 from jobu.operations.cron_jobs import create as create_cron_job
 from jobu.store import JobStore
+from tests.conftest import WORKER_TIMEOUTS
 from tests.integration.test_pipeline_chain import sql
 from tests.lambda_harness import Harness
 from tests.security.conftest import data_root, only_run, produce
@@ -37,7 +38,7 @@ def add_job(
             max_retry=max_retry,
         )
         job = await create_cron_job(
-            store, spec, known_handlers=known_handler_names(), worker_timeout_seconds=900, now=_now()
+            store, spec, known_handlers=known_handler_names(), worker_timeouts=WORKER_TIMEOUTS, now=_now()
         )
         return job.id
 

@@ -20,6 +20,7 @@ import pytest
 from jobu.errors import InvalidCronJobError
 from jobu.handler_manifest import known_handler_names
 from jobu.operations.cron_jobs import parse_spec, validate_spec
+from tests.conftest import WORKER_TIMEOUTS
 from tests.lambda_harness import Harness, work_message
 from tests.security.conftest import data_root, only_run, produce, rejected
 from tests.security.test_job_store import add_job
@@ -136,4 +137,4 @@ def test_the_cron_job_api_refuses_a_database_url() -> None:
         }
     )
     with pytest.raises(InvalidCronJobError, match=r"must not contain \{'database_url'\}"):
-        validate_spec(spec, known_handlers=known_handler_names(), worker_timeout_seconds=900)
+        validate_spec(spec, known_handlers=known_handler_names(), worker_timeouts=WORKER_TIMEOUTS)

@@ -40,6 +40,7 @@ BEYOND = {
     ("get", "/api/dead-letters/messages"),
     ("post", "/api/dead-letters/redrive"),
     ("get", "/api/dead-letters/redrives"),
+    ("get", "/api/pools"),
     # scheduling (docs/scheduling.md)
     ("post", "/api/crons/{job_id}/pause"),
     ("post", "/api/crons/{job_id}/resume"),
@@ -122,12 +123,19 @@ def test_the_dead_letter_queue_and_worker_timeout_are_required() -> None:
     every_function = {
         constants.DATABASE_URL: "sqlite:///jobu.db",
         constants.WORK_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/work",
+        f"{constants.WORK_QUEUE_URL}_PIPELINE": "https://sqs.us-east-1.amazonaws.com/1/work-pipeline",
         constants.DATABASE_POOL_SIZE: "2",
     }
-    environ = {**every_function, constants.WORKER_TIMEOUT_SECONDS: "900"}
+    pipeline = {
+        f"{constants.WORKER_TIMEOUT_SECONDS}_PIPELINE": "900",
+        f"{constants.DEAD_LETTER_QUEUE_URL}_PIPELINE": "https://sqs/1/dlq-pipeline",
+    }
+    environ = {**every_function, **pipeline, constants.WORKER_TIMEOUT_SECONDS: "60"}
     with pytest.raises(ConfigurationError, match=constants.DEAD_LETTER_QUEUE_URL):
         AdminConfig.from_environ(environ)
     environ[constants.DEAD_LETTER_QUEUE_URL] = "https://sqs.us-east-1.amazonaws.com/1/dlq"
-    assert AdminConfig.from_environ(environ).worker_timeout_seconds == 900
+    assert AdminConfig.from_environ(environ).pools.worker_timeouts() == {"default": 60, "pipeline": 900}
     with pytest.raises(ConfigurationError, match=constants.WORKER_TIMEOUT_SECONDS):
-        AdminConfig.from_environ({**every_function, constants.DEAD_LETTER_QUEUE_URL: "https://sqs/1/dlq"})
+        AdminConfig.from_environ(
+            {**every_function, **pipeline, constants.DEAD_LETTER_QUEUE_URL: "https://sqs/1/dlq"}
+        )

@@ -102,6 +102,7 @@ assert app.handler(event, Context()) == {{"batchItemFailures": []}}
         JOBU_DATABASE_URL=f"sqlite:///{database}",
         JOBU_DATABASE_POOL_SIZE="1",
         JOBU_WORK_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/1/unused",
+        JOBU_WORK_QUEUE_URL_PIPELINE="https://sqs.us-east-1.amazonaws.com/1/unused-pipeline",
         JOBU_DEAD_LETTER_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/1/unused-dlq",
     )
     # a run that succeeds sends nothing: no SQS client, so boto3 is never imported

@@ -10,6 +10,7 @@ from jobu.cron import latest_slot_at_or_before, next_slot_after, validate_cron_e
 from jobu.errors import InvalidCronJobError
 from jobu.models import MAX_PARAMS_BYTES, CronJobSpec
 from jobu.operations.cron_jobs import parse_spec, validate_spec
+from tests.conftest import WORKER_TIMEOUTS
 
 
 def at(text: str) -> datetime:
@@ -92,19 +93,33 @@ def spec(**overrides: object) -> CronJobSpec:
 
 def test_unknown_handler_is_refused_with_the_known_names() -> None:
     with pytest.raises(InvalidCronJobError, match=r"unknown handler 'nope'; registered handlers: a, sample"):
-        validate_spec(spec(handler_name="nope"), known_handlers={"sample", "a"}, worker_timeout_seconds=900)
+        validate_spec(
+            spec(handler_name="nope"), known_handlers={"sample", "a"}, worker_timeouts=WORKER_TIMEOUTS
+        )
 
 
 def test_timeout_longer_than_the_worker_can_run_is_refused() -> None:
-    validate_spec(spec(timeout_seconds=895), known_handlers={"sample"}, worker_timeout_seconds=900)
+    validate_spec(spec(timeout_seconds=895), known_handlers={"sample"}, worker_timeouts=WORKER_TIMEOUTS)
     with pytest.raises(InvalidCronJobError, match="may take at most 895s"):
-        validate_spec(spec(timeout_seconds=896), known_handlers={"sample"}, worker_timeout_seconds=900)
+        validate_spec(spec(timeout_seconds=896), known_handlers={"sample"}, worker_timeouts=WORKER_TIMEOUTS)
+
+
+def test_a_job_timeout_is_bounded_by_the_worker_of_its_handlers_pool() -> None:
+    timeouts = {"default": 60, "pipeline": 900}
+    preprocess = {"input_path": "in.csv", "output_path": "out.parquet"}
+    pipeline_job = spec(handler_name="pandas_preprocess", handler_params=preprocess, timeout_seconds=600)
+    validate_spec(pipeline_job, known_handlers={"pandas_preprocess"}, worker_timeouts=timeouts)
+    with pytest.raises(InvalidCronJobError, match="the worker of pool 'default' runs at most 60s") as refused:
+        validate_spec(spec(timeout_seconds=600), known_handlers={"sample"}, worker_timeouts=timeouts)
+    assert refused.value.field == "timeout_seconds"
+    with pytest.raises(InvalidCronJobError, match="runs in pool 'pipeline', which has no worker here"):
+        validate_spec(pipeline_job, known_handlers={"pandas_preprocess"}, worker_timeouts={"default": 900})
 
 
 def test_oversized_params_are_refused() -> None:
     big = {"blob": "x" * MAX_PARAMS_BYTES}
     with pytest.raises(InvalidCronJobError, match=f"the limit is {MAX_PARAMS_BYTES}"):
-        validate_spec(spec(handler_params=big), known_handlers={"sample"}, worker_timeout_seconds=900)
+        validate_spec(spec(handler_params=big), known_handlers={"sample"}, worker_timeouts=WORKER_TIMEOUTS)
 
 
 def test_parse_spec_reports_every_field_problem() -> None:

@@ -25,6 +25,7 @@ def test_every_function_runs_with_its_code_layers_timeout_and_memory(template: L
     assert set(specs) == {
         "AdminApiFunction",
         "CronDispatcherFunction",
+        "PipelineWorkerFunction",
         "QueueDispatcherFunction",
         "WorkerFunction",
     }
@@ -33,8 +34,11 @@ def test_every_function_runs_with_its_code_layers_timeout_and_memory(template: L
         assert (spec.config.code_dir / "app.py").exists()
         assert spec.config.layer_dirs[0] == TEMPLATE.parent / "layers" / "core" / "python"
         assert spec.config.log_group == f"/aws/lambda/{spec.config.name}"
-    worker = specs["WorkerFunction"].config
-    assert (worker.timeout_seconds, worker.memory_mb) == (900, 1769)
+    worker, pipeline = specs["WorkerFunction"].config, specs["PipelineWorkerFunction"].config
+    assert (worker.timeout_seconds, worker.memory_mb) == (600, 512)
+    assert (pipeline.timeout_seconds, pipeline.memory_mb) == (900, 1769)
+    assert len(worker.layer_dirs) == 1  # the core layer only: no pandas in the default pool
+    assert pipeline.layer_dirs[1] == TEMPLATE.parent / "layers" / "pipeline" / "python"
     assert specs["CronDispatcherFunction"].config.timeout_seconds == 50
 
 
@@ -59,7 +63,9 @@ def test_event_sources_carry_the_templates_settings(template: LocalTemplate) -> 
     assert (kafka.maximum_retry_attempts, kafka.bisect_on_error) == (10, True)
     assert kafka.cluster_arn is not None
     assert kafka.cluster_arn.startswith("arn:aws:kafka:")
-    assert (sqs.queue_logical_id, sqs.batch_size, sqs.report_batch_item_failures) == ("WorkQueue", 1, True)
+    assert (sqs.queue_logical_id, sqs.batch_size, sqs.report_batch_item_failures) == ("WorkQueue", 10, True)
+    (pipeline,) = template.function("PipelineWorkerFunction").sqs
+    assert (pipeline.queue_logical_id, pipeline.batch_size) == ("PipelineWorkQueue", 1)
 
 
 def test_parameter_overrides_reach_the_resolved_properties() -> None:

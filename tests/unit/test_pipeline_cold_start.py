@@ -1,4 +1,5 @@
-"""The worker imports jobu_handlers at cold start: the pipeline must not pull in pandas or pyarrow."""
+"""A worker imports its pool's handler modules at cold start: the pipeline's must not pull in pandas
+or pyarrow, and the default pool's worker never imports the pipeline's at all."""
 
 from __future__ import annotations
 
@@ -24,9 +25,27 @@ def imported_after(statement: str) -> dict[str, bool]:
 
 
 def test_importing_the_handlers_imports_no_heavy_library() -> None:
-    loaded = imported_after("import jobu_handlers")
+    loaded = imported_after("import jobu_handlers; jobu_handlers.register_all()")
 
     assert loaded == dict.fromkeys(HEAVY, False)
+
+
+def test_each_pools_worker_imports_its_own_handlers_only() -> None:
+    check = (
+        "import sys; from jobu.handler_manifest import import_pool_handlers; import_pool_handlers({pool!r});"
+        "print(*(m in sys.modules for m in ('jobu_handlers.samples', 'jobu_handlers.pipeline')))"
+    )
+    found = {
+        pool: subprocess.run(
+            [sys.executable, "-c", check.format(pool=pool)],
+            env={"PYTHONPATH": PYTHONPATH, "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        for pool in ("default", "pipeline")
+    }
+    assert found == {"default": ["True", "False"], "pipeline": ["False", "True"]}
 
 
 def test_the_pipeline_handlers_are_registered_by_that_import() -> None:
@@ -34,7 +53,7 @@ def test_the_pipeline_handlers_are_registered_by_that_import() -> None:
         [
             sys.executable,
             "-c",
-            "import jobu_handlers; from jobu.handlers import get_handler;"
+            "import jobu_handlers.pipeline; from jobu.handlers import get_handler;"
             "names = ('pandas_preprocess', 'pydantic_validator', 'db_loader');"
             "print(*(get_handler(n).__name__ for n in names))",
         ],

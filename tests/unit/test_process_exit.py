@@ -26,7 +26,10 @@ print("main done", flush=True)
 CONTAINER = """
 import os
 os.environ.update(
-    JOBU_DATABASE_URL="sqlite:///{path}", JOBU_WORK_QUEUE_URL="http://unused", JOBU_DATABASE_POOL_SIZE="1"
+    JOBU_DATABASE_URL="sqlite:///{path}",
+    JOBU_WORK_QUEUE_URL="http://unused",
+    JOBU_WORK_QUEUE_URL_PIPELINE="http://unused-pipeline",
+    JOBU_DATABASE_POOL_SIZE="1",
 )
 from jobu.config import FunctionConfig
 from jobu.lambda_runtime import Container

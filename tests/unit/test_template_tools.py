@@ -78,6 +78,7 @@ Resources:
     Properties: {ContentUri: BigLayer}
   SmallFunction:
     Type: AWS::Serverless::Function
+    Metadata: {UnzippedSizeLimitMB: 30}
     Properties: {CodeUri: SmallFunction, Handler: app.handler}
   BigFunction:
     Type: AWS::Serverless::Function
@@ -105,15 +106,25 @@ def test_sizes_counts_code_plus_global_and_own_layers(
 ) -> None:
     write_file(build_dir / "BigLayer/python/big.so", 100 * 2**20)
     assert sizes.main(["--build-dir", str(build_dir)]) == 0
-    assert capsys.readouterr().out.splitlines() == ["SmallFunction 11.0 MB", "BigFunction 111.0 MB"]
+    assert capsys.readouterr().out.splitlines() == [
+        "SmallFunction 11.0 MB (limit 30 MB)",
+        "BigFunction 111.0 MB (limit 250 MB)",
+    ]
 
 
 def test_sizes_fails_above_lambdas_limit(build_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_file(build_dir / "BigLayer/python/big.so", 240 * 2**20)  # 240 + 10 + 1 > 250
     assert sizes.main(["--build-dir", str(build_dir)]) == 1
     captured = capsys.readouterr()
-    assert "BigFunction 251.0 MB" in captured.out
-    assert "over Lambda's 250 MB unzipped limit: BigFunction" in captured.err
+    assert "BigFunction 251.0 MB (limit 250 MB)" in captured.out
+    assert "over the unzipped size limit: BigFunction (251.0 MB > 250 MB)" in captured.err
+
+
+def test_sizes_fails_above_a_functions_own_limit(build_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_file(build_dir / "BigLayer/python/big.so", 2**20)
+    write_file(build_dir / "SmallFunction/vendored.so", 20 * 2**20)  # 10 + 1 + 20 > 30
+    assert sizes.main(["--build-dir", str(build_dir)]) == 1
+    assert "over the unzipped size limit: SmallFunction (31.0 MB > 30 MB)" in capsys.readouterr().err
 
 
 def test_sizes_refuses_what_it_cannot_measure(build_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

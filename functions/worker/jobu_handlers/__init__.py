@@ -1,10 +1,23 @@
-"""The handlers this worker runs. Importing the package registers them.
+"""The handlers the workers run, module by module.
 
-Keep module imports light: the worker imports this package at cold start, so heavy libraries
+Importing this package registers nothing: each pool's worker imports the modules of its own
+pool's handlers (the handler manifest lists them, jobu.handler_manifest.import_pool_handlers), so
+the default pool's worker never loads the pipeline's code. `make manifest` imports every module
+named here: a new handler module is added to HANDLER_MODULES.
+
+Keep module imports light: a worker imports its modules at cold start, so heavy libraries
 (pandas, pyarrow) are imported inside the handlers that use them.
 """
 
-from jobu_handlers import pipeline as pipeline  # the data pipeline handlers (issue 5)
-from jobu_handlers import samples
+HANDLER_MODULES = (
+    "jobu_handlers.samples",  # the default pool
+    "jobu_handlers.pipeline",  # the pipeline pool: the data pipeline handlers (issue 5)
+)
 
-__all__ = ["samples"]
+
+def register_all() -> None:
+    """Import every handler module (tests and tools that need the whole registry)."""
+    import importlib
+
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)

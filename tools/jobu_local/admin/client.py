@@ -34,9 +34,11 @@ from jobu.operations.dead_letters import MAX_PEEK, DeadLetter, DeadLetterDepth, 
 from jobu.operations.handlers import HandlerInfo
 from jobu.operations.health import Health, Readiness
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page
+from jobu.operations.pools import PoolInfo
 from jobu.operations.rejected_records import ReplayResult
 from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, CancelResult, RetryResult, RunDetail
 from jobu.operations.statistics import CronRecentRuns, StatusCounts, Timeline
+from jobu.pools import DEFAULT_POOL
 
 
 class AdminClient(Protocol):
@@ -131,14 +133,21 @@ class AdminClient(Protocol):
 
     async def discard_rejected(self, record_id: int) -> None: ...
 
-    # the dead-letter queue: /api/dead-letters
-    async def dead_letter_depth(self) -> DeadLetterDepth: ...
+    # a worker pool's dead-letter queue: /api/dead-letters?pool=
+    async def dead_letter_depth(self, pool: str = DEFAULT_POOL) -> DeadLetterDepth: ...
 
-    async def peek_dead_letters(self, max_messages: int = MAX_PEEK) -> list[DeadLetter]: ...
+    async def peek_dead_letters(
+        self, max_messages: int = MAX_PEEK, pool: str = DEFAULT_POOL
+    ) -> list[DeadLetter]: ...
 
-    async def redrive_dead_letters(self, request: RedriveRequest | None = None) -> RedriveTask: ...
+    async def redrive_dead_letters(
+        self, request: RedriveRequest | None = None, pool: str = DEFAULT_POOL
+    ) -> RedriveTask: ...
 
-    async def list_redrives(self) -> list[RedriveTask]: ...
+    async def list_redrives(self, pool: str = DEFAULT_POOL) -> list[RedriveTask]: ...
+
+    # the worker pools and their queues: /api/pools
+    async def pools(self) -> list[PoolInfo]: ...
 
     # probes: /health, /ready
     async def liveness(self) -> Health: ...

@@ -10,15 +10,16 @@ targets. The metrics the operations record (for CloudWatch, from a Lambda functi
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import ValidationError
 
+from jobu.api import services
 from jobu.clock import utcnow
-from jobu.dead_letter_queue import DeadLetterQueue
+from jobu.dead_letter_queue import DeadLetterQueue, SqsQueue
 from jobu.errors import JobuError
 from jobu.models import (
     CronJob,
@@ -57,6 +58,7 @@ from jobu.operations.dead_letters import (
 from jobu.operations.handlers import HandlerInfo, list_handlers
 from jobu.operations.health import Health, Readiness
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
+from jobu.operations.pools import PoolInfo, list_pools
 from jobu.operations.rejected_records import ReplayResult
 from jobu.operations.runs import (
     BulkRetryRequest,
@@ -67,6 +69,7 @@ from jobu.operations.runs import (
     RunFilter,
 )
 from jobu.operations.statistics import CronRecentRuns, StatusCounts, Timeline
+from jobu.pools import DEFAULT_POOL, Pools
 from jobu.store import JobStore
 from jobu.work_queue import QueuedRun, SendReport, WorkQueue
 from jobu_local.admin.client import AdminClient
@@ -120,10 +123,20 @@ class Resources:
     """What some operations need besides the store, each asked for when first needed (a missing
     one raises the caller's error, which says how to provide it)."""
 
-    work_queue: Callable[[], WorkQueue]
-    dead_letters: Callable[[], DeadLetterQueue]
+    pools: Callable[[], Pools]
+    sqs: Callable[[], SQSClient]
     known_handlers: Callable[[], frozenset[str]]
-    worker_timeout_seconds: Callable[[], int]
+    # each pool's worker Timeout (known without the queues: creating a cron job needs no queue)
+    worker_timeouts: Callable[[], Mapping[str, int]]
+
+    def work_queue(self) -> WorkQueue:
+        return WorkQueue(sqs_client=self.sqs(), queue_urls=self.pools().queue_urls)
+
+    def dead_letters(self, pool: str) -> DeadLetterQueue:
+        return services.dead_letter_queue(self.sqs(), self.pools(), pool)
+
+    def pool_queue(self, pool: str) -> SqsQueue:
+        return services.work_queue(self.sqs(), self.pools(), pool)
 
 
 class DirectAdminClient(AdminClient):
@@ -149,7 +162,7 @@ class DirectAdminClient(AdminClient):
             self._store,
             spec,
             known_handlers=resources.known_handlers(),
-            worker_timeout_seconds=resources.worker_timeout_seconds(),
+            worker_timeouts=resources.worker_timeouts(),
             now=utcnow(),
         )
 
@@ -161,7 +174,7 @@ class DirectAdminClient(AdminClient):
             job_id,
             changes,
             known_handlers=resources.known_handlers(),
-            worker_timeout_seconds=resources.worker_timeout_seconds(),
+            worker_timeouts=resources.worker_timeouts(),
             now=utcnow(),
         )
 
@@ -305,20 +318,31 @@ class DirectAdminClient(AdminClient):
         await rejected_records.discard(self._store, record_id)
 
     @_answered
-    async def dead_letter_depth(self) -> DeadLetterDepth:
-        return await dead_letters.depth(self._resources.dead_letters())
+    async def dead_letter_depth(self, pool: str = DEFAULT_POOL) -> DeadLetterDepth:
+        return await dead_letters.depth(self._resources.dead_letters(pool))
 
     @_answered
-    async def peek_dead_letters(self, max_messages: int = MAX_PEEK) -> list[DeadLetter]:
-        return await dead_letters.peek(self._store, self._resources.dead_letters(), max_messages=max_messages)
+    async def peek_dead_letters(
+        self, max_messages: int = MAX_PEEK, pool: str = DEFAULT_POOL
+    ) -> list[DeadLetter]:
+        return await dead_letters.peek(
+            self._store, self._resources.dead_letters(pool), max_messages=max_messages
+        )
 
     @_answered
-    async def redrive_dead_letters(self, request: RedriveRequest | None = None) -> RedriveTask:
-        return await dead_letters.redrive(self._resources.dead_letters(), request or RedriveRequest())
+    async def redrive_dead_letters(
+        self, request: RedriveRequest | None = None, pool: str = DEFAULT_POOL
+    ) -> RedriveTask:
+        return await dead_letters.redrive(self._resources.dead_letters(pool), request or RedriveRequest())
 
     @_answered
-    async def list_redrives(self) -> list[RedriveTask]:
-        return await dead_letters.redrives(self._resources.dead_letters())
+    async def list_redrives(self, pool: str = DEFAULT_POOL) -> list[RedriveTask]:
+        return await dead_letters.redrives(self._resources.dead_letters(pool))
+
+    @_answered
+    async def pools(self) -> list[PoolInfo]:
+        resources = self._resources
+        return await list_pools(resources.pools(), resources.pool_queue, resources.dead_letters)
 
     @_answered
     async def liveness(self) -> Health:

@@ -44,9 +44,11 @@ from jobu.operations.dead_letters import MAX_PEEK, DeadLetter, DeadLetterDepth, 
 from jobu.operations.handlers import HandlerInfo
 from jobu.operations.health import Health, Readiness
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page
+from jobu.operations.pools import PoolInfo
 from jobu.operations.rejected_records import ReplayResult
 from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, CancelResult, RetryResult, RunDetail
 from jobu.operations.statistics import CronRecentRuns, StatusCounts, Timeline
+from jobu.pools import DEFAULT_POOL
 from jobu_local.admin.client import AdminClient
 from jobu_local.admin.errors import AdminError
 from jobu_local.aws.sigv4 import SigV4Signer
@@ -354,20 +356,28 @@ class HttpAdminClient(AdminClient):
     async def discard_rejected(self, record_id: int) -> None:
         await self._call("discard_rejected", record_id=record_id)
 
-    async def dead_letter_depth(self) -> DeadLetterDepth:
-        answer: DeadLetterDepth = await self._call("dead_letter_depth")
+    async def dead_letter_depth(self, pool: str = DEFAULT_POOL) -> DeadLetterDepth:
+        answer: DeadLetterDepth = await self._call("dead_letter_depth", pool=pool)
         return answer
 
-    async def peek_dead_letters(self, max_messages: int = MAX_PEEK) -> list[DeadLetter]:
-        answer: list[DeadLetter] = await self._call("peek_dead_letters", max_messages=max_messages)
+    async def peek_dead_letters(
+        self, max_messages: int = MAX_PEEK, pool: str = DEFAULT_POOL
+    ) -> list[DeadLetter]:
+        answer: list[DeadLetter] = await self._call("peek_dead_letters", max_messages=max_messages, pool=pool)
         return answer
 
-    async def redrive_dead_letters(self, request: RedriveRequest | None = None) -> RedriveTask:
-        answer: RedriveTask = await self._call("redrive_dead_letters", request=request)
+    async def redrive_dead_letters(
+        self, request: RedriveRequest | None = None, pool: str = DEFAULT_POOL
+    ) -> RedriveTask:
+        answer: RedriveTask = await self._call("redrive_dead_letters", request=request, pool=pool)
         return answer
 
-    async def list_redrives(self) -> list[RedriveTask]:
-        answer: list[RedriveTask] = await self._call("list_redrives")
+    async def list_redrives(self, pool: str = DEFAULT_POOL) -> list[RedriveTask]:
+        answer: list[RedriveTask] = await self._call("list_redrives", pool=pool)
+        return answer
+
+    async def pools(self) -> list[PoolInfo]:
+        answer: list[PoolInfo] = await self._call("pools")
         return answer
 
     async def liveness(self) -> Health:

@@ -5,9 +5,10 @@
   for the API's region. A loopback URL (the local runtime's API) is called unsigned when there are
   no credentials, since nothing there checks a signature.
 - otherwise a database (`--database-url`, JOBU_DATABASE_URL, the running `jobu local up`'s, the
-  embedded SQLite): jobu.operations called directly. The operations that queue a run or read the
-  dead-letter queue use the running runtime's queues when it runs on that database, else
-  JOBU_WORK_QUEUE_URL and JOBU_DEAD_LETTER_QUEUE_URL (on AWS_ENDPOINT_URL, or AWS).
+  embedded SQLite): jobu.operations called directly. The operations that queue a run or read a
+  dead-letter queue use the running runtime's queues (every worker pool's) when it runs on that
+  database, else each pool's JOBU_WORK_QUEUE_URL[_<POOL>] and JOBU_DEAD_LETTER_QUEUE_URL[_<POOL>]
+  (on AWS_ENDPOINT_URL, or AWS).
 
 A refusal prints the API's `error: detail` on one line and exits with status 2; a failure (the
 database or the API down, a 5xx) exits with status 1.
@@ -41,13 +42,11 @@ from jobu_local.commands.targets import (
 from jobu_local.template.reader import LocalTemplate, NamingProvider
 
 if TYPE_CHECKING:
-    from jobu.dead_letter_queue import DeadLetterQueue
-    from jobu.work_queue import WorkQueue
+    from jobu.pools import Pools
     from jobu_local.admin.client import AdminClient
     from jobu_local.admin.direct import Resources
     from jobu_local.runtime.state import RuntimeState
 
-WORKER_TIMEOUT_VARIABLE = "JOBU_WORKER_TIMEOUT_SECONDS"
 WORK_QUEUE_VARIABLE = "JOBU_WORK_QUEUE_URL"
 DEAD_LETTER_QUEUE_VARIABLE = "JOBU_DEAD_LETTER_QUEUE_URL"
 
@@ -202,65 +201,82 @@ def is_loopback(url: str) -> bool:
 
 
 def local_resources(url: str, args: argparse.Namespace) -> Resources:
-    from jobu.handler_manifest import known_handler_names
+    from jobu.handler_manifest import known_handler_names, manifest_pools
     from jobu_local.admin.direct import Resources
 
-    queues = functools.cache(lambda: queue_urls(url, args.template))
-    explicit_timeout: int | None = getattr(args, "worker_timeout", None)
+    explicit_timeout: int | None = getattr(args, "worker_timeout", None)  # every pool's
+    pools = functools.cache(lambda: local_pools(url, args.template, explicit_timeout))
     return Resources(
-        work_queue=lambda: _work_queue(queues()),
-        dead_letters=lambda: _dead_letters(queues()),
+        pools=pools,
+        sqs=functools.cache(_sqs),
         known_handlers=known_handler_names,
-        worker_timeout_seconds=lambda: (
-            explicit_timeout or worker_timeout_seconds(load_template(args.template))
+        worker_timeouts=lambda: (
+            dict.fromkeys(manifest_pools(), explicit_timeout)
+            if explicit_timeout
+            else worker_timeouts(load_template(args.template))
         ),
     )
 
 
-def worker_timeout_seconds(template: LocalTemplate) -> int:
-    """The worker's Timeout as the template gives it to the dispatchers and the admin function."""
-    for spec in template.functions():
-        value = spec.config.environment.get(WORKER_TIMEOUT_VARIABLE)
-        if value:
-            return int(value)
-    for spec in template.functions():
-        if spec.sqs:
-            return spec.config.timeout_seconds
-    raise CommandError(
-        f"template.yaml sets no {WORKER_TIMEOUT_VARIABLE} and no function reads the work queue"
-    )
+def worker_timeouts(template: LocalTemplate) -> dict[str, int]:
+    """Each worker pool's Timeout, as the template gives it: each pool's worker function's (its
+    JOBU_WORKER_POOL, the default pool when unset)."""
+    from jobu.config import worker_pool
+
+    found = {
+        worker_pool(spec.config.environment): spec.config.timeout_seconds
+        for spec in template.functions()
+        if spec.sqs
+    }
+    if not found:
+        raise CommandError(f"no function of {template.path} reads a work queue")
+    return found
 
 
 def _sqs() -> Any:
     return aws_target(None).client("sqs")
 
 
-def _work_queue(urls: dict[str, str]) -> WorkQueue:
-    from jobu.work_queue import WorkQueue
+def local_pools(url: str, template_path: str | None, explicit_timeout: int | None = None) -> Pools:
+    """Every worker pool's queues (JOBU_WORK_QUEUE_URL[_<POOL>], JOBU_DEAD_LETTER_QUEUE_URL[_<POOL>]):
+    the environment's, else those of a runtime running on this database; and each pool's worker
+    Timeout, the template's (or `explicit_timeout` for all)."""
+    from jobu.errors import ConfigurationError
+    from jobu.pools import Pool, Pools
 
-    return WorkQueue(sqs_client=_sqs(), queue_url=urls[WORK_QUEUE_VARIABLE])
-
-
-def _dead_letters(urls: dict[str, str]) -> DeadLetterQueue:
-    from jobu.dead_letter_queue import DeadLetterQueue
-
-    return DeadLetterQueue(sqs_client=_sqs(), queue_url=urls[DEAD_LETTER_QUEUE_VARIABLE])
-
-
-def queue_urls(url: str, template: str | None) -> dict[str, str]:
-    """The work queue's and the dead-letter queue's URLs, by the variable the functions read them
-    from: the environment's, else those of a runtime running on this database."""
-    names = (WORK_QUEUE_VARIABLE, DEAD_LETTER_QUEUE_VARIABLE)
-    if all(os.environ.get(name) for name in names):
-        return {name: os.environ[name] for name in names}
-    state = running_state()
-    if state is not None and state.database_url == url:
-        return _runtime_queue_urls(state, template)
-    raise TargetError(
-        "queueing a run or reading the dead-letter queue needs the queues: run this while `jobu local up` "
-        f"runs on this database, set {WORK_QUEUE_VARIABLE} and {DEAD_LETTER_QUEUE_VARIABLE} (with "
-        "AWS_ENDPOINT_URL for an emulator), or act through an admin API (--api-url, --stack-name)"
-    )
+    if os.environ.get(WORK_QUEUE_VARIABLE) and os.environ.get(DEAD_LETTER_QUEUE_VARIABLE):
+        environments = [dict(os.environ)]
+    else:
+        state = running_state()
+        if state is None or state.database_url != url:
+            raise TargetError(
+                "queueing a run or reading a dead-letter queue needs the queues: run this while "
+                "`jobu local up` runs on this database, set each pool's JOBU_WORK_QUEUE_URL[_<POOL>] and "
+                "JOBU_DEAD_LETTER_QUEUE_URL[_<POOL>] (with AWS_ENDPOINT_URL for an emulator), or act "
+                "through an admin API (--api-url, --stack-name)"
+            )
+        environments = _runtime_environments(state, template_path)
+    template = load_template(template_path)
+    timeouts = worker_timeouts(template) if explicit_timeout is None else None
+    problem = "no function reads every pool's queues"
+    for environ in environments:  # the one that names every pool's two queues (the admin function's)
+        try:
+            found = Pools.from_environ(environ, dead_letters=True)
+        except ConfigurationError as error:
+            problem = str(error)
+            continue
+        return Pools(
+            {
+                name: Pool(
+                    name,
+                    pool.queue_url,
+                    pool.dead_letter_queue_url,
+                    explicit_timeout if timeouts is None else timeouts.get(name),
+                )
+                for name, pool in found.items()
+            }
+        )
+    raise TargetError(problem)
 
 
 class _RunningQueues(NamingProvider):
@@ -274,16 +290,8 @@ class _RunningQueues(NamingProvider):
         return self.urls.get(logical_id) or super().ref(logical_id)
 
 
-def _runtime_queue_urls(state: RuntimeState, template_path: str | None) -> dict[str, str]:
+def _runtime_environments(state: RuntimeState, template_path: str | None) -> list[dict[str, str]]:
+    """Each function's environment, with the running runtime's queue URLs."""
     template = LocalTemplate.load(Path(template_path or state.template), region=state.region)
     template.use_provider(_RunningQueues(template, state.queues))
-    for spec in template.functions():
-        found = {
-            name: spec.config.environment.get(name, "")
-            for name in (WORK_QUEUE_VARIABLE, DEAD_LETTER_QUEUE_VARIABLE)
-        }
-        if all(value.startswith(("http://", "https://")) for value in found.values()):
-            return found
-    raise TargetError(
-        f"no function of {template.path} reads both {WORK_QUEUE_VARIABLE} and {DEAD_LETTER_QUEUE_VARIABLE}"
-    )
+    return [dict(spec.config.environment) for spec in template.functions()]

@@ -26,7 +26,7 @@ from jobu_local.aws.apigateway import DEFAULT_PORT as DEFAULT_HTTP_PORT
 from jobu_local.commands import cron as cron_commands
 from jobu_local.commands import runs as runs_commands
 from jobu_local.commands import store as store_commands
-from jobu_local.commands.admin_target import worker_timeout_seconds
+from jobu_local.commands.admin_target import worker_timeouts
 from jobu_local.commands.logs import logs_main
 from jobu_local.commands.produce import send
 from jobu_local.commands.targets import default_template
@@ -119,7 +119,7 @@ class Demo:
                 store,
                 parse_spec(dict(CRON_JOB)),
                 known_handlers=known_handler_names(),
-                worker_timeout_seconds=worker_timeout_seconds(LocalTemplate.load(default_template())),
+                worker_timeouts=worker_timeouts(LocalTemplate.load(default_template())),
                 now=registered,
             )
         self.note(f"cron job {job.id}: next run at {job.next_run_at:%H:%M:%S} UTC")

@@ -20,6 +20,10 @@ from jobu_handlers.pipeline.results import LoadResult, PreprocessResult, Validat
 from jobu_handlers.pipeline.storage import Files
 from jobu_handlers.pipeline.threads import in_thread
 
+# The pipeline's own worker (template.yaml: PipelineWorkerFunction): the data layer (pandas,
+# pyarrow), more memory, a longer timeout; the default pool's worker stays light.
+PIPELINE_POOL = "pipeline"
+
 
 async def resolve_database(reference: str) -> str:
     """The URL of a configured load database (a URL, or a Secrets Manager secret ARN)."""
@@ -33,6 +37,7 @@ async def resolve_database(reference: str) -> str:
 class PandasPreprocess(BaseHandler):
     """CSV (local or S3) -> typed, cleaned Parquet (local or S3)."""
 
+    pool = PIPELINE_POOL
     params_model = PreprocessParams
 
     async def execute(self, params: HandlerParams) -> HandlerResult:
@@ -76,6 +81,7 @@ def _preprocess(step: PreprocessParams, access: DataAccess, cancelled: threading
 class PydanticValidator(BaseHandler):
     """Rows of a Parquet/CSV file through a registered pydantic model: valid and rejected outputs."""
 
+    pool = PIPELINE_POOL
     params_model = ValidateParams
 
     async def execute(self, params: HandlerParams) -> HandlerResult:
@@ -115,6 +121,7 @@ def _validate(step: ValidateParams, access: DataAccess, cancelled: threading.Eve
 class DbLoader(BaseHandler):
     """A Parquet file (local or S3) into an existing table, in one transaction."""
 
+    pool = PIPELINE_POOL
     params_model = LoadParams
 
     async def execute(self, params: HandlerParams) -> HandlerResult:

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 
 from jobu import constants
 from jobu.errors import ConfigurationError
+from jobu.pools import DEFAULT_POOL, Pools, check_pool_name, pool_variable
 
 # Variables every function reads; the database is configured by exactly one of the first two.
 DATABASE_SETTINGS = frozenset({constants.DATABASE_URL, constants.DATABASE_SECRET_ARN})
@@ -216,11 +217,11 @@ def url_from_rds_secret(
 
 @dataclass(frozen=True)
 class FunctionConfig:
-    """What every function needs: the job store (and its pool size), and the work queue
-    (dispatchers send to it; the worker re-queues retries and follow-up runs on it)."""
+    """What every function needs: the job store (and its pool size), and every worker pool's
+    queue (jobu.pools: any function may queue a run of any handler, and it goes to its pool's)."""
 
     database: DatabaseSetting
-    work_queue_url: str
+    pools: Pools
     pool_size: int
 
     ENVIRONMENT = (
@@ -234,7 +235,7 @@ class FunctionConfig:
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> FunctionConfig:
         return cls(
             database=DatabaseSetting.from_environ(environ),
-            work_queue_url=required(environ, constants.WORK_QUEUE_URL),
+            pools=Pools.from_environ(environ),
             pool_size=_positive_int(environ, constants.DATABASE_POOL_SIZE, "connections"),
         )
 
@@ -261,25 +262,40 @@ class RetryPolicy:
         return cls(base=timedelta(seconds=base), max=timedelta(seconds=longest))
 
 
+def worker_pool(environ: Mapping[str, str] = os.environ) -> str:
+    """The pool a worker function runs (JOBU_WORKER_POOL; unset: the default pool)."""
+    name = environ.get(constants.WORKER_POOL, "").strip() or DEFAULT_POOL
+    try:
+        return check_pool_name(name)
+    except ValueError as error:
+        raise ConfigurationError(f"environment variable {constants.WORKER_POOL}: {error}") from None
+
+
 @dataclass(frozen=True)
 class WorkerConfig(FunctionConfig):
-    """The worker also keeps messages it can never parse in the work queue's dead-letter queue,
-    and retries failed runs after a backoff."""
+    """A worker runs the handlers of one pool; it keeps messages it can never parse in its pool's
+    dead-letter queue, and retries failed runs after a backoff."""
 
+    pool: str
     dead_letter_queue_url: str
     retry_policy: RetryPolicy
 
-    ENVIRONMENT = FunctionConfig.ENVIRONMENT | {constants.DEAD_LETTER_QUEUE_URL} | RetryPolicy.ENVIRONMENT
-    REQUIRED_ENVIRONMENT = (
-        FunctionConfig.REQUIRED_ENVIRONMENT | {constants.DEAD_LETTER_QUEUE_URL} | RetryPolicy.ENVIRONMENT
+    ENVIRONMENT = (
+        FunctionConfig.ENVIRONMENT
+        | {constants.WORKER_POOL, constants.DEAD_LETTER_QUEUE_URL}
+        | RetryPolicy.ENVIRONMENT
     )
+    # the default pool's dead-letter queue; a worker of another pool needs its own instead
+    REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT | RetryPolicy.ENVIRONMENT
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> WorkerConfig:
         base = FunctionConfig.from_environ(environ)
+        pool = worker_pool(environ)
         return cls(
             **{field.name: getattr(base, field.name) for field in fields(FunctionConfig)},
-            dead_letter_queue_url=required(environ, constants.DEAD_LETTER_QUEUE_URL),
+            pool=pool,
+            dead_letter_queue_url=required(environ, pool_variable(constants.DEAD_LETTER_QUEUE_URL, pool)),
             retry_policy=RetryPolicy.from_environ(environ),
         )
 
@@ -324,11 +340,9 @@ class CronConfig(FunctionConfig):
 
 @dataclass(frozen=True)
 class AdminConfig(FunctionConfig):
-    """The admin function's settings: every function's, plus the dead-letter queue it reads and
-    redrives and the worker's Timeout (which bounds a cron job's timeout_seconds)."""
-
-    dead_letter_queue_url: str
-    worker_timeout_seconds: int
+    """The admin function's settings: every function's, plus each pool's dead-letter queue (which
+    it reads and redrives) and worker Timeout (which bounds the timeout_seconds of a cron job of
+    that pool's handlers): `pools` holds them."""
 
     ADMIN = frozenset({constants.DEAD_LETTER_QUEUE_URL, constants.WORKER_TIMEOUT_SECONDS})
     ENVIRONMENT = FunctionConfig.ENVIRONMENT | ADMIN
@@ -338,12 +352,7 @@ class AdminConfig(FunctionConfig):
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> AdminConfig:
         base = FunctionConfig.from_environ(environ)
         return cls(
-            **{field.name: getattr(base, field.name) for field in fields(FunctionConfig)},
-            dead_letter_queue_url=required(environ, constants.DEAD_LETTER_QUEUE_URL),
-            worker_timeout_seconds=worker_timeout_seconds(environ),
+            database=base.database,
+            pools=Pools.from_environ(environ, dead_letters=True, timeouts=True),
+            pool_size=base.pool_size,
         )
-
-
-def worker_timeout_seconds(environ: Mapping[str, str] = os.environ) -> int:
-    """The worker function's Timeout, for tools that create cron jobs (see cron_jobs.validate_spec)."""
-    return _positive_int(environ, constants.WORKER_TIMEOUT_SECONDS)

@@ -36,11 +36,15 @@ LOAD_DATABASES: Final = "JOBU_LOAD_DATABASES"
 # store's own tables are never allowed, whatever this says.
 LOAD_TABLES: Final = "JOBU_LOAD_TABLES"
 
-# The SQS queue that carries work from the dispatchers (and retries) to the worker.
+# The SQS queue that carries work from the dispatchers (and retries) to the default pool's worker.
+# Each other worker pool (jobu.pools) has its own, in the same variable with the pool's name in
+# capitals after an underscore (JOBU_WORK_QUEUE_URL_PIPELINE); so have the next two settings.
 WORK_QUEUE_URL: Final = "JOBU_WORK_QUEUE_URL"
 # Its dead-letter queue: the worker keeps a message it can never parse there at once (with the
 # reason), and the admin API reads and redrives it.
 DEAD_LETTER_QUEUE_URL: Final = "JOBU_DEAD_LETTER_QUEUE_URL"
+# The pool a worker function runs (unset: the default pool).
+WORKER_POOL: Final = "JOBU_WORKER_POOL"
 
 # The sweeper (cron dispatcher): how long a PENDING run's sender may still be at work before its
 # unsent message is sent again, and how long a sent message may go unclaimed before it counts as lost.
@@ -54,7 +58,8 @@ RETRY_BACKOFF_MAX_SECONDS: Final = "JOBU_RETRY_BACKOFF_MAX_SECONDS"
 # Run history retention (cron dispatcher): finished runs older than this many days are deleted; 0 keeps them.
 RUN_RETENTION_DAYS: Final = "JOBU_RUN_RETENTION_DAYS"
 
-# The worker function's own Timeout: a cron job whose timeout cannot fit in it is refused.
+# The worker function's own Timeout: a cron job whose timeout cannot fit in it is refused (per pool,
+# like the work queue).
 WORKER_TIMEOUT_SECONDS: Final = "JOBU_WORKER_TIMEOUT_SECONDS"
 
 # Read by Powertools itself (Logger, Metrics, Tracer).

@@ -1,4 +1,4 @@
-"""The work queue's dead-letter queue, by URL: where the worker keeps a message it can never
+"""A pool's dead-letter queue, by URL: where the pool's worker keeps a message it can never
 process, and what the admin operations (jobu.operations.dead_letters) read and redrive.
 
 Messages land there after WorkQueueMaxReceiveCount deliveries whose worker invocation crashed or
@@ -21,18 +21,27 @@ REASON_ATTRIBUTE = "jobu_reason"
 SOURCE_MESSAGE_ATTRIBUTE = "jobu_source_message_id"
 
 
-class DeadLetterQueue:
-    """The dead-letter queue by URL, over a boto3 SQS client (its calls run in a worker thread)."""
+class SqsQueue:
+    """A queue by URL, over a boto3 SQS client (its calls run in a worker thread); a failed call
+    is a QueueError that says which queue."""
 
-    def __init__(self, *, sqs_client: SQSClient, queue_url: str) -> None:
+    def __init__(self, *, sqs_client: SQSClient, queue_url: str, kind: str = "queue") -> None:
         self._sqs = sqs_client
         self.queue_url = queue_url
+        self.kind = kind
 
     async def call(self, operation: str, **kwargs: Any) -> Any:
         try:
             return await asyncio.to_thread(getattr(self._sqs, operation), **kwargs)
         except Exception as error:  # botocore's ClientError, or the endpoint unreachable
-            raise QueueError(f"SQS {operation} on the dead-letter queue failed: {error}") from error
+            raise QueueError(f"SQS {operation} on the {self.kind} failed: {error}") from error
+
+
+class DeadLetterQueue(SqsQueue):
+    """A pool's dead-letter queue."""
+
+    def __init__(self, *, sqs_client: SQSClient, queue_url: str, kind: str = "dead-letter queue") -> None:
+        super().__init__(sqs_client=sqs_client, queue_url=queue_url, kind=kind)
 
     async def keep(self, body: str, *, reason: str, message_id: str) -> None:
         """Put a work message the worker can never process here, unchanged, with why and whence."""

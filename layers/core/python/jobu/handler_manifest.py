@@ -1,11 +1,12 @@
-"""The worker's handlers as the dispatchers know them, without importing the handlers.
+"""The workers' handlers as every function knows them, without importing the handlers.
 
-The worker ships the handlers (functions/worker/jobu_handlers); the dispatchers must refuse a
-message naming a handler that does not exist, or params its handler would refuse, but
-importing the handlers would pull their dependencies (pandas, pyarrow) into functions that
-never run them. `make manifest` writes the registry's names, and the JSON Schema of each
-handler's own params model, to handler_manifest.json in this layer; a test fails when it is
-stale.
+The workers ship the handlers (functions/worker/jobu_handlers); the dispatchers must refuse a
+message naming a handler that does not exist, or params its handler would refuse, and every
+function that queues a run must send it to its handler's pool (jobu.pools), but importing the
+handlers would pull their dependencies (pandas, pyarrow) into functions that never run them.
+`make manifest` writes, for each handler of the registry, its pool, the module that registers it
+(a worker imports only its own pool's modules) and the JSON Schema of its own params model, to
+handler_manifest.json in this layer; a test fails when it is stale.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import json
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from jobu.pools import DEFAULT_POOL
 
 MANIFEST_PATH = Path(__file__).with_name("handler_manifest.json")
 HANDLER_PACKAGE = "jobu_handlers"
@@ -31,6 +34,31 @@ def known_handler_names() -> frozenset[str]:
     return frozenset(_manifest()["handlers"])
 
 
+def handler_pool(handler_name: str) -> str:
+    """The pool that runs the handler; the default pool for a name the manifest does not know (a
+    handler registered by a test, or removed since its run was queued: that pool's worker says so)."""
+    pool: str = _manifest().get("pools", {}).get(handler_name, DEFAULT_POOL)
+    return pool
+
+
+def manifest_pools() -> frozenset[str]:
+    """Every pool a deployed handler names, and the default pool."""
+    return frozenset(_manifest().get("pools", {}).values()) | {DEFAULT_POOL}
+
+
+def pool_handler_names(pool: str) -> frozenset[str]:
+    return frozenset(name for name in known_handler_names() if handler_pool(name) == pool)
+
+
+@cache
+def import_pool_handlers(pool: str) -> None:
+    """Register the handlers of `pool`, importing only the modules that hold them (a worker of
+    the default pool never imports the pipeline's modules)."""
+    modules = _manifest().get("modules", {})
+    for module in sorted({modules[name] for name in pool_handler_names(pool) if name in modules}):
+        importlib.import_module(module)
+
+
 def params_schema(handler_name: str) -> dict[str, Any] | None:
     """The JSON Schema of the handler's params model; None when it declares none."""
     schema: dict[str, Any] | None = _manifest().get("params_schemas", {}).get(handler_name)
@@ -40,12 +68,14 @@ def params_schema(handler_name: str) -> dict[str, Any] | None:
 def manifest_from_registry() -> dict[str, Any]:
     from jobu.handlers import get_handler, params_json_schema, registered_handler_names
 
-    importlib.import_module(HANDLER_PACKAGE)
+    importlib.import_module(HANDLER_PACKAGE).register_all()
     names = sorted(registered_handler_names())
     schemas = {name: params_json_schema(get_handler(name)) for name in names}
     return {
         "handlers": names,
+        "modules": {name: get_handler(name).__module__ for name in names},
         "params_schemas": {name: schema for name, schema in schemas.items() if schema is not None},
+        "pools": {name: get_handler(name).pool for name in names},
     }
 
 

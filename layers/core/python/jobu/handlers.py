@@ -8,7 +8,9 @@ class SampleHandler(BaseHandler):
 A handler may declare `params_model`, a HandlerParams subclass: the worker validates the run's
 params into it before execute(), and its JSON Schema goes into the handler manifest, so the
 dispatchers refuse bad params at the edge (jobu.params_schema). Raise NonRetryableError when
-the run cannot succeed however often it is tried.
+the run cannot succeed however often it is tried. A handler that needs another worker (more
+memory, a longer timeout, pandas) sets `pool = "pipeline"`: its runs go to that pool's queue and
+worker (jobu.pools).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from jobu.errors import NonRetryableError, RetryAfter, UnknownHandlerError
+from jobu.pools import DEFAULT_POOL, check_pool_name
 
 if TYPE_CHECKING:
     from jobu.access import DataAccess
@@ -125,6 +128,9 @@ class BaseHandler(ABC):
 
     name: str = ""
     transactional: ClassVar[bool] = False
+    # the worker pool that runs it (jobu.pools): the pool's worker function, with its memory,
+    # timeout, concurrency and layers; every run of this handler is sent to that pool's queue
+    pool: ClassVar[str] = DEFAULT_POOL
     # the model the worker validates params into (and the manifest's params schema, when it is
     # a subclass: plain HandlerParams takes any object, so it is not checked at the edge)
     params_model: ClassVar[type[HandlerParams]] = HandlerParams
@@ -147,6 +153,7 @@ def handler(name: str) -> Callable[[type[BaseHandler]], type[BaseHandler]]:
     def register(cls: type[BaseHandler]) -> type[BaseHandler]:
         if not (isinstance(cls, type) and issubclass(cls, BaseHandler)):
             raise TypeError(f"@handler({name!r}) must decorate a BaseHandler subclass, not {cls!r}")
+        check_pool_name(cls.pool)
         existing = _REGISTRY.get(name)
         if existing is not None and existing is not cls:
             raise ValueError(f"handler {name!r} is registered twice: {existing!r} and {cls!r}")

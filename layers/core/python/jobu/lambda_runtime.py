@@ -74,9 +74,11 @@ class Container[C: FunctionConfig]:
 
     @property
     def queue(self) -> WorkQueue:
-        # the client is made when a message is first sent: a worker whose runs succeed sends none,
-        # and importing boto3 and loading the SQS model is much of a cold start
-        return WorkQueue(sqs_client=lambda: self.sqs, queue_url=self.config.work_queue_url)
+        """Every pool's work queue (each run goes to its handler's pool's).
+
+        The client is made when a message is first sent: a worker whose runs succeed sends none,
+        and importing boto3 and loading the SQS model is much of a cold start."""
+        return WorkQueue(sqs_client=lambda: self.sqs, queue_urls=self.config.pools.queue_urls)
 
     def client(self, service: str) -> Any:
         """Another AWS client, made when first needed (the cron dispatcher's Lambda, to continue a tick)."""

@@ -58,7 +58,7 @@ async def settle_failure(
         )
         if retried:
             count(RETRIED)
-            return QueuedRun(execution.id, attempt + 1, round(delay))
+            return QueuedRun(execution.id, attempt + 1, execution.handler_name, round(delay))
         # not retried: another actor settled it, or an operator asked to cancel it (no more attempts)
         await store.runs.finish(
             execution.id,

@@ -1,5 +1,8 @@
-"""The SQS work queue: messages that point the worker at an execution.
+"""The SQS work queues: messages that point a worker at an execution.
 
+Every run is sent here, by every path that queues one (both dispatchers, the sweeper, retries,
+run now, backfill, replay, on_success follow-ups): each run goes to the queue of its handler's
+pool (jobu.pools; the handler manifest says which pool), and no caller chooses a queue itself.
 A message carries only {"execution_id", "attempt"}; params stay in the database, so a message is
 always far below SQS's 256 KB limit. Sends use SendMessageBatch (10 entries per call), with the
 calls made concurrently.
@@ -8,15 +11,18 @@ calls made concurrently.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
+from jobu import constants
+from jobu.handler_manifest import handler_pool
 from jobu.models import Execution, RunRef, WorkMessage
 from jobu.observability import DISPATCHED, SEND_FAILED, count, logger
+from jobu.pools import DEFAULT_POOL, pool_variable
 from jobu.store import JobStore
 
 if TYPE_CHECKING:
@@ -41,11 +47,18 @@ def _sender_threads() -> ThreadPoolExecutor:
 class QueuedRun:
     execution_id: int
     attempt: int
+    # the run's handler: its pool's queue is the one the message goes to
+    handler_name: str
     delay_seconds: int = 0
 
     @classmethod
     def for_execution(cls, execution: Execution | RunRef, delay_seconds: int = 0) -> QueuedRun:
-        return cls(execution.id, execution.retry_count, min(max(delay_seconds, 0), MAX_DELAY_SECONDS))
+        delay = min(max(delay_seconds, 0), MAX_DELAY_SECONDS)
+        return cls(execution.id, execution.retry_count, execution.handler_name, delay)
+
+    @property
+    def pool(self) -> str:
+        return handler_pool(self.handler_name)
 
     def body(self) -> str:
         return WorkMessage(execution_id=self.execution_id, attempt=self.attempt).model_dump_json()
@@ -64,10 +77,26 @@ class SendReport:
 
 
 class WorkQueue:
-    def __init__(self, *, sqs_client: SQSClient | Callable[[], SQSClient], queue_url: str) -> None:
-        """`sqs_client`, or a function that makes it when the first message is sent."""
+    """Every pool's work queue, behind one `send`."""
+
+    def __init__(
+        self,
+        *,
+        sqs_client: SQSClient | Callable[[], SQSClient],
+        queue_urls: Mapping[str, str] | None = None,
+        queue_url: str | None = None,
+    ) -> None:
+        """`sqs_client`, or a function that makes it when the first message is sent; `queue_urls`
+        by pool, or `queue_url` alone for a deployment of the default pool only."""
         self._client = sqs_client
-        self.queue_url = queue_url
+        if (queue_urls is None) == (queue_url is None):
+            raise TypeError("give queue_urls (by pool) or queue_url (the default pool's), not both")
+        self.queue_urls = dict(queue_urls) if queue_urls is not None else {DEFAULT_POOL: str(queue_url)}
+
+    @property
+    def queue_url(self) -> str:
+        """The default pool's queue."""
+        return self.queue_urls[DEFAULT_POOL]
 
     @property
     def _sqs(self) -> SQSClient:
@@ -76,20 +105,35 @@ class WorkQueue:
         return self._client
 
     async def send(self, runs: Sequence[QueuedRun]) -> SendReport:
-        unique = latest_attempts(runs)
-        chunks = [unique[i : i + SQS_BATCH_LIMIT] for i in range(0, len(unique), SQS_BATCH_LIMIT)]
+        """Each run to its pool's queue; a run whose pool has no queue here is not sent (it stays
+        unsent, and says why)."""
         report = SendReport()
-        for chunk_report in await asyncio.gather(*(self._send_chunk(chunk) for chunk in chunks)):
+        by_queue: dict[str, list[QueuedRun]] = {}
+        for run in latest_attempts(runs):
+            url = self.queue_urls.get(run.pool)
+            if url is None:
+                variable = pool_variable(constants.WORK_QUEUE_URL, run.pool)
+                report.failed[run.execution_id] = (
+                    f"pool {run.pool!r} has no queue here ({variable} is not set)"
+                )
+            else:
+                by_queue.setdefault(url, []).append(run)
+        chunks = [
+            (url, queued[i : i + SQS_BATCH_LIMIT])
+            for url, queued in by_queue.items()
+            for i in range(0, len(queued), SQS_BATCH_LIMIT)
+        ]
+        for chunk_report in await asyncio.gather(*(self._send_chunk(url, chunk) for url, chunk in chunks)):
             report.sent += chunk_report.sent
             report.failed.update(chunk_report.failed)
         return report
 
-    async def _send_chunk(self, runs: Sequence[QueuedRun]) -> SendReport:
+    async def _send_chunk(self, queue_url: str, runs: Sequence[QueuedRun]) -> SendReport:
         entries: list[Any] = [
             {"Id": str(run.execution_id), "MessageBody": run.body(), "DelaySeconds": run.delay_seconds}
             for run in runs
         ]
-        send = partial(self._sqs.send_message_batch, QueueUrl=self.queue_url, Entries=entries)
+        send = partial(self._sqs.send_message_batch, QueueUrl=queue_url, Entries=entries)
         try:
             # boto3 is synchronous; a thread per call lets the batches travel together
             response = await asyncio.get_running_loop().run_in_executor(_sender_threads(), send)

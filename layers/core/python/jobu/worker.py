@@ -1,5 +1,9 @@
 """The worker's work for one SQS message: claim the run, execute its handler, store the outcome.
 
+A worker runs the handlers of one pool (jobu.pools); a run of another pool's handler, sent to
+this pool's queue by mistake (a hand-made message, a redrive to the wrong queue, a handler moved to
+another pool while its run waited), ends FAILED at once with the reason: retrying it here cannot help.
+
 Transitions (docs/executions.md): PENDING -claim-> RUNNING -> SUCCESS | FAILED | TIMEOUT, or
 back to PENDING with retry_count + 1 when retries are left. A message whose run is not PENDING
 at the message's attempt is a duplicate and does nothing.
@@ -27,9 +31,11 @@ from pydantic import BaseModel, Field, ValidationError
 from jobu.clock import utcnow
 from jobu.config import RetryPolicy
 from jobu.errors import JobuError, NonRetryableError, RetryAfter, StoreUnavailableError, UnknownHandlerError
+from jobu.handler_manifest import handler_pool, import_pool_handlers, known_handler_names
 from jobu.handlers import BaseHandler, Database, HandlerContext, HandlerParams, HandlerResult, get_handler
 from jobu.models import Execution, ExecutionStatus, NewExecution, WorkMessage
 from jobu.observability import SUCCEEDED, count, logger
+from jobu.pools import DEFAULT_POOL
 from jobu.retries import CANCELLED_REASON, settle_failure
 from jobu.run_database import HandlerDatabase, TransactionDatabase
 from jobu.store import JobStore
@@ -129,21 +135,45 @@ def idempotency_key(execution: Execution) -> str:
     return f"jobu-run-{execution.id}-{execution.created_at:%Y%m%dT%H%M%S%fZ}"
 
 
-def _prepare(execution: Execution) -> tuple[type[BaseHandler], HandlerParams, FollowUp | None]:
+def _handler_of(name: str, pool: str) -> type[BaseHandler]:
+    """The handler class this worker runs under `name`; PermanentError when it runs elsewhere."""
     try:
-        handler_cls = get_handler(execution.handler_name)
+        handler_cls = get_handler(name)
+    except UnknownHandlerError as error:
+        if name not in known_handler_names():
+            raise PermanentError(str(error)) from None
+        handler_cls = None
+    runs_in = handler_pool(name) if handler_cls is None else handler_cls.pool
+    if handler_cls is None or runs_in != pool:
+        raise PermanentError(
+            f"handler {name!r} runs in pool {runs_in!r}, not in this worker's pool {pool!r}: "
+            f"its message was sent to the wrong queue"
+        )
+    return handler_cls
+
+
+def _prepare(execution: Execution, pool: str) -> tuple[type[BaseHandler], HandlerParams, FollowUp | None]:
+    try:
+        handler_cls = _handler_of(execution.handler_name, pool)
         params = handler_cls.params_model.model_validate(execution.params)
         raw_follow_up = execution.params.get("on_success")
         follow_up = None if raw_follow_up is None else FollowUp.model_validate(raw_follow_up)
         if follow_up is not None:
-            get_handler(follow_up.handler_name)
-    except UnknownHandlerError as error:
-        raise PermanentError(str(error)) from None
+            _check_known(follow_up.handler_name)
     except ValidationError as error:
         raise PermanentError(
             f"invalid params: {error.errors()[0]['loc']}: {error.errors()[0]['msg']}"
         ) from None
     return handler_cls, params, follow_up
+
+
+def _check_known(name: str) -> None:
+    """A follow-up may run in any pool: its handler must exist somewhere (the manifest), or here."""
+    if name not in known_handler_names():
+        try:
+            get_handler(name)
+        except UnknownHandlerError as error:
+            raise PermanentError(str(error)) from None
 
 
 def _failure(error: Exception, *, timed_out: bool, budget: float) -> Failure:
@@ -195,10 +225,14 @@ class _CancelWatch:
 
 
 class Worker:
-    def __init__(self, store: JobStore, queue: WorkQueue, retry_policy: RetryPolicy) -> None:
+    def __init__(
+        self, store: JobStore, queue: WorkQueue, retry_policy: RetryPolicy, *, pool: str = DEFAULT_POOL
+    ) -> None:
         self.store = store
         self.queue = queue
         self.retry_policy = retry_policy
+        self.pool = pool
+        import_pool_handlers(pool)  # once per pool and process: the entry point did it at init
 
     async def process(self, message: WorkMessage, *, remaining_seconds: float) -> Outcome:
         ends_at = time.monotonic() + remaining_seconds
@@ -238,7 +272,7 @@ class Worker:
         budget = min(float(execution.timeout_seconds), remaining_seconds - TIMEOUT_MARGIN_SECONDS)
         logger.info("run started", extra={"attempt": message.attempt, "budget_seconds": budget})
         try:
-            handler_cls, params, follow_up = _prepare(execution)
+            handler_cls, params, follow_up = _prepare(execution, self.pool)
         except PermanentError as error:
             # retrying cannot help: end the run now, whatever max_retry says
             return _Failed(execution, Failure(ExecutionStatus.FAILED, str(error), retryable=False))

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from jobu.api.services import Services, services
 from jobu.operations.paging import MAX_PAGE_SIZE
 from jobu.operations.runs import RunFilter
+from jobu.pools import POOL_NAME
 
 MAX_ID = 2**63 - 1  # the BIGINT ids of every backend
 
@@ -26,6 +27,9 @@ CronIdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 HandlerFilter = Annotated[str | None, Query(min_length=1, max_length=200)]
 FromDate = Annotated[datetime | None, Query(description="created at or after; UTC when no offset")]
 ToDate = Annotated[datetime | None, Query(description="created at or before; UTC when no offset")]
+PoolName = Annotated[
+    str, Query(pattern=f"^{POOL_NAME.pattern}$", description="the worker pool (GET /api/pools)")
+]
 
 
 def run_filter(**fields: Any) -> RunFilter:
@@ -45,6 +49,7 @@ __all__ = [
     "JobId",
     "PageNumber",
     "PageSize",
+    "PoolName",
     "RecordId",
     "RunId",
     "ToDate",

@@ -22,6 +22,7 @@ from jobu.api.routes import (
     dead_letters,
     handlers,
     health,
+    pools,
     rejected_records,
     runs,
     statistics,
@@ -32,7 +33,7 @@ from jobu.observability import logger
 TITLE = "jobu admin API"
 VERSION = "1.0.0"
 DESCRIPTION = (
-    "Cron jobs, runs, rejected Kafka records and the dead-letter queue of a jobu stack. Behind an API "
+    "Cron jobs, runs, rejected Kafka records and the worker pools' queues of a jobu stack. Behind an API "
     "Gateway HTTP API with IAM authorization: sign every request with SigV4 (service execute-api). "
     'Errors are {"error": <code>, "detail": <why>}; see docs/admin-api.md.'
 )
@@ -41,6 +42,7 @@ ROUTERS = [
     (runs.router, "/api/jobs"),
     (rejected_records.router, "/api/rejected"),
     (dead_letters.router, "/api/dead-letters"),
+    (pools.router, "/api/pools"),
     (cron_jobs.preview_router, "/api/cron-preview"),
     (handlers.router, "/api/handlers"),
     (statistics.router, "/api/stats"),

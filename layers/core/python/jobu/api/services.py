@@ -7,14 +7,16 @@ a local server or a test can give its own.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from aws_lambda_powertools.event_handler.request import Request
 
 from jobu.config import AdminConfig
-from jobu.dead_letter_queue import DeadLetterQueue
+from jobu.dead_letter_queue import DeadLetterQueue, SqsQueue
+from jobu.errors import NotFoundError
 from jobu.handler_manifest import known_handler_names
 from jobu.lambda_runtime import Container
+from jobu.pools import Pools
 from jobu.store import JobStore
 from jobu.work_queue import WorkQueue
 
@@ -25,16 +27,25 @@ class Services(Protocol):
     async def store(self) -> JobStore: ...
 
     @property
-    def queue(self) -> WorkQueue: ...
+    def queue(self) -> WorkQueue:
+        """Where runs are sent: every pool's work queue (each run to its handler's pool's)."""
+        ...
 
     @property
-    def dead_letters(self) -> DeadLetterQueue: ...
+    def pools(self) -> Pools:
+        """Every worker pool: its queues and its worker's Timeout (jobu.pools)."""
+        ...
+
+    def dead_letters(self, pool: str) -> DeadLetterQueue:
+        """The pool's dead-letter queue; NotFoundError for a pool that does not exist."""
+        ...
+
+    def work_queue(self, pool: str) -> SqsQueue:
+        """The pool's work queue, to read how deep it is; NotFoundError as above."""
+        ...
 
     @property
     def known_handlers(self) -> frozenset[str]: ...
-
-    @property
-    def worker_timeout_seconds(self) -> int: ...
 
 
 class LambdaServices:
@@ -55,16 +66,31 @@ class LambdaServices:
         return self._container.queue
 
     @property
-    def dead_letters(self) -> DeadLetterQueue:
-        return DeadLetterQueue(sqs_client=self._container.sqs, queue_url=self.config.dead_letter_queue_url)
+    def pools(self) -> Pools:
+        return self.config.pools
+
+    def dead_letters(self, pool: str) -> DeadLetterQueue:
+        return dead_letter_queue(self._container.sqs, self.pools, pool)
+
+    def work_queue(self, pool: str) -> SqsQueue:
+        return work_queue(self._container.sqs, self.pools, pool)
 
     @property
     def known_handlers(self) -> frozenset[str]:
         return known_handler_names()
 
-    @property
-    def worker_timeout_seconds(self) -> int:
-        return self.config.worker_timeout_seconds
+
+def dead_letter_queue(sqs: Any, pools: Pools, pool: str) -> DeadLetterQueue:
+    """A pool's dead-letter queue, over `sqs`."""
+    url = pools[pool].dead_letter_queue_url
+    if url is None:
+        raise NotFoundError(f"pool {pool!r} has no dead-letter queue configured here")
+    return DeadLetterQueue(sqs_client=sqs, queue_url=url, kind=f"dead-letter queue of pool {pool!r}")
+
+
+def work_queue(sqs: Any, pools: Pools, pool: str) -> SqsQueue:
+    """A pool's work queue (to read its depth), over `sqs`."""
+    return SqsQueue(sqs_client=sqs, queue_url=pools[pool].queue_url, kind=f"work queue of pool {pool!r}")
 
 
 def services(request: Request) -> Services:

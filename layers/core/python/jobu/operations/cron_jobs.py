@@ -12,7 +12,7 @@ implementation in the browser.
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from jobu.cron import Schedule, validate_cron_expression, zone
 from jobu.documents import storage_problem
 from jobu.errors import DuplicateError, InvalidCronJobError, InvalidStateError, NotFoundError
+from jobu.handler_manifest import handler_pool
 from jobu.models import (
     MAX_CATCHUP_LIMIT,
     MAX_CRON_EXPRESSION_LENGTH,
@@ -99,8 +100,10 @@ class RunNowResult(BaseModel):
     )
 
 
-def validate_spec(spec: CronJobSpec, *, known_handlers: Set[str], worker_timeout_seconds: int) -> None:
-    """Raise InvalidCronJobError with a message that says what is wrong with `spec`, and which field."""
+def validate_spec(spec: CronJobSpec, *, known_handlers: Set[str], worker_timeouts: Mapping[str, int]) -> None:
+    """Raise InvalidCronJobError with a message that says what is wrong with `spec`, and which field.
+
+    `worker_timeouts`: each worker pool's Timeout; the job's handler runs in one of them."""
     check_expression(spec.cron_expression)
     check_timezone(spec.timezone)
     if spec.handler_name not in known_handlers:
@@ -108,11 +111,18 @@ def validate_spec(spec: CronJobSpec, *, known_handlers: Set[str], worker_timeout
         raise InvalidCronJobError(
             f"unknown handler {spec.handler_name!r}; registered handlers: {known}", field="handler_name"
         )
+    pool = handler_pool(spec.handler_name)
+    if pool not in worker_timeouts:
+        raise InvalidCronJobError(
+            f"handler {spec.handler_name!r} runs in pool {pool!r}, which has no worker here",
+            field="handler_name",
+        )
+    worker_timeout_seconds = worker_timeouts[pool]
     longest = worker_timeout_seconds - WORKER_MARGIN_SECONDS
     if spec.timeout_seconds > longest:
         raise InvalidCronJobError(
-            f"timeout_seconds={spec.timeout_seconds} cannot be honoured: the worker function runs at most "
-            f"{worker_timeout_seconds}s, so a job may take at most {longest}s",
+            f"timeout_seconds={spec.timeout_seconds} cannot be honoured: the worker of pool {pool!r} runs "
+            f"at most {worker_timeout_seconds}s, so a job may take at most {longest}s",
             field="timeout_seconds",
         )
     problem = storage_problem(spec.handler_params)
@@ -142,10 +152,10 @@ async def create(
     spec: CronJobSpec,
     *,
     known_handlers: Set[str],
-    worker_timeout_seconds: int,
+    worker_timeouts: Mapping[str, int],
     now: datetime,
 ) -> CronJob:
-    validate_spec(spec, known_handlers=known_handlers, worker_timeout_seconds=worker_timeout_seconds)
+    validate_spec(spec, known_handlers=known_handlers, worker_timeouts=worker_timeouts)
     try:
         return await store.cron_jobs.insert(spec, next_run_at=_next_run_at(spec, now), now=now)
     except DuplicateError:
@@ -180,7 +190,7 @@ async def update(
     changes: CronJobUpdate,
     *,
     known_handlers: Set[str],
-    worker_timeout_seconds: int,
+    worker_timeouts: Mapping[str, int],
     now: datetime,
 ) -> CronJob:
     """Apply `changes`, checked as a whole job; the schedule restarts from now when the expression
@@ -191,7 +201,7 @@ async def update(
     if given.get("catchup_window_seconds") == 0:
         given["catchup_window_seconds"] = None  # 0 removes the window (null leaves it as it is)
     spec = current.model_copy(update=given)
-    validate_spec(spec, known_handlers=known_handlers, worker_timeout_seconds=worker_timeout_seconds)
+    validate_spec(spec, known_handlers=known_handlers, worker_timeouts=worker_timeouts)
     reschedule = (spec.cron_expression, spec.timezone, spec.is_enabled) != (
         job.cron_expression,
         job.timezone,

@@ -1,10 +1,11 @@
-"""The work queue's dead-letter queue: how deep it is, a look at its messages, and redrive.
+"""A pool's dead-letter queue: how deep it is, a look at its messages, and redrive (each pool has
+its own: jobu.pools; the routes take the pool's name).
 
 Messages land there after WorkQueueMaxReceiveCount deliveries whose worker invocation crashed or
 timed out (a failed job is retried by the worker itself and never gets there), or at once when the
 worker finds a body it can never parse (`keep`, with the reason in the `jobu_reason` attribute).
 Redrive is SQS's own message move task (StartMessageMoveTask): it moves the messages back to the
-queue they came from, the work queue, at SQS's pace or at `max_per_second`; the worker then claims
+queue they came from, the pool's work queue, at SQS's pace or at `max_per_second`; the worker then claims
 each run if it is still PENDING at the message's attempt, and acknowledges the rest as duplicates.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from jobu.dead_letter_queue import REASON_ATTRIBUTE, DeadLetterQueue
+from jobu.dead_letter_queue import REASON_ATTRIBUTE, DeadLetterQueue, SqsQueue
 from jobu.errors import InvalidStateError
 from jobu.models import ExecutionStatus, WorkMessage
 from jobu.store import JobStore
@@ -23,10 +24,17 @@ from jobu.store import JobStore
 MAX_PEEK = 10  # SQS's own limit for one ReceiveMessage
 
 
-class DeadLetterDepth(BaseModel):
-    visible: int = Field(description="messages waiting to be redriven or inspected")
-    in_flight: int = Field(description="messages received and not yet deleted (a peek, a redrive under way)")
-    delayed: int
+class QueueDepth(BaseModel):
+    visible: int = Field(
+        description="messages waiting: for a worker, or in a dead-letter queue to be redriven or inspected"
+    )
+    in_flight: int = Field(
+        description="messages received and not yet deleted (runs under way, a peek, a redrive)"
+    )
+    delayed: int = Field(description="messages not visible yet (a retry's backoff)")
+
+
+DeadLetterDepth = QueueDepth  # the name the dead-letter routes and their clients know
 
 
 class DeadLetter(BaseModel):
@@ -61,17 +69,16 @@ class RedriveTask(BaseModel):
     failure_reason: str | None = None
 
 
-async def depth(dead_letters: DeadLetterQueue) -> DeadLetterDepth:
+async def depth(queue: SqsQueue) -> QueueDepth:
+    """The messages a queue holds (a dead-letter queue, or a pool's work queue)."""
     names = [
         "ApproximateNumberOfMessages",
         "ApproximateNumberOfMessagesNotVisible",
         "ApproximateNumberOfMessagesDelayed",
     ]
-    response = await dead_letters.call(
-        "get_queue_attributes", QueueUrl=dead_letters.queue_url, AttributeNames=names
-    )
+    response = await queue.call("get_queue_attributes", QueueUrl=queue.queue_url, AttributeNames=names)
     values = [int(response["Attributes"].get(name, 0)) for name in names]
-    return DeadLetterDepth(visible=values[0], in_flight=values[1], delayed=values[2])
+    return QueueDepth(visible=values[0], in_flight=values[1], delayed=values[2])
 
 
 def _parse(message: dict[str, Any]) -> tuple[WorkMessage | None, datetime | None, int]:

@@ -63,7 +63,7 @@ async def create_cron_job(spec: CronJobSpec, admin: Admin) -> CronJob:
         await admin.store(),
         spec,
         known_handlers=admin.known_handlers,
-        worker_timeout_seconds=admin.worker_timeout_seconds,
+        worker_timeouts=admin.pools.worker_timeouts(),
         now=utcnow(),
     )
 
@@ -80,7 +80,7 @@ async def update_cron_job(job_id: JobId, changes: CronJobUpdate, admin: Admin) -
         job_id,
         changes,
         known_handlers=admin.known_handlers,
-        worker_timeout_seconds=admin.worker_timeout_seconds,
+        worker_timeouts=admin.pools.worker_timeouts(),
         now=utcnow(),
     )
 
