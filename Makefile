@@ -64,11 +64,12 @@ test: $(STAMP) services rie browser
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit
 
-# ruff, ruff format --check, mypy (strict), sam validate --lint, cfn-lint.
+# ruff, ruff format --check, mypy (strict), the core's layers (import-linter), sam validate --lint, cfn-lint.
 lint: $(STAMP) $(TOOLS_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(SAM) validate --lint
 	$(TOOLS_VENV)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 

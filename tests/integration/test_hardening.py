@@ -166,10 +166,10 @@ def test_a_schedule_event_that_can_never_succeed_is_answered_and_changes_nothing
     from tests.integration.test_failure_paths import add_cron_job
 
     add_cron_job(harness, "every-minute", "sample")
-    before = harness.with_store(lambda s: s.cron_jobs.list_all())
+    before = harness.cron_jobs()
     response = harness.invoke_cron(event)
     assert set(response) == {"refused"}
-    assert harness.with_store(lambda s: s.cron_jobs.list_all()) == before
+    assert harness.cron_jobs() == before
     assert harness.executions() == []
 
 

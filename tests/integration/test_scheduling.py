@@ -89,7 +89,7 @@ def test_catch_up_after_downtime(
     add_job(harness, HOUR + timedelta(minutes=30), catchup_policy=policy, **extra)
     harness.tick(HOUR + timedelta(hours=3, minutes=10))
     assert [at for at, _, _ in runs(harness)] == slots(*expected)
-    (job,) = harness.with_store(lambda s: s.cron_jobs.list_all())
+    (job,) = harness.cron_jobs()
     assert job.next_run_at == HOUR + timedelta(hours=4)  # whatever the policy: on to the next slot
 
 
@@ -157,7 +157,7 @@ def test_a_pause_with_an_end_resumes_by_itself(harness: Harness) -> None:
     assert harness.executions() == []
     harness.tick(HOUR + timedelta(hours=2, seconds=30))
     assert [at for at, _, _ in runs(harness)] == slots(2)  # coalesce: the latest slot
-    (job,) = harness.with_store(lambda s: s.cron_jobs.list_all())
+    (job,) = harness.cron_jobs()
     assert (job.paused_at, job.paused_until) == (None, None)
 
 

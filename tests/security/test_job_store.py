@@ -51,7 +51,7 @@ def _now() -> Any:
 
 
 def cron_jobs(harness: Harness) -> list[dict[str, Any]]:
-    return [job.model_dump() for job in harness.with_store(lambda s: s.cron_jobs.list_all())]
+    return [job.model_dump() for job in harness.cron_jobs()]
 
 
 def attacker_file(harness: Harness) -> str:
