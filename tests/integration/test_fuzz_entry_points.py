@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jobu.schedule_event import MAX_TICK_LEAD
-from tests.lambda_harness import Harness, kafka_record, msk_event
+from tests.support.harness import Harness, kafka_record, msk_event
 
 EXAMPLES = int(os.environ.get("JOBU_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(

@@ -15,7 +15,7 @@ from botocore.exceptions import EndpointConnectionError
 from jobu.errors import StoreUnavailableError
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
 from jobu.store.runs import Runs
-from tests.lambda_harness import (
+from tests.support.harness import (
     REQUEUE_GRACE,
     REQUEUE_STUCK_AFTER,
     Harness,

@@ -18,7 +18,7 @@ from jobu.operations import runs as run_operations
 from jobu.operations.cron_jobs import BackfillRequest, PauseRequest
 from jobu.store import JobStore
 from jobu.work_queue import WorkQueue
-from tests.lambda_harness import Harness, work_message
+from tests.support.harness import Harness, work_message
 
 KNOWN = frozenset({"sample", "test_sched_sleeper", "test_sched_retry_after"})
 # an hour boundary in the recent past: the dispatcher takes ticks near the clock only

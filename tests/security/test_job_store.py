@@ -19,10 +19,8 @@ from jobu.models import CronJobSpec
 from jobu.operations.cron_jobs import create as create_cron_job
 from jobu.store import JobStore
 from tests.integration.test_pipeline_chain import sql
-from tests.lambda_harness import Harness
 from tests.security.conftest import data_root, only_run, produce
-
-pytestmark = pytest.mark.integration
+from tests.support.harness import Harness
 
 
 def add_job(
