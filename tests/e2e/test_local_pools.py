@@ -13,8 +13,6 @@ from jobu_local.commands.cli import main as jobu
 from jobu_local.commands.produce import send
 from tests.e2e.conftest import TOPIC, StartRuntime, runs_succeeded, wait_for
 
-pytestmark = pytest.mark.e2e
-
 CSV = "order_id,customer,amount\n1,alice,10.50\n2,bob,3.00\n"
 
 

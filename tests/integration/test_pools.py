@@ -3,7 +3,7 @@ a pool's worker runs its own handlers only.
 
 A `pandas_preprocess` run belongs to the pipeline pool, a `sample` run to the default pool
 (jobu/handler_manifest.json). Through the real entry points (the dispatchers, the workers, the admin
-function) on each backend, with each pool's queues in moto (tests.lambda_harness): a Kafka record, a
+function) on each backend, with each pool's queues in moto (tests.support.harness): a Kafka record, a
 cron tick, the sweeper, run now, backfill, a retry by an operator, a replayed record, a worker's own
 retry and an `on_success` follow-up each put the pipeline run's message on the pipeline pool's
 queue, and nothing on the default pool's.
@@ -20,9 +20,9 @@ import pytest
 
 from jobu.models import ExecutionStatus, NewExecution
 from jobu.store import JobStore
-from tests.admin_client import AdminClient
 from tests.integration.test_admin_api import end_run, kafka_event
-from tests.lambda_harness import REQUEUE_GRACE, Harness, work_message
+from tests.support.admin_client import AdminClient
+from tests.support.harness import REQUEUE_GRACE, Harness, work_message
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 

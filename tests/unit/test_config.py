@@ -8,6 +8,7 @@ import pytest
 
 from jobu.config import AdminConfig, FunctionConfig, WorkerConfig, url_from_rds_secret
 from jobu.errors import ConfigurationError, NotFoundError
+from jobu.lambda_runtime import Container
 
 # every pool the handler manifest names has a queue (jobu.pools)
 QUEUES = {"JOBU_WORK_QUEUE_URL": "q", "JOBU_WORK_QUEUE_URL_PIPELINE": "qp"}
@@ -24,14 +25,26 @@ def test_missing_queue_url_is_named() -> None:
         )
 
 
-def test_a_pool_a_handler_names_needs_its_queue() -> None:
+def test_a_function_refuses_to_start_without_the_queue_of_a_pool_a_handler_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     environ = {
         "JOBU_DATABASE_URL": "sqlite:///x.db",
         "JOBU_DATABASE_POOL_SIZE": "2",
         "JOBU_WORK_QUEUE_URL": "q",
     }
-    with pytest.raises(ConfigurationError, match=r"pool\(s\) pipeline, .*set JOBU_WORK_QUEUE_URL_PIPELINE"):
-        FunctionConfig.from_environ(environ)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    container = Container(FunctionConfig)
+    try:
+        with pytest.raises(
+            ConfigurationError, match=r"pool\(s\) pipeline, .*set JOBU_WORK_QUEUE_URL_PIPELINE"
+        ):
+            container.config  # noqa: B018  (read at the first invocation)
+        monkeypatch.setenv("JOBU_WORK_QUEUE_URL_PIPELINE", "qp")
+        assert container.config.pools.queue_urls == {"default": "q", "pipeline": "qp"}
+    finally:
+        container.close()
 
 
 def test_every_pools_queue_is_read_by_its_variable() -> None:

@@ -242,6 +242,7 @@ def local_pools(url: str, template_path: str | None, explicit_timeout: int | Non
     the environment's, else those of a runtime running on this database; and each pool's worker
     Timeout, the template's (or `explicit_timeout` for all)."""
     from jobu.errors import ConfigurationError
+    from jobu.handler_manifest import manifest_pools
     from jobu.pools import Pool, Pools
 
     if os.environ.get(WORK_QUEUE_VARIABLE) and os.environ.get(DEAD_LETTER_QUEUE_VARIABLE):
@@ -262,6 +263,7 @@ def local_pools(url: str, template_path: str | None, explicit_timeout: int | Non
     for environ in environments:  # the one that names every pool's two queues (the admin function's)
         try:
             found = Pools.from_environ(environ, dead_letters=True)
+            found.check_covers(manifest_pools())
         except ConfigurationError as error:
             problem = str(error)
             continue

@@ -13,6 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from jobu.config import FunctionConfig
+from jobu.handler_manifest import manifest_pools
 from jobu.store import JobStore, open_store
 from jobu.work_queue import SEND_CONCURRENCY, WorkQueue
 
@@ -43,6 +44,8 @@ class Container[C: FunctionConfig]:
         if self._config is None:
             config = self._config_type.from_environ()
             assert isinstance(config, self._config_type)  # each config class builds its own kind
+            # a function that could not send a run of some deployed handler refuses to start
+            config.pools.check_covers(manifest_pools())
             self._config = config
         return self._config
 

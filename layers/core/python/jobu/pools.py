@@ -18,7 +18,7 @@ dead-letter queue; the admin function every pool's dead-letter queue and worker 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from jobu import constants
@@ -118,15 +118,12 @@ class Pools(Mapping[str, Pool]):
                 raw = _required(environ, pool_variable(constants.WORKER_TIMEOUT_SECONDS, name), name)
                 timeout = _seconds(pool_variable(constants.WORKER_TIMEOUT_SECONDS, name), raw)
             pools[name] = Pool(name, url, dead_letter, timeout)
-        made = cls(pools)
-        made.check_covers_manifest()
-        return made
+        return cls(pools)
 
-    def check_covers_manifest(self) -> None:
-        """Every pool a deployed handler names has a queue: a run of that handler can be sent."""
-        from jobu.handler_manifest import manifest_pools
-
-        missing = sorted(manifest_pools() - set(self._pools))
+    def check_covers(self, named: Iterable[str]) -> None:
+        """Every pool a deployed handler names (the manifest's) has a queue here: a run of any
+        handler can be sent."""
+        missing = sorted(set(named) - set(self._pools))
         if missing:
             variables = ", ".join(pool_variable(constants.WORK_QUEUE_URL, name) for name in missing)
             raise ConfigurationError(
