@@ -41,7 +41,7 @@ async def _tick(event: Any, context: LambdaContext) -> dict[str, Any]:
     logger.info(
         "tick done", extra={"dispatched": len(report.dispatched), "requeued": len(report.sweep.requeued)}
     )
-    return report.model_dump(mode="json")
+    return report.as_json()
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -31,7 +31,7 @@ async def _dispatch(event: Any) -> dict[str, Any]:
         "batch done",
         extra={"records": report.records, "rejected": len(report.rejected), "duplicates": report.duplicates},
     )
-    return report.model_dump(mode="json")
+    return report.as_json()
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -5,6 +5,7 @@ latest runs, a cron expression's next fire times, the handlers, and refusals tha
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,7 +37,7 @@ def seed(harness: Harness, job_id: int | None = None) -> list[int]:
         ids = []
         for offset, (minute, handler, status, seconds) in enumerate(RUNS):
             created = T0 + timedelta(minutes=minute, seconds=offset)
-            new = event_run(offset, handler).model_copy(update={"job_id": job_id})
+            new = dataclasses.replace(event_run(offset, handler), job_id=job_id)
             (run,) = await store.runs.insert_events([new], now=created)
             ids.append(run.id)
             if status is None:

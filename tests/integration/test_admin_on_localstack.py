@@ -32,9 +32,10 @@ from schemathesis.specs.openapi.checks import (
 from jobu import constants
 from jobu.event_dispatch import dispatch_event
 from jobu.handler_manifest import manifest_pools
-from jobu.models import CronJobSpec, ExecutionStatus, NewExecution
+from jobu.models import ExecutionStatus, NewExecution
 from jobu.operations import cron_jobs
 from jobu.pools import DEFAULT_POOL, pool_variable
+from jobu.specs import CronJobSpec
 from jobu.store import open_store
 from jobu.work_queue import WorkQueue
 from jobu_local.commands.cli import main as jobu_main

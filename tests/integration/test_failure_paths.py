@@ -19,8 +19,8 @@ from jobu.config import RetryPolicy, SweepPolicy
 from jobu.cron_dispatch import run_tick
 from jobu.handler_manifest import known_handler_names
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
-from jobu.models import CronJobSpec
 from jobu.operations.cron_jobs import create as create_cron_job
+from jobu.specs import CronJobSpec
 from jobu.store import open_store
 from jobu.work_queue import WorkQueue
 from tests.conftest import WORKER_TIMEOUTS, load_event

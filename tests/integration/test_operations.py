@@ -13,11 +13,12 @@ import pytest
 
 from jobu.errors import InvalidCronJobError, InvalidStateError, NotFoundError
 from jobu.event_dispatch import dispatch_event
-from jobu.models import CronJobSpec, Execution, ExecutionStatus, NewExecution
+from jobu.models import Execution, ExecutionStatus, NewExecution
 from jobu.operations import cron_jobs, rejected_records, runs
 from jobu.operations.cron_jobs import CronJobUpdate, RunNowRequest
 from jobu.operations.paging import PageRequest
 from jobu.operations.runs import BulkRetryRequest, RunFilter
+from jobu.specs import CronJobSpec
 from jobu.store import JobStore
 from jobu.work_queue import WorkQueue
 from tests.conftest import WORKER_TIMEOUTS

@@ -12,10 +12,11 @@ from typing import Any, ClassVar
 import pytest
 
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, RetryAfter, handler
-from jobu.models import CronJob, CronJobSpec
+from jobu.models import CronJob
 from jobu.operations import cron_jobs
 from jobu.operations import runs as run_operations
 from jobu.operations.cron_jobs import BackfillRequest, PauseRequest
+from jobu.specs import CronJobSpec
 from jobu.store import JobStore
 from jobu.work_queue import WorkQueue
 from tests.conftest import WORKER_TIMEOUTS

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jobu.errors import DuplicateError
-from jobu.models import CronJob, CronJobSpec, ExecutionStatus, NewExecution
+from jobu.models import CronJob, ExecutionStatus, NewExecution
 from jobu.operations.cron_jobs import create as create_cron_job
 from jobu.operations.cron_jobs import set_enabled
+from jobu.specs import CronJobSpec
 from jobu.store import JobStore, open_store
 from jobu.store.cron_jobs import SlotPlan
 from tests.conftest import WORKER_TIMEOUTS

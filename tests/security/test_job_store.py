@@ -7,6 +7,7 @@ with a refusal naming the table, and the job store is unchanged. On every backen
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from jobu.handler_manifest import known_handler_names
-from jobu.models import CronJobSpec
 from jobu.operations.cron_jobs import create as create_cron_job
+from jobu.specs import CronJobSpec
 from jobu.store import JobStore
 from tests.conftest import WORKER_TIMEOUTS
 from tests.integration.test_pipeline_chain import sql
@@ -50,7 +51,7 @@ def _now() -> Any:
 
 
 def cron_jobs(harness: Harness) -> list[dict[str, Any]]:
-    return [job.model_dump() for job in harness.cron_jobs()]
+    return [dataclasses.asdict(job) for job in harness.cron_jobs()]
 
 
 def attacker_file(harness: Harness) -> str:

@@ -91,7 +91,7 @@ def test_a_stored_run_with_a_database_url_fails_without_retries(
     }
     execution_id = harness.insert_event_run("db_loader", params, max_retry=3)
 
-    assert harness.invoke_worker([work_message(execution_id)]) == {"batchItemFailures": []}
+    assert harness.invoke_worker([work_message(execution_id)], pool="pipeline") == {"batchItemFailures": []}
 
     run = only_run(harness)
     assert (run.status, run.retry_count) == ("FAILED", 0)

@@ -107,3 +107,53 @@ assert app.handler(event, Context()) == {{"batchItemFailures": []}}
     )
     # a run that succeeds sends nothing: no SQS client, so boto3 is never imported
     assert found == {"aiosqlite": True, "asyncpg": False, "asyncmy": False, "boto3": False}
+
+
+DISPATCHER_SETUP = """
+import asyncio
+from datetime import UTC, datetime, timedelta
+from jobu.specs import CronJobSpec
+from jobu.store import open_store
+
+async def setup():
+    store = await open_store("sqlite:///{database}")
+    await store.migrate()
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    spec = CronJobSpec(name="due", cron_expression="* * * * *", handler_name="sample")
+    await store.cron_jobs.insert(spec, next_run_at=now, now=now - timedelta(minutes=1))
+    await store.close()
+
+asyncio.run(setup())
+"""
+FIRST_INVOCATION = {
+    "cron_dispatcher": "app.handler({}, Context())",
+    "queue_dispatcher": (
+        'import base64; value = base64.b64encode(b\'{"handler_name": "sample", "params": {}}\').decode();'
+        "record = {'topic': 'jobu-events', 'partition': 0, 'offset': 1, 'value': value};"
+        "app.handler({'eventSource': 'aws:kafka', 'records': {'jobu-events-0': [record]}}, Context())"
+    ),
+}
+
+
+@pytest.mark.parametrize("function", sorted(FIRST_INVOCATION))
+def test_a_dispatcher_never_loads_pydantic(function: str, tmp_path: Path) -> None:
+    """The dispatch path is pydantic-free (jobu.models' rows are dataclasses, the envelopes are
+    checked field by field): importing pydantic and building models' schemas was most of what a
+    dispatcher loaded beyond its floor (docs/performance.md)."""
+    database = tmp_path / "jobu.db"
+    environment = {
+        "JOBU_DATABASE_URL": f"sqlite:///{database}",
+        "JOBU_DATABASE_POOL_SIZE": "1",
+        "JOBU_WORK_QUEUE_URL": "http://127.0.0.1:9/1/work",  # refused at once: the run stays unsent
+        "JOBU_WORK_QUEUE_URL_PIPELINE": "http://127.0.0.1:9/1/pipeline",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+    }
+    loaded(DISPATCHER_SETUP.format(database=database), (), **environment)
+    invoke = (
+        f"import functions.{function}.app as app\n"
+        "from tests.support.lambda_events import Context\n"
+        f"{FIRST_INVOCATION[function]}\n"
+    )
+    found = loaded(invoke, ("pydantic", "pydantic_core", "boto3"), **environment)
+    assert found == {"pydantic": False, "pydantic_core": False, "boto3": True}  # boto3: it did send

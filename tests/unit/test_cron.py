@@ -9,8 +9,8 @@ import pytest
 from jobu.cron import Schedule, validate_cron_expression
 from jobu.documents import MAX_PARAMS_BYTES
 from jobu.errors import InvalidCronJobError
-from jobu.models import CronJobSpec
 from jobu.operations.cron_jobs import parse_spec, validate_spec
+from jobu.specs import CronJobSpec
 from tests.conftest import WORKER_TIMEOUTS
 
 

@@ -14,7 +14,6 @@ from typing import Protocol
 
 from jobu.models import (
     CronJob,
-    CronJobSpec,
     ExecutionStatus,
     ExecutionSummary,
     RejectedEvent,
@@ -39,6 +38,7 @@ from jobu.operations.rejected_records import ReplayResult
 from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, CancelResult, RetryResult, RunDetail
 from jobu.operations.statistics import CronRecentRuns, StatusCounts, Timeline
 from jobu.pools import DEFAULT_POOL
+from jobu.specs import CronJobSpec
 
 
 class AdminClient(Protocol):

@@ -23,7 +23,6 @@ from jobu.dead_letter_queue import DeadLetterQueue, SqsQueue
 from jobu.errors import JobuError
 from jobu.models import (
     CronJob,
-    CronJobSpec,
     ExecutionStatus,
     ExecutionSummary,
     RejectedEvent,
@@ -70,6 +69,7 @@ from jobu.operations.runs import (
 )
 from jobu.operations.statistics import CronRecentRuns, StatusCounts, Timeline
 from jobu.pools import DEFAULT_POOL, Pools
+from jobu.specs import CronJobSpec
 from jobu.store import JobStore
 from jobu.work_queue import QueuedRun, SendReport, WorkQueue
 from jobu_local.admin.client import AdminClient

@@ -24,7 +24,6 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from jobu.models import (
     CronJob,
-    CronJobSpec,
     ExecutionStatus,
     ExecutionSummary,
     RejectedEvent,
@@ -49,6 +48,7 @@ from jobu.operations.rejected_records import ReplayResult
 from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, CancelResult, RetryResult, RunDetail
 from jobu.operations.statistics import CronRecentRuns, StatusCounts, Timeline
 from jobu.pools import DEFAULT_POOL
+from jobu.specs import CronJobSpec
 from jobu_local.admin.client import AdminClient
 from jobu_local.admin.errors import AdminError
 from jobu_local.aws.sigv4 import SigV4Signer

@@ -109,7 +109,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from jobu.models import CronJobSpec
+    from jobu.specs import CronJobSpec
 
     spec = model(CronJobSpec, _definition(args))
 

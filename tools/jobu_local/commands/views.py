@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Any
 from jobu_local.commands.table import cell, render, to_json
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
-
     from jobu.models import CronJob, Execution, ExecutionSummary, RejectedEvent, RejectedEventSummary
     from jobu.operations.cron_jobs import BackfillResult
     from jobu.operations.dead_letters import DeadLetter, DeadLetterDepth, RedriveTask
@@ -43,11 +41,11 @@ CRON_COLUMNS = (
 )
 
 
-def dump(value: BaseModel | Sequence[BaseModel]) -> str:
-    """--json: a model as its JSON object, a list as a JSON array."""
-    if isinstance(value, Sequence):
-        return to_json([item.model_dump(mode="json") for item in value])
-    return to_json(value.model_dump(mode="json"))
+def dump(value: Any) -> str:
+    """--json: a model or row (pydantic model, dataclass) as its JSON object, a list as a JSON array."""
+    from pydantic_core import to_jsonable_python
+
+    return to_json(to_jsonable_python(value))
 
 
 def footer(page: Page[Any], noun: str) -> str:

@@ -20,11 +20,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
-
-from pydantic import BaseModel, Field
 
 from jobu.config import RetryPolicy, SweepPolicy
 from jobu.cron import Schedule
@@ -53,16 +52,21 @@ RETENTION_BATCH = 1000
 RETENTION_BATCHES_PER_TICK = 5
 
 
-class TickReport(BaseModel):
+@dataclass
+class TickReport:
     tick_time: datetime
-    dispatched: list[int] = Field(default_factory=list)
-    waiting: list[int] = Field(default_factory=list)
-    skipped_overlap: list[str] = Field(default_factory=list)
-    unsent: list[int] = Field(default_factory=list)
+    sweep: SweepReport
+    dispatched: list[int] = field(default_factory=list)
+    waiting: list[int] = field(default_factory=list)
+    skipped_overlap: list[str] = field(default_factory=list)
+    unsent: list[int] = field(default_factory=list)
     jobs: int = 0
     more_due: bool = False
     deleted_runs: int = 0
-    sweep: SweepReport
+
+    def as_json(self) -> dict[str, Any]:
+        """The invocation's answer (its tick time in ISO 8601, Z for UTC)."""
+        return asdict(self) | {"tick_time": self.tick_time.isoformat().replace("+00:00", "Z")}
 
 
 def _planner(tick: datetime) -> Callable[[DueCronJob], SlotPlan]:

@@ -1,4 +1,6 @@
-"""What a JSON document must be for jobu to store it on every backend, and why one was refused.
+"""What a JSON document must be for jobu to store it on every backend, and why one was refused;
+and the strict checks of the few fields jobu reads from documents that come from outside (a Kafka
+record's envelope and message, a work message), which say what is wrong as pydantic would.
 
 Params arrive from Kafka records and from operators; they are stored as JSON on PostgreSQL
 (jsonb), MySQL/MariaDB (JSON) and SQLite (text). A document any of those refuses, or that the
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Mapping
 from typing import Any
 
 # Params are stored as JSON and travel in SQS only by reference, but an unbounded document
@@ -102,3 +106,80 @@ def storage_problem(document: Any, *, limit: int = MAX_PARAMS_BYTES) -> str | No
     if size > limit:
         return f"params are {size} bytes; the limit is {limit}"
     return None
+
+
+class FieldError(ValueError):
+    """One field of a document from outside is missing or wrong; `message` says how."""
+
+    def __init__(self, field: str, message: str, *, missing: bool = False) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field, self.message, self.missing = field, message, missing
+
+
+_REQUIRED: Any = object()
+
+
+def _present(document: Mapping[str, Any], name: str, default: Any) -> tuple[bool, Any]:
+    """(True, value) when the field has a value to check, else (False, its default)."""
+    if name not in document:
+        if default is _REQUIRED:
+            raise FieldError(name, "Field required", missing=True)
+        return False, default
+    value = document[name]
+    if value is None and default is None:  # an optional field given as null
+        return False, None
+    return True, value
+
+
+def strict_int(
+    document: Mapping[str, Any], name: str, *, ge: int, le: int, default: int | None = _REQUIRED
+) -> int | None:
+    """A JSON integer in [ge, le]: not a boolean, a fraction or a numeric string."""
+    found, value = _present(document, name, default)
+    if not found:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise FieldError(name, "Input should be a valid integer")
+    if value < ge:
+        raise FieldError(name, f"Input should be greater than or equal to {ge}")
+    if value > le:
+        raise FieldError(name, f"Input should be less than or equal to {le}")
+    return value
+
+
+def _characters(count: int) -> str:
+    return f"{count} character" + ("" if count == 1 else "s")
+
+
+def strict_str(
+    document: Mapping[str, Any],
+    name: str,
+    *,
+    min_length: int,
+    max_length: int,
+    pattern: str | None = None,
+    default: str | None = _REQUIRED,
+) -> str | None:
+    found, value = _present(document, name, default)
+    if not found:
+        return default
+    if not isinstance(value, str):
+        raise FieldError(name, "Input should be a valid string")
+    if len(value) < min_length:
+        raise FieldError(name, f"String should have at least {_characters(min_length)}")
+    if len(value) > max_length:
+        raise FieldError(name, f"String should have at most {_characters(max_length)}")
+    if pattern is not None and not re.search(pattern, value):
+        raise FieldError(name, f"String should match pattern '{pattern}'")
+    return value
+
+
+def strict_dict(
+    document: Mapping[str, Any], name: str, *, default: dict[str, Any] | None = _REQUIRED
+) -> dict[str, Any] | None:
+    found, value = _present(document, name, default)
+    if not found:
+        return default
+    if not isinstance(value, dict):
+        raise FieldError(name, "Input should be a valid dictionary")
+    return value

@@ -15,13 +15,11 @@ batch, creates nothing new.
 from __future__ import annotations
 
 from collections.abc import Iterable, Set
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
-
-from jobu.documents import DocumentError, parse_json, storage_problem
+from jobu.documents import DocumentError, FieldError, parse_json, storage_problem
 from jobu.errors import StoreUnavailableError
 from jobu.kafka_records import BrokenRecord, Coordinates, KafkaRecord, StoredRaw, read_event
 from jobu.models import CronJob, Execution, JobMessage, NewExecution
@@ -69,22 +67,24 @@ class Rejected:
         }
 
 
-class EventBatchReport(BaseModel):
+@dataclass
+class EventBatchReport:
     records: int
     duplicates: int = 0
-    dispatched: list[int] = Field(default_factory=list)
-    rejected: list[str] = Field(default_factory=list)
-    unsent: list[int] = Field(default_factory=list)
+    dispatched: list[int] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    unsent: list[int] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
-def _describe_validation(error: ValidationError) -> str:
-    first = error.errors()[0]
-    field = ".".join(map(str, first["loc"])) or "message"
-    if first["type"] == "missing":
-        return f"{field} is missing"
-    if field == "params":
-        return f"params must be a JSON object ({first['msg']})"
-    return f"{field}: {first['msg']}"
+def _describe_field(error: FieldError) -> str:
+    if error.missing:
+        return f"{error.field} is missing"
+    if error.field == "params":
+        return f"params must be a JSON object ({error.message})"
+    return f"{error.field}: {error.message}"
 
 
 def _message(value: bytes | None) -> JobMessage | str:
@@ -102,9 +102,9 @@ def _message(value: bytes | None) -> JobMessage | str:
     if not isinstance(document, dict):
         return f"value must be a JSON object, not {type(document).__name__}"
     try:
-        message = JobMessage.model_validate(document)
-    except ValidationError as error:
-        return _describe_validation(error)
+        message = JobMessage.parse(document)
+    except FieldError as error:
+        return _describe_field(error)
     return storage_problem(message.params) or message
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from jobu.documents import FieldError, strict_int, strict_str
 
 # Kafka's own limits: topic names are at most 249 of these characters; partitions are int32.
 TOPIC_PATTERN = r"^[A-Za-z0-9._-]+$"
@@ -31,15 +31,26 @@ MAX_OFFSET = 2**63 - 1
 RawEncoding = Literal["utf-8", "base64", "none"]
 
 
-class RecordEnvelope(BaseModel):
+@dataclass(frozen=True)
+class RecordEnvelope:
     """The fields jobu reads from a record, strictly typed (JSON numbers, not strings)."""
 
-    model_config = ConfigDict(strict=True, extra="ignore")
-
-    topic: str = Field(min_length=1, max_length=249, pattern=TOPIC_PATTERN)
-    partition: int = Field(ge=0, le=MAX_PARTITION)
-    offset: int = Field(ge=0, le=MAX_OFFSET)
+    topic: str
+    partition: int
+    offset: int
     value: str | None = None
+
+    @classmethod
+    def parse(cls, item: Mapping[str, Any]) -> RecordEnvelope:
+        """FieldError names the first field that is missing or wrong; other keys are ignored."""
+        topic = strict_str(item, "topic", min_length=1, max_length=249, pattern=TOPIC_PATTERN)
+        partition = strict_int(item, "partition", ge=0, le=MAX_PARTITION)
+        offset = strict_int(item, "offset", ge=0, le=MAX_OFFSET)
+        value = strict_str(item, "value", min_length=0, max_length=2**63, default=None)
+        assert topic is not None
+        assert partition is not None
+        assert offset is not None
+        return cls(topic, partition, offset, value)
 
 
 @dataclass(frozen=True)
@@ -116,20 +127,18 @@ def _broken(item: Any, position: str, reason: str) -> BrokenRecord:
     return BrokenRecord(key, None, StoredRaw.of(serialized), reason)
 
 
-def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    field = ".".join(map(str, first["loc"])) or "record"
-    if first["type"] == "missing":
-        return f"record envelope: {field} is missing"
-    return f"record envelope: {field}: {first['msg']}"
+def _describe(error: FieldError) -> str:
+    if error.missing:
+        return f"record envelope: {error.field} is missing"
+    return f"record envelope: {error.field}: {error.message}"
 
 
 def read_record(item: Any, position: str = "record") -> KafkaRecord | BrokenRecord:
     if not isinstance(item, Mapping):
         return _broken(item, position, f"record must be a JSON object, not {type(item).__name__}")
     try:
-        envelope = RecordEnvelope.model_validate(item)
-    except ValidationError as error:
+        envelope = RecordEnvelope.parse(item)
+    except FieldError as error:
         return _broken(item, position, _describe(error))
     coordinates = Coordinates(envelope.topic, envelope.partition, envelope.offset)
     if envelope.value is None:

@@ -1,36 +1,39 @@
-"""The data jobu stores and passes around, as pydantic models.
+"""The data jobu stores and passes around: rows of the job store and the messages that travel.
+
+Plain dataclasses, not pydantic models: every function reads and writes them, and the dispatchers'
+cold start is the time they take to import (pydantic and the schemas of a dozen models were most
+of what the dispatchers loaded beyond their floor: docs/performance.md). What comes from operators
+and must be validated field by field (a cron job's definition) is a pydantic model in jobu.specs;
+the admin API still validates and documents these dataclasses with pydantic, which reads them as
+it reads its own models.
 
 Rows come back from three drivers in three shapes (asyncpg decodes JSON and returns aware
-datetimes; asyncmy and SQLite return JSON as text and naive UTC datetimes); the validators here
-give every backend the same models.
+datetimes; asyncmy and SQLite return JSON as text and naive UTC datetimes); `from_row` gives every
+backend the same values. The field annotations say what each field is for that conversion
+(UtcDatetime, JsonObject, JsonValue, DbBool) and, to pydantic, what type it is.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StrictInt,
-    field_validator,
-    model_validator,
-)
-
-from jobu.documents import text_problem
+from jobu.documents import FieldError, strict_dict, strict_int, strict_str
 from jobu.provenance import ParamOrigin
 
-# Params are stored as JSON and travel in SQS only by reference, but an unbounded document
-# would still bloat rows, logs and handler memory: refuse anything larger than SQS's own limit.
+# What a field is, for from_row (its annotation names one of these) and for pydantic (the type).
+UtcDatetime = datetime  # an aware UTC datetime, whatever the driver handed back
+JsonObject = dict[str, Any]  # a JSON object column: decoded when the driver returns text
+JsonValue = Any  # any JSON column
+DbBool = bool  # MySQL and SQLite hand booleans back as 0/1
 
 
-def _utc(value: Any) -> Any:
+def utc(value: Any) -> Any:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
@@ -39,31 +42,56 @@ def _utc(value: Any) -> Any:
 
 
 def _json_document(value: Any) -> Any:
+    # a nullable JSON column reads as SQL NULL or, from some drivers, as the JSON text 'null'
     if isinstance(value, str | bytes | bytearray):
         return json.loads(value)
     return value
 
 
-def _storable(value: str) -> str:
-    problem = text_problem(value, "text")
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-def _as_bool(value: Any) -> Any:
-    # MySQL and SQLite hand booleans back as 0/1
+def _db_bool(value: Any) -> Any:
     return bool(value) if isinstance(value, int) else value
 
 
-UtcDatetime = Annotated[datetime, BeforeValidator(_utc)]
-JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_document)]
-# a nullable JSON column: SQL NULL, or (as some drivers hand it back) the JSON text 'null'
-OptionalJsonObject = Annotated[dict[str, Any] | None, BeforeValidator(_json_document)]
-JsonValue = Annotated[Any, BeforeValidator(_json_document)]
-DbBool = Annotated[bool, BeforeValidator(_as_bool)]
-# Text an operator sends that every backend can store: no NUL character, no lone surrogate.
-StorableText = Annotated[str, AfterValidator(_storable)]
+def _status(value: Any) -> ExecutionStatus:
+    return ExecutionStatus(value)
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "UtcDatetime": utc,
+    "JsonObject": _json_document,
+    "JsonValue": _json_document,
+    "DbBool": _db_bool,
+    "ExecutionStatus": _status,
+}
+
+
+_ROW_PLANS: dict[type, tuple[tuple[str, Callable[[Any], Any] | None], ...]] = {}
+
+
+def _row_plan(cls: type) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    """Each field of a row class, and how a driver's value becomes the field's (None: as it is)."""
+    if cls not in _ROW_PLANS:
+        plan = []
+        for field in dataclasses.fields(cls):
+            kind = str(field.type).split(" | ")[0]
+            plan.append((field.name, _CONVERTERS.get(kind)))
+        _ROW_PLANS[cls] = tuple(plan)
+    return _ROW_PLANS[cls]
+
+
+class Row:
+    """A row of the job store, read from any backend's driver."""
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        """The row's fields (columns it does not have keep their defaults; others are ignored)."""
+        row = row if isinstance(row, dict) else dict(row)  # a driver's record, keyed by column
+        values = {}
+        for name, convert in _row_plan(cls):
+            if name in row:
+                value = row[name]
+                values[name] = value if convert is None or value is None else convert(value)
+        return cls(**values)
 
 
 class ExecutionStatus(StrEnum):
@@ -86,6 +114,8 @@ MAX_NAME_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 500
 MAX_CRON_EXPRESSION_LENGTH = 100
 MAX_RETRY_LIMIT = 10
+MAX_HANDLER_NAME_LENGTH = 200
+MAX_ID = 2**63 - 1  # the BIGINT ids of every backend
 
 
 OverlapPolicy = Literal["allow", "skip", "queue_one"]
@@ -108,44 +138,8 @@ def overlap_from(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "allow_overlap": policy == "allow"}
 
 
-class CronJobSpec(BaseModel):
-    """What a user gives to create a cron job; validated by jobu.operations.cron_jobs.create."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: StorableText = Field(min_length=1, max_length=MAX_NAME_LENGTH)
-    cron_expression: StorableText = Field(min_length=1, max_length=MAX_CRON_EXPRESSION_LENGTH)
-    handler_name: StorableText = Field(min_length=1, max_length=200)
-    handler_params: dict[str, Any] = Field(default_factory=dict)
-    description: StorableText = Field(default="", max_length=MAX_DESCRIPTION_LENGTH)
-    is_enabled: bool = True
-    # the IANA time zone the expression is read in (docs/scheduling.md)
-    timezone: StorableText = Field(default="UTC", min_length=1, max_length=64)
-    catchup_policy: CatchupPolicy = "coalesce"
-    catchup_limit: int = Field(default=10, ge=1, le=MAX_CATCHUP_LIMIT)
-    catchup_window_seconds: int | None = Field(
-        default=None, ge=0, description="missed slots older than this are dropped; null or 0: no window"
-    )
-    overlap_policy: OverlapPolicy = "allow"
-    # the original's boolean: true is overlap_policy 'allow', false is 'skip'
-    allow_overlap: bool = True
-    max_retry: int = Field(default=0, ge=0, le=MAX_RETRY_LIMIT)
-    # bounded above by the worker's own Timeout (jobu.operations.cron_jobs.validate_spec)
-    timeout_seconds: int = Field(default=300, ge=1, le=900)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _one_overlap_setting(cls, data: Any) -> Any:
-        return overlap_from(data) if isinstance(data, dict) else data
-
-    @field_validator("catchup_window_seconds")
-    @classmethod
-    def _zero_is_no_window(cls, seconds: int | None) -> int | None:
-        # stored as NULL: a window of 0 s would drop every missed slot, which `skip` says better
-        return seconds or None
-
-
-class CronJob(BaseModel):
+@dataclass
+class CronJob(Row):
     id: int
     name: str
     description: str
@@ -168,7 +162,8 @@ class CronJob(BaseModel):
     updated_at: UtcDatetime
 
 
-class DueCronJob(BaseModel):
+@dataclass
+class DueCronJob(Row):
     """What the tick reads of a due job: its schedule and policies, not its params (the runs' INSERT
     copies those in SQL)."""
 
@@ -183,7 +178,8 @@ class DueCronJob(BaseModel):
     next_run_at: UtcDatetime | None
 
 
-class Execution(BaseModel):
+@dataclass
+class Execution(Row):
     id: int
     job_id: int | None
     handler_name: str
@@ -207,12 +203,13 @@ class Execution(BaseModel):
     parent_execution_id: int | None
     created_at: UtcDatetime
     # which source each key of params came from, when they were merged (jobu.provenance)
-    params_provenance: OptionalJsonObject = None
+    params_provenance: JsonObject | None = None
     # an operator asked to cancel this run while it was RUNNING (docs/executions.md)
     cancel_requested_at: UtcDatetime | None = None
 
 
-class RunRef(BaseModel):
+@dataclass
+class RunRef(Row):
     """What the tick reads back of the runs it created: enough to queue them and say so, without
     their params (a tick may create 10,000)."""
 
@@ -225,7 +222,8 @@ class RunRef(BaseModel):
     queued_at: UtcDatetime | None
 
 
-class NewExecution(BaseModel):
+@dataclass
+class NewExecution:
     """An execution about to be inserted by a dispatcher."""
 
     job_id: int | None
@@ -242,7 +240,8 @@ class NewExecution(BaseModel):
     params_provenance: dict[str, ParamOrigin] | None = None
 
 
-class ExecutionSummary(BaseModel):
+@dataclass
+class ExecutionSummary(Row):
     """A run as lists show it: no params or result (each may be 256 KiB), the error cut to 500 characters."""
 
     id: int
@@ -261,7 +260,8 @@ class ExecutionSummary(BaseModel):
     error_message: str | None
 
 
-class RejectedEvent(BaseModel):
+@dataclass
+class RejectedEvent(Row):
     """A Kafka record the queue dispatcher could not turn into an execution, kept for operators."""
 
     id: int
@@ -275,7 +275,8 @@ class RejectedEvent(BaseModel):
     created_at: UtcDatetime
 
 
-class RejectedEventSummary(BaseModel):
+@dataclass
+class RejectedEventSummary(Row):
     """A rejected record as lists show it: the first 200 characters of its value."""
 
     id: int
@@ -287,24 +288,51 @@ class RejectedEventSummary(BaseModel):
     reason: str
     created_at: UtcDatetime
     raw_preview: str
-    raw_truncated: bool
+    raw_truncated: DbBool
 
 
-class JobMessage(BaseModel):
+@dataclass(frozen=True)
+class JobMessage:
     """The Kafka message that asks for a run: {"handler_name", "params", "job_id"}."""
 
-    model_config = ConfigDict(extra="ignore")
+    handler_name: str
+    params: dict[str, Any]
+    job_id: int | None = None
 
-    handler_name: str = Field(min_length=1, max_length=200)
-    params: dict[str, Any] = Field(default_factory=dict)
-    # strict: true, 1.5 or "7" are not ids; bounded by the BIGINT column
-    job_id: StrictInt | None = Field(default=None, ge=1, le=2**63 - 1)
+    @classmethod
+    def parse(cls, document: Mapping[str, Any]) -> JobMessage:
+        """The message in a JSON object (other keys are ignored); FieldError says which field is
+        wrong. job_id is strict: true, 1.5 or "7" are not ids; it is bounded by the BIGINT column."""
+        name = strict_str(document, "handler_name", min_length=1, max_length=MAX_HANDLER_NAME_LENGTH)
+        params = strict_dict(document, "params", default={})
+        job_id = strict_int(document, "job_id", ge=1, le=MAX_ID, default=None)
+        assert name is not None
+        assert params is not None
+        return cls(handler_name=name, params=params, job_id=job_id)
 
 
-class WorkMessage(BaseModel):
+@dataclass(frozen=True)
+class WorkMessage:
     """The SQS message body: which execution to run, and which attempt of it the message is for."""
 
-    model_config = ConfigDict(strict=True)
+    execution_id: int
+    attempt: int
 
-    execution_id: int = Field(ge=1, le=2**63 - 1)
-    attempt: int = Field(ge=0, le=2**31 - 1)
+    def to_json(self) -> str:
+        return json.dumps({"execution_id": self.execution_id, "attempt": self.attempt}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, body: str) -> WorkMessage:
+        """The message in a body; FieldError when the body is not one (field `body`: not JSON, or
+        not an object)."""
+        try:
+            document = json.loads(body)
+        except ValueError:
+            raise FieldError("body", "Invalid JSON") from None
+        if not isinstance(document, dict):
+            raise FieldError("body", "Input should be an object")
+        execution_id = strict_int(document, "execution_id", ge=1, le=MAX_ID)
+        attempt = strict_int(document, "attempt", ge=0, le=2**31 - 1)
+        assert execution_id is not None
+        assert attempt is not None
+        return cls(execution_id=execution_id, attempt=attempt)

@@ -14,9 +14,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
-
-from pydantic import BaseModel, Field
 
 from jobu.config import RetryPolicy, SweepPolicy
 from jobu.models import ExecutionStatus
@@ -28,9 +27,10 @@ from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 SWEEP_LIMIT = 1000
 
 
-class SweepReport(BaseModel):
-    abandoned: list[int] = Field(default_factory=list)
-    requeued: list[int] = Field(default_factory=list)
+@dataclass
+class SweepReport:
+    abandoned: list[int] = field(default_factory=list)
+    requeued: list[int] = field(default_factory=list)
 
 
 async def sweep(

@@ -61,7 +61,7 @@ class QueuedRun:
         return handler_pool(self.handler_name)
 
     def body(self) -> str:
-        return WorkMessage(execution_id=self.execution_id, attempt=self.attempt).model_dump_json()
+        return WorkMessage(execution_id=self.execution_id, attempt=self.attempt).to_json()
 
 
 def latest_attempts(runs: Sequence[QueuedRun]) -> list[QueuedRun]:

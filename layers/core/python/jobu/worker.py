@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from jobu.clock import utcnow
 from jobu.config import RetryPolicy
+from jobu.documents import FieldError
 from jobu.errors import JobuError, NonRetryableError, RetryAfter, StoreUnavailableError, UnknownHandlerError
 from jobu.handler_manifest import handler_pool, import_pool_handlers, known_handler_names
 from jobu.handlers import BaseHandler, Database, HandlerContext, HandlerParams, HandlerResult, get_handler
@@ -123,11 +124,9 @@ def _time_left(ends_at: float) -> float:
 def parse_work_message(body: str) -> WorkMessage | str:
     """The message, or why it can never be one (it is then dead-lettered, not redelivered)."""
     try:
-        return WorkMessage.model_validate_json(body)
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(map(str, first["loc"])) or "body"
-        return f"not a work message: {field}: {first['msg']}"
+        return WorkMessage.from_json(body)
+    except FieldError as error:
+        return f"not a work message: {error.field}: {error.message}"
 
 
 def idempotency_key(execution: Execution) -> str:

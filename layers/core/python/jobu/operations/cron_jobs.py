@@ -31,18 +31,17 @@ from jobu.models import (
     MAX_RETRY_LIMIT,
     CatchupPolicy,
     CronJob,
-    CronJobSpec,
     Execution,
     ExecutionStatus,
     NewExecution,
     OverlapPolicy,
     RunRef,
-    StorableText,
     overlap_from,
 )
 from jobu.operations.paging import Page, PageRequest
 from jobu.params_schema import params_problem
 from jobu.provenance import merge_params
+from jobu.specs import CronJobSpec, StorableText
 from jobu.store import JobStore
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
@@ -196,7 +195,7 @@ async def update(
     """Apply `changes`, checked as a whole job; the schedule restarts from now when the expression
     changes or the job is enabled, and stops when it is disabled."""
     job = await get(store, job_id)
-    current = CronJobSpec.model_validate(job.model_dump(include=set(CronJobSpec.model_fields)))
+    current = CronJobSpec.model_validate({name: getattr(job, name) for name in CronJobSpec.model_fields})
     given = changes.model_dump(exclude_none=True)
     if given.get("catchup_window_seconds") == 0:
         given["catchup_window_seconds"] = None  # 0 removes the window (null leaves it as it is)

@@ -14,9 +14,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from jobu.dead_letter_queue import REASON_ATTRIBUTE, DeadLetterQueue, SqsQueue
+from jobu.documents import FieldError
 from jobu.errors import InvalidStateError
 from jobu.models import ExecutionStatus, WorkMessage
 from jobu.store import JobStore
@@ -86,8 +87,8 @@ def _parse(message: dict[str, Any]) -> tuple[WorkMessage | None, datetime | None
     sent = attributes.get("SentTimestamp")
     sent_at = None if sent is None else datetime.fromtimestamp(int(sent) / 1000, UTC)
     try:
-        work = WorkMessage.model_validate_json(message.get("Body", ""))
-    except ValidationError:
+        work = WorkMessage.from_json(message.get("Body", ""))
+    except FieldError:
         work = None
     return work, sent_at, int(attributes.get("ApproximateReceiveCount", 0))
 

@@ -9,16 +9,18 @@ is queued at once. That one attempt is added to max_retry's budget: if it fails,
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from jobu.errors import InvalidStateError, NotFoundError
-from jobu.models import Execution, ExecutionStatus, ExecutionSummary, StorableText
+from jobu.models import Execution, ExecutionStatus, ExecutionSummary
 from jobu.operations.paging import Page, PageRequest
 from jobu.provenance import ParamOrigin, origins
 from jobu.retries import CANCELLED_REASON
+from jobu.specs import StorableText
 from jobu.store import JobStore
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
@@ -72,16 +74,22 @@ class RunFilter(BaseModel):
         }
 
 
+@dataclass(kw_only=True)
 class RunDetail(Execution):
     """A run with what an operator needs around it."""
 
-    cron_name: str | None = Field(description="the name of the run's cron job, when it has one")
-    params_provenance: dict[str, ParamOrigin] = Field(
-        description="where each key of params came from: the cron job ('cron'), the event, an override "
-        "('manual') or a backfill (the stored map, or param_source for every key when nothing was merged)"
-    )
-    parent: ExecutionSummary | None = Field(description="the run whose on_success created this one")
-    children: list[ExecutionSummary] = Field(description="runs this one created on success (at most 100)")
+    cron_name: Annotated[str | None, Field(description="the name of the run's cron job, when it has one")]
+    params_provenance: Annotated[  # a run's own map, or every key's source
+        dict[str, ParamOrigin],
+        Field(
+            description="where each key of params came from: the cron job ('cron'), the event, an override "
+            "('manual') or a backfill (the stored map, or param_source for every key when nothing was merged)"
+        ),
+    ]
+    parent: Annotated[ExecutionSummary | None, Field(description="the run whose on_success created this one")]
+    children: Annotated[
+        list[ExecutionSummary], Field(description="runs this one created on success (at most 100)")
+    ]
 
 
 class RetryResult(BaseModel):
@@ -120,9 +128,7 @@ async def get(store: JobStore, execution_id: int) -> RunDetail:
     parent = None
     if run.parent_execution_id is not None:
         parent = await store.runs.summary(run.parent_execution_id)
-    fields = run.model_dump() | {
-        "params_provenance": origins(run.params, run.params_provenance, run.param_source)
-    }
+    fields = asdict(run) | {"params_provenance": origins(run.params, run.params_provenance, run.param_source)}
     return RunDetail(
         **fields,
         cron_name=cron_name,

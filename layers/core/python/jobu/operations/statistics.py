@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from jobu.models import ExecutionStatus, UtcDatetime
+from jobu.models import ExecutionStatus
 from jobu.operations.runs import RunFilter
+from jobu.specs import UtcTime
 from jobu.store import JobStore
 from jobu.store.statistics import TimelineRow
 
@@ -48,9 +49,9 @@ class RunMark(BaseModel):
 
     id: int
     status: ExecutionStatus
-    created_at: UtcDatetime
-    started_at: UtcDatetime | None
-    finished_at: UtcDatetime | None
+    created_at: UtcTime
+    started_at: UtcTime | None
+    finished_at: UtcTime | None
 
 
 class CronRecentRuns(BaseModel):

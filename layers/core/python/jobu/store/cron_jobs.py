@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jobu.models import CronJob, CronJobSpec, DueCronJob, RunRef
+from jobu.models import CronJob, DueCronJob, RunRef
 from jobu.store.rows import Rows, row_to, rows_to
+
+if TYPE_CHECKING:  # an operator's definition, validated by the admin side (pydantic never loads here)
+    from jobu.specs import CronJobSpec
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ class CronJobs(Rows):
         SQL), move each job to its next slot. Returns the jobs and their runs, whatever their status."""
         async with self.connector.transaction() as conn:
             rows = [row async for row in self._q.lock_due_cron_jobs(conn, tick=self._t(tick), limit=limit)]
-            plans = [plan(DueCronJob.model_validate(dict(row))) for row in rows]
+            plans = [plan(DueCronJob.from_row(row)) for row in rows]
             slots = self._slots([(p.job.id, slot) for p in plans for slot in p.slots])
             if slots:
                 await self._q.insert_cron_runs(

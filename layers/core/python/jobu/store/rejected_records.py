@@ -31,11 +31,8 @@ class RejectedRecords(Rows):
         for row in await self._select("page_rejected_events", limit=limit, offset=offset):
             fields = dict(row)
             preview = fields.pop("raw_preview") or ""
-            summaries.append(
-                RejectedEventSummary(
-                    **fields, raw_preview=preview[:PREVIEW_CHARS], raw_truncated=len(preview) > PREVIEW_CHARS
-                )
-            )
+            shown = {"raw_preview": preview[:PREVIEW_CHARS], "raw_truncated": len(preview) > PREVIEW_CHARS}
+            summaries.append(RejectedEventSummary.from_row(fields | shown))
         return summaries
 
     async def get(self, rejected_id: int) -> RejectedEvent | None:

@@ -12,17 +12,16 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-
+from jobu.models import Row
 from jobu.store.connector import Connector
 
 
-def rows_to[M: BaseModel](model: type[M], rows: Sequence[Any]) -> list[M]:
-    return [model.model_validate(dict(row)) for row in rows]
+def rows_to[M: Row](model: type[M], rows: Sequence[Any]) -> list[M]:
+    return [model.from_row(row) for row in rows]
 
 
-def row_to[M: BaseModel](model: type[M], row: Any) -> M | None:
-    return None if row is None else model.model_validate(dict(row))
+def row_to[M: Row](model: type[M], row: Any) -> M | None:
+    return None if row is None else model.from_row(row)
 
 
 class Rows:

@@ -55,7 +55,7 @@ class Runs(Rows):
             "params_provenance",
         )
         # a field left out is NULL on every backend; a JSON null would be stored as JSON 'null' on some
-        rows = [e.model_dump(include=set(fields), mode="json", exclude_none=True) for e in executions]
+        rows = [{f: getattr(e, f) for f in fields if getattr(e, f) is not None} for e in executions]
         sources = [{k: row[k] for k in ("source_topic", "source_partition", "source_offset")} for row in rows]
         async with self.connector.transaction() as conn:
             await self._q.insert_event_executions(conn, rows=self._j(rows), now=self._t(now))
@@ -90,7 +90,7 @@ class Runs(Rows):
                 now=self._t(now),
             )
             row = await self._q.get_execution(conn, id=int(run_id))
-        return Execution.model_validate(dict(row))
+        return Execution.from_row(row)
 
     async def insert_backfill(self, job_id: int, slots: Sequence[datetime], *, now: datetime) -> list[RunRef]:
         """Runs of the job for `slots` (param_source 'backfill', whatever its overlap policy), each
@@ -192,7 +192,7 @@ class Runs(Rows):
                 now=self._t(now),
             )
             row = await self._q.get_execution(tx, id=int(child_id))
-        return Finished(finished=True, follow_up=Execution.model_validate(dict(row)))
+        return Finished(finished=True, follow_up=Execution.from_row(row))
 
     async def retry(
         self,
@@ -262,7 +262,7 @@ class Runs(Rows):
                 return None
             await self._q.promote_run(conn, id=int(waiting), now=self._t(now))
             row = await self._q.get_execution(conn, id=int(waiting))
-        return Execution.model_validate(dict(row))
+        return Execution.from_row(row)
 
     async def jobs_with_promotable(self, *, limit: int) -> list[int]:
         rows = await self._select("jobs_with_promotable_runs", limit=limit)
@@ -338,7 +338,7 @@ class Runs(Rows):
         if row is None:
             return None
         fields = dict(row)
-        return Execution.model_validate(fields), fields.get("cron_name")
+        return Execution.from_row(fields), fields.get("cron_name")
 
     async def summary(self, execution_id: int) -> ExecutionSummary | None:
         return row_to(ExecutionSummary, await self._select_one("execution_summary", id=execution_id))

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from jobu.api.errors import responses
 from jobu.api.parameters import Admin, JobId, PageNumber, PageSize
 from jobu.clock import utcnow
-from jobu.models import MAX_CRON_EXPRESSION_LENGTH, CronJob, CronJobSpec
+from jobu.models import MAX_CRON_EXPRESSION_LENGTH, CronJob
 from jobu.operations import cron_jobs
 from jobu.operations.cron_jobs import (
     DEFAULT_PREVIEW,
@@ -26,6 +26,7 @@ from jobu.operations.cron_jobs import (
     SchedulePreview,
 )
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
+from jobu.specs import CronJobSpec
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
 # /api/cron-preview: an expression's fire times before any job has it
