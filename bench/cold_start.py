@@ -15,14 +15,16 @@ The floor, in the same run, is a process of the same kind that imports boto3, Po
 and Metrics, made as every function makes them) and asyncpg, then makes the external calls the
 function's first invocation cannot do without, directly: an asyncpg connection and one query; for
 the two dispatchers also an SQS client and one SendMessageBatch; for the pipeline worker also the
-same CSV read and written as Parquet with pyarrow. Each process kind runs --repeat times,
-interleaved; medians count. Interpreter start-up is outside both.
+same CSV read and written as Parquet with pyarrow. Each function and its floor run as a pair, back
+to back (in turns first), --repeat times; the ratio is the median of the pairs' ratios, so the load
+a shared machine has at a moment falls on both sides of a ratio. Interpreter start-up is outside
+both.
 
 Connections: one more process per function runs 100 warm invocations after the first and counts
 the TCP connections it opens (socket connects), to the database server and to the AWS endpoint,
 at the first invocation and over the 100 warm ones.
 
-    .venv/bin/python bench/cold_start.py [--repeat 5] [--warm 100] [--no-bytecode]
+    .venv/bin/python bench/cold_start.py [--repeat 11] [--warm 100] [--no-bytecode]
     (JOBU_BENCH_TRACE_DISABLED=false: the functions with X-Ray SDK subsegments, TracingSubsegments:
      Enabled; JOBU_BENCH_PROFILE=path: each process writes cProfile stats to path.<kind>)
 
@@ -452,21 +454,29 @@ def measure(args: argparse.Namespace) -> tuple[dict[str, list[dict[str, Any]]], 
             fixture = Fixture(url, sqs, queues, data_root)
             try:
                 runs: dict[str, list[dict[str, Any]]] = {}
-                for _ in range(args.repeat):
+                for round_number in range(args.repeat):
                     for kind in FUNCTIONS:
                         env = environment(kind, url, queues, str(data_root))
-                        runs.setdefault(kind, []).append(
-                            run_child(kind, {"events": fixture.events(kind, 1)}, env)
-                        )
-                        event = fixture.events(kind, 1)[0]
-                        floor = {
-                            "database_url": url,
-                            "queue_url": queues["work-default"],
-                            "event": event,
-                            "csv": event.get("csv"),
-                            "parquet": event.get("parquet"),
-                        }
-                        runs.setdefault(f"floor:{kind}", []).append(run_child(f"floor:{kind}", floor, env))
+
+                        def ours(kind: str = kind) -> dict[str, Any]:
+                            return {"events": fixture.events(kind, 1)}
+
+                        def floor(kind: str = kind) -> dict[str, Any]:
+                            event = fixture.events(kind, 1)[0]
+                            return {
+                                "database_url": url,
+                                "queue_url": queues["work-default"],
+                                "event": event,
+                                "csv": event.get("csv"),
+                                "parquet": event.get("parquet"),
+                            }
+
+                        # a pair back to back, in turns first: the load of the moment falls on both
+                        # (each one's event is made just before it runs: a cron event retires the
+                        # jobs of the events before it)
+                        pair = [(kind, ours), (f"floor:{kind}", floor)]
+                        for name, inputs in pair if round_number % 2 == 0 else pair[::-1]:
+                            runs.setdefault(name, []).append(run_child(name, inputs(), env))
                 warm = {
                     kind: run_child(
                         kind,
@@ -492,18 +502,32 @@ def medians(results: list[dict[str, Any]]) -> dict[str, float]:
     return parts | {"total": parts["import"] + parts["first"]}
 
 
+def paired_ratio(ours: list[dict[str, Any]], floor: list[dict[str, Any]]) -> float:
+    """The median of each pair's ratio: a pair ran back to back, so a moment's load on a shared
+    machine counts on both sides of its ratio (the medians of each side drift apart with it)."""
+    ratios: list[float] = [
+        (mine["import"] + mine["first"]) / (base["import"] + base["first"])
+        for mine, base in zip(ours, floor, strict=True)
+    ]
+    return statistics.median(ratios)
+
+
 def report(args: argparse.Namespace, runs: dict[str, list[dict[str, Any]]], warm: dict[str, Any]) -> None:
     from bench.table import figure
 
     db, aws = "5432", ENDPOINT.rsplit(":", 1)[-1]  # the ports connects are counted by (JSON keys)
     bytecode = "compiled from source (no .pyc)" if args.no_bytecode else "from bytecode"
-    print(f"import + first invocation, a fresh process each, {bytecode}, medians of {args.repeat}")
+    print(
+        f"import + first invocation, a fresh process each, {bytecode}, medians of {args.repeat}; "
+        "ratio: the median of the pairs' ratios (each pair ran back to back)"
+    )
     heading = ("function", "import", "first", "total", "| import", "first", "floor", "ratio")
     print("{:<18}{:>9}{:>9}{:>9}{:>11}{:>9}{:>9}{:>7}".format(*heading))
     ratios, totals = {}, {}
     for kind in FUNCTIONS:
         ours, floor = medians(runs[kind]), medians(runs[f"floor:{kind}"])
-        ratios[kind], totals[kind] = ours["total"] / floor["total"], (ours["total"], floor["total"])
+        ratios[kind] = paired_ratio(runs[kind], runs[f"floor:{kind}"])
+        totals[kind] = (ours["total"], floor["total"])
         print(
             f"{kind:<18}{ms(ours['import']):>9}{ms(ours['first']):>9}{ms(ours['total']):>9}  |"
             f"{ms(floor['import']):>9}{ms(floor['first']):>9}{ms(floor['total']):>9}{ratios[kind]:>7.2f}"
@@ -537,7 +561,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=11)
     parser.add_argument("--warm", type=int, default=100)
     parser.add_argument(
         "--no-bytecode",

@@ -48,4 +48,5 @@ async def _tick(event: Any, context: LambdaContext) -> dict[str, Any]:
 @metrics.log_metrics
 @traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    container.prepare_sqs()  # a tick sends its due runs; cold, the client is made meanwhile
     return container.run(_tick(event, context))

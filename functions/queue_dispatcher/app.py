@@ -39,4 +39,5 @@ async def _dispatch(event: Any) -> dict[str, Any]:
 @traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # the event is read record by record in the core (jobu.kafka_records), never trusted whole
+    container.prepare_sqs()  # a batch sends its runs; cold, the client is made meanwhile
     return container.run(_dispatch(event))

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jobu.access import DataAccess
+from jobu import constants
 from jobu.config import WorkerConfig, worker_pool
 from jobu.dead_letter_queue import DeadLetterQueue
 from jobu.handler_manifest import import_pool_handlers
@@ -22,7 +22,8 @@ from jobu.observability import logger, metrics, traced
 from jobu.sqs_batch import ContainerBatchProcessor
 from jobu.worker import Outcome, Worker, parse_work_message
 
-ENVIRONMENT = WorkerConfig.ENVIRONMENT | DataAccess.ENVIRONMENT
+# what handlers may touch (jobu.access), read by the handlers that touch it: the pipeline pool's
+ENVIRONMENT = WorkerConfig.ENVIRONMENT | constants.DATA_ACCESS_SETTINGS
 REQUIRED_ENVIRONMENT = WorkerConfig.REQUIRED_ENVIRONMENT
 
 import_pool_handlers(worker_pool())  # in Lambda's init phase, not the first invocation's

@@ -156,9 +156,7 @@ class DataAccess:
     load_databases: Mapping[str, str]
     load_tables: frozenset[LoadTable]
 
-    ENVIRONMENT = frozenset(
-        {constants.DATA_ROOT, constants.DATA_S3_LOCATIONS, constants.LOAD_DATABASES, constants.LOAD_TABLES}
-    )
+    ENVIRONMENT = constants.DATA_ACCESS_SETTINGS
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> DataAccess:

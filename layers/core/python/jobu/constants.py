@@ -35,6 +35,8 @@ LOAD_DATABASES: Final = "JOBU_LOAD_DATABASES"
 # Tables a loader may write to: database:table or database:schema.table, comma-separated. The job
 # store's own tables are never allowed, whatever this says.
 LOAD_TABLES: Final = "JOBU_LOAD_TABLES"
+# The four together (jobu.access reads them; the worker declares them without importing it).
+DATA_ACCESS_SETTINGS: Final = frozenset({DATA_ROOT, DATA_S3_LOCATIONS, LOAD_DATABASES, LOAD_TABLES})
 
 # The SQS queue that carries work from the dispatchers (and retries) to the default pool's worker.
 # Each other worker pool (jobu.pools) has its own, in the same variable with the pool's name in

@@ -11,7 +11,6 @@ handler_manifest.json in this layer; a test fails when it is stale.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 from functools import cache
@@ -84,6 +83,8 @@ def render(manifest: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    import argparse  # `make manifest` only: never on a function's cold start
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", action="store_true", help="rewrite the manifest from the registry")
     parser.add_argument("--json", action="store_true", help="print the whole manifest, not only the names")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 from collections.abc import Coroutine
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,6 +24,17 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+def _make_sqs() -> SQSClient:
+    import boto3
+    from botocore.config import Config
+
+    # a connection for each concurrent SendMessageBatch call of a large batch
+    client: SQSClient = boto3.client(
+        "sqs", config=Config(max_pool_connections=SEND_CONCURRENCY, retries={"mode": "standard"})
+    )
+    return client
+
+
 class Container[C: FunctionConfig]:
     """Per-container state, created at module import of an entry point and reused while warm."""
 
@@ -34,6 +46,7 @@ class Container[C: FunctionConfig]:
         self._store: JobStore | None = None
         self._store_lock = asyncio.Lock()  # a batch's records ask for the store at once
         self._sqs: SQSClient | None = None
+        self._sqs_made: Future[SQSClient] | None = None
         self._clients: dict[str, Any] = {}
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -66,14 +79,15 @@ class Container[C: FunctionConfig]:
     @property
     def sqs(self) -> SQSClient:
         if self._sqs is None:
-            import boto3
-            from botocore.config import Config
-
-            # a connection for each concurrent SendMessageBatch call of a large batch
-            self._sqs = boto3.client(
-                "sqs", config=Config(max_pool_connections=SEND_CONCURRENCY, retries={"mode": "standard"})
-            )
+            self._sqs = self._sqs_made.result() if self._sqs_made is not None else _make_sqs()
         return self._sqs
+
+    def prepare_sqs(self) -> None:
+        """Start making the SQS client in a thread of its own, when a cold invocation is about to
+        send: importing boto3 and loading the SQS model (CPU) then overlaps the invocation's
+        database work (mostly waiting), instead of following it. A warm container has its client."""
+        if self._sqs is None and self._sqs_made is None:
+            self._sqs_made = ThreadPoolExecutor(1, thread_name_prefix="jobu-sqs-client").submit(_make_sqs)
 
     @property
     def queue(self) -> WorkQueue:
@@ -95,7 +109,9 @@ class Container[C: FunctionConfig]:
         """Forget everything (tests, and the local runtime after a configuration change)."""
         if self._store is not None:
             self.run(self._store.close())
-        self._config, self._store, self._sqs, self._clients = None, None, None, {}
+        if self._sqs_made is not None:
+            self._sqs_made.result()  # a client being made is let finish, then forgotten
+        self._config, self._store, self._sqs, self._sqs_made, self._clients = None, None, None, None, {}
 
     def close(self) -> None:
         """Release the pool and the loop (at interpreter exit; Lambda just freezes the container)."""

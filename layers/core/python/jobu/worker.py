@@ -26,7 +26,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jobu.clock import utcnow
 from jobu.config import RetryPolicy
@@ -66,6 +66,9 @@ class Outcome(StrEnum):
 
 class FollowUp(BaseModel):
     """`on_success` in a run's params: the run to create when this one succeeds."""
+
+    # its schema is built by the first run that has one, not at every worker's cold start
+    model_config = ConfigDict(defer_build=True)
 
     handler_name: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)

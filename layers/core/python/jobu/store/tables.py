@@ -9,7 +9,6 @@ file was not rewritten.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from functools import cache
@@ -65,6 +64,8 @@ def tables_from_schema(schema_dir: Path | None = None) -> list[str]:
 
 
 def main() -> None:
+    import argparse  # `make manifest` only: never on a function's cold start
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", action="store_true", help=f"rewrite {TABLES_PATH.name} from the schema")
     args = parser.parse_args()
