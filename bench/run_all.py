@@ -1,4 +1,5 @@
-"""`make bench`: every performance benchmark of issue 14, then one table of their figures.
+"""`make bench`: every performance benchmark (issues 14 and 24: the bill is one), then one table of
+their figures.
 
 Each script runs as it would alone (its own output is shown as it goes); its `figure {...}` lines
 (bench/table.py) become the table's rows: figure / ours / floor or baseline / ratio / target. A
@@ -26,6 +27,7 @@ SCRIPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cold_start", ()),
     ("queue_dispatch", ()),
     ("pipeline_load", ()),
+    ("cost", ()),
 )
 RATIO = re.compile(r"ratio [0-9]+(\.[0-9]+)?")
 
