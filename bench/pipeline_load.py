@@ -1,6 +1,6 @@
 """Parquet -> PostgreSQL: db_loader (COPY) against the limit, the server's own COPY FROM a file.
 
-    .venv/bin/python bench/pipeline_load.py [--rows 100000] [--repeat 3] [--mysql]
+    .venv/bin/python bench/pipeline_load.py [--rows 100000] [--repeat 5] [--mysql]
     (server: JOBU_BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres, on
      this machine: the server reads the baseline's file itself; with --mysql also
      JOBU_BENCH_MYSQL_URL, default mysql://root@127.0.0.1:3306)
@@ -15,8 +15,10 @@ database in one transaction:
 The table is emptied between runs (not timed).
 
 Each measurement runs in a fresh child process with its peak-RSS mark reset after imports, so
-the peak is that run's alone. Runs alternate and the median counts. The last line is
-`ratio <ours/server-side COPY>` (rows/s; the target is >= 0.85). With --mysql, db_loader's LOAD
+the peak is that run's alone. Each round runs db_loader and the server's COPY back to back (in
+turns first); the ratio is the median of the rounds' ratios, --repeat rounds (5: single rounds on
+two shared cores move between 0.4 and 1.9). The last line is `ratio <ours/server-side COPY>`
+(rows/s; the target is >= 0.85). With --mysql, db_loader's LOAD
 DATA LOCAL INFILE and multi-row INSERT paths are also timed (in-process, for information).
 """
 
@@ -188,16 +190,28 @@ async def execute(url: str, sql: str) -> None:
         await conn.close()
 
 
-def run(source: Path, url: str, rows: int, repeat: int) -> dict[str, float]:
+def run(source: Path, url: str, rows: int, repeat: int) -> tuple[dict[str, float], float]:
+    """Each side's rate (from its median time), and the ratio: the median of the rounds' own
+    ratios, each round db_loader and the server's COPY back to back, in turns first, so the load a
+    shared machine has at a moment falls on both sides of that round's ratio."""
     asyncio.run(execute(url, CREATE_TABLE))
     runs: dict[str, list[dict[str, Any]]] = {"server_copy": [], "ours": [], "baseline": []}
-    for _ in range(repeat):
-        for kind, done in runs.items():
-            asyncio.run(execute(url, "TRUNCATE sales"))
-            measured = measure(kind, source, url)
-            if measured["rows"] != rows:
-                raise RuntimeError(f"{kind} loaded {measured['rows']} rows, not {rows}")
-            done.append(measured)
+
+    def one(kind: str) -> dict[str, Any]:
+        asyncio.run(execute(url, "TRUNCATE sales"))
+        measured = measure(kind, source, url)
+        if measured["rows"] != rows:
+            raise RuntimeError(f"{kind} loaded {measured['rows']} rows, not {rows}")
+        runs[kind].append(measured)
+        return measured
+
+    ratios = []
+    for round_number in range(repeat):
+        pair = ["server_copy", "ours"] if round_number % 2 == 0 else ["ours", "server_copy"]
+        seconds = {kind: one(kind)["seconds"] for kind in pair}
+        ratios.append(seconds["server_copy"] / seconds["ours"])
+    for _ in range(repeat):  # executemany, for information: heavy, so after the pairs
+        one("baseline")
     rates = {}
     for kind, label in (
         ("server_copy", "server-side COPY FROM a file"),
@@ -212,14 +226,15 @@ def run(source: Path, url: str, rows: int, repeat: int) -> dict[str, float]:
             f"{label:28s} {rates[kind]:>12,.0f} rows/s  (median {seconds:.3f} s of {repeat};"
             f" peak RSS {peak:.0f} MB, +{grown:.0f} MB over imports)"
         )
-    return rates
+    print(f"rounds' ratios (server COPY's time / db_loader's): {', '.join(f'{r:.2f}' for r in ratios)}")
+    return rates, statistics.median(ratios)
 
 
 def main() -> None:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--mysql", action="store_true", help="also time db_loader's two MySQL paths")
     parser.add_argument("--child", choices=["baseline", "ours", "server_copy"], help=argparse.SUPPRESS)
     parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
@@ -238,12 +253,11 @@ def main() -> None:
             write_csv(source)
             size = source.stat().st_size / 1e6
             print(f"input: {args.rows:,} rows, {size:.1f} MB Parquet; PostgreSQL database {name}")
-            rates = run(source, ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", args.rows, args.repeat)
+            rates, ratio = run(source, ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", args.rows, args.repeat)
             if args.mysql:
                 asyncio.run(mysql_methods(source, args.rows, args.repeat))
     finally:
         asyncio.run(execute(ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    ratio = rates["ours"] / rates["server_copy"]
     print(f"db_loader / executemany: {rates['ours'] / rates['baseline']:.1f}x")
     figure(
         f"Parquet -> PostgreSQL, {args.rows:,} rows",

@@ -52,6 +52,7 @@ def configure(url: str, pool_size: int) -> None:
             JOBU_DATABASE_URL=url,
             JOBU_DATABASE_POOL_SIZE=str(pool_size),
             JOBU_WORK_QUEUE_URL="http://127.0.0.1:4566/000000000000/jobu-bench-unused",
+            JOBU_WORK_QUEUE_URL_PIPELINE="http://127.0.0.1:4566/000000000000/jobu-bench-unused-pipeline",
             JOBU_DEAD_LETTER_QUEUE_URL="http://127.0.0.1:4566/000000000000/jobu-bench-unused-dlq",
             AWS_DEFAULT_REGION="us-east-1",
             AWS_ACCESS_KEY_ID="bench",

@@ -21,11 +21,12 @@ sql/<backend>/bulk_load.sql) and quoted; values are never part of SQL text.
 from __future__ import annotations
 
 import asyncio
-import io
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -162,20 +163,51 @@ def write_mysql_csv(data: ParquetInput, target: Path) -> None:
         target.write_bytes(b"")
 
 
-async def csv_chunks(data: ParquetInput) -> AsyncIterator[bytes]:
-    """The rows as CSV, one batch at a time, converted in a thread while the server parses the last."""
-    batches = data.batches()
-    while (batch := await asyncio.to_thread(next, batches, None)) is not None:
-        yield await asyncio.to_thread(_csv_bytes, batch)
+# CSV chunks converted ahead of the COPY: the server parses one while the next ones are written
+_CHUNKS_AHEAD = 3
+
+
+class CsvChunks:
+    """The rows as CSV, one batch at a time, converted in a thread of its own that keeps up to
+    _CHUNKS_AHEAD chunks ahead of what the COPY has sent, from the moment it is made.
+
+    Converting only when the COPY asked for the next chunk left the server idle while each was
+    written (a chunk is larger than the socket's buffer, so sending one waits until the server has
+    nearly parsed it); and made before the connection is, the first chunk (the Parquet reader's and
+    the CSV writer's first use) is ready by the time the COPY starts."""
+
+    def __init__(self, data: ParquetInput) -> None:
+        self._batches = data.batches()
+        self._loop = asyncio.get_running_loop()
+        self._converter = ThreadPoolExecutor(1, thread_name_prefix="jobu-csv")
+        self._ahead = deque(self._convert() for _ in range(_CHUNKS_AHEAD))
+
+    def _convert(self) -> asyncio.Future[bytes | None]:
+        def convert_next() -> bytes | None:
+            batch = next(self._batches, None)
+            return None if batch is None else _csv_bytes(batch)
+
+        return self._loop.run_in_executor(self._converter, convert_next)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while (chunk := await self._ahead.popleft()) is not None:
+            self._ahead.append(self._convert())
+            yield chunk
+
+    def close(self) -> None:
+        """Stop converting (a COPY that failed, or finished, wants no more)."""
+        self._converter.shutdown(wait=False, cancel_futures=True)
 
 
 def _csv_bytes(batch: Any) -> bytes:
-    buffer = io.BytesIO()
+    # an Arrow buffer, written in C++ without taking the GIL for each write (a BytesIO is called
+    # through Python for every piece, which the event loop's thread then waits on)
+    buffer = pa.BufferOutputStream()
     try:
         pacsv.write_csv(pa.Table.from_batches([batch]), buffer, _CSV_OPTIONS)
     except pa.ArrowInvalid as error:
         raise MalformedInputError(f"cannot convert the input for loading: {error}") from None
-    return buffer.getvalue()
+    return bytes(buffer.getvalue())
 
 
 def mysql_compatible(table: Any) -> Any:
@@ -200,7 +232,12 @@ class PostgresTarget(Target):
 
         outcome = LoadOutcome(self.backend, "copy")
         target = connection(self.url)  # TLS as the URL says (the job store's settings)
-        conn = await asyncpg.connect(target.url, ssl=target.ssl, timeout=30)
+        chunks = CsvChunks(data)  # converting while the connection is made
+        try:
+            conn = await asyncpg.connect(target.url, ssl=target.ssl, timeout=30)
+        except BaseException:
+            chunks.close()
+            raise
         try:
             found = queries("postgres", "asyncpg").table_columns(
                 conn, schema_name=params.schema_name, table_name=params.table_name
@@ -214,7 +251,7 @@ class PostgresTarget(Target):
                 status = await conn.copy_to_table(
                     params.table_name,
                     schema_name=params.schema_name,
-                    source=csv_chunks(data),
+                    source=chunks,
                     columns=data.columns,
                     format="csv",
                 )
@@ -226,6 +263,7 @@ class PostgresTarget(Target):
                 f"loading into {params.table} failed, nothing was loaded: {error}{where}"
             ) from None
         finally:
+            chunks.close()
             await conn.close()
         return outcome
 
