@@ -47,10 +47,7 @@ import time
 from pathlib import Path
 from typing import Any, cast
 
-from jobu.constants import DEAD_LETTER_QUEUE_URL, WORK_QUEUE_URL, WORKER_TIMEOUT_SECONDS
-from jobu.pools import pool_variable
-from tests.support.function_environment import function_environment
-
+# nothing but the standard library at the top: a child measures every import after its start
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS = ("cron_dispatcher", "queue_dispatcher", "worker", "pipeline_worker", "admin_api")
 # each kind's function in template.yaml, and its entry point (every pool's worker runs the worker's)
@@ -62,11 +59,12 @@ LOGICAL_IDS = {
     "admin_api": "AdminApiFunction",
 }
 MODULES = {kind: f"functions.{'worker' if kind == 'pipeline_worker' else kind}.app" for kind in FUNCTIONS}
+ENDPOINT = os.environ.get("AWS_ENDPOINT_URL") or os.environ.get(
+    "JOBU_BENCH_AWS_ENDPOINT", "http://127.0.0.1:4566"
+)
 SENDS = {"cron_dispatcher", "queue_dispatcher"}  # first invocations that send an SQS message
-POOLS = ("default", "pipeline")
 TARGETS = {"worker": "<= 1.0x"}  # the light pool's worker: no slower than its floor; the others 1.3x
 CSV_ROWS = 100
-ENDPOINT = os.environ.get("JOBU_BENCH_AWS_ENDPOINT", "http://127.0.0.1:4566")
 
 
 # --- the measured process ------------------------------------------------------------------------
@@ -249,45 +247,17 @@ def pool_size(app: Any) -> int:
 
 
 def environment(kind: str, database_url: str, queues: dict[str, str], data_root: str) -> dict[str, str]:
-    passed = ("PATH", "HOME", "LANG", "JOBU_BENCH_PROFILE")
-    base = {name: os.environ[name] for name in passed if name in os.environ}
+    from bench.function_process import process_environment
+
+    settings = {"POWERTOOLS_TRACE_DISABLED": os.environ.get("JOBU_BENCH_TRACE_DISABLED", "true")}
+    if kind == "pipeline_worker":
+        settings["JOBU_DATA_ROOT"] = data_root
     if os.environ.get("JOBU_BENCH_NO_BYTECODE"):
         # nothing cached to read, nothing written: every import compiles its module
         empty_cache = tempfile.mkdtemp(prefix="jobu-nopyc-")
-        base |= {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": empty_cache}
-    return base | {
-        "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in (".", "layers/core/python", "functions/worker")),
-        "AWS_ENDPOINT_URL": ENDPOINT,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_LAMBDA_LOG_LEVEL": "INFO",
-        **function_environment(
-            function=LOGICAL_IDS[kind],
-            POWERTOOLS_METRICS_NAMESPACE="jobu-bench",
-            POWERTOOLS_TRACE_DISABLED=os.environ.get("JOBU_BENCH_TRACE_DISABLED", "true"),
-            JOBU_DATABASE_URL=database_url,
-            **{pool_variable(WORK_QUEUE_URL, pool): queues[f"work-{pool}"] for pool in POOLS},
-            **{pool_variable(DEAD_LETTER_QUEUE_URL, pool): queues[f"dead-{pool}"] for pool in POOLS},
-            **{pool_variable(WORKER_TIMEOUT_SECONDS, pool): "60" for pool in POOLS},
-            **({"JOBU_DATA_ROOT": data_root} if kind == "pipeline_worker" else {}),
-        ),
-    }
-
-
-def run_child(kind: str, inputs: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", kind],
-        input=json.dumps(inputs),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"{kind} child failed:\n{out.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
-    return result
+        settings |= {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": empty_cache}
+    passed = ("PATH", "HOME", "LANG", "JOBU_BENCH_PROFILE")
+    return process_environment(LOGICAL_IDS[kind], database_url, queues, passed, **settings)
 
 
 class Fixture:
@@ -427,71 +397,62 @@ class Fixture:
 
 
 def measure(args: argparse.Namespace) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
-    import uuid
+    from bench.function_process import pool_queues, sqs_client
 
-    import boto3
+    sqs = sqs_client()
+    with pool_queues(sqs, "jobu-cold-start") as queues:
+        return measured(args, sqs, queues)
 
+
+def measured(
+    args: argparse.Namespace, sqs: Any, queues: dict[str, str]
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
+    from bench.function_process import run_child
     from bench.scratch_database import fresh_postgres_sync
 
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=ENDPOINT,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-    tag = uuid.uuid4().hex[:8]
-    queues = {
-        f"{name}-{pool}": sqs.create_queue(QueueName=f"jobu-cold-start-{name}-{pool}-{tag}")["QueueUrl"]
-        for name in ("work", "dead")
-        for pool in POOLS
-    }
-    try:
-        with (
-            fresh_postgres_sync("cold_start") as url,
-            tempfile.TemporaryDirectory(prefix="jobu-cold-start-") as scratch,
-        ):
-            data_root = Path(scratch) / "data"
-            data_root.mkdir(mode=0o700)
-            fixture = Fixture(url, sqs, queues, data_root)
-            try:
-                runs: dict[str, list[dict[str, Any]]] = {}
-                for round_number in range(args.repeat):
-                    for kind in FUNCTIONS:
-                        env = environment(kind, url, queues, str(data_root))
+    with (
+        fresh_postgres_sync("cold_start") as url,
+        tempfile.TemporaryDirectory(prefix="jobu-cold-start-") as scratch,
+    ):
+        data_root = Path(scratch) / "data"
+        data_root.mkdir(mode=0o700)
+        fixture = Fixture(url, sqs, queues, data_root)
+        try:
+            runs: dict[str, list[dict[str, Any]]] = {}
+            for round_number in range(args.repeat):
+                for kind in FUNCTIONS:
+                    env = environment(kind, url, queues, str(data_root))
 
-                        def ours(kind: str = kind) -> dict[str, Any]:
-                            return {"events": fixture.events(kind, 1)}
+                    def ours(kind: str = kind) -> dict[str, Any]:
+                        return {"events": fixture.events(kind, 1)}
 
-                        def floor(kind: str = kind) -> dict[str, Any]:
-                            event = fixture.events(kind, 1)[0]
-                            return {
-                                "database_url": url,
-                                "queue_url": queues["work-default"],
-                                "event": event,
-                                "csv": event.get("csv"),
-                                "parquet": event.get("parquet"),
-                            }
+                    def floor(kind: str = kind) -> dict[str, Any]:
+                        event = fixture.events(kind, 1)[0]
+                        return {
+                            "database_url": url,
+                            "queue_url": queues["work-default"],
+                            "event": event,
+                            "csv": event.get("csv"),
+                            "parquet": event.get("parquet"),
+                        }
 
-                        # a pair back to back, in turns first: the load of the moment falls on both
-                        # (each one's event is made just before it runs: a cron event retires the
-                        # jobs of the events before it)
-                        pair = [(kind, ours), (f"floor:{kind}", floor)]
-                        for name, inputs in pair if round_number % 2 == 0 else pair[::-1]:
-                            runs.setdefault(name, []).append(run_child(name, inputs(), env))
-                warm = {
-                    kind: run_child(
-                        kind,
-                        {"events": fixture.events(kind, 1 + args.warm)},
-                        environment(kind, url, queues, str(data_root)),
-                    )
-                    for kind in FUNCTIONS
-                }
-            finally:
-                fixture.close()
-    finally:
-        for queue_url in queues.values():
-            sqs.delete_queue(QueueUrl=queue_url)
+                    # a pair back to back, in turns first: the load of the moment falls on both
+                    # (each one's event is made just before it runs: a cron event retires the
+                    # jobs of the events before it)
+                    pair = [(kind, ours), (f"floor:{kind}", floor)]
+                    for name, inputs in pair if round_number % 2 == 0 else pair[::-1]:
+                        runs.setdefault(name, []).append(run_child(__file__, name, inputs(), env))
+            warm = {
+                kind: run_child(
+                    __file__,
+                    kind,
+                    {"events": fixture.events(kind, 1 + args.warm)},
+                    environment(kind, url, queues, str(data_root)),
+                )
+                for kind in FUNCTIONS
+            }
+        finally:
+            fixture.close()
     return runs, warm
 
 

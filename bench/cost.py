@@ -47,20 +47,16 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from bench.function_process import ROOT, pool_queues, process_environment, run_child, sqs_client
+from bench.runs import claim_and_finish
 from bench.table import figure
-
-ROOT = Path(__file__).resolve().parents[1]
-ENDPOINT = os.environ.get("JOBU_BENCH_AWS_ENDPOINT", "http://127.0.0.1:4566")
-POOLS = ("default", "pipeline")
 
 # Public prices, us-east-1, first tier, free tiers left out; as published on 2026-12-01
 # (aws.amazon.com/lambda/pricing, /sqs/pricing, /api-gateway/pricing). Check them before relying on
@@ -144,30 +140,15 @@ def floor_child(inputs: dict[str, Any]) -> dict[str, Any]:
 
     async def measure() -> dict[str, Any]:
         store = await open_store(inputs["database_url"], max_connections=int(inputs["pool_size"]))
-        connector, queries = store.connector, store.connector.jobu_queries
 
         async def one(execution_id: int) -> None:
             now = datetime.now(UTC)
-            async with connector.connection() as conn:
-                claimed = await queries.claim_execution(
-                    conn,
-                    id=execution_id,
-                    attempt=0,
-                    now=now,
-                    timeout_base=now + timedelta(seconds=5),
-                    deadline_at=now + timedelta(seconds=60),
-                )
-            assert claimed is not None
-            async with connector.connection() as conn:
-                await queries.finish_execution(
-                    conn,
-                    id=execution_id,
-                    attempt=0,
-                    status="SUCCESS",
-                    result={"action": "read", "success": True, "id": execution_id},
-                    error_message=None,
-                    now=datetime.now(UTC),
-                )
+            await claim_and_finish(
+                store.connector,
+                execution_id,
+                timeout_base=now + timedelta(seconds=5),
+                deadline_at=now + timedelta(seconds=60),
+            )
 
         walls, cpus = [], []
         for index, batch in enumerate(inputs["batches"]):
@@ -328,108 +309,57 @@ class Fixture:
 
 
 def environment(kind: str, database_url: str, queues: dict[str, str]) -> dict[str, str]:
-    from jobu.constants import DEAD_LETTER_QUEUE_URL, WORK_QUEUE_URL, WORKER_TIMEOUT_SECONDS
-    from jobu.pools import pool_variable
-    from tests.support.function_environment import function_environment
-
-    passed = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
-    return passed | {
-        "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in (".", "layers/core/python", "functions/worker")),
-        "AWS_ENDPOINT_URL": ENDPOINT,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_LAMBDA_LOG_LEVEL": "INFO",
-        **function_environment(
-            function=LOGICAL_IDS[kind],
-            POWERTOOLS_METRICS_NAMESPACE="jobu-bench",
-            JOBU_DATABASE_URL=database_url,
-            **{pool_variable(WORK_QUEUE_URL, pool): queues[f"work-{pool}"] for pool in POOLS},
-            **{pool_variable(DEAD_LETTER_QUEUE_URL, pool): queues[f"dead-{pool}"] for pool in POOLS},
-            **{pool_variable(WORKER_TIMEOUT_SECONDS, pool): "60" for pool in POOLS},
-        ),
-    }
-
-
-def run_child(kind: str, inputs: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    with tempfile.TemporaryFile("w+") as stdin:
-        json.dump(inputs, stdin)
-        stdin.seek(0)
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", kind],
-            stdin=stdin,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    if out.returncode != 0:
-        raise RuntimeError(f"{kind} child failed:\n{out.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
-    return result
+    return process_environment(LOGICAL_IDS[kind], database_url, queues)
 
 
 def measure(invocations: int) -> dict[str, Measured]:
-    import boto3
+    sqs = sqs_client()
+    with pool_queues(sqs, "jobu-cost") as queues:
+        return measured(invocations, queues)
 
+
+def measured(invocations: int, queues: dict[str, str]) -> dict[str, Measured]:
     from bench.scratch_database import fresh_postgres_sync
 
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=ENDPOINT,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-    tag = uuid.uuid4().hex[:8]
-    queues = {
-        f"{name}-{pool}": sqs.create_queue(QueueName=f"jobu-cost-{name}-{pool}-{tag}")["QueueUrl"]
-        for name in ("work", "dead")
-        for pool in POOLS
-    }
     pool_size = function_setting("WorkerFunction", "JOBU_DATABASE_POOL_SIZE")
     batch = worker_batch_size()
     found: dict[str, Measured] = {}
-    try:
-        with fresh_postgres_sync("cost") as url:
-            fixture = Fixture(url, queues)
-            try:
-                plans: list[tuple[str, str, Callable[[], dict[str, Any]], int]] = [
-                    (
-                        "worker",
-                        "worker",
-                        lambda: {"events": fixture.worker_events(invocations + 1, batch)},
-                        batch,
-                    ),
-                    (
-                        "floor",
-                        "floor",
-                        lambda: {
-                            "batches": fixture.floor_batches(invocations + 1, 10),
-                            "database_url": url,
-                            "pool_size": pool_size,
-                        },
-                        10,
-                    ),
-                    ("kafka-100", "queue_dispatcher", lambda: {"events": fixture.kafka_events(11, 100)}, 100),
-                    (
-                        "kafka-1000",
-                        "queue_dispatcher",
-                        lambda: {"events": fixture.kafka_events(6, 1000)},
-                        1000,
-                    ),
-                    ("cron-100", "cron_dispatcher", lambda: {"events": fixture.cron_events(11, 100)}, 100),
-                    ("cron-1000", "cron_dispatcher", lambda: {"events": fixture.cron_events(6, 1000)}, 1000),
-                    ("enqueue", "admin_api", lambda: {"events": fixture.run_now_events(invocations + 1)}, 1),
-                ]
-                for name, kind, inputs, runs in plans:
-                    result = run_child(kind, inputs(), environment(kind, url, queues))
-                    found[name] = Measured.of(result, runs)
-            finally:
-                fixture.close()
-    finally:
-        for queue_url in queues.values():
-            sqs.delete_queue(QueueUrl=queue_url)
+    with fresh_postgres_sync("cost") as url:
+        fixture = Fixture(url, queues)
+        try:
+            plans: list[tuple[str, str, Callable[[], dict[str, Any]], int]] = [
+                (
+                    "worker",
+                    "worker",
+                    lambda: {"events": fixture.worker_events(invocations + 1, batch)},
+                    batch,
+                ),
+                (
+                    "floor",
+                    "floor",
+                    lambda: {
+                        "batches": fixture.floor_batches(invocations + 1, 10),
+                        "database_url": url,
+                        "pool_size": pool_size,
+                    },
+                    10,
+                ),
+                ("kafka-100", "queue_dispatcher", lambda: {"events": fixture.kafka_events(11, 100)}, 100),
+                (
+                    "kafka-1000",
+                    "queue_dispatcher",
+                    lambda: {"events": fixture.kafka_events(6, 1000)},
+                    1000,
+                ),
+                ("cron-100", "cron_dispatcher", lambda: {"events": fixture.cron_events(11, 100)}, 100),
+                ("cron-1000", "cron_dispatcher", lambda: {"events": fixture.cron_events(6, 1000)}, 1000),
+                ("enqueue", "admin_api", lambda: {"events": fixture.run_now_events(invocations + 1)}, 1),
+            ]
+            for name, kind, inputs, runs in plans:
+                result = run_child(__file__, kind, inputs(), environment(kind, url, queues))
+                found[name] = Measured.of(result, runs)
+        finally:
+            fixture.close()
     return found
 
 

@@ -33,7 +33,7 @@ from contextlib import AsyncExitStack, redirect_stdout
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.runs import sample_run
+from bench.runs import claim_and_finish, sample_run
 from bench.scratch_database import fresh_postgres_sync
 from bench.table import figure
 from tests.support.function_environment import function_environment
@@ -108,30 +108,16 @@ class Bench:
         return time.perf_counter() - started
 
     def floor(self, ids: list[int]) -> float:
-        connector, queries = self.store.connector, self.store.connector.jobu_queries
+        connector = self.store.connector
 
         async def run(execution_id: int) -> None:
             now = datetime.now(UTC)
-            async with connector.connection() as conn:
-                claimed = await queries.claim_execution(
-                    conn,
-                    id=execution_id,
-                    attempt=0,
-                    now=now,
-                    timeout_base=now + MARGIN,
-                    deadline_at=now + timedelta(milliseconds=REMAINING_MS),
-                )
-            assert claimed is not None
-            async with connector.connection() as conn:
-                await queries.finish_execution(
-                    conn,
-                    id=execution_id,
-                    attempt=0,
-                    status="SUCCESS",
-                    result={"action": "read", "success": True, "id": execution_id},
-                    error_message=None,
-                    now=datetime.now(UTC),
-                )
+            await claim_and_finish(
+                connector,
+                execution_id,
+                timeout_base=now + MARGIN,
+                deadline_at=now + timedelta(milliseconds=REMAINING_MS),
+            )
 
         async def batch(chunk: list[int]) -> None:
             await asyncio.gather(*(run(i) for i in chunk))

@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from jobu.models import ExecutionStatus, NewExecution
-from jobu.store import JobStore
+from jobu.models import ExecutionStatus
 from tests.integration.test_admin_api import end_run, kafka_event
 from tests.support.admin_client import AdminClient
 from tests.support.harness import REQUEUE_GRACE, Harness, work_message
@@ -94,26 +93,13 @@ def test_a_cron_tick_queues_a_pipeline_run_on_the_pipeline_queue(
 def test_the_sweeper_sends_a_lost_pipeline_run_to_the_pipeline_queue(
     harness: Harness, tmp_path: Path
 ) -> None:
-    new = NewExecution(
-        job_id=None,
-        handler_name="pandas_preprocess",
-        params=preprocess(tmp_path),
-        param_source="event",
-        max_retry=0,
-        timeout_seconds=300,
-        source_topic="jobu-events",
-        source_partition=0,
-        source_offset=7,
+    # written, never sent: its dispatcher died
+    lost = harness.insert_event_run(
+        "pandas_preprocess", preprocess(tmp_path), now=datetime.now(UTC) - 2 * REQUEUE_GRACE
     )
-
-    async def insert(store: JobStore) -> Any:
-        (created,) = await store.runs.insert_events([new], now=datetime.now(UTC) - 2 * REQUEUE_GRACE)
-        return created
-
-    lost = harness.with_store(insert)  # written, never sent: its dispatcher died
     report = harness.tick(datetime.now(UTC).replace(second=0, microsecond=0))
-    assert report["sweep"]["requeued"] == [lost.id]
-    assert take_queued(harness) == {"default": [], "pipeline": [lost.id]}
+    assert report["sweep"]["requeued"] == [lost]
+    assert take_queued(harness) == {"default": [], "pipeline": [lost]}
 
 
 def test_run_now_backfill_retry_and_replay_queue_on_the_pipeline_queue(

@@ -134,8 +134,11 @@ class Harness:
 
         return run(go())
 
-    def insert_event_run(self, handler_name: str, params: dict[str, Any], *, max_retry: int = 0) -> int:
-        """An event run written as the queue dispatcher writes one (not queued); returns its id."""
+    def insert_event_run(
+        self, handler_name: str, params: dict[str, Any], *, max_retry: int = 0, now: datetime | None = None
+    ) -> int:
+        """An event run written as the queue dispatcher writes one (not queued), at `now` (default:
+        the clock's); returns its id."""
         self._offset += 1
         new = NewExecution(
             job_id=None,
@@ -150,7 +153,7 @@ class Harness:
         )
 
         async def insert(store: JobStore) -> int:
-            (created,) = await store.runs.insert_events([new], now=datetime.now(UTC))
+            (created,) = await store.runs.insert_events([new], now=now or datetime.now(UTC))
             return created.id
 
         return self.with_store(insert)
