@@ -9,7 +9,7 @@ import jobu_local
 
 PACKAGE_DIR = Path(jobu_local.__file__).parent
 # Each package may import itself and the ones after it in this list, never one before it.
-LAYERS = ("commands", "admin", "runtime", "dashboard", "aws", "template", "host")
+LAYERS = ("commands", "admin", "runtime", "dashboard", "aws", "template", "host", "errors")
 
 
 def _module_name(path: Path) -> str:

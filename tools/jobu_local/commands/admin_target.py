@@ -1,16 +1,18 @@
 """What the admin commands (`cron`, `runs`, `dlq`, `health`) act on: a database or an admin API.
 
 - `--api-url URL`, or `--stack-name NAME` (the stack's AdminApiUrl output, read with CloudFormation
-  DescribeStacks): the admin API, every request signed with SigV4 with the user's AWS credentials
-  for the API's region. A loopback URL (the local runtime's API) is called unsigned when there are
-  no credentials, since nothing there checks a signature.
+  DescribeStacks): the admin API over HTTP, every request signed with SigV4 with the user's AWS
+  credentials for the API's region. A loopback URL (the local runtime's API) is called unsigned when
+  there are no credentials, since nothing there checks a signature.
 - otherwise a database (`--database-url`, JOBU_DATABASE_URL, the running `jobu local up`'s, the
-  embedded SQLite): jobu.operations called directly. The operations that queue a run or read the
-  dead-letter queue use the running runtime's queues when it runs on that database, else
-  JOBU_WORK_QUEUE_URL and JOBU_DEAD_LETTER_QUEUE_URL (on AWS_ENDPOINT_URL, or AWS).
+  embedded SQLite): the admin function's own routes called in this process, on that database. The
+  operations that queue a run or read the dead-letter queue use the running runtime's queues when
+  it runs on that database, else JOBU_WORK_QUEUE_URL and JOBU_DEAD_LETTER_QUEUE_URL (on
+  AWS_ENDPOINT_URL, or AWS).
 
-A refusal prints the API's `error: detail` on one line and exits with status 2; a failure (the
-database or the API down, a 5xx) exits with status 1.
+Either way the client is jobu_local.admin.client.AdminClient; only its transport differs. A refusal
+prints the API's `error: detail` on one line and exits with status 2; a failure (the database or
+the API down, a 5xx) exits with status 1.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError
 
-from jobu_local.admin.errors import AdminError
+from jobu_local.admin.client import AdminClient
 from jobu_local.commands.common import CommandError
 from jobu_local.commands.targets import (
     TargetError,
@@ -43,8 +45,8 @@ from jobu_local.template.reader import LocalTemplate, NamingProvider
 if TYPE_CHECKING:
     from jobu.operations.dead_letters import DeadLetterQueue
     from jobu.work_queue import WorkQueue
-    from jobu_local.admin.client import AdminClient
-    from jobu_local.admin.direct import Resources
+    from jobu_local.admin.client import Transport
+    from jobu_local.admin.services import DatabaseServices
     from jobu_local.runtime.state import RuntimeState
 
 WORKER_TIMEOUT_VARIABLE = "JOBU_WORKER_TIMEOUT_SECONDS"
@@ -124,34 +126,27 @@ def run_admin(args: argparse.Namespace, action: Action, *, migrate: bool = False
     return asyncio.run(acting())
 
 
-def exit_status(error: AdminError) -> int:
-    """2 for a refusal (the request must change), 1 for a failure (the same request may succeed later)."""
-    return 2 if error.refused else 1
-
-
 @asynccontextmanager
 async def admin_client(args: argparse.Namespace, *, migrate: bool = False) -> AsyncIterator[AdminClient]:
     if args.api_url or args.stack_name:
-        yield http_client(args.api_url, args.stack_name, region_name=args.region, profile=args.profile)
+        target = http_transport(args.api_url, args.stack_name, region_name=args.region, profile=args.profile)
+        yield AdminClient(target)
         return
-    from jobu.errors import JobuError
-    from jobu_local.admin.direct import DirectAdminClient, admin_error
-    from jobu_local.commands.store import opened_store
+    from jobu_local.admin.transports import InProcessTransport
 
-    url = database_url(args.database_url)
+    services = database_services(args, migrate=migrate)
     try:
-        async with opened_store(url, migrate=migrate) as store:
-            yield DirectAdminClient(store, local_resources(url, args))
-    except JobuError as error:  # opening the store, or migrating it: the client answers the rest
-        raise admin_error(error) from error
+        yield AdminClient(InProcessTransport(services, region=region(), debug=getattr(args, "debug", False)))
+    finally:
+        await services.close()
 
 
-def http_client(
+def http_transport(
     api_url: str | None, stack_name: str | None, *, region_name: str | None, profile: str | None
-) -> AdminClient:
+) -> Transport:
     import boto3
 
-    from jobu_local.admin.http import HttpAdminClient
+    from jobu_local.admin.transports import HttpTransport
     from jobu_local.aws.sigv4 import SigV4Signer
 
     url, signing_region = api_target(api_url, stack_name, region_name=region_name, profile=profile)
@@ -162,8 +157,8 @@ def http_client(
                 "no AWS credentials to sign requests with: configure some (aws configure, aws sso login, "
                 "AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
             )
-        return HttpAdminClient(url, signer=None)  # a local API without credentials: unsigned
-    return HttpAdminClient(url, signer=SigV4Signer(region=signing_region, session=session))
+        return HttpTransport(url, signer=None)  # a local API without credentials: unsigned
+    return HttpTransport(url, signer=SigV4Signer(region=signing_region, session=session))
 
 
 def api_target(
@@ -201,19 +196,18 @@ def is_loopback(url: str) -> bool:
 # --- a database: what the operations need besides it --------------------------------------------
 
 
-def local_resources(url: str, args: argparse.Namespace) -> Resources:
-    from jobu.handler_manifest import known_handler_names
-    from jobu_local.admin.direct import Resources
+def database_services(args: argparse.Namespace, *, migrate: bool) -> DatabaseServices:
+    from jobu_local.admin.services import DatabaseServices
 
+    url = database_url(args.database_url)
     queues = functools.cache(lambda: queue_urls(url, args.template))
     explicit_timeout: int | None = getattr(args, "worker_timeout", None)
-    return Resources(
-        work_queue=lambda: _work_queue(queues()),
-        dead_letters=lambda: _dead_letters(queues()),
-        known_handlers=known_handler_names,
-        worker_timeout_seconds=lambda: (
-            explicit_timeout or worker_timeout_seconds(load_template(args.template))
-        ),
+    return DatabaseServices(
+        url,
+        find_work_queue=lambda: _work_queue(queues()),
+        find_dead_letters=lambda: _dead_letters(queues()),
+        find_worker_timeout=lambda: explicit_timeout or worker_timeout_seconds(load_template(args.template)),
+        migrate=migrate,
     )
 
 

@@ -30,7 +30,6 @@ from jobu_local.aws.cloudwatch.filter_pattern import FilterPatternError
 from jobu_local.aws.sigv4 import SigningError
 from jobu_local.aws.stack import StackError
 from jobu_local.commands import cron, dashboard, demo, dlq, health, local, logs, produce, runs
-from jobu_local.commands.admin_target import exit_status
 from jobu_local.commands.common import CommandError
 from jobu_local.commands.targets import TargetError
 from jobu_local.template.intrinsics import TemplateError
@@ -41,6 +40,9 @@ def parser() -> argparse.ArgumentParser:
         prog="jobu", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     root.add_argument("--version", action="version", version=version_line())
+    root.add_argument(
+        "--debug", action="store_true", help="on errors, the traceback; on a database, the core's log lines"
+    )
     commands = root.add_subparsers(dest="command", required=True)
     for module in (local, produce, logs, runs, cron, dlq, health, dashboard, demo):
         module.add_parser(commands)
@@ -75,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except AdminError as error:
         print(f"jobu: {error}", file=sys.stderr)
-        return exit_status(error)
+        return error.exit_status
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `jobu runs --json | head`: the reader is gone, nothing more to say

@@ -7,8 +7,10 @@ import argparse
 import json
 from typing import Any
 
+from jobu_local.errors import Refusal
 
-class CommandError(Exception):
+
+class CommandError(Refusal):
     """A refusal with a message for the user (exit status 2)."""
 
 

@@ -16,8 +16,10 @@ if TYPE_CHECKING:
 
 
 def cmd_depth(args: argparse.Namespace) -> int:
+    from jobu.api.routes.dead_letters import dead_letter_depth
+
     async def act(client: AdminClient) -> int:
-        depth = await client.dead_letter_depth()
+        depth = await client.call(dead_letter_depth)
         print(dump(depth) if args.json else depth_line(depth))
         return 0
 
@@ -25,8 +27,10 @@ def cmd_depth(args: argparse.Namespace) -> int:
 
 
 def cmd_peek(args: argparse.Namespace) -> int:
+    from jobu.api.routes.dead_letters import peek_dead_letters
+
     async def act(client: AdminClient) -> int:
-        letters = await (client.peek_dead_letters(args.max) if args.max else client.peek_dead_letters())
+        letters = await client.call(peek_dead_letters, max_messages=args.max)
         print(dump(letters) if args.json else dead_letter_table(letters))
         return 0
 
@@ -34,12 +38,13 @@ def cmd_peek(args: argparse.Namespace) -> int:
 
 
 def cmd_redrive(args: argparse.Namespace) -> int:
+    from jobu.api.routes.dead_letters import redrive_dead_letters
     from jobu.operations.dead_letters import RedriveRequest
 
     request = model(RedriveRequest, {"max_per_second": args.max_per_second})
 
     async def act(client: AdminClient) -> int:
-        task = await client.redrive_dead_letters(request)
+        task = await client.call(redrive_dead_letters, request=request)
         if args.json:
             print(dump(task))
         else:
@@ -51,8 +56,10 @@ def cmd_redrive(args: argparse.Namespace) -> int:
 
 
 def cmd_redrives(args: argparse.Namespace) -> int:
+    from jobu.api.routes.dead_letters import list_redrives
+
     async def act(client: AdminClient) -> int:
-        tasks = await client.list_redrives()
+        tasks = await client.call(list_redrives)
         print(dump(tasks) if args.json else redrive_table(tasks))
         return 0
 

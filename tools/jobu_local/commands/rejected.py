@@ -14,8 +14,10 @@ if TYPE_CHECKING:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from jobu.api.routes.rejected_records import list_rejected
+
     async def act(client: AdminClient) -> int:
-        page = await client.list_rejected(page=args.page, size=args.size)
+        page = await client.call(list_rejected, page=args.page, size=args.size)
         print(
             dump(page.items)
             if args.json
@@ -27,8 +29,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from jobu.api.routes.rejected_records import get_rejected
+
     async def act(client: AdminClient) -> int:
-        record = await client.get_rejected(args.id)
+        record = await client.call(get_rejected, record_id=args.id)
         print(dump(record) if args.json else rejected_detail(record))
         return 0
 
@@ -36,8 +40,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from jobu.api.routes.rejected_records import replay_rejected
+
     async def act(client: AdminClient) -> int:
-        result = await client.replay_rejected(args.id)
+        result = await client.call(replay_rejected, record_id=args.id)
         if args.json:
             print(dump(result))
         elif result.run is not None:
@@ -50,8 +56,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_discard(args: argparse.Namespace) -> int:
+    from jobu.api.routes.rejected_records import discard_rejected
+
     async def act(client: AdminClient) -> int:
-        await client.discard_rejected(args.id)
+        await client.call(discard_rejected, record_id=args.id)
         print(f"discarded rejected record {args.id}")
         return 0
 

@@ -44,8 +44,10 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from jobu.api.routes.runs import list_runs
+
     async def act(client: AdminClient) -> int:
-        page = await client.list_runs(page=args.page, size=args.size, **_filters(args))
+        page = await client.call(list_runs, page=args.page, size=args.size, **_filters(args))
         print(dump(page.items) if args.json else f"{runs_table(page.items)}\n{footer(page, 'run')}")
         return 0
 
@@ -53,8 +55,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from jobu.api.routes.runs import get_run
+
     async def act(client: AdminClient) -> int:
-        run = await client.get_run(args.id)
+        run = await client.call(get_run, run_id=args.id)
         print(dump(run) if args.json else run_detail(run))
         return 0
 
@@ -62,8 +66,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
+    from jobu.api.routes.runs import retry_run
+
     async def act(client: AdminClient) -> int:
-        result = await client.retry_run(args.id)
+        result = await client.call(retry_run, run_id=args.id)
         if args.json:
             print(dump(result))
             return 0
@@ -76,8 +82,10 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
+    from jobu.api.routes.runs import cancel_run
+
     async def act(client: AdminClient) -> int:
-        result = await client.cancel_run(args.id)
+        result = await client.call(cancel_run, run_id=args.id)
         if args.json:
             print(dump(result))
         elif result.outcome == "cancelled":
@@ -90,8 +98,10 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
+    from jobu.api.routes.runs import delete_run
+
     async def act(client: AdminClient) -> int:
-        await client.delete_run(args.id)
+        await client.call(delete_run, run_id=args.id)
         print(f"deleted run {args.id}")
         return 0
 
@@ -121,6 +131,7 @@ def _confirmed(question: str) -> bool:
 
 
 def cmd_bulk_retry(args: argparse.Namespace) -> int:
+    from jobu.api.routes.runs import bulk_retry_runs
     from jobu.operations.runs import BulkRetryRequest
 
     request = model(BulkRetryRequest, {**_filters(args), "dry_run": True, "limit": args.limit})
@@ -128,7 +139,7 @@ def cmd_bulk_retry(args: argparse.Namespace) -> int:
     say = (lambda text: print(text, file=sys.stderr)) if args.json else print
 
     async def act(client: AdminClient) -> int:
-        preview = await client.bulk_retry_runs(request)
+        preview = await client.call(bulk_retry_runs, request=request)
         if args.dry_run or not preview.matched:
             print(dump(preview) if args.json else _preview(preview))
             return 0
@@ -138,7 +149,7 @@ def cmd_bulk_retry(args: argparse.Namespace) -> int:
         ):
             say("nothing retried")
             return 1
-        done = await client.bulk_retry_runs(request.model_copy(update={"dry_run": False}))
+        done = await client.call(bulk_retry_runs, request=request.model_copy(update={"dry_run": False}))
         if args.json:
             print(dump(done))
             return 0

@@ -17,6 +17,7 @@ from jobu.operations import cron_jobs, scheduling
 from jobu.operations.cron_jobs import CronJobUpdate, RunNowRequest, RunNowResult
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
 from jobu.operations.scheduling import BackfillRequest, BackfillResult, PauseRequest
+from jobu.work_queue import DryRunQueue
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
 TAGS = ["cron jobs"]
@@ -145,4 +146,5 @@ async def resume_cron_job(job_id: JobId, admin: Admin) -> CronJob:
     responses=responses(200, "Each slot, with the run it has or would have", 404, body=True),
 )
 async def backfill_cron_job(job_id: JobId, request: BackfillRequest, admin: Admin) -> BackfillResult:
-    return await scheduling.backfill(await admin.store(), admin.queue, job_id, request, now=utcnow())
+    queue = DryRunQueue() if request.dry_run else admin.queue  # a dry run needs no queue
+    return await scheduling.backfill(await admin.store(), queue, job_id, request, now=utcnow())
