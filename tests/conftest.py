@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -30,6 +31,32 @@ MYSQL_USER = os.environ.get("JOBU_TEST_MYSQL_USER", "root")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = REPO_ROOT / "events"
+JOBU = Path(sys.executable).with_name("jobu")  # the console script `make` installs into .venv
+# what a user's shell may hold that would point `jobu` elsewhere than a test says
+TARGET_VARIABLES = ("AWS_ENDPOINT_URL", "JOBU_DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "JOBU_WORK_QUEUE_URL",
+                    "JOBU_DEAD_LETTER_QUEUE_URL", "JOBU_LOCAL_STATE_DIR")  # fmt: skip
+
+
+def run_jobu(
+    *argv: str,
+    state_dir: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path = REPO_ROOT,
+    timeout: float = 120.0,
+) -> subprocess.CompletedProcess[str]:
+    """The `jobu` command as a user runs it, with a state folder of its own (so a `jobu local up` on
+    this machine is not found) and `env` added to the environment."""
+    environment = {name: value for name, value in os.environ.items() if name not in TARGET_VARIABLES}
+    environment |= {"JOBU_LOCAL_STATE_DIR": str(state_dir), **(env or {})}
+    return subprocess.run(
+        [str(JOBU), *argv],
+        env=environment,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def load_event(name: str) -> dict[str, Any]:

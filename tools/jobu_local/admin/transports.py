@@ -130,15 +130,18 @@ def _core_log(*, debug: bool) -> Iterator[None]:
     from jobu.observability import logger
 
     handler = logger.registered_handler
-    stream = handler.setStream(sys.stderr) if isinstance(handler, logging.StreamHandler) else None
     level = logger.log_level
+    # the stream swapped, not setStream(): that flushes the old one, which may be closed (in tests)
+    stream = handler.stream if isinstance(handler, logging.StreamHandler) else None
+    if isinstance(handler, logging.StreamHandler):
+        handler.stream = sys.stderr
     logger.setLevel(logging.DEBUG if debug else logging.CRITICAL)
     try:
         yield
     finally:
         logger.setLevel(level)
-        if stream is not None and isinstance(handler, logging.StreamHandler):
-            handler.setStream(stream)
+        if isinstance(handler, logging.StreamHandler):
+            handler.stream = stream
 
 
 def _context(region: str) -> Any:

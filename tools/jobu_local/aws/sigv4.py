@@ -24,6 +24,8 @@ import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
+from jobu_local.errors import Refusal
+
 SERVICE = "execute-api"
 # https://{api-id}.execute-api.{region}.amazonaws.com[.cn]/
 _EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
@@ -37,7 +39,7 @@ def region_of(url: str) -> str | None:
     return found.group(1) if found else None
 
 
-class SigningError(RuntimeError):
+class SigningError(Refusal, RuntimeError):
     """No AWS credentials to sign with; the message says how to provide them."""
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobu_local.aws.source import Invoker, Observer, b64, log, quiet
+from jobu_local.errors import JobuToolError
 from jobu_local.template.reader import SqsSource
 
 SQS_MAX_RECEIVE = 10
@@ -70,7 +71,7 @@ def sqs_event(messages: Iterable[Mapping[str, Any]], *, queue_arn: str, region: 
     return {"Records": [sqs_record(message, queue_arn=queue_arn, region=region) for message in messages]}
 
 
-class BatchResponseError(ValueError):
+class BatchResponseError(JobuToolError, ValueError):
     """The function's batchItemFailures response is malformed: Lambda then fails the whole batch."""
 
 

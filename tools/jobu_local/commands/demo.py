@@ -31,6 +31,7 @@ from jobu_local.commands.logs import logs_main
 from jobu_local.commands.produce import send
 from jobu_local.commands.targets import default_template
 from jobu_local.commands.views import runs_table
+from jobu_local.errors import JobuToolError
 from jobu_local.runtime.runtime import LocalRuntime, RuntimeOptions
 from jobu_local.runtime.state import STATE_DIR_VARIABLE, default_database_url, project_root
 
@@ -51,7 +52,7 @@ FINISHED = {"SUCCESS", "FAILED", "TIMEOUT"}
 STEPS = 8
 
 
-class DemoFailed(Exception):
+class DemoFailed(JobuToolError):
     """The flow did not reach its end state; the message says where it stopped."""
 
 

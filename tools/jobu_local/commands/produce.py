@@ -19,10 +19,11 @@ from jobu_local.commands.targets import (
     load_template,
     running_state,
 )
+from jobu_local.errors import Refusal
 from jobu_local.template.intrinsics import TemplateError
 
 
-class MessageError(ValueError):
+class MessageError(Refusal, ValueError):
     """The message would be rejected by the queue dispatcher; nothing was sent."""
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jobu_local.errors import JobuToolError
+
 
 @dataclass(frozen=True)
 class FunctionConfig:
@@ -54,7 +56,7 @@ class Invocation:
     log_stream: str = ""  # the execution environment's stream: one per container
 
 
-class FunctionError(Exception):
+class FunctionError(JobuToolError):
     """The function raised, timed out or its process died (the invocation failed)."""
 
 

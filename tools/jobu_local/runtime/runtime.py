@@ -35,6 +35,7 @@ from jobu_local.aws.sqs import SqsRunner
 from jobu_local.dashboard.run_logs import RunLogSource
 from jobu_local.dashboard.server import DEFAULT_PORT as DEFAULT_DASHBOARD_PORT
 from jobu_local.dashboard.server import DashboardConfig, DashboardServer
+from jobu_local.errors import JobuToolError
 from jobu_local.host.config import FunctionConfig, Invocation
 from jobu_local.host.logs import LogSink
 from jobu_local.host.pool import Container, FunctionPool, concurrency_limit, process_container
@@ -63,7 +64,7 @@ def _silent(_message: str) -> None:
     return None
 
 
-class RuntimeStartError(Exception):
+class RuntimeStartError(JobuToolError):
     """The runtime could not start; the message says which part and why."""
 
 
@@ -515,8 +516,8 @@ class LocalRuntime:
         loop = asyncio.get_running_loop()
         for number in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(number, stopping.set)
+        await self.start()  # a start that fails stops what it started, and nothing it did not
         try:
-            await self.start()
             self.progress("running; Ctrl-C stops everything")
             watched = asyncio.create_task(stopping.wait())
             await asyncio.wait([watched, *self._tasks], return_when="FIRST_COMPLETED")

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from jobu_local.errors import Refusal
+
 Matcher = Callable[[str], bool]
 _Predicate = Callable[[Any], bool]
 
@@ -36,7 +38,7 @@ def _not_exists(_value: Any) -> bool:
     return False
 
 
-class FilterPatternError(ValueError):
+class FilterPatternError(Refusal, ValueError):
     """The filter pattern is not valid CloudWatch syntax (or uses a form not supported here)."""
 
 
