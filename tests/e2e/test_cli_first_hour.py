@@ -7,13 +7,16 @@ messages say what to do.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from jobu.store import open_store
 from jobu_local.runtime.state import STATE_FILE
 from tests.conftest import run_jobu
 
@@ -66,3 +69,61 @@ def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert not (tmp_path / "state" / STATE_FILE).exists()
+
+
+# --- stored text reaches the terminal escaped ----------------------------------------------------
+
+OSC52 = "\x1b]52;c;ZWNobyBvd25lZA==\x07"  # writes "echo owned" to the terminal's clipboard
+ERASE_LINE = "\r\x1b[2K"  # back to the start of the line, and erase it
+BIDI = "\u202e"  # what follows is shown right to left
+
+
+def seed_hostile_record(url: str) -> int:
+    async def seed() -> int:
+        store = await open_store(url)
+        try:
+            await store.migrate()
+            row = {
+                "source_topic": "jobu-events", "source_partition": 1, "source_offset": 5,
+                "record_key": "jobu-events:1:5", "raw_value": f'{{"handler_name": "x{OSC52}"}}{ERASE_LINE}ok',
+                "raw_encoding": "utf-8", "reason": f"unknown handler 'x{OSC52}'",
+            }  # fmt: skip
+            await store.insert_rejected_events([row], now=datetime.now(UTC))
+            (record,) = await store.list_rejected_events(limit=1)
+            return record.id
+        finally:
+            await store.close()
+
+    return asyncio.run(seed())
+
+
+def test_stored_control_sequences_reach_the_terminal_escaped_and_json_exact(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/j.db"
+    record_id = seed_hostile_record(url)
+    state = tmp_path / "state"
+
+    shown = run_jobu("runs", "rejected", "show", str(record_id), "--database-url", url, state_dir=state)
+    listed = run_jobu("runs", "rejected", "--database-url", url, state_dir=state)
+    description = f"nightly{BIDI}cod.exe{ERASE_LINE}"
+    added = run_jobu("cron", "add", "--name", "n", "--cron", "0 2 * * *", "--handler", "sample",
+                     "--description", description, "--database-url", url, state_dir=state)  # fmt: skip
+    job = run_jobu("cron", "show", "n", "--database-url", url, state_dir=state)
+    missing = run_jobu("cron", "show", f"n{OSC52}", "--database-url", url, state_dir=state)
+    for result in (shown, listed, added, job, missing):
+        for control in ("\x1b", "\x07", "\r", BIDI):
+            assert control not in result.stdout + result.stderr
+    assert shown.stdout.splitlines()[-1] == (
+        '{"handler_name": "x\\x1b]52;c;ZWNobyBvd25lZA==\\x07"}\\x0d\\x1b[2Kok'
+    )
+    assert "unknown handler 'x\\x1b]52;c;ZWNobyBvd25lZA==\\x07'" in listed.stdout
+    assert "description      nightly\\u202ecod.exe\\x0d\\x1b[2K" in job.stdout
+    assert missing.returncode == 2
+    assert "no cron job named" in missing.stderr
+
+    # --json is for programs: the stored text, exactly
+    exact = run_jobu(
+        "runs", "rejected", "show", str(record_id), "--json", "--database-url", url, state_dir=state
+    )
+    assert json.loads(exact.stdout)["raw_value"] == f'{{"handler_name": "x{OSC52}"}}{ERASE_LINE}ok'
+    as_json = run_jobu("cron", "show", "n", "--json", "--database-url", url, state_dir=state)
+    assert json.loads(as_json.stdout)["description"] == description

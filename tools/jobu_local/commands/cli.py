@@ -15,7 +15,8 @@ jobu demo                         the whole flow on embedded defaults (make demo
 The admin commands (runs, cron, dlq, health) act on a database (--database-url, default: the
 running runtime's) or on an admin API (--api-url URL, --stack-name NAME; signed with SigV4).
 An error is one line, `jobu: ...`; `jobu --debug COMMAND` adds its traceback (and, on a database,
-the admin routes' log lines) on stderr.
+the admin routes' log lines) on stderr. Text printed for a person has its control characters
+escaped (commands/terminal.py); --json output is exact.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pathlib import Path
 
 from jobu_local.admin.errors import AdminError
 from jobu_local.commands import cron, dashboard, demo, dlq, health, local, logs, produce, runs
+from jobu_local.commands.terminal import escaped_output
 from jobu_local.errors import JobuToolError
 
 
@@ -60,19 +62,21 @@ def version_line() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """`jobu`: every error is one line, `jobu: ...`; --debug adds the traceback above it."""
     args = parser().parse_args(argv)
-    try:
-        status: int = args.run(args)
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:  # `jobu runs --json | head`: the reader is gone, nothing more to say
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
-    except Exception as error:
-        if args.debug:
-            traceback.print_exc()
-        message, exit_status = _said(error, debug=args.debug)
-        print(f"jobu: {' '.join(message.split())}", file=sys.stderr)
-        return exit_status
+    # what is printed for a person has its control characters escaped; --json output stays exact
+    with escaped_output(stdout=not getattr(args, "json", False)):
+        try:
+            status: int = args.run(args)
+        except KeyboardInterrupt:
+            return 130
+        except BrokenPipeError:  # `jobu runs --json | head`: the reader is gone, nothing more to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
+        except Exception as error:
+            if args.debug:
+                traceback.print_exc()
+            message, exit_status = _said(error, debug=args.debug)
+            print(f"jobu: {' '.join(message.split())}", file=sys.stderr)
+            return exit_status
     return status
 
 
