@@ -11,12 +11,20 @@ import asyncio
 import json
 import os
 import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 
 from jobu.store import open_store
+from jobu_local.aws.endpoint import moto_server
+from jobu_local.aws.processes import Service, free_port, http_ok
 from jobu_local.runtime.state import STATE_FILE
 from tests.conftest import run_jobu
 
@@ -127,3 +135,107 @@ def test_stored_control_sequences_reach_the_terminal_escaped_and_json_exact(tmp_
     assert json.loads(exact.stdout)["raw_value"] == f'{{"handler_name": "x{OSC52}"}}{ERASE_LINE}ok'
     as_json = run_jobu("cron", "show", "n", "--json", "--database-url", url, state_dir=state)
     assert json.loads(as_json.stdout)["description"] == description
+
+
+# --- the dead-letter queue on the embedded emulator ----------------------------------------------
+
+
+@dataclass
+class Queues:
+    endpoint: str
+    sqs: Any
+    work: str
+    dead_letters: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What points `jobu` on a database at these queues."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "x", "JOBU_WORK_QUEUE_URL": self.work,
+            "JOBU_DEAD_LETTER_QUEUE_URL": self.dead_letters,
+        }  # fmt: skip
+
+    def depth(self, url: str) -> int:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+        )
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+async def started_queues(service: Service, port: int) -> Queues:
+    """A work queue and its dead-letter queue, as template.yaml makes them, on an emulator."""
+    await service.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    dead_letters = sqs.create_queue(QueueName="jobu-work-dlq")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 3})
+    work = sqs.create_queue(QueueName="jobu-work", Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    return Queues(endpoint, sqs, work, dead_letters)
+
+
+@pytest.fixture
+async def embedded_queues() -> AsyncIterator[Queues]:
+    """The queues on the embedded emulator `jobu local up` starts (moto server, as jobu runs it)."""
+    port = free_port()
+    service = moto_server(port)
+    yield await started_queues(service, port)
+    service.stop()
+
+
+@pytest.fixture
+async def plain_moto_queues() -> AsyncIterator[Queues]:
+    """The queues on moto server as moto ships it: no message move tasks (a 500 HTML page)."""
+    port = free_port()
+    service = Service(
+        name="moto server (plain)",
+        command=[sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        ready=lambda: http_ok(f"http://127.0.0.1:{port}/moto-api/"),
+    )
+    yield await started_queues(service, port)
+    service.stop()
+
+
+def test_the_dead_letter_queue_is_redriven_on_the_embedded_emulator(
+    embedded_queues: Queues, tmp_path: Path
+) -> None:
+    queues, url, state = embedded_queues, f"sqlite:///{tmp_path}/j.db", tmp_path / "state"
+    for run_id in (1, 2, 3):
+        queues.sqs.send_message(
+            QueueUrl=queues.dead_letters, MessageBody=json.dumps({"execution_id": run_id, "attempt": 0})
+        )
+    redrive = run_jobu("dlq", "redrive", "--database-url", url, env=queues.env, state_dir=state)
+    assert redrive.returncode == 0, redrive.stderr
+    assert redrive.stdout.endswith(
+        ", 3 message(s) to move: back to the work queue (see `jobu dlq redrives`)\n"
+    )
+    deadline = time.monotonic() + 30
+    while queues.depth(queues.work) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert (queues.depth(queues.work), queues.depth(queues.dead_letters)) == (3, 0)
+    received = queues.sqs.receive_message(QueueUrl=queues.work, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(json.loads(message["Body"])["execution_id"] for message in received) == [1, 2, 3]
+    listed = run_jobu("dlq", "redrives", "--json", "--database-url", url, env=queues.env, state_dir=state)
+    ((task),) = json.loads(listed.stdout)
+    assert (task["status"], task["moved"], task["to_move"], task["task_handle"]) == ("COMPLETED", 3, 3, None)
+
+
+def test_an_endpoint_without_message_move_tasks_is_said_in_one_line_never_as_html(
+    plain_moto_queues: Queues, tmp_path: Path
+) -> None:
+    queues, url = plain_moto_queues, f"sqlite:///{tmp_path}/j.db"
+    result = run_jobu("dlq", "redrive", "--database-url", url, env=queues.env, state_dir=tmp_path / "state")
+    assert one_line_error(result) == (
+        "jobu: queue_error: SQS list_message_move_tasks on the dead-letter queue failed: the endpoint "
+        "answered HTTP 500 without an SQS error: does it implement this action?"
+    )
+    assert result.returncode == 1

@@ -78,7 +78,7 @@ class DeadLetterQueue:
         try:
             return await asyncio.to_thread(getattr(self._sqs, operation), **kwargs)
         except Exception as error:  # botocore's ClientError, or the endpoint unreachable
-            raise QueueError(f"SQS {operation} on the dead-letter queue failed: {error}") from error
+            raise QueueError(f"SQS {operation} on the dead-letter queue failed: {_why(error)}") from error
 
     async def keep(self, body: str, *, reason: str, message_id: str) -> None:
         """Put a work message the worker can never process here, unchanged, with why and whence."""
@@ -100,6 +100,20 @@ class DeadLetterQueue:
             "get_queue_attributes", QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
         )
         return str(response["Attributes"]["QueueArn"])
+
+
+def _why(error: Exception) -> str:
+    """botocore's error as SQS said it, in one line; an answer that is no SQS error (an endpoint
+    without the action answers an HTML page) is said to be one, never quoted."""
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        return " ".join(f"{type(error).__name__}: {error}".split())
+    found = response.get("Error", {})
+    code, message = str(found.get("Code", "")), str(found.get("Message", ""))
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if not message or message.lstrip().startswith("<"):
+        return f"the endpoint answered HTTP {status} without an SQS error: does it implement this action?"
+    return " ".join(f"{code}: {message}".split())
 
 
 async def depth(dead_letters: DeadLetterQueue) -> DeadLetterDepth:
@@ -187,9 +201,12 @@ async def redrive(dead_letters: DeadLetterQueue, request: RedriveRequest) -> Red
     if request.max_per_second is not None:
         arguments["MaxNumberOfMessagesPerSecond"] = request.max_per_second
     response = await dead_letters.call("start_message_move_task", **arguments)
-    started = [task for task in await redrives(dead_letters) if task.task_handle == response["TaskHandle"]]
+    tasks = await redrives(dead_letters)
+    started = [task for task in tasks if task.task_handle == response["TaskHandle"]]
     if started:
         return started[0]
+    if tasks and tasks[0].status != "RUNNING":  # ours, ended already: listed without its handle
+        return tasks[0]
     return RedriveTask(
         task_handle=response["TaskHandle"], status="RUNNING", moved=0, to_move=None, started_at=None
     )
