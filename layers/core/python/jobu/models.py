@@ -92,6 +92,12 @@ MAX_NAME_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 500
 MAX_CRON_EXPRESSION_LENGTH = 100
 MAX_RETRY_LIMIT = 10
+# A Lambda function runs at most 900 s, and the worker keeps a few seconds after the handler to store
+# its result and queue a retry: no job may take longer than the difference (a worker with a shorter
+# Timeout allows less, jobu.operations.cron_jobs.validate_spec).
+LAMBDA_MAX_TIMEOUT_SECONDS = 900
+WORKER_MARGIN_SECONDS = 5
+MAX_JOB_TIMEOUT_SECONDS = LAMBDA_MAX_TIMEOUT_SECONDS - WORKER_MARGIN_SECONDS
 
 
 OverlapPolicy = Literal["allow", "skip", "queue_one"]
@@ -137,7 +143,7 @@ class CronJobSpec(BaseModel):
     allow_overlap: bool = True
     max_retry: int = Field(default=0, ge=0, le=MAX_RETRY_LIMIT)
     # bounded above by the worker's own Timeout (jobu.operations.cron_jobs.validate_spec)
-    timeout_seconds: int = Field(default=300, ge=1, le=900)
+    timeout_seconds: int = Field(default=300, ge=1, le=MAX_JOB_TIMEOUT_SECONDS)
 
     @model_validator(mode="before")
     @classmethod

@@ -28,7 +28,7 @@ from jobu.clock import utcnow
 from jobu.config import RetryPolicy
 from jobu.errors import JobuError, NonRetryableError, RetryAfter, StoreUnavailableError, UnknownHandlerError
 from jobu.handlers import BaseHandler, Database, HandlerContext, HandlerParams, HandlerResult, get_handler
-from jobu.models import Execution, ExecutionStatus, NewExecution, WorkMessage
+from jobu.models import WORKER_MARGIN_SECONDS, Execution, ExecutionStatus, NewExecution, WorkMessage
 from jobu.observability import SUCCEEDED, count, logger
 from jobu.retries import CANCELLED_REASON, settle_failure
 from jobu.run_database import HandlerDatabase, TransactionDatabase
@@ -37,7 +37,7 @@ from jobu.store.job_store import Finished
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
 # Time kept back from the Lambda's remaining time to store the outcome after a handler stops.
-TIMEOUT_MARGIN_SECONDS = 5.0
+TIMEOUT_MARGIN_SECONDS = float(WORKER_MARGIN_SECONDS)
 # How often a running handler's run is looked at for an operator's cancel request.
 CANCEL_POLL_SECONDS = 2.0
 

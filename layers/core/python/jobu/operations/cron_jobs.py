@@ -21,8 +21,10 @@ from jobu.models import (
     MAX_CATCHUP_LIMIT,
     MAX_CRON_EXPRESSION_LENGTH,
     MAX_DESCRIPTION_LENGTH,
+    MAX_JOB_TIMEOUT_SECONDS,
     MAX_NAME_LENGTH,
     MAX_RETRY_LIMIT,
+    WORKER_MARGIN_SECONDS,
     CatchupPolicy,
     CronJob,
     CronJobSpec,
@@ -39,9 +41,6 @@ from jobu.params_schema import params_problem
 from jobu.provenance import merge_params
 from jobu.store import JobStore
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
-
-# The worker needs a few seconds after the handler to store the result and re-queue a retry.
-WORKER_MARGIN_SECONDS = 5
 
 
 class CronJobUpdate(BaseModel):
@@ -66,7 +65,7 @@ class CronJobUpdate(BaseModel):
     overlap_policy: OverlapPolicy | None = None
     allow_overlap: bool | None = None
     max_retry: int | None = Field(default=None, ge=0, le=MAX_RETRY_LIMIT)
-    timeout_seconds: int | None = Field(default=None, ge=1, le=900)
+    timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_JOB_TIMEOUT_SECONDS)
 
     @model_validator(mode="before")
     @classmethod
@@ -269,4 +268,7 @@ async def run_now(
     if run.status is ExecutionStatus.WAITING:  # queue_one: it starts when the active run ends
         return RunNowResult(run=run, queued=False)
     sent = await enqueue(store, queue, [QueuedRun.for_execution(run)], now=now)
-    return RunNowResult(run=run, queued=run.id in sent.sent)
+    queued = run.id in sent.sent
+    if queued:  # the run as stored now: its queued_at is set
+        run = await store.get_execution(run.id) or run
+    return RunNowResult(run=run, queued=queued)
