@@ -73,10 +73,17 @@ async def in_kolkata_one_at_a_time(page: Page) -> None:
 
 async def paused_and_resumed(page: Page, row: Any) -> None:
     await expect(row).to_contain_text("Asia/Kolkata")
+    switch = row.get_by_role("switch")
+    await expect(switch).to_have_text("On")
     await row.get_by_role("button", name="Pause browser-job").click()
     await expect(row).to_contain_text("paused")
+    # paused runs nothing: not a green "On"
+    await expect(switch).to_have_text("Paused")
+    await expect(switch).to_have_css("background-color", "rgb(255, 248, 197)")
     await row.get_by_role("button", name="Resume browser-job").click()
     await expect(row).not_to_contain_text("paused")
+    await expect(switch).to_have_text("On")
+    await expect(switch).to_have_css("background-color", "rgb(218, 251, 225)")
     await row.get_by_role("button", name="Edit browser-job").click()
     await expect(page.get_by_label("While a run is active")).to_have_value("queue_one")
     await page.get_by_role("button", name="Cancel").click()
