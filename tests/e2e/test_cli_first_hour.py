@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -22,11 +23,13 @@ from typing import Any
 import boto3
 import pytest
 
+from jobu.models import ExecutionStatus
 from jobu.store import open_store
 from jobu_local.aws.endpoint import moto_server
 from jobu_local.aws.processes import Service, free_port, http_ok
 from jobu_local.runtime.state import STATE_FILE
 from tests.conftest import run_jobu
+from tests.integration.test_admin_api import end_run, event_run
 
 pytestmark = pytest.mark.e2e
 
@@ -239,3 +242,122 @@ def test_an_endpoint_without_message_move_tasks_is_said_in_one_line_never_as_htm
         "answered HTTP 500 without an SQS error: does it implement this action?"
     )
     assert result.returncode == 1
+
+
+# --- output for programs, and what the messages say -----------------------------------------------
+
+
+def seed_runs(url: str) -> dict[str, int]:
+    """A FAILED run and a PENDING one from Kafka records, and a rejected record whose handler exists
+    now (a replay makes it a run)."""
+
+    async def seed() -> dict[str, int]:
+        store = await open_store(url)
+        try:
+            now = datetime.now(UTC)
+            failed, pending = await store.insert_event_executions([event_run(9), event_run(10)], now=now)
+            await end_run(store, failed.id, ExecutionStatus.FAILED, at=now)
+            late = {"handler_name": "sample", "params": {"name": "late"}, "job_id": None}
+            row = {
+                "source_topic": "jobu-events", "source_partition": 1, "source_offset": 5,
+                "record_key": "jobu-events:1:5", "raw_encoding": "utf-8", "raw_value": json.dumps(late),
+                "reason": "unknown handler 'sample'",
+            }  # fmt: skip
+            await store.insert_rejected_events([row], now=now)
+            (record,) = await store.list_rejected_events(limit=1)
+            return {"failed": failed.id, "pending": pending.id, "rejected": record.id}
+        finally:
+            await store.close()
+
+    return asyncio.run(seed())
+
+
+def test_every_json_command_prints_json_only(embedded_queues: Queues, tmp_path: Path) -> None:
+    url, state = f"sqlite:///{tmp_path}/j.db", tmp_path / "state"
+
+    def jobu_json(*argv: str) -> Any:
+        result = run_jobu(*argv, "--json", "--database-url", url, env=embedded_queues.env, state_dir=state)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)  # nothing but the JSON document
+
+    job = jobu_json("cron", "add", "--name", "n", "--cron", "0 2 * * *", "--handler", "sample")
+    ids = seed_runs(url)
+    replayed = jobu_json("runs", "rejected", "replay", str(ids["rejected"]))
+    assert (replayed["outcome"], replayed["run"]["source_offset"]) == ("dispatched", 5)
+    for argv in [
+        ("cron", "list"), ("cron", "show", "n"), ("cron", "update", "n", "--description", "d"),
+        ("cron", "disable", "n"), ("cron", "enable", "n"), ("cron", "toggle", "n"), ("cron", "toggle", "n"),
+        ("cron", "pause", "n", "--until", "1h"), ("cron", "resume", "n"), ("cron", "run", "n"),
+        ("cron", "backfill", "n", "--start", "2d", "--end", "1h"), ("cron", "preview", "0 2 * * *"),
+        ("runs",), ("runs", "show", str(ids["failed"])), ("runs", "retry", str(ids["failed"])),
+        ("runs", "cancel", str(ids["pending"])), ("runs", "bulk-retry", "--dry-run"),
+        ("runs", "bulk-retry", "--yes"), ("runs", "rejected"), ("dlq",), ("dlq", "peek"), ("dlq", "redrive"),
+        ("dlq", "redrives"), ("health",),
+        ("runs", "delete", str(ids["pending"])), ("cron", "delete", "n"),
+    ]:  # fmt: skip
+        jobu_json(*argv)
+    assert jobu_json("runs", "show", str(ids["failed"]))["status"] == "PENDING"  # retried
+    assert jobu_json("cron", "list") == []
+    assert job["name"] == "n"
+
+
+def test_a_run_queued_by_hand_says_when(embedded_queues: Queues, tmp_path: Path) -> None:
+    url, state, env = f"sqlite:///{tmp_path}/j.db", tmp_path / "state", embedded_queues.env
+    assert run_jobu("cron", "add", "--name", "n", "--cron", "0 2 * * *", "--handler", "sample",
+                    "--database-url", url, env=env, state_dir=state).returncode == 0  # fmt: skip
+    ran = json.loads(
+        run_jobu("cron", "run", "n", "--json", "--database-url", url, env=env, state_dir=state).stdout
+    )
+    assert ran["queued"] is True
+    assert ran["run"]["queued_at"] is not None
+    assert embedded_queues.depth(embedded_queues.work) == 1
+
+
+def test_one_timeout_ceiling(tmp_path: Path) -> None:
+    url, state = f"sqlite:///{tmp_path}/j.db", tmp_path / "state"
+    add = ("cron", "add", "--name", "n", "--cron", "0 2 * * *", "--handler", "sample", "--database-url", url)
+    for seconds in ("896", "901"):
+        assert one_line_error(run_jobu(*add, "--timeout", seconds, state_dir=state)) == (
+            "jobu: validation_error: timeout_seconds: Input should be less than or equal to 895"
+        )
+    # a worker with a shorter Timeout allows less, and says the same way why
+    assert one_line_error(run_jobu(*add, "--timeout", "296", "--worker-timeout", "300", state_dir=state)) == (
+        "jobu: invalid_cron_job: timeout_seconds=296 cannot be honoured: the worker function runs at most "
+        "300s, so a job may take at most 295s"
+    )
+
+
+def test_pause_times_and_kafka_coordinates_read_one_way(tmp_path: Path) -> None:
+    url, state = f"sqlite:///{tmp_path}/j.db", tmp_path / "state"
+    assert run_jobu("cron", "add", "--name", "n", "--cron", "0 2 * * *", "--handler", "sample",
+                    "--database-url", url, state_dir=state).returncode == 0  # fmt: skip
+    ids = seed_runs(url)
+    paused = run_jobu("cron", "pause", "n", "--until", "2h", "--database-url", url, state_dir=state)
+    assert re.fullmatch(
+        r"paused cron job 1 \(n\) until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; catch-up policy coalesce\n",
+        paused.stdout,
+    )
+    listed = run_jobu("cron", "list", "--database-url", url, state_dir=state).stdout
+    assert re.search(r"  paused until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  ", listed)
+    # a Kafka record's place, written as its runs and rejected records are keyed
+    shown = run_jobu("runs", "show", str(ids["failed"]), "--database-url", url, state_dir=state).stdout
+    assert "kafka record     jobu-events:0:9\n" in shown
+    rejected = run_jobu("runs", "rejected", "--database-url", url, state_dir=state).stdout
+    assert f"{ids['rejected']}   jobu-events:1:5  " in rejected
+
+
+def test_logs_of_an_unknown_function_names_those_it_knows(tmp_path: Path) -> None:
+    assert one_line_error(run_jobu("logs", "cron", state_dir=tmp_path / "state")) == (
+        "jobu: no function 'cron' in template.yaml: did you mean 'cron-dispatcher'? name one of admin-api, "
+        "cron-dispatcher, queue-dispatcher, worker (or a logical id such as CronDispatcherFunction)"
+    )
+
+
+def test_runs_with_nothing_running_names_the_database_and_what_creates_it(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    result = run_jobu("runs", state_dir=state, cwd=tmp_path)
+    assert one_line_error(result) == (
+        f"jobu: no database at {state / 'jobu.db'}: start the local runtime (`jobu local up`, or `make "
+        "local`), which creates it, or name yours with --database-url or JOBU_DATABASE_URL (or an admin API "
+        "with --api-url)"
+    )

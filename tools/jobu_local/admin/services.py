@@ -12,14 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jobu.handler_manifest import known_handler_names
+from jobu_local.errors import Refusal
 
 if TYPE_CHECKING:
     from jobu.operations.dead_letters import DeadLetterQueue
     from jobu.store import JobStore
     from jobu.work_queue import WorkQueue
+
+
+class NoDatabase(Refusal):
+    """The database the command would act on does not exist."""
 
 
 @dataclass
@@ -35,6 +41,7 @@ class DatabaseServices:
         if self._store is None:
             from jobu.store import open_store
 
+            self._check_file()
             store = await open_store(self.database_url)
             if self.migrate:
                 try:
@@ -44,6 +51,24 @@ class DatabaseServices:
                     raise
             self._store = store
         return self._store
+
+    def _check_file(self) -> None:
+        """A SQLite file that is not there is said so, with what creates it (SQLite itself would
+        say only "unable to open database file", or make an empty one); a command that creates
+        (migrate) makes its folder."""
+        from jobu.store.sqlite import sqlite_path
+
+        if not self.database_url.startswith("sqlite:///"):
+            return
+        path = Path(sqlite_path(self.database_url))
+        if self.migrate:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.exists():
+            raise NoDatabase(
+                f"no database at {path}: start the local runtime (`jobu local up`, or `make local`), which "
+                "creates it, or name yours with --database-url or JOBU_DATABASE_URL (or an admin API with "
+                "--api-url)"
+            )
 
     async def close(self) -> None:
         if self._store is not None:

@@ -18,6 +18,7 @@ from jobu_local.admin.errors import AdminError, validation_error
 from jobu_local.commands.admin_target import add_target, run_admin
 from jobu_local.commands.common import CommandError, json_object
 from jobu_local.commands.logs import LogsError, parse_time
+from jobu_local.commands.table import cell, to_json
 from jobu_local.commands.views import backfill_table, cron_detail, cron_table, dump, footer, runs_table
 
 if TYPE_CHECKING:
@@ -196,7 +197,7 @@ def cmd_pause(args: argparse.Namespace) -> int:
         job = await find_job(client, args.job)
         job = await client.call(pause_cron_job, job_id=job.id, request=request)
         if not args.json:
-            until = f"until {job.paused_until.isoformat()}" if job.paused_until else "until resumed"
+            until = f"until {cell(job.paused_until)} UTC" if job.paused_until else "until resumed"
             print(f"paused cron job {job.id} ({job.name}) {until}; catch-up policy {job.catchup_policy}")
         return _show(args, job) if args.json else 0
 
@@ -269,7 +270,8 @@ def cmd_delete(args: argparse.Namespace) -> int:
     async def act(client: AdminClient) -> int:
         job = await find_job(client, args.job)
         await client.call(delete_cron_job, job_id=job.id)
-        print(f"deleted cron job {job.id} ({job.name}); its runs stay")
+        text = f"deleted cron job {job.id} ({job.name}); its runs stay"
+        print(to_json({"deleted": "cron_job", "id": job.id}) if args.json else text)
         return 0
 
     return run_admin(args, act)

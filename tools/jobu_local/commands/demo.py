@@ -136,9 +136,7 @@ class Demo:
         )
         message = {"handler_name": "sample", "params": EVENT_PARAMS, "job_id": None}
         sent = await send(runtime.bootstrap_servers, "jobu-events", json.dumps(message).encode())
-        self.note(
-            f"produced to {sent.topic} partition {sent.partition} offset {sent.offset}: {json.dumps(message)}"
-        )
+        self.note(f"produced to {sent}: {json.dumps(message)}")
         runs = await self.wait_for_runs()
         self.step("runs: `jobu runs`")
         print(runs_table(runs), flush=True)

@@ -7,6 +7,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from jobu_local.commands.admin_target import add_target, inherit, listing_commands, paging_flags, run_admin
+from jobu_local.commands.table import to_json
 from jobu_local.commands.views import dump, footer, rejected_detail, rejected_table, runs_table
 
 if TYPE_CHECKING:
@@ -60,7 +61,8 @@ def cmd_discard(args: argparse.Namespace) -> int:
 
     async def act(client: AdminClient) -> int:
         await client.call(discard_rejected, record_id=args.id)
-        print(f"discarded rejected record {args.id}")
+        text = f"discarded rejected record {args.id}"
+        print(to_json({"deleted": "rejected_record", "id": args.id}) if args.json else text)
         return 0
 
     return run_admin(args, act)

@@ -15,6 +15,7 @@ from jobu_local.commands import rejected
 from jobu_local.commands.admin_target import add_target, inherit, listing_commands, paging_flags, run_admin
 from jobu_local.commands.common import CommandError
 from jobu_local.commands.cron import model, moment
+from jobu_local.commands.table import to_json
 from jobu_local.commands.views import dump, footer, run_detail, runs_table
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
     async def act(client: AdminClient) -> int:
         await client.call(delete_run, run_id=args.id)
-        print(f"deleted run {args.id}")
+        print(to_json({"deleted": "run", "id": args.id}) if args.json else f"deleted run {args.id}")
         return 0
 
     return run_admin(args, act)

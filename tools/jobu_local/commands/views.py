@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from jobu_local.commands.table import cell, render, to_json
+from jobu_local.commands.table import cell, kafka_coordinates, render, to_json
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -98,7 +98,7 @@ def _state(job: CronJob) -> str:
         return "disabled"
     if job.paused_at is None:
         return "enabled"
-    return f"paused until {job.paused_until.isoformat()}" if job.paused_until else "paused"
+    return f"paused until {cell(job.paused_until)}" if job.paused_until else "paused"
 
 
 def cron_detail(job: CronJob) -> str:
@@ -169,7 +169,7 @@ def run_detail(run: RunDetail) -> str:
     kafka = (
         None
         if run.source_topic is None
-        else f"{run.source_topic} partition {run.source_partition} offset {run.source_offset}"
+        else kafka_coordinates(run.source_topic, run.source_partition, run.source_offset)
     )
     lines = [
         fields(
@@ -220,7 +220,7 @@ def _indented(text: str) -> str:
 def _coordinates(record: RejectedEvent | RejectedEventSummary) -> str:
     if record.source_topic is None:
         return record.record_key
-    return f"{record.source_topic}-{record.source_partition}@{record.source_offset}"
+    return kafka_coordinates(record.source_topic, record.source_partition, record.source_offset)
 
 
 def rejected_table(records: Sequence[RejectedEventSummary]) -> str:

@@ -8,6 +8,7 @@ and the queues' and log groups' properties. Parameters take their Default unless
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -97,11 +98,15 @@ class FunctionSpec:
     http_apis: tuple[HttpApiSource, ...] = ()
 
     @property
+    def short_name(self) -> str:
+        """`cron-dispatcher` for CronDispatcherFunction."""
+        return "-".join(word.lower() for word in _WORDS.findall(self.logical_id.removesuffix("Function")))
+
+    @property
     def aliases(self) -> frozenset[str]:
         """Names a person may type for this function: logical id, function name, CodeUri folder."""
         folder = self.config.code_dir.name
-        short = "-".join(word.lower() for word in _WORDS.findall(self.logical_id.removesuffix("Function")))
-        names = {self.logical_id, self.config.name, folder, folder.replace("_", "-"), short}
+        names = {self.logical_id, self.config.name, folder, folder.replace("_", "-"), self.short_name}
         return frozenset(name.lower() for name in names)
 
 
@@ -486,8 +491,15 @@ class LocalTemplate:
         for spec in specs:
             if wanted in spec.aliases:
                 return spec
-        known = ", ".join(sorted(spec.logical_id for spec in specs))
-        raise TemplateError(f"no function {name!r} in {self.path.name} (functions: {known})")
+        short = sorted(spec.short_name for spec in specs)
+        close = [one for one in short if one.startswith(wanted)] or difflib.get_close_matches(
+            wanted, short, n=1
+        )
+        hint = f"did you mean {close[0]!r}? " if len(close) == 1 else ""
+        raise TemplateError(
+            f"no function {name!r} in {self.path.name}: {hint}name one of {', '.join(short)} "
+            f"(or a logical id such as {specs[0].logical_id})"
+        )
 
 
 def _stack_id(region: str, stack_name: str) -> str:
