@@ -99,8 +99,8 @@ def seed_hostile_record(url: str) -> int:
                 "record_key": "jobu-events:1:5", "raw_value": f'{{"handler_name": "x{OSC52}"}}{ERASE_LINE}ok',
                 "raw_encoding": "utf-8", "reason": f"unknown handler 'x{OSC52}'",
             }  # fmt: skip
-            await store.insert_rejected_events([row], now=datetime.now(UTC))
-            (record,) = await store.list_rejected_events(limit=1)
+            await store.rejected_records.insert([row], now=datetime.now(UTC))
+            (record,) = await store.rejected_records.list_recent(limit=1)
             return record.id
         finally:
             await store.close()
@@ -255,7 +255,7 @@ def seed_runs(url: str) -> dict[str, int]:
         store = await open_store(url)
         try:
             now = datetime.now(UTC)
-            failed, pending = await store.insert_event_executions([event_run(9), event_run(10)], now=now)
+            failed, pending = await store.runs.insert_events([event_run(9), event_run(10)], now=now)
             await end_run(store, failed.id, ExecutionStatus.FAILED, at=now)
             late = {"handler_name": "sample", "params": {"name": "late"}, "job_id": None}
             row = {
@@ -263,8 +263,8 @@ def seed_runs(url: str) -> dict[str, int]:
                 "record_key": "jobu-events:1:5", "raw_encoding": "utf-8", "raw_value": json.dumps(late),
                 "reason": "unknown handler 'sample'",
             }  # fmt: skip
-            await store.insert_rejected_events([row], now=now)
-            (record,) = await store.list_rejected_events(limit=1)
+            await store.rejected_records.insert([row], now=now)
+            (record,) = await store.rejected_records.list_recent(limit=1)
             return {"failed": failed.id, "pending": pending.id, "rejected": record.id}
         finally:
             await store.close()

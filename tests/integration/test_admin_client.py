@@ -13,9 +13,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 
 from jobu.api.routes import cron_jobs, dead_letters, health, runs
+from jobu.dead_letter_queue import DeadLetterQueue
 from jobu.models import CronJobSpec
 from jobu.operations.cron_jobs import CronJobUpdate, RunNowRequest
-from jobu.operations.dead_letters import DeadLetterQueue
 from jobu.operations.runs import BulkRetryRequest
 from jobu.work_queue import WorkQueue
 from jobu_local.admin.client import AdminClient

@@ -19,7 +19,7 @@ from jobu.handler_manifest import known_handler_names
 from jobu_local.errors import Refusal
 
 if TYPE_CHECKING:
-    from jobu.operations.dead_letters import DeadLetterQueue
+    from jobu.dead_letter_queue import DeadLetterQueue
     from jobu.store import JobStore
     from jobu.work_queue import WorkQueue
 

@@ -189,7 +189,7 @@ def _queued(result: RunNowResult) -> str:
 
 def cmd_pause(args: argparse.Namespace) -> int:
     from jobu.api.routes.cron_jobs import pause_cron_job
-    from jobu.operations.scheduling import PauseRequest
+    from jobu.operations.cron_jobs import PauseRequest
 
     request = model(PauseRequest, {"until": args.until})
 
@@ -222,7 +222,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     from jobu.api.routes.cron_jobs import backfill_cron_job
-    from jobu.operations.scheduling import BackfillRequest
+    from jobu.operations.cron_jobs import BackfillRequest
 
     request = model(BackfillRequest, {"start": args.start, "end": args.end, "dry_run": not args.apply})
 
@@ -246,7 +246,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from jobu.api.routes.schedules import preview_cron_expression
+    from jobu.api.routes.cron_jobs import preview_cron_expression
 
     async def act(client: AdminClient) -> int:
         preview = await client.call(
