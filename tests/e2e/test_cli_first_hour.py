@@ -14,6 +14,7 @@ import re
 import socket
 import sys
 import time
+import urllib.request
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,10 +26,12 @@ import pytest
 
 from jobu.models import ExecutionStatus
 from jobu.store import open_store
+from jobu_local.aws.cloudwatch.reader import LogLine, LogReader
 from jobu_local.aws.endpoint import moto_server
 from jobu_local.aws.processes import Service, free_port, http_ok
 from jobu_local.runtime.state import STATE_FILE
 from tests.conftest import run_jobu
+from tests.e2e.conftest import StartRuntime, wait_for
 from tests.integration.test_admin_api import end_run, event_run
 
 pytestmark = pytest.mark.e2e
@@ -361,3 +364,29 @@ def test_runs_with_nothing_running_names_the_database_and_what_creates_it(tmp_pa
         "local`), which creates it, or name yours with --database-url or JOBU_DATABASE_URL (or an admin API "
         "with --api-url)"
     )
+
+
+async def test_the_admin_functions_log_carries_no_powertools_warning(
+    start_runtime: StartRuntime, sqlite_url: str
+) -> None:
+    """An admin request records no metric: Powertools' UserWarning about it was a line of the admin
+    function's log (and of `jobu local up`'s output) for every request."""
+    runtime = await start_runtime(sqlite_url, http_port=0, dashboard_port=0)
+    assert runtime.http_api is not None
+    assert runtime.aws is not None
+
+    def status(url: str) -> int:
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            return int(answer.status)
+
+    for path in ("/health", "/api/crons", "/api/handlers"):  # the runtime serves on this loop
+        assert await asyncio.to_thread(status, runtime.http_api.url + path) == 200
+    group = runtime.functions["AdminApiFunction"].config.log_group
+    reader = LogReader(runtime.aws, [group])
+
+    async def requests_logged() -> list[LogLine]:
+        lines = await asyncio.to_thread(reader.read, 0)
+        return lines if sum('"admin request"' in line.message for line in lines) == 3 else []
+
+    lines = await wait_for(requests_logged, what="the admin function's three request lines")
+    assert [line.message for line in lines if "Warning" in line.message] == []

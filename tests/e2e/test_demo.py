@@ -36,3 +36,5 @@ async def test_the_demo_ends_with_the_admin_api_in_use(
     assert "status           SUCCESS" in detail
     assert "  name    by hand  manual" in detail
     assert "stopped: nothing left running" in out
+    # a Kafka record's place, written as everywhere else: topic:partition:offset
+    assert re.search(r"\n      produced to jobu-events:\d:0: \{", out), out
