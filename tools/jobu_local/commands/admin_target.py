@@ -116,6 +116,21 @@ def listing_commands(
     return sub
 
 
+def print_answer[T](
+    args: argparse.Namespace, route: Callable[..., Awaitable[T]], view: Callable[[T], str], **arguments: Any
+) -> int:
+    """Call `route` with `arguments` on the target and print its answer: as JSON with --json (a
+    page as its items), else as `view` shows it."""
+    from jobu_local.commands.views import dump
+
+    async def act(client: AdminClient) -> int:
+        answer = await client.call(route, **arguments)
+        print(dump(answer) if args.json else view(answer))  # type: ignore[arg-type]
+        return 0
+
+    return run_admin(args, act)
+
+
 def run_admin(args: argparse.Namespace, action: Action, *, migrate: bool = False) -> int:
     """Run `action` on the target the options name (an AdminError reaches `jobu`'s main)."""
 

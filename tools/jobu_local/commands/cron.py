@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from jobu_local.admin.errors import AdminError, validation_error
-from jobu_local.commands.admin_target import add_target, run_admin
+from jobu_local.commands.admin_target import add_target, print_answer, run_admin
 from jobu_local.commands.common import CommandError, json_object
 from jobu_local.commands.logs import LogsError, parse_time
 from jobu_local.commands.table import cell, to_json
-from jobu_local.commands.views import backfill_table, cron_detail, cron_table, dump, footer, runs_table
+from jobu_local.commands.views import backfill_table, cron_detail, cron_table, dump, listing, runs_table
 
 if TYPE_CHECKING:
     from jobu.models import CronJob
@@ -98,12 +98,10 @@ def _definition(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_list(args: argparse.Namespace) -> int:
     from jobu.api.routes.cron_jobs import list_cron_jobs
 
-    async def act(client: AdminClient) -> int:
-        page = await client.call(list_cron_jobs, page=args.page, size=args.size, is_enabled=args.is_enabled)
-        print(dump(page.items) if args.json else f"{cron_table(page.items)}\n{footer(page, 'cron job')}")
-        return 0
-
-    return run_admin(args, act)
+    view = listing(cron_table, "cron job")
+    return print_answer(
+        args, list_cron_jobs, view, page=args.page, size=args.size, is_enabled=args.is_enabled
+    )
 
 
 def cmd_show(args: argparse.Namespace) -> int:

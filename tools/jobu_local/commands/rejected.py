@@ -6,9 +6,16 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from jobu_local.commands.admin_target import add_target, inherit, listing_commands, paging_flags, run_admin
+from jobu_local.commands.admin_target import (
+    add_target,
+    inherit,
+    listing_commands,
+    paging_flags,
+    print_answer,
+    run_admin,
+)
 from jobu_local.commands.table import to_json
-from jobu_local.commands.views import dump, footer, rejected_detail, rejected_table, runs_table
+from jobu_local.commands.views import dump, listing, rejected_detail, rejected_table, runs_table
 
 if TYPE_CHECKING:
     from jobu_local.admin.client import AdminClient
@@ -17,27 +24,14 @@ if TYPE_CHECKING:
 def cmd_list(args: argparse.Namespace) -> int:
     from jobu.api.routes.rejected_records import list_rejected
 
-    async def act(client: AdminClient) -> int:
-        page = await client.call(list_rejected, page=args.page, size=args.size)
-        print(
-            dump(page.items)
-            if args.json
-            else f"{rejected_table(page.items)}\n{footer(page, 'rejected record')}"
-        )
-        return 0
-
-    return run_admin(args, act)
+    view = listing(rejected_table, "rejected record")
+    return print_answer(args, list_rejected, view, page=args.page, size=args.size)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     from jobu.api.routes.rejected_records import get_rejected
 
-    async def act(client: AdminClient) -> int:
-        record = await client.call(get_rejected, record_id=args.id)
-        print(dump(record) if args.json else rejected_detail(record))
-        return 0
-
-    return run_admin(args, act)
+    return print_answer(args, get_rejected, rejected_detail, record_id=args.id)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -12,14 +12,24 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from jobu_local.commands import rejected
-from jobu_local.commands.admin_target import add_target, inherit, listing_commands, paging_flags, run_admin
+from jobu_local.commands.admin_target import (
+    add_target,
+    inherit,
+    listing_commands,
+    paging_flags,
+    print_answer,
+    run_admin,
+)
 from jobu_local.commands.common import CommandError
 from jobu_local.commands.cron import model, moment
 from jobu_local.commands.table import to_json
-from jobu_local.commands.views import dump, footer, run_detail, runs_table
+from jobu_local.commands.views import dump, listing, run_detail, runs_table
 
 if TYPE_CHECKING:
-    from jobu.models import ExecutionStatus
+    from collections.abc import Callable
+
+    from jobu.models import ExecutionStatus, ExecutionSummary
+    from jobu.operations.paging import Page
     from jobu.operations.runs import BulkRetryResult
     from jobu_local.admin.client import AdminClient
 
@@ -47,23 +57,14 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_list(args: argparse.Namespace) -> int:
     from jobu.api.routes.runs import list_runs
 
-    async def act(client: AdminClient) -> int:
-        page = await client.call(list_runs, page=args.page, size=args.size, **_filters(args))
-        print(dump(page.items) if args.json else f"{runs_table(page.items)}\n{footer(page, 'run')}")
-        return 0
-
-    return run_admin(args, act)
+    view: Callable[[Page[ExecutionSummary]], str] = listing(runs_table, "run")
+    return print_answer(args, list_runs, view, page=args.page, size=args.size, **_filters(args))
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     from jobu.api.routes.runs import get_run
 
-    async def act(client: AdminClient) -> int:
-        run = await client.call(get_run, run_id=args.id)
-        print(dump(run) if args.json else run_detail(run))
-        return 0
-
-    return run_admin(args, act)
+    return print_answer(args, get_run, run_detail, run_id=args.id)
 
 
 def cmd_retry(args: argparse.Namespace) -> int:

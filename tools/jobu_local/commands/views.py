@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jobu_local.commands.table import cell, kafka_coordinates, render, to_json
@@ -44,16 +44,25 @@ CRON_COLUMNS = (
 
 
 def dump(value: BaseModel | Sequence[BaseModel]) -> str:
-    """--json: a model as its JSON object, a list as a JSON array."""
+    """--json: a model as its JSON object, a list (or a page's items) as a JSON array."""
+    from jobu.operations.paging import Page
+
+    if isinstance(value, Page):
+        value = value.items
     if isinstance(value, Sequence):
         return to_json([item.model_dump(mode="json") for item in value])
     return to_json(value.model_dump(mode="json"))
 
 
-def footer(page: Page[Any], noun: str) -> str:
-    shown = f"page {page.page} of {max(page.pages, 1)}"
-    more = f"; --page {page.page + 1} for more" if page.page < page.pages else ""
-    return f"{page.total} {noun}{'' if page.total == 1 else 's'} ({shown}{more})"
+def listing[T](table: Callable[[Sequence[T]], str], noun: str) -> Callable[[Page[T]], str]:
+    """A page shown as its table and a last line: `12 runs (page 1 of 3; --page 2 for more)`."""
+
+    def shown(page: Page[T]) -> str:
+        position = f"page {page.page} of {max(page.pages, 1)}"
+        more = f"; --page {page.page + 1} for more" if page.page < page.pages else ""
+        return f"{table(page.items)}\n{page.total} {noun}{'' if page.total == 1 else 's'} ({position}{more})"
+
+    return shown
 
 
 def fields(pairs: Sequence[tuple[str, Any]]) -> str:
@@ -273,6 +282,11 @@ def dead_letter_table(letters: Sequence[DeadLetter]) -> str:
         for letter in letters
     ]
     return render(["message", "run", "attempt", "run status", "received", "sent", "reason or body"], rows)
+
+
+def redrive_line(task: RedriveTask) -> str:
+    found = "" if task.to_move is None else f", {task.to_move} message(s) to move"
+    return f"redrive {task.status.lower()}{found}: back to the work queue (see `jobu dlq redrives`)"
 
 
 def redrive_table(tasks: Sequence[RedriveTask]) -> str:
