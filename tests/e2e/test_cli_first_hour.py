@@ -34,8 +34,6 @@ from tests.conftest import run_jobu
 from tests.e2e.conftest import StartRuntime, wait_for
 from tests.integration.test_admin_api import end_run, event_run
 
-pytestmark = pytest.mark.e2e
-
 
 def one_line_error(result: object) -> str:
     """The one line a failed `jobu` printed on stderr, with nothing on stdout."""

@@ -2,7 +2,7 @@
 
 Every request is an API Gateway HTTP API (payload 2.0) event handed to functions/admin_api/app.py,
 on PostgreSQL, MariaDB and SQLite in turn, with the work queue and its dead-letter queue in moto.
-The worker and the queue dispatcher are the real entry points too (tests.lambda_harness).
+The worker and the queue dispatcher are the real entry points too (tests.support.harness).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from bench.function_environment import function_environment
 from jobu.models import ExecutionStatus, NewExecution
 from jobu.store import JobStore
-from tests import admin_client
-from tests.admin_client import AdminClient
-from tests.lambda_harness import Harness, work_message
+from tests.support import admin_client
+from tests.support.admin_client import AdminClient
+from tests.support.function_environment import function_environment
+from tests.support.harness import Harness, work_message
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 UNREACHABLE = {
@@ -376,8 +376,8 @@ def test_a_request_that_records_no_metric_warns_of_nothing(sqlite_url: str) -> N
     Powertools' "No application metrics to publish" UserWarning was a line of every admin request's log."""
     script = (
         "from functions.admin_api import app\n"
-        "from tests.admin_client import api_event\n"
-        "from tests.lambda_harness import FakeLambdaContext\n"
+        "from tests.support.admin_client import api_event\n"
+        "from tests.support.harness import FakeLambdaContext\n"
         "for path in ('/health', '/api/handlers', '/health'):\n"
         "    print(app.handler(api_event('GET', path), FakeLambdaContext())['statusCode'])\n"
     )

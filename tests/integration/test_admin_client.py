@@ -22,9 +22,9 @@ from jobu_local.admin.client import AdminClient
 from jobu_local.admin.errors import AdminError
 from jobu_local.admin.services import DatabaseServices
 from jobu_local.admin.transports import HttpTransport, InProcessTransport
-from tests.admin_client import AdminClient as AdminFunction
-from tests.admin_client import wsgi_app
-from tests.lambda_harness import Harness
+from tests.support.admin_client import AdminClient as AdminFunction
+from tests.support.admin_client import wsgi_app
+from tests.support.harness import Harness
 
 NIGHTLY = CronJobSpec(name="nightly", cron_expression="0 2 * * *", handler_name="sample")
 
