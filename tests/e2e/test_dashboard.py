@@ -29,7 +29,7 @@ SLOW = 30_000  # ms: a run goes through SQS and the worker; the runs page refres
 
 
 async def start(start_runtime: StartRuntime, database_url: str, **options: Any) -> LocalRuntime:
-    runtime = await start_runtime(database_url, http_port=0, dashboard_port=0, **options)
+    runtime = await start_runtime(database_url, **options)
     assert runtime.dashboard is not None
     assert runtime.dashboard.base_url.startswith("http://127.0.0.1:")
     return runtime

@@ -67,6 +67,7 @@ async def runtime(tmp_path: Path) -> AsyncIterator[LocalRuntime]:
             state_dir=tmp_path / "state",
             database_url=f"sqlite:///{tmp_path / 'jobu.db'}",
             http_port=0,
+            dashboard_port=None,
         )
     )
     await started.start()
