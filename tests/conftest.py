@@ -29,6 +29,7 @@ from moto import mock_aws
 
 from jobu import constants
 from jobu.access import DataAccess
+from tests.http_recorder import Recorder
 
 POSTGRES_ADMIN_URL = os.environ.get("JOBU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MYSQL_HOST = os.environ.get("JOBU_TEST_MYSQL_HOST", "127.0.0.1")
@@ -212,3 +213,21 @@ def localstack_endpoint() -> Iterator[str]:
     yield "http://127.0.0.1:4566"
     if "localstack: starting" in result.stdout:
         subprocess.run([script, "stop"], check=True, timeout=60)
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    """A loopback server that records the requests it gets (tests/http_recorder.py)."""
+    started = Recorder().start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def through_proxy(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    """Every plain-http request of this process goes through `recorder` as its proxy: it sees the
+    URL each one was for, whatever its host, and answers it (no request leaves the machine)."""
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", recorder.url)
+    return recorder

@@ -44,9 +44,8 @@ async def api(runtime: LocalRuntime, method: str, path: str, body: Any = None) -
 def _call(runtime: LocalRuntime, method: str, path: str, body: Any) -> Any:
     assert runtime.http_api is not None
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        runtime.http_api.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {runtime.token}"}
+    request = urllib.request.Request(runtime.http_api.url + path, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read() or b"null")

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from jobu_local.aws.endpoint import AwsTarget, moto_server
-from jobu_local.aws.processes import LOOPBACK, free_port
+from jobu_local.aws.loopback import LOOPBACK
+from jobu_local.aws.processes import free_port
 
 pytestmark = pytest.mark.e2e
 

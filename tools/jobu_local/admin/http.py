@@ -152,10 +152,16 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 class HttpAdminClient(AdminClient):
     def __init__(
-        self, base_url: str, *, signer: SigV4Signer | None, timeout: float = TIMEOUT_SECONDS
+        self,
+        base_url: str,
+        *,
+        signer: SigV4Signer | None,
+        token: str | None = None,
+        timeout: float = TIMEOUT_SECONDS,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.signer = signer
+        self.token = token  # the local runtime's (jobu_local.commands.api_access): instead of a signature
         self.timeout = timeout
         self._opener = urllib.request.build_opener(_NoRedirects())
 
@@ -179,7 +185,9 @@ class HttpAdminClient(AdminClient):
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
-        if self.signer is not None:
+        if self.token is not None:
+            headers["Authorization"] = f"Bearer {self.token}"
+        elif self.signer is not None:
             headers = self.signer.sign(method, url, headers=headers, body=body or b"")
         request = urllib.request.Request(url, data=body, method=method, headers=headers)
         try:

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-LOOPBACK = "127.0.0.1"
+from jobu_local.aws.loopback import LOOPBACK
+
 READY_TIMEOUT_SECONDS = 30.0
 
 

@@ -20,7 +20,7 @@ import contextlib
 import struct
 import sys
 
-from jobu_local.aws.processes import LOOPBACK
+from jobu_local.aws.loopback import LOOPBACK
 
 API_VERSIONS = 18
 FIRST_FLEXIBLE_API_VERSIONS = 3
