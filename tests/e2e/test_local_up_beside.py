@@ -125,7 +125,7 @@ async def test_a_second_local_up_on_the_same_state_folder_is_refused_and_harms_n
         f"jobu: a local runtime is already running (pid {started.pid}, state in {state}): stop it first, "
         "or pass --state-dir for another one\n"
     )
-    assert "moto" not in second.stdout  # it started nothing
+    assert second.stdout == ""  # it started nothing, and stopped nothing
     assert not (tmp_path / "two.db").exists()
     assert (state / "runtime.json").read_text() == written  # the running runtime's state, untouched
     assert modes(state) == (0o700, 0o600)

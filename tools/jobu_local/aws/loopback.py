@@ -99,8 +99,8 @@ def body_length(headers: Message, limit: int) -> int | Refusal:
     values = {value.strip() for value in headers.get_all("Content-Length") or ()}
     if not values:
         return 0
-    (text,) = values if len(values) == 1 else ("",)
-    if not _LENGTH.fullmatch(text):
+    text = values.pop()
+    if values or not _LENGTH.fullmatch(text):  # two lengths that differ are as bad as a malformed one
         return Refusal(400, "bad_request", "Content-Length must be one whole number of bytes")
     if int(text) > limit:
         return Refusal(413, "too_large", f"bodies over {limit} bytes are refused")

@@ -525,8 +525,8 @@ class LocalRuntime:
         loop = asyncio.get_running_loop()
         for number in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(number, stopping.set)
+        await self.start()  # a start that fails has stopped what it started (a refused one, nothing)
         try:
-            await self.start()
             self.progress("running; Ctrl-C stops everything")
             watched = asyncio.create_task(stopping.wait())
             await asyncio.wait([watched, *self._tasks], return_when="FIRST_COMPLETED")
