@@ -264,3 +264,22 @@ async def test_the_http_api_asks_for_the_token_a_host_of_this_machine_no_foreign
 
     names = [job["name"] for job in (await api(runtime, "GET", "/api/crons"))["items"]]
     assert names == ["forged"]  # the one sent with the token, from no page, as JSON
+
+
+async def test_the_control_port_asks_for_the_token_too(start_runtime: StartRuntime, sqlite_url: str) -> None:
+    """`jobu tick` reaches the runtime through its control port, which any user of the machine can
+    connect to: a request without the runtime's token does nothing."""
+    runtime = await start_runtime(sqlite_url, functions=["cron-dispatcher"])
+
+    def send(request: dict[str, Any]) -> dict[str, Any]:
+        with socket.create_connection(("127.0.0.1", runtime._control_port), timeout=30) as connection:
+            connection.sendall(json.dumps(request).encode() + b"\n")
+            answer: dict[str, Any] = json.loads(connection.makefile("rb").readline())
+            return answer
+
+    for request in ({"command": "tick"}, {"command": "tick", "token": "guess"}, ["tick"]):
+        answer = await asyncio.to_thread(send, request)  # type: ignore[arg-type]
+        assert (answer["ok"], answer["error"][:12]) == (False, "unauthorized"), request
+    assert runtime.invocations == []  # no tick
+    assert (await asyncio.to_thread(send, {"command": "tick", "token": runtime.token}))["ok"] is True
+    assert [function for function, _, _ in runtime.invocations] == ["CronDispatcherFunction"]

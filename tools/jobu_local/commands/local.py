@@ -83,7 +83,7 @@ def control(request: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:
     if state is None:
         raise CommandError("no local runtime is running: start one with `jobu local up`")
     with socket.create_connection((LOOPBACK, state.control_port), timeout=timeout) as connection:
-        connection.sendall(json.dumps(request).encode() + b"\n")
+        connection.sendall(json.dumps(request | {"token": state.token}).encode() + b"\n")
         reply = connection.makefile("rb").readline()
     answer: dict[str, Any] = json.loads(reply)
     return answer

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import os
 import secrets
@@ -434,7 +435,14 @@ class LocalRuntime:
     async def _handle_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = json.loads(await reader.readline())
-            response = await self.control(request)
+            given = str(request.get("token", "")) if isinstance(request, dict) else ""
+            if hmac.compare_digest(given.encode(), self.token.encode()):
+                response = await self.control(request)
+            else:  # another user of the machine can reach the port: it needs the token too
+                response = {
+                    "ok": False,
+                    "error": "unauthorized: send the runtime's token (its state file's `token`)",
+                }
         except Exception as error:
             response = {"ok": False, "error": f"{type(error).__name__}: {error}"}
         writer.write(json.dumps(response, default=str).encode() + b"\n")
