@@ -29,7 +29,7 @@ from moto import mock_aws
 
 from jobu import constants
 from jobu.access import DataAccess
-from tests.http_recorder import Recorder
+from tests.support.http_recorder import Recorder
 
 POSTGRES_ADMIN_URL = os.environ.get("JOBU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MYSQL_HOST = os.environ.get("JOBU_TEST_MYSQL_HOST", "127.0.0.1")
@@ -38,6 +38,25 @@ MYSQL_USER = os.environ.get("JOBU_TEST_MYSQL_USER", "root")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = REPO_ROOT / "events"
+
+
+# The tiers, by folder (README: Tests and benchmarks): each test is marked with its folder's tier,
+# so `-m unit` selects the same tests as tests/unit. The unit tier runs with sockets blocked
+# (pytest-socket): it needs nothing running, and a test that reaches for the network fails there
+# instead of passing on a machine where the service happens to be up. A unit test that serves on
+# loopback says so (`pytest.mark.enable_socket`).
+TIERS = {"unit": "unit", "integration": "integration", "security": "security", "e2e": "e2e"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests_dir = Path(__file__).parent
+    for item in items:
+        tier = TIERS.get(item.path.relative_to(tests_dir).parts[0])
+        if tier is None:
+            raise pytest.UsageError(f"{item.nodeid}: every test lives in a tier's folder: {', '.join(TIERS)}")
+        item.add_marker(tier)
+        if tier == "unit":
+            item.add_marker(pytest.mark.disable_socket)
 
 
 def default_ports() -> list[int]:
@@ -88,9 +107,12 @@ def default_ports_guard() -> Iterator[DefaultPorts]:
 
 
 @pytest.fixture(autouse=True)
-def default_ports_held(default_ports_guard: DefaultPorts) -> list[int]:
-    """Before each test, every default port this session can hold, held (DefaultPorts)."""
-    default_ports_guard.hold()
+def default_ports_held(request: pytest.FixtureRequest, default_ports_guard: DefaultPorts) -> list[int]:
+    """Before each test that may use sockets, every default port this session can hold, held
+    (DefaultPorts); in the unit tier, with sockets blocked, no test can bind one anyway."""
+    node = request.node
+    if node.get_closest_marker("enable_socket") or not node.get_closest_marker("disable_socket"):
+        default_ports_guard.hold()
     return default_ports_guard.ports
 
 
@@ -217,7 +239,7 @@ def localstack_endpoint() -> Iterator[str]:
 
 @pytest.fixture
 def recorder() -> Iterator[Recorder]:
-    """A loopback server that records the requests it gets (tests/http_recorder.py)."""
+    """A loopback server that records the requests it gets (tests/support/http_recorder.py)."""
     started = Recorder().start()
     yield started
     started.stop()

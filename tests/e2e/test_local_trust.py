@@ -27,9 +27,8 @@ from jobu_local.runtime.runtime import LocalRuntime
 from tests.e2e.conftest import StartRuntime, list_runs, wait_for
 from tests.e2e.dashboard_browser import chromium
 from tests.e2e.test_dashboard import api, cron
-from tests.http_recorder import Recorder
+from tests.support.http_recorder import Recorder
 
-pytestmark = pytest.mark.e2e
 REBOUND = "rebound.example"  # a site of the attacker's whose name now resolves to 127.0.0.1
 
 # Each request a page of another origin can send; `api` is the runtime's HTTP API, `spec` a cron job.

@@ -24,7 +24,6 @@ from jobu_local.runtime.state import RuntimeState
 from tests.e2e.conftest import wait_for
 from tests.e2e.test_local_trust import left_open, modes
 
-pytestmark = pytest.mark.e2e
 JOBU = Path(sys.executable).with_name("jobu")  # the console script `make` installs
 
 

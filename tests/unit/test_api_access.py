@@ -21,8 +21,9 @@ from jobu_local.commands.cli import main, parser
 from jobu_local.commands.common import CommandError
 from jobu_local.commands.dashboard import config_from
 from jobu_local.runtime.state import RuntimeState
-from tests.http_recorder import Recorder
+from tests.support.http_recorder import Recorder
 
+pytestmark = pytest.mark.enable_socket  # the recording proxy and the stand-in API serve on loopback
 REGION = "eu-west-1"
 ELSEWHERE = [
     "http://192.0.2.10:3000",

@@ -30,7 +30,10 @@ from jobu_local.aws.sigv4 import SigningError, SigV4Signer, region_of
 from jobu_local.aws.stack import StackError, admin_api_url, function_log_groups, stack_outputs
 from jobu_local.dashboard.run_logs import RunLogSource
 from jobu_local.dashboard.server import TOKEN_HEADER, DashboardConfig, DashboardServer
-from tests.http_recorder import Recorder
+from tests.support.http_recorder import Recorder
+
+# the dashboard server and a stand-in API serve on loopback
+pytestmark = pytest.mark.enable_socket
 
 KEY, SECRET, SESSION_TOKEN = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token"
 
