@@ -47,10 +47,16 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 class HttpTransport:
     def __init__(
-        self, base_url: str, *, signer: SigV4Signer | None, timeout: float = TIMEOUT_SECONDS
+        self,
+        base_url: str,
+        *,
+        signer: SigV4Signer | None,
+        token: str | None = None,
+        timeout: float = TIMEOUT_SECONDS,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.signer = signer
+        self.token = token  # the local runtime's (jobu_local.commands.api_access): instead of a signature
         self.timeout = timeout
         self._opener = urllib.request.build_opener(_NoRedirects())
 
@@ -62,7 +68,9 @@ class HttpTransport:
         headers = {"Accept": "application/json"}
         if request.body is not None:
             headers["Content-Type"] = "application/json"
-        if self.signer is not None:
+        if self.token is not None:
+            headers["Authorization"] = f"Bearer {self.token}"
+        elif self.signer is not None:
             headers = self.signer.sign(request.method, url, headers=headers, body=request.body or b"")
         sent = urllib.request.Request(url, data=request.body, method=request.method, headers=headers)
         try:

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jobu_local.aws.loopback import LOOPBACK
 from jobu_local.errors import JobuToolError
 
-LOOPBACK = "127.0.0.1"
 READY_TIMEOUT_SECONDS = 30.0
 
 

@@ -7,7 +7,9 @@ that refresh keep working. botocore's SigV4Auth computes the signature. The `job
 client and the dashboard's proxy both sign with this module.
 
 Only the headers given to `sign` (and Host) are signed: a caller that forwards requests passes the
-headers it will send, and adds none after signing.
+headers it will send, and adds none after signing. A signed request is for one host: `send` never
+follows a redirect (the signature, the session token and the Host would reach the redirect's target,
+which could replay them), it answers it as it came.
 """
 
 from __future__ import annotations
@@ -82,6 +84,13 @@ class SigV4Signer:
         return {name: str(value) for name, value in request.headers.items()}
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered as the 3xx it is, never followed."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 def send(
     method: str,
     url: str,
@@ -91,13 +100,15 @@ def send(
     signer: SigV4Signer | None = None,
     timeout: float = 35.0,
 ) -> HttpAnswer:
-    """One HTTP request, signed when a signer is given; any status comes back as an answer."""
+    """One HTTP request, signed when a signer is given; any status comes back as an answer, a
+    redirect too (not followed)."""
     sent = dict(headers or {})
     if signer is not None:
         sent = signer.sign(method, url, body=body, headers=sent)
     request = urllib.request.Request(url, data=body, method=method.upper(), headers=sent)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        # an opener per request: its proxy handler reads the environment's proxies when it is made
+        with urllib.request.build_opener(_NoRedirects()).open(request, timeout=timeout) as response:
             return HttpAnswer(int(response.status), dict(response.headers.items()), response.read())
     except urllib.error.HTTPError as error:
         return HttpAnswer(int(error.code), dict(error.headers.items()), error.read())

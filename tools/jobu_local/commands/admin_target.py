@@ -1,9 +1,10 @@
 """What the admin commands (`cron`, `runs`, `dlq`, `health`) act on: a database or an admin API.
 
 - `--api-url URL`, or `--stack-name NAME` (the stack's AdminApiUrl output, read with CloudFormation
-  DescribeStacks): the admin API over HTTP, every request signed with SigV4 with the user's AWS
-  credentials for the API's region. A loopback URL (the local runtime's API) is called unsigned when
-  there are no credentials, since nothing there checks a signature.
+  DescribeStacks): the admin API over HTTP. The running `jobu local up`'s HTTP API gets its token;
+  any other gets every request signed with SigV4 with the user's AWS credentials for the API's
+  region, over https or to this machine only (jobu_local.commands.api_access says how, for the
+  dashboard too).
 - otherwise a database (`--database-url`, JOBU_DATABASE_URL, the running `jobu local up`'s, the
   embedded SQLite): the admin function's own routes called in this process, on that database. The
   operations that queue a run or read the dead-letter queue use the running runtime's queues when
@@ -20,8 +21,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import ipaddress
 import os
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,6 +32,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import BotoCoreError
 
 from jobu_local.admin.client import AdminClient
+from jobu_local.commands.api_access import SIGN_OVER_HTTP, SIGN_OVER_HTTP_HELP
 from jobu_local.commands.common import CommandError
 from jobu_local.commands.targets import (
     TargetError,
@@ -45,8 +47,8 @@ from jobu_local.template.reader import LocalTemplate, NamingProvider
 if TYPE_CHECKING:
     from jobu.dead_letter_queue import DeadLetterQueue
     from jobu.work_queue import WorkQueue
-    from jobu_local.admin.client import Transport
     from jobu_local.admin.services import DatabaseServices
+    from jobu_local.admin.transports import HttpTransport
     from jobu_local.runtime.state import RuntimeState
 
 WORKER_TIMEOUT_VARIABLE = "JOBU_WORKER_TIMEOUT_SECONDS"
@@ -70,6 +72,7 @@ def add_target(parser: argparse.ArgumentParser) -> None:
         "--region", help="of the stack or API (default: the URL's, AWS_REGION, the profile's)"
     )
     target.add_argument("--profile", help="the AWS profile whose credentials sign requests")
+    target.add_argument(SIGN_OVER_HTTP, action="store_true", help=SIGN_OVER_HTTP_HELP)
     target.add_argument("--template", help="for a database: the SAM template (default: template.yaml)")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts instead of a table")
 
@@ -144,7 +147,13 @@ def run_admin(args: argparse.Namespace, action: Action, *, migrate: bool = False
 @asynccontextmanager
 async def admin_client(args: argparse.Namespace, *, migrate: bool = False) -> AsyncIterator[AdminClient]:
     if args.api_url or args.stack_name:
-        target = http_transport(args.api_url, args.stack_name, region_name=args.region, profile=args.profile)
+        target = http_transport(
+            args.api_url,
+            args.stack_name,
+            region_name=args.region,
+            profile=args.profile,
+            sign_over_http=args.sign_over_http,
+        )
         yield AdminClient(target)
         return
     from jobu_local.admin.transports import InProcessTransport
@@ -157,23 +166,26 @@ async def admin_client(args: argparse.Namespace, *, migrate: bool = False) -> As
 
 
 def http_transport(
-    api_url: str | None, stack_name: str | None, *, region_name: str | None, profile: str | None
-) -> Transport:
+    api_url: str | None,
+    stack_name: str | None,
+    *,
+    region_name: str | None,
+    profile: str | None,
+    sign_over_http: bool = False,
+) -> HttpTransport:
+    """The admin API at --api-url or the stack's AdminApiUrl, with what its requests carry
+    (jobu_local.commands.api_access: the local runtime's token, a SigV4 signature, or nothing)."""
     import boto3
 
     from jobu_local.admin.transports import HttpTransport
-    from jobu_local.aws.sigv4 import SigV4Signer
+    from jobu_local.commands.api_access import api_access
 
     url, signing_region = api_target(api_url, stack_name, region_name=region_name, profile=profile)
     session = boto3.session.Session(profile_name=profile)
-    if session.get_credentials() is None:
-        if not is_loopback(url):
-            raise TargetError(
-                "no AWS credentials to sign requests with: configure some (aws configure, aws sso login, "
-                "AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
-            )
-        return HttpTransport(url, signer=None)  # a local API without credentials: unsigned
-    return HttpTransport(url, signer=SigV4Signer(region=signing_region, session=session))
+    access = api_access(url, region=signing_region, session=session, sign_over_http=sign_over_http)
+    if access.warning:
+        print(f"jobu: warning: {access.warning}", file=sys.stderr)
+    return HttpTransport(url, signer=access.signer, token=access.token)
 
 
 def api_target(
@@ -196,16 +208,6 @@ def api_target(
         return admin_api_url(outputs, stack_name, session.region_name), str(session.region_name)
     except (StackError, BotoCoreError) as error:
         raise TargetError(str(error)) from None
-
-
-def is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 # --- a database: what the operations need besides it --------------------------------------------

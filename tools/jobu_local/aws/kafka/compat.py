@@ -20,7 +20,7 @@ import contextlib
 import struct
 import sys
 
-from jobu_local.aws.processes import LOOPBACK
+from jobu_local.aws.loopback import LOOPBACK
 from jobu_local.errors import JobuToolError
 
 API_VERSIONS = 18
