@@ -124,8 +124,10 @@ def test_load_tables_are_an_allow_list_on_named_databases() -> None:
     )
     assert access.load_table("jobstore", "sales").table_name == "sales"
     assert access.load_table("warehouse", "staging.sales").table_name == "sales"
-    assert access.database_reference("warehouse").endswith(":secret:wh")  # type: ignore[union-attr]
-    assert access.database_reference(JOB_STORE_DATABASE) is None
+    assert access.database("warehouse").endswith(":secret:wh")  # type: ignore[union-attr]
+    assert access.database(JOB_STORE_DATABASE) is None
+    with pytest.raises(AccessDeniedError, match="'elsewhere' is not configured"):
+        access.database("elsewhere")
     for database, table, reason in [
         ("jobstore", "staging.sales", "not in JOBU_LOAD_TABLES"),
         ("warehouse", "sales", "not in JOBU_LOAD_TABLES"),
@@ -146,6 +148,8 @@ def test_load_tables_are_an_allow_list_on_named_databases() -> None:
         ("", "sales", "expected database:table"),
         ("jobstore=postgresql://x/y", "", "job store's database already"),
         ("warehouse", "", "expected name="),
+        ("postgresql://x/y=arn:aws:secretsmanager:us-east-1:1:secret:x", "", "is not a name"),
+        ("/tmp/x.db=sqlite:////tmp/x.db", "", "is not a name"),
     ],
 )
 def test_bad_load_configuration_is_named(databases: str, tables: str, message: str) -> None:

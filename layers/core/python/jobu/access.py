@@ -5,15 +5,24 @@ a path, bucket, database or table in params is a request, checked here against t
 configuration (jobu.constants: JOBU_DATA_ROOT, JOBU_DATA_S3_LOCATIONS, JOBU_LOAD_DATABASES,
 JOBU_LOAD_TABLES). A refusal is an AccessDeniedError naming what was refused; the run fails at
 once, without retries. Nothing is opened before it is allowed, so a refusal never reads a byte.
+
+A params field that names such a thing is declared with one of the request types below
+(`DataPath`, `DatabaseName`, `TableName`): its JSON Schema says so (`x-jobu-access`), and
+tests/security/test_handler_params.py refuses any shipped handler whose params name a path, URL,
+host, database or table without one.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Final
+
+from pydantic import Field
 
 from jobu import constants
 from jobu.errors import AccessDeniedError, ConfigurationError
@@ -28,6 +37,19 @@ FORBIDDEN_ROOTS = tuple(
     Path(p) for p in ("/proc", "/sys", "/dev", "/etc", "/var/task", "/var/runtime", "/opt")
 )
 S3_SCHEME = "s3://"
+
+# The JSON Schema keyword that marks a params field as a request jobu.access decides.
+ACCESS_SCHEMA_KEY: Final = "x-jobu-access"
+# A local path under the data root, or s3://bucket/key under the allowed locations.
+DataPath = Annotated[str, Field(min_length=1, json_schema_extra={ACCESS_SCHEMA_KEY: "data_path"})]
+# A database by the name operators gave it (JOBU_LOAD_DATABASES), or "jobstore": a name, never a
+# URL, host or path (refused at the edge by the pattern, before the name is looked up).
+DATABASE_NAME_PATTERN: Final = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+DatabaseName = Annotated[
+    str, Field(pattern=DATABASE_NAME_PATTERN, json_schema_extra={ACCESS_SCHEMA_KEY: "database"})
+]
+# A table (or schema.table) that JOBU_LOAD_TABLES allows on the run's database.
+TableName = Annotated[str, Field(min_length=1, json_schema_extra={ACCESS_SCHEMA_KEY: "table"})]
 
 
 def _present(environ: Mapping[str, str], name: str) -> str:
@@ -120,6 +142,11 @@ def _load_databases(value: str) -> dict[str, str]:
             raise ConfigurationError(
                 f"{constants.LOAD_DATABASES}: expected name=<secret ARN or URL>, got {name!r}"
             )
+        if not re.fullmatch(DATABASE_NAME_PATTERN, name):
+            raise ConfigurationError(
+                f"{constants.LOAD_DATABASES}: {name!r} is not a name (a letter, then up to 63 letters, "
+                "digits, _ or -)"
+            )
         if name == JOB_STORE_DATABASE:
             raise ConfigurationError(
                 f"{constants.LOAD_DATABASES}: {JOB_STORE_DATABASE!r} is the job store's database already"
@@ -203,10 +230,7 @@ class DataAccess:
         """The allowed target, or AccessDeniedError naming the refused database or table."""
         if _is_store_table(table):
             raise AccessDeniedError(f"table refused: {table!r} is one of the job store's own tables")
-        if database != JOB_STORE_DATABASE and database not in self.load_databases:
-            raise AccessDeniedError(
-                f"database refused: {database!r} is not configured ({constants.LOAD_DATABASES})"
-            )
+        self.database(database)
         target = LoadTable(database, table)
         if target not in self.load_tables:
             raise AccessDeniedError(
@@ -214,6 +238,13 @@ class DataAccess:
             )
         return target
 
-    def database_reference(self, database: str) -> str | None:
-        """A secret ARN or URL for a configured database; None for the job store's own."""
-        return None if database == JOB_STORE_DATABASE else self.load_databases[database]
+    def database(self, name: str) -> str | None:
+        """The secret ARN or URL of the database operators named `name`; None for the job store's
+        own ("jobstore"); AccessDeniedError for any other name."""
+        if name == JOB_STORE_DATABASE:
+            return None
+        if name not in self.load_databases:
+            raise AccessDeniedError(
+                f"database refused: {name!r} is not configured ({constants.LOAD_DATABASES})"
+            )
+        return self.load_databases[name]
