@@ -42,7 +42,7 @@ def _preprocess(step: PreprocessParams, access: DataAccess, cancelled: threading
         # every path is checked (jobu.access) before the input is opened
         output = files.output(step.output_path)
         source, bytes_read = files.fetch(step.input_path)
-        stats = csv_to_parquet(step, source, output.staging)
+        stats = csv_to_parquet(step, source, output.stream)
         bytes_written = files.publish(output)
     return PreprocessResult(
         action="pandas_preprocess",
@@ -82,7 +82,7 @@ def _validate(step: ValidateParams, access: DataAccess, cancelled: threading.Eve
         valid = files.output(step.valid_output_path)
         rejected = files.output(step.rejected_output_path)
         source, bytes_read = files.fetch(step.input_path)
-        stats = validate_rows(step, get_validation_model(step.model), source, valid.staging, rejected.staging)
+        stats = validate_rows(step, get_validation_model(step.model), source, valid.stream, rejected.stream)
         bytes_written = files.publish(valid, rejected)
     return ValidateResult(
         action="pydantic_validator",
