@@ -28,6 +28,7 @@ from tests.lambda_harness import Harness
 # The integration tier's fixtures: each backend in turn, and the harness on it.
 database_url = integration.database_url
 harness = integration.harness
+admin = integration.admin
 
 TOPIC = "jobu-events"
 _OFFSETS = count(1000)
