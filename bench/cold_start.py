@@ -295,7 +295,7 @@ class Fixture:
         now = self.slot()
         for job_id in self.cron_jobs:
             self.loop.run_until_complete(
-                self.store.set_cron_job_enabled_by_id(job_id, enabled=False, next_run_at=None, now=now)
+                self.store.cron_jobs.set_enabled(job_id, enabled=False, next_run_at=None, now=now)
             )
         self.cron_jobs.clear()
         return [getattr(self, f"_{kind}")() for _ in range(count)]
@@ -316,7 +316,7 @@ class Fixture:
             cron_expression=f"{tick.minute} {tick.hour} {tick.day} {tick.month} *",
             handler_name="sample",
         )
-        job = self.loop.run_until_complete(self.store.insert_cron_job(spec, next_run_at=tick, now=tick))
+        job = self.loop.run_until_complete(self.store.cron_jobs.insert(spec, next_run_at=tick, now=tick))
         self.cron_jobs.append(job.id)
         return {"scheduled_time": tick.isoformat().replace("+00:00", "Z")}
 
@@ -346,9 +346,7 @@ class Fixture:
 
         self.offset += 1
         run = sample_run(self.offset, "cold-start-worker")
-        (created,) = self.loop.run_until_complete(
-            self.store.insert_event_executions([run], now=datetime.now(UTC))
-        )
+        (created,) = self.loop.run_until_complete(self.store.runs.insert_events([run], now=datetime.now(UTC)))
         body = json.dumps({"execution_id": created.id, "attempt": 0})
         message = {"MessageId": f"m-{created.id}", "ReceiptHandle": "h", "Body": body}
         return sqs_event([message], "arn:aws:sqs:us-east-1:000000000000:jobu-work")

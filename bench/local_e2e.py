@@ -109,7 +109,7 @@ async def finished_at(database_url: str, tag: str, count: int, within: float) ->
     deadline = time.monotonic() + within
     try:
         while True:
-            runs = await store.list_executions(handler_name="sample", limit=10 * count)
+            runs = await store.runs.list_recent(handler_name="sample", limit=10 * count)
             done = [
                 run
                 for run in runs

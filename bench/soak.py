@@ -118,7 +118,8 @@ async def _mysql(statement: str) -> None:
 
 
 async def prepare(url: str) -> None:
-    from jobu.cron_jobs import create_cron_job, parse_spec
+    from jobu.operations.cron_jobs import create as create_cron_job
+    from jobu.operations.cron_jobs import parse_spec
     from jobu.store import open_store
 
     store = await open_store(url)

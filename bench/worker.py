@@ -77,7 +77,7 @@ class Bench:
         runs = [
             sample_run(i, "bench-worker", {"id": i, "name": f"item-{i}"}) for i in range(first, first + count)
         ]
-        created = self.container.run(self.store.insert_event_executions(runs, now=datetime.now(UTC)))
+        created = self.container.run(self.store.runs.insert_events(runs, now=datetime.now(UTC)))
         return [run.id for run in created]
 
     def batches(self, ids: list[int]) -> list[list[int]]:

@@ -126,13 +126,13 @@ class Harness:
         )
 
         async def insert(store: JobStore) -> int:
-            (created,) = await store.insert_event_executions([new], now=datetime.now(UTC))
+            (created,) = await store.runs.insert_events([new], now=datetime.now(UTC))
             return created.id
 
         return self.with_store(insert)
 
     def executions(self) -> list[Execution]:
-        return sorted(self.with_store(lambda s: s.list_executions(limit=10_000)), key=lambda e: e.id)
+        return sorted(self.with_store(lambda s: s.runs.list_recent(limit=10_000)), key=lambda e: e.id)
 
 
 def sqs_record(message: dict[str, Any]) -> dict[str, Any]:

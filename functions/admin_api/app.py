@@ -11,7 +11,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobu.api.resolver import create_resolver, resolve
-from jobu.api.services import AdminConfig, LambdaServices
+from jobu.api.services import LambdaServices
+from jobu.config import AdminConfig
 from jobu.lambda_runtime import Container
 from jobu.observability import logger, metrics, traced
 

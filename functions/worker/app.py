@@ -12,9 +12,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import jobu_handlers  # noqa: F401  (registers the handlers this worker runs)
 from jobu.access import DataAccess
 from jobu.config import WorkerConfig
+from jobu.dead_letter_queue import DeadLetterQueue
 from jobu.lambda_runtime import Container
 from jobu.observability import logger, metrics, traced
-from jobu.operations.dead_letters import DeadLetterQueue
 from jobu.sqs_batch import ContainerBatchProcessor
 from jobu.worker import Outcome, Worker, parse_work_message
 

@@ -105,7 +105,7 @@ async def add_due_cron_job(database_url: str, name: str = "e2e-every-minute") ->
 async def list_runs(database_url: str) -> list[Execution]:
     store = await open_store(database_url)
     try:
-        return sorted(await store.list_executions(limit=100), key=lambda run: run.id)
+        return sorted(await store.runs.list_recent(limit=100), key=lambda run: run.id)
     finally:
         await store.close()
 

@@ -168,8 +168,8 @@ def event_run(offset: int, handler_name: str = "sample") -> NewExecution:
 
 async def end_run(store: JobStore, execution_id: int, status: ExecutionStatus, *, at: datetime) -> None:
     """Claim and finish a run the way the worker does."""
-    assert await store.claim_execution(execution_id, attempt=0, now=at, deadline_at=at + timedelta(minutes=5))
-    await store.finish_execution(
+    assert await store.runs.claim(execution_id, attempt=0, now=at, deadline_at=at + timedelta(minutes=5))
+    await store.runs.finish(
         execution_id, attempt=0, status=status, result=None, error_message=f"ended {status}", now=at
     )
 
@@ -180,14 +180,14 @@ def seed_history(harness: Harness, admin: AdminClient) -> dict[str, int]:
     cron = create(admin, "hourly", cron_expression="0 * * * *")
 
     async def seed(store: JobStore) -> dict[str, int]:
-        job = await store.get_cron_job(cron["id"])
+        job = await store.cron_jobs.get(cron["id"])
         assert job is not None
-        (cron_run,) = await store.create_backfill_runs(job.id, [T0], now=T0)
+        (cron_run,) = await store.runs.insert_backfill(job.id, [T0], now=T0)
         ids = {"cron": cron_run.id}
         for hour, (name, offset, handler) in enumerate(
             [("success", 1, "sample"), ("pending", 2, "sample"), ("timeout", 3, "sample1")], start=1
         ):
-            (run,) = await store.insert_event_executions(
+            (run,) = await store.runs.insert_events(
                 [event_run(offset, handler)], now=T0 + timedelta(hours=hour)
             )
             ids[name] = run.id

@@ -37,15 +37,15 @@ def seed(harness: Harness, job_id: int | None = None) -> list[int]:
         for offset, (minute, handler, status, seconds) in enumerate(RUNS):
             created = T0 + timedelta(minutes=minute, seconds=offset)
             new = event_run(offset, handler).model_copy(update={"job_id": job_id})
-            (run,) = await store.insert_event_executions([new], now=created)
+            (run,) = await store.runs.insert_events([new], now=created)
             ids.append(run.id)
             if status is None:
                 continue
             started = created + timedelta(seconds=1)
             deadline = started + timedelta(minutes=5)
-            assert await store.claim_execution(run.id, attempt=0, now=started, deadline_at=deadline)
+            assert await store.runs.claim(run.id, attempt=0, now=started, deadline_at=deadline)
             ended = started + timedelta(seconds=seconds)
-            await store.finish_execution(
+            await store.runs.finish(
                 run.id, attempt=0, status=status, result=None, error_message=None, now=ended
             )
         return ids

@@ -123,7 +123,7 @@ def test_dead_letters_depth_peek_and_redrive_back_to_the_work_queue(stack: Stack
             source_partition=0,
             source_offset=1,
         )
-        (created,) = await store.insert_event_executions([new], now=datetime.now(UTC))
+        (created,) = await store.runs.insert_events([new], now=datetime.now(UTC))
         await store.close()
         return created.id
 
@@ -196,7 +196,7 @@ def seeded(stack: Stack) -> Stack:
         now = datetime.now(UTC)
         await cron_jobs.create(store, spec, known_handlers={"sample"}, worker_timeout_seconds=900, now=now)
         runs = [event_run(offset) for offset in (1, 2)]
-        failed, _ = await store.insert_event_executions(runs, now=now)
+        failed, _ = await store.runs.insert_events(runs, now=now)
         await end_run(store, failed.id, ExecutionStatus.FAILED, at=now)
         queue = WorkQueue(sqs_client=stack.sqs, queue_url=stack.work_queue)
         await dispatch_event(

@@ -249,12 +249,12 @@ def seed_runs(cli: Cli) -> dict[str, int]:
              ("timeout", ExecutionStatus.TIMEOUT, "sample1")], start=1,
         ):  # fmt: skip
             at = T0 + timedelta(hours=hour)
-            (run,) = await store.insert_event_executions([event_run(hour, handler)], now=at)
+            (run,) = await store.runs.insert_events([event_run(hour, handler)], now=at)
             if status is not None:
                 await end_run(store, run.id, status, at=at)
             ids[name] = run.id
         at = T0 + timedelta(hours=4)
-        (parent,) = await store.insert_event_executions([event_run(4)], now=at)
+        (parent,) = await store.runs.insert_events([event_run(4)], now=at)
         child = await end_with_child(store, parent.id, at=at, result={"rows": 3})
         return ids | {"parent": parent.id, "child": child.id}
 

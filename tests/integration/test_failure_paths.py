@@ -180,7 +180,7 @@ def test_same_kafka_batch_twice_creates_no_new_rows(harness: Harness) -> None:
 def test_bad_kafka_records_are_kept_with_reasons_and_good_ones_run(harness: Harness) -> None:
     report = harness.invoke_queue(load_event("queue_dispatcher_bad_records.json"))
     assert len(report["rejected"]) == 4
-    rejected = harness.with_store(lambda s: s.list_rejected_events())
+    rejected = harness.with_store(lambda s: s.rejected_records.list_recent())
     reasons = {r.source_offset: r.reason for r in rejected}
     assert reasons[200].startswith("value is not JSON")
     assert reasons[201] == "handler_name is missing"
@@ -192,7 +192,7 @@ def test_bad_kafka_records_are_kept_with_reasons_and_good_ones_run(harness: Harn
     assert (run.source_offset, run.status, run.params) == (204, "SUCCESS", {"name": "the good one"})
     # redelivery keeps one copy of each rejection
     harness.invoke_queue(load_event("queue_dispatcher_bad_records.json"))
-    assert len(harness.with_store(lambda s: s.list_rejected_events())) == 4
+    assert len(harness.with_store(lambda s: s.rejected_records.list_recent())) == 4
 
 
 def test_event_params_merge_over_cron_job_base(harness: Harness) -> None:
@@ -264,7 +264,7 @@ def test_run_left_running_by_a_dead_container_is_timed_out_and_retried(harness: 
 
     async def die_mid_run(store: Any) -> None:
         # what a worker does before running, and then nothing: its container died
-        await store.claim_execution(
+        await store.runs.claim(
             run.id, attempt=0, now=claimed_at, deadline_at=claimed_at + timedelta(seconds=5)
         )
 
@@ -284,7 +284,7 @@ def test_run_left_running_by_a_dead_container_is_timed_out_and_retried(harness: 
 
 def _claim_attempt(execution_id: int, attempt: int, at: datetime) -> Any:
     async def claim(store: Any) -> None:
-        assert await store.claim_execution(
+        assert await store.runs.claim(
             execution_id, attempt=attempt, now=at, deadline_at=at + timedelta(seconds=5)
         )
 

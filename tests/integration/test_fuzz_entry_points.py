@@ -120,9 +120,9 @@ def test_queue_dispatcher_accounts_for_every_record(
 
 def _where(harness: Harness, offset: int) -> str:
     async def find(store: Any) -> str:
-        if any(r.source_offset == offset for r in await store.list_executions(limit=1_000_000)):
+        if any(r.source_offset == offset for r in await store.runs.list_recent(limit=1_000_000)):
             return "run"
-        if any(r.source_offset == offset for r in await store.list_rejected_events(limit=1_000_000)):
+        if any(r.source_offset == offset for r in await store.rejected_records.list_recent(limit=1_000_000)):
             return "rejected"
         return "lost"
 
@@ -210,12 +210,12 @@ def test_cron_dispatcher_never_moves_a_job_past_the_clock(fuzz_harness: Harness,
     from tests.integration.test_failure_paths import add_cron_job
 
     harness = fuzz_harness
-    if not harness.with_store(lambda s: s.list_cron_jobs()):
+    if not harness.with_store(lambda s: s.cron_jobs.list_all()):
         add_cron_job(harness, "fuzz-every-minute", "sample")
     response = harness.invoke_cron(event)
     assert set(response) == {"refused"} or "dispatched" in response
     limit = datetime.now(UTC) + MAX_TICK_LEAD + timedelta(minutes=1)
-    for job in harness.with_store(lambda s: s.list_cron_jobs()):
+    for job in harness.with_store(lambda s: s.cron_jobs.list_all()):
         assert job.next_run_at is None or job.next_run_at <= limit
     for run in harness.executions():
         assert run.scheduled_time is None or run.scheduled_time <= limit

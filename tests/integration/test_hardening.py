@@ -14,7 +14,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from jobu.errors import StoreUnavailableError
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
-from jobu.store import JobStore
+from jobu.store.runs import Runs
 from tests.lambda_harness import (
     REQUEUE_GRACE,
     REQUEUE_STUCK_AFTER,
@@ -74,7 +74,7 @@ def test_a_late_mark_for_attempt_0_never_strands_attempt_1(
         sqs_send_fails(patched)
         assert harness.invoke_worker([work_message(execution_id, 0)]) == {"batchItemFailures": []}
     # now the dispatcher's late mark for attempt 0
-    harness.with_store(lambda store: store.mark_queued([(execution_id, 0)], now=datetime.now(UTC)))
+    harness.with_store(lambda store: store.runs.mark_queued([(execution_id, 0)], now=datetime.now(UTC)))
     (run,) = harness.executions()
     assert (run.status, run.retry_count, run.queued_at) == ("PENDING", 1, None)
 
@@ -113,7 +113,9 @@ def test_no_record_poisons_its_batch(harness: Harness) -> None:
         len(BAD_VALUES) + len(broken_envelopes),
     )
 
-    rejected = {r.source_offset: r for r in harness.with_store(lambda s: s.list_rejected_events(limit=50))}
+    rejected = {
+        r.source_offset: r for r in harness.with_store(lambda s: s.rejected_records.list_recent(limit=50))
+    }
     for i, (value, reason) in enumerate(BAD_VALUES):
         row = rejected[10 + i]
         assert reason in row.reason
@@ -126,7 +128,9 @@ def test_no_record_poisons_its_batch(harness: Harness) -> None:
     unkeyed = rejected[None]  # broken envelopes have no coordinates, only a digest key
     assert unkeyed.record_key.startswith("sha256:")
     digests = [
-        r for r in harness.with_store(lambda s: s.list_rejected_events(limit=50)) if r.source_offset is None
+        r
+        for r in harness.with_store(lambda s: s.rejected_records.list_recent(limit=50))
+        if r.source_offset is None
     ]
     assert len(digests) == len(broken_envelopes)
     assert {json.loads(r.raw_value)["offset"] for r in digests if "offset" in json.loads(r.raw_value)} >= {
@@ -141,9 +145,9 @@ def test_no_record_poisons_its_batch(harness: Harness) -> None:
     ]
     # redelivery of the whole batch adds nothing
     harness.invoke_queue(event)
-    assert len(harness.with_store(lambda s: s.list_rejected_events(limit=50))) == len(BAD_VALUES) + len(
-        broken_envelopes
-    )
+    assert len(harness.with_store(lambda s: s.rejected_records.list_recent(limit=50))) == len(
+        BAD_VALUES
+    ) + len(broken_envelopes)
     assert len(harness.executions()) == 3
 
 
@@ -162,10 +166,10 @@ def test_a_schedule_event_that_can_never_succeed_is_answered_and_changes_nothing
     from tests.integration.test_failure_paths import add_cron_job
 
     add_cron_job(harness, "every-minute", "sample")
-    before = harness.with_store(lambda s: s.list_cron_jobs())
+    before = harness.with_store(lambda s: s.cron_jobs.list_all())
     response = harness.invoke_cron(event)
     assert set(response) == {"refused"}
-    assert harness.with_store(lambda s: s.list_cron_jobs()) == before
+    assert harness.with_store(lambda s: s.cron_jobs.list_all()) == before
     assert harness.executions() == []
 
 
@@ -208,16 +212,16 @@ def test_a_dropped_connection_between_the_write_and_success_leaves_neither(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     execution_id = harness.insert_event_run("sample1", {"name": "exactly once"}, max_retry=1)
-    real_finish = JobStore.finish_execution
+    real_finish = Runs.finish
 
-    async def connection_drops(self: JobStore, *args: Any, **kwargs: Any) -> Any:
+    async def connection_drops(self: Runs, *args: Any, **kwargs: Any) -> Any:
         if kwargs.get("conn") is not None:  # the transactional handler's commit never happens
             raise StoreUnavailableError("PostgreSQL is unreachable: connection was closed in the middle")
         return await real_finish(self, *args, **kwargs)
 
     message = work_message(execution_id)
     with monkeypatch.context() as patched:
-        patched.setattr(JobStore, "finish_execution", connection_drops)
+        patched.setattr(Runs, "finish", connection_drops)
         assert harness.invoke_worker([message]) == {
             "batchItemFailures": [{"itemIdentifier": message["MessageId"]}]
         }

@@ -81,12 +81,12 @@ async def test_upgrade_from_002_keeps_rows_and_widens_statuses(database_url: str
         applied = await store.migrate()
         assert applied[0] == "003_statuses_and_rejected_records.sql"
 
-        parent, child = await store.get_execution(1), await store.get_execution(2)
+        parent, child = await store.runs.get(1), await store.runs.get(2)
         assert parent is not None
         assert child is not None
         assert (parent.status, parent.params, parent.job_id) == ("SUCCESS", {"a": 1}, 1)
         assert child.parent_execution_id == 1
-        [rejected] = await store.list_rejected_events()
+        [rejected] = await store.rejected_records.list_recent()
         assert (rejected.record_key, rejected.raw_encoding) == ("jobu-events:2:7", "utf-8")
         assert rejected.raw_value == "not json"
 
@@ -98,7 +98,7 @@ async def test_upgrade_from_002_keeps_rows_and_widens_statuses(database_url: str
                 "UPDATE job_executions SET status = 'CANCELLED', param_source = 'manual' WHERE id = 2",
                 {},
             )
-        updated = await store.get_execution(2)
+        updated = await store.runs.get(2)
         assert updated is not None
         assert (updated.status, updated.param_source) == ("CANCELLED", "manual")
         with pytest.raises(Exception, match=r"(?i)check|constraint"):

@@ -41,7 +41,7 @@ def messages(queue: WorkQueue) -> list[dict[str, int]]:
 async def end_with_child(store: JobStore, parent_id: int, *, at: datetime, result: Any) -> Execution:
     """Claim and finish a run SUCCESS with `result`, making a sample1 child run in the same
     transaction, as the worker does for a run whose params carry on_success; return the child."""
-    assert await store.claim_execution(parent_id, attempt=0, now=at, deadline_at=at + timedelta(minutes=5))
+    assert await store.runs.claim(parent_id, attempt=0, now=at, deadline_at=at + timedelta(minutes=5))
     child = NewExecution(
         job_id=None,
         handler_name="sample1",
@@ -51,7 +51,7 @@ async def end_with_child(store: JobStore, parent_id: int, *, at: datetime, resul
         timeout_seconds=60,
         parent_execution_id=parent_id,
     )
-    finished = await store.finish_execution(
+    finished = await store.runs.finish(
         parent_id, attempt=0, status=ExecutionStatus.SUCCESS, result=result, error_message=None, now=at,
         follow_up=child,
     )  # fmt: skip
@@ -116,15 +116,13 @@ async def test_run_now_refuses_a_handler_that_is_not_deployed_and_bad_overrides(
             store, queue, job_id, RunNowRequest(params={"x": "\x00"}), known_handlers=KNOWN, now=T0
         )
     assert (
-        await store.count_executions(
-            job_id=job_id, statuses=None, handler_name=None, from_date=None, to_date=None
-        )
+        await store.runs.count(job_id=job_id, statuses=None, handler_name=None, from_date=None, to_date=None)
         == 0
     )
 
 
 async def test_run_detail_has_its_parent_children_and_provenance(store: JobStore) -> None:
-    (parent,) = await store.insert_event_executions([event_run(1)], now=T0)
+    (parent,) = await store.runs.insert_events([event_run(1)], now=T0)
     created = await end_with_child(store, parent.id, at=T0, result={"ok": True})
     detail = await runs.get(store, parent.id)
     assert [c.id for c in detail.children] == [created.id]
@@ -145,8 +143,8 @@ async def test_event_runs_merged_over_a_cron_job_keep_each_keys_origin(
         kafka_event(11, {"handler_name": "sample1"})["records"]["jobu-events-0"][0]
     )
     await dispatch_event(store, queue, event, known_handlers=KNOWN, now=T0)
-    merged = await store.execution_for_source("jobu-events", 0, 10)
-    plain = await store.execution_for_source("jobu-events", 0, 11)
+    merged = await store.runs.for_source("jobu-events", 0, 10)
+    plain = await store.runs.for_source("jobu-events", 0, 11)
     assert merged is not None
     assert plain is not None
     assert merged.params_provenance == {"name": "event", "value": "cron"}
@@ -157,7 +155,7 @@ async def test_event_runs_merged_over_a_cron_job_keep_each_keys_origin(
 async def test_bulk_retry_takes_at_most_limit_runs_and_only_failed_or_timed_out(
     store: JobStore, queue: WorkQueue
 ) -> None:
-    inserted = await store.insert_event_executions([event_run(n) for n in range(1, 6)], now=T0)
+    inserted = await store.runs.insert_events([event_run(n) for n in range(1, 6)], now=T0)
     statuses = [
         ExecutionStatus.FAILED,
         ExecutionStatus.TIMEOUT,
@@ -199,9 +197,7 @@ async def test_concurrent_replays_of_one_record_make_one_run(store: JobStore, qu
     assert "dispatched" in outcomes
     assert set(outcomes) <= {"dispatched", "NotFoundError"}
     assert (
-        await store.count_executions(
-            job_id=None, statuses=None, handler_name=None, from_date=None, to_date=None
-        )
+        await store.runs.count(job_id=None, statuses=None, handler_name=None, from_date=None, to_date=None)
         == 1
     )
     # each concurrent replay may send the run's message (as a redelivered Kafka batch does); the

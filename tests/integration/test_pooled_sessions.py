@@ -79,7 +79,7 @@ async def status_seen_elsewhere(url: str, execution_id: int) -> ExecutionStatus:
     """The run's status as another connection sees it: what was committed."""
     other = await open_store(url, max_connections=1)
     try:
-        run = await other.get_execution(execution_id)
+        run = await other.runs.get(execution_id)
     finally:
         await other.close()
     assert run is not None
@@ -87,9 +87,7 @@ async def status_seen_elsewhere(url: str, execution_id: int) -> ExecutionStatus:
 
 
 async def claim(store: JobStore, execution_id: int) -> None:
-    claimed = await store.claim_execution(
-        execution_id, attempt=0, now=T0, deadline_at=T0 + timedelta(minutes=1)
-    )
+    claimed = await store.runs.claim(execution_id, attempt=0, now=T0, deadline_at=T0 + timedelta(minutes=1))
     assert claimed is not None
 
 
@@ -97,10 +95,10 @@ async def claim(store: JobStore, execution_id: int) -> None:
 
 
 async def test_postgres_jobu_connections_go_back_without_a_reset_query(postgres_store: JobStore) -> None:
-    (run,) = await postgres_store.insert_event_executions([event_run(1)], now=T0)
+    (run,) = await postgres_store.runs.insert_events([event_run(1)], now=T0)
     statements = await statement_log(postgres_store)
     await claim(postgres_store, run.id)
-    await postgres_store.get_execution(run.id)
+    await postgres_store.runs.get(run.id)
     assert len(statements) == 2
     assert statements[0].startswith("UPDATE job_executions SET status = 'RUNNING'")
     assert statements[1] == "SELECT * FROM job_executions WHERE id = $1;"
@@ -109,7 +107,7 @@ async def test_postgres_jobu_connections_go_back_without_a_reset_query(postgres_
 async def test_postgres_a_lent_connection_is_reset_before_jobu_uses_it(
     postgres_store: JobStore, postgres_url: str
 ) -> None:
-    (run,) = await postgres_store.insert_event_executions([event_run(1)], now=T0)
+    (run,) = await postgres_store.runs.insert_events([event_run(1)], now=T0)
     statements = await statement_log(postgres_store)
     async with postgres_store.connector.connection() as conn:
         postgres_store.connector.lend(conn)
@@ -123,7 +121,7 @@ async def test_postgres_a_lent_connection_is_reset_before_jobu_uses_it(
 async def test_postgres_a_transaction_left_open_by_handler_code_is_rolled_back(
     postgres_store: JobStore, postgres_url: str
 ) -> None:
-    (run,) = await postgres_store.insert_event_executions([event_run(1)], now=T0)
+    (run,) = await postgres_store.runs.insert_events([event_run(1)], now=T0)
     async with postgres_store.connector.connection() as conn:
         postgres_store.connector.lend(conn)
         await conn.execute("BEGIN")
@@ -131,7 +129,7 @@ async def test_postgres_a_transaction_left_open_by_handler_code_is_rolled_back(
     await claim(postgres_store, run.id)  # autocommit again: committed at once
     other = await open_store(postgres_url, max_connections=1)
     try:
-        seen = await other.get_execution(run.id)
+        seen = await other.runs.get(run.id)
     finally:
         await other.close()
     assert seen is not None
@@ -141,7 +139,7 @@ async def test_postgres_a_transaction_left_open_by_handler_code_is_rolled_back(
 async def test_worker_runs_a_sample_message_in_two_statements_on_postgres(postgres_store: JobStore) -> None:
     import jobu_handlers  # noqa: F401  (registers sample)
 
-    (run,) = await postgres_store.insert_event_executions([event_run(1)], now=T0)
+    (run,) = await postgres_store.runs.insert_events([event_run(1)], now=T0)
     statements = await statement_log(postgres_store)
     worker = Worker(postgres_store, WorkQueue(sqs_client=None, queue_url="unused"), RETRY)  # type: ignore[arg-type]
     message = WorkMessage(execution_id=run.id, attempt=0)
@@ -162,7 +160,7 @@ async def test_worker_runs_a_transactional_handler_on_the_claim_connection(
 ) -> None:
     import jobu_handlers  # noqa: F401  (registers sample1)
 
-    (run,) = await postgres_store.insert_event_executions(
+    (run,) = await postgres_store.runs.insert_events(
         [event_run(1, "sample1", {"name": "one", "value": 1})], now=T0
     )
     checkouts = 0
@@ -196,7 +194,7 @@ async def test_worker_runs_a_transactional_handler_on_the_claim_connection(
 async def test_mysql_autocommit_left_off_by_handler_code_does_not_swallow_jobu_writes(
     mysql_store: JobStore, mysql_url: str
 ) -> None:
-    (run,) = await mysql_store.insert_event_executions([event_run(1)], now=T0)
+    (run,) = await mysql_store.runs.insert_events([event_run(1)], now=T0)
     async with mysql_store.connector.connection() as conn:
         mysql_store.connector.lend(conn)
         async with conn.cursor() as cursor:
@@ -271,7 +269,7 @@ async def test_mysql_cancelled_transaction_is_a_cancellation(mysql_store: JobSto
     with pytest.raises(asyncio.CancelledError):
         await task
     # the cancelled statement's connection is gone, not back in the pool; the next one works
-    assert await mysql_store.list_executions() == []
+    assert await mysql_store.runs.list_recent() == []
 
 
 async def test_store_unavailable_is_still_translated_inside_a_transaction(mysql_store: JobStore) -> None:
@@ -284,7 +282,7 @@ async def test_store_unavailable_is_still_translated_inside_a_transaction(mysql_
 
     with pytest.raises(StoreUnavailableError):
         await killed()
-    assert await mysql_store.list_executions() == []
+    assert await mysql_store.runs.list_recent() == []
 
 
 async def kill(connection_id: int) -> None:

@@ -17,7 +17,7 @@ def run_event(harness: Harness, handler_name: str, params: dict[str, Any]) -> Ex
     """Write one event run, run it through the worker, return it finished."""
     execution_id = harness.insert_event_run(handler_name, params)
     assert harness.invoke_worker([work_message(execution_id)]) == {"batchItemFailures": []}
-    finished = harness.with_store(lambda s: s.get_execution(execution_id))
+    finished = harness.with_store(lambda s: s.runs.get(execution_id))
     assert finished is not None
     return finished  # type: ignore[no-any-return]
 

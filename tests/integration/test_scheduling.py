@@ -13,8 +13,9 @@ import pytest
 
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, RetryAfter, handler
 from jobu.models import CronJob, CronJobSpec
-from jobu.operations import cron_jobs, scheduling
-from jobu.operations.scheduling import BackfillRequest, PauseRequest
+from jobu.operations import cron_jobs
+from jobu.operations import runs as run_operations
+from jobu.operations.cron_jobs import BackfillRequest, PauseRequest
 from jobu.store import JobStore
 from jobu.work_queue import WorkQueue
 from tests.lambda_harness import Harness, work_message
@@ -88,7 +89,7 @@ def test_catch_up_after_downtime(
     add_job(harness, HOUR + timedelta(minutes=30), catchup_policy=policy, **extra)
     harness.tick(HOUR + timedelta(hours=3, minutes=10))
     assert [at for at, _, _ in runs(harness)] == slots(*expected)
-    (job,) = harness.with_store(lambda s: s.list_cron_jobs())
+    (job,) = harness.with_store(lambda s: s.cron_jobs.list_all())
     assert job.next_run_at == HOUR + timedelta(hours=4)  # whatever the policy: on to the next slot
 
 
@@ -108,7 +109,7 @@ def test_backfill_previews_exactly_what_it_creates_then_creates_it_once(harness:
         async def go(store: JobStore) -> Any:
             request = BackfillRequest(start=HOUR, end=HOUR + timedelta(hours=3), dry_run=dry_run)
             queue = WorkQueue(sqs_client=harness.sqs, queue_url=harness.queue_url)
-            return await scheduling.backfill(store, queue, job.id, request, now=HOUR + timedelta(hours=5))
+            return await cron_jobs.backfill(store, queue, job.id, request, now=HOUR + timedelta(hours=5))
 
         return harness.with_store(go)
 
@@ -136,11 +137,11 @@ def test_pause_then_resume_lets_the_catch_up_policy_decide(
 ) -> None:
     job = add_job(harness, HOUR - timedelta(minutes=30), catchup_policy=policy)
     harness.tick(HOUR + timedelta(seconds=30))  # slot 0 runs
-    harness.with_store(lambda s: scheduling.pause(s, job.id, PauseRequest(), now=HOUR + timedelta(minutes=5)))
+    harness.with_store(lambda s: cron_jobs.pause(s, job.id, PauseRequest(), now=HOUR + timedelta(minutes=5)))
     harness.tick(HOUR + timedelta(hours=1, seconds=30))
     harness.tick(HOUR + timedelta(hours=2, seconds=30))
     assert [at for at, _, _ in runs(harness)] == slots(0)  # nothing while paused
-    harness.with_store(lambda s: scheduling.resume(s, job.id, now=HOUR + timedelta(hours=2, minutes=10)))
+    harness.with_store(lambda s: cron_jobs.resume(s, job.id, now=HOUR + timedelta(hours=2, minutes=10)))
     harness.tick(HOUR + timedelta(hours=2, minutes=10))
     assert [at for at, _, _ in runs(harness)] == slots(0, *after_resume)
 
@@ -149,14 +150,14 @@ def test_a_pause_with_an_end_resumes_by_itself(harness: Harness) -> None:
     job = add_job(harness, HOUR - timedelta(minutes=30))
     until = HOUR + timedelta(hours=1, minutes=30)
     paused = harness.with_store(
-        lambda s: scheduling.pause(s, job.id, PauseRequest(until=until), now=HOUR - timedelta(minutes=20))
+        lambda s: cron_jobs.pause(s, job.id, PauseRequest(until=until), now=HOUR - timedelta(minutes=20))
     )
     assert (paused.paused_at is not None, paused.paused_until) == (True, until)
     harness.tick(HOUR + timedelta(hours=1, seconds=30))
     assert harness.executions() == []
     harness.tick(HOUR + timedelta(hours=2, seconds=30))
     assert [at for at, _, _ in runs(harness)] == slots(2)  # coalesce: the latest slot
-    (job,) = harness.with_store(lambda s: s.list_cron_jobs())
+    (job,) = harness.with_store(lambda s: s.cron_jobs.list_all())
     assert (job.paused_at, job.paused_until) == (None, None)
 
 
@@ -226,7 +227,7 @@ def test_a_wait_longer_than_sqs_can_delay_is_sent_by_the_sweeper_when_due(harnes
 def test_a_cancelled_pending_run_never_starts(harness: Harness) -> None:
     execution_id = harness.insert_event_run("test_sched_sleeper", {"value": 0})
     outcome = harness.with_store(
-        lambda s: scheduling.cancel(
+        lambda s: run_operations.cancel(
             s,
             WorkQueue(sqs_client=harness.sqs, queue_url=harness.queue_url),
             execution_id,
@@ -246,7 +247,7 @@ def test_a_running_run_is_cancelled_within_seconds_and_its_handler_sees_it(harne
         time.sleep(1.0)
         queue = WorkQueue(sqs_client=harness.sqs, queue_url=harness.queue_url)
         result = harness.with_store(
-            lambda s: scheduling.cancel(s, queue, execution_id, now=datetime.now(UTC))
+            lambda s: run_operations.cancel(s, queue, execution_id, now=datetime.now(UTC))
         )
         assert result.outcome == "requested"
 
@@ -267,7 +268,7 @@ def test_cancel_of_an_ended_run_is_refused(harness: Harness) -> None:
     harness.invoke_worker([work_message(execution_id)])
     queue = WorkQueue(sqs_client=harness.sqs, queue_url=harness.queue_url)
     with pytest.raises(Exception, match="is SUCCESS: only a run that has not ended can be cancelled"):
-        harness.with_store(lambda s: scheduling.cancel(s, queue, execution_id, now=datetime.now(UTC)))
+        harness.with_store(lambda s: run_operations.cancel(s, queue, execution_id, now=datetime.now(UTC)))
 
 
 # --- retention ----------------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ def only_run(harness: Harness) -> Execution:
 
 
 def rejected(harness: Harness) -> list[RejectedEvent]:
-    return harness.with_store(lambda s: s.list_rejected_events())  # type: ignore[no-any-return]
+    return harness.with_store(lambda s: s.rejected_records.list_recent())  # type: ignore[no-any-return]
 
 
 def data_root(harness: Harness) -> Path:

@@ -268,7 +268,7 @@ def test_every_handler_has_an_example() -> None:
 def run(harness: Harness, name: str, params: dict[str, Any]) -> Execution:
     execution_id = harness.insert_event_run(name, params)
     harness.invoke_worker([work_message(execution_id)])
-    finished: Execution = harness.with_store(lambda s: s.get_execution(execution_id))
+    finished: Execution = harness.with_store(lambda s: s.runs.get(execution_id))
     return finished
 
 

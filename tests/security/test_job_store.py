@@ -14,9 +14,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from jobu.cron_jobs import create_cron_job
 from jobu.handler_manifest import known_handler_names
 from jobu.models import CronJobSpec
+from jobu.operations.cron_jobs import create as create_cron_job
 from jobu.store import JobStore
 from tests.integration.test_pipeline_chain import sql
 from tests.lambda_harness import Harness
@@ -51,7 +51,7 @@ def _now() -> Any:
 
 
 def cron_jobs(harness: Harness) -> list[dict[str, Any]]:
-    return [job.model_dump() for job in harness.with_store(lambda s: s.list_cron_jobs())]
+    return [job.model_dump() for job in harness.with_store(lambda s: s.cron_jobs.list_all())]
 
 
 def attacker_file(harness: Harness) -> str:

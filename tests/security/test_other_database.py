@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from jobu.cron_jobs import parse_spec, validate_spec
 from jobu.errors import InvalidCronJobError
 from jobu.handler_manifest import known_handler_names
+from jobu.operations.cron_jobs import parse_spec, validate_spec
 from tests.lambda_harness import Harness, work_message
 from tests.security.conftest import data_root, only_run, produce, rejected
 from tests.security.test_job_store import add_job

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from jobu.cron_jobs import parse_spec, validate_spec
 from jobu.errors import InvalidCronJobError
 from jobu.handler_manifest import known_handler_names
+from jobu.operations.cron_jobs import parse_spec, validate_spec
 from tests.lambda_harness import Harness, work_message
 from tests.security.conftest import Canary, msk_event, only_run, rejected
 

@@ -8,7 +8,7 @@ from openapi_spec_validator import validate
 
 from jobu import constants
 from jobu.api.resolver import create_resolver, openapi
-from jobu.api.services import AdminConfig
+from jobu.config import AdminConfig
 from jobu.errors import ConfigurationError
 from tests.admin_client import AdminClient
 

@@ -85,7 +85,7 @@ async def one_run():
     await store.migrate()
     new = NewExecution(job_id=None, handler_name="sample", params={{}}, param_source="event", max_retry=0,
                        timeout_seconds=30, source_topic="t", source_partition=0, source_offset=1)
-    (run,) = await store.insert_event_executions([new], now=__import__("datetime").datetime.now())
+    (run,) = await store.runs.insert_events([new], now=__import__("datetime").datetime.now())
     await store.close()
     return run.id
 

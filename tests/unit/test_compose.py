@@ -74,9 +74,10 @@ def test_mysql_matches_the_test_servers() -> None:
 
 @pytest.mark.parametrize(("service", "dialect"), [("postgres", "postgres"), ("mysql", "mysql")])
 def test_schema_is_applied_at_start_in_migration_order(service: str, dialect: str) -> None:
-    assert f"./schema/{dialect}:/docker-entrypoint-initdb.d:ro" in SERVICES[service]["volumes"]
-    migrations = sorted((INFRA / "schema" / dialect).glob("*.sql"))
-    assert migrations, f"no migrations in infra/schema/{dialect}"
+    schema = "../layers/core/python/jobu/store/schema"
+    assert f"{schema}/{dialect}:/docker-entrypoint-initdb.d:ro" in SERVICES[service]["volumes"]
+    migrations = sorted((INFRA / schema / dialect).glob("*.sql"))
+    assert migrations, f"no migrations in {schema}/{dialect}"
     numbers = [int(path.name.split("_", 1)[0]) for path in migrations]
     # the image runs them in file-name order: that must be the numbered order
     assert numbers == sorted(numbers)

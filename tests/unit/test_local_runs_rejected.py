@@ -31,7 +31,7 @@ async def seed(url: str) -> None:
         row(1, 5, "{oops", "value is not JSON"),
         row(0, 9, '{"handler_name": "x"}', "unknown handler 'x'"),
     ]
-    await store.insert_rejected_events(rows, now=datetime(2026, 11, 22, tzinfo=UTC))
+    await store.rejected_records.insert(rows, now=datetime(2026, 11, 22, tzinfo=UTC))
     await store.close()
 
 

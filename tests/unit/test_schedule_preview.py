@@ -1,4 +1,4 @@
-"""jobu.operations.schedules.preview: the next fire times the cron dispatcher would compute, fewer when
+"""jobu.operations.cron_jobs.preview: the next fire times the cron dispatcher would compute, fewer when
 no more exist, and a refusal that names the field at fault."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 from jobu.cron import next_slot_after
 from jobu.errors import InvalidCronJobError
-from jobu.operations.schedules import preview
+from jobu.operations.cron_jobs import preview
 
 NOW = datetime(2026, 11, 1, 12, 0, 30, tzinfo=UTC)
 

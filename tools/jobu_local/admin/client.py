@@ -20,15 +20,22 @@ from jobu.models import (
     RejectedEvent,
     RejectedEventSummary,
 )
-from jobu.operations.cron_jobs import CronJobUpdate, RunNowRequest, RunNowResult
+from jobu.operations.cron_jobs import (
+    DEFAULT_PREVIEW,
+    BackfillRequest,
+    BackfillResult,
+    CronJobUpdate,
+    PauseRequest,
+    RunNowRequest,
+    RunNowResult,
+    SchedulePreview,
+)
 from jobu.operations.dead_letters import MAX_PEEK, DeadLetter, DeadLetterDepth, RedriveRequest, RedriveTask
 from jobu.operations.handlers import HandlerInfo
 from jobu.operations.health import Health, Readiness
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page
 from jobu.operations.rejected_records import ReplayResult
-from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, RetryResult, RunDetail
-from jobu.operations.schedules import DEFAULT_PREVIEW, SchedulePreview
-from jobu.operations.scheduling import BackfillRequest, BackfillResult, CancelResult, PauseRequest
+from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, CancelResult, RetryResult, RunDetail
 from jobu.operations.statistics import CronRecentRuns, StatusCounts, Timeline
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from pydantic import ValidationError
 
 from jobu.clock import utcnow
+from jobu.dead_letter_queue import DeadLetterQueue
 from jobu.errors import JobuError
 from jobu.models import (
     CronJob,
@@ -34,16 +35,22 @@ from jobu.operations import (
     health,
     rejected_records,
     runs,
-    schedules,
-    scheduling,
     statistics,
 )
-from jobu.operations.cron_jobs import CronJobUpdate, RunNowRequest, RunNowResult
+from jobu.operations.cron_jobs import (
+    DEFAULT_PREVIEW,
+    BackfillRequest,
+    BackfillResult,
+    CronJobUpdate,
+    PauseRequest,
+    RunNowRequest,
+    RunNowResult,
+    SchedulePreview,
+)
 from jobu.operations.dead_letters import (
     MAX_PEEK,
     DeadLetter,
     DeadLetterDepth,
-    DeadLetterQueue,
     RedriveRequest,
     RedriveTask,
 )
@@ -51,9 +58,14 @@ from jobu.operations.handlers import HandlerInfo, list_handlers
 from jobu.operations.health import Health, Readiness
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
 from jobu.operations.rejected_records import ReplayResult
-from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, RetryResult, RunDetail, RunFilter
-from jobu.operations.schedules import DEFAULT_PREVIEW, SchedulePreview
-from jobu.operations.scheduling import BackfillRequest, BackfillResult, CancelResult, PauseRequest
+from jobu.operations.runs import (
+    BulkRetryRequest,
+    BulkRetryResult,
+    CancelResult,
+    RetryResult,
+    RunDetail,
+    RunFilter,
+)
 from jobu.operations.statistics import CronRecentRuns, StatusCounts, Timeline
 from jobu.store import JobStore
 from jobu.work_queue import QueuedRun, SendReport, WorkQueue
@@ -174,22 +186,22 @@ class DirectAdminClient(AdminClient):
 
     @_answered
     async def pause_cron_job(self, job_id: int, request: PauseRequest | None = None) -> CronJob:
-        return await scheduling.pause(self._store, job_id, request or PauseRequest(), now=utcnow())
+        return await cron_jobs.pause(self._store, job_id, request or PauseRequest(), now=utcnow())
 
     @_answered
     async def resume_cron_job(self, job_id: int) -> CronJob:
-        return await scheduling.resume(self._store, job_id, now=utcnow())
+        return await cron_jobs.resume(self._store, job_id, now=utcnow())
 
     @_answered
     async def backfill_cron_job(self, job_id: int, request: BackfillRequest) -> BackfillResult:
         queue = _DryRunQueue() if request.dry_run else self._resources.work_queue()
-        return await scheduling.backfill(self._store, queue, job_id, request, now=utcnow())
+        return await cron_jobs.backfill(self._store, queue, job_id, request, now=utcnow())
 
     @_answered
     async def preview_cron_expression(
         self, cron_expression: str, timezone: str = "UTC", count: int = DEFAULT_PREVIEW
     ) -> SchedulePreview:
-        return schedules.preview(cron_expression, timezone=timezone, count=count, now=utcnow())
+        return cron_jobs.preview(cron_expression, timezone=timezone, count=count, now=utcnow())
 
     @_answered
     async def handlers(self) -> list[HandlerInfo]:
@@ -197,7 +209,7 @@ class DirectAdminClient(AdminClient):
 
     @_answered
     async def cancel_run(self, run_id: int) -> CancelResult:
-        return await scheduling.cancel(self._store, self._resources.work_queue(), run_id, now=utcnow())
+        return await runs.cancel(self._store, self._resources.work_queue(), run_id, now=utcnow())
 
     @_answered
     async def run_status_counts(

@@ -41,7 +41,7 @@ from jobu_local.commands.targets import (
 from jobu_local.template.reader import LocalTemplate, NamingProvider
 
 if TYPE_CHECKING:
-    from jobu.operations.dead_letters import DeadLetterQueue
+    from jobu.dead_letter_queue import DeadLetterQueue
     from jobu.work_queue import WorkQueue
     from jobu_local.admin.client import AdminClient
     from jobu_local.admin.direct import Resources
@@ -242,7 +242,7 @@ def _work_queue(urls: dict[str, str]) -> WorkQueue:
 
 
 def _dead_letters(urls: dict[str, str]) -> DeadLetterQueue:
-    from jobu.operations.dead_letters import DeadLetterQueue
+    from jobu.dead_letter_queue import DeadLetterQueue
 
     return DeadLetterQueue(sqs_client=_sqs(), queue_url=urls[DEAD_LETTER_QUEUE_VARIABLE])
 

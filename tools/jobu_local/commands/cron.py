@@ -179,7 +179,7 @@ def _queued(result: RunNowResult) -> str:
 
 
 def cmd_pause(args: argparse.Namespace) -> int:
-    from jobu.operations.scheduling import PauseRequest
+    from jobu.operations.cron_jobs import PauseRequest
 
     request = model(PauseRequest, {"until": args.until})
 
@@ -209,7 +209,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from jobu.operations.scheduling import BackfillRequest
+    from jobu.operations.cron_jobs import BackfillRequest
 
     request = model(BackfillRequest, {"start": args.start, "end": args.end, "dry_run": not args.apply})
 

@@ -77,7 +77,7 @@ class Demo:
     async def run(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
         self.directory.mkdir(parents=True)
-        self.step(f"schema: applying infra/schema/sqlite to {self.database_url}")
+        self.step(f"schema: applying the sqlite schema to {self.database_url}")
         async with store_commands.opened_store(self.database_url) as store:
             applied = await store.migrate()
         self.note(f"{len(applied)} migration(s) applied")

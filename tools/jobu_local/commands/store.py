@@ -26,4 +26,4 @@ async def opened_store(url: str, *, migrate: bool = False) -> AsyncIterator[JobS
 
 async def recent_runs(url: str, *, limit: int) -> list[Execution]:
     async with opened_store(url) as store:
-        return await store.list_executions(limit=limit)
+        return await store.runs.list_recent(limit=limit)

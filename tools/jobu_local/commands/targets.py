@@ -15,7 +15,6 @@ from jobu_local.runtime.state import (
     default_database_url,
     project_root,
     state_dir,
-    use_schema_of,
 )
 from jobu_local.template.reader import DEFAULT_REGION, LocalTemplate
 
@@ -50,7 +49,6 @@ def load_template(explicit: str | None) -> LocalTemplate:
 
 
 def database_url(explicit: str | None) -> str:
-    use_schema_of(project_root())
     if explicit:
         return explicit
     if os.environ.get("JOBU_DATABASE_URL"):

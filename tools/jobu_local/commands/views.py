@@ -12,10 +12,10 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from jobu.models import CronJob, Execution, ExecutionSummary, RejectedEvent, RejectedEventSummary
+    from jobu.operations.cron_jobs import BackfillResult
     from jobu.operations.dead_letters import DeadLetter, DeadLetterDepth, RedriveTask
     from jobu.operations.paging import Page
     from jobu.operations.runs import RunDetail
-    from jobu.operations.scheduling import BackfillResult
 
 RUN_COLUMNS = (
     "id",

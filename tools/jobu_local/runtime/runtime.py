@@ -44,7 +44,6 @@ from jobu_local.runtime.state import (
     default_database_url,
     project_root,
     state_dir,
-    use_schema_of,
 )
 from jobu_local.template.reader import ACCOUNT_ID, FunctionSpec, KafkaSource, LocalTemplate, SqsSource
 
@@ -248,8 +247,6 @@ class LocalRuntime:
 
     async def _prepare_database(self) -> str:
         url = self.options.database_url or default_database_url(self._state_dir)
-        use_schema_of(self.options.template_path.resolve().parent)
-        use_schema_of(project_root())  # a build folder (--rie) has no infra/schema
         from jobu.store import open_store
 
         store = await open_store(url)

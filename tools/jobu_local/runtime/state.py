@@ -15,7 +15,6 @@ from typing import Any
 
 # The checkout this package runs from (tools/jobu_local/runtime/state.py), when it is one.
 CHECKOUT = Path(__file__).resolve().parents[3]
-SCHEMA_DIR_VARIABLE = "JOBU_SCHEMA_DIR"
 
 
 def project_root() -> Path:
@@ -26,14 +25,6 @@ def project_root() -> Path:
     if (here / "template.yaml").exists() or not (CHECKOUT / "template.yaml").exists():
         return here
     return CHECKOUT
-
-
-def use_schema_of(root: Path) -> None:
-    """Migrations from the project's infra/schema (the core finds them beside itself only when it
-    runs from the checkout), unless JOBU_SCHEMA_DIR already says where."""
-    schema = root / "infra" / "schema"
-    if schema.is_dir():
-        os.environ.setdefault(SCHEMA_DIR_VARIABLE, str(schema))
 
 
 STATE_DIR_VARIABLE = "JOBU_LOCAL_STATE_DIR"

@@ -322,6 +322,28 @@ class CronConfig(FunctionConfig):
         )
 
 
+@dataclass(frozen=True)
+class AdminConfig(FunctionConfig):
+    """The admin function's settings: every function's, plus the dead-letter queue it reads and
+    redrives and the worker's Timeout (which bounds a cron job's timeout_seconds)."""
+
+    dead_letter_queue_url: str
+    worker_timeout_seconds: int
+
+    ADMIN = frozenset({constants.DEAD_LETTER_QUEUE_URL, constants.WORKER_TIMEOUT_SECONDS})
+    ENVIRONMENT = FunctionConfig.ENVIRONMENT | ADMIN
+    REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT | ADMIN
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> AdminConfig:
+        base = FunctionConfig.from_environ(environ)
+        return cls(
+            **{field.name: getattr(base, field.name) for field in fields(FunctionConfig)},
+            dead_letter_queue_url=required(environ, constants.DEAD_LETTER_QUEUE_URL),
+            worker_timeout_seconds=worker_timeout_seconds(environ),
+        )
+
+
 def worker_timeout_seconds(environ: Mapping[str, str] = os.environ) -> int:
     """The worker function's Timeout, for tools that create cron jobs (see cron_jobs.validate_spec)."""
     return _positive_int(environ, constants.WORKER_TIMEOUT_SECONDS)

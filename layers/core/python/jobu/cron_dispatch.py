@@ -40,7 +40,7 @@ from jobu.observability import (
 )
 from jobu.schedule_event import ScheduleEventRefusedError
 from jobu.store import JobStore
-from jobu.store.job_store import SlotPlan
+from jobu.store.cron_jobs import SlotPlan
 from jobu.sweeper import SweepReport, sweep
 from jobu.work_queue import SendReport, WorkQueue, dispatch_new_runs
 
@@ -95,7 +95,7 @@ async def _dispatch_due(
     plan = _planner(report.tick_time)
     sends: list[asyncio.Task[SendReport]] = []
     while True:
-        chunk = await store.dispatch_due_cron_jobs(
+        chunk = await store.cron_jobs.dispatch_due(
             tick=report.tick_time, limit=CHUNK_SIZE, plan=plan, now=now
         )
         report.jobs += len(chunk.plans)
@@ -139,7 +139,7 @@ async def _apply_retention(
     for _ in range(RETENTION_BATCHES_PER_TICK):
         if time_left() < RESERVE_SECONDS:
             return
-        deleted = await store.delete_finished_runs(cutoff=now - retention, limit=RETENTION_BATCH)
+        deleted = await store.runs.prune(cutoff=now - retention, limit=RETENTION_BATCH)
         report.deleted_runs += deleted
         if deleted < RETENTION_BATCH:
             return

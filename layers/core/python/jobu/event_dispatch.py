@@ -164,7 +164,7 @@ async def plan_batch(store: JobStore, event: Any, known_handlers: Set[str]) -> B
     rejected = [p for p in parsed if isinstance(p, Rejected)]
     job_ids = sorted({a.message.job_id for a in accepted if a.message.job_id is not None})
     handlers = sorted({a.message.handler_name for a in accepted if a.message.job_id is None})
-    by_id, by_handler = _base_jobs(await store.cron_jobs_for_events(job_ids, handlers) if accepted else [])
+    by_id, by_handler = _base_jobs(await store.cron_jobs.for_events(job_ids, handlers) if accepted else [])
     runs = []
     for item in accepted:
         job_id, handler_name = item.message.job_id, item.message.handler_name
@@ -192,7 +192,7 @@ async def _insert_runs(
     """One INSERT for the batch; if the database refuses it, one per run, so that a run the
     database will not take is rejected on its own instead of blocking the others."""
     try:
-        return await store.insert_event_executions([run for _, run in runs], now=now), []
+        return await store.runs.insert_events([run for _, run in runs], now=now), []
     except StoreUnavailableError:
         raise
     except Exception as error:
@@ -203,7 +203,7 @@ async def _insert_runs(
     refused: list[Rejected] = []
     for accepted, run in runs:
         try:
-            pending += await store.insert_event_executions([run], now=now)
+            pending += await store.runs.insert_events([run], now=now)
         except StoreUnavailableError:
             raise
         except Exception as error:
@@ -228,7 +228,7 @@ async def _keep_rejected(store: JobStore, rejected: list[Rejected], *, now: date
                 "offset": None if where is None else where.offset,
             },
         )
-    await store.insert_rejected_events([item.row() for item in rejected], now=now)
+    await store.rejected_records.insert([item.row() for item in rejected], now=now)
     count(REJECTED, len(rejected))
 
 

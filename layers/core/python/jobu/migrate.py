@@ -29,7 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobu.migrate", description=__doc__)
     parser.add_argument("--database-url", default=os.environ.get(constants.DATABASE_URL))
     parser.add_argument(
-        "--schema-dir", type=Path, default=None, help="default: infra/schema of this checkout"
+        "--schema-dir",
+        type=Path,
+        default=None,
+        help="default: the schema shipped with jobu (jobu/store/schema)",
     )
     args = parser.parse_args(argv)
     if not args.database_url:

@@ -48,7 +48,7 @@ async def settle_failure(
     attempt = execution.retry_count
     if retryable and attempt < execution.max_retry:
         delay = retry_after if retry_after is not None else backoff_seconds(attempt, policy)
-        retried = await store.retry_execution(
+        retried = await store.runs.retry(
             execution.id,
             attempt=attempt,
             error_message=error,
@@ -60,7 +60,7 @@ async def settle_failure(
             count(RETRIED)
             return QueuedRun(execution.id, attempt + 1, round(delay))
         # not retried: another actor settled it, or an operator asked to cancel it (no more attempts)
-        await store.finish_execution(
+        await store.runs.finish(
             execution.id,
             attempt=attempt,
             status=ExecutionStatus.CANCELLED,
@@ -69,7 +69,7 @@ async def settle_failure(
             now=now,
         )
         return None
-    await store.finish_execution(
+    await store.runs.finish(
         execution.id, attempt=attempt, status=status, result=result, error_message=error, now=now
     )
     count({ExecutionStatus.TIMEOUT: TIMED_OUT, ExecutionStatus.CANCELLED: CANCELLED}.get(status, FAILED))

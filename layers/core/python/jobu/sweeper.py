@@ -38,7 +38,7 @@ async def sweep(
 ) -> SweepReport:
     report = SweepReport()
     retries: list[QueuedRun] = []
-    for execution in await store.stale_running_executions(now=now, limit=SWEEP_LIMIT):
+    for execution in await store.runs.stale_running(now=now, limit=SWEEP_LIMIT):
         logger.warning(
             "run abandoned by its worker: past its deadline while RUNNING",
             extra={
@@ -65,12 +65,12 @@ async def sweep(
     count(ABANDONED, len(report.abandoned))
 
     # queue_one: a WAITING run whose active run ended while no worker was there to start it
-    for job_id in await store.jobs_with_promotable_runs(limit=SWEEP_LIMIT):
-        promoted = await store.promote_waiting_run(job_id, now=now)
+    for job_id in await store.runs.jobs_with_promotable(limit=SWEEP_LIMIT):
+        promoted = await store.runs.promote_waiting(job_id, now=now)
         retries += [QueuedRun.for_execution(promoted)] if promoted else []
 
-    unsent = await store.unqueued_executions(cutoff=now - policy.grace, limit=SWEEP_LIMIT)
-    unsent += await store.stuck_executions(cutoff=now - policy.stuck_after, limit=SWEEP_LIMIT)
+    unsent = await store.runs.unqueued(cutoff=now - policy.grace, limit=SWEEP_LIMIT)
+    unsent += await store.runs.stuck(cutoff=now - policy.stuck_after, limit=SWEEP_LIMIT)
     runs = [QueuedRun.for_execution(e, int((e.available_at - now).total_seconds())) for e in unsent]
     sent = await enqueue(store, queue, runs + retries, now=now)
     report.requeued = [run.execution_id for run in runs if run.execution_id in set(sent.sent)]

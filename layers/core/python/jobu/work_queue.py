@@ -117,7 +117,9 @@ async def enqueue(
         return SendReport()
     report = await queue.send(runs)
     attempts = {run.execution_id: run.attempt for run in latest_attempts(runs)}
-    await store.mark_queued([(execution_id, attempts[execution_id]) for execution_id in report.sent], now=now)
+    await store.runs.mark_queued(
+        [(execution_id, attempts[execution_id]) for execution_id in report.sent], now=now
+    )
     if report.failed:
         count(SEND_FAILED, len(report.failed))
         logger.error(

@@ -33,7 +33,7 @@ from jobu.observability import SUCCEEDED, count, logger
 from jobu.retries import CANCELLED_REASON, settle_failure
 from jobu.run_database import HandlerDatabase, TransactionDatabase
 from jobu.store import JobStore
-from jobu.store.job_store import Finished
+from jobu.store.runs import Finished
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
 # Time kept back from the Lambda's remaining time to store the outcome after a handler stops.
@@ -185,7 +185,7 @@ class _CancelWatch:
         while not self._handler.done():
             await asyncio.sleep(CANCEL_POLL_SECONDS)
             try:
-                requested = await self._store.cancel_requested(self._execution_id)
+                requested = await self._store.runs.cancel_requested(self._execution_id)
             except StoreUnavailableError:
                 continue  # the next look may reach it; the run goes on meanwhile
             if requested and not self._handler.done():
@@ -222,7 +222,7 @@ class Worker:
         self, conn: Any, message: WorkMessage, remaining_seconds: float
     ) -> _Run | _Failed | Outcome:
         now = utcnow()
-        execution = await self.store.claim_execution(
+        execution = await self.store.runs.claim(
             message.execution_id,
             attempt=message.attempt,
             now=now,
@@ -245,7 +245,7 @@ class Worker:
         return _Run(execution, handler_cls, params, follow_up, budget)
 
     async def _unclaimed(self, conn: Any, message: WorkMessage) -> Outcome:
-        execution = await self.store.get_execution(message.execution_id, conn=conn)
+        execution = await self.store.runs.get(message.execution_id, conn=conn)
         if execution is None:
             logger.warning(
                 "message for a run that does not exist", extra={"execution_id": message.execution_id}
@@ -344,7 +344,7 @@ class Worker:
     async def _finish(
         self, execution: Execution, result: dict[str, Any], follow_up: FollowUp | None, *, conn: Any
     ) -> Finished:
-        return await self.store.finish_execution(
+        return await self.store.runs.finish(
             execution.id,
             attempt=execution.retry_count,
             status=ExecutionStatus.SUCCESS,
@@ -368,9 +368,9 @@ class Worker:
 
     async def _promoted(self, execution: Execution) -> list[QueuedRun]:
         """queue_one: the job's WAITING run, now that this run has ended, as a message to send."""
-        if execution.job_id is None or not await self.store.has_waiting_run(execution.job_id):
+        if execution.job_id is None or not await self.store.runs.has_waiting(execution.job_id):
             return []
-        promoted = await self.store.promote_waiting_run(execution.job_id, now=utcnow())
+        promoted = await self.store.runs.promote_waiting(execution.job_id, now=utcnow())
         return [QueuedRun.for_execution(promoted)] if promoted is not None else []
 
     async def _end(self, execution: Execution, failure: Failure) -> Outcome:

@@ -24,7 +24,6 @@ from jobu.api.routes import (
     health,
     rejected_records,
     runs,
-    schedules,
     statistics,
 )
 from jobu.api.services import Services
@@ -42,7 +41,7 @@ ROUTERS = [
     (runs.router, "/api/jobs"),
     (rejected_records.router, "/api/rejected"),
     (dead_letters.router, "/api/dead-letters"),
-    (schedules.router, "/api/cron-preview"),
+    (cron_jobs.preview_router, "/api/cron-preview"),
     (handlers.router, "/api/handlers"),
     (statistics.router, "/api/stats"),
     (health.router, None),

@@ -7,18 +7,14 @@ a local server or a test can give its own.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
 from typing import Protocol
 
 from aws_lambda_powertools.event_handler.request import Request
 
-from jobu import constants
-from jobu.config import FunctionConfig, required, worker_timeout_seconds
+from jobu.config import AdminConfig
+from jobu.dead_letter_queue import DeadLetterQueue
 from jobu.handler_manifest import known_handler_names
 from jobu.lambda_runtime import Container
-from jobu.operations.dead_letters import DeadLetterQueue
 from jobu.store import JobStore
 from jobu.work_queue import WorkQueue
 
@@ -39,28 +35,6 @@ class Services(Protocol):
 
     @property
     def worker_timeout_seconds(self) -> int: ...
-
-
-@dataclass(frozen=True)
-class AdminConfig(FunctionConfig):
-    """The admin function's settings: every function's, plus the dead-letter queue it reads and
-    redrives and the worker's Timeout (which bounds a cron job's timeout_seconds)."""
-
-    dead_letter_queue_url: str
-    worker_timeout_seconds: int
-
-    ADMIN = frozenset({constants.DEAD_LETTER_QUEUE_URL, constants.WORKER_TIMEOUT_SECONDS})
-    ENVIRONMENT = FunctionConfig.ENVIRONMENT | ADMIN
-    REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT | ADMIN
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> AdminConfig:
-        base = FunctionConfig.from_environ(environ)
-        return cls(
-            **{field.name: getattr(base, field.name) for field in fields(FunctionConfig)},
-            dead_letter_queue_url=required(environ, constants.DEAD_LETTER_QUEUE_URL),
-            worker_timeout_seconds=worker_timeout_seconds(environ),
-        )
 
 
 class LambdaServices:

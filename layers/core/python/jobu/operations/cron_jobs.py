@@ -1,9 +1,13 @@
-"""Cron jobs: create, read, list, update, enable or disable, delete, and run now.
+"""Cron jobs: create, read, list, update, enable or disable, delete, run now, pause and resume,
+backfill, and the preview of an expression before it is saved.
 
 Every definition is checked before it reaches the store (jobu.cron for the expression and the time
 zone): a bad one is an InvalidCronJobError whose message says what is wrong, a taken name a
 DuplicateError. Enabling, and any change of the expression or time zone, schedules from the next
-slot after now: no catch-up (pausing and resuming is what keeps the missed slots: jobu.operations.scheduling).
+slot after now: no catch-up (pausing and resuming is what keeps the missed slots, docs/scheduling.md).
+The preview is what the dashboard's form asks for as an expression is typed, so the times it shows
+are the ones the cron dispatcher computes (jobu.cron, in the job's zone), not a second
+implementation in the browser.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ from collections.abc import Mapping, Set
 from datetime import datetime
 from typing import Any
 
+from croniter import CroniterError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from jobu.cron import Schedule
+from jobu.cron import Schedule, validate_cron_expression, zone
 from jobu.documents import storage_problem
 from jobu.errors import DuplicateError, InvalidCronJobError, InvalidStateError, NotFoundError
 from jobu.models import (
@@ -30,11 +35,11 @@ from jobu.models import (
     ExecutionStatus,
     NewExecution,
     OverlapPolicy,
+    RunRef,
     StorableText,
     overlap_from,
 )
 from jobu.operations.paging import Page, PageRequest
-from jobu.operations.schedules import check_expression, check_timezone
 from jobu.params_schema import params_problem
 from jobu.provenance import merge_params
 from jobu.store import JobStore
@@ -42,6 +47,10 @@ from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
 # The worker needs a few seconds after the handler to store the result and re-queue a retry.
 WORKER_MARGIN_SECONDS = 5
+# A backfill creates at most this many runs in one request (ask again for the rest).
+MAX_BACKFILL_SLOTS = 1000
+MAX_PREVIEW = 20
+DEFAULT_PREVIEW = 5
 
 
 class CronJobUpdate(BaseModel):
@@ -144,20 +153,20 @@ async def create(
 ) -> CronJob:
     validate_spec(spec, known_handlers=known_handlers, worker_timeout_seconds=worker_timeout_seconds)
     try:
-        return await store.insert_cron_job(spec, next_run_at=_next_run_at(spec, now), now=now)
+        return await store.cron_jobs.insert(spec, next_run_at=_next_run_at(spec, now), now=now)
     except DuplicateError:
         raise DuplicateError(f"a cron job named {spec.name!r} exists already") from None
 
 
 async def get(store: JobStore, job_id: int) -> CronJob:
-    job = await store.get_cron_job(job_id)
+    job = await store.cron_jobs.get(job_id)
     if job is None:
         raise NotFoundError(f"no cron job with id {job_id}")
     return job
 
 
 async def get_by_name(store: JobStore, name: str) -> CronJob:
-    job = await store.get_cron_job_by_name(name)
+    job = await store.cron_jobs.get_by_name(name)
     if job is None:
         raise NotFoundError(f"no cron job named {name!r}")
     return job
@@ -166,8 +175,8 @@ async def get_by_name(store: JobStore, name: str) -> CronJob:
 async def list_page(
     store: JobStore, request: PageRequest, *, is_enabled: bool | None = None
 ) -> Page[CronJob]:
-    total = await store.count_cron_jobs(is_enabled=is_enabled)
-    items = await store.page_cron_jobs(is_enabled=is_enabled, limit=request.size, offset=request.offset)
+    total = await store.cron_jobs.count(is_enabled=is_enabled)
+    items = await store.cron_jobs.page(is_enabled=is_enabled, limit=request.size, offset=request.offset)
     return Page[CronJob].of(items, total=total, request=request)
 
 
@@ -196,7 +205,7 @@ async def update(
     )
     next_run_at = _next_run_at(spec, now) if reschedule else job.next_run_at
     try:
-        updated = await store.update_cron_job(job_id, spec, next_run_at=next_run_at, now=now)
+        updated = await store.cron_jobs.update(job_id, spec, next_run_at=next_run_at, now=now)
     except DuplicateError:
         raise DuplicateError(f"a cron job named {spec.name!r} exists already") from None
     if not updated:
@@ -208,7 +217,7 @@ async def set_enabled_by_id(store: JobStore, job_id: int, *, enabled: bool, now:
     """Enable (scheduling from the next slot after now, no catch-up) or disable a job."""
     job = await get(store, job_id)
     next_run_at = Schedule(job.cron_expression, job.timezone).next_after(now) if enabled else None
-    if not await store.set_cron_job_enabled_by_id(job_id, enabled=enabled, next_run_at=next_run_at, now=now):
+    if not await store.cron_jobs.set_enabled(job_id, enabled=enabled, next_run_at=next_run_at, now=now):
         raise NotFoundError(f"no cron job with id {job_id}")
     return await get(store, job_id)
 
@@ -226,7 +235,7 @@ async def set_enabled(store: JobStore, name: str, *, enabled: bool, now: datetim
 
 async def delete(store: JobStore, job_id: int) -> None:
     """Delete the job; its runs stay, with job_id cleared (the foreign key's ON DELETE SET NULL)."""
-    if not await store.delete_cron_job_by_id(job_id):
+    if not await store.cron_jobs.delete(job_id):
         raise NotFoundError(f"no cron job with id {job_id}")
 
 
@@ -251,9 +260,8 @@ async def run_now(
             f"cron job {job_id} runs handler {job.handler_name!r}, which is not deployed"
         )
     params, provenance = merge_params(job.handler_params, request.params, source="manual")
-    check_params(
-        job.handler_name, params, field="params"
-    )  # as a create is checked, before anything is stored
+    # checked as a create checks a job's params, before anything is stored
+    check_params(job.handler_name, params, field="params")
     new = NewExecution(
         job_id=job.id,
         handler_name=job.handler_name,
@@ -263,7 +271,7 @@ async def run_now(
         max_retry=job.max_retry,
         timeout_seconds=job.timeout_seconds,
     )
-    run = await store.insert_manual_execution(new, overlap_policy=job.overlap_policy, now=now)
+    run = await store.runs.insert_manual(new, overlap_policy=job.overlap_policy, now=now)
     if run is None:
         held = (
             "one of its runs is active" if job.overlap_policy == "skip" else "a run of it is already waiting"
@@ -276,3 +284,153 @@ async def run_now(
         return RunNowResult(run=run, queued=False)
     sent = await enqueue(store, queue, [QueuedRun.for_execution(run)], now=now)
     return RunNowResult(run=run, queued=run.id in sent.sent)
+
+
+# pause, resume, backfill ------------------------------------------------------------------
+
+
+class PauseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    until: datetime | None = Field(default=None, description="resume by itself then; empty: until resumed")
+
+
+async def pause(store: JobStore, job_id: int, request: PauseRequest, *, now: datetime) -> CronJob:
+    """No runs until `until` (or until resumed); then the job's catch-up policy decides what
+    happens to the slots passed meanwhile."""
+    if request.until is not None and request.until <= now:
+        raise InvalidCronJobError(
+            f"until must be in the future, not {request.until.isoformat()}", field="until"
+        )
+    if not await store.cron_jobs.pause(job_id, until=request.until, now=now):
+        raise NotFoundError(f"no cron job with id {job_id}")
+    return await get(store, job_id)
+
+
+async def resume(store: JobStore, job_id: int, *, now: datetime) -> CronJob:
+    """End a pause now: the next tick applies the catch-up policy to the slots passed while paused."""
+    job = await get(store, job_id)
+    if job.paused_at is None:
+        raise InvalidStateError(f"cron job {job_id} is not paused")
+    await store.cron_jobs.resume(job_id, now=now)
+    return await get(store, job_id)
+
+
+class BackfillRequest(BaseModel):
+    """The slots of the job in [start, end]; a dry run (the default) lists them and creates nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: datetime
+    end: datetime
+    dry_run: bool = True
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BackfillRequest:
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+class BackfillSlot(BaseModel):
+    scheduled_time: datetime
+    run_id: int | None = Field(description="the slot's run, when it has one (before: it existed already)")
+    existed: bool = Field(description="the slot had a run before this request: nothing was created for it")
+
+
+class BackfillResult(BaseModel):
+    dry_run: bool
+    slots: list[BackfillSlot]
+    created: int = Field(description="runs this request created (0 for a dry run)")
+    truncated: bool = Field(
+        description=f"the range holds more than {MAX_BACKFILL_SLOTS} slots: ask again from the last"
+    )
+
+
+async def backfill(
+    store: JobStore, queue: WorkQueue, job_id: int, request: BackfillRequest, *, now: datetime
+) -> BackfillResult:
+    """Create a run (param_source 'backfill') for each slot of the job in [start, end] that has
+    none, and queue it; the dry run lists exactly those slots. Each slot gets one run however often
+    this is asked (the unique slot key), whatever the job's overlap policy."""
+    job = await get(store, job_id)
+    if request.start > now:
+        raise InvalidCronJobError(
+            "a backfill is for slots that have passed: start is in the future", field="start"
+        )
+    schedule = Schedule(job.cron_expression, job.timezone)
+    slots = schedule.slots_between(request.start, min(request.end, now), limit=MAX_BACKFILL_SLOTS + 1)
+    truncated = len(slots) > MAX_BACKFILL_SLOTS
+    slots = slots[:MAX_BACKFILL_SLOTS]
+    before = {run.scheduled_time: run for run in await store.runs.for_slots(job_id, slots)}
+    created: list[RunRef] = []
+    if not request.dry_run:
+        after = await store.runs.insert_backfill(job_id, [s for s in slots if s not in before], now=now)
+        created = [run for run in after if run.scheduled_time not in before]
+        fresh = [run for run in created if run.status is ExecutionStatus.PENDING and run.queued_at is None]
+        await enqueue(store, queue, [QueuedRun.for_execution(run) for run in fresh], now=now)
+    runs = {**before, **{run.scheduled_time: run for run in created}}
+    return BackfillResult(
+        dry_run=request.dry_run,
+        slots=[
+            BackfillSlot(
+                scheduled_time=slot,
+                run_id=runs[slot].id if slot in runs else None,
+                existed=slot in before,
+            )
+            for slot in slots
+        ],
+        created=len(created),
+        truncated=truncated,
+    )
+
+
+# a schedule's preview (/api/cron-preview) -----------------------------------------------------
+
+
+class SchedulePreview(BaseModel):
+    cron_expression: str
+    timezone: str = Field(default="UTC", description="the IANA zone the expression is read in")
+    next_fire_times: list[datetime] = Field(
+        description="the next slots after now, earliest first (UTC); fewer than asked when no more exist"
+    )
+    next_fire_times_local: list[str] = Field(description="the same slots as wall-clock times of the zone")
+
+
+def check_expression(cron_expression: str) -> None:
+    """validate_cron_expression, its refusal naming the field at fault (cron_expression)."""
+    try:
+        validate_cron_expression(cron_expression)
+    except InvalidCronJobError as error:
+        raise InvalidCronJobError(str(error), field="cron_expression") from None
+
+
+def check_timezone(timezone: str) -> None:
+    """An IANA zone jobu knows, or an InvalidCronJobError naming the field (timezone)."""
+    try:
+        zone(timezone)
+    except InvalidCronJobError as error:
+        raise InvalidCronJobError(str(error), field="timezone") from None
+
+
+def preview(
+    cron_expression: str, *, timezone: str = "UTC", count: int = DEFAULT_PREVIEW, now: datetime
+) -> SchedulePreview:
+    """The `count` slots after `now`; InvalidCronJobError (saying why) for an expression jobu refuses."""
+    check_expression(cron_expression)
+    check_timezone(timezone)
+    times: list[datetime] = []
+    try:
+        for slot in Schedule(cron_expression, timezone).slots_after(now):
+            times.append(slot)
+            if len(times) == count:
+                break
+    except (CroniterError, ValueError, OverflowError):
+        pass  # no slot within croniter's reach or before year 9999: the ones found are all there are
+    where = zone(timezone)
+    return SchedulePreview(
+        cron_expression=cron_expression,
+        timezone=timezone,
+        next_fire_times=times,
+        next_fire_times_local=[time.astimezone(where).isoformat() for time in times],
+    )

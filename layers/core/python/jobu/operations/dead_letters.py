@@ -10,23 +10,17 @@ each run if it is still PENDING at the message's attempt, and acknowledges the r
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from jobu.errors import InvalidStateError, QueueError
+from jobu.dead_letter_queue import REASON_ATTRIBUTE, DeadLetterQueue
+from jobu.errors import InvalidStateError
 from jobu.models import ExecutionStatus, WorkMessage
-from jobu.observability import DEAD_LETTERED, count, logger
 from jobu.store import JobStore
 
-if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
-
 MAX_PEEK = 10  # SQS's own limit for one ReceiveMessage
-REASON_ATTRIBUTE = "jobu_reason"
-SOURCE_MESSAGE_ATTRIBUTE = "jobu_source_message_id"
 
 
 class DeadLetterDepth(BaseModel):
@@ -65,41 +59,6 @@ class RedriveTask(BaseModel):
     to_move: int | None = Field(description="messages the task found when it started")
     started_at: datetime | None
     failure_reason: str | None = None
-
-
-class DeadLetterQueue:
-    """The dead-letter queue by URL, over a boto3 SQS client (its calls run in a worker thread)."""
-
-    def __init__(self, *, sqs_client: SQSClient, queue_url: str) -> None:
-        self._sqs = sqs_client
-        self.queue_url = queue_url
-
-    async def call(self, operation: str, **kwargs: Any) -> Any:
-        try:
-            return await asyncio.to_thread(getattr(self._sqs, operation), **kwargs)
-        except Exception as error:  # botocore's ClientError, or the endpoint unreachable
-            raise QueueError(f"SQS {operation} on the dead-letter queue failed: {error}") from error
-
-    async def keep(self, body: str, *, reason: str, message_id: str) -> None:
-        """Put a work message the worker can never process here, unchanged, with why and whence."""
-        attributes: Any = {
-            REASON_ATTRIBUTE: {"DataType": "String", "StringValue": reason[:1000]},
-            SOURCE_MESSAGE_ATTRIBUTE: {"DataType": "String", "StringValue": message_id},
-        }
-        await self.call(
-            "send_message", QueueUrl=self.queue_url, MessageBody=body, MessageAttributes=attributes
-        )
-        count(DEAD_LETTERED)
-        logger.error(
-            "work message can never be processed: kept in the dead-letter queue",
-            extra={"message_id": message_id, "reason": reason},
-        )
-
-    async def arn(self) -> str:
-        response = await self.call(
-            "get_queue_attributes", QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
-        )
-        return str(response["Attributes"]["QueueArn"])
 
 
 async def depth(dead_letters: DeadLetterQueue) -> DeadLetterDepth:
@@ -141,7 +100,7 @@ async def peek(store: JobStore, dead_letters: DeadLetterQueue, *, max_messages: 
     letters = []
     for message in response.get("Messages", []):
         work, sent_at, receive_count = _parse(message)
-        run = None if work is None else await store.get_execution(work.execution_id)
+        run = None if work is None else await store.runs.get(work.execution_id)
         letters.append(
             DeadLetter(
                 message_id=message["MessageId"],

@@ -35,13 +35,13 @@ class ReplayResult(BaseModel):
 
 
 async def list_page(store: JobStore, request: PageRequest) -> Page[RejectedEventSummary]:
-    total = await store.count_rejected_events()
-    items = await store.page_rejected_events(limit=request.size, offset=request.offset)
+    total = await store.rejected_records.count()
+    items = await store.rejected_records.page(limit=request.size, offset=request.offset)
     return Page[RejectedEventSummary].of(items, total=total, request=request)
 
 
 async def get(store: JobStore, rejected_id: int) -> RejectedEvent:
-    record = await store.get_rejected_event(rejected_id)
+    record = await store.rejected_records.get(rejected_id)
     if record is None:
         raise NotFoundError(f"no rejected record with id {rejected_id}")
     return record
@@ -75,14 +75,14 @@ async def replay(
         },
     }
     report = await dispatch_event(store, queue, event, known_handlers=known_handlers, now=now)
-    run = await store.execution_for_source(topic, partition, offset)
+    run = await store.runs.for_source(topic, partition, offset)
     if run is None:
         reason = report.rejected[0].split(": ", 1)[-1] if report.rejected else "refused"
         return ReplayResult(outcome="rejected", reason=reason)
-    await store.delete_rejected_event(rejected_id)
+    await store.rejected_records.delete(rejected_id)
     return ReplayResult(outcome="dispatched", run=run)
 
 
 async def discard(store: JobStore, rejected_id: int) -> None:
-    if not await store.delete_rejected_event(rejected_id):
+    if not await store.rejected_records.delete(rejected_id):
         raise NotFoundError(f"no rejected record with id {rejected_id}")

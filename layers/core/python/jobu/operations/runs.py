@@ -1,4 +1,5 @@
-"""Runs (job_executions): the history with filters, one run's detail, retry, bulk retry, delete.
+"""Runs (job_executions): the history with filters, one run's detail, retry, bulk retry, cancel,
+delete.
 
 Retry gives a FAILED or TIMEOUT run a new attempt of the same run: the row goes back to PENDING with
 retry_count + 1 (the attempt its message carries), keeps its last error until the attempt ends, and
@@ -17,6 +18,7 @@ from jobu.errors import InvalidStateError, NotFoundError
 from jobu.models import Execution, ExecutionStatus, ExecutionSummary, StorableText
 from jobu.operations.paging import Page, PageRequest
 from jobu.provenance import ParamOrigin, origins
+from jobu.retries import CANCELLED_REASON
 from jobu.store import JobStore
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
@@ -105,19 +107,19 @@ class BulkRetryResult(BaseModel):
 
 async def list_page(store: JobStore, request: PageRequest, run_filter: RunFilter) -> Page[ExecutionSummary]:
     where = run_filter.store_filter()
-    total = await store.count_executions(**where)
-    items = await store.page_executions(limit=request.size, offset=request.offset, **where)
+    total = await store.runs.count(**where)
+    items = await store.runs.page(limit=request.size, offset=request.offset, **where)
     return Page[ExecutionSummary].of(items, total=total, request=request)
 
 
 async def get(store: JobStore, execution_id: int) -> RunDetail:
-    found = await store.get_execution_detail(execution_id)
+    found = await store.runs.detail(execution_id)
     if found is None:
         raise NotFoundError(f"no run with id {execution_id}")
     run, cron_name = found
     parent = None
     if run.parent_execution_id is not None:
-        parent = await store.get_execution_summary(run.parent_execution_id)
+        parent = await store.runs.summary(run.parent_execution_id)
     fields = run.model_dump() | {
         "params_provenance": origins(run.params, run.params_provenance, run.param_source)
     }
@@ -125,7 +127,7 @@ async def get(store: JobStore, execution_id: int) -> RunDetail:
         **fields,
         cron_name=cron_name,
         parent=parent,
-        children=await store.execution_children(execution_id, limit=MAX_CHILDREN),
+        children=await store.runs.children(execution_id, limit=MAX_CHILDREN),
     )
 
 
@@ -140,7 +142,7 @@ async def retry(store: JobStore, queue: WorkQueue, execution_id: int, *, now: da
         raise InvalidStateError(
             f"run {execution_id} is {run.status.value}: only FAILED or TIMEOUT runs are retried"
         )
-    retried = await store.retry_finished_executions([execution_id], now=now)
+    retried = await store.runs.retry_finished([execution_id], now=now)
     if not retried:
         raise InvalidStateError(f"run {execution_id} changed state while being retried; read it again")
     queued = await _queue(store, queue, retried, now=now)
@@ -153,18 +155,18 @@ async def bulk_retry(
     """The dry run (the default) says how many runs match and which `limit` of them a retry would
     take; without it those runs are retried and queued, and the ids retried are returned."""
     where = request.store_filter(RETRYABLE)
-    matched = await store.count_executions(**where) if where["statuses"] else 0
-    page = await store.page_executions(limit=request.limit, offset=0, **where) if matched else []
+    matched = await store.runs.count(**where) if where["statuses"] else 0
+    page = await store.runs.page(limit=request.limit, offset=0, **where) if matched else []
     ids = [run.id for run in page]
     if request.dry_run:
         return BulkRetryResult(dry_run=True, matched=matched, ids=ids)
-    retried = await store.retry_finished_executions(ids, now=now)
+    retried = await store.runs.retry_finished(ids, now=now)
     queued = await _queue(store, queue, retried, now=now)
     return BulkRetryResult(dry_run=False, matched=matched, ids=sorted(r.id for r in retried), queued=queued)
 
 
 async def delete(store: JobStore, execution_id: int) -> None:
-    run = await store.get_execution(execution_id)
+    run = await store.runs.get(execution_id)
     if run is None:
         raise NotFoundError(f"no run with id {execution_id}")
     if run.status in ACTIVE:
@@ -172,5 +174,32 @@ async def delete(store: JobStore, execution_id: int) -> None:
             f"run {execution_id} is {run.status.value}: a run that may still start or is running is not "
             "deleted"
         )
-    if not await store.delete_finished_execution(execution_id):
+    if not await store.runs.delete_finished(execution_id):
         raise InvalidStateError(f"run {execution_id} changed state while being deleted; read it again")
+
+
+class CancelResult(BaseModel):
+    run_id: int
+    outcome: str = Field(
+        description="'cancelled': it was WAITING or PENDING and will never start; 'requested': it is "
+        "RUNNING and its worker cancels the handler within seconds"
+    )
+
+
+async def cancel(store: JobStore, queue: WorkQueue, run_id: int, *, now: datetime) -> CancelResult:
+    """Cancel a run that has not ended. A WAITING or PENDING run becomes CANCELLED now (its message,
+    if any, finds it so and does nothing); a RUNNING one is cancelled by its worker (the handler sees
+    asyncio.CancelledError) or, if that worker died, by the sweeper."""
+    run = await store.runs.get(run_id)
+    if run is None:
+        raise NotFoundError(f"no run with id {run_id}")
+    outcome = await store.runs.cancel(run_id, reason=CANCELLED_REASON, now=now)
+    if outcome is None:
+        raise InvalidStateError(
+            f"run {run_id} is {run.status.value}: only a run that has not ended can be cancelled"
+        )
+    if outcome == "cancelled" and run.job_id is not None:
+        # a queue_one job's waiting run may start now that this one will not
+        promoted = await store.runs.promote_waiting(run.job_id, now=now)
+        await enqueue(store, queue, [QueuedRun.for_execution(promoted)] if promoted else [], now=now)
+    return CancelResult(run_id=run_id, outcome=outcome)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from jobu.models import ExecutionStatus, UtcDatetime
 from jobu.operations.runs import RunFilter
 from jobu.store import JobStore
-from jobu.store import statistics as queries
+from jobu.store.statistics import TimelineRow
 
 MAX_BUCKETS = 1440  # a day of minutes
 DEFAULT_BUCKETS = 60
@@ -59,7 +59,7 @@ class CronRecentRuns(BaseModel):
 
 
 async def status_counts(store: JobStore, run_filter: RunFilter) -> StatusCounts:
-    found = await queries.status_counts(store, **run_filter.store_filter())
+    found = await store.statistics.status_counts(**run_filter.store_filter())
     counts = {status: found.get(status, 0) for status in ExecutionStatus}
     return StatusCounts(counts=counts, total=sum(counts.values()))
 
@@ -81,8 +81,8 @@ async def timeline(store: JobStore, run_filter: RunFilter, *, bucket_seconds: in
     """Runs created per bucket (stacked by status) and the durations of those that ran."""
     start, end = window(run_filter, bucket_seconds=bucket_seconds, now=now)
     where = run_filter.store_filter() | {"from_date": start, "to_date": end}
-    rows = await queries.timeline(store, **where, bucket_seconds=bucket_seconds)
-    per_bucket: dict[int, list[queries.TimelineRow]] = defaultdict(list)
+    rows = await store.statistics.timeline(**where, bucket_seconds=bucket_seconds)
+    per_bucket: dict[int, list[TimelineRow]] = defaultdict(list)
     for row in rows:
         per_bucket[row.bucket].append(row)
     step = timedelta(seconds=bucket_seconds)
@@ -95,7 +95,7 @@ async def timeline(store: JobStore, run_filter: RunFilter, *, bucket_seconds: in
     )
 
 
-def _bucket(start: datetime, rows: list[queries.TimelineRow]) -> TimelineBucket:
+def _bucket(start: datetime, rows: list[TimelineRow]) -> TimelineBucket:
     timed = sum(row.timed for row in rows)
     maxima = [row.duration_max for row in rows if row.duration_max is not None]
     return TimelineBucket(
@@ -111,6 +111,6 @@ def _bucket(start: datetime, rows: list[queries.TimelineRow]) -> TimelineBucket:
 async def recent_runs(store: JobStore, cron_ids: list[int], *, per_job: int) -> list[CronRecentRuns]:
     """The latest `per_job` runs of each cron job, in the order the ids were given."""
     marks: dict[int, list[RunMark]] = {cron_id: [] for cron_id in cron_ids}
-    for row in await queries.recent_runs(store, sorted(set(cron_ids)), per_job=per_job):
+    for row in await store.statistics.recent_runs(sorted(set(cron_ids)), per_job=per_job):
         marks[int(row["job_id"])].append(RunMark.model_validate(row))
     return [CronRecentRuns(cron_id=cron_id, runs=runs) for cron_id, runs in marks.items()]

@@ -1,23 +1,19 @@
-"""Applies infra/schema/<backend>/NNN_*.sql in order, each once (recorded in schema_migrations)."""
+"""Applies the schema's numbered files, schema/<backend>/NNN_*.sql beside this module (package data,
+so an installed jobu migrates without a checkout), in order, each once (recorded in
+schema_migrations)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from jobu.clock import utcnow
 from jobu.store.connector import Connector
 
-SCHEMA_DIR_ENV = "JOBU_SCHEMA_DIR"
+SCHEMA_DIR = Path(__file__).with_name("schema")
 
 
 def default_schema_dir() -> Path:
-    """infra/schema of the checkout this package runs from, unless JOBU_SCHEMA_DIR says otherwise."""
-    override = os.environ.get(SCHEMA_DIR_ENV)
-    if override:
-        return Path(override)
-    # layers/core/python/jobu/store/migrations.py -> repository root is five levels up
-    return Path(__file__).resolve().parents[5] / "infra" / "schema"
+    return SCHEMA_DIR
 
 
 def migration_files(schema_dir: Path, backend: str) -> list[Path]:

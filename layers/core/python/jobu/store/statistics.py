@@ -1,9 +1,8 @@
 """What the dashboard draws, read from the job store: runs per status, runs and durations per time
 bucket, and each cron job's latest runs.
 
-Aggregates, so they are computed by the database (queries in sql/<backend>/statistics.sql, beside
-the store's own) over the job store's connector; the filters are the run history's
-(JobStore.count_executions).
+Aggregates, so they are computed by the database (sql/<backend>/statistics.sql); the filters are the
+run history's (Runs.bind_filter).
 """
 
 from __future__ import annotations
@@ -14,7 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from jobu.models import ExecutionStatus
-from jobu.store.job_store import JobStore
+from jobu.store.rows import Rows
+from jobu.store.runs import Runs
 
 
 @dataclass(frozen=True)
@@ -29,73 +29,73 @@ class TimelineRow:
     duration_max: float | None
 
 
-async def _rows(store: JobStore, query: str, **params: Any) -> list[dict[str, Any]]:
-    connector = store.connector
-    async with connector.connection() as conn:
-        return [dict(row) async for row in getattr(connector.jobu_queries, query)(conn, **params)]
-
-
-async def status_counts(
-    store: JobStore,
-    *,
-    job_id: int | None,
-    statuses: Sequence[ExecutionStatus] | None,
-    handler_name: str | None,
-    from_date: datetime | None,
-    to_date: datetime | None,
-) -> dict[ExecutionStatus, int]:
-    """How many runs match the filter, per status (statuses without runs are left out)."""
-    where = store.bind_run_filter(
-        job_id=job_id,
-        statuses=statuses,
-        handler_name=handler_name,
-        from_date=from_date,
-        to_date=to_date,
-    )
-    rows = await _rows(store, "run_status_counts", **where)
-    return {ExecutionStatus(row["status"]): int(row["runs"]) for row in rows}
-
-
-async def timeline(
-    store: JobStore,
-    *,
-    job_id: int | None,
-    statuses: Sequence[ExecutionStatus] | None,
-    handler_name: str | None,
-    from_date: datetime,
-    to_date: datetime,
-    bucket_seconds: int,
-) -> list[TimelineRow]:
-    """Runs created in [from_date, to_date) that match the filter, per bucket and status."""
-    where = store.bind_run_filter(
-        job_id=job_id,
-        statuses=statuses,
-        handler_name=handler_name,
-        from_date=from_date,
-        to_date=to_date,
-    )
-    rows = await _rows(store, "run_timeline", **where, bucket_seconds=bucket_seconds)
-    return [
-        TimelineRow(
-            bucket=int(row["bucket"]),
-            status=ExecutionStatus(row["status"]),
-            runs=int(row["runs"]),
-            timed=int(row["timed"]),
-            duration_sum=_seconds(row["duration_sum"]) or 0.0,
-            duration_max=_seconds(row["duration_max"]),
-        )
-        for row in rows
-    ]
-
-
 def _seconds(value: Any) -> float | None:
     # to the microsecond the backends store (SQLite's arithmetic on text times is a double)
     return None if value is None else round(float(value), 6)
 
 
-async def recent_runs(store: JobStore, job_ids: Sequence[int], *, per_job: int) -> list[dict[str, Any]]:
-    """The latest `per_job` runs of each cron job (job_id, id, status and times), newest first."""
-    if not job_ids:
-        return []
-    encoded = store.connector.encode_json(list(job_ids))
-    return await _rows(store, "recent_runs_by_job", job_ids=encoded, per_job=per_job)
+class RunStatistics(Rows):
+    def __init__(self, runs: Runs) -> None:
+        super().__init__(runs.connector)
+        self._runs = runs
+
+    async def _rows(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        return [dict(row) for row in await self._select(query, **params)]
+
+    async def status_counts(
+        self,
+        *,
+        job_id: int | None,
+        statuses: Sequence[ExecutionStatus] | None,
+        handler_name: str | None,
+        from_date: datetime | None,
+        to_date: datetime | None,
+    ) -> dict[ExecutionStatus, int]:
+        """How many runs match the filter, per status (statuses without runs are left out)."""
+        where = self._runs.bind_filter(
+            job_id=job_id,
+            statuses=statuses,
+            handler_name=handler_name,
+            from_date=from_date,
+            to_date=to_date,
+        )
+        rows = await self._rows("run_status_counts", **where)
+        return {ExecutionStatus(row["status"]): int(row["runs"]) for row in rows}
+
+    async def timeline(
+        self,
+        *,
+        job_id: int | None,
+        statuses: Sequence[ExecutionStatus] | None,
+        handler_name: str | None,
+        from_date: datetime,
+        to_date: datetime,
+        bucket_seconds: int,
+    ) -> list[TimelineRow]:
+        """Runs created in [from_date, to_date) that match the filter, per bucket and status."""
+        where = self._runs.bind_filter(
+            job_id=job_id,
+            statuses=statuses,
+            handler_name=handler_name,
+            from_date=from_date,
+            to_date=to_date,
+        )
+        rows = await self._rows("run_timeline", **where, bucket_seconds=bucket_seconds)
+        return [
+            TimelineRow(
+                bucket=int(row["bucket"]),
+                status=ExecutionStatus(row["status"]),
+                runs=int(row["runs"]),
+                timed=int(row["timed"]),
+                duration_sum=_seconds(row["duration_sum"]) or 0.0,
+                duration_max=_seconds(row["duration_max"]),
+            )
+            for row in rows
+        ]
+
+    async def recent_runs(self, job_ids: Sequence[int], *, per_job: int) -> list[dict[str, Any]]:
+        """The latest `per_job` runs of each cron job (job_id, id, status and times), newest first."""
+        if not job_ids:
+            return []
+        encoded = self._j(list(job_ids))
+        return await self._rows("recent_runs_by_job", job_ids=encoded, per_job=per_job)

@@ -1,7 +1,7 @@
 """The job store's own tables, which no handler may ever write to (docs/security.md).
 
 Derived from the schema, never listed by hand: every CREATE TABLE in the migrations
-(infra/schema/<backend>/*.sql) and in jobu's own queries (schema_migrations is created by
+(jobu/store/schema/<backend>/*.sql) and in jobu's own queries (schema_migrations is created by
 them). The migrations are not deployed with the layer, so `make manifest` writes the names to
 job_store_tables.json beside this module; a test fails when a migration adds a table and the
 file was not rewritten.

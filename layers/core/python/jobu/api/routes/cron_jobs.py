@@ -1,5 +1,5 @@
 """/api/crons: cron jobs (the original jobu's paths), run now, pause and resume, and backfill
-(docs/scheduling.md)."""
+(docs/scheduling.md); /api/cron-preview: the next fire times of an expression, or why jobu refuses it."""
 
 from __future__ import annotations
 
@@ -12,13 +12,24 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from jobu.api.errors import responses
 from jobu.api.parameters import Admin, JobId, PageNumber, PageSize
 from jobu.clock import utcnow
-from jobu.models import CronJob, CronJobSpec
-from jobu.operations import cron_jobs, scheduling
-from jobu.operations.cron_jobs import CronJobUpdate, RunNowRequest, RunNowResult
+from jobu.models import MAX_CRON_EXPRESSION_LENGTH, CronJob, CronJobSpec
+from jobu.operations import cron_jobs
+from jobu.operations.cron_jobs import (
+    DEFAULT_PREVIEW,
+    MAX_PREVIEW,
+    BackfillRequest,
+    BackfillResult,
+    CronJobUpdate,
+    PauseRequest,
+    RunNowRequest,
+    RunNowResult,
+    SchedulePreview,
+)
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
-from jobu.operations.scheduling import BackfillRequest, BackfillResult, PauseRequest
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
+# /api/cron-preview: an expression's fire times before any job has it
+preview_router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 TAGS = ["cron jobs"]
 
 
@@ -125,7 +136,7 @@ async def run_cron_job(
 async def pause_cron_job(
     job_id: JobId, admin: Admin, request: Annotated[PauseRequest | None, Body()] = None
 ) -> CronJob:
-    return await scheduling.pause(await admin.store(), job_id, request or PauseRequest(), now=utcnow())
+    return await cron_jobs.pause(await admin.store(), job_id, request or PauseRequest(), now=utcnow())
 
 
 @router.post(
@@ -135,7 +146,7 @@ async def pause_cron_job(
     responses=responses(200, "The cron job, resumed", 404),
 )
 async def resume_cron_job(job_id: JobId, admin: Admin) -> CronJob:
-    return await scheduling.resume(await admin.store(), job_id, now=utcnow())
+    return await cron_jobs.resume(await admin.store(), job_id, now=utcnow())
 
 
 @router.post(
@@ -145,4 +156,18 @@ async def resume_cron_job(job_id: JobId, admin: Admin) -> CronJob:
     responses=responses(200, "Each slot, with the run it has or would have", 404, body=True),
 )
 async def backfill_cron_job(job_id: JobId, request: BackfillRequest, admin: Admin) -> BackfillResult:
-    return await scheduling.backfill(await admin.store(), admin.queue, job_id, request, now=utcnow())
+    return await cron_jobs.backfill(await admin.store(), admin.queue, job_id, request, now=utcnow())
+
+
+@preview_router.get(
+    "/",
+    tags=TAGS,
+    summary="Preview a cron expression: its next fire times",
+    responses=responses(200, "The next fire times; 400 invalid_cron_job says why an expression is refused"),
+)
+async def preview_cron_expression(
+    cron_expression: Annotated[str, Query(min_length=1, max_length=MAX_CRON_EXPRESSION_LENGTH)],
+    timezone: Annotated[str, Query(min_length=1, max_length=64, description="an IANA zone")] = "UTC",
+    count: Annotated[int, Query(ge=1, le=MAX_PREVIEW)] = DEFAULT_PREVIEW,
+) -> SchedulePreview:
+    return cron_jobs.preview(cron_expression, timezone=timezone, count=count, now=utcnow())

@@ -22,10 +22,9 @@ from jobu.api.parameters import (
 )
 from jobu.clock import utcnow
 from jobu.models import ExecutionStatus, ExecutionSummary
-from jobu.operations import runs, scheduling
+from jobu.operations import runs
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
-from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, RetryResult, RunDetail
-from jobu.operations.scheduling import CancelResult
+from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, CancelResult, RetryResult, RunDetail
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
 TAGS = ["runs"]
@@ -78,7 +77,7 @@ async def retry_run(run_id: RunId, admin: Admin) -> RetryResult:
     responses=responses(200, "Cancelled, or cancellation requested from its worker", 404),
 )
 async def cancel_run(run_id: RunId, admin: Admin) -> CancelResult:
-    return await scheduling.cancel(await admin.store(), admin.queue, run_id, now=utcnow())
+    return await runs.cancel(await admin.store(), admin.queue, run_id, now=utcnow())
 
 
 @router.post(

@@ -1,5 +1,9 @@
--- What the dashboard draws (jobu.store.statistics, jobu.operations.statistics), for MySQL 8 / MariaDB.
--- The filters are count_executions' (admin.sql): NULL when not given.
+-- jobu's queries on job_executions' aggregates for the dashboard (runs per status, per time
+-- bucket, per job); the filters are count_executions' (runs.sql).
+-- MySQL 8 / MariaDB 10.6+ (asyncmy, through jobu.store.asyncmy_adapter). Optional filters are NULL
+-- when not given; lists and batches arrive as one JSON document unpacked with JSON_TABLE, so a Kafka
+-- batch is one multi-row INSERT with a single bound parameter.
+-- Loaded by name with aiosql (jobu.store.connector); parameters always bound.
 
 -- name: run_status_counts
 SELECT e.status, COUNT(*) AS runs FROM job_executions AS e

@@ -1,5 +1,8 @@
--- What the dashboard draws (jobu.store.statistics, jobu.operations.statistics), for PostgreSQL.
--- The filters are count_executions' (admin.sql): NULL when not given; asyncpg needs their types.
+-- jobu's queries on job_executions' aggregates for the dashboard (runs per status, per time
+-- bucket, per job); the filters are count_executions' (runs.sql).
+-- PostgreSQL (asyncpg). Optional filters are NULL when not given; asyncpg needs each
+-- parameter's type (it cannot infer it in a SELECT list or a NULL test), hence the CASTs.
+-- Loaded by name with aiosql (jobu.store.connector); parameters always bound.
 
 -- name: run_status_counts
 SELECT e.status, COUNT(*) AS runs FROM job_executions AS e

@@ -1,7 +1,11 @@
--- What the dashboard draws (jobu.store.statistics, jobu.operations.statistics), for SQLite. Times are
--- text ('YYYY-MM-DD HH:MM:SS.ffffff', UTC): their arithmetic is on seconds since the epoch, whole seconds
--- from strftime('%s') plus the fraction after character 20 (julianday's doubles lose microseconds).
--- The filters are count_executions' (admin.sql): NULL when not given.
+-- jobu's queries on job_executions' aggregates for the dashboard (runs per status, per time
+-- bucket, per job); the filters are count_executions' (runs.sql).
+-- SQLite (aiosqlite). Optional filters are NULL when not given; lists and batches arrive as one
+-- JSON document unpacked with json_each, so a Kafka batch is one multi-row INSERT with one parameter.
+-- Loaded by name with aiosql (jobu.store.connector); parameters always bound.
+-- Times are text ('YYYY-MM-DD HH:MM:SS.ffffff', UTC): their arithmetic is on seconds since the epoch,
+-- whole seconds from strftime('%s') plus the fraction after character 20 (julianday's doubles lose
+-- microseconds).
 
 -- name: run_status_counts
 SELECT e.status, COUNT(*) AS runs FROM job_executions AS e

@@ -1,0 +1,132 @@
+"""The store's cron jobs (the cron_jobs table): definitions, pause, and the tick's chunk.
+
+A tick chunk is one transaction of four statements for up to `limit` due jobs: lock them, insert
+their runs, move them to their next slot, read the runs back (sql/<backend>/cron_jobs.sql and
+runs.sql).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from jobu.models import CronJob, CronJobSpec, DueCronJob, RunRef
+from jobu.store.rows import Rows, row_to, rows_to
+
+
+@dataclass(frozen=True)
+class SlotPlan:
+    """What a tick does with one due job: create runs for `slots`, then move it to `next_run_at`."""
+
+    job: DueCronJob
+    slots: list[datetime]
+    next_run_at: datetime
+
+
+@dataclass(frozen=True)
+class CronChunk:
+    plans: list[SlotPlan]
+    runs: list[RunRef]
+
+
+class CronJobs(Rows):
+    def _fields(self, spec: CronJobSpec, next_run_at: datetime | None, now: datetime) -> dict[str, Any]:
+        """A job's columns as insert_cron_job and update_cron_job bind them."""
+        return {
+            **spec.model_dump(exclude={"handler_params"}),
+            "handler_params": self._j(spec.handler_params),
+            "next_run_at": self._t(next_run_at),
+            "now": self._t(now),
+        }
+
+    async def insert(self, spec: CronJobSpec, *, next_run_at: datetime | None, now: datetime) -> CronJob:
+        async with self.connector.connection() as conn:
+            job_id = await self._q.insert_cron_job(conn, **self._fields(spec, next_run_at, now))
+        job = await self.get(int(job_id))
+        assert job is not None  # just inserted
+        return job
+
+    async def get(self, job_id: int) -> CronJob | None:
+        return row_to(CronJob, await self._select_one("get_cron_job", id=job_id))
+
+    async def get_by_name(self, name: str) -> CronJob | None:
+        return row_to(CronJob, await self._select_one("get_cron_job_by_name", name=name))
+
+    async def list_all(self) -> list[CronJob]:
+        return rows_to(CronJob, await self._select("list_cron_jobs"))
+
+    async def count(self, *, is_enabled: bool | None) -> int:
+        return int(await self._select_one("count_cron_jobs", is_enabled=is_enabled))
+
+    async def page(self, *, is_enabled: bool | None, limit: int, offset: int) -> list[CronJob]:
+        rows = await self._select("page_cron_jobs", is_enabled=is_enabled, limit=limit, offset=offset)
+        return rows_to(CronJob, rows)
+
+    async def for_events(self, job_ids: Sequence[int], handler_names: Sequence[str]) -> list[CronJob]:
+        """The jobs a Kafka batch names by id, and the oldest job of each handler it names."""
+        rows = await self._select(
+            "cron_jobs_for_events", job_ids=self._j(list(job_ids)), handler_names=self._j(list(handler_names))
+        )
+        return rows_to(CronJob, rows)
+
+    async def update(
+        self, job_id: int, spec: CronJobSpec, *, next_run_at: datetime | None, now: datetime
+    ) -> bool:
+        """Replace every field of the job; False when it does not exist (DuplicateError on a taken name)."""
+        return await self._update("update_cron_job", id=job_id, **self._fields(spec, next_run_at, now)) > 0
+
+    async def set_enabled(
+        self, job_id: int, *, enabled: bool, next_run_at: datetime | None, now: datetime
+    ) -> bool:
+        changed = await self._update(
+            "set_cron_job_enabled_by_id",
+            id=job_id,
+            is_enabled=enabled,
+            next_run_at=self._t(next_run_at),
+            now=self._t(now),
+        )
+        return changed > 0
+
+    async def delete(self, job_id: int) -> bool:
+        return await self._update("delete_cron_job_by_id", id=job_id) > 0
+
+    async def delete_by_name(self, name: str) -> bool:
+        return await self._update("delete_cron_job", name=name) > 0
+
+    async def pause(self, job_id: int, *, until: datetime | None, now: datetime) -> bool:
+        return (
+            await self._update("pause_cron_job", id=job_id, paused_until=self._t(until), now=self._t(now)) > 0
+        )
+
+    async def resume(self, job_id: int, *, now: datetime) -> bool:
+        return await self._update("resume_cron_job", id=job_id, now=self._t(now)) > 0
+
+    async def dispatch_due(
+        self, *, tick: datetime, limit: int, plan: Callable[[DueCronJob], SlotPlan], now: datetime
+    ) -> CronChunk:
+        """One chunk of the tick, in one transaction: lock up to `limit` due jobs (another tick
+        skips them), create the runs `plan` decides for each (the job's overlap policy applied in
+        SQL), move each job to its next slot. Returns the jobs and their runs, whatever their status."""
+        async with self.connector.transaction() as conn:
+            rows = [row async for row in self._q.lock_due_cron_jobs(conn, tick=self._t(tick), limit=limit)]
+            plans = [plan(DueCronJob.model_validate(dict(row))) for row in rows]
+            slots = self._slots([(p.job.id, slot) for p in plans for slot in p.slots])
+            if slots:
+                await self._q.insert_cron_runs(
+                    conn, slots=self._j(slots), param_source="cron", now=self._t(now)
+                )
+            moves = [
+                {
+                    "id": p.job.id,
+                    "next_run_at": self.connector.encode_json_time(p.next_run_at),
+                    "expected": self.connector.encode_json_time(p.job.next_run_at),
+                }
+                for p in plans
+                if p.job.next_run_at is not None
+            ]
+            if moves:
+                await self._q.advance_cron_jobs(conn, jobs=self._j(moves), now=self._t(now))
+            runs = [row async for row in self._q.runs_for_slots(conn, slots=self._j(slots))] if slots else []
+        return CronChunk(plans=plans, runs=rows_to(RunRef, runs))

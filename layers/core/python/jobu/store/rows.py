@@ -1,0 +1,75 @@
+"""What each part of the job store shares: the connector, jobu's queries, values bound for the driver.
+
+The store is one part per noun (cron_jobs, runs, rejected_records, statistics), each over the same
+connector and the same queries (sql/common/<noun>.sql and sql/<backend>/<noun>.sql, loaded as one
+set, so a statement that spans two tables, such as the tick's, can use both nouns' queries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from jobu.store.connector import Connector
+
+
+def rows_to[M: BaseModel](model: type[M], rows: Sequence[Any]) -> list[M]:
+    return [model.model_validate(dict(row)) for row in rows]
+
+
+def row_to[M: BaseModel](model: type[M], row: Any) -> M | None:
+    return None if row is None else model.model_validate(dict(row))
+
+
+class Rows:
+    """A part of the job store: its queries run on the store's connector."""
+
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
+        self._q = connector.jobu_queries
+
+    def _t(self, value: datetime | None) -> Any:
+        return self.connector.encode_time(value)
+
+    def _j(self, value: Any) -> Any:
+        return self.connector.encode_json(value)
+
+    @asynccontextmanager
+    async def _connection(self, conn: Any) -> AsyncIterator[Any]:
+        """`conn` when the caller already holds one, else one from the pool."""
+        if conn is not None:
+            yield conn
+        else:
+            async with self.connector.connection() as lent:
+                yield lent
+
+    @asynccontextmanager
+    async def _transaction(self, conn: Any) -> AsyncIterator[Any]:
+        """`conn` when the caller already holds a transaction, else a new one."""
+        if conn is not None:
+            yield conn
+        else:
+            async with self.connector.transaction() as tx:
+                yield tx
+
+    async def _select(self, query: str, **params: Any) -> list[Any]:
+        async with self.connector.connection() as conn:
+            return [row async for row in getattr(self._q, query)(conn, **params)]
+
+    async def _select_one(self, query: str, **params: Any) -> Any:
+        async with self.connector.connection() as conn:
+            return await getattr(self._q, query)(conn, **params)
+
+    async def _update(self, query: str, **params: Any) -> int:
+        async with self.connector.connection() as conn:
+            return self.connector.affected_rows(await getattr(self._q, query)(conn, **params))
+
+    def _slots(self, pairs: Sequence[tuple[int, datetime]]) -> list[dict[str, Any]]:
+        """(job_id, scheduled_time) pairs as the slot queries unpack them from one JSON parameter."""
+        return [
+            {"job_id": job_id, "scheduled_time": self.connector.encode_json_time(at)} for job_id, at in pairs
+        ]

@@ -1,0 +1,366 @@
+"""The store's runs (the job_executions table): every way a run is created, its claim, its end,
+retries, cancel, queue_one promotion, the sweeper's repairs, the run history, retention.
+
+Each method that must be atomic runs in one transaction; a method given `conn` runs inside the
+caller's (a transactional handler's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from jobu.models import (
+    Execution,
+    ExecutionStatus,
+    ExecutionSummary,
+    NewExecution,
+    OverlapPolicy,
+    RunRef,
+)
+from jobu.store.rows import Rows, row_to, rows_to
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What finish did: whether the run was still RUNNING at that attempt (and so is now final),
+    and the follow-up run it created."""
+
+    finished: bool
+    follow_up: Execution | None
+
+
+class Runs(Rows):
+    # creation -------------------------------------------------------------------------------
+
+    async def insert_events(self, executions: Sequence[NewExecution], *, now: datetime) -> list[Execution]:
+        """Insert a Kafka batch with one statement; return its runs that still need queueing.
+
+        A record delivered before is not inserted again; if its message was never sent, it is
+        returned again, so a redelivered batch also repairs a failed send.
+        """
+        if not executions:
+            return []
+        fields = (
+            "job_id",
+            "handler_name",
+            "params",
+            "max_retry",
+            "timeout_seconds",
+            "source_topic",
+            "source_partition",
+            "source_offset",
+            "params_provenance",
+        )
+        # a field left out is NULL on every backend; a JSON null would be stored as JSON 'null' on some
+        rows = [e.model_dump(include=set(fields), mode="json", exclude_none=True) for e in executions]
+        sources = [{k: row[k] for k in ("source_topic", "source_partition", "source_offset")} for row in rows]
+        async with self.connector.transaction() as conn:
+            await self._q.insert_event_executions(conn, rows=self._j(rows), now=self._t(now))
+            found = [r async for r in self._q.unqueued_executions_for_sources(conn, sources=self._j(sources))]
+        return rows_to(Execution, found)
+
+    async def insert_manual(
+        self, run: NewExecution, *, overlap_policy: OverlapPolicy, now: datetime
+    ) -> Execution | None:
+        """Create a run of a cron job now (param_source 'manual') under the job's overlap policy:
+        'skip': None while a run of the job is active; 'queue_one': WAITING behind an active run,
+        None if one waits already. The check and the insert share one transaction."""
+        status = ExecutionStatus.PENDING
+        async with self.connector.transaction() as conn:
+            if overlap_policy != "allow":
+                await self._q.lock_cron_job(conn, job_id=run.job_id)
+                active = int(await self._q.count_active_runs(conn, job_id=run.job_id))
+                waiting = int(await self._q.has_waiting_run(conn, job_id=run.job_id))
+                if (overlap_policy == "skip" and active) or waiting:
+                    return None
+                if active:
+                    status = ExecutionStatus.WAITING
+            run_id = await self._q.insert_manual_execution(
+                conn,
+                job_id=run.job_id,
+                handler_name=run.handler_name,
+                status=status.value,
+                params=self._j(run.params),
+                max_retry=run.max_retry,
+                timeout_seconds=run.timeout_seconds,
+                params_provenance=self._j(run.params_provenance),
+                now=self._t(now),
+            )
+            row = await self._q.get_execution(conn, id=int(run_id))
+        return Execution.model_validate(dict(row))
+
+    async def insert_backfill(self, job_id: int, slots: Sequence[datetime], *, now: datetime) -> list[RunRef]:
+        """Runs of the job for `slots` (param_source 'backfill', whatever its overlap policy), each
+        once: a slot that has a run already keeps it. Returns the slots' runs."""
+        encoded = self._j(self._slots([(job_id, slot) for slot in slots]))
+        async with self.connector.transaction() as conn:
+            await self._q.insert_cron_runs(conn, slots=encoded, param_source="backfill", now=self._t(now))
+            rows = [row async for row in self._q.runs_for_slots(conn, slots=encoded)]
+        return rows_to(RunRef, rows)
+
+    async def for_slots(self, job_id: int, slots: Sequence[datetime]) -> list[RunRef]:
+        if not slots:
+            return []
+        encoded = self._j(self._slots([(job_id, slot) for slot in slots]))
+        return rows_to(RunRef, await self._select("runs_for_slots", slots=encoded))
+
+    async def mark_queued(self, sent: Sequence[tuple[int, int]], *, now: datetime) -> None:
+        """Record that the message for (execution_id, attempt) was sent, if that attempt is current."""
+        if sent:
+            runs = [{"id": execution_id, "attempt": attempt} for execution_id, attempt in sent]
+            await self._update("mark_queued", runs=self._j(runs), now=self._t(now))
+
+    # a run's life: claim, finish, retry, cancel ---------------------------------------------------
+
+    async def get(self, execution_id: int, *, conn: Any = None) -> Execution | None:
+        async with self._connection(conn) as c:
+            return row_to(Execution, await self._q.get_execution(c, id=execution_id))
+
+    async def claim(
+        self,
+        execution_id: int,
+        *,
+        attempt: int,
+        now: datetime,
+        deadline_at: datetime,
+        margin: timedelta = timedelta(0),
+        conn: Any = None,
+    ) -> Execution | None:
+        """PENDING -> RUNNING for the message's attempt: the claimed run, or None when someone else
+        has it (or had it), or it does not exist.
+
+        The run's deadline_at becomes now + its timeout_seconds + `margin`, or `deadline_at` when
+        that is earlier. One statement where the database can return the row it updated.
+        """
+        async with self._connection(conn) as c:
+            claimed = await self._q.claim_execution(
+                c,
+                id=execution_id,
+                attempt=attempt,
+                now=self._t(now),
+                timeout_base=self._t(now + margin),
+                deadline_at=self._t(deadline_at),
+            )
+            if isinstance(claimed, int):  # MySQL: the rows the UPDATE matched, then the row itself
+                claimed = await self._q.get_execution(c, id=execution_id) if claimed == 1 else None
+        return row_to(Execution, claimed)
+
+    async def finish(
+        self,
+        execution_id: int,
+        *,
+        attempt: int,
+        status: ExecutionStatus,
+        result: Any,
+        error_message: str | None,
+        now: datetime,
+        follow_up: NewExecution | None = None,
+        conn: Any = None,
+    ) -> Finished:
+        """RUNNING -> a final status; with follow_up, create the next run in the same transaction.
+
+        With `conn`, inside that open transaction (a transactional handler's); else in one of its own,
+        or, without follow_up, as one statement that needs none.
+        """
+        outcome = {
+            "id": execution_id,
+            "attempt": attempt,
+            "status": status.value,
+            "result": self._j(result),
+            "error_message": error_message,
+            "now": self._t(now),
+        }
+        if follow_up is None:
+            async with self._connection(conn) as c:
+                finished = await self._q.finish_execution(c, **outcome)
+            return Finished(finished=self.connector.affected_rows(finished) == 1, follow_up=None)
+        async with self._transaction(conn) as tx:
+            finished = await self._q.finish_execution(tx, **outcome)
+            if self.connector.affected_rows(finished) == 0:
+                return Finished(finished=False, follow_up=None)
+            child_id = await self._q.insert_child_execution(
+                tx,
+                job_id=follow_up.job_id,
+                handler_name=follow_up.handler_name,
+                params=self._j(follow_up.params),
+                max_retry=follow_up.max_retry,
+                timeout_seconds=follow_up.timeout_seconds,
+                parent_execution_id=execution_id,
+                now=self._t(now),
+            )
+            row = await self._q.get_execution(tx, id=int(child_id))
+        return Finished(finished=True, follow_up=Execution.model_validate(dict(row)))
+
+    async def retry(
+        self,
+        execution_id: int,
+        *,
+        attempt: int,
+        error_message: str,
+        result: Any,
+        available_at: datetime,
+        now: datetime,
+    ) -> bool:
+        """RUNNING -> PENDING with retry_count + 1, runnable from available_at."""
+        changed = await self._update(
+            "retry_execution",
+            id=execution_id,
+            attempt=attempt,
+            error_message=error_message,
+            result=self._j(result),
+            available_at=self._t(available_at),
+            now=self._t(now),
+        )
+        return changed == 1
+
+    async def retry_finished(self, execution_ids: Sequence[int], *, now: datetime) -> list[Execution]:
+        """FAILED/TIMEOUT -> PENDING with retry_count + 1 for those of the runs still in one of those
+        states; returns the runs now waiting for their message (what the caller must queue)."""
+        if not execution_ids:
+            return []
+        ids = self._j(list(execution_ids))
+        async with self.connector.transaction() as conn:
+            await self._q.retry_finished_executions(conn, ids=ids, now=self._t(now))
+            rows = [row async for row in self._q.unqueued_executions_by_ids(conn, ids=ids)]
+        return rows_to(Execution, rows)
+
+    async def cancel(self, execution_id: int, *, reason: str, now: datetime) -> str | None:
+        """'cancelled' (it was WAITING or PENDING: it never starts), 'requested' (it is RUNNING: its
+        worker cancels it), or None (it is not active)."""
+        async with self.connector.transaction() as conn:
+            if self.connector.affected_rows(
+                await self._q.cancel_unstarted_execution(
+                    conn, id=execution_id, reason=reason, now=self._t(now)
+                )
+            ):
+                return "cancelled"
+            if self.connector.affected_rows(
+                await self._q.request_cancel(conn, id=execution_id, now=self._t(now))
+            ):
+                return "requested"
+        return None
+
+    async def cancel_requested(self, execution_id: int) -> bool:
+        return await self._select_one("cancel_requested", id=execution_id) is not None
+
+    # queue_one: a job's WAITING run ----------------------------------------------------------------
+
+    async def has_waiting(self, job_id: int) -> bool:
+        return int(await self._select_one("has_waiting_run", job_id=job_id)) > 0
+
+    async def promote_waiting(self, job_id: int, *, now: datetime) -> Execution | None:
+        """queue_one: the job's WAITING run becomes PENDING if no run of the job is active any more.
+        Under the job row's lock, so a tick creating a WAITING run and a worker ending the active one
+        cannot miss each other."""
+        async with self.connector.transaction() as conn:
+            await self._q.lock_cron_job(conn, job_id=job_id)
+            waiting = await self._q.oldest_waiting_run(conn, job_id=job_id)
+            if waiting is None:
+                return None
+            await self._q.promote_run(conn, id=int(waiting), now=self._t(now))
+            row = await self._q.get_execution(conn, id=int(waiting))
+        return Execution.model_validate(dict(row))
+
+    async def jobs_with_promotable(self, *, limit: int) -> list[int]:
+        rows = await self._select("jobs_with_promotable_runs", limit=limit)
+        return [int(dict(row)["job_id"]) for row in rows]
+
+    # the sweeper's repairs ------------------------------------------------------------------------
+
+    async def unqueued(self, *, cutoff: datetime, limit: int) -> list[Execution]:
+        return rows_to(
+            Execution, await self._select("unqueued_executions", cutoff=self._t(cutoff), limit=limit)
+        )
+
+    async def stuck(self, *, cutoff: datetime, limit: int) -> list[Execution]:
+        return rows_to(Execution, await self._select("stuck_executions", cutoff=self._t(cutoff), limit=limit))
+
+    async def stale_running(self, *, now: datetime, limit: int) -> list[Execution]:
+        return rows_to(
+            Execution, await self._select("stale_running_executions", now=self._t(now), limit=limit)
+        )
+
+    # the history ----------------------------------------------------------------------------------
+
+    async def list_recent(
+        self,
+        *,
+        status: ExecutionStatus | None = None,
+        handler_name: str | None = None,
+        job_id: int | None = None,
+        limit: int = 100,
+    ) -> list[Execution]:
+        rows = await self._select(
+            "list_executions",
+            status=None if status is None else status.value,
+            handler_name=handler_name,
+            job_id=job_id,
+            limit=limit,
+        )
+        return rows_to(Execution, rows)
+
+    def bind_filter(
+        self,
+        *,
+        job_id: int | None,
+        statuses: Sequence[ExecutionStatus] | None,
+        handler_name: str | None,
+        from_date: datetime | None,
+        to_date: datetime | None,
+    ) -> dict[str, Any]:
+        """The run history's filter as its queries bind it (None: any); the statistics filter
+        with the same."""
+        return {
+            "job_id": job_id,
+            "statuses": None if statuses is None else self._j([status.value for status in statuses]),
+            "handler_name": handler_name,
+            "from_date": self._t(from_date),
+            "to_date": self._t(to_date),
+        }
+
+    async def count(self, **run_filter: Any) -> int:
+        """Runs matching job_id, statuses, handler_name, from_date and to_date (None: any)."""
+        return int(await self._select_one("count_executions", **self.bind_filter(**run_filter)))
+
+    async def page(self, *, limit: int, offset: int, **run_filter: Any) -> list[ExecutionSummary]:
+        """A page of the runs count counts, newest first."""
+        rows = await self._select(
+            "page_executions", limit=limit, offset=offset, **self.bind_filter(**run_filter)
+        )
+        return rows_to(ExecutionSummary, rows)
+
+    async def detail(self, execution_id: int) -> tuple[Execution, str | None] | None:
+        """The run and the name of its cron job (None when the job is gone or there is none)."""
+        row = await self._select_one("execution_detail", id=execution_id)
+        if row is None:
+            return None
+        fields = dict(row)
+        return Execution.model_validate(fields), fields.get("cron_name")
+
+    async def summary(self, execution_id: int) -> ExecutionSummary | None:
+        return row_to(ExecutionSummary, await self._select_one("execution_summary", id=execution_id))
+
+    async def children(self, execution_id: int, *, limit: int) -> list[ExecutionSummary]:
+        return rows_to(
+            ExecutionSummary, await self._select("execution_children", id=execution_id, limit=limit)
+        )
+
+    async def for_source(self, topic: str, partition: int, offset: int) -> Execution | None:
+        row = await self._select_one(
+            "execution_for_source", source_topic=topic, source_partition=partition, source_offset=offset
+        )
+        return row_to(Execution, row)
+
+    # deletion -------------------------------------------------------------------------------------
+
+    async def delete_finished(self, execution_id: int) -> bool:
+        """Delete a run that can no longer start or run; False when none such exists."""
+        return await self._update("delete_finished_execution", id=execution_id) > 0
+
+    async def prune(self, *, cutoff: datetime, limit: int) -> int:
+        """Retention: delete up to `limit` of the oldest runs that finished before `cutoff`; how
+        many it deleted."""
+        return await self._update("delete_finished_runs", cutoff=self._t(cutoff), limit=limit)

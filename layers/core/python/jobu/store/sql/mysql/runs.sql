@@ -1,0 +1,139 @@
+-- jobu's queries on the job_executions table (a run): creation from every trigger, claim,
+-- finish, retries, cancel, queue_one promotion, the sweeper's repairs, history, retention.
+-- MySQL 8 / MariaDB 10.6+ (asyncmy, through jobu.store.asyncmy_adapter). Optional filters are NULL
+-- when not given; lists and batches arrive as one JSON document unpacked with JSON_TABLE, so a Kafka
+-- batch is one multi-row INSERT with a single bound parameter.
+-- Loaded by name with aiosql (jobu.store.connector); parameters always bound.
+
+-- name: count_executions$
+SELECT COUNT(*) FROM job_executions AS e
+WHERE (:job_id IS NULL OR e.job_id = :job_id)
+  AND (:statuses IS NULL OR JSON_CONTAINS(:statuses, JSON_QUOTE(e.status)))
+  AND (:handler_name IS NULL OR e.handler_name = :handler_name)
+  AND (:from_date IS NULL OR e.created_at >= :from_date)
+  AND (:to_date IS NULL OR e.created_at <= :to_date);
+
+-- name: page_executions
+SELECT e.id, e.job_id, c.name AS cron_name, e.handler_name, e.scheduled_time, e.status, e.param_source,
+       e.retry_count, e.max_retry, e.started_at, e.finished_at, e.created_at, e.parent_execution_id,
+       SUBSTR(e.error_message, 1, 500) AS error_message
+FROM job_executions AS e LEFT JOIN cron_jobs AS c ON c.id = e.job_id
+WHERE (:job_id IS NULL OR e.job_id = :job_id)
+  AND (:statuses IS NULL OR JSON_CONTAINS(:statuses, JSON_QUOTE(e.status)))
+  AND (:handler_name IS NULL OR e.handler_name = :handler_name)
+  AND (:from_date IS NULL OR e.created_at >= :from_date)
+  AND (:to_date IS NULL OR e.created_at <= :to_date)
+ORDER BY e.id DESC
+LIMIT :limit OFFSET :offset;
+
+-- name: retry_finished_executions!
+-- A new attempt of each run that is still FAILED or TIMEOUT: the attempt number moves on, so a late
+-- message of the old attempt can never run it.
+UPDATE job_executions AS e
+JOIN JSON_TABLE(:ids, '$[*]' COLUMNS (id BIGINT PATH '$')) AS r ON e.id = r.id
+SET e.status = 'PENDING', e.retry_count = e.retry_count + 1, e.available_at = :now, e.queued_at = NULL,
+    e.deadline_at = NULL
+WHERE e.status IN ('FAILED', 'TIMEOUT');
+
+-- name: unqueued_executions_by_ids
+SELECT e.* FROM job_executions AS e
+JOIN JSON_TABLE(:ids, '$[*]' COLUMNS (id BIGINT PATH '$')) AS r ON e.id = r.id
+WHERE e.status = 'PENDING' AND e.queued_at IS NULL
+ORDER BY e.id;
+
+-- name: insert_manual_execution<!
+INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
+                            available_at, params_provenance, created_at)
+VALUES (:job_id, :handler_name, :status, :params, 'manual', :max_retry, :timeout_seconds, :now,
+        :params_provenance, :now);
+
+-- name: insert_event_executions!
+-- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
+INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
+                            available_at, source_topic, source_partition, source_offset, created_at,
+                            params_provenance)
+SELECT r.job_id, r.handler_name, 'PENDING', r.params, 'event', r.max_retry, r.timeout_seconds,
+       :now, r.source_topic, r.source_partition, r.source_offset, :now, r.params_provenance
+FROM JSON_TABLE(:rows, '$[*]' COLUMNS (
+    job_id BIGINT PATH '$.job_id', handler_name VARCHAR(200) PATH '$.handler_name',
+    params JSON PATH '$.params', max_retry INT PATH '$.max_retry', timeout_seconds INT PATH '$.timeout_seconds',
+    source_topic VARCHAR(249) PATH '$.source_topic', source_partition INT PATH '$.source_partition',
+    source_offset BIGINT PATH '$.source_offset', params_provenance JSON PATH '$.params_provenance')) AS r
+ON DUPLICATE KEY UPDATE id = job_executions.id;
+
+-- name: unqueued_executions_for_sources
+SELECT e.* FROM job_executions AS e
+JOIN JSON_TABLE(:sources, '$[*]' COLUMNS (
+    source_topic VARCHAR(249) PATH '$.source_topic', source_partition INT PATH '$.source_partition',
+    source_offset BIGINT PATH '$.source_offset')) AS s
+  ON e.source_topic = s.source_topic AND e.source_partition = s.source_partition
+ AND e.source_offset = s.source_offset
+WHERE e.status = 'PENDING' AND e.queued_at IS NULL
+ORDER BY e.id;
+
+-- name: insert_child_execution<!
+INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
+                            available_at, parent_execution_id, created_at)
+VALUES (:job_id, :handler_name, 'PENDING', :params, 'event', :max_retry, :timeout_seconds, :now,
+        :parent_execution_id, :now);
+
+-- name: mark_queued!
+-- Only the attempt the message was for: a late mark for attempt n never hides attempt n + 1's lost message.
+-- A later send of the same attempt (the sweeper's) moves queued_at on.
+UPDATE job_executions AS e
+JOIN JSON_TABLE(:runs, '$[*]' COLUMNS (id BIGINT PATH '$.id', attempt INT PATH '$.attempt')) AS r
+  ON e.id = r.id AND e.retry_count = r.attempt
+SET e.queued_at = :now;
+
+-- name: list_executions
+SELECT * FROM job_executions
+WHERE (:status IS NULL OR status = :status)
+  AND (:handler_name IS NULL OR handler_name = :handler_name)
+  AND (:job_id IS NULL OR job_id = :job_id)
+ORDER BY id DESC
+LIMIT :limit;
+
+-- name: insert_cron_runs!
+-- One row per (job, slot) the tick decided on, the job's overlap policy applied in the statement.
+INSERT INTO job_executions (job_id, handler_name, scheduled_time, status, params, param_source, max_retry,
+                            timeout_seconds, available_at, created_at)
+SELECT c.id, c.handler_name, s.scheduled_time,
+       CASE WHEN :param_source <> 'backfill' AND c.overlap_policy = 'queue_one'
+                 AND EXISTS (SELECT 1 FROM job_executions AS a
+                             WHERE a.job_id = c.id AND a.status IN ('PENDING', 'RUNNING'))
+            THEN 'WAITING' ELSE 'PENDING' END,
+       c.handler_params, :param_source, c.max_retry, c.timeout_seconds, :now, :now
+FROM JSON_TABLE(:slots, '$[*]' COLUMNS (
+    job_id BIGINT PATH '$.job_id', scheduled_time DATETIME(6) PATH '$.scheduled_time')) AS s
+JOIN cron_jobs AS c ON c.id = s.job_id
+WHERE c.overlap_policy = 'allow' OR :param_source = 'backfill'
+   OR (c.overlap_policy = 'skip'
+       AND NOT EXISTS (SELECT 1 FROM job_executions AS a
+                       WHERE a.job_id = c.id AND a.status IN ('WAITING', 'PENDING', 'RUNNING')))
+   OR (c.overlap_policy = 'queue_one'
+       AND NOT EXISTS (SELECT 1 FROM job_executions AS a WHERE a.job_id = c.id AND a.status = 'WAITING'))
+ON DUPLICATE KEY UPDATE id = job_executions.id;
+
+-- name: runs_for_slots
+SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at
+FROM job_executions AS e
+JOIN JSON_TABLE(:slots, '$[*]' COLUMNS (
+    job_id BIGINT PATH '$.job_id', scheduled_time DATETIME(6) PATH '$.scheduled_time')) AS s
+  ON e.job_id = s.job_id AND e.scheduled_time = s.scheduled_time
+ORDER BY e.id;
+
+-- name: delete_finished_runs!
+-- Retention: the oldest finished runs past the cutoff, a bounded batch per statement.
+DELETE FROM job_executions
+WHERE status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED') AND finished_at < :cutoff
+ORDER BY finished_at LIMIT :limit;
+
+-- name: claim_execution!
+-- The conditional update that decides who runs: only a PENDING row of the message's attempt. MySQL
+-- and MariaDB have no UPDATE ... RETURNING, so the store reads the claimed row next, on the same
+-- connection. The deadline is the run's own timeout from now (timeout_base = now + the worker's
+-- margin), or deadline_at if that comes first.
+UPDATE job_executions
+SET status = 'RUNNING', started_at = :now, finished_at = NULL,
+    deadline_at = LEAST(DATE_ADD(:timeout_base, INTERVAL timeout_seconds SECOND), :deadline_at)
+WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt;

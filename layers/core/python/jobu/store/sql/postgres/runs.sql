@@ -1,0 +1,142 @@
+-- jobu's queries on the job_executions table (a run): creation from every trigger, claim,
+-- finish, retries, cancel, queue_one promotion, the sweeper's repairs, history, retention.
+-- PostgreSQL (asyncpg). Optional filters are NULL when not given; asyncpg needs each
+-- parameter's type (it cannot infer it in a SELECT list or a NULL test), hence the CASTs.
+-- Loaded by name with aiosql (jobu.store.connector); parameters always bound.
+
+-- name: count_executions$
+SELECT COUNT(*) FROM job_executions AS e
+WHERE (CAST(:job_id AS BIGINT) IS NULL OR e.job_id = :job_id)
+  AND (CAST(:statuses AS JSONB) IS NULL
+       OR e.status IN (SELECT jsonb_array_elements_text(CAST(:statuses AS JSONB))))
+  AND (CAST(:handler_name AS TEXT) IS NULL OR e.handler_name = :handler_name)
+  AND (CAST(:from_date AS TIMESTAMPTZ) IS NULL OR e.created_at >= :from_date)
+  AND (CAST(:to_date AS TIMESTAMPTZ) IS NULL OR e.created_at <= :to_date);
+
+-- name: page_executions
+SELECT e.id, e.job_id, c.name AS cron_name, e.handler_name, e.scheduled_time, e.status, e.param_source,
+       e.retry_count, e.max_retry, e.started_at, e.finished_at, e.created_at, e.parent_execution_id,
+       SUBSTR(e.error_message, 1, 500) AS error_message
+FROM job_executions AS e LEFT JOIN cron_jobs AS c ON c.id = e.job_id
+WHERE (CAST(:job_id AS BIGINT) IS NULL OR e.job_id = :job_id)
+  AND (CAST(:statuses AS JSONB) IS NULL
+       OR e.status IN (SELECT jsonb_array_elements_text(CAST(:statuses AS JSONB))))
+  AND (CAST(:handler_name AS TEXT) IS NULL OR e.handler_name = :handler_name)
+  AND (CAST(:from_date AS TIMESTAMPTZ) IS NULL OR e.created_at >= :from_date)
+  AND (CAST(:to_date AS TIMESTAMPTZ) IS NULL OR e.created_at <= :to_date)
+ORDER BY e.id DESC
+LIMIT :limit OFFSET :offset;
+
+-- name: retry_finished_executions!
+-- A new attempt of each run that is still FAILED or TIMEOUT: the attempt number moves on, so a late
+-- message of the old attempt can never run it.
+UPDATE job_executions
+SET status = 'PENDING', retry_count = retry_count + 1, available_at = CAST(:now AS TIMESTAMPTZ),
+    queued_at = NULL, deadline_at = NULL
+WHERE id IN (SELECT CAST(v AS BIGINT) FROM jsonb_array_elements_text(CAST(:ids AS JSONB)) AS v)
+  AND status IN ('FAILED', 'TIMEOUT');
+
+-- name: unqueued_executions_by_ids
+SELECT * FROM job_executions
+WHERE id IN (SELECT CAST(v AS BIGINT) FROM jsonb_array_elements_text(CAST(:ids AS JSONB)) AS v)
+  AND status = 'PENDING' AND queued_at IS NULL
+ORDER BY id;
+
+-- name: insert_manual_execution<!
+INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
+                            available_at, params_provenance, created_at)
+VALUES (:job_id, :handler_name, :status, :params, 'manual', :max_retry, :timeout_seconds, :now,
+        :params_provenance, :now)
+RETURNING id;
+
+-- name: insert_event_executions!
+-- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
+INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
+                            available_at, source_topic, source_partition, source_offset, created_at,
+                            params_provenance)
+SELECT r.job_id, r.handler_name, 'PENDING', r.params, 'event', r.max_retry, r.timeout_seconds,
+       CAST(:now AS TIMESTAMPTZ), r.source_topic, r.source_partition, r.source_offset, CAST(:now AS TIMESTAMPTZ),
+       r.params_provenance
+FROM jsonb_to_recordset(CAST(:rows AS JSONB)) AS r (
+    job_id BIGINT, handler_name TEXT, params JSONB, max_retry INTEGER, timeout_seconds INTEGER,
+    source_topic TEXT, source_partition INTEGER, source_offset BIGINT, params_provenance JSONB)
+ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING;
+
+-- name: unqueued_executions_for_sources
+SELECT e.* FROM job_executions AS e
+JOIN jsonb_to_recordset(CAST(:sources AS JSONB)) AS s (source_topic TEXT, source_partition INTEGER,
+                                                      source_offset BIGINT)
+  ON e.source_topic = s.source_topic AND e.source_partition = s.source_partition
+ AND e.source_offset = s.source_offset
+WHERE e.status = 'PENDING' AND e.queued_at IS NULL
+ORDER BY e.id;
+
+-- name: insert_child_execution<!
+INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
+                            available_at, parent_execution_id, created_at)
+VALUES (:job_id, :handler_name, 'PENDING', :params, 'event', :max_retry, :timeout_seconds, :now,
+        :parent_execution_id, :now)
+RETURNING id;
+
+-- name: mark_queued!
+-- Only the attempt the message was for: a late mark for attempt n never hides attempt n + 1's lost message.
+-- A later send of the same attempt (the sweeper's) moves queued_at on.
+UPDATE job_executions AS e SET queued_at = CAST(:now AS TIMESTAMPTZ)
+FROM jsonb_to_recordset(CAST(:runs AS JSONB)) AS r (id BIGINT, attempt INTEGER)
+WHERE e.id = r.id AND e.retry_count = r.attempt;
+
+-- name: list_executions
+SELECT * FROM job_executions
+WHERE (CAST(:status AS TEXT) IS NULL OR status = :status)
+  AND (CAST(:handler_name AS TEXT) IS NULL OR handler_name = :handler_name)
+  AND (CAST(:job_id AS BIGINT) IS NULL OR job_id = :job_id)
+ORDER BY id DESC
+LIMIT :limit;
+
+-- name: insert_cron_runs!
+-- One row per (job, slot) the tick decided on, the job's overlap policy applied in the statement:
+-- allow: always; skip: only while no run of the job is active; queue_one: WAITING behind an active
+-- run, at most one. UNIQUE(job_id, scheduled_time) makes a repeated tick create nothing.
+INSERT INTO job_executions (job_id, handler_name, scheduled_time, status, params, param_source, max_retry,
+                            timeout_seconds, available_at, created_at)
+SELECT c.id, c.handler_name, s.scheduled_time,
+       CASE WHEN CAST(:param_source AS TEXT) <> 'backfill' AND c.overlap_policy = 'queue_one'
+                 AND EXISTS (SELECT 1 FROM job_executions AS a
+                             WHERE a.job_id = c.id AND a.status IN ('PENDING', 'RUNNING'))
+            THEN 'WAITING' ELSE 'PENDING' END,
+       c.handler_params, CAST(:param_source AS TEXT), c.max_retry, c.timeout_seconds,
+       CAST(:now AS TIMESTAMPTZ), CAST(:now AS TIMESTAMPTZ)
+FROM jsonb_to_recordset(CAST(:slots AS JSONB)) AS s (job_id BIGINT, scheduled_time TIMESTAMPTZ)
+JOIN cron_jobs AS c ON c.id = s.job_id
+WHERE c.overlap_policy = 'allow' OR CAST(:param_source AS TEXT) = 'backfill'
+   OR (c.overlap_policy = 'skip'
+       AND NOT EXISTS (SELECT 1 FROM job_executions AS a
+                       WHERE a.job_id = c.id AND a.status IN ('WAITING', 'PENDING', 'RUNNING')))
+   OR (c.overlap_policy = 'queue_one'
+       AND NOT EXISTS (SELECT 1 FROM job_executions AS a WHERE a.job_id = c.id AND a.status = 'WAITING'))
+ON CONFLICT (job_id, scheduled_time) DO NOTHING;
+
+-- name: runs_for_slots
+SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at
+FROM job_executions AS e
+JOIN jsonb_to_recordset(CAST(:slots AS JSONB)) AS s (job_id BIGINT, scheduled_time TIMESTAMPTZ)
+  ON e.job_id = s.job_id AND e.scheduled_time = s.scheduled_time
+ORDER BY e.id;
+
+-- name: delete_finished_runs!
+-- Retention: the oldest finished runs past the cutoff, a bounded batch per statement.
+DELETE FROM job_executions
+WHERE id IN (SELECT id FROM job_executions
+             WHERE status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED') AND finished_at < :cutoff
+             ORDER BY finished_at LIMIT :limit);
+
+-- name: claim_execution^
+-- The conditional update that decides who runs: only a PENDING row of the message's attempt. It
+-- returns the claimed run, so reading and claiming are one statement. The deadline is the run's own
+-- timeout from now (timeout_base = now + the worker's margin), or deadline_at if that comes first.
+UPDATE job_executions
+SET status = 'RUNNING', started_at = :now, finished_at = NULL,
+    deadline_at = LEAST(CAST(:timeout_base AS TIMESTAMPTZ) + timeout_seconds * INTERVAL '1 second',
+                        CAST(:deadline_at AS TIMESTAMPTZ))
+WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt
+RETURNING *;

@@ -1,0 +1,139 @@
+-- jobu's queries on the job_executions table (a run): creation from every trigger, claim,
+-- finish, retries, cancel, queue_one promotion, the sweeper's repairs, history, retention.
+-- SQLite (aiosqlite). Optional filters are NULL when not given; lists and batches arrive as one
+-- JSON document unpacked with json_each, so a Kafka batch is one multi-row INSERT with one parameter.
+-- Loaded by name with aiosql (jobu.store.connector); parameters always bound.
+-- "WHERE true" before ON CONFLICT: SQLite's parser needs it after INSERT ... SELECT ... FROM.
+
+-- name: count_executions$
+SELECT COUNT(*) FROM job_executions AS e
+WHERE (:job_id IS NULL OR e.job_id = :job_id)
+  AND (:statuses IS NULL OR e.status IN (SELECT value FROM json_each(:statuses)))
+  AND (:handler_name IS NULL OR e.handler_name = :handler_name)
+  AND (:from_date IS NULL OR e.created_at >= :from_date)
+  AND (:to_date IS NULL OR e.created_at <= :to_date);
+
+-- name: page_executions
+SELECT e.id, e.job_id, c.name AS cron_name, e.handler_name, e.scheduled_time, e.status, e.param_source,
+       e.retry_count, e.max_retry, e.started_at, e.finished_at, e.created_at, e.parent_execution_id,
+       SUBSTR(e.error_message, 1, 500) AS error_message
+FROM job_executions AS e LEFT JOIN cron_jobs AS c ON c.id = e.job_id
+WHERE (:job_id IS NULL OR e.job_id = :job_id)
+  AND (:statuses IS NULL OR e.status IN (SELECT value FROM json_each(:statuses)))
+  AND (:handler_name IS NULL OR e.handler_name = :handler_name)
+  AND (:from_date IS NULL OR e.created_at >= :from_date)
+  AND (:to_date IS NULL OR e.created_at <= :to_date)
+ORDER BY e.id DESC
+LIMIT :limit OFFSET :offset;
+
+-- name: retry_finished_executions!
+-- A new attempt of each run that is still FAILED or TIMEOUT: the attempt number moves on, so a late
+-- message of the old attempt can never run it.
+UPDATE job_executions
+SET status = 'PENDING', retry_count = retry_count + 1, available_at = :now, queued_at = NULL,
+    deadline_at = NULL
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status IN ('FAILED', 'TIMEOUT');
+
+-- name: unqueued_executions_by_ids
+SELECT * FROM job_executions
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'PENDING' AND queued_at IS NULL
+ORDER BY id;
+
+-- name: insert_manual_execution<!
+INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
+                            available_at, params_provenance, created_at)
+VALUES (:job_id, :handler_name, :status, :params, 'manual', :max_retry, :timeout_seconds, :now,
+        :params_provenance, :now);
+
+-- name: insert_event_executions!
+-- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
+INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
+                            available_at, source_topic, source_partition, source_offset, created_at,
+                            params_provenance)
+SELECT json_extract(r.value, '$.job_id'), json_extract(r.value, '$.handler_name'), 'PENDING',
+       json_extract(r.value, '$.params'), 'event', json_extract(r.value, '$.max_retry'),
+       json_extract(r.value, '$.timeout_seconds'), :now, json_extract(r.value, '$.source_topic'),
+       json_extract(r.value, '$.source_partition'), json_extract(r.value, '$.source_offset'), :now,
+       json_extract(r.value, '$.params_provenance')
+FROM json_each(:rows) AS r
+WHERE true
+ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING;
+
+-- name: unqueued_executions_for_sources
+SELECT e.* FROM json_each(:sources) AS s
+CROSS JOIN job_executions AS e
+  ON e.source_topic = json_extract(s.value, '$.source_topic')
+ AND e.source_partition = json_extract(s.value, '$.source_partition')
+ AND e.source_offset = json_extract(s.value, '$.source_offset')
+WHERE e.status = 'PENDING' AND e.queued_at IS NULL
+ORDER BY e.id;
+
+-- name: insert_child_execution<!
+INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
+                            available_at, parent_execution_id, created_at)
+VALUES (:job_id, :handler_name, 'PENDING', :params, 'event', :max_retry, :timeout_seconds, :now,
+        :parent_execution_id, :now);
+
+-- name: mark_queued!
+-- Only the attempt the message was for: a late mark for attempt n never hides attempt n + 1's lost message.
+-- A later send of the same attempt (the sweeper's) moves queued_at on. UPDATE ... FROM: each run by id.
+UPDATE job_executions SET queued_at = :now
+FROM json_each(:runs) AS r
+WHERE job_executions.id = json_extract(r.value, '$.id')
+  AND job_executions.retry_count = json_extract(r.value, '$.attempt');
+
+-- name: list_executions
+SELECT * FROM job_executions
+WHERE (:status IS NULL OR status = :status)
+  AND (:handler_name IS NULL OR handler_name = :handler_name)
+  AND (:job_id IS NULL OR job_id = :job_id)
+ORDER BY id DESC
+LIMIT :limit;
+
+-- name: insert_cron_runs!
+-- One row per (job, slot) the tick decided on, the job's overlap policy applied in the statement.
+INSERT INTO job_executions (job_id, handler_name, scheduled_time, status, params, param_source, max_retry,
+                            timeout_seconds, available_at, created_at)
+SELECT c.id, c.handler_name, json_extract(s.value, '$.scheduled_time'),
+       CASE WHEN :param_source <> 'backfill' AND c.overlap_policy = 'queue_one'
+                 AND EXISTS (SELECT 1 FROM job_executions AS a
+                             WHERE a.job_id = c.id AND a.status IN ('PENDING', 'RUNNING'))
+            THEN 'WAITING' ELSE 'PENDING' END,
+       c.handler_params, :param_source, c.max_retry, c.timeout_seconds, :now, :now
+FROM json_each(:slots) AS s
+CROSS JOIN cron_jobs AS c ON c.id = json_extract(s.value, '$.job_id')
+WHERE c.overlap_policy = 'allow' OR :param_source = 'backfill'
+   OR (c.overlap_policy = 'skip'
+       AND NOT EXISTS (SELECT 1 FROM job_executions AS a
+                       WHERE a.job_id = c.id AND a.status IN ('WAITING', 'PENDING', 'RUNNING')))
+   OR (c.overlap_policy = 'queue_one'
+       AND NOT EXISTS (SELECT 1 FROM job_executions AS a WHERE a.job_id = c.id AND a.status = 'WAITING'))
+ON CONFLICT (job_id, scheduled_time) DO NOTHING;
+
+-- name: runs_for_slots
+-- CROSS JOIN keeps this order: each slot looks its run up in UNIQUE(job_id, scheduled_time).
+SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at
+FROM json_each(:slots) AS s
+CROSS JOIN job_executions AS e
+  ON e.job_id = json_extract(s.value, '$.job_id') AND e.scheduled_time = json_extract(s.value, '$.scheduled_time')
+ORDER BY e.id;
+
+-- name: delete_finished_runs!
+-- Retention: the oldest finished runs past the cutoff, a bounded batch per statement.
+DELETE FROM job_executions
+WHERE id IN (SELECT id FROM job_executions
+             WHERE status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED') AND finished_at < :cutoff
+             ORDER BY finished_at LIMIT :limit);
+
+-- name: claim_execution^
+-- The conditional update that decides who runs: only a PENDING row of the message's attempt. It
+-- returns the claimed run, so reading and claiming are one statement. The deadline is the run's own
+-- timeout from now (timeout_base = now + the worker's margin), or deadline_at if that comes first.
+-- strftime's %f has milliseconds: '000' pads them to the microseconds jobu stores (TIME_FORMAT), so
+-- the text still compares as time compares.
+UPDATE job_executions
+SET status = 'RUNNING', started_at = :now, finished_at = NULL,
+    deadline_at = MIN(strftime('%Y-%m-%d %H:%M:%f', :timeout_base, '+' || timeout_seconds || ' seconds') || '000',
+                      :deadline_at)
+WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt
+RETURNING *;
