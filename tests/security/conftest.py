@@ -76,6 +76,15 @@ def data_root(harness: Harness) -> Path:
     return Path(os.environ["JOBU_DATA_ROOT"])
 
 
+@pytest.fixture
+def root(harness: Harness) -> Path:
+    """The harness's data root, holding raw/sales.csv."""
+    folder = data_root(harness)
+    (folder / "raw").mkdir(parents=True)
+    (folder / "raw/sales.csv").write_text("order_id,customer\n1,alice\n")
+    return folder
+
+
 def tree(folder: Path) -> dict[str, bytes]:
     """Every file under `folder` and its bytes: "nothing was written" is this staying equal.
     Symlinks are listed by their target, never followed (that would read what they point at)."""

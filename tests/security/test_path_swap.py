@@ -26,7 +26,7 @@ import pytest
 
 from jobu.access import DataAccess
 from tests.lambda_harness import Harness
-from tests.security.conftest import Sentinel, data_root, only_run, produce
+from tests.security.conftest import Sentinel, only_run, produce
 
 pytestmark = pytest.mark.integration
 
@@ -37,12 +37,10 @@ def database_url(sqlite_url: str) -> str:
 
 
 @pytest.fixture
-def root(harness: Harness) -> Path:
-    folder = data_root(harness)
-    (folder / "raw").mkdir(parents=True)
-    (folder / "raw/sales.csv").write_text("order_id,customer\n1,alice\n")
-    (folder / "clean").mkdir()
-    return folder
+def root(root: Path) -> Path:
+    """The data root with raw/sales.csv (tests.security.conftest), and a clean/ folder."""
+    (root / "clean").mkdir()
+    return root
 
 
 def swap_after_check(monkeypatch: pytest.MonkeyPatch, path: str, swap: Callable[[], None]) -> None:
