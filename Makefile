@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help demo test test-unit lint manifest migrate services bench clean
+.PHONY: help demo test test-fast lint manifest migrate services bench clean
 
 # Plain `make` lists the targets: each one's comment line above it.
 help:
@@ -60,15 +60,16 @@ local: $(STAMP)
 test: $(STAMP) services rie browser
 	$(PY) -m pytest
 
-# The unit tests only (nothing running needed).
-test-unit: $(STAMP)
-	$(PY) -m pytest tests/unit
+# The unit tier only (nothing running, sockets blocked; well under 2 minutes): the edit loop.
+test-fast: $(STAMP)
+	$(PY) -m pytest tests/unit -q
 
-# ruff, ruff format --check, mypy (strict), sam validate --lint, cfn-lint.
+# ruff, ruff format --check, mypy (strict), the core's layers (import-linter), sam validate --lint, cfn-lint.
 lint: $(STAMP) $(TOOLS_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(SAM) validate --lint
 	$(TOOLS_VENV)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 

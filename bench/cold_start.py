@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 from typing import Any, cast
 
-from bench.function_environment import function_environment
+from tests.support.function_environment import function_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS = ("cron_dispatcher", "queue_dispatcher", "worker", "admin_api")
@@ -139,7 +139,7 @@ def powertools_utility(kind: str) -> Any:
         processor = AsyncBatchProcessor(EventType.SQS)
 
         def process(event: Any) -> Any:
-            from bench.lambda_events import Context
+            from tests.support.lambda_events import Context
 
             return async_process_partial_response(
                 event=event, record_handler=record_handler, processor=processor, context=cast(Any, Context())
@@ -162,7 +162,7 @@ def powertools_utility(kind: str) -> Any:
         app.get("/api/jobs")(jobs)
 
         def resolve(event: Any) -> Any:
-            from bench.lambda_events import Context
+            from tests.support.lambda_events import Context
 
             return app.resolve(event, cast(Any, Context()))
 
@@ -175,7 +175,7 @@ def function_child(
 ) -> dict[str, Any]:
     import importlib
 
-    from bench.lambda_events import Context
+    from tests.support.lambda_events import Context
 
     app: Any = importlib.import_module(f"functions.{kind}.app")
     imported = time.perf_counter()
@@ -341,8 +341,8 @@ class Fixture:
     def _worker(self) -> dict[str, Any]:
         from datetime import UTC, datetime
 
-        from bench.lambda_events import sqs_event
         from bench.runs import sample_run
+        from tests.support.lambda_events import sqs_event
 
         self.offset += 1
         run = sample_run(self.offset, "cold-start-worker")

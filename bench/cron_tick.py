@@ -132,7 +132,7 @@ async def ours(store: JobStore, queue: WorkQueue) -> tuple[float, int, int]:
 async def seed_approach(store: JobStore, queue: WorkQueue) -> tuple[float, int]:
     """The seed's tick: every job read, croniter per job, a transaction and a SendMessage per due job."""
     started, dispatched = time.perf_counter(), 0
-    for job in await store.cron_jobs.list_all():
+    for job in await store.cron_jobs.page(is_enabled=None, limit=10_000, offset=0):
         if not job.is_enabled or job.next_run_at is None:
             continue
         latest = croniter(job.cron_expression, TICK).get_prev(datetime)

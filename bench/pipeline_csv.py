@@ -74,7 +74,7 @@ def child(kind: str, source: Path, target: Path) -> dict[str, Any]:
     import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 
     from jobu_handlers.pipeline import csv_parquet  # noqa: F401
-    from jobu_handlers.pipeline.testing import allow, run_step
+    from tests.support.pipeline import allow, run_step
 
     reset_peak()
     before = memory_mb("VmRSS")

@@ -115,7 +115,7 @@ def write_csv(source: Path) -> None:
 
 
 async def ours(source: Path, url: str) -> int:
-    from jobu_handlers.pipeline.testing import allow, run_step
+    from tests.support.pipeline import allow, run_step
 
     result = await run_step(
         "db_loader",
@@ -131,7 +131,8 @@ def child(kind: str, source: Path, url: str) -> dict[str, Any]:
     # imports are not measured
     import pyarrow.parquet  # type: ignore[import-untyped, unused-ignore]  # noqa: F401
 
-    from jobu_handlers.pipeline import bulk_load, testing  # noqa: F401
+    from jobu_handlers.pipeline import bulk_load  # noqa: F401
+    from tests.support import pipeline  # noqa: F401
 
     reset_peak()
     before = memory_mb("VmRSS")
@@ -151,7 +152,7 @@ async def mysql_methods(source: Path, rows: int, repeat: int) -> None:
     import asyncmy
 
     from jobu.store.mysql import connect_kwargs
-    from jobu_handlers.pipeline.testing import allow, run_step
+    from tests.support.pipeline import allow, run_step
 
     name = f"jobu_bench_{uuid.uuid4().hex[:12]}"
     admin = await asyncmy.connect(**connect_kwargs(MYSQL_ADMIN_URL), autocommit=True)

@@ -47,7 +47,7 @@ from typing import Any
 import asyncmy
 import boto3
 
-from bench.function_environment import function_environment
+from tests.support.function_environment import function_environment
 
 REPO = Path(__file__).resolve().parents[1]
 SQL_DIR = Path(__file__).with_name("sql")
@@ -92,7 +92,7 @@ class Produced:
 def database(backend: str, scratch: Path) -> Iterator[tuple[str, Callable[[], None] | None]]:
     """The soak's database URL, and how to crash-restart its server (PostgreSQL only)."""
     if backend == "postgres":
-        from tests.private_postgres import PrivatePostgres
+        from tests.support.private_postgres import PrivatePostgres
 
         with PrivatePostgres() as server:
             server.psql("CREATE DATABASE soak")

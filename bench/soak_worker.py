@@ -17,7 +17,7 @@ import random
 from typing import Any
 
 import bench.soak_handlers  # noqa: F401  (registers soak_effect in this worker)
-from bench.lambda_events import Context, sqs_event
+from tests.support.lambda_events import Context, sqs_event
 
 # by name: mypy knows the entry point as the module `app` Lambda loads, not as functions.worker.app
 app: Any = importlib.import_module("functions.worker.app")

@@ -33,11 +33,11 @@ from contextlib import AsyncExitStack, redirect_stdout
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.function_environment import function_environment
-from bench.lambda_events import Context, sqs_event
 from bench.runs import sample_run
 from bench.scratch_database import fresh_postgres_sync
 from bench.table import figure
+from tests.support.function_environment import function_environment
+from tests.support.lambda_events import Context, sqs_event
 
 MARGIN = timedelta(seconds=5)  # the worker's TIMEOUT_MARGIN_SECONDS
 REMAINING_MS = 60_000

@@ -32,6 +32,25 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = REPO_ROOT / "events"
 
 
+# The tiers, by folder (README: Tests and benchmarks): each test is marked with its folder's tier,
+# so `-m unit` selects the same tests as tests/unit. The unit tier runs with sockets blocked
+# (pytest-socket): it needs nothing running, and a test that reaches for the network fails there
+# instead of passing on a machine where the service happens to be up. A unit test that serves on
+# loopback says so (`pytest.mark.enable_socket`).
+TIERS = {"unit": "unit", "integration": "integration", "security": "security", "e2e": "e2e"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests_dir = Path(__file__).parent
+    for item in items:
+        tier = TIERS.get(item.path.relative_to(tests_dir).parts[0])
+        if tier is None:
+            raise pytest.UsageError(f"{item.nodeid}: every test lives in a tier's folder: {', '.join(TIERS)}")
+        item.add_marker(tier)
+        if tier == "unit":
+            item.add_marker(pytest.mark.disable_socket)
+
+
 def load_event(name: str) -> dict[str, Any]:
     """An event file from events/ (the same files `sam local invoke -e` uses)."""
     event: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text())

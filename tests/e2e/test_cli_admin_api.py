@@ -28,8 +28,6 @@ from jobu_local.commands.cli import main
 from jobu_local.commands.produce import send
 from tests.e2e.conftest import TOPIC, StartRuntime, list_runs, wait_for
 
-pytestmark = pytest.mark.e2e
-
 KEY = Credentials("AKIDJOBUE2ETEST", "e2e-secret-key")
 REGION = "eu-west-1"
 MAX_SKEW = timedelta(minutes=5)  # API Gateway refuses a request signed more than 5 minutes away

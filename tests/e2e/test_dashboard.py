@@ -24,7 +24,6 @@ from jobu_local.runtime.runtime import LocalRuntime
 from tests.e2e.conftest import TOPIC, StartRuntime, list_runs, wait_for
 from tests.e2e.dashboard_browser import chromium
 
-pytestmark = pytest.mark.e2e
 SLOW = 30_000  # ms: a run goes through SQS and the worker; the runs page refreshes every 5 s
 
 

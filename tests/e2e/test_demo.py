@@ -12,8 +12,6 @@ import pytest
 from jobu_local.commands.demo import Demo
 from jobu_local.runtime.state import STATE_DIR_VARIABLE
 
-pytestmark = pytest.mark.e2e
-
 
 async def test_the_demo_ends_with_the_admin_api_in_use(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

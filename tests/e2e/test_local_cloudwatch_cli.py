@@ -18,8 +18,6 @@ import pytest
 from jobu_local.aws.endpoint import AwsTarget, moto_server
 from jobu_local.aws.processes import LOOPBACK, free_port
 
-pytestmark = pytest.mark.e2e
-
 GROUP = "/aws/lambda/jobu-WorkerFunction"
 STREAM = "2026/11/30/[$LATEST]0123456789abcdef0123456789abcdef"
 AWS = str(Path(sys.executable).with_name("aws"))

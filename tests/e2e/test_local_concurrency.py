@@ -12,7 +12,6 @@ from aiokafka import AIOKafkaProducer
 from jobu_local.template.reader import LocalTemplate
 from tests.e2e.conftest import TEMPLATE, TOPIC, StartRuntime, runs_succeeded
 
-pytestmark = pytest.mark.e2e
 BURST = 60
 
 

@@ -35,8 +35,6 @@ from tests.e2e.conftest import (
     wait_for,
 )
 
-pytestmark = pytest.mark.e2e
-
 UNREACHABLE_DATABASE = "postgresql://postgres@127.0.0.1:9/unreachable"  # discard port: connection refused
 
 

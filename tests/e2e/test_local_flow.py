@@ -22,8 +22,6 @@ from tests.e2e.conftest import (
     wait_for,
 )
 
-pytestmark = pytest.mark.e2e
-
 
 async def test_cron_and_kafka_runs_finish_and_their_logs_read_back(
     start_runtime: StartRuntime,

@@ -15,8 +15,6 @@ import pytest
 
 from jobu_local.runtime.runtime import LocalRuntime, RuntimeOptions
 
-pytestmark = pytest.mark.e2e
-
 APP = """
 import base64, json
 

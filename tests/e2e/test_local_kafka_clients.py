@@ -8,15 +8,12 @@ import asyncio
 import json
 import subprocess
 
-import pytest
 from confluent_kafka import Producer
 
 from jobu_local.aws.kafka.broker import embedded_broker, ensure_topics
 from jobu_local.aws.processes import free_port
 from jobu_local.commands.produce import send
 from tests.e2e.conftest import TOPIC, StartRuntime, committed_offsets, job_message, runs_succeeded
-
-pytestmark = pytest.mark.e2e
 
 
 def kcat_produce(bootstrap_servers: str, value: bytes, key: str) -> tuple[int, int]:

@@ -25,7 +25,7 @@ from tests.e2e.conftest import (
     wait_for,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.localstack]
+pytestmark = pytest.mark.localstack
 
 
 @pytest.fixture(params=["postgres", "mysql"])

@@ -8,15 +8,12 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from jobu_local.commands.produce import send
 from jobu_local.host.rie import RieContainer
 from jobu_local.runtime.runtime import LocalRuntime
 from tests.conftest import load_event
 from tests.e2e.conftest import TOPIC, StartRuntime, add_due_cron_job, job_message, runs_succeeded
 
-pytestmark = pytest.mark.e2e
 BUILD = Path(__file__).resolve().parents[2] / ".aws-sam" / "x86_64" / "build"
 
 

@@ -15,7 +15,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
-pytestmark = [pytest.mark.e2e, pytest.mark.localstack]
+pytestmark = pytest.mark.localstack
 
 
 def test_short_soak_has_no_violations_on_any_backend() -> None:

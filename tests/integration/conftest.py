@@ -8,12 +8,12 @@ from pathlib import Path
 import boto3
 import pytest
 
-from bench.function_environment import function_environment
 from jobu.store import JobStore, open_store
-from tests import admin_client
-from tests.admin_client import AdminClient
 from tests.conftest import data_access_environ
-from tests.lambda_harness import REQUEUE_GRACE, REQUEUE_STUCK_AFTER, Harness, reset_containers, run
+from tests.support import admin_client
+from tests.support.admin_client import AdminClient
+from tests.support.function_environment import function_environment
+from tests.support.harness import REQUEUE_GRACE, REQUEUE_STUCK_AFTER, Harness, reset_containers, run
 
 BACKENDS = ["sqlite", "postgres", "mysql"]
 

@@ -2,7 +2,7 @@
 
 Every request is an API Gateway HTTP API (payload 2.0) event handed to functions/admin_api/app.py,
 on PostgreSQL, MariaDB and SQLite in turn, with the work queue and its dead-letter queue in moto.
-The worker and the queue dispatcher are the real entry points too (tests.lambda_harness).
+The worker and the queue dispatcher are the real entry points too (tests.support.harness).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import pytest
 
 from jobu.models import ExecutionStatus, NewExecution
 from jobu.store import JobStore
-from tests import admin_client
-from tests.admin_client import AdminClient
-from tests.lambda_harness import Harness, work_message
+from tests.support import admin_client
+from tests.support.admin_client import AdminClient
+from tests.support.harness import Harness, work_message
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 UNREACHABLE = {

@@ -13,9 +13,9 @@ from croniter import croniter
 
 from jobu.models import ExecutionStatus
 from jobu.store import JobStore
-from tests.admin_client import AdminClient
 from tests.integration.test_admin_api import create, event_run
-from tests.lambda_harness import Harness
+from tests.support.admin_client import AdminClient
+from tests.support.harness import Harness
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ALL_STATUSES = [status.value for status in ExecutionStatus]

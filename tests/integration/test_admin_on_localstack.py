@@ -29,19 +29,19 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from bench.function_environment import function_environment
 from jobu.event_dispatch import dispatch_event
 from jobu.models import CronJobSpec, ExecutionStatus, NewExecution
 from jobu.operations import cron_jobs
 from jobu.store import open_store
 from jobu.work_queue import WorkQueue
 from jobu_local.commands.cli import main as jobu_main
-from tests import admin_client
-from tests.admin_client import AdminClient, wsgi_app
 from tests.integration.test_admin_api import end_run, event_run, kafka_event
-from tests.lambda_harness import run
+from tests.support import admin_client
+from tests.support.admin_client import AdminClient, wsgi_app
+from tests.support.function_environment import function_environment
+from tests.support.harness import run
 
-pytestmark = [pytest.mark.integration, pytest.mark.localstack]
+pytestmark = pytest.mark.localstack
 
 
 @dataclass

@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from tests.lambda_harness import Harness
+from tests.support.harness import Harness
 
 
 def test_an_empty_tick_records_zero_dispatched_and_warns_nothing(

@@ -24,7 +24,7 @@ from jobu.operations.cron_jobs import create as create_cron_job
 from jobu.store import open_store
 from jobu.work_queue import WorkQueue
 from tests.conftest import load_event
-from tests.lambda_harness import REQUEUE_GRACE, REQUEUE_STUCK_AFTER, Harness, run, work_message
+from tests.support.harness import REQUEUE_GRACE, REQUEUE_STUCK_AFTER, Harness, run, work_message
 
 
 @handler("test_counting")

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jobu.schedule_event import MAX_TICK_LEAD
-from tests.lambda_harness import Harness, kafka_record, msk_event
+from tests.support.harness import Harness, kafka_record, msk_event
 
 EXAMPLES = int(os.environ.get("JOBU_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
@@ -210,12 +210,12 @@ def test_cron_dispatcher_never_moves_a_job_past_the_clock(fuzz_harness: Harness,
     from tests.integration.test_failure_paths import add_cron_job
 
     harness = fuzz_harness
-    if not harness.with_store(lambda s: s.cron_jobs.list_all()):
+    if not harness.cron_jobs():
         add_cron_job(harness, "fuzz-every-minute", "sample")
     response = harness.invoke_cron(event)
     assert set(response) == {"refused"} or "dispatched" in response
     limit = datetime.now(UTC) + MAX_TICK_LEAD + timedelta(minutes=1)
-    for job in harness.with_store(lambda s: s.cron_jobs.list_all()):
+    for job in harness.cron_jobs():
         assert job.next_run_at is None or job.next_run_at <= limit
     for run in harness.executions():
         assert run.scheduled_time is None or run.scheduled_time <= limit

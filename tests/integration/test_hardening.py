@@ -15,7 +15,7 @@ from botocore.exceptions import EndpointConnectionError
 from jobu.errors import StoreUnavailableError
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
 from jobu.store.runs import Runs
-from tests.lambda_harness import (
+from tests.support.harness import (
     REQUEUE_GRACE,
     REQUEUE_STUCK_AFTER,
     Harness,
@@ -166,10 +166,10 @@ def test_a_schedule_event_that_can_never_succeed_is_answered_and_changes_nothing
     from tests.integration.test_failure_paths import add_cron_job
 
     add_cron_job(harness, "every-minute", "sample")
-    before = harness.with_store(lambda s: s.cron_jobs.list_all())
+    before = harness.cron_jobs()
     response = harness.invoke_cron(event)
     assert set(response) == {"refused"}
-    assert harness.with_store(lambda s: s.cron_jobs.list_all()) == before
+    assert harness.cron_jobs() == before
     assert harness.executions() == []
 
 

@@ -72,7 +72,6 @@ async def _execute(store: JobStore, conn: object, sql: str, params: dict[str, ob
         await conn.execute(sql, params)  # type: ignore[attr-defined]
 
 
-@pytest.mark.integration
 async def test_upgrade_from_002_keeps_rows_and_widens_statuses(database_url: str, tmp_path: Path) -> None:
     store = await open_store(database_url)
     try:

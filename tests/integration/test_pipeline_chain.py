@@ -19,9 +19,7 @@ import pytest
 
 from jobu.models import Execution
 from tests.conftest import load_event
-from tests.lambda_harness import Harness
-
-pytestmark = pytest.mark.integration
+from tests.support.harness import Harness
 
 EVENT = "queue_dispatcher_pipeline.json"
 BUCKET = "jobu-pipeline-demo"

@@ -25,10 +25,10 @@ from jobu_handlers.pipeline.errors import (
     MalformedInputError,
     TargetTableError,
 )
-from jobu_handlers.pipeline.testing import run_step
+from tests.support.pipeline import run_step
 
 # files under tmp_path, the sales tables (tests/conftest.py: data_access)
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("data_access")]
+pytestmark = pytest.mark.usefixtures("data_access")
 
 TRICKY_TEXT = [
     "plain",

@@ -8,7 +8,7 @@ import pytest
 
 from jobu.handler_manifest import known_handler_names
 from jobu.models import Execution
-from tests.lambda_harness import Harness, work_message
+from tests.support.harness import Harness, work_message
 
 TOPIC = "jobu-events"
 

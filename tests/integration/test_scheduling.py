@@ -18,7 +18,7 @@ from jobu.operations import runs as run_operations
 from jobu.operations.cron_jobs import BackfillRequest, PauseRequest
 from jobu.store import JobStore
 from jobu.work_queue import WorkQueue
-from tests.lambda_harness import Harness, work_message
+from tests.support.harness import Harness, work_message
 
 KNOWN = frozenset({"sample", "test_sched_sleeper", "test_sched_retry_after"})
 # an hour boundary in the recent past: the dispatcher takes ticks near the clock only
@@ -89,7 +89,7 @@ def test_catch_up_after_downtime(
     add_job(harness, HOUR + timedelta(minutes=30), catchup_policy=policy, **extra)
     harness.tick(HOUR + timedelta(hours=3, minutes=10))
     assert [at for at, _, _ in runs(harness)] == slots(*expected)
-    (job,) = harness.with_store(lambda s: s.cron_jobs.list_all())
+    (job,) = harness.cron_jobs()
     assert job.next_run_at == HOUR + timedelta(hours=4)  # whatever the policy: on to the next slot
 
 
@@ -157,7 +157,7 @@ def test_a_pause_with_an_end_resumes_by_itself(harness: Harness) -> None:
     assert harness.executions() == []
     harness.tick(HOUR + timedelta(hours=2, seconds=30))
     assert [at for at, _, _ in runs(harness)] == slots(2)  # coalesce: the latest slot
-    (job,) = harness.with_store(lambda s: s.cron_jobs.list_all())
+    (job,) = harness.cron_jobs()
     assert (job.paused_at, job.paused_until) == (None, None)
 
 

@@ -58,7 +58,7 @@ async def test_duplicate_cron_job_name_is_refused(store: JobStore) -> None:
     await make_job(store)
     with pytest.raises(DuplicateError, match="exists already"):
         await make_job(store)
-    assert len(await store.cron_jobs.list_all()) == 1
+    assert len(await store.cron_jobs.page(is_enabled=None, limit=10_000, offset=0)) == 1
 
 
 def one_slot_each(tick: datetime) -> Callable[[CronJob], SlotPlan]:
@@ -318,5 +318,5 @@ async def test_disable_and_enable(store: JobStore) -> None:
     assert (disabled.is_enabled, disabled.next_run_at) == (False, None)
     enabled = await set_enabled(store, "nightly", enabled=True, now=T0 + timedelta(hours=1))
     assert enabled.next_run_at == datetime(2026, 11, 22, 11, 1, tzinfo=UTC)
-    assert await store.cron_jobs.delete_by_name("nightly")
-    assert not await store.cron_jobs.delete_by_name("nightly")
+    assert await store.cron_jobs.delete(enabled.id)
+    assert not await store.cron_jobs.delete(enabled.id)

@@ -1,4 +1,4 @@
-"""The attacks of issue 9, carried out through the real entry points (tests/lambda_harness.py).
+"""The attacks of issue 9, carried out through the real entry points (tests/support/harness.py).
 
 An attacker is whoever can produce to the Kafka topic: each attack is a Kafka record given to
 the queue dispatcher, whose runs the worker then takes from the (moto) SQS queue. The
@@ -23,7 +23,7 @@ import pytest
 
 from jobu.models import Execution, RejectedEvent
 from tests.integration import conftest as integration
-from tests.lambda_harness import Harness
+from tests.support.harness import Harness
 
 # The integration tier's fixtures: each backend in turn, and the harness on it.
 database_url = integration.database_url

@@ -1,6 +1,6 @@
 """Database connections as AWS users run them, through the cron dispatcher's entry point.
 
-Servers of the tests' own (never the shared ones): a PostgreSQL (tests/private_postgres.py)
+Servers of the tests' own (never the shared ones): a PostgreSQL (tests/support/private_postgres.py)
 and a MariaDB (tests/private_mariadb.py), each with TLS from a certificate authority of its own
 and non-TLS connections refused, and a user with a password per test. The secret lives in moto's
 Secrets Manager, read by the function with Powertools as on AWS.
@@ -27,15 +27,13 @@ from typing import Any
 import boto3
 import pytest
 
-from bench.function_environment import function_environment
 from functions.cron_dispatcher import app as cron_app
 from jobu.errors import ConfigurationError, DatabaseAuthenticationError, StoreUnavailableError
 from jobu.store import open_store
-from tests.lambda_harness import FakeLambdaContext, reset_containers
-from tests.private_mariadb import PrivateMariaDB
-from tests.private_postgres import Certificates, PrivatePostgres
-
-pytestmark = pytest.mark.integration
+from tests.support.function_environment import function_environment
+from tests.support.harness import FakeLambdaContext, reset_containers
+from tests.support.private_mariadb import PrivateMariaDB
+from tests.support.private_postgres import Certificates, PrivatePostgres
 
 # a manual invoke: the tick is the clock (a fixed time would be refused as too old)
 TICK: dict[str, Any] = {}

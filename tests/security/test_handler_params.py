@@ -48,11 +48,9 @@ from jobu.access import ACCESS_SCHEMA_KEY, DatabaseName, DataPath, TableName
 from jobu.handlers import HandlerParams, get_handler, params_json_schema, registered_handler_names
 from jobu.models import Execution
 from jobu_handlers.params import StrictParams
-from tests.lambda_harness import Harness, work_message
 from tests.security.conftest import Canary, Sentinel, data_root
 from tests.security.test_job_store import add_job
-
-pytestmark = pytest.mark.integration
+from tests.support.harness import Harness, work_message
 
 importlib.import_module("jobu_handlers")  # registers the shipped handlers
 # the worker's handlers; other tests register handlers of their own, which the worker never ships

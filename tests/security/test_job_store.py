@@ -19,10 +19,8 @@ from jobu.models import CronJobSpec
 from jobu.operations.cron_jobs import create as create_cron_job
 from jobu.store import JobStore
 from tests.integration.test_pipeline_chain import sql
-from tests.lambda_harness import Harness
 from tests.security.conftest import data_root, only_run, produce
-
-pytestmark = pytest.mark.integration
+from tests.support.harness import Harness
 
 
 def add_job(
@@ -51,7 +49,7 @@ def _now() -> Any:
 
 
 def cron_jobs(harness: Harness) -> list[dict[str, Any]]:
-    return [job.model_dump() for job in harness.with_store(lambda s: s.cron_jobs.list_all())]
+    return [job.model_dump() for job in harness.cron_jobs()]
 
 
 def attacker_file(harness: Harness) -> str:

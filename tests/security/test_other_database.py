@@ -20,11 +20,9 @@ import pytest
 from jobu.errors import InvalidCronJobError
 from jobu.handler_manifest import known_handler_names
 from jobu.operations.cron_jobs import parse_spec, validate_spec
-from tests.lambda_harness import Harness, work_message
 from tests.security.conftest import data_root, only_run, produce, rejected
 from tests.security.test_job_store import add_job
-
-pytestmark = pytest.mark.integration
+from tests.support.harness import Harness, work_message
 
 
 @pytest.fixture

@@ -8,11 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.lambda_harness import Harness
 from tests.security.conftest import msk_event, rejected
 from tests.security.test_job_store import add_job
-
-pytestmark = pytest.mark.integration
+from tests.support.harness import Harness
 
 PREPROCESS = {"input_path": "raw/sales.csv", "output_path": "clean/sales.parquet"}
 

@@ -25,10 +25,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from jobu.access import DataAccess
-from tests.lambda_harness import Harness
 from tests.security.conftest import Sentinel, only_run, produce
-
-pytestmark = pytest.mark.integration
+from tests.support.harness import Harness
 
 
 @pytest.fixture

@@ -16,10 +16,8 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.lambda_harness import Harness
 from tests.security.conftest import Sentinel, only_run, produce, tree
-
-pytestmark = pytest.mark.integration
+from tests.support.harness import Harness
 
 MARKER = "JOBU-ENV-MARKER-7c2e"
 

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from tests.admin_client import AdminClient
-from tests.lambda_harness import Harness
-
-pytestmark = pytest.mark.integration
+from tests.support.admin_client import AdminClient
+from tests.support.harness import Harness
 
 
 def create_job(admin: AdminClient, handler_name: str, params: dict[str, Any]) -> int:

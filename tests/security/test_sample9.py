@@ -19,10 +19,8 @@ import pytest
 from jobu.errors import InvalidCronJobError
 from jobu.handler_manifest import known_handler_names
 from jobu.operations.cron_jobs import parse_spec, validate_spec
-from tests.lambda_harness import Harness, work_message
 from tests.security.conftest import Canary, msk_event, only_run, rejected
-
-pytestmark = pytest.mark.integration
+from tests.support.harness import Harness, work_message
 
 
 def url_params(canary: Canary, folder: Path) -> list[dict[str, Any]]:

@@ -13,11 +13,9 @@ import pytest
 from botocore.stub import Stubber
 
 from functions.admin_api import app as admin_app
-from tests import admin_client
-from tests.admin_client import AdminClient, AdminResponse, api_event, invoke
-from tests.lambda_harness import Harness
-
-pytestmark = pytest.mark.integration
+from tests.support import admin_client
+from tests.support.admin_client import AdminClient, AdminResponse, api_event, invoke
+from tests.support.harness import Harness
 
 SECRET_USER, SECRET_DATABASE = "jobu_svc_7f3a", "orders_prod_91c2"
 UNREACHABLE = {

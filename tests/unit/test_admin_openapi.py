@@ -10,7 +10,7 @@ from jobu import constants
 from jobu.api.resolver import create_resolver, openapi
 from jobu.config import AdminConfig
 from jobu.errors import ConfigurationError
-from tests.admin_client import AdminClient
+from tests.support.admin_client import AdminClient
 
 SPEC = openapi(create_resolver())
 

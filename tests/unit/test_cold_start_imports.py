@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.function_environment import function_environment
+from tests.support.function_environment import function_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHONPATH = ":".join(str(ROOT / p) for p in (".", "layers/core/python", "functions/worker"))
@@ -91,7 +91,7 @@ async def one_run():
 
 run_id = asyncio.run(one_run())
 import functions.worker.app as app
-from bench.lambda_events import Context, sqs_event
+from tests.support.lambda_events import Context, sqs_event
 body = json.dumps({{"execution_id": run_id, "attempt": 0}})
 event = sqs_event([{{"MessageId": "m", "ReceiptHandle": "h", "Body": body}}], "arn:aws:sqs:us-east-1:1:q")
 assert app.handler(event, Context()) == {{"batchItemFailures": []}}

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from jobu.cron import latest_slot_at_or_before, next_slot_after, validate_cron_expression
+from jobu.cron import Schedule, validate_cron_expression
+from jobu.documents import MAX_PARAMS_BYTES
 from jobu.errors import InvalidCronJobError
-from jobu.models import MAX_PARAMS_BYTES, CronJobSpec
+from jobu.models import CronJobSpec
 from jobu.operations.cron_jobs import parse_spec, validate_spec
 
 
@@ -70,18 +71,18 @@ def test_accepted_expressions(expression: str) -> None:
     ],
 )
 def test_latest_slot_for_every_five_minutes(moment: str, expected: str) -> None:
-    assert latest_slot_at_or_before("*/5 * * * *", at(moment)) == at(expected)
+    assert Schedule("*/5 * * * *", "UTC").latest_at_or_before(at(moment)) == at(expected)
 
 
 def test_missed_ticks_coalesce_into_the_latest_slot() -> None:
     # the dispatcher was not invoked for three hours: one run, for the latest slot, then onward
     tick = at("2026-01-01T15:00:30")
-    assert latest_slot_at_or_before("0 * * * *", tick) == at("2026-01-01T15:00:00")
-    assert next_slot_after("0 * * * *", tick) == at("2026-01-01T16:00:00")
+    assert Schedule("0 * * * *", "UTC").latest_at_or_before(tick) == at("2026-01-01T15:00:00")
+    assert Schedule("0 * * * *", "UTC").next_after(tick) == at("2026-01-01T16:00:00")
 
 
 def test_next_slot_is_strictly_after() -> None:
-    assert next_slot_after("*/5 * * * *", at("2026-01-01T12:00:00")) == at("2026-01-01T12:05:00")
+    assert Schedule("*/5 * * * *", "UTC").next_after(at("2026-01-01T12:00:00")) == at("2026-01-01T12:05:00")
 
 
 def spec(**overrides: object) -> CronJobSpec:

@@ -28,6 +28,9 @@ from jobu_local.aws.stack import StackError, admin_api_url, function_log_groups,
 from jobu_local.dashboard.run_logs import RunLogSource
 from jobu_local.dashboard.server import TOKEN_HEADER, DashboardConfig, DashboardServer
 
+# the dashboard server and a stand-in API serve on loopback
+pytestmark = pytest.mark.enable_socket
+
 KEY, SECRET, SESSION_TOKEN = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token"
 
 

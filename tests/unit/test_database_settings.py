@@ -12,7 +12,7 @@ from jobu.config import DatabaseEndpoint, DatabaseSetting, DatabaseTls, url_from
 from jobu.errors import ConfigurationError
 from jobu.store.mysql import connect_kwargs
 from jobu.store.tls import connection
-from tests.private_postgres import Certificates
+from tests.support.private_postgres import Certificates
 
 MANAGED = json.dumps({"username": "jobu", "password": "s3cr#t/pw"})
 ENDPOINT = DatabaseEndpoint(engine="postgres", host="proxy.example", port="5432", dbname="jobs")

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from jobu.documents import MAX_PARAMS_BYTES
 from jobu.event_dispatch import Accepted, Rejected, build_execution, parse_record
 from jobu.kafka_records import BrokenRecord, KafkaRecord, read_event, read_record
-from jobu.models import MAX_PARAMS_BYTES
 from tests.conftest import load_event
 
 KNOWN = frozenset({"sample", "sample1"})

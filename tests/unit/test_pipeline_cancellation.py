@@ -13,8 +13,8 @@ from jobu.access import DataAccess
 from jobu_handlers.pipeline import csv_parquet
 from jobu_handlers.pipeline.errors import StepCancelledError
 from jobu_handlers.pipeline.storage import Files
-from jobu_handlers.pipeline.testing import run_step
 from jobu_handlers.pipeline.threads import in_thread
+from tests.support.pipeline import run_step
 
 # files under tmp_path, the test buckets and tables (tests/conftest.py: data_access)
 pytestmark = pytest.mark.usefixtures("data_access")

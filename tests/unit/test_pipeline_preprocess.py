@@ -17,7 +17,7 @@ from jobu_handlers.pipeline.errors import (
     InvalidParamsError,
     MalformedInputError,
 )
-from jobu_handlers.pipeline.testing import run_step
+from tests.support.pipeline import run_step
 
 # files under tmp_path, the test buckets and tables (tests/conftest.py: data_access)
 pytestmark = pytest.mark.usefixtures("data_access")

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from jobu_handlers.pipeline.errors import InvalidParamsError, LoadError, PipelineError, TargetTableError
-from jobu_handlers.pipeline.testing import run_step
+from tests.support.pipeline import run_step
 
 # files under tmp_path, the test buckets and tables (tests/conftest.py: data_access)
 pytestmark = pytest.mark.usefixtures("data_access")

@@ -24,7 +24,7 @@ from jobu_handlers.pipeline.errors import (
 )
 from jobu_handlers.pipeline.models import get_validation_model
 from jobu_handlers.pipeline.row_validation import arrow_schema
-from jobu_handlers.pipeline.testing import run_step
+from tests.support.pipeline import run_step
 
 # files under tmp_path, the test buckets and tables (tests/conftest.py: data_access)
 pytestmark = pytest.mark.usefixtures("data_access")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from jobu.cron import next_slot_after
+from jobu.cron import Schedule
 from jobu.errors import InvalidCronJobError
 from jobu.operations.cron_jobs import preview
 
@@ -22,7 +22,7 @@ def test_the_next_slots_are_the_dispatchers() -> None:
         datetime(2026, 11, 1, 13, 0, tzinfo=UTC),
         datetime(2026, 11, 1, 13, 20, tzinfo=UTC),
     ]
-    assert found.next_fire_times[0] == next_slot_after("*/20 * * * *", NOW)
+    assert found.next_fire_times[0] == Schedule("*/20 * * * *", "UTC").next_after(NOW)
 
 
 def test_fewer_times_when_the_calendar_ends() -> None:

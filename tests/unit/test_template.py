@@ -460,7 +460,7 @@ def test_refused_ticks_alarm_on_the_metric_the_cron_dispatcher_emits(tmp_path: P
     script = (
         "import json\n"
         "from functions.cron_dispatcher import app\n"
-        "from tests.lambda_harness import FakeLambdaContext\n"
+        "from tests.support.harness import FakeLambdaContext\n"
         "answer = app.handler({'detail-type': 'not a tick'}, FakeLambdaContext(function_name='cron'))\n"
         "print(json.dumps(answer))"
     )

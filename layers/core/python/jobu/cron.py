@@ -226,11 +226,3 @@ class Schedule:
                 break
             found.append(instant)
         return found
-
-
-def next_slot_after(expression: str, moment: datetime, timezone: str = "UTC") -> datetime:
-    return Schedule(expression, timezone).next_after(moment)
-
-
-def latest_slot_at_or_before(expression: str, moment: datetime, timezone: str = "UTC") -> datetime:
-    return Schedule(expression, timezone).latest_at_or_before(moment)

@@ -7,7 +7,7 @@ worker could not read back, is refused at the edge with a reason instead of fail
 - a lone surrogate (\\ud800 in JSON is not a Unicode character; jsonb refuses it);
 - NaN or Infinity (not JSON; 1e400 parses to Infinity);
 - nesting deeper than MAX_DEPTH (MySQL's JSON stops at 100 levels; Python's parser near 1,000);
-- more than MAX_PARAMS_BYTES once serialized (models.MAX_PARAMS_BYTES).
+- more than MAX_PARAMS_BYTES once serialized.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ import json
 import math
 from typing import Any
 
-from jobu.models import MAX_PARAMS_BYTES
+# Params are stored as JSON and travel in SQS only by reference, but an unbounded document
+# would still bloat rows, logs and handler memory: refuse anything larger than SQS's own limit.
+MAX_PARAMS_BYTES = 256 * 1024
 
 MAX_DEPTH = 64
 

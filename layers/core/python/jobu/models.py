@@ -23,11 +23,11 @@ from pydantic import (
     model_validator,
 )
 
+from jobu.documents import text_problem
 from jobu.provenance import ParamOrigin
 
 # Params are stored as JSON and travel in SQS only by reference, but an unbounded document
 # would still bloat rows, logs and handler memory: refuse anything larger than SQS's own limit.
-MAX_PARAMS_BYTES = 256 * 1024
 
 
 def _utc(value: Any) -> Any:
@@ -45,8 +45,6 @@ def _json_document(value: Any) -> Any:
 
 
 def _storable(value: str) -> str:
-    from jobu.documents import text_problem  # documents reads this module's limits
-
     problem = text_problem(value, "text")
     if problem:
         raise ValueError(problem)
@@ -66,10 +64,6 @@ JsonValue = Annotated[Any, BeforeValidator(_json_document)]
 DbBool = Annotated[bool, BeforeValidator(_as_bool)]
 # Text an operator sends that every backend can store: no NUL character, no lone surrogate.
 StorableText = Annotated[str, AfterValidator(_storable)]
-
-
-def params_size(params: dict[str, Any]) -> int:
-    return len(json.dumps(params, separators=(",", ":")).encode())
 
 
 class ExecutionStatus(StrEnum):
@@ -172,10 +166,6 @@ class CronJob(BaseModel):
     paused_until: UtcDatetime | None
     created_at: UtcDatetime
     updated_at: UtcDatetime
-
-    def paused_at_time(self, moment: datetime) -> bool:
-        """Whether the job is paused at `moment` (a pause with a passed end no longer holds)."""
-        return self.paused_at is not None and (self.paused_until is None or self.paused_until > moment)
 
 
 class DueCronJob(BaseModel):

@@ -54,9 +54,6 @@ class CronJobs(Rows):
     async def get_by_name(self, name: str) -> CronJob | None:
         return row_to(CronJob, await self._select_one("get_cron_job_by_name", name=name))
 
-    async def list_all(self) -> list[CronJob]:
-        return rows_to(CronJob, await self._select("list_cron_jobs"))
-
     async def count(self, *, is_enabled: bool | None) -> int:
         return int(await self._select_one("count_cron_jobs", is_enabled=is_enabled))
 
@@ -91,9 +88,6 @@ class CronJobs(Rows):
 
     async def delete(self, job_id: int) -> bool:
         return await self._update("delete_cron_job_by_id", id=job_id) > 0
-
-    async def delete_by_name(self, name: str) -> bool:
-        return await self._update("delete_cron_job", name=name) > 0
 
     async def pause(self, job_id: int, *, until: datetime | None, now: datetime) -> bool:
         return (

@@ -15,12 +15,11 @@ from jobu.errors import DuplicateError, StoreUnavailableError
 from jobu.store.connector import Connector
 
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN})
-# Stored as text; this format sorts as time sorts, so comparisons in SQL work on the text.
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def naive_utc_text(value: datetime) -> str:
-    """TIME_FORMAT, with the year always four digits (strftime gives '874', which sorts wrong)."""
+    """Times are stored as this text ('YYYY-MM-DD HH:MM:SS.ffffff', UTC), which sorts as time sorts, so
+    comparisons in SQL work on the text; the year always has four digits (strftime gives '874')."""
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 

@@ -25,12 +25,6 @@ SELECT * FROM cron_jobs WHERE id = :id;
 -- name: get_cron_job_by_name^
 SELECT * FROM cron_jobs WHERE name = :name;
 
--- name: list_cron_jobs
-SELECT * FROM cron_jobs ORDER BY name;
-
--- name: delete_cron_job!
-DELETE FROM cron_jobs WHERE name = :name;
-
 -- name: pause_cron_job!
 UPDATE cron_jobs SET paused_at = :now, paused_until = :paused_until, updated_at = :now WHERE id = :id;
 

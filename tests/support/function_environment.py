@@ -10,7 +10,7 @@ from pathlib import Path
 
 from jobu_local.template.reader import LocalTemplate
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 # A deployment's database (from its secret) and queues: the caller's JOBU_DATABASE_URL and queues
 # stand in for them, so the template's local defaults for these are left out.
 DEPLOYMENT_PLACES = frozenset(

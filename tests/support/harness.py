@@ -23,7 +23,7 @@ from functions.cron_dispatcher import app as cron_app
 from functions.queue_dispatcher import app as queue_app
 from functions.worker import app as worker_app
 from jobu.event_dispatch import EVENT_DEFAULT_TIMEOUT_SECONDS
-from jobu.models import Execution, NewExecution
+from jobu.models import CronJob, Execution, NewExecution
 from jobu.store import JobStore, open_store
 
 T = TypeVar("T")
@@ -133,6 +133,9 @@ class Harness:
 
     def executions(self) -> list[Execution]:
         return sorted(self.with_store(lambda s: s.runs.list_recent(limit=10_000)), key=lambda e: e.id)
+
+    def cron_jobs(self) -> list[CronJob]:
+        return self.with_store(lambda s: s.cron_jobs.page(is_enabled=None, limit=10_000, offset=0))
 
 
 def sqs_record(message: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.private_postgres import Certificates, free_port
+from tests.support.private_postgres import Certificates, free_port
 
 SERVER_USER = "mysql"
 

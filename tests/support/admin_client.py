@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from functions.admin_api import app as admin_app
 from tests.conftest import load_event
-from tests.lambda_harness import FakeLambdaContext
+from tests.support.harness import FakeLambdaContext
 
 SAMPLE = load_event("admin_api_create_cron.json")
 
