@@ -140,6 +140,8 @@ async def resolve(
             "path": http.get("path"),
             "status": response.get("statusCode"),
             "caller": _caller(event),
+            # API Gateway's id: a 5xx answer gives it, and its cause is logged under it (jobu.api.errors)
+            "request_id": event.get("requestContext", {}).get("requestId"),
         },
     )
     return response

@@ -12,7 +12,7 @@ implementation in the browser.
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from datetime import datetime
 from typing import Any
 
@@ -115,13 +115,19 @@ def validate_spec(spec: CronJobSpec, *, known_handlers: Set[str], worker_timeout
             f"{worker_timeout_seconds}s, so a job may take at most {longest}s",
             field="timeout_seconds",
         )
-    problem = storage_problem(spec.handler_params)
+    check_params(spec.handler_name, spec.handler_params, field="handler_params")
+
+
+def check_params(handler_name: str, params: Mapping[str, Any], *, field: str) -> None:
+    """Refuse params a run of `handler_name` cannot have: ones the job store cannot hold, or that
+    the handler's own schema refuses, as the queue dispatcher checks events (jobu.params_schema;
+    `on_success` links too, ten at most). A cron job's params and a run's (run now) alike."""
+    problem = storage_problem(params)
     if problem:
-        raise InvalidCronJobError(f"handler_params: {problem}", field="handler_params")
-    # the handler's own params schema, as the queue dispatcher checks events (jobu.params_schema)
-    problem = params_problem(spec.handler_name, spec.handler_params)
+        raise InvalidCronJobError(f"{field}: {problem}", field=field)
+    problem = params_problem(handler_name, params)
     if problem:
-        raise InvalidCronJobError(problem, field="handler_params")
+        raise InvalidCronJobError(problem, field=field)
 
 
 def parse_spec(data: dict[str, object]) -> CronJobSpec:
@@ -254,9 +260,8 @@ async def run_now(
             f"cron job {job_id} runs handler {job.handler_name!r}, which is not deployed"
         )
     params, provenance = merge_params(job.handler_params, request.params, source="manual")
-    problem = storage_problem(params)
-    if problem:
-        raise InvalidCronJobError(problem)
+    # checked as a create checks a job's params, before anything is stored
+    check_params(job.handler_name, params, field="params")
     new = NewExecution(
         job_id=job.id,
         handler_name=job.handler_name,
