@@ -69,12 +69,13 @@ test: $(STAMP) services rie browser
 test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit -q
 
-# ruff, ruff format --check, mypy (strict), the core's layers (import-linter), sam validate --lint, cfn-lint.
+# ruff, ruff format --check, mypy (strict), the layers (import-linter), dead code (vulture), sam validate --lint, cfn-lint.
 lint: $(STAMP) $(TOOLS_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/vulture
 	$(SAM) validate --lint
 	$(TOOLS_VENV)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 

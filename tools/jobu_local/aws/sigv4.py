@@ -31,8 +31,6 @@ from jobu_local.errors import Refusal
 SERVICE = "execute-api"
 # https://{api-id}.execute-api.{region}.amazonaws.com[.cn]/
 _EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
-# headers a client may set that the signature covers as sent; hop-by-hop ones are left to urllib
-SIGNED_HEADERS = ("content-type", "accept")
 
 
 def region_of(url: str) -> str | None:

@@ -31,6 +31,20 @@ LAMBDA_START_CONCURRENCY = 5
 LAMBDA_SCALE_PER_SECOND = 300 / 60
 
 
+# ScalingConfig.MaximumConcurrency takes 2 to 1,000; without it the mapping scales to the function's.
+SQS_MINIMUM_CONCURRENCY = 2
+SQS_MAXIMUM_CONCURRENCY = 1000
+
+
+def sqs_concurrency(source: SqsSource, function_limit: int) -> int:
+    """The SQS mapping's most invocations at once: its MaximumConcurrency (within 2 to 1,000), never
+    more than the function may run."""
+    configured = source.maximum_concurrency
+    if configured is None:
+        return function_limit
+    return min(max(SQS_MINIMUM_CONCURRENCY, min(configured, SQS_MAXIMUM_CONCURRENCY)), function_limit)
+
+
 def sqs_record(message: Mapping[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
     """One SQS message (from receive_message with all attributes) as a Lambda SQS record."""
     body: str = message["Body"]

@@ -3,7 +3,6 @@ the command line, the handler names."""
 
 from __future__ import annotations
 
-import argparse
 import json
 from typing import Any
 
@@ -12,18 +11,6 @@ from jobu_local.errors import Refusal
 
 class CommandError(Refusal):
     """A refusal with a message for the user (exit status 2)."""
-
-
-def add_common(parser: argparse.ArgumentParser, *, database: bool = False) -> None:
-    parser.add_argument(
-        "--template", help="the SAM template (default: template.yaml, or the running runtime's)"
-    )
-    if database:
-        parser.add_argument(
-            "--database-url",
-            help="postgresql://, mysql:// or sqlite:/// (default: JOBU_DATABASE_URL, the runtime's)",
-        )
-    parser.add_argument("--json", action="store_true", help="print JSON for scripts instead of a table")
 
 
 def json_object(text: str, where: str, refusal: type[Exception] = CommandError) -> dict[str, Any]:

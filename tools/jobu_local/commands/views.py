@@ -76,10 +76,6 @@ def _text(value: Any) -> str:
     return cell(value, width=10_000)
 
 
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
-
-
 # --- cron jobs -----------------------------------------------------------------------------------
 
 

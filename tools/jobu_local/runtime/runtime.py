@@ -34,12 +34,12 @@ from jobu_local.aws.loopback import LOOPBACK
 from jobu_local.aws.processes import Service, free_port, http_ok
 from jobu_local.aws.resources import EmulatorProvider, create_resources
 from jobu_local.aws.scheduler import ScheduleRunner
-from jobu_local.aws.sqs import SqsRunner
+from jobu_local.aws.sqs import SqsRunner, sqs_concurrency
 from jobu_local.dashboard.run_logs import RunLogSource
 from jobu_local.dashboard.server import DEFAULT_PORT as DEFAULT_DASHBOARD_PORT
 from jobu_local.dashboard.server import DashboardConfig, DashboardServer
 from jobu_local.errors import JobuToolError
-from jobu_local.host.config import FunctionConfig, Invocation
+from jobu_local.host.config import FunctionDefinition, Invocation
 from jobu_local.host.logs import LogSink
 from jobu_local.host.pool import Container, FunctionPool, concurrency_limit, process_container
 from jobu_local.host.rie import RieContainer, RieSetup
@@ -51,7 +51,7 @@ from jobu_local.runtime.state import (
     project_root,
     state_dir,
 )
-from jobu_local.template.reader import ACCOUNT_ID, FunctionSpec, KafkaSource, LocalTemplate, SqsSource
+from jobu_local.template.reader import ACCOUNT_ID, FunctionSpec, KafkaSource, LocalTemplate
 
 DATABASE_URL = "JOBU_DATABASE_URL"
 DATABASE_SECRET_ARN = "JOBU_DATABASE_SECRET_ARN"
@@ -170,7 +170,7 @@ class LocalRuntime:
             self.progress(f"functions under Lambda's runtime interface emulator, from {template_path.parent}")
 
             def new_container(
-                config: FunctionConfig, sink: LogSink, environment: dict[str, str]
+                config: FunctionDefinition, sink: LogSink, environment: dict[str, str]
             ) -> Container:
                 return RieContainer(config, sink, setup, base_environment=environment)
 
@@ -552,20 +552,6 @@ async def cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-
-
-# ScalingConfig.MaximumConcurrency takes 2 to 1,000; without it the mapping scales to the function's.
-SQS_MINIMUM_CONCURRENCY = 2
-SQS_MAXIMUM_CONCURRENCY = 1000
-
-
-def sqs_concurrency(source: SqsSource, function_limit: int) -> int:
-    """The SQS mapping's most invocations at once: its MaximumConcurrency (within 2 to 1,000), never
-    more than the function may run."""
-    configured = source.maximum_concurrency
-    if configured is None:
-        return function_limit
-    return min(max(SQS_MINIMUM_CONCURRENCY, min(configured, SQS_MAXIMUM_CONCURRENCY)), function_limit)
 
 
 def rie_setup(options: RuntimeOptions) -> tuple[RieSetup, Path]:

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from jobu_local.aws.loopback import is_loopback_url
+from jobu_local.errors import JobuToolError
 
 # The checkout this package runs from (tools/jobu_local/runtime/state.py), when it is one.
 CHECKOUT = Path(__file__).resolve().parents[3]
@@ -44,7 +45,7 @@ PRIVATE_DIRECTORY = 0o700
 PRIVATE_FILE = 0o600
 
 
-class StateError(RuntimeError):
+class StateError(JobuToolError):
     """The state folder cannot be used (another runtime holds it, another user owns it)."""
 
 

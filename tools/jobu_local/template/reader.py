@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobu_local.host.config import FunctionConfig
+from jobu_local.host.config import FunctionDefinition
 from jobu_local.template.intrinsics import Resolver, ResourceProvider, TemplateError
 
 SAM_FUNCTION = "AWS::Serverless::Function"
@@ -26,7 +26,6 @@ SQS_QUEUE = "AWS::SQS::Queue"
 LOG_GROUP = "AWS::Logs::LogGroup"
 EVENT_SOURCE_MAPPING = "AWS::Lambda::EventSourceMapping"
 S3_BUCKET = "AWS::S3::Bucket"
-SCHEDULER_SCHEDULE = "AWS::Scheduler::Schedule"
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_STACK_NAME = "jobu"
@@ -84,14 +83,13 @@ class HttpApiSource:
     name: str
     method: str
     path: str | None
-    payload_format_version: str
     timeout_millis: int | None
 
 
 @dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
-    config: FunctionConfig
+    config: FunctionDefinition
     schedules: tuple[ScheduleSource, ...] = ()
     kafka: tuple[KafkaSource, ...] = ()
     sqs: tuple[SqsSource, ...] = ()
@@ -301,7 +299,7 @@ class LocalTemplate:
         properties = self.function_properties(logical_id)
         variables = self.resolve(properties.get("Environment", {}).get("Variables", {})) or {}
         logging = self.resolve(properties.get("LoggingConfig", {})) or {}
-        config = FunctionConfig(
+        config = FunctionDefinition(
             logical_id=logical_id,
             name=self.function_name(logical_id),
             handler=str(self.resolve(properties["Handler"])),
@@ -479,7 +477,6 @@ class LocalTemplate:
                     .upper()
                     .replace("X-AMAZON-APIGATEWAY-ANY-METHOD", "ANY"),
                     path=str(path) if path is not None else None,
-                    payload_format_version=version,
                     timeout_millis=int(timeout) if timeout is not None else None,
                 )
             )
@@ -515,11 +512,6 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
             else value
         )
     return merged
-
-
-def _http_method(value: Any) -> str:
-    method = str(value).upper()
-    return "ANY" if method in {"ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD"} else method
 
 
 def _optional_int(value: Any) -> int | None:

@@ -105,7 +105,7 @@ class Files:
     def __enter__(self) -> Files:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, *_: object) -> None:
         for output in self._outputs:
             output.discard()
         for stream in self._inputs:

@@ -54,10 +54,6 @@ def compile_pattern(pattern: str) -> Matcher:
     return _compile_terms(text)
 
 
-def matches(pattern: str, message: str) -> bool:
-    return compile_pattern(pattern)(message)
-
-
 # --- term patterns -------------------------------------------------------------------------------
 
 _TERM = re.compile(r"""\s*([?-]?)("(?:[^"\\]|\\.)*"|%[^%]*%|[^\s"]+)""")
