@@ -29,7 +29,7 @@ from jobu.store import open_store
 from jobu_local.aws.cloudwatch.reader import LogLine, LogReader
 from jobu_local.aws.endpoint import moto_server
 from jobu_local.aws.processes import Service, free_port, http_ok
-from jobu_local.runtime.state import STATE_FILE
+from jobu_local.runtime.state import STATE_FILE, StateLock
 from tests.conftest import run_jobu
 from tests.e2e.conftest import StartRuntime, wait_for
 from tests.integration.test_admin_api import end_run, event_run
@@ -56,11 +56,15 @@ def test_a_second_runtime_is_refused_in_one_line_and_leaves_the_first_ones_state
         "aws_endpoint_url": None, "aws_emulator": "moto", "kafka_bootstrap_servers": "127.0.0.1:1",
         "database_url": f"sqlite:///{tmp_path}/j.db",
     }  # fmt: skip
-    (state / STATE_FILE).write_text(json.dumps(running))
-
-    result = run_jobu("local", "up", "--no-dashboard", state_dir=state)
+    held = StateLock.acquire(state)  # held as the running runtime holds it
+    try:
+        (state / STATE_FILE).write_text(json.dumps(running))
+        result = run_jobu("local", "up", "--no-dashboard", "--http-port", "0", state_dir=state)
+    finally:
+        held.release()
     assert one_line_error(result) == (
-        f"jobu: a local runtime is already running (pid {os.getpid()}, state in {state})"
+        f"jobu: a local runtime is already running (pid {os.getpid()}, state in {state}): stop it first, "
+        "or pass --state-dir for another one"
     )
     assert (result.returncode, result.stdout) == (1, "")
     assert json.loads((state / STATE_FILE).read_text()) == running  # still the first one's
@@ -374,7 +378,8 @@ async def test_the_admin_functions_log_carries_no_powertools_warning(
     assert runtime.aws is not None
 
     def status(url: str) -> int:
-        with urllib.request.urlopen(url, timeout=30) as answer:
+        asked = urllib.request.Request(url, headers={"Authorization": f"Bearer {runtime.token}"})
+        with urllib.request.urlopen(asked, timeout=30) as answer:
             return int(answer.status)
 
     for path in ("/health", "/api/crons", "/api/handlers"):  # the runtime serves on this loop

@@ -88,8 +88,9 @@ def _raise(error: Exception) -> Any:
 
 
 class InProcessTransport:
-    """The admin function's resolver, with one addition: the tools' own errors, which only these
-    Services raise (e.g. no queue configured), reach the caller as they are rather than as a 500.
+    """The admin function's resolver, with two differences: the tools' own errors, which only these
+    Services raise (e.g. no queue configured), reach the caller as they are rather than as a 500; and
+    a 5xx says its cause, since the caller is its own operator in this very process.
 
     The core's log lines (JSON, on stdout in a function) go to stderr here, and only with `debug`:
     stdout is the command's output, and each outcome is already said by the answer."""
@@ -100,7 +101,7 @@ class InProcessTransport:
         self.services = services
         self.region = region
         self.debug = debug
-        self._app = create_resolver()
+        self._app = create_resolver(reveal_causes=True)
         self._app.exception_handler(JobuToolError)(_raise)
 
     async def send(self, request: ApiRequest) -> ApiAnswer:

@@ -19,7 +19,8 @@ A 5xx tells the caller what kind of failure it was and the request's id, never i
 names the database's address, or quotes botocore with queue URLs and the account id. The cause
 goes to the log line that carries the same `request_id` (API Gateway's, as in the HTTP API's
 access log and its `apigw-requestid` header), so an operator finds it with
-`{ $.request_id = "<id>" }`.
+`{ $.request_id = "<id>" }`. A caller in the same process (the CLI on a database, which is its own
+operator and has the database's credentials already) is told the cause itself (`reveal_causes`).
 """
 
 from __future__ import annotations
@@ -140,30 +141,39 @@ def request_id(app: APIGatewayHttpResolver) -> str | None:
     return getattr(context, "aws_request_id", None)
 
 
-def _server_error(app: APIGatewayHttpResolver, status: int, code: str, error: Exception) -> Response[Any]:
-    """The generic answer; the cause in the log line with the same request id."""
+def _server_error(
+    app: APIGatewayHttpResolver, status: int, code: str, error: Exception, *, reveal_causes: bool
+) -> Response[Any]:
+    """The generic answer; the cause in the log line with the same request id (and in the answer
+    with `reveal_causes`)."""
     request = request_id(app)
     cause = {"error": code, "request_id": request, "error_type": type(error).__name__, "detail": str(error)}
     if code == "internal_error":
         logger.exception("admin request failed unexpectedly", extra=cause)
     else:
         logger.error("admin request failed", extra=cause)
-    detail = f"{SERVER_ERRORS[code]} (request id {request}: the function's log has the cause)"
+    if reveal_causes:
+        detail = str(error) if code != "internal_error" else f"{type(error).__name__}: {error}"
+    else:
+        detail = f"{SERVER_ERRORS[code]} (request id {request}: the function's log has the cause)"
     return error_response(status, code, detail, request_id=request)
 
 
-def _jobu_error(app: APIGatewayHttpResolver, error: JobuError) -> Response[Any]:
+def _jobu_error(app: APIGatewayHttpResolver, error: JobuError, *, reveal_causes: bool) -> Response[Any]:
     for kind, (status, code) in ERRORS.items():
         if isinstance(error, kind):
             if status >= 500:
-                return _server_error(app, status, code, error)
+                return _server_error(app, status, code, error, reveal_causes=reveal_causes)
             return error_response(status, code, str(error), getattr(error, "field", None))
-    return _server_error(app, 500, "internal_error", error)
+    return _server_error(app, 500, "internal_error", error, reveal_causes=reveal_causes)
 
 
-def register(app: APIGatewayHttpResolver) -> None:
+def register(app: APIGatewayHttpResolver, *, reveal_causes: bool = False) -> None:
+    """The answers to errors; `reveal_causes` only for a caller in this process (the CLI)."""
     app.exception_handler(RequestValidationError)(_validation)
     app.exception_handler(RequestUnsupportedContentType)(_media_type)
-    app.exception_handler(JobuError)(lambda error: _jobu_error(app, error))
-    app.exception_handler(Exception)(lambda error: _server_error(app, 500, "internal_error", error))
+    app.exception_handler(JobuError)(lambda error: _jobu_error(app, error, reveal_causes=reveal_causes))
+    app.exception_handler(Exception)(
+        lambda error: _server_error(app, 500, "internal_error", error, reveal_causes=reveal_causes)
+    )
     app.not_found(lambda _error: error_response(404, "not_found", "no such path"))
