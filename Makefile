@@ -49,12 +49,17 @@ JOBU := $(VENV)/bin/jobu
 .PHONY: local
 
 # The whole flow on embedded defaults (moto server, Tansu, SQLite): cron job + Kafka message -> runs -> logs.
-demo: $(STAMP)
+demo: $(STAMP) kcat
 	$(JOBU) demo $(ARGS)
 
 # Run the functions of template.yaml locally until Ctrl-C (`make local ARGS="worker"` for some only).
-local: $(STAMP)
+local: $(STAMP) kcat
 	$(JOBU) local up $(ARGS)
+
+.PHONY: kcat
+# kcat, the Kafka client the README's examples produce with (installed with apt if missing).
+kcat:
+	scripts/kcat.sh
 
 # Every test (unit, integration on PostgreSQL and MariaDB, e2e through the local runtime, the dashboard in Chromium).
 test: $(STAMP) services rie browser
@@ -64,12 +69,13 @@ test: $(STAMP) services rie browser
 test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit -q
 
-# ruff, ruff format --check, mypy (strict), the core's layers (import-linter), sam validate --lint, cfn-lint.
+# ruff, ruff format --check, mypy (strict), the layers (import-linter), dead code (vulture), sam validate --lint, cfn-lint.
 lint: $(STAMP) $(TOOLS_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/vulture
 	$(SAM) validate --lint
 	$(TOOLS_VENV)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 
@@ -123,7 +129,7 @@ manifest: $(STAMP)
 migrate: $(STAMP)
 	$(PY) -m jobu.migrate
 
-# Performance benchmarks (issue 14), each against its floor in the same run, then one table (bench/run_all.py).
+# Performance benchmarks, each against its floor in the same run, then one table (bench/run_all.py).
 bench: $(STAMP) services
 	$(PY) bench/run_all.py
 
@@ -132,14 +138,14 @@ bench: $(STAMP) services
 soak: $(STAMP) services
 	$(PY) bench/soak.py --short
 
-# The soak at the issue's counts: 10,000 events on PostgreSQL, 2,000 on MariaDB and SQLite.
+# The long soak: 10,000 events on PostgreSQL, 2,000 on MariaDB and SQLite.
 soak-full: $(STAMP) services
 	$(PY) bench/soak.py --backend postgres --events 10000
 	$(PY) bench/soak.py --backend mysql --events 2000
 	$(PY) bench/soak.py --backend sqlite --events 2000
 
 .PHONY: bench-pipeline bench-local
-# The data pipeline's benchmarks (issue 5): CSV -> Parquet and Parquet -> PostgreSQL, each against its baseline.
+# The data pipeline's benchmarks: CSV -> Parquet and Parquet -> PostgreSQL, each against its baseline.
 bench-pipeline: $(STAMP) services
 	$(PY) bench/pipeline_csv.py
 	$(PY) bench/pipeline_load.py --mysql

@@ -46,7 +46,9 @@ fi
 
 mkdir -p $STATE
 echo "localstack: starting on 127.0.0.1:${PORT} (log: $LOG)"
-GATEWAY_LISTEN=127.0.0.1:${PORT} SERVICES=sqs,events,scheduler,logs,s3,secretsmanager,iam,sts \
+# hypercorn, not LocalStack's default twisted gateway: twisted binds the port on every interface
+# whatever GATEWAY_LISTEN says (its TCP4ServerEndpoint is given no interface); hypercorn binds loopback.
+GATEWAY_SERVER=hypercorn GATEWAY_LISTEN=127.0.0.1:${PORT} SERVICES=sqs,events,scheduler,logs,s3,secretsmanager,iam,sts \
   setsid $VENV/bin/python -m localstack.runtime.main >"$LOG" 2>&1 < /dev/null &
 echo $! > "$PIDFILE"
 

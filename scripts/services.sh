@@ -26,8 +26,4 @@ fi
 wait_for MariaDB mysqladmin -uroot -h127.0.0.1 -P3306 ping
 
 # kcat (librdkafka): the e2e tests produce to the local broker with it, as users do.
-if ! command -v kcat >/dev/null 2>&1; then
-  echo "services: installing kcat (apt)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >/dev/null
-fi
-kcat -V >/dev/null
+"$(dirname "$0")/kcat.sh"

@@ -2,13 +2,21 @@
 
 The servers are started by scripts/services.sh (make test runs it); a server that does not
 answer is an error here, never a skip.
+
+The tests run beside a developer's `jobu local up`: for the whole session they hold the ports it
+binds by default (a test that binds one fails, as it would while `jobu local up` runs) and use a
+state folder of their own (no test sees, or stops, a runtime it did not start).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import json
 import os
+import socket
 import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,6 +30,7 @@ from moto import mock_aws
 
 from jobu import constants
 from jobu.access import DataAccess
+from tests.support.http_recorder import Recorder
 
 POSTGRES_ADMIN_URL = os.environ.get("JOBU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MYSQL_HOST = os.environ.get("JOBU_TEST_MYSQL_HOST", "127.0.0.1")
@@ -32,6 +41,32 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Every pool's worker Timeout, as the template's defaults would bound a cron job's timeout.
 WORKER_TIMEOUTS = {"default": 900, "pipeline": 900}
 EVENTS_DIR = REPO_ROOT / "events"
+JOBU = Path(sys.executable).with_name("jobu")  # the console script `make` installs into .venv
+# what a user's shell may hold that would point `jobu` elsewhere than a test says
+TARGET_VARIABLES = ("AWS_ENDPOINT_URL", "JOBU_DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "JOBU_WORK_QUEUE_URL",
+                    "JOBU_DEAD_LETTER_QUEUE_URL", "JOBU_LOCAL_STATE_DIR")  # fmt: skip
+
+
+def run_jobu(
+    *argv: str,
+    state_dir: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path = REPO_ROOT,
+    timeout: float = 120.0,
+) -> subprocess.CompletedProcess[str]:
+    """The `jobu` command as a user runs it, with a state folder of its own (so a `jobu local up` on
+    this machine is not found) and `env` added to the environment."""
+    environment = {name: value for name, value in os.environ.items() if name not in TARGET_VARIABLES}
+    environment |= {"JOBU_LOCAL_STATE_DIR": str(state_dir), **(env or {})}
+    return subprocess.run(
+        [str(JOBU), *argv],
+        env=environment,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 # The tiers, by folder (README: Tests and benchmarks): each test is marked with its folder's tier,
@@ -51,6 +86,73 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(tier)
         if tier == "unit":
             item.add_marker(pytest.mark.disable_socket)
+
+
+def default_ports() -> list[int]:
+    """The ports `jobu local up` binds unless told otherwise (each *_port option's default)."""
+    from jobu_local.runtime.runtime import RuntimeOptions
+
+    return sorted(
+        field.default
+        for field in dataclasses.fields(RuntimeOptions)
+        if field.name.endswith("_port") and isinstance(field.default, int) and field.default > 0
+    )
+
+
+class DefaultPorts:
+    """The default ports of `jobu local up`, bound (not listening: a connection is refused at once)
+    by this session whenever they are free, so that a test that binds one fails here as it would
+    beside a running runtime. A port something else holds (that runtime, another session) is held
+    anyway, and taken by this session once it is free."""
+
+    def __init__(self) -> None:
+        self.ports = default_ports()
+        self._held: dict[int, socket.socket] = {}
+
+    def hold(self) -> None:
+        for port in self.ports:
+            if port in self._held:
+                continue
+            guard = socket.socket()
+            try:
+                guard.bind(("127.0.0.1", port))
+            except OSError as error:
+                guard.close()
+                if error.errno != errno.EADDRINUSE:
+                    raise
+                continue
+            self._held[port] = guard
+
+    def release(self) -> None:
+        for guard in self._held.values():
+            guard.close()
+
+
+@pytest.fixture(scope="session")
+def default_ports_guard() -> Iterator[DefaultPorts]:
+    guard = DefaultPorts()
+    yield guard
+    guard.release()
+
+
+@pytest.fixture(autouse=True)
+def default_ports_held(request: pytest.FixtureRequest, default_ports_guard: DefaultPorts) -> list[int]:
+    """Before each test that may use sockets, every default port this session can hold, held
+    (DefaultPorts); in the unit tier, with sockets blocked, no test can bind one anyway."""
+    node = request.node
+    if node.get_closest_marker("enable_socket") or not node.get_closest_marker("disable_socket"):
+        default_ports_guard.hold()
+    return default_ports_guard.ports
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_state_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """JOBU_LOCAL_STATE_DIR for the session: commands that look for a running runtime find none
+    (not the developer's `.jobu/`) unless a test starts one and points them at it."""
+    folder = tmp_path_factory.mktemp("jobu-state")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JOBU_LOCAL_STATE_DIR", str(folder))
+        yield folder
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -162,3 +264,21 @@ def localstack_endpoint() -> Iterator[str]:
     yield "http://127.0.0.1:4566"
     if "localstack: starting" in result.stdout:
         subprocess.run([script, "stop"], check=True, timeout=60)
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    """A loopback server that records the requests it gets (tests/support/http_recorder.py)."""
+    started = Recorder().start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def through_proxy(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    """Every plain-http request of this process goes through `recorder` as its proxy: it sees the
+    URL each one was for, whatever its host, and answers it (no request leaves the machine)."""
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", recorder.url)
+    return recorder

@@ -22,7 +22,7 @@ from jobu.observability import logger, metrics, traced
 from jobu.sqs_batch import ContainerBatchProcessor
 from jobu.worker import Outcome, Worker, parse_work_message
 
-# what handlers may touch (jobu.access), read by the handlers that touch it: the pipeline pool's
+# what handlers may touch (jobu.access), read by the handlers that touch it (sample9; the pipeline)
 ENVIRONMENT = WorkerConfig.ENVIRONMENT | constants.DATA_ACCESS_SETTINGS
 REQUIRED_ENVIRONMENT = WorkerConfig.REQUIRED_ENVIRONMENT
 

@@ -57,7 +57,8 @@ def state_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def start_runtime(state_dir: Path) -> AsyncIterator[StartRuntime]:
-    """Start a runtime (embedded moto and Tansu unless told otherwise); stopped after the test."""
+    """Start a runtime (embedded moto and Tansu unless told otherwise, its HTTP API and dashboard on
+    free ports); stopped after the test."""
     started: list[LocalRuntime] = []
 
     async def start(database_url: str, **options: Any) -> LocalRuntime:
@@ -67,7 +68,7 @@ async def start_runtime(state_dir: Path) -> AsyncIterator[StartRuntime]:
                 state_dir=state_dir,
                 database_url=database_url,
                 schedule=False,
-                **options,
+                **({"http_port": 0, "dashboard_port": 0} | options),
             )
         )
         started.append(runtime)

@@ -73,7 +73,7 @@ class Browser:
 
 
 @asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
+async def chromium(*extra_flags: str) -> AsyncIterator[Browser]:
     if not AXE.exists():
         raise AssertionError(f"{AXE} is missing: run scripts/browser.sh (make test runs it)")
     with tempfile.TemporaryDirectory(prefix="jobu-chromium-") as profile:
@@ -81,7 +81,7 @@ async def chromium() -> AsyncIterator[Browser]:
             context = await playwright.chromium.launch_persistent_context(
                 profile,
                 executable_path=CHROMIUM,
-                args=CHROMIUM_FLAGS,
+                args=[*CHROMIUM_FLAGS, *extra_flags],
                 headless=True,
                 viewport={"width": 1280, "height": 860},
             )

@@ -70,6 +70,7 @@ class Seen:
 @dataclass
 class SigningGateway:
     upstream: str  # the runtime's HTTP API
+    token: str  # what it asks for in place of a signature, as API Gateway's IAM check stands in front
     bootstrap_servers: str  # the runtime's Kafka
     seen: list[Seen] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
@@ -96,7 +97,10 @@ class SigningGateway:
                     gateway.upstream + self.path,
                     data=body or None,
                     method=self.command,
-                    headers={"Content-Type": self.headers.get("Content-Type") or "application/json"},
+                    headers={
+                        "Content-Type": self.headers.get("Content-Type") or "application/json",
+                        "Authorization": f"Bearer {gateway.token}",
+                    },
                 )
                 try:
                     with urllib.request.urlopen(forwarded, timeout=30) as response:
@@ -135,9 +139,11 @@ def credentials(no_aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> No
 
 @pytest.fixture
 async def gateway(start_runtime: StartRuntime, sqlite_url: str) -> AsyncIterator[SigningGateway]:
-    runtime = await start_runtime(sqlite_url, http_port=0)
+    runtime = await start_runtime(sqlite_url)
     assert runtime.http_api is not None
-    signing = SigningGateway(upstream=runtime.http_api.url, bootstrap_servers=runtime.bootstrap_servers)
+    signing = SigningGateway(
+        upstream=runtime.http_api.url, token=runtime.token, bootstrap_servers=runtime.bootstrap_servers
+    )
     signing.start()
     yield signing
     signing.stop()

@@ -28,7 +28,7 @@ SLOW = 30_000  # ms: a run goes through SQS and the worker; the runs page refres
 
 
 async def start(start_runtime: StartRuntime, database_url: str, **options: Any) -> LocalRuntime:
-    runtime = await start_runtime(database_url, http_port=0, dashboard_port=0, **options)
+    runtime = await start_runtime(database_url, **options)
     assert runtime.dashboard is not None
     assert runtime.dashboard.base_url.startswith("http://127.0.0.1:")
     return runtime
@@ -43,9 +43,8 @@ async def api(runtime: LocalRuntime, method: str, path: str, body: Any = None) -
 def _call(runtime: LocalRuntime, method: str, path: str, body: Any) -> Any:
     assert runtime.http_api is not None
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        runtime.http_api.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {runtime.token}"}
+    request = urllib.request.Request(runtime.http_api.url + path, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read() or b"null")
@@ -72,10 +71,17 @@ async def in_kolkata_one_at_a_time(page: Page) -> None:
 
 async def paused_and_resumed(page: Page, row: Any) -> None:
     await expect(row).to_contain_text("Asia/Kolkata")
+    switch = row.get_by_role("switch")
+    await expect(switch).to_have_text("On")
     await row.get_by_role("button", name="Pause browser-job").click()
     await expect(row).to_contain_text("paused")
+    # paused runs nothing: not a green "On"
+    await expect(switch).to_have_text("Paused")
+    await expect(switch).to_have_css("background-color", "rgb(255, 248, 197)")
     await row.get_by_role("button", name="Resume browser-job").click()
     await expect(row).not_to_contain_text("paused")
+    await expect(switch).to_have_text("On")
+    await expect(switch).to_have_css("background-color", "rgb(218, 251, 225)")
     await row.get_by_role("button", name="Edit browser-job").click()
     await expect(page.get_by_label("While a run is active")).to_have_value("queue_one")
     await page.get_by_role("button", name="Cancel").click()

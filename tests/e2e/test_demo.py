@@ -25,7 +25,8 @@ async def test_the_demo_ends_with_the_admin_api_in_use(
     found = re.search(r"\[8/8\] admin API: (http://127\.0\.0\.1:\d+) ", out)
     assert found is not None, out
     url = found.group(1)
-    curl = out.split(f"$ curl -s {url}/api/crons\n", 1)[1].splitlines()[0]
+    token = f"$(jq -r .token {tmp_path / 'demo' / 'runtime.json'})"
+    curl = out.split(f'$ curl -s -H "Authorization: Bearer {token}" {url}/api/crons\n', 1)[1].splitlines()[0]
     page = json.loads(curl)
     assert [(job["name"], page["total"]) for job in page["items"]] == [("demo-every-minute", 1)]
     assert f'$ jobu cron run demo-every-minute --params \'{{"name": "by hand"}}\' --api-url {url}\n' in out
@@ -34,3 +35,5 @@ async def test_the_demo_ends_with_the_admin_api_in_use(
     assert "status           SUCCESS" in detail
     assert "  name    by hand  manual" in detail
     assert "stopped: nothing left running" in out
+    # a Kafka record's place, written as everywhere else: topic:partition:offset
+    assert re.search(r"\n      produced to jobu-events:\d:0: \{", out), out

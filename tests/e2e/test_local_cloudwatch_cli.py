@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from jobu_local.aws.endpoint import AwsTarget, moto_server
-from jobu_local.aws.processes import LOOPBACK, free_port
+from jobu_local.aws.loopback import LOOPBACK
+from jobu_local.aws.processes import free_port
 
 GROUP = "/aws/lambda/jobu-WorkerFunction"
 STREAM = "2026/11/30/[$LATEST]0123456789abcdef0123456789abcdef"

@@ -65,6 +65,7 @@ async def runtime(tmp_path: Path) -> AsyncIterator[LocalRuntime]:
             state_dir=tmp_path / "state",
             database_url=f"sqlite:///{tmp_path / 'jobu.db'}",
             http_port=0,
+            dashboard_port=None,
         )
     )
     await started.start()
@@ -73,9 +74,18 @@ async def runtime(tmp_path: Path) -> AsyncIterator[LocalRuntime]:
 
 
 def request(
-    url: str, method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None
+    runtime: LocalRuntime,
+    path: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, Any, bytes]:
-    prepared = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    """A request to the runtime's HTTP API with its token, as the CLI and the dashboard send it."""
+    assert runtime.http_api is not None
+    authorized = {"Authorization": f"Bearer {runtime.token}"} | (headers or {})
+    prepared = urllib.request.Request(
+        runtime.http_api.url + path, data=body, method=method, headers=authorized
+    )
     try:
         with urllib.request.urlopen(prepared, timeout=30) as response:
             return response.status, response.headers, response.read()
@@ -84,12 +94,10 @@ def request(
 
 
 async def test_requests_reach_the_function_as_api_gateway_events(runtime: LocalRuntime) -> None:
-    assert runtime.http_api is not None
-    base = runtime.http_api.url
-
     status, _, body = await asyncio.to_thread(
         request,
-        f"{base}/echo?tag=a&tag=b",
+        runtime,
+        "/echo?tag=a&tag=b",
         "POST",
         b'{"name": "x"}',
         {"Content-Type": "application/json", "Cookie": "session=abc; theme=dark", "X-Trace": "t1"},
@@ -102,20 +110,18 @@ async def test_requests_reach_the_function_as_api_gateway_events(runtime: LocalR
     assert event["cookies"] == ["session=abc", "theme=dark"]
     assert (event["headers"]["x-trace"], event["headers"]["content-type"]) == ("t1", "application/json")
     assert "cookie" not in event["headers"]
+    assert "authorization" not in event["headers"]  # the token stops at the gateway
     assert (event["body"], event["isBase64Encoded"]) == ('{"name": "x"}', False)
     assert event["requestContext"]["http"]["method"] == "POST"
     assert event["requestContext"]["http"]["sourceIp"] == "127.0.0.1"
 
 
 async def test_responses_come_back_as_http(runtime: LocalRuntime) -> None:
-    assert runtime.http_api is not None
-    base = runtime.http_api.url
-
-    created = await asyncio.to_thread(request, f"{base}/items/42", "PUT", b"")
-    bare = await asyncio.to_thread(request, f"{base}/bare")
-    png = await asyncio.to_thread(request, f"{base}/png")
-    failed = await asyncio.to_thread(request, f"{base}/fails")
-    wrong_method = await asyncio.to_thread(request, f"{base}/items/42", "GET")
+    created = await asyncio.to_thread(request, runtime, "/items/42", "PUT", b"")
+    bare = await asyncio.to_thread(request, runtime, "/bare")
+    png = await asyncio.to_thread(request, runtime, "/png")
+    failed = await asyncio.to_thread(request, runtime, "/fails")
+    wrong_method = await asyncio.to_thread(request, runtime, "/items/42", "GET")
 
     assert (created[0], created[2], created[1]["x-item"]) == (201, b"created", "42")
     assert created[1].get_all("set-cookie") == ["seen=1; Path=/", "theme=dark"]

@@ -9,12 +9,14 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import time_machine
 from croniter import croniter
 
 from jobu.models import ExecutionStatus
 from jobu.store import JobStore
 from tests.integration.test_admin_api import create, event_run
+from tests.support import admin_client
 from tests.support.admin_client import AdminClient
 from tests.support.harness import Harness
 
@@ -185,12 +187,16 @@ def test_cron_preview_gives_the_dispatchers_next_fire_times(admin: AdminClient) 
     assert too_many.json["detail"][0]["loc"] == ["query", "count"]
 
 
-def test_a_refused_cron_job_names_the_field_at_fault(admin: AdminClient) -> None:
+def test_a_refused_cron_job_names_the_field_at_fault(
+    admin: AdminClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JOBU_WORKER_TIMEOUT_SECONDS", "310")
+    admin_client.reset()
     body = {"name": "x", "cron_expression": "0 2 * * *", "handler_name": "sample"}
     cases = [
         ({"cron_expression": "61 * * * *"}, "cron_expression"),
         ({"handler_name": "nope"}, "handler_name"),
-        ({"timeout_seconds": 896}, "timeout_seconds"),
+        ({"timeout_seconds": 306}, "timeout_seconds"),  # the worker's 310 s less its margin
         ({"handler_params": {"bad": "nul\x00"}}, "handler_params"),
     ]
     for change, field in cases:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from jobu.handler_manifest import known_handler_names
 from jobu.models import Execution
 from tests.support.harness import Harness, work_message
@@ -47,16 +49,19 @@ def test_sample1_without_a_name_fails_with_the_reason(harness: Harness) -> None:
     assert (failed.status, failed.error_message) == ("FAILED", "ValueError: sample1 needs a name")
 
 
-def test_sample9_queries_the_three_databases(
-    harness: Harness, sqlite_url: str, postgres_url: str, mysql_url: str
+def test_sample9_queries_the_databases_operators_named(
+    harness: Harness, sqlite_url: str, postgres_url: str, mysql_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    urls = {"sqlite_url": sqlite_url, "postgres_url": postgres_url, "mysql_url": mysql_url}
-    concurrent = run_event(harness, "sample9", {**urls, "series_rows": 500})
-    sequential = run_event(harness, "sample9", {**urls, "action": "sequential", "series_rows": 500})
+    monkeypatch.setenv("JOBU_LOAD_DATABASES", f"lite={sqlite_url},pg={postgres_url},my={mysql_url}")
+    names = {"databases": ["lite", "pg", "my", "jobstore"], "series_rows": 500}
+    concurrent = run_event(harness, "sample9", names)
+    sequential = run_event(harness, "sample9", {**names, "action": "sequential"})
     for run, mode in ((concurrent, "concurrent"), (sequential, "sequential")):
         assert run.status == "SUCCESS", run.error_message
         stats = run.result["data"]["databases"]
-        assert [s["backend"] for s in stats] == ["sqlite", "postgres", "mysql"]
+        assert [s["database"] for s in stats] == ["lite", "pg", "my", "jobstore"]
+        assert [s["backend"] for s in stats][:3] == ["sqlite", "postgres", "mysql"]
+        assert stats[3]["backend"] == harness.database_url.split(":")[0].replace("postgresql", "postgres")
         assert all(s["row_count"] == 500 for s in stats)
         assert "MariaDB" in stats[2]["version"] or stats[2]["version"][0].isdigit()
         assert run.result["action"] == mode

@@ -11,7 +11,10 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
+import threading
 import time
+from collections.abc import Iterator
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ from tests.support.harness import Harness
 # The integration tier's fixtures: each backend in turn, and the harness on it.
 database_url = integration.database_url
 harness = integration.harness
+admin = integration.admin
 
 TOPIC = "jobu-events"
 _OFFSETS = count(1000)
@@ -72,6 +76,15 @@ def data_root(harness: Harness) -> Path:
     return Path(os.environ["JOBU_DATA_ROOT"])
 
 
+@pytest.fixture
+def root(harness: Harness) -> Path:
+    """The harness's data root, holding raw/sales.csv."""
+    folder = data_root(harness)
+    (folder / "raw").mkdir(parents=True)
+    (folder / "raw/sales.csv").write_text("order_id,customer\n1,alice\n")
+    return folder
+
+
 def tree(folder: Path) -> dict[str, bytes]:
     """Every file under `folder` and its bytes: "nothing was written" is this staying equal.
     Symlinks are listed by their target, never followed (that would read what they point at)."""
@@ -112,3 +125,51 @@ def sentinel(tmp_path: Path) -> Sentinel:
     twin.path.read_text()
     assert twin.was_read(), "this file system does not record reads (noatime): the test could not fail"
     return Sentinel(tmp_path / "outside" / "secret.csv")
+
+
+class Canary:
+    """A TCP listener on loopback that counts the connections made to it. Hostile params point
+    their URLs and hosts here: "nothing was reached" is `connections()` staying 0, whatever driver
+    or library would have connected. Connections are accepted and closed at once (a client waiting
+    for a server's greeting fails fast instead of hanging until its timeout)."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.setblocking(False)
+        self.port: int = self._server.getsockname()[1]
+        self._accepted = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="canary", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.wait(0.01):
+            self._drain()
+
+    def _drain(self) -> None:
+        with self._lock:
+            while True:
+                try:
+                    conn, _ = self._server.accept()
+                except BlockingIOError:
+                    return
+                self._accepted += 1
+                conn.close()
+
+    def connections(self) -> int:
+        """Every connection made so far, those the kernel holds for accept() included."""
+        self._drain()
+        return self._accepted
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._server.close()
+
+
+@pytest.fixture
+def canary() -> Iterator[Canary]:
+    listener = Canary()
+    yield listener
+    listener.close()

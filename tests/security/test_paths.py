@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.security.conftest import Sentinel, data_root, only_run, produce, tree
+from tests.security.conftest import Sentinel, only_run, produce, tree
 from tests.support.harness import Harness
 
 MARKER = "JOBU-ENV-MARKER-7c2e"
@@ -37,14 +37,6 @@ def refused(run: Any, path: str) -> str:
     assert Sentinel.CONTENT.splitlines()[0] not in message
     assert run.result is None
     return message
-
-
-@pytest.fixture
-def root(harness: Harness) -> Path:
-    folder = data_root(harness)
-    (folder / "raw").mkdir(parents=True)
-    (folder / "raw/sales.csv").write_text("order_id,customer\n1,alice\n")
-    return folder
 
 
 INPUTS = [

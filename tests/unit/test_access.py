@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -85,6 +86,37 @@ def test_a_symlink_out_of_the_root_is_refused(tmp_path: Path) -> None:
             access.local_path(path)
 
 
+def test_files_are_opened_from_the_root_without_following_links(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    access = DataAccess.from_environ(environ(root=root))
+    with access.open_folder(access.local_path("out/deep/x.parquet").parent, create=True) as folder:
+        with folder.create("x.parquet") as stream:
+            stream.write(b"rows")
+        with pytest.raises(FileExistsError):
+            folder.create("x.parquet")
+    assert (root.stat().st_mode & 0o777, (root / "out").stat().st_mode & 0o777) == (0o700, 0o755)
+    with access.open_file(access.local_path("out/deep/x.parquet")) as stream:
+        assert stream.read() == b"rows"
+    with pytest.raises(FileNotFoundError):
+        access.open_file(access.local_path("out/missing.csv"))
+    (root / "out/link.parquet").symlink_to(root / "out/deep/x.parquet")
+    with pytest.raises(AccessDeniedError, match=r"link\.parquet' is a symbolic link"):
+        access.open_file(root / "out/link.parquet")  # a path the check did not resolve
+    with pytest.raises(AccessDeniedError, match="outside the data root"):
+        access.open_folder(tmp_path)
+
+
+def test_only_regular_files_are_opened(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    root.mkdir(mode=0o700)
+    os.mkfifo(root / "fifo.csv")  # opening it to read would wait for a writer forever
+    (root / "folder.csv").mkdir()
+    access = DataAccess.from_environ(environ(root=root))
+    for name in ("fifo.csv", "folder.csv"):
+        with pytest.raises(AccessDeniedError, match="is not a regular file"):
+            access.open_file(access.local_path(name))
+
+
 @pytest.mark.parametrize(
     ("bucket", "key"),
     [
@@ -124,8 +156,10 @@ def test_load_tables_are_an_allow_list_on_named_databases() -> None:
     )
     assert access.load_table("jobstore", "sales").table_name == "sales"
     assert access.load_table("warehouse", "staging.sales").table_name == "sales"
-    assert access.database_reference("warehouse").endswith(":secret:wh")  # type: ignore[union-attr]
-    assert access.database_reference(JOB_STORE_DATABASE) is None
+    assert access.database("warehouse").endswith(":secret:wh")  # type: ignore[union-attr]
+    assert access.database(JOB_STORE_DATABASE) is None
+    with pytest.raises(AccessDeniedError, match="'elsewhere' is not configured"):
+        access.database("elsewhere")
     for database, table, reason in [
         ("jobstore", "staging.sales", "not in JOBU_LOAD_TABLES"),
         ("warehouse", "sales", "not in JOBU_LOAD_TABLES"),
@@ -146,6 +180,8 @@ def test_load_tables_are_an_allow_list_on_named_databases() -> None:
         ("", "sales", "expected database:table"),
         ("jobstore=postgresql://x/y", "", "job store's database already"),
         ("warehouse", "", "expected name="),
+        ("postgresql://x/y=arn:aws:secretsmanager:us-east-1:1:secret:x", "", "is not a name"),
+        ("/tmp/x.db=sqlite:////tmp/x.db", "", "is not a name"),
     ],
 )
 def test_bad_load_configuration_is_named(databases: str, tables: str, message: str) -> None:

@@ -1,71 +1,42 @@
-"""The `jobu` CLI's admin client: its interface is the admin API's route list, its HTTP requests are
-built from the API's own routes and match the OpenAPI document, its errors read as the API's, and
-its target is found from --api-url or a stack's AdminApiUrl output."""
+"""The `jobu` CLI's admin client: it calls the admin API's routes by their functions, builds each
+request from the API's own route table (checked against the OpenAPI document), reads every answer
+that is not 2xx as one AdminError, and finds its target from --api-url or a stack's AdminApiUrl.
+Both transports are tested together in tests/integration/test_admin_client.py."""
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, get_args, get_origin
 
 import boto3
 import pytest
-from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel
 
 from jobu.api.resolver import create_resolver, openapi
-from jobu.errors import InvalidStateError, NotFoundError, StoreUnavailableError
+from jobu.api.routes import cron_jobs, dead_letters, runs
 from jobu.models import ExecutionStatus
-from jobu_local.admin.client import AdminClient
-from jobu_local.admin.direct import DirectAdminClient, admin_error
-from jobu_local.admin.http import HttpAdminClient, _failure, api_routes
-from jobu_local.commands.admin_target import api_target, exit_status, http_client
+from jobu.operations.cron_jobs import RunNowRequest
+from jobu_local.admin.client import AdminClient, ApiAnswer, ApiRequest, api_routes
+from jobu_local.admin.errors import failure
+from jobu_local.admin.transports import HttpTransport
+from jobu_local.commands.admin_target import api_target, http_transport
 from jobu_local.commands.cli import main, parser
 from jobu_local.commands.targets import TargetError
 
 RESOLVER = create_resolver()
-ROUTES = {route.func.__name__: route.func for route in [*RESOLVER._static_routes, *RESOLVER._dynamic_routes]}
+ROUTES = [route.func for route in [*RESOLVER._static_routes, *RESOLVER._dynamic_routes]]
 NOT_OPERATIONS = {"openapi_json"}  # the document itself
-OPERATIONS = sorted(set(ROUTES) - NOT_OPERATIONS)
+OPERATIONS = sorted((f for f in ROUTES if f.__name__ not in NOT_OPERATIONS), key=lambda f: f.__name__)
 SPEC = openapi(RESOLVER)
 
 
-def _interface_methods() -> set[str]:
-    return {
-        name for name, _ in inspect.getmembers(AdminClient, inspect.isfunction) if not name.startswith("_")
-    }
-
-
-def _parameters(function: Any) -> list[tuple[str, Any, Any]]:
-    """(name, type without Annotated, default) of each parameter but `self` and the route's `admin`."""
-    hints = get_type_hints(function)
-    return [
-        (name, hints[name], parameter.default)
-        for name, parameter in inspect.signature(function).parameters.items()
-        if name not in {"self", "admin"}
-    ]
-
-
-def _answer(function: Any) -> Any:
-    answer = get_type_hints(function)["return"]
-    empty = answer is type(None) or answer is Response or get_origin(answer) is Response
-    return None if empty else answer
-
-
-def test_the_interface_is_the_apis_route_list() -> None:
-    assert _interface_methods() == set(OPERATIONS)
-
-
-@pytest.mark.parametrize("name", OPERATIONS)
-def test_each_method_takes_and_answers_what_its_route_does(name: str) -> None:
-    route = ROUTES[name]
-    for implementation in (AdminClient, DirectAdminClient, HttpAdminClient):
-        method = getattr(implementation, name)
-        assert _parameters(method) == _parameters(route), implementation.__name__
-        assert _answer(method) == _answer(route), implementation.__name__
+def test_every_route_of_the_api_is_callable_by_its_function() -> None:
+    table = api_routes()
+    assert {route.__name__ for route in table} == {route.__name__ for route in ROUTES}
+    assert all(route in table for route in OPERATIONS)  # the very functions the routers hold
 
 
 def _schema_name(answer: Any) -> str:
@@ -79,9 +50,9 @@ def _success_schema(operation: dict[str, Any]) -> dict[str, Any] | None:
     return None if content is None else content["application/json"]["schema"]
 
 
-@pytest.mark.parametrize("name", OPERATIONS)
-def test_the_requests_match_the_openapi_document(name: str) -> None:
-    route = api_routes()[name]
+@pytest.mark.parametrize("function", OPERATIONS, ids=lambda f: f.__name__)
+def test_the_requests_match_the_openapi_document(function: Any) -> None:
+    route = api_routes()[function]
     operation = SPEC["paths"][route.path][route.method.lower()]
     documented = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
     assert documented == {("path", p) for p in route.path_params} | {
@@ -103,10 +74,8 @@ def test_the_requests_match_the_openapi_document(name: str) -> None:
         assert schema == {"$ref": f"#/components/schemas/{_schema_name(route.answer)}"}
 
 
-def test_a_request_url_carries_path_query_and_wire_names() -> None:
-    base = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
-    listing = api_routes()["list_runs"].url(
-        base,
+def test_a_request_carries_path_query_wire_names_and_body() -> None:
+    listing = api_routes()[runs.list_runs].request(
         {
             "page": 2,
             "size": 5,
@@ -114,27 +83,69 @@ def test_a_request_url_carries_path_query_and_wire_names() -> None:
             "status": ExecutionStatus.FAILED,
             "handler_name": "a b&c",
             "from_date": datetime(2026, 11, 1, 12, 0, tzinfo=timezone(timedelta(hours=1))),
-            "to_date": None,
-        },
+        }
     )
-    assert listing == (
-        f"{base}/api/jobs?page=2&size=5&status=FAILED&handler_name=a+b%26c&from_date=2026-11-01T12%3A00%3A00%2B01%3A00"
+    assert (listing.method, listing.target, listing.body) == (
+        "GET",
+        "/api/jobs?page=2&size=5&status=FAILED&handler_name=a+b%26c&from_date=2026-11-01T12%3A00%3A00%2B01%3A00",
+        None,
     )
-    assert (
-        api_routes()["peek_dead_letters"].url(base, {"max_messages": 3})
-        == f"{base}/api/dead-letters/messages?max=3"
+    assert api_routes()[dead_letters.peek_dead_letters].request({"max_messages": 3}).target == (
+        "/api/dead-letters/messages?max=3"
     )
-    assert (
-        api_routes()["list_cron_jobs"].url(base, {"is_enabled": False})
-        == f"{base}/api/crons?is_enabled=false"
+    assert api_routes()[cron_jobs.list_cron_jobs].request({"is_enabled": False}).target == (
+        "/api/crons?is_enabled=false"
     )
-    assert api_routes()["retry_run"].url(base, {"run_id": 42}) == f"{base}/api/jobs/42/retry"
+    run_now = api_routes()[cron_jobs.run_cron_job].request(
+        {"job_id": 42, "request": RunNowRequest(params={"name": "x"})}
+    )
+    assert (run_now.method, run_now.target, json.loads(run_now.body or b"")) == (
+        "POST",
+        "/api/crons/42/run",
+        {"params": {"name": "x"}},
+    )
+
+
+class Recorded:
+    """A transport that answers what it is told to and keeps what it was sent."""
+
+    def __init__(self, *answers: ApiAnswer) -> None:
+        self.answers = list(answers)
+        self.sent: list[ApiRequest] = []
+
+    async def send(self, request: ApiRequest) -> ApiAnswer:
+        self.sent.append(request)
+        return self.answers.pop(0)
+
+
+async def test_a_call_checks_its_arguments_and_parses_the_routes_answer() -> None:
+    run = {"id": 7, "job_id": None, "cron_name": None, "handler_name": "sample", "scheduled_time": None,
+           "status": "FAILED", "param_source": "event", "retry_count": 0, "max_retry": 0, "started_at": None,
+           "finished_at": None, "created_at": "2026-11-01T12:00:00Z", "parent_execution_id": None,
+           "error_message": "boom"}  # fmt: skip
+    page = {"items": [run], "total": 1, "page": 1, "size": 20, "pages": 1}
+    transport = Recorded(ApiAnswer(200, json.dumps(page).encode()), ApiAnswer(204, b""))
+    client = AdminClient(transport)
+    answer = await client.call(runs.list_runs, status=ExecutionStatus.FAILED)
+    assert (answer.total, answer.items[0].id, answer.items[0].created_at) == (
+        1,
+        7,
+        datetime(2026, 11, 1, 12, tzinfo=UTC),
+    )
+    assert await client.call(runs.delete_run, run_id=7) is None
+    assert [request.target for request in transport.sent] == ["/api/jobs?status=FAILED", "/api/jobs/7"]
+    with pytest.raises(TypeError, match=r"list_runs takes .*, not \['state'\]"):
+        await client.call(runs.list_runs, state="FAILED")
+    with pytest.raises(TypeError, match=r"get_run needs \['run_id'\]"):
+        await client.call(runs.get_run)
+    with pytest.raises(TypeError, match="is not a route of the admin API"):
+        await client.call(main)  # type: ignore[arg-type]
 
 
 def test_the_apis_errors_become_one_line_admin_errors() -> None:
-    missing = _failure(404, b'{"error": "not_found", "detail": "no run with id 4"}')
-    assert (str(missing), missing.refused, exit_status(missing)) == ("not_found: no run with id 4", True, 2)
-    invalid = _failure(
+    missing = failure(404, b'{"error": "not_found", "detail": "no run with id 4"}')
+    assert (str(missing), missing.refused, missing.exit_status) == ("not_found: no run with id 4", True, 2)
+    invalid = failure(
         400,
         json.dumps(
             {
@@ -158,39 +169,24 @@ def test_the_apis_errors_become_one_line_admin_errors() -> None:
         "validation_error: name: String should have at most 100 characters; "
         "size: Input should be less than or equal to 100"
     )
-    forbidden = _failure(403, b'{"message": "Forbidden"}')
+    forbidden = failure(403, b'{"message": "Forbidden"}')
     assert str(forbidden).startswith("forbidden: Forbidden: API Gateway refused the request")
     assert forbidden.refused
-    down = _failure(503, b'{"error": "database_unavailable", "detail": "connection refused"}')
-    assert (down.refused, exit_status(down)) == (False, 1)
-    page = _failure(502, b"<html>\n<body>\nBad\n gateway</body></html>" + b"x" * 1000)
-    assert "\n" not in str(page)
-    assert str(page).startswith("http_502: <html> <body> Bad gateway")
-    assert len(str(page)) < 420
-
-
-def test_jobu_errors_read_as_the_api_answers_them() -> None:
-    assert (admin_error(NotFoundError("no run with id 4")).status, str(admin_error(NotFoundError("x")))) == (
-        404,
-        "not_found: x",
-    )
-    assert admin_error(InvalidStateError("run 4 is SUCCESS")).error == "invalid_state"
-    unavailable = admin_error(StoreUnavailableError("down"))
-    assert (unavailable.status, unavailable.error, unavailable.refused) == (
-        503,
-        "database_unavailable",
-        False,
-    )
+    down = failure(503, b'{"error": "database_unavailable", "detail": "connection refused"}')
+    assert (down.refused, down.exit_status) == (False, 1)
+    # a proxy's error page is said to be one, not quoted
+    page = failure(502, b"<html>\n<body>\nBad\n gateway</body></html>" + b"x" * 1000)
+    assert str(page) == "http_502: the admin API answered 502 with an HTML page"
 
 
 # --- where: --api-url and --stack-name -----------------------------------------------------------
 
 
 def test_an_execute_api_url_names_the_region_requests_are_signed_for(aws_env: None) -> None:
-    client = http_client(
+    client = http_transport(
         "https://abc123.execute-api.ap-southeast-2.amazonaws.com/", None, region_name=None, profile=None
     )
-    assert isinstance(client, HttpAdminClient)
+    assert isinstance(client, HttpTransport)
     assert client.signer is not None
     assert (client.base_url, client.signer.region, client.signer.service) == (
         "https://abc123.execute-api.ap-southeast-2.amazonaws.com",
@@ -205,11 +201,11 @@ def test_an_execute_api_url_names_the_region_requests_are_signed_for(aws_env: No
 
 @pytest.mark.usefixtures("no_aws_credentials")
 def test_without_credentials_only_a_loopback_api_is_called_unsigned() -> None:
-    local = http_client("http://127.0.0.1:3000", None, region_name="us-east-1", profile=None)
-    assert isinstance(local, HttpAdminClient)
+    local = http_transport("http://127.0.0.1:3000", None, region_name="us-east-1", profile=None)
+    assert isinstance(local, HttpTransport)
     assert local.signer is None
     with pytest.raises(TargetError, match="no AWS credentials to sign requests with"):
-        http_client(
+        http_transport(
             "https://abc123.execute-api.us-east-1.amazonaws.com/", None, region_name=None, profile=None
         )
 
@@ -233,8 +229,8 @@ def test_a_stack_name_finds_the_admin_api_in_the_stacks_outputs(aws_env: None) -
         "https://abc123.execute-api.eu-west-1.amazonaws.com/",
         "eu-west-1",
     )
-    client = http_client(None, "jobu-prod", region_name="eu-west-1", profile=None)
-    assert isinstance(client, HttpAdminClient)
+    client = http_transport(None, "jobu-prod", region_name="eu-west-1", profile=None)
+    assert isinstance(client, HttpTransport)
     assert client.signer is not None
     assert (client.base_url, client.signer.region) == (
         "https://abc123.execute-api.eu-west-1.amazonaws.com",

@@ -126,6 +126,7 @@ def test_localstack_runs_every_service_the_stack_and_sam_deploy_need() -> None:
         "AWS::S3::Bucket": {"s3"},
         "AWS::S3::BucketPolicy": {"s3"},
         "AWS::IAM::Role": {"iam"},
+        "AWS::IAM::Policy": {"iam"},
         "AWS::IAM::ManagedPolicy": {"iam"},
         "AWS::Serverless::HttpApi": {"apigateway"},
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from jobu.cron import Schedule, validate_cron_expression
 from jobu.documents import MAX_PARAMS_BYTES
@@ -100,9 +101,12 @@ def test_unknown_handler_is_refused_with_the_known_names() -> None:
 
 
 def test_timeout_longer_than_the_worker_can_run_is_refused() -> None:
-    validate_spec(spec(timeout_seconds=895), known_handlers={"sample"}, worker_timeouts=WORKER_TIMEOUTS)
-    with pytest.raises(InvalidCronJobError, match="may take at most 895s"):
-        validate_spec(spec(timeout_seconds=896), known_handlers={"sample"}, worker_timeouts=WORKER_TIMEOUTS)
+    validate_spec(spec(timeout_seconds=595), known_handlers={"sample"}, worker_timeouts={"default": 600})
+    with pytest.raises(InvalidCronJobError, match="may take at most 595s"):
+        validate_spec(spec(timeout_seconds=596), known_handlers={"sample"}, worker_timeouts={"default": 600})
+    # Lambda's ceiling (900 s) less the worker's margin: the one limit, whatever the worker's Timeout
+    with pytest.raises(ValidationError, match="less than or equal to 895"):
+        spec(timeout_seconds=896)
 
 
 def test_a_job_timeout_is_bounded_by_the_worker_of_its_handlers_pool() -> None:

@@ -1,13 +1,16 @@
 """The dashboard server (tools/jobu_local/dashboard): it serves its pages, refuses whatever is not its
-own page without the session's token or with another Host, proxies the admin API, and on AWS signs
-each proxied request with SigV4 so that API Gateway's check (recomputed here by a stand-in API from
-the signed headers, the exact URL and body) accepts it. Also the stack outputs it reads and the Logs
-Insights link it gives."""
+own page without the session's token or with another Host or Origin, proxies the admin API, and on
+AWS signs each proxied request with SigV4 so that API Gateway's check (recomputed here by a stand-in
+API from the signed headers, the exact URL and body) accepts it. The signed request goes to the API
+it was given, at a plain path under /api/ (never a host or path the request target chose), and a
+redirect is not followed; a bad Content-Length is refused before a byte is read. Also the stack
+outputs it reads and the Logs Insights link it gives."""
 
 from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -27,6 +30,7 @@ from jobu_local.aws.sigv4 import SigningError, SigV4Signer, region_of
 from jobu_local.aws.stack import StackError, admin_api_url, function_log_groups, stack_outputs
 from jobu_local.dashboard.run_logs import RunLogSource
 from jobu_local.dashboard.server import TOKEN_HEADER, DashboardConfig, DashboardServer
+from tests.support.http_recorder import Recorder
 
 # the dashboard server and a stand-in API serve on loopback
 pytestmark = pytest.mark.enable_socket
@@ -182,8 +186,9 @@ def test_only_its_own_pages_without_the_token_and_only_on_its_own_host(api_url: 
         assert headers["referrer-policy"] == "no-referrer"
         status, headers, _ = request(server, "GET", "/static/js/app.js")
         assert (status, headers["content-type"]) == (200, "text/javascript; charset=utf-8")
-        assert request(server, "GET", "/static/../server.py")[0] == 404
-        assert request(server, "GET", "/static/%2e%2e/server.py")[0] == 404
+        assert request(server, "GET", "/static/../server.py")[0] == 400  # not a plain path
+        assert request(server, "GET", "/static/%2e%2e/server.py")[0] == 400
+        assert request(server, "GET", "/static/nope.js")[0] == 404
         for path in ("/api/crons", "/openapi.json", "/dashboard/context", "/dashboard/runs/1/logs"):
             assert request(server, "GET", path)[0] == 401, path
             assert request(server, "GET", path, headers={TOKEN_HEADER: "guess"})[0] == 401, path
@@ -192,6 +197,11 @@ def test_only_its_own_pages_without_the_token_and_only_on_its_own_host(api_url: 
         rebound = {"Host": f"evil.example:{server.port}", TOKEN_HEADER: "the-token"}
         assert request(server, "GET", "/api/crons", headers=rebound)[0] == 403
         assert request(server, "GET", "/", headers={"Host": "evil.example"})[0] == 403
+        # a page of another origin, even one that had the token, is refused
+        foreign = {TOKEN_HEADER: "the-token", "Origin": "http://127.0.0.1:1"}
+        assert request(server, "GET", "/api/crons", headers=foreign)[0] == 403
+        own = {TOKEN_HEADER: "the-token", "Origin": f"http://127.0.0.1:{server.port}"}
+        assert request(server, "GET", "/dashboard/context", headers=own)[0] == 200
         assert request(server, "GET", "/dashboard/runs/1/logs", headers={TOKEN_HEADER: "the-token"})[0] == 404
     finally:
         server.stop()
@@ -245,3 +255,131 @@ def test_logs_insights_link_for_one_run_on_aws_only() -> None:
     assert link.endswith("~source~(~'*2faws*2flambda*2fjobu-Worker))")
     local = RunLogSource(AwsTarget("http://127.0.0.1:5000", "us-east-1", "moto"), groups)
     assert local.insights_url(42, start, end) is None
+
+
+# --- where the proxy sends a request, and what it never sends -------------------------------------
+
+
+# (a target, how it is refused): none reaches the API, nor any other host
+REFUSED_TARGETS = [
+    # read as a scheme, it made the API's host api.examplex.attacker.example
+    ("x.attacker.example:/api/crons", "bad_request"),
+    ("http://x.attacker.example/api/crons", "bad_request"),  # absolute form
+    ("//x.attacker.example/api/crons", "not_found"),  # http.server reads it as /x.attacker.example/...
+    ("/api/../dashboard/context", "bad_request"),
+    ("/api/./crons", "bad_request"),
+    ("/api/crons/%2e%2e/%2e%2e/other", "bad_request"),
+    ("/api/crons%2f..%2f..%2fother", "bad_request"),
+    ("/api/crons/1\\..\\..\\other", "bad_request"),
+    ("/api/crons#fragment", "bad_request"),
+]
+
+
+@pytest.mark.parametrize(("target", "refusal"), REFUSED_TARGETS)
+def test_the_proxy_signs_only_a_plain_path_under_api_for_the_api_it_was_given(
+    through_proxy: Recorder, target: str, refusal: str
+) -> None:
+    signer = SigV4Signer(region="eu-west-1", session=session())
+    server = serve(DashboardConfig(api_url="http://api.example", signer=signer, label="prod"))
+    try:
+        own = {TOKEN_HEADER: "the-token", "Host": f"127.0.0.1:{server.port}"}
+        status, _, body = request(server, "GET", target, headers=own)
+        assert (status // 100, json.loads(body)["error"]) == (4, refusal)
+        assert through_proxy.seen == []  # nothing signed, nothing sent
+
+        path = "/api/jobs?status=FAILED&name=a%2Fb"
+        assert request(server, "GET", path, headers=own)[0] == 200
+        ((method, url, headers),) = through_proxy.seen
+        assert (method, url, headers["host"]) == ("GET", f"http://api.example{path}", "api.example")
+        assert signature_ok("GET", path, headers, b"", "api.example")
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("length", "status"),
+    [("-1", 400), ("abc", 400), ("1e3", 400), ("+5", 400), ("5, 7", 400), (str(2**40), 413)],
+)
+def test_a_bad_content_length_is_refused_before_a_byte_is_read(
+    recorder: Recorder, length: str, status: int
+) -> None:
+    server = serve(DashboardConfig(api_url=recorder.url))
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+            connection.sendall(
+                f"POST /api/crons HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n{TOKEN_HEADER}: the-token\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n".encode()
+            )
+            # the client keeps its side open and sends no body: the answer comes anyway, and then
+            # the server closes the connection (no thread is left reading a body)
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:200]
+        assert recorder.seen == []
+    finally:
+        server.stop()
+
+
+def test_a_body_must_be_json(recorder: Recorder) -> None:
+    server = serve(DashboardConfig(api_url=recorder.url))
+    try:
+        token = {TOKEN_HEADER: "the-token"}
+        for headers in (token, token | {"Content-Type": "text/plain"}):
+            status, _, _ = request(server, "POST", "/api/crons", body=b'{"name": "x"}', headers=headers)
+            assert status == 415
+        assert recorder.seen == []
+        assert request(server, "POST", "/api/crons/1/run", headers=token)[0] == 200  # no body, no type needed
+        json_body = token | {"Content-Type": "application/json; charset=utf-8"}
+        assert request(server, "POST", "/api/crons", body=b"{}", headers=json_body)[0] == 200
+    finally:
+        server.stop()
+
+
+def redirected(server: DashboardServer) -> None:
+    """GET and POST through `server`: each a 502 that says the API redirected."""
+    token = {TOKEN_HEADER: "the-token"}
+    for method, body in (("GET", None), ("POST", b"{}")):
+        headers = token | ({"Content-Type": "application/json"} if body else {})
+        status, _, answer = request(server, method, "/api/crons", body=body, headers=headers)
+        assert (status, json.loads(answer)["error"]) == (502, "admin_api_redirected")
+
+
+@pytest.fixture
+def elsewhere(recorder: Recorder) -> Recorder:
+    """Where the admin API redirects requests: it must get none."""
+    return recorder
+
+
+@pytest.fixture
+def redirecting(request: pytest.FixtureRequest, elsewhere: Recorder) -> Iterator[Recorder]:
+    """An admin API that answers every request with a redirect (307, or the test's) to `elsewhere`."""
+    status = getattr(request, "param", 307)
+    started = Recorder(reply=lambda path: (status, {"Location": f"{elsewhere.url}{path}"}, b"")).start()
+    yield started
+    started.stop()
+
+
+@pytest.mark.parametrize("redirecting", [301, 302, 303, 307, 308], indirect=True)
+def test_a_redirect_is_not_followed_with_the_signature(redirecting: Recorder, elsewhere: Recorder) -> None:
+    signer = SigV4Signer(region="eu-west-1", session=session())
+    server = serve(DashboardConfig(api_url=redirecting.url, signer=signer))
+    try:
+        redirected(server)
+    finally:
+        server.stop()
+    assert [seen[2]["x-amz-security-token"] for seen in redirecting.seen] == [SESSION_TOKEN] * 2
+    assert all(seen[2]["authorization"].startswith("AWS4-HMAC-SHA256 ") for seen in redirecting.seen)
+    assert elsewhere.seen == []  # no signature, session token or Host reached it
+
+
+def test_a_redirect_is_not_followed_with_the_local_runtimes_token(
+    redirecting: Recorder, elsewhere: Recorder
+) -> None:
+    server = serve(DashboardConfig(api_url=redirecting.url, api_token="the-runtime-token"))
+    try:
+        redirected(server)
+    finally:
+        server.stop()
+    assert [seen[2]["authorization"] for seen in redirecting.seen] == ["Bearer the-runtime-token"] * 2
+    assert elsewhere.seen == []

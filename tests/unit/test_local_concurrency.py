@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from jobu_local.aws.sqs import ConcurrencyRamp
-from jobu_local.host.config import FunctionConfig
-from jobu_local.host.logs import MemoryLogSink
+from jobu_local.aws.sqs import ConcurrencyRamp, sqs_concurrency
+from jobu_local.host.config import FunctionDefinition
 from jobu_local.host.pool import ACCOUNT_CONCURRENCY, FunctionPool, concurrency_limit
-from jobu_local.runtime.runtime import sqs_concurrency
 from jobu_local.template.cfn_yaml import loads_template
 from jobu_local.template.reader import LocalTemplate, SqsSource
+from tests.support.log_sink import MemoryLogSink
 
 APP = """
 import os, time
@@ -27,8 +26,8 @@ def handler(event, context):
 """
 
 
-def toy_config(code_dir: Path, reserved: int | None = None) -> FunctionConfig:
-    return FunctionConfig(
+def toy_config(code_dir: Path, reserved: int | None = None) -> FunctionDefinition:
+    return FunctionDefinition(
         logical_id="ToyFunction",
         name="jobu-ToyFunction",
         handler="app.handler",

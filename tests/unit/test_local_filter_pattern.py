@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from jobu_local.aws.cloudwatch.filter_pattern import FilterPatternError, compile_pattern, matches
+from jobu_local.aws.cloudwatch.filter_pattern import FilterPatternError, compile_pattern
 
 RUN_42 = json.dumps(
     {"level": "INFO", "message": "run finished", "execution_id": 42, "job_id": None, "ok": True}
@@ -58,7 +58,7 @@ REPORT = "REPORT RequestId: 1b2c\tDuration: 2.00 ms\tBilled Duration: 3 ms"
     ],
 )
 def test_patterns_match_as_cloudwatch_documents(pattern: str, message: str, expected: bool) -> None:
-    assert matches(pattern, message) is expected
+    assert compile_pattern(pattern)(message) is expected
 
 
 @pytest.mark.parametrize(
@@ -166,7 +166,7 @@ DOC_USERS = json.dumps(
     ],
 )
 def test_the_documentation_examples(pattern: str, message: str, expected: bool) -> None:
-    assert matches(pattern, message) is expected
+    assert compile_pattern(pattern)(message) is expected
 
 
 ACCESS_LOG = [
@@ -201,7 +201,7 @@ ACCESS_LOG = [
     ],
 )
 def test_space_delimited_examples_of_the_documentation(pattern: str, expected: list[int]) -> None:
-    assert [index for index, line in enumerate(ACCESS_LOG) if matches(pattern, line)] == expected
+    assert [index for index, line in enumerate(ACCESS_LOG) if compile_pattern(pattern)(line)] == expected
 
 
 @pytest.mark.parametrize(
@@ -214,4 +214,4 @@ def test_space_delimited_examples_of_the_documentation(pattern: str, expected: l
 )
 def test_or_in_space_delimited_patterns(pattern: str, expected: list[int]) -> None:
     lines = ["ERROR WARN message", "ERROR message", "WARN message"]
-    assert [index for index, line in enumerate(lines) if matches(pattern, line)] == expected
+    assert [index for index, line in enumerate(lines) if compile_pattern(pattern)(line)] == expected

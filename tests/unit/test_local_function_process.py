@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from jobu_local.host.config import FunctionConfig
+from jobu_local.host.config import FunctionDefinition
 from jobu_local.host.container import FunctionProcess, report_line
-from jobu_local.host.logs import MemoryLogSink
+from tests.support.log_sink import MemoryLogSink
 
 APP = """
 import json, os, time
@@ -45,7 +45,7 @@ REPORT = re.compile(
 @pytest.fixture
 async def function(tmp_path: Path) -> AsyncIterator[FunctionProcess]:
     (tmp_path / "app.py").write_text(APP)
-    config = FunctionConfig(
+    config = FunctionDefinition(
         logical_id="ToyFunction",
         name="jobu-ToyFunction",
         handler="app.handler",

@@ -41,7 +41,7 @@ def test_rejected_records_are_listed_with_reason_and_value(
     asyncio.run(seed(sqlite_url))
     assert main(["runs", "rejected", "--database-url", sqlite_url]) == 0
     table = capsys.readouterr().out
-    assert "jobu-events-1@5" in table
+    assert "jobu-events:1:5" in table
     assert "value is not JSON" in table
     assert "{oops" in table
 

@@ -44,7 +44,7 @@ def test_publish_is_refused_once_cancelled(tmp_path: Path, data_access: DataAcce
     cancelled = threading.Event()
     with Files(data_access, cancelled=cancelled) as files:
         output = files.output(str(tmp_path / "out.parquet"))
-        output.staging.write_bytes(b"data")
+        output.stream.write(b"data")
         cancelled.set()
 
         with pytest.raises(StepCancelledError, match="cancelled"):

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,13 +21,18 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jobu import constants
+from jobu.access import S3Location
 from jobu.config import DATABASE_SETTINGS, LIBRARY_SETTINGS
 from jobu.handler_manifest import manifest_pools
+from jobu.observability import SCHEDULE_EVENTS_REFUSED
 from jobu.pools import pool_setting, pool_variable
 from jobu.schedule_event import tick_time
 from jobu_local.template.cfn_yaml import load_template
+from jobu_local.template.reader import LocalTemplate
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -159,10 +167,7 @@ def test_functions_know_the_queue_of_every_pool_and_may_send_to_it(logical_id: s
         assert variables[pool_variable(constants.WORK_QUEUE_URL, pool)] == {"Ref": worker_queue(worker)}
     queues = [name for name in variables if (pool_setting(name) or ("",))[0] == constants.WORK_QUEUE_URL]
     assert len(queues) == len(WORKERS)
-    props = properties(logical_id)
-    # SAM's Policies, or (the workers) the managed policies of a role of its own
-    granted = properties(props["Role"]["Fn::GetAtt"][0])["ManagedPolicyArns"] if "Role" in props else []
-    assert {"Ref": "WorkQueuesSendPolicy"} in props.get("Policies", []) + granted
+    assert {"Ref": "WorkQueuesSendPolicy"} in properties(role_of(logical_id))["ManagedPolicyArns"]
     (send,) = statements(properties("WorkQueuesSendPolicy"))
     assert send["Action"] == "sqs:SendMessage"
     assert sorted(send["Resource"], key=str) == sorted(
@@ -397,6 +402,139 @@ def test_no_statement_allows_every_action_on_every_resource() -> None:
         assert not (wildcard_action and "*" in as_list(statement["Resource"])), statement
 
 
+def role_of(logical_id: str) -> str:
+    """The logical id of the function's role (written out in the template, never SAM's)."""
+    role = properties(logical_id).get("Role")
+    assert role is not None, f"{logical_id} has no Role: SAM would make one with AWSLambdaBasicExecutionRole"
+    assert role["Fn::GetAtt"][1] == "Arn"
+    return str(role["Fn::GetAtt"][0])
+
+
+def role_statements(role: str) -> list[dict[str, Any]]:
+    """Every statement the role gets: its inline policies, the policies attached to it, its own
+    managed policies."""
+    found = list(statements(properties(role).get("Policies", [])))
+    for value in RESOURCES.values():
+        if value["Type"] == "AWS::IAM::Policy" and {"Ref": role} in value["Properties"]["Roles"]:
+            found += statements(value["Properties"]["PolicyDocument"])
+    for arn in properties(role).get("ManagedPolicyArns", []):
+        for item in _unwrap_conditions([arn]):
+            if isinstance(item, dict) and "Ref" in item:
+                found += statements(properties(item["Ref"])["PolicyDocument"])
+    return found
+
+
+# AWS managed policies that let a role write to every log group of the account.
+LOG_EVERYWHERE = (
+    "AWSLambdaBasicExecutionRole",
+    "AWSLambdaVPCAccessExecutionRole",
+    "CloudWatchLogsFullAccess",
+)
+
+
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_each_function_writes_to_its_own_log_group_only(logical_id: str) -> None:
+    role = role_of(logical_id)
+    assert "Policies" not in properties(logical_id), "SAM ignores Policies when Role is given"
+    managed = json.dumps(properties(role).get("ManagedPolicyArns", []))
+    assert not [name for name in LOG_EVERYWHERE if name in managed]
+    own_group = {"Fn::GetAtt": [logical_id.replace("Function", "LogGroup"), "Arn"]}
+    logs = [s for s in role_statements(role) if any(a.startswith("logs:") for a in as_list(s["Action"]))]
+    assert logs, f"{logical_id} could not log at all"
+    for statement in logs:
+        assert statement["Resource"] == own_group, statement
+    assert {"logs:CreateLogStream", "logs:PutLogEvents"} <= {a for s in logs for a in as_list(s["Action"])}
+
+
+def test_no_role_writes_to_log_groups_it_does_not_own() -> None:
+    """Every role in the template, and every logs: statement anywhere, names one function's group."""
+    roles = [key for key, value in RESOURCES.items() if value["Type"] == "AWS::IAM::Role"]
+    assert sorted(roles) == sorted(role_of(f) for f in FUNCTIONS)
+    for statement in statements(RESOURCES):
+        if any(str(a).startswith("logs:") for a in as_list(statement["Action"])):
+            (group, attribute) = statement["Resource"]["Fn::GetAtt"]
+            assert (RESOURCES[group]["Type"], attribute) == ("AWS::Logs::LogGroup", "Arn")
+
+
+def test_the_pipeline_prefix_cannot_widen_the_workers_s3_policy() -> None:
+    """The prefix is pasted into the worker's S3 resource ARN and s3:prefix condition: a * or ? there
+    is an IAM wildcard, ${...} a policy variable. The parameter refuses them (CloudFormation checks
+    AllowedPattern before it creates anything), and refuses . and .. folders, which jobu.access
+    refuses too (the template and the code agree on what a prefix is)."""
+    pattern = re.compile(TEMPLATE["Parameters"]["PipelineDataPrefix"]["AllowedPattern"])
+    for prefix in ("", "pipeline/", "team-a/pipeline.v2/", "a/b/c/", "(x)!'_/", "...a/"):
+        assert pattern.fullmatch(prefix), prefix
+        S3Location.parse(f"s3://bucket/{prefix}")
+    for prefix in (
+        "*",
+        "*/",
+        "a*/",
+        "pipe?/",
+        "a/*",
+        "${aws:username}/",
+        "../",
+        "./",
+        "a/../",
+        "a/./",
+        "a",
+        "/a/",
+        "a//",
+        "a b/",
+        "a\\b/",
+    ):
+        assert not pattern.fullmatch(prefix), prefix
+
+
+@settings(max_examples=300, deadline=None)
+@given(prefix=st.from_regex(TEMPLATE["Parameters"]["PipelineDataPrefix"]["AllowedPattern"], fullmatch=True))
+def test_every_prefix_the_parameter_takes_is_a_literal_folder(prefix: str) -> None:
+    assert not set(prefix) & set("*?$[]{}")
+    assert S3Location.parse(f"s3://bucket/{prefix}").prefix == prefix
+
+
+def test_refused_ticks_alarm_on_the_metric_the_cron_dispatcher_emits(tmp_path: Path) -> None:
+    """A schedule whose events are refused stops every job without a Lambda error. The alarm must
+    watch the metric as the code emits it: the cron dispatcher is given a refused event with the
+    template's environment, in a process of its own (Powertools reads it at import), and its EMF
+    document is compared with the alarm's namespace, name and dimensions."""
+    (alarm,) = [
+        a["Properties"] for a in ALARMS if a["Properties"].get("MetricName") == SCHEDULE_EVENTS_REFUSED
+    ]
+    assert alarm["AlarmActions"] == {
+        "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+    }
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    namespace = TEMPLATE["Parameters"][alarm["Namespace"]["Ref"]]["Default"]
+
+    (cron,) = [
+        f
+        for f in LocalTemplate.load(ROOT / "template.yaml").functions()
+        if f.logical_id == "CronDispatcherFunction"
+    ]
+    script = (
+        "import json\n"
+        "from functions.cron_dispatcher import app\n"
+        "from tests.support.harness import FakeLambdaContext\n"
+        "answer = app.handler({'detail-type': 'not a tick'}, FakeLambdaContext(function_name='cron'))\n"
+        "print(json.dumps(answer))"
+    )
+    environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **cron.config.environment}
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True, check=True
+    ).stdout
+    documents = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert "refused" in documents[-1]
+    (emf,) = [d["_aws"]["CloudWatchMetrics"][0] for d in documents if "_aws" in d]
+    emitted = next(d for d in documents if "_aws" in d)
+    assert emf["Namespace"] == namespace
+    assert SCHEDULE_EVENTS_REFUSED in [m["Name"] for m in emf["Metrics"]]
+    assert emitted[SCHEDULE_EVENTS_REFUSED] == [1.0]
+    (dimension_names,) = emf["Dimensions"]
+    assert {name: emitted[name] for name in dimension_names} == {
+        d["Name"]: d["Value"] for d in alarm["Dimensions"]
+    }
+
+
 def test_outputs_name_queues_functions_and_log_groups() -> None:
     outputs = {name: value["Value"] for name, value in TEMPLATE["Outputs"].items()}
     assert outputs["WorkQueueUrl"] == {"Ref": worker_queue()}
@@ -472,8 +610,19 @@ def test_the_pipeline_worker_reads_the_data_access_settings_from_parameters() ->
     assert chosen == {"Fn::Sub": "s3://${PipelineDataBucket}/${PipelineDataPrefix}"}
     for name in (constants.DATA_ROOT, constants.LOAD_TABLES, constants.LOAD_DATABASES):
         assert "database_url" not in json.dumps(variables[name])
-    for logical_id in ("CronDispatcherFunction", "QueueDispatcherFunction", "WorkerFunction"):
+    for logical_id in ("CronDispatcherFunction", "QueueDispatcherFunction"):
         assert constants.DATA_ROOT not in environment(logical_id)
+
+
+def test_the_default_pool_reaches_the_named_databases_and_no_file_or_bucket() -> None:
+    """sample9 probes the databases operators named; the files, buckets and tables are the
+    pipeline pool's (empty: nothing allowed, jobu.access)."""
+    variables = environment("WorkerFunction")
+    assert variables[constants.LOAD_DATABASES] == {"Ref": "PipelineLoadDatabases"}
+    for name in (constants.DATA_ROOT, constants.DATA_S3_LOCATIONS, constants.LOAD_TABLES):
+        assert variables[name] == ""
+    role = role_statements(role_of("WorkerFunction"))
+    assert not [s for s in role if any(a.startswith("s3:") for a in as_list(s["Action"]))]
 
 
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
@@ -511,9 +660,9 @@ def test_admin_api_answers_within_the_http_apis_integration_timeout() -> None:
 
 
 def test_admin_api_may_touch_the_dead_letter_queues_and_nothing_else_beyond_sending_work() -> None:
-    policies = properties("AdminApiFunction")["Policies"]
-    assert {"Ref": "WorkQueuesSendPolicy"} in policies
-    sqs = [s for s in statements(policies) if any(a.startswith("sqs:") for a in as_list(s["Action"]))]
+    role = properties(role_of("AdminApiFunction"))
+    assert {"Ref": "WorkQueuesSendPolicy"} in role["ManagedPolicyArns"]
+    sqs = [s for s in statements(role) if any(a.startswith("sqs:") for a in as_list(s["Action"]))]
     assert len(sqs) == 2
     dead, depth = sqs
     by_name = lambda queues: sorted(({"Fn::GetAtt": [q, "Arn"]} for q in queues), key=str)  # noqa: E731

@@ -1,7 +1,8 @@
 """Sample handlers, as the seed shipped them: an echo, CRUD on the sample_items table, and
-sample9, which queries SQLite, PostgreSQL and MySQL at once.
+sample9, which queries several databases at once.
 
-Params follow HandlerParams: action, id, name, value.
+Params follow HandlerParams: action, id, name, value. sample9 reaches only databases operators
+named (JOBU_LOAD_DATABASES, and "jobstore"), by name: never a URL or path from params.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import Field
 
+from jobu.access import JOB_STORE_DATABASE, DatabaseName
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
 from jobu.store import connector_for
+from jobu_handlers.configured import data_access, resolve_database
+from jobu_handlers.params import StrictParams
 
 SQL_DIR = Path(__file__).with_name("sql")
 
@@ -28,8 +32,14 @@ class Sample(BaseHandler):
         return HandlerResult(action=params.action, id=params.id, data=params.model_dump(mode="json"))
 
 
+class SampleItemParams(StrictParams):
+    """HandlerParams' own fields (action, id, name, value) and nothing else."""
+
+
 class SampleItemsHandler(BaseHandler):
     """Base of the handlers that work on sample_items through the job store's database."""
+
+    params_model = SampleItemParams
 
     def _queries(self) -> Any:
         return self.context.database.queries(SQL_DIR)
@@ -123,27 +133,39 @@ class DeleteSampleItem(SampleItemsHandler):
         return HandlerResult(action="delete", id=item_id, count=int(existed))
 
 
-class Sample9Params(BaseModel):
-    action: str = "read"  # 'sequential' runs the queries one after another; anything else, at once
-    sqlite_url: str
-    postgres_url: str
-    mysql_url: str
-    series_rows: int = 1000
+class Sample9Params(StrictParams):
+    action: str = Field(
+        default="read", description="'sequential' runs the queries one after another; anything else, at once"
+    )
+    databases: list[DatabaseName] = Field(
+        default_factory=lambda: [JOB_STORE_DATABASE],
+        min_length=1,
+        max_length=8,
+        description="databases by the names operators gave them (JOBU_LOAD_DATABASES); "
+        f"{JOB_STORE_DATABASE!r}: the job store's own",
+    )
+    series_rows: int = Field(default=1000, ge=1, le=1_000_000)
 
 
 @handler("sample9")
-class QueryThreeDatabases(BaseHandler):
-    """Queries SQLite, PostgreSQL and MySQL concurrently (action 'sequential': one after another)."""
+class QueryDatabases(BaseHandler):
+    """Queries each named database concurrently (action 'sequential': one after another): its
+    version and a count over a generated series. No table is read."""
+
+    params_model = Sample9Params
 
     async def execute(self, params: HandlerParams) -> HandlerResult:
-        options = Sample9Params.model_validate(params.model_dump())
-        urls = [options.sqlite_url, options.postgres_url, options.mysql_url]
+        options = Sample9Params.model_validate(params.model_dump(exclude_unset=True))
+        access = data_access(self)
+        # every name is checked before any database is reached
+        targets = [(name, access.database(name)) for name in options.databases]
         mode = "sequential" if options.action == "sequential" else "concurrent"
         started = time.perf_counter()
         if mode == "sequential":
-            stats = [await _probe(url, options.series_rows) for url in urls]
+            stats = [await self._probe(name, reference, options.series_rows) for name, reference in targets]
         else:
-            stats = list(await asyncio.gather(*(_probe(url, options.series_rows) for url in urls)))
+            probes = (self._probe(name, reference, options.series_rows) for name, reference in targets)
+            stats = list(await asyncio.gather(*probes))
         elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
         return HandlerResult(
             action=mode,
@@ -152,19 +174,26 @@ class QueryThreeDatabases(BaseHandler):
             elapsed_ms=elapsed_ms,
         )
 
-
-async def _probe(url: str, series_rows: int) -> dict[str, Any]:
-    connector = connector_for(url)
-    started = time.perf_counter()
-    await connector.open()
-    try:
-        async with connector.connection() as conn:
-            row = dict(await connector.queries(SQL_DIR).probe(conn, n=series_rows))
-    finally:
-        await connector.close()
-    return {
-        "backend": connector.backend,
-        "version": str(row["version"]),
-        "row_count": int(row["row_count"]),
-        "elapsed_ms": round((time.perf_counter() - started) * 1000, 3),
-    }
+    async def _probe(self, name: str, reference: str | None, series_rows: int) -> dict[str, Any]:
+        started = time.perf_counter()
+        if reference is None:  # the job store's own: a connection of its pool
+            database = self.context.database
+            async with database.connection() as conn:
+                row = dict(await database.queries(SQL_DIR).probe(conn, n=series_rows))
+            backend = database.backend
+        else:
+            connector = connector_for(await resolve_database(reference), max_connections=1)
+            await connector.open()
+            try:
+                async with connector.connection() as conn:
+                    row = dict(await connector.queries(SQL_DIR).probe(conn, n=series_rows))
+            finally:
+                await connector.close()
+            backend = connector.backend
+        return {
+            "database": name,
+            "backend": backend,
+            "version": str(row["version"]),
+            "row_count": int(row["row_count"]),
+            "elapsed_ms": round((time.perf_counter() - started) * 1000, 3),
+        }

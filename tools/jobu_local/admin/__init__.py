@@ -1,3 +1,3 @@
-"""The admin operations as the `jobu` CLI calls them: one client interface (client.AdminClient, one
-method per route of the admin API), on a database (direct: jobu.operations over a JobStore) or on
-an admin API (http: SigV4-signed requests, answers parsed with the operations' own models)."""
+"""The admin client the `jobu` CLI calls: client.AdminClient calls any route of the admin API (by its
+route function) over one of two transports (transports): HTTP to an admin API, or in this process to
+the admin function's own resolver on a database (services: the database and the local queues)."""

@@ -1,155 +1,169 @@
-"""The admin client interface: one method per route of the admin API (jobu.api.routes), with the
-route function's name and parameters (less the services it runs on) and its answer's model.
+"""The admin client: every route of the admin API, called over one of two transports.
 
-tests/unit/test_admin_client.py holds the interface to the API's routes and OpenAPI document, so a
-route added, renamed or changed there fails until the interface and both implementations follow.
-Every failure of either implementation is an AdminError (admin/errors.py): the API's {error,
-detail} and its status.
+`await client.call(route, **arguments)` takes the route function itself (e.g.
+`jobu.api.routes.runs.list_runs`) and the arguments its request carries, by the function's own
+parameter names (path, query and body alike). It answers the route's return type, parsed with the
+same pydantic model the operation returned on the server (None for an empty answer). The request is
+built from the resolver's route table: the method and path, which argument goes in the path, the
+query (under its wire name, e.g. `max`) or the body. So a route added or changed in jobu.api needs
+nothing here, and tests/unit/test_admin_client.py checks the table against the OpenAPI document.
+
+The transport carries the request to the admin function: over HTTP (transports.HttpTransport), or
+in this process to the same resolver and routes, on a database (transports.InProcessTransport).
+Either answers with the API's status and body, and every answer that is not 2xx becomes the same
+AdminError (errors.failure): a refusal reads the same on both targets by construction.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Protocol, get_origin, get_type_hints, overload
+from urllib.parse import quote, urlencode
 
-from jobu.models import (
-    CronJob,
-    ExecutionStatus,
-    ExecutionSummary,
-    RejectedEvent,
-    RejectedEventSummary,
-)
-from jobu.operations.cron_jobs import (
-    DEFAULT_PREVIEW,
-    BackfillRequest,
-    BackfillResult,
-    CronJobUpdate,
-    PauseRequest,
-    RunNowRequest,
-    RunNowResult,
-    SchedulePreview,
-)
-from jobu.operations.dead_letters import MAX_PEEK, DeadLetter, DeadLetterDepth, RedriveRequest, RedriveTask
-from jobu.operations.handlers import HandlerInfo
-from jobu.operations.health import Health, Readiness
-from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page
-from jobu.operations.pools import PoolInfo
-from jobu.operations.rejected_records import ReplayResult
-from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, CancelResult, RetryResult, RunDetail
-from jobu.operations.statistics import CronRecentRuns, StatusCounts, Timeline
-from jobu.pools import DEFAULT_POOL
-from jobu.specs import CronJobSpec
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from jobu_local.admin.errors import AdminError, failure
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import Response
 
 
-class AdminClient(Protocol):
-    """The admin API's operations, on a database (direct.DirectAdminClient) or over HTTP
-    (http.HttpAdminClient)."""
+@dataclass(frozen=True)
+class ApiRequest:
+    method: str
+    path: str  # percent-encoded
+    query: str  # encoded, without "?"
+    body: bytes | None  # JSON
 
-    # cron jobs: /api/crons
-    async def list_cron_jobs(
-        self, page: int = 1, size: int = DEFAULT_PAGE_SIZE, is_enabled: bool | None = None
-    ) -> Page[CronJob]: ...
+    @property
+    def target(self) -> str:
+        return self.path + (f"?{self.query}" if self.query else "")
 
-    async def get_cron_job(self, job_id: int) -> CronJob: ...
 
-    async def create_cron_job(self, spec: CronJobSpec) -> CronJob: ...
+@dataclass(frozen=True)
+class ApiAnswer:
+    status: int
+    body: bytes
 
-    async def update_cron_job(self, job_id: int, changes: CronJobUpdate) -> CronJob: ...
 
-    async def delete_cron_job(self, job_id: int) -> None: ...
+class Transport(Protocol):
+    """Carries a request to the admin function and brings back its answer."""
 
-    async def toggle_cron_job(self, job_id: int) -> CronJob: ...
+    async def send(self, request: ApiRequest) -> ApiAnswer: ...
 
-    async def run_cron_job(self, job_id: int, request: RunNowRequest | None = None) -> RunNowResult: ...
 
-    async def pause_cron_job(self, job_id: int, request: PauseRequest | None = None) -> CronJob: ...
+@dataclass(frozen=True)
+class ApiRoute:
+    """One route of the admin API, as the resolver mounts it."""
 
-    async def resume_cron_job(self, job_id: int) -> CronJob: ...
+    name: str  # the route function's
+    method: str
+    path: str  # with {name} for each path parameter
+    path_params: tuple[str, ...]
+    query_params: dict[str, str]  # argument name -> the query parameter's name
+    body_param: str | None
+    answer: Any  # the type the answer is parsed into; None for an empty answer (204)
 
-    async def backfill_cron_job(self, job_id: int, request: BackfillRequest) -> BackfillResult: ...
+    def request(self, arguments: dict[str, Any]) -> ApiRequest:
+        known = {*self.path_params, *self.query_params, *([self.body_param] if self.body_param else [])}
+        if unknown := sorted(set(arguments) - known):
+            raise TypeError(f"{self.name} takes {sorted(known)}, not {unknown}")
+        if missing := [name for name in self.path_params if arguments.get(name) is None]:
+            raise TypeError(f"{self.name} needs {missing}")
+        path = self.path.format(**{name: quote(str(arguments[name]), safe="") for name in self.path_params})
+        query = {
+            wire: _query_text(arguments[name])
+            for name, wire in self.query_params.items()
+            if arguments.get(name) is not None
+        }
+        return ApiRequest(self.method, path, urlencode(query), self._body(arguments))
 
-    # a schedule's preview: /api/cron-preview; the handlers: /api/handlers
-    async def preview_cron_expression(
-        self, cron_expression: str, timezone: str = "UTC", count: int = DEFAULT_PREVIEW
-    ) -> SchedulePreview: ...
+    def _body(self, arguments: dict[str, Any]) -> bytes | None:
+        value = arguments.get(self.body_param) if self.body_param else None
+        if value is None:
+            return None
+        if not isinstance(value, BaseModel):
+            raise TypeError(f"{self.name}: the body must be a pydantic model, not {type(value).__name__}")
+        return value.model_dump_json().encode()
 
-    async def handlers(self) -> list[HandlerInfo]: ...
+    def parse(self, content: bytes) -> Any:
+        if self.answer is None:
+            return None
+        return _adapter(self.answer).validate_json(content)
 
-    # runs: /api/jobs
-    async def list_runs(
-        self,
-        *,
-        page: int = 1,
-        size: int = DEFAULT_PAGE_SIZE,
-        cron_id: int | None = None,
-        status: ExecutionStatus | None = None,
-        handler_name: str | None = None,
-        from_date: datetime | None = None,
-        to_date: datetime | None = None,
-    ) -> Page[ExecutionSummary]: ...
 
-    async def get_run(self, run_id: int) -> RunDetail: ...
+def _query_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return str(value.value)
+    return str(value)
 
-    async def retry_run(self, run_id: int) -> RetryResult: ...
 
-    async def cancel_run(self, run_id: int) -> CancelResult: ...
+@functools.cache
+def _adapter(answer: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(answer)
 
-    async def bulk_retry_runs(self, request: BulkRetryRequest) -> BulkRetryResult: ...
 
-    async def delete_run(self, run_id: int) -> None: ...
+@functools.cache
+def api_routes() -> dict[Callable[..., Any], ApiRoute]:
+    """The admin API's routes by route function, read from the resolver the function serves."""
+    from aws_lambda_powertools.event_handler import Response
 
-    # statistics: /api/stats
-    async def run_status_counts(
-        self,
-        *,
-        cron_id: int | None = None,
-        status: ExecutionStatus | None = None,
-        handler_name: str | None = None,
-        from_date: datetime | None = None,
-        to_date: datetime | None = None,
-    ) -> StatusCounts: ...
+    from jobu.api.resolver import create_resolver
 
-    async def run_timeline(
-        self,
-        *,
-        cron_id: int | None = None,
-        status: ExecutionStatus | None = None,
-        handler_name: str | None = None,
-        from_date: datetime | None = None,
-        to_date: datetime | None = None,
-        bucket_seconds: int = 60,
-    ) -> Timeline: ...
+    resolver: Any = create_resolver()
+    routes: dict[Callable[..., Any], ApiRoute] = {}
+    for route in [*resolver._static_routes, *resolver._dynamic_routes]:  # Powertools' route table
+        dependant = route.dependant
+        answer = get_type_hints(route.func).get("return")
+        if answer is Response or get_origin(answer) is Response:
+            answer = None
+        body = [param.name for param in dependant.body_params]
+        routes[route.func] = ApiRoute(
+            name=route.func.__name__,
+            method=route.method.upper(),
+            path=route.path.replace("<", "{").replace(">", "}"),
+            path_params=tuple(param.name for param in dependant.path_params),
+            query_params={param.name: param.alias for param in dependant.query_params},
+            body_param=body[0] if body else None,
+            answer=answer,
+        )
+    return routes
 
-    async def recent_runs(self, cron_ids: str, per_job: int = 20) -> list[CronRecentRuns]: ...
 
-    # rejected Kafka records: /api/rejected
-    async def list_rejected(
-        self, page: int = 1, size: int = DEFAULT_PAGE_SIZE
-    ) -> Page[RejectedEventSummary]: ...
+class AdminClient:
+    """The admin API's routes over `transport`."""
 
-    async def get_rejected(self, record_id: int) -> RejectedEvent: ...
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
 
-    async def replay_rejected(self, record_id: int) -> ReplayResult: ...
+    @overload
+    async def call(self, route: Callable[..., Awaitable[Response[Any]]], /, **arguments: Any) -> None: ...
 
-    async def discard_rejected(self, record_id: int) -> None: ...
+    @overload
+    async def call[T](self, route: Callable[..., Awaitable[T]], /, **arguments: Any) -> T: ...
 
-    # a worker pool's dead-letter queue: /api/dead-letters?pool=
-    async def dead_letter_depth(self, pool: str = DEFAULT_POOL) -> DeadLetterDepth: ...
-
-    async def peek_dead_letters(
-        self, max_messages: int = MAX_PEEK, pool: str = DEFAULT_POOL
-    ) -> list[DeadLetter]: ...
-
-    async def redrive_dead_letters(
-        self, request: RedriveRequest | None = None, pool: str = DEFAULT_POOL
-    ) -> RedriveTask: ...
-
-    async def list_redrives(self, pool: str = DEFAULT_POOL) -> list[RedriveTask]: ...
-
-    # the worker pools and their queues: /api/pools
-    async def pools(self) -> list[PoolInfo]: ...
-
-    # probes: /health, /ready
-    async def liveness(self) -> Health: ...
-
-    async def readiness(self) -> Readiness: ...
+    async def call(self, route: Callable[..., Awaitable[Any]], /, **arguments: Any) -> Any:
+        api = api_routes().get(route)
+        if api is None:
+            raise TypeError(f"{getattr(route, '__name__', route)!r} is not a route of the admin API")
+        request = api.request(arguments)
+        answer = await self.transport.send(request)
+        if not 200 <= answer.status < 300:
+            raise failure(answer.status, answer.body)
+        try:
+            return api.parse(answer.body)
+        except ValidationError as error:
+            raise AdminError(
+                answer.status,
+                "unexpected_answer",
+                f"{request.method} {request.target} answered what {api.answer} does not read "
+                f"({error.error_count()} problem(s)): is this jobu as new as the API it calls?",
+            ) from error

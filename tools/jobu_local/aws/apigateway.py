@@ -9,6 +9,12 @@ Its answer becomes the HTTP response: a `statusCode` object with its headers, co
 `set-cookie` each), body and `isBase64Encoded`; any other JSON value means status 200 with that
 value as an `application/json` body. A failed invocation is a 500, a timed-out one a 503, and a
 request no route matches a 404, each with API Gateway's own body.
+
+On AWS, API Gateway lets through only requests signed by a principal allowed to invoke the API. Here
+the stand-in is the runtime's token: every request but `/health` and `/ready` needs
+`Authorization: Bearer <token>`, and every request is checked as jobu_local.aws.loopback says (a Host
+of this machine, no Origin of another site, JSON bodies of a sane length) before anything is read or
+invoked.
 """
 
 from __future__ import annotations
@@ -22,10 +28,19 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from jobu_local.aws.loopback import (
+    Refusal,
+    body_length,
+    content_type_refusal,
+    host_refusal,
+    origin_refusal,
+    token_refusal,
+)
 from jobu_local.aws.source import Invoker, Observer, quiet
 from jobu_local.host.config import Invocation
 from jobu_local.template.reader import HttpApiSource
@@ -35,6 +50,12 @@ DEFAULT_ROUTE = "$default"
 API_ID = "local"
 # API Gateway waits at most 30 s for an HTTP API integration.
 INTEGRATION_TIMEOUT_SECONDS = 30.0
+# API Gateway's payload quota for an HTTP API request
+MAX_BODY_BYTES = 10 * 1024 * 1024
+# the probes stay open, as load balancers and scripts call them
+OPEN_PATHS = frozenset({"/health", "/ready"})
+# a connection that sends nothing (or less than its Content-Length) for this long is closed
+IDLE_SECONDS = 30
 TEXT_TYPES = re.compile(r"^(text/.*|application/(json|xml|javascript|x-www-form-urlencoded)|.*\+(json|xml))$")
 _PARAMETER = re.compile(r"\{([^}+]+)(\+?)\}")
 
@@ -221,6 +242,7 @@ class HttpApiServer:
     region: str
     account_id: str
     loop: asyncio.AbstractEventLoop
+    token: str  # what `Authorization: Bearer` must carry (the runtime's, in its state file)
     observe: Observer = quiet
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -243,6 +265,19 @@ class HttpApiServer:
             self._server.server_close()
             self._server = None
 
+    def admit(self, target: str, headers: Message) -> Refusal | int:
+        """Why a request is refused, else the length of its body (nothing is read before this)."""
+        host = headers.get("Host")
+        refusal = host_refusal(host) or origin_refusal(headers.get("Origin"), host)
+        if refusal is None and urlsplit(target).path not in OPEN_PATHS:
+            refusal = token_refusal(headers.get("Authorization"), self.token)
+        if refusal is not None:
+            return refusal
+        length = body_length(headers, MAX_BODY_BYTES)
+        if isinstance(length, Refusal):
+            return length
+        return content_type_refusal(headers, length) or length
+
     def respond(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, ip: str
     ) -> HttpResponse:
@@ -256,7 +291,8 @@ class HttpApiServer:
             method=method,
             raw_path=parts.path,
             raw_query=parts.query,
-            headers=headers,
+            # the token stops here, as it would at the gateway: the function never sees it, nor logs it
+            headers=[(name, value) for name, value in headers if name.lower() != "authorization"],
             body=body,
             route_key=route.key,
             path_parameters=parameters,
@@ -282,13 +318,32 @@ class HttpApiServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = IDLE_SECONDS
 
             def _serve(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
-                answer = server.respond(
-                    self.command, self.path, list(self.headers.items()), body, self.client_address[0]
+                admitted = server.admit(self.path, self.headers)
+                if isinstance(admitted, Refusal):
+                    self.close_connection = True  # its body, if any, is never read
+                    document = {"error": admitted.error, "detail": admitted.detail}
+                    self._answer(
+                        HttpResponse(
+                            admitted.status,
+                            [("content-type", "application/json"), ("connection", "close")],
+                            json.dumps(document).encode(),
+                        )
+                    )
+                    return
+                body = self.rfile.read(admitted) if admitted else b""
+                if len(body) < admitted:  # the client went away, or sent less than it said
+                    self.close_connection = True
+                    return
+                self._answer(
+                    server.respond(
+                        self.command, self.path, list(self.headers.items()), body, self.client_address[0]
+                    )
                 )
+
+            def _answer(self, answer: HttpResponse) -> None:
                 self.send_response(answer.status)
                 for name, value in answer.headers:
                     self.send_header(name, value)

@@ -11,7 +11,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from jobu_local.aws.processes import LOOPBACK, Service, http_ok, tools_environment
+from jobu_local.aws.loopback import LOOPBACK
+from jobu_local.aws.processes import Service, http_ok, tools_environment
 
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 

@@ -4,7 +4,8 @@ moto's FilterLogEvents matches plain terms only and returns every event for a JS
 space-delimited pattern; here it uses the project's matcher (jobu_local.aws.cloudwatch.
 filter_pattern), so `aws logs filter-log-events --filter-pattern '{ $.execution_id = 42 }'` and
 boto3 get from the local endpoint what CloudWatch would return. A pattern CloudWatch would refuse
-is refused the same way (InvalidParameterException). Everything else is moto's own.
+is refused the same way (InvalidParameterException). SQS's message move tasks (dead-letter queue
+redrive), which moto lacks, come from jobu_local.aws.message_moves. Everything else is moto's own.
 
 Run as `python -m jobu_local.aws.moto_server -H 127.0.0.1 -p PORT` (moto server's own arguments).
 """
@@ -22,6 +23,7 @@ from moto.server import main
 from moto.sqs import models as sqs_models
 
 from jobu_local.aws.cloudwatch.filter_pattern import FilterPatternError, Matcher, compile_pattern
+from jobu_local.aws.message_moves import provide_message_move_tasks
 
 
 @lru_cache(maxsize=256)
@@ -73,4 +75,5 @@ def speed_up_sqs() -> None:
 if __name__ == "__main__":
     use_project_filter_patterns()
     speed_up_sqs()
+    provide_message_move_tasks()
     main()

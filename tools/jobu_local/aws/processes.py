@@ -18,11 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-LOOPBACK = "127.0.0.1"
+from jobu_local.aws.loopback import LOOPBACK
+from jobu_local.errors import JobuToolError
+
 READY_TIMEOUT_SECONDS = 30.0
 
 
-class ServiceError(RuntimeError):
+class ServiceError(JobuToolError, RuntimeError):
     """A service could not be started or did not become ready in time."""
 
 

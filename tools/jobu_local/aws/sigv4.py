@@ -7,7 +7,9 @@ that refresh keep working. botocore's SigV4Auth computes the signature. The `job
 client and the dashboard's proxy both sign with this module.
 
 Only the headers given to `sign` (and Host) are signed: a caller that forwards requests passes the
-headers it will send, and adds none after signing.
+headers it will send, and adds none after signing. A signed request is for one host: `send` never
+follows a redirect (the signature, the session token and the Host would reach the redirect's target,
+which could replay them), it answers it as it came.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
+from jobu_local.errors import Refusal
+
 SERVICE = "execute-api"
 # https://{api-id}.execute-api.{region}.amazonaws.com[.cn]/
 _EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
-# headers a client may set that the signature covers as sent; hop-by-hop ones are left to urllib
-SIGNED_HEADERS = ("content-type", "accept")
 
 
 def region_of(url: str) -> str | None:
@@ -37,7 +39,7 @@ def region_of(url: str) -> str | None:
     return found.group(1) if found else None
 
 
-class SigningError(RuntimeError):
+class SigningError(Refusal, RuntimeError):
     """No AWS credentials to sign with; the message says how to provide them."""
 
 
@@ -80,6 +82,13 @@ class SigV4Signer:
         return {name: str(value) for name, value in request.headers.items()}
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered as the 3xx it is, never followed."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 def send(
     method: str,
     url: str,
@@ -89,13 +98,15 @@ def send(
     signer: SigV4Signer | None = None,
     timeout: float = 35.0,
 ) -> HttpAnswer:
-    """One HTTP request, signed when a signer is given; any status comes back as an answer."""
+    """One HTTP request, signed when a signer is given; any status comes back as an answer, a
+    redirect too (not followed)."""
     sent = dict(headers or {})
     if signer is not None:
         sent = signer.sign(method, url, body=body, headers=sent)
     request = urllib.request.Request(url, data=body, method=method.upper(), headers=sent)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        # an opener per request: its proxy handler reads the environment's proxies when it is made
+        with urllib.request.build_opener(_NoRedirects()).open(request, timeout=timeout) as response:
             return HttpAnswer(int(response.status), dict(response.headers.items()), response.read())
     except urllib.error.HTTPError as error:
         return HttpAnswer(int(error.code), dict(error.headers.items()), error.read())

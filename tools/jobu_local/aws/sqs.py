@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobu_local.aws.source import Invoker, Observer, b64, log, quiet
+from jobu_local.errors import JobuToolError
 from jobu_local.template.reader import SqsSource
 
 SQS_MAX_RECEIVE = 10
@@ -28,6 +29,20 @@ SQS_POLL_SECONDS = 1  # short long-polls keep Ctrl-C prompt; SQS allows up to 20
 # keep coming, back to five once the queue is drained.
 LAMBDA_START_CONCURRENCY = 5
 LAMBDA_SCALE_PER_SECOND = 300 / 60
+
+
+# ScalingConfig.MaximumConcurrency takes 2 to 1,000; without it the mapping scales to the function's.
+SQS_MINIMUM_CONCURRENCY = 2
+SQS_MAXIMUM_CONCURRENCY = 1000
+
+
+def sqs_concurrency(source: SqsSource, function_limit: int) -> int:
+    """The SQS mapping's most invocations at once: its MaximumConcurrency (within 2 to 1,000), never
+    more than the function may run."""
+    configured = source.maximum_concurrency
+    if configured is None:
+        return function_limit
+    return min(max(SQS_MINIMUM_CONCURRENCY, min(configured, SQS_MAXIMUM_CONCURRENCY)), function_limit)
 
 
 def sqs_record(message: Mapping[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
@@ -70,7 +85,7 @@ def sqs_event(messages: Iterable[Mapping[str, Any]], *, queue_arn: str, region: 
     return {"Records": [sqs_record(message, queue_arn=queue_arn, region=region) for message in messages]}
 
 
-class BatchResponseError(ValueError):
+class BatchResponseError(JobuToolError, ValueError):
     """The function's batchItemFailures response is malformed: Lambda then fails the whole batch."""
 
 

@@ -9,11 +9,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
+from jobu_local.errors import Refusal
+
 ADMIN_API_URL = "AdminApiUrl"
 LOG_GROUP_SUFFIX = "LogGroupName"
 
 
-class StackError(RuntimeError):
+class StackError(Refusal, RuntimeError):
     """The stack or the output asked for cannot be read; the message says which and why."""
 
 

@@ -1,17 +1,19 @@
 """What the admin commands (`cron`, `runs`, `dlq`, `health`) act on: a database or an admin API.
 
 - `--api-url URL`, or `--stack-name NAME` (the stack's AdminApiUrl output, read with CloudFormation
-  DescribeStacks): the admin API, every request signed with SigV4 with the user's AWS credentials
-  for the API's region. A loopback URL (the local runtime's API) is called unsigned when there are
-  no credentials, since nothing there checks a signature.
+  DescribeStacks): the admin API over HTTP. The running `jobu local up`'s HTTP API gets its token;
+  any other gets every request signed with SigV4 with the user's AWS credentials for the API's
+  region, over https or to this machine only (jobu_local.commands.api_access says how, for the
+  dashboard too).
 - otherwise a database (`--database-url`, JOBU_DATABASE_URL, the running `jobu local up`'s, the
-  embedded SQLite): jobu.operations called directly. The operations that queue a run or read a
-  dead-letter queue use the running runtime's queues (every worker pool's) when it runs on that
-  database, else each pool's JOBU_WORK_QUEUE_URL[_<POOL>] and JOBU_DEAD_LETTER_QUEUE_URL[_<POOL>]
-  (on AWS_ENDPOINT_URL, or AWS).
+  embedded SQLite): the admin function's own routes called in this process, on that database. The
+  operations that queue a run or read a pool's queues use the running runtime's queues (every
+  pool's) when it runs on that database, else each pool's JOBU_WORK_QUEUE_URL[_<POOL>] and
+  JOBU_DEAD_LETTER_QUEUE_URL[_<POOL>] (on AWS_ENDPOINT_URL, or AWS).
 
-A refusal prints the API's `error: detail` on one line and exits with status 2; a failure (the
-database or the API down, a 5xx) exits with status 1.
+Either way the client is jobu_local.admin.client.AdminClient; only its transport differs. A refusal
+prints the API's `error: detail` on one line and exits with status 2; a failure (the database or
+the API down, a 5xx) exits with status 1.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import ipaddress
 import os
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,7 +31,8 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError
 
-from jobu_local.admin.errors import AdminError
+from jobu_local.admin.client import AdminClient
+from jobu_local.commands.api_access import SIGN_OVER_HTTP, SIGN_OVER_HTTP_HELP
 from jobu_local.commands.common import CommandError
 from jobu_local.commands.targets import (
     TargetError,
@@ -43,8 +46,8 @@ from jobu_local.template.reader import LocalTemplate, NamingProvider
 
 if TYPE_CHECKING:
     from jobu.pools import Pools
-    from jobu_local.admin.client import AdminClient
-    from jobu_local.admin.direct import Resources
+    from jobu_local.admin.services import DatabaseServices
+    from jobu_local.admin.transports import HttpTransport
     from jobu_local.runtime.state import RuntimeState
 
 WORK_QUEUE_VARIABLE = "JOBU_WORK_QUEUE_URL"
@@ -67,6 +70,7 @@ def add_target(parser: argparse.ArgumentParser) -> None:
         "--region", help="of the stack or API (default: the URL's, AWS_REGION, the profile's)"
     )
     target.add_argument("--profile", help="the AWS profile whose credentials sign requests")
+    target.add_argument(SIGN_OVER_HTTP, action="store_true", help=SIGN_OVER_HTTP_HELP)
     target.add_argument("--template", help="for a database: the SAM template (default: template.yaml)")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts instead of a table")
 
@@ -113,6 +117,21 @@ def listing_commands(
     return sub
 
 
+def print_answer[T](
+    args: argparse.Namespace, route: Callable[..., Awaitable[T]], view: Callable[[T], str], **arguments: Any
+) -> int:
+    """Call `route` with `arguments` on the target and print its answer: as JSON with --json (a
+    page as its items), else as `view` shows it."""
+    from jobu_local.commands.views import dump
+
+    async def act(client: AdminClient) -> int:
+        answer = await client.call(route, **arguments)
+        print(dump(answer) if args.json else view(answer))  # type: ignore[arg-type]
+        return 0
+
+    return run_admin(args, act)
+
+
 def run_admin(args: argparse.Namespace, action: Action, *, migrate: bool = False) -> int:
     """Run `action` on the target the options name (an AdminError reaches `jobu`'s main)."""
 
@@ -123,46 +142,48 @@ def run_admin(args: argparse.Namespace, action: Action, *, migrate: bool = False
     return asyncio.run(acting())
 
 
-def exit_status(error: AdminError) -> int:
-    """2 for a refusal (the request must change), 1 for a failure (the same request may succeed later)."""
-    return 2 if error.refused else 1
-
-
 @asynccontextmanager
 async def admin_client(args: argparse.Namespace, *, migrate: bool = False) -> AsyncIterator[AdminClient]:
     if args.api_url or args.stack_name:
-        yield http_client(args.api_url, args.stack_name, region_name=args.region, profile=args.profile)
+        target = http_transport(
+            args.api_url,
+            args.stack_name,
+            region_name=args.region,
+            profile=args.profile,
+            sign_over_http=args.sign_over_http,
+        )
+        yield AdminClient(target)
         return
-    from jobu.errors import JobuError
-    from jobu_local.admin.direct import DirectAdminClient, admin_error
-    from jobu_local.commands.store import opened_store
+    from jobu_local.admin.transports import InProcessTransport
 
-    url = database_url(args.database_url)
+    services = database_services(args, migrate=migrate)
     try:
-        async with opened_store(url, migrate=migrate) as store:
-            yield DirectAdminClient(store, local_resources(url, args))
-    except JobuError as error:  # opening the store, or migrating it: the client answers the rest
-        raise admin_error(error) from error
+        yield AdminClient(InProcessTransport(services, region=region(), debug=getattr(args, "debug", False)))
+    finally:
+        await services.close()
 
 
-def http_client(
-    api_url: str | None, stack_name: str | None, *, region_name: str | None, profile: str | None
-) -> AdminClient:
+def http_transport(
+    api_url: str | None,
+    stack_name: str | None,
+    *,
+    region_name: str | None,
+    profile: str | None,
+    sign_over_http: bool = False,
+) -> HttpTransport:
+    """The admin API at --api-url or the stack's AdminApiUrl, with what its requests carry
+    (jobu_local.commands.api_access: the local runtime's token, a SigV4 signature, or nothing)."""
     import boto3
 
-    from jobu_local.admin.http import HttpAdminClient
-    from jobu_local.aws.sigv4 import SigV4Signer
+    from jobu_local.admin.transports import HttpTransport
+    from jobu_local.commands.api_access import api_access
 
     url, signing_region = api_target(api_url, stack_name, region_name=region_name, profile=profile)
     session = boto3.session.Session(profile_name=profile)
-    if session.get_credentials() is None:
-        if not is_loopback(url):
-            raise TargetError(
-                "no AWS credentials to sign requests with: configure some (aws configure, aws sso login, "
-                "AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
-            )
-        return HttpAdminClient(url, signer=None)  # a local API without credentials: unsigned
-    return HttpAdminClient(url, signer=SigV4Signer(region=signing_region, session=session))
+    access = api_access(url, region=signing_region, session=session, sign_over_http=sign_over_http)
+    if access.warning:
+        print(f"jobu: warning: {access.warning}", file=sys.stderr)
+    return HttpTransport(url, signer=access.signer, token=access.token)
 
 
 def api_target(
@@ -187,34 +208,25 @@ def api_target(
         raise TargetError(str(error)) from None
 
 
-def is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 # --- a database: what the operations need besides it --------------------------------------------
 
 
-def local_resources(url: str, args: argparse.Namespace) -> Resources:
-    from jobu.handler_manifest import known_handler_names, manifest_pools
-    from jobu_local.admin.direct import Resources
+def database_services(args: argparse.Namespace, *, migrate: bool) -> DatabaseServices:
+    from jobu.handler_manifest import manifest_pools
+    from jobu_local.admin.services import DatabaseServices
 
+    url = database_url(args.database_url)
     explicit_timeout: int | None = getattr(args, "worker_timeout", None)  # every pool's
-    pools = functools.cache(lambda: local_pools(url, args.template, explicit_timeout))
-    return Resources(
-        pools=pools,
-        sqs=functools.cache(_sqs),
-        known_handlers=known_handler_names,
-        worker_timeouts=lambda: (
+    return DatabaseServices(
+        url,
+        find_pools=lambda: local_pools(url, args.template, explicit_timeout),
+        find_sqs=_sqs,
+        find_worker_timeouts=lambda: (
             dict.fromkeys(manifest_pools(), explicit_timeout)
             if explicit_timeout
             else worker_timeouts(load_template(args.template))
         ),
+        migrate=migrate,
     )
 
 
@@ -251,8 +263,8 @@ def local_pools(url: str, template_path: str | None, explicit_timeout: int | Non
         state = running_state()
         if state is None or state.database_url != url:
             raise TargetError(
-                "queueing a run or reading a dead-letter queue needs the queues: run this while "
-                "`jobu local up` runs on this database, set each pool's JOBU_WORK_QUEUE_URL[_<POOL>] and "
+                "queueing a run or reading a pool's queues needs them: run this while `jobu local up` "
+                "runs on this database, set each pool's JOBU_WORK_QUEUE_URL[_<POOL>] and "
                 "JOBU_DEAD_LETTER_QUEUE_URL[_<POOL>] (with AWS_ENDPOINT_URL for an emulator), or act "
                 "through an admin API (--api-url, --stack-name)"
             )

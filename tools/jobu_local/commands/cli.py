@@ -14,6 +14,9 @@ jobu demo                         the whole flow on embedded defaults (make demo
 
 The admin commands (runs, cron, dlq, health) act on a database (--database-url, default: the
 running runtime's) or on an admin API (--api-url URL, --stack-name NAME; signed with SigV4).
+An error is one line, `jobu: ...`; `jobu --debug COMMAND` adds its traceback (and, on a database,
+the admin routes' log lines) on stderr. Text printed for a person has its control characters
+escaped (commands/terminal.py); --json output is exact.
 """
 
 from __future__ import annotations
@@ -21,19 +24,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from jobu_local.admin.errors import AdminError
-from jobu_local.aws.cloudwatch.filter_pattern import FilterPatternError
-from jobu_local.aws.sigv4 import SigningError
-from jobu_local.aws.stack import StackError
 from jobu_local.commands import cron, dashboard, demo, dlq, health, local, logs, produce, runs
-from jobu_local.commands.admin_target import exit_status
-from jobu_local.commands.common import CommandError
-from jobu_local.commands.targets import TargetError
-from jobu_local.template.intrinsics import TemplateError
+from jobu_local.commands.terminal import escaped_output
+from jobu_local.errors import JobuToolError
 
 
 def parser() -> argparse.ArgumentParser:
@@ -41,6 +40,9 @@ def parser() -> argparse.ArgumentParser:
         prog="jobu", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     root.add_argument("--version", action="version", version=version_line())
+    root.add_argument(
+        "--debug", action="store_true", help="on errors, the traceback; on a database, the core's log lines"
+    )
     commands = root.add_subparsers(dest="command", required=True)
     for module in (local, produce, logs, runs, cron, dlq, health, dashboard, demo):
         module.add_parser(commands)
@@ -58,34 +60,35 @@ def version_line() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """`jobu`: every error is one line, `jobu: ...`; --debug adds the traceback above it."""
     args = parser().parse_args(argv)
-    try:
-        status: int = args.run(args)
-    except (
-        CommandError,
-        produce.MessageError,
-        TargetError,
-        TemplateError,
-        FilterPatternError,
-        logs.LogsError,
-        StackError,
-        SigningError,
-    ) as error:
-        print(f"jobu: {error}", file=sys.stderr)
-        return 2
-    except AdminError as error:
-        print(f"jobu: {error}", file=sys.stderr)
-        return exit_status(error)
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:  # `jobu runs --json | head`: the reader is gone, nothing more to say
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
-    except Exception as error:
-        from jobu.errors import JobuError
-
-        if isinstance(error, JobuError):
-            print(f"jobu: {error}", file=sys.stderr)
-            return 2
-        raise
+    # what is printed for a person has its control characters escaped; --json output stays exact
+    with escaped_output(stdout=not getattr(args, "json", False)):
+        try:
+            status: int = args.run(args)
+        except KeyboardInterrupt:
+            return 130
+        except BrokenPipeError:  # `jobu runs --json | head`: the reader is gone, nothing more to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
+        except Exception as error:
+            if args.debug:
+                traceback.print_exc()
+            message, exit_status = _said(error, debug=args.debug)
+            print(f"jobu: {' '.join(message.split())}", file=sys.stderr)
+            return exit_status
     return status
+
+
+def _said(error: Exception, *, debug: bool) -> tuple[str, int]:
+    """What to tell the user about `error`, and the exit status."""
+    if isinstance(error, AdminError) and error.error == "internal_error" and not debug:
+        return f"{error} (on a database, `jobu --debug ...` shows the traceback here)", error.exit_status
+    if isinstance(error, JobuToolError):
+        return str(error), error.exit_status
+    from jobu.errors import JobuError, QueueError, StoreUnavailableError
+
+    if isinstance(error, JobuError):  # the core's refusals, or what it could not reach
+        return str(error), 1 if isinstance(error, StoreUnavailableError | QueueError) else 2
+    hint = "" if debug else " (`jobu --debug ...` shows the traceback)"
+    return f"unexpected error: {type(error).__name__}: {error}{hint}", 1

@@ -3,25 +3,14 @@ the command line, the handler names."""
 
 from __future__ import annotations
 
-import argparse
 import json
 from typing import Any
 
+from jobu_local.errors import Refusal
 
-class CommandError(Exception):
+
+class CommandError(Refusal):
     """A refusal with a message for the user (exit status 2)."""
-
-
-def add_common(parser: argparse.ArgumentParser, *, database: bool = False) -> None:
-    parser.add_argument(
-        "--template", help="the SAM template (default: template.yaml, or the running runtime's)"
-    )
-    if database:
-        parser.add_argument(
-            "--database-url",
-            help="postgresql://, mysql:// or sqlite:/// (default: JOBU_DATABASE_URL, the runtime's)",
-        )
-    parser.add_argument("--json", action="store_true", help="print JSON for scripts instead of a table")
 
 
 def json_object(text: str, where: str, refusal: type[Exception] = CommandError) -> dict[str, Any]:

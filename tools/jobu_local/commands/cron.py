@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from jobu_local.admin.errors import AdminError, validation_error
-from jobu_local.commands.admin_target import add_target, run_admin
+from jobu_local.commands.admin_target import add_target, print_answer, run_admin
 from jobu_local.commands.common import CommandError, json_object
 from jobu_local.commands.logs import LogsError, parse_time
-from jobu_local.commands.views import backfill_table, cron_detail, cron_table, dump, footer, runs_table
+from jobu_local.commands.table import cell, to_json
+from jobu_local.commands.views import backfill_table, cron_detail, cron_table, dump, listing, runs_table
 
 if TYPE_CHECKING:
     from jobu.models import CronJob
@@ -50,11 +51,13 @@ def model[M: BaseModel](kind: type[M], data: dict[str, Any]) -> M:
 
 async def find_job(client: AdminClient, reference: str) -> CronJob:
     """The job with this id (digits) or name; a name is looked for page by page."""
+    from jobu.api.routes.cron_jobs import get_cron_job, list_cron_jobs
+
     if reference.isdigit():
-        return await client.get_cron_job(int(reference))
+        return await client.call(get_cron_job, job_id=int(reference))
     page_number = 1
     while True:
-        page = await client.list_cron_jobs(page=page_number, size=MAX_PAGE_SIZE)
+        page = await client.call(list_cron_jobs, page=page_number, size=MAX_PAGE_SIZE)
         for job in page.items:
             if job.name == reference:
                 return job
@@ -93,12 +96,12 @@ def _definition(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    async def act(client: AdminClient) -> int:
-        page = await client.list_cron_jobs(page=args.page, size=args.size, is_enabled=args.is_enabled)
-        print(dump(page.items) if args.json else f"{cron_table(page.items)}\n{footer(page, 'cron job')}")
-        return 0
+    from jobu.api.routes.cron_jobs import list_cron_jobs
 
-    return run_admin(args, act)
+    view = listing(cron_table, "cron job")
+    return print_answer(
+        args, list_cron_jobs, view, page=args.page, size=args.size, is_enabled=args.is_enabled
+    )
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -109,17 +112,19 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
+    from jobu.api.routes.cron_jobs import create_cron_job
     from jobu.specs import CronJobSpec
 
     spec = model(CronJobSpec, _definition(args))
 
     async def act(client: AdminClient) -> int:
-        return _show(args, await client.create_cron_job(spec))
+        return _show(args, await client.call(create_cron_job, spec=spec))
 
     return run_admin(args, act, migrate=True)
 
 
 def cmd_update(args: argparse.Namespace) -> int:
+    from jobu.api.routes.cron_jobs import update_cron_job
     from jobu.operations.cron_jobs import CronJobUpdate
 
     changes = model(CronJobUpdate, _definition(args))
@@ -128,19 +133,20 @@ def cmd_update(args: argparse.Namespace) -> int:
 
     async def act(client: AdminClient) -> int:
         job = await find_job(client, args.job)
-        return _show(args, await client.update_cron_job(job.id, changes))
+        return _show(args, await client.call(update_cron_job, job_id=job.id, changes=changes))
 
     return run_admin(args, act)
 
 
 def cmd_switch(args: argparse.Namespace) -> int:
     """enable, disable (nothing to do when it already is) and toggle."""
+    from jobu.api.routes.cron_jobs import toggle_cron_job
 
     async def act(client: AdminClient) -> int:
         job = await find_job(client, args.job)
         wanted = {"enable": True, "disable": False}.get(args.cron_command, not job.is_enabled)
         if job.is_enabled != wanted:
-            job = await client.toggle_cron_job(job.id)
+            job = await client.call(toggle_cron_job, job_id=job.id)
         if job.is_enabled != wanted:  # toggled by someone else at the same moment
             raise AdminError(
                 409, "conflict", f"cron job {job.id} was switched meanwhile; it is now {job.is_enabled}"
@@ -151,13 +157,14 @@ def cmd_switch(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from jobu.api.routes.cron_jobs import run_cron_job
     from jobu.operations.cron_jobs import RunNowRequest
 
     request = model(RunNowRequest, {"params": json_object(args.params, "--params") if args.params else {}})
 
     async def act(client: AdminClient) -> int:
         job = await find_job(client, args.job)
-        result = await client.run_cron_job(job.id, request)
+        result = await client.call(run_cron_job, job_id=job.id, request=request)
         if args.json:
             print(dump(result))
             return 0
@@ -179,15 +186,16 @@ def _queued(result: RunNowResult) -> str:
 
 
 def cmd_pause(args: argparse.Namespace) -> int:
+    from jobu.api.routes.cron_jobs import pause_cron_job
     from jobu.operations.cron_jobs import PauseRequest
 
     request = model(PauseRequest, {"until": args.until})
 
     async def act(client: AdminClient) -> int:
         job = await find_job(client, args.job)
-        job = await client.pause_cron_job(job.id, request)
+        job = await client.call(pause_cron_job, job_id=job.id, request=request)
         if not args.json:
-            until = f"until {job.paused_until.isoformat()}" if job.paused_until else "until resumed"
+            until = f"until {cell(job.paused_until)} UTC" if job.paused_until else "until resumed"
             print(f"paused cron job {job.id} ({job.name}) {until}; catch-up policy {job.catchup_policy}")
         return _show(args, job) if args.json else 0
 
@@ -195,9 +203,11 @@ def cmd_pause(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from jobu.api.routes.cron_jobs import resume_cron_job
+
     async def act(client: AdminClient) -> int:
         job = await find_job(client, args.job)
-        job = await client.resume_cron_job(job.id)
+        job = await client.call(resume_cron_job, job_id=job.id)
         if not args.json:
             print(
                 f"resumed cron job {job.id} ({job.name}); the slots passed while paused follow its "
@@ -209,13 +219,14 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
+    from jobu.api.routes.cron_jobs import backfill_cron_job
     from jobu.operations.cron_jobs import BackfillRequest
 
     request = model(BackfillRequest, {"start": args.start, "end": args.end, "dry_run": not args.apply})
 
     async def act(client: AdminClient) -> int:
         job = await find_job(client, args.job)
-        result = await client.backfill_cron_job(job.id, request)
+        result = await client.call(backfill_cron_job, job_id=job.id, request=request)
         if args.json:
             print(dump(result))
             return 0
@@ -233,8 +244,12 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
+    from jobu.api.routes.cron_jobs import preview_cron_expression
+
     async def act(client: AdminClient) -> int:
-        preview = await client.preview_cron_expression(args.expression, args.timezone, args.count)
+        preview = await client.call(
+            preview_cron_expression, cron_expression=args.expression, timezone=args.timezone, count=args.count
+        )
         if args.json:
             print(dump(preview))
             return 0
@@ -248,10 +263,13 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
+    from jobu.api.routes.cron_jobs import delete_cron_job
+
     async def act(client: AdminClient) -> int:
         job = await find_job(client, args.job)
-        await client.delete_cron_job(job.id)
-        print(f"deleted cron job {job.id} ({job.name}); its runs stay")
+        await client.call(delete_cron_job, job_id=job.id)
+        text = f"deleted cron job {job.id} ({job.name}); its runs stay"
+        print(to_json({"deleted": "cron_job", "id": job.id}) if args.json else text)
         return 0
 
     return run_admin(args, act)

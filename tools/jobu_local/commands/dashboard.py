@@ -4,12 +4,18 @@ local runtime), its calls to the admin API signed with the user's AWS credential
 
 jobu dashboard --stack-name jobu          the stack's AdminApiUrl and its functions' log groups
 jobu dashboard --api-url https://...      any admin API (log lines with --log-group)
-jobu dashboard                            the running `jobu local up`
+jobu dashboard                            the running `jobu local up`'s: the address of the one it
+                                          serves, or (started with --no-dashboard) one served here
+
+How requests to the API are authenticated is jobu_local.commands.api_access's decision, the CLI's
+too. Without --port the dashboard takes 3001, or any free port when 3001 is taken (by a
+`jobu local up`'s dashboard, say); a --port that is taken is an error.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import threading
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,14 +23,14 @@ from urllib.parse import urlsplit
 import boto3
 
 from jobu_local.aws.endpoint import AwsTarget
-from jobu_local.aws.sigv4 import SigV4Signer, region_of
+from jobu_local.aws.loopback import LOOPBACK
+from jobu_local.aws.sigv4 import region_of
 from jobu_local.aws.stack import admin_api_url, function_log_groups, stack_outputs
+from jobu_local.commands.api_access import SIGN_OVER_HTTP, SIGN_OVER_HTTP_HELP, api_access
 from jobu_local.commands.common import CommandError
 from jobu_local.commands.targets import region, running_state
 from jobu_local.dashboard.run_logs import RunLogSource
 from jobu_local.dashboard.server import DEFAULT_PORT, DashboardConfig, DashboardServer
-
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def config_from(args: argparse.Namespace, session: boto3.session.Session | None = None) -> DashboardConfig:
@@ -42,12 +48,17 @@ def config_from(args: argparse.Namespace, session: boto3.session.Session | None 
         outputs = stack_outputs(cloudformation, args.stack_name)
         api_url = admin_api_url(outputs, args.stack_name, chosen_region)
         log_groups = log_groups or function_log_groups(outputs)
-    host = urlsplit(api_url).hostname or ""
-    if urlsplit(api_url).scheme not in ("http", "https") or not host:
-        raise CommandError(f"--api-url needs an http(s) URL, not {api_url!r}")
-    signer = None if host in LOOPBACK_HOSTS else SigV4Signer(region=chosen_region, session=session)
+    access = api_access(api_url, region=chosen_region, session=session, sign_over_http=args.sign_over_http)
+    if access.warning:
+        print(f"jobu dashboard: warning: {access.warning}", flush=True)
     logs = RunLogSource(AwsTarget(None, chosen_region, "aws"), log_groups) if log_groups else None
-    return DashboardConfig(api_url=api_url, signer=signer, logs=logs, label=args.stack_name or host)
+    return DashboardConfig(
+        api_url=api_url,
+        signer=access.signer,
+        api_token=access.token,
+        logs=logs,
+        label=args.stack_name or urlsplit(api_url).hostname or api_url,
+    )
 
 
 def _local_config() -> DashboardConfig:
@@ -59,20 +70,42 @@ def _local_config() -> DashboardConfig:
         )
     groups = {details["log_group"]: name for name, details in state.functions.items()}
     target = AwsTarget(state.aws_endpoint_url, state.region, state.aws_emulator)
-    return DashboardConfig(api_url=state.http_api_url, logs=RunLogSource(target, groups))
+    return DashboardConfig(
+        api_url=state.http_api_url, api_token=state.token or None, logs=RunLogSource(target, groups)
+    )
+
+
+def listen(config: DashboardConfig, port: int | None, default: int = DEFAULT_PORT) -> DashboardServer:
+    """The server on `port`; without one, on `default`, or any free port when that one is taken."""
+    try:
+        return DashboardServer(config, default if port is None else port)
+    except OSError as error:
+        if port is None and error.errno == errno.EADDRINUSE:
+            print(f"jobu dashboard: {LOOPBACK}:{default} is taken: serving on a free port", flush=True)
+            return DashboardServer(config, 0)
+        shown = default if port is None else port
+        raise CommandError(f"cannot listen on {LOOPBACK}:{shown} ({error.strerror}): try --port 0") from None
+
+
+def running_dashboard(args: argparse.Namespace) -> str | None:
+    """The address of the dashboard the running `jobu local up` serves, when that is what was asked
+    for (no API and no port named)."""
+    if args.stack_name or args.api_url or args.port is not None:
+        return None
+    state = running_state()
+    return state.dashboard_url if state is not None else None
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
+    served = running_dashboard(args)
+    if served is not None:
+        print(f"jobu dashboard: `jobu local up` serves it: {served}", flush=True)
+        print("jobu dashboard: open that address (it holds the session's token)", flush=True)
+        return 0
     config = config_from(args)
-    try:
-        server = DashboardServer(config, args.port)
-    except OSError as error:
-        raise CommandError(
-            f"cannot listen on 127.0.0.1:{args.port} ({error.strerror}): try --port 0"
-        ) from None
+    server = listen(config, args.port)
     server.start()
-    signed = "signed with your AWS credentials (SigV4)" if config.signer else "unsigned (loopback)"
-    print(f"jobu dashboard: admin API {config.api_url}, {signed}", flush=True)
+    print(f"jobu dashboard: admin API {config.api_url}, {config.authentication}", flush=True)
     print(f"jobu dashboard: {server.url}", flush=True)
     print("jobu dashboard: open that address (it holds the session's token); Ctrl-C stops", flush=True)
     try:
@@ -95,7 +128,10 @@ def add_parser(commands: Any) -> None:
     dashboard.add_argument(
         "--log-group", action="append", help="read run logs from this log group (repeatable)"
     )
+    dashboard.add_argument(SIGN_OVER_HTTP, action="store_true", help=SIGN_OVER_HTTP_HELP)
     dashboard.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"127.0.0.1:PORT (default {DEFAULT_PORT}; 0: any free)"
+        "--port",
+        type=int,
+        help=f"127.0.0.1:PORT (default {DEFAULT_PORT}, else any free one when it is taken; 0: any free)",
     )
     dashboard.set_defaults(run=cmd_dashboard)

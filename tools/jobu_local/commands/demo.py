@@ -31,8 +31,16 @@ from jobu_local.commands.logs import logs_main
 from jobu_local.commands.produce import send
 from jobu_local.commands.targets import default_template
 from jobu_local.commands.views import runs_table
+from jobu_local.errors import JobuToolError
 from jobu_local.runtime.runtime import LocalRuntime, RuntimeOptions
-from jobu_local.runtime.state import STATE_DIR_VARIABLE, default_database_url, project_root
+from jobu_local.runtime.state import (
+    STATE_DIR_VARIABLE,
+    STATE_FILE,
+    StateError,
+    StateLock,
+    default_database_url,
+    project_root,
+)
 
 if TYPE_CHECKING:
     from jobu.models import Execution
@@ -51,7 +59,7 @@ FINISHED = {"SUCCESS", "FAILED", "TIMEOUT"}
 STEPS = 8
 
 
-class DemoFailed(Exception):
+class DemoFailed(JobuToolError):
     """The flow did not reach its end state; the message says where it stopped."""
 
 
@@ -75,6 +83,10 @@ class Demo:
         return f"{time.monotonic() - self.started:.1f} s"
 
     async def run(self) -> None:
+        try:  # a demo still running there (--serve) keeps its folder
+            StateLock.acquire(self.directory).release()
+        except StateError as error:
+            raise DemoFailed(str(error)) from None
         shutil.rmtree(self.directory, ignore_errors=True)
         self.directory.mkdir(parents=True)
         self.step(f"schema: applying the sqlite schema to {self.database_url}")
@@ -135,9 +147,7 @@ class Demo:
         )
         message = {"handler_name": "sample", "params": EVENT_PARAMS, "job_id": None}
         sent = await send(runtime.bootstrap_servers, "jobu-events", json.dumps(message).encode())
-        self.note(
-            f"produced to {sent.topic} partition {sent.partition} offset {sent.offset}: {json.dumps(message)}"
-        )
+        self.note(f"produced to {sent}: {json.dumps(message)}")
         runs = await self.wait_for_runs()
         self.step("runs: `jobu runs`")
         print(runs_table(runs), flush=True)
@@ -199,8 +209,11 @@ class Demo:
             raise DemoFailed("the runtime serves no HTTP API: template.yaml has no HttpApi event")
         url = runtime.http_api.url
         self.step(f"admin API: {url} (AdminApiFunction behind the local HTTP API, as API Gateway serves it)")
-        print(f"$ curl -s {url}/api/crons", flush=True)
-        print(await asyncio.to_thread(_get, f"{url}/api/crons"), flush=True)
+        state_file = _shown(self.directory / STATE_FILE)
+        print(
+            f'$ curl -s -H "Authorization: Bearer $(jq -r .token {state_file})" {url}/api/crons', flush=True
+        )
+        print(await asyncio.to_thread(_get, f"{url}/api/crons", runtime.token), flush=True)
         run_now = ["cron", "run", str(CRON_JOB["name"]), "--params", OVERRIDE_PARAMS, "--api-url", url]
         print(f"\n$ jobu {' '.join(_quoted(run_now))}", flush=True)
         await asyncio.to_thread(_jobu, run_now)
@@ -217,15 +230,26 @@ class Demo:
         )
 
 
-def _get(url: str) -> str:
-    """What `curl -s URL` prints (curl itself when it is installed)."""
+def _get(url: str, token: str) -> str:
+    """What `curl -s -H "Authorization: Bearer TOKEN" URL` prints (curl itself when it is installed)."""
     import subprocess
     import urllib.request
 
+    authorization = f"Authorization: Bearer {token}"
     if shutil.which("curl"):
-        return subprocess.run(["curl", "-s", url], capture_output=True, text=True, check=True).stdout
-    with urllib.request.urlopen(url, timeout=30) as response:
+        command = ["curl", "-s", "-H", authorization, url]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
         return str(response.read().decode())
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the current folder when it is below it (as a user would type it)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _quoted(argv: list[str]) -> list[str]:

@@ -7,56 +7,38 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from jobu_local.commands.admin_target import add_target, inherit, run_admin
+from jobu_local.commands.admin_target import add_target, inherit, print_answer
 from jobu_local.commands.cron import model
-from jobu_local.commands.views import dead_letter_table, depth_line, dump, redrive_table
+from jobu_local.commands.views import dead_letter_table, depth_line, redrive_line, redrive_table
 
 if TYPE_CHECKING:
-    from jobu_local.admin.client import AdminClient
+    pass
 
 
 def cmd_depth(args: argparse.Namespace) -> int:
-    async def act(client: AdminClient) -> int:
-        depth = await client.dead_letter_depth()
-        print(dump(depth) if args.json else depth_line(depth))
-        return 0
+    from jobu.api.routes.dead_letters import dead_letter_depth
 
-    return run_admin(args, act)
+    return print_answer(args, dead_letter_depth, depth_line)
 
 
 def cmd_peek(args: argparse.Namespace) -> int:
-    async def act(client: AdminClient) -> int:
-        letters = await (client.peek_dead_letters(args.max) if args.max else client.peek_dead_letters())
-        print(dump(letters) if args.json else dead_letter_table(letters))
-        return 0
+    from jobu.api.routes.dead_letters import peek_dead_letters
 
-    return run_admin(args, act)
+    return print_answer(args, peek_dead_letters, dead_letter_table, max_messages=args.max)
 
 
 def cmd_redrive(args: argparse.Namespace) -> int:
+    from jobu.api.routes.dead_letters import redrive_dead_letters
     from jobu.operations.dead_letters import RedriveRequest
 
     request = model(RedriveRequest, {"max_per_second": args.max_per_second})
-
-    async def act(client: AdminClient) -> int:
-        task = await client.redrive_dead_letters(request)
-        if args.json:
-            print(dump(task))
-        else:
-            found = "" if task.to_move is None else f", {task.to_move} message(s) to move"
-            print(f"redrive {task.status.lower()}{found}: back to the work queue (see `jobu dlq redrives`)")
-        return 0
-
-    return run_admin(args, act)
+    return print_answer(args, redrive_dead_letters, redrive_line, request=request)
 
 
 def cmd_redrives(args: argparse.Namespace) -> int:
-    async def act(client: AdminClient) -> int:
-        tasks = await client.list_redrives()
-        print(dump(tasks) if args.json else redrive_table(tasks))
-        return 0
+    from jobu.api.routes.dead_letters import list_redrives
 
-    return run_admin(args, act)
+    return print_answer(args, list_redrives, redrive_table)
 
 
 def add_parser(commands: Any) -> None:

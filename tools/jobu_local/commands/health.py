@@ -14,9 +14,11 @@ if TYPE_CHECKING:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
+    from jobu.api.routes.health import liveness, readiness
+
     async def act(client: AdminClient) -> int:
-        alive = await client.liveness()
-        ready = await client.readiness()
+        alive = await client.call(liveness)
+        ready = await client.call(readiness)
         if args.json:
             print(to_json({"health": alive.model_dump(), "ready": ready.model_dump()}))
         else:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from jobu_local.aws.apigateway import DEFAULT_PORT as DEFAULT_HTTP_PORT
-from jobu_local.aws.processes import LOOPBACK
+from jobu_local.aws.loopback import LOOPBACK
 from jobu_local.commands.common import CommandError
 from jobu_local.commands.table import to_json
 from jobu_local.commands.targets import (
@@ -25,7 +25,7 @@ def _say(message: str) -> None:
 
 
 def cmd_local_up(args: argparse.Namespace) -> int:
-    from jobu_local.runtime.runtime import LocalRuntime, RuntimeOptions
+    from jobu_local.runtime.runtime import LocalRuntime, RuntimeOptions, RuntimeStartError
 
     path = Path(args.template) if args.template else load_template(None).path
     options = RuntimeOptions.from_environment(
@@ -47,7 +47,11 @@ def cmd_local_up(args: argparse.Namespace) -> int:
     )
     if args.no_dashboard:
         options.dashboard_port = None
-    asyncio.run(LocalRuntime(options, progress=_say).run())
+    try:
+        asyncio.run(LocalRuntime(options, progress=_say).run())
+    except RuntimeStartError as error:  # everything it started is stopped by then; the rest untouched
+        print(f"jobu: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -79,7 +83,7 @@ def control(request: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:
     if state is None:
         raise CommandError("no local runtime is running: start one with `jobu local up`")
     with socket.create_connection((LOOPBACK, state.control_port), timeout=timeout) as connection:
-        connection.sendall(json.dumps(request).encode() + b"\n")
+        connection.sendall(json.dumps(request | {"token": state.token}).encode() + b"\n")
         reply = connection.makefile("rb").readline()
     answer: dict[str, Any] = json.loads(reply)
     return answer

@@ -28,6 +28,7 @@ from jobu_local.commands.targets import (
     load_template,
     running_state,
 )
+from jobu_local.errors import Refusal
 from jobu_local.template.reader import LocalTemplate
 
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
@@ -35,7 +36,7 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 FOLLOW_POLL_SECONDS = 1.0
 
 
-class LogsError(ValueError):
+class LogsError(Refusal, ValueError):
     """Bad arguments to `jobu logs` (the message says which)."""
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from jobu_local.commands.common import CommandError, json_object, known_handlers
+from jobu_local.commands.table import kafka_coordinates
 from jobu_local.commands.targets import (
     DEFAULT_TOPIC,
     TargetError,
@@ -19,10 +20,11 @@ from jobu_local.commands.targets import (
     load_template,
     running_state,
 )
+from jobu_local.errors import Refusal
 from jobu_local.template.intrinsics import TemplateError
 
 
-class MessageError(ValueError):
+class MessageError(Refusal, ValueError):
     """The message would be rejected by the queue dispatcher; nothing was sent."""
 
 
@@ -31,6 +33,9 @@ class Sent:
     topic: str
     partition: int
     offset: int
+
+    def __str__(self) -> str:
+        return kafka_coordinates(self.topic, self.partition, self.offset)
 
 
 def build_message(
@@ -101,7 +106,7 @@ def cmd_produce(args: argparse.Namespace) -> int:
     sent = asyncio.run(
         send(bootstrap_servers(args.bootstrap_servers), topic, value, args.key.encode() if args.key else None)
     )
-    print(f"sent to {sent.topic} partition {sent.partition} offset {sent.offset}: {value.decode()}")
+    print(f"sent to {sent}: {value.decode()}")
     return 0
 
 

@@ -6,38 +6,39 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from jobu_local.commands.admin_target import add_target, inherit, listing_commands, paging_flags, run_admin
-from jobu_local.commands.views import dump, footer, rejected_detail, rejected_table, runs_table
+from jobu_local.commands.admin_target import (
+    add_target,
+    inherit,
+    listing_commands,
+    paging_flags,
+    print_answer,
+    run_admin,
+)
+from jobu_local.commands.table import to_json
+from jobu_local.commands.views import dump, listing, rejected_detail, rejected_table, runs_table
 
 if TYPE_CHECKING:
     from jobu_local.admin.client import AdminClient
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    async def act(client: AdminClient) -> int:
-        page = await client.list_rejected(page=args.page, size=args.size)
-        print(
-            dump(page.items)
-            if args.json
-            else f"{rejected_table(page.items)}\n{footer(page, 'rejected record')}"
-        )
-        return 0
+    from jobu.api.routes.rejected_records import list_rejected
 
-    return run_admin(args, act)
+    view = listing(rejected_table, "rejected record")
+    return print_answer(args, list_rejected, view, page=args.page, size=args.size)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    async def act(client: AdminClient) -> int:
-        record = await client.get_rejected(args.id)
-        print(dump(record) if args.json else rejected_detail(record))
-        return 0
+    from jobu.api.routes.rejected_records import get_rejected
 
-    return run_admin(args, act)
+    return print_answer(args, get_rejected, rejected_detail, record_id=args.id)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from jobu.api.routes.rejected_records import replay_rejected
+
     async def act(client: AdminClient) -> int:
-        result = await client.replay_rejected(args.id)
+        result = await client.call(replay_rejected, record_id=args.id)
         if args.json:
             print(dump(result))
         elif result.run is not None:
@@ -50,9 +51,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_discard(args: argparse.Namespace) -> int:
+    from jobu.api.routes.rejected_records import discard_rejected
+
     async def act(client: AdminClient) -> int:
-        await client.discard_rejected(args.id)
-        print(f"discarded rejected record {args.id}")
+        await client.call(discard_rejected, record_id=args.id)
+        text = f"discarded rejected record {args.id}"
+        print(to_json({"deleted": "rejected_record", "id": args.id}) if args.json else text)
         return 0
 
     return run_admin(args, act)

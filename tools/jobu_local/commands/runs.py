@@ -12,13 +12,24 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from jobu_local.commands import rejected
-from jobu_local.commands.admin_target import add_target, inherit, listing_commands, paging_flags, run_admin
+from jobu_local.commands.admin_target import (
+    add_target,
+    inherit,
+    listing_commands,
+    paging_flags,
+    print_answer,
+    run_admin,
+)
 from jobu_local.commands.common import CommandError
 from jobu_local.commands.cron import model, moment
-from jobu_local.commands.views import dump, footer, run_detail, runs_table
+from jobu_local.commands.table import to_json
+from jobu_local.commands.views import dump, listing, run_detail, runs_table
 
 if TYPE_CHECKING:
-    from jobu.models import ExecutionStatus
+    from collections.abc import Callable
+
+    from jobu.models import ExecutionStatus, ExecutionSummary
+    from jobu.operations.paging import Page
     from jobu.operations.runs import BulkRetryResult
     from jobu_local.admin.client import AdminClient
 
@@ -44,26 +55,23 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    async def act(client: AdminClient) -> int:
-        page = await client.list_runs(page=args.page, size=args.size, **_filters(args))
-        print(dump(page.items) if args.json else f"{runs_table(page.items)}\n{footer(page, 'run')}")
-        return 0
+    from jobu.api.routes.runs import list_runs
 
-    return run_admin(args, act)
+    view: Callable[[Page[ExecutionSummary]], str] = listing(runs_table, "run")
+    return print_answer(args, list_runs, view, page=args.page, size=args.size, **_filters(args))
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    async def act(client: AdminClient) -> int:
-        run = await client.get_run(args.id)
-        print(dump(run) if args.json else run_detail(run))
-        return 0
+    from jobu.api.routes.runs import get_run
 
-    return run_admin(args, act)
+    return print_answer(args, get_run, run_detail, run_id=args.id)
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
+    from jobu.api.routes.runs import retry_run
+
     async def act(client: AdminClient) -> int:
-        result = await client.retry_run(args.id)
+        result = await client.call(retry_run, run_id=args.id)
         if args.json:
             print(dump(result))
             return 0
@@ -76,8 +84,10 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
+    from jobu.api.routes.runs import cancel_run
+
     async def act(client: AdminClient) -> int:
-        result = await client.cancel_run(args.id)
+        result = await client.call(cancel_run, run_id=args.id)
         if args.json:
             print(dump(result))
         elif result.outcome == "cancelled":
@@ -90,9 +100,11 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
+    from jobu.api.routes.runs import delete_run
+
     async def act(client: AdminClient) -> int:
-        await client.delete_run(args.id)
-        print(f"deleted run {args.id}")
+        await client.call(delete_run, run_id=args.id)
+        print(to_json({"deleted": "run", "id": args.id}) if args.json else f"deleted run {args.id}")
         return 0
 
     return run_admin(args, act)
@@ -121,6 +133,7 @@ def _confirmed(question: str) -> bool:
 
 
 def cmd_bulk_retry(args: argparse.Namespace) -> int:
+    from jobu.api.routes.runs import bulk_retry_runs
     from jobu.operations.runs import BulkRetryRequest
 
     request = model(BulkRetryRequest, {**_filters(args), "dry_run": True, "limit": args.limit})
@@ -128,7 +141,7 @@ def cmd_bulk_retry(args: argparse.Namespace) -> int:
     say = (lambda text: print(text, file=sys.stderr)) if args.json else print
 
     async def act(client: AdminClient) -> int:
-        preview = await client.bulk_retry_runs(request)
+        preview = await client.call(bulk_retry_runs, request=request)
         if args.dry_run or not preview.matched:
             print(dump(preview) if args.json else _preview(preview))
             return 0
@@ -138,7 +151,7 @@ def cmd_bulk_retry(args: argparse.Namespace) -> int:
         ):
             say("nothing retried")
             return 1
-        done = await client.bulk_retry_runs(request.model_copy(update={"dry_run": False}))
+        done = await client.call(bulk_retry_runs, request=request.model_copy(update={"dry_run": False}))
         if args.json:
             print(dump(done))
             return 0

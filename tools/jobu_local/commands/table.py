@@ -10,6 +10,12 @@ from typing import Any
 MAX_CELL = 60
 
 
+def kafka_coordinates(topic: str, partition: int | None, offset: int | None) -> str:
+    """A Kafka record's place, written one way everywhere (as its runs and rejected records are
+    keyed, the dashboard shows it and the dispatcher logs it): `jobu-events:2:3`."""
+    return f"{topic}:{partition}:{offset}"
+
+
 def cell(value: Any, width: int = MAX_CELL) -> str:
     if value is None:
         return "-"

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from jobu_local.aws.endpoint import AwsTarget, detect_emulator
+from jobu_local.errors import Refusal
 from jobu_local.runtime.state import (
     RuntimeState,
     default_database_url,
@@ -26,7 +27,7 @@ def default_template() -> Path:
 DEFAULT_TOPIC = "jobu-events"
 
 
-class TargetError(RuntimeError):
+class TargetError(Refusal):
     """A command has nothing to talk to; the message says how to provide it."""
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from jobu_local.commands.table import cell, render, to_json
+from jobu_local.commands.table import cell, kafka_coordinates, render, to_json
 
 if TYPE_CHECKING:
     from jobu.models import CronJob, Execution, ExecutionSummary, RejectedEvent, RejectedEventSummary
@@ -42,16 +42,26 @@ CRON_COLUMNS = (
 
 
 def dump(value: Any) -> str:
-    """--json: a model or row (pydantic model, dataclass) as its JSON object, a list as a JSON array."""
+    """--json: a model or row (pydantic model, dataclass) as its JSON object, a list (or a page's
+    items) as a JSON array."""
     from pydantic_core import to_jsonable_python
 
+    from jobu.operations.paging import Page
+
+    if isinstance(value, Page):
+        value = value.items
     return to_json(to_jsonable_python(value))
 
 
-def footer(page: Page[Any], noun: str) -> str:
-    shown = f"page {page.page} of {max(page.pages, 1)}"
-    more = f"; --page {page.page + 1} for more" if page.page < page.pages else ""
-    return f"{page.total} {noun}{'' if page.total == 1 else 's'} ({shown}{more})"
+def listing[T](table: Callable[[Sequence[T]], str], noun: str) -> Callable[[Page[T]], str]:
+    """A page shown as its table and a last line: `12 runs (page 1 of 3; --page 2 for more)`."""
+
+    def shown(page: Page[T]) -> str:
+        position = f"page {page.page} of {max(page.pages, 1)}"
+        more = f"; --page {page.page + 1} for more" if page.page < page.pages else ""
+        return f"{table(page.items)}\n{page.total} {noun}{'' if page.total == 1 else 's'} ({position}{more})"
+
+    return shown
 
 
 def fields(pairs: Sequence[tuple[str, Any]]) -> str:
@@ -63,10 +73,6 @@ def _text(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, default=str)
     return cell(value, width=10_000)
-
-
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
 
 
 # --- cron jobs -----------------------------------------------------------------------------------
@@ -96,7 +102,7 @@ def _state(job: CronJob) -> str:
         return "disabled"
     if job.paused_at is None:
         return "enabled"
-    return f"paused until {job.paused_until.isoformat()}" if job.paused_until else "paused"
+    return f"paused until {cell(job.paused_until)}" if job.paused_until else "paused"
 
 
 def cron_detail(job: CronJob) -> str:
@@ -167,7 +173,7 @@ def run_detail(run: RunDetail) -> str:
     kafka = (
         None
         if run.source_topic is None
-        else f"{run.source_topic} partition {run.source_partition} offset {run.source_offset}"
+        else kafka_coordinates(run.source_topic, run.source_partition, run.source_offset)
     )
     lines = [
         fields(
@@ -218,7 +224,7 @@ def _indented(text: str) -> str:
 def _coordinates(record: RejectedEvent | RejectedEventSummary) -> str:
     if record.source_topic is None:
         return record.record_key
-    return f"{record.source_topic}-{record.source_partition}@{record.source_offset}"
+    return kafka_coordinates(record.source_topic, record.source_partition, record.source_offset)
 
 
 def rejected_table(records: Sequence[RejectedEventSummary]) -> str:
@@ -271,6 +277,11 @@ def dead_letter_table(letters: Sequence[DeadLetter]) -> str:
         for letter in letters
     ]
     return render(["message", "run", "attempt", "run status", "received", "sent", "reason or body"], rows)
+
+
+def redrive_line(task: RedriveTask) -> str:
+    found = "" if task.to_move is None else f", {task.to_move} message(s) to move"
+    return f"redrive {task.status.lower()}{found}: back to the work queue (see `jobu dlq redrives`)"
 
 
 def redrive_table(tasks: Sequence[RedriveTask]) -> str:

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jobu_local.errors import JobuToolError
+
 
 @dataclass(frozen=True)
-class FunctionConfig:
+class FunctionDefinition:
     """What the runtime needs to run one function, read from template.yaml."""
 
     logical_id: str
@@ -54,11 +56,11 @@ class Invocation:
     log_stream: str = ""  # the execution environment's stream: one per container
 
 
-class FunctionError(Exception):
+class FunctionError(JobuToolError):
     """The function raised, timed out or its process died (the invocation failed)."""
 
 
-def lambda_environment(config: FunctionConfig, log_stream: str) -> dict[str, str]:
+def lambda_environment(config: FunctionDefinition, log_stream: str) -> dict[str, str]:
     """The reserved variables Lambda sets in every execution environment of a function."""
     return {
         "AWS_LAMBDA_FUNCTION_NAME": config.name,

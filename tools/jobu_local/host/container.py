@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from jobu_local.host.bootstrap import END_MARKER
-from jobu_local.host.config import FunctionConfig, FunctionError, Invocation, lambda_environment
+from jobu_local.host.config import FunctionDefinition, FunctionError, Invocation, lambda_environment
 from jobu_local.host.logs import LogEvent, LogSink, new_stream_name, now_ms
 
 TOOLS_DIR = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ KILL_GRACE_SECONDS = 2.0
 
 @dataclass
 class FunctionProcess:
-    config: FunctionConfig
+    config: FunctionDefinition
     sink: LogSink
     base_environment: dict[str, str] = field(default_factory=dict)
     _process: asyncio.subprocess.Process | None = None

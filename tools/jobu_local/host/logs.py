@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -33,30 +33,3 @@ class LogSink(Protocol):
     def flush_soon(self) -> None: ...
 
     async def flush(self) -> None: ...
-
-
-@dataclass
-class MemoryLogSink:
-    """Keeps events in memory (unit tests)."""
-
-    streams: dict[tuple[str, str], list[LogEvent]] = field(default_factory=dict)
-
-    def open_stream(self, log_group: str, stream: str) -> None:
-        self.streams.setdefault((log_group, stream), [])
-
-    def emit(self, log_group: str, stream: str, event: LogEvent) -> None:
-        self.streams.setdefault((log_group, stream), []).append(event)
-
-    def flush_soon(self) -> None:
-        return None
-
-    async def flush(self) -> None:
-        return None
-
-    def messages(self, log_group: str) -> list[str]:
-        return [
-            event.message
-            for (group, _), events in self.streams.items()
-            if group == log_group
-            for event in events
-        ]

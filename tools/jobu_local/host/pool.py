@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from jobu_local.host.config import FunctionConfig, Invocation
+from jobu_local.host.config import FunctionDefinition, Invocation
 from jobu_local.host.container import FunctionProcess
 from jobu_local.host.logs import LogSink
 
@@ -38,14 +38,14 @@ class Container(Protocol):
     async def stop(self) -> None: ...
 
 
-NewContainer = Callable[[FunctionConfig, LogSink, dict[str, str]], Container]
+NewContainer = Callable[[FunctionDefinition, LogSink, dict[str, str]], Container]
 
 
-def process_container(config: FunctionConfig, sink: LogSink, environment: dict[str, str]) -> Container:
+def process_container(config: FunctionDefinition, sink: LogSink, environment: dict[str, str]) -> Container:
     return FunctionProcess(config, sink, base_environment=environment)
 
 
-def concurrency_limit(config: FunctionConfig, cap: int | None = None) -> int:
+def concurrency_limit(config: FunctionDefinition, cap: int | None = None) -> int:
     """How many containers the function may run at once: its reserved concurrency, else the
     account's; never more than `cap` (the runtime's --max-concurrency)."""
     limit = config.reserved_concurrency if config.reserved_concurrency is not None else ACCOUNT_CONCURRENCY
@@ -54,7 +54,7 @@ def concurrency_limit(config: FunctionConfig, cap: int | None = None) -> int:
 
 @dataclass
 class FunctionPool:
-    config: FunctionConfig
+    config: FunctionDefinition
     sink: LogSink
     base_environment: dict[str, str] = field(default_factory=dict)
     limit: int = 1

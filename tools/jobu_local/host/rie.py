@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobu_local.host.config import FunctionConfig, Invocation, lambda_environment
+from jobu_local.host.config import FunctionDefinition, Invocation, lambda_environment
 from jobu_local.host.logs import LogEvent, LogSink, new_stream_name, now_ms
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
@@ -56,7 +56,7 @@ def _free_port() -> int:
 
 @dataclass
 class RieContainer:
-    config: FunctionConfig
+    config: FunctionDefinition
     sink: LogSink
     setup: RieSetup
     base_environment: dict[str, str] = field(default_factory=dict)

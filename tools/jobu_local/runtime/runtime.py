@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import os
+import secrets
 import signal
 import sys
 import time
@@ -28,24 +30,28 @@ from jobu_local.aws.cloudwatch.sink import CloudWatchLogSink
 from jobu_local.aws.endpoint import AwsTarget, moto_server
 from jobu_local.aws.kafka.broker import embedded_broker, ensure_topics
 from jobu_local.aws.kafka.mapping import FailureSink, KafkaRunner, failure_record
-from jobu_local.aws.processes import LOOPBACK, Service, free_port, http_ok
+from jobu_local.aws.loopback import LOOPBACK
+from jobu_local.aws.processes import Service, free_port, http_ok
 from jobu_local.aws.resources import EmulatorProvider, create_resources
 from jobu_local.aws.scheduler import ScheduleRunner
-from jobu_local.aws.sqs import SqsRunner
+from jobu_local.aws.sqs import SqsRunner, sqs_concurrency
 from jobu_local.dashboard.run_logs import RunLogSource
 from jobu_local.dashboard.server import DEFAULT_PORT as DEFAULT_DASHBOARD_PORT
 from jobu_local.dashboard.server import DashboardConfig, DashboardServer
-from jobu_local.host.config import FunctionConfig, Invocation
+from jobu_local.errors import JobuToolError
+from jobu_local.host.config import FunctionDefinition, Invocation
 from jobu_local.host.logs import LogSink
 from jobu_local.host.pool import Container, FunctionPool, concurrency_limit, process_container
 from jobu_local.host.rie import RieContainer, RieSetup
 from jobu_local.runtime.state import (
     RuntimeState,
+    StateError,
+    StateLock,
     default_database_url,
     project_root,
     state_dir,
 )
-from jobu_local.template.reader import ACCOUNT_ID, FunctionSpec, KafkaSource, LocalTemplate, SqsSource
+from jobu_local.template.reader import ACCOUNT_ID, FunctionSpec, KafkaSource, LocalTemplate
 
 DATABASE_URL = "JOBU_DATABASE_URL"
 DATABASE_SECRET_ARN = "JOBU_DATABASE_SECRET_ARN"
@@ -62,7 +68,7 @@ def _silent(_message: str) -> None:
     return None
 
 
-class RuntimeStartError(Exception):
+class RuntimeStartError(JobuToolError):
     """The runtime could not start; the message says which part and why."""
 
 
@@ -132,6 +138,9 @@ class LocalRuntime:
     _control: asyncio.Server | None = None
     _control_port: int = 0
     _state_dir: Path = Path()
+    _lock: StateLock | None = None
+    # what the HTTP API and the dashboard ask for, in the state file for the CLI (secrets' 256 bits)
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     _executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=64, thread_name_prefix="jobu-local-aws")
     )
@@ -140,12 +149,10 @@ class LocalRuntime:
 
     async def start(self) -> None:
         self._state_dir = state_dir(self.options.state_dir)
-        existing = RuntimeState.read(self._state_dir)
-        if existing is not None and existing.pid != os.getpid():
-            raise RuntimeStartError(
-                f"a local runtime is already running (pid {existing.pid}, state in {self._state_dir})"
-            )
-        self._state_dir.mkdir(parents=True, exist_ok=True)
+        try:  # before anything starts: a refused runtime has nothing to undo, and undoes nothing
+            self._lock = StateLock.acquire(self._state_dir)
+        except StateError as error:
+            raise RuntimeStartError(str(error)) from None
         (self._state_dir / ".gitignore").write_text("*\n")
         try:
             await self._start()
@@ -163,7 +170,7 @@ class LocalRuntime:
             self.progress(f"functions under Lambda's runtime interface emulator, from {template_path.parent}")
 
             def new_container(
-                config: FunctionConfig, sink: LogSink, environment: dict[str, str]
+                config: FunctionDefinition, sink: LogSink, environment: dict[str, str]
             ) -> Container:
                 return RieContainer(config, sink, setup, base_environment=environment)
 
@@ -334,6 +341,7 @@ class LocalRuntime:
             template.region,
             ACCOUNT_ID,
             asyncio.get_running_loop(),
+            token=self.token,
             observe=lambda source, invocation: self.invocations.append(
                 (source.removeprefix("http "), source, invocation)
             ),
@@ -357,9 +365,9 @@ class LocalRuntime:
             return
         _, _, aws = self._started()
         groups = {pool.config.log_group: logical_id for logical_id, pool in self.functions.items()}
-        config = DashboardConfig(api_url=api_url, logs=RunLogSource(aws, groups))
+        config = DashboardConfig(api_url=api_url, api_token=self.token, logs=RunLogSource(aws, groups))
         try:
-            dashboard = DashboardServer(config, self.options.dashboard_port)
+            dashboard = DashboardServer(config, self.options.dashboard_port, token=self.token)
         except OSError as error:
             raise RuntimeStartError(
                 f"cannot serve the dashboard on {LOOPBACK}:{self.options.dashboard_port} ({error.strerror}): "
@@ -428,7 +436,14 @@ class LocalRuntime:
     async def _handle_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = json.loads(await reader.readline())
-            response = await self.control(request)
+            given = str(request.get("token", "")) if isinstance(request, dict) else ""
+            if hmac.compare_digest(given.encode(), self.token.encode()):
+                response = await self.control(request)
+            else:  # another user of the machine can reach the port: it needs the token too
+                response = {
+                    "ok": False,
+                    "error": "unauthorized: send the runtime's token (its state file's `token`)",
+                }
         except Exception as error:
             response = {"ok": False, "error": f"{type(error).__name__}: {error}"}
         writer.write(json.dumps(response, default=str).encode() + b"\n")
@@ -475,6 +490,7 @@ class LocalRuntime:
             topics=template.kafka_topics(),
             http_api_url=self.http_api.url if self.http_api is not None else None,
             dashboard_url=self.dashboard.url if self.dashboard is not None else None,
+            token=self.token,
         )
         state.write(self._state_dir)
 
@@ -504,7 +520,10 @@ class LocalRuntime:
         for service in reversed(self._services):
             await asyncio.to_thread(service.stop)
         self._executor.shutdown(wait=False, cancel_futures=True)
-        RuntimeState.remove(self._state_dir)
+        if self._lock is not None:  # only the holder of the folder has state there to remove
+            RuntimeState.remove(self._state_dir, os.getpid())
+            self._lock.release()
+            self._lock = None
 
     async def run(self) -> None:
         """Start, wait for Ctrl-C or SIGTERM, stop."""
@@ -512,8 +531,8 @@ class LocalRuntime:
         loop = asyncio.get_running_loop()
         for number in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(number, stopping.set)
+        await self.start()  # a start that fails has stopped what it started (a refused one, nothing)
         try:
-            await self.start()
             self.progress("running; Ctrl-C stops everything")
             watched = asyncio.create_task(stopping.wait())
             await asyncio.wait([watched, *self._tasks], return_when="FIRST_COMPLETED")
@@ -533,20 +552,6 @@ async def cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-
-
-# ScalingConfig.MaximumConcurrency takes 2 to 1,000; without it the mapping scales to the function's.
-SQS_MINIMUM_CONCURRENCY = 2
-SQS_MAXIMUM_CONCURRENCY = 1000
-
-
-def sqs_concurrency(source: SqsSource, function_limit: int) -> int:
-    """The SQS mapping's most invocations at once: its MaximumConcurrency (within 2 to 1,000), never
-    more than the function may run."""
-    configured = source.maximum_concurrency
-    if configured is None:
-        return function_limit
-    return min(max(SQS_MINIMUM_CONCURRENCY, min(configured, SQS_MAXIMUM_CONCURRENCY)), function_limit)
 
 
 def rie_setup(options: RuntimeOptions) -> tuple[RieSetup, Path]:

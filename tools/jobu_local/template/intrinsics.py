@@ -11,8 +11,10 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
 
+from jobu_local.errors import Refusal
 
-class TemplateError(ValueError):
+
+class TemplateError(Refusal, ValueError):
     """The template uses something the local runtime cannot resolve; the message says what."""
 
 

@@ -8,6 +8,7 @@ and the queues' and log groups' properties. Parameters take their Default unless
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobu_local.host.config import FunctionConfig
+from jobu_local.host.config import FunctionDefinition
 from jobu_local.template.intrinsics import Resolver, ResourceProvider, TemplateError
 
 SAM_FUNCTION = "AWS::Serverless::Function"
@@ -25,7 +26,6 @@ SQS_QUEUE = "AWS::SQS::Queue"
 LOG_GROUP = "AWS::Logs::LogGroup"
 EVENT_SOURCE_MAPPING = "AWS::Lambda::EventSourceMapping"
 S3_BUCKET = "AWS::S3::Bucket"
-SCHEDULER_SCHEDULE = "AWS::Scheduler::Schedule"
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_STACK_NAME = "jobu"
@@ -83,25 +83,28 @@ class HttpApiSource:
     name: str
     method: str
     path: str | None
-    payload_format_version: str
     timeout_millis: int | None
 
 
 @dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
-    config: FunctionConfig
+    config: FunctionDefinition
     schedules: tuple[ScheduleSource, ...] = ()
     kafka: tuple[KafkaSource, ...] = ()
     sqs: tuple[SqsSource, ...] = ()
     http_apis: tuple[HttpApiSource, ...] = ()
 
     @property
+    def short_name(self) -> str:
+        """`cron-dispatcher` for CronDispatcherFunction."""
+        return "-".join(word.lower() for word in _WORDS.findall(self.logical_id.removesuffix("Function")))
+
+    @property
     def aliases(self) -> frozenset[str]:
         """Names a person may type for this function: logical id, function name, CodeUri folder."""
         folder = self.config.code_dir.name
-        short = "-".join(word.lower() for word in _WORDS.findall(self.logical_id.removesuffix("Function")))
-        names = {self.logical_id, self.config.name, folder, folder.replace("_", "-"), short}
+        names = {self.logical_id, self.config.name, folder, folder.replace("_", "-"), self.short_name}
         return frozenset(name.lower() for name in names)
 
 
@@ -296,7 +299,7 @@ class LocalTemplate:
         properties = self.function_properties(logical_id)
         variables = self.resolve(properties.get("Environment", {}).get("Variables", {})) or {}
         logging = self.resolve(properties.get("LoggingConfig", {})) or {}
-        config = FunctionConfig(
+        config = FunctionDefinition(
             logical_id=logical_id,
             name=self.function_name(logical_id),
             handler=str(self.resolve(properties["Handler"])),
@@ -474,7 +477,6 @@ class LocalTemplate:
                     .upper()
                     .replace("X-AMAZON-APIGATEWAY-ANY-METHOD", "ANY"),
                     path=str(path) if path is not None else None,
-                    payload_format_version=version,
                     timeout_millis=int(timeout) if timeout is not None else None,
                 )
             )
@@ -486,8 +488,15 @@ class LocalTemplate:
         for spec in specs:
             if wanted in spec.aliases:
                 return spec
-        known = ", ".join(sorted(spec.logical_id for spec in specs))
-        raise TemplateError(f"no function {name!r} in {self.path.name} (functions: {known})")
+        short = sorted(spec.short_name for spec in specs)
+        close = [one for one in short if one.startswith(wanted)] or difflib.get_close_matches(
+            wanted, short, n=1
+        )
+        hint = f"did you mean {close[0]!r}? " if len(close) == 1 else ""
+        raise TemplateError(
+            f"no function {name!r} in {self.path.name}: {hint}name one of {', '.join(short)} "
+            f"(or a logical id such as {specs[0].logical_id})"
+        )
 
 
 def _stack_id(region: str, stack_name: str) -> str:
@@ -503,11 +512,6 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
             else value
         )
     return merged
-
-
-def _http_method(value: Any) -> str:
-    method = str(value).upper()
-    return "ANY" if method in {"ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD"} else method
 
 
 def _optional_int(value: Any) -> int | None:

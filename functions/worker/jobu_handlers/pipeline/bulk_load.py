@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import aiosql
@@ -62,12 +62,12 @@ _TRANSACTIONAL_ENGINES = frozenset({"innodb", "rocksdb", "ndbcluster", "tokudb"}
 
 @dataclass(frozen=True)
 class ParquetInput:
-    path: Path
+    source: BinaryIO  # the opened file (jobu_handlers.pipeline.storage), read where it is
     columns: list[str]
     num_rows: int
 
     def batches(self) -> Any:
-        return pq.ParquetFile(str(self.path)).iter_batches(batch_size=_BATCH_ROWS, columns=self.columns)
+        return pq.ParquetFile(self.source).iter_batches(batch_size=_BATCH_ROWS, columns=self.columns)
 
 
 @dataclass
@@ -78,11 +78,11 @@ class LoadOutcome:
     rows_deleted: int = 0
 
 
-def open_input(params: LoadParams, path: Path) -> ParquetInput:
+def open_input(params: LoadParams, source: BinaryIO) -> ParquetInput:
     """The Parquet file's columns to load and its row count; refuses what cannot be loaded."""
     try:
-        schema = pq.ParquetFile(str(path)).schema_arrow
-        num_rows = pq.ParquetFile(str(path)).metadata.num_rows
+        parquet = pq.ParquetFile(source)
+        schema, num_rows = parquet.schema_arrow, parquet.metadata.num_rows
     except (pa.ArrowInvalid, OSError) as error:
         raise MalformedInputError(
             f"input is not a readable Parquet file: {params.input_path}: {error}"
@@ -98,7 +98,7 @@ def open_input(params: LoadParams, path: Path) -> ParquetInput:
         raise ColumnError(f"columns of nested types cannot be loaded into a table: {', '.join(nested)}")
     if num_rows == 0 and not params.allow_empty:
         raise EmptyInputError(f"input has no rows: {params.input_path}")
-    return ParquetInput(path, columns, int(num_rows))
+    return ParquetInput(source, columns, int(num_rows))
 
 
 def target_for(url: str) -> Target:

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
@@ -54,8 +53,9 @@ class PreprocessStats:
     columns: list[str] = field(default_factory=list)
 
 
-def csv_to_parquet(params: PreprocessParams, source: Path, target: Path) -> PreprocessStats:
-    """Read the CSV at `source`, clean it as `params` ask, write Parquet to `target`."""
+def csv_to_parquet(params: PreprocessParams, source: BinaryIO, target: BinaryIO) -> PreprocessStats:
+    """Read the CSV from `source` (an open file: read from its start, as often as the
+    diagnostics need), clean it as `params` ask, write Parquet to `target`."""
     header = read_header(source, params)
     check_columns(params, header)
     stats = PreprocessStats()
@@ -65,15 +65,20 @@ def csv_to_parquet(params: PreprocessParams, source: Path, target: Path) -> Prep
         raise EmptyInputError(f"input CSV has a header but no data rows: {params.input_path}")
     table = clean(params, table, stats)
     compression = None if params.compression == "none" else params.compression
-    pq.write_table(table, str(target), compression=compression)
+    pq.write_table(table, target, compression=compression)
     stats.rows_out = table.num_rows
     stats.columns = list(table.column_names)
     return stats
 
 
-def read_header(source: Path, params: PreprocessParams) -> list[str]:
-    with source.open("rb") as stream:
-        first_line = stream.readline()
+def rewound(source: BinaryIO) -> BinaryIO:
+    """The file, from its start again (each read of an input goes through the whole of it)."""
+    source.seek(0)
+    return source
+
+
+def read_header(source: BinaryIO, params: PreprocessParams) -> list[str]:
+    first_line = rewound(source).readline()
     try:
         header = next(csv.reader([first_line.decode(params.encoding)], delimiter=params.delimiter), [])
     except UnicodeDecodeError as error:
@@ -136,7 +141,7 @@ def _options(params: PreprocessParams, *, as_text: bool = False, threads: bool =
     }
 
 
-def read_csv(params: PreprocessParams, source: Path, stats: PreprocessStats) -> Any:
+def read_csv(params: PreprocessParams, source: BinaryIO, stats: PreprocessStats) -> Any:
     bad_rows = 0
 
     def on_bad_row(_row: Any) -> str:
@@ -146,7 +151,7 @@ def read_csv(params: PreprocessParams, source: Path, stats: PreprocessStats) -> 
 
     parse = pacsv.ParseOptions(delimiter=params.delimiter, invalid_row_handler=on_bad_row)
     try:
-        table = pacsv.read_csv(str(source), parse_options=parse, **_options(params))
+        table = pacsv.read_csv(rewound(source), parse_options=parse, **_options(params))
     except pa.ArrowInvalid as error:
         raise diagnose_conversion(params, source, error) from None
     if bad_rows and params.on_bad_lines == "error":
@@ -168,7 +173,7 @@ def read_csv(params: PreprocessParams, source: Path, stats: PreprocessStats) -> 
     return table
 
 
-def malformed_rows_error(params: PreprocessParams, source: Path) -> MalformedInputError:
+def malformed_rows_error(params: PreprocessParams, source: BinaryIO) -> MalformedInputError:
     """Re-read single-threaded (row numbers are only known then) to list the malformed rows."""
     bad_rows: list[Any] = []
 
@@ -177,7 +182,7 @@ def malformed_rows_error(params: PreprocessParams, source: Path) -> MalformedInp
         return "skip"
 
     parse = pacsv.ParseOptions(delimiter=params.delimiter, invalid_row_handler=on_bad_row)
-    pacsv.read_csv(str(source), parse_options=parse, **_options(params, as_text=True, threads=False))
+    pacsv.read_csv(rewound(source), parse_options=parse, **_options(params, as_text=True, threads=False))
     examples = "; ".join(
         f"line {row.number}: {row.actual_columns} fields, expected {row.expected_columns} ({row.text[:80]!r})"
         for row in bad_rows[:_MAX_EXAMPLES]
@@ -188,11 +193,11 @@ def malformed_rows_error(params: PreprocessParams, source: Path) -> MalformedInp
     )
 
 
-def diagnose_conversion(params: PreprocessParams, source: Path, error: Exception) -> Exception:
+def diagnose_conversion(params: PreprocessParams, source: BinaryIO, error: Exception) -> Exception:
     """Name the column, row and value a declared type did not fit; else wrap pyarrow's message."""
     try:
         parse = pacsv.ParseOptions(delimiter=params.delimiter, invalid_row_handler=lambda _row: "skip")
-        text = pacsv.read_csv(str(source), parse_options=parse, **_options(params, as_text=True))
+        text = pacsv.read_csv(rewound(source), parse_options=parse, **_options(params, as_text=True))
     except pa.ArrowInvalid as second:
         return MalformedInputError(f"cannot read CSV {params.input_path}: {second}")
     for name, kind in params.dtypes.items():

@@ -14,6 +14,7 @@ import time
 
 from jobu.access import DataAccess
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
+from jobu_handlers.configured import data_access, database_url
 from jobu_handlers.pipeline.models import get_validation_model
 from jobu_handlers.pipeline.params import LoadParams, PreprocessParams, ValidateParams, parse_params
 from jobu_handlers.pipeline.results import LoadResult, PreprocessResult, ValidateResult
@@ -23,14 +24,6 @@ from jobu_handlers.pipeline.threads import in_thread
 # The pipeline's own worker (template.yaml: PipelineWorkerFunction): the data layer (pandas,
 # pyarrow), more memory, a longer timeout; the default pool's worker stays light.
 PIPELINE_POOL = "pipeline"
-
-
-async def resolve_database(reference: str) -> str:
-    """The URL of a configured load database (a URL, or a Secrets Manager secret ARN)."""
-    from jobu.config import DatabaseSetting
-
-    setting = DatabaseSetting.for_reference(reference)
-    return await asyncio.to_thread(setting.resolve)
 
 
 @handler("pandas_preprocess")
@@ -46,11 +39,6 @@ class PandasPreprocess(BaseHandler):
         return await in_thread(lambda cancelled: _preprocess(step, access, cancelled))
 
 
-def data_access(step: BaseHandler) -> DataAccess:
-    """What the operators allow this run to touch: the context's (tests), else the environment's."""
-    return step.context.access or DataAccess.from_environ()
-
-
 def _preprocess(step: PreprocessParams, access: DataAccess, cancelled: threading.Event) -> PreprocessResult:
     from jobu_handlers.pipeline.csv_parquet import csv_to_parquet
 
@@ -59,7 +47,7 @@ def _preprocess(step: PreprocessParams, access: DataAccess, cancelled: threading
         # every path is checked (jobu.access) before the input is opened
         output = files.output(step.output_path)
         source, bytes_read = files.fetch(step.input_path)
-        stats = csv_to_parquet(step, source, output.staging)
+        stats = csv_to_parquet(step, source, output.stream)
         bytes_written = files.publish(output)
     return PreprocessResult(
         action="pandas_preprocess",
@@ -100,7 +88,7 @@ def _validate(step: ValidateParams, access: DataAccess, cancelled: threading.Eve
         valid = files.output(step.valid_output_path)
         rejected = files.output(step.rejected_output_path)
         source, bytes_read = files.fetch(step.input_path)
-        stats = validate_rows(step, get_validation_model(step.model), source, valid.staging, rejected.staging)
+        stats = validate_rows(step, get_validation_model(step.model), source, valid.stream, rejected.stream)
         bytes_written = files.publish(valid, rejected)
     return ValidateResult(
         action="pydantic_validator",
@@ -131,9 +119,7 @@ class DbLoader(BaseHandler):
         access = data_access(self)
         # refused before the input is fetched or any database is reached
         access.load_table(step.database, step.table)
-        reference = access.database_reference(step.database)
-        url = self.context.database.url if reference is None else await resolve_database(reference)
-        target = target_for(url)
+        target = target_for(await database_url(self, step.database))
         started = time.perf_counter()
         with Files(access) as files:
             source, bytes_read = await asyncio.to_thread(files.fetch, step.input_path)

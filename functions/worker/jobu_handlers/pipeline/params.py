@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 from typing import Any, Literal, Self
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from jobu.access import JOB_STORE_DATABASE
+from jobu.access import JOB_STORE_DATABASE, DatabaseName, DataPath, TableName
 from jobu.handlers import HandlerParams
+from jobu_handlers.params import StrictParams
 from jobu_handlers.pipeline.errors import InvalidParamsError
 
 # The column types pandas_preprocess can declare; each maps to one Arrow type (see csv_parquet.py).
@@ -42,22 +43,16 @@ Scalar = str | int | float | bool
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
-class StepParams(HandlerParams):
+class StepParams(StrictParams):
     """What every pipeline step accepts besides its own params (HandlerParams' optional fields,
-    and nothing unknown)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    on_success: dict[str, Any] | None = Field(
-        default=None, description="the next step ({handler_name, params}); run by the worker"
-    )
+    `on_success`: the next step, and nothing unknown)."""
 
 
 class PreprocessParams(StepParams):
     """pandas_preprocess: CSV in, cleaned Parquet out. The steps run in the order of the fields."""
 
-    input_path: str = Field(min_length=1, description="local path or s3://bucket/key of the CSV")
-    output_path: str = Field(min_length=1, description="local path or s3://bucket/key of the Parquet file")
+    input_path: DataPath = Field(description="local path or s3://bucket/key of the CSV")
+    output_path: DataPath = Field(description="local path or s3://bucket/key of the Parquet file")
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     encoding: str = "utf8"
     columns: list[str] | None = Field(default=None, description="keep only these input columns")
@@ -91,10 +86,10 @@ class PreprocessParams(StepParams):
 class ValidateParams(StepParams):
     """pydantic_validator: rows of a Parquet or CSV file checked against a registered model."""
 
-    input_path: str = Field(min_length=1)
+    input_path: DataPath
     model: str = Field(min_length=1, description="name of a model registered with @validation_model")
-    valid_output_path: str = Field(min_length=1, description="valid rows, as the model dumps them")
-    rejected_output_path: str = Field(min_length=1, description="rejected rows with _row_number and _errors")
+    valid_output_path: DataPath = Field(description="valid rows, as the model dumps them")
+    rejected_output_path: DataPath = Field(description="rejected rows with _row_number and _errors")
     input_format: Literal["parquet", "csv"] | None = Field(
         default=None, description="default: from the input's suffix (.csv, else Parquet)"
     )
@@ -114,14 +109,13 @@ class ValidateParams(StepParams):
 class LoadParams(StepParams):
     """db_loader: a Parquet file into an existing table, in one transaction."""
 
-    input_path: str = Field(min_length=1)
-    table: str = Field(
+    input_path: DataPath
+    table: TableName = Field(
         description="table name, or schema.table; used exactly as given (case-sensitive); must be in "
         "the operators' allow-list (JOBU_LOAD_TABLES)"
     )
-    database: str = Field(
+    database: DatabaseName = Field(
         default=JOB_STORE_DATABASE,
-        min_length=1,
         description="target database by the name operators gave it (JOBU_LOAD_DATABASES); "
         f"{JOB_STORE_DATABASE!r}: the job store's own database",
     )

@@ -8,8 +8,7 @@ the batch size and the input table, not by Python objects for every row.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.csv as pacsv  # type: ignore[import-untyped, unused-ignore]
@@ -49,16 +48,18 @@ def output_format(path: str) -> str:
     return "csv" if path.lower().endswith(".csv") else "parquet"
 
 
-def read_table(path: Path, fmt: str, shown_as: str) -> Any:
-    """The input as an Arrow table; CSV columns stay text (the model decides what they mean)."""
+def read_table(source: BinaryIO, fmt: str, shown_as: str) -> Any:
+    """The input (an open file) as an Arrow table; CSV columns stay text (the model decides what
+    they mean)."""
     try:
         if fmt == "parquet":
-            return pq.read_table(str(path))
-        header = pacsv.open_csv(str(path)).schema.names
+            return pq.read_table(source)
+        header = pacsv.open_csv(source).schema.names
         options = pacsv.ConvertOptions(
             column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=True
         )
-        return pacsv.read_csv(str(path), convert_options=options)
+        source.seek(0)
+        return pacsv.read_csv(source, convert_options=options)
     except (pa.ArrowInvalid, OSError) as error:
         raise MalformedInputError(f"cannot read {shown_as} as {fmt}: {error}") from None
 
@@ -97,9 +98,9 @@ def _arrow_type(kind: str, metadata: list[Any]) -> Any:
 class _Writer:
     """A Parquet or CSV writer opened on first use (so a schema error surfaces early)."""
 
-    def __init__(self, path: Path, fmt: str, schema: Any) -> None:
+    def __init__(self, target: BinaryIO, fmt: str, schema: Any) -> None:
         self._writer = (
-            pq.ParquetWriter(str(path), schema) if fmt == "parquet" else pacsv.CSVWriter(str(path), schema)
+            pq.ParquetWriter(target, schema) if fmt == "parquet" else pacsv.CSVWriter(target, schema)
         )
 
     def write(self, table: Any) -> None:
@@ -119,9 +120,14 @@ def describe(error: ValidationError) -> str:
 
 
 def validate_rows(
-    params: ValidateParams, model: type[BaseModel], source: Path, valid_path: Path, rejected_path: Path
+    params: ValidateParams,
+    model: type[BaseModel],
+    source: BinaryIO,
+    valid_target: BinaryIO,
+    rejected_target: BinaryIO,
 ) -> ValidationStats:
-    """Split the rows at `source` into valid rows (as the model dumps them) and rejected rows."""
+    """Split the rows of `source` (an open file) into valid rows (as the model dumps them) and
+    rejected rows, written to the two targets."""
     table = read_table(source, input_format(params), params.input_path)
     stats = ValidationStats(rows_in=table.num_rows)
     if table.num_rows == 0 and not params.allow_empty:
@@ -130,8 +136,8 @@ def validate_rows(
     rejected_schema = table.schema.append(pa.field(ROW_NUMBER_COLUMN, pa.int64())).append(
         pa.field(ERRORS_COLUMN, pa.string())
     )
-    valid_out = _Writer(valid_path, output_format(params.valid_output_path), valid_schema)
-    rejected_out = _Writer(rejected_path, output_format(params.rejected_output_path), rejected_schema)
+    valid_out = _Writer(valid_target, output_format(params.valid_output_path), valid_schema)
+    rejected_out = _Writer(rejected_target, output_format(params.rejected_output_path), rejected_schema)
     examples: list[str] = []
     try:
         offset = 0

@@ -5,15 +5,33 @@ a path, bucket, database or table in params is a request, checked here against t
 configuration (jobu.constants: JOBU_DATA_ROOT, JOBU_DATA_S3_LOCATIONS, JOBU_LOAD_DATABASES,
 JOBU_LOAD_TABLES). A refusal is an AccessDeniedError naming what was refused; the run fails at
 once, without retries. Nothing is opened before it is allowed, so a refusal never reads a byte.
+
+A params field that names such a thing is declared with one of the request types below
+(`DataPath`, `DatabaseName`, `TableName`): its JSON Schema says so (`x-jobu-access`), and
+tests/security/test_handler_params.py refuses any shipped handler whose params name a path, URL,
+host, database or table without one.
+
+A local file is opened the way it was checked: from a descriptor of the data root, one folder at
+a time, never following a symbolic link (`LocalFolder`), so a name swapped for a link after the
+check leads nowhere; and the data root and every folder on the way must be the worker's own and
+writable by no one else (as sshd asks of the files it trusts).
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import Annotated, BinaryIO, Final
+
+from pydantic import Field
 
 from jobu import constants
 from jobu.errors import AccessDeniedError, ConfigurationError
@@ -28,6 +46,19 @@ FORBIDDEN_ROOTS = tuple(
     Path(p) for p in ("/proc", "/sys", "/dev", "/etc", "/var/task", "/var/runtime", "/opt")
 )
 S3_SCHEME = "s3://"
+
+# The JSON Schema keyword that marks a params field as a request jobu.access decides.
+ACCESS_SCHEMA_KEY: Final = "x-jobu-access"
+# A local path under the data root, or s3://bucket/key under the allowed locations.
+DataPath = Annotated[str, Field(min_length=1, json_schema_extra={ACCESS_SCHEMA_KEY: "data_path"})]
+# A database by the name operators gave it (JOBU_LOAD_DATABASES), or "jobstore": a name, never a
+# URL, host or path (refused at the edge by the pattern, before the name is looked up).
+DATABASE_NAME_PATTERN: Final = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+DatabaseName = Annotated[
+    str, Field(pattern=DATABASE_NAME_PATTERN, json_schema_extra={ACCESS_SCHEMA_KEY: "database"})
+]
+# A table (or schema.table) that JOBU_LOAD_TABLES allows on the run's database.
+TableName = Annotated[str, Field(min_length=1, json_schema_extra={ACCESS_SCHEMA_KEY: "table"})]
 
 
 def _present(environ: Mapping[str, str], name: str) -> str:
@@ -120,6 +151,11 @@ def _load_databases(value: str) -> dict[str, str]:
             raise ConfigurationError(
                 f"{constants.LOAD_DATABASES}: expected name=<secret ARN or URL>, got {name!r}"
             )
+        if not re.fullmatch(DATABASE_NAME_PATTERN, name):
+            raise ConfigurationError(
+                f"{constants.LOAD_DATABASES}: {name!r} is not a name (a letter, then up to 63 letters, "
+                "digits, _ or -)"
+            )
         if name == JOB_STORE_DATABASE:
             raise ConfigurationError(
                 f"{constants.LOAD_DATABASES}: {JOB_STORE_DATABASE!r} is the job store's database already"
@@ -201,10 +237,7 @@ class DataAccess:
         """The allowed target, or AccessDeniedError naming the refused database or table."""
         if _is_store_table(table):
             raise AccessDeniedError(f"table refused: {table!r} is one of the job store's own tables")
-        if database != JOB_STORE_DATABASE and database not in self.load_databases:
-            raise AccessDeniedError(
-                f"database refused: {database!r} is not configured ({constants.LOAD_DATABASES})"
-            )
+        self.database(database)
         target = LoadTable(database, table)
         if target not in self.load_tables:
             raise AccessDeniedError(
@@ -212,6 +245,158 @@ class DataAccess:
             )
         return target
 
-    def database_reference(self, database: str) -> str | None:
-        """A secret ARN or URL for a configured database; None for the job store's own."""
-        return None if database == JOB_STORE_DATABASE else self.load_databases[database]
+    def database(self, name: str) -> str | None:
+        """The secret ARN or URL of the database operators named `name`; None for the job store's
+        own ("jobstore"); AccessDeniedError for any other name."""
+        if name == JOB_STORE_DATABASE:
+            return None
+        if name not in self.load_databases:
+            raise AccessDeniedError(
+                f"database refused: {name!r} is not configured ({constants.LOAD_DATABASES})"
+            )
+        return self.load_databases[name]
+
+    def open_folder(self, path: Path, *, create: bool = False) -> LocalFolder:
+        """The folder `path` (a path `local_path` returned, or a folder above it), walked down from
+        the data root one name at a time without following a symbolic link; `create` makes the
+        missing folders (the data root 0700, the others 0755). FileNotFoundError when one is missing."""
+        root = self._root(path)
+        parts = path.relative_to(root).parts
+        if create:
+            os.makedirs(root, mode=0o700, exist_ok=True)
+        try:
+            fd = os.open(root, _FOLDER_FLAGS)
+        except OSError as error:
+            if error.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise ConfigurationError(f"{constants.DATA_ROOT} {root} is no longer a folder") from None
+            raise
+        folder = LocalFolder(fd, root)
+        try:
+            folder.check_owned(f"{constants.DATA_ROOT} {root}", ConfigurationError)
+            for part in parts:
+                folder = folder.child(part, create=create)
+        except BaseException:
+            folder.close()
+            raise
+        return folder
+
+    def open_file(self, path: Path) -> BinaryIO:
+        """The regular file at `path` (a path `local_path` returned), opened for reading as
+        `open_folder` walks; FileNotFoundError when it is not there."""
+        with self.open_folder(path.parent) as folder:
+            return folder.open_read(path.name)
+
+    def _root(self, path: Path) -> Path:
+        if self.data_root is None:
+            raise AccessDeniedError(
+                f"local path refused: {str(path)!r} ({constants.DATA_ROOT} allows no local files)"
+            )
+        if not path.is_absolute() or ".." in path.parts or not path.is_relative_to(self.data_root):
+            raise AccessDeniedError(
+                f"local path refused: {str(path)!r} is outside the data root {self.data_root}"
+            )
+        return self.data_root
+
+
+_FOLDER_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK: a FIFO planted where a file was expected must not hang the open (it is refused after)
+_READ_FLAGS: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+# O_EXCL never follows a symbolic link, nor opens what someone else created under the name
+_CREATE_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class LocalFolder:
+    """A folder under the data root, held by a descriptor. Its files are opened, created, renamed
+    and removed relative to the descriptor, so nothing is looked up again from the root by name:
+    a folder or file swapped for a symbolic link after the check is refused, not followed."""
+
+    def __init__(self, fd: int, path: Path) -> None:
+        self.fd = fd
+        self.path = path
+
+    def __enter__(self) -> LocalFolder:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def check_owned(self, what: str, refusal: type[Exception]) -> None:
+        """Refuse a folder another user could write to: a name in it could be swapped at any time."""
+        info = os.fstat(self.fd)
+        if info.st_uid != os.geteuid():
+            raise refusal(
+                f"{what} belongs to uid {info.st_uid}, not to the worker's user (uid {os.geteuid()}): "
+                "give it to that user (chown)"
+            )
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise refusal(
+                f"{what} is writable by other users (mode {stat.S_IMODE(info.st_mode):o}): chmod go-w it"
+            )
+
+    def child(self, name: str, *, create: bool = False) -> LocalFolder:
+        """The folder `name` in this one (this one is closed: the walk goes down)."""
+        try:
+            fd = self._open(name, _FOLDER_FLAGS)
+        except FileNotFoundError:
+            if not create:
+                raise
+            with suppress(FileExistsError):  # made meanwhile: opened (and checked) below like any other
+                os.mkdir(name, 0o755, dir_fd=self.fd)
+            fd = self._open(name, _FOLDER_FLAGS)
+        child = LocalFolder(fd, self.path / name)
+        self.close()
+        try:
+            child.check_owned(f"local path refused: folder {str(child.path)!r}", AccessDeniedError)
+        except BaseException:
+            child.close()
+            raise
+        return child
+
+    def open_read(self, name: str) -> BinaryIO:
+        """The regular file `name`, opened for reading."""
+        fd = self._open(name, _READ_FLAGS)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise AccessDeniedError(
+                    f"local path refused: {str(self.path / name)!r} is not a regular file"
+                )
+            os.set_blocking(fd, True)
+            return os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def create(self, name: str) -> BinaryIO:
+        """A new file `name`, opened for writing; FileExistsError if the name is taken."""
+        return os.fdopen(os.open(name, _CREATE_FLAGS, 0o666, dir_fd=self.fd), "wb")
+
+    def replace(self, source: str, target: str) -> None:
+        """Rename `source` to `target` in this folder, atomically (a link at `target` is replaced,
+        never followed)."""
+        os.replace(source, target, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+
+    def remove(self, name: str) -> None:
+        with suppress(FileNotFoundError):
+            os.unlink(name, dir_fd=self.fd)
+
+    def _open(self, name: str, flags: int) -> int:
+        if name in ("", ".", "..") or "/" in name:
+            raise AccessDeniedError(f"local path refused: {name!r} is not a name in {str(self.path)!r}")
+        try:
+            return os.open(name, flags, dir_fd=self.fd)
+        except OSError as error:
+            if error.errno not in (errno.ELOOP, errno.ENOTDIR):
+                raise
+            shown = str(self.path / name)
+            if stat.S_ISLNK(os.stat(name, dir_fd=self.fd, follow_symlinks=False).st_mode):
+                raise AccessDeniedError(
+                    f"local path refused: {shown!r} is a symbolic link (links are not followed)"
+                ) from None
+            raise AccessDeniedError(f"local path refused: {shown!r} is not a folder") from None

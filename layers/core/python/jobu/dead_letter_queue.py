@@ -34,7 +34,7 @@ class SqsQueue:
         try:
             return await asyncio.to_thread(getattr(self._sqs, operation), **kwargs)
         except Exception as error:  # botocore's ClientError, or the endpoint unreachable
-            raise QueueError(f"SQS {operation} on the {self.kind} failed: {error}") from error
+            raise QueueError(f"SQS {operation} on the {self.kind} failed: {_why(error)}") from error
 
 
 class DeadLetterQueue(SqsQueue):
@@ -63,3 +63,17 @@ class DeadLetterQueue(SqsQueue):
             "get_queue_attributes", QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
         )
         return str(response["Attributes"]["QueueArn"])
+
+
+def _why(error: Exception) -> str:
+    """botocore's error as SQS said it, in one line; an answer that is no SQS error (an endpoint
+    without the action answers an HTML page) is said to be one, never quoted."""
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        return " ".join(f"{type(error).__name__}: {error}".split())
+    found = response.get("Error", {})
+    code, message = str(found.get("Code", "")), str(found.get("Message", ""))
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if not message or message.lstrip().startswith("<"):
+        return f"the endpoint answered HTTP {status} without an SQS error: does it implement this action?"
+    return " ".join(f"{code}: {message}".split())

@@ -116,6 +116,12 @@ MAX_CRON_EXPRESSION_LENGTH = 100
 MAX_RETRY_LIMIT = 10
 MAX_HANDLER_NAME_LENGTH = 200
 MAX_ID = 2**63 - 1  # the BIGINT ids of every backend
+# A Lambda function runs at most 900 s, and the worker keeps a few seconds after the handler to store
+# its result and queue a retry: no job may take longer than the difference (a worker with a shorter
+# Timeout allows less, jobu.operations.cron_jobs.validate_spec).
+LAMBDA_MAX_TIMEOUT_SECONDS = 900
+WORKER_MARGIN_SECONDS = 5
+MAX_JOB_TIMEOUT_SECONDS = LAMBDA_MAX_TIMEOUT_SECONDS - WORKER_MARGIN_SECONDS
 
 
 OverlapPolicy = Literal["allow", "skip", "queue_one"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from typing import cast
 
@@ -13,6 +14,10 @@ from jobu import constants
 
 logger = Logger(service=os.environ.get(constants.POWERTOOLS_SERVICE_NAME) or "jobu")
 metrics = Metrics(namespace=os.environ.get(constants.POWERTOOLS_METRICS_NAMESPACE) or "jobu")
+# An invocation may record no metric (an admin request that reads, a worker that finds only a
+# duplicate delivery): expected, so not a UserWarning in the function's log every time (Powertools'
+# documented way to say so).
+warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
 
 DISPATCHED = "ExecutionsDispatched"
 REQUEUED = "ExecutionsRequeued"

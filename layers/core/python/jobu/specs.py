@@ -26,6 +26,7 @@ from jobu.models import (
     MAX_CRON_EXPRESSION_LENGTH,
     MAX_DESCRIPTION_LENGTH,
     MAX_HANDLER_NAME_LENGTH,
+    MAX_JOB_TIMEOUT_SECONDS,
     MAX_NAME_LENGTH,
     MAX_RETRY_LIMIT,
     CatchupPolicy,
@@ -71,7 +72,7 @@ class CronJobSpec(BaseModel):
     allow_overlap: bool = True
     max_retry: int = Field(default=0, ge=0, le=MAX_RETRY_LIMIT)
     # bounded above by the worker's own Timeout (jobu.operations.cron_jobs.validate_spec)
-    timeout_seconds: int = Field(default=300, ge=1, le=900)
+    timeout_seconds: int = Field(default=300, ge=1, le=MAX_JOB_TIMEOUT_SECONDS)
 
     @model_validator(mode="before")
     @classmethod

@@ -147,6 +147,21 @@ class WorkQueue:
         )
 
 
+class DryRunQueue(WorkQueue):
+    """The queue a dry run is given: it sends nothing, so it needs no queue (and a send would be a
+    bug, said as one)."""
+
+    def __init__(self) -> None:
+        super().__init__(sqs_client=_no_client, queue_urls={})
+
+    async def send(self, runs: Sequence[QueuedRun]) -> SendReport:
+        raise RuntimeError(f"a dry run tried to queue {len(runs)} run(s)")
+
+
+def _no_client() -> SQSClient:
+    raise RuntimeError("a dry run has no SQS client")
+
+
 async def enqueue(
     store: JobStore, queue: WorkQueue, runs: Sequence[QueuedRun], *, now: datetime
 ) -> SendReport:

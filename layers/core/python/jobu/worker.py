@@ -34,7 +34,7 @@ from jobu.documents import FieldError
 from jobu.errors import JobuError, NonRetryableError, RetryAfter, StoreUnavailableError, UnknownHandlerError
 from jobu.handler_manifest import handler_pool, import_pool_handlers, known_handler_names
 from jobu.handlers import BaseHandler, Database, HandlerContext, HandlerParams, HandlerResult, get_handler
-from jobu.models import Execution, ExecutionStatus, NewExecution, WorkMessage
+from jobu.models import WORKER_MARGIN_SECONDS, Execution, ExecutionStatus, NewExecution, WorkMessage
 from jobu.observability import SUCCEEDED, count, logger
 from jobu.pools import DEFAULT_POOL
 from jobu.retries import CANCELLED_REASON, settle_failure
@@ -44,7 +44,7 @@ from jobu.store.runs import Finished
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
 # Time kept back from the Lambda's remaining time to store the outcome after a handler stops.
-TIMEOUT_MARGIN_SECONDS = 5.0
+TIMEOUT_MARGIN_SECONDS = float(WORKER_MARGIN_SECONDS)
 # How often a running handler's run is looked at for an operator's cancel request.
 CANCEL_POLL_SECONDS = 2.0
 

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from jobu_local.errors import Refusal
+
 Matcher = Callable[[str], bool]
 _Predicate = Callable[[Any], bool]
 
@@ -36,7 +38,7 @@ def _not_exists(_value: Any) -> bool:
     return False
 
 
-class FilterPatternError(ValueError):
+class FilterPatternError(Refusal, ValueError):
     """The filter pattern is not valid CloudWatch syntax (or uses a form not supported here)."""
 
 
@@ -50,10 +52,6 @@ def compile_pattern(pattern: str) -> Matcher:
     if text.startswith("["):
         return _compile_delimited(text)
     return _compile_terms(text)
-
-
-def matches(pattern: str, message: str) -> bool:
-    return compile_pattern(pattern)(message)
 
 
 # --- term patterns -------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from jobu_local.aws.processes import LOOPBACK, Service, free_port, port_open, tools_environment
+from jobu_local.aws.loopback import LOOPBACK
+from jobu_local.aws.processes import Service, free_port, port_open, tools_environment
 
 TOPIC_PARTITIONS = 3
 

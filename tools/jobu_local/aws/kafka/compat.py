@@ -20,7 +20,8 @@ import contextlib
 import struct
 import sys
 
-from jobu_local.aws.processes import LOOPBACK
+from jobu_local.aws.loopback import LOOPBACK
+from jobu_local.errors import JobuToolError
 
 API_VERSIONS = 18
 FIRST_FLEXIBLE_API_VERSIONS = 3
@@ -31,7 +32,7 @@ DEFAULT_TAGS = {0: b"\x01", 1: b"\xff" * 8, 2: b"\x01", 3: b"\x00"}
 Pending = dict[int, tuple[int, int]]  # correlation id -> (api key, api version)
 
 
-class ProtocolError(ValueError):
+class ProtocolError(JobuToolError, ValueError):
     """A frame that is not what the Kafka protocol says it should be."""
 
 

@@ -14,6 +14,13 @@
 
 400 for invalid_state is what the original jobu answered for a retry of a run that had not failed;
 kept so its clients read the same answer.
+
+A 5xx tells the caller what kind of failure it was and the request's id, never its cause: that
+names the database's address, or quotes botocore with queue URLs and the account id. The cause
+goes to the log line that carries the same `request_id` (API Gateway's, as in the HTTP API's
+access log and its `apigw-requestid` header), so an operator finds it with
+`{ $.request_id = "<id>" }`. A caller in the same process (the CLI on a database, which is its own
+operator and has the database's credentials already) is told the cause itself (`reveal_causes`).
 """
 
 from __future__ import annotations
@@ -47,6 +54,12 @@ ERRORS: dict[type[JobuError], tuple[int, str]] = {
     QueueError: (502, "queue_error"),
     StoreUnavailableError: (503, "database_unavailable"),
 }
+# What a caller of a 5xx is told, whatever the cause.
+SERVER_ERRORS = {
+    "queue_error": "a call to the work queue failed; try again",
+    "database_unavailable": "the database did not answer; try again",
+    "internal_error": "the request failed unexpectedly",
+}
 DESCRIPTIONS = {
     400: "The request is invalid: its fields, the cron job it describes, or the state of what it acts on",
     404: "No such cron job, run, rejected record or path",
@@ -72,10 +85,17 @@ class ErrorBody(BaseModel):
         default=None,
         description="invalid_cron_job: the cron job's field at fault, when one is (e.g. cron_expression)",
     )
+    request_id: str | None = Field(
+        default=None,
+        description="5xx: the request's id; the function's log line with this request_id has the cause",
+    )
 
 
-def error_response(status: int, error: str, detail: Any, field: str | None = None) -> Response[Any]:
+def error_response(
+    status: int, error: str, detail: Any, field: str | None = None, request_id: str | None = None
+) -> Response[Any]:
     body = {"error": error, "detail": detail} | ({"field": field} if field else {})
+    body |= {"request_id": request_id} if request_id else {}
     return Response(status, content_types.APPLICATION_JSON, body)
 
 
@@ -112,23 +132,48 @@ def integration_response(status: int, error: str, detail: str) -> dict[str, Any]
     }
 
 
-def _jobu_error(error: JobuError) -> Response[Any]:
+def request_id(app: APIGatewayHttpResolver) -> str | None:
+    """API Gateway's id of the request being answered (the Lambda request's when there is none)."""
+    event_id = app.current_event.request_context.request_id
+    if event_id:
+        return str(event_id)
+    context = getattr(app, "lambda_context", None)
+    return getattr(context, "aws_request_id", None)
+
+
+def _server_error(
+    app: APIGatewayHttpResolver, status: int, code: str, error: Exception, *, reveal_causes: bool
+) -> Response[Any]:
+    """The generic answer; the cause in the log line with the same request id (and in the answer
+    with `reveal_causes`)."""
+    request = request_id(app)
+    cause = {"error": code, "request_id": request, "error_type": type(error).__name__, "detail": str(error)}
+    if code == "internal_error":
+        logger.exception("admin request failed unexpectedly", extra=cause)
+    else:
+        logger.error("admin request failed", extra=cause)
+    if reveal_causes:
+        detail = str(error) if code != "internal_error" else f"{type(error).__name__}: {error}"
+    else:
+        detail = f"{SERVER_ERRORS[code]} (request id {request}: the function's log has the cause)"
+    return error_response(status, code, detail, request_id=request)
+
+
+def _jobu_error(app: APIGatewayHttpResolver, error: JobuError, *, reveal_causes: bool) -> Response[Any]:
     for kind, (status, code) in ERRORS.items():
         if isinstance(error, kind):
             if status >= 500:
-                logger.warning("admin request failed", extra={"error": code, "detail": str(error)})
+                return _server_error(app, status, code, error, reveal_causes=reveal_causes)
             return error_response(status, code, str(error), getattr(error, "field", None))
-    return _unexpected(error)
+    return _server_error(app, 500, "internal_error", error, reveal_causes=reveal_causes)
 
 
-def _unexpected(error: Exception) -> Response[Any]:
-    logger.exception("admin request failed unexpectedly")
-    return error_response(500, "internal_error", f"{type(error).__name__} (see the function's log)")
-
-
-def register(app: APIGatewayHttpResolver) -> None:
+def register(app: APIGatewayHttpResolver, *, reveal_causes: bool = False) -> None:
+    """The answers to errors; `reveal_causes` only for a caller in this process (the CLI)."""
     app.exception_handler(RequestValidationError)(_validation)
     app.exception_handler(RequestUnsupportedContentType)(_media_type)
-    app.exception_handler(JobuError)(_jobu_error)
-    app.exception_handler(Exception)(_unexpected)
+    app.exception_handler(JobuError)(lambda error: _jobu_error(app, error, reveal_causes=reveal_causes))
+    app.exception_handler(Exception)(
+        lambda error: _server_error(app, 500, "internal_error", error, reveal_causes=reveal_causes)
+    )
     app.not_found(lambda _error: error_response(404, "not_found", "no such path"))

@@ -50,11 +50,13 @@ ROUTERS = [
 ]
 
 
-def create_resolver() -> APIGatewayHttpResolver:
+def create_resolver(*, reveal_causes: bool = False) -> APIGatewayHttpResolver:
+    """The admin API; `reveal_causes` puts a 5xx's cause in its answer, for a caller in this process
+    only (the CLI on a database): over HTTP the cause stays in the log (jobu.api.errors)."""
     app = APIGatewayHttpResolver(enable_validation=True)
     for router, prefix in ROUTERS:
         app.include_router(router, prefix=prefix)
-    errors.register(app)
+    errors.register(app, reveal_causes=reveal_causes)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi_json() -> dict[str, Any]:
@@ -142,6 +144,8 @@ async def resolve(
             "path": http.get("path"),
             "status": response.get("statusCode"),
             "caller": _caller(event),
+            # API Gateway's id: a 5xx answer gives it, and its cause is logged under it (jobu.api.errors)
+            "request_id": event.get("requestContext", {}).get("requestId"),
         },
     )
     return response

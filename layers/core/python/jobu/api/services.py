@@ -7,6 +7,7 @@ a local server or a test can give its own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from aws_lambda_powertools.event_handler.request import Request
@@ -34,6 +35,11 @@ class Services(Protocol):
     @property
     def pools(self) -> Pools:
         """Every worker pool: its queues and its worker's Timeout (jobu.pools)."""
+        ...
+
+    @property
+    def worker_timeouts(self) -> Mapping[str, int]:
+        """Each pool's worker Timeout: the longest a run of its handlers may take."""
         ...
 
     def dead_letters(self, pool: str) -> DeadLetterQueue:
@@ -68,6 +74,10 @@ class LambdaServices:
     @property
     def pools(self) -> Pools:
         return self.config.pools
+
+    @property
+    def worker_timeouts(self) -> Mapping[str, int]:
+        return self.pools.worker_timeouts()
 
     def dead_letters(self, pool: str) -> DeadLetterQueue:
         return dead_letter_queue(self._container.sqs, self.pools, pool)

@@ -27,8 +27,10 @@ from jobu.models import (
     MAX_CATCHUP_LIMIT,
     MAX_CRON_EXPRESSION_LENGTH,
     MAX_DESCRIPTION_LENGTH,
+    MAX_JOB_TIMEOUT_SECONDS,
     MAX_NAME_LENGTH,
     MAX_RETRY_LIMIT,
+    WORKER_MARGIN_SECONDS,
     CatchupPolicy,
     CronJob,
     Execution,
@@ -45,8 +47,6 @@ from jobu.specs import CronJobSpec, StorableText
 from jobu.store import JobStore
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
-# The worker needs a few seconds after the handler to store the result and re-queue a retry.
-WORKER_MARGIN_SECONDS = 5
 # A backfill creates at most this many runs in one request (ask again for the rest).
 MAX_BACKFILL_SLOTS = 1000
 MAX_PREVIEW = 20
@@ -75,7 +75,7 @@ class CronJobUpdate(BaseModel):
     overlap_policy: OverlapPolicy | None = None
     allow_overlap: bool | None = None
     max_retry: int | None = Field(default=None, ge=0, le=MAX_RETRY_LIMIT)
-    timeout_seconds: int | None = Field(default=None, ge=1, le=900)
+    timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_JOB_TIMEOUT_SECONDS)
 
     @model_validator(mode="before")
     @classmethod
@@ -124,13 +124,19 @@ def validate_spec(spec: CronJobSpec, *, known_handlers: Set[str], worker_timeout
             f"at most {worker_timeout_seconds}s, so a job may take at most {longest}s",
             field="timeout_seconds",
         )
-    problem = storage_problem(spec.handler_params)
+    check_params(spec.handler_name, spec.handler_params, field="handler_params")
+
+
+def check_params(handler_name: str, params: Mapping[str, Any], *, field: str) -> None:
+    """Refuse params a run of `handler_name` cannot have: ones the job store cannot hold, or that
+    the handler's own schema refuses, as the queue dispatcher checks events (jobu.params_schema;
+    `on_success` links too, ten at most). A cron job's params and a run's (run now) alike."""
+    problem = storage_problem(params)
     if problem:
-        raise InvalidCronJobError(f"handler_params: {problem}", field="handler_params")
-    # the handler's own params schema, as the queue dispatcher checks events (jobu.params_schema)
-    problem = params_problem(spec.handler_name, spec.handler_params)
+        raise InvalidCronJobError(f"{field}: {problem}", field=field)
+    problem = params_problem(handler_name, params)
     if problem:
-        raise InvalidCronJobError(problem, field="handler_params")
+        raise InvalidCronJobError(problem, field=field)
 
 
 def parse_spec(data: dict[str, object]) -> CronJobSpec:
@@ -263,9 +269,8 @@ async def run_now(
             f"cron job {job_id} runs handler {job.handler_name!r}, which is not deployed"
         )
     params, provenance = merge_params(job.handler_params, request.params, source="manual")
-    problem = storage_problem(params)
-    if problem:
-        raise InvalidCronJobError(problem)
+    # checked as a create checks a job's params, before anything is stored
+    check_params(job.handler_name, params, field="params")
     new = NewExecution(
         job_id=job.id,
         handler_name=job.handler_name,
@@ -287,7 +292,10 @@ async def run_now(
     if run.status is ExecutionStatus.WAITING:  # queue_one: it starts when the active run ends
         return RunNowResult(run=run, queued=False)
     sent = await enqueue(store, queue, [QueuedRun.for_execution(run)], now=now)
-    return RunNowResult(run=run, queued=run.id in sent.sent)
+    queued = run.id in sent.sent
+    if queued:  # the run as stored now: its queued_at is set
+        run = await store.runs.get(run.id) or run
+    return RunNowResult(run=run, queued=queued)
 
 
 # pause, resume, backfill ------------------------------------------------------------------

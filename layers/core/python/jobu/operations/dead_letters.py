@@ -154,9 +154,12 @@ async def redrive(dead_letters: DeadLetterQueue, request: RedriveRequest) -> Red
     if request.max_per_second is not None:
         arguments["MaxNumberOfMessagesPerSecond"] = request.max_per_second
     response = await dead_letters.call("start_message_move_task", **arguments)
-    started = [task for task in await redrives(dead_letters) if task.task_handle == response["TaskHandle"]]
+    tasks = await redrives(dead_letters)
+    started = [task for task in tasks if task.task_handle == response["TaskHandle"]]
     if started:
         return started[0]
+    if tasks and tasks[0].status != "RUNNING":  # ours, ended already: listed without its handle
+        return tasks[0]
     return RedriveTask(
         task_handle=response["TaskHandle"], status="RUNNING", moved=0, to_move=None, started_at=None
     )

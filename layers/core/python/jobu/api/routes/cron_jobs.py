@@ -27,6 +27,7 @@ from jobu.operations.cron_jobs import (
 )
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
 from jobu.specs import CronJobSpec
+from jobu.work_queue import DryRunQueue
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
 # /api/cron-preview: an expression's fire times before any job has it
@@ -64,7 +65,7 @@ async def create_cron_job(spec: CronJobSpec, admin: Admin) -> CronJob:
         await admin.store(),
         spec,
         known_handlers=admin.known_handlers,
-        worker_timeouts=admin.pools.worker_timeouts(),
+        worker_timeouts=admin.worker_timeouts,
         now=utcnow(),
     )
 
@@ -81,7 +82,7 @@ async def update_cron_job(job_id: JobId, changes: CronJobUpdate, admin: Admin) -
         job_id,
         changes,
         known_handlers=admin.known_handlers,
-        worker_timeouts=admin.pools.worker_timeouts(),
+        worker_timeouts=admin.worker_timeouts,
         now=utcnow(),
     )
 
@@ -157,7 +158,8 @@ async def resume_cron_job(job_id: JobId, admin: Admin) -> CronJob:
     responses=responses(200, "Each slot, with the run it has or would have", 404, body=True),
 )
 async def backfill_cron_job(job_id: JobId, request: BackfillRequest, admin: Admin) -> BackfillResult:
-    return await cron_jobs.backfill(await admin.store(), admin.queue, job_id, request, now=utcnow())
+    queue = DryRunQueue() if request.dry_run else admin.queue  # a dry run needs no queue
+    return await cron_jobs.backfill(await admin.store(), queue, job_id, request, now=utcnow())
 
 
 @preview_router.get(

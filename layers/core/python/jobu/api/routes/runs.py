@@ -25,6 +25,7 @@ from jobu.models import ExecutionStatus, ExecutionSummary
 from jobu.operations import runs
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
 from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, CancelResult, RetryResult, RunDetail
+from jobu.work_queue import DryRunQueue
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
 TAGS = ["runs"]
@@ -87,7 +88,8 @@ async def cancel_run(run_id: RunId, admin: Admin) -> CancelResult:
     responses=responses(200, "What matched, and what was retried", body=True),
 )
 async def bulk_retry_runs(request: BulkRetryRequest, admin: Admin) -> BulkRetryResult:
-    return await runs.bulk_retry(await admin.store(), admin.queue, request, now=utcnow())
+    queue = DryRunQueue() if request.dry_run else admin.queue  # a dry run needs no queue
+    return await runs.bulk_retry(await admin.store(), queue, request, now=utcnow())
 
 
 @router.delete(

@@ -73,13 +73,22 @@ function row(job, runs, formArea, reload) {
     h("td", {}, job.next_run_at ? [time(job.next_run_at), h("div", { class: "muted small" }, relative(job.next_run_at))] : h("span", { class: "muted" }, "not scheduled")),
     h("td", {}, job.handler_name),
     h("td", {}, h("a", { href: `#/runs?cron_id=${job.id}`, class: "strip-link", "aria-label": `Runs of ${job.name}` }, strip(runs))),
-    h("td", {}, h("button", { type: "button", class: "switch", role: "switch", "aria-checked": String(job.is_enabled), "aria-label": `${job.name} enabled`, onclick: toggle }, job.is_enabled ? "On" : "Off"),
+    h("td", {}, switchOf(job, toggle),
       job.paused_at ? h("div", { class: "muted small" }, job.paused_until ? ["paused until ", time(job.paused_until)] : "paused") : null),
     h("td", { class: "actions" },
       h("button", { type: "button", onclick: runNow, "aria-label": `Run ${job.name} now` }, "Run now"),
       h("button", { type: "button", onclick: pauseOrResume, "aria-label": `${job.paused_at ? "Resume" : "Pause"} ${job.name}` }, job.paused_at ? "Resume" : "Pause"),
       h("button", { type: "button", onclick: () => openForm(formArea, job, reload), "aria-label": `Edit ${job.name}` }, "Edit"),
       h("button", { type: "button", class: "danger", onclick: remove, "aria-label": `Delete ${job.name}` }, "Delete")));
+}
+
+// Enabled, disabled, or enabled but paused: a paused job runs no more than a disabled one, so its
+// switch does not show a green "On".
+function switchOf(job, toggle) {
+  const paused = job.is_enabled && Boolean(job.paused_at);
+  return h("button", { type: "button", class: paused ? "switch paused" : "switch", role: "switch",
+    "aria-checked": String(job.is_enabled), "aria-label": `${job.name} enabled${paused ? " (paused)" : ""}`, onclick: toggle },
+  paused ? "Paused" : job.is_enabled ? "On" : "Off");
 }
 
 async function act(operation) {
