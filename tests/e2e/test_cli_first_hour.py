@@ -224,7 +224,7 @@ def test_the_dead_letter_queue_is_redriven_on_the_embedded_emulator(
     redrive = run_jobu("dlq", "redrive", "--database-url", url, env=queues.env, state_dir=state)
     assert redrive.returncode == 0, redrive.stderr
     assert redrive.stdout.endswith(
-        ", 3 message(s) to move: back to the work queue (see `jobu dlq redrives`)\n"
+        ", 3 message(s) to move: back to pool default's work queue (see `jobu dlq redrives --pool default`)\n"
     )
     deadline = time.monotonic() + 30
     while queues.depth(queues.work) < 3 and time.monotonic() < deadline:

@@ -13,11 +13,10 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 
 from jobu.api.routes import cron_jobs, dead_letters, health, runs
-from jobu.dead_letter_queue import DeadLetterQueue
-from jobu.specs import CronJobSpec
 from jobu.operations.cron_jobs import CronJobUpdate, RunNowRequest
 from jobu.operations.runs import BulkRetryRequest
-from jobu.work_queue import WorkQueue
+from jobu.pools import DEFAULT_POOL, Pool, Pools
+from jobu.specs import CronJobSpec
 from jobu_local.admin.client import AdminClient
 from jobu_local.admin.errors import AdminError
 from jobu_local.admin.services import DatabaseServices
@@ -51,11 +50,20 @@ async def client(
     if request.param == "http":
         yield AdminClient(HttpTransport(request.getfixturevalue("admin_api"), signer=None))
         return
+    pools = Pools(
+        {
+            name: Pool(name, work, dead, 900)
+            for name, (work, dead) in {
+                DEFAULT_POOL: (harness.queue_url, harness.dead_letter_url),
+                **harness.pool_queues,
+            }.items()
+        }
+    )
     services = DatabaseServices(
         harness.database_url,
-        find_work_queue=lambda: WorkQueue(sqs_client=harness.sqs, queue_url=harness.queue_url),
-        find_dead_letters=lambda: DeadLetterQueue(sqs_client=harness.sqs, queue_url=harness.dead_letter_url),
-        find_worker_timeout=lambda: 900,
+        find_pools=lambda: pools,
+        find_sqs=lambda: harness.sqs,
+        find_worker_timeouts=pools.worker_timeouts,
     )
     yield AdminClient(InProcessTransport(services))
     await services.close()

@@ -220,7 +220,7 @@ def test_the_cli_redrives_the_dead_letter_queue(
         assert jobu_main([*argv, "--database-url", stack.database_url]) == 0
         return capsys.readouterr().out
 
-    assert jobu("dlq") == "dead-letter queue: 1 visible, 0 in flight, 0 delayed\n"
+    assert jobu("dlq") == "dead-letter queue of pool default: 1 visible, 0 in flight, 0 delayed\n"
     assert jobu("dlq", "redrive", "--max-per-second", "50").startswith("redrive ")
     deadline = time.monotonic() + 30
     while depth(stack.sqs, stack.work_queue) < 1 and time.monotonic() < deadline:
@@ -228,6 +228,38 @@ def test_the_cli_redrives_the_dead_letter_queue(
     assert (depth(stack.sqs, stack.work_queue), depth(stack.sqs, stack.dead_letters)) == (1, 0)
     (task, *_) = json.loads(jobu("dlq", "redrives", "--json"))
     assert task["status"] in {"RUNNING", "COMPLETED"}
+
+
+def test_the_cli_lists_the_pools_and_reads_a_pools_dead_letters(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`jobu pools` and `jobu dlq --pool` on a database, with every pool's queues the environment
+    names (the admin function's)."""
+    monkeypatch.setenv("JOBU_LOCAL_STATE_DIR", str(tmp_path / "no-runtime"))
+    dead_letter(stack, [json.dumps({"execution_id": 3, "attempt": 0})], pool="pipeline")
+
+    def jobu(*argv: str) -> str:
+        capsys.readouterr()
+        assert jobu_main([*argv, "--database-url", stack.database_url]) == 0
+        return capsys.readouterr().out
+
+    listed = {pool["name"]: pool for pool in json.loads(jobu("pools", "--json"))}
+    assert (listed["default"]["dead_letters"]["visible"], listed["pipeline"]["dead_letters"]["visible"]) == (
+        0,
+        1,
+    )
+    table = jobu("pools")
+    assert "pandas_preprocess" in table
+    assert "dead letters" in table
+    assert jobu("dlq") == "dead-letter queue of pool default: 0 visible, 0 in flight, 0 delayed\n"
+    assert jobu("dlq", "--pool", "pipeline") == (
+        "dead-letter queue of pool pipeline: 1 visible, 0 in flight, 0 delayed\n"
+    )
+    (letter,) = json.loads(jobu("dlq", "peek", "--pool", "pipeline", "--json"))
+    assert letter["execution_id"] == 3
+    assert jobu("dlq", "redrive", "--pool", "pipeline").endswith(
+        "back to pool pipeline's work queue (see `jobu dlq redrives --pool pipeline`)\n"
+    )
 
 
 # --- schemathesis ---------------------------------------------------------------------------------

@@ -402,7 +402,7 @@ def test_the_dead_letter_queue_is_measured_and_peeked(cli: Cli) -> None:
     )
     cli.sqs.send_message(QueueUrl=cli.dead_letter_url, MessageBody="not a work message")
     status, out, _ = cli("dlq")
-    assert (status, out) == (0, "dead-letter queue: 2 visible, 0 in flight, 0 delayed\n")
+    assert (status, out) == (0, "dead-letter queue of pool default: 2 visible, 0 in flight, 0 delayed\n")
     letters = sorted(cli.json("dlq", "peek"), key=lambda letter: letter["body"])
     assert [(letter["execution_id"], letter["run_status"]) for letter in letters] == [
         (None, None),

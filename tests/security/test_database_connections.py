@@ -190,6 +190,7 @@ def deployment(account: Account, aws_env: None, monkeypatch: pytest.MonkeyPatch)
         JOBU_DATABASE_TLS="verify-full",
         JOBU_DATABASE_CA_BUNDLE=str(account.ca_bundle),
         JOBU_WORK_QUEUE_URL=queue_url,
+        JOBU_WORK_QUEUE_URL_PIPELINE=queue_url,  # every pool's queue (the pipeline's runs: none here)
         JOBU_RUN_RETENTION_DAYS="0",
     )
     for name, value in environment.items():

@@ -19,6 +19,7 @@ import pytest
 from jobu.errors import InvalidCronJobError
 from jobu.handler_manifest import known_handler_names
 from jobu.operations.cron_jobs import parse_spec, validate_spec
+from tests.conftest import WORKER_TIMEOUTS
 from tests.security.conftest import Canary, msk_event, only_run, rejected
 from tests.support.harness import Harness, work_message
 
@@ -115,4 +116,4 @@ def test_the_cron_job_api_refuses_sample9_urls(canary: Canary, tmp_path: Path) -
             }
         )
         with pytest.raises(InvalidCronJobError, match="params for 'sample9' refused"):
-            validate_spec(spec, known_handlers=known_handler_names(), worker_timeout_seconds=900)
+            validate_spec(spec, known_handlers=known_handler_names(), worker_timeouts=WORKER_TIMEOUTS)

@@ -263,7 +263,9 @@ def test_a_missing_stack_is_one_line_and_status_2(aws_env: None, capsys: pytest.
         (["runs", "--status", "failed", "--from", "2026-11-01"], {"status": ExecutionStatus.FAILED}),
         (["runs", "rejected", "--api-url", "http://x", "show", "3"], {"api_url": "http://x", "id": 3}),
         (["runs", "--limit", "7"], {"size": 7, "page": 1}),
-        (["dlq", "--api-url", "http://x", "peek"], {"api_url": "http://x", "max": None}),
+        (["dlq", "--api-url", "http://x", "peek"], {"api_url": "http://x", "max": None, "pool": "default"}),
+        (["dlq", "--pool", "pipeline", "peek"], {"pool": "pipeline"}),
+        (["dlq", "redrive", "--pool", "pipeline"], {"pool": "pipeline"}),
         (["cron", "remove", "nightly"], {"job": "nightly"}),
     ],
 )

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -126,7 +125,7 @@ def print_answer[T](
 
     async def act(client: AdminClient) -> int:
         answer = await client.call(route, **arguments)
-        print(dump(answer) if args.json else view(answer))  # type: ignore[arg-type]
+        print(dump(answer) if args.json else view(answer))
         return 0
 
     return run_admin(args, act)
@@ -257,28 +256,10 @@ def local_pools(url: str, template_path: str | None, explicit_timeout: int | Non
     from jobu.handler_manifest import manifest_pools
     from jobu.pools import Pool, Pools
 
-    if os.environ.get(WORK_QUEUE_VARIABLE) and os.environ.get(DEAD_LETTER_QUEUE_VARIABLE):
-        environments = [dict(os.environ)]
-    else:
-        state = running_state()
-        if state is None or state.database_url != url:
-            raise TargetError(
-                "queueing a run or reading a pool's queues needs them: run this while `jobu local up` "
-                "runs on this database, set each pool's JOBU_WORK_QUEUE_URL[_<POOL>] and "
-                "JOBU_DEAD_LETTER_QUEUE_URL[_<POOL>] (with AWS_ENDPOINT_URL for an emulator), or act "
-                "through an admin API (--api-url, --stack-name)"
-            )
-        environments = _runtime_environments(state, template_path)
     template = load_template(template_path)
     timeouts = worker_timeouts(template) if explicit_timeout is None else None
-    problem = "no function reads every pool's queues"
-    for environ in environments:  # the one that names every pool's two queues (the admin function's)
-        try:
-            found = Pools.from_environ(environ, dead_letters=True)
-            found.check_covers(manifest_pools())
-        except ConfigurationError as error:
-            problem = str(error)
-            continue
+
+    def with_timeouts(found: Pools) -> Pools:
         return Pools(
             {
                 name: Pool(
@@ -290,6 +271,32 @@ def local_pools(url: str, template_path: str | None, explicit_timeout: int | Non
                 for name, pool in found.items()
             }
         )
+
+    if os.environ.get(WORK_QUEUE_VARIABLE) and os.environ.get(DEAD_LETTER_QUEUE_VARIABLE):
+        # the pools whose queues the environment names: a run of another pool is left unsent,
+        # with the variable to set (the sweeper sends it once a function that knows its queue runs)
+        try:
+            return with_timeouts(Pools.from_environ(os.environ, dead_letters=True))
+        except ConfigurationError as error:
+            raise TargetError(str(error)) from None
+    state = running_state()
+    if state is None or state.database_url != url:
+        raise TargetError(
+            "queueing a run or reading a pool's queues needs them: run this while `jobu local up` "
+            "runs on this database, set each pool's JOBU_WORK_QUEUE_URL[_<POOL>] and "
+            "JOBU_DEAD_LETTER_QUEUE_URL[_<POOL>] (with AWS_ENDPOINT_URL for an emulator), or act "
+            "through an admin API (--api-url, --stack-name)"
+        )
+    problem = "no function reads every pool's queues"
+    # the function that names every pool's two queues (the admin function)
+    for environ in _runtime_environments(state, template_path):
+        try:
+            found = Pools.from_environ(environ, dead_letters=True)
+            found.check_covers(manifest_pools())
+        except ConfigurationError as error:
+            problem = str(error)
+            continue
+        return with_timeouts(found)
     raise TargetError(problem)
 
 

@@ -1,30 +1,28 @@
-"""`jobu dlq`: the work queue's dead-letter queue: depth (the default), peek, redrive to the work
-queue (SQS StartMessageMoveTask) and the redrive tasks, on a database's queues or through an admin
-API (commands/admin_target.py)."""
+"""`jobu dlq`: a worker pool's dead-letter queue (--pool, the default pool's by default): depth (the
+default), peek, redrive to the pool's work queue (SQS StartMessageMoveTask) and the redrive tasks;
+`jobu pools`: every pool with its handlers and its two queues' depth. On a database's queues or
+through an admin API (commands/admin_target.py)."""
 
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jobu_local.commands.admin_target import add_target, inherit, print_answer
 from jobu_local.commands.cron import model
-from jobu_local.commands.views import dead_letter_table, depth_line, redrive_line, redrive_table
-
-if TYPE_CHECKING:
-    pass
+from jobu_local.commands.views import dead_letter_table, depth_line, pools_table, redrive_line, redrive_table
 
 
 def cmd_depth(args: argparse.Namespace) -> int:
     from jobu.api.routes.dead_letters import dead_letter_depth
 
-    return print_answer(args, dead_letter_depth, depth_line)
+    return print_answer(args, dead_letter_depth, depth_line(args.pool), pool=args.pool)
 
 
 def cmd_peek(args: argparse.Namespace) -> int:
     from jobu.api.routes.dead_letters import peek_dead_letters
 
-    return print_answer(args, peek_dead_letters, dead_letter_table, max_messages=args.max)
+    return print_answer(args, peek_dead_letters, dead_letter_table, max_messages=args.max, pool=args.pool)
 
 
 def cmd_redrive(args: argparse.Namespace) -> int:
@@ -32,13 +30,19 @@ def cmd_redrive(args: argparse.Namespace) -> int:
     from jobu.operations.dead_letters import RedriveRequest
 
     request = model(RedriveRequest, {"max_per_second": args.max_per_second})
-    return print_answer(args, redrive_dead_letters, redrive_line, request=request)
+    return print_answer(args, redrive_dead_letters, redrive_line(args.pool), request=request, pool=args.pool)
 
 
 def cmd_redrives(args: argparse.Namespace) -> int:
     from jobu.api.routes.dead_letters import list_redrives
 
-    return print_answer(args, list_redrives, redrive_table)
+    return print_answer(args, list_redrives, redrive_table, pool=args.pool)
+
+
+def cmd_pools(args: argparse.Namespace) -> int:
+    from jobu.api.routes.pools import pools
+
+    return print_answer(args, pools, pools_table)
 
 
 def add_parser(commands: Any) -> None:
@@ -46,6 +50,7 @@ def add_parser(commands: Any) -> None:
         "dlq", aliases=["dead-letters"], help="the dead-letter queue: depth, peek, redrive"
     )
     add_target(dlq)
+    pool_option(dlq)
     dlq.set_defaults(run=cmd_depth)
     sub = dlq.add_subparsers(dest="dlq_command", metavar="COMMAND")
     depth = sub.add_parser("depth", help="messages visible, in flight and delayed (the default)")
@@ -60,4 +65,12 @@ def add_parser(commands: Any) -> None:
     tasks.set_defaults(run=cmd_redrives)
     for parser in sub.choices.values():
         add_target(parser)
+        pool_option(parser)
         inherit(dlq, parser)
+    listing = commands.add_parser("pools", help="the worker pools: handlers, work queue and dead letters")
+    add_target(listing)
+    listing.set_defaults(run=cmd_pools)
+
+
+def pool_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pool", default="default", help="the worker pool whose queue (default: default)")

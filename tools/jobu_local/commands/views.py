@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from jobu.operations.cron_jobs import BackfillResult
     from jobu.operations.dead_letters import DeadLetter, DeadLetterDepth, RedriveTask
     from jobu.operations.paging import Page
+    from jobu.operations.pools import PoolInfo
     from jobu.operations.runs import RunDetail
 
 RUN_COLUMNS = (
@@ -259,8 +260,14 @@ def rejected_detail(record: RejectedEvent) -> str:
 # --- the dead-letter queue -----------------------------------------------------------------------
 
 
-def depth_line(depth: DeadLetterDepth) -> str:
-    return f"dead-letter queue: {depth.visible} visible, {depth.in_flight} in flight, {depth.delayed} delayed"
+def depth_line(pool: str) -> Callable[[DeadLetterDepth], str]:
+    def line(depth: DeadLetterDepth) -> str:
+        return (
+            f"dead-letter queue of pool {pool}: {depth.visible} visible, {depth.in_flight} in flight, "
+            f"{depth.delayed} delayed"
+        )
+
+    return line
 
 
 def dead_letter_table(letters: Sequence[DeadLetter]) -> str:
@@ -279,9 +286,15 @@ def dead_letter_table(letters: Sequence[DeadLetter]) -> str:
     return render(["message", "run", "attempt", "run status", "received", "sent", "reason or body"], rows)
 
 
-def redrive_line(task: RedriveTask) -> str:
-    found = "" if task.to_move is None else f", {task.to_move} message(s) to move"
-    return f"redrive {task.status.lower()}{found}: back to the work queue (see `jobu dlq redrives`)"
+def redrive_line(pool: str) -> Callable[[RedriveTask], str]:
+    def line(task: RedriveTask) -> str:
+        found = "" if task.to_move is None else f", {task.to_move} message(s) to move"
+        return (
+            f"redrive {task.status.lower()}{found}: back to pool {pool}'s work queue "
+            f"(see `jobu dlq redrives --pool {pool}`)"
+        )
+
+    return line
 
 
 def redrive_table(tasks: Sequence[RedriveTask]) -> str:
@@ -290,3 +303,18 @@ def redrive_table(tasks: Sequence[RedriveTask]) -> str:
         for task in tasks
     ]
     return render(["status", "moved", "to move", "started", "failure", "task"], rows)
+
+
+def pools_table(pools: Sequence[PoolInfo]) -> str:
+    rows = [
+        [
+            pool.name,
+            ", ".join(pool.handlers),
+            pool.work_queue.visible,
+            pool.work_queue.in_flight,
+            pool.dead_letters.visible,
+            pool.worker_timeout_seconds,
+        ]
+        for pool in pools
+    ]
+    return render(["pool", "handlers", "waiting", "in flight", "dead letters", "timeout (s)"], rows)

@@ -45,9 +45,12 @@ __all__ = [
 
 
 class HandlerParams(BaseModel):
-    """Parameters a handler receives (the execution's stored params). Extra keys are kept."""
+    """Parameters a handler receives (the execution's stored params). Extra keys are kept.
 
-    model_config = ConfigDict(extra="allow")
+    Every params model is built when it first validates (defer_build, inherited): a worker imports
+    its pool's handler modules at init, and builds only the models of the handlers it runs."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     action: str = "read"
     id: int | None = None

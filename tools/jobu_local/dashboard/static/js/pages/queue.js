@@ -1,5 +1,6 @@
-// Queue health: runs waiting, pending and running; the dead-letter queue's depth, a look at its
-// messages, and redrive back to the work queue.
+// Queue health: runs waiting, pending and running; every worker pool with the depth of its work
+// queue and of its dead-letter queue; one pool's dead-letter queue (the default pool's first, or the
+// one chosen) with a look at its messages and redrive back to that pool's work queue.
 
 import { get, post } from "../api.js";
 import { badge, confirmAction, emptyRow, h, notify, replace, time } from "../dom.js";
@@ -7,28 +8,32 @@ import { badge, confirmAction, emptyRow, h, notify, replace, time } from "../dom
 const REFRESH_MS = 5000;
 
 export async function render(main) {
-  const state = { timer: null };
+  const state = { timer: null, pool: "default" };
   const body = h("div", { id: "queue-health" });
   replace(main, h("h1", {}, "Queue health"), body);
   const load = async () => {
+    const of = `pool=${encodeURIComponent(state.pool)}`;
     // each part on its own: an emulator without message move tasks still shows the depth and messages
-    const [counts, depth, messages, tasks] = (await Promise.allSettled([
-      get("/api/stats/status-counts"), get("/api/dead-letters"), get("/api/dead-letters/messages?max=10"),
-      get("/api/dead-letters/redrives"),
+    const [counts, pools, depth, messages, tasks] = (await Promise.allSettled([
+      get("/api/stats/status-counts"), get("/api/pools"), get(`/api/dead-letters?${of}`),
+      get(`/api/dead-letters/messages?max=10&${of}`), get(`/api/dead-letters/redrives?${of}`),
     ])).map((result) => (result.status === "fulfilled" ? result.value : { failed: result.reason.message }));
     if (counts.failed) throw new Error(counts.failed);
+    const choose = (name) => { state.pool = name; load().catch((error) => notify(error.message, "error")); };
+    const poolsPanel = Array.isArray(pools) ? poolTable(pools, state.pool, choose)
+      : h("p", { class: "muted" }, `The pools cannot be listed here: ${pools.failed.slice(0, 160)}`);
     if (depth.failed) {
-      replace(body, h("p", { class: "error", role: "alert" }, `The dead-letter queue cannot be read: ${depth.failed}`));
+      replace(body, poolsPanel, h("p", { class: "error", role: "alert" }, `The dead-letter queue of pool ${state.pool} cannot be read: ${depth.failed}`));
       return;
     }
     const running = Array.isArray(tasks) ? tasks.find((task) => task.status === "RUNNING") : null;
     const redrive = h("button", { type: "button", class: "primary", id: "redrive", disabled: !depth.visible || Boolean(running) }, "Redrive to the work queue");
     redrive.addEventListener("click", async () => {
       const count = depth.visible === 1 ? "1 message goes" : `${depth.visible} messages go`;
-      const text = `${count} back to the work queue; the worker runs each run still PENDING at its attempt.`;
-      if (!(await confirmAction("Redrive the dead-letter queue?", text, "Redrive"))) return;
+      const text = `${count} back to pool ${state.pool}'s work queue; its worker runs each run still PENDING at its attempt.`;
+      if (!(await confirmAction(`Redrive pool ${state.pool}'s dead-letter queue?`, text, "Redrive"))) return;
       try {
-        const task = await post("/api/dead-letters/redrive");
+        const task = await post(`/api/dead-letters/redrive?${of}`);
         notify(`Redrive started: ${task.status}${task.to_move !== null ? `, ${task.to_move} to move` : ""}`);
       } catch (error) {
         notify(error.message, "error");
@@ -42,7 +47,8 @@ export async function render(main) {
           tile("Pending", counts.counts.PENDING, "#/runs?status=PENDING"),
           tile("Running", counts.counts.RUNNING, "#/runs?status=RUNNING"),
           tile("Failed", counts.counts.FAILED, "#/runs?status=FAILED"))),
-      h("section", { class: "panel", "aria-labelledby": "dlq-title" }, h("h2", { id: "dlq-title" }, "Dead-letter queue"),
+      poolsPanel,
+      h("section", { class: "panel", "aria-labelledby": "dlq-title" }, h("h2", { id: "dlq-title" }, `Dead-letter queue: pool ${state.pool}`),
         h("ul", { class: "tiles" },
           tile("Visible", depth.visible, null, "dlq-visible"), tile("In flight", depth.in_flight), tile("Delayed", depth.delayed)),
         h("div", { class: "toolbar" }, redrive, running ? h("span", { class: "muted" }, " A redrive is running.") : null),
@@ -54,6 +60,25 @@ export async function render(main) {
     if (!document.hidden && !document.querySelector("dialog[open]")) load().catch(() => {});
   }, REFRESH_MS);
   return { leave: () => clearInterval(state.timer) };
+}
+
+function poolTable(pools, chosen, choose) {
+  const rows = pools.map((pool) => {
+    const look = h("button", { type: "button", disabled: pool.name === chosen, "aria-pressed": String(pool.name === chosen) }, pool.name === chosen ? "Shown below" : "Show its dead letters");
+    look.addEventListener("click", () => choose(pool.name));
+    return h("tr", { "data-pool": pool.name },
+      h("th", { scope: "row" }, pool.name),
+      h("td", {}, pool.handlers.join(", ")),
+      h("td", {}, String(pool.work_queue.visible)), h("td", {}, String(pool.work_queue.in_flight)),
+      h("td", {}, String(pool.dead_letters.visible)),
+      h("td", {}, pool.worker_timeout_seconds === null ? "—" : `${pool.worker_timeout_seconds} s`),
+      h("td", {}, look));
+  });
+  return h("section", { class: "panel", "aria-labelledby": "pools-title" }, h("h2", { id: "pools-title" }, "Worker pools"),
+    h("table", { class: "grid compact", id: "pools" },
+      h("caption", { class: "visually-hidden" }, "Worker pools and their queues"),
+      h("thead", {}, h("tr", {}, ...["Pool", "Handlers", "Waiting", "In flight", "Dead letters", "Timeout", ""].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, rows)));
 }
 
 function tile(label, value, link, id) {
