@@ -243,8 +243,8 @@ def test_an_endpoint_without_message_move_tasks_is_said_in_one_line_never_as_htm
     queues, url = plain_moto_queues, f"sqlite:///{tmp_path}/j.db"
     result = run_jobu("dlq", "redrive", "--database-url", url, env=queues.env, state_dir=tmp_path / "state")
     assert one_line_error(result) == (
-        "jobu: queue_error: SQS list_message_move_tasks on the dead-letter queue failed: the endpoint "
-        "answered HTTP 500 without an SQS error: does it implement this action?"
+        "jobu: queue_error: SQS list_message_move_tasks on the dead-letter queue of pool 'default' failed: "
+        "the endpoint answered HTTP 500 without an SQS error: does it implement this action?"
     )
     assert result.returncode == 1
 
@@ -327,8 +327,8 @@ def test_one_timeout_ceiling(tmp_path: Path) -> None:
         )
     # a worker with a shorter Timeout allows less, and says the same way why
     assert one_line_error(run_jobu(*add, "--timeout", "296", "--worker-timeout", "300", state_dir=state)) == (
-        "jobu: invalid_cron_job: timeout_seconds=296 cannot be honoured: the worker function runs at most "
-        "300s, so a job may take at most 295s"
+        "jobu: invalid_cron_job: timeout_seconds=296 cannot be honoured: the worker of pool 'default' runs "
+        "at most 300s, so a job may take at most 295s"
     )
 
 
@@ -354,7 +354,8 @@ def test_pause_times_and_kafka_coordinates_read_one_way(tmp_path: Path) -> None:
 def test_logs_of_an_unknown_function_names_those_it_knows(tmp_path: Path) -> None:
     assert one_line_error(run_jobu("logs", "cron", state_dir=tmp_path / "state")) == (
         "jobu: no function 'cron' in template.yaml: did you mean 'cron-dispatcher'? name one of admin-api, "
-        "cron-dispatcher, queue-dispatcher, worker (or a logical id such as CronDispatcherFunction)"
+        "cron-dispatcher, pipeline-worker, queue-dispatcher, worker (or a logical id such as "
+        "CronDispatcherFunction)"
     )
 
 

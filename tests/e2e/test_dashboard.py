@@ -235,6 +235,9 @@ async def test_the_dead_letter_queue_is_redriven(
         await nav(page, "Queue health").click()
         await expect(page.locator("#dlq-visible")).to_have_text("1", timeout=SLOW)
         await expect(page.locator("#dead-letters")).to_contain_text(f"#{started['run']['id']}")
+        # every pool, with its handlers and queues; the default pool's dead letters shown below
+        await expect(page.locator("#pools tr[data-pool=pipeline]")).to_contain_text("pandas_preprocess")
+        await expect(page.locator("#pools tr[data-pool=default]")).to_contain_text("Shown below")
         await browser.screenshot("queue-health-dead-letter")
         await browser.check_accessibility("queue health")
         await page.get_by_role("button", name="Redrive to the work queue").click()
