@@ -76,7 +76,7 @@ async def test_cron_and_kafka_runs_finish_and_their_logs_read_back(
     assert (report["requestId"], report["status"], report["metrics"]["memorySizeMB"]) == (
         request_id,
         "success",
-        1769,
+        512,  # the template's WorkerMemorySize
     )
     assert report["metrics"]["billedDurationMs"] >= report["metrics"]["durationMs"] > 0
     assert {event["logGroupName"] for event in events} == {"/aws/lambda/jobu-WorkerFunction"}

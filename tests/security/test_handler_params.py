@@ -45,6 +45,7 @@ from botocore.client import BaseClient
 from pydantic import AnyUrl, Field
 
 from jobu.access import ACCESS_SCHEMA_KEY, DatabaseName, DataPath, TableName
+from jobu.handler_manifest import handler_pool
 from jobu.handlers import HandlerParams, get_handler, params_json_schema, registered_handler_names
 from jobu.models import Execution
 from jobu_handlers.params import StrictParams
@@ -268,7 +269,7 @@ def test_every_handler_has_an_example() -> None:
 
 def run(harness: Harness, name: str, params: dict[str, Any]) -> Execution:
     execution_id = harness.insert_event_run(name, params)
-    harness.invoke_worker([work_message(execution_id)])
+    harness.invoke_worker([work_message(execution_id)], pool=handler_pool(name))
     finished: Execution = harness.with_store(lambda s: s.runs.get(execution_id))
     return finished
 
