@@ -46,6 +46,8 @@ BEYOND = {
     ("post", "/api/crons/{job_id}/resume"),
     ("post", "/api/crons/{job_id}/backfill"),
     ("post", "/api/jobs/{run_id}/cancel"),
+    # the audit trail (docs/security.md)
+    ("get", "/api/audit"),
 }
 # what the dashboard reads (issue 11): a cron expression's next fire times, the handlers, figures
 DASHBOARD = {

@@ -43,6 +43,7 @@ from jobu_local.aws.loopback import (
 )
 from jobu_local.aws.source import Invoker, Observer, quiet
 from jobu_local.host.config import Invocation
+from jobu_local.principals import lambda_authorizer, local_token_principal
 from jobu_local.template.reader import HttpApiSource
 
 DEFAULT_PORT = 3000  # as `sam local start-api`
@@ -135,8 +136,10 @@ def http_api_event(
     region: str,
     account_id: str,
     now: datetime | None = None,
+    authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The version 2.0 event API Gateway hands to a Lambda integration for one request."""
+    """The version 2.0 event API Gateway hands to a Lambda integration for one request; `authorizer`
+    is what the request's authorization put in its context (who the caller is)."""
     moment = now or datetime.now(UTC)
     joined: dict[str, str] = {}
     cookies: list[str] = []
@@ -176,6 +179,8 @@ def http_api_event(
         },
         "isBase64Encoded": False,
     }
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = dict(authorizer)
     if cookies:
         event["cookies"] = cookies
     if query:
@@ -299,6 +304,8 @@ class HttpApiServer:
             source_ip=ip,
             region=self.region,
             account_id=self.account_id,
+            # who the token admitted, as API Gateway names who signed: the audit trail's principal
+            authorizer=None if parts.path in OPEN_PATHS else lambda_authorizer(local_token_principal()),
         )
         future = asyncio.run_coroutine_threadsafe(self._invoke(route, event), self.loop)
         try:

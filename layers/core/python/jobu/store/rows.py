@@ -55,17 +55,17 @@ class Rows:
             async with self.connector.transaction() as tx:
                 yield tx
 
-    async def _select(self, query: str, **params: Any) -> list[Any]:
-        async with self.connector.connection() as conn:
-            return [row async for row in getattr(self._q, query)(conn, **params)]
+    async def _select(self, query: str, *, conn: Any = None, **params: Any) -> list[Any]:
+        async with self._connection(conn) as c:
+            return [row async for row in getattr(self._q, query)(c, **params)]
 
-    async def _select_one(self, query: str, **params: Any) -> Any:
-        async with self.connector.connection() as conn:
-            return await getattr(self._q, query)(conn, **params)
+    async def _select_one(self, query: str, *, conn: Any = None, **params: Any) -> Any:
+        async with self._connection(conn) as c:
+            return await getattr(self._q, query)(c, **params)
 
-    async def _update(self, query: str, **params: Any) -> int:
-        async with self.connector.connection() as conn:
-            return self.connector.affected_rows(await getattr(self._q, query)(conn, **params))
+    async def _update(self, query: str, *, conn: Any = None, **params: Any) -> int:
+        async with self._connection(conn) as c:
+            return self.connector.affected_rows(await getattr(self._q, query)(c, **params))
 
     def _slots(self, pairs: Sequence[tuple[int, datetime]]) -> list[dict[str, Any]]:
         """(job_id, scheduled_time) pairs as the slot queries unpack them from one JSON parameter."""
