@@ -17,14 +17,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import to_jsonable_python
 
 from jobu.models import OperatorAction
-from jobu.operations.paging import Page, PageRequest
+from jobu.operations.paging import Page, PageRequest, as_utc, bounded
 from jobu.store import JobStore
 from jobu.store.audit import NewOperatorAction
 
@@ -32,8 +32,6 @@ UNKNOWN_PRINCIPAL = "unknown"
 # an IAM ARN is at most 2048 characters; anything longer is not one, and is cut there
 MAX_PRINCIPAL = 2048
 MAX_REQUEST_ID = 255
-EARLIEST = datetime(1970, 1, 2)
-LATEST = datetime(9999, 12, 30)
 
 
 @dataclass(frozen=True)
@@ -128,11 +126,8 @@ class AuditFilter(BaseModel):
     @field_validator("from_date", "to_date")
     @classmethod
     def _utc(cls, moment: datetime | None) -> datetime | None:
-        if moment is None:
-            return None
-        if not EARLIEST <= moment.replace(tzinfo=None) <= LATEST:
-            raise ValueError(f"times must fall between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        checked = bounded(moment)
+        return None if checked is None else as_utc(checked)
 
     @model_validator(mode="after")
     def _in_order(self) -> Self:

@@ -10,7 +10,7 @@ is queued at once. That one attempt is added to max_retry's budget: if it fails,
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from jobu.errors import InvalidStateError, NotFoundError
 from jobu.models import Execution, ExecutionStatus, ExecutionSummary
 from jobu.operations.audit import Actor, audited, differences, fields_of
-from jobu.operations.paging import Page, PageRequest
+from jobu.operations.paging import Page, PageRequest, as_utc, bounded
 from jobu.provenance import ParamOrigin, origins
 from jobu.retries import CANCELLED_REASON
 from jobu.specs import StorableText
@@ -32,8 +32,6 @@ ACTIVE = (ExecutionStatus.WAITING, ExecutionStatus.PENDING, ExecutionStatus.RUNN
 RUN_STATE = ("status", "retry_count", "finished_at", "cancel_requested_at")
 MAX_CHILDREN = 100
 MAX_BULK_RETRY = 1000
-EARLIEST = datetime(1970, 1, 2)
-LATEST = datetime(9999, 12, 30)
 
 
 class RunFilter(BaseModel):
@@ -50,20 +48,13 @@ class RunFilter(BaseModel):
     @field_validator("from_date", "to_date")
     @classmethod
     def _in_range(cls, moment: datetime | None) -> datetime | None:
-        # every backend stores these years (MySQL's DATETIME starts at 1000); beyond them nothing exists
-        if moment is not None and not EARLIEST <= moment.replace(tzinfo=None) <= LATEST:
-            raise ValueError(f"dates must fall between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
-        return moment
+        return bounded(moment)
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Self:
-        if self.from_date and self.to_date and self._utc(self.from_date) > self._utc(self.to_date):
+        if self.from_date and self.to_date and as_utc(self.from_date) > as_utc(self.to_date):
             raise ValueError("from_date is after to_date")
         return self
-
-    @staticmethod
-    def _utc(moment: datetime) -> datetime:
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
     def store_filter(self, statuses: tuple[ExecutionStatus, ...] | None = None) -> dict[str, Any]:
         if self.status is not None:
@@ -72,8 +63,8 @@ class RunFilter(BaseModel):
             "job_id": self.cron_id,
             "statuses": statuses,
             "handler_name": self.handler_name,
-            "from_date": None if self.from_date is None else self._utc(self.from_date),
-            "to_date": None if self.to_date is None else self._utc(self.to_date),
+            "from_date": None if self.from_date is None else as_utc(self.from_date),
+            "to_date": None if self.to_date is None else as_utc(self.to_date),
         }
 
 
