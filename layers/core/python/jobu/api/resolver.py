@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from jobu.api import errors
 from jobu.api.parameters import principal_of
 from jobu.api.routes import (
+    access,
     audit,
     cron_jobs,
     dead_letters,
@@ -50,6 +51,7 @@ ROUTERS = [
     (handlers.router, "/api/handlers"),
     (statistics.router, "/api/stats"),
     (audit.router, "/api/audit"),
+    (access.router, "/api/access"),
     (health.router, None),
 ]
 
