@@ -1,0 +1,121 @@
+"""Operator actions racing the system: the admin function's entry point (API Gateway v2 events),
+the worker and the cron dispatcher on PostgreSQL, MariaDB and SQLite, with the races played by
+separate connections, threads or processes at once.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from jobu.store import JobStore
+from jobu.store.runs import Runs
+from tests.support.admin_client import AdminClient
+from tests.support.harness import Harness
+
+
+def create(admin: AdminClient, name: str, **fields: Any) -> dict[str, Any]:
+    body = {"name": name, "cron_expression": "0 2 * * *", "handler_name": "sample", **fields}
+    response = admin.post("/api/crons", body=body)
+    assert response.status == 201, response.body
+    created: dict[str, Any] = response.json
+    return created
+
+
+def next_minute() -> datetime:
+    """The first whole minute at least a minute from now: an every-minute job created now is due then."""
+    return (datetime.now(UTC) + timedelta(minutes=2)).replace(second=0, microsecond=0)
+
+
+def emitted_metrics(out: str) -> dict[str, list[float]]:
+    documents = [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+    found: dict[str, list[float]] = {}
+    for document in documents:
+        for definition in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+            found.setdefault(definition["Name"], []).extend(document[definition["Name"]])
+    return found
+
+
+# --- deleting a queue_one job while one of its runs is WAITING ----------------------------------------
+
+
+def test_deleting_a_queue_one_job_with_a_waiting_run_cancels_it_and_ticks_go_on(
+    harness: Harness, admin: AdminClient
+) -> None:
+    held = create(admin, "held", overlap_policy="queue_one")
+    healthy = create(admin, "healthy", cron_expression="* * * * *")
+    first = admin.post(f"/api/crons/{held['id']}/run")
+    second = admin.post(f"/api/crons/{held['id']}/run")
+    assert (first.json["run"]["status"], second.json["run"]["status"]) == ("PENDING", "WAITING")
+
+    assert admin.delete(f"/api/crons/{held['id']}").status == 204
+    assert harness.drain_queue() == 1  # the first run ends; nothing promotes the second
+    runs = {run.id: run for run in harness.executions()}
+    active, waiting = runs[first.json["run"]["id"]], runs[second.json["run"]["id"]]
+    assert (active.status, active.job_id) == ("SUCCESS", None)
+    assert (waiting.status, waiting.job_id) == ("CANCELLED", None)
+    assert "its cron job was deleted" in str(waiting.error_message)
+
+    tick = next_minute()
+    report = harness.tick(tick)
+    assert (report["failed"], report["sweep"]["failed"]) == ([], [])
+    (run,) = [run for run in harness.executions() if run.job_id == healthy["id"]]
+    assert (run.scheduled_time, run.id in report["dispatched"]) == (tick, True)
+
+
+def test_a_waiting_run_left_without_its_job_is_cancelled_by_the_tick(
+    harness: Harness, admin: AdminClient
+) -> None:
+    """A WAITING run whose job was deleted by an older jobu (or behind jobu's back) never stops a
+    tick: the sweeper cancels it, and the due job still gets its run."""
+    held = create(admin, "held", overlap_policy="queue_one")
+    healthy = create(admin, "healthy", cron_expression="* * * * *")
+    admin.post(f"/api/crons/{held['id']}/run")
+    waiting = admin.post(f"/api/crons/{held['id']}/run").json["run"]
+
+    async def delete_behind_jobus_back(store: JobStore) -> None:
+        async with store.connector.connection() as conn:
+            await store.connector.jobu_queries.delete_cron_job_by_id(conn, id=held["id"])
+
+    harness.with_store(delete_behind_jobus_back)
+    assert harness.drain_queue() == 1  # the active run ends; nothing promotes the other
+    (orphan,) = [run for run in harness.executions() if run.id == waiting["id"]]
+    assert (orphan.status, orphan.job_id) == ("WAITING", None)
+
+    tick = next_minute()
+    report = harness.tick(tick)
+    assert (report["failed"], report["sweep"]["failed"]) == ([], [])
+    (orphan,) = [run for run in harness.executions() if run.id == waiting["id"]]
+    assert orphan.status == "CANCELLED"
+    (run,) = [run for run in harness.executions() if run.job_id == healthy["id"]]
+    assert (run.scheduled_time, run.id in report["dispatched"]) == (tick, True)
+
+
+def test_a_failing_part_of_the_tick_is_logged_and_counted_and_the_others_run(
+    harness: Harness,
+    admin: AdminClient,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    healthy = create(admin, "healthy", cron_expression="* * * * *")
+    unsent = harness.insert_event_run("sample", {}, now=datetime.now(UTC) - timedelta(minutes=5))
+
+    async def broken(*_: Any, **__: Any) -> list[int]:
+        raise RuntimeError("a row the sweeper cannot read")
+
+    monkeypatch.setattr(Runs, "jobs_with_promotable", broken)
+    tick = next_minute()
+    capsys.readouterr()
+    report = harness.tick(tick)
+    assert report["sweep"]["failed"] == ["promote"]
+    assert report["sweep"]["requeued"] == [unsent]  # the sweeper's next part still ran
+
+    monkeypatch.setattr("jobu.cron_dispatch.sweep", broken)
+    later = harness.tick(tick + timedelta(minutes=1))
+    assert later["failed"] == ["sweep"]
+    runs = sorted(run.scheduled_time for run in harness.executions() if run.job_id == healthy["id"])
+    assert runs == [tick, tick + timedelta(minutes=1)]
+    assert emitted_metrics(capsys.readouterr().out)["TickPartFailures"] == [1.0, 1.0]
