@@ -5,16 +5,21 @@ separate connections, threads or processes at once.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from jobu.models import ExecutionStatus
 from jobu.store import JobStore
 from jobu.store.runs import Runs
 from tests.support.admin_client import AdminClient
-from tests.support.harness import Harness
+from tests.support.harness import Harness, reset_containers
 
 
 def create(admin: AdminClient, name: str, **fields: Any) -> dict[str, Any]:
@@ -119,3 +124,94 @@ def test_a_failing_part_of_the_tick_is_logged_and_counted_and_the_others_run(
     runs = sorted(run.scheduled_time for run in harness.executions() if run.job_id == healthy["id"])
     assert runs == [tick, tick + timedelta(minutes=1)]
     assert emitted_metrics(capsys.readouterr().out)["TickPartFailures"] == [1.0, 1.0]
+
+
+# --- retention against a bulk retry ----------------------------------------------------------------
+
+
+def failed_runs(harness: Harness, count: int, *, ended: datetime) -> list[int]:
+    """`count` event runs that ended FAILED at `ended`, as the worker ends them."""
+    ids = [harness.insert_event_run("sample", {}, now=ended) for _ in range(count)]
+
+    async def fail(store: JobStore) -> None:
+        for execution_id in ids:
+            deadline = ended + timedelta(minutes=5)
+            assert await store.runs.claim(execution_id, attempt=0, now=ended, deadline_at=deadline)
+            failed = ExecutionStatus.FAILED
+            await store.runs.finish(
+                execution_id, attempt=0, status=failed, result=None, error_message="failed", now=ended
+            )
+
+    harness.with_store(fail)
+    return ids
+
+
+class Held:
+    """Holds the transaction of the request that runs `query` open, just before that query, until
+    released: its earlier statements' row locks stay held meanwhile (another connection waits on them)."""
+
+    def __init__(self, harness: Harness, monkeypatch: pytest.MonkeyPatch, query: str) -> None:
+        self.reached, self.released = threading.Event(), threading.Event()
+        queries = harness.with_store(_queries)
+        original = getattr(queries, query)
+
+        async def held(conn: Any, **params: Any) -> AsyncIterator[Any]:
+            self.reached.set()
+            await asyncio.to_thread(self.released.wait, 30)
+            async for row in original(conn, **params):
+                yield row
+
+        monkeypatch.setattr(queries, query, held)
+
+
+async def _queries(store: JobStore) -> Any:
+    return store.connector.jobu_queries
+
+
+def waiting_on_a_lock(harness: Harness, statement: str) -> bool:
+    async def look(store: JobStore) -> bool:
+        async with store.connector.connection() as conn:
+            waiting = await conn.fetchval(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
+                f"%{statement}%",
+            )
+        return bool(waiting)
+
+    return harness.with_store(look)
+
+
+def until(condition: Callable[[], bool], *, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the race did not happen"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_retention_does_not_delete_runs_an_operator_retried_while_it_waited_on_them(
+    harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tick's retention DELETE chose the runs while they were FAILED, then waited on the row
+    locks of a bulk retry making them PENDING: it must not delete them once it gets the rows."""
+    monkeypatch.setenv("JOBU_RUN_RETENTION_DAYS", "1")
+    reset_containers()
+    ids = failed_runs(harness, 20, ended=datetime.now(UTC) - timedelta(days=2))
+    retry = Held(harness, monkeypatch, "unqueued_executions_by_ids")  # after the UPDATE, before commit
+    answers: dict[str, Any] = {}
+    retrying = threading.Thread(
+        target=lambda: answers.update(retry=admin.post("/api/jobs/bulk-retry", body={"dry_run": False}))
+    )
+    ticking = threading.Thread(target=lambda: answers.update(tick=harness.invoke_cron({})))
+    retrying.start()
+    assert retry.reached.wait(30)
+    ticking.start()
+    until(lambda: waiting_on_a_lock(harness, "DELETE FROM job_executions"))
+    retry.released.set()
+    retrying.join(60)
+    ticking.join(60)
+
+    assert answers["retry"].status == 200, answers["retry"].body
+    assert (answers["retry"].json["ids"], answers["retry"].json["queued"]) == (ids, ids)
+    assert answers["tick"]["deleted_runs"] == 0
+    runs = harness.executions()
+    assert [(run.id, run.status, run.retry_count) for run in runs] == [(i, "PENDING", 1) for i in ids]

@@ -124,11 +124,14 @@ JOIN jsonb_to_recordset(CAST(:slots AS JSONB)) AS s (job_id BIGINT, scheduled_ti
 ORDER BY e.id;
 
 -- name: delete_finished_runs!
--- Retention: the oldest finished runs past the cutoff, a bounded batch per statement.
+-- Retention: the oldest finished runs past the cutoff, a bounded batch per statement. The outer
+-- WHERE repeats the conditions: a row the DELETE had to wait for (an operator retrying it) is checked
+-- again as it is now (PostgreSQL re-checks only the outer WHERE), so a retried run is never deleted.
 DELETE FROM job_executions
 WHERE id IN (SELECT id FROM job_executions
              WHERE status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED') AND finished_at < :cutoff
-             ORDER BY finished_at LIMIT :limit);
+             ORDER BY finished_at LIMIT :limit)
+  AND status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED') AND finished_at < :cutoff;
 
 -- name: claim_execution^
 -- The conditional update that decides who runs: only a PENDING row of the message's attempt. It
