@@ -15,11 +15,25 @@ from typing import Any
 
 import pytest
 
+from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
 from jobu.models import ExecutionStatus
 from jobu.store import JobStore
 from jobu.store.runs import Runs
 from tests.support.admin_client import AdminClient
-from tests.support.harness import Harness, reset_containers
+from tests.support.harness import Harness, reset_containers, work_message
+
+
+@handler("test_races_fails_first")
+class FailsFirst(BaseHandler):
+    """Its first attempt fails after params.value seconds (before the worker's cancel poll); a later
+    attempt works for twice that (past the poll), then succeeds."""
+
+    async def execute(self, params: HandlerParams) -> HandlerResult:
+        if self.context.retry_count == 0:
+            await asyncio.sleep(float(params.value))
+            raise RuntimeError("the first attempt fails")
+        await asyncio.sleep(2 * float(params.value))
+        return HandlerResult(action="done")
 
 
 def create(admin: AdminClient, name: str, **fields: Any) -> dict[str, Any]:
@@ -215,3 +229,31 @@ def test_retention_does_not_delete_runs_an_operator_retried_while_it_waited_on_t
     assert answers["tick"]["deleted_runs"] == 0
     runs = harness.executions()
     assert [(run.id, run.status, run.retry_count) for run in runs] == [(i, "PENDING", 1) for i in ids]
+
+
+# --- a cancel request belongs to its attempt ----------------------------------------------------------
+
+
+def test_a_cancel_asked_of_an_attempt_that_failed_does_not_cancel_the_operators_retry(
+    harness: Harness, admin: AdminClient
+) -> None:
+    execution_id = harness.insert_event_run("test_races_fails_first", {"value": 1.5})
+    answers: dict[str, Any] = {}
+
+    def cancel_once_running() -> None:
+        until(lambda: harness.executions()[0].status == "RUNNING")
+        answers["cancel"] = admin.post(f"/api/jobs/{execution_id}/cancel")
+
+    cancelling = threading.Thread(target=cancel_once_running)
+    cancelling.start()
+    assert harness.invoke_worker([work_message(execution_id)]) == {"batchItemFailures": []}
+    cancelling.join(30)
+    assert answers["cancel"].json["outcome"] == "requested"
+    (failed,) = harness.executions()
+    assert failed.status == "FAILED"  # it failed before its worker looked for the request
+
+    retried = admin.post(f"/api/jobs/{execution_id}/retry")
+    assert (retried.status, retried.json["queued"]) == (200, True)
+    assert harness.drain_queue() == 1
+    (run,) = harness.executions()
+    assert (run.status, run.retry_count, run.cancel_requested_at) == ("SUCCESS", 1, None)
