@@ -44,6 +44,7 @@ from jobu.operations.audit import Actor, audited, differences, fields_of
 from jobu.operations.paging import Page, PageRequest
 from jobu.params_schema import params_problem
 from jobu.provenance import merge_params
+from jobu.retries import JOB_DELETED_REASON
 from jobu.specs import CronJobSpec, StorableText
 from jobu.store import JobStore
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
@@ -272,10 +273,11 @@ async def set_enabled(store: JobStore, name: str, *, enabled: bool, now: datetim
 
 
 async def delete(store: JobStore, job_id: int, *, now: datetime, actor: Actor) -> None:
-    """Delete the job; its runs stay, with job_id cleared (the foreign key's ON DELETE SET NULL)."""
+    """Delete the job; its runs stay, with job_id cleared (the foreign key's ON DELETE SET NULL),
+    except a WAITING one (queue_one), which nothing could start any more: it is CANCELLED."""
     async with audited(store, actor, "cron_job.delete", "cron_job", job_id, now=now) as change:
         job = await get(store, job_id, conn=change.conn)
-        if not await store.cron_jobs.delete(job_id, conn=change.conn):
+        if not await store.cron_jobs.delete(job_id, reason=JOB_DELETED_REASON, now=now, conn=change.conn):
             raise NotFoundError(f"no cron job with id {job_id}")
         change.record(before=fields_of(job, DEFINITION))
 

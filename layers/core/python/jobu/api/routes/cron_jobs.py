@@ -92,7 +92,7 @@ async def update_cron_job(job_id: JobId, changes: CronJobUpdate, admin: Admin, a
 @router.delete(
     "/<job_id>",
     tags=TAGS,
-    summary="Delete a cron job (its runs stay)",
+    summary="Delete a cron job (its runs stay; a WAITING one is cancelled)",
     status_code=204,
     responses=responses(204, "Deleted", 404),
 )
