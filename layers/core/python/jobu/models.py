@@ -297,6 +297,21 @@ class RejectedEventSummary(Row):
     raw_truncated: DbBool
 
 
+@dataclass
+class OperatorAction(Row):
+    """A row of the audit trail: who did what to which target, and what it changed (jobu.operations.audit)."""
+
+    id: int
+    created_at: UtcDatetime
+    principal: str
+    operation: str
+    target_kind: str
+    target_id: str | None
+    request_id: str | None
+    before_state: JsonValue | None
+    after_state: JsonValue | None
+
+
 @dataclass(frozen=True)
 class JobMessage:
     """The Kafka message that asks for a run: {"handler_name", "params", "job_id"}."""
