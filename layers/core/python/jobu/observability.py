@@ -12,8 +12,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from jobu import constants
 
-logger = Logger(service=os.environ.get(constants.POWERTOOLS_SERVICE_NAME) or "jobu")
-metrics = Metrics(namespace=os.environ.get(constants.POWERTOOLS_METRICS_NAMESPACE) or "jobu")
+SERVICE = os.environ.get(constants.POWERTOOLS_SERVICE_NAME) or "jobu"
+NAMESPACE = os.environ.get(constants.POWERTOOLS_METRICS_NAMESPACE) or "jobu"
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE)
 # An invocation may record no metric (an admin request that reads, a worker that finds only a
 # duplicate delivery): expected, so not a UserWarning in the function's log every time (Powertools'
 # documented way to say so).
@@ -34,6 +36,9 @@ RETRIED = "ExecutionsRetried"
 ABANDONED = "ExecutionsAbandoned"
 DEAD_LETTERED = "WorkMessagesDeadLettered"
 TICK_PART_FAILED = "TickPartFailures"
+# per handler (jobu.run_metrics): dimensions service, handler (and status for RUNS_ENDED)
+RUNS_ENDED = "RunsEnded"
+START_LATENCY = "StartLatencySeconds"
 
 __all__ = ["MetricUnit", "logger", "metrics", "traced"]
 

@@ -39,6 +39,7 @@ from jobu.observability import SUCCEEDED, count, logger
 from jobu.pools import DEFAULT_POOL
 from jobu.retries import CANCELLED_REASON, settle_failure
 from jobu.run_database import HandlerDatabase, TransactionDatabase
+from jobu.run_metrics import run_ended, run_started
 from jobu.store import JobStore
 from jobu.store.runs import Finished
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
@@ -271,6 +272,7 @@ class Worker:
         logger.thread_safe_append_keys(
             execution_id=execution.id, job_id=execution.job_id, handler_name=execution.handler_name
         )
+        run_started(execution, now)
         budget = min(float(execution.timeout_seconds), remaining_seconds - TIMEOUT_MARGIN_SECONDS)
         logger.info("run started", extra={"attempt": message.attempt, "budget_seconds": budget})
         try:
@@ -396,6 +398,7 @@ class Worker:
             logger.warning("run settled by another actor first (the sweeper, past its deadline)")
             return Outcome.DUPLICATE
         count(SUCCEEDED)
+        run_ended(execution.handler_name, ExecutionStatus.SUCCESS)
         created = finished.follow_up
         logger.info("run succeeded", extra={"next_execution_id": None if created is None else created.id})
         next_runs = [QueuedRun.for_execution(created)] if created is not None else []
