@@ -144,6 +144,7 @@ def build_execution(accepted: Accepted, base: CronJob | None) -> NewExecution:
         source_topic=where.topic,
         source_partition=where.partition,
         source_offset=where.offset,
+        trace_parent=accepted.record.trace_parent,
     )
 
 

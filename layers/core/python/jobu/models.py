@@ -212,6 +212,8 @@ class Execution(Row):
     params_provenance: JsonObject | None = None
     # an operator asked to cancel this run while it was RUNNING (docs/executions.md)
     cancel_requested_at: UtcDatetime | None = None
+    # the W3C traceparent of the Kafka record it came from, validated (jobu.traces)
+    trace_parent: str | None = None
 
 
 @dataclass
@@ -244,6 +246,7 @@ class NewExecution:
     source_offset: int | None = None
     parent_execution_id: int | None = None
     params_provenance: dict[str, ParamOrigin] | None = None
+    trace_parent: str | None = None
 
 
 @dataclass

@@ -57,8 +57,20 @@ class Runs(Rows):
         # a field left out is NULL on every backend; a JSON null would be stored as JSON 'null' on some
         rows = [{f: getattr(e, f) for f in fields if getattr(e, f) is not None} for e in executions]
         sources = [{k: row[k] for k in ("source_topic", "source_partition", "source_offset")} for row in rows]
+        traces = [
+            {
+                "source_topic": e.source_topic,
+                "source_partition": e.source_partition,
+                "source_offset": e.source_offset,
+                "trace_parent": e.trace_parent,
+            }
+            for e in executions
+            if e.trace_parent is not None
+        ]
         async with self.connector.transaction() as conn:
             await self._q.insert_event_executions(conn, rows=self._j(rows), now=self._t(now))
+            if traces:
+                await self._q.set_trace_parents(conn, traces=self._j(traces))
             found = [r async for r in self._q.unqueued_executions_for_sources(conn, sources=self._j(sources))]
         return rows_to(Execution, found)
 
