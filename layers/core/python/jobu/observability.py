@@ -33,6 +33,8 @@ CANCELLED = "ExecutionsCancelled"
 RETRIED = "ExecutionsRetried"
 ABANDONED = "ExecutionsAbandoned"
 DEAD_LETTERED = "WorkMessagesDeadLettered"
+DEDUPLICATED = "RunsDeduplicated"
+EXPIRED = "ExecutionsExpired"
 
 __all__ = ["MetricUnit", "logger", "metrics", "traced"]
 

@@ -5,7 +5,9 @@
   had asked to cancel it.
 - A WAITING run (overlap policy queue_one) whose job has no active run any more becomes PENDING
   (the worker that ended the active run normally does this; it may have died first).
-- A PENDING run whose message was never sent (the sender died, or SQS refused) is sent again.
+- A WAITING or PENDING run never started by its expires_at ends EXPIRED.
+- A PENDING run whose message was never sent (the sender died, or SQS refused) is sent again;
+  so is a run delayed (run_at / delay_seconds) past SQS's 15 minutes, once its time is that near.
   Rows younger than the policy's grace are left alone: their sender may still be at work.
 - A PENDING run whose message was sent more than the policy's stuck_after ago and never claimed
   is sent again too: that message is gone (dead-lettered after the database was down for each of its
@@ -14,15 +16,16 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from jobu.config import RetryPolicy, SweepPolicy
 from jobu.models import ExecutionStatus
-from jobu.observability import ABANDONED, REQUEUED, count, logger
+from jobu.observability import ABANDONED, EXPIRED, REQUEUED, count, logger
 from jobu.retries import CANCELLED_REASON, settle_failure
 from jobu.store import JobStore
-from jobu.work_queue import QueuedRun, WorkQueue, enqueue
+from jobu.work_queue import MAX_DELAY_SECONDS, QueuedRun, WorkQueue, enqueue
 
 SWEEP_LIMIT = 1000
 
@@ -69,9 +72,15 @@ async def sweep(
         promoted = await store.runs.promote_waiting(job_id, now=now)
         retries += [QueuedRun.for_execution(promoted)] if promoted else []
 
+    expired = await store.runs.expire_due(now=now)
+    count(EXPIRED, expired)
+
     unsent = await store.runs.unqueued(cutoff=now - policy.grace, limit=SWEEP_LIMIT)
     unsent += await store.runs.stuck(cutoff=now - policy.stuck_after, limit=SWEEP_LIMIT)
-    runs = [QueuedRun.for_execution(e, int((e.available_at - now).total_seconds())) for e in unsent]
+    # runs delayed past what SQS can delay: each is sent once its time is within SQS's delay
+    horizon = now + timedelta(seconds=MAX_DELAY_SECONDS)
+    unsent += await store.runs.delayed_due(cutoff=now - policy.grace, horizon=horizon, limit=SWEEP_LIMIT)
+    runs = [QueuedRun.for_execution(e, math.ceil((e.available_at - now).total_seconds())) for e in unsent]
     sent = await enqueue(store, queue, runs + retries, now=now)
     report.requeued = [run.execution_id for run in runs if run.execution_id in set(sent.sent)]
     count(REQUEUED, len(report.requeued))
