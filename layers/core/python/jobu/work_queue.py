@@ -211,9 +211,9 @@ async def dispatch_new_runs(
 
     Each line carries execution_id, job_id and handler_name: the keys that find a run's lines.
     """
-    sent = await enqueue(
-        store, queue, [QueuedRun.for_execution(e, _delay(e, now)) for e in executions], now=now
-    )
+    # not for_execution: it shortens a delay to SQS's longest, and a longer one is the sweeper's to send
+    runs = [QueuedRun(e.id, e.retry_count, e.handler_name, _delay(e, now)) for e in executions]
+    sent = await enqueue(store, queue, runs, now=now)
     count(DISPATCHED, len(sent.sent))
     queued = set(sent.sent)
     for execution in executions:

@@ -410,14 +410,18 @@ class Runs(Rows):
             "to_date": self._t(to_date),
         }
 
+    def _history_filter(self, tags: Sequence[str] | None = None, **run_filter: Any) -> dict[str, Any]:
+        """bind_filter's, and the tags a run must all carry (None: any)."""
+        return self.bind_filter(**run_filter) | {"tags": self._j(list(tags)) if tags else None}
+
     async def count(self, **run_filter: Any) -> int:
-        """Runs matching job_id, statuses, handler_name, from_date and to_date (None: any)."""
-        return int(await self._select_one("count_executions", **self.bind_filter(**run_filter)))
+        """Runs matching job_id, statuses, handler_name, from_date, to_date and tags (None: any)."""
+        return int(await self._select_one("count_executions", **self._history_filter(**run_filter)))
 
     async def page(self, *, limit: int, offset: int, **run_filter: Any) -> list[ExecutionSummary]:
         """A page of the runs count counts, newest first."""
         rows = await self._select(
-            "page_executions", limit=limit, offset=offset, **self.bind_filter(**run_filter)
+            "page_executions", limit=limit, offset=offset, **self._history_filter(**run_filter)
         )
         return rows_to(ExecutionSummary, rows)
 

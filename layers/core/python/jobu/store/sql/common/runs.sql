@@ -16,14 +16,14 @@ WHERE e.id = :id;
 -- name: execution_summary^
 SELECT e.id, e.job_id, c.name AS cron_name, e.handler_name, e.scheduled_time, e.status, e.param_source,
        e.retry_count, e.max_retry, e.started_at, e.finished_at, e.created_at, e.parent_execution_id,
-       SUBSTR(e.error_message, 1, 500) AS error_message
+       SUBSTR(e.error_message, 1, 500) AS error_message, e.priority, e.tags
 FROM job_executions AS e LEFT JOIN cron_jobs AS c ON c.id = e.job_id
 WHERE e.id = :id;
 
 -- name: execution_children
 SELECT e.id, e.job_id, c.name AS cron_name, e.handler_name, e.scheduled_time, e.status, e.param_source,
        e.retry_count, e.max_retry, e.started_at, e.finished_at, e.created_at, e.parent_execution_id,
-       SUBSTR(e.error_message, 1, 500) AS error_message
+       SUBSTR(e.error_message, 1, 500) AS error_message, e.priority, e.tags
 FROM job_executions AS e LEFT JOIN cron_jobs AS c ON c.id = e.job_id
 WHERE e.parent_execution_id = :id
 ORDER BY e.id

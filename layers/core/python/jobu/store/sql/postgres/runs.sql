@@ -11,12 +11,13 @@ WHERE (CAST(:job_id AS BIGINT) IS NULL OR e.job_id = :job_id)
        OR e.status IN (SELECT jsonb_array_elements_text(CAST(:statuses AS JSONB))))
   AND (CAST(:handler_name AS TEXT) IS NULL OR e.handler_name = :handler_name)
   AND (CAST(:from_date AS TIMESTAMPTZ) IS NULL OR e.created_at >= :from_date)
-  AND (CAST(:to_date AS TIMESTAMPTZ) IS NULL OR e.created_at <= :to_date);
+  AND (CAST(:to_date AS TIMESTAMPTZ) IS NULL OR e.created_at <= :to_date)
+  AND (CAST(:tags AS JSONB) IS NULL OR e.tags @> CAST(:tags AS JSONB));
 
 -- name: page_executions
 SELECT e.id, e.job_id, c.name AS cron_name, e.handler_name, e.scheduled_time, e.status, e.param_source,
        e.retry_count, e.max_retry, e.started_at, e.finished_at, e.created_at, e.parent_execution_id,
-       SUBSTR(e.error_message, 1, 500) AS error_message
+       SUBSTR(e.error_message, 1, 500) AS error_message, e.priority, e.tags
 FROM job_executions AS e LEFT JOIN cron_jobs AS c ON c.id = e.job_id
 WHERE (CAST(:job_id AS BIGINT) IS NULL OR e.job_id = :job_id)
   AND (CAST(:statuses AS JSONB) IS NULL
@@ -24,6 +25,7 @@ WHERE (CAST(:job_id AS BIGINT) IS NULL OR e.job_id = :job_id)
   AND (CAST(:handler_name AS TEXT) IS NULL OR e.handler_name = :handler_name)
   AND (CAST(:from_date AS TIMESTAMPTZ) IS NULL OR e.created_at >= :from_date)
   AND (CAST(:to_date AS TIMESTAMPTZ) IS NULL OR e.created_at <= :to_date)
+  AND (CAST(:tags AS JSONB) IS NULL OR e.tags @> CAST(:tags AS JSONB))
 ORDER BY e.id DESC
 LIMIT :limit OFFSET :offset;
 

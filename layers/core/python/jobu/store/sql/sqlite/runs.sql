@@ -11,18 +11,22 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:statuses IS NULL OR e.status IN (SELECT value FROM json_each(:statuses)))
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
-  AND (:to_date IS NULL OR e.created_at <= :to_date);
+  AND (:to_date IS NULL OR e.created_at <= :to_date)
+  AND (:tags IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(:tags) AS t
+                                     WHERE t.value NOT IN (SELECT value FROM json_each(e.tags))));
 
 -- name: page_executions
 SELECT e.id, e.job_id, c.name AS cron_name, e.handler_name, e.scheduled_time, e.status, e.param_source,
        e.retry_count, e.max_retry, e.started_at, e.finished_at, e.created_at, e.parent_execution_id,
-       SUBSTR(e.error_message, 1, 500) AS error_message
+       SUBSTR(e.error_message, 1, 500) AS error_message, e.priority, e.tags
 FROM job_executions AS e LEFT JOIN cron_jobs AS c ON c.id = e.job_id
 WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:statuses IS NULL OR e.status IN (SELECT value FROM json_each(:statuses)))
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
+  AND (:tags IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(:tags) AS t
+                                     WHERE t.value NOT IN (SELECT value FROM json_each(e.tags))))
 ORDER BY e.id DESC
 LIMIT :limit OFFSET :offset;
 
