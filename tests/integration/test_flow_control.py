@@ -19,6 +19,7 @@ from jobu.handler_manifest import known_handler_names
 from jobu.models import Execution
 from jobu.store import open_store
 from jobu.work_queue import WorkQueue
+from tests.support.admin_client import AdminClient
 from tests.support.harness import REQUEUE_GRACE, Harness, kafka_record, msk_event, run, work_message
 
 # near the real clock: moto drops messages sent from a time beyond the queue's retention
@@ -326,3 +327,29 @@ def test_bad_flow_control_values_are_rejected_naming_the_field_beside_a_good_rec
         assert reasons[n].startswith(reason), (fields, reasons[n])
     assert harness.drain_queue() == 1
     assert [(r.source_offset, r.status) for r in harness.executions()] == [(100, "SUCCESS")]
+
+
+def test_the_admin_api_lists_runs_by_every_given_tag(harness: Harness, admin: AdminClient) -> None:
+    dispatch(
+        harness,
+        kafka_record(1, request(tags=["tenant-a", "billing"], priority="high")),
+        kafka_record(2, request(tags=["tenant-b", "billing"])),
+        kafka_record(3, request()),
+    )
+    first, second, _ = harness.executions()
+
+    def listed(**query: Any) -> list[tuple[int, str, Any]]:
+        answer = admin.get("/api/jobs", query=query)
+        assert answer.status == 200, answer.json
+        return [(run["id"], run["priority"], run["tags"]) for run in answer.json["items"]]
+
+    assert listed(tag="billing") == [
+        (second.id, "normal", ["tenant-b", "billing"]),
+        (first.id, "high", ["tenant-a", "billing"]),
+    ]
+    assert listed(tag=["billing", "tenant-a"]) == [(first.id, "high", ["tenant-a", "billing"])]
+    assert admin.get("/api/jobs", query={"tag": ["billing", "tenant-a"]}).json["total"] == 1
+    assert listed(tag="nobody") == []
+    refused = admin.get("/api/jobs", query={"tag": "x" * 65})
+    assert refused.status == 400
+    assert refused.json["detail"][0]["loc"] == ["query", "tag", 0]

@@ -4,7 +4,7 @@ once here for every way in (a Kafka record today; the enqueue API and cron jobs 
 - idempotency_key, 1-200 characters: within idempotency_ttl_seconds (1 s to a year, default a day) of
   the first run with the same handler and key, no new run is made;
 - priority: "high", "normal" (default) or "low";
-- tags: up to 10 strings of 1-64 characters; runs can be listed by tag;
+- tags: up to 10 strings of 1-64 characters (no commas); runs can be listed by tag;
 - run_at (an ISO 8601 time with its offset) or delay_seconds (0 s to a year): not runnable before then;
 - expires_at (an ISO 8601 time) or ttl_seconds (1 s to a year): a run not started by then ends EXPIRED;
 - concurrency_key, 1-200 characters: the key the handler's per-key limits apply to.
@@ -32,6 +32,8 @@ MAX_HORIZON_SECONDS = 365 * 24 * 3600  # delays, TTLs and keys: up to a year
 DEFAULT_IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 # printable text: keys and tags end up in logs, terminals and URLs
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+# a tag is also a query value (?tag=a&tag=b), which API Gateway's HTTP API joins with commas
+TAG_PATTERN = r"^[^\x00-\x1f\x7f,]+$"
 
 
 def _time(document: Mapping[str, Any], name: str) -> datetime | None:
@@ -64,8 +66,8 @@ def _tags(document: Mapping[str, Any]) -> tuple[str, ...]:
             {f"tags[{index}]": tag}, f"tags[{index}]", min_length=1, max_length=MAX_TAG_LENGTH
         )
         assert checked is not None
-        if not re.search(_PRINTABLE, checked):
-            raise FieldError(f"tags[{index}]", "String should not hold control characters")
+        if not re.search(TAG_PATTERN, checked):
+            raise FieldError(f"tags[{index}]", "String should hold no commas or control characters")
         if checked not in tags:
             tags.append(checked)
     return tuple(tags)
