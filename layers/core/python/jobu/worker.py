@@ -54,6 +54,16 @@ class NotEnoughTimeError(JobuError):
     """Too little of the invocation is left to run anything; the message is left for redelivery."""
 
 
+def _expiring(execution: Execution, now: datetime) -> bool:
+    """A run the claim refused because it was never started by its expires_at."""
+    return (
+        execution.status in (ExecutionStatus.WAITING, ExecutionStatus.PENDING)
+        and execution.started_at is None
+        and execution.expires_at is not None
+        and execution.expires_at <= now
+    )
+
+
 class Outcome(StrEnum):
     SUCCESS = "SUCCESS"
     FAILED = "FAILED"
@@ -285,13 +295,6 @@ class Worker:
     async def _unclaimed(self, conn: Any, message: WorkMessage, now: datetime) -> Outcome:
         """The claim refused the message: no such run, one that is someone else's, or one never
         started by its expires_at, which ends EXPIRED here."""
-        if await self.store.runs.expire(message.execution_id, now=now, conn=conn):
-            logger.warning(
-                "run expired: not started by its expires_at; it never starts",
-                extra={"execution_id": message.execution_id},
-            )
-            count(EXPIRED)
-            return Outcome.EXPIRED
         execution = await self.store.runs.get(message.execution_id, conn=conn)
         if execution is None:
             logger.warning(
@@ -301,6 +304,10 @@ class Worker:
         logger.thread_safe_append_keys(
             execution_id=execution.id, job_id=execution.job_id, handler_name=execution.handler_name
         )
+        if _expiring(execution, now) and await self.store.runs.expire(execution.id, now=now, conn=conn):
+            logger.warning("run expired: not started by its expires_at; it never starts")
+            count(EXPIRED)
+            return Outcome.EXPIRED
         logger.info(
             "duplicate delivery ignored",
             extra={
