@@ -35,6 +35,7 @@ ABANDONED = "ExecutionsAbandoned"
 DEAD_LETTERED = "WorkMessagesDeadLettered"
 DEDUPLICATED = "RunsDeduplicated"
 EXPIRED = "ExecutionsExpired"
+TICK_PART_FAILED = "TickPartFailures"
 
 __all__ = ["MetricUnit", "logger", "metrics", "traced"]
 

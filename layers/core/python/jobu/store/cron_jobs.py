@@ -89,8 +89,18 @@ class CronJobs(Rows):
         )
         return changed > 0
 
-    async def delete(self, job_id: int) -> bool:
-        return await self._update("delete_cron_job_by_id", id=job_id) > 0
+    async def delete(self, job_id: int, *, reason: str, now: datetime) -> bool:
+        """Delete the job, and cancel its WAITING run (queue_one) in the same transaction: with the
+        job gone nothing would ever promote it. Its other runs stay, with job_id cleared (the
+        foreign key's ON DELETE SET NULL), and end as they would have. The job's row is locked
+        first, so a tick or a run-now making a WAITING run (both under that lock) is before or after.
+        False when the job does not exist."""
+        async with self.connector.transaction() as conn:
+            if await self._q.lock_cron_job(conn, job_id=job_id) is None:
+                return False
+            await self._q.cancel_waiting_runs_of_job(conn, job_id=job_id, reason=reason, now=self._t(now))
+            deleted = await self._q.delete_cron_job_by_id(conn, id=job_id)
+        return self.connector.affected_rows(deleted) > 0
 
     async def pause(self, job_id: int, *, until: datetime | None, now: datetime) -> bool:
         return (
@@ -105,8 +115,11 @@ class CronJobs(Rows):
     ) -> CronChunk:
         """One chunk of the tick, in one transaction: lock up to `limit` due jobs (another tick
         skips them), create the runs `plan` decides for each (the job's overlap policy applied in
-        SQL), move each job to its next slot. Returns the jobs and their runs, whatever their status."""
-        async with self.connector.transaction() as conn:
+        SQL), move each job to its next slot. Returns the jobs and their runs, whatever their status.
+        Run again from the start when the database rolled it back (a deadlock) or its connection
+        broke: the slot key and each move's expected next_run_at make a second run harmless."""
+
+        async def chunk(conn: Any) -> CronChunk:
             rows = [row async for row in self._q.lock_due_cron_jobs(conn, tick=self._t(tick), limit=limit)]
             plans = [plan(DueCronJob.from_row(row)) for row in rows]
             slots = self._slots([(p.job.id, slot) for p in plans for slot in p.slots])
@@ -126,4 +139,7 @@ class CronJobs(Rows):
             if moves:
                 await self._q.advance_cron_jobs(conn, jobs=self._j(moves), now=self._t(now))
             runs = [row async for row in self._q.runs_for_slots(conn, slots=self._j(slots))] if slots else []
-        return CronChunk(plans=plans, runs=rows_to(RunRef, runs))
+            return CronChunk(plans=plans, runs=rows_to(RunRef, runs))
+
+        # a deadlock with another tick, or a connection a restart broke: the chunk runs again
+        return await self.connector.run(chunk, transaction=True)
