@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from jobu import cron_dispatch
 from jobu.store import JobStore, connector, open_store
-from tests.support.contention import job_ids, runs_per_slot, seed_jobs, tick
+from tests.support.contention import job_ids, rows_held, runs_per_slot, seed_jobs, sql_time, tick
 from tests.support.private_mariadb import PrivateMariaDB
 from tests.support.private_postgres import PrivatePostgres
 
@@ -88,6 +89,61 @@ async def test_a_deadlocked_transaction_is_run_again_not_reported_unreachable(
         await other.close()
     assert done == ["a", "b"]
     assert len(attempts) == 3, attempts  # the deadlock's victim ran once more
+
+
+async def test_a_job_whose_row_is_busy_at_tick_time_still_gets_its_slot(
+    store: JobStore, pooled_url: str
+) -> None:
+    """During the 12:01 tick another transaction holds the job's row (as a worker promoting a
+    queue_one run does) for a second. The tick skipped it (SKIP LOCKED) and the 12:02 tick coalesced
+    12:01 away; now the tick comes back for it and waits."""
+    await seed_jobs(store, 3, next_run_at=T0)
+    busy, *_ = await job_ids(store)
+    await tick(store, T0)
+    async with rows_held(pooled_url, [busy]):
+        ticking = asyncio.create_task(tick(store, T0 + MINUTE))
+        await asyncio.sleep(1.0)
+        assert not ticking.done()  # it waits for the row
+    report = await ticking
+    await tick(store, T0 + 2 * MINUTE)
+    assert report.jobs == 3
+    runs = await runs_per_slot(store)
+    assert {slot for (job, slot) in runs if job == busy} == {T0, T0 + MINUTE, T0 + 2 * MINUTE}
+    assert set(runs.values()) == {1}
+
+
+async def test_a_row_held_longer_than_the_wait_leaves_its_job_due_and_the_tick_whole(
+    store: JobStore, pooled_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cron_dispatch, "LOCK_WAIT_SECONDS", 1)
+    await seed_jobs(store, 3, next_run_at=T0)
+    busy, *others = await job_ids(store)
+    async with rows_held(pooled_url, [busy]):
+        report = await tick(store, T0)  # waits 1 s twice, then leaves it
+    assert report.jobs == 2
+    job = await store.cron_jobs.get(busy)
+    assert job is not None
+    assert job.next_run_at == T0  # still due: the next tick takes it
+    assert set(await runs_per_slot(store)) == {(job_id, T0) for job_id in others}
+
+
+async def test_the_previous_tick_still_writing_costs_no_job_its_next_slot(
+    store: JobStore, pooled_url: str
+) -> None:
+    """1,500 every-minute jobs: the 12:00 tick still holds them (it has not moved them on yet) when
+    the 12:01 tick starts. Each must get its 12:01 run, once."""
+    await seed_jobs(store, 1500, next_run_at=T0)
+    ids = await job_ids(store)
+    async with rows_held(pooled_url, ids) as execute:
+        ticking = asyncio.create_task(tick(store, T0 + MINUTE))
+        await asyncio.sleep(1.0)
+        # what the 12:00 tick writes before it commits: each job moved on to 12:01
+        await execute(f"UPDATE cron_jobs SET next_run_at = {sql_time(store, T0 + MINUTE)}")
+    report = await ticking
+    assert report.jobs == 1500
+    runs = await runs_per_slot(store)
+    assert set(runs) == {(job_id, T0 + MINUTE) for job_id in ids}
+    assert set(runs.values()) == {1}
 
 
 @pytest.fixture(params=["postgres", "mysql"])

@@ -8,11 +8,10 @@ what these tests check is in the database.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncmy
@@ -170,5 +169,7 @@ async def rows_held(url: str, ids: Sequence[int]) -> AsyncIterator[Callable[[str
             my.close()
 
 
-async def later(seconds: float) -> None:
-    await asyncio.sleep(seconds)
+def sql_time(store: JobStore, at: datetime) -> str:
+    """`at` as a SQL literal of the store's timestamp column (MySQL's holds naive UTC)."""
+    naive = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return f"'{naive}'" if store.backend == "mysql" else f"'{naive}+00:00'"

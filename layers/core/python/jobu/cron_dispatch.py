@@ -2,7 +2,10 @@
 
 Due jobs are taken in chunks, each one transaction of four statements for the whole chunk (lock
 the due jobs, insert their runs, move them on, read the runs back); a chunk's messages are sent
-while the next chunk is written. The tick goes on until no job is due, or until the invocation's
+while the next chunk is written. The chunks take the jobs no other transaction holds (SKIP
+LOCKED); then the tick comes back for the due jobs that were busy (another tick still writing, a
+worker promoting a run, an admin update) and waits for them, at most LOCK_WAIT_SECONDS, so a busy
+row never costs its job a slot. The tick goes on until no job is due, or until the invocation's
 time runs short: then it says so (`more_due`), and the entry point has the tick continue at once.
 
 What a due job gets (docs/scheduling.md) depends on its catch-up policy, for the slots from its
@@ -27,6 +30,7 @@ from typing import Any
 
 from jobu.config import RetryPolicy, SweepPolicy
 from jobu.cron import Schedule
+from jobu.errors import TransactionConflictError
 from jobu.models import DueCronJob, ExecutionStatus, RunRef
 from jobu.observability import (
     DISPATCH_LAG,
@@ -48,6 +52,9 @@ CHUNK_SIZE = 2000
 SKIP_TOLERANCE = timedelta(seconds=90)
 # Time kept back from the invocation for sending the last chunk's messages and answering.
 RESERVE_SECONDS = 10.0
+# How long the tick waits for a due job's row that another transaction holds (each of them is short:
+# a chunk of another tick, a promotion, an admin update), twice at most.
+LOCK_WAIT_SECONDS = 5
 RETENTION_BATCH = 1000
 RETENTION_BATCHES_PER_TICK = 5
 
@@ -98,10 +105,18 @@ async def _dispatch_due(
 ) -> None:
     plan = _planner(report.tick_time)
     sends: list[asyncio.Task[SendReport]] = []
+    wait: int | None = None  # first the jobs nobody holds; then, waiting, the ones that were busy
     while True:
-        chunk = await store.cron_jobs.dispatch_due(
-            tick=report.tick_time, limit=CHUNK_SIZE, plan=plan, now=now
-        )
+        try:
+            chunk = await store.cron_jobs.dispatch_due(
+                tick=report.tick_time, limit=CHUNK_SIZE, plan=plan, now=now, wait_seconds=wait
+            )
+        except TransactionConflictError as error:
+            if wait is None:
+                raise
+            # held longer than any of jobu's own transactions: still due, the next tick takes them
+            logger.warning("due jobs stayed busy: left for the next tick", extra={"error": str(error)})
+            break
         report.jobs += len(chunk.plans)
         found = {(run.job_id, run.scheduled_time) for run in chunk.runs}
         report.skipped_overlap += [
@@ -115,8 +130,10 @@ async def _dispatch_due(
             # sent while the next chunk is written
             sends.append(asyncio.create_task(_send(store, queue, fresh, now=now)))
         if len(chunk.plans) < CHUNK_SIZE:
-            break
-        if time_left() < RESERVE_SECONDS:
+            if wait is not None or not store.connector.skips_locked_rows:
+                break
+            wait = LOCK_WAIT_SECONDS
+        if time_left() < RESERVE_SECONDS + (0 if wait is None else 2 * LOCK_WAIT_SECONDS):
             report.more_due = True
             break
     for sent in await asyncio.gather(*sends):

@@ -7,6 +7,7 @@ runs.sql).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -101,16 +102,30 @@ class CronJobs(Rows):
         return await self._update("resume_cron_job", id=job_id, now=self._t(now)) > 0
 
     async def dispatch_due(
-        self, *, tick: datetime, limit: int, plan: Callable[[DueCronJob], SlotPlan], now: datetime
+        self,
+        *,
+        tick: datetime,
+        limit: int,
+        plan: Callable[[DueCronJob], SlotPlan],
+        now: datetime,
+        wait_seconds: int | None = None,
     ) -> CronChunk:
         """One chunk of the tick, in one transaction: lock up to `limit` due jobs (another tick
         skips them), create the runs `plan` decides for each (the job's overlap policy applied in
         SQL), move each job to its next slot. Returns the jobs and their runs, whatever their status.
         Run again from the start when the database rolled it back (a deadlock) or its connection
-        broke: the slot key and each move's expected next_run_at make a second run harmless."""
+        broke: the slot key and each move's expected next_run_at make a second run harmless.
+
+        With `wait_seconds`, the due jobs another transaction holds are waited for (at most that
+        long, then TransactionConflictError) instead of skipped."""
 
         async def chunk(conn: Any) -> CronChunk:
-            rows = [row async for row in self._q.lock_due_cron_jobs(conn, tick=self._t(tick), limit=limit)]
+            if wait_seconds is None:
+                rows = [
+                    row async for row in self._q.lock_due_cron_jobs(conn, tick=self._t(tick), limit=limit)
+                ]
+            else:
+                rows = await self._lock_due_waiting(conn, tick=tick, limit=limit, seconds=wait_seconds)
             plans = [plan(DueCronJob.from_row(row)) for row in rows]
             slots = self._slots([(p.job.id, slot) for p in plans for slot in p.slots])
             if slots:
@@ -131,5 +146,21 @@ class CronJobs(Rows):
             runs = [row async for row in self._q.runs_for_slots(conn, slots=self._j(slots))] if slots else []
             return CronChunk(plans=plans, runs=rows_to(RunRef, runs))
 
-        # a deadlock with another tick, or a connection a restart broke: the chunk runs again
-        return await self.connector.run(chunk, transaction=True)
+        # a deadlock with another tick, or a connection a restart broke: the chunk runs again (a
+        # wait that timed out only once more: the tick has other work and a deadline)
+        return await self.connector.run(
+            chunk, transaction=True, conflict_attempts=5 if wait_seconds is None else 2
+        )
+
+    async def _lock_due_waiting(self, conn: Any, *, tick: datetime, limit: int, seconds: int) -> list[Any]:
+        await self._q.bound_lock_wait(conn, seconds=seconds)
+        try:
+            rows = [
+                row async for row in self._q.lock_due_cron_jobs_waiting(conn, tick=self._t(tick), limit=limit)
+            ]
+        except BaseException:
+            with contextlib.suppress(Exception):  # PostgreSQL's ends with the failed transaction
+                await self._q.unbound_lock_wait(conn)
+            raise
+        await self._q.unbound_lock_wait(conn)
+        return rows
