@@ -322,5 +322,5 @@ async def test_disable_and_enable(store: JobStore) -> None:
     assert (disabled.is_enabled, disabled.next_run_at) == (False, None)
     enabled = await set_enabled(store, "nightly", enabled=True, now=T0 + timedelta(hours=1))
     assert enabled.next_run_at == datetime(2026, 11, 22, 11, 1, tzinfo=UTC)
-    assert await store.cron_jobs.delete(enabled.id)
-    assert not await store.cron_jobs.delete(enabled.id)
+    assert await store.cron_jobs.delete(enabled.id, reason="deleted", now=T0)
+    assert not await store.cron_jobs.delete(enabled.id, reason="deleted", now=T0)

@@ -44,7 +44,7 @@ from jobu.observability import (
 from jobu.schedule_event import ScheduleEventRefusedError
 from jobu.store import JobStore
 from jobu.store.cron_jobs import SlotPlan
-from jobu.sweeper import SweepReport, sweep
+from jobu.sweeper import SweepReport, isolated, sweep
 from jobu.work_queue import SendReport, WorkQueue, dispatch_new_runs
 
 CHUNK_SIZE = 2000
@@ -62,7 +62,7 @@ RETENTION_BATCHES_PER_TICK = 5
 @dataclass
 class TickReport:
     tick_time: datetime
-    sweep: SweepReport
+    sweep: SweepReport = field(default_factory=SweepReport)
     dispatched: list[int] = field(default_factory=list)
     waiting: list[int] = field(default_factory=list)
     skipped_overlap: list[str] = field(default_factory=list)
@@ -70,6 +70,7 @@ class TickReport:
     jobs: int = 0
     more_due: bool = False
     deleted_runs: int = 0
+    failed: list[str] = field(default_factory=list)  # the tick's parts that raised (logged, counted)
 
     def as_json(self) -> dict[str, Any]:
         """The invocation's answer (its tick time in ISO 8601, Z for UTC)."""
@@ -184,14 +185,21 @@ async def run_tick(
     """Create the runs due at `tick_time` (the schedule's time); repair and prune with the clock's `now`.
 
     `time_left` gives the invocation's remaining seconds: the tick stops creating runs when fewer
-    than RESERVE_SECONDS are left and reports `more_due`."""
-    report = TickReport(
-        tick_time=tick_time,
-        sweep=await sweep(store, queue, now=now, policy=policy, retry_policy=retry_policy),
-    )
-    await _dispatch_due(store, queue, report, now=now, time_left=time_left)
+    than RESERVE_SECONDS are left and reports `more_due`.
+
+    The sweeper, the due jobs and retention each run whatever the others did: an error in one is
+    logged, counted (TickPartFailures) and named in the report's `failed`, not raised, unless the
+    database is unreachable."""
+    report = TickReport(tick_time=tick_time)
+
+    async def sweeping() -> None:
+        report.sweep = await sweep(store, queue, now=now, policy=policy, retry_policy=retry_policy)
+
+    await isolated("sweep", sweeping(), report.failed)
+    await isolated("due", _dispatch_due(store, queue, report, now=now, time_left=time_left), report.failed)
     if retention is not None:
-        await _apply_retention(store, report, retention=retention, now=now, time_left=time_left)
+        retaining = _apply_retention(store, report, retention=retention, now=now, time_left=time_left)
+        await isolated("retention", retaining, report.failed)
     return report
 
 

@@ -33,6 +33,7 @@ CANCELLED = "ExecutionsCancelled"
 RETRIED = "ExecutionsRetried"
 ABANDONED = "ExecutionsAbandoned"
 DEAD_LETTERED = "WorkMessagesDeadLettered"
+TICK_PART_FAILED = "TickPartFailures"
 
 __all__ = ["MetricUnit", "logger", "metrics", "traced"]
 

@@ -19,6 +19,8 @@ from jobu.store import JobStore
 from jobu.work_queue import QueuedRun
 
 CANCELLED_REASON = "cancelled by an operator"
+# a WAITING run (queue_one) of a job that was deleted: nothing would ever start it
+JOB_DELETED_REASON = "cancelled: its cron job was deleted while the run was WAITING"
 
 
 def backoff_seconds(retry_count: int, policy: RetryPolicy, rng: random.Random | None = None) -> float:

@@ -4,7 +4,8 @@
   memory): it becomes TIMEOUT, or PENDING again if it has retries left; CANCELLED if an operator
   had asked to cancel it.
 - A WAITING run (overlap policy queue_one) whose job has no active run any more becomes PENDING
-  (the worker that ended the active run normally does this; it may have died first).
+  (the worker that ended the active run normally does this; it may have died first). A WAITING
+  run whose job is gone (deleted) is CANCELLED: nothing would ever start it.
 - A PENDING run whose message was never sent (the sender died, or SQS refused) is sent again.
   Rows younger than the policy's grace are left alone: their sender may still be at work.
 - A PENDING run whose message was sent more than the policy's stuck_after ago and never claimed
@@ -14,13 +15,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from jobu.config import RetryPolicy, SweepPolicy
+from jobu.errors import StoreUnavailableError
 from jobu.models import ExecutionStatus
-from jobu.observability import ABANDONED, REQUEUED, count, logger
-from jobu.retries import CANCELLED_REASON, settle_failure
+from jobu.observability import ABANDONED, REQUEUED, TICK_PART_FAILED, count, logger
+from jobu.retries import CANCELLED_REASON, JOB_DELETED_REASON, settle_failure
 from jobu.store import JobStore
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
@@ -31,6 +34,24 @@ SWEEP_LIMIT = 1000
 class SweepReport:
     abandoned: list[int] = field(default_factory=list)
     requeued: list[int] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # the parts that raised (logged, counted)
+
+
+async def isolated(part: str, work: Awaitable[object], failed: list[str]) -> None:
+    """Await one part of a tick; if it raises, log and count it (TickPartFailures) and append
+    `part` to `failed` instead, so the tick's other parts still run: one bad row must not stop
+    every tick. An unreachable database is raised: only that fails an invocation."""
+    try:
+        await work
+    except StoreUnavailableError:
+        raise
+    except Exception as error:  # any other: the rest of the tick goes on
+        logger.exception(
+            "a part of the tick failed; its other parts go on",
+            extra={"part": part, "error": f"{type(error).__name__}: {error}"},
+        )
+        count(TICK_PART_FAILED)
+        failed.append(part)
 
 
 async def sweep(
@@ -38,6 +59,16 @@ async def sweep(
 ) -> SweepReport:
     report = SweepReport()
     retries: list[QueuedRun] = []
+    abandoned = _abandoned(store, report, retries, now=now, policy=retry_policy)
+    await isolated("abandoned", abandoned, report.failed)
+    await isolated("promote", _promote(store, retries, now=now), report.failed)
+    await isolated("resend", _resend(store, queue, report, retries, now=now, policy=policy), report.failed)
+    return report
+
+
+async def _abandoned(
+    store: JobStore, report: SweepReport, retries: list[QueuedRun], *, now: datetime, policy: RetryPolicy
+) -> None:
     for execution in await store.runs.stale_running(now=now, limit=SWEEP_LIMIT):
         logger.warning(
             "run abandoned by its worker: past its deadline while RUNNING",
@@ -57,18 +88,33 @@ async def sweep(
             error=f"{CANCELLED_REASON}; {error}" if cancelled else error,
             result=None,
             now=now,
-            policy=retry_policy,
+            policy=policy,
             retryable=not cancelled,
         )
         retries += [retry] if retry else []
         report.abandoned.append(execution.id)
     count(ABANDONED, len(report.abandoned))
 
-    # queue_one: a WAITING run whose active run ended while no worker was there to start it
+
+async def _promote(store: JobStore, retries: list[QueuedRun], *, now: datetime) -> None:
+    """queue_one: a WAITING run whose active run ended while no worker was there to start it."""
+    orphans = await store.runs.cancel_orphaned_waiting(reason=JOB_DELETED_REASON, now=now)
+    if orphans:
+        logger.warning("cancelled WAITING runs whose cron job is gone", extra={"runs": orphans})
     for job_id in await store.runs.jobs_with_promotable(limit=SWEEP_LIMIT):
         promoted = await store.runs.promote_waiting(job_id, now=now)
         retries += [QueuedRun.for_execution(promoted)] if promoted else []
 
+
+async def _resend(
+    store: JobStore,
+    queue: WorkQueue,
+    report: SweepReport,
+    retries: list[QueuedRun],
+    *,
+    now: datetime,
+    policy: SweepPolicy,
+) -> None:
     unsent = await store.runs.unqueued(cutoff=now - policy.grace, limit=SWEEP_LIMIT)
     unsent += await store.runs.stuck(cutoff=now - policy.stuck_after, limit=SWEEP_LIMIT)
     runs = [QueuedRun.for_execution(e, int((e.available_at - now).total_seconds())) for e in unsent]
@@ -79,4 +125,3 @@ async def sweep(
         logger.warning(
             "re-sent runs whose message was lost or never sent", extra={"execution_ids": report.requeued}
         )
-    return report

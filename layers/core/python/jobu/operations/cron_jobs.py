@@ -43,6 +43,7 @@ from jobu.models import (
 from jobu.operations.paging import Page, PageRequest
 from jobu.params_schema import params_problem
 from jobu.provenance import merge_params
+from jobu.retries import JOB_DELETED_REASON
 from jobu.specs import CronJobSpec, StorableText
 from jobu.store import JobStore
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
@@ -242,9 +243,10 @@ async def set_enabled(store: JobStore, name: str, *, enabled: bool, now: datetim
     return await set_enabled_by_id(store, job.id, enabled=enabled, now=now)
 
 
-async def delete(store: JobStore, job_id: int) -> None:
-    """Delete the job; its runs stay, with job_id cleared (the foreign key's ON DELETE SET NULL)."""
-    if not await store.cron_jobs.delete(job_id):
+async def delete(store: JobStore, job_id: int, *, now: datetime) -> None:
+    """Delete the job; its runs stay, with job_id cleared (the foreign key's ON DELETE SET NULL),
+    except a WAITING one (queue_one), which nothing could start any more: it is CANCELLED."""
+    if not await store.cron_jobs.delete(job_id, reason=JOB_DELETED_REASON, now=now):
         raise NotFoundError(f"no cron job with id {job_id}")
 
 

@@ -90,8 +90,18 @@ class CronJobs(Rows):
         )
         return changed > 0
 
-    async def delete(self, job_id: int) -> bool:
-        return await self._update("delete_cron_job_by_id", id=job_id) > 0
+    async def delete(self, job_id: int, *, reason: str, now: datetime) -> bool:
+        """Delete the job, and cancel its WAITING run (queue_one) in the same transaction: with the
+        job gone nothing would ever promote it. Its other runs stay, with job_id cleared (the
+        foreign key's ON DELETE SET NULL), and end as they would have. The job's row is locked
+        first, so a tick or a run-now making a WAITING run (both under that lock) is before or after.
+        False when the job does not exist."""
+        async with self.connector.transaction() as conn:
+            if await self._q.lock_cron_job(conn, job_id=job_id) is None:
+                return False
+            await self._q.cancel_waiting_runs_of_job(conn, job_id=job_id, reason=reason, now=self._t(now))
+            deleted = await self._q.delete_cron_job_by_id(conn, id=job_id)
+        return self.connector.affected_rows(deleted) > 0
 
     async def pause(self, job_id: int, *, until: datetime | None, now: datetime) -> bool:
         return (

@@ -264,6 +264,10 @@ class Runs(Rows):
             row = await self._q.get_execution(conn, id=int(waiting))
         return Execution.from_row(row)
 
+    async def cancel_orphaned_waiting(self, *, reason: str, now: datetime) -> int:
+        """Cancel the WAITING runs whose job is gone; how many."""
+        return await self._update("cancel_orphaned_waiting_runs", reason=reason, now=self._t(now))
+
     async def jobs_with_promotable(self, *, limit: int) -> list[int]:
         rows = await self._select("jobs_with_promotable_runs", limit=limit)
         return [int(dict(row)["job_id"]) for row in rows]

@@ -90,12 +90,12 @@ async def update_cron_job(job_id: JobId, changes: CronJobUpdate, admin: Admin) -
 @router.delete(
     "/<job_id>",
     tags=TAGS,
-    summary="Delete a cron job (its runs stay)",
+    summary="Delete a cron job (its runs stay; a WAITING one is cancelled)",
     status_code=204,
     responses=responses(204, "Deleted", 404),
 )
 async def delete_cron_job(job_id: JobId, admin: Admin) -> Response[None]:
-    await cron_jobs.delete(await admin.store(), job_id)
+    await cron_jobs.delete(await admin.store(), job_id, now=utcnow())
     return Response(204)
 
 

@@ -90,8 +90,9 @@ UPDATE job_executions SET status = 'PENDING', available_at = :now WHERE id = :id
 
 -- name: jobs_with_promotable_runs
 -- Jobs whose WAITING run may start (the sweeper's safety net for a worker that died after its run ended).
+-- A WAITING run without a job (its job deleted) is not one: cancel_orphaned_waiting_runs ends it.
 SELECT DISTINCT w.job_id FROM job_executions AS w
-WHERE w.status = 'WAITING'
+WHERE w.status = 'WAITING' AND w.job_id IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM job_executions AS a
                   WHERE a.job_id = w.job_id AND a.status IN ('PENDING', 'RUNNING'))
 LIMIT :limit;
@@ -109,3 +110,15 @@ WHERE id = :id AND status = 'RUNNING' AND cancel_requested_at IS NULL;
 
 -- name: cancel_requested$
 SELECT cancel_requested_at FROM job_executions WHERE id = :id;
+
+-- name: cancel_waiting_runs_of_job!
+-- A job being deleted: its WAITING run would never be promoted (nothing waits on a job that is gone).
+UPDATE job_executions
+SET status = 'CANCELLED', finished_at = :now, error_message = :reason
+WHERE job_id = :job_id AND status = 'WAITING';
+
+-- name: cancel_orphaned_waiting_runs!
+-- WAITING runs whose job is gone (deleted before the delete cancelled them): nothing would start them.
+UPDATE job_executions
+SET status = 'CANCELLED', finished_at = :now, error_message = :reason
+WHERE status = 'WAITING' AND job_id IS NULL;

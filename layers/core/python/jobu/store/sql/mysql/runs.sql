@@ -28,11 +28,11 @@ LIMIT :limit OFFSET :offset;
 
 -- name: retry_finished_executions!
 -- A new attempt of each run that is still FAILED or TIMEOUT: the attempt number moves on, so a late
--- message of the old attempt can never run it.
+-- message of the old attempt can never run it. A cancel asked of an earlier attempt is not this one's.
 UPDATE job_executions AS e
 JOIN JSON_TABLE(:ids, '$[*]' COLUMNS (id BIGINT PATH '$')) AS r ON e.id = r.id
 SET e.status = 'PENDING', e.retry_count = e.retry_count + 1, e.available_at = :now, e.queued_at = NULL,
-    e.deadline_at = NULL
+    e.deadline_at = NULL, e.cancel_requested_at = NULL
 WHERE e.status IN ('FAILED', 'TIMEOUT');
 
 -- name: unqueued_executions_by_ids
@@ -129,11 +129,12 @@ WHERE status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED') AND finished_at < 
 ORDER BY finished_at LIMIT :limit;
 
 -- name: claim_execution!
--- The conditional update that decides who runs: only a PENDING row of the message's attempt. MySQL
+-- The conditional update that decides who runs: only a PENDING row of the message's attempt. A
+-- cancel request left by an earlier attempt is cleared: it was not for this one. MySQL
 -- and MariaDB have no UPDATE ... RETURNING, so the store reads the claimed row next, on the same
 -- connection. The deadline is the run's own timeout from now (timeout_base = now + the worker's
 -- margin), or deadline_at if that comes first.
 UPDATE job_executions
-SET status = 'RUNNING', started_at = :now, finished_at = NULL,
+SET status = 'RUNNING', started_at = :now, finished_at = NULL, cancel_requested_at = NULL,
     deadline_at = LEAST(DATE_ADD(:timeout_base, INTERVAL timeout_seconds SECOND), :deadline_at)
 WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt;

@@ -29,10 +29,10 @@ LIMIT :limit OFFSET :offset;
 
 -- name: retry_finished_executions!
 -- A new attempt of each run that is still FAILED or TIMEOUT: the attempt number moves on, so a late
--- message of the old attempt can never run it.
+-- message of the old attempt can never run it. A cancel asked of an earlier attempt is not this one's.
 UPDATE job_executions
 SET status = 'PENDING', retry_count = retry_count + 1, available_at = CAST(:now AS TIMESTAMPTZ),
-    queued_at = NULL, deadline_at = NULL
+    queued_at = NULL, deadline_at = NULL, cancel_requested_at = NULL
 WHERE id IN (SELECT CAST(v AS BIGINT) FROM jsonb_array_elements_text(CAST(:ids AS JSONB)) AS v)
   AND status IN ('FAILED', 'TIMEOUT');
 
@@ -124,18 +124,22 @@ JOIN jsonb_to_recordset(CAST(:slots AS JSONB)) AS s (job_id BIGINT, scheduled_ti
 ORDER BY e.id;
 
 -- name: delete_finished_runs!
--- Retention: the oldest finished runs past the cutoff, a bounded batch per statement.
+-- Retention: the oldest finished runs past the cutoff, a bounded batch per statement. The outer
+-- WHERE repeats the conditions: a row the DELETE had to wait for (an operator retrying it) is checked
+-- again as it is now (PostgreSQL re-checks only the outer WHERE), so a retried run is never deleted.
 DELETE FROM job_executions
 WHERE id IN (SELECT id FROM job_executions
              WHERE status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED') AND finished_at < :cutoff
-             ORDER BY finished_at LIMIT :limit);
+             ORDER BY finished_at LIMIT :limit)
+  AND status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED') AND finished_at < :cutoff;
 
 -- name: claim_execution^
--- The conditional update that decides who runs: only a PENDING row of the message's attempt. It
+-- The conditional update that decides who runs: only a PENDING row of the message's attempt. A
+-- cancel request left by an earlier attempt is cleared: it was not for this one. It
 -- returns the claimed run, so reading and claiming are one statement. The deadline is the run's own
 -- timeout from now (timeout_base = now + the worker's margin), or deadline_at if that comes first.
 UPDATE job_executions
-SET status = 'RUNNING', started_at = :now, finished_at = NULL,
+SET status = 'RUNNING', started_at = :now, finished_at = NULL, cancel_requested_at = NULL,
     deadline_at = LEAST(CAST(:timeout_base AS TIMESTAMPTZ) + timeout_seconds * INTERVAL '1 second',
                         CAST(:deadline_at AS TIMESTAMPTZ))
 WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt

@@ -28,10 +28,10 @@ LIMIT :limit OFFSET :offset;
 
 -- name: retry_finished_executions!
 -- A new attempt of each run that is still FAILED or TIMEOUT: the attempt number moves on, so a late
--- message of the old attempt can never run it.
+-- message of the old attempt can never run it. A cancel asked of an earlier attempt is not this one's.
 UPDATE job_executions
 SET status = 'PENDING', retry_count = retry_count + 1, available_at = :now, queued_at = NULL,
-    deadline_at = NULL
+    deadline_at = NULL, cancel_requested_at = NULL
 WHERE id IN (SELECT value FROM json_each(:ids)) AND status IN ('FAILED', 'TIMEOUT');
 
 -- name: unqueued_executions_by_ids
@@ -119,20 +119,24 @@ CROSS JOIN job_executions AS e
 ORDER BY e.id;
 
 -- name: delete_finished_runs!
--- Retention: the oldest finished runs past the cutoff, a bounded batch per statement.
+-- Retention: the oldest finished runs past the cutoff, a bounded batch per statement. The outer
+-- WHERE repeats the conditions: a row the DELETE had to wait for (an operator retrying it) is checked
+-- again as it is now (PostgreSQL re-checks only the outer WHERE), so a retried run is never deleted.
 DELETE FROM job_executions
 WHERE id IN (SELECT id FROM job_executions
              WHERE status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED') AND finished_at < :cutoff
-             ORDER BY finished_at LIMIT :limit);
+             ORDER BY finished_at LIMIT :limit)
+  AND status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED') AND finished_at < :cutoff;
 
 -- name: claim_execution^
--- The conditional update that decides who runs: only a PENDING row of the message's attempt. It
+-- The conditional update that decides who runs: only a PENDING row of the message's attempt. A
+-- cancel request left by an earlier attempt is cleared: it was not for this one. It
 -- returns the claimed run, so reading and claiming are one statement. The deadline is the run's own
 -- timeout from now (timeout_base = now + the worker's margin), or deadline_at if that comes first.
 -- strftime's %f has milliseconds: '000' pads them to the microseconds jobu stores (TIME_FORMAT), so
 -- the text still compares as time compares.
 UPDATE job_executions
-SET status = 'RUNNING', started_at = :now, finished_at = NULL,
+SET status = 'RUNNING', started_at = :now, finished_at = NULL, cancel_requested_at = NULL,
     deadline_at = MIN(strftime('%Y-%m-%d %H:%M:%f', :timeout_base, '+' || timeout_seconds || ' seconds') || '000',
                       :deadline_at)
 WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt

@@ -1,0 +1,259 @@
+"""Operator actions racing the system: the admin function's entry point (API Gateway v2 events),
+the worker and the cron dispatcher on PostgreSQL, MariaDB and SQLite, with the races played by
+separate connections, threads or processes at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
+from jobu.models import ExecutionStatus
+from jobu.store import JobStore
+from jobu.store.runs import Runs
+from tests.support.admin_client import AdminClient
+from tests.support.harness import Harness, reset_containers, work_message
+
+
+@handler("test_races_fails_first")
+class FailsFirst(BaseHandler):
+    """Its first attempt fails after params.value seconds (before the worker's cancel poll); a later
+    attempt works for twice that (past the poll), then succeeds."""
+
+    async def execute(self, params: HandlerParams) -> HandlerResult:
+        if self.context.retry_count == 0:
+            await asyncio.sleep(float(params.value))
+            raise RuntimeError("the first attempt fails")
+        await asyncio.sleep(2 * float(params.value))
+        return HandlerResult(action="done")
+
+
+def create(admin: AdminClient, name: str, **fields: Any) -> dict[str, Any]:
+    body = {"name": name, "cron_expression": "0 2 * * *", "handler_name": "sample", **fields}
+    response = admin.post("/api/crons", body=body)
+    assert response.status == 201, response.body
+    created: dict[str, Any] = response.json
+    return created
+
+
+def next_minute() -> datetime:
+    """The first whole minute at least a minute from now: an every-minute job created now is due then."""
+    return (datetime.now(UTC) + timedelta(minutes=2)).replace(second=0, microsecond=0)
+
+
+def emitted_metrics(out: str) -> dict[str, list[float]]:
+    documents = [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+    found: dict[str, list[float]] = {}
+    for document in documents:
+        for definition in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+            found.setdefault(definition["Name"], []).extend(document[definition["Name"]])
+    return found
+
+
+# --- deleting a queue_one job while one of its runs is WAITING ----------------------------------------
+
+
+def test_deleting_a_queue_one_job_with_a_waiting_run_cancels_it_and_ticks_go_on(
+    harness: Harness, admin: AdminClient
+) -> None:
+    held = create(admin, "held", overlap_policy="queue_one")
+    healthy = create(admin, "healthy", cron_expression="* * * * *")
+    first = admin.post(f"/api/crons/{held['id']}/run")
+    second = admin.post(f"/api/crons/{held['id']}/run")
+    assert (first.json["run"]["status"], second.json["run"]["status"]) == ("PENDING", "WAITING")
+
+    assert admin.delete(f"/api/crons/{held['id']}").status == 204
+    assert harness.drain_queue() == 1  # the first run ends; nothing promotes the second
+    runs = {run.id: run for run in harness.executions()}
+    active, waiting = runs[first.json["run"]["id"]], runs[second.json["run"]["id"]]
+    assert (active.status, active.job_id) == ("SUCCESS", None)
+    assert (waiting.status, waiting.job_id) == ("CANCELLED", None)
+    assert "its cron job was deleted" in str(waiting.error_message)
+
+    tick = next_minute()
+    report = harness.tick(tick)
+    assert (report["failed"], report["sweep"]["failed"]) == ([], [])
+    (run,) = [run for run in harness.executions() if run.job_id == healthy["id"]]
+    assert (run.scheduled_time, run.id in report["dispatched"]) == (tick, True)
+
+
+def test_a_waiting_run_left_without_its_job_is_cancelled_by_the_tick(
+    harness: Harness, admin: AdminClient
+) -> None:
+    """A WAITING run whose job was deleted by an older jobu (or behind jobu's back) never stops a
+    tick: the sweeper cancels it, and the due job still gets its run."""
+    held = create(admin, "held", overlap_policy="queue_one")
+    healthy = create(admin, "healthy", cron_expression="* * * * *")
+    admin.post(f"/api/crons/{held['id']}/run")
+    waiting = admin.post(f"/api/crons/{held['id']}/run").json["run"]
+
+    async def delete_behind_jobus_back(store: JobStore) -> None:
+        async with store.connector.connection() as conn:
+            await store.connector.jobu_queries.delete_cron_job_by_id(conn, id=held["id"])
+
+    harness.with_store(delete_behind_jobus_back)
+    assert harness.drain_queue() == 1  # the active run ends; nothing promotes the other
+    (orphan,) = [run for run in harness.executions() if run.id == waiting["id"]]
+    assert (orphan.status, orphan.job_id) == ("WAITING", None)
+
+    tick = next_minute()
+    report = harness.tick(tick)
+    assert (report["failed"], report["sweep"]["failed"]) == ([], [])
+    (orphan,) = [run for run in harness.executions() if run.id == waiting["id"]]
+    assert orphan.status == "CANCELLED"
+    (run,) = [run for run in harness.executions() if run.job_id == healthy["id"]]
+    assert (run.scheduled_time, run.id in report["dispatched"]) == (tick, True)
+
+
+def test_a_failing_part_of_the_tick_is_logged_and_counted_and_the_others_run(
+    harness: Harness,
+    admin: AdminClient,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    healthy = create(admin, "healthy", cron_expression="* * * * *")
+    unsent = harness.insert_event_run("sample", {}, now=datetime.now(UTC) - timedelta(minutes=5))
+
+    async def broken(*_: Any, **__: Any) -> list[int]:
+        raise RuntimeError("a row the sweeper cannot read")
+
+    monkeypatch.setattr(Runs, "jobs_with_promotable", broken)
+    tick = next_minute()
+    capsys.readouterr()
+    report = harness.tick(tick)
+    assert report["sweep"]["failed"] == ["promote"]
+    assert report["sweep"]["requeued"] == [unsent]  # the sweeper's next part still ran
+
+    monkeypatch.setattr("jobu.cron_dispatch.sweep", broken)
+    later = harness.tick(tick + timedelta(minutes=1))
+    assert later["failed"] == ["sweep"]
+    runs = sorted(run.scheduled_time for run in harness.executions() if run.job_id == healthy["id"])
+    assert runs == [tick, tick + timedelta(minutes=1)]
+    assert emitted_metrics(capsys.readouterr().out)["TickPartFailures"] == [1.0, 1.0]
+
+
+# --- retention against a bulk retry ----------------------------------------------------------------
+
+
+def failed_runs(harness: Harness, count: int, *, ended: datetime) -> list[int]:
+    """`count` event runs that ended FAILED at `ended`, as the worker ends them."""
+    ids = [harness.insert_event_run("sample", {}, now=ended) for _ in range(count)]
+
+    async def fail(store: JobStore) -> None:
+        for execution_id in ids:
+            deadline = ended + timedelta(minutes=5)
+            assert await store.runs.claim(execution_id, attempt=0, now=ended, deadline_at=deadline)
+            failed = ExecutionStatus.FAILED
+            await store.runs.finish(
+                execution_id, attempt=0, status=failed, result=None, error_message="failed", now=ended
+            )
+
+    harness.with_store(fail)
+    return ids
+
+
+class Held:
+    """Holds the transaction of the request that runs `query` open, just before that query, until
+    released: its earlier statements' row locks stay held meanwhile (another connection waits on them)."""
+
+    def __init__(self, harness: Harness, monkeypatch: pytest.MonkeyPatch, query: str) -> None:
+        self.reached, self.released = threading.Event(), threading.Event()
+        queries = harness.with_store(_queries)
+        original = getattr(queries, query)
+
+        async def held(conn: Any, **params: Any) -> AsyncIterator[Any]:
+            self.reached.set()
+            await asyncio.to_thread(self.released.wait, 30)
+            async for row in original(conn, **params):
+                yield row
+
+        monkeypatch.setattr(queries, query, held)
+
+
+async def _queries(store: JobStore) -> Any:
+    return store.connector.jobu_queries
+
+
+def waiting_on_a_lock(harness: Harness, statement: str) -> bool:
+    async def look(store: JobStore) -> bool:
+        async with store.connector.connection() as conn:
+            waiting = await conn.fetchval(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
+                f"%{statement}%",
+            )
+        return bool(waiting)
+
+    return harness.with_store(look)
+
+
+def until(condition: Callable[[], bool], *, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the race did not happen"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_retention_does_not_delete_runs_an_operator_retried_while_it_waited_on_them(
+    harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tick's retention DELETE chose the runs while they were FAILED, then waited on the row
+    locks of a bulk retry making them PENDING: it must not delete them once it gets the rows."""
+    monkeypatch.setenv("JOBU_RUN_RETENTION_DAYS", "1")
+    reset_containers()
+    ids = failed_runs(harness, 20, ended=datetime.now(UTC) - timedelta(days=2))
+    retry = Held(harness, monkeypatch, "unqueued_executions_by_ids")  # after the UPDATE, before commit
+    answers: dict[str, Any] = {}
+    retrying = threading.Thread(
+        target=lambda: answers.update(retry=admin.post("/api/jobs/bulk-retry", body={"dry_run": False}))
+    )
+    ticking = threading.Thread(target=lambda: answers.update(tick=harness.invoke_cron({})))
+    retrying.start()
+    assert retry.reached.wait(30)
+    ticking.start()
+    until(lambda: waiting_on_a_lock(harness, "DELETE FROM job_executions"))
+    retry.released.set()
+    retrying.join(60)
+    ticking.join(60)
+
+    assert answers["retry"].status == 200, answers["retry"].body
+    assert (answers["retry"].json["ids"], answers["retry"].json["queued"]) == (ids, ids)
+    assert answers["tick"]["deleted_runs"] == 0
+    runs = harness.executions()
+    assert [(run.id, run.status, run.retry_count) for run in runs] == [(i, "PENDING", 1) for i in ids]
+
+
+# --- a cancel request belongs to its attempt ----------------------------------------------------------
+
+
+def test_a_cancel_asked_of_an_attempt_that_failed_does_not_cancel_the_operators_retry(
+    harness: Harness, admin: AdminClient
+) -> None:
+    execution_id = harness.insert_event_run("test_races_fails_first", {"value": 1.5})
+    answers: dict[str, Any] = {}
+
+    def cancel_once_running() -> None:
+        until(lambda: harness.executions()[0].status == "RUNNING")
+        answers["cancel"] = admin.post(f"/api/jobs/{execution_id}/cancel")
+
+    cancelling = threading.Thread(target=cancel_once_running)
+    cancelling.start()
+    assert harness.invoke_worker([work_message(execution_id)]) == {"batchItemFailures": []}
+    cancelling.join(30)
+    assert answers["cancel"].json["outcome"] == "requested"
+    (failed,) = harness.executions()
+    assert failed.status == "FAILED"  # it failed before its worker looked for the request
+
+    retried = admin.post(f"/api/jobs/{execution_id}/retry")
+    assert (retried.status, retried.json["queued"]) == (200, True)
+    assert harness.drain_queue() == 1
+    (run,) = harness.executions()
+    assert (run.status, run.retry_count, run.cancel_requested_at) == ("SUCCESS", 1, None)
