@@ -53,7 +53,9 @@ def _is_unavailable(error: Exception) -> bool:
 
 
 def _is_lost(error: Exception) -> bool:
-    return isinstance(error, ConnectionError) or _code(error) in _LOST_CODES
+    # not ConnectionRefusedError: a server that refuses is unreachable, not a connection that broke
+    broken = ConnectionResetError | ConnectionAbortedError | BrokenPipeError
+    return isinstance(error, broken) or _code(error) in _LOST_CODES
 
 
 def _is_authentication(error: Exception) -> bool:

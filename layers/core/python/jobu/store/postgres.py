@@ -18,7 +18,9 @@ from jobu.store.connector import PooledConnector, authentication_failure
 # (InterfaceError: "connection is closed", "another operation is in progress" after a cancelled
 # statement): it is discarded, and a fresh one may work.
 _LOST = (
-    ConnectionError,
+    ConnectionResetError,
+    ConnectionAbortedError,
+    BrokenPipeError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.ConnectionFailureError,
     asyncpg.exceptions.AdminShutdownError,
