@@ -138,7 +138,7 @@ async def test_the_previous_tick_still_writing_costs_no_job_its_next_slot(
         ticking = asyncio.create_task(tick(store, T0 + MINUTE))
         await asyncio.sleep(1.0)
         # what the 12:00 tick writes before it commits: each job moved on to 12:01
-        await execute(f"UPDATE cron_jobs SET next_run_at = {sql_time(store, T0 + MINUTE)}")
+        await execute(f"UPDATE cron_jobs SET next_run_at = {sql_time(store.backend, T0 + MINUTE)}")
     report = await ticking
     assert report.jobs == 1500
     runs = await runs_per_slot(store)

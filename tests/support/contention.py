@@ -169,7 +169,7 @@ async def rows_held(url: str, ids: Sequence[int]) -> AsyncIterator[Callable[[str
             my.close()
 
 
-def sql_time(store: JobStore, at: datetime) -> str:
-    """`at` as a SQL literal of the store's timestamp column (MySQL's holds naive UTC)."""
+def sql_time(backend: str, at: datetime) -> str:
+    """`at` as a SQL literal of the backend's timestamp columns (MySQL's hold naive UTC)."""
     naive = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    return f"'{naive}'" if store.backend == "mysql" else f"'{naive}+00:00'"
+    return f"'{naive}'" if backend == "mysql" else f"'{naive}+00:00'"

@@ -81,7 +81,7 @@ async def _abandoned(
         deadline = f"{execution.deadline_at:%Y-%m-%dT%H:%M:%SZ}"
         error = f"the worker stopped before the run finished (deadline {deadline})"
         cancelled = execution.cancel_requested_at is not None  # it was being cancelled: it ends so
-        retry = await settle_failure(
+        sent = await settle_failure(  # its retry, or the WAITING run its end promoted
             store,
             execution,
             status=ExecutionStatus.CANCELLED if cancelled else ExecutionStatus.TIMEOUT,
@@ -91,7 +91,7 @@ async def _abandoned(
             policy=policy,
             retryable=not cancelled,
         )
-        retries += [retry] if retry else []
+        retries += sent
         report.abandoned.append(execution.id)
     count(ABANDONED, len(report.abandoned))
 

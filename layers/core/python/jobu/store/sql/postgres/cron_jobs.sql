@@ -70,6 +70,11 @@ SET next_run_at = r.next_run_at, paused_at = NULL, paused_until = NULL, updated_
 FROM jsonb_to_recordset(CAST(:jobs AS JSONB)) AS r (id BIGINT, next_run_at TIMESTAMPTZ, expected TIMESTAMPTZ)
 WHERE c.id = r.id AND c.next_run_at = r.expected;
 
+-- name: lock_queue_one_job$
+-- The job's row, locked as lock_cron_job does, if the job is queue_one (a run that ends promotes the
+-- job's WAITING run under it); no row, and no lock kept, for any other job.
+SELECT id FROM cron_jobs WHERE id = :job_id AND overlap_policy = 'queue_one' FOR UPDATE;
+
 -- name: lock_cron_job$
 -- Serializes the actors that look at one job's runs (a tick's chunk holds the same row lock).
 SELECT id FROM cron_jobs WHERE id = :job_id FOR UPDATE;
