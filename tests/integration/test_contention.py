@@ -13,7 +13,16 @@ import pytest
 
 from jobu import cron_dispatch
 from jobu.store import JobStore, connector, open_store
-from tests.support.contention import job_ids, rows_held, runs_per_slot, seed_jobs, sql_time, tick
+from tests.support.contention import (
+    RecordingSQS,
+    job_ids,
+    rows_held,
+    runs_per_slot,
+    seed_jobs,
+    sql_time,
+    tick,
+    work_queue,
+)
 from tests.support.private_mariadb import PrivateMariaDB
 from tests.support.private_postgres import PrivatePostgres
 
@@ -186,3 +195,35 @@ async def test_the_tick_after_a_database_restart_succeeds_on_the_same_pool(
         await store.close()
     assert (first.jobs, second.jobs, third.jobs) == (300, 300, 300)
     assert len(second.dispatched) == 300
+
+
+@pytest.fixture(params=["sqlite", "postgres", "mysql"])
+def any_url(request: pytest.FixtureRequest) -> str:
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+@pytest.fixture
+async def any_store(any_url: str) -> AsyncIterator[JobStore]:
+    opened = await open_store(any_url)
+    await opened.migrate()
+    yield opened
+    await opened.close()
+
+
+async def test_the_sweeper_resends_a_backlog_larger_than_a_page_in_one_tick(any_store: JobStore) -> None:
+    """SQS refused every message of a 2,500-job tick; the next tick (past the grace) re-sends
+    all of them, a page (SWEEP_LIMIT) at a time, not a page per tick."""
+    store = any_store
+    await seed_jobs(store, 2500, next_run_at=T0)
+    sqs = RecordingSQS()
+    sqs.down = True
+    first = await tick(store, T0, queue=work_queue(sqs))
+    assert (len(first.dispatched), len(first.unsent)) == (0, 2500)
+    sqs.down = False
+    later = await tick(store, T0 + 2 * MINUTE, queue=work_queue(sqs))
+    assert len(later.sweep.requeued) == 2500
+    resent = {body["execution_id"] for body in sqs.bodies}
+    assert set(later.sweep.requeued) <= resent
+    unsent = await store.runs.unqueued(cutoff=T0 + 2 * MINUTE, limit=10)
+    assert unsent == []

@@ -82,7 +82,7 @@ async def seed_jobs(
     catchup_limit: int = 10,
     overlap_policy: str = "allow",
 ) -> None:
-    """`count` enabled jobs of the sample handler, all due at `next_run_at`, in one statement."""
+    """`count` enabled jobs of the sample handler, all due at `next_run_at`, in one transaction."""
     t = store.connector.encode_time
     rows = [
         (
@@ -108,6 +108,11 @@ async def seed_jobs(
         if store.backend == "postgres":
             values = ", ".join(f"${n}" for n in range(1, 12)) + ", $11, '', TRUE"
             await conn.executemany(f"INSERT INTO cron_jobs ({columns}) VALUES ({values})", rows)
+        elif store.backend == "sqlite":
+            values = ", ".join(["?"] * 12) + ", '', 1"
+            await conn.executemany(
+                f"INSERT INTO cron_jobs ({columns}) VALUES ({values})", [(*row, row[-1]) for row in rows]
+            )
         else:
             values = ", ".join(["%s"] * 11) + ", %s, '', 1"
             async with conn.cursor() as cursor:

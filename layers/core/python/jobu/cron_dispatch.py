@@ -52,6 +52,9 @@ CHUNK_SIZE = 2000
 SKIP_TOLERANCE = timedelta(seconds=90)
 # Time kept back from the invocation for sending the last chunk's messages and answering.
 RESERVE_SECONDS = 10.0
+# The sweeper re-sends unsent runs page after page until this much of the invocation is left, for
+# the due jobs (what it leaves, the next tick or the tick's continuation re-sends).
+SWEEP_RESERVE_SECONDS = 25.0
 # How long the tick waits for a due job's row that another transaction holds (each of them is short:
 # a chunk of another tick, a promotion, an admin update), twice at most.
 LOCK_WAIT_SECONDS = 5
@@ -193,7 +196,14 @@ async def run_tick(
     report = TickReport(tick_time=tick_time)
 
     async def sweeping() -> None:
-        report.sweep = await sweep(store, queue, now=now, policy=policy, retry_policy=retry_policy)
+        report.sweep = await sweep(
+            store,
+            queue,
+            now=now,
+            policy=policy,
+            retry_policy=retry_policy,
+            time_left=lambda: time_left() - SWEEP_RESERVE_SECONDS,
+        )
 
     await isolated("sweep", sweeping(), report.failed)
     await isolated("due", _dispatch_due(store, queue, report, now=now, time_left=time_left), report.failed)

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -54,15 +54,28 @@ async def isolated(part: str, work: Awaitable[object], failed: list[str]) -> Non
         failed.append(part)
 
 
+def _unbounded() -> float:
+    return float("inf")
+
+
 async def sweep(
-    store: JobStore, queue: WorkQueue, *, now: datetime, policy: SweepPolicy, retry_policy: RetryPolicy
+    store: JobStore,
+    queue: WorkQueue,
+    *,
+    now: datetime,
+    policy: SweepPolicy,
+    retry_policy: RetryPolicy,
+    time_left: Callable[[], float] = _unbounded,
 ) -> SweepReport:
+    """The repairs; the re-sending pages through the whole backlog while `time_left()` (the
+    seconds the sweep may still use) is above zero."""
     report = SweepReport()
     retries: list[QueuedRun] = []
     abandoned = _abandoned(store, report, retries, now=now, policy=retry_policy)
     await isolated("abandoned", abandoned, report.failed)
     await isolated("promote", _promote(store, retries, now=now), report.failed)
-    await isolated("resend", _resend(store, queue, report, retries, now=now, policy=policy), report.failed)
+    resend = _resend(store, queue, report, retries, now=now, policy=policy, time_left=time_left)
+    await isolated("resend", resend, report.failed)
     return report
 
 
@@ -114,12 +127,24 @@ async def _resend(
     *,
     now: datetime,
     policy: SweepPolicy,
+    time_left: Callable[[], float],
 ) -> None:
-    unsent = await store.runs.unqueued(cutoff=now - policy.grace, limit=SWEEP_LIMIT)
-    unsent += await store.runs.stuck(cutoff=now - policy.stuck_after, limit=SWEEP_LIMIT)
-    runs = [QueuedRun.for_execution(e, int((e.available_at - now).total_seconds())) for e in unsent]
-    sent = await enqueue(store, queue, runs + retries, now=now)
-    report.requeued = [run.execution_id for run in runs if run.execution_id in set(sent.sent)]
+    """A page of SWEEP_LIMIT unsent and of stuck runs at a time: a sent run leaves both lists (its
+    queued_at is now), so the next page holds the next ones. Until the backlog is gone, a page
+    sends nothing (SQS refuses), or the sweep's time is up."""
+    while True:
+        unsent = await store.runs.unqueued(cutoff=now - policy.grace, limit=SWEEP_LIMIT)
+        stuck = await store.runs.stuck(cutoff=now - policy.stuck_after, limit=SWEEP_LIMIT)
+        runs = [
+            QueuedRun.for_execution(e, int((e.available_at - now).total_seconds())) for e in unsent + stuck
+        ]
+        sent = set((await enqueue(store, queue, runs + retries, now=now)).sent)
+        retries = []
+        page = [run.execution_id for run in runs if run.execution_id in sent]
+        report.requeued += page
+        full = len(unsent) == SWEEP_LIMIT or len(stuck) == SWEEP_LIMIT
+        if not (full and page) or time_left() <= 0:
+            break
     count(REQUEUED, len(report.requeued))
     if report.requeued:
         logger.warning(
