@@ -11,7 +11,7 @@ time runs short: then it says so (`more_due`), and the entry point has the tick 
 What a due job gets (docs/scheduling.md) depends on its catch-up policy, for the slots from its
 next_run_at up to the tick:
 - coalesce: one run, for the latest slot;
-- skip: a run only for a slot the tick reached within SKIP_TOLERANCE (it was not missed);
+- skip: a run for each slot the tick reached within SKIP_TOLERANCE (it was not missed);
 - all: a run for each slot, the most recent catchup_limit of them;
 and catchup_window_seconds, when set, drops slots older than that. The overlap policy (allow,
 skip, queue_one) is applied by the INSERT itself; with skip or queue_one, at most one slot per tick.
@@ -50,6 +50,8 @@ from jobu.work_queue import SendReport, WorkQueue, dispatch_new_runs
 CHUNK_SIZE = 2000
 # A slot the tick reaches this late was not missed: the schedule's own lateness (rate(1 minute)).
 SKIP_TOLERANCE = timedelta(seconds=90)
+# As many slots as a 90 s span can hold of the finest schedule (one a minute).
+MAX_SKIP_SLOTS = 2
 # Time kept back from the invocation for sending the last chunk's messages and answering.
 RESERVE_SECONDS = 10.0
 # The sweeper re-sends unsent runs page after page until this much of the invocation is left, for
@@ -93,7 +95,13 @@ def _planner(tick: datetime) -> Callable[[DueCronJob], SlotPlan]:
         window = None if job.catchup_window_seconds is None else timedelta(seconds=job.catchup_window_seconds)
         oldest = max(job.next_run_at or latest, tick - window) if window is not None else job.next_run_at
         if job.catchup_policy == "skip":
-            slots = [latest] if tick - latest <= SKIP_TOLERANCE else []
+            # every slot the tick reached within SKIP_TOLERANCE: with rate(1 minute) ticks at any
+            # second, a late or lost tick leaves two such slots of an every-minute job
+            recent = max(job.next_run_at or latest, tick - SKIP_TOLERANCE)
+            schedule = Schedule(job.cron_expression, job.timezone)
+            slots = schedule.latest_slots(tick, since=recent, limit=MAX_SKIP_SLOTS)
+            if job.overlap_policy != "allow":
+                slots = slots[-1:]  # they could not overlap: the latest
         elif job.catchup_policy == "all" and job.overlap_policy == "allow" and oldest is not None:
             schedule = Schedule(job.cron_expression, job.timezone)
             slots = schedule.latest_slots(tick, since=oldest, limit=job.catchup_limit)
