@@ -48,6 +48,10 @@ from jobu.sweeper import SweepReport, isolated, sweep
 from jobu.work_queue import SendReport, WorkQueue, dispatch_new_runs
 
 CHUNK_SIZE = 2000
+# The runs one chunk may write (one transaction): catch-up `all` gives a job up to catchup_limit
+# (1000) slots, and a chunk of such jobs must stay short and small, so that a tick cut short keeps
+# what its chunks wrote, and the jobs due after them are not held up.
+CHUNK_RUNS = 5000
 # A slot the tick reaches this late was not missed: the schedule's own lateness (rate(1 minute)).
 SKIP_TOLERANCE = timedelta(seconds=90)
 # As many slots as a 90 s span can hold of the finest schedule (one a minute).
@@ -121,7 +125,12 @@ async def _dispatch_due(
     while True:
         try:
             chunk = await store.cron_jobs.dispatch_due(
-                tick=report.tick_time, limit=CHUNK_SIZE, plan=plan, now=now, wait_seconds=wait
+                tick=report.tick_time,
+                limit=CHUNK_SIZE,
+                plan=plan,
+                now=now,
+                wait_seconds=wait,
+                runs_limit=CHUNK_RUNS,
             )
         except TransactionConflictError as error:
             if wait is None:
@@ -141,7 +150,7 @@ async def _dispatch_due(
             seconds(DISPATCH_LAG, max(0.0, lag))
             # sent while the next chunk is written
             sends.append(asyncio.create_task(_send(store, queue, fresh, now=now)))
-        if len(chunk.plans) < CHUNK_SIZE:
+        if not chunk.more:
             if wait is not None or not store.connector.skips_locked_rows:
                 break
             wait = LOCK_WAIT_SECONDS
