@@ -6,7 +6,9 @@
 - A WAITING run (overlap policy queue_one) whose job has no active run any more becomes PENDING
   (the worker that ended the active run normally does this; it may have died first). A WAITING
   run whose job is gone (deleted) is CANCELLED: nothing would ever start it.
-- A PENDING run whose message was never sent (the sender died, or SQS refused) is sent again.
+- A WAITING or PENDING run never started by its expires_at ends EXPIRED.
+- A PENDING run whose message was never sent (the sender died, or SQS refused) is sent again;
+  so is a run delayed (run_at / delay_seconds) past SQS's 15 minutes, once its time is that near.
   Rows younger than the policy's grace are left alone: their sender may still be at work.
 - A PENDING run whose message was sent more than the policy's stuck_after ago and never claimed
   is sent again too: that message is gone (dead-lettered after the database was down for each of its
@@ -15,17 +17,18 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from jobu.config import RetryPolicy, SweepPolicy
 from jobu.errors import StoreUnavailableError
 from jobu.models import ExecutionStatus
-from jobu.observability import ABANDONED, REQUEUED, TICK_PART_FAILED, count, logger
+from jobu.observability import ABANDONED, EXPIRED, REQUEUED, TICK_PART_FAILED, count, logger
 from jobu.retries import CANCELLED_REASON, JOB_DELETED_REASON, settle_failure
 from jobu.store import JobStore
-from jobu.work_queue import QueuedRun, WorkQueue, enqueue
+from jobu.work_queue import MAX_DELAY_SECONDS, QueuedRun, WorkQueue, enqueue
 
 SWEEP_LIMIT = 1000
 
@@ -74,6 +77,7 @@ async def sweep(
     abandoned = _abandoned(store, report, retries, now=now, policy=retry_policy)
     await isolated("abandoned", abandoned, report.failed)
     await isolated("promote", _promote(store, retries, now=now), report.failed)
+    await isolated("expire", _expire(store, now=now), report.failed)
     resend = _resend(store, queue, report, retries, now=now, policy=policy, time_left=time_left)
     await isolated("resend", resend, report.failed)
     return report
@@ -119,6 +123,11 @@ async def _promote(store: JobStore, retries: list[QueuedRun], *, now: datetime) 
         retries += [QueuedRun.for_execution(promoted)] if promoted else []
 
 
+async def _expire(store: JobStore, *, now: datetime) -> None:
+    """A WAITING or PENDING run never started by its expires_at ends EXPIRED, sent or not."""
+    count(EXPIRED, await store.runs.expire_due(now=now))
+
+
 async def _resend(
     store: JobStore,
     queue: WorkQueue,
@@ -129,21 +138,25 @@ async def _resend(
     policy: SweepPolicy,
     time_left: Callable[[], float],
 ) -> None:
-    """A page of SWEEP_LIMIT unsent and of stuck runs at a time: a sent run leaves both lists (its
-    queued_at is now), so the next page holds the next ones. Until the backlog is gone, a page
+    """A page of SWEEP_LIMIT unsent, stuck and delayed runs at a time: a sent run leaves the lists
+    (its queued_at is now), so the next page holds the next ones. Until the backlog is gone, a page
     sends nothing (SQS refuses), or the sweep's time is up."""
+    # runs delayed past what SQS can delay: each is sent once its time is within SQS's delay
+    horizon = now + timedelta(seconds=MAX_DELAY_SECONDS)
     while True:
-        unsent = await store.runs.unqueued(cutoff=now - policy.grace, limit=SWEEP_LIMIT)
-        stuck = await store.runs.stuck(cutoff=now - policy.stuck_after, limit=SWEEP_LIMIT)
-        runs = [
-            QueuedRun.for_execution(e, int((e.available_at - now).total_seconds())) for e in unsent + stuck
+        pages = [
+            await store.runs.unqueued(cutoff=now - policy.grace, limit=SWEEP_LIMIT),
+            await store.runs.stuck(cutoff=now - policy.stuck_after, limit=SWEEP_LIMIT),
+            await store.runs.delayed_due(cutoff=now - policy.grace, horizon=horizon, limit=SWEEP_LIMIT),
         ]
+        unsent = [execution for page in pages for execution in page]
+        runs = [QueuedRun.for_execution(e, math.ceil((e.available_at - now).total_seconds())) for e in unsent]
         sent = set((await enqueue(store, queue, runs + retries, now=now)).sent)
         retries = []
-        page = [run.execution_id for run in runs if run.execution_id in sent]
-        report.requeued += page
-        full = len(unsent) == SWEEP_LIMIT or len(stuck) == SWEEP_LIMIT
-        if not (full and page) or time_left() <= 0:
+        resent = [run.execution_id for run in runs if run.execution_id in sent]
+        report.requeued += resent
+        full = any(len(page) == SWEEP_LIMIT for page in pages)
+        if not (full and resent) or time_left() <= 0:
             break
     count(REQUEUED, len(report.requeued))
     if report.requeued:
