@@ -16,6 +16,7 @@ from jobu.store import JobStore
 from tests.conftest import WORKER_TIMEOUTS
 from tests.support.contention import rows_held, sql_time
 from tests.support.harness import Harness, work_message
+from tests.support.principals import TEST_ACTOR
 
 MINUTE = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
 
@@ -36,6 +37,7 @@ def test_a_run_that_ends_while_a_tick_commits_the_waiting_run_promotes_it(harnes
             known_handlers={"sample"},
             worker_timeouts=WORKER_TIMEOUTS,
             now=MINUTE - timedelta(seconds=30),
+            actor=TEST_ACTOR,
         )
 
     job = harness.with_store(create)
