@@ -32,6 +32,7 @@ def sqlite_path(url: str) -> str:
 
 class SQLiteConnector(Connector):
     backend = "sqlite"
+    skips_locked_rows = False
 
     def __init__(self, url: str) -> None:
         super().__init__(url)

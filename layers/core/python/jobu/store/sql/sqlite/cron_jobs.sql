@@ -48,6 +48,11 @@ FROM json_each(:jobs) AS r
 WHERE cron_jobs.id = json_extract(r.value, '$.id')
   AND cron_jobs.next_run_at = json_extract(r.value, '$.expected');
 
+-- name: lock_queue_one_job$
+-- The job's row, locked as lock_cron_job does, if the job is queue_one (a run that ends promotes the
+-- job's WAITING run under it); no row, and no lock kept, for any other job.
+SELECT id FROM cron_jobs WHERE id = :job_id AND overlap_policy = 'queue_one';
+
 -- name: lock_cron_job$
 -- Serializes the actors that look at one job's runs (on SQLite the IMMEDIATE transaction already does).
 SELECT id FROM cron_jobs WHERE id = :job_id;
