@@ -6,11 +6,14 @@ separate connections, threads or processes at once.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +22,10 @@ from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
 from jobu.models import ExecutionStatus
 from jobu.store import JobStore
 from jobu.store.runs import Runs
-from tests.support.admin_client import AdminClient
-from tests.support.harness import Harness, reset_containers, work_message
+from tests.support.admin_client import AdminClient, AdminResponse, api_event
+from tests.support.harness import FakeLambdaContext, Harness, reset_containers, work_message
+
+ADMIN_APP = Path(__file__).parents[2] / "functions" / "admin_api" / "app.py"
 
 
 @handler("test_races_fails_first")
@@ -161,21 +166,39 @@ def failed_runs(harness: Harness, count: int, *, ended: datetime) -> list[int]:
 
 
 class Held:
-    """Holds the transaction of the request that runs `query` open, just before that query, until
-    released: its earlier statements' row locks stay held meanwhile (another connection waits on them)."""
+    """Holds the first request that runs `query` just before it, until released (or `seconds`
+    passed): what that request did before in its transaction (row locks) stays held meanwhile.
+    `rows`: the query returns rows (an async generator), else a value."""
 
-    def __init__(self, harness: Harness, monkeypatch: pytest.MonkeyPatch, query: str) -> None:
+    def __init__(
+        self,
+        harness: Harness,
+        monkeypatch: pytest.MonkeyPatch,
+        query: str,
+        *,
+        rows: bool,
+        seconds: float = 30,
+    ) -> None:
         self.reached, self.released = threading.Event(), threading.Event()
+        first = threading.Lock()
         queries = harness.with_store(_queries)
         original = getattr(queries, query)
 
-        async def held(conn: Any, **params: Any) -> AsyncIterator[Any]:
-            self.reached.set()
-            await asyncio.to_thread(self.released.wait, 30)
+        async def hold() -> None:
+            if first.acquire(blocking=False):  # the first caller only
+                self.reached.set()
+                await asyncio.to_thread(self.released.wait, seconds)
+
+        async def held_rows(conn: Any, **params: Any) -> AsyncIterator[Any]:
+            await hold()
             async for row in original(conn, **params):
                 yield row
 
-        monkeypatch.setattr(queries, query, held)
+        async def held_value(conn: Any, **params: Any) -> Any:
+            await hold()
+            return await original(conn, **params)
+
+        monkeypatch.setattr(queries, query, held_rows if rows else held_value)
 
 
 async def _queries(store: JobStore) -> Any:
@@ -210,7 +233,8 @@ def test_retention_does_not_delete_runs_an_operator_retried_while_it_waited_on_t
     monkeypatch.setenv("JOBU_RUN_RETENTION_DAYS", "1")
     reset_containers()
     ids = failed_runs(harness, 20, ended=datetime.now(UTC) - timedelta(days=2))
-    retry = Held(harness, monkeypatch, "unqueued_executions_by_ids")  # after the UPDATE, before commit
+    # after the UPDATE, before its commit
+    retry = Held(harness, monkeypatch, "unqueued_executions_by_ids", rows=True)
     answers: dict[str, Any] = {}
     retrying = threading.Thread(
         target=lambda: answers.update(retry=admin.post("/api/jobs/bulk-retry", body={"dry_run": False}))
@@ -257,3 +281,104 @@ def test_a_cancel_asked_of_an_attempt_that_failed_does_not_cancel_the_operators_
     assert harness.drain_queue() == 1
     (run,) = harness.executions()
     assert (run.status, run.retry_count, run.cancel_requested_at) == ("SUCCESS", 1, None)
+
+
+# --- updates and toggles of one cron job at once ---------------------------------------------------
+
+
+class OtherContainer(AdminClient):
+    """The admin function in a second container: its own module instance, event loop and pool."""
+
+    def __init__(self) -> None:
+        spec = importlib.util.spec_from_file_location("admin_app_second_container", ADMIN_APP)
+        assert spec is not None
+        assert spec.loader is not None
+        self.app = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(self.app)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> AdminResponse:
+        result = self.app.handler(
+            api_event(method, path, **kwargs), FakeLambdaContext(function_name="admin-2")
+        )
+        return AdminResponse(
+            int(result["statusCode"]), dict(result.get("headers") or {}), result.get("body") or ""
+        )
+
+
+@contextmanager
+def other_container() -> Iterator[OtherContainer]:
+    other = OtherContainer()
+    try:
+        yield other
+    finally:
+        other.app.container.close()
+
+
+def while_held(held: Held, first: Callable[[], AdminResponse], second: Callable[[], AdminResponse]) -> None:
+    """`first` in a thread until it reaches the held query, then `second` here; both must succeed."""
+    answers: list[AdminResponse] = []
+    thread = threading.Thread(target=lambda: answers.append(first()))
+    thread.start()
+    assert held.reached.wait(30)
+    answers.append(second())  # through at once (nothing serializes it), or after the hold
+    held.released.set()
+    thread.join(30)
+    assert [answer.status for answer in answers] == [200, 200], [answer.body for answer in answers]
+
+
+def test_two_updates_of_different_fields_at_once_both_stick(
+    harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = f"/api/crons/{create(admin, 'job')['id']}"
+    held = Held(harness, monkeypatch, "update_cron_job", rows=False, seconds=3)
+    with other_container() as other:
+        while_held(
+            held,
+            lambda: admin.put(path, body={"description": "from the first"}),
+            lambda: other.put(path, body={"max_retry": 4}),
+        )
+    job = admin.get(path).json
+    assert (job["description"], job["max_retry"]) == ("from the first", 4)
+
+
+def test_an_update_racing_a_toggle_does_not_enable_the_job_again(
+    harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = f"/api/crons/{create(admin, 'job')['id']}"
+    held = Held(harness, monkeypatch, "update_cron_job", rows=False, seconds=3)
+    with other_container() as other:
+        while_held(
+            held,
+            lambda: admin.put(path, body={"description": "edited"}),
+            lambda: other.post(f"{path}/toggle"),
+        )
+    job = admin.get(path).json
+    assert (job["description"], job["is_enabled"], job["next_run_at"]) == ("edited", False, None)
+
+
+def test_two_toggles_at_once_flip_twice(
+    harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = f"/api/crons/{create(admin, 'job')['id']}"
+    held = Held(harness, monkeypatch, "set_cron_job_enabled_by_id", rows=False, seconds=3)
+    with other_container() as other:
+        while_held(held, lambda: admin.post(f"{path}/toggle"), lambda: other.post(f"{path}/toggle"))
+    job = admin.get(path).json
+    assert job["is_enabled"] is True
+    assert job["next_run_at"].endswith("T02:00:00Z")
+
+
+def test_enabling_a_job_whose_expression_changes_meanwhile_schedules_the_new_one(
+    harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = f"/api/crons/{create(admin, 'job', is_enabled=False)['id']}"
+    held = Held(harness, monkeypatch, "set_cron_job_enabled_by_id", rows=False, seconds=3)
+    with other_container() as other:
+        while_held(
+            held,
+            lambda: admin.post(f"{path}/toggle"),
+            lambda: other.put(path, body={"cron_expression": "30 * * * *"}),
+        )
+    job = admin.get(path).json
+    assert (job["cron_expression"], job["is_enabled"]) == ("30 * * * *", True)
+    assert job["next_run_at"].endswith(":30:00Z")  # not the 02:00 of the expression it replaced

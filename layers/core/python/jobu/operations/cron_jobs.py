@@ -46,6 +46,7 @@ from jobu.provenance import merge_params
 from jobu.retries import JOB_DELETED_REASON
 from jobu.specs import CronJobSpec, StorableText
 from jobu.store import JobStore
+from jobu.store.cron_jobs import Revision
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
 # A backfill creates at most this many runs in one request (ask again for the rest).
@@ -200,41 +201,54 @@ async def update(
     now: datetime,
 ) -> CronJob:
     """Apply `changes`, checked as a whole job; the schedule restarts from now when the expression
-    changes or the job is enabled, and stops when it is disabled."""
-    job = await get(store, job_id)
-    current = CronJobSpec.model_validate({name: getattr(job, name) for name in CronJobSpec.model_fields})
+    changes or the job is enabled, and stops when it is disabled. The job is read, checked and
+    written with its row locked: an update or toggle at the same time applies before or after
+    this one, never over it."""
     given = changes.model_dump(exclude_none=True)
     if given.get("catchup_window_seconds") == 0:
         given["catchup_window_seconds"] = None  # 0 removes the window (null leaves it as it is)
-    spec = current.model_copy(update=given)
-    validate_spec(spec, known_handlers=known_handlers, worker_timeouts=worker_timeouts)
-    reschedule = (spec.cron_expression, spec.timezone, spec.is_enabled) != (
-        job.cron_expression,
-        job.timezone,
-        job.is_enabled,
-    )
-    next_run_at = _next_run_at(spec, now) if reschedule else job.next_run_at
+
+    def revise(job: CronJob) -> Revision:
+        current = CronJobSpec.model_validate({name: getattr(job, name) for name in CronJobSpec.model_fields})
+        spec = current.model_copy(update=given)
+        validate_spec(spec, known_handlers=known_handlers, worker_timeouts=worker_timeouts)
+        schedule = (spec.cron_expression, spec.timezone, spec.is_enabled)
+        reschedule = schedule != (job.cron_expression, job.timezone, job.is_enabled)
+        return Revision(spec, _next_run_at(spec, now) if reschedule else job.next_run_at)
+
     try:
-        updated = await store.cron_jobs.update(job_id, spec, next_run_at=next_run_at, now=now)
+        updated = await store.cron_jobs.update(job_id, revise, now=now)
     except DuplicateError:
-        raise DuplicateError(f"a cron job named {spec.name!r} exists already") from None
-    if not updated:
+        raise DuplicateError(f"a cron job named {given.get('name')!r} exists already") from None
+    if updated is None:
         raise NotFoundError(f"no cron job with id {job_id}")
-    return await get(store, job_id)
+    return updated
+
+
+# a concurrent update moving the expression or zone makes a switch read the job again; this many times
+SWITCH_TRIES = 5
+
+
+async def _switch(store: JobStore, job_id: int, *, enabled: bool | None, now: datetime) -> CronJob:
+    """Enable, disable or (None) toggle in one statement, so two at once both apply; enabling
+    schedules from the next slot after now (no catch-up)."""
+    for _ in range(SWITCH_TRIES):
+        job = await get(store, job_id)
+        following = Schedule(job.cron_expression, job.timezone).next_after(now)
+        if await store.cron_jobs.set_enabled(job, enabled=enabled, next_run_at=following, now=now):
+            return await get(store, job_id)
+        # gone, or its expression or zone changed since it was read: read it again
+    raise InvalidStateError(f"cron job {job_id} kept changing while being switched; try again")
 
 
 async def set_enabled_by_id(store: JobStore, job_id: int, *, enabled: bool, now: datetime) -> CronJob:
     """Enable (scheduling from the next slot after now, no catch-up) or disable a job."""
-    job = await get(store, job_id)
-    next_run_at = Schedule(job.cron_expression, job.timezone).next_after(now) if enabled else None
-    if not await store.cron_jobs.set_enabled(job_id, enabled=enabled, next_run_at=next_run_at, now=now):
-        raise NotFoundError(f"no cron job with id {job_id}")
-    return await get(store, job_id)
+    return await _switch(store, job_id, enabled=enabled, now=now)
 
 
 async def toggle(store: JobStore, job_id: int, *, now: datetime) -> CronJob:
-    job = await get(store, job_id)
-    return await set_enabled_by_id(store, job_id, enabled=not job.is_enabled, now=now)
+    """Disable an enabled job, enable a disabled one: one statement, so two toggles flip twice."""
+    return await _switch(store, job_id, enabled=None, now=now)
 
 
 async def set_enabled(store: JobStore, name: str, *, enabled: bool, now: datetime) -> CronJob:

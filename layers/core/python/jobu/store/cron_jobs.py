@@ -29,6 +29,14 @@ class SlotPlan:
 
 
 @dataclass(frozen=True)
+class Revision:
+    """What an update makes of a job: its new definition and next run."""
+
+    spec: CronJobSpec
+    next_run_at: datetime | None
+
+
+@dataclass(frozen=True)
 class CronChunk:
     plans: list[SlotPlan]
     runs: list[RunRef]
@@ -72,19 +80,34 @@ class CronJobs(Rows):
         return rows_to(CronJob, rows)
 
     async def update(
-        self, job_id: int, spec: CronJobSpec, *, next_run_at: datetime | None, now: datetime
-    ) -> bool:
-        """Replace every field of the job; False when it does not exist (DuplicateError on a taken name)."""
-        return await self._update("update_cron_job", id=job_id, **self._fields(spec, next_run_at, now)) > 0
+        self, job_id: int, change: Callable[[CronJob], Revision], *, now: datetime
+    ) -> CronJob | None:
+        """Read the job with its row locked, write back what `change` makes of it, in one
+        transaction: concurrent updates (and toggles) apply one after the other, none loses
+        another's fields. None when the job does not exist; `change` may raise to write nothing
+        (DuplicateError on a taken name)."""
+        async with self.connector.transaction() as conn:
+            row = await self._q.get_cron_job_for_update(conn, id=job_id)
+            if row is None:
+                return None
+            revision = change(CronJob.from_row(row))
+            fields = self._fields(revision.spec, revision.next_run_at, now)
+            await self._q.update_cron_job(conn, id=job_id, **fields)
+            return CronJob.from_row(await self._q.get_cron_job(conn, id=job_id))
 
     async def set_enabled(
-        self, job_id: int, *, enabled: bool, next_run_at: datetime | None, now: datetime
+        self, job: CronJob, *, enabled: bool | None, next_run_at: datetime, now: datetime
     ) -> bool:
+        """Enable, disable or (enabled None) toggle the job in one statement; `next_run_at` (the
+        next slot of the job's expression and zone as read) becomes its next run if it ends up
+        enabled. False when the job is gone or its expression or zone changed since `job` was read."""
         changed = await self._update(
             "set_cron_job_enabled_by_id",
-            id=job_id,
+            id=job.id,
             is_enabled=enabled,
             next_run_at=self._t(next_run_at),
+            cron_expression=job.cron_expression,
+            timezone=job.timezone,
             now=self._t(now),
         )
         return changed > 0
