@@ -6,6 +6,7 @@ separate connections, threads or processes at once.
 from __future__ import annotations
 
 import asyncio
+import base64
 import importlib.util
 import json
 import threading
@@ -178,14 +179,22 @@ class Held:
         *,
         rows: bool,
         seconds: float = 30,
+        after: bool = False,
+        on_thread_of: Held | None = None,
     ) -> None:
+        """`after`: hold once the query has run. `on_thread_of`: hold the first call made on the
+        thread (the container's event loop) that reached that other hold, and no other."""
         self.reached, self.released = threading.Event(), threading.Event()
+        self.thread: int | None = None
         first = threading.Lock()
         queries = harness.with_store(_queries)
         original = getattr(queries, query)
 
         async def hold() -> None:
+            if on_thread_of is not None and on_thread_of.thread != threading.get_ident():
+                return
             if first.acquire(blocking=False):  # the first caller only
+                self.thread = threading.get_ident()
                 self.reached.set()
                 await asyncio.to_thread(self.released.wait, seconds)
 
@@ -195,8 +204,12 @@ class Held:
                 yield row
 
         async def held_value(conn: Any, **params: Any) -> Any:
-            await hold()
-            return await original(conn, **params)
+            if not after:
+                await hold()
+            value = await original(conn, **params)
+            if after:
+                await hold()
+            return value
 
         monkeypatch.setattr(queries, query, held_rows if rows else held_value)
 
@@ -382,3 +395,118 @@ def test_enabling_a_job_whose_expression_changes_meanwhile_schedules_the_new_one
     job = admin.get(path).json
     assert (job["cron_expression"], job["is_enabled"]) == ("30 * * * *", True)
     assert job["next_run_at"].endswith(":30:00Z")  # not the 02:00 of the expression it replaced
+
+
+# --- run now, retries, backfills and replays racing one another --------------------------------------
+
+
+def started(target: Callable[[], AdminResponse], answers: list[AdminResponse]) -> threading.Thread:
+    thread = threading.Thread(target=lambda: answers.append(target()))
+    thread.start()
+    return thread
+
+
+def messages_in_queue(harness: Harness) -> int:
+    attributes = harness.sqs.get_queue_attributes(
+        QueueUrl=harness.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])
+
+
+@pytest.mark.parametrize("overlap", ["allow", "skip"])
+def test_a_run_now_racing_a_delete_of_its_job_is_a_404(
+    harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch, overlap: str
+) -> None:
+    path = f"/api/crons/{create(admin, 'job', overlap_policy=overlap)['id']}"
+    read = Held(harness, monkeypatch, "get_cron_job", rows=False, after=True)  # run now has read the job
+    answers: list[AdminResponse] = []
+    with other_container() as other:
+        running = started(lambda: admin.post(f"{path}/run"), answers)
+        assert read.reached.wait(30)
+        assert other.delete(path).status == 204
+        read.released.set()
+        running.join(30)
+    assert (answers[0].status, answers[0].json["error"]) == (404, "not_found"), answers[0].body
+    assert harness.executions() == []
+    assert messages_in_queue(harness) == 0
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "one"])
+def test_two_retries_at_once_each_report_only_the_runs_they_retried(
+    harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch, bulk: bool
+) -> None:
+    ids = failed_runs(harness, 3 if bulk else 1, ended=datetime.now(UTC) - timedelta(hours=1))
+    # the first retry holds its rows (UPDATE done, not committed), then, committed, waits to mark
+    # its runs queued until the second has answered
+    retrying = Held(harness, monkeypatch, "unqueued_executions_by_ids", rows=True)
+    marking = Held(harness, monkeypatch, "mark_queued", rows=False, seconds=10, on_thread_of=retrying)
+
+    def retry(client: AdminClient) -> AdminResponse:
+        if bulk:
+            return client.post("/api/jobs/bulk-retry", body={"dry_run": False})
+        return client.post(f"/api/jobs/{ids[0]}/retry")
+
+    first: list[AdminResponse] = []
+    second: list[AdminResponse] = []
+    with other_container() as other:
+        one = started(lambda: retry(admin), first)
+        assert retrying.reached.wait(30)
+        two = started(lambda: retry(other), second)
+        two.join(1)  # time to read the runs as FAILED and wait on the first's rows
+        retrying.released.set()
+        two.join(30)
+        marking.released.set()
+        one.join(30)
+    assert first[0].status == 200, first[0].body
+    if bulk:
+        assert (first[0].json["ids"], first[0].json["queued"]) == (ids, ids)
+        assert (second[0].status, second[0].json["ids"], second[0].json["queued"]) == (200, [], [])
+    else:
+        assert first[0].json["queued"] is True
+        assert (second[0].status, second[0].json["error"]) == (400, "invalid_state")
+    assert messages_in_queue(harness) == len(ids)  # each run sent once
+    assert [(run.status, run.retry_count) for run in harness.executions()] == [("PENDING", 1)] * len(ids)
+
+
+def test_two_identical_backfills_at_once_create_and_send_each_run_once(
+    harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = f"/api/crons/{create(admin, 'job', cron_expression='* * * * *')['id']}"
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    body = {"start": (now - timedelta(minutes=29)).isoformat(), "end": now.isoformat(), "dry_run": False}
+    inserting = Held(harness, monkeypatch, "insert_cron_runs", rows=False)
+    answers: list[AdminResponse] = []
+    with other_container() as other:
+        first = started(lambda: admin.post(f"{path}/backfill", body=body), answers)
+        assert inserting.reached.wait(30)
+        second = started(lambda: other.post(f"{path}/backfill", body=body), answers)
+        second.join(1)  # through at once, or waiting for the first
+        inserting.released.set()
+        first.join(30)
+        second.join(30)
+    assert [answer.status for answer in answers] == [200, 200], [answer.body for answer in answers]
+    assert sorted(answer.json["created"] for answer in answers) == [0, 30]
+    runs = harness.executions()
+    assert len(runs) == len({run.scheduled_time for run in runs}) == 30
+    for answer in answers:  # each names every slot's run, the one made by the other as existing
+        assert sorted(slot["run_id"] for slot in answer.json["slots"]) == [run.id for run in runs]
+    assert messages_in_queue(harness) == 30
+
+
+def test_a_record_discarded_while_a_replay_refuses_it_again_stays_discarded(
+    harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    value = base64.b64encode(json.dumps({"handler_name": "not-deployed"}).encode()).decode()
+    record = {"topic": "jobu-events", "partition": 0, "offset": 7, "value": value}
+    harness.invoke_queue({"eventSource": "aws:kafka", "records": {"jobu-events-0": [record]}})
+    (rejected,) = admin.get("/api/rejected").json["items"]
+    read = Held(harness, monkeypatch, "get_rejected_event", rows=False, after=True)
+    answers: list[AdminResponse] = []
+    with other_container() as other:
+        replaying = started(lambda: admin.post(f"/api/rejected/{rejected['id']}/replay"), answers)
+        assert read.reached.wait(30)
+        assert other.delete(f"/api/rejected/{rejected['id']}").status == 204
+        read.released.set()
+        replaying.join(30)
+    assert (answers[0].status, answers[0].json["outcome"]) == (200, "rejected")
+    assert admin.get("/api/rejected").json["total"] == 0

@@ -393,8 +393,9 @@ async def backfill(
     before = {run.scheduled_time: run for run in await store.runs.for_slots(job_id, slots)}
     created: list[RunRef] = []
     if not request.dry_run:
-        after = await store.runs.insert_backfill(job_id, [s for s in slots if s not in before], now=now)
-        created = [run for run in after if run.scheduled_time not in before]
+        done = await store.runs.insert_backfill(job_id, [s for s in slots if s not in before], now=now)
+        before |= {run.scheduled_time: run for run in done.existing}  # made meanwhile, by another
+        created = done.created
         fresh = [run for run in created if run.status is ExecutionStatus.PENDING and run.queued_at is None]
         await enqueue(store, queue, [QueuedRun.for_execution(run) for run in fresh], now=now)
     runs = {**before, **{run.scheduled_time: run for run in created}}

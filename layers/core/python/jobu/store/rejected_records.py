@@ -40,3 +40,6 @@ class RejectedRecords(Rows):
 
     async def delete(self, rejected_id: int) -> bool:
         return await self._update("delete_rejected_event", id=rejected_id) > 0
+
+    async def set_reason(self, rejected_id: int, reason: str) -> bool:
+        return await self._update("set_rejected_event_reason", id=rejected_id, reason=reason) > 0

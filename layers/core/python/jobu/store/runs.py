@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from jobu.errors import NotFoundError
 from jobu.models import (
     Execution,
     ExecutionStatus,
@@ -21,6 +22,14 @@ from jobu.models import (
     RunRef,
 )
 from jobu.store.rows import Rows, row_to, rows_to
+
+
+@dataclass(frozen=True)
+class Backfilled:
+    """What a backfill found: the slots' runs that existed, and those it created."""
+
+    existing: list[RunRef]
+    created: list[RunRef]
 
 
 @dataclass(frozen=True)
@@ -67,11 +76,14 @@ class Runs(Rows):
     ) -> Execution | None:
         """Create a run of a cron job now (param_source 'manual') under the job's overlap policy:
         'skip': None while a run of the job is active; 'queue_one': WAITING behind an active run,
-        None if one waits already. The check and the insert share one transaction."""
+        None if one waits already. The check and the insert share one transaction, under the job
+        row's lock (NotFoundError when the job was deleted meanwhile)."""
         status = ExecutionStatus.PENDING
         async with self.connector.transaction() as conn:
+            # the job may have been deleted since it was read: then there is nothing to run
+            if await self._q.lock_cron_job(conn, job_id=run.job_id) is None:
+                raise NotFoundError(f"no cron job with id {run.job_id}")
             if overlap_policy != "allow":
-                await self._q.lock_cron_job(conn, job_id=run.job_id)
                 active = int(await self._q.count_active_runs(conn, job_id=run.job_id))
                 waiting = int(await self._q.has_waiting_run(conn, job_id=run.job_id))
                 if (overlap_policy == "skip" and active) or waiting:
@@ -92,14 +104,24 @@ class Runs(Rows):
             row = await self._q.get_execution(conn, id=int(run_id))
         return Execution.from_row(row)
 
-    async def insert_backfill(self, job_id: int, slots: Sequence[datetime], *, now: datetime) -> list[RunRef]:
+    async def insert_backfill(self, job_id: int, slots: Sequence[datetime], *, now: datetime) -> Backfilled:
         """Runs of the job for `slots` (param_source 'backfill', whatever its overlap policy), each
-        once: a slot that has a run already keeps it. Returns the slots' runs."""
-        encoded = self._j(self._slots([(job_id, slot) for slot in slots]))
+        once: a slot that has a run already keeps it. Under the job row's lock, so of two backfills
+        (or a backfill and a tick) at once, each slot's run is made, and reported, by one only.
+        NotFoundError when the job does not exist."""
         async with self.connector.transaction() as conn:
+            if await self._q.lock_cron_job(conn, job_id=job_id) is None:
+                raise NotFoundError(f"no cron job with id {job_id}")
+            asked = self._j(self._slots([(job_id, slot) for slot in slots]))
+            existing = rows_to(RunRef, [row async for row in self._q.runs_for_slots(conn, slots=asked)])
+            taken = {run.scheduled_time for run in existing}
+            missing = self._slots([(job_id, slot) for slot in slots if slot not in taken])
+            if not missing:
+                return Backfilled(existing=existing, created=[])
+            encoded = self._j(missing)
             await self._q.insert_cron_runs(conn, slots=encoded, param_source="backfill", now=self._t(now))
-            rows = [row async for row in self._q.runs_for_slots(conn, slots=encoded)]
-        return rows_to(RunRef, rows)
+            made = [row async for row in self._q.runs_for_slots(conn, slots=encoded)]
+        return Backfilled(existing=existing, created=rows_to(RunRef, made))
 
     async def for_slots(self, job_id: int, slots: Sequence[datetime]) -> list[RunRef]:
         if not slots:
@@ -218,11 +240,16 @@ class Runs(Rows):
 
     async def retry_finished(self, execution_ids: Sequence[int], *, now: datetime) -> list[Execution]:
         """FAILED/TIMEOUT -> PENDING with retry_count + 1 for those of the runs still in one of those
-        states; returns the runs now waiting for their message (what the caller must queue)."""
+        states; returns the runs this call retried (what the caller must queue). The runs are
+        locked first: a concurrent retry of the same runs takes none of them."""
         if not execution_ids:
             return []
-        ids = self._j(list(execution_ids))
         async with self.connector.transaction() as conn:
+            rows = self._q.lock_retryable_executions(conn, ids=self._j(list(execution_ids)))
+            locked = [int(dict(row)["id"]) async for row in rows]
+            if not locked:
+                return []
+            ids = self._j(locked)
             await self._q.retry_finished_executions(conn, ids=ids, now=self._t(now))
             rows = [row async for row in self._q.unqueued_executions_by_ids(conn, ids=ids)]
         return rows_to(Execution, rows)
