@@ -49,6 +49,22 @@ class PrivateMariaDB:
 
     def start(self) -> PrivateMariaDB:
         data = self.root / "data"
+        if not data.exists():
+            self._install(data)
+        return self._serve(data)
+
+    def restart(self) -> None:
+        """Stop the server (a clean shutdown: every connection is cut) and start it again on the
+        same port and data."""
+        self.stop()
+        self._serve(self.root / "data")
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(timeout=30)
+
+    def _install(self, data: Path) -> None:
         if os.geteuid() == 0:
             shutil.chown(self.root, user=SERVER_USER)
         subprocess.run(
@@ -63,6 +79,8 @@ class PrivateMariaDB:
             check=True,
             capture_output=True,
         )
+
+    def _serve(self, data: Path) -> PrivateMariaDB:
         options = [
             "--no-defaults",
             f"--datadir={data}",
@@ -76,7 +94,7 @@ class PrivateMariaDB:
             f"--log-error={self.root / 'error.log'}",
         ]
         if self.tls:
-            self.certificates = Certificates.create(self.root)
+            self.certificates = self.certificates or Certificates.create(self.root)
             for path in (self.certificates.server_cert, self.certificates.server_key):
                 shutil.chown(path, user=SERVER_USER) if os.geteuid() == 0 else None
             options += [
@@ -100,9 +118,7 @@ class PrivateMariaDB:
         raise RuntimeError("mariadbd did not start in 30 s")
 
     def close(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            self._process.wait(timeout=30)
+        self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> PrivateMariaDB:

@@ -14,6 +14,8 @@ from botocore.config import Config
 from jobu_local.aws.loopback import LOOPBACK
 from jobu_local.aws.processes import Service, http_ok, tools_environment
 
+# where moto server keeps its CloudWatch Logs across restarts (jobu_local.aws.cloudwatch.journal)
+JOURNAL_VARIABLE = "JOBU_LOCAL_LOGS_JOURNAL"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 
 
@@ -51,13 +53,19 @@ class AwsTarget:
         return environment
 
 
-def moto_server(port: int, log_path: Path | None = None) -> Service:
+def moto_server(port: int, log_path: Path | None = None, logs_journal: Path | None = None) -> Service:
+    """moto server on loopback; with `logs_journal`, its CloudWatch Logs kept in that file."""
+    environment = tools_environment()
+    if logs_journal is not None:
+        environment[JOURNAL_VARIABLE] = str(logs_journal)
+    else:
+        environment.pop(JOURNAL_VARIABLE, None)
     return Service(
         name="moto server",
         command=[sys.executable, "-m", "jobu_local.aws.moto_server", "-H", LOOPBACK, "-p", str(port)],
         ready=lambda: http_ok(f"http://{LOOPBACK}:{port}/moto-api/"),
         log_path=log_path,
-        environment=tools_environment(),
+        environment=environment,
     )
 
 

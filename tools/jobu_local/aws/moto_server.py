@@ -5,7 +5,9 @@ space-delimited pattern; here it uses the project's matcher (jobu_local.aws.clou
 filter_pattern), so `aws logs filter-log-events --filter-pattern '{ $.execution_id = 42 }'` and
 boto3 get from the local endpoint what CloudWatch would return. A pattern CloudWatch would refuse
 is refused the same way (InvalidParameterException). SQS's message move tasks (dead-letter queue
-redrive), which moto lacks, come from jobu_local.aws.message_moves. Everything else is moto's own.
+redrive), which moto lacks, come from jobu_local.aws.endpoint import JOURNAL_VARIABLE
+from jobu_local.aws.message_moves. With JOBU_LOCAL_LOGS_JOURNAL set,
+CloudWatch Logs outlive the process (jobu_local.aws.cloudwatch.journal). Everything else is moto's own.
 
 Run as `python -m jobu_local.aws.moto_server -H 127.0.0.1 -p PORT` (moto server's own arguments).
 """
@@ -13,8 +15,11 @@ Run as `python -m jobu_local.aws.moto_server -H 127.0.0.1 -p PORT` (moto server'
 from __future__ import annotations
 
 import datetime
+import os
 import time
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 from moto.core import utils as moto_utils
 from moto.logs import models as logs_models
@@ -22,7 +27,9 @@ from moto.logs.exceptions import InvalidParameterException
 from moto.server import main
 from moto.sqs import models as sqs_models
 
+from jobu_local.aws.cloudwatch import journal
 from jobu_local.aws.cloudwatch.filter_pattern import FilterPatternError, Matcher, compile_pattern
+from jobu_local.aws.endpoint import JOURNAL_VARIABLE
 from jobu_local.aws.message_moves import provide_message_move_tasks
 
 
@@ -72,7 +79,77 @@ def speed_up_sqs() -> None:
     sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _within_retention  # type: ignore[method-assign]
 
 
+def keep_logs_in(path: Path) -> None:
+    """Load the journal's log groups, streams and events into moto, then journal every change."""
+    state = journal.load(path)
+    for (account, region, name), group in state.groups.items():
+        backend = logs_models.logs_backends[account][region]
+        backend.create_log_group(name, {})
+        if group.retention_days is not None:
+            # an int, as the API call passes it (moto's hint says str)
+            backend.put_retention_policy(name, group.retention_days)  # type: ignore[arg-type]
+        for stream_name, stream in group.streams.items():
+            backend.create_log_stream(name, stream_name)
+            if stream.events:
+                # straight to the group: the ingestion checks (14 days old at most) are for new events
+                backend.groups[name].put_log_events(stream_name, stream.events)
+    _journal_changes(journal.JournalWriter(path))
+
+
+def _journal_changes(writer: journal.JournalWriter) -> None:
+    backend_class = logs_models.LogsBackend
+    group_class = logs_models.LogGroup
+
+    def where(backend: Any, group: str) -> dict[str, Any]:
+        return {"account": backend.account_id, "region": backend.region_name, "group": group}
+
+    def after(original: Any, record: Any) -> Any:
+        def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+            result = original(self, *args, **kwargs)  # refused calls raise: nothing journaled
+            writer.append(record(self, *args))
+            return result
+
+        return method
+
+    backend_class.create_log_group = after(  # type: ignore[method-assign]
+        backend_class.create_log_group, lambda b, name, *_: {"op": "group", **where(b, name)}
+    )
+    backend_class.delete_log_group = after(  # type: ignore[method-assign]
+        backend_class.delete_log_group, lambda b, name: {"op": "delete_group", **where(b, name)}
+    )
+    backend_class.create_log_stream = after(  # type: ignore[method-assign]
+        backend_class.create_log_stream,
+        lambda b, name, stream: {"op": "stream", **where(b, name), "stream": stream},
+    )
+    backend_class.delete_log_stream = after(  # type: ignore[method-assign]
+        backend_class.delete_log_stream,
+        lambda b, name, stream: {"op": "delete_stream", **where(b, name), "stream": stream},
+    )
+    backend_class.put_retention_policy = after(  # type: ignore[method-assign]
+        backend_class.put_retention_policy,
+        lambda b, name, days: {"op": "retention", **where(b, name), "days": int(days)},
+    )
+    backend_class.delete_retention_policy = after(  # type: ignore[method-assign]
+        backend_class.delete_retention_policy,
+        lambda b, name: {"op": "retention", **where(b, name), "days": None},
+    )
+    # the group's own method receives only the events the backend accepted (not too old or new)
+    group_class.put_log_events = after(  # type: ignore[method-assign]
+        group_class.put_log_events,
+        lambda g, stream, events: {
+            "op": "events",
+            "account": g.account_id,
+            "region": g.region,
+            "group": g.name,
+            "stream": stream,
+            "events": [{"timestamp": e["timestamp"], "message": e["message"]} for e in events],
+        },
+    )
+
+
 if __name__ == "__main__":
+    if journal_file := os.environ.get(JOURNAL_VARIABLE):
+        keep_logs_in(Path(journal_file))
     use_project_filter_patterns()
     speed_up_sqs()
     provide_message_move_tasks()

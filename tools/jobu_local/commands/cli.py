@@ -63,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """`jobu`: every error is one line, `jobu: ...`; --debug adds the traceback above it."""
     args = parser().parse_args(argv)
     # what is printed for a person has its control characters escaped; --json output stays exact
-    with escaped_output(stdout=not getattr(args, "json", False)):
+    as_json = getattr(args, "json", False) or getattr(args, "format", None) == "json"
+    with escaped_output(stdout=not as_json):
         try:
             status: int = args.run(args)
         except KeyboardInterrupt:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import boto3
 
+from jobu_local.aws.cloudwatch.journal import journal_path, kept_since_ms
 from jobu_local.aws.endpoint import AwsTarget
 from jobu_local.aws.loopback import LOOPBACK
 from jobu_local.aws.sigv4 import region_of
@@ -31,6 +32,7 @@ from jobu_local.commands.common import CommandError
 from jobu_local.commands.targets import region, running_state
 from jobu_local.dashboard.run_logs import RunLogSource
 from jobu_local.dashboard.server import DEFAULT_PORT, DashboardConfig, DashboardServer
+from jobu_local.runtime.state import state_dir
 
 
 def config_from(args: argparse.Namespace, session: boto3.session.Session | None = None) -> DashboardConfig:
@@ -70,9 +72,9 @@ def _local_config() -> DashboardConfig:
         )
     groups = {details["log_group"]: name for name, details in state.functions.items()}
     target = AwsTarget(state.aws_endpoint_url, state.region, state.aws_emulator)
-    return DashboardConfig(
-        api_url=state.http_api_url, api_token=state.token or None, logs=RunLogSource(target, groups)
-    )
+    kept_since = kept_since_ms(journal_path(state_dir())) if state.aws_emulator == "moto" else None
+    logs = RunLogSource(target, groups, kept_since_ms=kept_since)
+    return DashboardConfig(api_url=state.http_api_url, api_token=state.token or None, logs=logs)
 
 
 def listen(config: DashboardConfig, port: int | None, default: int = DEFAULT_PORT) -> DashboardServer:

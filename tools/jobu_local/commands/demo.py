@@ -201,7 +201,7 @@ class Demo:
             ):
                 break
             await asyncio.sleep(0.2)
-        await asyncio.to_thread(logs_main, command)
+        await asyncio.to_thread(logs_main, [*command, "--format", "pretty"])
         sys.stdout.flush()
 
     async def call_admin_api(self, runtime: LocalRuntime, runs: list[Execution]) -> None:

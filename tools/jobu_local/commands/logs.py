@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoCredenti
 from jobu_local.aws.cloudwatch.reader import LogLine, LogReader
 from jobu_local.aws.endpoint import AwsTarget
 from jobu_local.commands.common import CommandError
+from jobu_local.commands.log_format import pretty
 from jobu_local.commands.targets import (
     aws_target,
     load_template,
@@ -80,12 +81,20 @@ def build_pattern(pattern: str | None, *, execution_id: int | None = None, level
     return "{ " + " && ".join(clauses) + " }"
 
 
-def print_lines(lines: Sequence[LogLine], labels: dict[str, str], output: TextIO, as_json: bool) -> None:
+FORMATS = ("pretty", "json")
+
+
+def default_format(output: TextIO) -> str:
+    """pretty on a terminal; JSON for a pipe or a file (a program reads it)."""
+    return "pretty" if output.isatty() else "json"
+
+
+def print_lines(lines: Sequence[LogLine], labels: dict[str, str], output: TextIO, output_format: str) -> None:
     for line in lines:
-        if as_json:
+        if output_format == "json":
             output.write(json.dumps(line.as_json()) + "\n")
         else:
-            output.write(line.text(labels.get(line.log_group, line.log_group)) + "\n")
+            output.write(pretty(line, labels.get(line.log_group, line.log_group)) + "\n")
     output.flush()
 
 
@@ -171,7 +180,7 @@ def _logs(args: argparse.Namespace, target: AwsTarget) -> int:
     start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000) if end else None
 
     def emit(lines: Sequence[LogLine]) -> None:
-        print_lines(lines, groups, sys.stdout, args.json)
+        print_lines(lines, groups, sys.stdout, args.format or default_format(sys.stdout))
 
     if args.follow:
         try:
@@ -206,7 +215,15 @@ def add_parser(commands: Any) -> None:
         "--endpoint-url", help="default: AWS_ENDPOINT_URL, else the runtime's emulator, else AWS"
     )
     logs.add_argument("--template")
-    logs.add_argument("--json", action="store_true", help="one JSON object per event")
+    logs.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="pretty (time, function, level, message, the run's ids, tracebacks) or json (one "
+        "FilterLogEvents event per line); default: pretty on a terminal, json when piped",
+    )
+    logs.add_argument(
+        "--json", dest="format", action="store_const", const="json", help="the same as --format json"
+    )
     logs.set_defaults(run=cmd_logs)
 
 

@@ -4,7 +4,7 @@ AWS a link to CloudWatch Logs Insights for the same run."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jobu_local.aws.cloudwatch.reader import LogReader
@@ -22,9 +22,13 @@ class RunLogSource:
 
     target: AwsTarget
     log_groups: dict[str, str] = field(default_factory=dict)
+    # the embedded emulator's logs are kept on disk from this moment (aws/cloudwatch/journal.py):
+    # lines written before it are gone for good; None where that is not known (AWS, LocalStack)
+    kept_since_ms: int | None = None
 
     def lines(self, execution_id: int, start: datetime, end: datetime | None) -> dict[str, Any]:
-        """{"lines": [...], "truncated": bool, "insights_url": str | None} for one run."""
+        """{"lines": [...], "truncated": bool, "insights_url": str | None, "gone": str | None} for one
+        run; `gone` says which of its lines are lost for good, when some are."""
         reader = LogReader(self.target, list(self.log_groups), f"{{ $.execution_id = {execution_id} }}")
         start_ms = int((start - BEFORE).timestamp() * 1000)
         end_ms = None if end is None else int((end + AFTER).timestamp() * 1000)
@@ -42,7 +46,18 @@ class RunLogSource:
             "lines": lines,
             "truncated": len(found) > MAX_LINES,
             "insights_url": self.insights_url(execution_id, start - BEFORE, (end or start) + AFTER),
+            "gone": self.gone(start),
         }
+
+    def gone(self, start: datetime) -> str | None:
+        """What the page says when the run began before the emulator kept its logs on disk."""
+        if self.kept_since_ms is None or start.timestamp() * 1000 >= self.kept_since_ms:
+            return None
+        since = datetime.fromtimestamp(self.kept_since_ms / 1000, UTC)
+        return (
+            f"Log lines written before {since:%Y-%m-%d %H:%M:%S} UTC are gone: the local runtime keeps "
+            "them on disk from then on, and this run began earlier."
+        )
 
     def insights_url(self, execution_id: int, start: datetime, end: datetime) -> str | None:
         """The CloudWatch console's Logs Insights page with this run's query, on AWS only."""

@@ -1,9 +1,10 @@
 """The local runtime: template.yaml's functions, run on one machine with AWS's parts played locally.
 
-`LocalRuntime.start()` brings up, in order: the AWS emulator (moto server, unless AWS_ENDPOINT_URL
-names one), the template's queues and log groups in it, the Kafka broker (Tansu, unless
-KAFKA_BOOTSTRAP_SERVERS is set) and its topics, the job store's schema (SQLite unless a database
-URL is given), one process per function, and the event sources. `stop()` undoes all of it, in
+`LocalRuntime.start()` brings up, in order: the job store's schema (SQLite unless a database URL is
+given), the AWS emulator (moto server, unless AWS_ENDPOINT_URL names one; its CloudWatch Logs kept
+in the state folder, aws/cloudwatch/journal.py), the template's queues and log groups in it, the
+Kafka broker (Tansu, unless KAFKA_BOOTSTRAP_SERVERS is set) and its topics, one process per
+function, and the event sources. `stop()` undoes all of it, in
 reverse order; `run()` does both around waiting for Ctrl-C / SIGTERM.
 """
 
@@ -26,6 +27,8 @@ from typing import Any
 
 from jobu_local.aws.apigateway import DEFAULT_PORT as DEFAULT_HTTP_PORT
 from jobu_local.aws.apigateway import HttpApiServer, routes_for
+from jobu_local.aws.cloudwatch import journal
+from jobu_local.aws.cloudwatch.journal import journal_path, kept_since_ms
 from jobu_local.aws.cloudwatch.sink import CloudWatchLogSink
 from jobu_local.aws.endpoint import AwsTarget, moto_server
 from jobu_local.aws.kafka.broker import embedded_broker, ensure_topics
@@ -56,6 +59,7 @@ from jobu_local.template.reader import ACCOUNT_ID, FunctionSpec, KafkaSource, Lo
 DATABASE_URL = "JOBU_DATABASE_URL"
 DATABASE_SECRET_ARN = "JOBU_DATABASE_SECRET_ARN"
 READY_TIMEOUT_SECONDS = 30.0
+FIRST_MIGRATION = "001_jobs.sql"  # applied now: the database is new
 # What a function process inherits from the runtime's own environment (Lambda's is clean too).
 INHERITED = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")
 # No X-Ray daemon runs locally: tracing (Tracing: Active in the template) is switched off.
@@ -182,6 +186,8 @@ class LocalRuntime:
         )
         self.template = template
         self._selected(template)  # refuse an unknown function name before starting anything
+        # the database first: a new one starts a new log journal before the emulator loads it
+        self.database_url = await self._prepare_database()
         self.aws = await self._start_aws(template.region)
         self.provider = await asyncio.to_thread(create_resources, template, self.aws)
         specs = self._selected(template)  # now Refs to queues resolve to the emulator's URLs
@@ -190,7 +196,6 @@ class LocalRuntime:
         for logical_id, url in self.provider.queue_urls.items():
             self.progress(f"queue {logical_id}: {url}")
         self.bootstrap_servers = await self._start_kafka(template.kafka_topics())
-        self.database_url = await self._prepare_database()
         sink = CloudWatchLogSink(self.aws.client("logs"), echo=sys.stdout if options.echo_logs else None)
         inherited = {name: os.environ[name] for name in INHERITED if name in os.environ}
         base = inherited | self.aws.function_environment() | LOCAL_ONLY
@@ -225,7 +230,7 @@ class LocalRuntime:
             self.progress(f"AWS APIs: {emulator} at {endpoint}")
             return AwsTarget(endpoint, region, emulator)
         port = free_port()
-        service = moto_server(port, self._state_dir / "moto.log")
+        service = moto_server(port, self._state_dir / "moto.log", logs_journal=journal_path(self._state_dir))
         self._services.append(service)
         self.progress("starting moto server (embedded AWS emulator) ...")
         await service.start()
@@ -261,6 +266,9 @@ class LocalRuntime:
             applied = await store.migrate()
         finally:
             await store.close()
+        if FIRST_MIGRATION in applied:
+            # a new database: run ids start again, and the old journal's lines are no run's of it
+            journal.start_new(journal_path(self._state_dir))
         shown = url.split("@")[-1] if "@" in url else url
         self.progress(f"database: {shown} (schema: {len(applied)} migration(s) applied)")
         return url
@@ -365,7 +373,10 @@ class LocalRuntime:
             return
         _, _, aws = self._started()
         groups = {pool.config.log_group: logical_id for logical_id, pool in self.functions.items()}
-        config = DashboardConfig(api_url=api_url, api_token=self.token, logs=RunLogSource(aws, groups))
+        kept_since = kept_since_ms(journal_path(self._state_dir)) if aws.emulator == "moto" else None
+        config = DashboardConfig(
+            api_url=api_url, api_token=self.token, logs=RunLogSource(aws, groups, kept_since_ms=kept_since)
+        )
         try:
             dashboard = DashboardServer(config, self.options.dashboard_port, token=self.token)
         except OSError as error:

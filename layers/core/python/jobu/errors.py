@@ -54,6 +54,16 @@ class StoreUnavailableError(JobuError):
     """The database could not be reached; the caller should retry later (nothing was decided)."""
 
 
+class ConnectionLostError(StoreUnavailableError):
+    """A pooled connection broke under a statement (the server restarted, failed over, or cut it).
+    The connector discards it and the connections idle beside it; a fresh connection may work."""
+
+
+class TransactionConflictError(StoreUnavailableError):
+    """The database rolled a transaction back to break a deadlock, or a lock wait timed out. Nothing
+    it did was kept, and running it again usually works; the connector does, a few times."""
+
+
 class DatabaseAuthenticationError(StoreUnavailableError):
     """The database refused the credentials (a wrong or rotated password). The message names the
     host, user and database, never the password."""

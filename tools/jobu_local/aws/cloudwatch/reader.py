@@ -10,7 +10,6 @@ import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from jobu_local.aws.cloudwatch.filter_pattern import FilterPatternError, compile_pattern
@@ -26,12 +25,6 @@ class LogLine:
     log_stream: str
     message: str
     event_id: str
-
-    def text(self, label: str) -> str:
-        moment = datetime.fromtimestamp(self.timestamp_ms / 1000, UTC)
-        return (
-            f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z [{label}] {self.message.rstrip()}"
-        )
 
     def as_json(self) -> dict[str, Any]:
         return {

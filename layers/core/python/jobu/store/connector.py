@@ -6,15 +6,21 @@ DatabaseAuthenticationError).
 
 Pooled backends (PostgreSQL, MySQL) share the pool's life cycle here: when the database refuses
 the credentials (a rotated password), the URL is read again (`refresh_url`: the secret, fetched
-fresh) and the pool rebuilt, once, so a warm container survives a rotation.
+fresh) and the pool rebuilt, once, so a warm container survives a rotation. A warm container also
+survives a server restart: a connection that broke is discarded with every connection idle beside it
+(they broke with it), a pool that sat unused for a while has its first connection checked before it
+is lent, and `run` does its work again on a fresh connection when the first broke under it, or again
+(a few times) when the database rolled its transaction back to break a deadlock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
+import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -24,10 +30,16 @@ from typing import Any, ClassVar
 import aiosql
 from aiosql import query_loader
 
-from jobu.errors import DatabaseAuthenticationError
+from jobu.errors import ConnectionLostError, DatabaseAuthenticationError, TransactionConflictError
 from jobu.store.tls import Connection, connection
 
 SQL_DIR = Path(__file__).with_name("sql")
+# A pool unused this long may hold connections the server closed meanwhile (a restart, a failover, an
+# idle timeout; a Lambda container is frozen between invocations): the first connection lent after
+# such a pause is pinged first. Back-to-back work never pays the round trip.
+IDLE_CHECK_SECONDS = 1.0
+# A transaction rolled back by a deadlock or a lock wait timeout runs at most this many times in all.
+CONFLICT_ATTEMPTS = 5
 
 
 @contextmanager
@@ -107,6 +119,13 @@ class Connector(ABC):
         async with self.connection() as conn, self.transaction_on(conn):
             yield conn
 
+    async def run[T](self, work: Callable[[Any], Awaitable[T]], *, transaction: bool = False) -> T:
+        """`work(conn)` on a lent connection, inside a transaction when asked. Pooled backends run it
+        again when the database could not keep it (see PooledConnector.run), so `work` must be safe
+        to run twice: every jobu statement is (at-least-once everywhere)."""
+        async with self.transaction() if transaction else self.connection() as conn:
+            return await work(conn)
+
     @abstractmethod
     async def execute_script(self, conn: Any, sql: str) -> None:
         """Run a file of DDL statements."""
@@ -141,6 +160,8 @@ class PooledConnector(Connector):
         self._rebuild_lock = asyncio.Lock()
         self._retired: set[asyncio.Task[None]] = set()
         self._lent: set[int] = set()  # id() of the connections out now that handler code holds
+        self._busy = 0  # connections out now
+        self._quiet_since = time.monotonic()  # when the last one came back
 
     @property
     def target(self) -> Connection:
@@ -163,9 +184,14 @@ class PooledConnector(Connector):
         """Give `conn` back to `pool`, reset first when it was lent to handler code."""
 
     @abstractmethod
+    async def _discard(self, pool: Any, conn: Any) -> None:
+        """Close `conn`, which broke, and the connections idle in `pool` (the same restart broke them)."""
+
+    @abstractmethod
     @contextmanager
     def _translated_errors(self) -> Iterator[None]:
-        """The driver's errors raised inside the block, as jobu's own."""
+        """The driver's errors raised inside the block, as jobu's own: ConnectionLostError when the
+        connection broke, TransactionConflictError for a deadlock or a lock wait timeout."""
 
     async def open(self) -> None:
         generation = self._generation
@@ -222,19 +248,70 @@ class PooledConnector(Connector):
                 raise
         return self._pool, await self._acquire(self._pool)
 
+    async def _checked(self, pool: Any, conn: Any) -> Any:
+        """`conn` if it still answers, else (discarded) a fresh connection from `pool`."""
+        try:
+            with self._translated_errors():
+                await self.jobu_queries.ping(conn)
+        except ConnectionLostError:
+            await self._discard(pool, conn)
+            return await self._acquire(pool)
+        except BaseException:
+            await self._release(pool, conn, lent=False)
+            raise
+        return conn
+
     def lend(self, conn: Any) -> None:
         self._lent.add(id(conn))
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
+        quiet = self._busy == 0 and time.monotonic() - self._quiet_since > IDLE_CHECK_SECONDS
         pool, conn = await self._checkout()
+        if quiet:
+            conn = await self._checked(pool, conn)
+        self._busy += 1
+        broken = False
         try:
             with self._translated_errors():
                 yield conn
+        except ConnectionLostError:
+            broken = True
+            raise
         finally:
+            self._busy -= 1
+            self._quiet_since = time.monotonic()
             lent = id(conn) in self._lent
             self._lent.discard(id(conn))
-            await self._release(pool, conn, lent=lent)
+            if broken:
+                await self._discard(pool, conn)
+            else:
+                await self._release(pool, conn, lent=lent)
+
+    async def run[T](self, work: Callable[[Any], Awaitable[T]], *, transaction: bool = False) -> T:
+        """`work(conn)`, again on a fresh connection if the first broke under it (once: a server
+        that is down stays StoreUnavailableError), and again after a deadlock or a lock wait timeout
+        (up to CONFLICT_ATTEMPTS in all, after a short random pause so the two sides part)."""
+        conflicts, lost = 0, False
+        while True:
+            try:
+                async with self.transaction() if transaction else self.connection() as conn:
+                    return await work(conn)
+            except ConnectionLostError:
+                if lost:
+                    raise
+                lost = True
+            except TransactionConflictError as error:
+                conflicts += 1
+                if conflicts >= CONFLICT_ATTEMPTS:
+                    raise
+                from jobu.observability import logger
+
+                logger.warning(
+                    "transaction rolled back by the database: running it again",
+                    extra={"error": str(error), "attempt": conflicts + 1},
+                )
+                await asyncio.sleep(random.uniform(0.0, 0.02 * 2**conflicts))
 
 
 def authentication_failure(backend: str, target: Connection, error: Exception) -> DatabaseAuthenticationError:

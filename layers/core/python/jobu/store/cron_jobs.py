@@ -138,8 +138,11 @@ class CronJobs(Rows):
     ) -> CronChunk:
         """One chunk of the tick, in one transaction: lock up to `limit` due jobs (another tick
         skips them), create the runs `plan` decides for each (the job's overlap policy applied in
-        SQL), move each job to its next slot. Returns the jobs and their runs, whatever their status."""
-        async with self.connector.transaction() as conn:
+        SQL), move each job to its next slot. Returns the jobs and their runs, whatever their status.
+        Run again from the start when the database rolled it back (a deadlock) or its connection
+        broke: the slot key and each move's expected next_run_at make a second run harmless."""
+
+        async def chunk(conn: Any) -> CronChunk:
             rows = [row async for row in self._q.lock_due_cron_jobs(conn, tick=self._t(tick), limit=limit)]
             plans = [plan(DueCronJob.from_row(row)) for row in rows]
             slots = self._slots([(p.job.id, slot) for p in plans for slot in p.slots])
@@ -159,4 +162,7 @@ class CronJobs(Rows):
             if moves:
                 await self._q.advance_cron_jobs(conn, jobs=self._j(moves), now=self._t(now))
             runs = [row async for row in self._q.runs_for_slots(conn, slots=self._j(slots))] if slots else []
-        return CronChunk(plans=plans, runs=rows_to(RunRef, runs))
+            return CronChunk(plans=plans, runs=rows_to(RunRef, runs))
+
+        # a deadlock with another tick, or a connection a restart broke: the chunk runs again
+        return await self.connector.run(chunk, transaction=True)

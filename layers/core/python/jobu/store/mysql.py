@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -12,28 +13,47 @@ from urllib.parse import unquote, urlsplit
 import asyncmy
 from asyncmy.errors import IntegrityError, OperationalError
 
-from jobu.errors import DuplicateError, StoreUnavailableError
+from jobu.errors import ConnectionLostError, DuplicateError, StoreUnavailableError, TransactionConflictError
 from jobu.store.asyncmy_adapter import AsyncMyAdapter
 from jobu.store.connector import PooledConnector, authentication_failure
 from jobu.store.tls import connection
 
-# Server error codes that mean "try again later": connection refused/lost/gone, too many
-# connections, lock wait timeout, deadlock.
-_UNAVAILABLE_CODES = frozenset({1040, 1205, 1213, 2002, 2003, 2006, 2013, 2055})
+# Server error codes that mean "try again later": connection refused, too many connections.
+_UNAVAILABLE_CODES = frozenset({1040, 2002, 2003})
+# The connection broke under a statement (server gone away, lost during the query, lost at reading).
+_LOST_CODES = frozenset({2006, 2013, 2055})
+# The transaction was rolled back (a deadlock) or its statement was (a lock wait timeout; the
+# connector rolls back the rest): running it again usually works.
+_CONFLICT_CODES = frozenset({1205, 1213})
 _ACCESS_DENIED = 1045
 _DUPLICATE_KEY = 1062
-# What every pooled session is set to at connect, and again after a reset: stored times are naive UTC.
-_SESSION_SETTINGS = "time_zone = '+00:00'"
+# What every pooled session is set to at connect, and again after a reset: stored times are naive
+# UTC, and READ COMMITTED. Under InnoDB's REPEATABLE READ a tick's locking read takes next-key locks
+# on the due index that block another tick's insert into the same gaps, so concurrent ticks deadlock;
+# READ COMMITTED locks only the rows found (as PostgreSQL does). MariaDB before 11.1 names the
+# variable tx_isolation and MySQL 8 transaction_isolation: each server runs only its own executable
+# comment (MariaDB ignores /*!80000 */, MySQL ignores /*M! */).
+_SESSION_SETTINGS = (
+    "time_zone = '+00:00'"
+    " /*M!100000 , tx_isolation = 'READ-COMMITTED' */"
+    " /*!80000 , transaction_isolation = 'READ-COMMITTED' */"
+)
 # COM_RESET_CONNECTION (MySQL 5.7.3+, MariaDB 10.2.4+): the session as a new connection has it,
 # without reconnecting: transaction rolled back, table and user locks released, temporary tables
 # dropped, session variables back to the server's defaults. asyncmy has no method for it.
 _COM_RESET_CONNECTION = 0x1F
 
 
+def _code(error: Exception) -> object:
+    return error.args[0] if isinstance(error, OperationalError) and error.args else None
+
+
 def _is_unavailable(error: Exception) -> bool:
-    if isinstance(error, OSError | TimeoutError):
-        return True
-    return isinstance(error, OperationalError) and bool(error.args) and error.args[0] in _UNAVAILABLE_CODES
+    return isinstance(error, OSError | TimeoutError) or _code(error) in _UNAVAILABLE_CODES
+
+
+def _is_lost(error: Exception) -> bool:
+    return isinstance(error, ConnectionError) or _code(error) in _LOST_CODES
 
 
 def _is_authentication(error: Exception) -> bool:
@@ -82,6 +102,11 @@ class MySQLConnector(PooledConnector):
         except Exception as error:
             if _is_authentication(error):
                 raise authentication_failure("MySQL", self.target, error) from None
+            if _code(error) in _CONFLICT_CODES:
+                raise TransactionConflictError(f"MySQL rolled the transaction back: {error}") from error
+            if _is_lost(error):
+                lost = f"MySQL connection lost: {type(error).__name__}: {error}"
+                raise ConnectionLostError(lost) from error
             if _is_unavailable(error):
                 raise StoreUnavailableError(f"MySQL is unreachable: {error}") from error
             raise
@@ -114,6 +139,12 @@ class MySQLConnector(PooledConnector):
         finally:
             # asyncmy's pool closes a connection still in a transaction rather than keep it
             pool.release(conn)  # not a coroutine in asyncmy
+
+    async def _discard(self, pool: Any, conn: Any) -> None:
+        conn.close()
+        pool.release(conn)  # a closed connection is not kept
+        with contextlib.suppress(Exception):  # closing what a restart already broke may fail
+            await pool.clear()  # each idle one is closed; new ones are opened when needed
 
     @asynccontextmanager
     async def transaction_on(self, conn: Any) -> AsyncIterator[None]:

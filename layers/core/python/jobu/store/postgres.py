@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -10,18 +11,33 @@ from typing import Any
 
 import asyncpg
 
-from jobu.errors import DuplicateError, StoreUnavailableError
+from jobu.errors import ConnectionLostError, DuplicateError, StoreUnavailableError, TransactionConflictError
 from jobu.store.connector import PooledConnector, authentication_failure
 
+# The connection broke under a statement (the server restarted or cut it), or was left unusable
+# (InterfaceError: "connection is closed", "another operation is in progress" after a cancelled
+# statement): it is discarded, and a fresh one may work.
+_LOST = (
+    ConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.InterfaceError,
+)
 # Errors that mean "the database is not there right now", as opposed to a bad query.
 _UNAVAILABLE = (
     OSError,
     TimeoutError,
     asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.exceptions.AdminShutdownError,
+)
+# The transaction was rolled back and may simply be run again: a deadlock, a serialization failure,
+# a lock wait past lock_timeout.
+_CONFLICT = (
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.LockNotAvailableError,
 )
 # The server refused the credentials: SQLSTATE class 28 (invalid password, no such role, no
 # pg_hba.conf entry).
@@ -60,6 +76,11 @@ class PostgresConnector(PooledConnector):
             raise DuplicateError(str(error)) from error
         except _AUTHENTICATION as error:
             raise authentication_failure("PostgreSQL", self.target, error) from None
+        except _CONFLICT as error:
+            raise TransactionConflictError(f"PostgreSQL rolled the transaction back: {error}") from error
+        except _LOST as error:
+            lost = f"PostgreSQL connection lost: {type(error).__name__}: {error}"
+            raise ConnectionLostError(lost) from error
         except _UNAVAILABLE as error:
             raise StoreUnavailableError(f"PostgreSQL is unreachable: {error}") from error
 
@@ -92,6 +113,13 @@ class PostgresConnector(PooledConnector):
             conn.terminate()  # the pool opens a new connection in its place
         finally:
             await pool.release(conn)
+
+    async def _discard(self, pool: Any, conn: Any) -> None:
+        # a connection asyncpg saw close was handed back to the pool by asyncpg itself already
+        with contextlib.suppress(asyncpg.InterfaceError):
+            conn.terminate()
+        await pool.release(conn)
+        await pool.expire_connections()  # each idle one is replaced before it is lent again
 
     @asynccontextmanager
     async def transaction_on(self, conn: Any) -> AsyncIterator[None]:

@@ -55,17 +55,25 @@ class Rows:
             async with self.connector.transaction() as tx:
                 yield tx
 
+    # one statement each, run again on a fresh connection if the first broke under it
+
     async def _select(self, query: str, **params: Any) -> list[Any]:
-        async with self.connector.connection() as conn:
+        async def select(conn: Any) -> list[Any]:
             return [row async for row in getattr(self._q, query)(conn, **params)]
 
+        return await self.connector.run(select)
+
     async def _select_one(self, query: str, **params: Any) -> Any:
-        async with self.connector.connection() as conn:
+        async def select_one(conn: Any) -> Any:
             return await getattr(self._q, query)(conn, **params)
 
+        return await self.connector.run(select_one)
+
     async def _update(self, query: str, **params: Any) -> int:
-        async with self.connector.connection() as conn:
+        async def update(conn: Any) -> int:
             return self.connector.affected_rows(await getattr(self._q, query)(conn, **params))
+
+        return await self.connector.run(update)
 
     def _slots(self, pairs: Sequence[tuple[int, datetime]]) -> list[dict[str, Any]]:
         """(job_id, scheduled_time) pairs as the slot queries unpack them from one JSON parameter."""

@@ -134,7 +134,8 @@ async function showLogs(section, run, available) {
           h("caption", { class: "visually-hidden" }, `Log lines of run ${run.id}`),
           h("thead", {}, h("tr", {}, ...["Time (UTC)", "Function", "Level", "Message"].map((t) => h("th", { scope: "col" }, t)))),
           h("tbody", {}, ...rows))
-        : h("p", { class: "muted" }, "No log lines yet (they reach CloudWatch Logs a moment after the run ends)."),
+        : h("p", { class: "muted" }, found.gone ? "No log lines." : "No log lines yet (they reach CloudWatch Logs a moment after the run ends)."),
+      found.gone ? h("p", { class: "muted", id: "logs-gone" }, found.gone) : null,
       found.truncated ? h("p", { class: "muted" }, "Only the first lines are shown.") : null);
     return rows.length;
   } catch (error) {
