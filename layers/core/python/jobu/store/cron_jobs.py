@@ -86,7 +86,8 @@ class CronJobs(Rows):
         transaction: concurrent updates (and toggles) apply one after the other, none loses
         another's fields. None when the job does not exist; `change` may raise to write nothing
         (DuplicateError on a taken name)."""
-        async with self.connector.transaction() as conn:
+
+        async def revise(conn: Any) -> CronJob | None:
             row = await self._q.get_cron_job_for_update(conn, id=job_id)
             if row is None:
                 return None
@@ -94,6 +95,8 @@ class CronJobs(Rows):
             fields = self._fields(revision.spec, revision.next_run_at, now)
             await self._q.update_cron_job(conn, id=job_id, **fields)
             return CronJob.from_row(await self._q.get_cron_job(conn, id=job_id))
+
+        return await self.connector.run(revise, transaction=True)  # again after a deadlock
 
     async def set_enabled(
         self, job: CronJob, *, enabled: bool | None, next_run_at: datetime, now: datetime
@@ -118,12 +121,14 @@ class CronJobs(Rows):
         foreign key's ON DELETE SET NULL), and end as they would have. The job's row is locked
         first, so a tick or a run-now making a WAITING run (both under that lock) is before or after.
         False when the job does not exist."""
-        async with self.connector.transaction() as conn:
+
+        async def delete(conn: Any) -> bool:
             if await self._q.lock_cron_job(conn, job_id=job_id) is None:
                 return False
             await self._q.cancel_waiting_runs_of_job(conn, job_id=job_id, reason=reason, now=self._t(now))
-            deleted = await self._q.delete_cron_job_by_id(conn, id=job_id)
-        return self.connector.affected_rows(deleted) > 0
+            return self.connector.affected_rows(await self._q.delete_cron_job_by_id(conn, id=job_id)) > 0
+
+        return await self.connector.run(delete, transaction=True)  # again after a deadlock
 
     async def pause(self, job_id: int, *, until: datetime | None, now: datetime) -> bool:
         return (

@@ -78,11 +78,12 @@ class Runs(Rows):
         'skip': None while a run of the job is active; 'queue_one': WAITING behind an active run,
         None if one waits already. The check and the insert share one transaction, under the job
         row's lock (NotFoundError when the job was deleted meanwhile)."""
-        status = ExecutionStatus.PENDING
-        async with self.connector.transaction() as conn:
+
+        async def insert(conn: Any) -> Execution | None:
             # the job may have been deleted since it was read: then there is nothing to run
             if await self._q.lock_cron_job(conn, job_id=run.job_id) is None:
                 raise NotFoundError(f"no cron job with id {run.job_id}")
+            status = ExecutionStatus.PENDING
             if overlap_policy != "allow":
                 active = int(await self._q.count_active_runs(conn, job_id=run.job_id))
                 waiting = int(await self._q.has_waiting_run(conn, job_id=run.job_id))
@@ -101,15 +102,17 @@ class Runs(Rows):
                 params_provenance=self._j(run.params_provenance),
                 now=self._t(now),
             )
-            row = await self._q.get_execution(conn, id=int(run_id))
-        return Execution.from_row(row)
+            return Execution.from_row(await self._q.get_execution(conn, id=int(run_id)))
+
+        return await self.connector.run(insert, transaction=True)  # again after a deadlock
 
     async def insert_backfill(self, job_id: int, slots: Sequence[datetime], *, now: datetime) -> Backfilled:
         """Runs of the job for `slots` (param_source 'backfill', whatever its overlap policy), each
         once: a slot that has a run already keeps it. Under the job row's lock, so of two backfills
         (or a backfill and a tick) at once, each slot's run is made, and reported, by one only.
         NotFoundError when the job does not exist."""
-        async with self.connector.transaction() as conn:
+
+        async def backfill(conn: Any) -> Backfilled:
             if await self._q.lock_cron_job(conn, job_id=job_id) is None:
                 raise NotFoundError(f"no cron job with id {job_id}")
             asked = self._j(self._slots([(job_id, slot) for slot in slots]))
@@ -121,7 +124,9 @@ class Runs(Rows):
             encoded = self._j(missing)
             await self._q.insert_cron_runs(conn, slots=encoded, param_source="backfill", now=self._t(now))
             made = [row async for row in self._q.runs_for_slots(conn, slots=encoded)]
-        return Backfilled(existing=existing, created=rows_to(RunRef, made))
+            return Backfilled(existing=existing, created=rows_to(RunRef, made))
+
+        return await self.connector.run(backfill, transaction=True)  # again after a deadlock
 
     async def for_slots(self, job_id: int, slots: Sequence[datetime]) -> list[RunRef]:
         if not slots:
@@ -244,15 +249,18 @@ class Runs(Rows):
         locked first: a concurrent retry of the same runs takes none of them."""
         if not execution_ids:
             return []
-        async with self.connector.transaction() as conn:
-            rows = self._q.lock_retryable_executions(conn, ids=self._j(list(execution_ids)))
-            locked = [int(dict(row)["id"]) async for row in rows]
+
+        async def retry(conn: Any) -> list[Execution]:
+            found = self._q.lock_retryable_executions(conn, ids=self._j(list(execution_ids)))
+            locked = [int(dict(row)["id"]) async for row in found]
             if not locked:
                 return []
             ids = self._j(locked)
             await self._q.retry_finished_executions(conn, ids=ids, now=self._t(now))
-            rows = [row async for row in self._q.unqueued_executions_by_ids(conn, ids=ids)]
-        return rows_to(Execution, rows)
+            retried = [row async for row in self._q.unqueued_executions_by_ids(conn, ids=ids)]
+            return rows_to(Execution, retried)
+
+        return await self.connector.run(retry, transaction=True)  # again after a deadlock
 
     async def cancel(self, execution_id: int, *, reason: str, now: datetime) -> str | None:
         """'cancelled' (it was WAITING or PENDING: it never starts), 'requested' (it is RUNNING: its
