@@ -327,56 +327,65 @@ def other_container() -> Iterator[OtherContainer]:
         other.app.container.close()
 
 
-def while_held(held: Held, first: Callable[[], AdminResponse], second: Callable[[], AdminResponse]) -> None:
-    """`first` in a thread until it reaches the held query, then `second` here; both must succeed."""
+Request = Callable[[AdminClient, str], AdminResponse]
+
+
+def raced(
+    harness: Harness,
+    admin: AdminClient,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    held_query: str,
+    first: Request,
+    second: Request,
+    job: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A job made with `job`; `first` (this container) held just before `held_query` while `second`
+    (another container) is asked; both must succeed. Returns the job as it is then."""
+    path = f"/api/crons/{create(admin, 'job', **(job or {}))['id']}"
+    held = Held(harness, monkeypatch, held_query, rows=False, seconds=3)
     answers: list[AdminResponse] = []
-    thread = threading.Thread(target=lambda: answers.append(first()))
-    thread.start()
-    assert held.reached.wait(30)
-    answers.append(second())  # through at once (nothing serializes it), or after the hold
-    held.released.set()
-    thread.join(30)
+    with other_container() as other:
+        thread = threading.Thread(target=lambda: answers.append(first(admin, path)))
+        thread.start()
+        assert held.reached.wait(30)
+        answers.append(second(other, path))  # through at once (nothing serializes it), or after the hold
+        held.released.set()
+        thread.join(30)
     assert [answer.status for answer in answers] == [200, 200], [answer.body for answer in answers]
+    changed: dict[str, Any] = admin.get(path).json
+    return changed
+
+
+def put(body: dict[str, Any]) -> Request:
+    return lambda client, path: client.put(path, body=body)
+
+
+def toggle(client: AdminClient, path: str) -> AdminResponse:
+    return client.post(f"{path}/toggle")
 
 
 def test_two_updates_of_different_fields_at_once_both_stick(
     harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = f"/api/crons/{create(admin, 'job')['id']}"
-    held = Held(harness, monkeypatch, "update_cron_job", rows=False, seconds=3)
-    with other_container() as other:
-        while_held(
-            held,
-            lambda: admin.put(path, body={"description": "from the first"}),
-            lambda: other.put(path, body={"max_retry": 4}),
-        )
-    job = admin.get(path).json
+    first, second = put({"description": "from the first"}), put({"max_retry": 4})
+    job = raced(harness, admin, monkeypatch, held_query="update_cron_job", first=first, second=second)
     assert (job["description"], job["max_retry"]) == ("from the first", 4)
 
 
 def test_an_update_racing_a_toggle_does_not_enable_the_job_again(
     harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = f"/api/crons/{create(admin, 'job')['id']}"
-    held = Held(harness, monkeypatch, "update_cron_job", rows=False, seconds=3)
-    with other_container() as other:
-        while_held(
-            held,
-            lambda: admin.put(path, body={"description": "edited"}),
-            lambda: other.post(f"{path}/toggle"),
-        )
-    job = admin.get(path).json
+    edit = put({"description": "edited"})
+    job = raced(harness, admin, monkeypatch, held_query="update_cron_job", first=edit, second=toggle)
     assert (job["description"], job["is_enabled"], job["next_run_at"]) == ("edited", False, None)
 
 
 def test_two_toggles_at_once_flip_twice(
     harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = f"/api/crons/{create(admin, 'job')['id']}"
-    held = Held(harness, monkeypatch, "set_cron_job_enabled_by_id", rows=False, seconds=3)
-    with other_container() as other:
-        while_held(held, lambda: admin.post(f"{path}/toggle"), lambda: other.post(f"{path}/toggle"))
-    job = admin.get(path).json
+    query = "set_cron_job_enabled_by_id"
+    job = raced(harness, admin, monkeypatch, held_query=query, first=toggle, second=toggle)
     assert job["is_enabled"] is True
     assert job["next_run_at"].endswith("T02:00:00Z")
 
@@ -384,15 +393,16 @@ def test_two_toggles_at_once_flip_twice(
 def test_enabling_a_job_whose_expression_changes_meanwhile_schedules_the_new_one(
     harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = f"/api/crons/{create(admin, 'job', is_enabled=False)['id']}"
-    held = Held(harness, monkeypatch, "set_cron_job_enabled_by_id", rows=False, seconds=3)
-    with other_container() as other:
-        while_held(
-            held,
-            lambda: admin.post(f"{path}/toggle"),
-            lambda: other.put(path, body={"cron_expression": "30 * * * *"}),
-        )
-    job = admin.get(path).json
+    change = put({"cron_expression": "30 * * * *"})
+    job = raced(
+        harness,
+        admin,
+        monkeypatch,
+        held_query="set_cron_job_enabled_by_id",
+        first=toggle,
+        second=change,
+        job={"is_enabled": False},
+    )
     assert (job["cron_expression"], job["is_enabled"]) == ("30 * * * *", True)
     assert job["next_run_at"].endswith(":30:00Z")  # not the 02:00 of the expression it replaced
 
