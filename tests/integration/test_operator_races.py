@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -27,6 +27,25 @@ from tests.support.admin_client import AdminClient, AdminResponse, api_event
 from tests.support.harness import FakeLambdaContext, Harness, reset_containers, work_message
 
 ADMIN_APP = Path(__file__).parents[2] / "functions" / "admin_api" / "app.py"
+
+
+@handler("test_races_tx_sleeper")
+class TransactionalSleeper(BaseHandler):
+    """Writes an item through the run's transaction, then sleeps params.value seconds."""
+
+    transactional = True
+    cancelled: ClassVar[set[int]] = set()
+
+    async def execute(self, params: HandlerParams) -> HandlerResult:
+        from jobu_handlers.samples import CreateSampleItem
+
+        await CreateSampleItem(self.context).execute(HandlerParams(name="rolled back if cancelled"))
+        try:
+            await asyncio.sleep(float(params.value))
+        except asyncio.CancelledError:
+            self.cancelled.add(self.context.execution_id)
+            raise
+        return HandlerResult(action="slept")
 
 
 @handler("test_races_fails_first")
@@ -520,3 +539,45 @@ def test_a_record_discarded_while_a_replay_refuses_it_again_stays_discarded(
         replaying.join(30)
     assert (answers[0].status, answers[0].json["outcome"]) == (200, "rejected")
     assert admin.get("/api/rejected").json["total"] == 0
+
+
+# --- SQLite: a cancel while a transactional handler holds the database ------------------------------
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_cancel_of_a_running_transactional_run_on_sqlite_is_recorded_and_honoured(
+    harness: Harness, admin: AdminClient
+) -> None:
+    """The handler's transaction holds SQLite's one write lock for as long as it runs; the cancel
+    request must not wait for it (it did: 503 after 10 s, or 400 once the run had ended)."""
+    execution_id = harness.insert_event_run("test_races_tx_sleeper", {"value": 30})
+    answers: list[AdminResponse] = []
+    took: list[float] = []
+
+    def cancel_once_running() -> None:
+        until(lambda: harness.executions()[0].status == "RUNNING")
+        time.sleep(0.5)  # the handler's transaction has begun
+        started_at = time.monotonic()
+        answers.append(admin.post(f"/api/jobs/{execution_id}/cancel"))
+        took.append(time.monotonic() - started_at)
+
+    cancelling = threading.Thread(target=cancel_once_running)
+    cancelling.start()
+    started_at = time.monotonic()
+    assert harness.invoke_worker([work_message(execution_id)]) == {"batchItemFailures": []}
+    worked = time.monotonic() - started_at
+    cancelling.join(30)
+    assert (answers[0].status, answers[0].json["outcome"]) == (200, "requested"), answers[0].body
+    assert took[0] < 5, took  # not the 10 s the database's lock wait allows
+    (run,) = harness.executions()
+    assert (run.status, run.error_message) == ("CANCELLED", "cancelled by an operator")
+    assert execution_id in TransactionalSleeper.cancelled
+    assert worked < 20, worked  # cut short within the worker's polls, not the handler's 30 s
+
+    async def items(store: JobStore) -> int:
+        async with store.connector.connection() as conn:
+            cursor = await conn.execute("SELECT COUNT(*) FROM sample_items")
+            (found,) = await cursor.fetchone()
+            return int(found)
+
+    assert harness.with_store(items) == 0  # the cancelled handler's write was rolled back

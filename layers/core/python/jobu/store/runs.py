@@ -231,7 +231,11 @@ class Runs(Rows):
         available_at: datetime,
         now: datetime,
     ) -> bool:
-        """RUNNING -> PENDING with retry_count + 1, runnable from available_at."""
+        """RUNNING -> PENDING with retry_count + 1, runnable from available_at; not (False) when an
+        operator asked to cancel this attempt: it ends CANCELLED instead (jobu.retries)."""
+        aside = self.connector.cancel_requests
+        if aside is not None and await aside.requested_at(execution_id, attempt) is not None:
+            return False
         changed = await self._update(
             "retry_execution",
             id=execution_id,
@@ -264,7 +268,16 @@ class Runs(Rows):
 
     async def cancel(self, execution_id: int, *, reason: str, now: datetime) -> str | None:
         """'cancelled' (it was WAITING or PENDING: it never starts), 'requested' (it is RUNNING: its
-        worker cancels it), or None (it is not active)."""
+        worker cancels it), or None (it is not active).
+
+        Where the connector keeps cancel requests apart (SQLite), a RUNNING run's request goes
+        there, for its current attempt, without waiting on the database's lock."""
+        aside = self.connector.cancel_requests
+        if aside is not None:
+            run = await self.get(execution_id)
+            if run is not None and run.status is ExecutionStatus.RUNNING:
+                await aside.add(run.id, run.retry_count, now=now)
+                return "requested"
         async with self.connector.transaction() as conn:
             if self.connector.affected_rows(
                 await self._q.cancel_unstarted_execution(
@@ -278,7 +291,11 @@ class Runs(Rows):
                 return "requested"
         return None
 
-    async def cancel_requested(self, execution_id: int) -> bool:
+    async def cancel_requested(self, execution_id: int, *, attempt: int) -> bool:
+        """Whether an operator asked to cancel this attempt of the run."""
+        aside = self.connector.cancel_requests
+        if aside is not None:  # there only: the run's own transaction may hold the database
+            return await aside.requested_at(execution_id, attempt) is not None
         return await self._select_one("cancel_requested", id=execution_id) is not None
 
     # queue_one: a job's WAITING run ----------------------------------------------------------------
@@ -318,9 +335,15 @@ class Runs(Rows):
         return rows_to(Execution, await self._select("stuck_executions", cutoff=self._t(cutoff), limit=limit))
 
     async def stale_running(self, *, now: datetime, limit: int) -> list[Execution]:
-        return rows_to(
+        stale = rows_to(
             Execution, await self._select("stale_running_executions", now=self._t(now), limit=limit)
         )
+        aside = self.connector.cancel_requests
+        if aside is not None:  # the requests kept apart, as the sweeper reads them on a run
+            for execution in stale:
+                requested = await aside.requested_at(execution.id, execution.retry_count)
+                execution.cancel_requested_at = execution.cancel_requested_at or requested
+        return stale
 
     # the history ----------------------------------------------------------------------------------
 
