@@ -52,18 +52,20 @@ class CronJobs(Rows):
             "now": self._t(now),
         }
 
-    async def insert(self, spec: CronJobSpec, *, next_run_at: datetime | None, now: datetime) -> CronJob:
-        async with self.connector.connection() as conn:
-            job_id = await self._q.insert_cron_job(conn, **self._fields(spec, next_run_at, now))
-        job = await self.get(int(job_id))
+    async def insert(
+        self, spec: CronJobSpec, *, next_run_at: datetime | None, now: datetime, conn: Any = None
+    ) -> CronJob:
+        async with self._connection(conn) as c:
+            job_id = await self._q.insert_cron_job(c, **self._fields(spec, next_run_at, now))
+            job = await self.get(int(job_id), conn=c)
         assert job is not None  # just inserted
         return job
 
-    async def get(self, job_id: int) -> CronJob | None:
-        return row_to(CronJob, await self._select_one("get_cron_job", id=job_id))
+    async def get(self, job_id: int, *, conn: Any = None) -> CronJob | None:
+        return row_to(CronJob, await self._select_one("get_cron_job", conn=conn, id=job_id))
 
-    async def get_by_name(self, name: str) -> CronJob | None:
-        return row_to(CronJob, await self._select_one("get_cron_job_by_name", name=name))
+    async def get_by_name(self, name: str, *, conn: Any = None) -> CronJob | None:
+        return row_to(CronJob, await self._select_one("get_cron_job_by_name", conn=conn, name=name))
 
     async def count(self, *, is_enabled: bool | None) -> int:
         return int(await self._select_one("count_cron_jobs", is_enabled=is_enabled))
@@ -80,32 +82,37 @@ class CronJobs(Rows):
         return rows_to(CronJob, rows)
 
     async def update(
-        self, job_id: int, change: Callable[[CronJob], Revision], *, now: datetime
+        self, job_id: int, change: Callable[[CronJob], Revision], *, now: datetime, conn: Any = None
     ) -> CronJob | None:
         """Read the job with its row locked, write back what `change` makes of it, in one
-        transaction: concurrent updates (and toggles) apply one after the other, none loses
-        another's fields. None when the job does not exist; `change` may raise to write nothing
-        (DuplicateError on a taken name)."""
+        transaction (the caller's, given `conn`): concurrent updates (and toggles) apply one after
+        the other, none loses another's fields. None when the job does not exist; `change` may
+        raise to write nothing (DuplicateError on a taken name)."""
 
-        async def revise(conn: Any) -> CronJob | None:
-            row = await self._q.get_cron_job_for_update(conn, id=job_id)
-            if row is None:
+        async def revise(tx: Any) -> CronJob | None:
+            job = await self.get_for_update(job_id, conn=tx)
+            if job is None:
                 return None
-            revision = change(CronJob.from_row(row))
+            revision = change(job)
             fields = self._fields(revision.spec, revision.next_run_at, now)
-            await self._q.update_cron_job(conn, id=job_id, **fields)
-            return CronJob.from_row(await self._q.get_cron_job(conn, id=job_id))
+            await self._q.update_cron_job(tx, id=job_id, **fields)
+            return CronJob.from_row(await self._q.get_cron_job(tx, id=job_id))
 
-        return await self.connector.run(revise, transaction=True)  # again after a deadlock
+        return await self._in_transaction(conn, revise)
+
+    async def get_for_update(self, job_id: int, *, conn: Any) -> CronJob | None:
+        """The job, its row locked until the end of the caller's transaction `conn`."""
+        return row_to(CronJob, await self._q.get_cron_job_for_update(conn, id=job_id))
 
     async def set_enabled(
-        self, job: CronJob, *, enabled: bool | None, next_run_at: datetime, now: datetime
+        self, job: CronJob, *, enabled: bool | None, next_run_at: datetime, now: datetime, conn: Any = None
     ) -> bool:
         """Enable, disable or (enabled None) toggle the job in one statement; `next_run_at` (the
         next slot of the job's expression and zone as read) becomes its next run if it ends up
         enabled. False when the job is gone or its expression or zone changed since `job` was read."""
         changed = await self._update(
             "set_cron_job_enabled_by_id",
+            conn=conn,
             id=job.id,
             is_enabled=enabled,
             next_run_at=self._t(next_run_at),
@@ -115,28 +122,27 @@ class CronJobs(Rows):
         )
         return changed > 0
 
-    async def delete(self, job_id: int, *, reason: str, now: datetime) -> bool:
-        """Delete the job, and cancel its WAITING run (queue_one) in the same transaction: with the
-        job gone nothing would ever promote it. Its other runs stay, with job_id cleared (the
-        foreign key's ON DELETE SET NULL), and end as they would have. The job's row is locked
-        first, so a tick or a run-now making a WAITING run (both under that lock) is before or after.
-        False when the job does not exist."""
+    async def delete(self, job_id: int, *, reason: str, now: datetime, conn: Any = None) -> bool:
+        """Delete the job, and cancel its WAITING run (queue_one) in the same transaction (the
+        caller's, given `conn`): with the job gone nothing would ever promote it. Its other runs
+        stay, with job_id cleared (the foreign key's ON DELETE SET NULL), and end as they would have.
+        The job's row is locked first, so a tick or a run-now making a WAITING run (both under that
+        lock) is before or after. False when the job does not exist."""
 
-        async def delete(conn: Any) -> bool:
-            if await self._q.lock_cron_job(conn, job_id=job_id) is None:
+        async def delete(tx: Any) -> bool:
+            if await self._q.lock_cron_job(tx, job_id=job_id) is None:
                 return False
-            await self._q.cancel_waiting_runs_of_job(conn, job_id=job_id, reason=reason, now=self._t(now))
-            return self.connector.affected_rows(await self._q.delete_cron_job_by_id(conn, id=job_id)) > 0
+            await self._q.cancel_waiting_runs_of_job(tx, job_id=job_id, reason=reason, now=self._t(now))
+            return self.connector.affected_rows(await self._q.delete_cron_job_by_id(tx, id=job_id)) > 0
 
-        return await self.connector.run(delete, transaction=True)  # again after a deadlock
+        return await self._in_transaction(conn, delete)
 
-    async def pause(self, job_id: int, *, until: datetime | None, now: datetime) -> bool:
-        return (
-            await self._update("pause_cron_job", id=job_id, paused_until=self._t(until), now=self._t(now)) > 0
-        )
+    async def pause(self, job_id: int, *, until: datetime | None, now: datetime, conn: Any = None) -> bool:
+        until_at, at = self._t(until), self._t(now)
+        return await self._update("pause_cron_job", conn=conn, id=job_id, paused_until=until_at, now=at) > 0
 
-    async def resume(self, job_id: int, *, now: datetime) -> bool:
-        return await self._update("resume_cron_job", id=job_id, now=self._t(now)) > 0
+    async def resume(self, job_id: int, *, now: datetime, conn: Any = None) -> bool:
+        return await self._update("resume_cron_job", conn=conn, id=job_id, now=self._t(now)) > 0
 
     async def dispatch_due(
         self, *, tick: datetime, limit: int, plan: Callable[[DueCronJob], SlotPlan], now: datetime
