@@ -48,6 +48,10 @@ BEYOND = {
     ("post", "/api/crons/{job_id}/resume"),
     ("post", "/api/crons/{job_id}/backfill"),
     ("post", "/api/jobs/{run_id}/cancel"),
+    # the audit trail (docs/security.md)
+    ("get", "/api/audit"),
+    # roles: a viewer's POST is refused by API Gateway, so this answers operators only
+    ("post", "/api/access/check"),
 }
 # what the dashboard reads (issue 11): a cron expression's next fire times, the handlers, figures
 DASHBOARD = {

@@ -151,6 +151,7 @@ def build_execution(accepted: Accepted, base: CronJob | None, *, now: datetime) 
         source_topic=where.topic,
         source_partition=where.partition,
         source_offset=where.offset,
+        trace_parent=accepted.record.trace_parent,
         available_at=schedule.available_at,
         expires_at=schedule.expires_at,
         idempotency_key=options.idempotency_key,

@@ -220,6 +220,8 @@ class Execution(Row):
     params_provenance: JsonObject | None = None
     # an operator asked to cancel this run while it was RUNNING (docs/executions.md)
     cancel_requested_at: UtcDatetime | None = None
+    # the W3C traceparent of the Kafka record it came from, validated (jobu.traces)
+    trace_parent: str | None = None
     # the request's flow control fields (jobu.run_options)
     idempotency_key: str | None = None
     priority: Priority = "normal"
@@ -258,6 +260,7 @@ class NewExecution:
     source_offset: int | None = None
     parent_execution_id: int | None = None
     params_provenance: dict[str, ParamOrigin] | None = None
+    trace_parent: str | None = None
     # the request's flow control fields (jobu.run_options), resolved against the clock
     available_at: datetime | None = None
     expires_at: datetime | None = None
@@ -319,6 +322,21 @@ class RejectedEventSummary(Row):
     created_at: UtcDatetime
     raw_preview: str
     raw_truncated: DbBool
+
+
+@dataclass
+class OperatorAction(Row):
+    """A row of the audit trail: who did what to which target, and what it changed (jobu.operations.audit)."""
+
+    id: int
+    created_at: UtcDatetime
+    principal: str
+    operation: str
+    target_kind: str
+    target_id: str | None
+    request_id: str | None
+    before_state: JsonValue | None
+    after_state: JsonValue | None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 from jobu.config import RetryPolicy
 from jobu.models import Execution, ExecutionStatus
 from jobu.observability import CANCELLED, FAILED, RETRIED, TIMED_OUT, count
+from jobu.run_metrics import run_ended
 from jobu.store import JobStore
 from jobu.work_queue import QueuedRun
 
@@ -76,4 +77,5 @@ async def settle_failure(
         execution.id, attempt=attempt, status=status, result=result, error_message=error, now=now
     )
     count({ExecutionStatus.TIMEOUT: TIMED_OUT, ExecutionStatus.CANCELLED: CANCELLED}.get(status, FAILED))
+    run_ended(execution.handler_name, status)
     return None

@@ -36,12 +36,14 @@ from jobu.errors import JobuError, NonRetryableError, RetryAfter, StoreUnavailab
 from jobu.handler_manifest import handler_pool, import_pool_handlers, known_handler_names
 from jobu.handlers import BaseHandler, Database, HandlerContext, HandlerParams, HandlerResult, get_handler
 from jobu.models import WORKER_MARGIN_SECONDS, Execution, ExecutionStatus, NewExecution, WorkMessage
-from jobu.observability import EXPIRED, SUCCEEDED, count, logger
+from jobu.observability import EXPIRED, SUCCEEDED, annotate_trace, count, logger
 from jobu.pools import DEFAULT_POOL
 from jobu.retries import CANCELLED_REASON, settle_failure
 from jobu.run_database import HandlerDatabase, TransactionDatabase
+from jobu.run_metrics import run_ended, run_started
 from jobu.store import JobStore
 from jobu.store.runs import Finished
+from jobu.traces import TraceParent
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
 # Time kept back from the Lambda's remaining time to store the outcome after a handler stops.
@@ -142,6 +144,12 @@ def parse_work_message(body: str) -> WorkMessage | str:
         return WorkMessage.from_json(body)
     except FieldError as error:
         return f"not a work message: {error.field}: {error.message}"
+
+
+def _continued(trace_parent: str | None) -> str | None:
+    """The traceparent a handler sends onwards: the run's trace, a span of the worker's own."""
+    trace = TraceParent.parse(trace_parent)
+    return None if trace is None else str(trace.child())
 
 
 def idempotency_key(execution: Execution) -> str:
@@ -280,9 +288,16 @@ class Worker:
         )
         if execution is None:
             return await self._unclaimed(conn, message, now)
+        trace = TraceParent.parse(execution.trace_parent)
         logger.thread_safe_append_keys(
-            execution_id=execution.id, job_id=execution.job_id, handler_name=execution.handler_name
+            execution_id=execution.id,
+            job_id=execution.job_id,
+            handler_name=execution.handler_name,
+            trace_id=None if trace is None else trace.trace_id,  # None: no key on the line
         )
+        if trace is not None:
+            annotate_trace("trace_id", trace.trace_id)
+        run_started(execution, now)
         budget = min(float(execution.timeout_seconds), remaining_seconds - TIMEOUT_MARGIN_SECONDS)
         logger.info("run started", extra={"attempt": message.attempt, "budget_seconds": budget})
         try:
@@ -369,6 +384,7 @@ class Worker:
             retry_count=execution.retry_count,
             database=database,
             idempotency_key=idempotency_key(execution),
+            trace_parent=_continued(execution.trace_parent),
         )
         scope = asyncio.timeout(budget)
 
@@ -414,6 +430,7 @@ class Worker:
             logger.warning("run settled by another actor first (the sweeper, past its deadline)")
             return Outcome.DUPLICATE
         count(SUCCEEDED)
+        run_ended(execution.handler_name, ExecutionStatus.SUCCESS)
         created = finished.follow_up
         logger.info("run succeeded", extra={"next_execution_id": None if created is None else created.id})
         next_runs = [QueuedRun.for_execution(created)] if created is not None else []

@@ -81,6 +81,16 @@ class Runs(Rows):
             return EventInsert([], {})
         rows = [self._event_row(e) for e in executions]
         sources = [{k: row[k] for k in ("source_topic", "source_partition", "source_offset")} for row in rows]
+        traces = [
+            {
+                "source_topic": e.source_topic,
+                "source_partition": e.source_partition,
+                "source_offset": e.source_offset,
+                "trace_parent": e.trace_parent,
+            }
+            for e in executions
+            if e.trace_parent is not None
+        ]
         claims: dict[tuple[str, str], dict[str, Any]] = {}
         for row in rows:  # the batch's first request of a key claims it; the others are its duplicates
             if "idempotency_key" in row:
@@ -99,6 +109,8 @@ class Runs(Rows):
                 ]
                 await self._q.claim_idempotency_keys(conn, keys=self._j(keys), now=self._t(now))
             await self._q.insert_event_executions(conn, rows=self._j(rows), now=self._t(now))
+            if traces:
+                await self._q.set_trace_parents(conn, traces=self._j(traces))
             if claims:
                 duplicates = await self._duplicates(conn, rows, sorted(claims))
             found = [r async for r in self._q.unqueued_executions_for_sources(conn, sources=self._j(sources))]
@@ -135,23 +147,24 @@ class Runs(Rows):
         return row
 
     async def insert_manual(
-        self, run: NewExecution, *, overlap_policy: OverlapPolicy, now: datetime
+        self, run: NewExecution, *, overlap_policy: OverlapPolicy, now: datetime, conn: Any = None
     ) -> Execution | None:
         """Create a run of a cron job now (param_source 'manual') under the job's overlap policy:
         'skip': None while a run of the job is active; 'queue_one': WAITING behind an active run,
-        None if one waits already. The check and the insert share one transaction."""
+        None if one waits already. The check and the insert share one transaction (the caller's,
+        given `conn`)."""
         status = ExecutionStatus.PENDING
-        async with self.connector.transaction() as conn:
+        async with self._transaction(conn) as tx:
             if overlap_policy != "allow":
-                await self._q.lock_cron_job(conn, job_id=run.job_id)
-                active = int(await self._q.count_active_runs(conn, job_id=run.job_id))
-                waiting = int(await self._q.has_waiting_run(conn, job_id=run.job_id))
+                await self._q.lock_cron_job(tx, job_id=run.job_id)
+                active = int(await self._q.count_active_runs(tx, job_id=run.job_id))
+                waiting = int(await self._q.has_waiting_run(tx, job_id=run.job_id))
                 if (overlap_policy == "skip" and active) or waiting:
                     return None
                 if active:
                     status = ExecutionStatus.WAITING
             run_id = await self._q.insert_manual_execution(
-                conn,
+                tx,
                 job_id=run.job_id,
                 handler_name=run.handler_name,
                 status=status.value,
@@ -165,23 +178,25 @@ class Runs(Rows):
                 concurrency_key=run.concurrency_key,
                 expires_at=self._t(run.expires_at),
             )
-            row = await self._q.get_execution(conn, id=int(run_id))
+            row = await self._q.get_execution(tx, id=int(run_id))
         return Execution.from_row(row)
 
-    async def insert_backfill(self, job_id: int, slots: Sequence[datetime], *, now: datetime) -> list[RunRef]:
+    async def insert_backfill(
+        self, job_id: int, slots: Sequence[datetime], *, now: datetime, conn: Any = None
+    ) -> list[RunRef]:
         """Runs of the job for `slots` (param_source 'backfill', whatever its overlap policy), each
         once: a slot that has a run already keeps it. Returns the slots' runs."""
         encoded = self._j(self._slots([(job_id, slot) for slot in slots]))
-        async with self.connector.transaction() as conn:
-            await self._q.insert_cron_runs(conn, slots=encoded, param_source="backfill", now=self._t(now))
-            rows = [row async for row in self._q.runs_for_slots(conn, slots=encoded)]
+        async with self._transaction(conn) as tx:
+            await self._q.insert_cron_runs(tx, slots=encoded, param_source="backfill", now=self._t(now))
+            rows = [row async for row in self._q.runs_for_slots(tx, slots=encoded)]
         return rows_to(RunRef, rows)
 
-    async def for_slots(self, job_id: int, slots: Sequence[datetime]) -> list[RunRef]:
+    async def for_slots(self, job_id: int, slots: Sequence[datetime], *, conn: Any = None) -> list[RunRef]:
         if not slots:
             return []
         encoded = self._j(self._slots([(job_id, slot) for slot in slots]))
-        return rows_to(RunRef, await self._select("runs_for_slots", slots=encoded))
+        return rows_to(RunRef, await self._select("runs_for_slots", conn=conn, slots=encoded))
 
     async def mark_queued(self, sent: Sequence[tuple[int, int]], *, now: datetime) -> None:
         """Record that the message for (execution_id, attempt) was sent, if that attempt is current."""
@@ -292,29 +307,29 @@ class Runs(Rows):
         )
         return changed == 1
 
-    async def retry_finished(self, execution_ids: Sequence[int], *, now: datetime) -> list[Execution]:
+    async def retry_finished(
+        self, execution_ids: Sequence[int], *, now: datetime, conn: Any = None
+    ) -> list[Execution]:
         """FAILED/TIMEOUT -> PENDING with retry_count + 1 for those of the runs still in one of those
         states; returns the runs now waiting for their message (what the caller must queue)."""
         if not execution_ids:
             return []
         ids = self._j(list(execution_ids))
-        async with self.connector.transaction() as conn:
-            await self._q.retry_finished_executions(conn, ids=ids, now=self._t(now))
-            rows = [row async for row in self._q.unqueued_executions_by_ids(conn, ids=ids)]
+        async with self._transaction(conn) as tx:
+            await self._q.retry_finished_executions(tx, ids=ids, now=self._t(now))
+            rows = [row async for row in self._q.unqueued_executions_by_ids(tx, ids=ids)]
         return rows_to(Execution, rows)
 
-    async def cancel(self, execution_id: int, *, reason: str, now: datetime) -> str | None:
+    async def cancel(self, execution_id: int, *, reason: str, now: datetime, conn: Any = None) -> str | None:
         """'cancelled' (it was WAITING or PENDING: it never starts), 'requested' (it is RUNNING: its
         worker cancels it), or None (it is not active)."""
-        async with self.connector.transaction() as conn:
+        async with self._transaction(conn) as tx:
             if self.connector.affected_rows(
-                await self._q.cancel_unstarted_execution(
-                    conn, id=execution_id, reason=reason, now=self._t(now)
-                )
+                await self._q.cancel_unstarted_execution(tx, id=execution_id, reason=reason, now=self._t(now))
             ):
                 return "cancelled"
             if self.connector.affected_rows(
-                await self._q.request_cancel(conn, id=execution_id, now=self._t(now))
+                await self._q.request_cancel(tx, id=execution_id, now=self._t(now))
             ):
                 return "requested"
         return None
@@ -457,9 +472,9 @@ class Runs(Rows):
 
     # deletion -------------------------------------------------------------------------------------
 
-    async def delete_finished(self, execution_id: int) -> bool:
+    async def delete_finished(self, execution_id: int, *, conn: Any = None) -> bool:
         """Delete a run that can no longer start or run; False when none such exists."""
-        return await self._update("delete_finished_execution", id=execution_id) > 0
+        return await self._update("delete_finished_execution", conn=conn, id=execution_id) > 0
 
     async def prune(self, *, cutoff: datetime, limit: int) -> int:
         """Retention: delete up to `limit` of the oldest runs that finished before `cutoff`; how

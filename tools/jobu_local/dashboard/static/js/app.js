@@ -1,7 +1,8 @@
-// The dashboard's router: #/crons, #/runs?filters, #/runs/42, #/rejected, #/queue.
+// The dashboard's router: #/crons, #/runs?filters, #/runs/42, #/rejected, #/queue, #/audit?filters.
 
-import { context } from "./api.js";
+import { context, role } from "./api.js";
 import { clearStaleNotice, h, replace } from "./dom.js";
+import * as audit from "./pages/audit.js";
 import * as crons from "./pages/crons.js";
 import * as queue from "./pages/queue.js";
 import * as rejected from "./pages/rejected.js";
@@ -16,7 +17,7 @@ function route() {
   const parameters = new URLSearchParams(search);
   const detail = path.match(/^\/runs\/(\d+)$/);
   if (detail) return { page: "runs", view: run, argument: Number(detail[1]) };
-  const pages = { "/crons": crons, "/runs": runs, "/rejected": rejected, "/queue": queue };
+  const pages = { "/crons": crons, "/runs": runs, "/rejected": rejected, "/queue": queue, "/audit": audit };
   const view = pages[path];
   return view ? { page: path.slice(1), view, argument: parameters } : { page: "", view: null };
 }
@@ -44,8 +45,10 @@ async function show() {
 
 async function showContext() {
   try {
-    const found = await context();
-    document.getElementById("deployment").textContent = found.on_aws ? `AWS: ${found.label}` : "local runtime";
+    const [found, may] = await Promise.all([context(), role()]);
+    const where = found.on_aws ? `AWS: ${found.label}` : "local runtime";
+    document.getElementById("deployment").textContent = may === "viewer" ? `${where} (read only)` : where;
+    document.body.dataset.role = may;
   } catch (error) {
     document.getElementById("deployment").textContent = `not connected: ${error.message}`;
   }
