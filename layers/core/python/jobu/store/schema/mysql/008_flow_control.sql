@@ -30,13 +30,3 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     PRIMARY KEY (handler_name, idempotency_key),
     KEY idempotency_keys_expiry (expires_at)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4;
-
--- What a cron job's runs carry: its priority, TTL (each run expires ttl_seconds after it is made),
--- tags and concurrency key.
-ALTER TABLE cron_jobs
-    ADD COLUMN priority VARCHAR(8) NOT NULL DEFAULT 'normal',
-    ADD COLUMN ttl_seconds INT NULL,
-    ADD COLUMN tags JSON NULL,
-    ADD COLUMN concurrency_key VARCHAR(200) NULL,
-    ADD CONSTRAINT cron_jobs_priority CHECK (priority IN ('high', 'normal', 'low')),
-    ADD CONSTRAINT cron_jobs_ttl_seconds CHECK (ttl_seconds > 0);

@@ -40,11 +40,3 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     PRIMARY KEY (handler_name, idempotency_key)
 );
 CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires_at);
-
--- What a cron job's runs carry: its priority, TTL (each run expires ttl_seconds after it is made),
--- tags and concurrency key.
-ALTER TABLE cron_jobs ADD COLUMN priority TEXT NOT NULL DEFAULT 'normal'
-    CHECK (priority IN ('high', 'normal', 'low'));
-ALTER TABLE cron_jobs ADD COLUMN ttl_seconds INTEGER CHECK (ttl_seconds > 0);
-ALTER TABLE cron_jobs ADD COLUMN tags TEXT CHECK (tags IS NULL OR json_valid(tags));
-ALTER TABLE cron_jobs ADD COLUMN concurrency_key TEXT;
