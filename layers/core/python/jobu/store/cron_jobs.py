@@ -49,8 +49,9 @@ class CronJobs(Rows):
     def _fields(self, spec: CronJobSpec, next_run_at: datetime | None, now: datetime) -> dict[str, Any]:
         """A job's columns as insert_cron_job and update_cron_job bind them."""
         return {
-            **spec.model_dump(exclude={"handler_params"}),
+            **spec.model_dump(exclude={"handler_params", "tags"}),
             "handler_params": self._j(spec.handler_params),
+            "tags": self._j(spec.tags or None),
             "next_run_at": self._t(next_run_at),
             "now": self._t(now),
         }

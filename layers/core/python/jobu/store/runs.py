@@ -186,6 +186,10 @@ class Runs(Rows):
                 timeout_seconds=run.timeout_seconds,
                 params_provenance=self._j(run.params_provenance),
                 now=self._t(now),
+                priority=run.priority,
+                tags=self._j(run.tags),
+                concurrency_key=run.concurrency_key,
+                expires_at=self._t(run.expires_at),
             )
             return Execution.from_row(await self._q.get_execution(tx, id=int(run_id)))
 

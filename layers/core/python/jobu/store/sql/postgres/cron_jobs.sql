@@ -17,10 +17,11 @@ LIMIT :limit OFFSET :offset;
 -- name: insert_cron_job<!
 INSERT INTO cron_jobs (name, description, cron_expression, handler_name, handler_params, is_enabled, timezone,
                        catchup_policy, catchup_limit, catchup_window_seconds, overlap_policy, allow_overlap,
-                       max_retry, timeout_seconds, next_run_at, created_at, updated_at)
+                       max_retry, timeout_seconds, next_run_at, created_at, updated_at, priority, ttl_seconds,
+                       tags, concurrency_key)
 VALUES (:name, :description, :cron_expression, :handler_name, :handler_params, :is_enabled, :timezone,
         :catchup_policy, :catchup_limit, :catchup_window_seconds, :overlap_policy, :allow_overlap,
-        :max_retry, :timeout_seconds, :next_run_at, :now, :now)
+        :max_retry, :timeout_seconds, :next_run_at, :now, :now, :priority, :ttl_seconds, :tags, :concurrency_key)
 RETURNING id;
 
 -- name: cron_jobs_for_events
