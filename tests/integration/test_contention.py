@@ -263,3 +263,19 @@ async def test_catch_up_all_is_written_in_chunks_bounded_by_their_runs(
     assert set(runs.values()) == {1}
     for job in await store.cron_jobs.page(is_enabled=None, limit=20, offset=0):
         assert job.next_run_at == at + MINUTE
+
+
+async def test_a_continuation_overtaken_by_the_next_minute_costs_no_slot(store: JobStore) -> None:
+    """3,000 every-minute jobs: the 12:00 tick runs out of time after its first chunk and asks for a
+    continuation, which comes after the 12:01 tick (or beside it). The 12:01 tick reaches 12:00
+    60 s after its time: not missed, so it still runs, once."""
+    await seed_jobs(store, 3000, next_run_at=T0)
+    ids = await job_ids(store)
+    cut_short = await tick(store, T0, time_left=lambda: 0.0)
+    assert cut_short.more_due
+    await tick(store, T0 + MINUTE)
+    continuation = await tick(store, T0)
+    assert continuation.jobs == 0  # the 12:01 tick had taken them all
+    runs = await runs_per_slot(store)
+    assert set(runs) == {(job_id, T0 + m * MINUTE) for job_id in ids for m in range(2)}
+    assert set(runs.values()) == {1}
