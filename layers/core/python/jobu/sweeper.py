@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from jobu.config import RetryPolicy, SweepPolicy
-from jobu.errors import StoreUnavailableError
+from jobu.errors import StoreUnavailableError, TransactionConflictError
 from jobu.models import ExecutionStatus
 from jobu.observability import ABANDONED, EXPIRED, REQUEUED, TICK_PART_FAILED, count, logger
 from jobu.retries import CANCELLED_REASON, JOB_DELETED_REASON, settle_failure
@@ -43,18 +43,26 @@ class SweepReport:
 async def isolated(part: str, work: Awaitable[object], failed: list[str]) -> None:
     """Await one part of a tick; if it raises, log and count it (TickPartFailures) and append
     `part` to `failed` instead, so the tick's other parts still run: one bad row must not stop
-    every tick. An unreachable database is raised: only that fails an invocation."""
+    every tick. An unreachable database is raised: only that fails an invocation (a deadlock that
+    outlasted the connector's attempts is a failed part, not an unreachable database)."""
     try:
         await work
+    except TransactionConflictError as error:  # still in conflict after the connector's attempts
+        _failed(part, error, failed)
     except StoreUnavailableError:
         raise
     except Exception as error:  # any other: the rest of the tick goes on
-        logger.exception(
-            "a part of the tick failed; its other parts go on",
-            extra={"part": part, "error": f"{type(error).__name__}: {error}"},
-        )
-        count(TICK_PART_FAILED)
-        failed.append(part)
+        _failed(part, error, failed)
+
+
+def _failed(part: str, error: Exception, failed: list[str]) -> None:
+    logger.error(
+        "a part of the tick failed; its other parts go on",
+        extra={"part": part, "error": f"{type(error).__name__}: {error}"},
+        exc_info=error,
+    )
+    count(TICK_PART_FAILED)
+    failed.append(part)
 
 
 def _unbounded() -> float:

@@ -229,15 +229,17 @@ class _CancelWatch:
     """Polls the run's cancel_requested_at while its handler runs, and cancels the handler when an
     operator asked: the handler sees asyncio.CancelledError, a transactional one's writes roll back."""
 
-    def __init__(self, store: JobStore, execution_id: int, handler: asyncio.Task[Any]) -> None:
+    def __init__(self, store: JobStore, execution: Execution, handler: asyncio.Task[Any]) -> None:
         self.requested = False
-        self._store, self._execution_id, self._handler = store, execution_id, handler
+        self._store, self._execution, self._handler = store, execution, handler
 
     async def watch(self) -> None:
         while not self._handler.done():
             await asyncio.sleep(CANCEL_POLL_SECONDS)
             try:
-                requested = await self._store.runs.cancel_requested(self._execution_id)
+                requested = await self._store.runs.cancel_requested(
+                    self._execution.id, attempt=self._execution.retry_count
+                )
             except StoreUnavailableError:
                 continue  # the next look may reach it; the run goes on meanwhile
             if requested and not self._handler.done():
@@ -393,7 +395,7 @@ class Worker:
                 return await handler_cls(context).execute(params)
 
         handler_task = asyncio.create_task(bounded())
-        watch = _CancelWatch(self.store, execution.id, handler_task)
+        watch = _CancelWatch(self.store, execution, handler_task)
         watcher = asyncio.create_task(watch.watch())
         try:
             result = HandlerResult.model_validate(await handler_task)

@@ -66,6 +66,17 @@ def _load_queries(adapter: Any, sql_dir: Path, backend: str) -> Any:
         return aiosql.from_str(sql, adapter, mandatory_parameters=False)
 
 
+class CancelRequests(ABC):
+    """Cancel requests kept apart from the database (SQLite's: jobu.store.sqlite), each for one
+    attempt of a run, where the run's own long transaction cannot block them."""
+
+    @abstractmethod
+    async def add(self, execution_id: int, attempt: int, *, now: datetime) -> None: ...
+
+    @abstractmethod
+    async def requested_at(self, execution_id: int, attempt: int) -> datetime | None: ...
+
+
 class Connector(ABC):
     """A pool of connections to one database, and how to talk to it."""
 
@@ -73,6 +84,8 @@ class Connector(ABC):
     # Whether a tick's SKIP LOCKED read can pass over a due job another transaction holds (row
     # locks); SQLite has one writer at a time, so it never does.
     skips_locked_rows: ClassVar[bool] = True
+    # None: cancel requests are the runs' own cancel_requested_at (row locks never hold them up)
+    cancel_requests: CancelRequests | None = None
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -30,6 +30,14 @@ class SlotPlan:
 
 
 @dataclass(frozen=True)
+class Revision:
+    """What an update makes of a job: its new definition and next run."""
+
+    spec: CronJobSpec
+    next_run_at: datetime | None
+
+
+@dataclass(frozen=True)
 class CronChunk:
     plans: list[SlotPlan]
     runs: list[RunRef]
@@ -41,8 +49,9 @@ class CronJobs(Rows):
     def _fields(self, spec: CronJobSpec, next_run_at: datetime | None, now: datetime) -> dict[str, Any]:
         """A job's columns as insert_cron_job and update_cron_job bind them."""
         return {
-            **spec.model_dump(exclude={"handler_params"}),
+            **spec.model_dump(exclude={"handler_params", "tags"}),
             "handler_params": self._j(spec.handler_params),
+            "tags": self._j(spec.tags or None),
             "next_run_at": self._t(next_run_at),
             "now": self._t(now),
         }
@@ -77,21 +86,42 @@ class CronJobs(Rows):
         return rows_to(CronJob, rows)
 
     async def update(
-        self, job_id: int, spec: CronJobSpec, *, next_run_at: datetime | None, now: datetime, conn: Any = None
-    ) -> bool:
-        """Replace every field of the job; False when it does not exist (DuplicateError on a taken name)."""
-        fields = self._fields(spec, next_run_at, now)
-        return await self._update("update_cron_job", conn=conn, id=job_id, **fields) > 0
+        self, job_id: int, change: Callable[[CronJob], Revision], *, now: datetime, conn: Any = None
+    ) -> CronJob | None:
+        """Read the job with its row locked, write back what `change` makes of it, in one
+        transaction (the caller's, given `conn`): concurrent updates (and toggles) apply one after
+        the other, none loses another's fields. None when the job does not exist; `change` may
+        raise to write nothing (DuplicateError on a taken name)."""
+
+        async def revise(tx: Any) -> CronJob | None:
+            job = await self.get_for_update(job_id, conn=tx)
+            if job is None:
+                return None
+            revision = change(job)
+            fields = self._fields(revision.spec, revision.next_run_at, now)
+            await self._q.update_cron_job(tx, id=job_id, **fields)
+            return CronJob.from_row(await self._q.get_cron_job(tx, id=job_id))
+
+        return await self._in_transaction(conn, revise)
+
+    async def get_for_update(self, job_id: int, *, conn: Any) -> CronJob | None:
+        """The job, its row locked until the end of the caller's transaction `conn`."""
+        return row_to(CronJob, await self._q.get_cron_job_for_update(conn, id=job_id))
 
     async def set_enabled(
-        self, job_id: int, *, enabled: bool, next_run_at: datetime | None, now: datetime, conn: Any = None
+        self, job: CronJob, *, enabled: bool | None, next_run_at: datetime, now: datetime, conn: Any = None
     ) -> bool:
+        """Enable, disable or (enabled None) toggle the job in one statement; `next_run_at` (the
+        next slot of the job's expression and zone as read) becomes its next run if it ends up
+        enabled. False when the job is gone or its expression or zone changed since `job` was read."""
         changed = await self._update(
             "set_cron_job_enabled_by_id",
             conn=conn,
-            id=job_id,
+            id=job.id,
             is_enabled=enabled,
             next_run_at=self._t(next_run_at),
+            cron_expression=job.cron_expression,
+            timezone=job.timezone,
             now=self._t(now),
         )
         return changed > 0
@@ -102,12 +132,14 @@ class CronJobs(Rows):
         stay, with job_id cleared (the foreign key's ON DELETE SET NULL), and end as they would have.
         The job's row is locked first, so a tick or a run-now making a WAITING run (both under that
         lock) is before or after. False when the job does not exist."""
-        async with self._transaction(conn) as tx:
+
+        async def delete(tx: Any) -> bool:
             if await self._q.lock_cron_job(tx, job_id=job_id) is None:
                 return False
             await self._q.cancel_waiting_runs_of_job(tx, job_id=job_id, reason=reason, now=self._t(now))
-            deleted = await self._q.delete_cron_job_by_id(tx, id=job_id)
-        return self.connector.affected_rows(deleted) > 0
+            return self.connector.affected_rows(await self._q.delete_cron_job_by_id(tx, id=job_id)) > 0
+
+        return await self._in_transaction(conn, delete)
 
     async def pause(self, job_id: int, *, until: datetime | None, now: datetime, conn: Any = None) -> bool:
         until_at, at = self._t(until), self._t(now)
