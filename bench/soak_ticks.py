@@ -307,9 +307,13 @@ class Phase:
         for name, future in futures:
             self.tally.ticks += 1
             try:
-                reports.append(future.result(timeout=300))
+                report = future.result(timeout=300)
             except Exception as error:  # a tick that fails is a violation: recorded, the soak goes on
                 self.tally.failed.append(f"{name}: {type(error).__name__}: {error}")
+                continue
+            reports.append(report)
+            if report.failed:  # a part of the tick raised (logged and isolated): a failure too
+                self.tally.failed.append(f"{name}: its parts {report.failed} failed")
         return reports
 
 
