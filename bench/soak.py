@@ -10,6 +10,10 @@ It plays:
 and injects: SendMessageBatch failures after the INSERT (dispatchers and workers), duplicate
 SQS deliveries, workers killed with SIGKILL (some mid-run), a flaky transactional handler, and
 on PostgreSQL an immediate (crash) restart of a private server it starts on a free port.
+Then, on PostgreSQL and MariaDB, the tick under contention (bench/soak_ticks.py): minute after
+minute of a travelled clock over every-minute jobs, with duplicate and slow ticks, continuations
+beside the next minute's tick, job rows held by another transaction, and restarts of a private
+server between ticks; every due slot must have exactly one run and no tick may fail.
 
 At the end, from the database: each valid record has exactly one run, except that the records
 carrying one idempotency key (a fifth of them, about ten a key) have exactly one run between them;
@@ -577,6 +581,10 @@ def run_backend(args: argparse.Namespace, backend: str) -> int:
         violations = check(url, soak, sqs, dead)
         for app in (cron_app, queue_app):
             app.container.reset()
+    if backend in ("postgres", "mysql"):
+        from bench.soak_ticks import run_contention
+
+        violations += run_contention(backend, jobs=args.tick_jobs, minutes=args.tick_minutes, seed=args.seed)
     for violation in violations:
         print(f"VIOLATION: {violation}")
     print(f"violations {len(violations)}")
@@ -601,10 +609,15 @@ def main() -> int:
     parser.add_argument(
         "--chaos-seconds", type=float, default=30.0, help="kills go on this long after producing"
     )
+    parser.add_argument(
+        "--tick-jobs", type=int, default=2000, help="tick contention phase: every-minute jobs"
+    )
+    parser.add_argument("--tick-minutes", type=int, default=30, help="tick contention phase: minutes ticked")
     parser.add_argument("--short", action="store_true", help="CI: 300 events on each backend")
     args = parser.parse_args()
     if args.short:
         args.events, args.produce_seconds, args.chaos_seconds = 300, 15.0, 10.0
+        args.tick_jobs, args.tick_minutes = 300, 12
         args.backend = "all" if args.backend == "postgres" and "--backend" not in sys.argv else args.backend
     backends = ["postgres", "mysql", "sqlite"] if args.backend == "all" else [args.backend]
     return 1 if sum(run_backend(args, backend) for backend in backends) else 0
