@@ -11,6 +11,11 @@ and injects: SendMessageBatch failures after the INSERT (dispatchers and workers
 SQS deliveries, workers killed with SIGKILL (some mid-run), a flaky transactional handler, and
 on PostgreSQL an immediate (crash) restart of a private server it starts on a free port.
 
+Then, on PostgreSQL and MariaDB, operator actions racing ticks, a worker and one another
+(bench/soak_operators.py): updates, toggles, run now, deletes, retries one by one and in bulk,
+cancels, backfills, replays and discards; no tick may fail, no retried run be lost, no update
+or toggle lost, no run reported by two retries or two backfills, no discarded record come back.
+
 At the end, from the database: each valid record has exactly one run; runs + rejected records
 = records; nothing WAITING, PENDING or RUNNING; FAILED or TIMEOUT only with retries exhausted;
 the DLQ empty; the transactional handler's effect exactly once per SUCCESS and never otherwise.
@@ -533,6 +538,10 @@ def run_backend(args: argparse.Namespace, backend: str) -> int:
         print(f"== soak on {backend}: seed {args.seed}, {args.workers} workers, "
               f"produced in {produced_in:.1f} s, settled {settled_in:.1f} s later")  # fmt: skip
         violations = check(url, soak, sqs, dead)
+        if backend in ("postgres", "mysql") and args.operator_minutes:
+            from bench.soak_operators import run_operator_races
+
+            violations += run_operator_races(url, minutes=args.operator_minutes, seed=args.seed)
         for app in (cron_app, queue_app):
             app.container.reset()
     for violation in violations:
@@ -559,10 +568,14 @@ def main() -> int:
     parser.add_argument(
         "--chaos-seconds", type=float, default=30.0, help="kills go on this long after producing"
     )
+    parser.add_argument(
+        "--operator-minutes", type=int, default=30, help="operator phase (bench/soak_operators.py): ticks"
+    )
     parser.add_argument("--short", action="store_true", help="CI: 300 events on each backend")
     args = parser.parse_args()
     if args.short:
         args.events, args.produce_seconds, args.chaos_seconds = 300, 15.0, 10.0
+        args.operator_minutes = min(args.operator_minutes, 15)
         args.backend = "all" if args.backend == "postgres" and "--backend" not in sys.argv else args.backend
     backends = ["postgres", "mysql", "sqlite"] if args.backend == "all" else [args.backend]
     return 1 if sum(run_backend(args, backend) for backend in backends) else 0
