@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -65,16 +65,29 @@ def _failed(part: str, error: Exception, failed: list[str]) -> None:
     failed.append(part)
 
 
+def _unbounded() -> float:
+    return float("inf")
+
+
 async def sweep(
-    store: JobStore, queue: WorkQueue, *, now: datetime, policy: SweepPolicy, retry_policy: RetryPolicy
+    store: JobStore,
+    queue: WorkQueue,
+    *,
+    now: datetime,
+    policy: SweepPolicy,
+    retry_policy: RetryPolicy,
+    time_left: Callable[[], float] = _unbounded,
 ) -> SweepReport:
+    """The repairs; the re-sending pages through the whole backlog while `time_left()` (the
+    seconds the sweep may still use) is above zero."""
     report = SweepReport()
     retries: list[QueuedRun] = []
     abandoned = _abandoned(store, report, retries, now=now, policy=retry_policy)
     await isolated("abandoned", abandoned, report.failed)
     await isolated("promote", _promote(store, retries, now=now), report.failed)
     await isolated("expire", _expire(store, now=now), report.failed)
-    await isolated("resend", _resend(store, queue, report, retries, now=now, policy=policy), report.failed)
+    resend = _resend(store, queue, report, retries, now=now, policy=policy, time_left=time_left)
+    await isolated("resend", resend, report.failed)
     return report
 
 
@@ -93,7 +106,7 @@ async def _abandoned(
         deadline = f"{execution.deadline_at:%Y-%m-%dT%H:%M:%SZ}"
         error = f"the worker stopped before the run finished (deadline {deadline})"
         cancelled = execution.cancel_requested_at is not None  # it was being cancelled: it ends so
-        retry = await settle_failure(
+        sent = await settle_failure(  # its retry, or the WAITING run its end promoted
             store,
             execution,
             status=ExecutionStatus.CANCELLED if cancelled else ExecutionStatus.TIMEOUT,
@@ -103,7 +116,7 @@ async def _abandoned(
             policy=policy,
             retryable=not cancelled,
         )
-        retries += [retry] if retry else []
+        retries += sent
         report.abandoned.append(execution.id)
     count(ABANDONED, len(report.abandoned))
 
@@ -131,15 +144,28 @@ async def _resend(
     *,
     now: datetime,
     policy: SweepPolicy,
+    time_left: Callable[[], float],
 ) -> None:
-    unsent = await store.runs.unqueued(cutoff=now - policy.grace, limit=SWEEP_LIMIT)
-    unsent += await store.runs.stuck(cutoff=now - policy.stuck_after, limit=SWEEP_LIMIT)
+    """A page of SWEEP_LIMIT unsent, stuck and delayed runs at a time: a sent run leaves the lists
+    (its queued_at is now), so the next page holds the next ones. Until the backlog is gone, a page
+    sends nothing (SQS refuses), or the sweep's time is up."""
     # runs delayed past what SQS can delay: each is sent once its time is within SQS's delay
     horizon = now + timedelta(seconds=MAX_DELAY_SECONDS)
-    unsent += await store.runs.delayed_due(cutoff=now - policy.grace, horizon=horizon, limit=SWEEP_LIMIT)
-    runs = [QueuedRun.for_execution(e, math.ceil((e.available_at - now).total_seconds())) for e in unsent]
-    sent = await enqueue(store, queue, runs + retries, now=now)
-    report.requeued = [run.execution_id for run in runs if run.execution_id in set(sent.sent)]
+    while True:
+        pages = [
+            await store.runs.unqueued(cutoff=now - policy.grace, limit=SWEEP_LIMIT),
+            await store.runs.stuck(cutoff=now - policy.stuck_after, limit=SWEEP_LIMIT),
+            await store.runs.delayed_due(cutoff=now - policy.grace, horizon=horizon, limit=SWEEP_LIMIT),
+        ]
+        unsent = [execution for page in pages for execution in page]
+        runs = [QueuedRun.for_execution(e, math.ceil((e.available_at - now).total_seconds())) for e in unsent]
+        sent = set((await enqueue(store, queue, runs + retries, now=now)).sent)
+        retries = []
+        resent = [run.execution_id for run in runs if run.execution_id in sent]
+        report.requeued += resent
+        full = any(len(page) == SWEEP_LIMIT for page in pages)
+        if not (full and resent) or time_left() <= 0:
+            break
     count(REQUEUED, len(report.requeued))
     if report.requeued:
         logger.warning(

@@ -425,6 +425,7 @@ class Worker:
             now=utcnow(),
             follow_up=_follow_up_run(execution, follow_up),
             conn=conn,
+            job_id=execution.job_id,
         )
 
     async def _succeeded(self, execution: Execution, finished: Finished) -> Outcome:
@@ -435,21 +436,15 @@ class Worker:
         run_ended(execution.handler_name, ExecutionStatus.SUCCESS)
         created = finished.follow_up
         logger.info("run succeeded", extra={"next_execution_id": None if created is None else created.id})
-        next_runs = [QueuedRun.for_execution(created)] if created is not None else []
-        await enqueue(self.store, self.queue, next_runs + await self._promoted(execution), now=utcnow())
+        # the follow-up, and the queue_one run the end promoted
+        next_runs = [QueuedRun.for_execution(run) for run in (created, finished.promoted) if run is not None]
+        await enqueue(self.store, self.queue, next_runs, now=utcnow())
         return Outcome.SUCCESS
-
-    async def _promoted(self, execution: Execution) -> list[QueuedRun]:
-        """queue_one: the job's WAITING run, now that this run has ended, as a message to send."""
-        if execution.job_id is None or not await self.store.runs.has_waiting(execution.job_id):
-            return []
-        promoted = await self.store.runs.promote_waiting(execution.job_id, now=utcnow())
-        return [QueuedRun.for_execution(promoted)] if promoted is not None else []
 
     async def _end(self, execution: Execution, failure: Failure) -> Outcome:
         now = utcnow()
         logger.error("run did not succeed", extra={"status": failure.status, "error_message": failure.error})
-        retry = await settle_failure(
+        to_send = await settle_failure(  # its retry, or the WAITING run its end promoted
             self.store,
             execution,
             status=failure.status,
@@ -460,8 +455,6 @@ class Worker:
             retryable=failure.retryable,
             retry_after=failure.retry_after,
         )
-        if retry is None:
-            await enqueue(self.store, self.queue, await self._promoted(execution), now=now)
-            return Outcome(failure.status.value)
-        await enqueue(self.store, self.queue, [retry], now=now)
-        return Outcome.RETRYING
+        await enqueue(self.store, self.queue, to_send, now=now)
+        retried = any(run.execution_id == execution.id for run in to_send)
+        return Outcome.RETRYING if retried else Outcome(failure.status.value)

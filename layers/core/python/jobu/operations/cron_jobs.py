@@ -13,7 +13,7 @@ implementation in the browser.
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from croniter import CroniterError
@@ -45,7 +45,8 @@ from jobu.operations.paging import Page, PageRequest
 from jobu.params_schema import params_problem
 from jobu.provenance import merge_params
 from jobu.retries import JOB_DELETED_REASON
-from jobu.specs import CronJobSpec, StorableText
+from jobu.run_options import Priority
+from jobu.specs import ConcurrencyKey, CronJobSpec, RunTags, RunTtl, StorableText
 from jobu.store import JobStore
 from jobu.store.cron_jobs import Revision
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
@@ -82,6 +83,10 @@ class CronJobUpdate(BaseModel):
     allow_overlap: bool | None = None
     max_retry: int | None = Field(default=None, ge=0, le=MAX_RETRY_LIMIT)
     timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_JOB_TIMEOUT_SECONDS)
+    priority: Priority | None = None
+    ttl_seconds: RunTtl | None = None
+    tags: RunTags | None = None
+    concurrency_key: ConcurrencyKey | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -343,6 +348,10 @@ async def run_now(
         param_source="manual",
         max_retry=job.max_retry,
         timeout_seconds=job.timeout_seconds,
+        priority=job.priority,
+        tags=job.tags,
+        concurrency_key=job.concurrency_key,
+        expires_at=None if job.ttl_seconds is None else now + timedelta(seconds=job.ttl_seconds),
     )
     async with audited(store, actor, "cron_job.run_now", "cron_job", job_id, now=now) as change:
         run = await store.runs.insert_manual(

@@ -81,6 +81,9 @@ class Connector(ABC):
     """A pool of connections to one database, and how to talk to it."""
 
     backend: ClassVar[str]
+    # Whether a tick's SKIP LOCKED read can pass over a due job another transaction holds (row
+    # locks); SQLite has one writer at a time, so it never does.
+    skips_locked_rows: ClassVar[bool] = True
     # None: cancel requests are the runs' own cancel_requested_at (row locks never hold them up)
     cancel_requests: CancelRequests | None = None
 
@@ -132,7 +135,13 @@ class Connector(ABC):
         async with self.connection() as conn, self.transaction_on(conn):
             yield conn
 
-    async def run[T](self, work: Callable[[Any], Awaitable[T]], *, transaction: bool = False) -> T:
+    async def run[T](
+        self,
+        work: Callable[[Any], Awaitable[T]],
+        *,
+        transaction: bool = False,
+        conflict_attempts: int = CONFLICT_ATTEMPTS,
+    ) -> T:
         """`work(conn)` on a lent connection, inside a transaction when asked. Pooled backends run it
         again when the database could not keep it (see PooledConnector.run), so `work` must be safe
         to run twice: every jobu statement is (at-least-once everywhere)."""
@@ -301,10 +310,16 @@ class PooledConnector(Connector):
             else:
                 await self._release(pool, conn, lent=lent)
 
-    async def run[T](self, work: Callable[[Any], Awaitable[T]], *, transaction: bool = False) -> T:
+    async def run[T](
+        self,
+        work: Callable[[Any], Awaitable[T]],
+        *,
+        transaction: bool = False,
+        conflict_attempts: int = CONFLICT_ATTEMPTS,
+    ) -> T:
         """`work(conn)`, again on a fresh connection if the first broke under it (once: a server
         that is down stays StoreUnavailableError), and again after a deadlock or a lock wait timeout
-        (up to CONFLICT_ATTEMPTS in all, after a short random pause so the two sides part)."""
+        (up to `conflict_attempts` in all, after a short random pause so the two sides part)."""
         conflicts, lost = 0, False
         while True:
             try:
@@ -316,7 +331,7 @@ class PooledConnector(Connector):
                 lost = True
             except TransactionConflictError as error:
                 conflicts += 1
-                if conflicts >= CONFLICT_ATTEMPTS:
+                if conflicts >= conflict_attempts:
                     raise
                 from jobu.observability import logger
 

@@ -35,10 +35,11 @@ class Backfilled:
 @dataclass(frozen=True)
 class Finished:
     """What finish did: whether the run was still RUNNING at that attempt (and so is now final),
-    and the follow-up run it created."""
+    the follow-up run it created, and the queue_one run it promoted (WAITING -> PENDING)."""
 
     finished: bool
     follow_up: Execution | None
+    promoted: Execution | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,10 @@ class Runs(Rows):
                 timeout_seconds=run.timeout_seconds,
                 params_provenance=self._j(run.params_provenance),
                 now=self._t(now),
+                priority=run.priority,
+                tags=self._j(run.tags),
+                concurrency_key=run.concurrency_key,
+                expires_at=self._t(run.expires_at),
             )
             return Execution.from_row(await self._q.get_execution(tx, id=int(run_id)))
 
@@ -272,11 +277,15 @@ class Runs(Rows):
         now: datetime,
         follow_up: NewExecution | None = None,
         conn: Any = None,
+        job_id: int | None = None,
     ) -> Finished:
         """RUNNING -> a final status; with follow_up, create the next run in the same transaction.
+        With the run's `job_id` and the job queue_one, the job's WAITING run is promoted in that
+        transaction too, under the job row's lock: a tick creating the WAITING run holds the same
+        lock, so the run that ends and the run that waits cannot miss each other.
 
         With `conn`, inside that open transaction (a transactional handler's); else in one of its own,
-        or, without follow_up, as one statement that needs none.
+        or, without follow_up or job_id, as one statement that needs none.
         """
         outcome = {
             "id": execution_id,
@@ -286,14 +295,19 @@ class Runs(Rows):
             "error_message": error_message,
             "now": self._t(now),
         }
-        if follow_up is None:
+        if follow_up is None and job_id is None:
             async with self._connection(conn) as c:
                 finished = await self._q.finish_execution(c, **outcome)
             return Finished(finished=self.connector.affected_rows(finished) == 1, follow_up=None)
         async with self._transaction(conn) as tx:
+            # first the job's row, as the tick and promote_waiting take it: one lock order
+            queue_one = job_id is not None and await self._q.lock_queue_one_job(tx, job_id=job_id) is not None
             finished = await self._q.finish_execution(tx, **outcome)
             if self.connector.affected_rows(finished) == 0:
                 return Finished(finished=False, follow_up=None)
+            promoted = await self._promote(tx, job_id, now=now) if queue_one and job_id is not None else None
+            if follow_up is None:
+                return Finished(finished=True, follow_up=None, promoted=promoted)
             child_id = await self._q.insert_child_execution(
                 tx,
                 job_id=follow_up.job_id,
@@ -305,7 +319,7 @@ class Runs(Rows):
                 now=self._t(now),
             )
             row = await self._q.get_execution(tx, id=int(child_id))
-        return Finished(finished=True, follow_up=Execution.from_row(row))
+        return Finished(finished=True, follow_up=Execution.from_row(row), promoted=promoted)
 
     async def retry(
         self,
@@ -400,21 +414,21 @@ class Runs(Rows):
 
     # queue_one: a job's WAITING run ----------------------------------------------------------------
 
-    async def has_waiting(self, job_id: int) -> bool:
-        return int(await self._select_one("has_waiting_run", job_id=job_id)) > 0
-
     async def promote_waiting(self, job_id: int, *, now: datetime) -> Execution | None:
         """queue_one: the job's WAITING run becomes PENDING if no run of the job is active any more.
         Under the job row's lock, so a tick creating a WAITING run and a worker ending the active one
         cannot miss each other."""
         async with self.connector.transaction() as conn:
             await self._q.lock_cron_job(conn, job_id=job_id)
-            waiting = await self._q.oldest_waiting_run(conn, job_id=job_id)
-            if waiting is None:
-                return None
-            await self._q.promote_run(conn, id=int(waiting), now=self._t(now))
-            row = await self._q.get_execution(conn, id=int(waiting))
-        return Execution.from_row(row)
+            return await self._promote(conn, job_id, now=now)
+
+    async def _promote(self, conn: Any, job_id: int, *, now: datetime) -> Execution | None:
+        """Inside a transaction that holds the job's row."""
+        waiting = await self._q.oldest_waiting_run(conn, job_id=job_id)
+        if waiting is None:
+            return None
+        await self._q.promote_run(conn, id=int(waiting), now=self._t(now))
+        return Execution.from_row(await self._q.get_execution(conn, id=int(waiting)))
 
     async def cancel_orphaned_waiting(self, *, reason: str, now: datetime) -> int:
         """Cancel the WAITING runs whose job is gone; how many."""

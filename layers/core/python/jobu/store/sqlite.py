@@ -91,6 +91,7 @@ def _busy_unavailable() -> Iterator[None]:
 
 class SQLiteConnector(Connector):
     backend = "sqlite"
+    skips_locked_rows = False
     cancel_requests: SQLiteCancelRequests | None
 
     def __init__(self, url: str) -> None:

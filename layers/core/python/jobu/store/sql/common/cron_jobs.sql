@@ -10,7 +10,8 @@ SET name = :name, description = :description, cron_expression = :cron_expression
     handler_params = :handler_params, is_enabled = :is_enabled, timezone = :timezone,
     catchup_policy = :catchup_policy, catchup_limit = :catchup_limit, catchup_window_seconds = :catchup_window_seconds,
     overlap_policy = :overlap_policy, allow_overlap = :allow_overlap, max_retry = :max_retry,
-    timeout_seconds = :timeout_seconds, next_run_at = :next_run_at, updated_at = :now
+    timeout_seconds = :timeout_seconds, next_run_at = :next_run_at, updated_at = :now, priority = :priority,
+    ttl_seconds = :ttl_seconds, tags = :tags, concurrency_key = :concurrency_key
 WHERE id = :id;
 
 -- name: delete_cron_job_by_id!

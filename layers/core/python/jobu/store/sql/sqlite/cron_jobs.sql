@@ -18,10 +18,11 @@ LIMIT :limit OFFSET :offset;
 -- name: insert_cron_job<!
 INSERT INTO cron_jobs (name, description, cron_expression, handler_name, handler_params, is_enabled, timezone,
                        catchup_policy, catchup_limit, catchup_window_seconds, overlap_policy, allow_overlap,
-                       max_retry, timeout_seconds, next_run_at, created_at, updated_at)
+                       max_retry, timeout_seconds, next_run_at, created_at, updated_at, priority, ttl_seconds,
+                       tags, concurrency_key)
 VALUES (:name, :description, :cron_expression, :handler_name, :handler_params, :is_enabled, :timezone,
         :catchup_policy, :catchup_limit, :catchup_window_seconds, :overlap_policy, :allow_overlap,
-        :max_retry, :timeout_seconds, :next_run_at, :now, :now);
+        :max_retry, :timeout_seconds, :next_run_at, :now, :now, :priority, :ttl_seconds, :tags, :concurrency_key);
 
 -- name: cron_jobs_for_events
 SELECT * FROM cron_jobs
@@ -47,6 +48,11 @@ SET next_run_at = json_extract(r.value, '$.next_run_at'), paused_at = NULL, paus
 FROM json_each(:jobs) AS r
 WHERE cron_jobs.id = json_extract(r.value, '$.id')
   AND cron_jobs.next_run_at = json_extract(r.value, '$.expected');
+
+-- name: lock_queue_one_job$
+-- The job's row, locked as lock_cron_job does, if the job is queue_one (a run that ends promotes the
+-- job's WAITING run under it); no row, and no lock kept, for any other job.
+SELECT id FROM cron_jobs WHERE id = :job_id AND overlap_policy = 'queue_one';
 
 -- name: lock_cron_job$
 -- Serializes the actors that look at one job's runs (on SQLite the IMMEDIATE transaction already does).
