@@ -523,6 +523,23 @@ def statuses_of(runs: list[dict[str, Any]]) -> str:
     return ", ".join(f"{n} {status}" for status, n in sorted(Counter(r["status"] for r in runs).items()))
 
 
+def settle_while_ticking(url: str, soak: Soak, cron_app: Any, seconds: float) -> float:
+    """wait_until_settled, with the scheduler ticking every 2 s meanwhile, as it would."""
+    settled = threading.Event()
+
+    def keep_ticking() -> None:
+        while not settled.wait(2.0):
+            soak.tick(cron_app)
+
+    ticker = threading.Thread(target=keep_ticking, daemon=True)
+    ticker.start()
+    try:
+        return wait_until_settled(url, soak, cron_app, seconds)
+    finally:
+        settled.set()
+        ticker.join()
+
+
 def run_backend(args: argparse.Namespace, backend: str) -> int:
     subprocess.run([str(REPO / "scripts" / "localstack.sh")], check=True, stdout=subprocess.DEVNULL)
     started = time.monotonic()
@@ -567,17 +584,7 @@ def run_backend(args: argparse.Namespace, backend: str) -> int:
         soak.stop.set()  # no more kills; ticks go on below until everything settled
         for thread in threads:
             thread.join()
-        settle = threading.Event()
-
-        def keep_ticking() -> None:
-            while not settle.wait(2.0):
-                soak.tick(cron_app)
-
-        ticker = threading.Thread(target=keep_ticking, daemon=True)
-        ticker.start()
-        settled_in = wait_until_settled(url, soak, cron_app, args.settle_seconds)
-        settle.set()
-        ticker.join()
+        settled_in = settle_while_ticking(url, soak, cron_app, args.settle_seconds)
         for worker in soak.workers:
             worker.terminate()
             worker.wait()
