@@ -230,9 +230,10 @@ def test_a_wait_longer_than_sqs_can_delay_is_sent_by_the_sweeper_when_due(harnes
     (run,) = harness.executions()
     assert (run.status, run.queued_at) == ("PENDING", None)
     assert harness.receive() == []  # not sent now (SQS delays 900 s at most) ...
-    assert harness.tick(run.available_at - timedelta(minutes=1))["sweep"]["requeued"] == []
-    # ... but once due (past the sweeper's grace)
-    assert harness.tick(run.available_at + timedelta(seconds=61))["sweep"]["requeued"] == [execution_id]
+    assert harness.tick(run.available_at - timedelta(minutes=16))["sweep"]["requeued"] == []
+    # ... but once SQS can delay it to its time, with the delay that is left
+    assert harness.tick(run.available_at - timedelta(minutes=1))["sweep"]["requeued"] == [execution_id]
+    assert harness.executions()[0].queued_at == run.available_at - timedelta(minutes=1)
 
 
 # --- cancel -------------------------------------------------------------------------------------------

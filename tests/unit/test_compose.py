@@ -123,6 +123,7 @@ def test_localstack_runs_every_service_the_stack_and_sam_deploy_need() -> None:
         "AWS::SQS::Queue": {"sqs"},
         "AWS::Logs::LogGroup": {"logs"},
         "AWS::CloudWatch::Alarm": {"cloudwatch"},
+        "AWS::CloudWatch::Dashboard": {"cloudwatch"},
         "AWS::S3::Bucket": {"s3"},
         "AWS::S3::BucketPolicy": {"s3"},
         "AWS::IAM::Role": {"iam"},

@@ -55,7 +55,7 @@ CRON_JOB = {
 }
 EVENT_PARAMS = {"name": "from kafka", "action": "read"}
 OVERRIDE_PARAMS = '{"name": "by hand"}'
-FINISHED = {"SUCCESS", "FAILED", "TIMEOUT"}
+FINISHED = {"SUCCESS", "FAILED", "TIMEOUT", "EXPIRED"}
 STEPS = 8
 
 

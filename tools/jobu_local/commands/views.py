@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from jobu.traces import TraceParent
 from jobu_local.commands.table import cell, kafka_coordinates, render, to_json
 
 if TYPE_CHECKING:
@@ -192,6 +193,7 @@ def run_detail(run: RunDetail) -> str:
                 ("cron job", _job(run)),
                 ("param_source", run.param_source),
                 ("kafka record", kafka),
+                ("trace", _trace(run.trace_parent)),
                 ("attempts", f"{run.retry_count + 1} (retries {run.retry_count} of {run.max_retry})"),
                 ("timeout_seconds", run.timeout_seconds),
                 ("scheduled_time", run.scheduled_time),
@@ -216,6 +218,14 @@ def run_detail(run: RunDetail) -> str:
     if run.children:
         lines.append(_indented(runs_table(run.children)))
     return "\n".join(lines)
+
+
+def _trace(trace_parent: str | None) -> str | None:
+    """The run's W3C trace id, its traceparent and the same trace in X-Ray's notation."""
+    trace = TraceParent.parse(trace_parent)
+    if trace is None:
+        return None
+    return f"{trace.trace_id} (traceparent {trace}; X-Ray {trace.xray_trace_id})"
 
 
 def _summary_line(run: ExecutionSummary) -> str:

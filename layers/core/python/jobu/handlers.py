@@ -118,6 +118,9 @@ class HandlerContext:
     idempotency_key: str
     # what operators allow handlers to touch (jobu.access); None: read from the environment
     access: DataAccess | None = None
+    # the W3C traceparent to send onwards (a span of this run in the producer's trace), when the
+    # run's Kafka record carried one (jobu.traces)
+    trace_parent: str | None = None
 
 
 class BaseHandler(ABC):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from jobu.documents import FieldError, strict_int, strict_str
+from jobu.traces import from_kafka_headers
 
 # Kafka's own limits: topic names are at most 249 of these characters; partitions are int32.
 TOPIC_PATTERN = r"^[A-Za-z0-9._-]+$"
@@ -89,6 +90,8 @@ class KafkaRecord:
 
     coordinates: Coordinates
     value: bytes | None
+    # the producer's W3C traceparent header, when it sent a valid one (jobu.traces)
+    trace_parent: str | None = None
 
     @property
     def key(self) -> str:
@@ -141,14 +144,16 @@ def read_record(item: Any, position: str = "record") -> KafkaRecord | BrokenReco
     except FieldError as error:
         return _broken(item, position, _describe(error))
     coordinates = Coordinates(envelope.topic, envelope.partition, envelope.offset)
+    trace = from_kafka_headers(item.get("headers"))
+    trace_parent = None if trace is None else str(trace)
     if envelope.value is None:
-        return KafkaRecord(coordinates, None)
+        return KafkaRecord(coordinates, None, trace_parent)
     try:
         value = base64.b64decode(envelope.value, validate=True)
     except (binascii.Error, ValueError):
         raw = StoredRaw.of(envelope.value.encode("utf-8", "surrogatepass"))
         return BrokenRecord(str(coordinates), coordinates, raw, "value is not valid base64")
-    return KafkaRecord(coordinates, value)
+    return KafkaRecord(coordinates, value, trace_parent)
 
 
 def read_event(event: Any) -> Iterator[KafkaRecord | BrokenRecord]:

@@ -3,7 +3,8 @@
 Backoff: retry n (n = 0, 1, ...) waits d/2 + a random part of d/2, where d = min(max, base x 2^n):
 exponential, capped, and jittered so runs that failed together do not retry together. A handler
 may name the wait itself (RetryAfter). A wait longer than SQS's 900 s message delay is not sent
-as a delayed message: the run stays PENDING, unsent, and the sweeper sends it when it is due.
+as a delayed message: the run stays PENDING, unsent, and the sweeper sends it, with the delay
+left, once it is within 900 s of its time.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from jobu.config import RetryPolicy
 from jobu.models import Execution, ExecutionStatus
 from jobu.observability import CANCELLED, FAILED, RETRIED, TIMED_OUT, count
+from jobu.run_metrics import run_ended
 from jobu.store import JobStore
 from jobu.work_queue import QueuedRun
 
@@ -75,4 +77,5 @@ async def settle_failure(
         execution.id, attempt=attempt, status=status, result=result, error_message=error, now=now
     )
     count({ExecutionStatus.TIMEOUT: TIMED_OUT, ExecutionStatus.CANCELLED: CANCELLED}.get(status, FAILED))
+    run_ended(execution.handler_name, status)
     return None

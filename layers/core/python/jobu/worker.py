@@ -6,7 +6,8 @@ another pool while its run waited), ends FAILED at once with the reason: retryin
 
 Transitions (docs/executions.md): PENDING -claim-> RUNNING -> SUCCESS | FAILED | TIMEOUT, or
 back to PENDING with retry_count + 1 when retries are left. A message whose run is not PENDING
-at the message's attempt is a duplicate and does nothing.
+at the message's attempt is a duplicate and does nothing; a PENDING run never started by its
+expires_at is refused by the claim and ends EXPIRED.
 
 A transactional handler (BaseHandler.transactional) runs inside one transaction that also
 records its SUCCESS: its writes and the outcome commit together, or neither does.
@@ -22,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -35,12 +36,14 @@ from jobu.errors import JobuError, NonRetryableError, RetryAfter, StoreUnavailab
 from jobu.handler_manifest import handler_pool, import_pool_handlers, known_handler_names
 from jobu.handlers import BaseHandler, Database, HandlerContext, HandlerParams, HandlerResult, get_handler
 from jobu.models import WORKER_MARGIN_SECONDS, Execution, ExecutionStatus, NewExecution, WorkMessage
-from jobu.observability import SUCCEEDED, count, logger
+from jobu.observability import EXPIRED, SUCCEEDED, annotate_trace, count, logger
 from jobu.pools import DEFAULT_POOL
 from jobu.retries import CANCELLED_REASON, settle_failure
 from jobu.run_database import HandlerDatabase, TransactionDatabase
+from jobu.run_metrics import run_ended, run_started
 from jobu.store import JobStore
 from jobu.store.runs import Finished
+from jobu.traces import TraceParent
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
 # Time kept back from the Lambda's remaining time to store the outcome after a handler stops.
@@ -53,6 +56,16 @@ class NotEnoughTimeError(JobuError):
     """Too little of the invocation is left to run anything; the message is left for redelivery."""
 
 
+def _expiring(execution: Execution, now: datetime) -> bool:
+    """A run the claim refused because it was never started by its expires_at."""
+    return (
+        execution.status in (ExecutionStatus.WAITING, ExecutionStatus.PENDING)
+        and execution.started_at is None
+        and execution.expires_at is not None
+        and execution.expires_at <= now
+    )
+
+
 class Outcome(StrEnum):
     SUCCESS = "SUCCESS"
     FAILED = "FAILED"
@@ -62,6 +75,7 @@ class Outcome(StrEnum):
     MISSING = "MISSING"
     DEAD_LETTERED = "DEAD_LETTERED"
     CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
 
 
 class FollowUp(BaseModel):
@@ -130,6 +144,12 @@ def parse_work_message(body: str) -> WorkMessage | str:
         return WorkMessage.from_json(body)
     except FieldError as error:
         return f"not a work message: {error.field}: {error.message}"
+
+
+def _continued(trace_parent: str | None) -> str | None:
+    """The traceparent a handler sends onwards: the run's trace, a span of the worker's own."""
+    trace = TraceParent.parse(trace_parent)
+    return None if trace is None else str(trace.child())
 
 
 def idempotency_key(execution: Execution) -> str:
@@ -267,10 +287,17 @@ class Worker:
             conn=conn,
         )
         if execution is None:
-            return await self._unclaimed(conn, message)
+            return await self._unclaimed(conn, message, now)
+        trace = TraceParent.parse(execution.trace_parent)
         logger.thread_safe_append_keys(
-            execution_id=execution.id, job_id=execution.job_id, handler_name=execution.handler_name
+            execution_id=execution.id,
+            job_id=execution.job_id,
+            handler_name=execution.handler_name,
+            trace_id=None if trace is None else trace.trace_id,  # None: no key on the line
         )
+        if trace is not None:
+            annotate_trace("trace_id", trace.trace_id)
+        run_started(execution, now)
         budget = min(float(execution.timeout_seconds), remaining_seconds - TIMEOUT_MARGIN_SECONDS)
         logger.info("run started", extra={"attempt": message.attempt, "budget_seconds": budget})
         try:
@@ -280,7 +307,9 @@ class Worker:
             return _Failed(execution, Failure(ExecutionStatus.FAILED, str(error), retryable=False))
         return _Run(execution, handler_cls, params, follow_up, budget)
 
-    async def _unclaimed(self, conn: Any, message: WorkMessage) -> Outcome:
+    async def _unclaimed(self, conn: Any, message: WorkMessage, now: datetime) -> Outcome:
+        """The claim refused the message: no such run, one that is someone else's, or one never
+        started by its expires_at, which ends EXPIRED here."""
         execution = await self.store.runs.get(message.execution_id, conn=conn)
         if execution is None:
             logger.warning(
@@ -290,6 +319,10 @@ class Worker:
         logger.thread_safe_append_keys(
             execution_id=execution.id, job_id=execution.job_id, handler_name=execution.handler_name
         )
+        if _expiring(execution, now) and await self.store.runs.expire(execution.id, now=now, conn=conn):
+            logger.warning("run expired: not started by its expires_at; it never starts")
+            count(EXPIRED)
+            return Outcome.EXPIRED
         logger.info(
             "duplicate delivery ignored",
             extra={
@@ -351,6 +384,7 @@ class Worker:
             retry_count=execution.retry_count,
             database=database,
             idempotency_key=idempotency_key(execution),
+            trace_parent=_continued(execution.trace_parent),
         )
         scope = asyncio.timeout(budget)
 
@@ -396,6 +430,7 @@ class Worker:
             logger.warning("run settled by another actor first (the sweeper, past its deadline)")
             return Outcome.DUPLICATE
         count(SUCCEEDED)
+        run_ended(execution.handler_name, ExecutionStatus.SUCCESS)
         created = finished.follow_up
         logger.info("run succeeded", extra={"next_execution_id": None if created is None else created.id})
         next_runs = [QueuedRun.for_execution(created)] if created is not None else []

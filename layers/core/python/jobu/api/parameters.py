@@ -57,6 +57,9 @@ CronIdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 HandlerFilter = Annotated[str | None, Query(min_length=1, max_length=200)]
 FromDate = Annotated[datetime | None, Query(description="created at or after; UTC when no offset")]
 ToDate = Annotated[datetime | None, Query(description="created at or before; UTC when no offset")]
+TagFilter = Annotated[
+    list[str] | None, Query(description="runs carrying every given tag: ?tag=a&tag=b (at most 10)")
+]
 PoolName = Annotated[
     str, Query(pattern=f"^{POOL_NAME.pattern}$", description="the worker pool (GET /api/pools)")
 ]
@@ -68,7 +71,14 @@ def run_filter(**fields: Any) -> RunFilter:
     try:
         return RunFilter(**fields)
     except ValidationError as error:
-        raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in error.errors()]) from None
+        raise RequestValidationError(
+            [{**e, "loc": ("query", *_query_name(e["loc"]))} for e in error.errors()]
+        ) from None
+
+
+def _query_name(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """The filter's `tags` is the query's repeated `tag`."""
+    return ("tag", *loc[1:]) if loc[:1] == ("tags",) else loc
 
 
 __all__ = [
@@ -83,6 +93,7 @@ __all__ = [
     "PoolName",
     "RecordId",
     "RunId",
+    "TagFilter",
     "ToDate",
     "run_filter",
 ]

@@ -21,6 +21,7 @@ from jobu.operations.audit import Actor, audited, differences, fields_of
 from jobu.operations.paging import Page, PageRequest, as_utc, bounded
 from jobu.provenance import ParamOrigin, origins
 from jobu.retries import CANCELLED_REASON
+from jobu.run_options import MAX_TAG_LENGTH, MAX_TAGS, TAG_PATTERN
 from jobu.specs import StorableText
 from jobu.store import JobStore
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
@@ -44,6 +45,9 @@ class RunFilter(BaseModel):
     handler_name: StorableText | None = Field(default=None, min_length=1, max_length=200)
     from_date: datetime | None = Field(default=None, description="created at or after (UTC when no offset)")
     to_date: datetime | None = Field(default=None, description="created at or before (UTC when no offset)")
+    tags: list[Annotated[str, Field(min_length=1, max_length=MAX_TAG_LENGTH, pattern=TAG_PATTERN)]] | None = (
+        Field(default=None, max_length=MAX_TAGS, description="runs carrying every one of these tags")
+    )
 
     @field_validator("from_date", "to_date")
     @classmethod
@@ -59,7 +63,9 @@ class RunFilter(BaseModel):
     def store_filter(self, statuses: tuple[ExecutionStatus, ...] | None = None) -> dict[str, Any]:
         if self.status is not None:
             statuses = tuple(s for s in statuses or (self.status,) if s is self.status)
-        return {
+        # the run history's queries filter by tag; the statistics' do not take the key
+        tags = {"tags": self.tags} if self.tags else {}
+        return tags | {
             "job_id": self.cron_id,
             "statuses": statuses,
             "handler_name": self.handler_name,

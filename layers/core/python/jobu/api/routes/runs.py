@@ -18,6 +18,7 @@ from jobu.api.parameters import (
     PageNumber,
     PageSize,
     RunId,
+    TagFilter,
     ToDate,
     run_filter,
 )
@@ -48,9 +49,15 @@ async def list_runs(
     handler_name: HandlerFilter = None,
     from_date: FromDate = None,
     to_date: ToDate = None,
+    tag: TagFilter = None,
 ) -> Page[ExecutionSummary]:
     where = run_filter(
-        cron_id=cron_id, status=status, handler_name=handler_name, from_date=from_date, to_date=to_date
+        cron_id=cron_id,
+        status=status,
+        handler_name=handler_name,
+        from_date=from_date,
+        to_date=to_date,
+        tags=tag or None,
     )
     return await runs.list_page(await admin.store(), PageRequest(page=page, size=size), where)
 

@@ -52,6 +52,7 @@ function summary(run) {
       ["Handler", run.handler_name],
       ["Cron job", run.job_id ? h("a", { href: `#/runs?cron_id=${run.job_id}` }, run.cron_name || `job ${run.job_id}`) : "—"],
       ["Source", source],
+      ["Trace", run.trace_parent ? h("code", { title: `traceparent ${run.trace_parent}` }, run.trace_parent.split("-")[1]) : "—"],
       ["Attempts", `${run.retry_count + 1} (retries ${run.retry_count} of ${run.max_retry})`],
       ["Timeout", `${run.timeout_seconds} s`],
       ["Scheduled for", time(run.scheduled_time)],
