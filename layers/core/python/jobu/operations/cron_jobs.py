@@ -40,7 +40,7 @@ from jobu.models import (
     RunRef,
     overlap_from,
 )
-from jobu.operations.audit import Actor, audited, differences, fields_of
+from jobu.operations.audit import Actor, Change, audited, differences, fields_of
 from jobu.operations.paging import Page, PageRequest
 from jobu.params_schema import params_problem
 from jobu.provenance import merge_params
@@ -56,6 +56,7 @@ DEFAULT_PREVIEW = 5
 # a job's definition as the audit trail records it
 DEFINITION = tuple(CronJobSpec.model_fields)
 PAUSE_FIELDS = ("paused_at", "paused_until", "next_run_at")
+SWITCH_FIELDS = ("is_enabled", "next_run_at")
 
 
 class CronJobUpdate(BaseModel):
@@ -167,16 +168,19 @@ async def create(
     actor: Actor,
 ) -> CronJob:
     validate_spec(spec, known_handlers=known_handlers, worker_timeouts=worker_timeouts)
+
+    async def insert(change: Change) -> CronJob:
+        job = await store.cron_jobs.insert(
+            spec, next_run_at=_next_run_at(spec, now), now=now, conn=change.conn
+        )
+        change.target_id = str(job.id)
+        change.record(after=fields_of(job, DEFINITION))
+        return job
+
     try:
-        async with audited(store, actor, "cron_job.create", "cron_job", now=now) as change:
-            job = await store.cron_jobs.insert(
-                spec, next_run_at=_next_run_at(spec, now), now=now, conn=change.conn
-            )
-            change.target_id = str(job.id)
-            change.record(after=fields_of(job, DEFINITION))
+        return await audited(store, actor, "cron_job.create", "cron_job", now=now, change=insert)
     except DuplicateError:
         raise DuplicateError(f"a cron job named {spec.name!r} exists already") from None
-    return job
 
 
 async def get(store: JobStore, job_id: int, *, conn: Any = None) -> CronJob:
@@ -226,17 +230,18 @@ async def update(
         job.is_enabled,
     )
     next_run_at = _next_run_at(spec, now) if reschedule else job.next_run_at
+
+    async def replace(change: Change) -> CronJob:
+        if not await store.cron_jobs.update(job_id, spec, next_run_at=next_run_at, now=now, conn=change.conn):
+            raise NotFoundError(f"no cron job with id {job_id}")
+        updated = await get(store, job_id, conn=change.conn)
+        change.record(*differences(fields_of(job, DEFINITION), fields_of(updated, DEFINITION)))
+        return updated
+
     try:
-        async with audited(store, actor, "cron_job.update", "cron_job", job_id, now=now) as change:
-            if not await store.cron_jobs.update(
-                job_id, spec, next_run_at=next_run_at, now=now, conn=change.conn
-            ):
-                raise NotFoundError(f"no cron job with id {job_id}")
-            updated = await get(store, job_id, conn=change.conn)
-            change.record(*differences(fields_of(job, DEFINITION), fields_of(updated, DEFINITION)))
+        return await audited(store, actor, "cron_job.update", "cron_job", job_id, now=now, change=replace)
     except DuplicateError:
         raise DuplicateError(f"a cron job named {spec.name!r} exists already") from None
-    return updated
 
 
 async def set_enabled_by_id(
@@ -246,19 +251,17 @@ async def set_enabled_by_id(
     job = await get(store, job_id)
     next_run_at = Schedule(job.cron_expression, job.timezone).next_after(now) if enabled else None
     operation = "cron_job.enable" if enabled else "cron_job.disable"
-    async with audited(store, actor, operation, "cron_job", job_id, now=now) as change:
+
+    async def switch(change: Change) -> CronJob:
         if not await store.cron_jobs.set_enabled(
             job_id, enabled=enabled, next_run_at=next_run_at, now=now, conn=change.conn
         ):
             raise NotFoundError(f"no cron job with id {job_id}")
         updated = await get(store, job_id, conn=change.conn)
-        change.record(
-            *differences(
-                fields_of(job, ("is_enabled", "next_run_at")),
-                fields_of(updated, ("is_enabled", "next_run_at")),
-            )
-        )
-    return updated
+        change.record(*differences(fields_of(job, SWITCH_FIELDS), fields_of(updated, SWITCH_FIELDS)))
+        return updated
+
+    return await audited(store, actor, operation, "cron_job", job_id, now=now, change=switch)
 
 
 async def toggle(store: JobStore, job_id: int, *, now: datetime, actor: Actor) -> CronJob:
@@ -275,11 +278,14 @@ async def set_enabled(store: JobStore, name: str, *, enabled: bool, now: datetim
 async def delete(store: JobStore, job_id: int, *, now: datetime, actor: Actor) -> None:
     """Delete the job; its runs stay, with job_id cleared (the foreign key's ON DELETE SET NULL),
     except a WAITING one (queue_one), which nothing could start any more: it is CANCELLED."""
-    async with audited(store, actor, "cron_job.delete", "cron_job", job_id, now=now) as change:
+
+    async def remove(change: Change) -> None:
         job = await get(store, job_id, conn=change.conn)
         if not await store.cron_jobs.delete(job_id, reason=JOB_DELETED_REASON, now=now, conn=change.conn):
             raise NotFoundError(f"no cron job with id {job_id}")
         change.record(before=fields_of(job, DEFINITION))
+
+    await audited(store, actor, "cron_job.delete", "cron_job", job_id, now=now, change=remove)
 
 
 async def run_now(
@@ -315,7 +321,8 @@ async def run_now(
         max_retry=job.max_retry,
         timeout_seconds=job.timeout_seconds,
     )
-    async with audited(store, actor, "cron_job.run_now", "cron_job", job_id, now=now) as change:
+
+    async def start(change: Change) -> Execution:
         run = await store.runs.insert_manual(
             new, overlap_policy=job.overlap_policy, now=now, conn=change.conn
         )
@@ -330,6 +337,9 @@ async def run_now(
                 f"cron job {job_id} does not allow another run now (overlap_policy {policy!r}): {held}"
             )
         change.record(after={"run_id": run.id, "status": run.status, "params_override": request.params})
+        return run
+
+    run = await audited(store, actor, "cron_job.run_now", "cron_job", job_id, now=now, change=start)
     if run.status is ExecutionStatus.WAITING:  # queue_one: it starts when the active run ends
         return RunNowResult(run=run, queued=False)
     sent = await enqueue(store, queue, [QueuedRun.for_execution(run)], now=now)
@@ -357,24 +367,30 @@ async def pause(
         raise InvalidCronJobError(
             f"until must be in the future, not {request.until.isoformat()}", field="until"
         )
-    async with audited(store, actor, "cron_job.pause", "cron_job", job_id, now=now) as change:
+
+    async def hold(change: Change) -> CronJob:
         job = await get(store, job_id, conn=change.conn)
         await store.cron_jobs.pause(job_id, until=request.until, now=now, conn=change.conn)
         paused = await get(store, job_id, conn=change.conn)
         change.record(*differences(fields_of(job, PAUSE_FIELDS), fields_of(paused, PAUSE_FIELDS)))
-    return paused
+        return paused
+
+    return await audited(store, actor, "cron_job.pause", "cron_job", job_id, now=now, change=hold)
 
 
 async def resume(store: JobStore, job_id: int, *, now: datetime, actor: Actor) -> CronJob:
     """End a pause now: the next tick applies the catch-up policy to the slots passed while paused."""
-    async with audited(store, actor, "cron_job.resume", "cron_job", job_id, now=now) as change:
+
+    async def release(change: Change) -> CronJob:
         job = await get(store, job_id, conn=change.conn)
         if job.paused_at is None:
             raise InvalidStateError(f"cron job {job_id} is not paused")
         await store.cron_jobs.resume(job_id, now=now, conn=change.conn)
         resumed = await get(store, job_id, conn=change.conn)
         change.record(*differences(fields_of(job, PAUSE_FIELDS), fields_of(resumed, PAUSE_FIELDS)))
-    return resumed
+        return resumed
+
+    return await audited(store, actor, "cron_job.resume", "cron_job", job_id, now=now, change=release)
 
 
 class BackfillRequest(BaseModel):
@@ -426,15 +442,20 @@ async def backfill(
     before = {run.scheduled_time: run for run in await store.runs.for_slots(job_id, slots)}
     created: list[RunRef] = []
     if not request.dry_run:
-        async with audited(store, actor, "cron_job.backfill", "cron_job", job_id, now=now) as change:
-            before = {
-                run.scheduled_time: run for run in await store.runs.for_slots(job_id, slots, conn=change.conn)
-            }
-            missing = [s for s in slots if s not in before]
+
+        async def fill(change: Change) -> tuple[dict[datetime | None, RunRef], list[RunRef]]:
+            found = await store.runs.for_slots(job_id, slots, conn=change.conn)
+            had = {run.scheduled_time: run for run in found}
+            missing = [s for s in slots if s not in had]
             after = await store.runs.insert_backfill(job_id, missing, now=now, conn=change.conn)
-            created = [run for run in after if run.scheduled_time not in before]
+            made = [run for run in after if run.scheduled_time not in had]
             window = {"start": request.start, "end": request.end}
-            change.record(after={**window, "created": len(created), "run_ids": [run.id for run in created]})
+            change.record(after={**window, "created": len(made), "run_ids": [run.id for run in made]})
+            return had, made
+
+        before, created = await audited(
+            store, actor, "cron_job.backfill", "cron_job", job_id, now=now, change=fill
+        )
         fresh = [run for run in created if run.status is ExecutionStatus.PENDING and run.queued_at is None]
         await enqueue(store, queue, [QueuedRun.for_execution(run) for run in fresh], now=now)
     runs = {**before, **{run.scheduled_time: run for run in created}}
