@@ -169,6 +169,11 @@ class CronJob(Row):
     paused_until: UtcDatetime | None
     created_at: UtcDatetime
     updated_at: UtcDatetime
+    # what the job's runs carry (jobu.run_options)
+    priority: Priority = "normal"
+    ttl_seconds: int | None = None
+    tags: JsonValue | None = None
+    concurrency_key: str | None = None
 
 
 @dataclass
