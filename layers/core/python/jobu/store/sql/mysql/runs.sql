@@ -182,3 +182,13 @@ SET status = 'RUNNING', started_at = :now, finished_at = NULL, cancel_requested_
     deadline_at = LEAST(DATE_ADD(:timeout_base, INTERVAL timeout_seconds SECOND), :deadline_at)
 WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt
   AND (expires_at IS NULL OR started_at IS NOT NULL OR expires_at > :now);
+
+-- name: lock_retryable_executions
+-- The runs of the list still FAILED or TIMEOUT, locked for the retry that follows in the same
+-- transaction: a concurrent retry waits, then finds them PENDING and takes none (each reports only
+-- the runs it retried, each run is queued once). A locking read sees the latest committed rows.
+SELECT e.id FROM job_executions AS e
+JOIN JSON_TABLE(:ids, '$[*]' COLUMNS (id BIGINT PATH '$')) AS r ON e.id = r.id
+WHERE e.status IN ('FAILED', 'TIMEOUT')
+ORDER BY e.id
+FOR UPDATE;

@@ -181,3 +181,13 @@ SET status = 'RUNNING', started_at = :now, finished_at = NULL, cancel_requested_
 WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt
   AND (expires_at IS NULL OR started_at IS NOT NULL OR expires_at > CAST(:now AS TIMESTAMPTZ))
 RETURNING *;
+
+-- name: lock_retryable_executions
+-- The runs of the list still FAILED or TIMEOUT, locked for the retry that follows in the same
+-- transaction: a concurrent retry waits, then finds them PENDING and takes none (each reports only
+-- the runs it retried, each run is queued once).
+SELECT id FROM job_executions
+WHERE id IN (SELECT CAST(v AS BIGINT) FROM jsonb_array_elements_text(CAST(:ids AS JSONB)) AS v)
+  AND status IN ('FAILED', 'TIMEOUT')
+ORDER BY id
+FOR UPDATE;

@@ -183,3 +183,10 @@ SET status = 'RUNNING', started_at = :now, finished_at = NULL, cancel_requested_
 WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt
   AND (expires_at IS NULL OR started_at IS NOT NULL OR expires_at > :now)
 RETURNING *;
+
+-- name: lock_retryable_executions
+-- The runs of the list still FAILED or TIMEOUT, for the retry that follows in the same IMMEDIATE
+-- transaction (SQLite's lock): each retry reports only the runs it retried, each run queued once.
+SELECT id FROM job_executions
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status IN ('FAILED', 'TIMEOUT')
+ORDER BY id;
