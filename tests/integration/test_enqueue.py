@@ -1,5 +1,6 @@
 """The enqueue API (POST /api/runs, /api/runs/batch) through the admin function's real entry point,
-on PostgreSQL, MariaDB and SQLite, with the work queue in moto and the real worker entry point."""
+on PostgreSQL, MariaDB and SQLite, with the work queue in moto and the real worker entry point; and
+`jobu enqueue` through `jobu`'s own main on a database."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.integration.test_audit import OPERATOR, signed, trail
+from tests.integration.test_cli_admin import Cli
+from tests.integration.test_cli_admin import cli as jobu_cli  # noqa: F401  # a fixture: `jobu` on a database
 from tests.support.admin_client import AdminClient
 from tests.support.harness import Harness
 
@@ -115,3 +118,34 @@ def test_an_enqueue_is_in_the_audit_trail_with_its_principal(harness: Harness, a
     batch, _ = signed("POST", "/api/runs/batch", OPERATOR, body={"runs": [{"handler_name": "sample1"}] * 2})
     assert batch.status == 200
     assert len(trail(admin, operation="run.enqueue")) == 3
+
+
+def test_jobu_enqueue_on_a_database(jobu_cli: Cli) -> None:  # noqa: F811  # the fixture imported above
+    cli = jobu_cli
+    made = cli.json("enqueue", "sample1", "--params", '{"name": "cli"}', "--key", "k-1", "--priority", "high",
+                    "--tag", "a", "--tag", "b", "--delay", "10m")  # fmt: skip
+    run = made["run"]
+    assert (made["deduplicated"], run["param_source"], run["priority"], run["tags"]) == (
+        False,
+        "api",
+        "high",
+        ["a", "b"],
+    )
+    made_at = datetime.fromisoformat(run["created_at"])
+    assert datetime.fromisoformat(run["available_at"]) - made_at == timedelta(minutes=10)
+    assert run["params"] == {"name": "cli"}
+    assert cli.messages() == []  # delayed by SQS
+    status, out, _ = cli("enqueue", "sample1", "--key", "k-1")
+    assert status == 0
+    assert out.startswith(f"not enqueued again: idempotency key 'k-1' is held (run {run['id']} holds it)\n")
+    status, out, _ = cli("enqueue", "sample1")
+    assert status == 0
+    assert out.startswith(f"run {run['id'] + 1} of sample1 enqueued, queued\n")
+    assert cli.messages() == [{"execution_id": run["id"] + 1, "attempt": 0}]
+    assert cli.refused("enqueue", "sample1", "--params", '{"bogus": 1}').startswith("jobu: invalid_request: ")
+    assert cli.refused("enqueue", "nope").startswith(
+        "jobu: invalid_request: handler_name: unknown handler 'nope'"
+    )
+    assert cli.refused("enqueue", "sample1", "--delay", "soon") == (
+        "jobu: cannot read --delay 'soon': use seconds, or 30s, 10m, 2h, 1d"
+    )
