@@ -74,14 +74,13 @@ def check_request(document: Any, *, known_handlers: Set[str], now: datetime) -> 
         if message.handler_name not in known_handlers:
             known = ", ".join(sorted(known_handlers))
             raise FieldError("handler_name", f"unknown handler {message.handler_name!r}; registered: {known}")
-        schedule = message.options.schedule(now)
+        flow_control = message.options.run_fields(now)
     except FieldError as error:
         raise InvalidRequestError(str(error), field=error.field) from None
     try:
         check_params(message.handler_name, message.params, field="params")
     except InvalidCronJobError as error:
         raise InvalidRequestError(str(error), field=error.field) from None
-    options = message.options
     return NewExecution(
         job_id=None,
         handler_name=message.handler_name,
@@ -89,13 +88,7 @@ def check_request(document: Any, *, known_handlers: Set[str], now: datetime) -> 
         param_source="api",
         max_retry=EVENT_DEFAULT_MAX_RETRY,
         timeout_seconds=EVENT_DEFAULT_TIMEOUT_SECONDS,
-        available_at=schedule.available_at,
-        expires_at=schedule.expires_at,
-        idempotency_key=options.idempotency_key,
-        idempotency_expires_at=schedule.idempotency_expires_at,
-        priority=options.priority,
-        tags=list(options.tags) or None,
-        concurrency_key=options.concurrency_key,
+        **flow_control,
     )
 
 
