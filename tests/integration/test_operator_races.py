@@ -69,9 +69,10 @@ def create(admin: AdminClient, name: str, **fields: Any) -> dict[str, Any]:
     return created
 
 
-def next_minute() -> datetime:
-    """The first whole minute at least a minute from now: an every-minute job created now is due then."""
-    return (datetime.now(UTC) + timedelta(minutes=2)).replace(second=0, microsecond=0)
+def first_slot(job: dict[str, Any]) -> datetime:
+    """The slot a job just created is due at (its next_run_at): a tick then gives it that one run.
+    (A tick a minute later would also run that slot: reached within the 90 s grace, it is not missed.)"""
+    return datetime.fromisoformat(job["next_run_at"])
 
 
 def emitted_metrics(out: str) -> dict[str, list[float]]:
@@ -103,7 +104,7 @@ def test_deleting_a_queue_one_job_with_a_waiting_run_cancels_it_and_ticks_go_on(
     assert (waiting.status, waiting.job_id) == ("CANCELLED", None)
     assert "its cron job was deleted" in str(waiting.error_message)
 
-    tick = next_minute()
+    tick = first_slot(healthy)
     report = harness.tick(tick)
     assert (report["failed"], report["sweep"]["failed"]) == ([], [])
     (run,) = [run for run in harness.executions() if run.job_id == healthy["id"]]
@@ -129,7 +130,7 @@ def test_a_waiting_run_left_without_its_job_is_cancelled_by_the_tick(
     (orphan,) = [run for run in harness.executions() if run.id == waiting["id"]]
     assert (orphan.status, orphan.job_id) == ("WAITING", None)
 
-    tick = next_minute()
+    tick = first_slot(healthy)
     report = harness.tick(tick)
     assert (report["failed"], report["sweep"]["failed"]) == ([], [])
     (orphan,) = [run for run in harness.executions() if run.id == waiting["id"]]
@@ -151,7 +152,7 @@ def test_a_failing_part_of_the_tick_is_logged_and_counted_and_the_others_run(
         raise RuntimeError("a row the sweeper cannot read")
 
     monkeypatch.setattr(Runs, "jobs_with_promotable", broken)
-    tick = next_minute()
+    tick = first_slot(healthy)
     capsys.readouterr()
     report = harness.tick(tick)
     assert report["sweep"]["failed"] == ["promote"]

@@ -253,7 +253,8 @@ class Runs(Rows):
         The run's deadline_at becomes now + its timeout_seconds + `margin`, or `deadline_at` when
         that is earlier. One statement where the database can return the row it updated.
         """
-        async with self._connection(conn) as c:
+
+        async def claiming(c: Any) -> Any:
             claimed = await self._q.claim_execution(
                 c,
                 id=execution_id,
@@ -264,7 +265,10 @@ class Runs(Rows):
             )
             if isinstance(claimed, int):  # MySQL: the rows the UPDATE matched, then the row itself
                 claimed = await self._q.get_execution(c, id=execution_id) if claimed == 1 else None
-        return row_to(Execution, claimed)
+            return claimed
+
+        # a deadlock with an operator's cancel rolls the claim back: it is tried again
+        return row_to(Execution, await self._run(claiming, conn))
 
     async def finish(
         self,
@@ -384,7 +388,8 @@ class Runs(Rows):
     async def cancel(self, execution_id: int, *, reason: str, now: datetime, conn: Any = None) -> str | None:
         """'cancelled' (it was WAITING or PENDING: it never starts), 'requested' (it is RUNNING: its
         worker cancels it), or None (it is not active). In the caller's transaction, given `conn`."""
-        async with self._transaction(conn) as tx:
+
+        async def cancelling(tx: Any) -> str | None:
             if self.connector.affected_rows(
                 await self._q.cancel_unstarted_execution(tx, id=execution_id, reason=reason, now=self._t(now))
             ):
@@ -393,7 +398,10 @@ class Runs(Rows):
                 await self._q.request_cancel(tx, id=execution_id, now=self._t(now))
             ):
                 return "requested"
-        return None
+            return None
+
+        # a deadlock with a worker's claim rolls the cancel back: it is tried again
+        return await self._run(cancelling, conn, transaction=True)
 
     async def cancel_requested(self, execution_id: int, *, attempt: int) -> bool:
         """Whether an operator asked to cancel this attempt of the run."""
