@@ -26,6 +26,7 @@ from jobu.work_queue import WorkQueue
 from tests.conftest import WORKER_TIMEOUTS
 from tests.support.admin_client import AdminClient
 from tests.support.harness import REQUEUE_GRACE, Harness, kafka_record, msk_event, run, work_message
+from tests.support.principals import TEST_ACTOR
 
 # near the real clock: moto drops messages sent from a time beyond the queue's retention
 T0 = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -378,7 +379,12 @@ def test_a_cron_jobs_runs_carry_its_priority_ttl_tags_and_concurrency_key(harnes
 
     async def create(store: Any) -> int:
         job = await cron_jobs.create(
-            store, spec, known_handlers=known_handler_names(), worker_timeouts=WORKER_TIMEOUTS, now=T0
+            store,
+            spec,
+            known_handlers=known_handler_names(),
+            worker_timeouts=WORKER_TIMEOUTS,
+            now=T0,
+            actor=TEST_ACTOR,
         )
         assert (job.priority, job.ttl_seconds, job.tags, job.concurrency_key) == (
             "low",
@@ -402,7 +408,13 @@ def test_a_cron_jobs_runs_carry_its_priority_ttl_tags_and_concurrency_key(harnes
     async def run_now(store: Any) -> Execution:
         queue = WorkQueue(sqs_client=harness.sqs, queue_url=harness.queue_url)
         result = await cron_jobs.run_now(
-            store, queue, job_id, RunNowRequest(), known_handlers=known_handler_names(), now=tick
+            store,
+            queue,
+            job_id,
+            RunNowRequest(),
+            known_handlers=known_handler_names(),
+            now=tick,
+            actor=TEST_ACTOR,
         )
         return result.run
 
@@ -423,6 +435,7 @@ def test_a_cron_jobs_runs_carry_its_priority_ttl_tags_and_concurrency_key(harnes
             known_handlers=known_handler_names(),
             worker_timeouts=WORKER_TIMEOUTS,
             now=tick,
+            actor=TEST_ACTOR,
         )
 
     harness.with_store(update)

@@ -20,8 +20,8 @@ from typing import Any, ClassVar
 import pytest
 
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
-from jobu.models import ExecutionStatus
-from jobu.store import JobStore
+from jobu.models import ExecutionStatus, NewExecution
+from jobu.store import JobStore, open_store
 from jobu.store.runs import Runs
 from tests.support.admin_client import AdminClient, AdminResponse, api_event
 from tests.support.harness import FakeLambdaContext, Harness, reset_containers, work_message
@@ -582,3 +582,52 @@ def test_a_cancel_of_a_running_transactional_run_on_sqlite_is_recorded_and_honou
             return int(found)
 
     assert harness.with_store(items) == 0  # the cancelled handler's write was rolled back
+
+
+async def test_a_cancel_request_kept_apart_never_reaches_a_run_of_a_new_database(tmp_path: Path) -> None:
+    """SQLite's requests file outlives the database if someone deletes only the database: a new
+    run with the same id and attempt is not the run that was asked to stop."""
+    url, t0 = f"sqlite:///{tmp_path / 'jobu.db'}", datetime.now(UTC)
+
+    async def running(started: datetime) -> tuple[JobStore, int]:
+        store = await open_store(url)
+        await store.migrate()
+        (run,) = await store.runs.insert_events([event_run()], now=started)
+        deadline = started + timedelta(minutes=5)
+        assert await store.runs.claim(run.id, attempt=0, now=started, deadline_at=deadline)
+        return store, run.id
+
+    first, run_id = await running(t0)
+    assert await first.runs.request_cancel_aside(run_id, now=t0)
+    assert await first.runs.cancel_requested(run_id, attempt=0, started_at=t0)
+    await first.close()
+    await asyncio.to_thread(remove_database_only, tmp_path)
+
+    later = t0 + timedelta(seconds=1)
+    second, same_id = await running(later)
+    try:
+        assert same_id == run_id
+        assert not await second.runs.cancel_requested(same_id, attempt=0, started_at=later)
+    finally:
+        await second.close()
+
+
+def event_run() -> NewExecution:
+    return NewExecution(
+        job_id=None,
+        handler_name="sample",
+        params={},
+        param_source="event",
+        max_retry=0,
+        timeout_seconds=60,
+        source_topic="jobu-events",
+        source_partition=0,
+        source_offset=1,
+    )
+
+
+def remove_database_only(folder: Path) -> None:
+    """The database's files, not its cancel requests' file."""
+    for leftover in folder.glob("jobu.db*"):
+        if not leftover.name.endswith("-cancel-requests"):
+            leftover.unlink()

@@ -334,11 +334,13 @@ class Runs(Rows):
         result: Any,
         available_at: datetime,
         now: datetime,
+        started_at: datetime | None = None,
     ) -> bool:
         """RUNNING -> PENDING with retry_count + 1, runnable from available_at; not (False) when an
-        operator asked to cancel this attempt: it ends CANCELLED instead (jobu.retries)."""
+        operator asked to cancel this attempt (the one started at `started_at`): it ends CANCELLED
+        instead (jobu.retries)."""
         aside = self.connector.cancel_requests
-        if aside is not None and await aside.requested_at(execution_id, attempt) is not None:
+        if aside is not None and await aside.requested_at(execution_id, attempt, started_at) is not None:
             return False
         changed = await self._update(
             "retry_execution",
@@ -382,7 +384,7 @@ class Runs(Rows):
         run = await self.get(execution_id)
         if run is None or run.status is not ExecutionStatus.RUNNING:
             return False
-        await aside.add(run.id, run.retry_count, now=now)
+        await aside.add(run.id, run.retry_count, run.started_at, now=now)
         return True
 
     async def cancel(self, execution_id: int, *, reason: str, now: datetime, conn: Any = None) -> str | None:
@@ -403,11 +405,14 @@ class Runs(Rows):
         # a deadlock with a worker's claim rolls the cancel back: it is tried again
         return await self._run(cancelling, conn, transaction=True)
 
-    async def cancel_requested(self, execution_id: int, *, attempt: int) -> bool:
-        """Whether an operator asked to cancel this attempt of the run."""
+    async def cancel_requested(
+        self, execution_id: int, *, attempt: int, started_at: datetime | None = None
+    ) -> bool:
+        """Whether an operator asked to cancel this attempt of the run (the one started at
+        `started_at`)."""
         aside = self.connector.cancel_requests
         if aside is not None:  # there only: the run's own transaction may hold the database
-            return await aside.requested_at(execution_id, attempt) is not None
+            return await aside.requested_at(execution_id, attempt, started_at) is not None
         return await self._select_one("cancel_requested", id=execution_id) is not None
 
     async def expire(self, execution_id: int, *, now: datetime, conn: Any = None) -> bool:
@@ -469,9 +474,9 @@ class Runs(Rows):
         )
         aside = self.connector.cancel_requests
         if aside is not None:  # the requests kept apart, as the sweeper reads them on a run
-            for execution in stale:
-                requested = await aside.requested_at(execution.id, execution.retry_count)
-                execution.cancel_requested_at = execution.cancel_requested_at or requested
+            for run in stale:
+                requested = await aside.requested_at(run.id, run.retry_count, run.started_at)
+                run.cancel_requested_at = run.cancel_requested_at or requested
         return stale
 
     # the history ----------------------------------------------------------------------------------
