@@ -303,7 +303,8 @@ class Runs(Rows):
             async with self._connection(conn) as c:
                 finished = await self._q.finish_execution(c, **outcome)
             return Finished(finished=self.connector.affected_rows(finished) == 1, follow_up=None)
-        async with self._transaction(conn) as tx:
+
+        async def ending(tx: Any) -> Finished:
             # first the job's row, as the tick and promote_waiting take it: one lock order
             queue_one = job_id is not None and await self._q.lock_queue_one_job(tx, job_id=job_id) is not None
             finished = await self._q.finish_execution(tx, **outcome)
@@ -323,7 +324,10 @@ class Runs(Rows):
                 now=self._t(now),
             )
             row = await self._q.get_execution(tx, id=int(child_id))
-        return Finished(finished=True, follow_up=Execution.from_row(row), promoted=promoted)
+            return Finished(finished=True, follow_up=Execution.from_row(row), promoted=promoted)
+
+        # a deadlock (with a tick holding the job's row, an operator's cancel) rolls it back: again
+        return await self._run(ending, conn, transaction=True)
 
     async def retry(
         self,
@@ -431,9 +435,12 @@ class Runs(Rows):
         """queue_one: the job's WAITING run becomes PENDING if no run of the job is active any more.
         Under the job row's lock, so a tick creating a WAITING run and a worker ending the active one
         cannot miss each other."""
-        async with self.connector.transaction() as conn:
+
+        async def promoting(conn: Any) -> Execution | None:
             await self._q.lock_cron_job(conn, job_id=job_id)
             return await self._promote(conn, job_id, now=now)
+
+        return await self.connector.run(promoting, transaction=True)
 
     async def _promote(self, conn: Any, job_id: int, *, now: datetime) -> Execution | None:
         """Inside a transaction that holds the job's row."""
