@@ -70,8 +70,7 @@ def create(admin: AdminClient, name: str, **fields: Any) -> dict[str, Any]:
 
 
 def first_slot(job: dict[str, Any]) -> datetime:
-    """The slot a job just created is due at (its next_run_at): a tick then gives it that one run.
-    (A tick a minute later would also run that slot: reached within the 90 s grace, it is not missed.)"""
+    """The job's first slot: a tick then, on time, gives it exactly one run."""
     return datetime.fromisoformat(job["next_run_at"])
 
 

@@ -64,9 +64,8 @@ class RunFilter(BaseModel):
     def store_filter(self, statuses: tuple[ExecutionStatus, ...] | None = None) -> dict[str, Any]:
         if self.status is not None:
             statuses = tuple(s for s in statuses or (self.status,) if s is self.status)
-        # the run history's queries filter by tag; the statistics' do not take the key
-        tags = {"tags": self.tags} if self.tags else {}
-        return tags | {
+        return {
+            "tags": self.tags or None,
             "job_id": self.cron_id,
             "statuses": statuses,
             "handler_name": self.handler_name,

@@ -524,9 +524,13 @@ class Runs(Rows):
             "to_date": self._t(to_date),
         }
 
+    def bind_tags(self, tags: Sequence[str] | None) -> Any:
+        """The tags a run must all carry, as the history and the statistics bind them (None: any)."""
+        return self._j(list(tags)) if tags else None
+
     def _history_filter(self, tags: Sequence[str] | None = None, **run_filter: Any) -> dict[str, Any]:
-        """bind_filter's, and the tags a run must all carry (None: any)."""
-        return self.bind_filter(**run_filter) | {"tags": self._j(list(tags)) if tags else None}
+        """bind_filter's, and the tags a run must all carry."""
+        return self.bind_filter(**run_filter) | {"tags": self.bind_tags(tags)}
 
     async def count(self, **run_filter: Any) -> int:
         """Runs matching job_id, statuses, handler_name, from_date, to_date and tags (None: any)."""
