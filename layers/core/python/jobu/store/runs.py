@@ -289,7 +289,8 @@ class Runs(Rows):
         The run's deadline_at becomes now + its timeout_seconds + `margin`, or `deadline_at` when
         that is earlier. One statement where the database can return the row it updated.
         """
-        async with self._connection(conn) as c:
+
+        async def claiming(c: Any) -> Any:
             claimed = await self._q.claim_execution(
                 c,
                 id=execution_id,
@@ -300,7 +301,10 @@ class Runs(Rows):
             )
             if isinstance(claimed, int):  # MySQL: the rows the UPDATE matched, then the row itself
                 claimed = await self._q.get_execution(c, id=execution_id) if claimed == 1 else None
-        return row_to(Execution, claimed)
+            return claimed
+
+        # a deadlock with an operator's cancel rolls the claim back: it is tried again
+        return row_to(Execution, await self._run(claiming, conn))
 
     async def finish(
         self,
@@ -335,7 +339,8 @@ class Runs(Rows):
             async with self._connection(conn) as c:
                 finished = await self._q.finish_execution(c, **outcome)
             return Finished(finished=self.connector.affected_rows(finished) == 1, follow_up=None)
-        async with self._transaction(conn) as tx:
+
+        async def ending(tx: Any) -> Finished:
             # first the job's row, as the tick and promote_waiting take it: one lock order
             queue_one = job_id is not None and await self._q.lock_queue_one_job(tx, job_id=job_id) is not None
             finished = await self._q.finish_execution(tx, **outcome)
@@ -355,7 +360,10 @@ class Runs(Rows):
                 now=self._t(now),
             )
             row = await self._q.get_execution(tx, id=int(child_id))
-        return Finished(finished=True, follow_up=Execution.from_row(row), promoted=promoted)
+            return Finished(finished=True, follow_up=Execution.from_row(row), promoted=promoted)
+
+        # a deadlock (with a tick holding the job's row, an operator's cancel) rolls it back: again
+        return await self._run(ending, conn, transaction=True)
 
     async def retry(
         self,
@@ -422,7 +430,8 @@ class Runs(Rows):
     async def cancel(self, execution_id: int, *, reason: str, now: datetime, conn: Any = None) -> str | None:
         """'cancelled' (it was WAITING or PENDING: it never starts), 'requested' (it is RUNNING: its
         worker cancels it), or None (it is not active). In the caller's transaction, given `conn`."""
-        async with self._transaction(conn) as tx:
+
+        async def cancelling(tx: Any) -> str | None:
             if self.connector.affected_rows(
                 await self._q.cancel_unstarted_execution(tx, id=execution_id, reason=reason, now=self._t(now))
             ):
@@ -431,7 +440,10 @@ class Runs(Rows):
                 await self._q.request_cancel(tx, id=execution_id, now=self._t(now))
             ):
                 return "requested"
-        return None
+            return None
+
+        # a deadlock with a worker's claim rolls the cancel back: it is tried again
+        return await self._run(cancelling, conn, transaction=True)
 
     async def cancel_requested(
         self, execution_id: int, *, attempt: int, started_at: datetime | None = None
@@ -459,9 +471,12 @@ class Runs(Rows):
         """queue_one: the job's WAITING run becomes PENDING if no run of the job is active any more.
         Under the job row's lock, so a tick creating a WAITING run and a worker ending the active one
         cannot miss each other."""
-        async with self.connector.transaction() as conn:
+
+        async def promoting(conn: Any) -> Execution | None:
             await self._q.lock_cron_job(conn, job_id=job_id)
             return await self._promote(conn, job_id, now=now)
+
+        return await self.connector.run(promoting, transaction=True)
 
     async def _promote(self, conn: Any, job_id: int, *, now: datetime) -> Execution | None:
         """Inside a transaction that holds the job's row."""
