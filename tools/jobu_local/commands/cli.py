@@ -31,7 +31,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from jobu_local.admin.errors import AdminError
-from jobu_local.commands import audit, cron, dashboard, demo, dlq, health, local, logs, produce, runs
+from jobu_local.commands import audit, cron, dashboard, demo, dlq, enqueue, health, local, logs, produce, runs
 from jobu_local.commands.terminal import escaped_output
 from jobu_local.errors import JobuToolError
 
@@ -45,7 +45,7 @@ def parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="on errors, the traceback; on a database, the core's log lines"
     )
     commands = root.add_subparsers(dest="command", required=True)
-    for module in (local, produce, logs, runs, cron, dlq, audit, health, dashboard, demo):
+    for module in (local, produce, logs, runs, enqueue, cron, dlq, audit, health, dashboard, demo):
         module.add_parser(commands)
     return root
 

@@ -4,6 +4,7 @@
 |---|---|---|
 | 400 | validation_error | the request does not fit its model (detail: each field and why) |
 | 400 | invalid_cron_job | InvalidCronJobError: a bad expression, an unknown handler, an impossible timeout |
+| 400 | invalid_request | InvalidRequestError: a run request (enqueue) with a wrong field (field: which) |
 | 400 | invalid_state | InvalidStateError: e.g. retrying a run that is not FAILED or TIMEOUT |
 | 404 | not_found | NotFoundError, or no such path |
 | 409 | duplicate | DuplicateError: a cron job with that name exists |
@@ -38,6 +39,7 @@ from pydantic import BaseModel, Field
 from jobu.errors import (
     DuplicateError,
     InvalidCronJobError,
+    InvalidRequestError,
     InvalidStateError,
     JobuError,
     NotFoundError,
@@ -48,6 +50,7 @@ from jobu.observability import logger
 
 ERRORS: dict[type[JobuError], tuple[int, str]] = {
     InvalidCronJobError: (400, "invalid_cron_job"),
+    InvalidRequestError: (400, "invalid_request"),
     InvalidStateError: (400, "invalid_state"),
     NotFoundError: (404, "not_found"),
     DuplicateError: (409, "duplicate"),
@@ -83,7 +86,7 @@ class ErrorBody(BaseModel):
     )
     field: str | None = Field(
         default=None,
-        description="invalid_cron_job: the cron job's field at fault, when one is (e.g. cron_expression)",
+        description="invalid_cron_job, invalid_request: the field at fault, when one is (e.g. params)",
     )
     request_id: str | None = Field(
         default=None,

@@ -7,6 +7,7 @@ caller's (a transactional handler's).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -155,6 +156,41 @@ class Runs(Rows):
             if value is not None:
                 row[name] = self.connector.encode_json_time(value) if isinstance(value, datetime) else value
         return row
+
+    async def insert_api(self, run: NewExecution, *, now: datetime, conn: Any) -> Execution | int | None:
+        """Create a run the admin API was asked for (param_source 'api'), in the caller's
+        transaction `conn`: the new run; or, when another request holds its idempotency key, the
+        id of the latest run made with that key (None if none is left), and no new run."""
+        if run.idempotency_key is not None:
+            # a token of this attempt only: a transaction run again claims afresh
+            claimed_by = f"api:{uuid.uuid4()}"
+            key = {"handler_name": run.handler_name, "idempotency_key": run.idempotency_key}
+            claim = {
+                **key,
+                "claimed_by": claimed_by,
+                "expires_at": self.connector.encode_json_time(run.idempotency_expires_at or now),
+            }
+            await self._q.claim_idempotency_keys(conn, keys=self._j([claim]), now=self._t(now))
+            async for found in self._q.idempotency_claims(conn, keys=self._j([key])):
+                holder = dict(found)
+                if holder["claimed_by"] != claimed_by:
+                    return None if holder["execution_id"] is None else int(holder["execution_id"])
+        run_id = await self._q.insert_api_execution(
+            conn,
+            handler_name=run.handler_name,
+            params=self._j(run.params),
+            max_retry=run.max_retry,
+            timeout_seconds=run.timeout_seconds,
+            available_at=self._t(run.available_at or now),
+            params_provenance=self._j(run.params_provenance),
+            now=self._t(now),
+            priority=run.priority,
+            tags=self._j(run.tags),
+            concurrency_key=run.concurrency_key,
+            expires_at=self._t(run.expires_at),
+            idempotency_key=run.idempotency_key,
+        )
+        return Execution.from_row(await self._q.get_execution(conn, id=int(run_id)))
 
     async def insert_manual(
         self, run: NewExecution, *, overlap_policy: OverlapPolicy, now: datetime, conn: Any = None
