@@ -149,3 +149,14 @@ def test_jobu_enqueue_on_a_database(jobu_cli: Cli) -> None:  # noqa: F811  # the
     assert cli.refused("enqueue", "sample1", "--delay", "soon") == (
         "jobu: cannot read --delay 'soon': use seconds, or 30s, 10m, 2h, 1d"
     )
+
+
+def test_a_batch_larger_than_one_sqs_call_is_queued_whole(harness: Harness, admin: AdminClient) -> None:
+    requests = [{"handler_name": "sample1", "params": {"name": f"n{index}"}} for index in range(25)]
+    response = admin.post("/api/runs/batch", body={"runs": requests})
+    assert response.status == 200, response.body
+    runs = [result["run"] for result in response.json["results"]]
+    assert [run["params"]["name"] for run in runs] == [f"n{index}" for index in range(25)]
+    assert all(run["queued_at"] is not None for run in runs)  # three SendMessageBatch calls of 10 at most
+    assert harness.drain_queue() == 25
+    assert {run.status.value for run in harness.executions()} == {"SUCCESS"}

@@ -1,0 +1,146 @@
+"""A small client of the admin API's enqueue and run routes, for code that starts runs (a handler, a
+service, a script): the standard library for HTTP, botocore (which Lambda's Python runtime carries)
+to sign each request with SigV4 for the HTTP API's IAM authorization.
+
+    client = JobuClient("https://abc123.execute-api.eu-west-1.amazonaws.com/")
+    run = client.enqueue("send_invoice", {"order": 7}, idempotency_key="order-7")
+    done = client.wait(run["id"], timeout=300)
+
+Answers are the API's JSON as dicts (docs/admin-api.md); a refusal raises JobuApiError with the
+API's error code, detail and field.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+FINAL_STATUSES = frozenset({"SUCCESS", "FAILED", "TIMEOUT", "CANCELLED", "EXPIRED"})
+
+
+class JobuApiError(Exception):
+    """The admin API refused a request: its status, error code, detail and field (or None)."""
+
+    def __init__(self, status: int, error: str, detail: Any, field: str | None = None) -> None:
+        super().__init__(f"{status} {error}: {detail}")
+        self.status, self.error, self.detail, self.field = status, error, detail, field
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # a signed request is never sent on to another address
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class JobuClient:
+    """`api_url`: the admin API's base URL (the stack's AdminApiUrl). `sign`: SigV4 with the
+    default AWS credentials for `region` (default: the URL's, else the session's); False only for
+    an API that authenticates otherwise (a test server on this machine)."""
+
+    def __init__(
+        self, api_url: str, *, region: str | None = None, sign: bool = True, timeout: float = 30.0
+    ) -> None:
+        parts = urlsplit(api_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {api_url!r}")
+        if sign and parts.scheme != "https" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("signed requests go over https (or to this machine only)")
+        self.api_url = api_url.rstrip("/")
+        self.timeout = timeout
+        self._opener = urllib.request.build_opener(_NoRedirects)
+        self._signer = _Signer(region or _region_of(parts.hostname)) if sign else None
+
+    def enqueue(
+        self, handler_name: str, params: Mapping[str, Any] | None = None, **options: Any
+    ) -> dict[str, Any]:
+        """A run of `handler_name` (POST /api/runs); `options`: the flow control fields
+        (idempotency_key, priority, tags, delay_seconds, run_at, ttl_seconds, ...). The run as
+        stored; for a request whose idempotency key a run holds, that run."""
+        answer = self._call(
+            "POST", "/api/runs", {"handler_name": handler_name, "params": dict(params or {}), **options}
+        )
+        run: dict[str, Any] = answer["run"]
+        return run
+
+    def enqueue_batch(self, requests: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Up to 500 requests (POST /api/runs/batch); one result per request, in order."""
+        results: list[dict[str, Any]] = self._call("POST", "/api/runs/batch", {"runs": list(requests)})[
+            "results"
+        ]
+        return results
+
+    def get_run(self, run_id: int) -> dict[str, Any]:
+        run: dict[str, Any] = self._call("GET", f"/api/jobs/{int(run_id)}")
+        return run
+
+    def wait(self, run_id: int, *, timeout: float = 900.0, poll_seconds: float = 2.0) -> dict[str, Any]:
+        """The run once it has ended (SUCCESS, FAILED, TIMEOUT, CANCELLED, EXPIRED); TimeoutError
+        if it has not after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            run = self.get_run(run_id)
+            if run["status"] in FINAL_STATUSES:
+                return run
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"run {run_id} is still {run['status']} after {timeout:g}s")
+            time.sleep(min(poll_seconds, max(deadline - time.monotonic(), 0.0)))
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"accept": "application/json"} | (
+            {} if data is None else {"content-type": "application/json"}
+        )
+        url = self.api_url + path
+        if self._signer is not None:
+            headers = self._signer.sign(method, url, headers, data)
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise _refusal(error.code, error.read()) from None
+
+
+def _refusal(status: int, content: bytes) -> JobuApiError:
+    try:
+        answer = json.loads(content)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):  # not the API's error (a gateway's page): its status only
+        return JobuApiError(status, "http_error", f"HTTP {status}")
+    return JobuApiError(status, str(answer.get("error")), answer.get("detail"), answer.get("field"))
+
+
+def _region_of(host: str) -> str | None:
+    """The region an execute-api host names (abc.execute-api.eu-west-1.amazonaws.com)."""
+    labels = host.split(".")
+    if len(labels) >= 4 and labels[1] == "execute-api":
+        return labels[2]
+    return None
+
+
+class _Signer:
+    def __init__(self, region: str | None) -> None:
+        import botocore.session
+
+        session = botocore.session.get_session()
+        self.region = region or session.get_config_variable("region")
+        if not self.region:
+            raise ValueError("no AWS region: pass region=, or set AWS_REGION")
+        credentials = session.get_credentials()
+        if credentials is None:
+            raise ValueError("no AWS credentials to sign the requests with")
+        self.credentials = credentials
+
+    def sign(self, method: str, url: str, headers: dict[str, str], data: bytes | None) -> dict[str, str]:
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        request = AWSRequest(method=method, url=url, data=data or b"", headers=headers)
+        SigV4Auth(self.credentials.get_frozen_credentials(), "execute-api", self.region).add_auth(request)
+        return dict(request.headers.items())

@@ -1,0 +1,80 @@
+"""jobu.client.JobuClient against the admin function's real entry point served over HTTP on this
+machine (tests.support.admin_client.wsgi_app), on PostgreSQL, MariaDB and SQLite; each request signed
+with SigV4 as the deployed HTTP API's IAM authorization requires."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+
+from jobu.client import JobuApiError, JobuClient
+from tests.support.admin_client import AdminClient, wsgi_app
+from tests.support.harness import Harness
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def served(admin: AdminClient) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """The admin function over HTTP on a free loopback port, and the headers of each request it got."""
+    seen: list[dict[str, Any]] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append({key: value for key, value in environ.items() if key.startswith("HTTP_")})
+        return wsgi_app(environ, start_response)
+
+    server: WSGIServer = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_enqueue_get_and_wait_signed(harness: Harness, served: tuple[str, list[dict[str, Any]]]) -> None:
+    url, seen = served
+    client = JobuClient(url, region="us-east-1")
+    run = client.enqueue("sample1", {"name": "client"}, idempotency_key="c-1", tags=["sdk"])
+    assert (run["param_source"], run["status"], run["tags"]) == ("api", "PENDING", ["sdk"])
+    assert client.enqueue("sample1", idempotency_key="c-1")["id"] == run["id"]  # deduplicated
+    assert len(seen) == 2
+    assert all(h["HTTP_AUTHORIZATION"].startswith("AWS4-HMAC-SHA256 Credential=") for h in seen)
+    assert all("SignedHeaders=accept;content-type;host;x-amz-date," in h["HTTP_AUTHORIZATION"] for h in seen)
+    assert all("/us-east-1/execute-api/aws4_request" in h["HTTP_AUTHORIZATION"] for h in seen)
+    with pytest.raises(TimeoutError, match=f"run {run['id']} is still PENDING"):
+        client.wait(run["id"], timeout=0.2, poll_seconds=0.05)
+    assert harness.drain_queue() == 1
+    done = client.wait(run["id"], timeout=5)
+    assert (done["status"], done["params"]) == ("SUCCESS", {"name": "client"})
+    assert client.get_run(run["id"]) == done
+
+    results = client.enqueue_batch([{"handler_name": "sample1"}, {"handler_name": "nope"}])
+    assert results[0]["run"]["status"] == "PENDING"
+    assert (results[1]["error"], results[1]["field"]) == ("invalid_request", "handler_name")
+
+
+def test_a_refusal_is_an_error_naming_the_field(served: tuple[str, list[dict[str, Any]]]) -> None:
+    client = JobuClient(served[0], region="us-east-1")
+    with pytest.raises(JobuApiError) as refused:
+        client.enqueue("sample1", {"bogus": 1})
+    assert (refused.value.status, refused.value.error, refused.value.field) == (
+        400,
+        "invalid_request",
+        "params",
+    )
+    with pytest.raises(JobuApiError) as missing:
+        client.get_run(999)
+    assert (missing.value.status, missing.value.error) == (404, "not_found")
+
+
+def test_signed_requests_stay_off_plain_http_to_other_machines() -> None:
+    with pytest.raises(ValueError, match="https"):
+        JobuClient("http://203.0.113.5/", region="us-east-1")
+    with pytest.raises(ValueError, match="not an http"):
+        JobuClient("file:///etc/passwd")
