@@ -222,7 +222,8 @@ class Demo:
         await asyncio.to_thread(_jobu, run_now)
         known = {run.id for run in runs}
         manual = await self.wait_for_runs(count=len(known) + 1, waiting="the run started by hand")
-        (new,) = [run for run in manual if run.id not in known]
+        # the every-minute job may have made its next slot's run meanwhile: the one by hand is 'manual'
+        (new,) = [run for run in manual if run.id not in known and run.param_source == "manual"]
         show = ["runs", "show", str(new.id), "--api-url", url]
         print(f"\n$ jobu {' '.join(show)}", flush=True)
         await asyncio.to_thread(_jobu, show)
