@@ -345,3 +345,39 @@ class WorkMessage:
         assert execution_id is not None
         assert attempt is not None
         return cls(execution_id=execution_id, attempt=attempt)
+
+
+@dataclass
+class NotificationRuleRow(Row):
+    """A notification rule as stored (its events are rows of their own; jobu.notifications)."""
+
+    id: int
+    handler_name: str
+    webhook_url: str | None
+    sns_topic_arn: str | None
+    secret: str | None
+    is_enabled: DbBool
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+@dataclass
+class NotificationRow(Row):
+    """One notification of the outbox: a run's outcome (or a cron slot's miss) for one rule."""
+
+    id: int
+    rule_id: int
+    execution_id: int | None
+    job_id: int | None
+    event: str
+    dedup_key: str
+    state: str
+    attempts: int
+    next_attempt_at: UtcDatetime
+    last_error: str | None
+    response_status: int | None
+    delivered_at: UtcDatetime | None
+    created_at: UtcDatetime
+    webhook_url: str | None = None
+    sns_topic_arn: str | None = None
+    secret: str | None = None

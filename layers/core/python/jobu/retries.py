@@ -14,6 +14,7 @@ from typing import Any
 
 from jobu.config import RetryPolicy
 from jobu.models import Execution, ExecutionStatus
+from jobu.notifications import deliver_after_outcome
 from jobu.observability import CANCELLED, FAILED, RETRIED, TIMED_OUT, count
 from jobu.run_metrics import run_ended
 from jobu.store import JobStore
@@ -63,7 +64,7 @@ async def settle_failure(
             count(RETRIED)
             return QueuedRun(execution.id, attempt + 1, execution.handler_name, round(delay))
         # not retried: another actor settled it, or an operator asked to cancel it (no more attempts)
-        await store.runs.finish(
+        cancelled = await store.runs.finish(
             execution.id,
             attempt=attempt,
             status=ExecutionStatus.CANCELLED,
@@ -71,10 +72,12 @@ async def settle_failure(
             error_message=f"{CANCELLED_REASON} (its last attempt failed: {error})",
             now=now,
         )
+        await deliver_after_outcome(store, execution.id, cancelled.notifications, now=now)
         return None
-    await store.runs.finish(
+    finished = await store.runs.finish(
         execution.id, attempt=attempt, status=status, result=result, error_message=error, now=now
     )
+    await deliver_after_outcome(store, execution.id, finished.notifications, now=now)
     count({ExecutionStatus.TIMEOUT: TIMED_OUT, ExecutionStatus.CANCELLED: CANCELLED}.get(status, FAILED))
     run_ended(execution.handler_name, status)
     return None

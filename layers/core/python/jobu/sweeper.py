@@ -8,6 +8,8 @@
   run whose job is gone (deleted) is CANCELLED: nothing would ever start it.
 - A PENDING run whose message was never sent (the sender died, or SQS refused) is sent again.
   Rows younger than the policy's grace are left alone: their sender may still be at work.
+- Notifications of the outbox not delivered yet (their deliverer died, or the destination was
+  down: a retry's time has come) are delivered (jobu.notifications).
 - A PENDING run whose message was sent more than the policy's stuck_after ago and never claimed
   is sent again too: that message is gone (dead-lettered after the database was down for each of its
   receives, or purged). A duplicate message is harmless: the claim lets one through.
@@ -22,6 +24,7 @@ from datetime import datetime
 from jobu.config import RetryPolicy, SweepPolicy
 from jobu.errors import StoreUnavailableError
 from jobu.models import ExecutionStatus
+from jobu.notifications import deliver_due
 from jobu.observability import ABANDONED, REQUEUED, TICK_PART_FAILED, count, logger
 from jobu.retries import CANCELLED_REASON, JOB_DELETED_REASON, settle_failure
 from jobu.store import JobStore
@@ -34,6 +37,7 @@ SWEEP_LIMIT = 1000
 class SweepReport:
     abandoned: list[int] = field(default_factory=list)
     requeued: list[int] = field(default_factory=list)
+    notified: list[int] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # the parts that raised (logged, counted)
 
 
@@ -63,7 +67,13 @@ async def sweep(
     await isolated("abandoned", abandoned, report.failed)
     await isolated("promote", _promote(store, retries, now=now), report.failed)
     await isolated("resend", _resend(store, queue, report, retries, now=now, policy=policy), report.failed)
+    await isolated("notifications", _notify(store, report, now=now), report.failed)
     return report
+
+
+async def _notify(store: JobStore, report: SweepReport, *, now: datetime) -> None:
+    delivered = await deliver_due(store, now=now)
+    report.notified = delivered.delivered
 
 
 async def _abandoned(

@@ -35,6 +35,7 @@ from jobu.errors import JobuError, NonRetryableError, RetryAfter, StoreUnavailab
 from jobu.handler_manifest import handler_pool, import_pool_handlers, known_handler_names
 from jobu.handlers import BaseHandler, Database, HandlerContext, HandlerParams, HandlerResult, get_handler
 from jobu.models import WORKER_MARGIN_SECONDS, Execution, ExecutionStatus, NewExecution, WorkMessage
+from jobu.notifications import deliver_after_outcome
 from jobu.observability import SUCCEEDED, annotate_trace, count, logger
 from jobu.pools import DEFAULT_POOL
 from jobu.retries import CANCELLED_REASON, settle_failure
@@ -417,6 +418,7 @@ class Worker:
         logger.info("run succeeded", extra={"next_execution_id": None if created is None else created.id})
         next_runs = [QueuedRun.for_execution(created)] if created is not None else []
         await enqueue(self.store, self.queue, next_runs + await self._promoted(execution), now=utcnow())
+        await deliver_after_outcome(self.store, execution.id, finished.notifications, now=utcnow())
         return Outcome.SUCCESS
 
     async def _promoted(self, execution: Execution) -> list[QueuedRun]:

@@ -4,6 +4,7 @@
 |---|---|---|
 | 400 | validation_error | the request does not fit its model (detail: each field and why) |
 | 400 | invalid_cron_job | InvalidCronJobError: a bad expression, an unknown handler, an impossible timeout |
+| 400 | invalid_notification_rule | InvalidNotificationRuleError: an unknown handler, a plain http webhook |
 | 400 | invalid_state | InvalidStateError: e.g. retrying a run that is not FAILED or TIMEOUT |
 | 404 | not_found | NotFoundError, or no such path |
 | 409 | duplicate | DuplicateError: a cron job with that name exists |
@@ -38,6 +39,7 @@ from pydantic import BaseModel, Field
 from jobu.errors import (
     DuplicateError,
     InvalidCronJobError,
+    InvalidNotificationRuleError,
     InvalidStateError,
     JobuError,
     NotFoundError,
@@ -48,6 +50,7 @@ from jobu.observability import logger
 
 ERRORS: dict[type[JobuError], tuple[int, str]] = {
     InvalidCronJobError: (400, "invalid_cron_job"),
+    InvalidNotificationRuleError: (400, "invalid_notification_rule"),
     InvalidStateError: (400, "invalid_state"),
     NotFoundError: (404, "not_found"),
     DuplicateError: (409, "duplicate"),

@@ -22,6 +22,7 @@ from jobu.api.routes import (
     dead_letters,
     handlers,
     health,
+    notification_rules,
     pools,
     rejected_records,
     runs,
@@ -46,6 +47,7 @@ ROUTERS = [
     (cron_jobs.preview_router, "/api/cron-preview"),
     (handlers.router, "/api/handlers"),
     (statistics.router, "/api/stats"),
+    (notification_rules.router, "/api/notification-rules"),
     (health.router, None),
 ]
 

@@ -20,6 +20,8 @@ from jobu.models import (
     OverlapPolicy,
     RunRef,
 )
+from jobu.store.connector import Connector
+from jobu.store.notifications import Notifications
 from jobu.store.rows import Rows, row_to, rows_to
 
 
@@ -30,9 +32,14 @@ class Finished:
 
     finished: bool
     follow_up: Execution | None
+    notifications: int = 0  # rows written to the outbox with the outcome (jobu.notifications)
 
 
 class Runs(Rows):
+    def __init__(self, connector: Connector, notifications: Notifications) -> None:
+        super().__init__(connector)
+        self.notifications = notifications
+
     # creation -------------------------------------------------------------------------------
 
     async def insert_events(self, executions: Sequence[NewExecution], *, now: datetime) -> list[Execution]:
@@ -174,8 +181,8 @@ class Runs(Rows):
     ) -> Finished:
         """RUNNING -> a final status; with follow_up, create the next run in the same transaction.
 
-        With `conn`, inside that open transaction (a transactional handler's); else in one of its own,
-        or, without follow_up, as one statement that needs none.
+        With `conn`, inside that open transaction (a transactional handler's); else in one of its own.
+        The outcome's notifications (one per matching rule) are written in the same transaction.
         """
         outcome = {
             "id": execution_id,
@@ -185,14 +192,16 @@ class Runs(Rows):
             "error_message": error_message,
             "now": self._t(now),
         }
-        if follow_up is None:
-            async with self._connection(conn) as c:
-                finished = await self._q.finish_execution(c, **outcome)
-            return Finished(finished=self.connector.affected_rows(finished) == 1, follow_up=None)
         async with self._transaction(conn) as tx:
             finished = await self._q.finish_execution(tx, **outcome)
             if self.connector.affected_rows(finished) == 0:
                 return Finished(finished=False, follow_up=None)
+            # the outcome's notifications commit with it, or not at all
+            notified = await self.notifications.queue_outcome(
+                tx, execution_id, status=status.value, attempt=attempt, now=now
+            )
+            if follow_up is None:
+                return Finished(finished=True, follow_up=None, notifications=notified)
             child_id = await self._q.insert_child_execution(
                 tx,
                 job_id=follow_up.job_id,
@@ -204,7 +213,7 @@ class Runs(Rows):
                 now=self._t(now),
             )
             row = await self._q.get_execution(tx, id=int(child_id))
-        return Finished(finished=True, follow_up=Execution.from_row(row))
+        return Finished(finished=True, follow_up=Execution.from_row(row), notifications=notified)
 
     async def retry(
         self,
@@ -248,6 +257,11 @@ class Runs(Rows):
                     conn, id=execution_id, reason=reason, now=self._t(now)
                 )
             ):
+                run = await self._q.get_execution(conn, id=execution_id)
+                attempt = int(run["retry_count"]) if run is not None else 0
+                await self.notifications.queue_outcome(
+                    conn, execution_id, status=ExecutionStatus.CANCELLED.value, attempt=attempt, now=now
+                )
                 return "cancelled"
             if self.connector.affected_rows(
                 await self._q.request_cancel(conn, id=execution_id, now=self._t(now))

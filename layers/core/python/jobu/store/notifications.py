@@ -1,0 +1,163 @@
+"""The store's notifications: the rules (notification_rules and their events) and the outbox
+(notifications) that runs' outcomes write and the deliverers drain (jobu.notifications)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from jobu.models import NotificationRow, NotificationRuleRow
+from jobu.store.rows import Rows, row_to, rows_to
+
+SUCCESS = "SUCCESS"
+RECOVERED = "RECOVERED"
+
+
+class Notifications(Rows):
+    # rules -------------------------------------------------------------------------------------
+
+    async def rules(self) -> list[tuple[NotificationRuleRow, list[str]]]:
+        rules = rows_to(NotificationRuleRow, await self._select("list_notification_rules"))
+        events: dict[int, list[str]] = {}
+        for row in await self._select("all_notification_rule_events"):
+            events.setdefault(int(row["rule_id"]), []).append(str(row["event"]))
+        return [(rule, events.get(rule.id, [])) for rule in rules]
+
+    async def rule(self, rule_id: int) -> tuple[NotificationRuleRow, list[str]] | None:
+        found = [(rule, events) for rule, events in await self.rules() if rule.id == rule_id]
+        return found[0] if found else None
+
+    async def create_rule(self, fields: dict[str, Any], events: Sequence[str], *, now: datetime) -> int:
+        async with self.connector.transaction() as conn:
+            rule_id = int(await self._q.insert_notification_rule(conn, **fields, now=self._t(now)))
+            for event in events:
+                await self._q.insert_notification_rule_event(conn, rule_id=rule_id, event=event)
+        return rule_id
+
+    async def update_rule(
+        self, rule_id: int, fields: dict[str, Any], events: Sequence[str], *, now: datetime
+    ) -> bool:
+        async with self.connector.transaction() as conn:
+            changed = await self._q.update_notification_rule(conn, id=rule_id, **fields, now=self._t(now))
+            if (
+                self.connector.affected_rows(changed) == 0
+                and await self._q.get_notification_rule(conn, id=rule_id) is None
+            ):
+                return False
+            await self._q.delete_notification_rule_events(conn, id=rule_id)
+            for event in events:
+                await self._q.insert_notification_rule_event(conn, rule_id=rule_id, event=event)
+        return True
+
+    async def delete_rule(self, rule_id: int) -> bool:
+        async with self.connector.transaction() as conn:
+            await self._q.delete_notification_rule_events(conn, id=rule_id)
+            deleted = await self._q.delete_notification_rule(conn, id=rule_id)
+        return self.connector.affected_rows(deleted) > 0
+
+    # the outbox --------------------------------------------------------------------------------
+
+    async def queue_outcome(
+        self, conn: Any, execution_id: int, *, status: str, attempt: int, now: datetime
+    ) -> int:
+        """In the caller's transaction (the one that records the outcome): a row per matching rule;
+        how many were written. A SUCCESS after failed attempts is RECOVERED (rules asking for SUCCESS
+        get it too). One outcome is one attempt's end: (run, attempt, event) keys it."""
+        event = RECOVERED if status == SUCCESS and attempt > 0 else status
+        written = await self._q.queue_run_notifications(
+            conn,
+            execution_id=execution_id,
+            event=event,
+            also=SUCCESS if event == RECOVERED else event,
+            dedup_key=f"run:{execution_id}:{attempt}:{event}",
+            now=self._t(now),
+        )
+        return self.connector.affected_rows(written)
+
+    async def add(
+        self,
+        rule_id: int,
+        *,
+        event: str,
+        dedup_key: str,
+        now: datetime,
+        execution_id: int | None = None,
+        job_id: int | None = None,
+    ) -> NotificationRow | None:
+        """One notification for one rule (a test, a missed slot), once per (rule, dedup_key)."""
+        async with self.connector.transaction() as conn:
+            await self._q.insert_notification(
+                conn,
+                rule_id=rule_id,
+                execution_id=execution_id,
+                job_id=job_id,
+                event=event,
+                dedup_key=dedup_key,
+                now=self._t(now),
+            )
+            row = await self._q.notification_by_key(conn, rule_id=rule_id, dedup_key=dedup_key)
+        return row_to(NotificationRow, row)
+
+    async def due(
+        self, *, now: datetime, limit: int, execution_id: int | None = None
+    ) -> list[tuple[int, int]]:
+        """(id, attempts) of undelivered notifications whose time has come (of one run, or any)."""
+        if execution_id is None:
+            rows = await self._select("due_notifications", now=self._t(now), limit=limit)
+        else:
+            rows = await self._select("due_run_notifications", execution_id=execution_id, now=self._t(now))
+        return [(int(row["id"]), int(row["attempts"])) for row in rows]
+
+    async def claim(
+        self, notification_id: int, *, attempts: int, now: datetime, lease_until: datetime
+    ) -> bool:
+        claimed = await self._update(
+            "claim_notification",
+            id=notification_id,
+            attempts=attempts,
+            now=self._t(now),
+            lease_until=self._t(lease_until),
+        )
+        return claimed == 1
+
+    async def delivery(self, notification_id: int) -> NotificationRow | None:
+        return row_to(
+            NotificationRow, await self._select_one("get_notification_delivery", id=notification_id)
+        )
+
+    async def delivered(
+        self, notification_id: int, *, attempts: int, status: int | None, now: datetime
+    ) -> None:
+        await self._update(
+            "notification_delivered",
+            id=notification_id,
+            attempts=attempts,
+            response_status=status,
+            now=self._t(now),
+        )
+
+    async def not_delivered(
+        self,
+        notification_id: int,
+        *,
+        attempts: int,
+        final: bool,
+        next_attempt_at: datetime,
+        error: str,
+        status: int | None,
+    ) -> None:
+        await self._update(
+            "notification_not_delivered",
+            id=notification_id,
+            attempts=attempts,
+            state="FAILED" if final else "PENDING",
+            next_attempt_at=self._t(next_attempt_at),
+            error=error,
+            response_status=status,
+        )
+
+    async def for_rule(self, rule_id: int, *, limit: int) -> list[NotificationRow]:
+        return rows_to(
+            NotificationRow, await self._select("list_rule_notifications", rule_id=rule_id, limit=limit)
+        )
