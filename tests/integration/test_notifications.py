@@ -22,9 +22,12 @@ from jobu.errors import InvalidNotificationRuleError
 from jobu.handler_manifest import known_handler_names
 from jobu.notifications import backoff
 from jobu.operations import notification_rules
+from jobu.operations.cron_jobs import create as create_cron_job
 from jobu.operations.notification_rules import RuleSpec
+from jobu.specs import CronJobSpec
 from jobu.store import JobStore
 from jobu_local.commands.cli import main as jobu
+from tests.conftest import WORKER_TIMEOUTS
 from tests.support.harness import Harness, kafka_record, msk_event, work_message
 
 SECRET = "a-secret-of-32-characters-------"
@@ -39,14 +42,14 @@ class Receiver:
     received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     url: str = ""
 
-    def verified(self) -> list[dict[str, Any]]:
-        """The bodies whose signature holds with the secret and whose time is fresh, as JSON."""
+    def verified(self, *, fresh: bool = True) -> list[dict[str, Any]]:
+        """The bodies whose signature holds with the secret and (`fresh`) whose time is now, as JSON."""
         bodies = []
         for headers, body in self.received:
             parts = dict(part.split("=", 1) for part in headers["x-jobu-signature"].split(","))
             expected = hmac.new(SECRET.encode(), f"{parts['t']}.".encode() + body, hashlib.sha256).hexdigest()
             assert hmac.compare_digest(parts["v1"], expected), "signature does not verify"
-            assert abs(time.time() - int(parts["t"])) < STALE_SECONDS
+            assert not fresh or abs(time.time() - int(parts["t"])) < STALE_SECONDS
             bodies.append(json.loads(body))
         return bodies
 
@@ -229,3 +232,62 @@ def test_the_cli_adds_lists_tests_and_deletes_rules(
     assert refused.startswith("jobu: invalid_notification_rule: webhook_url must be https")
     assert [body["event"] for body in receiver.verified()] == ["TEST"]
     assert harness.with_store(lambda s: s.notifications.rules()) == []
+
+
+def add_alerted_job(harness: Harness, name: str, created: datetime) -> int:
+    spec = CronJobSpec.model_validate(
+        {
+            "name": name,
+            "cron_expression": "0 * * * *",
+            "handler_name": "sample",
+            "alert_if_not_started_within": 300,
+            "alert_if_not_finished_within": 600,
+        }
+    )
+
+    async def create(store: JobStore) -> int:
+        job = await create_cron_job(
+            store, spec, known_handlers=known_handler_names(), worker_timeouts=WORKER_TIMEOUTS, now=created
+        )
+        return job.id
+
+    return harness.with_store(create)
+
+
+def test_a_slot_not_started_in_time_is_missed_and_one_not_finished_late_once_each(
+    harness: Harness, receiver: Receiver
+) -> None:
+    add_rule(harness, receiver, "*", ["MISSED", "LATE"])
+    slot = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    job_id = add_alerted_job(harness, "hourly-export", slot - timedelta(minutes=30))
+
+    # the scheduler was down at the slot: the tick 6 minutes later starts its run, 5 minutes too late
+    harness.tick(slot + timedelta(minutes=6))
+    harness.tick(slot + timedelta(minutes=7))  # the same slot looked at again: nothing new
+    missed = receiver.verified(fresh=False)
+    # the run never finishes: 10 minutes after the slot it is LATE, once
+    harness.tick(slot + timedelta(minutes=11))
+    harness.tick(slot + timedelta(minutes=12))
+    events = receiver.verified(fresh=False)
+
+    (run,) = harness.executions()
+    assert [body["event"] for body in missed] == ["MISSED"]
+    assert [body["event"] for body in events] == ["MISSED", "LATE"]
+    for body in events:
+        assert body["slot"] == slot.isoformat()
+        assert body["job"] == {"id": job_id, "name": "hourly-export", "handler_name": "sample"}
+    # the tick looks before it dispatches: the slot had no run yet; 10 minutes on, its run had not ended
+    assert (events[0]["run"], events[1]["run"]["id"], events[1]["run"]["status"]) == (None, run.id, "PENDING")
+
+
+def test_a_slot_that_ran_in_time_alerts_nobody(harness: Harness, receiver: Receiver) -> None:
+    add_rule(harness, receiver, "*", ["MISSED", "LATE"])
+    slot = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    add_alerted_job(harness, "punctual", slot - timedelta(minutes=30))
+
+    harness.tick(slot)
+    harness.drain_queue()
+    harness.tick(slot + timedelta(minutes=11))
+
+    assert harness.executions()[0].status == "SUCCESS"
+    assert receiver.received == []

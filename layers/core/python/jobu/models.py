@@ -122,6 +122,7 @@ MAX_ID = 2**63 - 1  # the BIGINT ids of every backend
 LAMBDA_MAX_TIMEOUT_SECONDS = 900
 WORKER_MARGIN_SECONDS = 5
 MAX_JOB_TIMEOUT_SECONDS = LAMBDA_MAX_TIMEOUT_SECONDS - WORKER_MARGIN_SECONDS
+MAX_ALERT_SECONDS = 7 * 86_400  # a missed/late alert fires within a week of its slot
 
 
 OverlapPolicy = Literal["allow", "skip", "queue_one"]
@@ -166,6 +167,9 @@ class CronJob(Row):
     paused_until: UtcDatetime | None
     created_at: UtcDatetime
     updated_at: UtcDatetime
+    # seconds after a slot by which its run must have started / finished, else MISSED / LATE
+    alert_if_not_started_within: int | None = None
+    alert_if_not_finished_within: int | None = None
 
 
 @dataclass
@@ -378,6 +382,7 @@ class NotificationRow(Row):
     response_status: int | None
     delivered_at: UtcDatetime | None
     created_at: UtcDatetime
+    slot: UtcDatetime | None = None
     webhook_url: str | None = None
     sns_topic_arn: str | None = None
     secret: str | None = None

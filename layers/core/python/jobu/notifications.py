@@ -259,6 +259,15 @@ async def deliver_one(
     if notification is None:
         return
     run = None if notification.execution_id is None else await store.runs.get(notification.execution_id)
+    if notification.slot is not None and notification.job_id is not None:
+        job = await store.cron_jobs.get(notification.job_id)
+        extra = {
+            **(extra or {}),
+            "slot": _iso(notification.slot),
+            "job": None
+            if job is None
+            else {"id": job.id, "name": job.name, "handler_name": job.handler_name},
+        }
     sent = await asyncio.to_thread(send, notification, body(notification, run, extra), now)
     tried = attempts + 1
     if sent.ok:

@@ -22,6 +22,7 @@ from pydantic import (
 
 from jobu.documents import text_problem
 from jobu.models import (
+    MAX_ALERT_SECONDS,
     MAX_CATCHUP_LIMIT,
     MAX_CRON_EXPRESSION_LENGTH,
     MAX_DESCRIPTION_LENGTH,
@@ -73,6 +74,10 @@ class CronJobSpec(BaseModel):
     max_retry: int = Field(default=0, ge=0, le=MAX_RETRY_LIMIT)
     # bounded above by the worker's own Timeout (jobu.operations.cron_jobs.validate_spec)
     timeout_seconds: int = Field(default=300, ge=1, le=MAX_JOB_TIMEOUT_SECONDS)
+    # notify MISSED / LATE (docs/notifications.md) when a slot's run has not started / finished this
+    # many seconds after the slot; None: no alert
+    alert_if_not_started_within: int | None = Field(default=None, ge=1, le=MAX_ALERT_SECONDS)
+    alert_if_not_finished_within: int | None = Field(default=None, ge=1, le=MAX_ALERT_SECONDS)
 
     @model_validator(mode="before")
     @classmethod

@@ -8,6 +8,8 @@
   run whose job is gone (deleted) is CANCELLED: nothing would ever start it.
 - A PENDING run whose message was never sent (the sender died, or SQS refused) is sent again.
   Rows younger than the policy's grace are left alone: their sender may still be at work.
+- Cron slots whose run has not started, or finished, in the time its job allows get their MISSED or
+  LATE notifications (jobu.cron_alerts), once per slot.
 - Notifications of the outbox not delivered yet (their deliverer died, or the destination was
   down: a retry's time has come) are delivered (jobu.notifications).
 - A PENDING run whose message was sent more than the policy's stuck_after ago and never claimed
@@ -21,6 +23,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from jobu import cron_alerts
 from jobu.config import RetryPolicy, SweepPolicy
 from jobu.errors import StoreUnavailableError
 from jobu.models import ExecutionStatus
@@ -67,8 +70,13 @@ async def sweep(
     await isolated("abandoned", abandoned, report.failed)
     await isolated("promote", _promote(store, retries, now=now), report.failed)
     await isolated("resend", _resend(store, queue, report, retries, now=now, policy=policy), report.failed)
+    await isolated("alerts", _alerts(store, now=now), report.failed)
     await isolated("notifications", _notify(store, report, now=now), report.failed)
     return report
+
+
+async def _alerts(store: JobStore, *, now: datetime) -> None:
+    await cron_alerts.check(store, now=now)
 
 
 async def _notify(store: JobStore, report: SweepReport, *, now: datetime) -> None:

@@ -24,6 +24,7 @@ from jobu.documents import storage_problem
 from jobu.errors import DuplicateError, InvalidCronJobError, InvalidStateError, NotFoundError
 from jobu.handler_manifest import handler_pool
 from jobu.models import (
+    MAX_ALERT_SECONDS,
     MAX_CATCHUP_LIMIT,
     MAX_CRON_EXPRESSION_LENGTH,
     MAX_DESCRIPTION_LENGTH,
@@ -77,6 +78,12 @@ class CronJobUpdate(BaseModel):
     allow_overlap: bool | None = None
     max_retry: int | None = Field(default=None, ge=0, le=MAX_RETRY_LIMIT)
     timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_JOB_TIMEOUT_SECONDS)
+    alert_if_not_started_within: int | None = Field(
+        default=None, ge=0, le=MAX_ALERT_SECONDS, description="seconds after a slot; 0 removes the alert"
+    )
+    alert_if_not_finished_within: int | None = Field(
+        default=None, ge=0, le=MAX_ALERT_SECONDS, description="seconds after a slot; 0 removes the alert"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -206,6 +213,9 @@ async def update(
     given = changes.model_dump(exclude_none=True)
     if given.get("catchup_window_seconds") == 0:
         given["catchup_window_seconds"] = None  # 0 removes the window (null leaves it as it is)
+    for alert in ("alert_if_not_started_within", "alert_if_not_finished_within"):
+        if given.get(alert) == 0:
+            given[alert] = None  # 0 removes the alert (null leaves it as it is)
     spec = current.model_copy(update=given)
     validate_spec(spec, known_handlers=known_handlers, worker_timeouts=worker_timeouts)
     reschedule = (spec.cron_expression, spec.timezone, spec.is_enabled) != (
@@ -220,6 +230,7 @@ async def update(
         raise DuplicateError(f"a cron job named {spec.name!r} exists already") from None
     if not updated:
         raise NotFoundError(f"no cron job with id {job_id}")
+    await store.cron_jobs.set_alerts(job_id, spec)
     return await get(store, job_id)
 
 

@@ -45,11 +45,27 @@ class CronJobs(Rows):
         }
 
     async def insert(self, spec: CronJobSpec, *, next_run_at: datetime | None, now: datetime) -> CronJob:
-        async with self.connector.connection() as conn:
+        async with self.connector.transaction() as conn:
             job_id = await self._q.insert_cron_job(conn, **self._fields(spec, next_run_at, now))
+            await self._q.set_cron_job_alerts(conn, id=int(job_id), **self._alerts(spec))
         job = await self.get(int(job_id))
         assert job is not None  # just inserted
         return job
+
+    async def set_alerts(self, job_id: int, spec: CronJobSpec) -> None:
+        """The job's missed/late alerts as `spec` has them (jobu.cron_alerts)."""
+        await self._update("set_cron_job_alerts", id=job_id, **self._alerts(spec))
+
+    @staticmethod
+    def _alerts(spec: CronJobSpec) -> dict[str, int | None]:
+        return {
+            "started_within": spec.alert_if_not_started_within,
+            "finished_within": spec.alert_if_not_finished_within,
+        }
+
+    async def alerted(self) -> list[CronJob]:
+        """The jobs with a missed or late alert (few: a tick reads them all)."""
+        return rows_to(CronJob, await self._select("alerted_cron_jobs"))
 
     async def get(self, job_id: int) -> CronJob | None:
         return row_to(CronJob, await self._select_one("get_cron_job", id=job_id))

@@ -56,6 +56,11 @@ class Notifications(Rows):
             deleted = await self._q.delete_notification_rule(conn, id=rule_id)
         return self.connector.affected_rows(deleted) > 0
 
+    async def rules_for_event(self, event: str, handler_name: str) -> list[int]:
+        """The enabled rules that `event` of a run of `handler_name` notifies."""
+        rows = await self._select("rules_for_event", event=event, handler_name=handler_name)
+        return [int(row["id"]) for row in rows if row["is_enabled"]]
+
     # the outbox --------------------------------------------------------------------------------
 
     async def queue_outcome(
@@ -84,6 +89,7 @@ class Notifications(Rows):
         now: datetime,
         execution_id: int | None = None,
         job_id: int | None = None,
+        slot: datetime | None = None,
     ) -> NotificationRow | None:
         """One notification for one rule (a test, a missed slot), once per (rule, dedup_key)."""
         async with self.connector.transaction() as conn:
@@ -92,6 +98,7 @@ class Notifications(Rows):
                 rule_id=rule_id,
                 execution_id=execution_id,
                 job_id=job_id,
+                slot=self._t(slot),
                 event=event,
                 dedup_key=dedup_key,
                 now=self._t(now),

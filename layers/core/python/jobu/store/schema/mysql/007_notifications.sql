@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS notifications (
     rule_id         BIGINT NOT NULL,
     execution_id    BIGINT NULL,
     job_id          BIGINT NULL,
+    slot            DATETIME(6) NULL,
     event           VARCHAR(16) NOT NULL,
     dedup_key       VARCHAR(200) NOT NULL,
     state           VARCHAR(16) NOT NULL DEFAULT 'PENDING' CHECK (state IN ('PENDING', 'DELIVERED', 'FAILED')),

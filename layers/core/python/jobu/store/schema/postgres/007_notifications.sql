@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS notifications (
     rule_id         BIGINT NOT NULL,
     execution_id    BIGINT,
     job_id          BIGINT,
+    slot            TIMESTAMPTZ,
     event           TEXT NOT NULL,
     dedup_key       TEXT NOT NULL,
     state           TEXT NOT NULL DEFAULT 'PENDING' CHECK (state IN ('PENDING', 'DELIVERED', 'FAILED')),

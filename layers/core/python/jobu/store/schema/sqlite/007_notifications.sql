@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS notifications (
     rule_id         INTEGER NOT NULL,
     execution_id    INTEGER,
     job_id          INTEGER,
+    slot            TEXT,
     event           TEXT NOT NULL,
     dedup_key       TEXT NOT NULL,
     state           TEXT NOT NULL DEFAULT 'PENDING' CHECK (state IN ('PENDING', 'DELIVERED', 'FAILED')),

@@ -14,6 +14,6 @@ JOIN notification_rule_events AS v ON v.rule_id = r.id AND (v.event = :event OR 
 WHERE e.id = :execution_id;
 
 -- name: insert_notification!
-INSERT IGNORE INTO notifications (rule_id, execution_id, job_id, event, dedup_key, state, attempts,
+INSERT IGNORE INTO notifications (rule_id, execution_id, job_id, slot, event, dedup_key, state, attempts,
                                   next_attempt_at, created_at)
-VALUES (:rule_id, :execution_id, :job_id, :event, :dedup_key, 'PENDING', 0, :now, :now);
+VALUES (:rule_id, :execution_id, :job_id, :slot, :event, :dedup_key, 'PENDING', 0, :now, :now);

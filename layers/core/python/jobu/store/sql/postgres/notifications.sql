@@ -17,7 +17,7 @@ WHERE e.id = :execution_id
 ON CONFLICT (rule_id, dedup_key) DO NOTHING;
 
 -- name: insert_notification!
-INSERT INTO notifications (rule_id, execution_id, job_id, event, dedup_key, state, attempts, next_attempt_at,
-                           created_at)
-VALUES (:rule_id, :execution_id, :job_id, :event, :dedup_key, 'PENDING', 0, :now, :now)
+INSERT INTO notifications (rule_id, execution_id, job_id, slot, event, dedup_key, state, attempts,
+                           next_attempt_at, created_at)
+VALUES (:rule_id, :execution_id, :job_id, :slot, :event, :dedup_key, 'PENDING', 0, :now, :now)
 ON CONFLICT (rule_id, dedup_key) DO NOTHING;
