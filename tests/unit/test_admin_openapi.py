@@ -46,6 +46,12 @@ BEYOND = {
     ("post", "/api/crons/{job_id}/resume"),
     ("post", "/api/crons/{job_id}/backfill"),
     ("post", "/api/jobs/{run_id}/cancel"),
+    ("get", "/api/notification-rules"),
+    ("post", "/api/notification-rules"),
+    ("get", "/api/notification-rules/{rule_id}"),
+    ("put", "/api/notification-rules/{rule_id}"),
+    ("delete", "/api/notification-rules/{rule_id}"),
+    ("post", "/api/notification-rules/{rule_id}/test"),
 }
 # what the dashboard reads (issue 11): a cron expression's next fire times, the handlers, figures
 DASHBOARD = {
