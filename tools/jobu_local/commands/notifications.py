@@ -5,6 +5,7 @@ delete, test (a TEST notification through the rule's destination now). The same 
 from __future__ import annotations
 
 import argparse
+import os
 from typing import TYPE_CHECKING, Any
 
 from jobu_local.commands.admin_target import add_target, inherit, print_answer, run_admin
@@ -69,8 +70,19 @@ def test_line(result: TestResult) -> str:
     return f"test notification {sent.id} not delivered: {sent.last_error}; retried with backoff by the tick"
 
 
+def _local_webhooks(args: argparse.Namespace) -> None:
+    """On the local runtime's own database (no --api-url, --stack-name, --database-url or
+    JOBU_DATABASE_URL), webhooks may be http to this machine, as the runtime's functions allow."""
+    from jobu import constants
+
+    if not (args.api_url or args.stack_name or args.database_url or os.environ.get("JOBU_DATABASE_URL")):
+        os.environ[constants.NOTIFY_LOOPBACK_HTTP] = "allow"
+
+
 def _spec(args: argparse.Namespace) -> Any:
     from jobu.operations.notification_rules import RuleSpec
+
+    _local_webhooks(args)
 
     statuses = [s.strip().upper() for s in (args.statuses or "").split(",") if s.strip()]
     data = {
