@@ -119,6 +119,7 @@ async def _mysql(statement: str) -> None:
 
 async def prepare(url: str) -> None:
     from jobu.handler_manifest import manifest_pools
+    from jobu.operations.audit import Actor
     from jobu.operations.cron_jobs import create as create_cron_job
     from jobu.operations.cron_jobs import parse_spec
     from jobu.store import open_store
@@ -146,6 +147,7 @@ async def prepare(url: str) -> None:
                 known_handlers={"soak_effect", "sample"},
                 worker_timeouts={pool: 900 for pool in manifest_pools()},
                 now=datetime.now(UTC),
+                actor=Actor("soak"),
             )
     finally:
         await store.close()

@@ -34,6 +34,7 @@ async def _tick(event: Any, context: LambdaContext) -> dict[str, Any]:
         policy=config.sweep_policy,
         retry_policy=config.retry_policy,
         retention=config.retention,
+        audit_retention=config.audit_retention,
         time_left=lambda: context.get_remaining_time_in_millis() / 1000,
     )
     if report.more_due:

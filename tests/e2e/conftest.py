@@ -23,6 +23,7 @@ from jobu.operations.cron_jobs import parse_spec
 from jobu.store import open_store
 from jobu_local.runtime.runtime import LocalRuntime, RuntimeOptions
 from tests.conftest import WORKER_TIMEOUTS
+from tests.support.principals import TEST_ACTOR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "template.yaml"
@@ -98,6 +99,7 @@ async def add_due_cron_job(database_url: str, name: str = "e2e-every-minute") ->
             known_handlers=known_handler_names(),
             worker_timeouts=WORKER_TIMEOUTS,
             now=datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(seconds=1),
+            actor=TEST_ACTOR,
         )
     finally:
         await store.close()

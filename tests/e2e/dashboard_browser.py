@@ -36,8 +36,12 @@ ARTIFACTS = REPO_ROOT / "test-artifacts" / "dashboard"
 SAVED: list[Path] = []  # every screenshot of the run, for the terminal summary
 BLOCKING = ("serious", "critical")
 # Chromium logs every 4xx fetch; a 400 or 409 from the admin API is a refusal the page shows the user
-# (a test provokes them), while any other failed load (a 5xx, a missing module) is an error.
-REFUSAL = re.compile(r"^Failed to load resource: .* status of 40[09] .* \(http://127\.0\.0\.1:\d+/api/")
+# (a test provokes them), and a 403 to the access probe is how a viewer's dashboard learns its role;
+# any other failed load (a 5xx, a missing module) is an error.
+REFUSAL = re.compile(
+    r"^Failed to load resource: .* status of "
+    r"(40[09] .* \(http://127\.0\.0\.1:\d+/api/|403 .* \(http://127\.0\.0\.1:\d+/api/access/check\))"
+)
 
 
 @dataclass

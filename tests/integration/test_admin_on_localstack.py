@@ -45,6 +45,7 @@ from tests.support import admin_client
 from tests.support.admin_client import AdminClient, wsgi_app
 from tests.support.function_environment import function_environment
 from tests.support.harness import run
+from tests.support.principals import TEST_ACTOR
 
 pytestmark = pytest.mark.localstack
 
@@ -285,7 +286,7 @@ def seeded(stack: Stack) -> Stack:
         spec = CronJobSpec(name="seeded", cron_expression="*/5 * * * *", handler_name="sample")
         now = datetime.now(UTC)
         await cron_jobs.create(
-            store, spec, known_handlers={"sample"}, worker_timeouts=WORKER_TIMEOUTS, now=now
+            store, spec, known_handlers={"sample"}, worker_timeouts=WORKER_TIMEOUTS, now=now, actor=TEST_ACTOR
         )
         runs = [event_run(offset) for offset in (1, 2)]
         failed, _ = await store.runs.insert_events(runs, now=now)

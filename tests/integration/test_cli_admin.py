@@ -425,3 +425,23 @@ def test_a_database_that_does_not_answer_is_a_failure_not_a_refusal(
         return
     assert status == 1
     assert err.startswith("jobu: database_unavailable: ")
+
+
+def test_runs_list_by_tag(cli: Cli) -> None:
+    async def dispatch(store: JobStore) -> None:
+        queue = WorkQueue(sqs_client=cli.sqs, queue_url=cli.work_queue_url)
+        for offset, tags in [(1, ["tenant-a", "billing"]), (2, ["tenant-b", "billing"]), (3, None)]:
+            message = {"handler_name": "sample", "params": {"name": "tagged"}, "tags": tags}
+            await dispatch_event(
+                store, queue, kafka_event(offset, message), known_handlers=known_handler_names(), now=T0
+            )
+
+    cli.with_store(dispatch)
+    assert [run["tags"] for run in cli.json("runs", "list", "--tag", "billing")] == [
+        ["tenant-b", "billing"],
+        ["tenant-a", "billing"],
+    ]
+    assert [run["tags"] for run in cli.json("runs", "list", "--tag", "billing", "--tag", "tenant-a")] == [
+        ["tenant-a", "billing"]
+    ]
+    assert cli.json("runs", "list", "--tag", "nobody") == []

@@ -25,6 +25,7 @@ from jobu.store import open_store
 from jobu.work_queue import WorkQueue
 from tests.conftest import WORKER_TIMEOUTS, load_event
 from tests.support.harness import REQUEUE_GRACE, REQUEUE_STUCK_AFTER, Harness, run, work_message
+from tests.support.principals import TEST_ACTOR
 
 
 @handler("test_counting")
@@ -69,6 +70,7 @@ def add_cron_job(harness: Harness, name: str, handler_name: str, **spec: Any) ->
             known_handlers=KNOWN,
             worker_timeouts=WORKER_TIMEOUTS,
             now=TICK - timedelta(minutes=1),
+            actor=TEST_ACTOR,
         )
         return job.id
 

@@ -29,6 +29,7 @@ from jobu.store import JobStore
 from jobu_local.commands.cli import main as jobu
 from tests.conftest import WORKER_TIMEOUTS
 from tests.support.harness import Harness, kafka_record, msk_event, work_message
+from tests.support.principals import TEST_ACTOR
 
 SECRET = "a-secret-of-32-characters-------"
 STALE_SECONDS = 300
@@ -247,7 +248,12 @@ def add_alerted_job(harness: Harness, name: str, created: datetime) -> int:
 
     async def create(store: JobStore) -> int:
         job = await create_cron_job(
-            store, spec, known_handlers=known_handler_names(), worker_timeouts=WORKER_TIMEOUTS, now=created
+            store,
+            spec,
+            known_handlers=known_handler_names(),
+            worker_timeouts=WORKER_TIMEOUTS,
+            now=created,
+            actor=TEST_ACTOR,
         )
         return job.id
 

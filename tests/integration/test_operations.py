@@ -23,6 +23,7 @@ from jobu.store import JobStore
 from jobu.work_queue import WorkQueue
 from tests.conftest import WORKER_TIMEOUTS
 from tests.integration.test_admin_api import end_run, event_run, kafka_event
+from tests.support.principals import TEST_ACTOR
 
 T0 = datetime(2026, 11, 1, 12, 0, 30, tzinfo=UTC)
 KNOWN = frozenset({"sample", "sample1"})
@@ -65,7 +66,9 @@ async def make_job(store: JobStore, name: str = "nightly", **fields: object) -> 
     spec = CronJobSpec.model_validate(
         {"name": name, "cron_expression": "*/5 * * * *", "handler_name": "sample", **fields}
     )
-    job = await cron_jobs.create(store, spec, known_handlers=KNOWN, worker_timeouts=WORKER_TIMEOUTS, now=T0)
+    job = await cron_jobs.create(
+        store, spec, known_handlers=KNOWN, worker_timeouts=WORKER_TIMEOUTS, now=T0, actor=TEST_ACTOR
+    )
     return job.id
 
 
@@ -78,6 +81,7 @@ async def test_update_reschedules_only_when_the_schedule_changes(store: JobStore
         known_handlers=KNOWN,
         worker_timeouts=WORKER_TIMEOUTS,
         now=T0 + timedelta(hours=1),
+        actor=TEST_ACTOR,
     )
     described = await update(description="only words")
     assert described.next_run_at == datetime(2026, 11, 1, 12, 5, tzinfo=UTC)  # unchanged
@@ -89,7 +93,13 @@ async def test_update_reschedules_only_when_the_schedule_changes(store: JobStore
         await update(handler_name="gone")
     with pytest.raises(NotFoundError):
         await cron_jobs.update(
-            store, 999, CronJobUpdate(), known_handlers=KNOWN, worker_timeouts=WORKER_TIMEOUTS, now=T0
+            store,
+            999,
+            CronJobUpdate(),
+            known_handlers=KNOWN,
+            worker_timeouts=WORKER_TIMEOUTS,
+            now=T0,
+            actor=TEST_ACTOR,
         )
 
 
@@ -97,7 +107,13 @@ async def test_a_catch_up_window_is_removed_by_0_and_kept_by_null(store: JobStor
     job_id = await make_job(store, catchup_window_seconds=0)
     assert (await cron_jobs.get(store, job_id)).catchup_window_seconds is None  # 0 is no window
     update = lambda **f: cron_jobs.update(  # noqa: E731
-        store, job_id, CronJobUpdate(**f), known_handlers=KNOWN, worker_timeouts=WORKER_TIMEOUTS, now=T0
+        store,
+        job_id,
+        CronJobUpdate(**f),
+        known_handlers=KNOWN,
+        worker_timeouts=WORKER_TIMEOUTS,
+        now=T0,
+        actor=TEST_ACTOR,
     )
     assert (await update(catchup_window_seconds=3600)).catchup_window_seconds == 3600
     # a partial update: null (or absent) leaves the window as it is
@@ -112,10 +128,18 @@ async def test_run_now_refuses_a_handler_that_is_not_deployed_and_bad_overrides(
 ) -> None:
     job_id = await make_job(store)
     with pytest.raises(InvalidCronJobError, match="not deployed"):
-        await cron_jobs.run_now(store, queue, job_id, RunNowRequest(), known_handlers={"other"}, now=T0)
+        await cron_jobs.run_now(
+            store, queue, job_id, RunNowRequest(), known_handlers={"other"}, now=T0, actor=TEST_ACTOR
+        )
     with pytest.raises(InvalidCronJobError, match="NUL character"):
         await cron_jobs.run_now(
-            store, queue, job_id, RunNowRequest(params={"x": "\x00"}), known_handlers=KNOWN, now=T0
+            store,
+            queue,
+            job_id,
+            RunNowRequest(params={"x": "\x00"}),
+            known_handlers=KNOWN,
+            now=T0,
+            actor=TEST_ACTOR,
         )
     assert (
         await store.runs.count(job_id=job_id, statuses=None, handler_name=None, from_date=None, to_date=None)
@@ -168,9 +192,11 @@ async def test_bulk_retry_takes_at_most_limit_runs_and_only_failed_or_timed_out(
         await end_run(store, run.id, status, at=T0)
     failed_or_timed_out = [inserted[2].id, inserted[1].id, inserted[0].id]  # newest first
 
-    dry = await runs.bulk_retry(store, queue, BulkRetryRequest(limit=2), now=T0)
+    dry = await runs.bulk_retry(store, queue, BulkRetryRequest(limit=2), now=T0, actor=TEST_ACTOR)
     assert (dry.matched, dry.ids, messages(queue)) == (3, failed_or_timed_out[:2], [])
-    applied = await runs.bulk_retry(store, queue, BulkRetryRequest(limit=2, dry_run=False), now=T0)
+    applied = await runs.bulk_retry(
+        store, queue, BulkRetryRequest(limit=2, dry_run=False), now=T0, actor=TEST_ACTOR
+    )
     assert (applied.matched, applied.ids, applied.queued) == (
         3,
         sorted(failed_or_timed_out[:2]),
@@ -178,7 +204,7 @@ async def test_bulk_retry_takes_at_most_limit_runs_and_only_failed_or_timed_out(
     )
     assert messages(queue) == [{"execution_id": i, "attempt": 1} for i in sorted(failed_or_timed_out[:2])]
     rest = await runs.bulk_retry(
-        store, queue, BulkRetryRequest(dry_run=False, status=ExecutionStatus.FAILED), now=T0
+        store, queue, BulkRetryRequest(dry_run=False, status=ExecutionStatus.FAILED), now=T0, actor=TEST_ACTOR
     )
     assert (rest.matched, rest.ids) == (1, [inserted[0].id])
     page = await runs.list_page(store, PageRequest(), RunFilter(status=ExecutionStatus.PENDING))
@@ -192,7 +218,10 @@ async def test_concurrent_replays_of_one_record_make_one_run(store: JobStore, qu
     (rejected,) = (await rejected_records.list_page(store, PageRequest())).items
     await make_job(store)
     results = await asyncio.gather(
-        *(rejected_records.replay(store, queue, rejected.id, known_handlers=KNOWN, now=T0) for _ in range(3)),
+        *(
+            rejected_records.replay(store, queue, rejected.id, known_handlers=KNOWN, now=T0, actor=TEST_ACTOR)
+            for _ in range(3)
+        ),
         return_exceptions=True,
     )
     outcomes = [r.outcome if not isinstance(r, BaseException) else type(r).__name__ for r in results]
@@ -214,10 +243,12 @@ async def test_a_record_without_coordinates_cannot_be_replayed(store: JobStore, 
     assert rejected.source_topic is None
     assert rejected.record_key.startswith("sha256:")
     with pytest.raises(InvalidStateError, match="no Kafka coordinates"):
-        await rejected_records.replay(store, queue, rejected.id, known_handlers=KNOWN, now=T0)
-    await rejected_records.discard(store, rejected.id)
+        await rejected_records.replay(
+            store, queue, rejected.id, known_handlers=KNOWN, now=T0, actor=TEST_ACTOR
+        )
+    await rejected_records.discard(store, rejected.id, now=T0, actor=TEST_ACTOR)
     with pytest.raises(NotFoundError):
-        await rejected_records.discard(store, rejected.id)
+        await rejected_records.discard(store, rejected.id, now=T0, actor=TEST_ACTOR)
 
 
 async def test_rejected_list_shows_a_preview_and_the_record_its_whole_value(

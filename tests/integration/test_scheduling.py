@@ -21,6 +21,7 @@ from jobu.store import JobStore
 from jobu.work_queue import WorkQueue
 from tests.conftest import WORKER_TIMEOUTS
 from tests.support.harness import Harness, work_message
+from tests.support.principals import TEST_ACTOR
 
 KNOWN = frozenset({"sample", "test_sched_sleeper", "test_sched_retry_after"})
 # an hour boundary in the recent past: the dispatcher takes ticks near the clock only
@@ -57,6 +58,7 @@ def add_job(harness: Harness, created_at: datetime, **spec: Any) -> CronJob:
             known_handlers=KNOWN,
             worker_timeouts=WORKER_TIMEOUTS,
             now=created_at,
+            actor=TEST_ACTOR,
         )
 
     return harness.with_store(create)
@@ -111,7 +113,9 @@ def test_backfill_previews_exactly_what_it_creates_then_creates_it_once(harness:
         async def go(store: JobStore) -> Any:
             request = BackfillRequest(start=HOUR, end=HOUR + timedelta(hours=3), dry_run=dry_run)
             queue = WorkQueue(sqs_client=harness.sqs, queue_url=harness.queue_url)
-            return await cron_jobs.backfill(store, queue, job.id, request, now=HOUR + timedelta(hours=5))
+            return await cron_jobs.backfill(
+                store, queue, job.id, request, now=HOUR + timedelta(hours=5), actor=TEST_ACTOR
+            )
 
         return harness.with_store(go)
 
@@ -139,11 +143,17 @@ def test_pause_then_resume_lets_the_catch_up_policy_decide(
 ) -> None:
     job = add_job(harness, HOUR - timedelta(minutes=30), catchup_policy=policy)
     harness.tick(HOUR + timedelta(seconds=30))  # slot 0 runs
-    harness.with_store(lambda s: cron_jobs.pause(s, job.id, PauseRequest(), now=HOUR + timedelta(minutes=5)))
+    harness.with_store(
+        lambda s: cron_jobs.pause(
+            s, job.id, PauseRequest(), now=HOUR + timedelta(minutes=5), actor=TEST_ACTOR
+        )
+    )
     harness.tick(HOUR + timedelta(hours=1, seconds=30))
     harness.tick(HOUR + timedelta(hours=2, seconds=30))
     assert [at for at, _, _ in runs(harness)] == slots(0)  # nothing while paused
-    harness.with_store(lambda s: cron_jobs.resume(s, job.id, now=HOUR + timedelta(hours=2, minutes=10)))
+    harness.with_store(
+        lambda s: cron_jobs.resume(s, job.id, now=HOUR + timedelta(hours=2, minutes=10), actor=TEST_ACTOR)
+    )
     harness.tick(HOUR + timedelta(hours=2, minutes=10))
     assert [at for at, _, _ in runs(harness)] == slots(0, *after_resume)
 
@@ -152,7 +162,9 @@ def test_a_pause_with_an_end_resumes_by_itself(harness: Harness) -> None:
     job = add_job(harness, HOUR - timedelta(minutes=30))
     until = HOUR + timedelta(hours=1, minutes=30)
     paused = harness.with_store(
-        lambda s: cron_jobs.pause(s, job.id, PauseRequest(until=until), now=HOUR - timedelta(minutes=20))
+        lambda s: cron_jobs.pause(
+            s, job.id, PauseRequest(until=until), now=HOUR - timedelta(minutes=20), actor=TEST_ACTOR
+        )
     )
     assert (paused.paused_at is not None, paused.paused_until) == (True, until)
     harness.tick(HOUR + timedelta(hours=1, seconds=30))
@@ -218,9 +230,10 @@ def test_a_wait_longer_than_sqs_can_delay_is_sent_by_the_sweeper_when_due(harnes
     (run,) = harness.executions()
     assert (run.status, run.queued_at) == ("PENDING", None)
     assert harness.receive() == []  # not sent now (SQS delays 900 s at most) ...
-    assert harness.tick(run.available_at - timedelta(minutes=1))["sweep"]["requeued"] == []
-    # ... but once due (past the sweeper's grace)
-    assert harness.tick(run.available_at + timedelta(seconds=61))["sweep"]["requeued"] == [execution_id]
+    assert harness.tick(run.available_at - timedelta(minutes=16))["sweep"]["requeued"] == []
+    # ... but once SQS can delay it to its time, with the delay that is left
+    assert harness.tick(run.available_at - timedelta(minutes=1))["sweep"]["requeued"] == [execution_id]
+    assert harness.executions()[0].queued_at == run.available_at - timedelta(minutes=1)
 
 
 # --- cancel -------------------------------------------------------------------------------------------
@@ -234,6 +247,7 @@ def test_a_cancelled_pending_run_never_starts(harness: Harness) -> None:
             WorkQueue(sqs_client=harness.sqs, queue_url=harness.queue_url),
             execution_id,
             now=datetime.now(UTC),
+            actor=TEST_ACTOR,
         )
     )
     assert outcome.outcome == "cancelled"
@@ -249,7 +263,7 @@ def test_a_running_run_is_cancelled_within_seconds_and_its_handler_sees_it(harne
         time.sleep(1.0)
         queue = WorkQueue(sqs_client=harness.sqs, queue_url=harness.queue_url)
         result = harness.with_store(
-            lambda s: run_operations.cancel(s, queue, execution_id, now=datetime.now(UTC))
+            lambda s: run_operations.cancel(s, queue, execution_id, now=datetime.now(UTC), actor=TEST_ACTOR)
         )
         assert result.outcome == "requested"
 
@@ -270,7 +284,9 @@ def test_cancel_of_an_ended_run_is_refused(harness: Harness) -> None:
     harness.invoke_worker([work_message(execution_id)])
     queue = WorkQueue(sqs_client=harness.sqs, queue_url=harness.queue_url)
     with pytest.raises(Exception, match="is SUCCESS: only a run that has not ended can be cancelled"):
-        harness.with_store(lambda s: run_operations.cancel(s, queue, execution_id, now=datetime.now(UTC)))
+        harness.with_store(
+            lambda s: run_operations.cancel(s, queue, execution_id, now=datetime.now(UTC), actor=TEST_ACTOR)
+        )
 
 
 # --- retention ----------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from jobu.specs import CronJobSpec
 from jobu.store import JobStore, open_store
 from jobu.store.cron_jobs import SlotPlan
 from tests.conftest import WORKER_TIMEOUTS
+from tests.support.principals import TEST_ACTOR
 
 T0 = datetime(2026, 11, 22, 10, 0, 30, tzinfo=UTC)
 HANDLERS = frozenset({"sample", "sample1"})
@@ -26,7 +27,7 @@ async def make_job(store: JobStore, name: str = "nightly", **overrides: object) 
         {"name": name, "cron_expression": "* * * * *", "handler_name": "sample", **overrides}
     )
     return await create_cron_job(
-        store, spec, known_handlers=HANDLERS, worker_timeouts=WORKER_TIMEOUTS, now=T0
+        store, spec, known_handlers=HANDLERS, worker_timeouts=WORKER_TIMEOUTS, now=T0, actor=TEST_ACTOR
     )
 
 
@@ -318,9 +319,9 @@ async def test_cron_jobs_for_events_by_id_and_handler(store: JobStore) -> None:
 
 async def test_disable_and_enable(store: JobStore) -> None:
     await make_job(store)
-    disabled = await set_enabled(store, "nightly", enabled=False, now=T0)
+    disabled = await set_enabled(store, "nightly", enabled=False, now=T0, actor=TEST_ACTOR)
     assert (disabled.is_enabled, disabled.next_run_at) == (False, None)
-    enabled = await set_enabled(store, "nightly", enabled=True, now=T0 + timedelta(hours=1))
+    enabled = await set_enabled(store, "nightly", enabled=True, now=T0 + timedelta(hours=1), actor=TEST_ACTOR)
     assert enabled.next_run_at == datetime(2026, 11, 22, 11, 1, tzinfo=UTC)
     assert await store.cron_jobs.delete(enabled.id, reason="deleted", now=T0)
     assert not await store.cron_jobs.delete(enabled.id, reason="deleted", now=T0)

@@ -23,6 +23,7 @@ from tests.conftest import WORKER_TIMEOUTS
 from tests.integration.test_pipeline_chain import sql
 from tests.security.conftest import data_root, only_run, produce
 from tests.support.harness import Harness
+from tests.support.principals import TEST_ACTOR
 
 
 def add_job(
@@ -37,7 +38,12 @@ def add_job(
             max_retry=max_retry,
         )
         job = await create_cron_job(
-            store, spec, known_handlers=known_handler_names(), worker_timeouts=WORKER_TIMEOUTS, now=_now()
+            store,
+            spec,
+            known_handlers=known_handler_names(),
+            worker_timeouts=WORKER_TIMEOUTS,
+            now=_now(),
+            actor=TEST_ACTOR,
         )
         return job.id
 

@@ -3,6 +3,8 @@ valid OpenAPI 3.1 document served at /openapi.json by the function itself."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from openapi_spec_validator import validate
 
@@ -52,6 +54,10 @@ BEYOND = {
     ("put", "/api/notification-rules/{rule_id}"),
     ("delete", "/api/notification-rules/{rule_id}"),
     ("post", "/api/notification-rules/{rule_id}/test"),
+    # the audit trail (docs/security.md)
+    ("get", "/api/audit"),
+    # roles: a viewer's POST is refused by API Gateway, so this answers operators only
+    ("post", "/api/access/check"),
 }
 # what the dashboard reads (issue 11): a cron expression's next fire times, the handlers, figures
 DASHBOARD = {
@@ -78,7 +84,19 @@ def test_the_original_query_parameters_are_kept() -> None:
         return {p["name"] for p in SPEC["paths"][path]["get"]["parameters"]}
 
     assert names("/api/crons") == {"page", "size", "is_enabled"}
-    assert names("/api/jobs") == {"page", "size", "cron_id", "status", "handler_name", "from_date", "to_date"}
+    # the originals, and the tag filter added with the flow control fields
+    assert names("/api/jobs") == {
+        "page",
+        "size",
+        "cron_id",
+        "status",
+        "handler_name",
+        "from_date",
+        "to_date",
+        "tag",
+    }
+    status = next(p for p in SPEC["paths"]["/api/jobs"]["get"]["parameters"] if p["name"] == "status")
+    assert "EXPIRED" in json.dumps(status["schema"]) or "EXPIRED" in json.dumps(SPEC["components"])
     size = next(p for p in SPEC["paths"]["/api/jobs"]["get"]["parameters"] if p["name"] == "size")
     assert (size["schema"]["minimum"], size["schema"]["maximum"], size["schema"]["default"]) == (1, 100, 20)
 

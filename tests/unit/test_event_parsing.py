@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -197,7 +198,7 @@ def test_a_record_too_deep_to_serialize_is_keyed_by_its_place() -> None:
 def test_a_good_record_becomes_an_event_run() -> None:
     parsed = parse('{"handler_name": "sample", "params": {"id": 1}, "job_id": null}')
     assert isinstance(parsed, Accepted)
-    run = build_execution(parsed, base=None)
+    run = build_execution(parsed, base=None, now=datetime.now(UTC))
     assert (run.param_source, run.job_id, run.params, run.max_retry) == ("event", None, {"id": 1}, 0)
     assert (run.source_topic, run.source_partition, run.source_offset) == ("jobu-events", 3, 42)
 

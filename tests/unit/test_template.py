@@ -676,3 +676,76 @@ def test_admin_api_may_touch_the_dead_letter_queues_and_nothing_else_beyond_send
         "sqs:StartMessageMoveTask",
         "sqs:ListMessageMoveTasks",
     }
+
+
+# --- roles over the admin API: the viewer and operator policies ------------------------------------
+
+SUBSTITUTIONS = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "eu-west-1",
+    "AWS::AccountId": "123456789012",
+    "AdminHttpApi": "abc123defg",
+}
+
+
+def _route_arns() -> dict[tuple[str, str], str]:
+    """Every route of the admin API (its OpenAPI document) as the ARN IAM authorization checks a
+    request to it against: <api>/<stage>/<METHOD>/<path>, path parameters filled in."""
+    from jobu.api.resolver import create_resolver, openapi
+
+    base = "arn:aws:execute-api:eu-west-1:123456789012:abc123defg/$default"
+    arns = {}
+    for path, item in openapi(create_resolver())["paths"].items():
+        for method in item:
+            concrete = re.sub(r"\{[^}]+\}", "42", path)
+            arns[(method.upper(), path)] = f"{base}/{method.upper()}{concrete}"
+    return arns
+
+
+def _iam_matches(pattern: str, arn: str) -> bool:
+    """IAM's matching of a Resource: `*` any run of characters (slashes too), `?` one character."""
+    expression = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(expression, arn) is not None
+
+
+def _invoke_resources(logical_id: str) -> list[str]:
+    resource = RESOURCES[logical_id]
+    assert resource["Type"] == "AWS::IAM::ManagedPolicy"
+    found = []
+    for statement in statements(resource["Properties"]["PolicyDocument"]):
+        assert statement["Effect"] == "Allow"
+        assert as_list(statement["Action"]) == ["execute-api:Invoke"]
+        for item in as_list(statement["Resource"]):
+            text = item["Fn::Sub"]
+            for name, value in SUBSTITUTIONS.items():
+                text = text.replace(f"${{{name}}}", value)
+            assert "${" not in text, text
+            found.append(text)
+    return found
+
+
+def _allowed(logical_id: str) -> set[tuple[str, str]]:
+    patterns = _invoke_resources(logical_id)
+    return {route for route, arn in _route_arns().items() if any(_iam_matches(p, arn) for p in patterns)}
+
+
+def test_the_viewer_policy_allows_the_get_routes_and_no_other() -> None:
+    routes = set(_route_arns())
+    reads = {route for route in routes if route[0] == "GET"}
+    assert reads >= {("GET", "/api/crons"), ("GET", "/api/jobs/{run_id}"), ("GET", "/api/audit")}
+    assert _allowed("AdminApiViewerPolicy") == reads
+    # the dashboard's probe: answered to operators only
+    assert ("POST", "/api/access/check") not in _allowed("AdminApiViewerPolicy")
+
+
+def test_the_operator_policy_allows_every_route_of_this_api_only() -> None:
+    assert _allowed("AdminApiOperatorPolicy") == set(_route_arns())
+    for pattern in _invoke_resources("AdminApiOperatorPolicy") + _invoke_resources("AdminApiViewerPolicy"):
+        another_api = "arn:aws:execute-api:eu-west-1:123456789012:zzz999/$default/GET/api/crons"
+        assert not _iam_matches(pattern, another_api)
+
+
+def test_the_role_policies_are_outputs_to_attach() -> None:
+    outputs = {name: value["Value"] for name, value in TEMPLATE["Outputs"].items()}
+    assert outputs["AdminApiViewerPolicyArn"] == {"Ref": "AdminApiViewerPolicy"}
+    assert outputs["AdminApiOperatorPolicyArn"] == {"Ref": "AdminApiOperatorPolicy"}

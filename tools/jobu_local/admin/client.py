@@ -80,7 +80,8 @@ class ApiRoute:
             for name, wire in self.query_params.items()
             if arguments.get(name) is not None
         }
-        return ApiRequest(self.method, path, urlencode(query), self._body(arguments))
+        # a list is a repeated parameter (?tag=a&tag=b)
+        return ApiRequest(self.method, path, urlencode(query, doseq=True), self._body(arguments))
 
     def _body(self, arguments: dict[str, Any]) -> bytes | None:
         value = arguments.get(self.body_param) if self.body_param else None
@@ -96,7 +97,9 @@ class ApiRoute:
         return _adapter(self.answer).validate_json(content)
 
 
-def _query_text(value: Any) -> str:
+def _query_text(value: Any) -> str | list[str]:
+    if isinstance(value, list | tuple):
+        return [str(_query_text(item)) for item in value]
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):

@@ -27,6 +27,7 @@ from jobu_local.admin.errors import AdminError
 from jobu_local.aws.apigateway import http_api_event
 from jobu_local.errors import JobuToolError
 from jobu_local.host.context import LambdaContext
+from jobu_local.principals import cli_principal, lambda_authorizer
 from jobu_local.template.reader import ACCOUNT_ID, DEFAULT_REGION
 
 if TYPE_CHECKING:
@@ -119,6 +120,7 @@ class InProcessTransport:
             source_ip="127.0.0.1",
             region=self.region,
             account_id=ACCOUNT_ID,
+            authorizer=lambda_authorizer(cli_principal()),  # the audit trail's principal
         )
         try:
             with _core_log(debug=self.debug):

@@ -14,7 +14,10 @@ On AWS, API Gateway lets through only requests signed by a principal allowed to 
 the stand-in is the runtime's token: every request but `/health` and `/ready` needs
 `Authorization: Bearer <token>`, and every request is checked as jobu_local.aws.loopback says (a Host
 of this machine, no Origin of another site, JSON bodies of a sane length) before anything is read or
-invoked.
+invoked. The runtime's viewer token plays the template's viewer policy: it may make GET requests
+only, anything else is refused here with 403 as API Gateway refuses a viewer's, before the function
+runs. The function finds who the token admitted in the request context (`local:<user>`, or
+`local:<user>:viewer`), where API Gateway puts the signer's ARN.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from jobu_local.aws.loopback import (
     Refusal,
+    bearer_is,
     body_length,
     content_type_refusal,
     host_refusal,
@@ -43,6 +47,7 @@ from jobu_local.aws.loopback import (
 )
 from jobu_local.aws.source import Invoker, Observer, quiet
 from jobu_local.host.config import Invocation
+from jobu_local.principals import lambda_authorizer, local_token_principal
 from jobu_local.template.reader import HttpApiSource
 
 DEFAULT_PORT = 3000  # as `sam local start-api`
@@ -54,6 +59,7 @@ INTEGRATION_TIMEOUT_SECONDS = 30.0
 MAX_BODY_BYTES = 10 * 1024 * 1024
 # the probes stay open, as load balancers and scripts call them
 OPEN_PATHS = frozenset({"/health", "/ready"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # a connection that sends nothing (or less than its Content-Length) for this long is closed
 IDLE_SECONDS = 30
 TEXT_TYPES = re.compile(r"^(text/.*|application/(json|xml|javascript|x-www-form-urlencoded)|.*\+(json|xml))$")
@@ -135,8 +141,10 @@ def http_api_event(
     region: str,
     account_id: str,
     now: datetime | None = None,
+    authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The version 2.0 event API Gateway hands to a Lambda integration for one request."""
+    """The version 2.0 event API Gateway hands to a Lambda integration for one request; `authorizer`
+    is what the request's authorization put in its context (who the caller is)."""
     moment = now or datetime.now(UTC)
     joined: dict[str, str] = {}
     cookies: list[str] = []
@@ -176,6 +184,8 @@ def http_api_event(
         },
         "isBase64Encoded": False,
     }
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = dict(authorizer)
     if cookies:
         event["cookies"] = cookies
     if query:
@@ -243,6 +253,7 @@ class HttpApiServer:
     account_id: str
     loop: asyncio.AbstractEventLoop
     token: str  # what `Authorization: Bearer` must carry (the runtime's, in its state file)
+    viewer_token: str | None = None  # the read-only one: GET requests only (the viewer policy's)
     observe: Observer = quiet
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -265,12 +276,24 @@ class HttpApiServer:
             self._server.server_close()
             self._server = None
 
-    def admit(self, target: str, headers: Message) -> Refusal | int:
+    def role(self, authorization: str | None) -> str | None:
+        """`operator` for the runtime's token, `viewer` for its viewer token, else None."""
+        if bearer_is(authorization, self.token):
+            return "operator"
+        return "viewer" if bearer_is(authorization, self.viewer_token) else None
+
+    def admit(self, method: str, target: str, headers: Message) -> Refusal | int:
         """Why a request is refused, else the length of its body (nothing is read before this)."""
         host = headers.get("Host")
         refusal = host_refusal(host) or origin_refusal(headers.get("Origin"), host)
         if refusal is None and urlsplit(target).path not in OPEN_PATHS:
-            refusal = token_refusal(headers.get("Authorization"), self.token)
+            role = self.role(headers.get("Authorization"))
+            if role is None:
+                refusal = token_refusal(headers.get("Authorization"), self.token)
+            elif role == "viewer" and method.upper() not in READ_METHODS:
+                refusal = Refusal(
+                    403, "forbidden", "the viewer token may read (GET) only, as the viewer policy"
+                )
         if refusal is not None:
             return refusal
         length = body_length(headers, MAX_BODY_BYTES)
@@ -287,6 +310,7 @@ class HttpApiServer:
         if chosen is None:
             return _error(404, "Not Found")
         route, parameters = chosen
+        role = self.role(next((value for name, value in headers if name.lower() == "authorization"), None))
         event = http_api_event(
             method=method,
             raw_path=parts.path,
@@ -299,6 +323,8 @@ class HttpApiServer:
             source_ip=ip,
             region=self.region,
             account_id=self.account_id,
+            # who the token admitted, as API Gateway names who signed: the audit trail's principal
+            authorizer=None if role is None else lambda_authorizer(local_token_principal(role)),
         )
         future = asyncio.run_coroutine_threadsafe(self._invoke(route, event), self.loop)
         try:
@@ -321,7 +347,7 @@ class HttpApiServer:
             timeout = IDLE_SECONDS
 
             def _serve(self) -> None:
-                admitted = server.admit(self.path, self.headers)
+                admitted = server.admit(self.command, self.path, self.headers)
                 if isinstance(admitted, Refusal):
                     self.close_connection = True  # its body, if any, is never read
                     document = {"error": admitted.error, "detail": admitted.detail}

@@ -81,14 +81,23 @@ def origin_refusal(origin: str | None, host: str | None) -> Refusal | None:
 
 
 def token_refusal(authorization: str | None, token: str) -> Refusal | None:
-    found = _BEARER.fullmatch((authorization or "").strip())
-    if found is not None and hmac.compare_digest(found.group(1).encode(), token.encode()):
+    if bearer_is(authorization, token):
         return None
     return Refusal(
         401,
         "unauthorized",
         "send the local runtime's token: Authorization: Bearer <token>, "
         "the token being in its state file (.jobu/runtime.json, key `token`)",
+    )
+
+
+def bearer_is(authorization: str | None, token: str | None) -> bool:
+    """Whether `Authorization: Bearer <token>` carries `token` (compared in constant time)."""
+    found = _BEARER.fullmatch((authorization or "").strip())
+    return (
+        bool(token)
+        and found is not None
+        and hmac.compare_digest(found.group(1).encode(), str(token).encode())
     )
 
 

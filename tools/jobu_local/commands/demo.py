@@ -55,7 +55,7 @@ CRON_JOB = {
 }
 EVENT_PARAMS = {"name": "from kafka", "action": "read"}
 OVERRIDE_PARAMS = '{"name": "by hand"}'
-FINISHED = {"SUCCESS", "FAILED", "TIMEOUT"}
+FINISHED = {"SUCCESS", "FAILED", "TIMEOUT", "EXPIRED"}
 STEPS = 8
 
 
@@ -118,8 +118,10 @@ class Demo:
 
     async def register_cron_job(self) -> int:
         from jobu.handler_manifest import known_handler_names
+        from jobu.operations.audit import Actor
         from jobu.operations.cron_jobs import create as create_cron_job
         from jobu.operations.cron_jobs import parse_spec
+        from jobu_local.principals import cli_principal
         from jobu_local.template.reader import LocalTemplate
 
         self.step(f"cron: registering {CRON_JOB['name']!r} ({CRON_JOB['cron_expression']}, handler sample)")
@@ -133,6 +135,7 @@ class Demo:
                 known_handlers=known_handler_names(),
                 worker_timeouts=worker_timeouts(LocalTemplate.load(default_template())),
                 now=registered,
+                actor=Actor(cli_principal()),
             )
         self.note(f"cron job {job.id}: next run at {job.next_run_at:%H:%M:%S} UTC")
         return job.id

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from jobu.operations.notification_rules import NotificationRule, TestResult
     from jobu_local.admin.client import AdminClient
 
-STATUSES_HELP = "comma-separated: FAILED, TIMEOUT, CANCELLED, SUCCESS, RECOVERED, MISSED, LATE"
+STATUSES_HELP = "comma-separated: FAILED, TIMEOUT, CANCELLED, EXPIRED, SUCCESS, RECOVERED, MISSED, LATE"
 
 
 def rules_table(rules: list[NotificationRule]) -> str:

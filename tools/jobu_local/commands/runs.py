@@ -51,6 +51,7 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
         "handler_name": args.handler,
         "from_date": args.from_date,
         "to_date": args.to_date,
+        "tag": args.tag,
     }
 
 
@@ -136,7 +137,9 @@ def cmd_bulk_retry(args: argparse.Namespace) -> int:
     from jobu.api.routes.runs import bulk_retry_runs
     from jobu.operations.runs import BulkRetryRequest
 
-    request = model(BulkRetryRequest, {**_filters(args), "dry_run": True, "limit": args.limit})
+    filters = _filters(args)
+    filters["tags"] = filters.pop("tag")  # the request's field; the route's query parameter is `tag`
+    request = model(BulkRetryRequest, {**filters, "dry_run": True, "limit": args.limit})
     # the human-readable preview stays off stdout when stdout is for JSON
     say = (lambda text: print(text, file=sys.stderr)) if args.json else print
 
@@ -179,6 +182,9 @@ def _filter_flags(parser: argparse.ArgumentParser) -> None:
         help="created at or after: 2h, 1d, ISO 8601 (UTC)",
     )
     parser.add_argument("--to", dest="to_date", type=moment, metavar="WHEN", help="created at or before")
+    parser.add_argument(
+        "--tag", action="append", metavar="TAG", help="runs carrying this tag (repeat: all of them)"
+    )
 
 
 def _list_flags(parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,14 @@ from jobu.traces import TraceParent
 from jobu_local.commands.table import cell, kafka_coordinates, render, to_json
 
 if TYPE_CHECKING:
-    from jobu.models import CronJob, Execution, ExecutionSummary, RejectedEvent, RejectedEventSummary
+    from jobu.models import (
+        CronJob,
+        Execution,
+        ExecutionSummary,
+        OperatorAction,
+        RejectedEvent,
+        RejectedEventSummary,
+    )
     from jobu.operations.cron_jobs import BackfillResult
     from jobu.operations.dead_letters import DeadLetter, DeadLetterDepth, RedriveTask
     from jobu.operations.paging import Page
@@ -328,3 +335,35 @@ def pools_table(pools: Sequence[PoolInfo]) -> str:
         for pool in pools
     ]
     return render(["pool", "handlers", "waiting", "in flight", "dead letters", "timeout (s)"], rows)
+
+
+# --- the audit trail -----------------------------------------------------------------------------
+
+
+def _change(action: OperatorAction) -> str:
+    """What an action changed, in one cell: `field: old -> new, ...` for the fields it changed,
+    else what it made or removed."""
+    before, after = action.before_state, action.after_state
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = [*before, *(key for key in after if key not in before)]
+        return ", ".join(f"{key}: {cell(before.get(key))} -> {cell(after.get(key))}" for key in keys)
+    if after is not None:
+        return cell(after, width=10_000)
+    return "removed " + cell(before, width=10_000) if before is not None else "-"
+
+
+def audit_table(actions: Sequence[OperatorAction]) -> str:
+    rows = [
+        [
+            action.id,
+            action.created_at,
+            action.principal,
+            action.operation,
+            f"{action.target_kind} {action.target_id}"
+            if action.target_id is not None
+            else action.target_kind,
+            _change(action),
+        ]
+        for action in actions
+    ]
+    return render(["id", "at", "principal", "operation", "target", "change"], rows)

@@ -150,6 +150,8 @@ class LocalRuntime:
     _lock: StateLock | None = None
     # what the HTTP API and the dashboard ask for, in the state file for the CLI (secrets' 256 bits)
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # the HTTP API's read-only token: GET requests only, as the template's viewer policy allows
+    viewer_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     _executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=64, thread_name_prefix="jobu-local-aws")
     )
@@ -355,6 +357,7 @@ class LocalRuntime:
             ACCOUNT_ID,
             asyncio.get_running_loop(),
             token=self.token,
+            viewer_token=self.viewer_token,
             observe=lambda source, invocation: self.invocations.append(
                 (source.removeprefix("http "), source, invocation)
             ),
@@ -507,6 +510,7 @@ class LocalRuntime:
             http_api_url=self.http_api.url if self.http_api is not None else None,
             dashboard_url=self.dashboard.url if self.dashboard is not None else None,
             token=self.token,
+            viewer_token=self.viewer_token,
         )
         state.write(self._state_dir)
 

@@ -77,6 +77,7 @@ class RuntimeState:
     http_api_url: str | None = None
     dashboard_url: str | None = None  # with its token: whoever reads this file may use the dashboard
     token: str = ""  # `Authorization: Bearer` for the HTTP API; the dashboard's too
+    viewer_token: str = ""  # the HTTP API's read-only token: GET requests only (the viewer policy's)
 
     def write(self, directory: Path) -> Path:
         private_directory(directory)

@@ -316,9 +316,16 @@ class CronConfig(FunctionConfig):
     retry_policy: RetryPolicy
     # finished runs older than this are deleted by the tick; None keeps them forever
     retention: timedelta | None
+    # operator actions (the audit trail) older than this are deleted by the tick; None keeps them
+    audit_retention: timedelta | None
 
     CRON = frozenset(
-        {constants.REQUEUE_GRACE_SECONDS, constants.REQUEUE_STUCK_SECONDS, constants.RUN_RETENTION_DAYS}
+        {
+            constants.REQUEUE_GRACE_SECONDS,
+            constants.REQUEUE_STUCK_SECONDS,
+            constants.RUN_RETENTION_DAYS,
+            constants.AUDIT_RETENTION_DAYS,
+        }
     )
     ENVIRONMENT = FunctionConfig.ENVIRONMENT | CRON | RetryPolicy.ENVIRONMENT
     REQUIRED_ENVIRONMENT = FunctionConfig.REQUIRED_ENVIRONMENT | CRON | RetryPolicy.ENVIRONMENT
@@ -327,6 +334,7 @@ class CronConfig(FunctionConfig):
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> CronConfig:
         base = FunctionConfig.from_environ(environ)
         days = _non_negative_int(environ, constants.RUN_RETENTION_DAYS)
+        audit_days = _non_negative_int(environ, constants.AUDIT_RETENTION_DAYS)
         return cls(
             **{field.name: getattr(base, field.name) for field in fields(FunctionConfig)},
             sweep_policy=SweepPolicy(
@@ -335,6 +343,7 @@ class CronConfig(FunctionConfig):
             ),
             retry_policy=RetryPolicy.from_environ(environ),
             retention=timedelta(days=days) if days else None,
+            audit_retention=timedelta(days=audit_days) if audit_days else None,
         )
 
 

@@ -59,6 +59,9 @@ RETRY_BACKOFF_MAX_SECONDS: Final = "JOBU_RETRY_BACKOFF_MAX_SECONDS"
 
 # Run history retention (cron dispatcher): finished runs older than this many days are deleted; 0 keeps them.
 RUN_RETENTION_DAYS: Final = "JOBU_RUN_RETENTION_DAYS"
+# The audit trail's retention (cron dispatcher): operator actions older than this many days are
+# deleted; 0 keeps them. Its own setting: an audit trail is kept longer than the runs it speaks of.
+AUDIT_RETENTION_DAYS: Final = "JOBU_AUDIT_RETENTION_DAYS"
 
 # The worker function's own Timeout: a cron job whose timeout cannot fit in it is refused (per pool,
 # like the work queue).

@@ -50,7 +50,12 @@ async def _check_job(
     written: list[int] = []
     for slot in slots:
         run = runs.get(slot)
-        waiting = NOT_STARTED if event == MISSED else NOT_STARTED | {ExecutionStatus.RUNNING}
+        # an EXPIRED run never started: its slot was missed
+        waiting = (
+            NOT_STARTED | {ExecutionStatus.EXPIRED}
+            if event == MISSED
+            else NOT_STARTED | {ExecutionStatus.RUNNING}
+        )
         if run is not None and run.status not in waiting:
             continue
         for rule_id in rules:

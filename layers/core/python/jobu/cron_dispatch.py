@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -63,6 +63,7 @@ class TickReport:
     jobs: int = 0
     more_due: bool = False
     deleted_runs: int = 0
+    deleted_audit_rows: int = 0
     failed: list[str] = field(default_factory=list)  # the tick's parts that raised (logged, counted)
 
     def as_json(self) -> dict[str, Any]:
@@ -141,13 +142,34 @@ async def _apply_retention(
     time_left: Callable[[], float],
 ) -> None:
     """Delete finished runs past the retention, a bounded batch at a time, after the tick's work."""
+    report.deleted_runs += await _prune(store.runs.prune, cutoff=now - retention, time_left=time_left)
+
+
+async def _apply_audit_retention(
+    store: JobStore,
+    report: TickReport,
+    *,
+    retention: timedelta,
+    now: datetime,
+    time_left: Callable[[], float],
+) -> None:
+    """Delete operator actions past the audit trail's own retention, the same way."""
+    report.deleted_audit_rows += await _prune(store.audit.prune, cutoff=now - retention, time_left=time_left)
+
+
+async def _prune(
+    prune: Callable[..., Awaitable[int]], *, cutoff: datetime, time_left: Callable[[], float]
+) -> int:
+    """Rows older than `cutoff`, deleted a bounded batch at a time while the invocation has time."""
+    total = 0
     for _ in range(RETENTION_BATCHES_PER_TICK):
         if time_left() < RESERVE_SECONDS:
-            return
-        deleted = await store.runs.prune(cutoff=now - retention, limit=RETENTION_BATCH)
-        report.deleted_runs += deleted
+            break
+        deleted = await prune(cutoff=cutoff, limit=RETENTION_BATCH)
+        total += deleted
         if deleted < RETENTION_BATCH:
-            return
+            break
+    return total
 
 
 def _unbounded() -> float:
@@ -163,6 +185,7 @@ async def run_tick(
     policy: SweepPolicy,
     retry_policy: RetryPolicy,
     retention: timedelta | None = None,
+    audit_retention: timedelta | None = None,
     time_left: Callable[[], float] = _unbounded,
 ) -> TickReport:
     """Create the runs due at `tick_time` (the schedule's time); repair and prune with the clock's `now`.
@@ -183,6 +206,11 @@ async def run_tick(
     if retention is not None:
         retaining = _apply_retention(store, report, retention=retention, now=now, time_left=time_left)
         await isolated("retention", retaining, report.failed)
+    if audit_retention is not None:  # the audit trail, on its own (longer) retention
+        pruning = _apply_audit_retention(
+            store, report, retention=audit_retention, now=now, time_left=time_left
+        )
+        await isolated("audit retention", pruning, report.failed)
     return report
 
 

@@ -2,7 +2,9 @@
 
 Every record ends as exactly one of:
 - a PENDING run (param_source 'event'), written with one multi-row INSERT and queued with
-  concurrent SendMessageBatch calls;
+  concurrent SendMessageBatch calls (with its delay, when it has run_at / delay_seconds; beyond
+  SQS's 15 minutes it is left unsent and the sweeper sends it when due);
+- a duplicate of the run that holds its idempotency key (logged, counted in RunsDeduplicated);
 - a rejected_events row holding its raw value (text where that is faithful, else base64, and
   says which) and the reason, logged at ERROR and counted in EventsRejected.
 
@@ -23,7 +25,7 @@ from jobu.documents import DocumentError, FieldError, parse_json, storage_proble
 from jobu.errors import StoreUnavailableError
 from jobu.kafka_records import BrokenRecord, Coordinates, KafkaRecord, StoredRaw, read_event
 from jobu.models import CronJob, Execution, JobMessage, NewExecution
-from jobu.observability import REJECTED, count, logger
+from jobu.observability import DEDUPLICATED, REJECTED, count, logger
 from jobu.params_schema import params_problem
 from jobu.provenance import merge_params
 from jobu.store import JobStore
@@ -71,6 +73,8 @@ class Rejected:
 class EventBatchReport:
     records: int
     duplicates: int = 0
+    # records that made no run because a run holds their idempotency key: record key -> that run
+    deduplicated: dict[str, int | None] = field(default_factory=dict)
     dispatched: list[int] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     unsent: list[int] = field(default_factory=list)
@@ -129,8 +133,11 @@ def _base_jobs(jobs: Iterable[CronJob]) -> tuple[dict[int, CronJob], dict[str, C
     return by_id, by_handler
 
 
-def build_execution(accepted: Accepted, base: CronJob | None) -> NewExecution:
+def build_execution(accepted: Accepted, base: CronJob | None, *, now: datetime) -> NewExecution:
+    """The run the record asks for; FieldError when its times are out of bounds at `now`."""
     message, where = accepted.message, accepted.record.coordinates
+    options = message.options
+    schedule = options.schedule(now)
     # the cron job's params are the base; the event's win on conflict
     params, provenance = merge_params(base.handler_params if base else {}, message.params, source="event")
     return NewExecution(
@@ -145,6 +152,13 @@ def build_execution(accepted: Accepted, base: CronJob | None) -> NewExecution:
         source_partition=where.partition,
         source_offset=where.offset,
         trace_parent=accepted.record.trace_parent,
+        available_at=schedule.available_at,
+        expires_at=schedule.expires_at,
+        idempotency_key=options.idempotency_key,
+        idempotency_expires_at=schedule.idempotency_expires_at,
+        priority=options.priority,
+        tags=list(options.tags) or None,
+        concurrency_key=options.concurrency_key,
     )
 
 
@@ -155,7 +169,7 @@ class BatchPlan:
     duplicates: int
 
 
-async def plan_batch(store: JobStore, event: Any, known_handlers: Set[str]) -> BatchPlan:
+async def plan_batch(store: JobStore, event: Any, known_handlers: Set[str], *, now: datetime) -> BatchPlan:
     records = list(read_event(event))
     unique: dict[str, KafkaRecord | BrokenRecord] = {}
     for record in records:
@@ -176,7 +190,11 @@ async def plan_batch(store: JobStore, event: Any, known_handlers: Set[str]) -> B
             reason = f"cron job {job_id} runs handler {base.handler_name!r}, not {handler_name!r}"
             rejected.append(Rejected.of(item.record, reason))
         else:
-            run = build_execution(item, base)
+            try:
+                run = build_execution(item, base, now=now)
+            except FieldError as error:
+                rejected.append(Rejected.of(item.record, _describe_field(error)))
+                continue
             # the params the run will have (the cron job's, the event's over them) against the
             # handler's schema, without importing the handler
             problem = params_problem(handler_name, run.params)
@@ -187,29 +205,50 @@ async def plan_batch(store: JobStore, event: Any, known_handlers: Set[str]) -> B
     return BatchPlan(runs=runs, rejected=rejected, duplicates=len(records) - len(unique))
 
 
+@dataclass
+class Inserted:
+    pending: list[Execution] = field(default_factory=list)
+    refused: list[Rejected] = field(default_factory=list)
+    # requests that made no run: another run holds their idempotency key (record key: its run)
+    duplicates: dict[str, int | None] = field(default_factory=dict)
+
+
 async def _insert_runs(
     store: JobStore, runs: list[tuple[Accepted, NewExecution]], *, now: datetime
-) -> tuple[list[Execution], list[Rejected]]:
+) -> Inserted:
     """One INSERT for the batch; if the database refuses it, one per run, so that a run the
     database will not take is rejected on its own instead of blocking the others."""
     try:
-        return await store.runs.insert_events([run for _, run in runs], now=now), []
+        done = await store.runs.insert_event_requests([run for _, run in runs], now=now)
+        return Inserted(done.pending, [], done.duplicates)
     except StoreUnavailableError:
         raise
     except Exception as error:
         if len(runs) == 1:
-            return [], [_refused(runs[0][0], error)]
+            return Inserted(refused=[_refused(runs[0][0], error)])
         logger.exception("batch INSERT refused; inserting the batch's runs one by one")
-    pending: list[Execution] = []
-    refused: list[Rejected] = []
+    inserted = Inserted()
     for accepted, run in runs:
         try:
-            pending += await store.runs.insert_events([run], now=now)
+            done = await store.runs.insert_event_requests([run], now=now)
         except StoreUnavailableError:
             raise
         except Exception as error:
-            refused.append(_refused(accepted, error))
-    return pending, refused
+            inserted.refused.append(_refused(accepted, error))
+        else:
+            inserted.pending += done.pending
+            inserted.duplicates.update(done.duplicates)
+    return inserted
+
+
+def _log_duplicates(duplicates: dict[str, int | None]) -> None:
+    """A request whose idempotency key a run holds is a duplicate of that run, not a rejection."""
+    for record_key, execution_id in sorted(duplicates.items()):
+        logger.info(
+            "Kafka record is a duplicate of a run with the same idempotency key: no new run",
+            extra={"record_key": record_key, "execution_id": execution_id},
+        )
+    count(DEDUPLICATED, len(duplicates))
 
 
 def _refused(accepted: Accepted, error: Exception) -> Rejected:
@@ -241,14 +280,16 @@ async def dispatch_event(
     known_handlers: Set[str],
     now: datetime,
 ) -> EventBatchReport:
-    plan = await plan_batch(store, event, known_handlers)
-    pending, refused = await _insert_runs(store, plan.runs, now=now) if plan.runs else ([], [])
-    rejected = plan.rejected + refused
+    plan = await plan_batch(store, event, known_handlers, now=now)
+    inserted = await _insert_runs(store, plan.runs, now=now) if plan.runs else Inserted()
+    rejected = plan.rejected + inserted.refused
     await _keep_rejected(store, rejected, now=now)
-    sent = await dispatch_new_runs(store, queue, pending, now=now, message="event run dispatched")
+    _log_duplicates(inserted.duplicates)
+    sent = await dispatch_new_runs(store, queue, inserted.pending, now=now, message="event run dispatched")
     return EventBatchReport(
         records=len(plan.runs) + len(plan.rejected) + plan.duplicates,
         duplicates=plan.duplicates,
+        deduplicated=inserted.duplicates,
         dispatched=sent.sent,
         rejected=[f"{item.key}: {item.reason}" for item in rejected],
         unsent=sorted(sent.failed),

@@ -25,6 +25,7 @@ from typing import Any, Literal, Self
 
 from jobu.documents import FieldError, strict_dict, strict_int, strict_str
 from jobu.provenance import ParamOrigin
+from jobu.run_options import Priority, RunOptions
 
 # What a field is, for from_row (its annotation names one of these) and for pydantic (the type).
 UtcDatetime = datetime  # an aware UTC datetime, whatever the driver handed back
@@ -104,6 +105,8 @@ class ExecutionStatus(StrEnum):
     FAILED = "FAILED"
     TIMEOUT = "TIMEOUT"
     CANCELLED = "CANCELLED"
+    # not started by its expires_at: it never starts (docs/executions.md)
+    EXPIRED = "EXPIRED"
 
 
 ParamSource = ParamOrigin
@@ -218,6 +221,12 @@ class Execution(Row):
     cancel_requested_at: UtcDatetime | None = None
     # the W3C traceparent of the Kafka record it came from, validated (jobu.traces)
     trace_parent: str | None = None
+    # the request's flow control fields (jobu.run_options)
+    idempotency_key: str | None = None
+    priority: Priority = "normal"
+    tags: JsonValue | None = None
+    concurrency_key: str | None = None
+    expires_at: UtcDatetime | None = None
 
 
 @dataclass
@@ -251,6 +260,14 @@ class NewExecution:
     parent_execution_id: int | None = None
     params_provenance: dict[str, ParamOrigin] | None = None
     trace_parent: str | None = None
+    # the request's flow control fields (jobu.run_options), resolved against the clock
+    available_at: datetime | None = None
+    expires_at: datetime | None = None
+    idempotency_key: str | None = None
+    idempotency_expires_at: datetime | None = None
+    priority: Priority = "normal"
+    tags: list[str] | None = None
+    concurrency_key: str | None = None
 
 
 @dataclass
@@ -271,6 +288,8 @@ class ExecutionSummary(Row):
     created_at: UtcDatetime
     parent_execution_id: int | None
     error_message: str | None
+    priority: Priority = "normal"
+    tags: JsonValue | None = None
 
 
 @dataclass
@@ -304,13 +323,30 @@ class RejectedEventSummary(Row):
     raw_truncated: DbBool
 
 
+@dataclass
+class OperatorAction(Row):
+    """A row of the audit trail: who did what to which target, and what it changed (jobu.operations.audit)."""
+
+    id: int
+    created_at: UtcDatetime
+    principal: str
+    operation: str
+    target_kind: str
+    target_id: str | None
+    request_id: str | None
+    before_state: JsonValue | None
+    after_state: JsonValue | None
+
+
 @dataclass(frozen=True)
 class JobMessage:
-    """The Kafka message that asks for a run: {"handler_name", "params", "job_id"}."""
+    """The Kafka message that asks for a run: {"handler_name", "params", "job_id"} and the flow
+    control fields (jobu.run_options)."""
 
     handler_name: str
     params: dict[str, Any]
     job_id: int | None = None
+    options: RunOptions = dataclasses.field(default_factory=RunOptions)
 
     @classmethod
     def parse(cls, document: Mapping[str, Any]) -> JobMessage:
@@ -321,7 +357,7 @@ class JobMessage:
         job_id = strict_int(document, "job_id", ge=1, le=MAX_ID, default=None)
         assert name is not None
         assert params is not None
-        return cls(handler_name=name, params=params, job_id=job_id)
+        return cls(handler_name=name, params=params, job_id=job_id, options=RunOptions.parse(document))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ ended the run, and by every cron tick for what is left (a crash, a destination t
 each attempt is claimed first (one deliverer per attempt), retried with exponential backoff up to
 MAX_ATTEMPTS, and its result recorded (state, attempts, response status, last error).
 
-Events: FAILED, TIMEOUT, CANCELLED (the run's final status), SUCCESS, RECOVERED (a SUCCESS after
+Events: FAILED, TIMEOUT, CANCELLED, EXPIRED (the run's final status), SUCCESS, RECOVERED (a SUCCESS after
 failed attempts; rules asking for SUCCESS get it too), MISSED and LATE (a cron slot that did not
 start, or finish, in time), and TEST (sent by hand).
 
@@ -40,7 +40,7 @@ from jobu.models import Execution, NotificationRow
 from jobu.observability import logger
 from jobu.store import JobStore
 
-EVENTS = ("FAILED", "TIMEOUT", "CANCELLED", "SUCCESS", "RECOVERED", "MISSED", "LATE")
+EVENTS = ("FAILED", "TIMEOUT", "CANCELLED", "EXPIRED", "SUCCESS", "RECOVERED", "MISSED", "LATE")
 TEST_EVENT = "TEST"
 MAX_ATTEMPTS = 8
 BACKOFF = timedelta(seconds=30)

@@ -35,6 +35,8 @@ CANCELLED = "ExecutionsCancelled"
 RETRIED = "ExecutionsRetried"
 ABANDONED = "ExecutionsAbandoned"
 DEAD_LETTERED = "WorkMessagesDeadLettered"
+DEDUPLICATED = "RunsDeduplicated"
+EXPIRED = "ExecutionsExpired"
 TICK_PART_FAILED = "TickPartFailures"
 # per handler (jobu.run_metrics): dimensions service, handler (and status for RUNS_ENDED)
 RUNS_ENDED = "RunsEnded"

@@ -3,7 +3,8 @@
 Backoff: retry n (n = 0, 1, ...) waits d/2 + a random part of d/2, where d = min(max, base x 2^n):
 exponential, capped, and jittered so runs that failed together do not retry together. A handler
 may name the wait itself (RetryAfter). A wait longer than SQS's 900 s message delay is not sent
-as a delayed message: the run stays PENDING, unsent, and the sweeper sends it when it is due.
+as a delayed message: the run stays PENDING, unsent, and the sweeper sends it, with the delay
+left, once it is within 900 s of its time.
 """
 
 from __future__ import annotations

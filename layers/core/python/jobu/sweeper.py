@@ -6,7 +6,9 @@
 - A WAITING run (overlap policy queue_one) whose job has no active run any more becomes PENDING
   (the worker that ended the active run normally does this; it may have died first). A WAITING
   run whose job is gone (deleted) is CANCELLED: nothing would ever start it.
-- A PENDING run whose message was never sent (the sender died, or SQS refused) is sent again.
+- A WAITING or PENDING run never started by its expires_at ends EXPIRED.
+- A PENDING run whose message was never sent (the sender died, or SQS refused) is sent again;
+  so is a run delayed (run_at / delay_seconds) past SQS's 15 minutes, once its time is that near.
   Rows younger than the policy's grace are left alone: their sender may still be at work.
 - Cron slots whose run has not started, or finished, in the time its job allows get their MISSED or
   LATE notifications (jobu.cron_alerts), once per slot.
@@ -19,19 +21,20 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from jobu import cron_alerts
 from jobu.config import RetryPolicy, SweepPolicy
 from jobu.errors import StoreUnavailableError
 from jobu.models import ExecutionStatus
 from jobu.notifications import deliver_due
-from jobu.observability import ABANDONED, REQUEUED, TICK_PART_FAILED, count, logger
+from jobu.observability import ABANDONED, EXPIRED, REQUEUED, TICK_PART_FAILED, count, logger
 from jobu.retries import CANCELLED_REASON, JOB_DELETED_REASON, settle_failure
 from jobu.store import JobStore
-from jobu.work_queue import QueuedRun, WorkQueue, enqueue
+from jobu.work_queue import MAX_DELAY_SECONDS, QueuedRun, WorkQueue, enqueue
 
 SWEEP_LIMIT = 1000
 
@@ -69,6 +72,7 @@ async def sweep(
     abandoned = _abandoned(store, report, retries, now=now, policy=retry_policy)
     await isolated("abandoned", abandoned, report.failed)
     await isolated("promote", _promote(store, retries, now=now), report.failed)
+    await isolated("expire", _expire(store, now=now), report.failed)
     await isolated("resend", _resend(store, queue, report, retries, now=now, policy=policy), report.failed)
     await isolated("alerts", _alerts(store, now=now), report.failed)
     await isolated("notifications", _notify(store, report, now=now), report.failed)
@@ -124,6 +128,11 @@ async def _promote(store: JobStore, retries: list[QueuedRun], *, now: datetime) 
         retries += [QueuedRun.for_execution(promoted)] if promoted else []
 
 
+async def _expire(store: JobStore, *, now: datetime) -> None:
+    """A WAITING or PENDING run never started by its expires_at ends EXPIRED, sent or not."""
+    count(EXPIRED, await store.runs.expire_due(now=now))
+
+
 async def _resend(
     store: JobStore,
     queue: WorkQueue,
@@ -135,7 +144,10 @@ async def _resend(
 ) -> None:
     unsent = await store.runs.unqueued(cutoff=now - policy.grace, limit=SWEEP_LIMIT)
     unsent += await store.runs.stuck(cutoff=now - policy.stuck_after, limit=SWEEP_LIMIT)
-    runs = [QueuedRun.for_execution(e, int((e.available_at - now).total_seconds())) for e in unsent]
+    # runs delayed past what SQS can delay: each is sent once its time is within SQS's delay
+    horizon = now + timedelta(seconds=MAX_DELAY_SECONDS)
+    unsent += await store.runs.delayed_due(cutoff=now - policy.grace, horizon=horizon, limit=SWEEP_LIMIT)
+    runs = [QueuedRun.for_execution(e, math.ceil((e.available_at - now).total_seconds())) for e in unsent]
     sent = await enqueue(store, queue, runs + retries, now=now)
     report.requeued = [run.execution_id for run in runs if run.execution_id in set(sent.sent)]
     count(REQUEUED, len(report.requeued))

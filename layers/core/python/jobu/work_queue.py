@@ -11,6 +11,7 @@ calls made concurrently.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -191,6 +192,13 @@ async def enqueue(
     return report
 
 
+def _delay(execution: Execution | RunRef, now: datetime) -> int:
+    """Seconds until a run may start (run_at / delay_seconds), rounded up: SQS delays its message."""
+    if not isinstance(execution, Execution) or execution.available_at <= now:
+        return 0
+    return math.ceil((execution.available_at - now).total_seconds())
+
+
 async def dispatch_new_runs(
     store: JobStore,
     queue: WorkQueue,
@@ -203,7 +211,9 @@ async def dispatch_new_runs(
 
     Each line carries execution_id, job_id and handler_name: the keys that find a run's lines.
     """
-    sent = await enqueue(store, queue, [QueuedRun.for_execution(e) for e in executions], now=now)
+    # not for_execution: it shortens a delay to SQS's longest, and a longer one is the sweeper's to send
+    runs = [QueuedRun(e.id, e.retry_count, e.handler_name, _delay(e, now)) for e in executions]
+    sent = await enqueue(store, queue, runs, now=now)
     count(DISPATCHED, len(sent.sent))
     queued = set(sent.sent)
     for execution in executions:

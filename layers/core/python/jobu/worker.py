@@ -6,7 +6,8 @@ another pool while its run waited), ends FAILED at once with the reason: retryin
 
 Transitions (docs/executions.md): PENDING -claim-> RUNNING -> SUCCESS | FAILED | TIMEOUT, or
 back to PENDING with retry_count + 1 when retries are left. A message whose run is not PENDING
-at the message's attempt is a duplicate and does nothing.
+at the message's attempt is a duplicate and does nothing; a PENDING run never started by its
+expires_at is refused by the claim and ends EXPIRED.
 
 A transactional handler (BaseHandler.transactional) runs inside one transaction that also
 records its SUCCESS: its writes and the outcome commit together, or neither does.
@@ -22,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -36,7 +37,7 @@ from jobu.handler_manifest import handler_pool, import_pool_handlers, known_hand
 from jobu.handlers import BaseHandler, Database, HandlerContext, HandlerParams, HandlerResult, get_handler
 from jobu.models import WORKER_MARGIN_SECONDS, Execution, ExecutionStatus, NewExecution, WorkMessage
 from jobu.notifications import deliver_after_outcome
-from jobu.observability import SUCCEEDED, annotate_trace, count, logger
+from jobu.observability import EXPIRED, SUCCEEDED, annotate_trace, count, logger
 from jobu.pools import DEFAULT_POOL
 from jobu.retries import CANCELLED_REASON, settle_failure
 from jobu.run_database import HandlerDatabase, TransactionDatabase
@@ -56,6 +57,16 @@ class NotEnoughTimeError(JobuError):
     """Too little of the invocation is left to run anything; the message is left for redelivery."""
 
 
+def _expiring(execution: Execution, now: datetime) -> bool:
+    """A run the claim refused because it was never started by its expires_at."""
+    return (
+        execution.status in (ExecutionStatus.WAITING, ExecutionStatus.PENDING)
+        and execution.started_at is None
+        and execution.expires_at is not None
+        and execution.expires_at <= now
+    )
+
+
 class Outcome(StrEnum):
     SUCCESS = "SUCCESS"
     FAILED = "FAILED"
@@ -65,6 +76,7 @@ class Outcome(StrEnum):
     MISSING = "MISSING"
     DEAD_LETTERED = "DEAD_LETTERED"
     CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
 
 
 class FollowUp(BaseModel):
@@ -276,7 +288,7 @@ class Worker:
             conn=conn,
         )
         if execution is None:
-            return await self._unclaimed(conn, message)
+            return await self._unclaimed(conn, message, now)
         trace = TraceParent.parse(execution.trace_parent)
         logger.thread_safe_append_keys(
             execution_id=execution.id,
@@ -296,7 +308,9 @@ class Worker:
             return _Failed(execution, Failure(ExecutionStatus.FAILED, str(error), retryable=False))
         return _Run(execution, handler_cls, params, follow_up, budget)
 
-    async def _unclaimed(self, conn: Any, message: WorkMessage) -> Outcome:
+    async def _unclaimed(self, conn: Any, message: WorkMessage, now: datetime) -> Outcome:
+        """The claim refused the message: no such run, one that is someone else's, or one never
+        started by its expires_at, which ends EXPIRED here."""
         execution = await self.store.runs.get(message.execution_id, conn=conn)
         if execution is None:
             logger.warning(
@@ -306,6 +320,10 @@ class Worker:
         logger.thread_safe_append_keys(
             execution_id=execution.id, job_id=execution.job_id, handler_name=execution.handler_name
         )
+        if _expiring(execution, now) and await self.store.runs.expire(execution.id, now=now, conn=conn):
+            logger.warning("run expired: not started by its expires_at; it never starts")
+            count(EXPIRED)
+            return Outcome.EXPIRED
         logger.info(
             "duplicate delivery ignored",
             extra={

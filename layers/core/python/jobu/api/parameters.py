@@ -1,4 +1,5 @@
-"""What the admin routes declare alike: the services they run on, paging, row ids in the path."""
+"""What the admin routes declare alike: the services they run on, who is calling, paging, row ids in
+the path."""
 
 from __future__ import annotations
 
@@ -8,16 +9,45 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.request import Request
 from pydantic import ValidationError
 
 from jobu.api.services import Services, services
+from jobu.operations.audit import Actor
 from jobu.operations.paging import MAX_PAGE_SIZE
 from jobu.operations.runs import RunFilter
 from jobu.pools import POOL_NAME
 
 MAX_ID = 2**63 - 1  # the BIGINT ids of every backend
 
+
+def principal_of(event: dict[str, Any]) -> str | None:
+    """Who signed the request, as API Gateway's IAM authorization put it in the request context
+    (`authorizer.iam.userArn`); locally, the principal the runtime's token check or the CLI put there
+    in a Lambda authorizer's context (`authorizer.lambda.principal`). None when there is none."""
+    context = event.get("requestContext")
+    authorizer = context.get("authorizer") if isinstance(context, dict) else None
+    if not isinstance(authorizer, dict):
+        return None
+    for kind, key in (("iam", "userArn"), ("lambda", "principal")):
+        part = authorizer.get(kind)
+        value = part.get(key) if isinstance(part, dict) else None
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def caller(request: Request) -> Actor:
+    """The Depends() provider of the routes that change something: the principal and the request id
+    their audit row records ('unknown' when the request carries no principal)."""
+    event = request.resolved_event.raw_event
+    context = event.get("requestContext")
+    request_id = context.get("requestId") if isinstance(context, dict) else None
+    return Actor.of(principal_of(event), request_id)
+
+
 Admin = Annotated[Services, Depends(services)]
+Caller = Annotated[Actor, Depends(caller)]
 PageNumber = Annotated[int, Query(ge=1, le=2**31, description="1 is the first page")]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="the cron job's id")]
@@ -27,6 +57,9 @@ CronIdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 HandlerFilter = Annotated[str | None, Query(min_length=1, max_length=200)]
 FromDate = Annotated[datetime | None, Query(description="created at or after; UTC when no offset")]
 ToDate = Annotated[datetime | None, Query(description="created at or before; UTC when no offset")]
+TagFilter = Annotated[
+    list[str] | None, Query(description="runs carrying every given tag: ?tag=a&tag=b (at most 10)")
+]
 PoolName = Annotated[
     str, Query(pattern=f"^{POOL_NAME.pattern}$", description="the worker pool (GET /api/pools)")
 ]
@@ -38,11 +71,19 @@ def run_filter(**fields: Any) -> RunFilter:
     try:
         return RunFilter(**fields)
     except ValidationError as error:
-        raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in error.errors()]) from None
+        raise RequestValidationError(
+            [{**e, "loc": ("query", *_query_name(e["loc"]))} for e in error.errors()]
+        ) from None
+
+
+def _query_name(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """The filter's `tags` is the query's repeated `tag`."""
+    return ("tag", *loc[1:]) if loc[:1] == ("tags",) else loc
 
 
 __all__ = [
     "Admin",
+    "Caller",
     "CronIdFilter",
     "FromDate",
     "HandlerFilter",
@@ -52,6 +93,7 @@ __all__ = [
     "PoolName",
     "RecordId",
     "RunId",
+    "TagFilter",
     "ToDate",
     "run_filter",
 ]

@@ -17,7 +17,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobu.api import errors
+from jobu.api.parameters import principal_of
 from jobu.api.routes import (
+    access,
+    audit,
     cron_jobs,
     dead_letters,
     handlers,
@@ -34,7 +37,8 @@ from jobu.observability import logger
 TITLE = "jobu admin API"
 VERSION = "1.0.0"
 DESCRIPTION = (
-    "Cron jobs, runs, rejected Kafka records and the worker pools' queues of a jobu stack. Behind an API "
+    "Cron jobs, runs, rejected Kafka records, the worker pools' queues and the audit trail of a jobu stack. "
+    "Behind an API "
     "Gateway HTTP API with IAM authorization: sign every request with SigV4 (service execute-api). "
     'Errors are {"error": <code>, "detail": <why>}; see docs/admin-api.md.'
 )
@@ -48,6 +52,8 @@ ROUTERS = [
     (handlers.router, "/api/handlers"),
     (statistics.router, "/api/stats"),
     (notification_rules.router, "/api/notification-rules"),
+    (audit.router, "/api/audit"),
+    (access.router, "/api/access"),
     (health.router, None),
 ]
 
@@ -122,12 +128,6 @@ def _refused_body(method: Any, event: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _caller(event: dict[str, Any]) -> str | None:
-    context = event.get("requestContext")
-    iam = context.get("authorizer", {}).get("iam", {}) if isinstance(context, dict) else {}
-    return iam.get("userArn") if isinstance(iam, dict) else None
-
-
 async def resolve(
     app: APIGatewayHttpResolver, services: Services, event: dict[str, Any], context: LambdaContext
 ) -> dict[str, Any]:
@@ -145,7 +145,7 @@ async def resolve(
             "method": http.get("method"),
             "path": http.get("path"),
             "status": response.get("statusCode"),
-            "caller": _caller(event),
+            "caller": principal_of(event),
             # API Gateway's id: a 5xx answer gives it, and its cause is logged under it (jobu.api.errors)
             "request_id": event.get("requestContext", {}).get("requestId"),
         },

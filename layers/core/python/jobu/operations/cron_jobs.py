@@ -41,6 +41,7 @@ from jobu.models import (
     RunRef,
     overlap_from,
 )
+from jobu.operations.audit import Actor, audited, differences, fields_of
 from jobu.operations.paging import Page, PageRequest
 from jobu.params_schema import params_problem
 from jobu.provenance import merge_params
@@ -53,6 +54,9 @@ from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 MAX_BACKFILL_SLOTS = 1000
 MAX_PREVIEW = 20
 DEFAULT_PREVIEW = 5
+# a job's definition as the audit trail records it
+DEFINITION = tuple(CronJobSpec.model_fields)
+PAUSE_FIELDS = ("paused_at", "paused_until", "next_run_at")
 
 
 class CronJobUpdate(BaseModel):
@@ -167,16 +171,23 @@ async def create(
     known_handlers: Set[str],
     worker_timeouts: Mapping[str, int],
     now: datetime,
+    actor: Actor,
 ) -> CronJob:
     validate_spec(spec, known_handlers=known_handlers, worker_timeouts=worker_timeouts)
     try:
-        return await store.cron_jobs.insert(spec, next_run_at=_next_run_at(spec, now), now=now)
+        async with audited(store, actor, "cron_job.create", "cron_job", now=now) as change:
+            job = await store.cron_jobs.insert(
+                spec, next_run_at=_next_run_at(spec, now), now=now, conn=change.conn
+            )
+            change.target_id = str(job.id)
+            change.record(after=fields_of(job, DEFINITION))
     except DuplicateError:
         raise DuplicateError(f"a cron job named {spec.name!r} exists already") from None
+    return job
 
 
-async def get(store: JobStore, job_id: int) -> CronJob:
-    job = await store.cron_jobs.get(job_id)
+async def get(store: JobStore, job_id: int, *, conn: Any = None) -> CronJob:
+    job = await store.cron_jobs.get(job_id, conn=conn)
     if job is None:
         raise NotFoundError(f"no cron job with id {job_id}")
     return job
@@ -205,6 +216,7 @@ async def update(
     known_handlers: Set[str],
     worker_timeouts: Mapping[str, int],
     now: datetime,
+    actor: Actor,
 ) -> CronJob:
     """Apply `changes`, checked as a whole job; the schedule restarts from now when the expression
     changes or the job is enabled, and stops when it is disabled."""
@@ -225,40 +237,60 @@ async def update(
     )
     next_run_at = _next_run_at(spec, now) if reschedule else job.next_run_at
     try:
-        updated = await store.cron_jobs.update(job_id, spec, next_run_at=next_run_at, now=now)
+        async with audited(store, actor, "cron_job.update", "cron_job", job_id, now=now) as change:
+            if not await store.cron_jobs.update(
+                job_id, spec, next_run_at=next_run_at, now=now, conn=change.conn
+            ):
+                raise NotFoundError(f"no cron job with id {job_id}")
+            await store.cron_jobs.set_alerts(job_id, spec, conn=change.conn)
+            updated = await get(store, job_id, conn=change.conn)
+            change.record(*differences(fields_of(job, DEFINITION), fields_of(updated, DEFINITION)))
     except DuplicateError:
         raise DuplicateError(f"a cron job named {spec.name!r} exists already") from None
-    if not updated:
-        raise NotFoundError(f"no cron job with id {job_id}")
-    await store.cron_jobs.set_alerts(job_id, spec)
-    return await get(store, job_id)
+    return updated
 
 
-async def set_enabled_by_id(store: JobStore, job_id: int, *, enabled: bool, now: datetime) -> CronJob:
+async def set_enabled_by_id(
+    store: JobStore, job_id: int, *, enabled: bool, now: datetime, actor: Actor
+) -> CronJob:
     """Enable (scheduling from the next slot after now, no catch-up) or disable a job."""
     job = await get(store, job_id)
     next_run_at = Schedule(job.cron_expression, job.timezone).next_after(now) if enabled else None
-    if not await store.cron_jobs.set_enabled(job_id, enabled=enabled, next_run_at=next_run_at, now=now):
-        raise NotFoundError(f"no cron job with id {job_id}")
-    return await get(store, job_id)
+    operation = "cron_job.enable" if enabled else "cron_job.disable"
+    async with audited(store, actor, operation, "cron_job", job_id, now=now) as change:
+        if not await store.cron_jobs.set_enabled(
+            job_id, enabled=enabled, next_run_at=next_run_at, now=now, conn=change.conn
+        ):
+            raise NotFoundError(f"no cron job with id {job_id}")
+        updated = await get(store, job_id, conn=change.conn)
+        change.record(
+            *differences(
+                fields_of(job, ("is_enabled", "next_run_at")),
+                fields_of(updated, ("is_enabled", "next_run_at")),
+            )
+        )
+    return updated
 
 
-async def toggle(store: JobStore, job_id: int, *, now: datetime) -> CronJob:
+async def toggle(store: JobStore, job_id: int, *, now: datetime, actor: Actor) -> CronJob:
     job = await get(store, job_id)
-    return await set_enabled_by_id(store, job_id, enabled=not job.is_enabled, now=now)
+    return await set_enabled_by_id(store, job_id, enabled=not job.is_enabled, now=now, actor=actor)
 
 
-async def set_enabled(store: JobStore, name: str, *, enabled: bool, now: datetime) -> CronJob:
+async def set_enabled(store: JobStore, name: str, *, enabled: bool, now: datetime, actor: Actor) -> CronJob:
     """set_enabled_by_id for the job named `name` (the CLI names jobs)."""
     job = await get_by_name(store, name)
-    return await set_enabled_by_id(store, job.id, enabled=enabled, now=now)
+    return await set_enabled_by_id(store, job.id, enabled=enabled, now=now, actor=actor)
 
 
-async def delete(store: JobStore, job_id: int, *, now: datetime) -> None:
+async def delete(store: JobStore, job_id: int, *, now: datetime, actor: Actor) -> None:
     """Delete the job; its runs stay, with job_id cleared (the foreign key's ON DELETE SET NULL),
     except a WAITING one (queue_one), which nothing could start any more: it is CANCELLED."""
-    if not await store.cron_jobs.delete(job_id, reason=JOB_DELETED_REASON, now=now):
-        raise NotFoundError(f"no cron job with id {job_id}")
+    async with audited(store, actor, "cron_job.delete", "cron_job", job_id, now=now) as change:
+        job = await get(store, job_id, conn=change.conn)
+        if not await store.cron_jobs.delete(job_id, reason=JOB_DELETED_REASON, now=now, conn=change.conn):
+            raise NotFoundError(f"no cron job with id {job_id}")
+        change.record(before=fields_of(job, DEFINITION))
 
 
 async def run_now(
@@ -269,6 +301,7 @@ async def run_now(
     *,
     known_handlers: Set[str],
     now: datetime,
+    actor: Actor,
 ) -> RunNowResult:
     """Create and queue a run of the job now, enabled or not, with `request.params` over its params.
 
@@ -293,15 +326,21 @@ async def run_now(
         max_retry=job.max_retry,
         timeout_seconds=job.timeout_seconds,
     )
-    run = await store.runs.insert_manual(new, overlap_policy=job.overlap_policy, now=now)
-    if run is None:
-        held = (
-            "one of its runs is active" if job.overlap_policy == "skip" else "a run of it is already waiting"
+    async with audited(store, actor, "cron_job.run_now", "cron_job", job_id, now=now) as change:
+        run = await store.runs.insert_manual(
+            new, overlap_policy=job.overlap_policy, now=now, conn=change.conn
         )
-        policy = job.overlap_policy
-        raise InvalidStateError(
-            f"cron job {job_id} does not allow another run now (overlap_policy {policy!r}): {held}"
-        )
+        if run is None:
+            held = (
+                "one of its runs is active"
+                if job.overlap_policy == "skip"
+                else "a run of it is already waiting"
+            )
+            policy = job.overlap_policy
+            raise InvalidStateError(
+                f"cron job {job_id} does not allow another run now (overlap_policy {policy!r}): {held}"
+            )
+        change.record(after={"run_id": run.id, "status": run.status, "params_override": request.params})
     if run.status is ExecutionStatus.WAITING:  # queue_one: it starts when the active run ends
         return RunNowResult(run=run, queued=False)
     sent = await enqueue(store, queue, [QueuedRun.for_execution(run)], now=now)
@@ -320,25 +359,33 @@ class PauseRequest(BaseModel):
     until: datetime | None = Field(default=None, description="resume by itself then; empty: until resumed")
 
 
-async def pause(store: JobStore, job_id: int, request: PauseRequest, *, now: datetime) -> CronJob:
+async def pause(
+    store: JobStore, job_id: int, request: PauseRequest, *, now: datetime, actor: Actor
+) -> CronJob:
     """No runs until `until` (or until resumed); then the job's catch-up policy decides what
     happens to the slots passed meanwhile."""
     if request.until is not None and request.until <= now:
         raise InvalidCronJobError(
             f"until must be in the future, not {request.until.isoformat()}", field="until"
         )
-    if not await store.cron_jobs.pause(job_id, until=request.until, now=now):
-        raise NotFoundError(f"no cron job with id {job_id}")
-    return await get(store, job_id)
+    async with audited(store, actor, "cron_job.pause", "cron_job", job_id, now=now) as change:
+        job = await get(store, job_id, conn=change.conn)
+        await store.cron_jobs.pause(job_id, until=request.until, now=now, conn=change.conn)
+        paused = await get(store, job_id, conn=change.conn)
+        change.record(*differences(fields_of(job, PAUSE_FIELDS), fields_of(paused, PAUSE_FIELDS)))
+    return paused
 
 
-async def resume(store: JobStore, job_id: int, *, now: datetime) -> CronJob:
+async def resume(store: JobStore, job_id: int, *, now: datetime, actor: Actor) -> CronJob:
     """End a pause now: the next tick applies the catch-up policy to the slots passed while paused."""
-    job = await get(store, job_id)
-    if job.paused_at is None:
-        raise InvalidStateError(f"cron job {job_id} is not paused")
-    await store.cron_jobs.resume(job_id, now=now)
-    return await get(store, job_id)
+    async with audited(store, actor, "cron_job.resume", "cron_job", job_id, now=now) as change:
+        job = await get(store, job_id, conn=change.conn)
+        if job.paused_at is None:
+            raise InvalidStateError(f"cron job {job_id} is not paused")
+        await store.cron_jobs.resume(job_id, now=now, conn=change.conn)
+        resumed = await get(store, job_id, conn=change.conn)
+        change.record(*differences(fields_of(job, PAUSE_FIELDS), fields_of(resumed, PAUSE_FIELDS)))
+    return resumed
 
 
 class BackfillRequest(BaseModel):
@@ -373,7 +420,7 @@ class BackfillResult(BaseModel):
 
 
 async def backfill(
-    store: JobStore, queue: WorkQueue, job_id: int, request: BackfillRequest, *, now: datetime
+    store: JobStore, queue: WorkQueue, job_id: int, request: BackfillRequest, *, now: datetime, actor: Actor
 ) -> BackfillResult:
     """Create a run (param_source 'backfill') for each slot of the job in [start, end] that has
     none, and queue it; the dry run lists exactly those slots. Each slot gets one run however often
@@ -390,8 +437,15 @@ async def backfill(
     before = {run.scheduled_time: run for run in await store.runs.for_slots(job_id, slots)}
     created: list[RunRef] = []
     if not request.dry_run:
-        after = await store.runs.insert_backfill(job_id, [s for s in slots if s not in before], now=now)
-        created = [run for run in after if run.scheduled_time not in before]
+        async with audited(store, actor, "cron_job.backfill", "cron_job", job_id, now=now) as change:
+            before = {
+                run.scheduled_time: run for run in await store.runs.for_slots(job_id, slots, conn=change.conn)
+            }
+            missing = [s for s in slots if s not in before]
+            after = await store.runs.insert_backfill(job_id, missing, now=now, conn=change.conn)
+            created = [run for run in after if run.scheduled_time not in before]
+            window = {"start": request.start, "end": request.end}
+            change.record(after={**window, "created": len(created), "run_ids": [run.id for run in created]})
         fresh = [run for run in created if run.status is ExecutionStatus.PENDING and run.queued_at is None]
         await enqueue(store, queue, [QueuedRun.for_execution(run) for run in fresh], now=now)
     runs = {**before, **{run.scheduled_time: run for run in created}}

@@ -20,6 +20,7 @@ from jobu.dead_letter_queue import REASON_ATTRIBUTE, DeadLetterQueue, SqsQueue
 from jobu.documents import FieldError
 from jobu.errors import InvalidStateError
 from jobu.models import ExecutionStatus, WorkMessage
+from jobu.operations.audit import Actor, audited
 from jobu.store import JobStore
 
 MAX_PEEK = 10  # SQS's own limit for one ReceiveMessage
@@ -144,8 +145,26 @@ async def redrives(dead_letters: DeadLetterQueue) -> list[RedriveTask]:
     return [_task(entry) for entry in response.get("Results", [])]
 
 
-async def redrive(dead_letters: DeadLetterQueue, request: RedriveRequest) -> RedriveTask:
-    """Start moving every message back to the work queue; one task at a time per queue."""
+async def redrive(
+    store: JobStore,
+    dead_letters: DeadLetterQueue,
+    pool: str,
+    request: RedriveRequest,
+    *,
+    now: datetime,
+    actor: Actor,
+) -> RedriveTask:
+    """Start moving every message back to the work queue; one task at a time per queue.
+
+    The change is SQS's, not the database's: the audit row is written once SQS has started the
+    task (a redrive SQS refused changed nothing)."""
+    task = await _start_redrive(dead_letters, request)
+    async with audited(store, actor, "dead_letters.redrive", "dead_letter_queue", pool, now=now) as change:
+        change.record(after={"task_handle": task.task_handle, "max_per_second": request.max_per_second})
+    return task
+
+
+async def _start_redrive(dead_letters: DeadLetterQueue, request: RedriveRequest) -> RedriveTask:
     source = await dead_letters.arn()
     running = [task for task in await redrives(dead_letters) if task.status == "RUNNING"]
     if running:

@@ -27,7 +27,7 @@ from jobu.notifications import (
 )
 from jobu.store import JobStore
 
-Event = Literal["FAILED", "TIMEOUT", "CANCELLED", "SUCCESS", "RECOVERED", "MISSED", "LATE"]
+Event = Literal["FAILED", "TIMEOUT", "CANCELLED", "EXPIRED", "SUCCESS", "RECOVERED", "MISSED", "LATE"]
 ANY_HANDLER = "*"
 MIN_SECRET = 16
 RECENT = 20

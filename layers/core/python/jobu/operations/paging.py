@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from pydantic import BaseModel, Field
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+# every backend stores these years (MySQL's DATETIME starts at 1000); beyond them nothing exists
+EARLIEST = datetime(1970, 1, 2)
+LATEST = datetime(9999, 12, 30)
+
+
+def bounded(moment: datetime | None) -> datetime | None:
+    """A list's time filter as given, or ValueError when it falls outside the years stored."""
+    if moment is not None and not EARLIEST <= moment.replace(tzinfo=None) <= LATEST:
+        raise ValueError(f"dates must fall between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return moment
+
+
+def as_utc(moment: datetime) -> datetime:
+    """UTC when the time has no offset, else the same instant in UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class PageRequest(BaseModel):

@@ -13,13 +13,14 @@ from __future__ import annotations
 import base64
 from collections.abc import Set
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from jobu.errors import InvalidStateError, NotFoundError
 from jobu.event_dispatch import dispatch_event
 from jobu.models import Execution, RejectedEvent, RejectedEventSummary
+from jobu.operations.audit import Actor, audited, fields_of
 from jobu.operations.paging import Page, PageRequest
 from jobu.store import JobStore
 from jobu.work_queue import WorkQueue
@@ -40,8 +41,13 @@ async def list_page(store: JobStore, request: PageRequest) -> Page[RejectedEvent
     return Page[RejectedEventSummary].of(items, total=total, request=request)
 
 
-async def get(store: JobStore, rejected_id: int) -> RejectedEvent:
-    record = await store.rejected_records.get(rejected_id)
+# what the audit trail keeps of a record it replays or discards (its value stays out: it can be
+# large, and the record's coordinates find it again in the topic)
+RECORD_FIELDS = ("source_topic", "source_partition", "source_offset", "record_key", "reason")
+
+
+async def get(store: JobStore, rejected_id: int, *, conn: Any = None) -> RejectedEvent:
+    record = await store.rejected_records.get(rejected_id, conn=conn)
     if record is None:
         raise NotFoundError(f"no rejected record with id {rejected_id}")
     return record
@@ -57,8 +63,16 @@ def _value(record: RejectedEvent) -> str | None:
 
 
 async def replay(
-    store: JobStore, queue: WorkQueue, rejected_id: int, *, known_handlers: Set[str], now: datetime
+    store: JobStore,
+    queue: WorkQueue,
+    rejected_id: int,
+    *,
+    known_handlers: Set[str],
+    now: datetime,
+    actor: Actor,
 ) -> ReplayResult:
+    """The run is made (and queued) by the queue dispatcher's own code, keyed by the record's
+    coordinates; the rejected record's removal and the audit row are then one transaction."""
     record = await get(store, rejected_id)
     topic, partition, offset = record.source_topic, record.source_partition, record.source_offset
     if topic is None or partition is None or offset is None:
@@ -76,13 +90,27 @@ async def replay(
     }
     report = await dispatch_event(store, queue, event, known_handlers=known_handlers, now=now)
     run = await store.runs.for_source(topic, partition, offset)
-    if run is None:
-        reason = report.rejected[0].split(": ", 1)[-1] if report.rejected else "refused"
-        return ReplayResult(outcome="rejected", reason=reason)
-    await store.rejected_records.delete(rejected_id)
+    async with audited(
+        store, actor, "rejected_record.replay", "rejected_record", rejected_id, now=now
+    ) as change:
+        if run is None:
+            reason = report.rejected[0].split(": ", 1)[-1] if report.rejected else "refused"
+            change.record(
+                before=fields_of(record, RECORD_FIELDS), after={"outcome": "rejected", "reason": reason}
+            )
+            return ReplayResult(outcome="rejected", reason=reason)
+        await store.rejected_records.delete(rejected_id, conn=change.conn)
+        change.record(
+            before=fields_of(record, RECORD_FIELDS), after={"outcome": "dispatched", "run_id": run.id}
+        )
     return ReplayResult(outcome="dispatched", run=run)
 
 
-async def discard(store: JobStore, rejected_id: int) -> None:
-    if not await store.rejected_records.delete(rejected_id):
-        raise NotFoundError(f"no rejected record with id {rejected_id}")
+async def discard(store: JobStore, rejected_id: int, *, now: datetime, actor: Actor) -> None:
+    async with audited(
+        store, actor, "rejected_record.discard", "rejected_record", rejected_id, now=now
+    ) as change:
+        record = await get(store, rejected_id, conn=change.conn)
+        if not await store.rejected_records.delete(rejected_id, conn=change.conn):
+            raise NotFoundError(f"no rejected record with id {rejected_id}")
+        change.record(before=fields_of(record, RECORD_FIELDS))

@@ -10,16 +10,18 @@ is queued at once. That one attempt is added to max_retry's budget: if it fails,
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from jobu.errors import InvalidStateError, NotFoundError
 from jobu.models import Execution, ExecutionStatus, ExecutionSummary
-from jobu.operations.paging import Page, PageRequest
+from jobu.operations.audit import Actor, audited, differences, fields_of
+from jobu.operations.paging import Page, PageRequest, as_utc, bounded
 from jobu.provenance import ParamOrigin, origins
 from jobu.retries import CANCELLED_REASON
+from jobu.run_options import MAX_TAG_LENGTH, MAX_TAGS, TAG_PATTERN
 from jobu.specs import StorableText
 from jobu.store import JobStore
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
@@ -27,10 +29,10 @@ from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 RETRYABLE = (ExecutionStatus.FAILED, ExecutionStatus.TIMEOUT)
 # A run that may still start or is running: deleting it would pull it from under its worker.
 ACTIVE = (ExecutionStatus.WAITING, ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
+# a run's fields as the audit trail records what an action changed
+RUN_STATE = ("status", "retry_count", "finished_at", "cancel_requested_at")
 MAX_CHILDREN = 100
 MAX_BULK_RETRY = 1000
-EARLIEST = datetime(1970, 1, 2)
-LATEST = datetime(9999, 12, 30)
 
 
 class RunFilter(BaseModel):
@@ -43,34 +45,32 @@ class RunFilter(BaseModel):
     handler_name: StorableText | None = Field(default=None, min_length=1, max_length=200)
     from_date: datetime | None = Field(default=None, description="created at or after (UTC when no offset)")
     to_date: datetime | None = Field(default=None, description="created at or before (UTC when no offset)")
+    tags: list[Annotated[str, Field(min_length=1, max_length=MAX_TAG_LENGTH, pattern=TAG_PATTERN)]] | None = (
+        Field(default=None, max_length=MAX_TAGS, description="runs carrying every one of these tags")
+    )
 
     @field_validator("from_date", "to_date")
     @classmethod
     def _in_range(cls, moment: datetime | None) -> datetime | None:
-        # every backend stores these years (MySQL's DATETIME starts at 1000); beyond them nothing exists
-        if moment is not None and not EARLIEST <= moment.replace(tzinfo=None) <= LATEST:
-            raise ValueError(f"dates must fall between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
-        return moment
+        return bounded(moment)
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Self:
-        if self.from_date and self.to_date and self._utc(self.from_date) > self._utc(self.to_date):
+        if self.from_date and self.to_date and as_utc(self.from_date) > as_utc(self.to_date):
             raise ValueError("from_date is after to_date")
         return self
-
-    @staticmethod
-    def _utc(moment: datetime) -> datetime:
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
     def store_filter(self, statuses: tuple[ExecutionStatus, ...] | None = None) -> dict[str, Any]:
         if self.status is not None:
             statuses = tuple(s for s in statuses or (self.status,) if s is self.status)
-        return {
+        # the run history's queries filter by tag; the statistics' do not take the key
+        tags = {"tags": self.tags} if self.tags else {}
+        return tags | {
             "job_id": self.cron_id,
             "statuses": statuses,
             "handler_name": self.handler_name,
-            "from_date": None if self.from_date is None else self._utc(self.from_date),
-            "to_date": None if self.to_date is None else self._utc(self.to_date),
+            "from_date": None if self.from_date is None else as_utc(self.from_date),
+            "to_date": None if self.to_date is None else as_utc(self.to_date),
         }
 
 
@@ -142,21 +142,32 @@ async def _queue(store: JobStore, queue: WorkQueue, runs: list[Execution], *, no
     return sorted(sent.sent)
 
 
-async def retry(store: JobStore, queue: WorkQueue, execution_id: int, *, now: datetime) -> RetryResult:
-    run = await get(store, execution_id)
-    if run.status not in RETRYABLE:
-        raise InvalidStateError(
-            f"run {execution_id} is {run.status.value}: only FAILED or TIMEOUT runs are retried"
-        )
-    retried = await store.runs.retry_finished([execution_id], now=now)
-    if not retried:
-        raise InvalidStateError(f"run {execution_id} changed state while being retried; read it again")
+async def _run(store: JobStore, execution_id: int, conn: Any) -> Execution:
+    run = await store.runs.get(execution_id, conn=conn)
+    if run is None:
+        raise NotFoundError(f"no run with id {execution_id}")
+    return run
+
+
+async def retry(
+    store: JobStore, queue: WorkQueue, execution_id: int, *, now: datetime, actor: Actor
+) -> RetryResult:
+    async with audited(store, actor, "run.retry", "run", execution_id, now=now) as change:
+        run = await _run(store, execution_id, change.conn)
+        if run.status not in RETRYABLE:
+            raise InvalidStateError(
+                f"run {execution_id} is {run.status.value}: only FAILED or TIMEOUT runs are retried"
+            )
+        retried = await store.runs.retry_finished([execution_id], now=now, conn=change.conn)
+        if not retried:
+            raise InvalidStateError(f"run {execution_id} changed state while being retried; read it again")
+        change.record(*differences(fields_of(run, RUN_STATE), fields_of(retried[0], RUN_STATE)))
     queued = await _queue(store, queue, retried, now=now)
     return RetryResult(run=await get(store, execution_id), queued=execution_id in queued)
 
 
 async def bulk_retry(
-    store: JobStore, queue: WorkQueue, request: BulkRetryRequest, *, now: datetime
+    store: JobStore, queue: WorkQueue, request: BulkRetryRequest, *, now: datetime, actor: Actor
 ) -> BulkRetryResult:
     """The dry run (the default) says how many runs match and which `limit` of them a retry would
     take; without it those runs are retried and queued, and the ids retried are returned."""
@@ -166,22 +177,27 @@ async def bulk_retry(
     ids = [run.id for run in page]
     if request.dry_run:
         return BulkRetryResult(dry_run=True, matched=matched, ids=ids)
-    retried = await store.runs.retry_finished(ids, now=now)
+    async with audited(store, actor, "run.bulk_retry", "runs", now=now) as change:
+        retried = await store.runs.retry_finished(ids, now=now, conn=change.conn)
+        asked = request.model_dump(exclude={"dry_run"}, exclude_none=True)
+        change.record(after={"filter": asked, "matched": matched, "retried": sorted(r.id for r in retried)})
     queued = await _queue(store, queue, retried, now=now)
     return BulkRetryResult(dry_run=False, matched=matched, ids=sorted(r.id for r in retried), queued=queued)
 
 
-async def delete(store: JobStore, execution_id: int) -> None:
-    run = await store.runs.get(execution_id)
-    if run is None:
-        raise NotFoundError(f"no run with id {execution_id}")
-    if run.status in ACTIVE:
-        raise InvalidStateError(
-            f"run {execution_id} is {run.status.value}: a run that may still start or is running is not "
-            "deleted"
+async def delete(store: JobStore, execution_id: int, *, now: datetime, actor: Actor) -> None:
+    async with audited(store, actor, "run.delete", "run", execution_id, now=now) as change:
+        run = await _run(store, execution_id, change.conn)
+        if run.status in ACTIVE:
+            raise InvalidStateError(
+                f"run {execution_id} is {run.status.value}: a run that may still start or is running is not "
+                "deleted"
+            )
+        if not await store.runs.delete_finished(execution_id, conn=change.conn):
+            raise InvalidStateError(f"run {execution_id} changed state while being deleted; read it again")
+        change.record(
+            before=fields_of(run, ("job_id", "handler_name", "status", "param_source", "created_at"))
         )
-    if not await store.runs.delete_finished(execution_id):
-        raise InvalidStateError(f"run {execution_id} changed state while being deleted; read it again")
 
 
 class CancelResult(BaseModel):
@@ -192,18 +208,21 @@ class CancelResult(BaseModel):
     )
 
 
-async def cancel(store: JobStore, queue: WorkQueue, run_id: int, *, now: datetime) -> CancelResult:
+async def cancel(
+    store: JobStore, queue: WorkQueue, run_id: int, *, now: datetime, actor: Actor
+) -> CancelResult:
     """Cancel a run that has not ended. A WAITING or PENDING run becomes CANCELLED now (its message,
     if any, finds it so and does nothing); a RUNNING one is cancelled by its worker (the handler sees
     asyncio.CancelledError) or, if that worker died, by the sweeper."""
-    run = await store.runs.get(run_id)
-    if run is None:
-        raise NotFoundError(f"no run with id {run_id}")
-    outcome = await store.runs.cancel(run_id, reason=CANCELLED_REASON, now=now)
-    if outcome is None:
-        raise InvalidStateError(
-            f"run {run_id} is {run.status.value}: only a run that has not ended can be cancelled"
-        )
+    async with audited(store, actor, "run.cancel", "run", run_id, now=now) as change:
+        run = await _run(store, run_id, change.conn)
+        outcome = await store.runs.cancel(run_id, reason=CANCELLED_REASON, now=now, conn=change.conn)
+        if outcome is None:
+            raise InvalidStateError(
+                f"run {run_id} is {run.status.value}: only a run that has not ended can be cancelled"
+            )
+        after = await _run(store, run_id, change.conn)
+        change.record(*differences(fields_of(run, RUN_STATE), fields_of(after, RUN_STATE)))
     if outcome == "cancelled" and run.job_id is not None:
         # a queue_one job's waiting run may start now that this one will not
         promoted = await store.runs.promote_waiting(run.job_id, now=now)

@@ -44,17 +44,19 @@ class CronJobs(Rows):
             "now": self._t(now),
         }
 
-    async def insert(self, spec: CronJobSpec, *, next_run_at: datetime | None, now: datetime) -> CronJob:
-        async with self.connector.transaction() as conn:
-            job_id = await self._q.insert_cron_job(conn, **self._fields(spec, next_run_at, now))
-            await self._q.set_cron_job_alerts(conn, id=int(job_id), **self._alerts(spec))
-        job = await self.get(int(job_id))
+    async def insert(
+        self, spec: CronJobSpec, *, next_run_at: datetime | None, now: datetime, conn: Any = None
+    ) -> CronJob:
+        async with self._connection(conn) as c:
+            job_id = await self._q.insert_cron_job(c, **self._fields(spec, next_run_at, now))
+            await self._q.set_cron_job_alerts(c, id=int(job_id), **self._alerts(spec))
+            job = await self.get(int(job_id), conn=c)
         assert job is not None  # just inserted
         return job
 
-    async def set_alerts(self, job_id: int, spec: CronJobSpec) -> None:
+    async def set_alerts(self, job_id: int, spec: CronJobSpec, *, conn: Any = None) -> None:
         """The job's missed/late alerts as `spec` has them (jobu.cron_alerts)."""
-        await self._update("set_cron_job_alerts", id=job_id, **self._alerts(spec))
+        await self._update("set_cron_job_alerts", conn=conn, id=job_id, **self._alerts(spec))
 
     @staticmethod
     def _alerts(spec: CronJobSpec) -> dict[str, int | None]:
@@ -67,11 +69,11 @@ class CronJobs(Rows):
         """The jobs with a missed or late alert (few: a tick reads them all)."""
         return rows_to(CronJob, await self._select("alerted_cron_jobs"))
 
-    async def get(self, job_id: int) -> CronJob | None:
-        return row_to(CronJob, await self._select_one("get_cron_job", id=job_id))
+    async def get(self, job_id: int, *, conn: Any = None) -> CronJob | None:
+        return row_to(CronJob, await self._select_one("get_cron_job", conn=conn, id=job_id))
 
-    async def get_by_name(self, name: str) -> CronJob | None:
-        return row_to(CronJob, await self._select_one("get_cron_job_by_name", name=name))
+    async def get_by_name(self, name: str, *, conn: Any = None) -> CronJob | None:
+        return row_to(CronJob, await self._select_one("get_cron_job_by_name", conn=conn, name=name))
 
     async def count(self, *, is_enabled: bool | None) -> int:
         return int(await self._select_one("count_cron_jobs", is_enabled=is_enabled))
@@ -88,16 +90,18 @@ class CronJobs(Rows):
         return rows_to(CronJob, rows)
 
     async def update(
-        self, job_id: int, spec: CronJobSpec, *, next_run_at: datetime | None, now: datetime
+        self, job_id: int, spec: CronJobSpec, *, next_run_at: datetime | None, now: datetime, conn: Any = None
     ) -> bool:
         """Replace every field of the job; False when it does not exist (DuplicateError on a taken name)."""
-        return await self._update("update_cron_job", id=job_id, **self._fields(spec, next_run_at, now)) > 0
+        fields = self._fields(spec, next_run_at, now)
+        return await self._update("update_cron_job", conn=conn, id=job_id, **fields) > 0
 
     async def set_enabled(
-        self, job_id: int, *, enabled: bool, next_run_at: datetime | None, now: datetime
+        self, job_id: int, *, enabled: bool, next_run_at: datetime | None, now: datetime, conn: Any = None
     ) -> bool:
         changed = await self._update(
             "set_cron_job_enabled_by_id",
+            conn=conn,
             id=job_id,
             is_enabled=enabled,
             next_run_at=self._t(next_run_at),
@@ -105,26 +109,25 @@ class CronJobs(Rows):
         )
         return changed > 0
 
-    async def delete(self, job_id: int, *, reason: str, now: datetime) -> bool:
-        """Delete the job, and cancel its WAITING run (queue_one) in the same transaction: with the
-        job gone nothing would ever promote it. Its other runs stay, with job_id cleared (the
-        foreign key's ON DELETE SET NULL), and end as they would have. The job's row is locked
-        first, so a tick or a run-now making a WAITING run (both under that lock) is before or after.
-        False when the job does not exist."""
-        async with self.connector.transaction() as conn:
-            if await self._q.lock_cron_job(conn, job_id=job_id) is None:
+    async def delete(self, job_id: int, *, reason: str, now: datetime, conn: Any = None) -> bool:
+        """Delete the job, and cancel its WAITING run (queue_one) in the same transaction (the
+        caller's, given `conn`): with the job gone nothing would ever promote it. Its other runs
+        stay, with job_id cleared (the foreign key's ON DELETE SET NULL), and end as they would have.
+        The job's row is locked first, so a tick or a run-now making a WAITING run (both under that
+        lock) is before or after. False when the job does not exist."""
+        async with self._transaction(conn) as tx:
+            if await self._q.lock_cron_job(tx, job_id=job_id) is None:
                 return False
-            await self._q.cancel_waiting_runs_of_job(conn, job_id=job_id, reason=reason, now=self._t(now))
-            deleted = await self._q.delete_cron_job_by_id(conn, id=job_id)
+            await self._q.cancel_waiting_runs_of_job(tx, job_id=job_id, reason=reason, now=self._t(now))
+            deleted = await self._q.delete_cron_job_by_id(tx, id=job_id)
         return self.connector.affected_rows(deleted) > 0
 
-    async def pause(self, job_id: int, *, until: datetime | None, now: datetime) -> bool:
-        return (
-            await self._update("pause_cron_job", id=job_id, paused_until=self._t(until), now=self._t(now)) > 0
-        )
+    async def pause(self, job_id: int, *, until: datetime | None, now: datetime, conn: Any = None) -> bool:
+        until_at, at = self._t(until), self._t(now)
+        return await self._update("pause_cron_job", conn=conn, id=job_id, paused_until=until_at, now=at) > 0
 
-    async def resume(self, job_id: int, *, now: datetime) -> bool:
-        return await self._update("resume_cron_job", id=job_id, now=self._t(now)) > 0
+    async def resume(self, job_id: int, *, now: datetime, conn: Any = None) -> bool:
+        return await self._update("resume_cron_job", conn=conn, id=job_id, now=self._t(now)) > 0
 
     async def dispatch_due(
         self, *, tick: datetime, limit: int, plan: Callable[[DueCronJob], SlotPlan], now: datetime

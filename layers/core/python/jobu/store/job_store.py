@@ -5,6 +5,7 @@
     store.rejected_records   rejected_events: Kafka records that could not become runs
     store.statistics         aggregates of runs for the dashboard
     store.notifications      notification rules and the outbox of notifications
+    store.audit              operator_actions: the audit trail of operator actions
 
 Methods take and return pydantic models; the connector encodes values for its driver.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from jobu.store.audit import AuditTrail
 from jobu.store.connector import Connector
 from jobu.store.cron_jobs import CronJobs
 from jobu.store.migrations import apply_migrations
@@ -30,6 +32,7 @@ class JobStore:
         self.runs = Runs(connector, self.notifications)
         self.rejected_records = RejectedRecords(connector)
         self.statistics = RunStatistics(self.runs)
+        self.audit = AuditTrail(connector)
 
     @property
     def backend(self) -> str:

@@ -53,7 +53,9 @@ def _is_unavailable(error: Exception) -> bool:
 
 
 def _is_lost(error: Exception) -> bool:
-    return isinstance(error, ConnectionError) or _code(error) in _LOST_CODES
+    # a refused connect is a server that is not there (unreachable), not a connection it dropped
+    lost = isinstance(error, ConnectionError) and not isinstance(error, ConnectionRefusedError)
+    return lost or _code(error) in _LOST_CODES
 
 
 def _is_authentication(error: Exception) -> bool:

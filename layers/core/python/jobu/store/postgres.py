@@ -78,6 +78,9 @@ class PostgresConnector(PooledConnector):
             raise authentication_failure("PostgreSQL", self.target, error) from None
         except _CONFLICT as error:
             raise TransactionConflictError(f"PostgreSQL rolled the transaction back: {error}") from error
+        except ConnectionRefusedError as error:
+            # a server that is not there (unreachable), not a connection it dropped
+            raise StoreUnavailableError(f"PostgreSQL is unreachable: {error}") from error
         except _LOST as error:
             lost = f"PostgreSQL connection lost: {type(error).__name__}: {error}"
             raise ConnectionLostError(lost) from error

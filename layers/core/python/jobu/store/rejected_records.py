@@ -35,8 +35,8 @@ class RejectedRecords(Rows):
             summaries.append(RejectedEventSummary.from_row(fields | shown))
         return summaries
 
-    async def get(self, rejected_id: int) -> RejectedEvent | None:
-        return row_to(RejectedEvent, await self._select_one("get_rejected_event", id=rejected_id))
+    async def get(self, rejected_id: int, *, conn: Any = None) -> RejectedEvent | None:
+        return row_to(RejectedEvent, await self._select_one("get_rejected_event", conn=conn, id=rejected_id))
 
-    async def delete(self, rejected_id: int) -> bool:
-        return await self._update("delete_rejected_event", id=rejected_id) > 0
+    async def delete(self, rejected_id: int, *, conn: Any = None) -> bool:
+        return await self._update("delete_rejected_event", conn=conn, id=rejected_id) > 0

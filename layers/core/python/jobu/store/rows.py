@@ -7,7 +7,7 @@ set, so a statement that spans two tables, such as the tick's, can use both noun
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -55,25 +55,29 @@ class Rows:
             async with self.connector.transaction() as tx:
                 yield tx
 
-    # one statement each, run again on a fresh connection if the first broke under it
+    # one statement each, run again on a fresh connection if the first broke under it; given
+    # `conn` (the caller's transaction), on it, once: the caller's transaction decides
 
-    async def _select(self, query: str, **params: Any) -> list[Any]:
-        async def select(conn: Any) -> list[Any]:
-            return [row async for row in getattr(self._q, query)(conn, **params)]
+    async def _run[T](self, work: Callable[[Any], Awaitable[T]], conn: Any) -> T:
+        return await (work(conn) if conn is not None else self.connector.run(work))
 
-        return await self.connector.run(select)
+    async def _select(self, query: str, *, conn: Any = None, **params: Any) -> list[Any]:
+        async def select(c: Any) -> list[Any]:
+            return [row async for row in getattr(self._q, query)(c, **params)]
 
-    async def _select_one(self, query: str, **params: Any) -> Any:
-        async def select_one(conn: Any) -> Any:
-            return await getattr(self._q, query)(conn, **params)
+        return await self._run(select, conn)
 
-        return await self.connector.run(select_one)
+    async def _select_one(self, query: str, *, conn: Any = None, **params: Any) -> Any:
+        async def select_one(c: Any) -> Any:
+            return await getattr(self._q, query)(c, **params)
 
-    async def _update(self, query: str, **params: Any) -> int:
-        async def update(conn: Any) -> int:
-            return self.connector.affected_rows(await getattr(self._q, query)(conn, **params))
+        return await self._run(select_one, conn)
 
-        return await self.connector.run(update)
+    async def _update(self, query: str, *, conn: Any = None, **params: Any) -> int:
+        async def update(c: Any) -> int:
+            return self.connector.affected_rows(await getattr(self._q, query)(c, **params))
+
+        return await self._run(update, conn)
 
     def _slots(self, pairs: Sequence[tuple[int, datetime]]) -> list[dict[str, Any]]:
         """(job_id, scheduled_time) pairs as the slot queries unpack them from one JSON parameter."""

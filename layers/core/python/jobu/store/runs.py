@@ -35,6 +35,35 @@ class Finished:
     notifications: int = 0  # rows written to the outbox with the outcome (jobu.notifications)
 
 
+@dataclass(frozen=True)
+class EventInsert:
+    """What a Kafka batch's INSERT did: the runs that still need queueing, and the requests that
+    made no run because another run holds their idempotency key (by record, the run's id)."""
+
+    pending: list[Execution]
+    duplicates: dict[str, int | None]
+
+
+_EVENT_FIELDS = (
+    "job_id",
+    "handler_name",
+    "params",
+    "max_retry",
+    "timeout_seconds",
+    "source_topic",
+    "source_partition",
+    "source_offset",
+    "params_provenance",
+    "available_at",
+    "expires_at",
+    "idempotency_key",
+    "idempotency_expires_at",
+    "priority",
+    "tags",
+    "concurrency_key",
+)
+
+
 class Runs(Rows):
     def __init__(self, connector: Connector, notifications: Notifications) -> None:
         super().__init__(connector)
@@ -48,21 +77,16 @@ class Runs(Rows):
         A record delivered before is not inserted again; if its message was never sent, it is
         returned again, so a redelivered batch also repairs a failed send.
         """
+        return (await self.insert_event_requests(executions, now=now)).pending
+
+    async def insert_event_requests(
+        self, executions: Sequence[NewExecution], *, now: datetime
+    ) -> EventInsert:
+        """insert_events, and which of the runs were not made because another run holds their
+        idempotency key (claimed in the same transaction: two dispatchers cannot both make one)."""
         if not executions:
-            return []
-        fields = (
-            "job_id",
-            "handler_name",
-            "params",
-            "max_retry",
-            "timeout_seconds",
-            "source_topic",
-            "source_partition",
-            "source_offset",
-            "params_provenance",
-        )
-        # a field left out is NULL on every backend; a JSON null would be stored as JSON 'null' on some
-        rows = [{f: getattr(e, f) for f in fields if getattr(e, f) is not None} for e in executions]
+            return EventInsert([], {})
+        rows = [self._event_row(e) for e in executions]
         sources = [{k: row[k] for k in ("source_topic", "source_partition", "source_offset")} for row in rows]
         traces = [
             {
@@ -74,31 +98,80 @@ class Runs(Rows):
             for e in executions
             if e.trace_parent is not None
         ]
+        claims: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in rows:  # the batch's first request of a key claims it; the others are its duplicates
+            if "idempotency_key" in row:
+                claims.setdefault((row["handler_name"], row["idempotency_key"]), row)
+        duplicates: dict[str, int | None] = {}
         async with self.connector.transaction() as conn:
+            if claims:
+                keys = [
+                    {
+                        "handler_name": handler_name,
+                        "idempotency_key": key,
+                        "claimed_by": row["claimed_by"],
+                        "expires_at": row["idempotency_expires_at"],
+                    }
+                    for (handler_name, key), row in sorted(claims.items())
+                ]
+                await self._q.claim_idempotency_keys(conn, keys=self._j(keys), now=self._t(now))
             await self._q.insert_event_executions(conn, rows=self._j(rows), now=self._t(now))
             if traces:
                 await self._q.set_trace_parents(conn, traces=self._j(traces))
+            if claims:
+                duplicates = await self._duplicates(conn, rows, sorted(claims))
             found = [r async for r in self._q.unqueued_executions_for_sources(conn, sources=self._j(sources))]
-        return rows_to(Execution, found)
+        return EventInsert(rows_to(Execution, found), duplicates)
+
+    async def _duplicates(
+        self, conn: Any, rows: Sequence[dict[str, Any]], keys: Sequence[tuple[str, str]]
+    ) -> dict[str, int | None]:
+        """The requests whose key another request holds, by record, each with the latest run of its key."""
+        pairs = [{"handler_name": handler_name, "idempotency_key": key} for handler_name, key in keys]
+        held: dict[tuple[str, str], dict[str, Any]] = {}
+        async for found in self._q.idempotency_claims(conn, keys=self._j(pairs)):
+            claim = dict(found)
+            held[(claim["handler_name"], claim["idempotency_key"])] = claim
+        duplicates: dict[str, int | None] = {}
+        for row in rows:
+            holder = held.get((row["handler_name"], row.get("idempotency_key", "")))
+            if holder is not None and holder["claimed_by"] != row["claimed_by"]:
+                run_id = holder["execution_id"]
+                duplicates[row["claimed_by"]] = None if run_id is None else int(run_id)
+        return duplicates
+
+    def _event_row(self, execution: NewExecution) -> dict[str, Any]:
+        """A run of a Kafka batch as the INSERT unpacks it from one JSON parameter; `claimed_by`
+        is its record, which its idempotency claim names."""
+        row: dict[str, Any] = {
+            "claimed_by": f"{execution.source_topic}:{execution.source_partition}:{execution.source_offset}"
+        }
+        for name in _EVENT_FIELDS:
+            value = getattr(execution, name)
+            # a field left out is NULL on every backend; a JSON null would be stored as JSON 'null' on some
+            if value is not None:
+                row[name] = self.connector.encode_json_time(value) if isinstance(value, datetime) else value
+        return row
 
     async def insert_manual(
-        self, run: NewExecution, *, overlap_policy: OverlapPolicy, now: datetime
+        self, run: NewExecution, *, overlap_policy: OverlapPolicy, now: datetime, conn: Any = None
     ) -> Execution | None:
         """Create a run of a cron job now (param_source 'manual') under the job's overlap policy:
         'skip': None while a run of the job is active; 'queue_one': WAITING behind an active run,
-        None if one waits already. The check and the insert share one transaction."""
+        None if one waits already. The check and the insert share one transaction (the caller's,
+        given `conn`)."""
         status = ExecutionStatus.PENDING
-        async with self.connector.transaction() as conn:
+        async with self._transaction(conn) as tx:
             if overlap_policy != "allow":
-                await self._q.lock_cron_job(conn, job_id=run.job_id)
-                active = int(await self._q.count_active_runs(conn, job_id=run.job_id))
-                waiting = int(await self._q.has_waiting_run(conn, job_id=run.job_id))
+                await self._q.lock_cron_job(tx, job_id=run.job_id)
+                active = int(await self._q.count_active_runs(tx, job_id=run.job_id))
+                waiting = int(await self._q.has_waiting_run(tx, job_id=run.job_id))
                 if (overlap_policy == "skip" and active) or waiting:
                     return None
                 if active:
                     status = ExecutionStatus.WAITING
             run_id = await self._q.insert_manual_execution(
-                conn,
+                tx,
                 job_id=run.job_id,
                 handler_name=run.handler_name,
                 status=status.value,
@@ -108,23 +181,25 @@ class Runs(Rows):
                 params_provenance=self._j(run.params_provenance),
                 now=self._t(now),
             )
-            row = await self._q.get_execution(conn, id=int(run_id))
+            row = await self._q.get_execution(tx, id=int(run_id))
         return Execution.from_row(row)
 
-    async def insert_backfill(self, job_id: int, slots: Sequence[datetime], *, now: datetime) -> list[RunRef]:
+    async def insert_backfill(
+        self, job_id: int, slots: Sequence[datetime], *, now: datetime, conn: Any = None
+    ) -> list[RunRef]:
         """Runs of the job for `slots` (param_source 'backfill', whatever its overlap policy), each
         once: a slot that has a run already keeps it. Returns the slots' runs."""
         encoded = self._j(self._slots([(job_id, slot) for slot in slots]))
-        async with self.connector.transaction() as conn:
-            await self._q.insert_cron_runs(conn, slots=encoded, param_source="backfill", now=self._t(now))
-            rows = [row async for row in self._q.runs_for_slots(conn, slots=encoded)]
+        async with self._transaction(conn) as tx:
+            await self._q.insert_cron_runs(tx, slots=encoded, param_source="backfill", now=self._t(now))
+            rows = [row async for row in self._q.runs_for_slots(tx, slots=encoded)]
         return rows_to(RunRef, rows)
 
-    async def for_slots(self, job_id: int, slots: Sequence[datetime]) -> list[RunRef]:
+    async def for_slots(self, job_id: int, slots: Sequence[datetime], *, conn: Any = None) -> list[RunRef]:
         if not slots:
             return []
         encoded = self._j(self._slots([(job_id, slot) for slot in slots]))
-        return rows_to(RunRef, await self._select("runs_for_slots", slots=encoded))
+        return rows_to(RunRef, await self._select("runs_for_slots", conn=conn, slots=encoded))
 
     async def mark_queued(self, sent: Sequence[tuple[int, int]], *, now: datetime) -> None:
         """Record that the message for (execution_id, attempt) was sent, if that attempt is current."""
@@ -237,25 +312,25 @@ class Runs(Rows):
         )
         return changed == 1
 
-    async def retry_finished(self, execution_ids: Sequence[int], *, now: datetime) -> list[Execution]:
+    async def retry_finished(
+        self, execution_ids: Sequence[int], *, now: datetime, conn: Any = None
+    ) -> list[Execution]:
         """FAILED/TIMEOUT -> PENDING with retry_count + 1 for those of the runs still in one of those
         states; returns the runs now waiting for their message (what the caller must queue)."""
         if not execution_ids:
             return []
         ids = self._j(list(execution_ids))
-        async with self.connector.transaction() as conn:
-            await self._q.retry_finished_executions(conn, ids=ids, now=self._t(now))
-            rows = [row async for row in self._q.unqueued_executions_by_ids(conn, ids=ids)]
+        async with self._transaction(conn) as tx:
+            await self._q.retry_finished_executions(tx, ids=ids, now=self._t(now))
+            rows = [row async for row in self._q.unqueued_executions_by_ids(tx, ids=ids)]
         return rows_to(Execution, rows)
 
-    async def cancel(self, execution_id: int, *, reason: str, now: datetime) -> str | None:
+    async def cancel(self, execution_id: int, *, reason: str, now: datetime, conn: Any = None) -> str | None:
         """'cancelled' (it was WAITING or PENDING: it never starts), 'requested' (it is RUNNING: its
         worker cancels it), or None (it is not active)."""
-        async with self.connector.transaction() as conn:
+        async with self._transaction(conn) as tx:
             if self.connector.affected_rows(
-                await self._q.cancel_unstarted_execution(
-                    conn, id=execution_id, reason=reason, now=self._t(now)
-                )
+                await self._q.cancel_unstarted_execution(tx, id=execution_id, reason=reason, now=self._t(now))
             ):
                 run = await self._q.get_execution(conn, id=execution_id)
                 attempt = int(run["retry_count"]) if run is not None else 0
@@ -264,13 +339,29 @@ class Runs(Rows):
                 )
                 return "cancelled"
             if self.connector.affected_rows(
-                await self._q.request_cancel(conn, id=execution_id, now=self._t(now))
+                await self._q.request_cancel(tx, id=execution_id, now=self._t(now))
             ):
                 return "requested"
         return None
 
     async def cancel_requested(self, execution_id: int) -> bool:
         return await self._select_one("cancel_requested", id=execution_id) is not None
+
+    async def expire(self, execution_id: int, *, now: datetime, conn: Any = None) -> bool:
+        """A run never started by its expires_at ends EXPIRED; False when it is not such a run."""
+        async with self._transaction(conn) as c:
+            expired = self.connector.affected_rows(
+                await self._q.expire_run(c, id=execution_id, now=self._t(now))
+            )
+            if expired == 1:  # its notifications commit with the outcome
+                await self.notifications.queue_outcome(
+                    c, execution_id, status=ExecutionStatus.EXPIRED.value, attempt=0, now=now
+                )
+        return expired == 1
+
+    async def expire_due(self, *, now: datetime) -> int:
+        """Every run never started by its expires_at ends EXPIRED; how many did."""
+        return await self._update("expire_runs", now=self._t(now))
 
     # queue_one: a job's WAITING run ----------------------------------------------------------------
 
@@ -304,6 +395,13 @@ class Runs(Rows):
         return rows_to(
             Execution, await self._select("unqueued_executions", cutoff=self._t(cutoff), limit=limit)
         )
+
+    async def delayed_due(self, *, cutoff: datetime, horizon: datetime, limit: int) -> list[Execution]:
+        """Runs left unsent for their run_at / delay that may start by `horizon`, created before `cutoff`."""
+        rows = await self._select(
+            "delayed_executions_due", cutoff=self._t(cutoff), horizon=self._t(horizon), limit=limit
+        )
+        return rows_to(Execution, rows)
 
     async def stuck(self, *, cutoff: datetime, limit: int) -> list[Execution]:
         return rows_to(Execution, await self._select("stuck_executions", cutoff=self._t(cutoff), limit=limit))
@@ -351,14 +449,18 @@ class Runs(Rows):
             "to_date": self._t(to_date),
         }
 
+    def _history_filter(self, tags: Sequence[str] | None = None, **run_filter: Any) -> dict[str, Any]:
+        """bind_filter's, and the tags a run must all carry (None: any)."""
+        return self.bind_filter(**run_filter) | {"tags": self._j(list(tags)) if tags else None}
+
     async def count(self, **run_filter: Any) -> int:
-        """Runs matching job_id, statuses, handler_name, from_date and to_date (None: any)."""
-        return int(await self._select_one("count_executions", **self.bind_filter(**run_filter)))
+        """Runs matching job_id, statuses, handler_name, from_date, to_date and tags (None: any)."""
+        return int(await self._select_one("count_executions", **self._history_filter(**run_filter)))
 
     async def page(self, *, limit: int, offset: int, **run_filter: Any) -> list[ExecutionSummary]:
         """A page of the runs count counts, newest first."""
         rows = await self._select(
-            "page_executions", limit=limit, offset=offset, **self.bind_filter(**run_filter)
+            "page_executions", limit=limit, offset=offset, **self._history_filter(**run_filter)
         )
         return rows_to(ExecutionSummary, rows)
 
@@ -386,9 +488,9 @@ class Runs(Rows):
 
     # deletion -------------------------------------------------------------------------------------
 
-    async def delete_finished(self, execution_id: int) -> bool:
+    async def delete_finished(self, execution_id: int, *, conn: Any = None) -> bool:
         """Delete a run that can no longer start or run; False when none such exists."""
-        return await self._update("delete_finished_execution", id=execution_id) > 0
+        return await self._update("delete_finished_execution", conn=conn, id=execution_id) > 0
 
     async def prune(self, *, cutoff: datetime, limit: int) -> int:
         """Retention: delete up to `limit` of the oldest runs that finished before `cutoff`; how

@@ -103,3 +103,19 @@ export async function context() {
   context_ = context_ || get("/dashboard/context");
   return context_;
 }
+
+let role_;
+// What the caller may do, as the API says: POST /api/access/check answers operators only (API
+// Gateway refuses a viewer's POST with 403 before the function, as the viewer policy allows GET
+// routes only). An API older than the probe (404) has no roles: everyone who reaches it operates.
+// Anything else shows the read-only view: the API refuses what it does not allow anyway.
+export async function role() {
+  role_ = role_ || call("POST", "/api/access/check").then(
+    (answer) => answer.role,
+    (error) => (error.status === 404 ? "operator" : "viewer"));
+  return role_;
+}
+
+export async function canOperate() {
+  return (await role()) === "operator";
+}

@@ -1,7 +1,9 @@
-// The dashboard's router: #/crons, #/runs?filters, #/runs/42, #/rejected, #/queue, #/notifications.
+// The dashboard's router: #/crons, #/runs?filters, #/runs/42, #/rejected, #/queue, #/audit?filters,
+// #/notifications.
 
-import { context } from "./api.js";
+import { context, role } from "./api.js";
 import { clearStaleNotice, h, replace } from "./dom.js";
+import * as audit from "./pages/audit.js";
 import * as crons from "./pages/crons.js";
 import * as notifications from "./pages/notifications.js";
 import * as queue from "./pages/queue.js";
@@ -17,7 +19,7 @@ function route() {
   const parameters = new URLSearchParams(search);
   const detail = path.match(/^\/runs\/(\d+)$/);
   if (detail) return { page: "runs", view: run, argument: Number(detail[1]) };
-  const pages = { "/crons": crons, "/runs": runs, "/rejected": rejected, "/queue": queue, "/notifications": notifications };
+  const pages = { "/crons": crons, "/runs": runs, "/rejected": rejected, "/queue": queue, "/audit": audit, "/notifications": notifications };
   const view = pages[path];
   return view ? { page: path.slice(1), view, argument: parameters } : { page: "", view: null };
 }
@@ -45,8 +47,10 @@ async function show() {
 
 async function showContext() {
   try {
-    const found = await context();
-    document.getElementById("deployment").textContent = found.on_aws ? `AWS: ${found.label}` : "local runtime";
+    const [found, may] = await Promise.all([context(), role()]);
+    const where = found.on_aws ? `AWS: ${found.label}` : "local runtime";
+    document.getElementById("deployment").textContent = may === "viewer" ? `${where} (read only)` : where;
+    document.body.dataset.role = may;
   } catch (error) {
     document.getElementById("deployment").textContent = `not connected: ${error.message}`;
   }

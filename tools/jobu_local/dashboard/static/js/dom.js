@@ -25,7 +25,7 @@ export function replace(element, ...children) {
   return element;
 }
 
-export const STATUSES = ["WAITING", "PENDING", "RUNNING", "SUCCESS", "FAILED", "TIMEOUT", "CANCELLED"];
+export const STATUSES = ["WAITING", "PENDING", "RUNNING", "SUCCESS", "FAILED", "TIMEOUT", "CANCELLED", "EXPIRED"];
 
 export function badge(status) {
   return h("span", { class: `badge status-${status.toLowerCase()}` }, status);

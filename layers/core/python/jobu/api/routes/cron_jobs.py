@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from jobu.api.errors import responses
-from jobu.api.parameters import Admin, JobId, PageNumber, PageSize
+from jobu.api.parameters import Admin, Caller, JobId, PageNumber, PageSize
 from jobu.clock import utcnow
 from jobu.models import MAX_CRON_EXPRESSION_LENGTH, CronJob
 from jobu.operations import cron_jobs
@@ -60,13 +60,14 @@ async def get_cron_job(job_id: JobId, admin: Admin) -> CronJob:
     status_code=201,
     responses=responses(201, "The cron job, created", 409, body=True),
 )
-async def create_cron_job(spec: CronJobSpec, admin: Admin) -> CronJob:
+async def create_cron_job(spec: CronJobSpec, admin: Admin, actor: Caller) -> CronJob:
     return await cron_jobs.create(
         await admin.store(),
         spec,
         known_handlers=admin.known_handlers,
         worker_timeouts=admin.worker_timeouts,
         now=utcnow(),
+        actor=actor,
     )
 
 
@@ -76,7 +77,7 @@ async def create_cron_job(spec: CronJobSpec, admin: Admin) -> CronJob:
     summary="Change a cron job (the fields given)",
     responses=responses(200, "The cron job, changed", 404, 409, body=True),
 )
-async def update_cron_job(job_id: JobId, changes: CronJobUpdate, admin: Admin) -> CronJob:
+async def update_cron_job(job_id: JobId, changes: CronJobUpdate, admin: Admin, actor: Caller) -> CronJob:
     return await cron_jobs.update(
         await admin.store(),
         job_id,
@@ -84,6 +85,7 @@ async def update_cron_job(job_id: JobId, changes: CronJobUpdate, admin: Admin) -
         known_handlers=admin.known_handlers,
         worker_timeouts=admin.worker_timeouts,
         now=utcnow(),
+        actor=actor,
     )
 
 
@@ -94,8 +96,8 @@ async def update_cron_job(job_id: JobId, changes: CronJobUpdate, admin: Admin) -
     status_code=204,
     responses=responses(204, "Deleted", 404),
 )
-async def delete_cron_job(job_id: JobId, admin: Admin) -> Response[None]:
-    await cron_jobs.delete(await admin.store(), job_id, now=utcnow())
+async def delete_cron_job(job_id: JobId, admin: Admin, actor: Caller) -> Response[None]:
+    await cron_jobs.delete(await admin.store(), job_id, now=utcnow(), actor=actor)
     return Response(204)
 
 
@@ -105,8 +107,8 @@ async def delete_cron_job(job_id: JobId, admin: Admin) -> Response[None]:
     summary="Enable a disabled cron job, or disable an enabled one",
     responses=responses(200, "The cron job, switched", 404),
 )
-async def toggle_cron_job(job_id: JobId, admin: Admin) -> CronJob:
-    return await cron_jobs.toggle(await admin.store(), job_id, now=utcnow())
+async def toggle_cron_job(job_id: JobId, admin: Admin, actor: Caller) -> CronJob:
+    return await cron_jobs.toggle(await admin.store(), job_id, now=utcnow(), actor=actor)
 
 
 @router.post(
@@ -117,7 +119,7 @@ async def toggle_cron_job(job_id: JobId, admin: Admin) -> CronJob:
     responses=responses(201, "The run, created and queued (param_source manual)", 404, body=True),
 )
 async def run_cron_job(
-    job_id: JobId, admin: Admin, request: Annotated[RunNowRequest | None, Body()] = None
+    job_id: JobId, admin: Admin, actor: Caller, request: Annotated[RunNowRequest | None, Body()] = None
 ) -> RunNowResult:
     return await cron_jobs.run_now(
         await admin.store(),
@@ -126,6 +128,7 @@ async def run_cron_job(
         request or RunNowRequest(),
         known_handlers=admin.known_handlers,
         now=utcnow(),
+        actor=actor,
     )
 
 
@@ -136,9 +139,10 @@ async def run_cron_job(
     responses=responses(200, "The cron job, paused", 404),
 )
 async def pause_cron_job(
-    job_id: JobId, admin: Admin, request: Annotated[PauseRequest | None, Body()] = None
+    job_id: JobId, admin: Admin, actor: Caller, request: Annotated[PauseRequest | None, Body()] = None
 ) -> CronJob:
-    return await cron_jobs.pause(await admin.store(), job_id, request or PauseRequest(), now=utcnow())
+    pause = request or PauseRequest()
+    return await cron_jobs.pause(await admin.store(), job_id, pause, now=utcnow(), actor=actor)
 
 
 @router.post(
@@ -147,8 +151,8 @@ async def pause_cron_job(
     summary="Resume a paused cron job (its catch-up policy decides about the slots passed meanwhile)",
     responses=responses(200, "The cron job, resumed", 404),
 )
-async def resume_cron_job(job_id: JobId, admin: Admin) -> CronJob:
-    return await cron_jobs.resume(await admin.store(), job_id, now=utcnow())
+async def resume_cron_job(job_id: JobId, admin: Admin, actor: Caller) -> CronJob:
+    return await cron_jobs.resume(await admin.store(), job_id, now=utcnow(), actor=actor)
 
 
 @router.post(
@@ -157,9 +161,11 @@ async def resume_cron_job(job_id: JobId, admin: Admin) -> CronJob:
     summary="Runs for the job's slots in a past time range (a dry run by default)",
     responses=responses(200, "Each slot, with the run it has or would have", 404, body=True),
 )
-async def backfill_cron_job(job_id: JobId, request: BackfillRequest, admin: Admin) -> BackfillResult:
+async def backfill_cron_job(
+    job_id: JobId, request: BackfillRequest, admin: Admin, actor: Caller
+) -> BackfillResult:
     queue = DryRunQueue() if request.dry_run else admin.queue  # a dry run needs no queue
-    return await cron_jobs.backfill(await admin.store(), queue, job_id, request, now=utcnow())
+    return await cron_jobs.backfill(await admin.store(), queue, job_id, request, now=utcnow(), actor=actor)
 
 
 @preview_router.get(

@@ -8,7 +8,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from jobu.api.errors import responses
-from jobu.api.parameters import Admin, PoolName
+from jobu.api.parameters import Admin, Caller, PoolName
+from jobu.clock import utcnow
 from jobu.operations import dead_letters
 from jobu.operations.dead_letters import MAX_PEEK, DeadLetter, DeadLetterDepth, RedriveRequest, RedriveTask
 from jobu.pools import DEFAULT_POOL
@@ -49,9 +50,15 @@ async def peek_dead_letters(
     responses=responses(202, "The move task, started", 404, 502, body=True),
 )
 async def redrive_dead_letters(
-    admin: Admin, request: Annotated[RedriveRequest | None, Body()] = None, pool: PoolName = DEFAULT_POOL
+    admin: Admin,
+    actor: Caller,
+    request: Annotated[RedriveRequest | None, Body()] = None,
+    pool: PoolName = DEFAULT_POOL,
 ) -> RedriveTask:
-    return await dead_letters.redrive(admin.dead_letters(pool), request or RedriveRequest())
+    queue = admin.dead_letters(pool)  # a pool that has none is refused before the database is opened
+    return await dead_letters.redrive(
+        await admin.store(), queue, pool, request or RedriveRequest(), now=utcnow(), actor=actor
+    )
 
 
 @router.get(

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from jobu.api.errors import responses
-from jobu.api.parameters import Admin, PageNumber, PageSize, RecordId
+from jobu.api.parameters import Admin, Caller, PageNumber, PageSize, RecordId
 from jobu.clock import utcnow
 from jobu.models import RejectedEvent, RejectedEventSummary
 from jobu.operations import rejected_records
@@ -47,9 +47,14 @@ async def get_rejected(record_id: RecordId, admin: Admin) -> RejectedEvent:
     summary="Dispatch the record again (at most one run, however often)",
     responses=responses(200, "The run it is now, or why it was refused again", 404),
 )
-async def replay_rejected(record_id: RecordId, admin: Admin) -> ReplayResult:
+async def replay_rejected(record_id: RecordId, admin: Admin, actor: Caller) -> ReplayResult:
     return await rejected_records.replay(
-        await admin.store(), admin.queue, record_id, known_handlers=admin.known_handlers, now=utcnow()
+        await admin.store(),
+        admin.queue,
+        record_id,
+        known_handlers=admin.known_handlers,
+        now=utcnow(),
+        actor=actor,
     )
 
 
@@ -60,6 +65,6 @@ async def replay_rejected(record_id: RecordId, admin: Admin) -> ReplayResult:
     status_code=204,
     responses=responses(204, "Discarded", 404),
 )
-async def discard_rejected(record_id: RecordId, admin: Admin) -> Response[None]:
-    await rejected_records.discard(await admin.store(), record_id)
+async def discard_rejected(record_id: RecordId, admin: Admin, actor: Caller) -> Response[None]:
+    await rejected_records.discard(await admin.store(), record_id, now=utcnow(), actor=actor)
     return Response(204)

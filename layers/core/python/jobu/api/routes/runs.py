@@ -11,12 +11,14 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from jobu.api.errors import responses
 from jobu.api.parameters import (
     Admin,
+    Caller,
     CronIdFilter,
     FromDate,
     HandlerFilter,
     PageNumber,
     PageSize,
     RunId,
+    TagFilter,
     ToDate,
     run_filter,
 )
@@ -47,9 +49,15 @@ async def list_runs(
     handler_name: HandlerFilter = None,
     from_date: FromDate = None,
     to_date: ToDate = None,
+    tag: TagFilter = None,
 ) -> Page[ExecutionSummary]:
     where = run_filter(
-        cron_id=cron_id, status=status, handler_name=handler_name, from_date=from_date, to_date=to_date
+        cron_id=cron_id,
+        status=status,
+        handler_name=handler_name,
+        from_date=from_date,
+        to_date=to_date,
+        tags=tag or None,
     )
     return await runs.list_page(await admin.store(), PageRequest(page=page, size=size), where)
 
@@ -67,8 +75,8 @@ async def get_run(run_id: RunId, admin: Admin) -> RunDetail:
     summary="Retry a FAILED or TIMEOUT run (a new attempt, queued)",
     responses=responses(200, "The run, PENDING again", 404),
 )
-async def retry_run(run_id: RunId, admin: Admin) -> RetryResult:
-    return await runs.retry(await admin.store(), admin.queue, run_id, now=utcnow())
+async def retry_run(run_id: RunId, admin: Admin, actor: Caller) -> RetryResult:
+    return await runs.retry(await admin.store(), admin.queue, run_id, now=utcnow(), actor=actor)
 
 
 @router.post(
@@ -77,8 +85,8 @@ async def retry_run(run_id: RunId, admin: Admin) -> RetryResult:
     summary="Cancel a run that has not ended (a running one: within seconds)",
     responses=responses(200, "Cancelled, or cancellation requested from its worker", 404),
 )
-async def cancel_run(run_id: RunId, admin: Admin) -> CancelResult:
-    return await runs.cancel(await admin.store(), admin.queue, run_id, now=utcnow())
+async def cancel_run(run_id: RunId, admin: Admin, actor: Caller) -> CancelResult:
+    return await runs.cancel(await admin.store(), admin.queue, run_id, now=utcnow(), actor=actor)
 
 
 @router.post(
@@ -87,9 +95,9 @@ async def cancel_run(run_id: RunId, admin: Admin) -> CancelResult:
     summary="Retry the FAILED and TIMEOUT runs a filter matches (a dry run by default)",
     responses=responses(200, "What matched, and what was retried", body=True),
 )
-async def bulk_retry_runs(request: BulkRetryRequest, admin: Admin) -> BulkRetryResult:
+async def bulk_retry_runs(request: BulkRetryRequest, admin: Admin, actor: Caller) -> BulkRetryResult:
     queue = DryRunQueue() if request.dry_run else admin.queue  # a dry run needs no queue
-    return await runs.bulk_retry(await admin.store(), queue, request, now=utcnow())
+    return await runs.bulk_retry(await admin.store(), queue, request, now=utcnow(), actor=actor)
 
 
 @router.delete(
@@ -99,6 +107,6 @@ async def bulk_retry_runs(request: BulkRetryRequest, admin: Admin) -> BulkRetryR
     status_code=204,
     responses=responses(204, "Deleted", 404),
 )
-async def delete_run(run_id: RunId, admin: Admin) -> Response[None]:
-    await runs.delete(await admin.store(), run_id)
+async def delete_run(run_id: RunId, admin: Admin, actor: Caller) -> Response[None]:
+    await runs.delete(await admin.store(), run_id, now=utcnow(), actor=actor)
     return Response(204)

@@ -25,8 +25,10 @@ async function attempt(operation, done) {
   }
 }
 
-export function runActions(run, { cancel, after, remove = false }) {
+// `operator`: the caller may change things (api.js role()); a viewer gets no button at all.
+export function runActions(run, { cancel, after, remove = false, operator }) {
   const buttons = [];
+  if (!operator) return buttons;
   if (RETRYABLE.includes(run.status)) {
     buttons.push(h("button", {
       type: "button", "aria-label": `Retry run ${run.id}`,

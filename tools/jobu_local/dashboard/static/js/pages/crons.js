@@ -3,7 +3,7 @@
 // next five fire times as the expression and zone are typed; enable/disable, pause/resume, run now,
 // delete.
 
-import { ApiError, del, get, parameters, post, put, query, schema } from "../api.js";
+import { ApiError, canOperate, del, get, parameters, post, put, query, schema } from "../api.js";
 import { strip } from "../charts.js";
 import { confirmAction, emptyRow, h, notify, pager, relative, replace, time } from "../dom.js";
 
@@ -19,13 +19,13 @@ const OVERLAP = [["allow", "run it too (allow)"], ["skip", "skip the slot (skip)
 const ZONES = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
 
 export async function render(main, search) {
-  const state = { page: Number(search.get("page")) || 1 };
+  const state = { page: Number(search.get("page")) || 1, operator: await canOperate() };
   const list = h("div", { id: "cron-list" });
   const formArea = h("div", { id: "cron-form-area" });
   replace(main,
     h("div", { class: "title" },
       h("h1", {}, "Cron jobs"),
-      h("button", { type: "button", class: "primary", id: "new-cron", onclick: () => openForm(formArea, null, reload) }, "New cron job")),
+      state.operator ? h("button", { type: "button", class: "primary", id: "new-cron", onclick: () => openForm(formArea, null, reload) }, "New cron job") : null),
     formArea,
     list);
   async function reload() { await renderList(list, state, formArea, reload); }
@@ -38,7 +38,7 @@ async function renderList(list, state, formArea, reload) {
   const ids = page.items.map((job) => job.id);
   const strips = ids.length ? await get(`/api/stats/recent-runs${query({ cron_ids: ids.join(","), per_job: 20 })}`) : [];
   const recent = Object.fromEntries(strips.map((entry) => [entry.cron_id, entry.runs]));
-  const rows = page.items.map((job) => row(job, recent[job.id] || [], formArea, reload));
+  const rows = page.items.map((job) => row(job, recent[job.id] || [], formArea, reload, state.operator));
   replace(list,
     h("table", { class: "grid" },
       h("caption", { class: "visually-hidden" }, "Cron jobs"),
@@ -48,7 +48,7 @@ async function renderList(list, state, formArea, reload) {
     pager(page, (number) => { state.page = number; reload(); }));
 }
 
-function row(job, runs, formArea, reload) {
+function row(job, runs, formArea, reload, operator) {
   const toggle = async () => {
     const changed = await act(() => post(`/api/crons/${job.id}/toggle`));
     if (changed) { notify(`${job.name} ${changed.is_enabled ? "enabled" : "disabled"}`); reload(); }
@@ -73,13 +73,19 @@ function row(job, runs, formArea, reload) {
     h("td", {}, job.next_run_at ? [time(job.next_run_at), h("div", { class: "muted small" }, relative(job.next_run_at))] : h("span", { class: "muted" }, "not scheduled")),
     h("td", {}, job.handler_name),
     h("td", {}, h("a", { href: `#/runs?cron_id=${job.id}`, class: "strip-link", "aria-label": `Runs of ${job.name}` }, strip(runs))),
-    h("td", {}, switchOf(job, toggle),
+    h("td", {}, operator ? switchOf(job, toggle) : stateOf(job),
       job.paused_at ? h("div", { class: "muted small" }, job.paused_until ? ["paused until ", time(job.paused_until)] : "paused") : null),
-    h("td", { class: "actions" },
+    h("td", { class: "actions" }, operator ? [
       h("button", { type: "button", onclick: runNow, "aria-label": `Run ${job.name} now` }, "Run now"),
       h("button", { type: "button", onclick: pauseOrResume, "aria-label": `${job.paused_at ? "Resume" : "Pause"} ${job.name}` }, job.paused_at ? "Resume" : "Pause"),
       h("button", { type: "button", onclick: () => openForm(formArea, job, reload), "aria-label": `Edit ${job.name}` }, "Edit"),
-      h("button", { type: "button", class: "danger", onclick: remove, "aria-label": `Delete ${job.name}` }, "Delete")));
+      h("button", { type: "button", class: "danger", onclick: remove, "aria-label": `Delete ${job.name}` }, "Delete")] : null));
+}
+
+// What the switch says, for a viewer: text, not a control.
+function stateOf(job) {
+  const paused = job.is_enabled && Boolean(job.paused_at);
+  return h("span", { class: "state" }, paused ? "Paused" : job.is_enabled ? "On" : "Off");
 }
 
 // Enabled, disabled, or enabled but paused: a paused job runs no more than a disabled one, so its

@@ -2,12 +2,13 @@
 // each with "Send a test" and its latest deliveries; a form for a new rule whose refusals are the
 // API's. The secret is write-only: the API never sends it back.
 
-import { del, get, post } from "../api.js";
+import { canOperate, del, get, post } from "../api.js";
 import { confirmAction, emptyRow, h, notify, replace, time } from "../dom.js";
 
-const EVENTS = ["FAILED", "TIMEOUT", "CANCELLED", "SUCCESS", "RECOVERED", "MISSED", "LATE"];
+const EVENTS = ["FAILED", "TIMEOUT", "CANCELLED", "EXPIRED", "SUCCESS", "RECOVERED", "MISSED", "LATE"];
 
 export async function render(main) {
+  const operator = await canOperate();
   const list = h("div", { id: "rules-list" });
   const formArea = h("div", { id: "rule-form-area" });
   const reload = async () => {
@@ -16,18 +17,18 @@ export async function render(main) {
       h("table", { class: "grid" },
         h("caption", { class: "visually-hidden" }, "Notification rules"),
         h("thead", {}, h("tr", {}, ...["Rule", "Handler", "Statuses", "Destination", "Enabled", "Actions"].map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", {}, rules.length ? rules.map((rule) => row(rule, reload)) : emptyRow(6, "No notification rules."))));
+        h("tbody", {}, rules.length ? rules.map((rule) => row(rule, reload, operator)) : emptyRow(6, "No notification rules."))));
   };
   replace(main, h("h1", {}, "Notifications"),
     h("p", { class: "muted" }, "Who is told when a handler's runs fail, time out, are cancelled, recover, or a cron slot is missed. A webhook's body is signed (X-Jobu-Signature: t=…,v1=HMAC-SHA256 of \"t.body\"); each outcome is sent once, retried with backoff until it is delivered."),
-    h("div", { class: "toolbar" },
-      h("button", { type: "button", class: "primary", id: "new-rule", onclick: () => openForm(formArea, reload) }, "New rule")),
+    operator ? h("div", { class: "toolbar" },
+      h("button", { type: "button", class: "primary", id: "new-rule", onclick: () => openForm(formArea, reload) }, "New rule")) : null,
     formArea, list);
   await reload();
   return {};
 }
 
-function row(rule, reload) {
+function row(rule, reload, operator) {
   const results = h("span", { class: "test-result", "aria-live": "polite" });
   const test = async () => {
     replace(results, "Sending …");
@@ -58,8 +59,8 @@ function row(rule, reload) {
     h("td", {}, h("code", {}, rule.webhook_url || rule.sns_topic_arn), rule.webhook_url && rule.secret_set ? h("span", { class: "muted" }, " (signed)") : null),
     h("td", {}, rule.is_enabled ? "yes" : "no"),
     h("td", { class: "actions" },
-      h("button", { type: "button", onclick: test, "aria-label": `Send a test through rule ${rule.id}` }, "Send a test"),
-      h("button", { type: "button", class: "danger", onclick: remove, "aria-label": `Delete rule ${rule.id}` }, "Delete"),
+      operator ? h("button", { type: "button", onclick: test, "aria-label": `Send a test through rule ${rule.id}` }, "Send a test") : null,
+      operator ? h("button", { type: "button", class: "danger", onclick: remove, "aria-label": `Delete rule ${rule.id}` }, "Delete") : null,
       results));
 }
 

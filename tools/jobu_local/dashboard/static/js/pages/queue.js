@@ -2,13 +2,13 @@
 // queue and of its dead-letter queue; one pool's dead-letter queue (the default pool's first, or the
 // one chosen) with a look at its messages and redrive back to that pool's work queue.
 
-import { get, post } from "../api.js";
+import { canOperate, get, post } from "../api.js";
 import { badge, confirmAction, emptyRow, h, notify, replace, time } from "../dom.js";
 
 const REFRESH_MS = 5000;
 
 export async function render(main) {
-  const state = { timer: null, pool: "default" };
+  const state = { timer: null, pool: "default", operator: await canOperate() };
   const body = h("div", { id: "queue-health" });
   replace(main, h("h1", {}, "Queue health"), body);
   const load = async () => {
@@ -51,7 +51,7 @@ export async function render(main) {
       h("section", { class: "panel", "aria-labelledby": "dlq-title" }, h("h2", { id: "dlq-title" }, `Dead-letter queue: pool ${state.pool}`),
         h("ul", { class: "tiles" },
           tile("Visible", depth.visible, null, "dlq-visible"), tile("In flight", depth.in_flight), tile("Delayed", depth.delayed)),
-        h("div", { class: "toolbar" }, redrive, running ? h("span", { class: "muted" }, " A redrive is running.") : null),
+        h("div", { class: "toolbar" }, state.operator ? redrive : null, running ? h("span", { class: "muted" }, " A redrive is running.") : null),
         Array.isArray(messages) ? peek(messages) : h("p", { class: "error" }, `Messages cannot be read: ${messages.failed}`),
         Array.isArray(tasks) ? redrives(tasks) : h("p", { class: "muted" }, `Redrive tasks cannot be listed here: ${tasks.failed.slice(0, 160)}`)));
   };

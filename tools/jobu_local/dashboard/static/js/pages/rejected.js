@@ -1,20 +1,21 @@
 // Rejected records: Kafka records the queue dispatcher refused, their raw value shown as stored
 // (text, base64 bytes, or a tombstone), the reason, and replay or discard.
 
-import { del, get, post, query } from "../api.js";
+import { canOperate, del, get, post, query } from "../api.js";
 import { confirmAction, emptyRow, h, notify, pager, replace, time } from "../dom.js";
 
 const PAGE_SIZE = 20;
 
 export async function render(main, search) {
   const state = { page: Number(search.get("page")) || 1 };
+  const operator = await canOperate();
   const list = h("div", { id: "rejected-list" });
   replace(main, h("h1", {}, "Rejected records"),
     h("p", { class: "muted" }, "Kafka records the queue dispatcher could not turn into runs. Replay one once its cause is fixed (a handler deployed, a cron job created); discard the rest."),
     list);
   const load = async () => {
     const page = await get(`/api/rejected${query({ page: state.page, size: PAGE_SIZE })}`);
-    const rows = page.items.map((record) => row(record, load));
+    const rows = page.items.map((record) => row(record, load, operator));
     replace(list,
       h("table", { class: "grid" },
         h("caption", { class: "visually-hidden" }, "Rejected records, newest first"),
@@ -39,7 +40,7 @@ export function value(encoding, raw, truncated = false) {
   return h("code", { class: "value" }, raw + (truncated ? " …" : ""));
 }
 
-function row(record, reload) {
+function row(record, reload, operator) {
   const where = record.source_topic !== null ? `${record.source_topic}:${record.source_partition}:${record.source_offset}` : "no coordinates";
   const valueCell = h("td", { class: "value-cell" }, value(record.raw_encoding, record.raw_preview, record.raw_truncated));
   const showAll = async () => {
@@ -74,6 +75,6 @@ function row(record, reload) {
     valueCell,
     h("td", { class: "actions" },
       record.raw_truncated ? h("button", { type: "button", onclick: showAll, "aria-label": `Show the whole value of record ${record.id}` }, "Show all") : null,
-      h("button", { type: "button", onclick: replay, "aria-label": `Replay record ${record.id}` }, "Replay"),
-      h("button", { type: "button", class: "danger", onclick: discard, "aria-label": `Discard record ${record.id}` }, "Discard")));
+      operator ? h("button", { type: "button", onclick: replay, "aria-label": `Replay record ${record.id}` }, "Replay") : null,
+      operator ? h("button", { type: "button", class: "danger", onclick: discard, "aria-label": `Discard record ${record.id}` }, "Discard") : null));
 }

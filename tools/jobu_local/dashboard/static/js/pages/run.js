@@ -1,7 +1,7 @@
 // One run: params with where each came from, result, error, attempts and times, its chain (parent and
 // children), and its log lines (read like `jobu logs --execution-id N`), with a Logs Insights link on AWS.
 
-import { context, get, query } from "../api.js";
+import { canOperate, context, get, query } from "../api.js";
 import { badge, duration, h, json, replace, time } from "../dom.js";
 import { canCancel, runActions } from "./actions.js";
 
@@ -10,7 +10,7 @@ const REFRESH_MS = 3000;
 
 export async function render(main, runId) {
   const state = { timer: null, key: null, logs: null, lines: null };
-  const [cancel, found] = await Promise.all([canCancel(), context()]);
+  const [cancel, found, operator] = await Promise.all([canCancel(), context(), canOperate()]);
   const load = async () => {
     const run = await get(`/api/jobs/${runId}`);
     // the page is rebuilt only when the run changed (so focus and scrolling stay put while it runs)
@@ -22,7 +22,7 @@ export async function render(main, runId) {
       replace(main,
         h("p", {}, h("a", { href: run.job_id ? `#/runs?cron_id=${run.job_id}` : "#/runs" }, "← Runs")),
         h("div", { class: "title" }, h("h1", {}, `Run #${run.id} `, badge(run.status)),
-          h("div", { class: "actions" }, ...runActions(run, { cancel, after: load, remove: true }))),
+          h("div", { class: "actions" }, ...runActions(run, { cancel, operator, after: load, remove: true }))),
         summary(run), params(run), outcome(run), chain(run), state.logs);
       state.lines = await showLogs(state.logs, run, found.logs);
     } else if (state.lines === 0) {

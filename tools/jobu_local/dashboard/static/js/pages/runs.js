@@ -2,7 +2,7 @@
 // per minute and their durations, the page of runs with retry and cancel, auto-refresh, and bulk
 // retry of the filtered set after a confirmation that shows the count (the API's dry run).
 
-import { get, post, query } from "../api.js";
+import { canOperate, get, post, query } from "../api.js";
 import { durations, legend, runsPerBucket } from "../charts.js";
 import { STATUSES, badge, confirmAction, duration, emptyRow, h, notify, pager, replace, time } from "../dom.js";
 import { canCancel, runActions } from "./actions.js";
@@ -22,7 +22,7 @@ const fromInput = (value) => (value ? `${value}:00Z` : "");
 export async function render(main, search) {
   const filters = filtersFrom(search);
   const state = { page: Number(search.get("page")) || 1, timer: null };
-  const [crons, handlers, cancel] = await Promise.all([get("/api/crons?size=100"), get("/api/handlers"), canCancel()]);
+  const [crons, handlers, cancel, operator] = await Promise.all([get("/api/crons?size=100"), get("/api/handlers"), canCancel(), canOperate()]);
 
   const control = (name, label, element) => {
     element.id = `filter-${name}`;
@@ -58,7 +58,7 @@ export async function render(main, search) {
   replace(main,
     h("div", { class: "title" }, h("h1", {}, "Runs"),
       h("div", { class: "check" }, refresh, h("label", { for: "auto-refresh" }, "Refresh every 5 s"))),
-    form, counts, charts, h("div", { class: "toolbar" }, bulk), table);
+    form, counts, charts, operator ? h("div", { class: "toolbar" }, bulk) : null, table);
 
   const where = Object.fromEntries(Object.entries(filters).filter(([, value]) => value));
   const load = async () => {
@@ -69,7 +69,7 @@ export async function render(main, search) {
     ]);
     renderCounts(counts, found, where);
     renderCharts(charts, timeline);
-    renderTable(table, page, cancel, load, (number) => { state.page = number; load(); });
+    renderTable(table, page, { cancel, operator }, load, (number) => { state.page = number; load(); });
   };
   bulk.addEventListener("click", () => bulkRetry(where, load));
   await load();
@@ -97,7 +97,7 @@ function renderCharts(element, timeline) {
       legend([["line-average", "average"], ["line-longest", "longest"]])));
 }
 
-function renderTable(element, page, cancel, reload, onPage) {
+function renderTable(element, page, { cancel, operator }, reload, onPage) {
   const rows = page.items.map((run) => h("tr", { dataset: { runId: run.id } },
     h("th", { scope: "row" }, h("a", { href: `#/runs/${run.id}` }, `#${run.id}`)),
     h("td", {}, badge(run.status)),
@@ -108,7 +108,7 @@ function renderTable(element, page, cancel, reload, onPage) {
     h("td", {}, time(run.created_at)),
     h("td", {}, duration(run)),
     h("td", { class: "error-cell" }, run.error_message ? h("span", { title: run.error_message }, run.error_message.slice(0, 80)) : ""),
-    h("td", { class: "actions" }, ...runActions(run, { cancel, after: reload }))));
+    h("td", { class: "actions" }, ...runActions(run, { cancel, operator, after: reload }))));
   replace(element,
     h("table", { class: "grid" },
       h("caption", { class: "visually-hidden" }, "Runs, newest first"),

@@ -16,14 +16,14 @@ WHERE e.id = :id;
 -- name: execution_summary^
 SELECT e.id, e.job_id, c.name AS cron_name, e.handler_name, e.scheduled_time, e.status, e.param_source,
        e.retry_count, e.max_retry, e.started_at, e.finished_at, e.created_at, e.parent_execution_id,
-       SUBSTR(e.error_message, 1, 500) AS error_message
+       SUBSTR(e.error_message, 1, 500) AS error_message, e.priority, e.tags
 FROM job_executions AS e LEFT JOIN cron_jobs AS c ON c.id = e.job_id
 WHERE e.id = :id;
 
 -- name: execution_children
 SELECT e.id, e.job_id, c.name AS cron_name, e.handler_name, e.scheduled_time, e.status, e.param_source,
        e.retry_count, e.max_retry, e.started_at, e.finished_at, e.created_at, e.parent_execution_id,
-       SUBSTR(e.error_message, 1, 500) AS error_message
+       SUBSTR(e.error_message, 1, 500) AS error_message, e.priority, e.tags
 FROM job_executions AS e LEFT JOIN cron_jobs AS c ON c.id = e.job_id
 WHERE e.parent_execution_id = :id
 ORDER BY e.id
@@ -110,6 +110,30 @@ WHERE id = :id AND status = 'RUNNING' AND cancel_requested_at IS NULL;
 
 -- name: cancel_requested$
 SELECT cancel_requested_at FROM job_executions WHERE id = :id;
+
+-- name: expire_run!
+-- A run that was never started by its expires_at ends EXPIRED and never starts (docs/executions.md).
+UPDATE job_executions
+SET status = 'EXPIRED', finished_at = :now, deadline_at = NULL,
+    error_message = 'expired: not started by its expires_at'
+WHERE id = :id AND status IN ('WAITING', 'PENDING') AND started_at IS NULL AND expires_at <= :now;
+
+-- name: expire_runs!
+-- The sweeper's: every run never started by its expires_at, sent or not.
+UPDATE job_executions
+SET status = 'EXPIRED', finished_at = :now, deadline_at = NULL,
+    error_message = 'expired: not started by its expires_at'
+WHERE status IN ('WAITING', 'PENDING') AND started_at IS NULL AND expires_at <= :now;
+
+-- name: delayed_executions_due
+-- PENDING runs left unsent on purpose (run_at / delay_seconds beyond what SQS can delay) whose time
+-- comes within the horizon (SQS's longest delay): the sweeper sends them with the delay that is left.
+-- Younger rows than the grace are left to their sender; unqueued_executions takes those already due.
+SELECT * FROM job_executions
+WHERE status = 'PENDING' AND queued_at IS NULL AND available_at > :cutoff AND available_at <= :horizon
+  AND created_at <= :cutoff
+ORDER BY available_at, id
+LIMIT :limit;
 
 -- name: cancel_waiting_runs_of_job!
 -- A job being deleted: its WAITING run would never be promoted (nothing waits on a job that is gone).

@@ -11,18 +11,20 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:statuses IS NULL OR JSON_CONTAINS(:statuses, JSON_QUOTE(e.status)))
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
-  AND (:to_date IS NULL OR e.created_at <= :to_date);
+  AND (:to_date IS NULL OR e.created_at <= :to_date)
+  AND (:tags IS NULL OR JSON_CONTAINS(e.tags, :tags));
 
 -- name: page_executions
 SELECT e.id, e.job_id, c.name AS cron_name, e.handler_name, e.scheduled_time, e.status, e.param_source,
        e.retry_count, e.max_retry, e.started_at, e.finished_at, e.created_at, e.parent_execution_id,
-       SUBSTR(e.error_message, 1, 500) AS error_message
+       SUBSTR(e.error_message, 1, 500) AS error_message, e.priority, e.tags
 FROM job_executions AS e LEFT JOIN cron_jobs AS c ON c.id = e.job_id
 WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:statuses IS NULL OR JSON_CONTAINS(:statuses, JSON_QUOTE(e.status)))
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
+  AND (:tags IS NULL OR JSON_CONTAINS(e.tags, :tags))
 ORDER BY e.id DESC
 LIMIT :limit OFFSET :offset;
 
@@ -49,17 +51,54 @@ VALUES (:job_id, :handler_name, :status, :params, 'manual', :max_retry, :timeout
 
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
+-- A run with an idempotency key is made only by the record that holds the key's claim
+-- (claim_idempotency_keys, in the same transaction); the others are duplicates.
 INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
                             available_at, source_topic, source_partition, source_offset, created_at,
-                            params_provenance)
+                            params_provenance, expires_at, idempotency_key, priority, tags, concurrency_key)
 SELECT r.job_id, r.handler_name, 'PENDING', r.params, 'event', r.max_retry, r.timeout_seconds,
-       :now, r.source_topic, r.source_partition, r.source_offset, :now, r.params_provenance
+       COALESCE(r.available_at, :now), r.source_topic, r.source_partition, r.source_offset, :now,
+       r.params_provenance, r.expires_at, r.idempotency_key, COALESCE(r.priority, 'normal'), r.tags,
+       r.concurrency_key
 FROM JSON_TABLE(:rows, '$[*]' COLUMNS (
     job_id BIGINT PATH '$.job_id', handler_name VARCHAR(200) PATH '$.handler_name',
     params JSON PATH '$.params', max_retry INT PATH '$.max_retry', timeout_seconds INT PATH '$.timeout_seconds',
     source_topic VARCHAR(249) PATH '$.source_topic', source_partition INT PATH '$.source_partition',
-    source_offset BIGINT PATH '$.source_offset', params_provenance JSON PATH '$.params_provenance')) AS r
+    source_offset BIGINT PATH '$.source_offset', params_provenance JSON PATH '$.params_provenance',
+    available_at DATETIME(6) PATH '$.available_at', expires_at DATETIME(6) PATH '$.expires_at',
+    idempotency_key VARCHAR(200) PATH '$.idempotency_key', priority VARCHAR(8) PATH '$.priority',
+    tags JSON PATH '$.tags', concurrency_key VARCHAR(200) PATH '$.concurrency_key',
+    claimed_by VARCHAR(400) PATH '$.claimed_by')) AS r
+WHERE r.idempotency_key IS NULL
+   OR EXISTS (SELECT 1 FROM idempotency_keys AS k
+              WHERE k.handler_name = r.handler_name AND k.idempotency_key = r.idempotency_key
+                AND k.claimed_by = r.claimed_by)
 ON DUPLICATE KEY UPDATE id = job_executions.id;
+
+-- name: claim_idempotency_keys!
+-- Each (handler, key) once: a key held by a claim that has not expired stays with its holder (a second
+-- dispatcher waits on the primary key until the first commits, then finds it held); an expired claim
+-- passes to the new request. expires_at is assigned last: MySQL applies the assignments in order, so
+-- each test reads the old claim's expiry.
+INSERT INTO idempotency_keys (handler_name, idempotency_key, claimed_by, expires_at, created_at)
+SELECT k.handler_name, k.idempotency_key, k.claimed_by, k.expires_at, :now
+FROM JSON_TABLE(:keys, '$[*]' COLUMNS (
+    handler_name VARCHAR(200) PATH '$.handler_name', idempotency_key VARCHAR(200) PATH '$.idempotency_key',
+    claimed_by VARCHAR(400) PATH '$.claimed_by', expires_at DATETIME(6) PATH '$.expires_at')) AS k
+ORDER BY k.handler_name, k.idempotency_key
+ON DUPLICATE KEY UPDATE
+    claimed_by = IF(idempotency_keys.expires_at <= VALUES(created_at), VALUES(claimed_by), idempotency_keys.claimed_by),
+    created_at = IF(idempotency_keys.expires_at <= VALUES(created_at), VALUES(created_at), idempotency_keys.created_at),
+    expires_at = IF(idempotency_keys.expires_at <= VALUES(created_at), VALUES(expires_at), idempotency_keys.expires_at);
+
+-- name: idempotency_claims
+-- Who holds each key, and the latest run made with it (the run a duplicate is a duplicate of).
+SELECT k.handler_name, k.idempotency_key, c.claimed_by,
+       (SELECT MAX(e.id) FROM job_executions AS e
+        WHERE e.handler_name = k.handler_name AND e.idempotency_key = k.idempotency_key) AS execution_id
+FROM JSON_TABLE(:keys, '$[*]' COLUMNS (
+    handler_name VARCHAR(200) PATH '$.handler_name', idempotency_key VARCHAR(200) PATH '$.idempotency_key')) AS k
+LEFT JOIN idempotency_keys AS c ON c.handler_name = k.handler_name AND c.idempotency_key = k.idempotency_key;
 
 -- name: unqueued_executions_for_sources
 SELECT e.* FROM job_executions AS e
@@ -125,16 +164,18 @@ ORDER BY e.id;
 -- name: delete_finished_runs!
 -- Retention: the oldest finished runs past the cutoff, a bounded batch per statement.
 DELETE FROM job_executions
-WHERE status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED') AND finished_at < :cutoff
+WHERE status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED', 'EXPIRED') AND finished_at < :cutoff
 ORDER BY finished_at LIMIT :limit;
 
 -- name: claim_execution!
--- The conditional update that decides who runs: only a PENDING row of the message's attempt. A
--- cancel request left by an earlier attempt is cleared: it was not for this one. MySQL
+-- The conditional update that decides who runs: only a PENDING row of the message's attempt, and not
+-- a run never started by its expires_at (the worker then records it EXPIRED). A cancel request left
+-- by an earlier attempt is cleared: it was not for this one. MySQL
 -- and MariaDB have no UPDATE ... RETURNING, so the store reads the claimed row next, on the same
 -- connection. The deadline is the run's own timeout from now (timeout_base = now + the worker's
 -- margin), or deadline_at if that comes first.
 UPDATE job_executions
 SET status = 'RUNNING', started_at = :now, finished_at = NULL, cancel_requested_at = NULL,
     deadline_at = LEAST(DATE_ADD(:timeout_base, INTERVAL timeout_seconds SECOND), :deadline_at)
-WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt;
+WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt
+  AND (expires_at IS NULL OR started_at IS NOT NULL OR expires_at > :now);

@@ -11,12 +11,13 @@ WHERE (CAST(:job_id AS BIGINT) IS NULL OR e.job_id = :job_id)
        OR e.status IN (SELECT jsonb_array_elements_text(CAST(:statuses AS JSONB))))
   AND (CAST(:handler_name AS TEXT) IS NULL OR e.handler_name = :handler_name)
   AND (CAST(:from_date AS TIMESTAMPTZ) IS NULL OR e.created_at >= :from_date)
-  AND (CAST(:to_date AS TIMESTAMPTZ) IS NULL OR e.created_at <= :to_date);
+  AND (CAST(:to_date AS TIMESTAMPTZ) IS NULL OR e.created_at <= :to_date)
+  AND (CAST(:tags AS JSONB) IS NULL OR e.tags @> CAST(:tags AS JSONB));
 
 -- name: page_executions
 SELECT e.id, e.job_id, c.name AS cron_name, e.handler_name, e.scheduled_time, e.status, e.param_source,
        e.retry_count, e.max_retry, e.started_at, e.finished_at, e.created_at, e.parent_execution_id,
-       SUBSTR(e.error_message, 1, 500) AS error_message
+       SUBSTR(e.error_message, 1, 500) AS error_message, e.priority, e.tags
 FROM job_executions AS e LEFT JOIN cron_jobs AS c ON c.id = e.job_id
 WHERE (CAST(:job_id AS BIGINT) IS NULL OR e.job_id = :job_id)
   AND (CAST(:statuses AS JSONB) IS NULL
@@ -24,6 +25,7 @@ WHERE (CAST(:job_id AS BIGINT) IS NULL OR e.job_id = :job_id)
   AND (CAST(:handler_name AS TEXT) IS NULL OR e.handler_name = :handler_name)
   AND (CAST(:from_date AS TIMESTAMPTZ) IS NULL OR e.created_at >= :from_date)
   AND (CAST(:to_date AS TIMESTAMPTZ) IS NULL OR e.created_at <= :to_date)
+  AND (CAST(:tags AS JSONB) IS NULL OR e.tags @> CAST(:tags AS JSONB))
 ORDER BY e.id DESC
 LIMIT :limit OFFSET :offset;
 
@@ -51,16 +53,46 @@ RETURNING id;
 
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
+-- A run with an idempotency key is made only by the record that holds the key's claim
+-- (claim_idempotency_keys, in the same transaction); the others are duplicates.
 INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
                             available_at, source_topic, source_partition, source_offset, created_at,
-                            params_provenance)
+                            params_provenance, expires_at, idempotency_key, priority, tags, concurrency_key)
 SELECT r.job_id, r.handler_name, 'PENDING', r.params, 'event', r.max_retry, r.timeout_seconds,
-       CAST(:now AS TIMESTAMPTZ), r.source_topic, r.source_partition, r.source_offset, CAST(:now AS TIMESTAMPTZ),
-       r.params_provenance
+       COALESCE(r.available_at, CAST(:now AS TIMESTAMPTZ)), r.source_topic, r.source_partition, r.source_offset,
+       CAST(:now AS TIMESTAMPTZ), r.params_provenance, r.expires_at, r.idempotency_key,
+       COALESCE(r.priority, 'normal'), r.tags, r.concurrency_key
 FROM jsonb_to_recordset(CAST(:rows AS JSONB)) AS r (
     job_id BIGINT, handler_name TEXT, params JSONB, max_retry INTEGER, timeout_seconds INTEGER,
-    source_topic TEXT, source_partition INTEGER, source_offset BIGINT, params_provenance JSONB)
+    source_topic TEXT, source_partition INTEGER, source_offset BIGINT, params_provenance JSONB,
+    available_at TIMESTAMPTZ, expires_at TIMESTAMPTZ, idempotency_key TEXT, priority TEXT, tags JSONB,
+    concurrency_key TEXT, claimed_by TEXT)
+WHERE r.idempotency_key IS NULL
+   OR EXISTS (SELECT 1 FROM idempotency_keys AS k
+              WHERE k.handler_name = r.handler_name AND k.idempotency_key = r.idempotency_key
+                AND k.claimed_by = r.claimed_by)
 ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING;
+
+-- name: claim_idempotency_keys!
+-- Each (handler, key) once: a key held by a claim that has not expired stays with its holder (a second
+-- dispatcher waits on the primary key until the first commits, then finds it held); an expired claim
+-- passes to the new request.
+INSERT INTO idempotency_keys (handler_name, idempotency_key, claimed_by, expires_at, created_at)
+SELECT k.handler_name, k.idempotency_key, k.claimed_by, k.expires_at, CAST(:now AS TIMESTAMPTZ)
+FROM jsonb_to_recordset(CAST(:keys AS JSONB)) AS k (
+    handler_name TEXT, idempotency_key TEXT, claimed_by TEXT, expires_at TIMESTAMPTZ)
+ORDER BY k.handler_name, k.idempotency_key
+ON CONFLICT (handler_name, idempotency_key) DO UPDATE
+SET claimed_by = EXCLUDED.claimed_by, expires_at = EXCLUDED.expires_at, created_at = EXCLUDED.created_at
+WHERE idempotency_keys.expires_at <= EXCLUDED.created_at;
+
+-- name: idempotency_claims
+-- Who holds each key, and the latest run made with it (the run a duplicate is a duplicate of).
+SELECT k.handler_name, k.idempotency_key, c.claimed_by,
+       (SELECT MAX(e.id) FROM job_executions AS e
+        WHERE e.handler_name = k.handler_name AND e.idempotency_key = k.idempotency_key) AS execution_id
+FROM jsonb_to_recordset(CAST(:keys AS JSONB)) AS k (handler_name TEXT, idempotency_key TEXT)
+LEFT JOIN idempotency_keys AS c ON c.handler_name = k.handler_name AND c.idempotency_key = k.idempotency_key;
 
 -- name: unqueued_executions_for_sources
 SELECT e.* FROM job_executions AS e
@@ -129,13 +161,14 @@ ORDER BY e.id;
 -- again as it is now (PostgreSQL re-checks only the outer WHERE), so a retried run is never deleted.
 DELETE FROM job_executions
 WHERE id IN (SELECT id FROM job_executions
-             WHERE status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED') AND finished_at < :cutoff
+             WHERE status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED', 'EXPIRED') AND finished_at < :cutoff
              ORDER BY finished_at LIMIT :limit)
-  AND status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED') AND finished_at < :cutoff;
+  AND status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED', 'EXPIRED') AND finished_at < :cutoff;
 
 -- name: claim_execution^
 -- The conditional update that decides who runs: only a PENDING row of the message's attempt. A
--- cancel request left by an earlier attempt is cleared: it was not for this one. It
+-- cancel request left by an earlier attempt is cleared: it was not for this one. A run never started
+-- by its expires_at is refused (the worker then records it EXPIRED). It
 -- returns the claimed run, so reading and claiming are one statement. The deadline is the run's own
 -- timeout from now (timeout_base = now + the worker's margin), or deadline_at if that comes first.
 UPDATE job_executions
@@ -143,4 +176,5 @@ SET status = 'RUNNING', started_at = :now, finished_at = NULL, cancel_requested_
     deadline_at = LEAST(CAST(:timeout_base AS TIMESTAMPTZ) + timeout_seconds * INTERVAL '1 second',
                         CAST(:deadline_at AS TIMESTAMPTZ))
 WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt
+  AND (expires_at IS NULL OR started_at IS NOT NULL OR expires_at > CAST(:now AS TIMESTAMPTZ))
 RETURNING *;

@@ -11,18 +11,22 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:statuses IS NULL OR e.status IN (SELECT value FROM json_each(:statuses)))
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
-  AND (:to_date IS NULL OR e.created_at <= :to_date);
+  AND (:to_date IS NULL OR e.created_at <= :to_date)
+  AND (:tags IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(:tags) AS t
+                                     WHERE t.value NOT IN (SELECT value FROM json_each(e.tags))));
 
 -- name: page_executions
 SELECT e.id, e.job_id, c.name AS cron_name, e.handler_name, e.scheduled_time, e.status, e.param_source,
        e.retry_count, e.max_retry, e.started_at, e.finished_at, e.created_at, e.parent_execution_id,
-       SUBSTR(e.error_message, 1, 500) AS error_message
+       SUBSTR(e.error_message, 1, 500) AS error_message, e.priority, e.tags
 FROM job_executions AS e LEFT JOIN cron_jobs AS c ON c.id = e.job_id
 WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:statuses IS NULL OR e.status IN (SELECT value FROM json_each(:statuses)))
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
+  AND (:tags IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(:tags) AS t
+                                     WHERE t.value NOT IN (SELECT value FROM json_each(e.tags))))
 ORDER BY e.id DESC
 LIMIT :limit OFFSET :offset;
 
@@ -47,17 +51,49 @@ VALUES (:job_id, :handler_name, :status, :params, 'manual', :max_retry, :timeout
 
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
+-- A run with an idempotency key is made only by the record that holds the key's claim
+-- (claim_idempotency_keys, in the same transaction); the others are duplicates.
 INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
                             available_at, source_topic, source_partition, source_offset, created_at,
-                            params_provenance)
+                            params_provenance, expires_at, idempotency_key, priority, tags, concurrency_key)
 SELECT json_extract(r.value, '$.job_id'), json_extract(r.value, '$.handler_name'), 'PENDING',
        json_extract(r.value, '$.params'), 'event', json_extract(r.value, '$.max_retry'),
-       json_extract(r.value, '$.timeout_seconds'), :now, json_extract(r.value, '$.source_topic'),
-       json_extract(r.value, '$.source_partition'), json_extract(r.value, '$.source_offset'), :now,
-       json_extract(r.value, '$.params_provenance')
+       json_extract(r.value, '$.timeout_seconds'), COALESCE(json_extract(r.value, '$.available_at'), :now),
+       json_extract(r.value, '$.source_topic'), json_extract(r.value, '$.source_partition'),
+       json_extract(r.value, '$.source_offset'), :now, json_extract(r.value, '$.params_provenance'),
+       json_extract(r.value, '$.expires_at'), json_extract(r.value, '$.idempotency_key'),
+       COALESCE(json_extract(r.value, '$.priority'), 'normal'), json_extract(r.value, '$.tags'),
+       json_extract(r.value, '$.concurrency_key')
 FROM json_each(:rows) AS r
-WHERE true
+WHERE json_extract(r.value, '$.idempotency_key') IS NULL
+   OR EXISTS (SELECT 1 FROM idempotency_keys AS k
+              WHERE k.handler_name = json_extract(r.value, '$.handler_name')
+                AND k.idempotency_key = json_extract(r.value, '$.idempotency_key')
+                AND k.claimed_by = json_extract(r.value, '$.claimed_by'))
 ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING;
+
+-- name: claim_idempotency_keys!
+-- Each (handler, key) once: a key held by a claim that has not expired stays with its holder; an
+-- expired claim passes to the new request.
+INSERT INTO idempotency_keys (handler_name, idempotency_key, claimed_by, expires_at, created_at)
+SELECT json_extract(k.value, '$.handler_name'), json_extract(k.value, '$.idempotency_key'),
+       json_extract(k.value, '$.claimed_by'), json_extract(k.value, '$.expires_at'), :now
+FROM json_each(:keys) AS k
+WHERE true
+ON CONFLICT (handler_name, idempotency_key) DO UPDATE
+SET claimed_by = excluded.claimed_by, expires_at = excluded.expires_at, created_at = excluded.created_at
+WHERE idempotency_keys.expires_at <= excluded.created_at;
+
+-- name: idempotency_claims
+-- Who holds each key, and the latest run made with it (the run a duplicate is a duplicate of).
+SELECT json_extract(k.value, '$.handler_name') AS handler_name,
+       json_extract(k.value, '$.idempotency_key') AS idempotency_key, c.claimed_by,
+       (SELECT MAX(e.id) FROM job_executions AS e
+        WHERE e.handler_name = json_extract(k.value, '$.handler_name')
+          AND e.idempotency_key = json_extract(k.value, '$.idempotency_key')) AS execution_id
+FROM json_each(:keys) AS k
+LEFT JOIN idempotency_keys AS c ON c.handler_name = json_extract(k.value, '$.handler_name')
+                               AND c.idempotency_key = json_extract(k.value, '$.idempotency_key');
 
 -- name: unqueued_executions_for_sources
 SELECT e.* FROM json_each(:sources) AS s
@@ -124,13 +160,14 @@ ORDER BY e.id;
 -- again as it is now (PostgreSQL re-checks only the outer WHERE), so a retried run is never deleted.
 DELETE FROM job_executions
 WHERE id IN (SELECT id FROM job_executions
-             WHERE status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED') AND finished_at < :cutoff
+             WHERE status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED', 'EXPIRED') AND finished_at < :cutoff
              ORDER BY finished_at LIMIT :limit)
-  AND status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED') AND finished_at < :cutoff;
+  AND status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'CANCELLED', 'EXPIRED') AND finished_at < :cutoff;
 
 -- name: claim_execution^
 -- The conditional update that decides who runs: only a PENDING row of the message's attempt. A
--- cancel request left by an earlier attempt is cleared: it was not for this one. It
+-- cancel request left by an earlier attempt is cleared: it was not for this one. A run never started
+-- by its expires_at is refused (the worker then records it EXPIRED). It
 -- returns the claimed run, so reading and claiming are one statement. The deadline is the run's own
 -- timeout from now (timeout_base = now + the worker's margin), or deadline_at if that comes first.
 -- strftime's %f has milliseconds: '000' pads them to the microseconds jobu stores (TIME_FORMAT), so
@@ -140,4 +177,5 @@ SET status = 'RUNNING', started_at = :now, finished_at = NULL, cancel_requested_
     deadline_at = MIN(strftime('%Y-%m-%d %H:%M:%f', :timeout_base, '+' || timeout_seconds || ' seconds') || '000',
                       :deadline_at)
 WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt
+  AND (expires_at IS NULL OR started_at IS NOT NULL OR expires_at > :now)
 RETURNING *;

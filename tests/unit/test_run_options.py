@@ -1,0 +1,59 @@
+"""The flow control fields of a run request: what each resolves to against the clock, and what is refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from jobu.documents import FieldError
+from jobu.models import JobMessage
+from jobu.run_options import RunOptions
+
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+def test_absent_fields_are_the_defaults() -> None:
+    options = JobMessage.parse({"handler_name": "sample"}).options
+    assert options == RunOptions()
+    schedule = options.schedule(NOW)
+    assert (schedule.available_at, schedule.expires_at, schedule.idempotency_expires_at) == (NOW, None, None)
+    assert (options.priority, options.tags, options.concurrency_key) == ("normal", (), None)
+
+
+def test_times_resolve_against_the_clock() -> None:
+    delayed = RunOptions.parse({"delay_seconds": 90, "ttl_seconds": 600, "idempotency_key": "k"}).schedule(
+        NOW
+    )
+    assert delayed.available_at == NOW + timedelta(seconds=90)
+    assert delayed.expires_at == NOW + timedelta(seconds=600)
+    assert delayed.idempotency_expires_at == NOW + timedelta(days=1)
+
+    at = RunOptions.parse({"run_at": "2026-12-07T13:30:00+01:00", "expires_at": "2026-12-07T13:00:00Z"})
+    scheduled = at.schedule(NOW)
+    assert (scheduled.available_at, scheduled.expires_at) == (
+        NOW + timedelta(minutes=30),
+        NOW + timedelta(hours=1),
+    )
+    # a run_at passed already: runnable at once
+    assert RunOptions.parse({"run_at": "2026-12-01T00:00:00Z"}).schedule(NOW).available_at == NOW
+
+
+def test_tags_keep_their_order_once_each() -> None:
+    assert RunOptions.parse({"tags": ["b", "a", "b"]}).tags == ("b", "a")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"run_at": "2026-12-07T13:30:00+00:00", "expires_at": "2026-12-07T13:00:00Z"}, "expires_at"),
+        ({"tags": ["a,b"]}, "tags[0]"),
+        ({"priority": 1}, "priority"),
+        ({"idempotency_key": True}, "idempotency_key"),
+        ({"expires_at": "2026-12-07"}, "expires_at"),
+    ],
+)
+def test_a_bad_value_names_its_field(fields: dict[str, object], field: str) -> None:
+    with pytest.raises(FieldError) as refused:
+        RunOptions.parse(fields).schedule(NOW)
+    assert refused.value.field == field
