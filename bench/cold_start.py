@@ -297,8 +297,10 @@ class Fixture:
         # to a floor process that never ticks
         now = self.slot()
         for job_id in self.cron_jobs:
+            job = self.loop.run_until_complete(self.store.cron_jobs.get(job_id))
+            assert job is not None  # the bench made it
             self.loop.run_until_complete(
-                self.store.cron_jobs.set_enabled(job_id, enabled=False, next_run_at=None, now=now)
+                self.store.cron_jobs.set_enabled(job, enabled=False, next_run_at=now, now=now)
             )
         self.cron_jobs.clear()
         return [getattr(self, f"_{kind}")() for _ in range(count)]

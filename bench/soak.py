@@ -11,9 +11,11 @@ and injects: SendMessageBatch failures after the INSERT (dispatchers and workers
 SQS deliveries, workers killed with SIGKILL (some mid-run), a flaky transactional handler, and
 on PostgreSQL an immediate (crash) restart of a private server it starts on a free port.
 
-At the end, from the database: each valid record has exactly one run; runs + rejected records
-= records; nothing WAITING, PENDING or RUNNING; FAILED or TIMEOUT only with retries exhausted;
-the DLQ empty; the transactional handler's effect exactly once per SUCCESS and never otherwise.
+At the end, from the database: each valid record has exactly one run, except that the records
+carrying one idempotency key (a fifth of them, about ten a key) have exactly one run between them;
+runs + rejected records + duplicates by key = records; nothing WAITING, PENDING or RUNNING; FAILED
+or TIMEOUT only with retries exhausted; the DLQ empty; the transactional handler's effect exactly
+once per SUCCESS and never otherwise.
 It prints the counts and exits 1 on any violation; the last line is `violations N`.
 
     .venv/bin/python bench/soak.py --backend postgres --events 10000 [--seed 1] [--workers 4]
@@ -68,6 +70,8 @@ class Faults:
     duplicate_batch: float = 0.10
     repeated_offset: float = 0.05
     bad_record: float = 0.08
+    # records that carry an idempotency key (of a few keys each): one run per key, whatever arrives
+    idempotency_key: float = 0.2
     send_failure: float = 0.05
     duplicate_send: float = 0.05
     handler_failure: float = 0.15
@@ -80,6 +84,8 @@ class Faults:
 class Produced:
     valid: set[str] = field(default_factory=set)
     rejected: set[str] = field(default_factory=set)
+    # the valid records with an idempotency key: record key -> (handler, idempotency key)
+    keyed: dict[str, tuple[str, str]] = field(default_factory=dict)
     deliveries: int = 0
     duplicate_deliveries: int = 0
     failed_deliveries: int = 0
@@ -200,23 +206,36 @@ class Context:
         return 60_000
 
 
-def record_value(rng: random.Random, faults: Faults, seed: int) -> tuple[bytes | None, bool]:
-    """A record's value, and whether it is a valid job message."""
+def record_value(
+    rng: random.Random, faults: Faults, seed: int, keys: int
+) -> tuple[bytes | None, bool, tuple[str, str] | None]:
+    """A record's value, whether it is a valid job message, and its (handler, idempotency key) if it
+    has one: a key drawn from `keys`, so records of one key meet across batches and partitions."""
     if rng.random() < faults.bad_record:
-        return rng.choice(
-            [
-                None,  # a tombstone
-                b"\xff\xfe not text",
-                b"{not json",
-                b'{"handler_name": "soak_effect", "params": {"name": "nul \\u0000"}}',
-                b'{"handler_name": "no_such_handler"}',
-                b'{"handler_name": "soak_effect", "params": ' + b"[" * 2000 + b"]" * 2000 + b"}",
-            ]
-        ), False
+        return (
+            rng.choice(
+                [
+                    None,  # a tombstone
+                    b"\xff\xfe not text",
+                    b"{not json",
+                    b'{"handler_name": "soak_effect", "params": {"name": "nul \\u0000"}}',
+                    b'{"handler_name": "no_such_handler"}',
+                    b'{"handler_name": "soak_effect", "params": ' + b"[" * 2000 + b"]" * 2000 + b"}",
+                    b'{"handler_name": "sample", "idempotency_key": ""}',
+                    b'{"handler_name": "sample", "tags": "not a list", "delay_seconds": -1}',
+                ]
+            ),
+            False,
+            None,
+        )
+    message: dict[str, Any] = {"handler_name": "sample", "params": {"name": "plain"}}
     if rng.random() < 0.8:
         params = {"seed": seed, "fail_rate": faults.handler_failure, "linger_ms": faults.linger_ms}
-        return json.dumps({"handler_name": "soak_effect", "params": params}).encode(), True
-    return json.dumps({"handler_name": "sample", "params": {"name": "plain"}}).encode(), True
+        message = {"handler_name": "soak_effect", "params": params}
+    if rng.random() >= faults.idempotency_key:
+        return json.dumps(message).encode(), True, None
+    key = f"key-{rng.randrange(keys)}"
+    return json.dumps({**message, "idempotency_key": key}).encode(), True, (message["handler_name"], key)
 
 
 def kafka_record(partition: int, offset: int, value: bytes | None) -> dict[str, Any]:
@@ -250,14 +269,17 @@ class Soak:
         offsets = [0] * PARTITIONS
         batches: list[list[dict[str, Any]]] = []
         made = 0
+        keys = max(2, self.args.events // 50)  # about ten records a key
         while made < self.args.events:
             partition = rng.randrange(PARTITIONS)
             batch = []
             largest = max(2, min(150, self.args.events // 30))
             for _ in range(min(rng.randint(1, largest), self.args.events - made)):
-                value, valid = record_value(rng, self.faults, self.args.seed)
+                value, valid, idempotency = record_value(rng, self.faults, self.args.seed, keys)
                 key = f"{TOPIC}:{partition}:{offsets[partition]}"
                 (self.produced.valid if valid else self.produced.rejected).add(key)
+                if idempotency is not None:
+                    self.produced.keyed[key] = idempotency
                 batch.append(kafka_record(partition, offsets[partition], value))
                 offsets[partition] += 1
                 made += 1
@@ -413,19 +435,22 @@ def check(url: str, soak: Soak, sqs: Any, dead: str) -> list[str]:
     )
     rejected_keys = {r["record_key"] for r in rejected}
     produced = soak.produced
-    missing = produced.valid - set(event_runs)
+    missing = produced.valid - set(produced.keyed) - set(event_runs)
     doubled = [key for key, n in event_runs.items() if n > 1]
     strays = set(event_runs) - produced.valid
     if missing:
         violations.append(f"{len(missing)} valid records have no run (e.g. {sorted(missing)[:3]})")
+    violations += idempotency_violations(runs, produced)
+    # a keyed record is a run or a duplicate of its key's run
+    deduplicated = set(produced.keyed) - set(event_runs)
     if doubled:
         violations.append(f"{len(doubled)} records have more than one run (e.g. {doubled[:3]})")
     if strays:
         violations.append(f"{len(strays)} runs for records that were not valid (e.g. {sorted(strays)[:3]})")
     if produced.rejected - rejected_keys:
         violations.append(f"{len(produced.rejected - rejected_keys)} bad records were not kept as rejected")
-    if len(event_runs) + len(rejected_keys) != len(produced.valid | produced.rejected):
-        violations.append("event runs + rejected records != records")
+    if len(event_runs) + len(rejected_keys) + len(deduplicated) != len(produced.valid | produced.rejected):
+        violations.append("event runs + rejected records + duplicates by key != records")
     active = [r["id"] for r in runs if r["status"] in ACTIVE]
     if active:
         violations.append(f"{len(active)} runs still WAITING/PENDING/RUNNING (e.g. {active[:5]})")
@@ -457,6 +482,8 @@ def check(url: str, soak: Soak, sqs: Any, dead: str) -> list[str]:
           f"{produced.failed_deliveries} failed and retried)")  # fmt: skip
     print(f"runs                 {len(runs)} ({dict(sources)}): {dict(sorted(statuses.items()))}")
     print(f"rejected records     {len(rejected)}")
+    print(f"idempotency keys     {len(set(produced.keyed.values()))} over {len(produced.keyed)} records: "
+          f"{len(deduplicated)} duplicates made no run")  # fmt: skip
     retried = [r["retry_count"] for r in runs if r["retry_count"]]
     print(f"retries              {sum(retried)} over {len(retried)} runs")
     print(
@@ -465,6 +492,21 @@ def check(url: str, soak: Soak, sqs: Any, dead: str) -> list[str]:
     print(f"faults               {soak.kills} workers killed, {soak.restarts} database restarts, "
           f"{soak.failed_ticks} of {soak.ticks} ticks failed")  # fmt: skip
     print(f"dead-letter queue    {dead_letters}")
+    return violations
+
+
+def idempotency_violations(runs: list[dict[str, Any]], produced: Produced) -> list[str]:
+    """Every (handler, idempotency key) produced has exactly one run, made by one of its records."""
+    by_key = Counter(
+        (r["handler_name"], r["idempotency_key"]) for r in runs if r["idempotency_key"] is not None
+    )
+    produced_keys = set(produced.keyed.values())
+    violations = []
+    if wrong := sorted(key for key in produced_keys if by_key[key] != 1):
+        counts = [(key, by_key[key]) for key in wrong[:3]]
+        violations.append(f"{len(wrong)} idempotency keys without exactly one run (e.g. {counts})")
+    if strays := sorted(set(by_key) - produced_keys):
+        violations.append(f"{len(strays)} runs with a key no record carried (e.g. {strays[:3]})")
     return violations
 
 

@@ -186,7 +186,7 @@ def seed_history(harness: Harness, admin: AdminClient) -> dict[str, int]:
     async def seed(store: JobStore) -> dict[str, int]:
         job = await store.cron_jobs.get(cron["id"])
         assert job is not None
-        (cron_run,) = await store.runs.insert_backfill(job.id, [T0], now=T0)
+        (cron_run,) = (await store.runs.insert_backfill(job.id, [T0], now=T0)).created
         ids = {"cron": cron_run.id}
         for hour, (name, offset, handler) in enumerate(
             [("success", 1, "sample"), ("pending", 2, "sample"), ("timeout", 3, "sample1")], start=1

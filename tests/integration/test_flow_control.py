@@ -13,14 +13,20 @@ import pytest
 import time_machine
 from botocore.client import BaseClient
 from botocore.exceptions import EndpointConnectionError
+from pydantic import ValidationError
 
 from jobu.event_dispatch import dispatch_event
 from jobu.handler_manifest import known_handler_names
 from jobu.models import Execution
+from jobu.operations import cron_jobs
+from jobu.operations.cron_jobs import CronJobUpdate, RunNowRequest
+from jobu.specs import CronJobSpec
 from jobu.store import open_store
 from jobu.work_queue import WorkQueue
+from tests.conftest import WORKER_TIMEOUTS
 from tests.support.admin_client import AdminClient
 from tests.support.harness import REQUEUE_GRACE, Harness, kafka_record, msk_event, run, work_message
+from tests.support.principals import TEST_ACTOR
 
 # near the real clock: moto drops messages sent from a time beyond the queue's retention
 T0 = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -353,3 +359,107 @@ def test_the_admin_api_lists_runs_by_every_given_tag(harness: Harness, admin: Ad
     refused = admin.get("/api/jobs", query={"tag": "x" * 65})
     assert refused.status == 400
     assert refused.json["detail"][0]["loc"] == ["query", "tag", 0]
+
+
+# cron jobs -------------------------------------------------------------------------------------
+
+
+def test_a_cron_jobs_runs_carry_its_priority_ttl_tags_and_concurrency_key(harness: Harness) -> None:
+    spec = CronJobSpec.model_validate(
+        {
+            "name": "tenant-report",
+            "cron_expression": "* * * * *",
+            "handler_name": "sample",
+            "priority": "low",
+            "ttl_seconds": 120,
+            "tags": ["reports", "tenant-a"],
+            "concurrency_key": "tenant-a",
+        }
+    )
+
+    async def create(store: Any) -> int:
+        job = await cron_jobs.create(
+            store,
+            spec,
+            known_handlers=known_handler_names(),
+            worker_timeouts=WORKER_TIMEOUTS,
+            now=T0,
+            actor=TEST_ACTOR,
+        )
+        assert (job.priority, job.ttl_seconds, job.tags, job.concurrency_key) == (
+            "low",
+            120,
+            ["reports", "tenant-a"],
+            "tenant-a",
+        )
+        return job.id
+
+    job_id = harness.with_store(create)
+    tick = T0 + timedelta(minutes=1)
+    harness.tick(tick)
+    (scheduled,) = harness.executions()
+    assert (scheduled.priority, scheduled.tags, scheduled.concurrency_key) == (
+        "low",
+        ["reports", "tenant-a"],
+        "tenant-a",
+    )
+    assert scheduled.expires_at == tick + timedelta(seconds=120)
+
+    async def run_now(store: Any) -> Execution:
+        queue = WorkQueue(sqs_client=harness.sqs, queue_url=harness.queue_url)
+        result = await cron_jobs.run_now(
+            store,
+            queue,
+            job_id,
+            RunNowRequest(),
+            known_handlers=known_handler_names(),
+            now=tick,
+            actor=TEST_ACTOR,
+        )
+        return result.run
+
+    manual = harness.with_store(run_now)
+    assert (manual.priority, manual.tags, manual.expires_at) == (
+        "low",
+        ["reports", "tenant-a"],
+        tick + timedelta(seconds=120),
+    )
+
+    # a changed job: its next runs carry the change; a TTL past makes the next tick's sweeper expire them
+    async def update(store: Any) -> None:
+        changes = CronJobUpdate(priority="high", tags=["reports"], ttl_seconds=30)
+        await cron_jobs.update(
+            store,
+            job_id,
+            changes,
+            known_handlers=known_handler_names(),
+            worker_timeouts=WORKER_TIMEOUTS,
+            now=tick,
+            actor=TEST_ACTOR,
+        )
+
+    harness.with_store(update)
+    later = tick + timedelta(minutes=1)
+    harness.tick(later)
+    newest = harness.executions()[-1]
+    assert (newest.priority, newest.tags, newest.expires_at) == (
+        "high",
+        ["reports"],
+        later + timedelta(seconds=30),
+    )
+    harness.tick(later + timedelta(minutes=1))
+    assert harness.with_store(lambda s: s.runs.get(newest.id)).status == "EXPIRED"
+
+
+def test_a_cron_job_refuses_bad_run_fields(harness: Harness) -> None:
+    base = {"name": "bad", "cron_expression": "* * * * *", "handler_name": "sample"}
+    for fields, where in [
+        ({"priority": "urgent"}, ("priority",)),
+        ({"ttl_seconds": 0}, ("ttl_seconds",)),
+        ({"tags": ["a,b"]}, ("tags", 0)),
+        ({"tags": [str(n) for n in range(11)]}, ("tags",)),
+        ({"concurrency_key": "k" * 201}, ("concurrency_key",)),
+    ]:
+        with pytest.raises(ValidationError) as refused:
+            CronJobSpec.model_validate({**base, **fields})
+        assert refused.value.errors()[0]["loc"] == where

@@ -6,12 +6,16 @@ separate connections, threads or processes at once.
 from __future__ import annotations
 
 import asyncio
+import base64
+import importlib.util
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -19,8 +23,29 @@ from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
 from jobu.models import ExecutionStatus
 from jobu.store import JobStore
 from jobu.store.runs import Runs
-from tests.support.admin_client import AdminClient
-from tests.support.harness import Harness, reset_containers, work_message
+from tests.support.admin_client import AdminClient, AdminResponse, api_event
+from tests.support.harness import FakeLambdaContext, Harness, reset_containers, work_message
+
+ADMIN_APP = Path(__file__).parents[2] / "functions" / "admin_api" / "app.py"
+
+
+@handler("test_races_tx_sleeper")
+class TransactionalSleeper(BaseHandler):
+    """Writes an item through the run's transaction, then sleeps params.value seconds."""
+
+    transactional = True
+    cancelled: ClassVar[set[int]] = set()
+
+    async def execute(self, params: HandlerParams) -> HandlerResult:
+        from jobu_handlers.samples import CreateSampleItem
+
+        await CreateSampleItem(self.context).execute(HandlerParams(name="rolled back if cancelled"))
+        try:
+            await asyncio.sleep(float(params.value))
+        except asyncio.CancelledError:
+            self.cancelled.add(self.context.execution_id)
+            raise
+        return HandlerResult(action="slept")
 
 
 @handler("test_races_fails_first")
@@ -161,21 +186,51 @@ def failed_runs(harness: Harness, count: int, *, ended: datetime) -> list[int]:
 
 
 class Held:
-    """Holds the transaction of the request that runs `query` open, just before that query, until
-    released: its earlier statements' row locks stay held meanwhile (another connection waits on them)."""
+    """Holds the first request that runs `query` just before it, until released (or `seconds`
+    passed): what that request did before in its transaction (row locks) stays held meanwhile.
+    `rows`: the query returns rows (an async generator), else a value."""
 
-    def __init__(self, harness: Harness, monkeypatch: pytest.MonkeyPatch, query: str) -> None:
+    def __init__(
+        self,
+        harness: Harness,
+        monkeypatch: pytest.MonkeyPatch,
+        query: str,
+        *,
+        rows: bool,
+        seconds: float = 30,
+        after: bool = False,
+        on_thread_of: Held | None = None,
+    ) -> None:
+        """`after`: hold once the query has run. `on_thread_of`: hold the first call made on the
+        thread (the container's event loop) that reached that other hold, and no other."""
         self.reached, self.released = threading.Event(), threading.Event()
+        self.thread: int | None = None
+        first = threading.Lock()
         queries = harness.with_store(_queries)
         original = getattr(queries, query)
 
-        async def held(conn: Any, **params: Any) -> AsyncIterator[Any]:
-            self.reached.set()
-            await asyncio.to_thread(self.released.wait, 30)
+        async def hold() -> None:
+            if on_thread_of is not None and on_thread_of.thread != threading.get_ident():
+                return
+            if first.acquire(blocking=False):  # the first caller only
+                self.thread = threading.get_ident()
+                self.reached.set()
+                await asyncio.to_thread(self.released.wait, seconds)
+
+        async def held_rows(conn: Any, **params: Any) -> AsyncIterator[Any]:
+            await hold()
             async for row in original(conn, **params):
                 yield row
 
-        monkeypatch.setattr(queries, query, held)
+        async def held_value(conn: Any, **params: Any) -> Any:
+            if not after:
+                await hold()
+            value = await original(conn, **params)
+            if after:
+                await hold()
+            return value
+
+        monkeypatch.setattr(queries, query, held_rows if rows else held_value)
 
 
 async def _queries(store: JobStore) -> Any:
@@ -210,7 +265,8 @@ def test_retention_does_not_delete_runs_an_operator_retried_while_it_waited_on_t
     monkeypatch.setenv("JOBU_RUN_RETENTION_DAYS", "1")
     reset_containers()
     ids = failed_runs(harness, 20, ended=datetime.now(UTC) - timedelta(days=2))
-    retry = Held(harness, monkeypatch, "unqueued_executions_by_ids")  # after the UPDATE, before commit
+    # after the UPDATE, before its commit
+    retry = Held(harness, monkeypatch, "unqueued_executions_by_ids", rows=True)
     answers: dict[str, Any] = {}
     retrying = threading.Thread(
         target=lambda: answers.update(retry=admin.post("/api/jobs/bulk-retry", body={"dry_run": False}))
@@ -257,3 +313,271 @@ def test_a_cancel_asked_of_an_attempt_that_failed_does_not_cancel_the_operators_
     assert harness.drain_queue() == 1
     (run,) = harness.executions()
     assert (run.status, run.retry_count, run.cancel_requested_at) == ("SUCCESS", 1, None)
+
+
+# --- updates and toggles of one cron job at once ---------------------------------------------------
+
+
+class OtherContainer(AdminClient):
+    """The admin function in a second container: its own module instance, event loop and pool."""
+
+    def __init__(self) -> None:
+        spec = importlib.util.spec_from_file_location("admin_app_second_container", ADMIN_APP)
+        assert spec is not None
+        assert spec.loader is not None
+        self.app = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(self.app)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> AdminResponse:
+        result = self.app.handler(
+            api_event(method, path, **kwargs), FakeLambdaContext(function_name="admin-2")
+        )
+        return AdminResponse(
+            int(result["statusCode"]), dict(result.get("headers") or {}), result.get("body") or ""
+        )
+
+
+@contextmanager
+def other_container() -> Iterator[OtherContainer]:
+    other = OtherContainer()
+    try:
+        yield other
+    finally:
+        other.app.container.close()
+
+
+Request = Callable[[AdminClient, str], AdminResponse]
+
+
+def raced(
+    harness: Harness,
+    admin: AdminClient,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    held_query: str,
+    first: Request,
+    second: Request,
+    job: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A job made with `job`; `first` (this container) held just before `held_query` while `second`
+    (another container) is asked; both must succeed. Returns the job as it is then."""
+    path = f"/api/crons/{create(admin, 'job', **(job or {}))['id']}"
+    held = Held(harness, monkeypatch, held_query, rows=False, seconds=3)
+    answers: list[AdminResponse] = []
+    with other_container() as other:
+        thread = threading.Thread(target=lambda: answers.append(first(admin, path)))
+        thread.start()
+        assert held.reached.wait(30)
+        answers.append(second(other, path))  # through at once (nothing serializes it), or after the hold
+        held.released.set()
+        thread.join(30)
+    assert [answer.status for answer in answers] == [200, 200], [answer.body for answer in answers]
+    changed: dict[str, Any] = admin.get(path).json
+    return changed
+
+
+def put(body: dict[str, Any]) -> Request:
+    return lambda client, path: client.put(path, body=body)
+
+
+def toggle(client: AdminClient, path: str) -> AdminResponse:
+    return client.post(f"{path}/toggle")
+
+
+def test_two_updates_of_different_fields_at_once_both_stick(
+    harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = put({"description": "from the first"}), put({"max_retry": 4})
+    job = raced(harness, admin, monkeypatch, held_query="update_cron_job", first=first, second=second)
+    assert (job["description"], job["max_retry"]) == ("from the first", 4)
+
+
+def test_an_update_racing_a_toggle_does_not_enable_the_job_again(
+    harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    edit = put({"description": "edited"})
+    job = raced(harness, admin, monkeypatch, held_query="update_cron_job", first=edit, second=toggle)
+    assert (job["description"], job["is_enabled"], job["next_run_at"]) == ("edited", False, None)
+
+
+def test_two_toggles_at_once_flip_twice(
+    harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = "set_cron_job_enabled_by_id"
+    job = raced(harness, admin, monkeypatch, held_query=query, first=toggle, second=toggle)
+    assert job["is_enabled"] is True
+    assert job["next_run_at"].endswith("T02:00:00Z")
+
+
+def test_enabling_a_job_whose_expression_changes_meanwhile_schedules_the_new_one(
+    harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    change = put({"cron_expression": "30 * * * *"})
+    job = raced(
+        harness,
+        admin,
+        monkeypatch,
+        held_query="set_cron_job_enabled_by_id",
+        first=toggle,
+        second=change,
+        job={"is_enabled": False},
+    )
+    assert (job["cron_expression"], job["is_enabled"]) == ("30 * * * *", True)
+    assert job["next_run_at"].endswith(":30:00Z")  # not the 02:00 of the expression it replaced
+
+
+# --- run now, retries, backfills and replays racing one another --------------------------------------
+
+
+def started(target: Callable[[], AdminResponse], answers: list[AdminResponse]) -> threading.Thread:
+    thread = threading.Thread(target=lambda: answers.append(target()))
+    thread.start()
+    return thread
+
+
+def messages_in_queue(harness: Harness) -> int:
+    attributes = harness.sqs.get_queue_attributes(
+        QueueUrl=harness.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])
+
+
+@pytest.mark.parametrize("overlap", ["allow", "skip"])
+def test_a_run_now_racing_a_delete_of_its_job_is_a_404(
+    harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch, overlap: str
+) -> None:
+    path = f"/api/crons/{create(admin, 'job', overlap_policy=overlap)['id']}"
+    read = Held(harness, monkeypatch, "get_cron_job", rows=False, after=True)  # run now has read the job
+    answers: list[AdminResponse] = []
+    with other_container() as other:
+        running = started(lambda: admin.post(f"{path}/run"), answers)
+        assert read.reached.wait(30)
+        assert other.delete(path).status == 204
+        read.released.set()
+        running.join(30)
+    assert (answers[0].status, answers[0].json["error"]) == (404, "not_found"), answers[0].body
+    assert harness.executions() == []
+    assert messages_in_queue(harness) == 0
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "one"])
+def test_two_retries_at_once_each_report_only_the_runs_they_retried(
+    harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch, bulk: bool
+) -> None:
+    ids = failed_runs(harness, 3 if bulk else 1, ended=datetime.now(UTC) - timedelta(hours=1))
+    # the first retry holds its rows (UPDATE done, not committed), then, committed, waits to mark
+    # its runs queued until the second has answered
+    retrying = Held(harness, monkeypatch, "unqueued_executions_by_ids", rows=True)
+    marking = Held(harness, monkeypatch, "mark_queued", rows=False, seconds=10, on_thread_of=retrying)
+
+    def retry(client: AdminClient) -> AdminResponse:
+        if bulk:
+            return client.post("/api/jobs/bulk-retry", body={"dry_run": False})
+        return client.post(f"/api/jobs/{ids[0]}/retry")
+
+    first: list[AdminResponse] = []
+    second: list[AdminResponse] = []
+    with other_container() as other:
+        one = started(lambda: retry(admin), first)
+        assert retrying.reached.wait(30)
+        two = started(lambda: retry(other), second)
+        two.join(1)  # time to read the runs as FAILED and wait on the first's rows
+        retrying.released.set()
+        two.join(30)
+        marking.released.set()
+        one.join(30)
+    assert first[0].status == 200, first[0].body
+    if bulk:
+        assert (first[0].json["ids"], first[0].json["queued"]) == (ids, ids)
+        assert (second[0].status, second[0].json["ids"], second[0].json["queued"]) == (200, [], [])
+    else:
+        assert first[0].json["queued"] is True
+        assert (second[0].status, second[0].json["error"]) == (400, "invalid_state")
+    assert messages_in_queue(harness) == len(ids)  # each run sent once
+    assert [(run.status, run.retry_count) for run in harness.executions()] == [("PENDING", 1)] * len(ids)
+
+
+def test_two_identical_backfills_at_once_create_and_send_each_run_once(
+    harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = f"/api/crons/{create(admin, 'job', cron_expression='* * * * *')['id']}"
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    body = {"start": (now - timedelta(minutes=29)).isoformat(), "end": now.isoformat(), "dry_run": False}
+    inserting = Held(harness, monkeypatch, "insert_cron_runs", rows=False)
+    answers: list[AdminResponse] = []
+    with other_container() as other:
+        first = started(lambda: admin.post(f"{path}/backfill", body=body), answers)
+        assert inserting.reached.wait(30)
+        second = started(lambda: other.post(f"{path}/backfill", body=body), answers)
+        second.join(1)  # through at once, or waiting for the first
+        inserting.released.set()
+        first.join(30)
+        second.join(30)
+    assert [answer.status for answer in answers] == [200, 200], [answer.body for answer in answers]
+    assert sorted(answer.json["created"] for answer in answers) == [0, 30]
+    runs = harness.executions()
+    assert len(runs) == len({run.scheduled_time for run in runs}) == 30
+    for answer in answers:  # each names every slot's run, the one made by the other as existing
+        assert sorted(slot["run_id"] for slot in answer.json["slots"]) == [run.id for run in runs]
+    assert messages_in_queue(harness) == 30
+
+
+def test_a_record_discarded_while_a_replay_refuses_it_again_stays_discarded(
+    harness: Harness, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    value = base64.b64encode(json.dumps({"handler_name": "not-deployed"}).encode()).decode()
+    record = {"topic": "jobu-events", "partition": 0, "offset": 7, "value": value}
+    harness.invoke_queue({"eventSource": "aws:kafka", "records": {"jobu-events-0": [record]}})
+    (rejected,) = admin.get("/api/rejected").json["items"]
+    read = Held(harness, monkeypatch, "get_rejected_event", rows=False, after=True)
+    answers: list[AdminResponse] = []
+    with other_container() as other:
+        replaying = started(lambda: admin.post(f"/api/rejected/{rejected['id']}/replay"), answers)
+        assert read.reached.wait(30)
+        assert other.delete(f"/api/rejected/{rejected['id']}").status == 204
+        read.released.set()
+        replaying.join(30)
+    assert (answers[0].status, answers[0].json["outcome"]) == (200, "rejected")
+    assert admin.get("/api/rejected").json["total"] == 0
+
+
+# --- SQLite: a cancel while a transactional handler holds the database ------------------------------
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_cancel_of_a_running_transactional_run_on_sqlite_is_recorded_and_honoured(
+    harness: Harness, admin: AdminClient
+) -> None:
+    """The handler's transaction holds SQLite's one write lock for as long as it runs; the cancel
+    request must not wait for it (it did: 503 after 10 s, or 400 once the run had ended)."""
+    execution_id = harness.insert_event_run("test_races_tx_sleeper", {"value": 30})
+    answers: list[AdminResponse] = []
+    took: list[float] = []
+
+    def cancel_once_running() -> None:
+        until(lambda: harness.executions()[0].status == "RUNNING")
+        time.sleep(0.5)  # the handler's transaction has begun
+        started_at = time.monotonic()
+        answers.append(admin.post(f"/api/jobs/{execution_id}/cancel"))
+        took.append(time.monotonic() - started_at)
+
+    cancelling = threading.Thread(target=cancel_once_running)
+    cancelling.start()
+    started_at = time.monotonic()
+    assert harness.invoke_worker([work_message(execution_id)]) == {"batchItemFailures": []}
+    worked = time.monotonic() - started_at
+    cancelling.join(30)
+    assert (answers[0].status, answers[0].json["outcome"]) == (200, "requested"), answers[0].body
+    assert took[0] < 5, took  # not the 10 s the database's lock wait allows
+    (run,) = harness.executions()
+    assert (run.status, run.error_message) == ("CANCELLED", "cancelled by an operator")
+    assert execution_id in TransactionalSleeper.cancelled
+    assert worked < 20, worked  # cut short within the worker's polls, not the handler's 30 s
+
+    async def items(store: JobStore) -> int:
+        async with store.connector.connection() as conn:
+            cursor = await conn.execute("SELECT COUNT(*) FROM sample_items")
+            (found,) = await cursor.fetchone()
+            return int(found)
+
+    assert harness.with_store(items) == 0  # the cancelled handler's write was rolled back

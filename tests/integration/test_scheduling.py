@@ -103,6 +103,26 @@ def test_skip_still_runs_a_slot_reached_on_time(harness: Harness) -> None:
     assert [at for at, _, _ in runs(harness)] == slots(0)
 
 
+@pytest.mark.parametrize(
+    ("overlap", "reached", "expected"),
+    [
+        ("allow", 85, [0, 1]),  # 12:00 reached 85 s after its time: not missed, it runs too
+        ("allow", 95, [1]),  # 95 s late: missed, skipped
+        ("skip", 85, [1]),  # could not overlap: the latest only
+    ],
+)
+def test_skip_runs_every_slot_the_tick_reaches_within_the_grace(
+    harness: Harness, overlap: str, reached: int, expected: list[int]
+) -> None:
+    """An every-minute job; the scheduler's rate(1 minute) ticks fall at :25 past each minute, and
+    the 12:00:25 tick never came: the 12:01:25 tick reaches 12:00 85 s after its time."""
+    minute = HOUR + timedelta(hours=1)
+    add_job(harness, minute - timedelta(seconds=30), cron_expression="* * * * *", catchup_policy="skip",
+            overlap_policy=overlap)  # fmt: skip
+    harness.tick(minute + timedelta(seconds=reached - 60) + timedelta(minutes=1))
+    assert [at for at, _, _ in runs(harness)] == [minute + timedelta(minutes=m) for m in expected]
+
+
 # --- backfill ----------------------------------------------------------------------------------------
 
 

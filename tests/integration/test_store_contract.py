@@ -263,7 +263,7 @@ async def test_sweeper_queries(store: JobStore) -> None:
 async def test_list_executions_filters(store: JobStore) -> None:
     job = await make_job(store)
     slot = datetime(2026, 11, 22, 10, 1, tzinfo=UTC)
-    (cron_run,) = await store.runs.insert_backfill(job.id, [slot], now=slot)
+    (cron_run,) = (await store.runs.insert_backfill(job.id, [slot], now=slot)).created
     (event,) = await store.runs.insert_events([event_run(1)], now=T0)
     await store.runs.claim(event.id, attempt=0, now=T0, deadline_at=T0)
     assert cron_run is not None

@@ -8,11 +8,10 @@ what these tests check is in the database.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncmy
@@ -83,7 +82,7 @@ async def seed_jobs(
     catchup_limit: int = 10,
     overlap_policy: str = "allow",
 ) -> None:
-    """`count` enabled jobs of the sample handler, all due at `next_run_at`, in one statement."""
+    """`count` enabled jobs of the sample handler, all due at `next_run_at`, in one transaction."""
     t = store.connector.encode_time
     rows = [
         (
@@ -109,6 +108,11 @@ async def seed_jobs(
         if store.backend == "postgres":
             values = ", ".join(f"${n}" for n in range(1, 12)) + ", $11, '', TRUE"
             await conn.executemany(f"INSERT INTO cron_jobs ({columns}) VALUES ({values})", rows)
+        elif store.backend == "sqlite":
+            values = ", ".join(["?"] * 12) + ", '', 1"
+            await conn.executemany(
+                f"INSERT INTO cron_jobs ({columns}) VALUES ({values})", [(*row, row[-1]) for row in rows]
+            )
         else:
             values = ", ".join(["%s"] * 11) + ", %s, '', 1"
             async with conn.cursor() as cursor:
@@ -170,5 +174,7 @@ async def rows_held(url: str, ids: Sequence[int]) -> AsyncIterator[Callable[[str
             my.close()
 
 
-async def later(seconds: float) -> None:
-    await asyncio.sleep(seconds)
+def sql_time(backend: str, at: datetime) -> str:
+    """`at` as a SQL literal of the backend's timestamp columns (MySQL's hold naive UTC)."""
+    naive = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return f"'{naive}'" if backend == "mysql" else f"'{naive}+00:00'"

@@ -89,6 +89,10 @@ def _definition(args: argparse.Namespace) -> dict[str, Any]:
         "allow_overlap": args.allow_overlap,
         "max_retry": args.max_retry,
         "timeout_seconds": args.timeout,
+        "priority": args.priority,
+        "ttl_seconds": args.ttl,
+        "tags": args.tag,
+        "concurrency_key": args.concurrency_key,
     }
     if args.params is not None:
         data["handler_params"] = json_object(args.params, "--params")
@@ -299,6 +303,12 @@ def _definition_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--description")
     parser.add_argument("--max-retry", type=int)
     parser.add_argument("--timeout", type=int, help="timeout_seconds")
+    parser.add_argument("--priority", choices=("high", "normal", "low"), help="its runs' priority")
+    parser.add_argument(
+        "--ttl", type=int, metavar="SECONDS", help="a run not started this long after it is made expires"
+    )
+    parser.add_argument("--tag", action="append", metavar="TAG", help="a tag of its runs (repeat for more)")
+    parser.add_argument("--concurrency-key", help="its runs' concurrency key")
     enabled = parser.add_mutually_exclusive_group()
     enabled.add_argument("--enabled", dest="is_enabled", action="store_const", const=True)
     enabled.add_argument("--disabled", dest="is_enabled", action="store_const", const=False)

@@ -2,13 +2,16 @@
 
 Due jobs are taken in chunks, each one transaction of four statements for the whole chunk (lock
 the due jobs, insert their runs, move them on, read the runs back); a chunk's messages are sent
-while the next chunk is written. The tick goes on until no job is due, or until the invocation's
+while the next chunk is written. The chunks take the jobs no other transaction holds (SKIP
+LOCKED); then the tick comes back for the due jobs that were busy (another tick still writing, a
+worker promoting a run, an admin update) and waits for them, at most LOCK_WAIT_SECONDS, so a busy
+row never costs its job a slot. The tick goes on until no job is due, or until the invocation's
 time runs short: then it says so (`more_due`), and the entry point has the tick continue at once.
 
 What a due job gets (docs/scheduling.md) depends on its catch-up policy, for the slots from its
 next_run_at up to the tick:
 - coalesce: one run, for the latest slot;
-- skip: a run only for a slot the tick reached within SKIP_TOLERANCE (it was not missed);
+- skip: a run for each slot the tick reached within SKIP_TOLERANCE (it was not missed);
 - all: a run for each slot, the most recent catchup_limit of them;
 and catchup_window_seconds, when set, drops slots older than that. The overlap policy (allow,
 skip, queue_one) is applied by the INSERT itself; with skip or queue_one, at most one slot per tick.
@@ -27,6 +30,7 @@ from typing import Any
 
 from jobu.config import RetryPolicy, SweepPolicy
 from jobu.cron import Schedule
+from jobu.errors import TransactionConflictError
 from jobu.models import DueCronJob, ExecutionStatus, RunRef
 from jobu.observability import (
     DISPATCH_LAG,
@@ -44,10 +48,22 @@ from jobu.sweeper import SweepReport, isolated, sweep
 from jobu.work_queue import SendReport, WorkQueue, dispatch_new_runs
 
 CHUNK_SIZE = 2000
+# The runs one chunk may write (one transaction): catch-up `all` gives a job up to catchup_limit
+# (1000) slots, and a chunk of such jobs must stay short and small, so that a tick cut short keeps
+# what its chunks wrote, and the jobs due after them are not held up.
+CHUNK_RUNS = 5000
 # A slot the tick reaches this late was not missed: the schedule's own lateness (rate(1 minute)).
 SKIP_TOLERANCE = timedelta(seconds=90)
+# As many slots as a 90 s span can hold of the finest schedule (one a minute).
+MAX_SKIP_SLOTS = 2
 # Time kept back from the invocation for sending the last chunk's messages and answering.
 RESERVE_SECONDS = 10.0
+# The sweeper re-sends unsent runs page after page until this much of the invocation is left, for
+# the due jobs (what it leaves, the next tick or the tick's continuation re-sends).
+SWEEP_RESERVE_SECONDS = 25.0
+# How long the tick waits for a due job's row that another transaction holds (each of them is short:
+# a chunk of another tick, a promotion, an admin update), twice at most.
+LOCK_WAIT_SECONDS = 5
 RETENTION_BATCH = 1000
 RETENTION_BATCHES_PER_TICK = 5
 
@@ -84,7 +100,13 @@ def _planner(tick: datetime) -> Callable[[DueCronJob], SlotPlan]:
         window = None if job.catchup_window_seconds is None else timedelta(seconds=job.catchup_window_seconds)
         oldest = max(job.next_run_at or latest, tick - window) if window is not None else job.next_run_at
         if job.catchup_policy == "skip":
-            slots = [latest] if tick - latest <= SKIP_TOLERANCE else []
+            # every slot the tick reached within SKIP_TOLERANCE: with rate(1 minute) ticks at any
+            # second, a late or lost tick leaves two such slots of an every-minute job
+            recent = max(job.next_run_at or latest, tick - SKIP_TOLERANCE)
+            schedule = Schedule(job.cron_expression, job.timezone)
+            slots = schedule.latest_slots(tick, since=recent, limit=MAX_SKIP_SLOTS)
+            if job.overlap_policy != "allow":
+                slots = slots[-1:]  # they could not overlap: the latest
         elif job.catchup_policy == "all" and job.overlap_policy == "allow" and oldest is not None:
             schedule = Schedule(job.cron_expression, job.timezone)
             slots = schedule.latest_slots(tick, since=oldest, limit=job.catchup_limit)
@@ -100,10 +122,23 @@ async def _dispatch_due(
 ) -> None:
     plan = _planner(report.tick_time)
     sends: list[asyncio.Task[SendReport]] = []
+    wait: int | None = None  # first the jobs nobody holds; then, waiting, the ones that were busy
     while True:
-        chunk = await store.cron_jobs.dispatch_due(
-            tick=report.tick_time, limit=CHUNK_SIZE, plan=plan, now=now
-        )
+        try:
+            chunk = await store.cron_jobs.dispatch_due(
+                tick=report.tick_time,
+                limit=CHUNK_SIZE,
+                plan=plan,
+                now=now,
+                wait_seconds=wait,
+                runs_limit=CHUNK_RUNS,
+            )
+        except TransactionConflictError as error:
+            if wait is None:
+                raise
+            # held longer than any of jobu's own transactions: still due, the next tick takes them
+            logger.warning("due jobs stayed busy: left for the next tick", extra={"error": str(error)})
+            break
         report.jobs += len(chunk.plans)
         found = {(run.job_id, run.scheduled_time) for run in chunk.runs}
         report.skipped_overlap += [
@@ -116,9 +151,11 @@ async def _dispatch_due(
             seconds(DISPATCH_LAG, max(0.0, lag))
             # sent while the next chunk is written
             sends.append(asyncio.create_task(_send(store, queue, fresh, now=now)))
-        if len(chunk.plans) < CHUNK_SIZE:
-            break
-        if time_left() < RESERVE_SECONDS:
+        if not chunk.more:
+            if wait is not None or not store.connector.skips_locked_rows:
+                break
+            wait = LOCK_WAIT_SECONDS
+        if time_left() < RESERVE_SECONDS + (0 if wait is None else 2 * LOCK_WAIT_SECONDS):
             report.more_due = True
             break
     for sent in await asyncio.gather(*sends):
@@ -199,7 +236,14 @@ async def run_tick(
     report = TickReport(tick_time=tick_time)
 
     async def sweeping() -> None:
-        report.sweep = await sweep(store, queue, now=now, policy=policy, retry_policy=retry_policy)
+        report.sweep = await sweep(
+            store,
+            queue,
+            now=now,
+            policy=policy,
+            retry_policy=retry_policy,
+            time_left=lambda: time_left() - SWEEP_RESERVE_SECONDS,
+        )
 
     await isolated("sweep", sweeping(), report.failed)
     await isolated("due", _dispatch_due(store, queue, report, now=now, time_left=time_left), report.failed)

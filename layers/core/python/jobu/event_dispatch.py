@@ -279,11 +279,15 @@ async def dispatch_event(
     *,
     known_handlers: Set[str],
     now: datetime,
+    keep_rejected: bool = True,
 ) -> EventBatchReport:
+    """`keep_rejected` False: the records refused are reported, not stored (a replay's record is
+    stored already, or was discarded, and must stay so)."""
     plan = await plan_batch(store, event, known_handlers, now=now)
     inserted = await _insert_runs(store, plan.runs, now=now) if plan.runs else Inserted()
     rejected = plan.rejected + inserted.refused
-    await _keep_rejected(store, rejected, now=now)
+    if keep_rejected:
+        await _keep_rejected(store, rejected, now=now)
     _log_duplicates(inserted.duplicates)
     sent = await dispatch_new_runs(store, queue, inserted.pending, now=now, message="event run dispatched")
     return EventBatchReport(

@@ -170,6 +170,11 @@ class CronJob(Row):
     paused_until: UtcDatetime | None
     created_at: UtcDatetime
     updated_at: UtcDatetime
+    # what the job's runs carry (jobu.run_options)
+    priority: Priority = "normal"
+    ttl_seconds: int | None = None
+    tags: JsonValue | None = None
+    concurrency_key: str | None = None
     # seconds after a slot by which its run must have started / finished, else MISSED / LATE
     alert_if_not_started_within: int | None = None
     alert_if_not_finished_within: int | None = None

@@ -19,6 +19,7 @@ from jobu.notifications import deliver_after_outcome
 from jobu.observability import CANCELLED, FAILED, RETRIED, TIMED_OUT, count
 from jobu.run_metrics import run_ended
 from jobu.store import JobStore
+from jobu.store.runs import Finished
 from jobu.work_queue import QueuedRun
 
 CANCELLED_REASON = "cancelled by an operator"
@@ -44,11 +45,12 @@ async def settle_failure(
     policy: RetryPolicy,
     retryable: bool = True,
     retry_after: float | None = None,
-) -> QueuedRun | None:
+) -> list[QueuedRun]:
     """Retry `execution` (RUNNING) if it is retryable and has retries left, else end it with `status`.
 
-    Returns the message to queue for the retry (enqueue leaves one whose wait is longer than a
-    message can be delayed to the sweeper), or None when the run ended or someone else settled it.
+    Returns the messages to queue: the retry's (enqueue leaves one whose wait is longer than a
+    message can be delayed to the sweeper), or, when the run ended, its queue_one job's WAITING run
+    that the end promoted (in the same transaction); none when someone else settled it.
     """
     attempt = execution.retry_count
     if retryable and attempt < execution.max_retry:
@@ -63,22 +65,33 @@ async def settle_failure(
         )
         if retried:
             count(RETRIED)
-            return QueuedRun(execution.id, attempt + 1, execution.handler_name, round(delay))
+            return [QueuedRun(execution.id, attempt + 1, execution.handler_name, round(delay))]
         # not retried: another actor settled it, or an operator asked to cancel it (no more attempts)
-        cancelled = await store.runs.finish(
+        ended = await store.runs.finish(
             execution.id,
             attempt=attempt,
             status=ExecutionStatus.CANCELLED,
             result=result,
             error_message=f"{CANCELLED_REASON} (its last attempt failed: {error})",
             now=now,
+            job_id=execution.job_id,
         )
-        await deliver_after_outcome(store, execution.id, cancelled.notifications, now=now)
-        return None
-    finished = await store.runs.finish(
-        execution.id, attempt=attempt, status=status, result=result, error_message=error, now=now
+        await deliver_after_outcome(store, execution.id, ended.notifications, now=now)
+        return _promoted(ended)
+    ended = await store.runs.finish(
+        execution.id,
+        attempt=attempt,
+        status=status,
+        result=result,
+        error_message=error,
+        now=now,
+        job_id=execution.job_id,
     )
-    await deliver_after_outcome(store, execution.id, finished.notifications, now=now)
+    await deliver_after_outcome(store, execution.id, ended.notifications, now=now)
     count({ExecutionStatus.TIMEOUT: TIMED_OUT, ExecutionStatus.CANCELLED: CANCELLED}.get(status, FAILED))
     run_ended(execution.handler_name, status)
-    return None
+    return _promoted(ended)
+
+
+def _promoted(ended: Finished) -> list[QueuedRun]:
+    return [] if ended.promoted is None else [QueuedRun.for_execution(ended.promoted)]

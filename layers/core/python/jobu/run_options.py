@@ -31,7 +31,7 @@ MAX_TAG_LENGTH = 64
 MAX_HORIZON_SECONDS = 365 * 24 * 3600  # delays, TTLs and keys: up to a year
 DEFAULT_IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 # printable text: keys and tags end up in logs, terminals and URLs
-_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 # a tag is also a query value (?tag=a&tag=b), which API Gateway's HTTP API joins with commas
 TAG_PATTERN = r"^[^\x00-\x1f\x7f,]+$"
 
@@ -75,7 +75,7 @@ def _tags(document: Mapping[str, Any]) -> tuple[str, ...]:
 
 def _key(document: Mapping[str, Any], name: str) -> str | None:
     return strict_str(
-        document, name, min_length=1, max_length=MAX_KEY_LENGTH, pattern=_PRINTABLE, default=None
+        document, name, min_length=1, max_length=MAX_KEY_LENGTH, pattern=PRINTABLE, default=None
     )
 
 

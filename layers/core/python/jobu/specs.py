@@ -35,6 +35,15 @@ from jobu.models import (
     overlap_from,
     utc,
 )
+from jobu.run_options import (
+    MAX_HORIZON_SECONDS,
+    MAX_KEY_LENGTH,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    PRINTABLE,
+    TAG_PATTERN,
+    Priority,
+)
 
 
 def _storable(value: str) -> str:
@@ -46,6 +55,13 @@ def _storable(value: str) -> str:
 
 # Text an operator sends that every backend can store: no NUL character, no lone surrogate.
 StorableText = Annotated[str, AfterValidator(_storable)]
+# What the runs a job makes carry, under the same rules as a Kafka record's fields (jobu.run_options).
+RunTags = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=MAX_TAG_LENGTH, pattern=TAG_PATTERN)]],
+    Field(max_length=MAX_TAGS),
+]
+RunTtl = Annotated[int, Field(ge=1, le=MAX_HORIZON_SECONDS, description="a run not started by then expires")]
+ConcurrencyKey = Annotated[StorableText, Field(min_length=1, max_length=MAX_KEY_LENGTH, pattern=PRINTABLE)]
 # A time read from any driver, as an aware UTC datetime (for the operations' own pydantic models).
 UtcTime = Annotated[datetime, BeforeValidator(utc)]
 
@@ -74,6 +90,11 @@ class CronJobSpec(BaseModel):
     max_retry: int = Field(default=0, ge=0, le=MAX_RETRY_LIMIT)
     # bounded above by the worker's own Timeout (jobu.operations.cron_jobs.validate_spec)
     timeout_seconds: int = Field(default=300, ge=1, le=MAX_JOB_TIMEOUT_SECONDS)
+    # what the job's runs carry (jobu.run_options): a run not started ttl_seconds after it is made expires
+    priority: Priority = "normal"
+    ttl_seconds: RunTtl | None = None
+    tags: RunTags | None = None
+    concurrency_key: ConcurrencyKey | None = None
     # notify MISSED / LATE (docs/notifications.md) when a slot's run has not started / finished this
     # many seconds after the slot; None: no alert
     alert_if_not_started_within: int | None = Field(default=None, ge=1, le=MAX_ALERT_SECONDS)

@@ -22,13 +22,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from jobu import cron_alerts
 from jobu.config import RetryPolicy, SweepPolicy
-from jobu.errors import StoreUnavailableError
+from jobu.errors import StoreUnavailableError, TransactionConflictError
 from jobu.models import ExecutionStatus
 from jobu.notifications import deliver_due
 from jobu.observability import ABANDONED, EXPIRED, REQUEUED, TICK_PART_FAILED, count, logger
@@ -50,30 +50,51 @@ class SweepReport:
 async def isolated(part: str, work: Awaitable[object], failed: list[str]) -> None:
     """Await one part of a tick; if it raises, log and count it (TickPartFailures) and append
     `part` to `failed` instead, so the tick's other parts still run: one bad row must not stop
-    every tick. An unreachable database is raised: only that fails an invocation."""
+    every tick. An unreachable database is raised: only that fails an invocation (a deadlock that
+    outlasted the connector's attempts is a failed part, not an unreachable database)."""
     try:
         await work
+    except TransactionConflictError as error:  # still in conflict after the connector's attempts
+        _failed(part, error, failed)
     except StoreUnavailableError:
         raise
     except Exception as error:  # any other: the rest of the tick goes on
-        logger.exception(
-            "a part of the tick failed; its other parts go on",
-            extra={"part": part, "error": f"{type(error).__name__}: {error}"},
-        )
-        count(TICK_PART_FAILED)
-        failed.append(part)
+        _failed(part, error, failed)
+
+
+def _failed(part: str, error: Exception, failed: list[str]) -> None:
+    logger.error(
+        "a part of the tick failed; its other parts go on",
+        extra={"part": part, "error": f"{type(error).__name__}: {error}"},
+        exc_info=error,
+    )
+    count(TICK_PART_FAILED)
+    failed.append(part)
+
+
+def _unbounded() -> float:
+    return float("inf")
 
 
 async def sweep(
-    store: JobStore, queue: WorkQueue, *, now: datetime, policy: SweepPolicy, retry_policy: RetryPolicy
+    store: JobStore,
+    queue: WorkQueue,
+    *,
+    now: datetime,
+    policy: SweepPolicy,
+    retry_policy: RetryPolicy,
+    time_left: Callable[[], float] = _unbounded,
 ) -> SweepReport:
+    """The repairs; the re-sending pages through the whole backlog while `time_left()` (the
+    seconds the sweep may still use) is above zero."""
     report = SweepReport()
     retries: list[QueuedRun] = []
     abandoned = _abandoned(store, report, retries, now=now, policy=retry_policy)
     await isolated("abandoned", abandoned, report.failed)
     await isolated("promote", _promote(store, retries, now=now), report.failed)
     await isolated("expire", _expire(store, now=now), report.failed)
-    await isolated("resend", _resend(store, queue, report, retries, now=now, policy=policy), report.failed)
+    resend = _resend(store, queue, report, retries, now=now, policy=policy, time_left=time_left)
+    await isolated("resend", resend, report.failed)
     await isolated("alerts", _alerts(store, now=now), report.failed)
     await isolated("notifications", _notify(store, report, now=now), report.failed)
     return report
@@ -103,7 +124,7 @@ async def _abandoned(
         deadline = f"{execution.deadline_at:%Y-%m-%dT%H:%M:%SZ}"
         error = f"the worker stopped before the run finished (deadline {deadline})"
         cancelled = execution.cancel_requested_at is not None  # it was being cancelled: it ends so
-        retry = await settle_failure(
+        sent = await settle_failure(  # its retry, or the WAITING run its end promoted
             store,
             execution,
             status=ExecutionStatus.CANCELLED if cancelled else ExecutionStatus.TIMEOUT,
@@ -113,7 +134,7 @@ async def _abandoned(
             policy=policy,
             retryable=not cancelled,
         )
-        retries += [retry] if retry else []
+        retries += sent
         report.abandoned.append(execution.id)
     count(ABANDONED, len(report.abandoned))
 
@@ -141,15 +162,28 @@ async def _resend(
     *,
     now: datetime,
     policy: SweepPolicy,
+    time_left: Callable[[], float],
 ) -> None:
-    unsent = await store.runs.unqueued(cutoff=now - policy.grace, limit=SWEEP_LIMIT)
-    unsent += await store.runs.stuck(cutoff=now - policy.stuck_after, limit=SWEEP_LIMIT)
+    """A page of SWEEP_LIMIT unsent, stuck and delayed runs at a time: a sent run leaves the lists
+    (its queued_at is now), so the next page holds the next ones. Until the backlog is gone, a page
+    sends nothing (SQS refuses), or the sweep's time is up."""
     # runs delayed past what SQS can delay: each is sent once its time is within SQS's delay
     horizon = now + timedelta(seconds=MAX_DELAY_SECONDS)
-    unsent += await store.runs.delayed_due(cutoff=now - policy.grace, horizon=horizon, limit=SWEEP_LIMIT)
-    runs = [QueuedRun.for_execution(e, math.ceil((e.available_at - now).total_seconds())) for e in unsent]
-    sent = await enqueue(store, queue, runs + retries, now=now)
-    report.requeued = [run.execution_id for run in runs if run.execution_id in set(sent.sent)]
+    while True:
+        pages = [
+            await store.runs.unqueued(cutoff=now - policy.grace, limit=SWEEP_LIMIT),
+            await store.runs.stuck(cutoff=now - policy.stuck_after, limit=SWEEP_LIMIT),
+            await store.runs.delayed_due(cutoff=now - policy.grace, horizon=horizon, limit=SWEEP_LIMIT),
+        ]
+        unsent = [execution for page in pages for execution in page]
+        runs = [QueuedRun.for_execution(e, math.ceil((e.available_at - now).total_seconds())) for e in unsent]
+        sent = set((await enqueue(store, queue, runs + retries, now=now)).sent)
+        retries = []
+        resent = [run.execution_id for run in runs if run.execution_id in sent]
+        report.requeued += resent
+        full = any(len(page) == SWEEP_LIMIT for page in pages)
+        if not (full and resent) or time_left() <= 0:
+            break
     count(REQUEUED, len(report.requeued))
     if report.requeued:
         logger.warning(

@@ -230,15 +230,17 @@ class _CancelWatch:
     """Polls the run's cancel_requested_at while its handler runs, and cancels the handler when an
     operator asked: the handler sees asyncio.CancelledError, a transactional one's writes roll back."""
 
-    def __init__(self, store: JobStore, execution_id: int, handler: asyncio.Task[Any]) -> None:
+    def __init__(self, store: JobStore, execution: Execution, handler: asyncio.Task[Any]) -> None:
         self.requested = False
-        self._store, self._execution_id, self._handler = store, execution_id, handler
+        self._store, self._execution, self._handler = store, execution, handler
 
     async def watch(self) -> None:
         while not self._handler.done():
             await asyncio.sleep(CANCEL_POLL_SECONDS)
             try:
-                requested = await self._store.runs.cancel_requested(self._execution_id)
+                requested = await self._store.runs.cancel_requested(
+                    self._execution.id, attempt=self._execution.retry_count
+                )
             except StoreUnavailableError:
                 continue  # the next look may reach it; the run goes on meanwhile
             if requested and not self._handler.done():
@@ -394,7 +396,7 @@ class Worker:
                 return await handler_cls(context).execute(params)
 
         handler_task = asyncio.create_task(bounded())
-        watch = _CancelWatch(self.store, execution.id, handler_task)
+        watch = _CancelWatch(self.store, execution, handler_task)
         watcher = asyncio.create_task(watch.watch())
         try:
             result = HandlerResult.model_validate(await handler_task)
@@ -424,6 +426,7 @@ class Worker:
             now=utcnow(),
             follow_up=_follow_up_run(execution, follow_up),
             conn=conn,
+            job_id=execution.job_id,
         )
 
     async def _succeeded(self, execution: Execution, finished: Finished) -> Outcome:
@@ -434,22 +437,16 @@ class Worker:
         run_ended(execution.handler_name, ExecutionStatus.SUCCESS)
         created = finished.follow_up
         logger.info("run succeeded", extra={"next_execution_id": None if created is None else created.id})
-        next_runs = [QueuedRun.for_execution(created)] if created is not None else []
-        await enqueue(self.store, self.queue, next_runs + await self._promoted(execution), now=utcnow())
+        # the follow-up, and the queue_one run the end promoted
+        next_runs = [QueuedRun.for_execution(run) for run in (created, finished.promoted) if run is not None]
+        await enqueue(self.store, self.queue, next_runs, now=utcnow())
         await deliver_after_outcome(self.store, execution.id, finished.notifications, now=utcnow())
         return Outcome.SUCCESS
-
-    async def _promoted(self, execution: Execution) -> list[QueuedRun]:
-        """queue_one: the job's WAITING run, now that this run has ended, as a message to send."""
-        if execution.job_id is None or not await self.store.runs.has_waiting(execution.job_id):
-            return []
-        promoted = await self.store.runs.promote_waiting(execution.job_id, now=utcnow())
-        return [QueuedRun.for_execution(promoted)] if promoted is not None else []
 
     async def _end(self, execution: Execution, failure: Failure) -> Outcome:
         now = utcnow()
         logger.error("run did not succeed", extra={"status": failure.status, "error_message": failure.error})
-        retry = await settle_failure(
+        to_send = await settle_failure(  # its retry, or the WAITING run its end promoted
             self.store,
             execution,
             status=failure.status,
@@ -460,8 +457,6 @@ class Worker:
             retryable=failure.retryable,
             retry_after=failure.retry_after,
         )
-        if retry is None:
-            await enqueue(self.store, self.queue, await self._promoted(execution), now=now)
-            return Outcome(failure.status.value)
-        await enqueue(self.store, self.queue, [retry], now=now)
-        return Outcome.RETRYING
+        await enqueue(self.store, self.queue, to_send, now=now)
+        retried = any(run.execution_id == execution.id for run in to_send)
+        return Outcome.RETRYING if retried else Outcome(failure.status.value)

@@ -13,7 +13,7 @@ implementation in the browser.
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from croniter import CroniterError
@@ -46,8 +46,10 @@ from jobu.operations.paging import Page, PageRequest
 from jobu.params_schema import params_problem
 from jobu.provenance import merge_params
 from jobu.retries import JOB_DELETED_REASON
-from jobu.specs import CronJobSpec, StorableText
+from jobu.run_options import Priority
+from jobu.specs import ConcurrencyKey, CronJobSpec, RunTags, RunTtl, StorableText
 from jobu.store import JobStore
+from jobu.store.cron_jobs import Revision
 from jobu.work_queue import QueuedRun, WorkQueue, enqueue
 
 # A backfill creates at most this many runs in one request (ask again for the rest).
@@ -82,6 +84,10 @@ class CronJobUpdate(BaseModel):
     allow_overlap: bool | None = None
     max_retry: int | None = Field(default=None, ge=0, le=MAX_RETRY_LIMIT)
     timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_JOB_TIMEOUT_SECONDS)
+    priority: Priority | None = None
+    ttl_seconds: RunTtl | None = None
+    tags: RunTags | None = None
+    concurrency_key: ConcurrencyKey | None = None
     alert_if_not_started_within: int | None = Field(
         default=None, ge=0, le=MAX_ALERT_SECONDS, description="seconds after a slot; 0 removes the alert"
     )
@@ -219,62 +225,93 @@ async def update(
     actor: Actor,
 ) -> CronJob:
     """Apply `changes`, checked as a whole job; the schedule restarts from now when the expression
-    changes or the job is enabled, and stops when it is disabled."""
-    job = await get(store, job_id)
-    current = CronJobSpec.model_validate({name: getattr(job, name) for name in CronJobSpec.model_fields})
+    changes or the job is enabled, and stops when it is disabled. The job is read, checked and
+    written with its row locked: an update or toggle at the same time applies before or after
+    this one, never over it."""
     given = changes.model_dump(exclude_none=True)
     if given.get("catchup_window_seconds") == 0:
         given["catchup_window_seconds"] = None  # 0 removes the window (null leaves it as it is)
     for alert in ("alert_if_not_started_within", "alert_if_not_finished_within"):
         if given.get(alert) == 0:
             given[alert] = None  # 0 removes the alert (null leaves it as it is)
-    spec = current.model_copy(update=given)
-    validate_spec(spec, known_handlers=known_handlers, worker_timeouts=worker_timeouts)
-    reschedule = (spec.cron_expression, spec.timezone, spec.is_enabled) != (
-        job.cron_expression,
-        job.timezone,
-        job.is_enabled,
-    )
-    next_run_at = _next_run_at(spec, now) if reschedule else job.next_run_at
+
+    seen: list[CronJob] = []  # the job as the update found it, locked
+    specs: list[CronJobSpec] = []  # what it becomes
+
+    def revise(job: CronJob) -> Revision:
+        seen.append(job)
+        current = CronJobSpec.model_validate({name: getattr(job, name) for name in CronJobSpec.model_fields})
+        spec = current.model_copy(update=given)
+        validate_spec(spec, known_handlers=known_handlers, worker_timeouts=worker_timeouts)
+        specs.append(spec)
+        schedule = (spec.cron_expression, spec.timezone, spec.is_enabled)
+        reschedule = schedule != (job.cron_expression, job.timezone, job.is_enabled)
+        return Revision(spec, _next_run_at(spec, now) if reschedule else job.next_run_at)
+
     try:
         async with audited(store, actor, "cron_job.update", "cron_job", job_id, now=now) as change:
-            if not await store.cron_jobs.update(
-                job_id, spec, next_run_at=next_run_at, now=now, conn=change.conn
-            ):
+            updated = await store.cron_jobs.update(job_id, revise, now=now, conn=change.conn)
+            if updated is None:
                 raise NotFoundError(f"no cron job with id {job_id}")
-            await store.cron_jobs.set_alerts(job_id, spec, conn=change.conn)
+            await store.cron_jobs.set_alerts(job_id, specs[-1], conn=change.conn)
             updated = await get(store, job_id, conn=change.conn)
-            change.record(*differences(fields_of(job, DEFINITION), fields_of(updated, DEFINITION)))
+            change.record(*differences(fields_of(seen[0], DEFINITION), fields_of(updated, DEFINITION)))
     except DuplicateError:
-        raise DuplicateError(f"a cron job named {spec.name!r} exists already") from None
+        raise DuplicateError(f"a cron job named {given.get('name')!r} exists already") from None
     return updated
+
+
+# a job whose state changes between its read and its lock is read again; this many times at most
+SWITCH_TRIES = 5
+SWITCHED = ("is_enabled", "next_run_at")
+
+
+class _ReadAgain(Exception):
+    """The job changed between its read and its lock: roll back, read it again."""
+
+
+async def _switch(
+    store: JobStore, job_id: int, *, enabled: bool | None, now: datetime, actor: Actor
+) -> CronJob:
+    """Enable, disable or (None) toggle: one statement (NOT is_enabled for a toggle), made with the
+    job's row locked so the audit records exactly what it changed; two at once both apply."""
+    for _ in range(SWITCH_TRIES):
+        job = await get(store, job_id)
+        on = not job.is_enabled if enabled is None else enabled
+        following = Schedule(job.cron_expression, job.timezone).next_after(now)
+        operation = "cron_job.enable" if on else "cron_job.disable"
+        try:
+            async with audited(store, actor, operation, "cron_job", job_id, now=now) as change:
+                locked = await store.cron_jobs.get_for_update(job_id, conn=change.conn)
+                if locked is None:
+                    raise NotFoundError(f"no cron job with id {job_id}")
+                if (locked.is_enabled, locked.cron_expression, locked.timezone) != (
+                    job.is_enabled,
+                    job.cron_expression,
+                    job.timezone,
+                ):
+                    raise _ReadAgain  # another switch or update came first
+                await store.cron_jobs.set_enabled(
+                    locked, enabled=enabled, next_run_at=following, now=now, conn=change.conn
+                )
+                updated = await get(store, job_id, conn=change.conn)
+                change.record(*differences(fields_of(locked, SWITCHED), fields_of(updated, SWITCHED)))
+                return updated
+        except _ReadAgain:
+            continue
+    raise InvalidStateError(f"cron job {job_id} kept changing while being switched; try again")
 
 
 async def set_enabled_by_id(
     store: JobStore, job_id: int, *, enabled: bool, now: datetime, actor: Actor
 ) -> CronJob:
     """Enable (scheduling from the next slot after now, no catch-up) or disable a job."""
-    job = await get(store, job_id)
-    next_run_at = Schedule(job.cron_expression, job.timezone).next_after(now) if enabled else None
-    operation = "cron_job.enable" if enabled else "cron_job.disable"
-    async with audited(store, actor, operation, "cron_job", job_id, now=now) as change:
-        if not await store.cron_jobs.set_enabled(
-            job_id, enabled=enabled, next_run_at=next_run_at, now=now, conn=change.conn
-        ):
-            raise NotFoundError(f"no cron job with id {job_id}")
-        updated = await get(store, job_id, conn=change.conn)
-        change.record(
-            *differences(
-                fields_of(job, ("is_enabled", "next_run_at")),
-                fields_of(updated, ("is_enabled", "next_run_at")),
-            )
-        )
-    return updated
+    return await _switch(store, job_id, enabled=enabled, now=now, actor=actor)
 
 
 async def toggle(store: JobStore, job_id: int, *, now: datetime, actor: Actor) -> CronJob:
-    job = await get(store, job_id)
-    return await set_enabled_by_id(store, job_id, enabled=not job.is_enabled, now=now, actor=actor)
+    """Disable an enabled job, enable a disabled one: one statement, so two toggles flip twice."""
+    return await _switch(store, job_id, enabled=None, now=now, actor=actor)
 
 
 async def set_enabled(store: JobStore, name: str, *, enabled: bool, now: datetime, actor: Actor) -> CronJob:
@@ -325,6 +362,10 @@ async def run_now(
         param_source="manual",
         max_retry=job.max_retry,
         timeout_seconds=job.timeout_seconds,
+        priority=job.priority,
+        tags=job.tags,
+        concurrency_key=job.concurrency_key,
+        expires_at=None if job.ttl_seconds is None else now + timedelta(seconds=job.ttl_seconds),
     )
     async with audited(store, actor, "cron_job.run_now", "cron_job", job_id, now=now) as change:
         run = await store.runs.insert_manual(
@@ -438,12 +479,10 @@ async def backfill(
     created: list[RunRef] = []
     if not request.dry_run:
         async with audited(store, actor, "cron_job.backfill", "cron_job", job_id, now=now) as change:
-            before = {
-                run.scheduled_time: run for run in await store.runs.for_slots(job_id, slots, conn=change.conn)
-            }
             missing = [s for s in slots if s not in before]
-            after = await store.runs.insert_backfill(job_id, missing, now=now, conn=change.conn)
-            created = [run for run in after if run.scheduled_time not in before]
+            done = await store.runs.insert_backfill(job_id, missing, now=now, conn=change.conn)
+            before |= {run.scheduled_time: run for run in done.existing}  # made meanwhile, by another
+            created = done.created
             window = {"start": request.start, "end": request.end}
             change.record(after={**window, "created": len(created), "run_ids": [run.id for run in created]})
         fresh = [run for run in created if run.status is ExecutionStatus.PENDING and run.queued_at is None]

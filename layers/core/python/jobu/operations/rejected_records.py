@@ -4,8 +4,8 @@ Replay hands the stored value to the queue dispatcher's own code (jobu.event_dis
 as a one-record event at the record's own coordinates, e.g. after the handler it named was deployed.
 The run it makes is keyed by those coordinates like any event run, so replaying twice, or a replay
 racing a redelivery of the record, makes at most one run. A record that becomes a run is removed
-from the rejected records (the run keeps its coordinates); one refused again stays, and the answer
-says why.
+from the rejected records (the run keeps its coordinates); one refused again stays, with the new
+reason, and the answer says why; one discarded while the replay ran stays discarded.
 """
 
 from __future__ import annotations
@@ -88,13 +88,17 @@ async def replay(
             ]
         },
     }
-    report = await dispatch_event(store, queue, event, known_handlers=known_handlers, now=now)
+    # a refusal is not stored again: a discard made meanwhile must not be undone by this replay
+    report = await dispatch_event(
+        store, queue, event, known_handlers=known_handlers, now=now, keep_rejected=False
+    )
     run = await store.runs.for_source(topic, partition, offset)
     async with audited(
         store, actor, "rejected_record.replay", "rejected_record", rejected_id, now=now
     ) as change:
         if run is None:
             reason = report.rejected[0].split(": ", 1)[-1] if report.rejected else "refused"
+            await store.rejected_records.set_reason(rejected_id, reason, conn=change.conn)
             change.record(
                 before=fields_of(record, RECORD_FIELDS), after={"outcome": "rejected", "reason": reason}
             )

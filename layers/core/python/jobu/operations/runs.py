@@ -213,10 +213,18 @@ async def cancel(
 ) -> CancelResult:
     """Cancel a run that has not ended. A WAITING or PENDING run becomes CANCELLED now (its message,
     if any, finds it so and does nothing); a RUNNING one is cancelled by its worker (the handler sees
-    asyncio.CancelledError) or, if that worker died, by the sweeper."""
+    asyncio.CancelledError) or, if that worker died, by the sweeper.
+
+    On SQLite a RUNNING run's request is recorded first, apart (Runs.request_cancel_aside): a
+    transactional handler holds the database's lock while it runs, and is cancelled by it."""
+    aside = await store.runs.request_cancel_aside(run_id, now=now)
     async with audited(store, actor, "run.cancel", "run", run_id, now=now) as change:
         run = await _run(store, run_id, change.conn)
-        outcome = await store.runs.cancel(run_id, reason=CANCELLED_REASON, now=now, conn=change.conn)
+        outcome = (
+            "requested"
+            if aside
+            else await store.runs.cancel(run_id, reason=CANCELLED_REASON, now=now, conn=change.conn)
+        )
         if outcome is None:
             raise InvalidStateError(
                 f"run {run_id} is {run.status.value}: only a run that has not ended can be cancelled"

@@ -66,10 +66,26 @@ def _load_queries(adapter: Any, sql_dir: Path, backend: str) -> Any:
         return aiosql.from_str(sql, adapter, mandatory_parameters=False)
 
 
+class CancelRequests(ABC):
+    """Cancel requests kept apart from the database (SQLite's: jobu.store.sqlite), each for one
+    attempt of a run, where the run's own long transaction cannot block them."""
+
+    @abstractmethod
+    async def add(self, execution_id: int, attempt: int, *, now: datetime) -> None: ...
+
+    @abstractmethod
+    async def requested_at(self, execution_id: int, attempt: int) -> datetime | None: ...
+
+
 class Connector(ABC):
     """A pool of connections to one database, and how to talk to it."""
 
     backend: ClassVar[str]
+    # Whether a tick's SKIP LOCKED read can pass over a due job another transaction holds (row
+    # locks); SQLite has one writer at a time, so it never does.
+    skips_locked_rows: ClassVar[bool] = True
+    # None: cancel requests are the runs' own cancel_requested_at (row locks never hold them up)
+    cancel_requests: CancelRequests | None = None
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -119,7 +135,13 @@ class Connector(ABC):
         async with self.connection() as conn, self.transaction_on(conn):
             yield conn
 
-    async def run[T](self, work: Callable[[Any], Awaitable[T]], *, transaction: bool = False) -> T:
+    async def run[T](
+        self,
+        work: Callable[[Any], Awaitable[T]],
+        *,
+        transaction: bool = False,
+        conflict_attempts: int = CONFLICT_ATTEMPTS,
+    ) -> T:
         """`work(conn)` on a lent connection, inside a transaction when asked. Pooled backends run it
         again when the database could not keep it (see PooledConnector.run), so `work` must be safe
         to run twice: every jobu statement is (at-least-once everywhere)."""
@@ -288,10 +310,16 @@ class PooledConnector(Connector):
             else:
                 await self._release(pool, conn, lent=lent)
 
-    async def run[T](self, work: Callable[[Any], Awaitable[T]], *, transaction: bool = False) -> T:
+    async def run[T](
+        self,
+        work: Callable[[Any], Awaitable[T]],
+        *,
+        transaction: bool = False,
+        conflict_attempts: int = CONFLICT_ATTEMPTS,
+    ) -> T:
         """`work(conn)`, again on a fresh connection if the first broke under it (once: a server
         that is down stays StoreUnavailableError), and again after a deadlock or a lock wait timeout
-        (up to CONFLICT_ATTEMPTS in all, after a short random pause so the two sides part)."""
+        (up to `conflict_attempts` in all, after a short random pause so the two sides part)."""
         conflicts, lost = 0, False
         while True:
             try:
@@ -303,7 +331,7 @@ class PooledConnector(Connector):
                 lost = True
             except TransactionConflictError as error:
                 conflicts += 1
-                if conflicts >= CONFLICT_ATTEMPTS:
+                if conflicts >= conflict_attempts:
                     raise
                 from jobu.observability import logger
 

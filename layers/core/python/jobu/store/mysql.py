@@ -53,9 +53,9 @@ def _is_unavailable(error: Exception) -> bool:
 
 
 def _is_lost(error: Exception) -> bool:
-    # a refused connect is a server that is not there (unreachable), not a connection it dropped
-    lost = isinstance(error, ConnectionError) and not isinstance(error, ConnectionRefusedError)
-    return lost or _code(error) in _LOST_CODES
+    # not ConnectionRefusedError: a server that refuses is unreachable, not a connection that broke
+    broken = ConnectionResetError | ConnectionAbortedError | BrokenPipeError
+    return isinstance(error, broken) or _code(error) in _LOST_CODES
 
 
 def _is_authentication(error: Exception) -> bool:

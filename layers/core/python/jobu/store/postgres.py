@@ -18,7 +18,9 @@ from jobu.store.connector import PooledConnector, authentication_failure
 # (InterfaceError: "connection is closed", "another operation is in progress" after a cancelled
 # statement): it is discarded, and a fresh one may work.
 _LOST = (
-    ConnectionError,
+    ConnectionResetError,
+    ConnectionAbortedError,
+    BrokenPipeError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.ConnectionFailureError,
     asyncpg.exceptions.AdminShutdownError,
@@ -78,9 +80,6 @@ class PostgresConnector(PooledConnector):
             raise authentication_failure("PostgreSQL", self.target, error) from None
         except _CONFLICT as error:
             raise TransactionConflictError(f"PostgreSQL rolled the transaction back: {error}") from error
-        except ConnectionRefusedError as error:
-            # a server that is not there (unreachable), not a connection it dropped
-            raise StoreUnavailableError(f"PostgreSQL is unreachable: {error}") from error
         except _LOST as error:
             lost = f"PostgreSQL connection lost: {type(error).__name__}: {error}"
             raise ConnectionLostError(lost) from error

@@ -40,3 +40,6 @@ class RejectedRecords(Rows):
 
     async def delete(self, rejected_id: int, *, conn: Any = None) -> bool:
         return await self._update("delete_rejected_event", conn=conn, id=rejected_id) > 0
+
+    async def set_reason(self, rejected_id: int, reason: str, *, conn: Any = None) -> bool:
+        return await self._update("set_rejected_event_reason", conn=conn, id=rejected_id, reason=reason) > 0

@@ -55,6 +55,13 @@ class Rows:
             async with self.connector.transaction() as tx:
                 yield tx
 
+    async def _in_transaction[T](self, conn: Any, work: Callable[[Any], Awaitable[T]]) -> T:
+        """`work` in the caller's transaction `conn`, or in one of its own, run again after a
+        deadlock or on a fresh connection (connector.run): every such `work` is safe to repeat."""
+        if conn is not None:
+            return await work(conn)
+        return await self.connector.run(work, transaction=True)
+
     # one statement each, run again on a fresh connection if the first broke under it; given
     # `conn` (the caller's transaction), on it, once: the caller's transaction decides
 

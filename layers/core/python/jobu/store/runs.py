@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from jobu.errors import NotFoundError
 from jobu.models import (
     Execution,
     ExecutionStatus,
@@ -26,12 +27,21 @@ from jobu.store.rows import Rows, row_to, rows_to
 
 
 @dataclass(frozen=True)
+class Backfilled:
+    """What a backfill found: the slots' runs that existed, and those it created."""
+
+    existing: list[RunRef]
+    created: list[RunRef]
+
+
+@dataclass(frozen=True)
 class Finished:
     """What finish did: whether the run was still RUNNING at that attempt (and so is now final),
-    and the follow-up run it created."""
+    the follow-up run it created, and the queue_one run it promoted (WAITING -> PENDING)."""
 
     finished: bool
     follow_up: Execution | None
+    promoted: Execution | None = None
     notifications: int = 0  # rows written to the outbox with the outcome (jobu.notifications)
 
 
@@ -159,11 +169,14 @@ class Runs(Rows):
         """Create a run of a cron job now (param_source 'manual') under the job's overlap policy:
         'skip': None while a run of the job is active; 'queue_one': WAITING behind an active run,
         None if one waits already. The check and the insert share one transaction (the caller's,
-        given `conn`)."""
-        status = ExecutionStatus.PENDING
-        async with self._transaction(conn) as tx:
+        given `conn`), under the job row's lock (NotFoundError when the job was deleted meanwhile)."""
+
+        async def insert(tx: Any) -> Execution | None:
+            # the job may have been deleted since it was read: then there is nothing to run
+            if await self._q.lock_cron_job(tx, job_id=run.job_id) is None:
+                raise NotFoundError(f"no cron job with id {run.job_id}")
+            status = ExecutionStatus.PENDING
             if overlap_policy != "allow":
-                await self._q.lock_cron_job(tx, job_id=run.job_id)
                 active = int(await self._q.count_active_runs(tx, job_id=run.job_id))
                 waiting = int(await self._q.has_waiting_run(tx, job_id=run.job_id))
                 if (overlap_policy == "skip" and active) or waiting:
@@ -180,20 +193,38 @@ class Runs(Rows):
                 timeout_seconds=run.timeout_seconds,
                 params_provenance=self._j(run.params_provenance),
                 now=self._t(now),
+                priority=run.priority,
+                tags=self._j(run.tags),
+                concurrency_key=run.concurrency_key,
+                expires_at=self._t(run.expires_at),
             )
-            row = await self._q.get_execution(tx, id=int(run_id))
-        return Execution.from_row(row)
+            return Execution.from_row(await self._q.get_execution(tx, id=int(run_id)))
+
+        return await self._in_transaction(conn, insert)
 
     async def insert_backfill(
         self, job_id: int, slots: Sequence[datetime], *, now: datetime, conn: Any = None
-    ) -> list[RunRef]:
+    ) -> Backfilled:
         """Runs of the job for `slots` (param_source 'backfill', whatever its overlap policy), each
-        once: a slot that has a run already keeps it. Returns the slots' runs."""
-        encoded = self._j(self._slots([(job_id, slot) for slot in slots]))
-        async with self._transaction(conn) as tx:
+        once: a slot that has a run already keeps it. Under the job row's lock, so of two backfills
+        (or a backfill and a tick) at once, each slot's run is made, and reported, by one only.
+        In the caller's transaction given `conn`. NotFoundError when the job does not exist."""
+
+        async def backfill(tx: Any) -> Backfilled:
+            if await self._q.lock_cron_job(tx, job_id=job_id) is None:
+                raise NotFoundError(f"no cron job with id {job_id}")
+            asked = self._j(self._slots([(job_id, slot) for slot in slots]))
+            existing = rows_to(RunRef, [row async for row in self._q.runs_for_slots(tx, slots=asked)])
+            taken = {run.scheduled_time for run in existing}
+            missing = self._slots([(job_id, slot) for slot in slots if slot not in taken])
+            if not missing:
+                return Backfilled(existing=existing, created=[])
+            encoded = self._j(missing)
             await self._q.insert_cron_runs(tx, slots=encoded, param_source="backfill", now=self._t(now))
-            rows = [row async for row in self._q.runs_for_slots(tx, slots=encoded)]
-        return rows_to(RunRef, rows)
+            made = [row async for row in self._q.runs_for_slots(tx, slots=encoded)]
+            return Backfilled(existing=existing, created=rows_to(RunRef, made))
+
+        return await self._in_transaction(conn, backfill)
 
     async def for_slots(self, job_id: int, slots: Sequence[datetime], *, conn: Any = None) -> list[RunRef]:
         if not slots:
@@ -253,8 +284,12 @@ class Runs(Rows):
         now: datetime,
         follow_up: NewExecution | None = None,
         conn: Any = None,
+        job_id: int | None = None,
     ) -> Finished:
         """RUNNING -> a final status; with follow_up, create the next run in the same transaction.
+        With the run's `job_id` and the job queue_one, the job's WAITING run is promoted in that
+        transaction too, under the job row's lock: a tick creating the WAITING run holds the same
+        lock, so the run that ends and the run that waits cannot miss each other.
 
         With `conn`, inside that open transaction (a transactional handler's); else in one of its own.
         The outcome's notifications (one per matching rule) are written in the same transaction.
@@ -268,15 +303,18 @@ class Runs(Rows):
             "now": self._t(now),
         }
         async with self._transaction(conn) as tx:
+            # first the job's row, as the tick and promote_waiting take it: one lock order
+            queue_one = job_id is not None and await self._q.lock_queue_one_job(tx, job_id=job_id) is not None
             finished = await self._q.finish_execution(tx, **outcome)
             if self.connector.affected_rows(finished) == 0:
                 return Finished(finished=False, follow_up=None)
+            promoted = await self._promote(tx, job_id, now=now) if queue_one and job_id is not None else None
             # the outcome's notifications commit with it, or not at all
             notified = await self.notifications.queue_outcome(
                 tx, execution_id, status=status.value, attempt=attempt, now=now
             )
             if follow_up is None:
-                return Finished(finished=True, follow_up=None, notifications=notified)
+                return Finished(finished=True, follow_up=None, promoted=promoted, notifications=notified)
             child_id = await self._q.insert_child_execution(
                 tx,
                 job_id=follow_up.job_id,
@@ -288,7 +326,9 @@ class Runs(Rows):
                 now=self._t(now),
             )
             row = await self._q.get_execution(tx, id=int(child_id))
-        return Finished(finished=True, follow_up=Execution.from_row(row), notifications=notified)
+        return Finished(
+            finished=True, follow_up=Execution.from_row(row), promoted=promoted, notifications=notified
+        )
 
     async def retry(
         self,
@@ -300,7 +340,11 @@ class Runs(Rows):
         available_at: datetime,
         now: datetime,
     ) -> bool:
-        """RUNNING -> PENDING with retry_count + 1, runnable from available_at."""
+        """RUNNING -> PENDING with retry_count + 1, runnable from available_at; not (False) when an
+        operator asked to cancel this attempt: it ends CANCELLED instead (jobu.retries)."""
+        aside = self.connector.cancel_requests
+        if aside is not None and await aside.requested_at(execution_id, attempt) is not None:
+            return False
         changed = await self._update(
             "retry_execution",
             id=execution_id,
@@ -316,18 +360,39 @@ class Runs(Rows):
         self, execution_ids: Sequence[int], *, now: datetime, conn: Any = None
     ) -> list[Execution]:
         """FAILED/TIMEOUT -> PENDING with retry_count + 1 for those of the runs still in one of those
-        states; returns the runs now waiting for their message (what the caller must queue)."""
+        states; returns the runs this call retried (what the caller must queue). The runs are
+        locked first: a concurrent retry of the same runs takes none of them."""
         if not execution_ids:
             return []
-        ids = self._j(list(execution_ids))
-        async with self._transaction(conn) as tx:
+
+        async def retry(tx: Any) -> list[Execution]:
+            found = self._q.lock_retryable_executions(tx, ids=self._j(list(execution_ids)))
+            locked = [int(dict(row)["id"]) async for row in found]
+            if not locked:
+                return []
+            ids = self._j(locked)
             await self._q.retry_finished_executions(tx, ids=ids, now=self._t(now))
-            rows = [row async for row in self._q.unqueued_executions_by_ids(tx, ids=ids)]
-        return rows_to(Execution, rows)
+            retried = [row async for row in self._q.unqueued_executions_by_ids(tx, ids=ids)]
+            return rows_to(Execution, retried)
+
+        return await self._in_transaction(conn, retry)
+
+    async def request_cancel_aside(self, execution_id: int, *, now: datetime) -> bool:
+        """Where the connector keeps cancel requests apart (SQLite), record one for the run's current
+        attempt if it is RUNNING, at once: its transactional handler may hold the database's lock
+        for as long as it runs. False elsewhere, or when the run is not RUNNING."""
+        aside = self.connector.cancel_requests
+        if aside is None:
+            return False
+        run = await self.get(execution_id)
+        if run is None or run.status is not ExecutionStatus.RUNNING:
+            return False
+        await aside.add(run.id, run.retry_count, now=now)
+        return True
 
     async def cancel(self, execution_id: int, *, reason: str, now: datetime, conn: Any = None) -> str | None:
         """'cancelled' (it was WAITING or PENDING: it never starts), 'requested' (it is RUNNING: its
-        worker cancels it), or None (it is not active)."""
+        worker cancels it), or None (it is not active). In the caller's transaction, given `conn`."""
         async with self._transaction(conn) as tx:
             if self.connector.affected_rows(
                 await self._q.cancel_unstarted_execution(tx, id=execution_id, reason=reason, now=self._t(now))
@@ -344,7 +409,11 @@ class Runs(Rows):
                 return "requested"
         return None
 
-    async def cancel_requested(self, execution_id: int) -> bool:
+    async def cancel_requested(self, execution_id: int, *, attempt: int) -> bool:
+        """Whether an operator asked to cancel this attempt of the run."""
+        aside = self.connector.cancel_requests
+        if aside is not None:  # there only: the run's own transaction may hold the database
+            return await aside.requested_at(execution_id, attempt) is not None
         return await self._select_one("cancel_requested", id=execution_id) is not None
 
     async def expire(self, execution_id: int, *, now: datetime, conn: Any = None) -> bool:
@@ -365,21 +434,21 @@ class Runs(Rows):
 
     # queue_one: a job's WAITING run ----------------------------------------------------------------
 
-    async def has_waiting(self, job_id: int) -> bool:
-        return int(await self._select_one("has_waiting_run", job_id=job_id)) > 0
-
     async def promote_waiting(self, job_id: int, *, now: datetime) -> Execution | None:
         """queue_one: the job's WAITING run becomes PENDING if no run of the job is active any more.
         Under the job row's lock, so a tick creating a WAITING run and a worker ending the active one
         cannot miss each other."""
         async with self.connector.transaction() as conn:
             await self._q.lock_cron_job(conn, job_id=job_id)
-            waiting = await self._q.oldest_waiting_run(conn, job_id=job_id)
-            if waiting is None:
-                return None
-            await self._q.promote_run(conn, id=int(waiting), now=self._t(now))
-            row = await self._q.get_execution(conn, id=int(waiting))
-        return Execution.from_row(row)
+            return await self._promote(conn, job_id, now=now)
+
+    async def _promote(self, conn: Any, job_id: int, *, now: datetime) -> Execution | None:
+        """Inside a transaction that holds the job's row."""
+        waiting = await self._q.oldest_waiting_run(conn, job_id=job_id)
+        if waiting is None:
+            return None
+        await self._q.promote_run(conn, id=int(waiting), now=self._t(now))
+        return Execution.from_row(await self._q.get_execution(conn, id=int(waiting)))
 
     async def cancel_orphaned_waiting(self, *, reason: str, now: datetime) -> int:
         """Cancel the WAITING runs whose job is gone; how many."""
@@ -407,9 +476,15 @@ class Runs(Rows):
         return rows_to(Execution, await self._select("stuck_executions", cutoff=self._t(cutoff), limit=limit))
 
     async def stale_running(self, *, now: datetime, limit: int) -> list[Execution]:
-        return rows_to(
+        stale = rows_to(
             Execution, await self._select("stale_running_executions", now=self._t(now), limit=limit)
         )
+        aside = self.connector.cancel_requests
+        if aside is not None:  # the requests kept apart, as the sweeper reads them on a run
+            for execution in stale:
+                requested = await aside.requested_at(execution.id, execution.retry_count)
+                execution.cancel_requested_at = execution.cancel_requested_at or requested
+        return stale
 
     # the history ----------------------------------------------------------------------------------
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
 
 from jobu.errors import DuplicateError, StoreUnavailableError
-from jobu.store.connector import Connector
+from jobu.store.connector import CancelRequests, Connector
 
+# the cancel requests' file: the database's path with this added (SQLiteCancelRequests)
+CANCEL_REQUESTS_SUFFIX = "-cancel-requests"
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN})
 
 
@@ -30,12 +32,72 @@ def sqlite_path(url: str) -> str:
     return url[len(prefix) :]
 
 
+async def _connect(path: str) -> aiosqlite.Connection:
+    """An autocommit connection in WAL mode that waits up to 10 s for another writer."""
+    connection = aiosqlite.connect(path, isolation_level=None)
+    # aiosqlite's thread is not a daemon: Python joins such threads at exit BEFORE atexit
+    # handlers run, so a process that never closed its store (Container.close is one of those
+    # handlers) would wait forever. A daemon thread lets the handler run, and close it.
+    connection._thread.daemon = True
+    try:
+        opened = await connection
+    except sqlite3.OperationalError as error:
+        # aiosqlite stops its thread after a failed connect without waiting for it; its last
+        # callback needs this loop open (a CLI's asyncio.run closes it as the error propagates)
+        await asyncio.to_thread(connection._thread.join, 5)
+        raise StoreUnavailableError(f"SQLite database cannot be opened: {error}") from error
+    opened.row_factory = sqlite3.Row
+    await opened.execute("PRAGMA journal_mode = WAL")
+    await opened.execute("PRAGMA busy_timeout = 10000")
+    return opened
+
+
+class SQLiteCancelRequests(CancelRequests):
+    """Cancel requests in a file of their own beside the database (sql/sqlite/cancel_requests.sql):
+    a transactional handler holds the database's one write lock, and the store's one connection,
+    for as long as it runs, so a request kept in the database could be neither written nor read
+    until that run had ended."""
+
+    def __init__(self, conn: aiosqlite.Connection, queries: Any) -> None:
+        self._conn, self._q = conn, queries
+
+    async def create(self) -> None:
+        await self._q.create_cancel_requests(self._conn)
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def add(self, execution_id: int, attempt: int, *, now: datetime) -> None:
+        with _busy_unavailable():
+            await self._q.add_cancel_request(
+                self._conn, execution_id=execution_id, attempt=attempt, now=naive_utc_text(now)
+            )
+
+    async def requested_at(self, execution_id: int, attempt: int) -> datetime | None:
+        with _busy_unavailable():
+            at = await self._q.cancel_request(self._conn, execution_id=execution_id, attempt=attempt)
+        return None if at is None else datetime.fromisoformat(at).replace(tzinfo=UTC)
+
+
+@contextmanager
+def _busy_unavailable() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode in _BUSY_CODES:
+            raise StoreUnavailableError(f"SQLite database is busy: {error}") from error
+        raise
+
+
 class SQLiteConnector(Connector):
     backend = "sqlite"
+    skips_locked_rows = False
+    cancel_requests: SQLiteCancelRequests | None
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self._conn: aiosqlite.Connection | None = None
+        self.cancel_requests = None
         # One connection per store: the lock keeps one task's transaction from seeing another's
         # statements (SQLite allows one writer at a time anyway).
         self._lock = asyncio.Lock()
@@ -44,24 +106,21 @@ class SQLiteConnector(Connector):
         return "aiosqlite"
 
     async def open(self) -> None:
-        connection = aiosqlite.connect(sqlite_path(self.url), isolation_level=None)
-        # aiosqlite's thread is not a daemon: Python joins such threads at exit BEFORE atexit
-        # handlers run, so a process that never closed its store (Container.close is one of those
-        # handlers) would wait forever. A daemon thread lets the handler run, and close it.
-        connection._thread.daemon = True
-        try:
-            self._conn = await connection
-        except sqlite3.OperationalError as error:
-            # aiosqlite stops its thread after a failed connect without waiting for it; its last
-            # callback needs this loop open (a CLI's asyncio.run closes it as the error propagates)
-            await asyncio.to_thread(connection._thread.join, 5)
-            raise StoreUnavailableError(f"SQLite database cannot be opened: {error}") from error
-        self._conn.row_factory = sqlite3.Row
-        await self._conn.execute("PRAGMA journal_mode = WAL")
-        await self._conn.execute("PRAGMA busy_timeout = 10000")
+        path = sqlite_path(self.url)
+        self._conn = await _connect(path)
         await self._conn.execute("PRAGMA foreign_keys = ON")
+        requests = ":memory:" if path == ":memory:" else path + CANCEL_REQUESTS_SUFFIX
+        try:
+            self.cancel_requests = SQLiteCancelRequests(await _connect(requests), self.jobu_queries)
+            await self.cancel_requests.create()
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
+        if self.cancel_requests is not None:
+            await self.cancel_requests.close()
+            self.cancel_requests = None
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -81,10 +140,9 @@ class SQLiteConnector(Connector):
                 if error.sqlite_errorcode == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
                     raise DuplicateError(str(error)) from error
                 raise
-            except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode in _BUSY_CODES:
-                    raise StoreUnavailableError(f"SQLite database is busy: {error}") from error
-                raise
+            except sqlite3.OperationalError:
+                with _busy_unavailable():
+                    raise
             finally:
                 if self._conn is not None and self._conn.in_transaction:
                     # left open by handler code: the next borrower's BEGIN would fail on it

@@ -4,16 +4,14 @@
 -- Loaded by name with aiosql (jobu.store.connector); parameters always bound.
 
 -- name: update_cron_job!
+-- Every field, as read from the row locked by get_cron_job_for_update in the same transaction.
 UPDATE cron_jobs
 SET name = :name, description = :description, cron_expression = :cron_expression, handler_name = :handler_name,
     handler_params = :handler_params, is_enabled = :is_enabled, timezone = :timezone,
     catchup_policy = :catchup_policy, catchup_limit = :catchup_limit, catchup_window_seconds = :catchup_window_seconds,
     overlap_policy = :overlap_policy, allow_overlap = :allow_overlap, max_retry = :max_retry,
-    timeout_seconds = :timeout_seconds, next_run_at = :next_run_at, updated_at = :now
-WHERE id = :id;
-
--- name: set_cron_job_enabled_by_id!
-UPDATE cron_jobs SET is_enabled = :is_enabled, next_run_at = :next_run_at, updated_at = :now
+    timeout_seconds = :timeout_seconds, next_run_at = :next_run_at, updated_at = :now, priority = :priority,
+    ttl_seconds = :ttl_seconds, tags = :tags, concurrency_key = :concurrency_key
 WHERE id = :id;
 
 -- name: delete_cron_job_by_id!

@@ -21,3 +21,7 @@ DELETE FROM rejected_events WHERE id = :id;
 
 -- name: list_rejected_events
 SELECT * FROM rejected_events ORDER BY id DESC LIMIT :limit;
+
+-- name: set_rejected_event_reason!
+-- A replay refused again says why now; a record discarded meanwhile stays discarded (no row, no change).
+UPDATE rejected_events SET reason = :reason WHERE id = :id;

@@ -45,9 +45,10 @@ ORDER BY e.id;
 
 -- name: insert_manual_execution<!
 INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
-                            available_at, params_provenance, created_at)
+                            available_at, params_provenance, created_at, priority, tags, concurrency_key,
+                            expires_at)
 VALUES (:job_id, :handler_name, :status, :params, 'manual', :max_retry, :timeout_seconds, :now,
-        :params_provenance, :now);
+        :params_provenance, :now, :priority, :tags, :concurrency_key, :expires_at);
 
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
@@ -135,13 +136,15 @@ LIMIT :limit;
 -- name: insert_cron_runs!
 -- One row per (job, slot) the tick decided on, the job's overlap policy applied in the statement.
 INSERT INTO job_executions (job_id, handler_name, scheduled_time, status, params, param_source, max_retry,
-                            timeout_seconds, available_at, created_at)
+                            timeout_seconds, available_at, created_at, priority, tags, concurrency_key, expires_at)
 SELECT c.id, c.handler_name, s.scheduled_time,
        CASE WHEN :param_source <> 'backfill' AND c.overlap_policy = 'queue_one'
                  AND EXISTS (SELECT 1 FROM job_executions AS a
                              WHERE a.job_id = c.id AND a.status IN ('PENDING', 'RUNNING'))
             THEN 'WAITING' ELSE 'PENDING' END,
-       c.handler_params, :param_source, c.max_retry, c.timeout_seconds, :now, :now
+       c.handler_params, :param_source, c.max_retry, c.timeout_seconds, :now, :now,
+       c.priority, c.tags, c.concurrency_key,
+       DATE_ADD(:now, INTERVAL c.ttl_seconds SECOND)
 FROM JSON_TABLE(:slots, '$[*]' COLUMNS (
     job_id BIGINT PATH '$.job_id', scheduled_time DATETIME(6) PATH '$.scheduled_time')) AS s
 JOIN cron_jobs AS c ON c.id = s.job_id
@@ -179,3 +182,13 @@ SET status = 'RUNNING', started_at = :now, finished_at = NULL, cancel_requested_
     deadline_at = LEAST(DATE_ADD(:timeout_base, INTERVAL timeout_seconds SECOND), :deadline_at)
 WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt
   AND (expires_at IS NULL OR started_at IS NOT NULL OR expires_at > :now);
+
+-- name: lock_retryable_executions
+-- The runs of the list still FAILED or TIMEOUT, locked for the retry that follows in the same
+-- transaction: a concurrent retry waits, then finds them PENDING and takes none (each reports only
+-- the runs it retried, each run is queued once). A locking read sees the latest committed rows.
+SELECT e.id FROM job_executions AS e
+JOIN JSON_TABLE(:ids, '$[*]' COLUMNS (id BIGINT PATH '$')) AS r ON e.id = r.id
+WHERE e.status IN ('FAILED', 'TIMEOUT')
+ORDER BY e.id
+FOR UPDATE;

@@ -46,9 +46,10 @@ ORDER BY id;
 
 -- name: insert_manual_execution<!
 INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
-                            available_at, params_provenance, created_at)
+                            available_at, params_provenance, created_at, priority, tags, concurrency_key,
+                            expires_at)
 VALUES (:job_id, :handler_name, :status, :params, 'manual', :max_retry, :timeout_seconds, :now,
-        :params_provenance, :now)
+        :params_provenance, :now, :priority, :tags, :concurrency_key, :expires_at)
 RETURNING id;
 
 -- name: insert_event_executions!
@@ -130,14 +131,16 @@ LIMIT :limit;
 -- allow: always; skip: only while no run of the job is active; queue_one: WAITING behind an active
 -- run, at most one. UNIQUE(job_id, scheduled_time) makes a repeated tick create nothing.
 INSERT INTO job_executions (job_id, handler_name, scheduled_time, status, params, param_source, max_retry,
-                            timeout_seconds, available_at, created_at)
+                            timeout_seconds, available_at, created_at, priority, tags, concurrency_key, expires_at)
 SELECT c.id, c.handler_name, s.scheduled_time,
        CASE WHEN CAST(:param_source AS TEXT) <> 'backfill' AND c.overlap_policy = 'queue_one'
                  AND EXISTS (SELECT 1 FROM job_executions AS a
                              WHERE a.job_id = c.id AND a.status IN ('PENDING', 'RUNNING'))
             THEN 'WAITING' ELSE 'PENDING' END,
        c.handler_params, CAST(:param_source AS TEXT), c.max_retry, c.timeout_seconds,
-       CAST(:now AS TIMESTAMPTZ), CAST(:now AS TIMESTAMPTZ)
+       CAST(:now AS TIMESTAMPTZ), CAST(:now AS TIMESTAMPTZ),
+       c.priority, c.tags, c.concurrency_key,
+       CASE WHEN c.ttl_seconds IS NULL THEN NULL ELSE CAST(:now AS TIMESTAMPTZ) + c.ttl_seconds * INTERVAL '1 second' END
 FROM jsonb_to_recordset(CAST(:slots AS JSONB)) AS s (job_id BIGINT, scheduled_time TIMESTAMPTZ)
 JOIN cron_jobs AS c ON c.id = s.job_id
 WHERE c.overlap_policy = 'allow' OR CAST(:param_source AS TEXT) = 'backfill'
@@ -178,3 +181,13 @@ SET status = 'RUNNING', started_at = :now, finished_at = NULL, cancel_requested_
 WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt
   AND (expires_at IS NULL OR started_at IS NOT NULL OR expires_at > CAST(:now AS TIMESTAMPTZ))
 RETURNING *;
+
+-- name: lock_retryable_executions
+-- The runs of the list still FAILED or TIMEOUT, locked for the retry that follows in the same
+-- transaction: a concurrent retry waits, then finds them PENDING and takes none (each reports only
+-- the runs it retried, each run is queued once).
+SELECT id FROM job_executions
+WHERE id IN (SELECT CAST(v AS BIGINT) FROM jsonb_array_elements_text(CAST(:ids AS JSONB)) AS v)
+  AND status IN ('FAILED', 'TIMEOUT')
+ORDER BY id
+FOR UPDATE;

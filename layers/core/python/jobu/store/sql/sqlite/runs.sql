@@ -45,9 +45,10 @@ ORDER BY id;
 
 -- name: insert_manual_execution<!
 INSERT INTO job_executions (job_id, handler_name, status, params, param_source, max_retry, timeout_seconds,
-                            available_at, params_provenance, created_at)
+                            available_at, params_provenance, created_at, priority, tags, concurrency_key,
+                            expires_at)
 VALUES (:job_id, :handler_name, :status, :params, 'manual', :max_retry, :timeout_seconds, :now,
-        :params_provenance, :now);
+        :params_provenance, :now, :priority, :tags, :concurrency_key, :expires_at);
 
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
@@ -129,13 +130,16 @@ LIMIT :limit;
 -- name: insert_cron_runs!
 -- One row per (job, slot) the tick decided on, the job's overlap policy applied in the statement.
 INSERT INTO job_executions (job_id, handler_name, scheduled_time, status, params, param_source, max_retry,
-                            timeout_seconds, available_at, created_at)
+                            timeout_seconds, available_at, created_at, priority, tags, concurrency_key, expires_at)
 SELECT c.id, c.handler_name, json_extract(s.value, '$.scheduled_time'),
        CASE WHEN :param_source <> 'backfill' AND c.overlap_policy = 'queue_one'
                  AND EXISTS (SELECT 1 FROM job_executions AS a
                              WHERE a.job_id = c.id AND a.status IN ('PENDING', 'RUNNING'))
             THEN 'WAITING' ELSE 'PENDING' END,
-       c.handler_params, :param_source, c.max_retry, c.timeout_seconds, :now, :now
+       c.handler_params, :param_source, c.max_retry, c.timeout_seconds, :now, :now,
+       c.priority, c.tags, c.concurrency_key,
+       CASE WHEN c.ttl_seconds IS NULL THEN NULL
+            ELSE strftime('%Y-%m-%d %H:%M:%f', :now, '+' || c.ttl_seconds || ' seconds') || '000' END
 FROM json_each(:slots) AS s
 CROSS JOIN cron_jobs AS c ON c.id = json_extract(s.value, '$.job_id')
 WHERE c.overlap_policy = 'allow' OR :param_source = 'backfill'
@@ -179,3 +183,10 @@ SET status = 'RUNNING', started_at = :now, finished_at = NULL, cancel_requested_
 WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt
   AND (expires_at IS NULL OR started_at IS NOT NULL OR expires_at > :now)
 RETURNING *;
+
+-- name: lock_retryable_executions
+-- The runs of the list still FAILED or TIMEOUT, for the retry that follows in the same IMMEDIATE
+-- transaction (SQLite's lock): each retry reports only the runs it retried, each run queued once.
+SELECT id FROM job_executions
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status IN ('FAILED', 'TIMEOUT')
+ORDER BY id;
