@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from jobu.models import NotificationRow, NotificationRuleRow
+from jobu.store.connector import Connector
 from jobu.store.rows import Rows, row_to, rows_to
 
 SUCCESS = "SUCCESS"
@@ -15,6 +17,25 @@ RECOVERED = "RECOVERED"
 
 
 class Notifications(Rows):
+    # Whether any rule is enabled, as last read: a run that ends with none to notify is one statement,
+    # no transaction (the worker's floor). A rule created or enabled is seen within this long.
+    RULES_SEEN_WITHIN = 10.0
+
+    def __init__(self, connector: Connector) -> None:
+        super().__init__(connector)
+        self._rules_read: tuple[float, bool] | None = None
+
+    async def any_enabled(self) -> bool:
+        now = time.monotonic()
+        if self._rules_read is None or now - self._rules_read[0] > self.RULES_SEEN_WITHIN:
+            enabled = int(await self._select_one("enabled_notification_rules", enabled=True)) > 0
+            self._rules_read = (now, enabled)
+        return self._rules_read[1]
+
+    def rules_changed(self) -> None:
+        """This store changed the rules: read them again before the next outcome."""
+        self._rules_read = None
+
     # rules -------------------------------------------------------------------------------------
 
     async def rules(self) -> list[tuple[NotificationRuleRow, list[str]]]:
@@ -33,6 +54,7 @@ class Notifications(Rows):
             rule_id = int(await self._q.insert_notification_rule(conn, **fields, now=self._t(now)))
             for event in events:
                 await self._q.insert_notification_rule_event(conn, rule_id=rule_id, event=event)
+        self.rules_changed()
         return rule_id
 
     async def update_rule(
@@ -48,12 +70,14 @@ class Notifications(Rows):
             await self._q.delete_notification_rule_events(conn, id=rule_id)
             for event in events:
                 await self._q.insert_notification_rule_event(conn, rule_id=rule_id, event=event)
+        self.rules_changed()
         return True
 
     async def delete_rule(self, rule_id: int) -> bool:
         async with self.connector.transaction() as conn:
             await self._q.delete_notification_rule_events(conn, id=rule_id)
             deleted = await self._q.delete_notification_rule(conn, id=rule_id)
+        self.rules_changed()
         return self.connector.affected_rows(deleted) > 0
 
     async def rules_for_event(self, event: str, handler_name: str) -> list[int]:

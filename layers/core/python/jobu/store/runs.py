@@ -291,8 +291,10 @@ class Runs(Rows):
         transaction too, under the job row's lock: a tick creating the WAITING run holds the same
         lock, so the run that ends and the run that waits cannot miss each other.
 
-        With `conn`, inside that open transaction (a transactional handler's); else in one of its own.
-        The outcome's notifications (one per matching rule) are written in the same transaction.
+        With `conn`, inside that open transaction (a transactional handler's); else in one of its own,
+        or, with nothing to promote, create or notify (no job, no follow-up, no enabled notification
+        rule), as one statement that needs none. The outcome's notifications (one per matching rule)
+        are written in the same transaction.
         """
         outcome = {
             "id": execution_id,
@@ -302,6 +304,16 @@ class Runs(Rows):
             "error_message": error_message,
             "now": self._t(now),
         }
+        if (
+            follow_up is None
+            and job_id is None
+            and conn is None
+            and not await self.notifications.any_enabled()
+        ):
+            # nothing to promote, create or notify: one statement, no transaction
+            async with self._connection(None) as c:
+                finished = await self._q.finish_execution(c, **outcome)
+            return Finished(finished=self.connector.affected_rows(finished) == 1, follow_up=None)
         async with self._transaction(conn) as tx:
             # first the job's row, as the tick and promote_waiting take it: one lock order
             queue_one = job_id is not None and await self._q.lock_queue_one_job(tx, job_id=job_id) is not None

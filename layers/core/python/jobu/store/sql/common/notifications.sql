@@ -60,3 +60,6 @@ WHERE id = :id AND state = 'PENDING' AND attempts = :attempts;
 
 -- name: list_rule_notifications
 SELECT * FROM notifications WHERE rule_id = :rule_id ORDER BY id DESC LIMIT :limit;
+
+-- name: enabled_notification_rules$
+SELECT COUNT(*) FROM notification_rules WHERE is_enabled = :enabled;
