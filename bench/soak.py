@@ -10,6 +10,15 @@ It plays:
 and injects: SendMessageBatch failures after the INSERT (dispatchers and workers), duplicate
 SQS deliveries, workers killed with SIGKILL (some mid-run), a flaky transactional handler, and
 on PostgreSQL an immediate (crash) restart of a private server it starts on a free port.
+Then, on PostgreSQL and MariaDB, the tick under contention (bench/soak_ticks.py): minute after
+minute of a travelled clock over every-minute jobs, with duplicate and slow ticks, continuations
+beside the next minute's tick, job rows held by another transaction, and restarts of a private
+server between ticks; every due slot must have exactly one run and no tick may fail.
+
+Then, on PostgreSQL and MariaDB, operator actions racing ticks, a worker and one another
+(bench/soak_operators.py): updates, toggles, run now, deletes, retries one by one and in bulk,
+cancels, backfills, replays and discards; no tick may fail, no retried run be lost, no update
+or toggle lost, no run reported by two retries or two backfills, no discarded record come back.
 
 At the end, from the database: each valid record has exactly one run, except that the records
 carrying one idempotency key (a fifth of them, about ten a key) have exactly one run between them;
@@ -514,6 +523,23 @@ def statuses_of(runs: list[dict[str, Any]]) -> str:
     return ", ".join(f"{n} {status}" for status, n in sorted(Counter(r["status"] for r in runs).items()))
 
 
+def settle_while_ticking(url: str, soak: Soak, cron_app: Any, seconds: float) -> float:
+    """wait_until_settled, with the scheduler ticking every 2 s meanwhile, as it would."""
+    settled = threading.Event()
+
+    def keep_ticking() -> None:
+        while not settled.wait(2.0):
+            soak.tick(cron_app)
+
+    ticker = threading.Thread(target=keep_ticking, daemon=True)
+    ticker.start()
+    try:
+        return wait_until_settled(url, soak, cron_app, seconds)
+    finally:
+        settled.set()
+        ticker.join()
+
+
 def run_backend(args: argparse.Namespace, backend: str) -> int:
     subprocess.run([str(REPO / "scripts" / "localstack.sh")], check=True, stdout=subprocess.DEVNULL)
     started = time.monotonic()
@@ -558,25 +584,23 @@ def run_backend(args: argparse.Namespace, backend: str) -> int:
         soak.stop.set()  # no more kills; ticks go on below until everything settled
         for thread in threads:
             thread.join()
-        settle = threading.Event()
-
-        def keep_ticking() -> None:
-            while not settle.wait(2.0):
-                soak.tick(cron_app)
-
-        ticker = threading.Thread(target=keep_ticking, daemon=True)
-        ticker.start()
-        settled_in = wait_until_settled(url, soak, cron_app, args.settle_seconds)
-        settle.set()
-        ticker.join()
+        settled_in = settle_while_ticking(url, soak, cron_app, args.settle_seconds)
         for worker in soak.workers:
             worker.terminate()
             worker.wait()
         print(f"== soak on {backend}: seed {args.seed}, {args.workers} workers, "
               f"produced in {produced_in:.1f} s, settled {settled_in:.1f} s later")  # fmt: skip
         violations = check(url, soak, sqs, dead)
+        if backend in ("postgres", "mysql") and args.operator_minutes:
+            from bench.soak_operators import run_operator_races
+
+            violations += run_operator_races(url, minutes=args.operator_minutes, seed=args.seed)
         for app in (cron_app, queue_app):
             app.container.reset()
+    if backend in ("postgres", "mysql"):
+        from bench.soak_ticks import run_contention
+
+        violations += run_contention(backend, jobs=args.tick_jobs, minutes=args.tick_minutes, seed=args.seed)
     for violation in violations:
         print(f"VIOLATION: {violation}")
     print(f"violations {len(violations)}")
@@ -601,10 +625,19 @@ def main() -> int:
     parser.add_argument(
         "--chaos-seconds", type=float, default=30.0, help="kills go on this long after producing"
     )
+    parser.add_argument(
+        "--tick-jobs", type=int, default=2000, help="tick contention phase: every-minute jobs"
+    )
+    parser.add_argument("--tick-minutes", type=int, default=30, help="tick contention phase: minutes ticked")
+    parser.add_argument(
+        "--operator-minutes", type=int, default=30, help="operator phase (bench/soak_operators.py): ticks"
+    )
     parser.add_argument("--short", action="store_true", help="CI: 300 events on each backend")
     args = parser.parse_args()
     if args.short:
         args.events, args.produce_seconds, args.chaos_seconds = 300, 15.0, 10.0
+        args.tick_jobs, args.tick_minutes = 300, 12
+        args.operator_minutes = min(args.operator_minutes, 15)
         args.backend = "all" if args.backend == "postgres" and "--backend" not in sys.argv else args.backend
     backends = ["postgres", "mysql", "sqlite"] if args.backend == "all" else [args.backend]
     return 1 if sum(run_backend(args, backend) for backend in backends) else 0

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -209,6 +210,31 @@ async def test_a_failed_run_is_retried_and_a_rejected_record_replayed(
         await expect(page.locator("#rejected-list")).to_contain_text("No rejected records.")
         await browser.screenshot("rejected-record-replayed")
         await wait_for(lambda: _succeeded(sqlite_url, 3), within=30, what="the replayed record's run")
+        browser.assert_no_console_errors()
+
+
+async def test_runs_are_filtered_by_tag(sqlite_url: str, start_runtime: StartRuntime) -> None:
+    runtime = await start(start_runtime, sqlite_url)
+    tagged = await api(
+        runtime, "POST", "/api/crons", {**cron("tenant-a", "sample", {}), "tags": ["tenant-a"]}
+    )
+    plain = await api(runtime, "POST", "/api/crons", cron("plain", "sample", {}))
+    runs = [await api(runtime, "POST", f"/api/crons/{job['id']}/run") for job in (tagged, plain)]
+    tagged_run, plain_run = (ran["run"]["id"] for ran in runs)
+
+    async with chromium() as browser:
+        page = browser.page
+        await page.goto(runtime.dashboard.url)  # type: ignore[union-attr]
+        await nav(page, "Runs").click()
+        await expect(run_row(page, plain_run)).to_be_visible()
+        await page.get_by_label("Tags").fill(" tenant-a ")
+        await page.get_by_role("button", name="Apply").click()
+        await expect(page).to_have_url(re.compile(r"#/runs\?tag=tenant-a$"))  # the tags, trimmed
+        await expect(run_row(page, tagged_run)).to_be_visible()
+        await expect(run_row(page, plain_run)).to_have_count(0)
+        await expect(page.locator("#status-counts")).to_contain_text("All 1")
+        await browser.screenshot("runs-by-tag")
+        await browser.check_accessibility("runs filtered by tag")
         browser.assert_no_console_errors()
 
 

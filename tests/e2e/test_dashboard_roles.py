@@ -132,6 +132,9 @@ async def test_a_viewer_sees_no_action_and_cannot_change_anything(
             await expect(
                 page.locator("#main .actions button, #main [role=switch], #bulk-retry, #redrive, #new-cron")
             ).to_have_count(0)
+        # a run's page shows what its request carried (its priority, from its cron job)
+        await page.goto(viewer_url.split("?")[0] + f"#/runs/{ran['run']['id']}")
+        await expect(page.locator("#summary-title + *")).to_contain_text("Prioritynormal")
         browser.assert_no_console_errors()
 
     # the HTTP API refuses the viewer's changes itself, as API Gateway a viewer's: the function never

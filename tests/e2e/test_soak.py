@@ -35,3 +35,5 @@ def test_short_soak_has_no_violations_on_any_backend() -> None:
         assert soak.returncode == 0, f"{backend}:\n{report}"
         assert report.rstrip().endswith("violations 0"), f"{backend}:\n{report}"
         assert "1 database restarts" in report or backend != "postgres", report
+        assert "== tick contention on" in report or backend == "sqlite", report
+        assert "operator races: 15 ticks" in report or backend == "sqlite", report

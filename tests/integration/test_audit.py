@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from jobu.cron_dispatch import run_tick
-from jobu.errors import DuplicateError
+from jobu.errors import DuplicateError, TransactionConflictError
 from jobu.models import ExecutionStatus
 from jobu.operations import cron_jobs, rejected_records, runs
 from jobu.operations.audit import Actor
@@ -285,3 +285,40 @@ def test_the_cli_escapes_stored_control_characters(jobu_cli: Cli) -> None:  # no
     assert "\u202e" not in out
     assert "description:  -> \\x1b]52;c;aGk=\\x07\\u202eevil" in out
     assert cli.json("audit")[0]["after_state"]["description"] == TERMINAL  # --json stays exact
+
+
+async def test_an_action_rolled_back_by_a_deadlock_runs_again_whole(
+    store: JobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database ends a deadlock by rolling one transaction back: PostgreSQL and MariaDB run the
+    action again from the start (the change, then its row), once in the end; SQLite has one writer
+    at a time and no deadlock, so the error is the caller's and nothing changed."""
+    spec = parse_spec({"name": "contended", "cron_expression": "0 2 * * *", "handler_name": "sample"})
+    job = await store.cron_jobs.insert(spec, next_run_at=None, now=T0)
+    original, calls = AuditTrail.insert, []
+
+    async def conflicting_once(self: AuditTrail, conn: Any, action: Any, *, now: datetime) -> None:
+        calls.append(action.operation)
+        if len(calls) == 1:
+            raise TransactionConflictError("deadlock detected (the database rolled this transaction back)")
+        await original(self, conn, action, now=now)
+
+    monkeypatch.setattr(AuditTrail, "insert", conflicting_once)
+    update = CronJobUpdate(max_retry=4)
+    if store.backend == "sqlite":
+        with pytest.raises(TransactionConflictError):
+            await cron_jobs.update(store, job.id, update, known_handlers={"sample"},
+                                   worker_timeouts=WORKER_TIMEOUTS, now=T0, actor=ACTOR)  # fmt: skip
+        expected_retry, expected_rows = 0, 0
+    else:
+        await cron_jobs.update(store, job.id, update, known_handlers={"sample"},
+                               worker_timeouts=WORKER_TIMEOUTS, now=T0, actor=ACTOR)  # fmt: skip
+        expected_retry, expected_rows = 4, 1
+    stored = await store.cron_jobs.get(job.id)
+    assert stored is not None
+    assert stored.max_retry == expected_retry
+    rows = await store.audit.page(limit=10, offset=0)
+    assert len(rows) == expected_rows
+    assert [(row.before_state, row.after_state) for row in rows] == [({"max_retry": 0}, {"max_retry": 4})][
+        :expected_rows
+    ]

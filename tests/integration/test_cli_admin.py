@@ -445,3 +445,29 @@ def test_runs_list_by_tag(cli: Cli) -> None:
         ["tenant-a", "billing"]
     ]
     assert cli.json("runs", "list", "--tag", "nobody") == []
+    first = cli.json("runs", "list", "--tag", "tenant-a")[0]["id"]
+    status, out, _ = cli("runs", "show", str(first))
+    assert status == 0
+    assert 'tags             ["tenant-a", "billing"]' in out
+    assert "priority         normal" in out
+
+
+def test_cron_add_and_update_with_what_its_runs_carry(cli: Cli) -> None:
+    status, _, err = cli("cron", "add", "--name", "report", "--cron", "0 * * * *", "--handler", "sample",
+                         "--priority", "low", "--ttl", "1800", "--tag", "reports", "--tag", "tenant-a",
+                         "--concurrency-key", "tenant-a")  # fmt: skip
+    assert status == 0, err
+    shown = cli.json("cron", "show", "report")
+    assert (shown["priority"], shown["ttl_seconds"], shown["tags"], shown["concurrency_key"]) == (
+        "low",
+        1800,
+        ["reports", "tenant-a"],
+        "tenant-a",
+    )
+    status, out, _ = cli("cron", "show", "report")
+    assert "ttl_seconds      1800" in out
+    changed = cli.json("cron", "update", "report", "--priority", "high", "--tag", "reports")
+    assert (changed["priority"], changed["tags"], changed["ttl_seconds"]) == ("high", ["reports"], 1800)
+    assert cli.refused("cron", "update", "report", "--ttl", "0").startswith(
+        "jobu: validation_error: ttl_seconds:"
+    )

@@ -356,6 +356,12 @@ def test_the_admin_api_lists_runs_by_every_given_tag(harness: Harness, admin: Ad
     assert listed(tag=["billing", "tenant-a"]) == [(first.id, "high", ["tenant-a", "billing"])]
     assert admin.get("/api/jobs", query={"tag": ["billing", "tenant-a"]}).json["total"] == 1
     assert listed(tag="nobody") == []
+    # the statistics read the same filter: a comma-joined value is the repeated parameter API Gateway passes
+    counts = admin.get("/api/stats/status-counts", query={"tag": "billing,tenant-a"})
+    assert counts.status == 200, counts.json
+    assert counts.json["total"] == 1
+    timeline = admin.get("/api/stats/timeline", query={"tag": ["billing"], "from_date": T0.isoformat()})
+    assert sum(bucket["runs"] for bucket in timeline.json["buckets"]) == 2
     refused = admin.get("/api/jobs", query={"tag": "x" * 65})
     assert refused.status == 400
     assert refused.json["detail"][0]["loc"] == ["query", "tag", 0]

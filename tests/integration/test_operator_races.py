@@ -20,8 +20,8 @@ from typing import Any, ClassVar
 import pytest
 
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
-from jobu.models import ExecutionStatus
-from jobu.store import JobStore
+from jobu.models import ExecutionStatus, NewExecution
+from jobu.store import JobStore, open_store
 from jobu.store.runs import Runs
 from tests.support.admin_client import AdminClient, AdminResponse, api_event
 from tests.support.harness import FakeLambdaContext, Harness, reset_containers, work_message
@@ -69,9 +69,9 @@ def create(admin: AdminClient, name: str, **fields: Any) -> dict[str, Any]:
     return created
 
 
-def next_minute() -> datetime:
-    """The first whole minute at least a minute from now: an every-minute job created now is due then."""
-    return (datetime.now(UTC) + timedelta(minutes=2)).replace(second=0, microsecond=0)
+def first_slot(job: dict[str, Any]) -> datetime:
+    """The job's first slot: a tick then, on time, gives it exactly one run."""
+    return datetime.fromisoformat(job["next_run_at"])
 
 
 def emitted_metrics(out: str) -> dict[str, list[float]]:
@@ -103,7 +103,7 @@ def test_deleting_a_queue_one_job_with_a_waiting_run_cancels_it_and_ticks_go_on(
     assert (waiting.status, waiting.job_id) == ("CANCELLED", None)
     assert "its cron job was deleted" in str(waiting.error_message)
 
-    tick = next_minute()
+    tick = first_slot(healthy)
     report = harness.tick(tick)
     assert (report["failed"], report["sweep"]["failed"]) == ([], [])
     (run,) = [run for run in harness.executions() if run.job_id == healthy["id"]]
@@ -129,7 +129,7 @@ def test_a_waiting_run_left_without_its_job_is_cancelled_by_the_tick(
     (orphan,) = [run for run in harness.executions() if run.id == waiting["id"]]
     assert (orphan.status, orphan.job_id) == ("WAITING", None)
 
-    tick = next_minute()
+    tick = first_slot(healthy)
     report = harness.tick(tick)
     assert (report["failed"], report["sweep"]["failed"]) == ([], [])
     (orphan,) = [run for run in harness.executions() if run.id == waiting["id"]]
@@ -151,7 +151,7 @@ def test_a_failing_part_of_the_tick_is_logged_and_counted_and_the_others_run(
         raise RuntimeError("a row the sweeper cannot read")
 
     monkeypatch.setattr(Runs, "jobs_with_promotable", broken)
-    tick = next_minute()
+    tick = first_slot(healthy)
     capsys.readouterr()
     report = harness.tick(tick)
     assert report["sweep"]["failed"] == ["promote"]
@@ -581,3 +581,52 @@ def test_a_cancel_of_a_running_transactional_run_on_sqlite_is_recorded_and_honou
             return int(found)
 
     assert harness.with_store(items) == 0  # the cancelled handler's write was rolled back
+
+
+async def test_a_cancel_request_kept_apart_never_reaches_a_run_of_a_new_database(tmp_path: Path) -> None:
+    """SQLite's requests file outlives the database if someone deletes only the database: a new
+    run with the same id and attempt is not the run that was asked to stop."""
+    url, t0 = f"sqlite:///{tmp_path / 'jobu.db'}", datetime.now(UTC)
+
+    async def running(started: datetime) -> tuple[JobStore, int]:
+        store = await open_store(url)
+        await store.migrate()
+        (run,) = await store.runs.insert_events([event_run()], now=started)
+        deadline = started + timedelta(minutes=5)
+        assert await store.runs.claim(run.id, attempt=0, now=started, deadline_at=deadline)
+        return store, run.id
+
+    first, run_id = await running(t0)
+    assert await first.runs.request_cancel_aside(run_id, now=t0)
+    assert await first.runs.cancel_requested(run_id, attempt=0, started_at=t0)
+    await first.close()
+    await asyncio.to_thread(remove_database_only, tmp_path)
+
+    later = t0 + timedelta(seconds=1)
+    second, same_id = await running(later)
+    try:
+        assert same_id == run_id
+        assert not await second.runs.cancel_requested(same_id, attempt=0, started_at=later)
+    finally:
+        await second.close()
+
+
+def event_run() -> NewExecution:
+    return NewExecution(
+        job_id=None,
+        handler_name="sample",
+        params={},
+        param_source="event",
+        max_retry=0,
+        timeout_seconds=60,
+        source_topic="jobu-events",
+        source_partition=0,
+        source_offset=1,
+    )
+
+
+def remove_database_only(folder: Path) -> None:
+    """The database's files, not its cancel requests' file."""
+    for leftover in folder.glob("jobu.db*"):
+        if not leftover.name.endswith("-cancel-requests"):
+            leftover.unlink()

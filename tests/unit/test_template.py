@@ -28,7 +28,7 @@ from jobu import constants
 from jobu.access import S3Location
 from jobu.config import DATABASE_SETTINGS, LIBRARY_SETTINGS
 from jobu.handler_manifest import manifest_pools
-from jobu.observability import SCHEDULE_EVENTS_REFUSED
+from jobu.observability import SCHEDULE_EVENTS_REFUSED, TICK_PART_FAILED
 from jobu.pools import pool_setting, pool_variable
 from jobu.schedule_event import tick_time
 from jobu_local.template.cfn_yaml import load_template
@@ -749,3 +749,13 @@ def test_the_role_policies_are_outputs_to_attach() -> None:
     outputs = {name: value["Value"] for name, value in TEMPLATE["Outputs"].items()}
     assert outputs["AdminApiViewerPolicyArn"] == {"Ref": "AdminApiViewerPolicy"}
     assert outputs["AdminApiOperatorPolicyArn"] == {"Ref": "AdminApiOperatorPolicy"}
+
+
+def test_a_failed_part_of_a_tick_alarms_like_a_refused_tick() -> None:
+    """A tick part's failure is counted (not raised) by the same function and metrics as a refused
+    tick, whose alarm is checked against the emitted metric above: the same namespace, dimensions
+    and notification."""
+    by_metric = {a["Properties"].get("MetricName"): a["Properties"] for a in ALARMS}
+    part, refused = by_metric[TICK_PART_FAILED], by_metric[SCHEDULE_EVENTS_REFUSED]
+    same = ("Namespace", "Dimensions", "Statistic", "Threshold", "ComparisonOperator", "AlarmActions")
+    assert {key: part[key] for key in same} == {key: refused[key] for key in same}

@@ -117,10 +117,16 @@ def listing_commands(
 
 
 def print_answer[T](
-    args: argparse.Namespace, route: Callable[..., Awaitable[T]], view: Callable[[T], str], **arguments: Any
+    args: argparse.Namespace,
+    route: Callable[..., Awaitable[T]],
+    view: Callable[[T], str],
+    *,
+    migrate: bool = False,
+    **arguments: Any,
 ) -> int:
     """Call `route` with `arguments` on the target and print its answer: as JSON with --json (a
-    page as its items), else as `view` shows it."""
+    page as its items), else as `view` shows it. `migrate`: on a database, create it (and its
+    schema) first, for a command that writes to it."""
     from jobu_local.commands.views import dump
 
     async def act(client: AdminClient) -> int:
@@ -128,7 +134,7 @@ def print_answer[T](
         print(dump(answer) if args.json else view(answer))
         return 0
 
-    return run_admin(args, act)
+    return run_admin(args, act, migrate=migrate)
 
 
 def run_admin(args: argparse.Namespace, action: Action, *, migrate: bool = False) -> int:

@@ -30,7 +30,9 @@ def cmd_redrive(args: argparse.Namespace) -> int:
     from jobu.operations.dead_letters import RedriveRequest
 
     request = model(RedriveRequest, {"max_per_second": args.max_per_second})
-    return print_answer(args, redrive_dead_letters, redrive_line(args.pool), request=request, pool=args.pool)
+    # the redrive is recorded in the audit trail: on a database that is not there yet, it is made
+    view = redrive_line(args.pool)
+    return print_answer(args, redrive_dead_letters, view, migrate=True, request=request, pool=args.pool)
 
 
 def cmd_redrives(args: argparse.Namespace) -> int:

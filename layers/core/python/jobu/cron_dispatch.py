@@ -10,8 +10,9 @@ time runs short: then it says so (`more_due`), and the entry point has the tick 
 
 What a due job gets (docs/scheduling.md) depends on its catch-up policy, for the slots from its
 next_run_at up to the tick:
-- coalesce: one run, for the latest slot;
-- skip: a run for each slot the tick reached within SKIP_TOLERANCE (it was not missed);
+- coalesce: one run, for the latest slot, and one for each slot the tick reached within
+  SKIP_TOLERANCE (it was not missed);
+- skip: a run for each slot the tick reached within SKIP_TOLERANCE;
 - all: a run for each slot, the most recent catchup_limit of them;
 and catchup_window_seconds, when set, drops slots older than that. The overlap policy (allow,
 skip, queue_one) is applied by the INSERT itself; with skip or queue_one, at most one slot per tick.
@@ -91,27 +92,42 @@ def _planner(tick: datetime) -> Callable[[DueCronJob], SlotPlan]:
     """The plan of each due job at `tick`; jobs that share an expression and zone share the work."""
 
     @cache
+    def schedule(expression: str, timezone: str) -> Schedule:
+        return Schedule(expression, timezone)
+
+    @cache
     def bounds(expression: str, timezone: str) -> tuple[datetime, datetime]:
-        schedule = Schedule(expression, timezone)
-        return schedule.latest_at_or_before(tick), schedule.next_after(tick)
+        return schedule(expression, timezone).latest_at_or_before(tick), schedule(
+            expression, timezone
+        ).next_after(tick)
+
+    def reached(job: DueCronJob, latest: datetime) -> list[datetime]:
+        """The job's slots the tick reached within SKIP_TOLERANCE: not missed, whatever the policy.
+        With rate(1 minute) ticks at any second, a lost or late tick (or a continuation still
+        writing when the next minute's tick comes) leaves two of an every-minute job."""
+        start = job.next_run_at or latest
+        if start >= latest:  # the usual case: only the latest, if it is recent
+            return [latest] if tick - latest <= SKIP_TOLERANCE else []
+        since = max(start, tick - SKIP_TOLERANCE)
+        return schedule(job.cron_expression, job.timezone).latest_slots(
+            tick, since=since, limit=MAX_SKIP_SLOTS
+        )
 
     def plan(job: DueCronJob) -> SlotPlan:
         latest, following = bounds(job.cron_expression, job.timezone)
         window = None if job.catchup_window_seconds is None else timedelta(seconds=job.catchup_window_seconds)
         oldest = max(job.next_run_at or latest, tick - window) if window is not None else job.next_run_at
         if job.catchup_policy == "skip":
-            # every slot the tick reached within SKIP_TOLERANCE: with rate(1 minute) ticks at any
-            # second, a late or lost tick leaves two such slots of an every-minute job
-            recent = max(job.next_run_at or latest, tick - SKIP_TOLERANCE)
-            schedule = Schedule(job.cron_expression, job.timezone)
-            slots = schedule.latest_slots(tick, since=recent, limit=MAX_SKIP_SLOTS)
-            if job.overlap_policy != "allow":
-                slots = slots[-1:]  # they could not overlap: the latest
+            slots = reached(job, latest)
         elif job.catchup_policy == "all" and job.overlap_policy == "allow" and oldest is not None:
-            schedule = Schedule(job.cron_expression, job.timezone)
-            slots = schedule.latest_slots(tick, since=oldest, limit=job.catchup_limit)
-        else:
-            slots = [latest] if oldest is None or latest >= oldest else []
+            slots = schedule(job.cron_expression, job.timezone).latest_slots(
+                tick, since=oldest, limit=job.catchup_limit
+            )
+        else:  # coalesce: the latest of the missed slots, and each slot not missed (within the window)
+            recent = [slot for slot in reached(job, latest) if oldest is None or slot >= oldest]
+            slots = sorted({*recent, *([latest] if oldest is None or latest >= oldest else [])})
+        if job.overlap_policy != "allow":
+            slots = slots[-1:]  # they could not overlap: the latest
         return SlotPlan(job=job, slots=slots, next_run_at=following)
 
     return plan

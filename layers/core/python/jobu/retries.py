@@ -62,6 +62,7 @@ async def settle_failure(
             result=result,
             available_at=now + timedelta(seconds=delay),
             now=now,
+            started_at=execution.started_at,
         )
         if retried:
             count(RETRIED)

@@ -238,8 +238,9 @@ class _CancelWatch:
         while not self._handler.done():
             await asyncio.sleep(CANCEL_POLL_SECONDS)
             try:
+                run = self._execution
                 requested = await self._store.runs.cancel_requested(
-                    self._execution.id, attempt=self._execution.retry_count
+                    run.id, attempt=run.retry_count, started_at=run.started_at
                 )
             except StoreUnavailableError:
                 continue  # the next look may reach it; the run goes on meanwhile

@@ -76,6 +76,25 @@ def run_filter(**fields: Any) -> RunFilter:
         ) from None
 
 
+def history_filter(  # noqa: PLR0917  (the routes' six query parameters, in their order)
+    cron_id: int | None,
+    status: Any,
+    handler_name: str | None,
+    from_date: datetime | None,
+    to_date: datetime | None,
+    tag: list[str] | None,
+) -> RunFilter:
+    """The run history's filter as the runs list and the statistics take it from their query."""
+    return run_filter(
+        cron_id=cron_id,
+        status=status,
+        handler_name=handler_name,
+        from_date=from_date,
+        to_date=to_date,
+        tags=tag or None,
+    )
+
+
 def _query_name(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
     """The filter's `tags` is the query's repeated `tag`."""
     return ("tag", *loc[1:]) if loc[:1] == ("tags",) else loc
@@ -95,5 +114,6 @@ __all__ = [
     "RunId",
     "TagFilter",
     "ToDate",
+    "history_filter",
     "run_filter",
 ]

@@ -1,10 +1,12 @@
 """The audit trail: who did what to which target, and what it changed; and its listing.
 
 Every operation that changes something an operator manages (cron jobs, runs, rejected records, a
-pool's dead-letter queue) runs its change inside `audited`: the change and its operator_actions row
-share one transaction, so a change that fails leaves no row and a row never describes a change
-that did not commit. What goes to SQS (a run's message, a redrive) is sent after that commit, as
-every path that queues a run does it (the sweeper re-sends a message that was lost).
+pool's dead-letter queue) makes its change through `audited`: the change and its operator_actions
+row share one transaction, so a change that fails leaves no row and a row never describes a change
+that did not commit. Like every transaction of the store it runs again, whole, when the database
+broke the connection under it or rolled it back to end a deadlock (Connector.run). What goes to SQS
+(a run's message, a redrive) is sent after that commit, as every path that queues a run does it
+(the sweeper re-sends a message that was lost).
 
 The principal is who the caller is as far as jobu can know it: on AWS the IAM ARN API Gateway put
 in the request context (`requestContext.authorizer.iam.userArn`, signed by the caller's SigV4
@@ -14,8 +16,7 @@ token; 'unknown' when a request carries none. Each is stored as given: data, nev
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
@@ -51,8 +52,9 @@ class Actor:
 
 @dataclass
 class Change:
-    """What an audited operation fills in inside its transaction: `conn` to make the change on,
-    and the fields it changed, before and after (None: the target did not exist, or no longer does)."""
+    """What an audited change is given and fills in: `conn` to make the change on (its
+    transaction), and the fields it changed, before and after (None: the target did not exist, or
+    no longer does); `target_id` when the change makes the target (a create)."""
 
     conn: Any
     target_id: str | None
@@ -80,8 +82,7 @@ def differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[di
     return {key: old.get(key) for key in keys}, {key: new[key] for key in keys}
 
 
-@asynccontextmanager
-async def audited(
+async def audited[T](
     store: JobStore,
     actor: Actor,
     operation: str,
@@ -89,23 +90,29 @@ async def audited(
     target_id: object = None,
     *,
     now: datetime,
-) -> AsyncIterator[Change]:
-    """A transaction for one operator action: the block makes its change on `change.conn` and says
-    what it changed (change.record); the action's row is written last, in the same transaction. An
-    exception in the block rolls both back."""
-    async with store.connector.transaction() as conn:
-        change = Change(conn=conn, target_id=None if target_id is None else str(target_id))
-        yield change
+    change: Callable[[Change], Awaitable[T]],
+) -> T:
+    """One operator action in one transaction: `change` makes it on its Change's `conn` and says
+    what it changed (Change.record); the action's row is written last, on the same connection. An
+    exception in `change` rolls both back. `change` may run more than once (a deadlock, a broken
+    connection): it reads what it needs on `conn`, so each run starts from the database as it is."""
+
+    async def attempt(conn: Any) -> T:
+        step = Change(conn=conn, target_id=None if target_id is None else str(target_id))
+        result = await change(step)
         action = NewOperatorAction(
             principal=actor.principal,
             operation=operation,
             target_kind=target_kind,
-            target_id=change.target_id,
+            target_id=step.target_id,
             request_id=actor.request_id,
-            before_state=change.before,
-            after_state=change.after,
+            before_state=step.before,
+            after_state=step.after,
         )
         await store.audit.insert(conn, action, now=now)
+        return result
+
+    return await store.connector.run(attempt, transaction=True)
 
 
 # the listing ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ implementation in the browser.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Awaitable, Callable, Mapping, Set
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,7 +41,7 @@ from jobu.models import (
     RunRef,
     overlap_from,
 )
-from jobu.operations.audit import Actor, audited, differences, fields_of
+from jobu.operations.audit import Actor, Change, audited, differences, fields_of
 from jobu.operations.paging import Page, PageRequest
 from jobu.params_schema import params_problem
 from jobu.provenance import merge_params
@@ -180,16 +180,19 @@ async def create(
     actor: Actor,
 ) -> CronJob:
     validate_spec(spec, known_handlers=known_handlers, worker_timeouts=worker_timeouts)
+
+    async def insert(change: Change) -> CronJob:
+        job = await store.cron_jobs.insert(
+            spec, next_run_at=_next_run_at(spec, now), now=now, conn=change.conn
+        )
+        change.target_id = str(job.id)
+        change.record(after=fields_of(job, DEFINITION))
+        return job
+
     try:
-        async with audited(store, actor, "cron_job.create", "cron_job", now=now) as change:
-            job = await store.cron_jobs.insert(
-                spec, next_run_at=_next_run_at(spec, now), now=now, conn=change.conn
-            )
-            change.target_id = str(job.id)
-            change.record(after=fields_of(job, DEFINITION))
+        return await audited(store, actor, "cron_job.create", "cron_job", now=now, change=insert)
     except DuplicateError:
         raise DuplicateError(f"a cron job named {spec.name!r} exists already") from None
-    return job
 
 
 async def get(store: JobStore, job_id: int, *, conn: Any = None) -> CronJob:
@@ -235,8 +238,8 @@ async def update(
         if given.get(alert) == 0:
             given[alert] = None  # 0 removes the alert (null leaves it as it is)
 
-    seen: list[CronJob] = []  # the job as the update found it, locked
-    specs: list[CronJobSpec] = []  # what it becomes
+    seen: list[CronJob] = []  # the job as the update found it, locked (the last attempt's)
+    specs: list[CronJobSpec] = []  # what it becomes (the last attempt's)
 
     def revise(job: CronJob) -> Revision:
         seen.append(job)
@@ -248,17 +251,19 @@ async def update(
         reschedule = schedule != (job.cron_expression, job.timezone, job.is_enabled)
         return Revision(spec, _next_run_at(spec, now) if reschedule else job.next_run_at)
 
+    async def replace(change: Change) -> CronJob:
+        updated = await store.cron_jobs.update(job_id, revise, now=now, conn=change.conn)
+        if updated is None:
+            raise NotFoundError(f"no cron job with id {job_id}")
+        await store.cron_jobs.set_alerts(job_id, specs[-1], conn=change.conn)
+        updated = await get(store, job_id, conn=change.conn)
+        change.record(*differences(fields_of(seen[-1], DEFINITION), fields_of(updated, DEFINITION)))
+        return updated
+
     try:
-        async with audited(store, actor, "cron_job.update", "cron_job", job_id, now=now) as change:
-            updated = await store.cron_jobs.update(job_id, revise, now=now, conn=change.conn)
-            if updated is None:
-                raise NotFoundError(f"no cron job with id {job_id}")
-            await store.cron_jobs.set_alerts(job_id, specs[-1], conn=change.conn)
-            updated = await get(store, job_id, conn=change.conn)
-            change.record(*differences(fields_of(seen[0], DEFINITION), fields_of(updated, DEFINITION)))
+        return await audited(store, actor, "cron_job.update", "cron_job", job_id, now=now, change=replace)
     except DuplicateError:
         raise DuplicateError(f"a cron job named {given.get('name')!r} exists already") from None
-    return updated
 
 
 # a job whose state changes between its read and its lock is read again; this many times at most
@@ -280,26 +285,37 @@ async def _switch(
         on = not job.is_enabled if enabled is None else enabled
         following = Schedule(job.cron_expression, job.timezone).next_after(now)
         operation = "cron_job.enable" if on else "cron_job.disable"
+        flip = _flip(store, job, enabled=enabled, following=following, now=now)
         try:
-            async with audited(store, actor, operation, "cron_job", job_id, now=now) as change:
-                locked = await store.cron_jobs.get_for_update(job_id, conn=change.conn)
-                if locked is None:
-                    raise NotFoundError(f"no cron job with id {job_id}")
-                if (locked.is_enabled, locked.cron_expression, locked.timezone) != (
-                    job.is_enabled,
-                    job.cron_expression,
-                    job.timezone,
-                ):
-                    raise _ReadAgain  # another switch or update came first
-                await store.cron_jobs.set_enabled(
-                    locked, enabled=enabled, next_run_at=following, now=now, conn=change.conn
-                )
-                updated = await get(store, job_id, conn=change.conn)
-                change.record(*differences(fields_of(locked, SWITCHED), fields_of(updated, SWITCHED)))
-                return updated
+            return await audited(store, actor, operation, "cron_job", job_id, now=now, change=flip)
         except _ReadAgain:
             continue
     raise InvalidStateError(f"cron job {job_id} kept changing while being switched; try again")
+
+
+def _flip(
+    store: JobStore, job: CronJob, *, enabled: bool | None, following: datetime, now: datetime
+) -> Callable[[Change], Awaitable[CronJob]]:
+    """The switch of `job` as read, made under its row's lock: _ReadAgain if it changed meanwhile."""
+
+    async def flip(change: Change) -> CronJob:
+        locked = await store.cron_jobs.get_for_update(job.id, conn=change.conn)
+        if locked is None:
+            raise NotFoundError(f"no cron job with id {job.id}")
+        if (locked.is_enabled, locked.cron_expression, locked.timezone) != (
+            job.is_enabled,
+            job.cron_expression,
+            job.timezone,
+        ):
+            raise _ReadAgain  # another switch or update came first
+        await store.cron_jobs.set_enabled(
+            locked, enabled=enabled, next_run_at=following, now=now, conn=change.conn
+        )
+        updated = await get(store, job.id, conn=change.conn)
+        change.record(*differences(fields_of(locked, SWITCHED), fields_of(updated, SWITCHED)))
+        return updated
+
+    return flip
 
 
 async def set_enabled_by_id(
@@ -323,11 +339,14 @@ async def set_enabled(store: JobStore, name: str, *, enabled: bool, now: datetim
 async def delete(store: JobStore, job_id: int, *, now: datetime, actor: Actor) -> None:
     """Delete the job; its runs stay, with job_id cleared (the foreign key's ON DELETE SET NULL),
     except a WAITING one (queue_one), which nothing could start any more: it is CANCELLED."""
-    async with audited(store, actor, "cron_job.delete", "cron_job", job_id, now=now) as change:
+
+    async def remove(change: Change) -> None:
         job = await get(store, job_id, conn=change.conn)
         if not await store.cron_jobs.delete(job_id, reason=JOB_DELETED_REASON, now=now, conn=change.conn):
             raise NotFoundError(f"no cron job with id {job_id}")
         change.record(before=fields_of(job, DEFINITION))
+
+    await audited(store, actor, "cron_job.delete", "cron_job", job_id, now=now, change=remove)
 
 
 async def run_now(
@@ -367,7 +386,8 @@ async def run_now(
         concurrency_key=job.concurrency_key,
         expires_at=None if job.ttl_seconds is None else now + timedelta(seconds=job.ttl_seconds),
     )
-    async with audited(store, actor, "cron_job.run_now", "cron_job", job_id, now=now) as change:
+
+    async def start(change: Change) -> Execution:
         run = await store.runs.insert_manual(
             new, overlap_policy=job.overlap_policy, now=now, conn=change.conn
         )
@@ -382,6 +402,9 @@ async def run_now(
                 f"cron job {job_id} does not allow another run now (overlap_policy {policy!r}): {held}"
             )
         change.record(after={"run_id": run.id, "status": run.status, "params_override": request.params})
+        return run
+
+    run = await audited(store, actor, "cron_job.run_now", "cron_job", job_id, now=now, change=start)
     if run.status is ExecutionStatus.WAITING:  # queue_one: it starts when the active run ends
         return RunNowResult(run=run, queued=False)
     sent = await enqueue(store, queue, [QueuedRun.for_execution(run)], now=now)
@@ -409,24 +432,30 @@ async def pause(
         raise InvalidCronJobError(
             f"until must be in the future, not {request.until.isoformat()}", field="until"
         )
-    async with audited(store, actor, "cron_job.pause", "cron_job", job_id, now=now) as change:
+
+    async def hold(change: Change) -> CronJob:
         job = await get(store, job_id, conn=change.conn)
         await store.cron_jobs.pause(job_id, until=request.until, now=now, conn=change.conn)
         paused = await get(store, job_id, conn=change.conn)
         change.record(*differences(fields_of(job, PAUSE_FIELDS), fields_of(paused, PAUSE_FIELDS)))
-    return paused
+        return paused
+
+    return await audited(store, actor, "cron_job.pause", "cron_job", job_id, now=now, change=hold)
 
 
 async def resume(store: JobStore, job_id: int, *, now: datetime, actor: Actor) -> CronJob:
     """End a pause now: the next tick applies the catch-up policy to the slots passed while paused."""
-    async with audited(store, actor, "cron_job.resume", "cron_job", job_id, now=now) as change:
+
+    async def release(change: Change) -> CronJob:
         job = await get(store, job_id, conn=change.conn)
         if job.paused_at is None:
             raise InvalidStateError(f"cron job {job_id} is not paused")
         await store.cron_jobs.resume(job_id, now=now, conn=change.conn)
         resumed = await get(store, job_id, conn=change.conn)
         change.record(*differences(fields_of(job, PAUSE_FIELDS), fields_of(resumed, PAUSE_FIELDS)))
-    return resumed
+        return resumed
+
+    return await audited(store, actor, "cron_job.resume", "cron_job", job_id, now=now, change=release)
 
 
 class BackfillRequest(BaseModel):
@@ -478,13 +507,19 @@ async def backfill(
     before = {run.scheduled_time: run for run in await store.runs.for_slots(job_id, slots)}
     created: list[RunRef] = []
     if not request.dry_run:
-        async with audited(store, actor, "cron_job.backfill", "cron_job", job_id, now=now) as change:
+
+        async def fill(change: Change) -> tuple[dict[datetime | None, RunRef], list[RunRef]]:
             missing = [s for s in slots if s not in before]
             done = await store.runs.insert_backfill(job_id, missing, now=now, conn=change.conn)
-            before |= {run.scheduled_time: run for run in done.existing}  # made meanwhile, by another
-            created = done.created
+            had = before | {run.scheduled_time: run for run in done.existing}  # made meanwhile, by another
+            made = done.created
             window = {"start": request.start, "end": request.end}
-            change.record(after={**window, "created": len(created), "run_ids": [run.id for run in created]})
+            change.record(after={**window, "created": len(made), "run_ids": [run.id for run in made]})
+            return had, made
+
+        before, created = await audited(
+            store, actor, "cron_job.backfill", "cron_job", job_id, now=now, change=fill
+        )
         fresh = [run for run in created if run.status is ExecutionStatus.PENDING and run.queued_at is None]
         await enqueue(store, queue, [QueuedRun.for_execution(run) for run in fresh], now=now)
     runs = {**before, **{run.scheduled_time: run for run in created}}

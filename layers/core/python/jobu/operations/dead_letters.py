@@ -20,7 +20,7 @@ from jobu.dead_letter_queue import REASON_ATTRIBUTE, DeadLetterQueue, SqsQueue
 from jobu.documents import FieldError
 from jobu.errors import InvalidStateError
 from jobu.models import ExecutionStatus, WorkMessage
-from jobu.operations.audit import Actor, audited
+from jobu.operations.audit import Actor, Change, audited
 from jobu.store import JobStore
 
 MAX_PEEK = 10  # SQS's own limit for one ReceiveMessage
@@ -159,9 +159,14 @@ async def redrive(
     The change is SQS's, not the database's: the audit row is written once SQS has started the
     task (a redrive SQS refused changed nothing)."""
     task = await _start_redrive(dead_letters, request)
-    async with audited(store, actor, "dead_letters.redrive", "dead_letter_queue", pool, now=now) as change:
+
+    async def note(change: Change) -> RedriveTask:
         change.record(after={"task_handle": task.task_handle, "max_per_second": request.max_per_second})
-    return task
+        return task
+
+    return await audited(
+        store, actor, "dead_letters.redrive", "dead_letter_queue", pool, now=now, change=note
+    )
 
 
 async def _start_redrive(dead_letters: DeadLetterQueue, request: RedriveRequest) -> RedriveTask:

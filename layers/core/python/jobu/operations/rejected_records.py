@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from jobu.errors import InvalidStateError, NotFoundError
 from jobu.event_dispatch import dispatch_event
 from jobu.models import Execution, RejectedEvent, RejectedEventSummary
-from jobu.operations.audit import Actor, audited, fields_of
+from jobu.operations.audit import Actor, Change, audited, fields_of
 from jobu.operations.paging import Page, PageRequest
 from jobu.store import JobStore
 from jobu.work_queue import WorkQueue
@@ -93,28 +93,32 @@ async def replay(
         store, queue, event, known_handlers=known_handlers, now=now, keep_rejected=False
     )
     run = await store.runs.for_source(topic, partition, offset)
-    async with audited(
-        store, actor, "rejected_record.replay", "rejected_record", rejected_id, now=now
-    ) as change:
+
+    async def settle(change: Change) -> ReplayResult:
         if run is None:
             reason = report.rejected[0].split(": ", 1)[-1] if report.rejected else "refused"
             await store.rejected_records.set_reason(rejected_id, reason, conn=change.conn)
-            change.record(
-                before=fields_of(record, RECORD_FIELDS), after={"outcome": "rejected", "reason": reason}
-            )
+            outcome: dict[str, Any] = {"outcome": "rejected", "reason": reason}
+            change.record(before=fields_of(record, RECORD_FIELDS), after=outcome)
             return ReplayResult(outcome="rejected", reason=reason)
         await store.rejected_records.delete(rejected_id, conn=change.conn)
-        change.record(
-            before=fields_of(record, RECORD_FIELDS), after={"outcome": "dispatched", "run_id": run.id}
-        )
-    return ReplayResult(outcome="dispatched", run=run)
+        outcome = {"outcome": "dispatched", "run_id": run.id}
+        change.record(before=fields_of(record, RECORD_FIELDS), after=outcome)
+        return ReplayResult(outcome="dispatched", run=run)
+
+    return await audited(
+        store, actor, "rejected_record.replay", "rejected_record", rejected_id, now=now, change=settle
+    )
 
 
 async def discard(store: JobStore, rejected_id: int, *, now: datetime, actor: Actor) -> None:
-    async with audited(
-        store, actor, "rejected_record.discard", "rejected_record", rejected_id, now=now
-    ) as change:
+
+    async def remove(change: Change) -> None:
         record = await get(store, rejected_id, conn=change.conn)
         if not await store.rejected_records.delete(rejected_id, conn=change.conn):
             raise NotFoundError(f"no rejected record with id {rejected_id}")
         change.record(before=fields_of(record, RECORD_FIELDS))
+
+    await audited(
+        store, actor, "rejected_record.discard", "rejected_record", rejected_id, now=now, change=remove
+    )

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from jobu.errors import InvalidStateError, NotFoundError
 from jobu.models import Execution, ExecutionStatus, ExecutionSummary
-from jobu.operations.audit import Actor, audited, differences, fields_of
+from jobu.operations.audit import Actor, Change, audited, differences, fields_of
 from jobu.operations.paging import Page, PageRequest, as_utc, bounded
 from jobu.provenance import ParamOrigin, origins
 from jobu.retries import CANCELLED_REASON
@@ -31,6 +31,7 @@ RETRYABLE = (ExecutionStatus.FAILED, ExecutionStatus.TIMEOUT)
 ACTIVE = (ExecutionStatus.WAITING, ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
 # a run's fields as the audit trail records what an action changed
 RUN_STATE = ("status", "retry_count", "finished_at", "cancel_requested_at")
+DELETED_FIELDS = ("job_id", "handler_name", "status", "param_source", "created_at")
 MAX_CHILDREN = 100
 MAX_BULK_RETRY = 1000
 
@@ -63,9 +64,8 @@ class RunFilter(BaseModel):
     def store_filter(self, statuses: tuple[ExecutionStatus, ...] | None = None) -> dict[str, Any]:
         if self.status is not None:
             statuses = tuple(s for s in statuses or (self.status,) if s is self.status)
-        # the run history's queries filter by tag; the statistics' do not take the key
-        tags = {"tags": self.tags} if self.tags else {}
-        return tags | {
+        return {
+            "tags": self.tags or None,
             "job_id": self.cron_id,
             "statuses": statuses,
             "handler_name": self.handler_name,
@@ -152,7 +152,8 @@ async def _run(store: JobStore, execution_id: int, conn: Any) -> Execution:
 async def retry(
     store: JobStore, queue: WorkQueue, execution_id: int, *, now: datetime, actor: Actor
 ) -> RetryResult:
-    async with audited(store, actor, "run.retry", "run", execution_id, now=now) as change:
+
+    async def again(change: Change) -> list[Execution]:
         run = await _run(store, execution_id, change.conn)
         if run.status not in RETRYABLE:
             raise InvalidStateError(
@@ -162,6 +163,9 @@ async def retry(
         if not retried:
             raise InvalidStateError(f"run {execution_id} changed state while being retried; read it again")
         change.record(*differences(fields_of(run, RUN_STATE), fields_of(retried[0], RUN_STATE)))
+        return retried
+
+    retried = await audited(store, actor, "run.retry", "run", execution_id, now=now, change=again)
     queued = await _queue(store, queue, retried, now=now)
     return RetryResult(run=await get(store, execution_id), queued=execution_id in queued)
 
@@ -177,16 +181,21 @@ async def bulk_retry(
     ids = [run.id for run in page]
     if request.dry_run:
         return BulkRetryResult(dry_run=True, matched=matched, ids=ids)
-    async with audited(store, actor, "run.bulk_retry", "runs", now=now) as change:
+
+    async def again(change: Change) -> list[Execution]:
         retried = await store.runs.retry_finished(ids, now=now, conn=change.conn)
         asked = request.model_dump(exclude={"dry_run"}, exclude_none=True)
         change.record(after={"filter": asked, "matched": matched, "retried": sorted(r.id for r in retried)})
+        return retried
+
+    retried = await audited(store, actor, "run.bulk_retry", "runs", now=now, change=again)
     queued = await _queue(store, queue, retried, now=now)
     return BulkRetryResult(dry_run=False, matched=matched, ids=sorted(r.id for r in retried), queued=queued)
 
 
 async def delete(store: JobStore, execution_id: int, *, now: datetime, actor: Actor) -> None:
-    async with audited(store, actor, "run.delete", "run", execution_id, now=now) as change:
+
+    async def remove(change: Change) -> None:
         run = await _run(store, execution_id, change.conn)
         if run.status in ACTIVE:
             raise InvalidStateError(
@@ -195,9 +204,9 @@ async def delete(store: JobStore, execution_id: int, *, now: datetime, actor: Ac
             )
         if not await store.runs.delete_finished(execution_id, conn=change.conn):
             raise InvalidStateError(f"run {execution_id} changed state while being deleted; read it again")
-        change.record(
-            before=fields_of(run, ("job_id", "handler_name", "status", "param_source", "created_at"))
-        )
+        change.record(before=fields_of(run, DELETED_FIELDS))
+
+    await audited(store, actor, "run.delete", "run", execution_id, now=now, change=remove)
 
 
 class CancelResult(BaseModel):
@@ -218,7 +227,8 @@ async def cancel(
     On SQLite a RUNNING run's request is recorded first, apart (Runs.request_cancel_aside): a
     transactional handler holds the database's lock while it runs, and is cancelled by it."""
     aside = await store.runs.request_cancel_aside(run_id, now=now)
-    async with audited(store, actor, "run.cancel", "run", run_id, now=now) as change:
+
+    async def stop(change: Change) -> tuple[Execution, str]:
         run = await _run(store, run_id, change.conn)
         outcome = (
             "requested"
@@ -231,6 +241,9 @@ async def cancel(
             )
         after = await _run(store, run_id, change.conn)
         change.record(*differences(fields_of(run, RUN_STATE), fields_of(after, RUN_STATE)))
+        return run, outcome
+
+    run, outcome = await audited(store, actor, "run.cancel", "run", run_id, now=now, change=stop)
     if outcome == "cancelled" and run.job_id is not None:
         # a queue_one job's waiting run may start now that this one will not
         promoted = await store.runs.promote_waiting(run.job_id, now=now)

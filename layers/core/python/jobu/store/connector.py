@@ -71,10 +71,15 @@ class CancelRequests(ABC):
     attempt of a run, where the run's own long transaction cannot block them."""
 
     @abstractmethod
-    async def add(self, execution_id: int, attempt: int, *, now: datetime) -> None: ...
+    async def add(
+        self, execution_id: int, attempt: int, started_at: datetime | None, *, now: datetime
+    ) -> None:
+        """A request for the attempt of the run that started at `started_at`."""
 
     @abstractmethod
-    async def requested_at(self, execution_id: int, attempt: int) -> datetime | None: ...
+    async def requested_at(
+        self, execution_id: int, attempt: int, started_at: datetime | None
+    ) -> datetime | None: ...
 
 
 class Connector(ABC):

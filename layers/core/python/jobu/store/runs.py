@@ -351,11 +351,13 @@ class Runs(Rows):
         result: Any,
         available_at: datetime,
         now: datetime,
+        started_at: datetime | None = None,
     ) -> bool:
         """RUNNING -> PENDING with retry_count + 1, runnable from available_at; not (False) when an
-        operator asked to cancel this attempt: it ends CANCELLED instead (jobu.retries)."""
+        operator asked to cancel this attempt (the one started at `started_at`): it ends CANCELLED
+        instead (jobu.retries)."""
         aside = self.connector.cancel_requests
-        if aside is not None and await aside.requested_at(execution_id, attempt) is not None:
+        if aside is not None and await aside.requested_at(execution_id, attempt, started_at) is not None:
             return False
         changed = await self._update(
             "retry_execution",
@@ -399,7 +401,7 @@ class Runs(Rows):
         run = await self.get(execution_id)
         if run is None or run.status is not ExecutionStatus.RUNNING:
             return False
-        await aside.add(run.id, run.retry_count, now=now)
+        await aside.add(run.id, run.retry_count, run.started_at, now=now)
         return True
 
     async def cancel(self, execution_id: int, *, reason: str, now: datetime, conn: Any = None) -> str | None:
@@ -421,11 +423,14 @@ class Runs(Rows):
                 return "requested"
         return None
 
-    async def cancel_requested(self, execution_id: int, *, attempt: int) -> bool:
-        """Whether an operator asked to cancel this attempt of the run."""
+    async def cancel_requested(
+        self, execution_id: int, *, attempt: int, started_at: datetime | None = None
+    ) -> bool:
+        """Whether an operator asked to cancel this attempt of the run (the one started at
+        `started_at`)."""
         aside = self.connector.cancel_requests
         if aside is not None:  # there only: the run's own transaction may hold the database
-            return await aside.requested_at(execution_id, attempt) is not None
+            return await aside.requested_at(execution_id, attempt, started_at) is not None
         return await self._select_one("cancel_requested", id=execution_id) is not None
 
     async def expire(self, execution_id: int, *, now: datetime, conn: Any = None) -> bool:
@@ -493,9 +498,9 @@ class Runs(Rows):
         )
         aside = self.connector.cancel_requests
         if aside is not None:  # the requests kept apart, as the sweeper reads them on a run
-            for execution in stale:
-                requested = await aside.requested_at(execution.id, execution.retry_count)
-                execution.cancel_requested_at = execution.cancel_requested_at or requested
+            for run in stale:
+                requested = await aside.requested_at(run.id, run.retry_count, run.started_at)
+                run.cancel_requested_at = run.cancel_requested_at or requested
         return stale
 
     # the history ----------------------------------------------------------------------------------
@@ -536,9 +541,13 @@ class Runs(Rows):
             "to_date": self._t(to_date),
         }
 
+    def bind_tags(self, tags: Sequence[str] | None) -> Any:
+        """The tags a run must all carry, as the history and the statistics bind them (None: any)."""
+        return self._j(list(tags)) if tags else None
+
     def _history_filter(self, tags: Sequence[str] | None = None, **run_filter: Any) -> dict[str, Any]:
-        """bind_filter's, and the tags a run must all carry (None: any)."""
-        return self.bind_filter(**run_filter) | {"tags": self._j(list(tags)) if tags else None}
+        """bind_filter's, and the tags a run must all carry."""
+        return self.bind_filter(**run_filter) | {"tags": self.bind_tags(tags)}
 
     async def count(self, **run_filter: Any) -> int:
         """Runs matching job_id, statuses, handler_name, from_date, to_date and tags (None: any)."""

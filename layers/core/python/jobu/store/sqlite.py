@@ -67,16 +67,28 @@ class SQLiteCancelRequests(CancelRequests):
     async def close(self) -> None:
         await self._conn.close()
 
-    async def add(self, execution_id: int, attempt: int, *, now: datetime) -> None:
+    async def add(
+        self, execution_id: int, attempt: int, started_at: datetime | None, *, now: datetime
+    ) -> None:
+        started, at = _started(started_at), naive_utc_text(now)
         with _busy_unavailable():
             await self._q.add_cancel_request(
-                self._conn, execution_id=execution_id, attempt=attempt, now=naive_utc_text(now)
+                self._conn, execution_id=execution_id, attempt=attempt, started_at=started, now=at
             )
 
-    async def requested_at(self, execution_id: int, attempt: int) -> datetime | None:
+    async def requested_at(
+        self, execution_id: int, attempt: int, started_at: datetime | None
+    ) -> datetime | None:
+        started = _started(started_at)
         with _busy_unavailable():
-            at = await self._q.cancel_request(self._conn, execution_id=execution_id, attempt=attempt)
+            at = await self._q.cancel_request(
+                self._conn, execution_id=execution_id, attempt=attempt, started_at=started
+            )
         return None if at is None else datetime.fromisoformat(at).replace(tzinfo=UTC)
+
+
+def _started(started_at: datetime | None) -> str:
+    return "" if started_at is None else naive_utc_text(started_at)
 
 
 @contextmanager

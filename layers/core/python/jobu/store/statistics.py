@@ -50,6 +50,7 @@ class RunStatistics(Rows):
         handler_name: str | None,
         from_date: datetime | None,
         to_date: datetime | None,
+        tags: Sequence[str] | None = None,
     ) -> dict[ExecutionStatus, int]:
         """How many runs match the filter, per status (statuses without runs are left out)."""
         where = self._runs.bind_filter(
@@ -59,7 +60,7 @@ class RunStatistics(Rows):
             from_date=from_date,
             to_date=to_date,
         )
-        rows = await self._rows("run_status_counts", **where)
+        rows = await self._rows("run_status_counts", **where, tags=self._runs.bind_tags(tags))
         return {ExecutionStatus(row["status"]): int(row["runs"]) for row in rows}
 
     async def timeline(
@@ -71,6 +72,7 @@ class RunStatistics(Rows):
         from_date: datetime,
         to_date: datetime,
         bucket_seconds: int,
+        tags: Sequence[str] | None = None,
     ) -> list[TimelineRow]:
         """Runs created in [from_date, to_date) that match the filter, per bucket and status."""
         where = self._runs.bind_filter(
@@ -80,7 +82,9 @@ class RunStatistics(Rows):
             from_date=from_date,
             to_date=to_date,
         )
-        rows = await self._rows("run_timeline", **where, bucket_seconds=bucket_seconds)
+        rows = await self._rows(
+            "run_timeline", **where, tags=self._runs.bind_tags(tags), bucket_seconds=bucket_seconds
+        )
         return [
             TimelineRow(
                 bucket=int(row["bucket"]),

@@ -20,7 +20,7 @@ from jobu.api.parameters import (
     RunId,
     TagFilter,
     ToDate,
-    run_filter,
+    history_filter,
 )
 from jobu.clock import utcnow
 from jobu.models import ExecutionStatus, ExecutionSummary
@@ -51,14 +51,7 @@ async def list_runs(
     to_date: ToDate = None,
     tag: TagFilter = None,
 ) -> Page[ExecutionSummary]:
-    where = run_filter(
-        cron_id=cron_id,
-        status=status,
-        handler_name=handler_name,
-        from_date=from_date,
-        to_date=to_date,
-        tags=tag or None,
-    )
+    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag)
     return await runs.list_page(await admin.store(), PageRequest(page=page, size=size), where)
 
 

@@ -8,7 +8,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from jobu.api.errors import responses
-from jobu.api.parameters import Admin, CronIdFilter, FromDate, HandlerFilter, ToDate, run_filter
+from jobu.api.parameters import (
+    Admin,
+    CronIdFilter,
+    FromDate,
+    HandlerFilter,
+    TagFilter,
+    ToDate,
+    history_filter,
+)
 from jobu.clock import utcnow
 from jobu.models import ExecutionStatus
 from jobu.operations import statistics
@@ -41,10 +49,9 @@ async def run_status_counts(
     handler_name: HandlerFilter = None,
     from_date: FromDate = None,
     to_date: ToDate = None,
+    tag: TagFilter = None,
 ) -> StatusCounts:
-    where = run_filter(
-        cron_id=cron_id, status=status, handler_name=handler_name, from_date=from_date, to_date=to_date
-    )
+    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag)
     return await statistics.status_counts(await admin.store(), where)
 
 
@@ -65,10 +72,9 @@ async def run_timeline(
     bucket_seconds: Annotated[
         int, Query(ge=60, le=86400, description="the bucket's width: 60 is runs per minute")
     ] = 60,
+    tag: TagFilter = None,
 ) -> Timeline:
-    where = run_filter(
-        cron_id=cron_id, status=status, handler_name=handler_name, from_date=from_date, to_date=to_date
-    )
+    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag)
     return await statistics.timeline(await admin.store(), where, bucket_seconds=bucket_seconds, now=utcnow())
 
 

@@ -1,4 +1,4 @@
-// Runs: filters (cron job, handler, status, time range) kept in the address, counts per status, runs
+// Runs: filters (cron job, handler, status, time range, tags) kept in the address, counts per status, runs
 // per minute and their durations, the page of runs with retry and cancel, auto-refresh, and bulk
 // retry of the filtered set after a confirmation that shows the count (the API's dry run).
 
@@ -9,7 +9,9 @@ import { canCancel, runActions } from "./actions.js";
 
 const PAGE_SIZE = 25;
 const REFRESH_MS = 5000;
-const FILTERS = ["cron_id", "handler_name", "status", "from_date", "to_date"];
+// tag: comma-separated tags (a tag holds no comma), every one of which a run must carry; the API reads
+// one comma-joined value as API Gateway hands it a repeated parameter
+const FILTERS = ["cron_id", "handler_name", "status", "from_date", "to_date", "tag"];
 
 function filtersFrom(search) {
   return Object.fromEntries(FILTERS.map((name) => [name, search.get(name) || ""]));
@@ -39,6 +41,7 @@ export async function render(main, search) {
       ...STATUSES.map((status) => option(status, status, filters.status)))),
     control("from_date", "From (UTC)", h("input", { type: "datetime-local", value: toInput(filters.from_date) })),
     control("to_date", "To (UTC)", h("input", { type: "datetime-local", value: toInput(filters.to_date) })),
+    control("tag", "Tags", h("input", { type: "text", value: filters.tag, placeholder: "tenant-a, billing" })),
     h("div", { class: "field buttons" }, h("button", { type: "submit", class: "primary" }, "Apply"),
       h("button", { type: "button", onclick: () => { window.location.hash = "#/runs"; } }, "Clear")));
   form.addEventListener("submit", (event) => {
@@ -47,6 +50,7 @@ export async function render(main, search) {
     const chosen = Object.fromEntries(FILTERS.map((name) => [name, data.get(name) || ""]));
     chosen.from_date = fromInput(chosen.from_date);
     chosen.to_date = fromInput(chosen.to_date);
+    chosen.tag = chosen.tag.split(",").map((tag) => tag.trim()).filter(Boolean).join(",");
     window.location.hash = `#/runs${query(chosen)}`;
   });
 
@@ -65,7 +69,7 @@ export async function render(main, search) {
     const [page, found, timeline] = await Promise.all([
       get(`/api/jobs${query({ ...where, page: state.page, size: PAGE_SIZE })}`),
       get(`/api/stats/status-counts${query({ ...where, status: "" })}`),
-      get(`/api/stats/timeline${query({ cron_id: where.cron_id, handler_name: where.handler_name, status: where.status, from_date: where.from_date, to_date: where.to_date })}`),
+      get(`/api/stats/timeline${query({ cron_id: where.cron_id, handler_name: where.handler_name, status: where.status, from_date: where.from_date, to_date: where.to_date, tag: where.tag })}`),
     ]);
     renderCounts(counts, found, where);
     renderCharts(charts, timeline);
@@ -121,6 +125,8 @@ async function bulkRetry(where, reload) {
   const filter = { ...where };
   for (const name of ["from_date", "to_date", "cron_id"]) if (!filter[name]) delete filter[name];
   if (filter.cron_id) filter.cron_id = Number(filter.cron_id);
+  if (filter.tag) filter.tags = filter.tag.split(",");
+  delete filter.tag;
   let dry;
   try {
     dry = await post("/api/jobs/bulk-retry", { ...filter, dry_run: true, limit: 1000 });
