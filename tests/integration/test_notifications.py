@@ -86,7 +86,7 @@ def add_rule(harness: Harness, receiver: Receiver, handler_name: str, statuses: 
 
     async def create(store: JobStore) -> int:
         rule = await notification_rules.create(
-            store, spec, known_handlers=known_handler_names(), now=datetime.now(UTC)
+            store, spec, known_handlers=known_handler_names(), now=datetime.now(UTC), actor=TEST_ACTOR
         )
         return rule.id
 
@@ -167,7 +167,9 @@ def test_a_success_notifies_only_rules_that_ask_for_it(harness: Harness, receive
 def test_send_a_test_goes_through_the_rules_destination(harness: Harness, receiver: Receiver) -> None:
     rule_id = add_rule(harness, receiver, "*", ["FAILED"])
 
-    result = harness.with_store(lambda s: notification_rules.send_test(s, rule_id, now=datetime.now(UTC)))
+    result = harness.with_store(
+        lambda s: notification_rules.send_test(s, rule_id, now=datetime.now(UTC), actor=TEST_ACTOR)
+    )
 
     (body,) = receiver.verified()
     assert result.delivered
@@ -198,7 +200,7 @@ def test_rules_that_cannot_be_delivered_safely_are_refused(
 
     async def create(store: JobStore) -> None:
         await notification_rules.create(
-            store, checked, known_handlers=known_handler_names(), now=datetime.now(UTC)
+            store, checked, known_handlers=known_handler_names(), now=datetime.now(UTC), actor=TEST_ACTOR
         )
 
     with pytest.raises(InvalidNotificationRuleError, match=refusal):

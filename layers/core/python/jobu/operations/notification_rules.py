@@ -9,9 +9,9 @@ it has one, and a PUT without a secret keeps the one it had.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Set
+from collections.abc import Mapping, Sequence, Set
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -25,12 +25,14 @@ from jobu.notifications import (
     sns_topic_problem,
     webhook_url_problem,
 )
+from jobu.operations.audit import Actor, Change, audited, differences
 from jobu.store import JobStore
 
 Event = Literal["FAILED", "TIMEOUT", "CANCELLED", "EXPIRED", "SUCCESS", "RECOVERED", "MISSED", "LATE"]
 ANY_HANDLER = "*"
 MIN_SECRET = 16
 RECENT = 20
+FIELDS = ("handler_name", "webhook_url", "sns_topic_arn", "secret", "is_enabled")
 
 
 class RuleSpec(BaseModel, extra="forbid"):
@@ -135,36 +137,76 @@ async def get(store: JobStore, rule_id: int) -> NotificationRule:
     return NotificationRule.of(rule, events, await store.notifications.for_rule(rule_id, limit=RECENT))
 
 
+def _shown(fields: Mapping[str, Any], events: Sequence[str]) -> dict[str, Any]:
+    """A rule as its audit row keeps it: whether it has a secret, never the secret."""
+    shown = {key: value for key, value in fields.items() if key != "secret"}
+    return {**shown, "secret_set": bool(fields["secret"]), "statuses": events}
+
+
 async def create(
-    store: JobStore, spec: RuleSpec, *, known_handlers: Set[str], now: datetime
+    store: JobStore, spec: RuleSpec, *, known_handlers: Set[str], now: datetime, actor: Actor
 ) -> NotificationRule:
     fields = _checked(spec, known_handlers)
-    rule_id = await store.notifications.create_rule(fields, sorted(set(spec.statuses)), now=now)
+    events = sorted(set(spec.statuses))
+
+    async def make(change: Change) -> int:
+        rule_id = await store.notifications.create_rule(fields, events, now=now, conn=change.conn)
+        change.target_id = str(rule_id)
+        change.record(after=_shown(fields, events))
+        return rule_id
+
+    rule_id = await audited(
+        store, actor, "notification_rule.create", "notification_rule", now=now, change=make
+    )
     return await get(store, rule_id)
 
 
 async def replace(
-    store: JobStore, rule_id: int, spec: RuleSpec, *, known_handlers: Set[str], now: datetime
+    store: JobStore, rule_id: int, spec: RuleSpec, *, known_handlers: Set[str], now: datetime, actor: Actor
 ) -> NotificationRule:
-    found = await store.notifications.rule(rule_id)
-    if found is None:
-        raise NotFoundError(f"no notification rule with id {rule_id}")
-    fields = _checked(spec, known_handlers, kept_secret=found[0].secret)
-    if not await store.notifications.update_rule(rule_id, fields, sorted(set(spec.statuses)), now=now):
-        raise NotFoundError(f"no notification rule with id {rule_id}")
+    events = sorted(set(spec.statuses))
+
+    async def change_rule(change: Change) -> None:
+        found = await store.notifications.rule(rule_id, conn=change.conn)
+        if found is None:
+            raise NotFoundError(f"no notification rule with id {rule_id}")
+        rule, before_events = found
+        fields = _checked(spec, known_handlers, kept_secret=rule.secret)
+        await store.notifications.update_rule(rule_id, fields, events, now=now, conn=change.conn)
+        before = {name: getattr(rule, name) for name in FIELDS}
+        change.record(*differences(_shown(before, before_events), _shown(fields, events)))
+
+    operation = "notification_rule.update"
+    await audited(store, actor, operation, "notification_rule", rule_id, now=now, change=change_rule)
     return await get(store, rule_id)
 
 
-async def delete(store: JobStore, rule_id: int) -> None:
-    if not await store.notifications.delete_rule(rule_id):
-        raise NotFoundError(f"no notification rule with id {rule_id}")
+async def delete(store: JobStore, rule_id: int, *, now: datetime, actor: Actor) -> None:
+    async def remove(change: Change) -> None:
+        found = await store.notifications.rule(rule_id, conn=change.conn)
+        if found is None or not await store.notifications.delete_rule(rule_id, conn=change.conn):
+            raise NotFoundError(f"no notification rule with id {rule_id}")
+        rule, events = found
+        change.record(before=_shown({name: getattr(rule, name) for name in FIELDS}, events))
+
+    operation = "notification_rule.delete"
+    await audited(store, actor, operation, "notification_rule", rule_id, now=now, change=remove)
 
 
-async def send_test(store: JobStore, rule_id: int, *, now: datetime) -> TestResult:
+async def send_test(store: JobStore, rule_id: int, *, now: datetime, actor: Actor) -> TestResult:
     """A TEST notification through the rule's destination, now (recorded like any other)."""
     await get(store, rule_id)
-    added = await store.notifications.add(
-        rule_id, event=TEST_EVENT, dedup_key=f"test:{uuid.uuid4()}", now=now
+    key = f"test:{uuid.uuid4()}"
+
+    async def add(change: Change) -> NotificationRow | None:
+        added = await store.notifications.add(
+            rule_id, event=TEST_EVENT, dedup_key=key, now=now, conn=change.conn
+        )
+        change.record(after={"event": TEST_EVENT, "notification_id": None if added is None else added.id})
+        return added
+
+    added = await audited(
+        store, actor, "notification_rule.test", "notification_rule", rule_id, now=now, change=add
     )
     assert added is not None
     report = DeliveryReport()

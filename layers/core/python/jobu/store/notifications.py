@@ -38,45 +38,47 @@ class Notifications(Rows):
 
     # rules -------------------------------------------------------------------------------------
 
-    async def rules(self) -> list[tuple[NotificationRuleRow, list[str]]]:
-        rules = rows_to(NotificationRuleRow, await self._select("list_notification_rules"))
+    async def rules(self, *, conn: Any = None) -> list[tuple[NotificationRuleRow, list[str]]]:
+        rules = rows_to(NotificationRuleRow, await self._select("list_notification_rules", conn=conn))
         events: dict[int, list[str]] = {}
-        for row in await self._select("all_notification_rule_events"):
+        for row in await self._select("all_notification_rule_events", conn=conn):
             events.setdefault(int(row["rule_id"]), []).append(str(row["event"]))
         return [(rule, events.get(rule.id, [])) for rule in rules]
 
-    async def rule(self, rule_id: int) -> tuple[NotificationRuleRow, list[str]] | None:
-        found = [(rule, events) for rule, events in await self.rules() if rule.id == rule_id]
+    async def rule(self, rule_id: int, *, conn: Any = None) -> tuple[NotificationRuleRow, list[str]] | None:
+        found = [(rule, events) for rule, events in await self.rules(conn=conn) if rule.id == rule_id]
         return found[0] if found else None
 
-    async def create_rule(self, fields: dict[str, Any], events: Sequence[str], *, now: datetime) -> int:
-        async with self.connector.transaction() as conn:
-            rule_id = int(await self._q.insert_notification_rule(conn, **fields, now=self._t(now)))
+    async def create_rule(
+        self, fields: dict[str, Any], events: Sequence[str], *, now: datetime, conn: Any = None
+    ) -> int:
+        async with self._transaction(conn) as tx:
+            rule_id = int(await self._q.insert_notification_rule(tx, **fields, now=self._t(now)))
             for event in events:
-                await self._q.insert_notification_rule_event(conn, rule_id=rule_id, event=event)
+                await self._q.insert_notification_rule_event(tx, rule_id=rule_id, event=event)
         self.rules_changed()
         return rule_id
 
     async def update_rule(
-        self, rule_id: int, fields: dict[str, Any], events: Sequence[str], *, now: datetime
+        self, rule_id: int, fields: dict[str, Any], events: Sequence[str], *, now: datetime, conn: Any = None
     ) -> bool:
-        async with self.connector.transaction() as conn:
-            changed = await self._q.update_notification_rule(conn, id=rule_id, **fields, now=self._t(now))
+        async with self._transaction(conn) as tx:
+            changed = await self._q.update_notification_rule(tx, id=rule_id, **fields, now=self._t(now))
             if (
                 self.connector.affected_rows(changed) == 0
-                and await self._q.get_notification_rule(conn, id=rule_id) is None
+                and await self._q.get_notification_rule(tx, id=rule_id) is None
             ):
                 return False
-            await self._q.delete_notification_rule_events(conn, id=rule_id)
+            await self._q.delete_notification_rule_events(tx, id=rule_id)
             for event in events:
-                await self._q.insert_notification_rule_event(conn, rule_id=rule_id, event=event)
+                await self._q.insert_notification_rule_event(tx, rule_id=rule_id, event=event)
         self.rules_changed()
         return True
 
-    async def delete_rule(self, rule_id: int) -> bool:
-        async with self.connector.transaction() as conn:
-            await self._q.delete_notification_rule_events(conn, id=rule_id)
-            deleted = await self._q.delete_notification_rule(conn, id=rule_id)
+    async def delete_rule(self, rule_id: int, *, conn: Any = None) -> bool:
+        async with self._transaction(conn) as tx:
+            await self._q.delete_notification_rule_events(tx, id=rule_id)
+            deleted = await self._q.delete_notification_rule(tx, id=rule_id)
         self.rules_changed()
         return self.connector.affected_rows(deleted) > 0
 
@@ -114,11 +116,12 @@ class Notifications(Rows):
         execution_id: int | None = None,
         job_id: int | None = None,
         slot: datetime | None = None,
+        conn: Any = None,
     ) -> NotificationRow | None:
         """One notification for one rule (a test, a missed slot), once per (rule, dedup_key)."""
-        async with self.connector.transaction() as conn:
+        async with self._transaction(conn) as tx:
             await self._q.insert_notification(
-                conn,
+                tx,
                 rule_id=rule_id,
                 execution_id=execution_id,
                 job_id=job_id,
@@ -127,7 +130,7 @@ class Notifications(Rows):
                 dedup_key=dedup_key,
                 now=self._t(now),
             )
-            row = await self._q.notification_by_key(conn, rule_id=rule_id, dedup_key=dedup_key)
+            row = await self._q.notification_by_key(tx, rule_id=rule_id, dedup_key=dedup_key)
         return row_to(NotificationRow, row)
 
     async def due(

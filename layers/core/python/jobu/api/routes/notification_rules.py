@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from jobu.api.errors import responses
-from jobu.api.parameters import MAX_ID, Admin
+from jobu.api.parameters import MAX_ID, Admin, Caller
 from jobu.clock import utcnow
 from jobu.operations import notification_rules
 from jobu.operations.notification_rules import NotificationRule, RuleSpec, TestResult
@@ -31,9 +31,9 @@ async def list_rules(admin: Admin) -> list[NotificationRule]:
     status_code=201,
     responses=responses(201, "The rule, created", body=True),
 )
-async def create_rule(spec: RuleSpec, admin: Admin) -> NotificationRule:
+async def create_rule(spec: RuleSpec, admin: Admin, actor: Caller) -> NotificationRule:
     return await notification_rules.create(
-        await admin.store(), spec, known_handlers=admin.known_handlers, now=utcnow()
+        await admin.store(), spec, known_handlers=admin.known_handlers, now=utcnow(), actor=actor
     )
 
 
@@ -53,9 +53,9 @@ async def get_rule(rule_id: RuleId, admin: Admin) -> NotificationRule:
     summary="Replace a notification rule (without a secret, it keeps its own)",
     responses=responses(200, "The rule, replaced", 404, body=True),
 )
-async def replace_rule(rule_id: RuleId, spec: RuleSpec, admin: Admin) -> NotificationRule:
+async def replace_rule(rule_id: RuleId, spec: RuleSpec, admin: Admin, actor: Caller) -> NotificationRule:
     return await notification_rules.replace(
-        await admin.store(), rule_id, spec, known_handlers=admin.known_handlers, now=utcnow()
+        await admin.store(), rule_id, spec, known_handlers=admin.known_handlers, now=utcnow(), actor=actor
     )
 
 
@@ -66,8 +66,8 @@ async def replace_rule(rule_id: RuleId, spec: RuleSpec, admin: Admin) -> Notific
     status_code=204,
     responses=responses(204, "Deleted", 404),
 )
-async def delete_rule(rule_id: RuleId, admin: Admin) -> Response[None]:
-    await notification_rules.delete(await admin.store(), rule_id)
+async def delete_rule(rule_id: RuleId, admin: Admin, actor: Caller) -> Response[None]:
+    await notification_rules.delete(await admin.store(), rule_id, now=utcnow(), actor=actor)
     return Response(204)
 
 
@@ -77,5 +77,5 @@ async def delete_rule(rule_id: RuleId, admin: Admin) -> Response[None]:
     summary="Send a TEST notification through the rule's destination now",
     responses=responses(200, "What the destination answered", 404),
 )
-async def test_rule(rule_id: RuleId, admin: Admin) -> TestResult:
-    return await notification_rules.send_test(await admin.store(), rule_id, now=utcnow())
+async def test_rule(rule_id: RuleId, admin: Admin, actor: Caller) -> TestResult:
+    return await notification_rules.send_test(await admin.store(), rule_id, now=utcnow(), actor=actor)
