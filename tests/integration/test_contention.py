@@ -205,3 +205,26 @@ async def test_a_continuation_overtaken_by_the_next_minute_costs_no_slot(store: 
     runs = await runs_per_slot(store)
     assert set(runs) == {(job_id, T0 + m * MINUTE) for job_id in ids for m in range(2)}
     assert set(runs.values()) == {1}
+
+
+async def test_cancels_racing_claims_never_deadlock(store: JobStore, database_url: str) -> None:
+    """60 PENDING runs, each cancelled by an operator (one pool) while a worker claims it (another):
+    one of the two wins each, and neither fails. Under REPEATABLE READ, MariaDB's locks on the
+    runs' status index made some of these pairs deadlock."""
+    await seed_jobs(store, 60, next_run_at=T0)
+    report = await tick(store, T0)
+    worker = await open_store(database_url)
+    now = T0 + timedelta(seconds=5)
+    try:
+        outcomes = []
+        for run_id in sorted(report.dispatched):
+            cancelled, claimed = await asyncio.gather(
+                store.runs.cancel(run_id, reason="cancelled by an operator", now=now),
+                worker.runs.claim(run_id, attempt=0, now=now, deadline_at=now + timedelta(minutes=5)),
+            )
+            outcomes.append((cancelled, claimed is not None))
+    finally:
+        await worker.close()
+    assert len(outcomes) == 60
+    # the cancel came first (the claim finds it CANCELLED), or the claim did (the cancel is asked of it)
+    assert set(outcomes) <= {("cancelled", False), ("requested", True)}, outcomes

@@ -58,6 +58,9 @@ BEYOND = {
     ("get", "/api/audit"),
     # roles: a viewer's POST is refused by API Gateway, so this answers operators only
     ("post", "/api/access/check"),
+    # the enqueue API (docs/admin-api.md)
+    ("post", "/api/runs"),
+    ("post", "/api/runs/batch"),
 }
 # what the dashboard reads (issue 11): a cron expression's next fire times, the handlers, figures
 DASHBOARD = {

@@ -17,11 +17,12 @@ AdminError (errors.failure): a refusal reads the same on both targets by constru
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Protocol, get_origin, get_type_hints, overload
+from typing import TYPE_CHECKING, Any, Protocol, get_args, get_origin, get_type_hints, overload
 from urllib.parse import quote, urlencode
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -87,6 +88,8 @@ class ApiRoute:
         value = arguments.get(self.body_param) if self.body_param else None
         if value is None:
             return None
+        if isinstance(value, dict):  # a route that checks its body itself (the enqueue API)
+            return json.dumps(value).encode()
         if not isinstance(value, BaseModel):
             raise TypeError(f"{self.name}: the body must be a pydantic model, not {type(value).__name__}")
         return value.model_dump_json().encode()
@@ -126,8 +129,11 @@ def api_routes() -> dict[Callable[..., Any], ApiRoute]:
     for route in [*resolver._static_routes, *resolver._dynamic_routes]:  # Powertools' route table
         dependant = route.dependant
         answer = get_type_hints(route.func).get("return")
-        if answer is Response or get_origin(answer) is Response:
+        if answer is Response:
             answer = None
+        elif get_origin(answer) is Response:  # Response[T]: a status chosen by the route, a T answered
+            (carried,) = get_args(answer)
+            answer = None if carried is type(None) else carried
         body = [param.name for param in dependant.body_params]
         routes[route.func] = ApiRoute(
             name=route.func.__name__,

@@ -38,6 +38,7 @@ from jobu_local.commands import (
     dashboard,
     demo,
     dlq,
+    enqueue,
     health,
     local,
     logs,
@@ -58,7 +59,20 @@ def parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="on errors, the traceback; on a database, the core's log lines"
     )
     commands = root.add_subparsers(dest="command", required=True)
-    for module in (local, produce, logs, runs, cron, notifications, dlq, audit, health, dashboard, demo):
+    for module in (
+        local,
+        produce,
+        logs,
+        runs,
+        enqueue,
+        cron,
+        notifications,
+        dlq,
+        audit,
+        health,
+        dashboard,
+        demo,
+    ):
         module.add_parser(commands)
     return root
 

@@ -54,6 +54,14 @@ class InvalidNotificationRuleError(JobuError):
         self.field = field
 
 
+class InvalidRequestError(JobuError):
+    """A run request (the enqueue API) that cannot be a run; `field` names the field at fault."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class UnknownHandlerError(JobuError):
     """No handler is registered under the given name."""
 

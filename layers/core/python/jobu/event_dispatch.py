@@ -136,8 +136,7 @@ def _base_jobs(jobs: Iterable[CronJob]) -> tuple[dict[int, CronJob], dict[str, C
 def build_execution(accepted: Accepted, base: CronJob | None, *, now: datetime) -> NewExecution:
     """The run the record asks for; FieldError when its times are out of bounds at `now`."""
     message, where = accepted.message, accepted.record.coordinates
-    options = message.options
-    schedule = options.schedule(now)
+    flow_control = message.options.run_fields(now)
     # the cron job's params are the base; the event's win on conflict
     params, provenance = merge_params(base.handler_params if base else {}, message.params, source="event")
     return NewExecution(
@@ -152,13 +151,7 @@ def build_execution(accepted: Accepted, base: CronJob | None, *, now: datetime) 
         source_partition=where.partition,
         source_offset=where.offset,
         trace_parent=accepted.record.trace_parent,
-        available_at=schedule.available_at,
-        expires_at=schedule.expires_at,
-        idempotency_key=options.idempotency_key,
-        idempotency_expires_at=schedule.idempotency_expires_at,
-        priority=options.priority,
-        tags=list(options.tags) or None,
-        concurrency_key=options.concurrency_key,
+        **flow_control,
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 # The run's param_source values, plus "cron": a key taken from the cron job's handler_params.
-ParamOrigin = Literal["cron", "event", "manual", "backfill"]
+ParamOrigin = Literal["cron", "event", "manual", "backfill", "api"]
 
 
 def merge_params(

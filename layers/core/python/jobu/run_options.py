@@ -157,6 +157,20 @@ class RunOptions:
             available_at=available_at, expires_at=expires_at, idempotency_expires_at=key_expires_at
         )
 
+    def run_fields(self, now: datetime) -> dict[str, Any]:
+        """The fields of the run these options ask for at `now` (jobu.models.NewExecution's flow
+        control fields), for every way in; FieldError as `schedule`."""
+        schedule = self.schedule(now)
+        return {
+            "available_at": schedule.available_at,
+            "expires_at": schedule.expires_at,
+            "idempotency_key": self.idempotency_key,
+            "idempotency_expires_at": schedule.idempotency_expires_at,
+            "priority": self.priority,
+            "tags": list(self.tags) or None,
+            "concurrency_key": self.concurrency_key,
+        }
+
 
 @dataclass(frozen=True)
 class Schedule:

@@ -5,6 +5,7 @@
 | 400 | validation_error | the request does not fit its model (detail: each field and why) |
 | 400 | invalid_cron_job | InvalidCronJobError: a bad expression, an unknown handler, an impossible timeout |
 | 400 | invalid_notification_rule | InvalidNotificationRuleError: an unknown handler, a plain http webhook |
+| 400 | invalid_request | InvalidRequestError: a run request (enqueue) with a wrong field (field: which) |
 | 400 | invalid_state | InvalidStateError: e.g. retrying a run that is not FAILED or TIMEOUT |
 | 404 | not_found | NotFoundError, or no such path |
 | 409 | duplicate | DuplicateError: a cron job with that name exists |
@@ -40,6 +41,7 @@ from jobu.errors import (
     DuplicateError,
     InvalidCronJobError,
     InvalidNotificationRuleError,
+    InvalidRequestError,
     InvalidStateError,
     JobuError,
     NotFoundError,
@@ -51,6 +53,7 @@ from jobu.observability import logger
 ERRORS: dict[type[JobuError], tuple[int, str]] = {
     InvalidCronJobError: (400, "invalid_cron_job"),
     InvalidNotificationRuleError: (400, "invalid_notification_rule"),
+    InvalidRequestError: (400, "invalid_request"),
     InvalidStateError: (400, "invalid_state"),
     NotFoundError: (404, "not_found"),
     DuplicateError: (409, "duplicate"),
@@ -86,7 +89,7 @@ class ErrorBody(BaseModel):
     )
     field: str | None = Field(
         default=None,
-        description="invalid_cron_job: the cron job's field at fault, when one is (e.g. cron_expression)",
+        description="invalid_cron_job, invalid_request: the field at fault, when one is (e.g. params)",
     )
     request_id: str | None = Field(
         default=None,

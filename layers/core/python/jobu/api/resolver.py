@@ -45,6 +45,7 @@ DESCRIPTION = (
 ROUTERS = [
     (cron_jobs.router, "/api/crons"),
     (runs.router, "/api/jobs"),
+    (runs.enqueue_router, "/api/runs"),
     (rejected_records.router, "/api/rejected"),
     (dead_letters.router, "/api/dead-letters"),
     (pools.router, "/api/pools"),

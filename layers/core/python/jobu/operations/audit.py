@@ -91,10 +91,12 @@ async def audited[T](
     *,
     now: datetime,
     change: Callable[[Change], Awaitable[T]],
+    conn: Any = None,
 ) -> T:
     """One operator action in one transaction: `change` makes it on its Change's `conn` and says
     what it changed (Change.record); the action's row is written last, on the same connection. An
-    exception in `change` rolls both back. `change` may run more than once (a deadlock, a broken
+    exception in `change` rolls both back. Given `conn`, in the caller's transaction.
+    `change` may run more than once (a deadlock, a broken
     connection): it reads what it needs on `conn`, so each run starts from the database as it is."""
 
     async def attempt(conn: Any) -> T:
@@ -112,6 +114,8 @@ async def audited[T](
         await store.audit.insert(conn, action, now=now)
         return result
 
+    if conn is not None:  # the caller's transaction (several actions at once): it commits them
+        return await attempt(conn)
     return await store.connector.run(attempt, transaction=True)
 
 

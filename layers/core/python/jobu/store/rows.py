@@ -65,8 +65,15 @@ class Rows:
     # one statement each, run again on a fresh connection if the first broke under it; given
     # `conn` (the caller's transaction), on it, once: the caller's transaction decides
 
-    async def _run[T](self, work: Callable[[Any], Awaitable[T]], conn: Any) -> T:
-        return await (work(conn) if conn is not None else self.connector.run(work))
+    async def _run[T](
+        self, work: Callable[[Any], Awaitable[T]], conn: Any, *, transaction: bool = False
+    ) -> T:
+        """`work` on `conn` when the caller holds one (its transaction decides what a deadlock
+        does), else through the connector, which runs it again after a deadlock, and on a fresh
+        connection after a broken one."""
+        if conn is not None:
+            return await work(conn)
+        return await self.connector.run(work, transaction=transaction)
 
     async def _select(self, query: str, *, conn: Any = None, **params: Any) -> list[Any]:
         async def select(c: Any) -> list[Any]:

@@ -7,6 +7,7 @@ caller's (a transactional handler's).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -163,6 +164,41 @@ class Runs(Rows):
                 row[name] = self.connector.encode_json_time(value) if isinstance(value, datetime) else value
         return row
 
+    async def insert_api(self, run: NewExecution, *, now: datetime, conn: Any) -> Execution | int | None:
+        """Create a run the admin API was asked for (param_source 'api'), in the caller's
+        transaction `conn`: the new run; or, when another request holds its idempotency key, the
+        id of the latest run made with that key (None if none is left), and no new run."""
+        if run.idempotency_key is not None:
+            # a token of this attempt only: a transaction run again claims afresh
+            claimed_by = f"api:{uuid.uuid4()}"
+            key = {"handler_name": run.handler_name, "idempotency_key": run.idempotency_key}
+            claim = {
+                **key,
+                "claimed_by": claimed_by,
+                "expires_at": self.connector.encode_json_time(run.idempotency_expires_at or now),
+            }
+            await self._q.claim_idempotency_keys(conn, keys=self._j([claim]), now=self._t(now))
+            async for found in self._q.idempotency_claims(conn, keys=self._j([key])):
+                holder = dict(found)
+                if holder["claimed_by"] != claimed_by:
+                    return None if holder["execution_id"] is None else int(holder["execution_id"])
+        run_id = await self._q.insert_api_execution(
+            conn,
+            handler_name=run.handler_name,
+            params=self._j(run.params),
+            max_retry=run.max_retry,
+            timeout_seconds=run.timeout_seconds,
+            available_at=self._t(run.available_at or now),
+            params_provenance=self._j(run.params_provenance),
+            now=self._t(now),
+            priority=run.priority,
+            tags=self._j(run.tags),
+            concurrency_key=run.concurrency_key,
+            expires_at=self._t(run.expires_at),
+            idempotency_key=run.idempotency_key,
+        )
+        return Execution.from_row(await self._q.get_execution(conn, id=int(run_id)))
+
     async def insert_manual(
         self, run: NewExecution, *, overlap_policy: OverlapPolicy, now: datetime, conn: Any = None
     ) -> Execution | None:
@@ -260,7 +296,8 @@ class Runs(Rows):
         The run's deadline_at becomes now + its timeout_seconds + `margin`, or `deadline_at` when
         that is earlier. One statement where the database can return the row it updated.
         """
-        async with self._connection(conn) as c:
+
+        async def claiming(c: Any) -> Any:
             claimed = await self._q.claim_execution(
                 c,
                 id=execution_id,
@@ -271,7 +308,10 @@ class Runs(Rows):
             )
             if isinstance(claimed, int):  # MySQL: the rows the UPDATE matched, then the row itself
                 claimed = await self._q.get_execution(c, id=execution_id) if claimed == 1 else None
-        return row_to(Execution, claimed)
+            return claimed
+
+        # a deadlock with an operator's cancel rolls the claim back: it is tried again
+        return row_to(Execution, await self._run(claiming, conn))
 
     async def finish(
         self,
@@ -304,17 +344,13 @@ class Runs(Rows):
             "error_message": error_message,
             "now": self._t(now),
         }
-        if (
-            follow_up is None
-            and job_id is None
-            and conn is None
-            and not await self.notifications.any_enabled()
-        ):
+        if follow_up is None and job_id is None and not await self.notifications.any_enabled():
             # nothing to promote, create or notify: one statement, no transaction
-            async with self._connection(None) as c:
+            async with self._connection(conn) as c:
                 finished = await self._q.finish_execution(c, **outcome)
             return Finished(finished=self.connector.affected_rows(finished) == 1, follow_up=None)
-        async with self._transaction(conn) as tx:
+
+        async def ending(tx: Any) -> Finished:
             # first the job's row, as the tick and promote_waiting take it: one lock order
             queue_one = job_id is not None and await self._q.lock_queue_one_job(tx, job_id=job_id) is not None
             finished = await self._q.finish_execution(tx, **outcome)
@@ -338,9 +374,12 @@ class Runs(Rows):
                 now=self._t(now),
             )
             row = await self._q.get_execution(tx, id=int(child_id))
-        return Finished(
-            finished=True, follow_up=Execution.from_row(row), promoted=promoted, notifications=notified
-        )
+            return Finished(
+                finished=True, follow_up=Execution.from_row(row), promoted=promoted, notifications=notified
+            )
+
+        # a deadlock (with a tick holding the job's row, an operator's cancel) rolls it back: again
+        return await self._run(ending, conn, transaction=True)
 
     async def retry(
         self,
@@ -407,7 +446,8 @@ class Runs(Rows):
     async def cancel(self, execution_id: int, *, reason: str, now: datetime, conn: Any = None) -> str | None:
         """'cancelled' (it was WAITING or PENDING: it never starts), 'requested' (it is RUNNING: its
         worker cancels it), or None (it is not active). In the caller's transaction, given `conn`."""
-        async with self._transaction(conn) as tx:
+
+        async def cancelling(tx: Any) -> str | None:
             if self.connector.affected_rows(
                 await self._q.cancel_unstarted_execution(tx, id=execution_id, reason=reason, now=self._t(now))
             ):
@@ -421,7 +461,10 @@ class Runs(Rows):
                 await self._q.request_cancel(tx, id=execution_id, now=self._t(now))
             ):
                 return "requested"
-        return None
+            return None
+
+        # a deadlock with a worker's claim rolls the cancel back: it is tried again
+        return await self._run(cancelling, conn, transaction=True)
 
     async def cancel_requested(
         self, execution_id: int, *, attempt: int, started_at: datetime | None = None
@@ -455,9 +498,12 @@ class Runs(Rows):
         """queue_one: the job's WAITING run becomes PENDING if no run of the job is active any more.
         Under the job row's lock, so a tick creating a WAITING run and a worker ending the active one
         cannot miss each other."""
-        async with self.connector.transaction() as conn:
+
+        async def promoting(conn: Any) -> Execution | None:
             await self._q.lock_cron_job(conn, job_id=job_id)
             return await self._promote(conn, job_id, now=now)
+
+        return await self.connector.run(promoting, transaction=True)
 
     async def _promote(self, conn: Any, job_id: int, *, now: datetime) -> Execution | None:
         """Inside a transaction that holds the job's row."""

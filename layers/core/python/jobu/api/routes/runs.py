@@ -1,12 +1,14 @@
-"""/api/jobs: the run history (the original jobu's paths), one run's detail, retry and bulk retry."""
+"""/api/jobs: the run history (the original jobu's paths), one run's detail, retry and bulk retry;
+/api/runs: enqueue runs of a handler (one, or a batch)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, Field
 
 from jobu.api.errors import responses
 from jobu.api.parameters import (
@@ -24,13 +26,22 @@ from jobu.api.parameters import (
 )
 from jobu.clock import utcnow
 from jobu.models import ExecutionStatus, ExecutionSummary
-from jobu.operations import runs
+from jobu.operations import enqueue, runs
+from jobu.operations.enqueue import MAX_BATCH, BatchResult, Enqueued
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
 from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, CancelResult, RetryResult, RunDetail
 from jobu.work_queue import DryRunQueue
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
+enqueue_router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
 TAGS = ["runs"]
+
+
+class BatchRequest(BaseModel):
+    runs: list[Any] = Field(
+        max_length=MAX_BATCH,
+        description="run requests, each as POST /api/runs takes it; each answered on its own",
+    )
 
 
 @router.get(
@@ -103,3 +114,51 @@ async def bulk_retry_runs(request: BulkRetryRequest, admin: Admin, actor: Caller
 async def delete_run(run_id: RunId, admin: Admin, actor: Caller) -> Response[None]:
     await runs.delete(await admin.store(), run_id, now=utcnow(), actor=actor)
     return Response(204)
+
+
+RUN_REQUEST = (
+    "handler_name, params, and the flow control fields: idempotency_key, idempotency_ttl_seconds, priority, "
+    "tags, run_at or delay_seconds, expires_at or ttl_seconds, concurrency_key (docs/admin-api.md)"
+)
+
+
+@enqueue_router.post(
+    "/",
+    tags=TAGS,
+    summary="Enqueue a run of a handler (param_source api)",
+    status_code=201,
+    responses=responses(
+        201, "The run, created and queued; 200: deduplicated by its idempotency key", body=True
+    ),
+)
+async def enqueue_run(
+    request: Annotated[dict[str, Any], Body(description=RUN_REQUEST)], admin: Admin, actor: Caller
+) -> Response[Enqueued]:
+    result = await enqueue.enqueue_one(
+        await admin.store(),
+        admin.queue,
+        request,
+        known_handlers=admin.known_handlers,
+        now=utcnow(),
+        actor=actor,
+    )
+    return Response(200 if result.deduplicated else 201, body=result, content_type="application/json")
+
+
+@enqueue_router.post(
+    "/batch",
+    tags=TAGS,
+    summary=f"Enqueue up to {MAX_BATCH} runs; one result per request, in order",
+    responses=responses(
+        200, "One result per request: the run (or its duplicate), or why it was refused", body=True
+    ),
+)
+async def enqueue_runs(request: BatchRequest, admin: Admin, actor: Caller) -> BatchResult:
+    return await enqueue.enqueue_batch(
+        await admin.store(),
+        admin.queue,
+        request.runs,
+        known_handlers=admin.known_handlers,
+        now=utcnow(),
+        actor=actor,
+    )

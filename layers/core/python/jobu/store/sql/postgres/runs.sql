@@ -52,6 +52,16 @@ VALUES (:job_id, :handler_name, :status, :params, 'manual', :max_retry, :timeout
         :params_provenance, :now, :priority, :tags, :concurrency_key, :expires_at)
 RETURNING id;
 
+-- name: insert_api_execution<!
+-- A run enqueued through the admin API; one with an idempotency key only by the request that holds
+-- the key's claim (claim_idempotency_keys, in the same transaction).
+INSERT INTO job_executions (handler_name, status, params, param_source, max_retry, timeout_seconds,
+                            available_at, params_provenance, created_at, priority, tags, concurrency_key,
+                            expires_at, idempotency_key)
+VALUES (:handler_name, 'PENDING', :params, 'api', :max_retry, :timeout_seconds, :available_at,
+        :params_provenance, :now, :priority, :tags, :concurrency_key, :expires_at, :idempotency_key)
+RETURNING id;
+
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
 -- A run with an idempotency key is made only by the record that holds the key's claim

@@ -1,0 +1,165 @@
+"""Enqueue: runs of a handler asked for through the admin API (param_source 'api'), one or a batch.
+
+A request is a JSON object like a Kafka record's value: handler_name, params and the flow control
+fields, checked by the same code (JobMessage.parse, RunOptions) and the params by the handler's
+schema as a record's are. Within its TTL an idempotency key already held makes no new run: the
+answer is the run that holds it, deduplicated. The runs of a batch are made in one transaction, with
+one audit row each (operation run.enqueue: who enqueued it), and their messages sent after the commit
+in batches of ten; a delay past SQS's 15 minutes is the sweeper's to send when due. A bad request in
+a batch is answered on its own and never blocks the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from jobu.documents import FieldError
+from jobu.errors import InvalidCronJobError, InvalidRequestError
+from jobu.event_dispatch import EVENT_DEFAULT_MAX_RETRY, EVENT_DEFAULT_TIMEOUT_SECONDS
+from jobu.models import Execution, JobMessage, NewExecution
+from jobu.operations.audit import Actor, Change, audited, fields_of
+from jobu.operations.cron_jobs import check_params
+from jobu.store import JobStore
+from jobu.work_queue import WorkQueue, dispatch_new_runs
+
+MAX_BATCH = 500
+# what the audit trail keeps of an enqueued run
+ENQUEUED_FIELDS = (
+    "handler_name",
+    "status",
+    "param_source",
+    "available_at",
+    "idempotency_key",
+    "priority",
+    "tags",
+)
+
+
+class Enqueued(BaseModel):
+    run: Execution | None = Field(
+        description="the run made; deduplicated: the run holding the idempotency key (null: none is left)"
+    )
+    deduplicated: bool = Field(description="true: a run holds the idempotency key within its TTL; no new run")
+
+
+class EnqueueFailure(BaseModel):
+    error: str = Field(description="invalid_request")
+    detail: str = Field(description="what is wrong")
+    field: str | None = Field(default=None, description="the request's field at fault")
+
+
+class BatchResult(BaseModel):
+    results: list[Enqueued | EnqueueFailure] = Field(description="one per request, in order")
+
+
+@dataclass(frozen=True)
+class _Checked:
+    index: int
+    run: NewExecution
+
+
+def check_request(document: Any, *, known_handlers: Set[str], now: datetime) -> NewExecution:
+    """The run one request asks for; InvalidRequestError names the field at fault."""
+    if not isinstance(document, Mapping):
+        raise InvalidRequestError("a run request must be a JSON object")
+    try:
+        message = JobMessage.parse(document)
+        if message.job_id is not None:
+            raise FieldError("job_id", "not taken here: a cron job's run is started with its run now")
+        if message.handler_name not in known_handlers:
+            known = ", ".join(sorted(known_handlers))
+            raise FieldError("handler_name", f"unknown handler {message.handler_name!r}; registered: {known}")
+        flow_control = message.options.run_fields(now)
+    except FieldError as error:
+        raise InvalidRequestError(str(error), field=error.field) from None
+    try:
+        check_params(message.handler_name, message.params, field="params")
+    except InvalidCronJobError as error:
+        raise InvalidRequestError(str(error), field=error.field) from None
+    return NewExecution(
+        job_id=None,
+        handler_name=message.handler_name,
+        params=dict(message.params),
+        param_source="api",
+        max_retry=EVENT_DEFAULT_MAX_RETRY,
+        timeout_seconds=EVENT_DEFAULT_TIMEOUT_SECONDS,
+        **flow_control,
+    )
+
+
+async def enqueue_one(
+    store: JobStore, queue: WorkQueue, document: Any, *, known_handlers: Set[str], now: datetime, actor: Actor
+) -> Enqueued:
+    """One run; InvalidRequestError when the request is wrong."""
+    run = check_request(document, known_handlers=known_handlers, now=now)
+    (result,) = await _insert(store, queue, [_Checked(0, run)], now=now, actor=actor)
+    return result
+
+
+async def enqueue_batch(
+    store: JobStore,
+    queue: WorkQueue,
+    documents: Sequence[Any],
+    *,
+    known_handlers: Set[str],
+    now: datetime,
+    actor: Actor,
+) -> BatchResult:
+    """One result per request, in order; the good ones made in one transaction."""
+    if len(documents) > MAX_BATCH:
+        raise InvalidRequestError(
+            f"at most {MAX_BATCH} runs in one batch, not {len(documents)}", field="runs"
+        )
+    results: list[Enqueued | EnqueueFailure | None] = [None] * len(documents)
+    checked: list[_Checked] = []
+    for index, document in enumerate(documents):
+        try:
+            checked.append(_Checked(index, check_request(document, known_handlers=known_handlers, now=now)))
+        except InvalidRequestError as error:
+            results[index] = EnqueueFailure(error="invalid_request", detail=str(error), field=error.field)
+    if checked:
+        for item, result in zip(
+            checked, await _insert(store, queue, checked, now=now, actor=actor), strict=True
+        ):
+            results[item.index] = result
+    return BatchResult(results=[result for result in results if result is not None])
+
+
+async def _insert(
+    store: JobStore, queue: WorkQueue, checked: Sequence[_Checked], *, now: datetime, actor: Actor
+) -> list[Enqueued]:
+    async def insert_all(conn: Any) -> list[Execution | int | None]:
+        made: list[Execution | int | None] = []
+        for item in checked:
+
+            async def insert(change: Change, run: NewExecution = item.run) -> Execution | int | None:
+                result = await store.runs.insert_api(run, now=now, conn=change.conn)
+                if isinstance(result, Execution):
+                    change.target_id = str(result.id)
+                    change.record(after=fields_of(result, ENQUEUED_FIELDS))
+                else:  # no change: the key's run stands; the duplicate request is still recorded
+                    change.target_id = None if result is None else str(result)
+                    change.record(after={"deduplicated": True, "idempotency_key": run.idempotency_key})
+                return result
+
+            made.append(await audited(store, actor, "run.enqueue", "run", now=now, change=insert, conn=conn))
+        return made
+
+    made = await store.connector.run(insert_all, transaction=True)
+    new = [run for run in made if isinstance(run, Execution)]
+    sent = await dispatch_new_runs(store, queue, new, now=now, message="api run enqueued")
+    results: list[Enqueued] = []
+    for run in made:
+        if isinstance(run, Execution):
+            stored = await store.runs.get(run.id) if run.id in sent.sent else run
+            results.append(Enqueued(run=stored or run, deduplicated=False))
+        else:
+            results.append(
+                Enqueued(run=None if run is None else await store.runs.get(run), deduplicated=True)
+            )
+    return results

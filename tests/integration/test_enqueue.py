@@ -1,0 +1,151 @@
+"""The enqueue API (POST /api/runs, /api/runs/batch) through the admin function's real entry point,
+on PostgreSQL, MariaDB and SQLite, with the work queue in moto and the real worker entry point; and
+`jobu enqueue` through `jobu`'s own main on a database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from tests.integration.test_audit import OPERATOR, signed, trail
+from tests.integration.test_cli_admin import Cli
+from tests.integration.test_cli_admin import cli as jobu_cli  # noqa: F401  # a fixture: `jobu` on a database
+from tests.support.admin_client import AdminClient
+from tests.support.harness import Harness
+
+
+def enqueue(admin: AdminClient, **request: Any) -> tuple[int, dict[str, Any]]:
+    response = admin.post("/api/runs", body={"handler_name": "sample1", **request})
+    assert response.status in (200, 201), response.body
+    return response.status, response.json
+
+
+def test_an_enqueued_run_is_queued_and_the_worker_runs_it(harness: Harness, admin: AdminClient) -> None:
+    status, answer = enqueue(admin, params={"name": "api", "value": 3}, priority="high", tags=["orders"])
+    run = answer["run"]
+    assert (status, answer["deduplicated"]) == (201, False)
+    assert (run["param_source"], run["status"], run["job_id"]) == ("api", "PENDING", None)
+    assert (run["priority"], run["tags"], run["params"]) == ("high", ["orders"], {"name": "api", "value": 3})
+    assert run["queued_at"] is not None
+    assert harness.drain_queue() == 1
+    assert admin.get(f"/api/jobs/{run['id']}").json["status"] == "SUCCESS"
+
+
+def test_the_same_idempotency_key_twice_makes_one_run(harness: Harness, admin: AdminClient) -> None:
+    first_status, first = enqueue(admin, idempotency_key="order-7", params={"name": "a"})
+    second_status, second = enqueue(admin, idempotency_key="order-7", params={"name": "b"})
+    assert (first_status, first["deduplicated"]) == (201, False)
+    assert (second_status, second["deduplicated"]) == (200, True)
+    assert second["run"]["id"] == first["run"]["id"]
+    assert second["run"]["params"] == {"name": "a"}
+    # another handler's key is its own
+    assert enqueue(admin, handler_name="sample2", idempotency_key="order-7")[0] == 201
+    assert admin.get("/api/jobs").json["total"] == 2
+    assert harness.drain_queue() == 2
+
+
+def test_a_delayed_run_waits_its_delay(harness: Harness, admin: AdminClient) -> None:
+    _, short = enqueue(admin, delay_seconds=600)
+    _, long = enqueue(admin, delay_seconds=3600)
+    for answer, delay in ((short, 600), (long, 3600)):
+        run = answer["run"]
+        made = datetime.fromisoformat(run["created_at"])
+        assert datetime.fromisoformat(run["available_at"]) - made == timedelta(seconds=delay)
+    assert short["run"]["queued_at"] is not None  # SQS delays its message
+    assert long["run"]["queued_at"] is None  # past SQS's 15 minutes: the sweeper sends it when due
+    assert harness.drain_queue() == 0  # neither may start yet
+    assert {run.status.value for run in harness.executions()} == {"PENDING"}
+
+
+def test_a_batch_answers_each_request_and_runs_the_good_ones(harness: Harness, admin: AdminClient) -> None:
+    requests: list[Any] = [
+        {"handler_name": "sample1", "params": {"name": "first"}},
+        {"handler_name": "nope"},
+        {"handler_name": "sample1", "params": {"bogus": 1}},
+        {"handler_name": "sample1", "tags": ["a,b"]},
+        {"handler_name": "sample1", "priority": "urgent"},
+        "not an object",
+        {"handler_name": "sample2", "params": {"name": "last"}, "idempotency_key": "k"},
+        {"handler_name": "sample2", "idempotency_key": "k"},
+    ]
+    response = admin.post("/api/runs/batch", body={"runs": requests})
+    assert response.status == 200, response.body
+    results = response.json["results"]
+    assert len(results) == len(requests)
+    errors = {index: (results[index]["error"], results[index].get("field")) for index in (1, 2, 3, 4, 5)}
+    assert errors == {
+        1: ("invalid_request", "handler_name"),
+        2: ("invalid_request", "params"),
+        3: ("invalid_request", "tags[0]"),
+        4: ("invalid_request", "priority"),
+        5: ("invalid_request", None),
+    }
+    assert "unknown handler 'nope'" in results[1]["detail"]
+    assert "bogus" in results[2]["detail"]
+    good = [results[0], results[6]]
+    assert [(r["deduplicated"], r["run"]["param_source"]) for r in good] == [(False, "api"), (False, "api")]
+    assert (results[7]["deduplicated"], results[7]["run"]["id"]) == (True, results[6]["run"]["id"])
+    assert harness.drain_queue() == 2
+    for result in good:
+        assert admin.get(f"/api/jobs/{result['run']['id']}").json["status"] == "SUCCESS"
+
+    too_many = admin.post("/api/runs/batch", body={"runs": [{"handler_name": "sample1"}] * 501})
+    assert (too_many.status, too_many.json["error"]) == (400, "validation_error")
+
+
+def test_a_single_bad_request_is_a_400_naming_the_field(admin: AdminClient) -> None:
+    for request, field in (
+        ({"handler_name": "nope"}, "handler_name"),
+        ({"handler_name": "sample1", "params": {"bogus": 1}}, "params"),
+        ({"handler_name": "sample1", "delay_seconds": -1}, "delay_seconds"),
+        ({"handler_name": "sample1", "job_id": 1}, "job_id"),
+        ({"params": {}}, "handler_name"),
+    ):
+        response = admin.post("/api/runs", body=request)
+        assert response.status == 400, request
+        assert (response.json["error"], response.json["field"]) == ("invalid_request", field)
+    assert admin.get("/api/jobs").json["total"] == 0
+
+
+def test_an_enqueue_is_in_the_audit_trail_with_its_principal(harness: Harness, admin: AdminClient) -> None:
+    answer, request_id = signed("POST", "/api/runs", OPERATOR, body={"handler_name": "sample1"})
+    assert answer.status == 201, answer.body
+    run_id = answer.json["run"]["id"]
+    (row,) = trail(admin, operation="run.enqueue")
+    assert (row["principal"], row["target_kind"], row["target_id"]) == (OPERATOR, "run", str(run_id))
+    assert row["request_id"] == request_id
+    assert row["after_state"]["param_source"] == "api"
+    batch, _ = signed("POST", "/api/runs/batch", OPERATOR, body={"runs": [{"handler_name": "sample1"}] * 2})
+    assert batch.status == 200
+    assert len(trail(admin, operation="run.enqueue")) == 3
+
+
+def test_jobu_enqueue_on_a_database(jobu_cli: Cli) -> None:  # noqa: F811  # the fixture imported above
+    cli = jobu_cli
+    made = cli.json("enqueue", "sample1", "--params", '{"name": "cli"}', "--key", "k-1", "--priority", "high",
+                    "--tag", "a", "--tag", "b", "--delay", "10m")  # fmt: skip
+    run = made["run"]
+    assert (made["deduplicated"], run["param_source"], run["priority"], run["tags"]) == (
+        False,
+        "api",
+        "high",
+        ["a", "b"],
+    )
+    made_at = datetime.fromisoformat(run["created_at"])
+    assert datetime.fromisoformat(run["available_at"]) - made_at == timedelta(minutes=10)
+    assert run["params"] == {"name": "cli"}
+    assert cli.messages() == []  # delayed by SQS
+    status, out, _ = cli("enqueue", "sample1", "--key", "k-1")
+    assert status == 0
+    assert out.startswith(f"not enqueued again: idempotency key 'k-1' is held (run {run['id']} holds it)\n")
+    status, out, _ = cli("enqueue", "sample1")
+    assert status == 0
+    assert out.startswith(f"run {run['id'] + 1} of sample1 enqueued, queued\n")
+    assert cli.messages() == [{"execution_id": run["id"] + 1, "attempt": 0}]
+    assert cli.refused("enqueue", "sample1", "--params", '{"bogus": 1}').startswith("jobu: invalid_request: ")
+    assert cli.refused("enqueue", "nope").startswith(
+        "jobu: invalid_request: handler_name: unknown handler 'nope'"
+    )
+    assert cli.refused("enqueue", "sample1", "--delay", "soon") == (
+        "jobu: cannot read --delay 'soon': use seconds, or 30s, 10m, 2h, 1d"
+    )
