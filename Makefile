@@ -144,7 +144,7 @@ soak-full: $(STAMP) services
 	$(PY) bench/soak.py --backend mysql --events 2000
 	$(PY) bench/soak.py --backend sqlite --events 2000
 
-.PHONY: bench-pipeline bench-local
+.PHONY: bench-pipeline bench-local bench-start
 # The data pipeline's benchmarks: CSV -> Parquet and Parquet -> PostgreSQL, each against its baseline.
 bench-pipeline: $(STAMP) services
 	$(PY) bench/pipeline_csv.py
@@ -157,3 +157,8 @@ clean:
 # The local runtime end to end (bench/local_e2e.py): 300 messages produce -> SUCCESS, vs one container per function.
 bench-local: $(STAMP) services
 	$(PY) bench/local_e2e.py
+
+# Scheduled-to-started latency through the local runtime, warm (bench/start_latency.py): Kafka records
+# and cron slots to RUNNING, p50/p99 against the floor of an SQS hop and one statement.
+bench-start: $(STAMP)
+	$(PY) bench/start_latency.py

@@ -2,19 +2,24 @@
 a cron job created through the form (an invalid expression shows the API's reason next to the field),
 run now, seen reaching SUCCESS on the runs page, its detail with its log lines; a failed run retried
 from its row; a rejected Kafka record replayed; the dead-letter queue redriven (on LocalStack: moto has
-no message move tasks). Every page visited passes axe-core without serious or critical violations and
-logs no console error; each test saves screenshots under test-artifacts/dashboard/.
+no message move tasks); a notification rule created on its page and its test received, signed. Every
+page visited passes axe-core without serious or critical violations and logs no console error; each
+test saves screenshots under test-artifacts/dashboard/.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import re
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -305,3 +310,58 @@ def cron(name: str, handler_name: str, params: dict[str, Any]) -> dict[str, Any]
 async def _succeeded(database_url: str, count: int) -> bool:
     runs = await list_runs(database_url)
     return len([run for run in runs if run.status.value == "SUCCESS"]) >= count
+
+
+async def test_a_notification_rule_from_the_page_and_its_test_received(
+    sqlite_url: str, start_runtime: StartRuntime
+) -> None:
+    """The Notifications page: a rule for a webhook on this machine (the local runtime allows http to
+    loopback), "Send a test" received with a signature that verifies with the rule's secret."""
+    received: list[tuple[str, bytes]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(
+                (self.headers["X-Jobu-Signature"], self.rfile.read(int(self.headers["Content-Length"])))
+            )
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    secret = "browser-secret-0123456789"
+    runtime = await start(start_runtime, sqlite_url)
+    try:
+        async with chromium() as browser:
+            page = browser.page
+            await page.goto(runtime.dashboard.url)  # type: ignore[union-attr]
+            await nav(page, "Notifications").click()
+            await expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
+            await page.get_by_role("button", name="New rule").click()
+            await page.get_by_label("Handler").fill("sample")
+            await page.get_by_label("Webhook URL").fill("http://example.com/not-https")
+            await page.get_by_label("Secret").fill(secret)
+            await page.get_by_role("button", name="Create").click()
+            await expect(page.locator("#rule-form-error")).to_contain_text("webhook_url must be https")
+            await page.get_by_label("Webhook URL").fill(f"http://127.0.0.1:{server.server_address[1]}/hook")
+            await page.get_by_role("button", name="Create").click()
+            row = page.locator("#rules-list tbody tr", has_text="sample")
+            await expect(row).to_contain_text("FAILED, TIMEOUT")
+            await browser.check_accessibility("notifications")
+            await row.get_by_role("button", name="Send a test through rule 1").click()
+            await expect(row).to_contain_text("Delivered (answer 204)", timeout=SLOW)
+            await expect(row).not_to_contain_text("[object")
+            await browser.screenshot("notifications-test-sent")
+            browser.assert_no_console_errors()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    ((header, body),) = received
+    parts = dict(part.split("=", 1) for part in header.split(","))
+    expected = hmac.new(secret.encode(), f"{parts['t']}.".encode() + body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(parts["v1"], expected)
+    assert json.loads(body)["event"] == "TEST"

@@ -48,6 +48,12 @@ BEYOND = {
     ("post", "/api/crons/{job_id}/resume"),
     ("post", "/api/crons/{job_id}/backfill"),
     ("post", "/api/jobs/{run_id}/cancel"),
+    ("get", "/api/notification-rules"),
+    ("post", "/api/notification-rules"),
+    ("get", "/api/notification-rules/{rule_id}"),
+    ("put", "/api/notification-rules/{rule_id}"),
+    ("delete", "/api/notification-rules/{rule_id}"),
+    ("post", "/api/notification-rules/{rule_id}/test"),
     # the audit trail (docs/security.md)
     ("get", "/api/audit"),
     # roles: a viewer's POST is refused by API Gateway, so this answers operators only

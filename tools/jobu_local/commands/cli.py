@@ -1,5 +1,5 @@
-"""The `jobu` command: `local up`, `tick`, `produce`, `logs`, `runs`, `cron`, `dlq`, `audit`, `health`,
-`dashboard`, `demo`.
+"""The `jobu` command: `local up`, `tick`, `produce`, `logs`, `runs`, `cron`, `notifications`, `dlq`,
+`audit`, `health`, `dashboard`, `demo`.
 
 jobu local up [FUNCTION ...]      run the template's functions (all, or the ones named)
 jobu tick                         invoke the scheduled function now (a running `local up`)
@@ -8,13 +8,14 @@ jobu logs worker --execution-id 42 --since 10m
 jobu runs [--status FAILED --from 1d] | runs show 42 | runs retry 42 | runs bulk-retry --status FAILED
 jobu runs rejected [show|replay|discard ID]
 jobu cron list | show | add | update | enable | disable | toggle | run | delete
+jobu notifications [add | show | update | delete | test]   who is told of failed or missed runs
 jobu dlq [peek | redrive | redrives]
 jobu audit [--principal ARN --operation run.retry --from 1d]   who changed what, and what it changed
 jobu dashboard --stack-name jobu  the dashboard for a deployed stack, on loopback
 jobu demo                         the whole flow on embedded defaults (make demo)
 
-The admin commands (runs, cron, dlq, audit, health) act on a database (--database-url, default: the
-running runtime's) or on an admin API (--api-url URL, --stack-name NAME; signed with SigV4).
+The admin commands (runs, cron, notifications, dlq, audit, health) act on a database (--database-url,
+default: the running runtime's) or on an admin API (--api-url URL, --stack-name NAME; signed with SigV4).
 An error is one line, `jobu: ...`; `jobu --debug COMMAND` adds its traceback (and, on a database,
 the admin routes' log lines) on stderr. Text printed for a person has its control characters
 escaped (commands/terminal.py); --json output is exact.
@@ -31,7 +32,20 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from jobu_local.admin.errors import AdminError
-from jobu_local.commands import audit, cron, dashboard, demo, dlq, enqueue, health, local, logs, produce, runs
+from jobu_local.commands import (
+    audit,
+    cron,
+    dashboard,
+    demo,
+    dlq,
+    enqueue,
+    health,
+    local,
+    logs,
+    notifications,
+    produce,
+    runs,
+)
 from jobu_local.commands.terminal import escaped_output
 from jobu_local.errors import JobuToolError
 
@@ -45,7 +59,20 @@ def parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="on errors, the traceback; on a database, the core's log lines"
     )
     commands = root.add_subparsers(dest="command", required=True)
-    for module in (local, produce, logs, runs, enqueue, cron, dlq, audit, health, dashboard, demo):
+    for module in (
+        local,
+        produce,
+        logs,
+        runs,
+        enqueue,
+        cron,
+        notifications,
+        dlq,
+        audit,
+        health,
+        dashboard,
+        demo,
+    ):
         module.add_parser(commands)
     return root
 

@@ -63,7 +63,12 @@ FIRST_MIGRATION = "001_jobs.sql"  # applied now: the database is new
 # What a function process inherits from the runtime's own environment (Lambda's is clean too).
 INHERITED = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")
 # No X-Ray daemon runs locally: tracing (Tracing: Active in the template) is switched off.
-LOCAL_ONLY = {"POWERTOOLS_TRACE_DISABLED": "true", "AWS_XRAY_SDK_ENABLED": "false"}
+LOCAL_ONLY = {
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "AWS_XRAY_SDK_ENABLED": "false",
+    # notification webhooks may be http to this machine here (a receiver on loopback): jobu.notifications
+    "JOBU_NOTIFY_LOOPBACK_HTTP": "allow",
+}
 
 Progress = Callable[[str], None]
 

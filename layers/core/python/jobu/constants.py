@@ -77,5 +77,9 @@ PYDANTIC_DISABLE_PLUGINS: Final = "PYDANTIC_DISABLE_PLUGINS"
 # tracing still traces each invocation.
 POWERTOOLS_TRACE_DISABLED: Final = "POWERTOOLS_TRACE_DISABLED"
 
+# "allow": notification webhooks may be plain http to this machine (the local runtime sets it; on
+# AWS a webhook is https or nothing).
+NOTIFY_LOOPBACK_HTTP: Final = "JOBU_NOTIFY_LOOPBACK_HTTP"
+
 # Not set by us: boto3 honours it, and it selects an emulator (moto server, LocalStack) locally.
 AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"

@@ -46,6 +46,14 @@ class InvalidCronJobError(JobuError):
         self.field = field
 
 
+class InvalidNotificationRuleError(JobuError):
+    """A notification rule was refused (an unknown handler, a destination that cannot be used)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class InvalidRequestError(JobuError):
     """A run request (the enqueue API) that cannot be a run; `field` names the field at fault."""
 

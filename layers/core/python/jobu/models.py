@@ -125,6 +125,7 @@ MAX_ID = 2**63 - 1  # the BIGINT ids of every backend
 LAMBDA_MAX_TIMEOUT_SECONDS = 900
 WORKER_MARGIN_SECONDS = 5
 MAX_JOB_TIMEOUT_SECONDS = LAMBDA_MAX_TIMEOUT_SECONDS - WORKER_MARGIN_SECONDS
+MAX_ALERT_SECONDS = 7 * 86_400  # a missed/late alert fires within a week of its slot
 
 
 OverlapPolicy = Literal["allow", "skip", "queue_one"]
@@ -174,6 +175,9 @@ class CronJob(Row):
     ttl_seconds: int | None = None
     tags: JsonValue | None = None
     concurrency_key: str | None = None
+    # seconds after a slot by which its run must have started / finished, else MISSED / LATE
+    alert_if_not_started_within: int | None = None
+    alert_if_not_finished_within: int | None = None
 
 
 @dataclass
@@ -386,3 +390,40 @@ class WorkMessage:
         assert execution_id is not None
         assert attempt is not None
         return cls(execution_id=execution_id, attempt=attempt)
+
+
+@dataclass
+class NotificationRuleRow(Row):
+    """A notification rule as stored (its events are rows of their own; jobu.notifications)."""
+
+    id: int
+    handler_name: str
+    webhook_url: str | None
+    sns_topic_arn: str | None
+    secret: str | None
+    is_enabled: DbBool
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+@dataclass
+class NotificationRow(Row):
+    """One notification of the outbox: a run's outcome (or a cron slot's miss) for one rule."""
+
+    id: int
+    rule_id: int
+    execution_id: int | None
+    job_id: int | None
+    event: str
+    dedup_key: str
+    state: str
+    attempts: int
+    next_attempt_at: UtcDatetime
+    last_error: str | None
+    response_status: int | None
+    delivered_at: UtcDatetime | None
+    created_at: UtcDatetime
+    slot: UtcDatetime | None = None
+    webhook_url: str | None = None
+    sns_topic_arn: str | None = None
+    secret: str | None = None

@@ -15,6 +15,7 @@ from typing import Any
 
 from jobu.config import RetryPolicy
 from jobu.models import Execution, ExecutionStatus
+from jobu.notifications import deliver_after_outcome
 from jobu.observability import CANCELLED, FAILED, RETRIED, TIMED_OUT, count
 from jobu.run_metrics import run_ended
 from jobu.store import JobStore
@@ -76,6 +77,7 @@ async def settle_failure(
             now=now,
             job_id=execution.job_id,
         )
+        await deliver_after_outcome(store, execution.id, ended.notifications, now=now)
         return _promoted(ended)
     ended = await store.runs.finish(
         execution.id,
@@ -86,6 +88,7 @@ async def settle_failure(
         now=now,
         job_id=execution.job_id,
     )
+    await deliver_after_outcome(store, execution.id, ended.notifications, now=now)
     count({ExecutionStatus.TIMEOUT: TIMED_OUT, ExecutionStatus.CANCELLED: CANCELLED}.get(status, FAILED))
     run_ended(execution.handler_name, status)
     return _promoted(ended)

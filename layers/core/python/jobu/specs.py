@@ -22,6 +22,7 @@ from pydantic import (
 
 from jobu.documents import text_problem
 from jobu.models import (
+    MAX_ALERT_SECONDS,
     MAX_CATCHUP_LIMIT,
     MAX_CRON_EXPRESSION_LENGTH,
     MAX_DESCRIPTION_LENGTH,
@@ -94,6 +95,10 @@ class CronJobSpec(BaseModel):
     ttl_seconds: RunTtl | None = None
     tags: RunTags | None = None
     concurrency_key: ConcurrencyKey | None = None
+    # notify MISSED / LATE (docs/notifications.md) when a slot's run has not started / finished this
+    # many seconds after the slot; None: no alert
+    alert_if_not_started_within: int | None = Field(default=None, ge=1, le=MAX_ALERT_SECONDS)
+    alert_if_not_finished_within: int | None = Field(default=None, ge=1, le=MAX_ALERT_SECONDS)
 
     @model_validator(mode="before")
     @classmethod

@@ -10,6 +10,10 @@
 - A PENDING run whose message was never sent (the sender died, or SQS refused) is sent again;
   so is a run delayed (run_at / delay_seconds) past SQS's 15 minutes, once its time is that near.
   Rows younger than the policy's grace are left alone: their sender may still be at work.
+- Cron slots whose run has not started, or finished, in the time its job allows get their MISSED or
+  LATE notifications (jobu.cron_alerts), once per slot.
+- Notifications of the outbox not delivered yet (their deliverer died, or the destination was
+  down: a retry's time has come) are delivered (jobu.notifications).
 - A PENDING run whose message was sent more than the policy's stuck_after ago and never claimed
   is sent again too: that message is gone (dead-lettered after the database was down for each of its
   receives, or purged). A duplicate message is harmless: the claim lets one through.
@@ -22,9 +26,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from jobu import cron_alerts
 from jobu.config import RetryPolicy, SweepPolicy
 from jobu.errors import StoreUnavailableError, TransactionConflictError
 from jobu.models import ExecutionStatus
+from jobu.notifications import deliver_due
 from jobu.observability import ABANDONED, EXPIRED, REQUEUED, TICK_PART_FAILED, count, logger
 from jobu.retries import CANCELLED_REASON, JOB_DELETED_REASON, settle_failure
 from jobu.store import JobStore
@@ -37,6 +43,7 @@ SWEEP_LIMIT = 1000
 class SweepReport:
     abandoned: list[int] = field(default_factory=list)
     requeued: list[int] = field(default_factory=list)
+    notified: list[int] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # the parts that raised (logged, counted)
 
 
@@ -88,7 +95,18 @@ async def sweep(
     await isolated("expire", _expire(store, now=now), report.failed)
     resend = _resend(store, queue, report, retries, now=now, policy=policy, time_left=time_left)
     await isolated("resend", resend, report.failed)
+    await isolated("alerts", _alerts(store, now=now), report.failed)
+    await isolated("notifications", _notify(store, report, now=now), report.failed)
     return report
+
+
+async def _alerts(store: JobStore, *, now: datetime) -> None:
+    await cron_alerts.check(store, now=now)
+
+
+async def _notify(store: JobStore, report: SweepReport, *, now: datetime) -> None:
+    delivered = await deliver_due(store, now=now)
+    report.notified = delivered.delivered
 
 
 async def _abandoned(

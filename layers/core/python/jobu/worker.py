@@ -36,6 +36,7 @@ from jobu.errors import JobuError, NonRetryableError, RetryAfter, StoreUnavailab
 from jobu.handler_manifest import handler_pool, import_pool_handlers, known_handler_names
 from jobu.handlers import BaseHandler, Database, HandlerContext, HandlerParams, HandlerResult, get_handler
 from jobu.models import WORKER_MARGIN_SECONDS, Execution, ExecutionStatus, NewExecution, WorkMessage
+from jobu.notifications import deliver_after_outcome
 from jobu.observability import EXPIRED, SUCCEEDED, annotate_trace, count, logger
 from jobu.pools import DEFAULT_POOL
 from jobu.retries import CANCELLED_REASON, settle_failure
@@ -440,6 +441,7 @@ class Worker:
         # the follow-up, and the queue_one run the end promoted
         next_runs = [QueuedRun.for_execution(run) for run in (created, finished.promoted) if run is not None]
         await enqueue(self.store, self.queue, next_runs, now=utcnow())
+        await deliver_after_outcome(self.store, execution.id, finished.notifications, now=utcnow())
         return Outcome.SUCCESS
 
     async def _end(self, execution: Execution, failure: Failure) -> Outcome:

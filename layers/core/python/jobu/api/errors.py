@@ -4,6 +4,7 @@
 |---|---|---|
 | 400 | validation_error | the request does not fit its model (detail: each field and why) |
 | 400 | invalid_cron_job | InvalidCronJobError: a bad expression, an unknown handler, an impossible timeout |
+| 400 | invalid_notification_rule | InvalidNotificationRuleError: an unknown handler, a plain http webhook |
 | 400 | invalid_request | InvalidRequestError: a run request (enqueue) with a wrong field (field: which) |
 | 400 | invalid_state | InvalidStateError: e.g. retrying a run that is not FAILED or TIMEOUT |
 | 404 | not_found | NotFoundError, or no such path |
@@ -39,6 +40,7 @@ from pydantic import BaseModel, Field
 from jobu.errors import (
     DuplicateError,
     InvalidCronJobError,
+    InvalidNotificationRuleError,
     InvalidRequestError,
     InvalidStateError,
     JobuError,
@@ -50,6 +52,7 @@ from jobu.observability import logger
 
 ERRORS: dict[type[JobuError], tuple[int, str]] = {
     InvalidCronJobError: (400, "invalid_cron_job"),
+    InvalidNotificationRuleError: (400, "invalid_notification_rule"),
     InvalidRequestError: (400, "invalid_request"),
     InvalidStateError: (400, "invalid_state"),
     NotFoundError: (404, "not_found"),

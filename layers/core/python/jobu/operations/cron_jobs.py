@@ -24,6 +24,7 @@ from jobu.documents import storage_problem
 from jobu.errors import DuplicateError, InvalidCronJobError, InvalidStateError, NotFoundError
 from jobu.handler_manifest import handler_pool
 from jobu.models import (
+    MAX_ALERT_SECONDS,
     MAX_CATCHUP_LIMIT,
     MAX_CRON_EXPRESSION_LENGTH,
     MAX_DESCRIPTION_LENGTH,
@@ -87,6 +88,12 @@ class CronJobUpdate(BaseModel):
     ttl_seconds: RunTtl | None = None
     tags: RunTags | None = None
     concurrency_key: ConcurrencyKey | None = None
+    alert_if_not_started_within: int | None = Field(
+        default=None, ge=0, le=MAX_ALERT_SECONDS, description="seconds after a slot; 0 removes the alert"
+    )
+    alert_if_not_finished_within: int | None = Field(
+        default=None, ge=0, le=MAX_ALERT_SECONDS, description="seconds after a slot; 0 removes the alert"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -227,14 +234,19 @@ async def update(
     given = changes.model_dump(exclude_none=True)
     if given.get("catchup_window_seconds") == 0:
         given["catchup_window_seconds"] = None  # 0 removes the window (null leaves it as it is)
+    for alert in ("alert_if_not_started_within", "alert_if_not_finished_within"):
+        if given.get(alert) == 0:
+            given[alert] = None  # 0 removes the alert (null leaves it as it is)
 
     seen: list[CronJob] = []  # the job as the update found it, locked (the last attempt's)
+    specs: list[CronJobSpec] = []  # what it becomes (the last attempt's)
 
     def revise(job: CronJob) -> Revision:
         seen.append(job)
         current = CronJobSpec.model_validate({name: getattr(job, name) for name in CronJobSpec.model_fields})
         spec = current.model_copy(update=given)
         validate_spec(spec, known_handlers=known_handlers, worker_timeouts=worker_timeouts)
+        specs.append(spec)
         schedule = (spec.cron_expression, spec.timezone, spec.is_enabled)
         reschedule = schedule != (job.cron_expression, job.timezone, job.is_enabled)
         return Revision(spec, _next_run_at(spec, now) if reschedule else job.next_run_at)
@@ -243,6 +255,8 @@ async def update(
         updated = await store.cron_jobs.update(job_id, revise, now=now, conn=change.conn)
         if updated is None:
             raise NotFoundError(f"no cron job with id {job_id}")
+        await store.cron_jobs.set_alerts(job_id, specs[-1], conn=change.conn)
+        updated = await get(store, job_id, conn=change.conn)
         change.record(*differences(fields_of(seen[-1], DEFINITION), fields_of(updated, DEFINITION)))
         return updated
 

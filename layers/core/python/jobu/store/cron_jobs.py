@@ -61,9 +61,25 @@ class CronJobs(Rows):
     ) -> CronJob:
         async with self._connection(conn) as c:
             job_id = await self._q.insert_cron_job(c, **self._fields(spec, next_run_at, now))
+            await self._q.set_cron_job_alerts(c, id=int(job_id), **self._alerts(spec))
             job = await self.get(int(job_id), conn=c)
         assert job is not None  # just inserted
         return job
+
+    async def set_alerts(self, job_id: int, spec: CronJobSpec, *, conn: Any = None) -> None:
+        """The job's missed/late alerts as `spec` has them (jobu.cron_alerts)."""
+        await self._update("set_cron_job_alerts", conn=conn, id=job_id, **self._alerts(spec))
+
+    @staticmethod
+    def _alerts(spec: CronJobSpec) -> dict[str, int | None]:
+        return {
+            "started_within": spec.alert_if_not_started_within,
+            "finished_within": spec.alert_if_not_finished_within,
+        }
+
+    async def alerted(self) -> list[CronJob]:
+        """The jobs with a missed or late alert (few: a tick reads them all)."""
+        return rows_to(CronJob, await self._select("alerted_cron_jobs"))
 
     async def get(self, job_id: int, *, conn: Any = None) -> CronJob | None:
         return row_to(CronJob, await self._select_one("get_cron_job", conn=conn, id=job_id))

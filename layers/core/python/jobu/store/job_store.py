@@ -4,6 +4,7 @@
     store.runs               job_executions: a run (jobu.store.runs)
     store.rejected_records   rejected_events: Kafka records that could not become runs
     store.statistics         aggregates of runs for the dashboard
+    store.notifications      notification rules and the outbox of notifications
     store.audit              operator_actions: the audit trail of operator actions
 
 Methods take and return pydantic models; the connector encodes values for its driver.
@@ -17,6 +18,7 @@ from jobu.store.audit import AuditTrail
 from jobu.store.connector import Connector
 from jobu.store.cron_jobs import CronJobs
 from jobu.store.migrations import apply_migrations
+from jobu.store.notifications import Notifications
 from jobu.store.rejected_records import RejectedRecords
 from jobu.store.runs import Runs
 from jobu.store.statistics import RunStatistics
@@ -26,7 +28,8 @@ class JobStore:
     def __init__(self, connector: Connector) -> None:
         self.connector = connector
         self.cron_jobs = CronJobs(connector)
-        self.runs = Runs(connector)
+        self.notifications = Notifications(connector)
+        self.runs = Runs(connector, self.notifications)
         self.rejected_records = RejectedRecords(connector)
         self.statistics = RunStatistics(self.runs)
         self.audit = AuditTrail(connector)

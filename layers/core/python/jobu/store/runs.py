@@ -22,6 +22,8 @@ from jobu.models import (
     OverlapPolicy,
     RunRef,
 )
+from jobu.store.connector import Connector
+from jobu.store.notifications import Notifications
 from jobu.store.rows import Rows, row_to, rows_to
 
 
@@ -41,6 +43,7 @@ class Finished:
     finished: bool
     follow_up: Execution | None
     promoted: Execution | None = None
+    notifications: int = 0  # rows written to the outbox with the outcome (jobu.notifications)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,10 @@ _EVENT_FIELDS = (
 
 
 class Runs(Rows):
+    def __init__(self, connector: Connector, notifications: Notifications) -> None:
+        super().__init__(connector)
+        self.notifications = notifications
+
     # creation -------------------------------------------------------------------------------
 
     async def insert_events(self, executions: Sequence[NewExecution], *, now: datetime) -> list[Execution]:
@@ -325,7 +332,9 @@ class Runs(Rows):
         lock, so the run that ends and the run that waits cannot miss each other.
 
         With `conn`, inside that open transaction (a transactional handler's); else in one of its own,
-        or, without follow_up or job_id, as one statement that needs none.
+        or, with nothing to promote, create or notify (no job, no follow-up, no enabled notification
+        rule), as one statement that needs none. The outcome's notifications (one per matching rule)
+        are written in the same transaction.
         """
         outcome = {
             "id": execution_id,
@@ -335,7 +344,8 @@ class Runs(Rows):
             "error_message": error_message,
             "now": self._t(now),
         }
-        if follow_up is None and job_id is None:
+        if follow_up is None and job_id is None and not await self.notifications.any_enabled():
+            # nothing to promote, create or notify: one statement, no transaction
             async with self._connection(conn) as c:
                 finished = await self._q.finish_execution(c, **outcome)
             return Finished(finished=self.connector.affected_rows(finished) == 1, follow_up=None)
@@ -347,8 +357,12 @@ class Runs(Rows):
             if self.connector.affected_rows(finished) == 0:
                 return Finished(finished=False, follow_up=None)
             promoted = await self._promote(tx, job_id, now=now) if queue_one and job_id is not None else None
+            # the outcome's notifications commit with it, or not at all
+            notified = await self.notifications.queue_outcome(
+                tx, execution_id, status=status.value, attempt=attempt, now=now
+            )
             if follow_up is None:
-                return Finished(finished=True, follow_up=None, promoted=promoted)
+                return Finished(finished=True, follow_up=None, promoted=promoted, notifications=notified)
             child_id = await self._q.insert_child_execution(
                 tx,
                 job_id=follow_up.job_id,
@@ -360,7 +374,9 @@ class Runs(Rows):
                 now=self._t(now),
             )
             row = await self._q.get_execution(tx, id=int(child_id))
-            return Finished(finished=True, follow_up=Execution.from_row(row), promoted=promoted)
+            return Finished(
+                finished=True, follow_up=Execution.from_row(row), promoted=promoted, notifications=notified
+            )
 
         # a deadlock (with a tick holding the job's row, an operator's cancel) rolls it back: again
         return await self._run(ending, conn, transaction=True)
@@ -435,6 +451,11 @@ class Runs(Rows):
             if self.connector.affected_rows(
                 await self._q.cancel_unstarted_execution(tx, id=execution_id, reason=reason, now=self._t(now))
             ):
+                run = await self._q.get_execution(conn, id=execution_id)
+                attempt = int(run["retry_count"]) if run is not None else 0
+                await self.notifications.queue_outcome(
+                    conn, execution_id, status=ExecutionStatus.CANCELLED.value, attempt=attempt, now=now
+                )
                 return "cancelled"
             if self.connector.affected_rows(
                 await self._q.request_cancel(tx, id=execution_id, now=self._t(now))
@@ -457,9 +478,15 @@ class Runs(Rows):
 
     async def expire(self, execution_id: int, *, now: datetime, conn: Any = None) -> bool:
         """A run never started by its expires_at ends EXPIRED; False when it is not such a run."""
-        async with self._connection(conn) as c:
-            expired = await self._q.expire_run(c, id=execution_id, now=self._t(now))
-        return self.connector.affected_rows(expired) == 1
+        async with self._transaction(conn) as c:
+            expired = self.connector.affected_rows(
+                await self._q.expire_run(c, id=execution_id, now=self._t(now))
+            )
+            if expired == 1:  # its notifications commit with the outcome
+                await self.notifications.queue_outcome(
+                    c, execution_id, status=ExecutionStatus.EXPIRED.value, attempt=0, now=now
+                )
+        return expired == 1
 
     async def expire_due(self, *, now: datetime) -> int:
         """Every run never started by its expires_at ends EXPIRED; how many did."""
