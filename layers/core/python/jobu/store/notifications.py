@@ -25,10 +25,12 @@ class Notifications(Rows):
         super().__init__(connector)
         self._rules_read: tuple[float, bool] | None = None
 
-    async def any_enabled(self) -> bool:
+    async def any_enabled(self, *, conn: Any = None) -> bool:
+        """Whether any rule is enabled (read at most every RULES_SEEN_WITHIN seconds); on `conn` when
+        the caller holds one: SQLite's one connection would otherwise wait for itself."""
         now = time.monotonic()
         if self._rules_read is None or now - self._rules_read[0] > self.RULES_SEEN_WITHIN:
-            enabled = int(await self._select_one("enabled_notification_rules", enabled=True)) > 0
+            enabled = int(await self._select_one("enabled_notification_rules", conn=conn, enabled=True)) > 0
             self._rules_read = (now, enabled)
         return self._rules_read[1]
 

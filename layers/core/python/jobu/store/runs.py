@@ -344,7 +344,7 @@ class Runs(Rows):
             "error_message": error_message,
             "now": self._t(now),
         }
-        if follow_up is None and job_id is None and not await self.notifications.any_enabled():
+        if follow_up is None and job_id is None and not await self.notifications.any_enabled(conn=conn):
             # nothing to promote, create or notify: one statement, no transaction
             async with self._connection(conn) as c:
                 finished = await self._q.finish_execution(c, **outcome)
