@@ -110,3 +110,28 @@ def test_pretty_on_a_terminal_json_when_piped() -> None:
 
     assert default_format(_Terminal()) == "pretty"
     assert json.loads(piped.getvalue())["message"] == line.message  # the FilterLogEvents event, exact
+
+
+def test_a_metrics_record_shows_each_metric_and_its_dimensions_not_null() -> None:
+    # Powertools Metrics' embedded metric format: no "message" of its own
+    line = _line(
+        {
+            "_aws": {
+                "Timestamp": WHEN_MS,
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": "Jobu",
+                        "Dimensions": [["service", "handler", "status"]],
+                        "Metrics": [{"Name": "RunsEnded", "Unit": "Count"}],
+                    }
+                ],
+            },
+            "service": "jobu",
+            "handler": "sample",
+            "status": "SUCCESS",
+            "RunsEnded": [1.0],
+        }
+    )
+    assert pretty(line, "WorkerFunction") == (
+        "2026-12-07 12:22:03.456 WorkerFunction METRICS  RunsEnded=1.0  [handler=sample status=SUCCESS]"
+    )

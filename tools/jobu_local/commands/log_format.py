@@ -46,6 +46,8 @@ def pretty(line: LogLine, label: str) -> str:
         return _join([when, label], line.message.rstrip("\n"))
     if "type" in document and "record" in document and "message" not in document:
         return _join([when, label, f"{'PLATFORM':<8}"], _platform(document))
+    if isinstance(document.get("_aws"), dict) and "message" not in document:
+        return _join([when, label, f"{'METRICS':<8}"], _metrics(document))
     level = _scalar(document.get("level") or "")
     message = document.get("message")
     text = message if isinstance(message, str) else json.dumps(message)
@@ -69,6 +71,28 @@ def _platform(document: dict[str, Any]) -> str:
     shown = {**fields, **(metrics if isinstance(metrics, dict) else {})}
     parts = [f"{name}={_scalar(shown[name])}" for name in PLATFORM_FIELDS if name in shown]
     return " ".join([str(document.get("type")), *parts])
+
+
+def _metrics(document: dict[str, Any]) -> str:
+    """An embedded-metric-format record (Powertools Metrics): each metric's value, then the
+    dimensions it was recorded with."""
+    names: list[str] = []
+    dimensions: list[str] = []
+    directives = document["_aws"].get("CloudWatchMetrics")
+    for directive in directives if isinstance(directives, list) else []:
+        if not isinstance(directive, dict):
+            continue
+        names += [m["Name"] for m in directive.get("Metrics", []) if isinstance(m, dict) and "Name" in m]
+        for group in directive.get("Dimensions", []):
+            dimensions += [str(d) for d in group if isinstance(group, list) and str(d) not in dimensions]
+    values = [f"{name}={_scalar(_one(document.get(name)))}" for name in dict.fromkeys(names)]
+    keys = [f"{key}={_scalar(document[key])}" for key in dimensions if key in document and key != "service"]
+    return " ".join(values) + (f"  [{' '.join(keys)}]" if keys else "")
+
+
+def _one(value: Any) -> Any:
+    """A metric's values: a list of one is that one."""
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
 
 
 def _ids(document: dict[str, Any]) -> str:
