@@ -164,6 +164,23 @@ def test_a_success_notifies_only_rules_that_ask_for_it(harness: Harness, receive
     assert (body["event"], body["rule_id"], body["run"]["status"]) == ("SUCCESS", success_rule, "SUCCESS")
 
 
+def test_runs_the_tick_expires_notify_rules_that_ask_for_expired(
+    harness: Harness, receiver: Receiver
+) -> None:
+    add_rule(harness, receiver, "sample", ["EXPIRED"])
+    record = {"handler_name": "sample", "params": {}, "ttl_seconds": 60}
+    harness.invoke_queue(msk_event(kafka_record(4, json.dumps(record))))
+    (run,) = harness.executions()
+    # no worker took it: the tick after its ttl expires it, and the outcome notifies like any other
+    later = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=3)
+    harness.tick(later)
+    harness.tick(later)  # a tick again: nothing more
+
+    assert harness.executions()[0].status == "EXPIRED"
+    (body,) = receiver.verified(fresh=False)
+    assert (body["event"], body["run"]["id"], body["run"]["status"]) == ("EXPIRED", run.id, "EXPIRED")
+
+
 def test_send_a_test_goes_through_the_rules_destination(harness: Harness, receiver: Receiver) -> None:
     rule_id = add_rule(harness, receiver, "*", ["FAILED"])
 

@@ -488,9 +488,16 @@ class Runs(Rows):
                 )
         return expired == 1
 
-    async def expire_due(self, *, now: datetime) -> int:
-        """Every run never started by its expires_at ends EXPIRED; how many did."""
-        return await self._update("expire_runs", now=self._t(now))
+    async def expire_due(self, *, now: datetime, page: int = 500) -> int:
+        """Every run never started by its expires_at ends EXPIRED, each with its notifications as
+        the worker's expiry writes them; how many did."""
+        expired = 0
+        while True:
+            found = await self._select("expirable_runs", now=self._t(now), limit=page)
+            for row in found:
+                expired += await self.expire(int(row["id"]), now=now)
+            if len(found) < page:
+                return expired
 
     # queue_one: a job's WAITING run ----------------------------------------------------------------
 

@@ -118,12 +118,13 @@ SET status = 'EXPIRED', finished_at = :now, deadline_at = NULL,
     error_message = 'expired: not started by its expires_at'
 WHERE id = :id AND status IN ('WAITING', 'PENDING') AND started_at IS NULL AND expires_at <= :now;
 
--- name: expire_runs!
--- The sweeper's: every run never started by its expires_at, sent or not.
-UPDATE job_executions
-SET status = 'EXPIRED', finished_at = :now, deadline_at = NULL,
-    error_message = 'expired: not started by its expires_at'
-WHERE status IN ('WAITING', 'PENDING') AND started_at IS NULL AND expires_at <= :now;
+-- name: expirable_runs
+-- The sweeper's: runs never started by their expires_at, sent or not; each then ends EXPIRED by
+-- expire_run in a transaction of its own, with its notifications.
+SELECT id FROM job_executions
+WHERE status IN ('WAITING', 'PENDING') AND started_at IS NULL AND expires_at <= :now
+ORDER BY id
+LIMIT :limit;
 
 -- name: delayed_executions_due
 -- PENDING runs left unsent on purpose (run_at / delay_seconds beyond what SQS can delay) whose time
