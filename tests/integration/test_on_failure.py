@@ -5,6 +5,7 @@ on_failure link is refused at the edge (the enqueue API, a cron job, run now) na
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jobu.errors import NonRetryableError
@@ -72,6 +73,28 @@ def test_an_error_retrying_cannot_help_makes_the_on_failure_run_at_once(harness:
     assert child.params["failed_run"]["status"] == "FAILED"
     assert child.params["failed_run"]["error_message"] == "NonRetryableError: table 'secrets' is not allowed"
     assert len(harness.executions()) == 2
+
+
+def test_a_run_the_sweeper_times_out_for_good_makes_its_on_failure_run(harness: Harness) -> None:
+    run_id = harness.insert_event_run("sample", {"name": "slow", "on_failure": ALERT})
+    claimed_at = datetime.now(UTC)
+
+    async def die_mid_run(store: Any) -> None:
+        # what a worker does before running, and then nothing: its container died
+        assert await store.runs.claim(
+            run_id, attempt=0, now=claimed_at, deadline_at=claimed_at + timedelta(seconds=5)
+        )
+
+    harness.with_store(die_mid_run)
+    assert harness.tick(claimed_at + timedelta(seconds=6))["sweep"]["abandoned"] == [run_id]
+    harness.tick(claimed_at + timedelta(seconds=7))  # a second sweep finds nothing more to end
+    (child,) = children(harness, run_id)
+    assert child.params["failed_run"]["status"] == "TIMEOUT"
+    assert child.params["failed_run"]["error_message"].startswith(
+        "the worker stopped before the run finished"
+    )
+    assert harness.drain_queue() == 1  # queued by the sweep
+    assert next(run for run in harness.executions() if run.id == child.id).status == "SUCCESS"
 
 
 def test_a_run_that_succeeds_makes_no_on_failure_run(harness: Harness) -> None:
