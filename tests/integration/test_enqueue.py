@@ -160,3 +160,24 @@ def test_a_batch_larger_than_one_sqs_call_is_queued_whole(harness: Harness, admi
     assert all(run["queued_at"] is not None for run in runs)  # three SendMessageBatch calls of 10 at most
     assert harness.drain_queue() == 25
     assert {run.status.value for run in harness.executions()} == {"SUCCESS"}
+
+
+def test_a_traceparent_header_is_kept_on_the_run_and_a_malformed_one_ignored(
+    harness: Harness, admin: AdminClient
+) -> None:
+    traced = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    response = admin.post("/api/runs", body={"handler_name": "sample1"}, headers={"traceparent": traced})
+    assert response.status == 201, response.body
+    assert response.json["run"]["trace_parent"] == traced
+    for malformed in (traced.upper(), "00-" + "0" * 32 + "-00f067aa0ba902b7-01", traced + "-x"):
+        response = admin.post(
+            "/api/runs", body={"handler_name": "sample1"}, headers={"traceparent": malformed}
+        )
+        assert response.status == 201, response.body
+        assert response.json["run"]["trace_parent"] is None
+    batch = admin.post(
+        "/api/runs/batch", body={"runs": [{"handler_name": "sample1"}]}, headers={"traceparent": traced}
+    )
+    assert [result["run"]["trace_parent"] for result in batch.json["results"]] == [traced]
+    assert {run.trace_parent for run in harness.executions()} == {traced, None}
+    assert harness.drain_queue() == 5

@@ -20,8 +20,9 @@ from typing import Any
 
 from jobu.handler_manifest import known_handler_names, params_schema
 
-# `on_success` chains (docs/pipeline.md) are checked link by link, this many at most.
+# `on_success` and `on_failure` chains (docs/pipeline.md) are checked link by link, this many at most.
 MAX_CHAIN_LENGTH = 10
+FOLLOW_UP_KEYS = ("on_success", "on_failure")
 
 Validator = Callable[[Any], Any]
 
@@ -55,24 +56,25 @@ def _schema_problem(handler_name: str, params: Mapping[str, Any], partial: bool)
     return None
 
 
-def _follow_up_problem(follow_up: Any, depth: int) -> str | None:
+def _follow_up_problem(key: str, follow_up: Any, depth: int) -> str | None:
     if not isinstance(follow_up, dict):
-        return "on_success must be an object {handler_name, params}"
+        return f"{key} must be an object {{handler_name, params}}"
     name = follow_up.get("handler_name")
     if not isinstance(name, str) or name not in known_handler_names():
-        return f"on_success names unknown handler {json.dumps(name)}"
+        return f"{key} names unknown handler {json.dumps(name)}"
     params = follow_up.get("params", {})
     if not isinstance(params, dict):
-        return f"on_success params for {name!r} must be an object"
+        return f"{key} params for {name!r} must be an object"
+    if depth + 1 > MAX_CHAIN_LENGTH:
+        return f"{key} chains more than {MAX_CHAIN_LENGTH} runs"
     return _problem(name, params, partial=False, depth=depth + 1)
 
 
 def _problem(handler_name: str, params: Mapping[str, Any], *, partial: bool, depth: int) -> str | None:
-    if depth > MAX_CHAIN_LENGTH:
-        return f"on_success chains more than {MAX_CHAIN_LENGTH} runs"
     problem = _schema_problem(handler_name, params, partial)
-    if problem is None and params.get("on_success") is not None:
-        problem = _follow_up_problem(params["on_success"], depth)
+    for key in FOLLOW_UP_KEYS:
+        if problem is None and params.get(key) is not None:
+            problem = _follow_up_problem(key, params[key], depth)
     return problem
 
 
@@ -81,6 +83,6 @@ def params_problem(handler_name: str, params: Mapping[str, Any], *, partial: boo
 
     `partial`: the params will be merged over a cron job's (the event path), so fields the
     schema requires may come from there; everything present is still checked. Follow-up runs
-    (`on_success`) are checked in full, each against its own handler's schema.
+    (`on_success`, `on_failure`) are checked in full, each against its own handler's schema.
     """
     return _problem(handler_name, params, partial=partial, depth=0)

@@ -5,6 +5,12 @@ exponential, capped, and jittered so runs that failed together do not retry toge
 may name the wait itself (RetryAfter). A wait longer than SQS's 900 s message delay is not sent
 as a delayed message: the run stays PENDING, unsent, and the sweeper sends it, with the delay
 left, once it is within 900 s of its time.
+
+A run that ends FAILED or TIMEOUT for good (no retry left, or one that cannot help) and whose params
+name an `on_failure` link ({handler_name, params}) gets that run, created in the transaction that
+records the end (so once, however often the message is delivered) and queued after it, with the
+link's params plus `failed_run`: {id, handler_name, status, error_message} of the run that failed.
+An attempt that will be retried creates nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from jobu.config import RetryPolicy
-from jobu.models import Execution, ExecutionStatus
+from jobu.models import Execution, ExecutionStatus, NewExecution
 from jobu.notifications import deliver_after_outcome
 from jobu.observability import CANCELLED, FAILED, RETRIED, TIMED_OUT, count
 from jobu.run_metrics import run_ended
@@ -25,6 +31,37 @@ from jobu.work_queue import QueuedRun
 CANCELLED_REASON = "cancelled by an operator"
 # a WAITING run (queue_one) of a job that was deleted: nothing would ever start it
 JOB_DELETED_REASON = "cancelled: its cron job was deleted while the run was WAITING"
+# the key of an on_failure run's params that says which run failed, and how
+FAILED_RUN = "failed_run"
+# an on_failure run carries this much of the failed run's error (the run keeps all of it)
+FAILED_RUN_ERROR_CHARS = 2000
+
+
+def failure_follow_up(execution: Execution, *, status: ExecutionStatus, error: str) -> NewExecution | None:
+    """The run `execution`'s on_failure link asks for when it ends with `status` for good, or None
+    (no link, a status other than FAILED or TIMEOUT, or a link the edge would have refused)."""
+    link = execution.params.get("on_failure") if isinstance(execution.params, dict) else None
+    if not isinstance(link, dict) or status not in (ExecutionStatus.FAILED, ExecutionStatus.TIMEOUT):
+        return None
+    # checked by hand, not with the worker's model: the dispatchers import this and never pydantic
+    handler_name, params = link.get("handler_name"), link.get("params", {})
+    if not isinstance(handler_name, str) or not handler_name or not isinstance(params, dict):
+        return None  # the worker failed the run for it already; the edge refuses such a link
+    failed = {
+        "id": execution.id,
+        "handler_name": execution.handler_name,
+        "status": status.value,
+        "error_message": error[:FAILED_RUN_ERROR_CHARS],
+    }
+    return NewExecution(
+        job_id=None,
+        handler_name=handler_name,
+        params={**params, FAILED_RUN: failed},
+        param_source="event",
+        max_retry=execution.max_retry,
+        timeout_seconds=execution.timeout_seconds,
+        parent_execution_id=execution.id,
+    )
 
 
 def backoff_seconds(retry_count: int, policy: RetryPolicy, rng: random.Random | None = None) -> float:
@@ -49,8 +86,9 @@ async def settle_failure(
     """Retry `execution` (RUNNING) if it is retryable and has retries left, else end it with `status`.
 
     Returns the messages to queue: the retry's (enqueue leaves one whose wait is longer than a
-    message can be delayed to the sweeper), or, when the run ended, its queue_one job's WAITING run
-    that the end promoted (in the same transaction); none when someone else settled it.
+    message can be delayed to the sweeper), or, when the run ended, its on_failure run and its
+    queue_one job's WAITING run that the end promoted (both in the same transaction); none when
+    someone else settled it.
     """
     attempt = execution.retry_count
     if retryable and attempt < execution.max_retry:
@@ -86,6 +124,7 @@ async def settle_failure(
         result=result,
         error_message=error,
         now=now,
+        follow_up=failure_follow_up(execution, status=status, error=error),
         job_id=execution.job_id,
     )
     await deliver_after_outcome(store, execution.id, ended.notifications, now=now)
@@ -95,4 +134,5 @@ async def settle_failure(
 
 
 def _promoted(ended: Finished) -> list[QueuedRun]:
-    return [] if ended.promoted is None else [QueuedRun.for_execution(ended.promoted)]
+    """The runs the end made: its on_failure run, and the queue_one run it promoted."""
+    return [QueuedRun.for_execution(run) for run in (ended.follow_up, ended.promoted) if run is not None]

@@ -80,7 +80,8 @@ class Outcome(StrEnum):
 
 
 class FollowUp(BaseModel):
-    """`on_success` in a run's params: the run to create when this one succeeds."""
+    """`on_success` or `on_failure` in a run's params: the run to create when this one succeeds, or
+    when it ends FAILED or TIMEOUT for good (made by jobu.retries, which checks the link by hand)."""
 
     # its schema is built by the first run that has one, not at every worker's cold start
     model_config = ConfigDict(defer_build=True)
@@ -183,6 +184,10 @@ def _prepare(execution: Execution, pool: str) -> tuple[type[BaseHandler], Handle
         follow_up = None if raw_follow_up is None else FollowUp.model_validate(raw_follow_up)
         if follow_up is not None:
             _check_known(follow_up.handler_name)
+        # the run on_failure names is made by settle_failure; a bad link fails the run now, as on_success's
+        raw_on_failure = execution.params.get("on_failure")
+        if raw_on_failure is not None:
+            _check_known(FollowUp.model_validate(raw_on_failure).handler_name)
     except ValidationError as error:
         raise PermanentError(
             f"invalid params: {error.errors()[0]['loc']}: {error.errors()[0]['msg']}"

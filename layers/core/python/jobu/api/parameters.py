@@ -17,6 +17,7 @@ from jobu.operations.audit import Actor
 from jobu.operations.paging import MAX_PAGE_SIZE
 from jobu.operations.runs import RunFilter
 from jobu.pools import POOL_NAME
+from jobu.traces import HEADER, TraceParent
 
 MAX_ID = 2**63 - 1  # the BIGINT ids of every backend
 
@@ -46,8 +47,23 @@ def caller(request: Request) -> Actor:
     return Actor.of(principal_of(event), request_id)
 
 
+def trace_header(request: Request) -> str | None:
+    """The Depends() provider of the routes that make runs: the request's W3C `traceparent` header,
+    kept on the runs it makes as a Kafka record's is; one not exactly version 00's form is ignored
+    (jobu.traces), never refused."""
+    headers = request.resolved_event.raw_event.get("headers")
+    if not isinstance(headers, dict):
+        return None
+    for name, value in headers.items():
+        if isinstance(name, str) and name.lower() == HEADER:
+            trace = TraceParent.parse(value)
+            return None if trace is None else str(trace)
+    return None
+
+
 Admin = Annotated[Services, Depends(services)]
 Caller = Annotated[Actor, Depends(caller)]
+TraceHeader = Annotated[str | None, Depends(trace_header)]
 PageNumber = Annotated[int, Query(ge=1, le=2**31, description="1 is the first page")]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="the cron job's id")]
@@ -114,6 +130,7 @@ __all__ = [
     "RunId",
     "TagFilter",
     "ToDate",
+    "TraceHeader",
     "history_filter",
     "run_filter",
 ]

@@ -6,7 +6,8 @@ schema as a record's are. Within its TTL an idempotency key already held makes n
 answer is the run that holds it, deduplicated. The runs of a batch are made in one transaction, with
 one audit row each (operation run.enqueue: who enqueued it), and their messages sent after the commit
 in batches of ten; a delay past SQS's 15 minutes is the sweeper's to send when due. A bad request in
-a batch is answered on its own and never blocks the others.
+a batch is answered on its own and never blocks the others. The request's W3C `traceparent` header,
+checked by the caller (jobu.traces), is kept on each run it makes, as a Kafka record's is.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ class _Checked:
     run: NewExecution
 
 
-def check_request(document: Any, *, known_handlers: Set[str], now: datetime) -> NewExecution:
+def check_request(
+    document: Any, *, known_handlers: Set[str], now: datetime, trace_parent: str | None = None
+) -> NewExecution:
     """The run one request asks for; InvalidRequestError names the field at fault."""
     if not isinstance(document, Mapping):
         raise InvalidRequestError("a run request must be a JSON object")
@@ -88,15 +91,23 @@ def check_request(document: Any, *, known_handlers: Set[str], now: datetime) -> 
         param_source="api",
         max_retry=EVENT_DEFAULT_MAX_RETRY,
         timeout_seconds=EVENT_DEFAULT_TIMEOUT_SECONDS,
+        trace_parent=trace_parent,
         **flow_control,
     )
 
 
 async def enqueue_one(
-    store: JobStore, queue: WorkQueue, document: Any, *, known_handlers: Set[str], now: datetime, actor: Actor
+    store: JobStore,
+    queue: WorkQueue,
+    document: Any,
+    *,
+    known_handlers: Set[str],
+    now: datetime,
+    actor: Actor,
+    trace_parent: str | None = None,
 ) -> Enqueued:
     """One run; InvalidRequestError when the request is wrong."""
-    run = check_request(document, known_handlers=known_handlers, now=now)
+    run = check_request(document, known_handlers=known_handlers, now=now, trace_parent=trace_parent)
     (result,) = await _insert(store, queue, [_Checked(0, run)], now=now, actor=actor)
     return result
 
@@ -109,6 +120,7 @@ async def enqueue_batch(
     known_handlers: Set[str],
     now: datetime,
     actor: Actor,
+    trace_parent: str | None = None,
 ) -> BatchResult:
     """One result per request, in order; the good ones made in one transaction."""
     if len(documents) > MAX_BATCH:
@@ -119,7 +131,8 @@ async def enqueue_batch(
     checked: list[_Checked] = []
     for index, document in enumerate(documents):
         try:
-            checked.append(_Checked(index, check_request(document, known_handlers=known_handlers, now=now)))
+            run = check_request(document, known_handlers=known_handlers, now=now, trace_parent=trace_parent)
+            checked.append(_Checked(index, run))
         except InvalidRequestError as error:
             results[index] = EnqueueFailure(error="invalid_request", detail=str(error), field=error.field)
     if checked:

@@ -196,6 +196,7 @@ class Runs(Rows):
             concurrency_key=run.concurrency_key,
             expires_at=self._t(run.expires_at),
             idempotency_key=run.idempotency_key,
+            trace_parent=run.trace_parent,
         )
         return Execution.from_row(await self._q.get_execution(conn, id=int(run_id)))
 

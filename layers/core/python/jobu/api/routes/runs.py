@@ -22,6 +22,7 @@ from jobu.api.parameters import (
     RunId,
     TagFilter,
     ToDate,
+    TraceHeader,
     history_filter,
 )
 from jobu.clock import utcnow
@@ -132,7 +133,10 @@ RUN_REQUEST = (
     ),
 )
 async def enqueue_run(
-    request: Annotated[dict[str, Any], Body(description=RUN_REQUEST)], admin: Admin, actor: Caller
+    request: Annotated[dict[str, Any], Body(description=RUN_REQUEST)],
+    admin: Admin,
+    actor: Caller,
+    trace_parent: TraceHeader,
 ) -> Response[Enqueued]:
     result = await enqueue.enqueue_one(
         await admin.store(),
@@ -141,6 +145,7 @@ async def enqueue_run(
         known_handlers=admin.known_handlers,
         now=utcnow(),
         actor=actor,
+        trace_parent=trace_parent,
     )
     return Response(200 if result.deduplicated else 201, body=result, content_type="application/json")
 
@@ -153,7 +158,9 @@ async def enqueue_run(
         200, "One result per request: the run (or its duplicate), or why it was refused", body=True
     ),
 )
-async def enqueue_runs(request: BatchRequest, admin: Admin, actor: Caller) -> BatchResult:
+async def enqueue_runs(
+    request: BatchRequest, admin: Admin, actor: Caller, trace_parent: TraceHeader
+) -> BatchResult:
     return await enqueue.enqueue_batch(
         await admin.store(),
         admin.queue,
@@ -161,4 +168,5 @@ async def enqueue_runs(request: BatchRequest, admin: Admin, actor: Caller) -> Ba
         known_handlers=admin.known_handlers,
         now=utcnow(),
         actor=actor,
+        trace_parent=trace_parent,
     )

@@ -52,12 +52,14 @@ VALUES (:job_id, :handler_name, :status, :params, 'manual', :max_retry, :timeout
 
 -- name: insert_api_execution<!
 -- A run enqueued through the admin API; one with an idempotency key only by the request that holds
--- the key's claim (claim_idempotency_keys, in the same transaction).
+-- the key's claim (claim_idempotency_keys, in the same transaction). trace_parent: the request's
+-- traceparent header, already checked (jobu.traces).
 INSERT INTO job_executions (handler_name, status, params, param_source, max_retry, timeout_seconds,
                             available_at, params_provenance, created_at, priority, tags, concurrency_key,
-                            expires_at, idempotency_key)
+                            expires_at, idempotency_key, trace_parent)
 VALUES (:handler_name, 'PENDING', :params, 'api', :max_retry, :timeout_seconds, :available_at,
-        :params_provenance, :now, :priority, :tags, :concurrency_key, :expires_at, :idempotency_key);
+        :params_provenance, :now, :priority, :tags, :concurrency_key, :expires_at, :idempotency_key,
+        :trace_parent);
 
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
