@@ -452,10 +452,10 @@ class Runs(Rows):
             if self.connector.affected_rows(
                 await self._q.cancel_unstarted_execution(tx, id=execution_id, reason=reason, now=self._t(now))
             ):
-                run = await self._q.get_execution(conn, id=execution_id)
+                run = await self._q.get_execution(tx, id=execution_id)
                 attempt = int(run["retry_count"]) if run is not None else 0
                 await self.notifications.queue_outcome(
-                    conn, execution_id, status=ExecutionStatus.CANCELLED.value, attempt=attempt, now=now
+                    tx, execution_id, status=ExecutionStatus.CANCELLED.value, attempt=attempt, now=now
                 )
                 return "cancelled"
             if self.connector.affected_rows(
