@@ -140,6 +140,8 @@ async def test_worker_runs_a_sample_message_in_two_statements_on_postgres(postgr
     import jobu_handlers  # noqa: F401  (registers sample)
 
     (run,) = await postgres_store.runs.insert_events([event_run(1)], now=T0)
+    # whether any notification rule is enabled is read once per container every 10 s, not per run
+    assert not await postgres_store.notifications.any_enabled()
     statements = await statement_log(postgres_store)
     worker = Worker(postgres_store, WorkQueue(sqs_client=None, queue_url="unused"), RETRY)  # type: ignore[arg-type]
     message = WorkMessage(execution_id=run.id, attempt=0)
