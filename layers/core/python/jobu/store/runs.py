@@ -8,7 +8,7 @@ caller's (a transactional handler's).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -599,12 +599,22 @@ class Runs(Rows):
         """The tags a run must all carry, as the history and the statistics bind them (None: any)."""
         return self._j(list(tags)) if tags else None
 
-    def _history_filter(self, tags: Sequence[str] | None = None, **run_filter: Any) -> dict[str, Any]:
-        """bind_filter's, and the tags a run must all carry."""
-        return self.bind_filter(**run_filter) | {"tags": self.bind_tags(tags)}
+    def bind_params(self, params: Mapping[str, str] | None) -> Any:
+        """The top-level params values a run must all have ({key: value}, jobu.param_match), as the
+        history and the statistics bind them (None: any)."""
+        return self.connector.encode_param_match(params) if params else None
+
+    def _history_filter(
+        self, tags: Sequence[str] | None = None, params: Mapping[str, str] | None = None, **run_filter: Any
+    ) -> dict[str, Any]:
+        """bind_filter's, the tags a run must all carry and the params values it must all have."""
+        return self.bind_filter(**run_filter) | {
+            "tags": self.bind_tags(tags),
+            "params": self.bind_params(params),
+        }
 
     async def count(self, **run_filter: Any) -> int:
-        """Runs matching job_id, statuses, handler_name, from_date, to_date and tags (None: any)."""
+        """Runs matching job_id, statuses, handler_name, from_date, to_date, tags and params (None: any)."""
         return int(await self._select_one("count_executions", **self._history_filter(**run_filter)))
 
     async def page(self, *, limit: int, offset: int, **run_filter: Any) -> list[ExecutionSummary]:

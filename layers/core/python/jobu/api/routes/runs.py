@@ -19,6 +19,7 @@ from jobu.api.parameters import (
     HandlerFilter,
     PageNumber,
     PageSize,
+    ParamFilter,
     RunId,
     TagFilter,
     ToDate,
@@ -62,8 +63,9 @@ async def list_runs(
     from_date: FromDate = None,
     to_date: ToDate = None,
     tag: TagFilter = None,
+    params: ParamFilter,
 ) -> Page[ExecutionSummary]:
-    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag)
+    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag, params)
     return await runs.list_page(await admin.store(), PageRequest(page=page, size=size), where)
 
 
