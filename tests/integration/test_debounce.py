@@ -310,6 +310,11 @@ def test_jobu_enqueue_debounces_on_a_database(jobu_cli: Cli) -> None:  # noqa: F
         f"joined run {run['id']} of debounce key 'k': it takes these params, starts later\n"
     )
     assert cli.messages() == []  # sent by the sweeper when the window ends
+    shown = cli.json("runs", "show", str(run["id"]))
+    assert (shown["debounce_key"], shown["params"]) == ("k", {"seconds": 0, "name": "b"})
+    status, out, _ = cli("runs", "show", str(run["id"]))
+    assert "debounce_key" in out
+    assert " k\n" in out
     assert cli.refused("enqueue", "sleep", "--debounce", "k") == (
         "jobu: invalid_request: debounce.seconds: Input should be a valid integer"
     )
