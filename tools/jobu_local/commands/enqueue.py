@@ -35,6 +35,8 @@ def request_of(args: argparse.Namespace) -> dict[str, Any]:
         request["priority"] = args.priority
     if args.tag:
         request["tags"] = args.tag
+    if args.concurrency_key is not None:
+        request["concurrency_key"] = args.concurrency_key
     debounce = debounce_of(args)
     if debounce is not None:
         request["debounce"] = debounce
@@ -91,6 +93,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--key", help="idempotency key: within a day, the same key makes no second run")
     parser.add_argument("--priority", choices=("high", "normal", "low"))
     parser.add_argument("--tag", action="append", help="a tag (repeat for more)")
+    parser.add_argument("--concurrency-key", help="the key the handler's per-key limits apply to (a tenant)")
     parser.add_argument(
         "--debounce", metavar="KEY", help="debounce key: requests of one key while its run waits make one run"
     )
