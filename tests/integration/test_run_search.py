@@ -131,7 +131,9 @@ def test_a_bad_key_or_value_is_refused_naming_the_parameter(
         assert refused.json["detail"][0]["loc"] == loc
 
 
-def test_jobu_runs_list_by_param(cli: Cli) -> None:
+def test_jobu_runs_list_by_param(jobu_cli: Cli) -> None:  # noqa: F811  # the fixture imported above
+    cli = jobu_cli
+
     async def enqueue(store: JobStore) -> None:
         queue = WorkQueue(sqs_client=cli.sqs, queue_url=cli.work_queue_url)
         for params in PARAMS:
