@@ -262,6 +262,17 @@ async def test_runs_are_filtered_by_params(sqlite_url: str, start_runtime: Start
         await expect(page.get_by_label("Params (key=value a line)")).to_have_value("customer=acme\norder=7")
         await browser.screenshot("runs-by-params")
         await browser.check_accessibility("runs filtered by params")
+
+        # bulk cancel of what the filters match, after a confirmation with the dry run's count
+        await page.get_by_role("button", name="Cancel unfinished runs matching these filters").click()
+        dialog = page.get_by_role("dialog", name="Cancel 1 run?")
+        await expect(dialog).to_contain_text("1 WAITING, PENDING or RUNNING run matches these filters")
+        await browser.screenshot("runs-bulk-cancel-confirmation")
+        await dialog.get_by_role("button", name="Cancel them").click()
+        await expect(page.locator("#notice")).to_contain_text("1 run cancelled, 0 running asked to stop")
+        await expect(run_row(page, acme_run).locator(".badge")).to_have_text("CANCELLED")
+        await nav(page, "Runs").click()  # the filters cleared: the other run was left alone
+        await expect(run_row(page, globex_run).locator(".badge")).to_have_text("PENDING")
         browser.assert_no_console_errors()
 
 

@@ -34,6 +34,7 @@ PARITY = {
 BEYOND = {
     ("post", "/api/crons/{job_id}/run"),
     ("post", "/api/jobs/bulk-retry"),
+    ("post", "/api/jobs/bulk-cancel"),
     ("get", "/api/rejected"),
     ("get", "/api/rejected/{record_id}"),
     ("post", "/api/rejected/{record_id}/replay"),

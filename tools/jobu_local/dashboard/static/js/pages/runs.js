@@ -1,6 +1,6 @@
 // Runs: filters (cron job, handler, status, time range, tags, params) kept in the address, counts per status, runs
 // per minute and their durations, the page of runs with retry and cancel, auto-refresh, and bulk
-// retry of the filtered set after a confirmation that shows the count (the API's dry run).
+// retry and bulk cancel of the filtered set after a confirmation that shows the count (the API's dry run).
 
 import { canOperate, get, post, query } from "../api.js";
 import { durations, legend, runsPerBucket } from "../charts.js";
@@ -77,10 +77,11 @@ export async function render(main, search) {
   const charts = h("div", { class: "charts" });
   const table = h("div", { id: "run-table" });
   const bulk = h("button", { type: "button", id: "bulk-retry" }, "Retry failed runs matching these filters");
+  const bulkStop = h("button", { type: "button", id: "bulk-cancel" }, "Cancel unfinished runs matching these filters");
   replace(main,
     h("div", { class: "title" }, h("h1", {}, "Runs"),
       h("div", { class: "check" }, refresh, h("label", { for: "auto-refresh" }, "Refresh every 5 s"))),
-    form, counts, charts, operator ? h("div", { class: "toolbar" }, bulk) : null, table);
+    form, counts, charts, operator ? h("div", { class: "toolbar" }, bulk, cancel ? bulkStop : null) : null, table);
 
   const where = Object.fromEntries(Object.entries({ ...filters, params: "", ...paramQuery(filters.params) })
     .filter(([, value]) => value !== ""));
@@ -95,6 +96,7 @@ export async function render(main, search) {
     renderTable(table, page, { cancel, operator }, load, (number) => { state.page = number; load(); });
   };
   bulk.addEventListener("click", () => bulkRetry(filters, load));
+  bulkStop.addEventListener("click", () => bulkCancel(filters, load));
   await load();
   state.timer = setInterval(() => {
     if (refresh.checked && !document.hidden && !document.querySelector("dialog[open]")) load().catch(() => {});
@@ -169,6 +171,31 @@ async function bulkRetry(filters, reload) {
   try {
     const done = await post("/api/jobs/bulk-retry", { ...filter, dry_run: false, limit: 1000 });
     notify(`${done.ids.length} run${done.ids.length === 1 ? "" : "s"} retried, ${done.queued.length} queued`);
+  } catch (error) {
+    notify(error.message, "error");
+  }
+  reload();
+}
+
+async function bulkCancel(filters, reload) {
+  const filter = bulkFilter(filters);
+  let dry;
+  try {
+    dry = await post("/api/jobs/bulk-cancel", { ...filter, dry_run: true, limit: 1000 });
+  } catch (error) {
+    notify(error.message, "error");
+    return;
+  }
+  if (!dry.matched) {
+    notify("No WAITING, PENDING or RUNNING runs match these filters.");
+    return;
+  }
+  const taking = dry.ids.length < dry.matched ? ` (the newest ${dry.ids.length} of them in this go)` : "";
+  const text = `${dry.matched} WAITING, PENDING or RUNNING run${dry.matched === 1 ? "" : "s"} match${dry.matched === 1 ? "es" : ""} these filters${taking}. Those not started never start; running ones are stopped within seconds.`;
+  if (!(await confirmAction(`Cancel ${dry.ids.length} run${dry.ids.length === 1 ? "" : "s"}?`, text, "Cancel them"))) return;
+  try {
+    const done = await post("/api/jobs/bulk-cancel", { ...filter, dry_run: false, limit: 1000 });
+    notify(`${done.cancelled.length} run${done.cancelled.length === 1 ? "" : "s"} cancelled, ${done.requested.length} running asked to stop`);
   } catch (error) {
     notify(error.message, "error");
   }

@@ -87,6 +87,11 @@ VALUES (:handler_name, 'PENDING', :params, 'api', :max_retry, :timeout_seconds, 
         :params_provenance, :now, :priority, :tags, :concurrency_key, :expires_at, :idempotency_key,
         :trace_parent);
 
+-- name: executions_by_ids
+SELECT e.* FROM job_executions AS e
+JOIN JSON_TABLE(:ids, '$[*]' COLUMNS (id BIGINT PATH '$')) AS r ON e.id = r.id
+ORDER BY e.id;
+
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
 -- A run with an idempotency key is made only by the record that holds the key's claim

@@ -66,6 +66,28 @@ VALUES (:handler_name, 'PENDING', :params, 'api', :max_retry, :timeout_seconds, 
         :trace_parent)
 RETURNING id;
 
+-- name: insert_api_executions
+-- Runs enqueued through the admin API without an idempotency key, a batch's in one statement, made
+-- in the rows' order (ORDER BY their position): their ids ascend in that order, which is how the
+-- caller pairs each id with its request.
+INSERT INTO job_executions (handler_name, status, params, param_source, max_retry, timeout_seconds,
+                            available_at, params_provenance, created_at, priority, tags, concurrency_key,
+                            expires_at, trace_parent)
+SELECT r.value ->> 'handler_name', 'PENDING', r.value -> 'params', 'api',
+       CAST(r.value ->> 'max_retry' AS INTEGER), CAST(r.value ->> 'timeout_seconds' AS INTEGER),
+       COALESCE(CAST(r.value ->> 'available_at' AS TIMESTAMPTZ), CAST(:now AS TIMESTAMPTZ)),
+       r.value -> 'params_provenance', CAST(:now AS TIMESTAMPTZ), COALESCE(r.value ->> 'priority', 'normal'),
+       r.value -> 'tags', r.value ->> 'concurrency_key', CAST(r.value ->> 'expires_at' AS TIMESTAMPTZ),
+       r.value ->> 'trace_parent'
+FROM jsonb_array_elements(CAST(:rows AS JSONB)) WITH ORDINALITY AS r (value, position)
+ORDER BY r.position
+RETURNING id;
+
+-- name: executions_by_ids
+SELECT * FROM job_executions
+WHERE id IN (SELECT CAST(v AS BIGINT) FROM jsonb_array_elements_text(CAST(:ids AS JSONB)) AS v)
+ORDER BY id;
+
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
 -- A run with an idempotency key is made only by the record that holds the key's claim

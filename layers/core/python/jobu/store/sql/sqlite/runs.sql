@@ -87,6 +87,27 @@ VALUES (:handler_name, 'PENDING', :params, 'api', :max_retry, :timeout_seconds, 
         :params_provenance, :now, :priority, :tags, :concurrency_key, :expires_at, :idempotency_key,
         :trace_parent);
 
+-- name: insert_api_executions
+-- Runs enqueued through the admin API without an idempotency key, a batch's in one statement, made
+-- in the rows' order (ORDER BY their position): their ids ascend in that order, which is how the
+-- caller pairs each id with its request.
+INSERT INTO job_executions (handler_name, status, params, param_source, max_retry, timeout_seconds,
+                            available_at, params_provenance, created_at, priority, tags, concurrency_key,
+                            expires_at, trace_parent)
+SELECT json_extract(r.value, '$.handler_name'), 'PENDING', json_extract(r.value, '$.params'), 'api',
+       json_extract(r.value, '$.max_retry'), json_extract(r.value, '$.timeout_seconds'),
+       COALESCE(json_extract(r.value, '$.available_at'), :now), json_extract(r.value, '$.params_provenance'),
+       :now, COALESCE(json_extract(r.value, '$.priority'), 'normal'), json_extract(r.value, '$.tags'),
+       json_extract(r.value, '$.concurrency_key'), json_extract(r.value, '$.expires_at'),
+       json_extract(r.value, '$.trace_parent')
+FROM json_each(:rows) AS r
+WHERE true
+ORDER BY r.key
+RETURNING id;
+
+-- name: executions_by_ids
+SELECT * FROM job_executions WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id;
+
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
 -- A run with an idempotency key is made only by the record that holds the key's claim
