@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from jobu.errors import InvalidStateError, NotFoundError
 from jobu.models import Execution, ExecutionStatus, ExecutionSummary
+from jobu.operations import batches
 from jobu.operations.audit import Actor, Change, audited, differences, fields_of
 from jobu.operations.paging import Page, PageRequest, as_utc, bounded
 from jobu.provenance import ParamOrigin, origins
@@ -49,6 +50,7 @@ class RunFilter(BaseModel):
     tags: list[Annotated[str, Field(min_length=1, max_length=MAX_TAG_LENGTH, pattern=TAG_PATTERN)]] | None = (
         Field(default=None, max_length=MAX_TAGS, description="runs carrying every one of these tags")
     )
+    batch_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="the runs of this batch")
 
     @field_validator("from_date", "to_date")
     @classmethod
@@ -71,6 +73,7 @@ class RunFilter(BaseModel):
             "handler_name": self.handler_name,
             "from_date": None if self.from_date is None else as_utc(self.from_date),
             "to_date": None if self.to_date is None else as_utc(self.to_date),
+            "batch_id": self.batch_id,
         }
 
 
@@ -248,4 +251,7 @@ async def cancel(
         # a queue_one job's waiting run may start now that this one will not
         promoted = await store.runs.promote_waiting(run.job_id, now=now)
         await enqueue(store, queue, [QueuedRun.for_execution(promoted)] if promoted else [], now=now)
+    if outcome == "cancelled" and run.batch_id is not None:
+        # its end may have been its batch's last: the callbacks it made are sent now
+        await batches.send_callbacks(store, queue, run.batch_id, now=now)
     return CancelResult(run_id=run_id, outcome=outcome)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from jobu.api.errors import responses
 from jobu.api.parameters import (
     Admin,
+    BatchIdFilter,
     Caller,
     CronIdFilter,
     FromDate,
@@ -62,8 +63,9 @@ async def list_runs(
     from_date: FromDate = None,
     to_date: ToDate = None,
     tag: TagFilter = None,
+    batch_id: BatchIdFilter = None,
 ) -> Page[ExecutionSummary]:
-    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag)
+    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag, batch_id=batch_id)
     return await runs.list_page(await admin.store(), PageRequest(page=page, size=size), where)
 
 
