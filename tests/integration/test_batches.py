@@ -6,13 +6,18 @@ sweeper's expiry and timeout), under duplicate deliveries and concurrent ends.""
 from __future__ import annotations
 
 import asyncio
+import getpass
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from jobu.event_dispatch import EVENT_DEFAULT_TIMEOUT_SECONDS
 from jobu.models import Execution, ExecutionStatus, NewExecution
 from jobu.store import JobStore
 from tests.integration.test_audit import OPERATOR, signed, trail
+from tests.integration.test_cli_admin import Cli
+from tests.integration.test_cli_admin import cli as jobu_cli  # noqa: F401  # a fixture: `jobu` on a database
 from tests.support.admin_client import AdminClient
 from tests.support.harness import Harness, work_message
 
@@ -383,6 +388,45 @@ def test_batches_are_listed_read_and_audited(harness: Harness, admin: AdminClien
     assert admin.get("/api/jobs", query={"batch_id": 0}).status == 400
     spec = admin.get("/openapi.json").json
     assert {"/api/batches", "/api/batches/{batch_id}", "/api/batches/{batch_id}/cancel"} <= set(spec["paths"])
+
+
+def test_jobu_batches_on_a_database(jobu_cli: Cli, tmp_path: Path) -> None:  # noqa: F811  # the fixture
+    cli = jobu_cli
+    request = tmp_path / "batch.json"
+    request.write_text(json.dumps({"runs": [good("a"), good("b")], "on_complete": CALLBACK}))
+    made = cli.json("batches", "create", str(request))
+    batch_id, run_ids = made["batch"]["id"], made["run_ids"]
+    assert (made["batch"]["total"], made["batch"]["status"], made["batch"]["created_by"]) == (
+        2,
+        "RUNNING",
+        "os:" + getpass.getuser(),
+    )
+    assert sorted(message["execution_id"] for message in cli.messages()) == run_ids
+    status, out, _ = cli("batches")
+    assert status == 0
+    assert out.splitlines()[-1] == "1 batch (page 1 of 1)"
+    assert f"{batch_id}   RUNNING  0/2" in out
+    assert [item["id"] for item in cli.json("batches", "list", "--status", "RUNNING")] == [batch_id]
+    assert cli.json("batches", "list", "--status", "SUCCESS") == []
+    assert sorted(run["id"] for run in cli.json("runs", "--batch", str(batch_id))) == run_ids
+    shown = cli.json("batches", "show", str(batch_id))
+    assert (shown["counts"], shown["callback_run_id"]) == ({"PENDING": 2}, None)
+    status, out, _ = cli("batches", "cancel", str(batch_id))
+    assert status == 0
+    assert out.startswith(f"batch {batch_id}: 2 waiting or pending runs cancelled\n")
+    shown = cli.json("batches", "show", str(batch_id))
+    assert (shown["status"], shown["cancelled"], shown["counts"]) == ("CANCELLED", 2, {"CANCELLED": 2})
+    assert shown["complete_run_id"] is not None
+    assert cli.refused("batches", "show", "999") == "jobu: not_found: no batch with id 999"
+    request.write_text(json.dumps({"runs": [good("a"), {"handler_name": "nope"}]}))
+    assert cli.refused("batches", "create", str(request)).startswith(
+        "jobu: invalid_request: runs[1]: handler_name: unknown handler 'nope'"
+    )
+    request.write_text("[1]")
+    assert (
+        cli.refused("batches", "create", str(request)) == f"jobu: {request} must be a JSON object, not list"
+    )
+    assert cli.refused("batches", "create", str(tmp_path / "none.json")).startswith("jobu: cannot read ")
 
 
 def _child(handler_name: str, params: dict[str, Any], *, max_retry: int = 0) -> NewExecution:

@@ -52,6 +52,7 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
         "from_date": args.from_date,
         "to_date": args.to_date,
         "tag": args.tag,
+        "batch_id": args.batch,
     }
 
 
@@ -185,6 +186,7 @@ def _filter_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tag", action="append", metavar="TAG", help="runs carrying this tag (repeat: all of them)"
     )
+    parser.add_argument("--batch", type=int, metavar="ID", help="the runs of one batch (jobu batches)")
 
 
 def _list_flags(parser: argparse.ArgumentParser) -> None:
