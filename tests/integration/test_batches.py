@@ -302,6 +302,40 @@ def test_two_last_children_ending_at_once_make_one_callback(harness: Harness) ->
     assert made == [1, 2] * 6  # on_complete always; on_success too when both succeeded
 
 
+def test_the_callback_is_stamped_no_earlier_than_any_run_ended(harness: Harness) -> None:
+    """A run's end is stamped before it waits for the batch's row: the run counted last may carry the
+    earlier time. The callback (and the batch's end) take the latest."""
+    now = datetime.now(UTC)
+    later = now + timedelta(seconds=10)
+
+    async def end(store: JobStore) -> tuple[datetime, datetime | None, datetime]:
+        async def insert(conn: Any) -> tuple[int, list[int]]:
+            made, children = await store.batches.create(
+                [_child("sample", {}), _child("sample", {})],
+                on_success=None,
+                on_complete=_link(),
+                created_by="test",
+                now=now,
+                conn=conn,
+            )
+            return made.id, [run.id for run in children]
+
+        batch_id, children = await store.connector.run(insert, transaction=True)
+        for child, at in zip(children, (later, now), strict=True):
+            assert await store.runs.claim(child, attempt=0, now=now, deadline_at=now + timedelta(hours=1))
+            ended = await store.runs.finish(
+                child, attempt=0, status=ExecutionStatus.SUCCESS, result={}, error_message=None, now=at,
+                batch_id=batch_id,
+            )  # fmt: skip
+        (callback,) = ended.callbacks
+        found = await store.batches.get(batch_id)
+        assert found is not None
+        return callback.created_at, found.finished_at, callback.available_at
+
+    created_at, finished_at, available_at = harness.with_store(end)
+    assert created_at == finished_at == available_at == later
+
+
 def test_a_bad_batch_is_refused_whole_naming_the_item_and_field(harness: Harness, admin: AdminClient) -> None:
     for body, field in (
         ({"runs": []}, "runs"),

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from jobu.models import Batch, Execution, ExecutionStatus, NewExecution
+from jobu.models import Batch, Execution, ExecutionStatus, NewExecution, utc
 from jobu.store.connector import Connector
 from jobu.store.notifications import Notifications
 from jobu.store.rows import Rows, row_to, rows_to
@@ -143,7 +143,12 @@ class Batches(Rows):
         return {counter: counts.get(counter, 0) for counter in _COUNTERS.values()}
 
     async def _close(self, tx: Any, batch: Batch, *, last_child: int, now: datetime) -> list[Execution]:
-        """The last end: the batch's final status, and its callback runs, made here once."""
+        """The last end: the batch's final status, and its callback runs, made here once. Stamped no
+        earlier than any of its runs' ends: each end is stamped before it waited for the batch's
+        row, so the one counted last may carry an earlier time than another."""
+        last_end = await self._q.batch_last_end(tx, batch_id=batch.id)
+        if last_end is not None:
+            now = max(now, utc(last_end))
         if batch.succeeded == batch.total:
             status = "SUCCESS"
         else:
