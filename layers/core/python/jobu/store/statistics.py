@@ -7,7 +7,7 @@ run history's (Runs.bind_filter).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,6 +51,7 @@ class RunStatistics(Rows):
         from_date: datetime | None,
         to_date: datetime | None,
         tags: Sequence[str] | None = None,
+        params: Mapping[str, str] | None = None,
         batch_id: int | None = None,
     ) -> dict[ExecutionStatus, int]:
         """How many runs match the filter, per status (statuses without runs are left out)."""
@@ -62,7 +63,11 @@ class RunStatistics(Rows):
             to_date=to_date,
         )
         rows = await self._rows(
-            "run_status_counts", **where, tags=self._runs.bind_tags(tags), batch_id=batch_id
+            "run_status_counts",
+            **where,
+            tags=self._runs.bind_tags(tags),
+            params=self._runs.bind_params(params),
+            batch_id=batch_id,
         )
         return {ExecutionStatus(row["status"]): int(row["runs"]) for row in rows}
 
@@ -76,6 +81,7 @@ class RunStatistics(Rows):
         to_date: datetime,
         bucket_seconds: int,
         tags: Sequence[str] | None = None,
+        params: Mapping[str, str] | None = None,
         batch_id: int | None = None,
     ) -> list[TimelineRow]:
         """Runs created in [from_date, to_date) that match the filter, per bucket and status."""
@@ -90,6 +96,7 @@ class RunStatistics(Rows):
             "run_timeline",
             **where,
             tags=self._runs.bind_tags(tags),
+            params=self._runs.bind_params(params),
             bucket_seconds=bucket_seconds,
             batch_id=batch_id,
         )

@@ -14,6 +14,7 @@ WHERE (CAST(:job_id AS BIGINT) IS NULL OR e.job_id = :job_id)
   AND (CAST(:to_date AS TIMESTAMPTZ) IS NULL OR e.created_at <= :to_date)
   AND (CAST(:batch_id AS BIGINT) IS NULL OR e.batch_id = :batch_id)
   AND (CAST(:tags AS JSONB) IS NULL OR e.tags @> CAST(:tags AS JSONB))
+  AND (CAST(:params AS JSONPATH) IS NULL OR e.params @@ CAST(:params AS JSONPATH))
 GROUP BY e.status;
 
 -- name: run_timeline
@@ -34,6 +35,7 @@ WHERE e.created_at >= CAST(:from_date AS TIMESTAMPTZ) AND e.created_at < CAST(:t
   AND (CAST(:handler_name AS TEXT) IS NULL OR e.handler_name = :handler_name)
   AND (CAST(:batch_id AS BIGINT) IS NULL OR e.batch_id = :batch_id)
   AND (CAST(:tags AS JSONB) IS NULL OR e.tags @> CAST(:tags AS JSONB))
+  AND (CAST(:params AS JSONPATH) IS NULL OR e.params @@ CAST(:params AS JSONPATH))
 GROUP BY 1, 2;
 
 -- name: recent_runs_by_job
