@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import time_machine
+
 from jobu.event_dispatch import EVENT_DEFAULT_TIMEOUT_SECONDS
 from jobu.models import Execution, ExecutionStatus, NewExecution
 from jobu.store import JobStore
@@ -277,6 +279,17 @@ def test_the_sweeper_ends_children_that_expired_or_whose_worker_died(
     assert len(callbacks(harness, batch_id)) == 1
     harness.drain_queue()
     assert [run.status for run in callbacks(harness, batch_id)] == [ExecutionStatus.SUCCESS]
+
+
+def test_a_run_the_worker_finds_expired_counts_as_expired(harness: Harness, admin: AdminClient) -> None:
+    created = create(admin, [{**good("a"), "ttl_seconds": 60}], on_complete=CALLBACK)
+    batch_id, (run_id,) = created["batch"]["id"], created["run_ids"]
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=5), tick=False):
+        deliver(harness, run_id, run_id)  # its message comes too late, twice
+    found = batch(admin, batch_id)
+    assert (found["status"], found["expired"], found["counts"]) == ("FAILED", 1, {"EXPIRED": 1})
+    (made,) = callbacks(harness, batch_id)
+    assert made.params["batch"]["expired"] == 1
 
 
 def test_two_last_children_ending_at_once_make_one_callback(harness: Harness) -> None:
