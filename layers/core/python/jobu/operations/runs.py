@@ -279,6 +279,10 @@ async def bulk_cancel(
     ):
         promoted = await store.runs.promote_waiting(job_id, now=now)
         await enqueue(store, queue, [QueuedRun.for_execution(promoted)] if promoted else [], now=now)
+    # the ends may have been their batches' last: the callbacks they made are sent now
+    cancelled = [run_id for run_id, outcome in outcomes.items() if outcome == "cancelled"]
+    for batch_id in await store.batches.of_runs(cancelled):
+        await batches.send_callbacks(store, queue, batch_id, now=now)
     return BulkCancelResult(
         dry_run=False,
         matched=matched,
