@@ -18,11 +18,11 @@ from jobu_local.commands.admin_target import (
     listing_commands,
     paging_flags,
     print_answer,
+    print_deleted,
     run_admin,
 )
 from jobu_local.commands.common import CommandError
 from jobu_local.commands.cron import model, moment
-from jobu_local.commands.table import to_json
 from jobu_local.commands.views import dump, listing, run_detail, runs_table
 
 if TYPE_CHECKING:
@@ -121,12 +121,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 def cmd_delete(args: argparse.Namespace) -> int:
     from jobu.api.routes.runs import delete_run
 
-    async def act(client: AdminClient) -> int:
-        await client.call(delete_run, run_id=args.id)
-        print(to_json({"deleted": "run", "id": args.id}) if args.json else f"deleted run {args.id}")
-        return 0
-
-    return run_admin(args, act)
+    return print_deleted(args, delete_run, "run", run_id=args.id)
 
 
 def _preview(result: BulkRetryResult) -> str:

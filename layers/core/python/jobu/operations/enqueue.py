@@ -3,7 +3,9 @@
 A request is a JSON object like a Kafka record's value: handler_name, params and the flow control
 fields, checked by the same code (JobMessage.parse, RunOptions) and the params by the handler's
 schema as a record's are. Within its TTL an idempotency key already held makes no new run: the
-answer is the run that holds it, deduplicated. The runs of a batch are made in one transaction, with
+answer is the run that holds it, deduplicated. A request with `debounce` joins its key's waiting
+run, or opens a window with a new run (jobu.store.debounce); either is left unsent until it
+starts. The runs of a batch are made in one transaction, with
 one audit row each (operation run.enqueue: who enqueued it), and their messages sent after the commit
 in batches of ten; a delay past SQS's 15 minutes is the sweeper's to send when due. A bad request in
 a batch is answered on its own and never blocks the others. The request's W3C `traceparent` header,
@@ -47,6 +49,11 @@ class Enqueued(BaseModel):
         description="the run made; deduplicated: the run holding the idempotency key (null: none is left)"
     )
     deduplicated: bool = Field(description="true: a run holds the idempotency key within its TTL; no new run")
+    debounced: bool = Field(
+        default=False,
+        description="true: the request joined its debounce key's waiting run (params replaced, start "
+        "moved); no new run",
+    )
 
 
 class EnqueueFailure(BaseModel):
@@ -148,49 +155,70 @@ async def _insert(
     store: JobStore, queue: WorkQueue, checked: Sequence[_Checked], *, now: datetime, actor: Actor
 ) -> list[Enqueued]:
     """The runs of `checked`, made in one transaction with one audit row each (written last, in the
-    requests' order, as operations.audit.audited writes one), then queued. The runs without an
-    idempotency key are inserted together (Runs.insert_api_many); a keyed one claims its key first."""
+    requests' order, as operations.audit.audited writes one), then queued. The plain runs (no
+    idempotency key, no debounce) are inserted together (Runs.insert_api_many); a keyed one claims
+    its key first, a debounced one joins or opens its window, each on its own."""
 
-    async def insert_all(conn: Any) -> list[Execution | int | None]:
-        made: dict[int, Execution | int | None] = {}
+    async def insert_all(conn: Any) -> list[_Made]:
+        made: dict[int, tuple[_Made, dict[str, Any]]] = {}
+        plain: list[_Checked] = []
         for item in checked:
-            if item.run.idempotency_key is not None:
-                made[item.index] = await store.runs.insert_api(item.run, now=now, conn=conn)
-        keyless = [item for item in checked if item.run.idempotency_key is None]
-        runs = await store.runs.insert_api_many([item.run for item in keyless], now=now, conn=conn)
-        made |= {item.index: run for item, run in zip(keyless, runs, strict=True)}
+            run = item.run
+            if run.debounce is not None:  # its window's run, joined or new: sent when it starts
+                debounced = await store.debounce.request(run, request_key=None, now=now, conn=conn)
+                assert debounced.run is not None  # no request key: never a redelivery
+                window = {"debounce_key": run.debounce.key, "joined": debounced.joined}
+                after = {**fields_of(debounced.run, ENQUEUED_FIELDS), **window}
+                made[item.index] = (_Made(debounced.run, joined=debounced.joined), after)
+            elif run.idempotency_key is not None:
+                result = await store.runs.insert_api(run, now=now, conn=conn)
+                if isinstance(result, Execution):
+                    made[item.index] = (_Made(result, send=True), fields_of(result, ENQUEUED_FIELDS))
+                else:  # no change: the key's run stands; the duplicate request is still recorded
+                    duplicate = {"deduplicated": True, "idempotency_key": run.idempotency_key}
+                    made[item.index] = (_Made(result, deduplicated=True), duplicate)
+            else:
+                plain.append(item)
+        runs = await store.runs.insert_api_many([item.run for item in plain], now=now, conn=conn)
+        for item, new_run in zip(plain, runs, strict=True):
+            made[item.index] = (_Made(new_run, send=True), fields_of(new_run, ENQUEUED_FIELDS))
         ordered = [made[item.index] for item in checked]
-        actions = [_action(actor, item.run, result) for item, result in zip(checked, ordered, strict=True)]
-        await store.audit.insert_many(conn, actions, now=now)
-        return ordered
+        await store.audit.insert_many(conn, [_action(actor, one, after) for one, after in ordered], now=now)
+        return [one for one, _ in ordered]
 
     made = await store.connector.run(insert_all, transaction=True)
-    new = [run for run in made if isinstance(run, Execution)]
+    new = [item.run for item in made if item.send and isinstance(item.run, Execution)]
     sent = await dispatch_new_runs(store, queue, new, now=now, message="api run enqueued")
     # a run sent is answered as mark_queued recorded it (queued_at: this `now`), without reading it again
     queued = {run.id: replace(run, queued_at=now) for run in new if run.id in sent.sent}
     # the runs that hold the duplicates' keys: one read
-    holders = {
-        run.id: run for run in await store.runs.by_ids(sorted({r for r in made if isinstance(r, int)}))
-    }
+    held = sorted({item.run for item in made if isinstance(item.run, int)})
+    holders = {run.id: run for run in await store.runs.by_ids(held)}
     results: list[Enqueued] = []
-    for run in made:
+    for item in made:
+        run = item.run
         if isinstance(run, Execution):
-            results.append(Enqueued(run=queued.get(run.id, run), deduplicated=False))
+            results.append(Enqueued(run=queued.get(run.id, run), deduplicated=False, debounced=item.joined))
         else:
             results.append(Enqueued(run=None if run is None else holders.get(run), deduplicated=True))
     return results
 
 
-def _action(actor: Actor, run: NewExecution, result: Execution | int | None) -> NewOperatorAction:
-    """The audit row of one request: the run it made, or (no change: the key's run stands) the
-    duplicate, which is still recorded."""
-    if isinstance(result, Execution):
-        target_id: str | None = str(result.id)
-        after: dict[str, Any] = fields_of(result, ENQUEUED_FIELDS)
-    else:
-        target_id = None if result is None else str(result)
-        after = {"deduplicated": True, "idempotency_key": run.idempotency_key}
+@dataclass(frozen=True)
+class _Made:
+    """What one request made: a new run to send, a debounced run (sent when it starts), or the
+    id of the run holding its idempotency key."""
+
+    run: Execution | int | None
+    send: bool = False
+    deduplicated: bool = False
+    joined: bool = False
+
+
+def _action(actor: Actor, made: _Made, after: dict[str, Any]) -> NewOperatorAction:
+    """The audit row of one request: the run it made or joined, or the run holding its key."""
+    run = made.run
+    target_id = str(run.id) if isinstance(run, Execution) else None if run is None else str(run)
     return NewOperatorAction(
         principal=actor.principal,
         operation="run.enqueue",

@@ -711,6 +711,11 @@ class Runs(Rows):
         """Delete a run that can no longer start or run; False when none such exists."""
         return await self._update("delete_finished_execution", conn=conn, id=execution_id) > 0
 
+    async def prune_idempotency_keys(self, *, cutoff: datetime, limit: int) -> int:
+        """Retention: delete up to `limit` idempotency claims that expired before `cutoff` (a new
+        request would take such a claim over anyway); how many it deleted."""
+        return await self._update("prune_idempotency_keys", cutoff=self._t(cutoff), limit=limit)
+
     async def prune(self, *, cutoff: datetime, limit: int) -> int:
         """Retention: delete up to `limit` of the oldest runs that finished before `cutoff`; how
         many it deleted."""

@@ -234,3 +234,8 @@ JOIN JSON_TABLE(:ids, '$[*]' COLUMNS (id BIGINT PATH '$')) AS r ON e.id = r.id
 WHERE e.status IN ('FAILED', 'TIMEOUT')
 ORDER BY e.id
 FOR UPDATE;
+
+-- name: prune_idempotency_keys!
+-- Retention: claims expired before the cutoff (a new request would take such a claim over anyway), a
+-- bounded batch.
+DELETE FROM idempotency_keys WHERE expires_at < :cutoff ORDER BY expires_at LIMIT :limit;

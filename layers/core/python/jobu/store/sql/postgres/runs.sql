@@ -227,3 +227,11 @@ WHERE id IN (SELECT CAST(v AS BIGINT) FROM jsonb_array_elements_text(CAST(:ids A
   AND status IN ('FAILED', 'TIMEOUT')
 ORDER BY id
 FOR UPDATE;
+
+-- name: prune_idempotency_keys!
+-- Retention: claims expired before the cutoff (a new request would take such a claim over anyway), a
+-- bounded batch; the outer WHERE re-checks a claim a new request took over meanwhile.
+DELETE FROM idempotency_keys
+WHERE (handler_name, idempotency_key) IN (SELECT handler_name, idempotency_key FROM idempotency_keys
+                                          WHERE expires_at < :cutoff ORDER BY expires_at LIMIT :limit)
+  AND expires_at < :cutoff;

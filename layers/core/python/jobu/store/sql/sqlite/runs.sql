@@ -248,3 +248,10 @@ RETURNING *;
 SELECT id FROM job_executions
 WHERE id IN (SELECT value FROM json_each(:ids)) AND status IN ('FAILED', 'TIMEOUT')
 ORDER BY id;
+
+-- name: prune_idempotency_keys!
+-- Retention: claims expired before the cutoff (a new request would take such a claim over anyway), a
+-- bounded batch.
+DELETE FROM idempotency_keys
+WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE expires_at < :cutoff ORDER BY expires_at LIMIT :limit)
+  AND expires_at < :cutoff;
