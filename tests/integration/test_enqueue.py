@@ -165,8 +165,10 @@ def test_an_enqueue_is_in_the_audit_trail_with_its_principal(harness: Harness, a
 def test_jobu_enqueue_on_a_database(jobu_cli: Cli) -> None:  # noqa: F811  # the fixture imported above
     cli = jobu_cli
     made = cli.json("enqueue", "sample1", "--params", '{"name": "cli"}', "--key", "k-1", "--priority", "high",
-                    "--tag", "a", "--tag", "b", "--delay", "10m")  # fmt: skip
+                    "--tag", "a", "--tag", "b", "--delay", "10m",
+                    "--concurrency-key", "tenant-a")  # fmt: skip
     run = made["run"]
+    assert run["concurrency_key"] == "tenant-a"
     assert (made["deduplicated"], run["param_source"], run["priority"], run["tags"]) == (
         False,
         "api",

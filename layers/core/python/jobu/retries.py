@@ -114,6 +114,7 @@ async def settle_failure(
             error_message=f"{CANCELLED_REASON} (its last attempt failed: {error})",
             now=now,
             job_id=execution.job_id,
+            batch_id=execution.batch_id,
         )
         await deliver_after_outcome(store, execution.id, ended.notifications, now=now)
         return _promoted(ended)
@@ -126,6 +127,7 @@ async def settle_failure(
         now=now,
         follow_up=failure_follow_up(execution, status=status, error=error),
         job_id=execution.job_id,
+        batch_id=execution.batch_id,
     )
     await deliver_after_outcome(store, execution.id, ended.notifications, now=now)
     count({ExecutionStatus.TIMEOUT: TIMED_OUT, ExecutionStatus.CANCELLED: CANCELLED}.get(status, FAILED))
@@ -134,5 +136,7 @@ async def settle_failure(
 
 
 def _promoted(ended: Finished) -> list[QueuedRun]:
-    """The runs the end made: its on_failure run, and the queue_one run it promoted."""
-    return [QueuedRun.for_execution(run) for run in (ended.follow_up, ended.promoted) if run is not None]
+    """The runs the end made: its on_failure run, the queue_one run it promoted, and its batch's
+    callbacks when it was the batch's last child."""
+    made = (ended.follow_up, ended.promoted, *ended.callbacks)
+    return [QueuedRun.for_execution(run) for run in made if run is not None]

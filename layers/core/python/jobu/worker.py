@@ -433,6 +433,7 @@ class Worker:
             follow_up=_follow_up_run(execution, follow_up),
             conn=conn,
             job_id=execution.job_id,
+            batch_id=execution.batch_id,
         )
 
     async def _succeeded(self, execution: Execution, finished: Finished) -> Outcome:
@@ -443,8 +444,9 @@ class Worker:
         run_ended(execution.handler_name, ExecutionStatus.SUCCESS)
         created = finished.follow_up
         logger.info("run succeeded", extra={"next_execution_id": None if created is None else created.id})
-        # the follow-up, and the queue_one run the end promoted
-        next_runs = [QueuedRun.for_execution(run) for run in (created, finished.promoted) if run is not None]
+        # the follow-up, the queue_one run the end promoted, its batch's callbacks if it was the last
+        made = (created, finished.promoted, *finished.callbacks)
+        next_runs = [QueuedRun.for_execution(run) for run in made if run is not None]
         await enqueue(self.store, self.queue, next_runs, now=utcnow())
         await deliver_after_outcome(self.store, execution.id, finished.notifications, now=utcnow())
         return Outcome.SUCCESS

@@ -155,36 +155,29 @@ async def _insert(
     store: JobStore, queue: WorkQueue, checked: Sequence[_Checked], *, now: datetime, actor: Actor
 ) -> list[Enqueued]:
     """The runs of `checked`, made in one transaction with one audit row each (written last, in the
-    requests' order, as operations.audit.audited writes one), then queued. The plain runs (no
-    idempotency key, no debounce) are inserted together (Runs.insert_api_many); a keyed one claims
-    its key first, a debounced one joins or opens its window, each on its own."""
+    requests' order, as operations.audit.audited writes one), then queued. The runs without an
+    idempotency key or a debounce are inserted together (Runs.insert_api_many); a keyed one claims
+    its key first, a debounced one joins or opens its window."""
 
     async def insert_all(conn: Any) -> list[_Made]:
-        made: dict[int, tuple[_Made, dict[str, Any]]] = {}
-        plain: list[_Checked] = []
+        made: dict[int, _Made] = {}
         for item in checked:
             run = item.run
             if run.debounce is not None:  # its window's run, joined or new: sent when it starts
                 debounced = await store.debounce.request(run, request_key=None, now=now, conn=conn)
                 assert debounced.run is not None  # no request key: never a redelivery
-                window = {"debounce_key": run.debounce.key, "joined": debounced.joined}
-                after = {**fields_of(debounced.run, ENQUEUED_FIELDS), **window}
-                made[item.index] = (_Made(debounced.run, joined=debounced.joined), after)
+                made[item.index] = _Made(debounced.run, joined=debounced.joined)
             elif run.idempotency_key is not None:
                 result = await store.runs.insert_api(run, now=now, conn=conn)
-                if isinstance(result, Execution):
-                    made[item.index] = (_Made(result, send=True), fields_of(result, ENQUEUED_FIELDS))
-                else:  # no change: the key's run stands; the duplicate request is still recorded
-                    duplicate = {"deduplicated": True, "idempotency_key": run.idempotency_key}
-                    made[item.index] = (_Made(result, deduplicated=True), duplicate)
-            else:
-                plain.append(item)
-        runs = await store.runs.insert_api_many([item.run for item in plain], now=now, conn=conn)
-        for item, new_run in zip(plain, runs, strict=True):
-            made[item.index] = (_Made(new_run, send=True), fields_of(new_run, ENQUEUED_FIELDS))
+                new = isinstance(result, Execution)
+                made[item.index] = _Made(result, send=new, deduplicated=not new)
+        keyless = [item for item in checked if item.index not in made]
+        runs = await store.runs.insert_api_many([item.run for item in keyless], now=now, conn=conn)
+        made |= {item.index: _Made(run, send=True) for item, run in zip(keyless, runs, strict=True)}
         ordered = [made[item.index] for item in checked]
-        await store.audit.insert_many(conn, [_action(actor, one, after) for one, after in ordered], now=now)
-        return [one for one, _ in ordered]
+        actions = [_action(actor, item.run, result) for item, result in zip(checked, ordered, strict=True)]
+        await store.audit.insert_many(conn, actions, now=now)
+        return ordered
 
     made = await store.connector.run(insert_all, transaction=True)
     new = [item.run for item in made if item.send and isinstance(item.run, Execution)]
@@ -192,8 +185,8 @@ async def _insert(
     # a run sent is answered as mark_queued recorded it (queued_at: this `now`), without reading it again
     queued = {run.id: replace(run, queued_at=now) for run in new if run.id in sent.sent}
     # the runs that hold the duplicates' keys: one read
-    held = sorted({item.run for item in made if isinstance(item.run, int)})
-    holders = {run.id: run for run in await store.runs.by_ids(held)}
+    holder_ids = sorted({item.run for item in made if isinstance(item.run, int)})
+    holders = {run.id: run for run in await store.runs.by_ids(holder_ids)}
     results: list[Enqueued] = []
     for item in made:
         run = item.run
@@ -215,10 +208,18 @@ class _Made:
     joined: bool = False
 
 
-def _action(actor: Actor, made: _Made, after: dict[str, Any]) -> NewOperatorAction:
-    """The audit row of one request: the run it made or joined, or the run holding its key."""
-    run = made.run
-    target_id = str(run.id) if isinstance(run, Execution) else None if run is None else str(run)
+def _action(actor: Actor, run: NewExecution, made: _Made) -> NewOperatorAction:
+    """The audit row of one request: the run it made or joined, or (no change: the key's run
+    stands) the duplicate, which is still recorded."""
+    result = made.run
+    if isinstance(result, Execution):
+        target_id: str | None = str(result.id)
+        after: dict[str, Any] = fields_of(result, ENQUEUED_FIELDS)
+        if run.debounce is not None:
+            after = {**after, "debounce_key": run.debounce.key, "joined": made.joined}
+    else:
+        target_id = None if result is None else str(result)
+        after = {"deduplicated": True, "idempotency_key": run.idempotency_key}
     return NewOperatorAction(
         principal=actor.principal,
         operation="run.enqueue",

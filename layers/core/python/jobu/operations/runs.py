@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from jobu.errors import InvalidStateError, NotFoundError
 from jobu.models import Execution, ExecutionStatus, ExecutionSummary
+from jobu.operations import batches
 from jobu.operations.audit import Actor, Change, audited, differences, fields_of
 from jobu.operations.paging import Page, PageRequest, as_utc, bounded
 from jobu.param_match import (
@@ -69,6 +70,7 @@ class RunFilter(BaseModel):
         "value, or, for a value that reads as a JSON number, true, false or null, that number (compared "
         "numerically), boolean or null too (docs/admin-api.md, Finding runs)",
     )
+    batch_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="the runs of this batch")
 
     @field_validator("from_date", "to_date")
     @classmethod
@@ -92,6 +94,7 @@ class RunFilter(BaseModel):
             "handler_name": self.handler_name,
             "from_date": None if self.from_date is None else as_utc(self.from_date),
             "to_date": None if self.to_date is None else as_utc(self.to_date),
+            "batch_id": self.batch_id,
         }
 
 
@@ -340,4 +343,7 @@ async def cancel(
         # a queue_one job's waiting run may start now that this one will not
         promoted = await store.runs.promote_waiting(run.job_id, now=now)
         await enqueue(store, queue, [QueuedRun.for_execution(promoted)] if promoted else [], now=now)
+    if outcome == "cancelled" and run.batch_id is not None:
+        # its end may have been its batch's last: the callbacks it made are sent now
+        await batches.send_callbacks(store, queue, run.batch_id, now=now)
     return CancelResult(run_id=run_id, outcome=outcome)

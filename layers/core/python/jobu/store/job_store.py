@@ -7,6 +7,7 @@
     store.notifications      notification rules and the outbox of notifications
     store.audit              operator_actions: the audit trail of operator actions
     store.debounce           debounce windows: debounce_keys, debounce_requests, debounced runs
+    store.batches            batches: runs made together, their ends counted, their callbacks
 
 Methods take and return pydantic models; the connector encodes values for its driver.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from jobu.store.audit import AuditTrail
+from jobu.store.batches import Batches
 from jobu.store.connector import Connector
 from jobu.store.cron_jobs import CronJobs
 from jobu.store.debounce import Debounces
@@ -31,7 +33,8 @@ class JobStore:
         self.connector = connector
         self.cron_jobs = CronJobs(connector)
         self.notifications = Notifications(connector)
-        self.runs = Runs(connector, self.notifications)
+        self.batches = Batches(connector, self.notifications)
+        self.runs = Runs(connector, self.notifications, self.batches)
         self.rejected_records = RejectedRecords(connector)
         self.statistics = RunStatistics(self.runs)
         self.audit = AuditTrail(connector)

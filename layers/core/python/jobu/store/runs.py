@@ -22,6 +22,7 @@ from jobu.models import (
     OverlapPolicy,
     RunRef,
 )
+from jobu.store.batches import Batches
 from jobu.store.connector import Connector
 from jobu.store.notifications import Notifications
 from jobu.store.rows import Rows, row_to, rows_to
@@ -44,6 +45,8 @@ class Finished:
     follow_up: Execution | None
     promoted: Execution | None = None
     notifications: int = 0  # rows written to the outbox with the outcome (jobu.notifications)
+    # the callback runs of the run's batch, when its end was the batch's last (jobu.store.batches)
+    callbacks: tuple[Execution, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,9 +95,10 @@ _API_FIELDS = (
 
 
 class Runs(Rows):
-    def __init__(self, connector: Connector, notifications: Notifications) -> None:
+    def __init__(self, connector: Connector, notifications: Notifications, batches: Batches) -> None:
         super().__init__(connector)
         self.notifications = notifications
+        self._batches = batches
 
     # creation -------------------------------------------------------------------------------
 
@@ -385,6 +389,7 @@ class Runs(Rows):
         follow_up: NewExecution | None = None,
         conn: Any = None,
         job_id: int | None = None,
+        batch_id: int | None = None,
     ) -> Finished:
         """RUNNING -> a final status; with follow_up, create the next run in the same transaction.
         With the run's `job_id` and the job queue_one, the job's WAITING run is promoted in that
@@ -394,7 +399,8 @@ class Runs(Rows):
         With `conn`, inside that open transaction (a transactional handler's); else in one of its own,
         or, with nothing to promote, create or notify (no job, no follow-up, no enabled notification
         rule), as one statement that needs none. The outcome's notifications (one per matching rule)
-        are written in the same transaction.
+        are written in the same transaction. With the run's `batch_id`, the end is counted on its
+        batch in that transaction, and the batch's callback runs made there when it was the last.
         """
         outcome = {
             "id": execution_id,
@@ -404,7 +410,12 @@ class Runs(Rows):
             "error_message": error_message,
             "now": self._t(now),
         }
-        if follow_up is None and job_id is None and not await self.notifications.any_enabled(conn=conn):
+        if (
+            follow_up is None
+            and job_id is None
+            and batch_id is None
+            and not await self.notifications.any_enabled(conn=conn)
+        ):
             # nothing to promote, create or notify: one statement, no transaction
             async with self._connection(conn) as c:
                 finished = await self._q.finish_execution(c, **outcome)
@@ -421,8 +432,15 @@ class Runs(Rows):
             notified = await self.notifications.queue_outcome(
                 tx, execution_id, status=status.value, attempt=attempt, now=now
             )
+            callbacks = await self._batch_end(tx, execution_id, batch_id, status, now=now)
             if follow_up is None:
-                return Finished(finished=True, follow_up=None, promoted=promoted, notifications=notified)
+                return Finished(
+                    finished=True,
+                    follow_up=None,
+                    promoted=promoted,
+                    notifications=notified,
+                    callbacks=callbacks,
+                )
             child_id = await self._q.insert_child_execution(
                 tx,
                 job_id=follow_up.job_id,
@@ -435,11 +453,26 @@ class Runs(Rows):
             )
             row = await self._q.get_execution(tx, id=int(child_id))
             return Finished(
-                finished=True, follow_up=Execution.from_row(row), promoted=promoted, notifications=notified
+                finished=True,
+                follow_up=Execution.from_row(row),
+                promoted=promoted,
+                notifications=notified,
+                callbacks=callbacks,
             )
 
         # a deadlock (with a tick holding the job's row, an operator's cancel) rolls it back: again
         return await self._run(ending, conn, transaction=True)
+
+    async def _batch_end(
+        self, tx: Any, execution_id: int, batch_id: int | None, status: ExecutionStatus, *, now: datetime
+    ) -> tuple[Execution, ...]:
+        """A batch child's end, counted in the transaction `tx` that records it: the batch's callback
+        runs when it was the last (jobu.store.batches)."""
+        if batch_id is None:
+            return ()
+        return tuple(
+            await self._batches.child_ended(tx, execution_id, batch_id=batch_id, status=status, now=now)
+        )
 
     async def retry(
         self,
@@ -483,6 +516,7 @@ class Runs(Rows):
             locked = [int(dict(row)["id"]) async for row in found]
             if not locked:
                 return []
+            await self._batches.ends_taken_back(tx, locked)  # batch children end again later
             ids = self._j(locked)
             await self._q.retry_finished_executions(tx, ids=ids, now=self._t(now))
             retried = [row async for row in self._q.unqueued_executions_by_ids(tx, ids=ids)]
@@ -516,6 +550,9 @@ class Runs(Rows):
                 await self.notifications.queue_outcome(
                     tx, execution_id, status=ExecutionStatus.CANCELLED.value, attempt=attempt, now=now
                 )
+                batch_id = None if run is None or run["batch_id"] is None else int(run["batch_id"])
+                # a callback this made is sent by the operation (jobu.operations.batches), or the sweeper
+                await self._batch_end(tx, execution_id, batch_id, ExecutionStatus.CANCELLED, now=now)
                 return "cancelled"
             if self.connector.affected_rows(
                 await self._q.request_cancel(tx, id=execution_id, now=self._t(now))
@@ -537,16 +574,29 @@ class Runs(Rows):
         return await self._select_one("cancel_requested", id=execution_id) is not None
 
     async def expire(self, execution_id: int, *, now: datetime, conn: Any = None) -> bool:
-        """A run never started by its expires_at ends EXPIRED; False when it is not such a run."""
-        async with self._transaction(conn) as c:
+        """A run never started by its expires_at ends EXPIRED; False when it is not such a run.
+        In one transaction, on `conn` when given (a connection the caller holds, outside any
+        transaction: the worker's), with the outcome's notifications and its batch's count."""
+
+        async def expiring(tx: Any) -> bool:
             expired = self.connector.affected_rows(
-                await self._q.expire_run(c, id=execution_id, now=self._t(now))
+                await self._q.expire_run(tx, id=execution_id, now=self._t(now))
             )
-            if expired == 1:  # its notifications commit with the outcome
-                await self.notifications.queue_outcome(
-                    c, execution_id, status=ExecutionStatus.EXPIRED.value, attempt=0, now=now
-                )
-        return expired == 1
+            if expired != 1:
+                return False
+            await self.notifications.queue_outcome(
+                tx, execution_id, status=ExecutionStatus.EXPIRED.value, attempt=0, now=now
+            )
+            run = await self._q.get_execution(tx, id=execution_id)
+            batch_id = None if run is None or run["batch_id"] is None else int(run["batch_id"])
+            # the callbacks this makes, unsent, are the sweeper's to send (unqueued PENDING runs)
+            await self._batch_end(tx, execution_id, batch_id, ExecutionStatus.EXPIRED, now=now)
+            return True
+
+        if conn is not None:
+            async with self.connector.transaction_on(conn):
+                return await expiring(conn)
+        return await self.connector.run(expiring, transaction=True)
 
     async def expire_due(self, *, now: datetime, page: int = 500) -> int:
         """Every run never started by its expires_at ends EXPIRED, each with its notifications as
@@ -664,16 +714,23 @@ class Runs(Rows):
         return self.connector.encode_param_match(params) if params else None
 
     def _history_filter(
-        self, tags: Sequence[str] | None = None, params: Mapping[str, str] | None = None, **run_filter: Any
+        self,
+        tags: Sequence[str] | None = None,
+        params: Mapping[str, str] | None = None,
+        batch_id: int | None = None,
+        **run_filter: Any,
     ) -> dict[str, Any]:
-        """bind_filter's, the tags a run must all carry and the params values it must all have."""
+        """bind_filter's, the tags a run must all carry, the params values it must all have and the
+        batch it is a child of."""
         return self.bind_filter(**run_filter) | {
             "tags": self.bind_tags(tags),
             "params": self.bind_params(params),
+            "batch_id": batch_id,
         }
 
     async def count(self, **run_filter: Any) -> int:
-        """Runs matching job_id, statuses, handler_name, from_date, to_date, tags and params (None: any)."""
+        """Runs matching job_id, statuses, handler_name, from_date, to_date, tags, params and batch_id
+        (None: any)."""
         return int(await self._select_one("count_executions", **self._history_filter(**run_filter)))
 
     async def page(self, *, limit: int, offset: int, **run_filter: Any) -> list[ExecutionSummary]:
