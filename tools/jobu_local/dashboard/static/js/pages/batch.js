@@ -37,6 +37,7 @@ export async function render(main, batchId) {
           h("dt", {}, "Ended"), h("dd", {}, batch.finished_at ? time(batch.finished_at) : "—"))),
       h("section", { class: "panel", "aria-labelledby": "children-title" },
         h("h2", { id: "children-title" }, `Its runs (${runs.total})`),
+        h("p", {}, h("a", { href: `#/runs${query({ batch_id: batch.id })}` }, "Open them on the Runs page"), h("span", { class: "muted" }, " (filters, charts, bulk retry and cancel)")),
         h("table", { class: "grid", id: "batch-runs" },
           h("caption", { class: "visually-hidden" }, "The batch's runs, newest first"),
           h("thead", {}, h("tr", {}, ...["Run", "Status", "Handler", "Retries", "Created", "Duration", "Error"].map((t) => h("th", { scope: "col" }, t)))),

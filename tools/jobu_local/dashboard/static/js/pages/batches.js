@@ -73,7 +73,7 @@ export async function render(main, search) {
     const rows = page.items.map((batch) => h("tr", { dataset: { batchId: batch.id } },
       h("th", { scope: "row" }, h("a", { href: `#/batches/${batch.id}` }, `#${batch.id}`)),
       h("td", {}, badge(batch.status)),
-      h("td", { class: "progress-cell" }, progress(batch), h("span", { class: "muted" }, `${batch.ended}/${batch.total}`)),
+      h("td", {}, h("div", { class: "progress-cell" }, progress(batch), h("span", { class: "muted" }, `${batch.ended}/${batch.total}`))),
       h("td", {}, endCounts(batch)),
       h("td", {}, callbackLink(batch)),
       h("td", {}, time(batch.created_at)),
