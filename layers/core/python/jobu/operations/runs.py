@@ -273,15 +273,15 @@ async def bulk_cancel(
         return outcomes
 
     outcomes = await audited(store, actor, "run.bulk_cancel", "runs", now=now, change=stop)
+    cancelled = await store.runs.by_ids(
+        [i for i, outcome in sorted(outcomes.items()) if outcome == "cancelled"]
+    )
     # a queue_one job's waiting run may start now that its active one will not
-    for job_id in sorted(
-        {run.job_id for run in page if run.job_id is not None and outcomes.get(run.id) == "cancelled"}
-    ):
+    for job_id in sorted({run.job_id for run in cancelled if run.job_id is not None}):
         promoted = await store.runs.promote_waiting(job_id, now=now)
         await enqueue(store, queue, [QueuedRun.for_execution(promoted)] if promoted else [], now=now)
-    # the ends may have been their batches' last: the callbacks they made are sent now
-    cancelled = [run_id for run_id, outcome in outcomes.items() if outcome == "cancelled"]
-    for batch_id in await store.batches.of_runs(cancelled):
+    # a cancelled run's end may have been its batch's last: the callbacks it made are sent now
+    for batch_id in sorted({run.batch_id for run in cancelled if run.batch_id is not None}):
         await batches.send_callbacks(store, queue, batch_id, now=now)
     return BulkCancelResult(
         dry_run=False,

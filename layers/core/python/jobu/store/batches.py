@@ -223,13 +223,6 @@ class Batches(Rows):
     async def get(self, batch_id: int, *, conn: Any = None) -> Batch | None:
         return row_to(Batch, await self._select_one("get_batch", conn=conn, id=batch_id))
 
-    async def of_runs(self, execution_ids: Sequence[int]) -> list[int]:
-        """The batches the runs are children of."""
-        if not execution_ids:
-            return []
-        rows = await self._select("batches_of_runs", ids=self._j(list(execution_ids)))
-        return sorted(int(dict(row)["batch_id"]) for row in rows)
-
     async def status_counts(self, batch_id: int) -> dict[str, int]:
         """The batch's children by their status now."""
         rows = await self._select("batch_status_counts", id=batch_id)

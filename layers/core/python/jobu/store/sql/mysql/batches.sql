@@ -59,8 +59,3 @@ SELECT * FROM batches
 WHERE (:status IS NULL OR status = :status)
 ORDER BY id DESC
 LIMIT :limit OFFSET :offset;
-
--- name: batches_of_runs
-SELECT DISTINCT e.batch_id FROM job_executions AS e
-JOIN JSON_TABLE(:ids, '$[*]' COLUMNS (id BIGINT PATH '$')) AS r ON e.id = r.id
-WHERE e.batch_id IS NOT NULL;

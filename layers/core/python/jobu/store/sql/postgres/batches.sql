@@ -59,8 +59,3 @@ SELECT * FROM batches
 WHERE (CAST(:status AS TEXT) IS NULL OR status = :status)
 ORDER BY id DESC
 LIMIT :limit OFFSET :offset;
-
--- name: batches_of_runs
-SELECT DISTINCT batch_id FROM job_executions
-WHERE id IN (SELECT CAST(v AS BIGINT) FROM jsonb_array_elements_text(CAST(:ids AS JSONB)) AS v)
-  AND batch_id IS NOT NULL;

@@ -53,7 +53,3 @@ SELECT * FROM batches
 WHERE (:status IS NULL OR status = :status)
 ORDER BY id DESC
 LIMIT :limit OFFSET :offset;
-
--- name: batches_of_runs
-SELECT DISTINCT batch_id FROM job_executions
-WHERE id IN (SELECT value FROM json_each(:ids)) AND batch_id IS NOT NULL;
