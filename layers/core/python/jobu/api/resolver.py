@@ -25,6 +25,7 @@ from jobu.api.routes import (
     dead_letters,
     handlers,
     health,
+    limits,
     notification_rules,
     pools,
     rejected_records,
@@ -54,6 +55,7 @@ ROUTERS = [
     (statistics.router, "/api/stats"),
     (notification_rules.router, "/api/notification-rules"),
     (audit.router, "/api/audit"),
+    (limits.router, "/api/limits"),
     (access.router, "/api/access"),
     (health.router, None),
 ]

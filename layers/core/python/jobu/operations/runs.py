@@ -24,7 +24,7 @@ from jobu.retries import CANCELLED_REASON
 from jobu.run_options import MAX_TAG_LENGTH, MAX_TAGS, TAG_PATTERN
 from jobu.specs import StorableText
 from jobu.store import JobStore
-from jobu.work_queue import QueuedRun, WorkQueue, enqueue
+from jobu.work_queue import WorkQueue, enqueue, ready_runs
 
 RETRYABLE = (ExecutionStatus.FAILED, ExecutionStatus.TIMEOUT)
 # A run that may still start or is running: deleting it would pull it from under its worker.
@@ -138,7 +138,8 @@ async def get(store: JobStore, execution_id: int) -> RunDetail:
 
 
 async def _queue(store: JobStore, queue: WorkQueue, runs: list[Execution], *, now: datetime) -> list[int]:
-    sent = await enqueue(store, queue, [QueuedRun.for_execution(run) for run in runs], now=now)
+    # a run its handler's limits hold is WAITING: they send it when they hand it over
+    sent = await enqueue(store, queue, ready_runs(runs, now), now=now)
     return sorted(sent.sent)
 
 
@@ -233,7 +234,9 @@ async def cancel(
         outcome = (
             "requested"
             if aside
-            else await store.runs.cancel(run_id, reason=CANCELLED_REASON, now=now, conn=change.conn)
+            else await store.runs.cancel(
+                run_id, reason=CANCELLED_REASON, now=now, conn=change.conn, released=released
+            )
         )
         if outcome is None:
             raise InvalidStateError(
@@ -243,9 +246,11 @@ async def cancel(
         change.record(*differences(fields_of(run, RUN_STATE), fields_of(after, RUN_STATE)))
         return run, outcome
 
+    released: list[Execution] = []  # the runs its freed slot of its handler's limits let through
     run, outcome = await audited(store, actor, "run.cancel", "run", run_id, now=now, change=stop)
+    await enqueue(store, queue, ready_runs(released, now), now=now)
     if outcome == "cancelled" and run.job_id is not None:
         # a queue_one job's waiting run may start now that this one will not
         promoted = await store.runs.promote_waiting(run.job_id, now=now)
-        await enqueue(store, queue, [QueuedRun.for_execution(promoted)] if promoted else [], now=now)
+        await enqueue(store, queue, ready_runs([promoted], now), now=now)
     return CancelResult(run_id=run_id, outcome=outcome)

@@ -6,6 +6,7 @@
     store.statistics         aggregates of runs for the dashboard
     store.notifications      notification rules and the outbox of notifications
     store.audit              operator_actions: the audit trail of operator actions
+    store.limits             handler_limits: concurrency and rate limits, admission and promotion
 
 Methods take and return pydantic models; the connector encodes values for its driver.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from jobu.store.audit import AuditTrail
 from jobu.store.connector import Connector
 from jobu.store.cron_jobs import CronJobs
+from jobu.store.limits import HandlerLimits
 from jobu.store.migrations import apply_migrations
 from jobu.store.notifications import Notifications
 from jobu.store.rejected_records import RejectedRecords
@@ -27,9 +29,10 @@ from jobu.store.statistics import RunStatistics
 class JobStore:
     def __init__(self, connector: Connector) -> None:
         self.connector = connector
-        self.cron_jobs = CronJobs(connector)
+        self.limits = HandlerLimits(connector)
+        self.cron_jobs = CronJobs(connector, self.limits)
         self.notifications = Notifications(connector)
-        self.runs = Runs(connector, self.notifications)
+        self.runs = Runs(connector, self.notifications, self.limits)
         self.rejected_records = RejectedRecords(connector)
         self.statistics = RunStatistics(self.runs)
         self.audit = AuditTrail(connector)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from jobu.models import (
     RunRef,
 )
 from jobu.store.connector import Connector
+from jobu.store.limits import Admission, HandlerLimits
 from jobu.store.notifications import Notifications
 from jobu.store.rows import Rows, row_to, rows_to
 
@@ -44,6 +45,8 @@ class Finished:
     follow_up: Execution | None
     promoted: Execution | None = None
     notifications: int = 0  # rows written to the outbox with the outcome (jobu.notifications)
+    # the runs the end let through its handler's limits (jobu.store.limits), to send
+    released: tuple[Execution, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,25 @@ class EventInsert:
 
     pending: list[Execution]
     duplicates: dict[str, int | None]
+
+
+def admitted(runs: Sequence[Execution], admission: Admission) -> list[Execution]:
+    """The runs as the limits left them: one held is WAITING, one handed over is as it was handed
+    over (from its rate's time)."""
+    promoted = {run.id: run for run in admission.promoted}
+    return [promoted.get(run.id) or (_held(run) if run.id in admission.held else run) for run in runs]
+
+
+def _held(run: Execution) -> Execution:
+    return replace(run, status=ExecutionStatus.WAITING, limit_state="queued")
+
+
+def to_send(runs: Sequence[Execution], admission: Admission) -> list[Execution]:
+    """The runs to send after the commit: those of `runs` that may start, and the older runs of the
+    limits' lines the admission handed over with them."""
+    mine = {run.id for run in runs}
+    ready = [run for run in admitted(runs, admission) if run.status is ExecutionStatus.PENDING]
+    return ready + [run for run in admission.promoted if run.id not in mine]
 
 
 _EVENT_FIELDS = (
@@ -76,9 +98,10 @@ _EVENT_FIELDS = (
 
 
 class Runs(Rows):
-    def __init__(self, connector: Connector, notifications: Notifications) -> None:
+    def __init__(self, connector: Connector, notifications: Notifications, limits: HandlerLimits) -> None:
         super().__init__(connector)
         self.notifications = notifications
+        self.limits = limits
 
     # creation -------------------------------------------------------------------------------
 
@@ -132,7 +155,11 @@ class Runs(Rows):
             if claims:
                 duplicates = await self._duplicates(conn, rows, sorted(claims))
             found = [r async for r in self._q.unqueued_executions_for_sources(conn, sources=self._j(sources))]
-        return EventInsert(rows_to(Execution, found), duplicates)
+            pending = rows_to(Execution, found)
+            # a run admitted before (its batch delivered again) keeps its slot
+            fresh = [(run.id, run.handler_name) for run in pending if run.limit_state is None]
+            admission = await self.limits.admit(conn, fresh, now=now)
+        return EventInsert(to_send(pending, admission), duplicates)
 
     async def _duplicates(
         self, conn: Any, rows: Sequence[dict[str, Any]], keys: Sequence[tuple[str, str]]
@@ -198,6 +225,7 @@ class Runs(Rows):
             idempotency_key=run.idempotency_key,
             trace_parent=run.trace_parent,
         )
+        await self.limits.admit(conn, [(int(run_id), run.handler_name)], now=now)
         return Execution.from_row(await self._q.get_execution(conn, id=int(run_id)))
 
     async def insert_manual(
@@ -235,6 +263,8 @@ class Runs(Rows):
                 concurrency_key=run.concurrency_key,
                 expires_at=self._t(run.expires_at),
             )
+            if status is ExecutionStatus.PENDING:
+                await self.limits.admit(tx, [(int(run_id), run.handler_name)], now=now)
             return Execution.from_row(await self._q.get_execution(tx, id=int(run_id)))
 
         return await self._in_transaction(conn, insert)
@@ -258,8 +288,11 @@ class Runs(Rows):
                 return Backfilled(existing=existing, created=[])
             encoded = self._j(missing)
             await self._q.insert_cron_runs(tx, slots=encoded, param_source="backfill", now=self._t(now))
-            made = [row async for row in self._q.runs_for_slots(tx, slots=encoded)]
-            return Backfilled(existing=existing, created=rows_to(RunRef, made))
+            made = rows_to(RunRef, [row async for row in self._q.runs_for_slots(tx, slots=encoded)])
+            admission = await self.limits.admit(tx, [(run.id, run.handler_name) for run in made], now=now)
+            if admission.held:  # as they are now: those that wait are WAITING
+                made = rows_to(RunRef, [row async for row in self._q.runs_for_slots(tx, slots=encoded)])
+            return Backfilled(existing=existing, created=made)
 
         return await self._in_transaction(conn, backfill)
 
@@ -326,6 +359,7 @@ class Runs(Rows):
         follow_up: NewExecution | None = None,
         conn: Any = None,
         job_id: int | None = None,
+        limited: str | None = None,
     ) -> Finished:
         """RUNNING -> a final status; with follow_up, create the next run in the same transaction.
         With the run's `job_id` and the job queue_one, the job's WAITING run is promoted in that
@@ -336,6 +370,10 @@ class Runs(Rows):
         or, with nothing to promote, create or notify (no job, no follow-up, no enabled notification
         rule), as one statement that needs none. The outcome's notifications (one per matching rule)
         are written in the same transaction.
+
+        `limited`: the run's handler, when the run was admitted under its limits (limit_state
+        'admitted'): the end hands over the handler's waiting runs that now fit, in the same
+        transaction (Finished.released).
         """
         outcome = {
             "id": execution_id,
@@ -345,7 +383,12 @@ class Runs(Rows):
             "error_message": error_message,
             "now": self._t(now),
         }
-        if follow_up is None and job_id is None and not await self.notifications.any_enabled(conn=conn):
+        if (
+            follow_up is None
+            and job_id is None
+            and limited is None
+            and not await self.notifications.any_enabled(conn=conn)
+        ):
             # nothing to promote, create or notify: one statement, no transaction
             async with self._connection(conn) as c:
                 finished = await self._q.finish_execution(c, **outcome)
@@ -358,12 +401,19 @@ class Runs(Rows):
             if self.connector.affected_rows(finished) == 0:
                 return Finished(finished=False, follow_up=None)
             promoted = await self._promote(tx, job_id, now=now) if queue_one and job_id is not None else None
+            released = await self._release(tx, limited, now=now)
             # the outcome's notifications commit with it, or not at all
             notified = await self.notifications.queue_outcome(
                 tx, execution_id, status=status.value, attempt=attempt, now=now
             )
             if follow_up is None:
-                return Finished(finished=True, follow_up=None, promoted=promoted, notifications=notified)
+                return Finished(
+                    finished=True,
+                    follow_up=None,
+                    promoted=promoted,
+                    notifications=notified,
+                    released=released,
+                )
             child_id = await self._q.insert_child_execution(
                 tx,
                 job_id=follow_up.job_id,
@@ -374,9 +424,15 @@ class Runs(Rows):
                 parent_execution_id=execution_id,
                 now=self._t(now),
             )
-            row = await self._q.get_execution(tx, id=int(child_id))
+            admission = await self.limits.admit(tx, [(int(child_id), follow_up.handler_name)], now=now)
+            child = Execution.from_row(await self._q.get_execution(tx, id=int(child_id)))
+            released += tuple(run for run in admission.promoted if run.id != child.id)
             return Finished(
-                finished=True, follow_up=Execution.from_row(row), promoted=promoted, notifications=notified
+                finished=True,
+                follow_up=child,
+                promoted=promoted,
+                notifications=notified,
+                released=released,
             )
 
         # a deadlock (with a tick holding the job's row, an operator's cancel) rolls it back: again
@@ -426,8 +482,11 @@ class Runs(Rows):
                 return []
             ids = self._j(locked)
             await self._q.retry_finished_executions(tx, ids=ids, now=self._t(now))
-            retried = [row async for row in self._q.unqueued_executions_by_ids(tx, ids=ids)]
-            return rows_to(Execution, retried)
+            retried = rows_to(
+                Execution, [row async for row in self._q.unqueued_executions_by_ids(tx, ids=ids)]
+            )
+            admission = await self.limits.admit(tx, [(run.id, run.handler_name) for run in retried], now=now)
+            return admitted(retried, admission)
 
         return await self._in_transaction(conn, retry)
 
@@ -444,9 +503,19 @@ class Runs(Rows):
         await aside.add(run.id, run.retry_count, run.started_at, now=now)
         return True
 
-    async def cancel(self, execution_id: int, *, reason: str, now: datetime, conn: Any = None) -> str | None:
+    async def cancel(
+        self,
+        execution_id: int,
+        *,
+        reason: str,
+        now: datetime,
+        conn: Any = None,
+        released: list[Execution] | None = None,
+    ) -> str | None:
         """'cancelled' (it was WAITING or PENDING: it never starts), 'requested' (it is RUNNING: its
-        worker cancels it), or None (it is not active). In the caller's transaction, given `conn`."""
+        worker cancels it), or None (it is not active). In the caller's transaction, given `conn`.
+        A run admitted under its handler's limits frees its slot: the runs that fit now are handed
+        over in the same transaction and appended to `released` (to send after the commit)."""
 
         async def cancelling(tx: Any) -> str | None:
             if self.connector.affected_rows(
@@ -454,6 +523,11 @@ class Runs(Rows):
             ):
                 run = await self._q.get_execution(tx, id=execution_id)
                 attempt = int(run["retry_count"]) if run is not None else 0
+                ended = None if run is None else Execution.from_row(run)
+                if ended is not None and ended.limit_state == "admitted":
+                    freed = await self._release(tx, ended.handler_name, now=now)
+                    if released is not None:
+                        released[:] = freed  # a transaction run again replaces, never adds
                 await self.notifications.queue_outcome(
                     tx, execution_id, status=ExecutionStatus.CANCELLED.value, attempt=attempt, now=now
                 )
@@ -477,26 +551,38 @@ class Runs(Rows):
             return await aside.requested_at(execution_id, attempt, started_at) is not None
         return await self._select_one("cancel_requested", id=execution_id) is not None
 
-    async def expire(self, execution_id: int, *, now: datetime, conn: Any = None) -> bool:
-        """A run never started by its expires_at ends EXPIRED; False when it is not such a run."""
+    async def expire(
+        self, execution_id: int, *, now: datetime, conn: Any = None, released: list[Execution] | None = None
+    ) -> bool:
+        """A run never started by its expires_at ends EXPIRED; False when it is not such a run. One
+        admitted under its handler's limits frees its slot, as `cancel` says."""
         async with self._transaction(conn) as c:
             expired = self.connector.affected_rows(
                 await self._q.expire_run(c, id=execution_id, now=self._t(now))
             )
+            if expired == 1:
+                ended = row_to(Execution, await self._q.get_execution(c, id=execution_id))
+                if ended is not None and ended.limit_state == "admitted":
+                    freed = await self._release(c, ended.handler_name, now=now)
+                    if released is not None:
+                        released += freed
             if expired == 1:  # its notifications commit with the outcome
                 await self.notifications.queue_outcome(
                     c, execution_id, status=ExecutionStatus.EXPIRED.value, attempt=0, now=now
                 )
         return expired == 1
 
-    async def expire_due(self, *, now: datetime, page: int = 500) -> int:
+    async def expire_due(
+        self, *, now: datetime, page: int = 500, released: list[Execution] | None = None
+    ) -> int:
         """Every run never started by its expires_at ends EXPIRED, each with its notifications as
-        the worker's expiry writes them; how many did."""
+        the worker's expiry writes them; how many did (the runs their freed slots let through are
+        appended to `released`)."""
         expired = 0
         while True:
             found = await self._select("expirable_runs", now=self._t(now), limit=page)
             for row in found:
-                expired += await self.expire(int(row["id"]), now=now)
+                expired += await self.expire(int(row["id"]), now=now, released=released)
             if len(found) < page:
                 return expired
 
@@ -519,7 +605,17 @@ class Runs(Rows):
         if waiting is None:
             return None
         await self._q.promote_run(conn, id=int(waiting), now=self._t(now))
-        return Execution.from_row(await self._q.get_execution(conn, id=int(waiting)))
+        run = Execution.from_row(await self._q.get_execution(conn, id=int(waiting)))
+        # its handler's limits may hold it still (WAITING in their line); older runs of that line
+        # handed over with it are sent by the sweeper
+        admission = await self.limits.admit(conn, [(run.id, run.handler_name)], now=now)
+        return admitted([run], admission)[0]
+
+    async def _release(self, conn: Any, limited: str | None, *, now: datetime) -> tuple[Execution, ...]:
+        """The end of a run admitted under its handler's limits: the runs that fit now."""
+        if limited is None:
+            return ()
+        return tuple(await self.limits.promote_after_end(conn, limited, now=now))
 
     async def cancel_orphaned_waiting(self, *, reason: str, now: datetime) -> int:
         """Cancel the WAITING runs whose job is gone; how many."""
