@@ -132,7 +132,7 @@ async def test_concurrency_holds_the_rest_and_each_end_hands_one_over(store: Job
 async def test_per_key_limit_with_two_keys(store: JobStore) -> None:
     await limit(store, Limits(per_key_concurrency=1))
     sent = await insert(store, *[new_run(key="a") for _ in range(3)], *[new_run(key="b") for _ in range(2)])
-    assert sorted(r.concurrency_key for r in sent) == ["a", "b"]
+    assert sorted(str(r.concurrency_key) for r in sent) == ["a", "b"]
 
     # another key is not held back by a or b
     assert [r.concurrency_key for r in await insert(store, new_run(key="c"))] == ["c"]
@@ -161,7 +161,7 @@ async def test_waiting_runs_start_high_then_normal_then_low_oldest_first(store: 
     current = busy
     for _ in range(5):
         (current,) = (await end(store, await start(store, current))).released
-        order.append((current.priority, current.source_offset))
+        order.append((current.priority, current.source_offset or 0))
     assert [priority for priority, _ in order] == ["high", "high", "normal", "normal", "low"]
     # within a level, the older first
     assert order[0][1] < order[1][1]
