@@ -17,6 +17,7 @@ from jobu.clock import utcnow
 from jobu.limits import Limits, Rate
 from jobu.models import Execution, ExecutionStatus, NewExecution
 from jobu.retries import limited_handler
+from jobu.run_options import Debounce
 from jobu.store import JobStore, open_store
 from jobu.store.runs import Finished
 from tests.support.admin_client import AdminClient
@@ -228,6 +229,21 @@ async def test_code_defaults_apply_until_an_operator_overrides_them(store: JobSt
     assert len(await insert(store, *[new_run(handler=OTHER) for _ in range(3)])) == 1
     await limit(store, Limits(concurrency=3), handler=OTHER)
     assert len(await store.limits.promote(OTHER, now=T0)) == 2
+
+
+async def test_a_debounced_run_waits_for_the_limits_when_its_window_closes(store: JobStore) -> None:
+    await limit(store, Limits(concurrency=1))
+    (busy,) = await insert(store, new_run())
+    request = new_run()
+    request.debounce = Debounce(key="d", seconds=30)
+    window = await store.debounce.request(request, request_key=None, now=T0)
+    assert window.run is not None
+    # its window closes while the busy run runs: it joins the line instead of being sent
+    due = T0 + timedelta(seconds=31)
+    assert await store.limits.hand_over(await store.debounce.due(now=due, limit=10), now=due) == []
+    assert (await statuses(store))[window.run.id] is ExecutionStatus.WAITING
+    (released,) = (await end(store, await start(store, busy), at=due)).released
+    assert released.id == window.run.id
 
 
 async def test_cancel_and_expiry_free_the_slot_in_their_transaction(store: JobStore) -> None:

@@ -1,5 +1,6 @@
 """Sample handlers, as the seed shipped them: an echo, CRUD on the sample_items table, and
-sample9, which queries several databases at once.
+sample9, which queries several databases at once; and sleep, which only waits (to see limits,
+debounce and the worker's concurrency at work).
 
 Params follow HandlerParams: action, id, name, value. sample9 reaches only databases operators
 named (JOBU_LOAD_DATABASES, and "jobstore"), by name: never a URL or path from params.
@@ -30,6 +31,28 @@ class Sample(BaseHandler):
 
     async def execute(self, params: HandlerParams) -> HandlerResult:
         return HandlerResult(action=params.action, id=params.id, data=params.model_dump(mode="json"))
+
+
+class SleepParams(StrictParams):
+    seconds: float = Field(default=1.0, ge=0, le=60, description="how long the run waits, 0-60 s")
+
+
+@handler("sleep")
+class Sleep(BaseHandler):
+    """Waits `seconds` (0-60) and succeeds: a run that holds a slot for a known time, for seeing
+    concurrency and rate limits, debounce and the worker's concurrency. It holds no connection
+    while it waits, and an operator's cancel stops it (the worker cancels the task)."""
+
+    params_model = SleepParams
+
+    async def execute(self, params: HandlerParams) -> HandlerResult:
+        options = SleepParams.model_validate(params.model_dump(exclude_unset=True))
+        started = time.perf_counter()
+        await asyncio.sleep(options.seconds)
+        slept = round(time.perf_counter() - started, 3)
+        return HandlerResult(
+            action="sleep", data={"seconds": options.seconds, "name": options.name, "slept": slept}
+        )
 
 
 class SampleItemParams(StrictParams):

@@ -18,11 +18,11 @@ from jobu_local.commands.admin_target import (
     listing_commands,
     paging_flags,
     print_answer,
+    print_deleted,
     run_admin,
 )
 from jobu_local.commands.common import CommandError
 from jobu_local.commands.cron import model, moment
-from jobu_local.commands.table import to_json
 from jobu_local.commands.views import dump, listing, run_detail, runs_table
 
 if TYPE_CHECKING:
@@ -44,6 +44,23 @@ def status(text: str) -> ExecutionStatus:
         raise argparse.ArgumentTypeError(f"{text!r} is not a status: {known}") from None
 
 
+def param_pair(text: str) -> tuple[str, str]:
+    """--param KEY=VALUE (the value may hold '='; the API checks both)."""
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    return key, value
+
+
+def _params(pairs: list[tuple[str, str]] | None) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    keys = [key for key, _ in pairs]
+    if twice := sorted({key for key in keys if keys.count(key) > 1}):
+        raise CommandError(f"--param {twice[0]} is given twice: give each key once")
+    return dict(pairs)
+
+
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "cron_id": args.cron_id,
@@ -52,6 +69,7 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
         "from_date": args.from_date,
         "to_date": args.to_date,
         "tag": args.tag,
+        "params": _params(args.param),
     }
 
 
@@ -103,12 +121,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 def cmd_delete(args: argparse.Namespace) -> int:
     from jobu.api.routes.runs import delete_run
 
-    async def act(client: AdminClient) -> int:
-        await client.call(delete_run, run_id=args.id)
-        print(to_json({"deleted": "run", "id": args.id}) if args.json else f"deleted run {args.id}")
-        return 0
-
-    return run_admin(args, act)
+    return print_deleted(args, delete_run, "run", run_id=args.id)
 
 
 def _preview(result: BulkRetryResult) -> str:
@@ -184,6 +197,14 @@ def _filter_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", dest="to_date", type=moment, metavar="WHEN", help="created at or before")
     parser.add_argument(
         "--tag", action="append", metavar="TAG", help="runs carrying this tag (repeat: all of them)"
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        type=param_pair,
+        metavar="KEY=VALUE",
+        help="runs whose params' top-level KEY is VALUE: a string equal to it, or the number, true, "
+        "false or null it reads as (repeat: all of them)",
     )
 
 

@@ -3,7 +3,9 @@
 A request is a JSON object like a Kafka record's value: handler_name, params and the flow control
 fields, checked by the same code (JobMessage.parse, RunOptions) and the params by the handler's
 schema as a record's are. Within its TTL an idempotency key already held makes no new run: the
-answer is the run that holds it, deduplicated. The runs of a batch are made in one transaction, with
+answer is the run that holds it, deduplicated. A request with `debounce` joins its key's waiting
+run, or opens a window with a new run (jobu.store.debounce); either is left unsent until it
+starts. The runs of a batch are made in one transaction, with
 one audit row each (operation run.enqueue: who enqueued it), and their messages sent after the commit
 in batches of ten; a delay past SQS's 15 minutes is the sweeper's to send when due. A bad request in
 a batch is answered on its own and never blocks the others. The request's W3C `traceparent` header,
@@ -46,6 +48,11 @@ class Enqueued(BaseModel):
         description="the run made; deduplicated: the run holding the idempotency key (null: none is left)"
     )
     deduplicated: bool = Field(description="true: a run holds the idempotency key within its TTL; no new run")
+    debounced: bool = Field(
+        default=False,
+        description="true: the request joined its debounce key's waiting run (params replaced, start "
+        "moved); no new run",
+    )
 
 
 class EnqueueFailure(BaseModel):
@@ -146,33 +153,54 @@ async def enqueue_batch(
 async def _insert(
     store: JobStore, queue: WorkQueue, checked: Sequence[_Checked], *, now: datetime, actor: Actor
 ) -> list[Enqueued]:
-    async def insert_all(conn: Any) -> list[Execution | int | None]:
-        made: list[Execution | int | None] = []
+    async def insert_all(conn: Any) -> list[_Made]:
+        made: list[_Made] = []
         for item in checked:
 
-            async def insert(change: Change, run: NewExecution = item.run) -> Execution | int | None:
+            async def insert(change: Change, run: NewExecution = item.run) -> _Made:
+                if run.debounce is not None:  # its window's run, joined or new: sent when it starts
+                    debounced = await store.debounce.request(run, request_key=None, now=now, conn=change.conn)
+                    assert debounced.run is not None  # no request key: never a redelivery
+                    change.target_id = str(debounced.run.id)
+                    after = fields_of(debounced.run, ENQUEUED_FIELDS)
+                    window = {"debounce_key": run.debounce.key, "joined": debounced.joined}
+                    change.record(after={**after, **window})
+                    return _Made(debounced.run, joined=debounced.joined)
                 result = await store.runs.insert_api(run, now=now, conn=change.conn)
                 if isinstance(result, Execution):
                     change.target_id = str(result.id)
                     change.record(after=fields_of(result, ENQUEUED_FIELDS))
-                else:  # no change: the key's run stands; the duplicate request is still recorded
-                    change.target_id = None if result is None else str(result)
-                    change.record(after={"deduplicated": True, "idempotency_key": run.idempotency_key})
-                return result
+                    return _Made(result, send=True)
+                # no change: the key's run stands; the duplicate request is still recorded
+                change.target_id = None if result is None else str(result)
+                change.record(after={"deduplicated": True, "idempotency_key": run.idempotency_key})
+                return _Made(result, deduplicated=True)
 
             made.append(await audited(store, actor, "run.enqueue", "run", now=now, change=insert, conn=conn))
         return made
 
     made = await store.connector.run(insert_all, transaction=True)
-    new = [run for run in made if isinstance(run, Execution)]
+    new = [item.run for item in made if item.send and isinstance(item.run, Execution)]
     sent = await dispatch_new_runs(store, queue, new, now=now, message="api run enqueued")
     results: list[Enqueued] = []
-    for run in made:
+    for item in made:
+        run = item.run
         if isinstance(run, Execution):
             stored = await store.runs.get(run.id) if run.id in sent.sent else run
-            results.append(Enqueued(run=stored or run, deduplicated=False))
+            results.append(Enqueued(run=stored or run, deduplicated=False, debounced=item.joined))
         else:
             results.append(
                 Enqueued(run=None if run is None else await store.runs.get(run), deduplicated=True)
             )
     return results
+
+
+@dataclass(frozen=True)
+class _Made:
+    """What one request made: a new run to send, a debounced run (sent when it starts), or the
+    id of the run holding its idempotency key."""
+
+    run: Execution | int | None
+    send: bool = False
+    deduplicated: bool = False
+    joined: bool = False

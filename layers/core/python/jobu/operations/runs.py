@@ -19,6 +19,12 @@ from jobu.errors import InvalidStateError, NotFoundError
 from jobu.models import Execution, ExecutionStatus, ExecutionSummary
 from jobu.operations.audit import Actor, Change, audited, differences, fields_of
 from jobu.operations.paging import Page, PageRequest, as_utc, bounded
+from jobu.param_match import (
+    MAX_PARAM_KEY_LENGTH,
+    MAX_PARAM_MATCHES,
+    MAX_PARAM_VALUE_LENGTH,
+    PARAM_KEY_PATTERN,
+)
 from jobu.provenance import ParamOrigin, origins
 from jobu.retries import CANCELLED_REASON
 from jobu.run_options import MAX_TAG_LENGTH, MAX_TAGS, TAG_PATTERN
@@ -49,6 +55,19 @@ class RunFilter(BaseModel):
     tags: list[Annotated[str, Field(min_length=1, max_length=MAX_TAG_LENGTH, pattern=TAG_PATTERN)]] | None = (
         Field(default=None, max_length=MAX_TAGS, description="runs carrying every one of these tags")
     )
+    params: (
+        dict[
+            Annotated[str, Field(max_length=MAX_PARAM_KEY_LENGTH, pattern=PARAM_KEY_PATTERN)],
+            Annotated[StorableText, Field(max_length=MAX_PARAM_VALUE_LENGTH)],
+        ]
+        | None
+    ) = Field(
+        default=None,
+        max_length=MAX_PARAM_MATCHES,
+        description="runs whose params have every one of these top-level values: a string equal to the "
+        "value, or, for a value that reads as a JSON number, true, false or null, that number (compared "
+        "numerically), boolean or null too (docs/admin-api.md, Finding runs)",
+    )
 
     @field_validator("from_date", "to_date")
     @classmethod
@@ -66,6 +85,7 @@ class RunFilter(BaseModel):
             statuses = tuple(s for s in statuses or (self.status,) if s is self.status)
         return {
             "tags": self.tags or None,
+            "params": self.params or None,
             "job_id": self.cron_id,
             "statuses": statuses,
             "handler_name": self.handler_name,

@@ -20,7 +20,7 @@ import json
 import random
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import aiosql
 from aiosql import query_loader
 
+from jobu import param_match
 from jobu.errors import ConnectionLostError, DatabaseAuthenticationError, TransactionConflictError
 from jobu.store.tls import Connection, connection
 
@@ -163,6 +164,11 @@ class Connector(ABC):
 
     def encode_json(self, value: Any) -> Any:
         return None if value is None else json.dumps(value, separators=(",", ":"))
+
+    def encode_param_match(self, matches: Mapping[str, str]) -> Any:
+        """The runs list's params filter ({key: value}) as this backend's queries read it: a JSON
+        list of the keys and the values each may match (jobu.param_match)."""
+        return self.encode_json(param_match.as_rows(matches))
 
     @abstractmethod
     def encode_time(self, value: datetime | None) -> Any: ...

@@ -6,6 +6,7 @@
     store.statistics         aggregates of runs for the dashboard
     store.notifications      notification rules and the outbox of notifications
     store.audit              operator_actions: the audit trail of operator actions
+    store.debounce           debounce windows: debounce_keys, debounce_requests, debounced runs
     store.limits             handler_limits: concurrency and rate limits, admission and promotion
 
 Methods take and return pydantic models; the connector encodes values for its driver.
@@ -18,6 +19,7 @@ from pathlib import Path
 from jobu.store.audit import AuditTrail
 from jobu.store.connector import Connector
 from jobu.store.cron_jobs import CronJobs
+from jobu.store.debounce import Debounces
 from jobu.store.limits import HandlerLimits
 from jobu.store.migrations import apply_migrations
 from jobu.store.notifications import Notifications
@@ -36,6 +38,7 @@ class JobStore:
         self.rejected_records = RejectedRecords(connector)
         self.statistics = RunStatistics(self.runs)
         self.audit = AuditTrail(connector)
+        self.debounce = Debounces(connector)
 
     @property
     def backend(self) -> str:

@@ -19,12 +19,12 @@ nothing on a run's end.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from jobu.limits import NO_LIMITS, Limits, Rate, default_limits
-from jobu.models import Execution, HandlerLimitsRow, UtcDatetime
+from jobu.models import Execution, ExecutionStatus, HandlerLimitsRow, UtcDatetime
 from jobu.models import Row as _Row
 from jobu.observability import THROTTLED, count
 from jobu.store.connector import Connector
@@ -98,6 +98,25 @@ def next_start(rate: Rate, next_at: datetime | None) -> datetime | None:
     return next_at - timedelta(seconds=rate.interval_seconds * (rate.burst - 1))
 
 
+def admitted(runs: Sequence[Execution], admission: Admission) -> list[Execution]:
+    """The runs as the limits left them: one held is WAITING, one handed over is as it was handed
+    over (from its rate's time)."""
+    promoted = {run.id: run for run in admission.promoted}
+    return [promoted.get(run.id) or (_held(run) if run.id in admission.held else run) for run in runs]
+
+
+def _held(run: Execution) -> Execution:
+    return replace(run, status=ExecutionStatus.WAITING, limit_state="queued")
+
+
+def to_send(runs: Sequence[Execution], admission: Admission) -> list[Execution]:
+    """The runs to send after the commit: those of `runs` that may start, and the older runs of the
+    limits' lines the admission handed over with them."""
+    mine = {run.id for run in runs}
+    ready = [run for run in admitted(runs, admission) if run.status is ExecutionStatus.PENDING]
+    return ready + [run for run in admission.promoted if run.id not in mine]
+
+
 class HandlerLimits(Rows):
     def __init__(self, connector: Connector) -> None:
         super().__init__(connector)
@@ -155,6 +174,18 @@ class HandlerLimits(Rows):
         if held:
             count(THROTTLED, len(held))
         return Admission(held=held, promoted=promoted)
+
+    async def hand_over(self, runs: Sequence[Execution], *, now: datetime) -> list[Execution]:
+        """Runs left PENDING and unsent on purpose until now (a debounce window's, once it closes):
+        those of handlers with limits join the line, in a transaction of their own; the runs to send."""
+        fresh = [(run.id, run.handler_name) for run in runs if run.limit_state is None]
+        if not fresh:
+            return list(runs)
+
+        async def admitting(tx: Any) -> Admission:
+            return await self.admit(tx, fresh, now=now)
+
+        return to_send(runs, await self.connector.run(admitting, transaction=True))
 
     async def promote_after_end(self, conn: Any, handler_name: str, *, now: datetime) -> list[Execution]:
         """An admitted run of the handler ended in the transaction `conn`: hand over what now fits."""

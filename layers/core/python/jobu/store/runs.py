@@ -8,8 +8,8 @@ caller's (a transactional handler's).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +23,7 @@ from jobu.models import (
     RunRef,
 )
 from jobu.store.connector import Connector
-from jobu.store.limits import Admission, HandlerLimits
+from jobu.store.limits import HandlerLimits, admitted, to_send
 from jobu.store.notifications import Notifications
 from jobu.store.rows import Rows, row_to, rows_to
 
@@ -56,25 +56,6 @@ class EventInsert:
 
     pending: list[Execution]
     duplicates: dict[str, int | None]
-
-
-def admitted(runs: Sequence[Execution], admission: Admission) -> list[Execution]:
-    """The runs as the limits left them: one held is WAITING, one handed over is as it was handed
-    over (from its rate's time)."""
-    promoted = {run.id: run for run in admission.promoted}
-    return [promoted.get(run.id) or (_held(run) if run.id in admission.held else run) for run in runs]
-
-
-def _held(run: Execution) -> Execution:
-    return replace(run, status=ExecutionStatus.WAITING, limit_state="queued")
-
-
-def to_send(runs: Sequence[Execution], admission: Admission) -> list[Execution]:
-    """The runs to send after the commit: those of `runs` that may start, and the older runs of the
-    limits' lines the admission handed over with them."""
-    mine = {run.id for run in runs}
-    ready = [run for run in admitted(runs, admission) if run.status is ExecutionStatus.PENDING]
-    return ready + [run for run in admission.promoted if run.id not in mine]
 
 
 _EVENT_FIELDS = (
@@ -695,12 +676,22 @@ class Runs(Rows):
         """The tags a run must all carry, as the history and the statistics bind them (None: any)."""
         return self._j(list(tags)) if tags else None
 
-    def _history_filter(self, tags: Sequence[str] | None = None, **run_filter: Any) -> dict[str, Any]:
-        """bind_filter's, and the tags a run must all carry."""
-        return self.bind_filter(**run_filter) | {"tags": self.bind_tags(tags)}
+    def bind_params(self, params: Mapping[str, str] | None) -> Any:
+        """The top-level params values a run must all have ({key: value}, jobu.param_match), as the
+        history and the statistics bind them (None: any)."""
+        return self.connector.encode_param_match(params) if params else None
+
+    def _history_filter(
+        self, tags: Sequence[str] | None = None, params: Mapping[str, str] | None = None, **run_filter: Any
+    ) -> dict[str, Any]:
+        """bind_filter's, the tags a run must all carry and the params values it must all have."""
+        return self.bind_filter(**run_filter) | {
+            "tags": self.bind_tags(tags),
+            "params": self.bind_params(params),
+        }
 
     async def count(self, **run_filter: Any) -> int:
-        """Runs matching job_id, statuses, handler_name, from_date, to_date and tags (None: any)."""
+        """Runs matching job_id, statuses, handler_name, from_date, to_date, tags and params (None: any)."""
         return int(await self._select_one("count_executions", **self._history_filter(**run_filter)))
 
     async def page(self, *, limit: int, offset: int, **run_filter: Any) -> list[ExecutionSummary]:
@@ -737,6 +728,11 @@ class Runs(Rows):
     async def delete_finished(self, execution_id: int, *, conn: Any = None) -> bool:
         """Delete a run that can no longer start or run; False when none such exists."""
         return await self._update("delete_finished_execution", conn=conn, id=execution_id) > 0
+
+    async def prune_idempotency_keys(self, *, cutoff: datetime, limit: int) -> int:
+        """Retention: delete up to `limit` idempotency claims that expired before `cutoff` (a new
+        request would take such a claim over anyway); how many it deleted."""
+        return await self._update("prune_idempotency_keys", cutoff=self._t(cutoff), limit=limit)
 
     async def prune(self, *, cutoff: datetime, limit: int) -> int:
         """Retention: delete up to `limit` of the oldest runs that finished before `cutoff`; how

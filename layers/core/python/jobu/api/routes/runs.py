@@ -19,6 +19,7 @@ from jobu.api.parameters import (
     HandlerFilter,
     PageNumber,
     PageSize,
+    ParamFilter,
     RunId,
     TagFilter,
     ToDate,
@@ -62,8 +63,9 @@ async def list_runs(
     from_date: FromDate = None,
     to_date: ToDate = None,
     tag: TagFilter = None,
+    params: ParamFilter,
 ) -> Page[ExecutionSummary]:
-    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag)
+    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag, params)
     return await runs.list_page(await admin.store(), PageRequest(page=page, size=size), where)
 
 
@@ -119,7 +121,8 @@ async def delete_run(run_id: RunId, admin: Admin, actor: Caller) -> Response[Non
 
 RUN_REQUEST = (
     "handler_name, params, and the flow control fields: idempotency_key, idempotency_ttl_seconds, priority, "
-    "tags, run_at or delay_seconds, expires_at or ttl_seconds, concurrency_key (docs/admin-api.md)"
+    "tags, run_at or delay_seconds, expires_at or ttl_seconds, concurrency_key, debounce "
+    '{"key", "seconds", "max_wait_seconds"} (docs/admin-api.md)'
 )
 
 
@@ -129,7 +132,10 @@ RUN_REQUEST = (
     summary="Enqueue a run of a handler (param_source api)",
     status_code=201,
     responses=responses(
-        201, "The run, created and queued; 200: deduplicated by its idempotency key", body=True
+        201,
+        "The run, created and queued (a debounced one: sent when it starts); 200: deduplicated by its "
+        "idempotency key, or joined its debounce key's waiting run",
+        body=True,
     ),
 )
 async def enqueue_run(
@@ -147,7 +153,8 @@ async def enqueue_run(
         actor=actor,
         trace_parent=trace_parent,
     )
-    return Response(200 if result.deduplicated else 201, body=result, content_type="application/json")
+    made = not (result.deduplicated or result.debounced)
+    return Response(201 if made else 200, body=result, content_type="application/json")
 
 
 @enqueue_router.post(

@@ -12,7 +12,8 @@ WHERE (CAST(:job_id AS BIGINT) IS NULL OR e.job_id = :job_id)
   AND (CAST(:handler_name AS TEXT) IS NULL OR e.handler_name = :handler_name)
   AND (CAST(:from_date AS TIMESTAMPTZ) IS NULL OR e.created_at >= :from_date)
   AND (CAST(:to_date AS TIMESTAMPTZ) IS NULL OR e.created_at <= :to_date)
-  AND (CAST(:tags AS JSONB) IS NULL OR e.tags @> CAST(:tags AS JSONB));
+  AND (CAST(:tags AS JSONB) IS NULL OR e.tags @> CAST(:tags AS JSONB))
+  AND (CAST(:params AS JSONPATH) IS NULL OR e.params @@ CAST(:params AS JSONPATH));
 
 -- name: page_executions
 SELECT e.id, e.job_id, c.name AS cron_name, e.handler_name, e.scheduled_time, e.status, e.param_source,
@@ -26,6 +27,7 @@ WHERE (CAST(:job_id AS BIGINT) IS NULL OR e.job_id = :job_id)
   AND (CAST(:from_date AS TIMESTAMPTZ) IS NULL OR e.created_at >= :from_date)
   AND (CAST(:to_date AS TIMESTAMPTZ) IS NULL OR e.created_at <= :to_date)
   AND (CAST(:tags AS JSONB) IS NULL OR e.tags @> CAST(:tags AS JSONB))
+  AND (CAST(:params AS JSONPATH) IS NULL OR e.params @@ CAST(:params AS JSONPATH))
 ORDER BY e.id DESC
 LIMIT :limit OFFSET :offset;
 
@@ -203,3 +205,11 @@ WHERE id IN (SELECT CAST(v AS BIGINT) FROM jsonb_array_elements_text(CAST(:ids A
   AND status IN ('FAILED', 'TIMEOUT')
 ORDER BY id
 FOR UPDATE;
+
+-- name: prune_idempotency_keys!
+-- Retention: claims expired before the cutoff (a new request would take such a claim over anyway), a
+-- bounded batch; the outer WHERE re-checks a claim a new request took over meanwhile.
+DELETE FROM idempotency_keys
+WHERE (handler_name, idempotency_key) IN (SELECT handler_name, idempotency_key FROM idempotency_keys
+                                          WHERE expires_at < :cutoff ORDER BY expires_at LIMIT :limit)
+  AND expires_at < :cutoff;

@@ -13,7 +13,20 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
   AND (:tags IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(:tags) AS t
-                                     WHERE t.value NOT IN (SELECT value FROM json_each(e.tags))));
+                                     WHERE t.value NOT IN (SELECT value FROM json_each(e.tags))))
+  AND (:params IS NULL OR NOT EXISTS (
+      SELECT 1 FROM json_each(:params) AS f
+      WHERE NOT EXISTS (
+          SELECT 1 FROM json_each(e.params) AS p
+          WHERE p.key = json_extract(f.value, '$.k')
+            AND CASE p.type
+                WHEN 'text' THEN p.value = json_extract(f.value, '$.s')
+                WHEN 'integer' THEN p.value = json_extract(f.value, '$.n')
+                WHEN 'real' THEN p.value = json_extract(f.value, '$.n')
+                WHEN 'true' THEN json_extract(f.value, '$.lit') = 'true'
+                WHEN 'false' THEN json_extract(f.value, '$.lit') = 'false'
+                WHEN 'null' THEN json_extract(f.value, '$.lit') = 'null'
+                ELSE 0 END)));
 
 -- name: page_executions
 SELECT e.id, e.job_id, c.name AS cron_name, e.handler_name, e.scheduled_time, e.status, e.param_source,
@@ -27,6 +40,19 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
   AND (:tags IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(:tags) AS t
                                      WHERE t.value NOT IN (SELECT value FROM json_each(e.tags))))
+  AND (:params IS NULL OR NOT EXISTS (
+      SELECT 1 FROM json_each(:params) AS f
+      WHERE NOT EXISTS (
+          SELECT 1 FROM json_each(e.params) AS p
+          WHERE p.key = json_extract(f.value, '$.k')
+            AND CASE p.type
+                WHEN 'text' THEN p.value = json_extract(f.value, '$.s')
+                WHEN 'integer' THEN p.value = json_extract(f.value, '$.n')
+                WHEN 'real' THEN p.value = json_extract(f.value, '$.n')
+                WHEN 'true' THEN json_extract(f.value, '$.lit') = 'true'
+                WHEN 'false' THEN json_extract(f.value, '$.lit') = 'false'
+                WHEN 'null' THEN json_extract(f.value, '$.lit') = 'null'
+                ELSE 0 END)))
 ORDER BY e.id DESC
 LIMIT :limit OFFSET :offset;
 
@@ -201,3 +227,10 @@ RETURNING *;
 SELECT id FROM job_executions
 WHERE id IN (SELECT value FROM json_each(:ids)) AND status IN ('FAILED', 'TIMEOUT')
 ORDER BY id;
+
+-- name: prune_idempotency_keys!
+-- Retention: claims expired before the cutoff (a new request would take such a claim over anyway), a
+-- bounded batch.
+DELETE FROM idempotency_keys
+WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE expires_at < :cutoff ORDER BY expires_at LIMIT :limit)
+  AND expires_at < :cutoff;
