@@ -57,3 +57,24 @@ def test_a_bad_value_names_its_field(fields: dict[str, object], field: str) -> N
     with pytest.raises(FieldError) as refused:
         RunOptions.parse(fields).schedule(NOW)
     assert refused.value.field == field
+
+
+def test_a_document_without_option_fields_takes_the_defaults_without_checking_each() -> None:
+    # the fast path (no option field at all) and the full parse (every field given as null) agree
+    nulls = dict.fromkeys(
+        (
+            "idempotency_key",
+            "idempotency_ttl_seconds",
+            "priority",
+            "tags",
+            "run_at",
+            "delay_seconds",
+            "expires_at",
+            "ttl_seconds",
+            "concurrency_key",
+        )
+    )
+    assert RunOptions.parse({"handler_name": "sample", "params": {}}) == RunOptions.parse(nulls)
+    # one field present takes the full parse, and its checks
+    with pytest.raises(FieldError, match="priority"):
+        RunOptions.parse({"handler_name": "sample", "priority": "urgent"})
