@@ -27,10 +27,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
-import aiosql
-from aiosql import query_loader
-
 from jobu.errors import ConnectionLostError, DatabaseAuthenticationError, TransactionConflictError
+from jobu.store.aiosql_package import aiosql, query_loader
 from jobu.store.tls import Connection, connection
 
 SQL_DIR = Path(__file__).with_name("sql")
