@@ -238,6 +238,44 @@ async def test_runs_are_filtered_by_tag(sqlite_url: str, start_runtime: StartRun
         browser.assert_no_console_errors()
 
 
+async def test_runs_are_filtered_by_params(sqlite_url: str, start_runtime: StartRuntime) -> None:
+    runtime = await start(start_runtime, sqlite_url)
+    made = [
+        await api(
+            runtime, "POST", "/api/runs", {"handler_name": "sample", "params": params, "delay_seconds": 3600}
+        )
+        for params in ({"customer": "acme", "order": 7}, {"customer": "globex", "order": 7})
+    ]
+    acme_run, globex_run = (answer["run"]["id"] for answer in made)
+
+    async with chromium() as browser:
+        page = browser.page
+        await page.goto(runtime.dashboard.url)  # type: ignore[union-attr]
+        await nav(page, "Runs").click()
+        await expect(run_row(page, globex_run)).to_be_visible()
+        await page.get_by_label("Params (key=value a line)").fill("customer=acme\norder=7")
+        await page.get_by_role("button", name="Apply").click()
+        await expect(page).to_have_url(re.compile(r"#/runs\?param\.customer=acme&param\.order=7$"))
+        await expect(run_row(page, acme_run)).to_be_visible()
+        await expect(run_row(page, globex_run)).to_have_count(0)
+        await expect(page.locator("#status-counts")).to_contain_text("All 1")
+        await expect(page.get_by_label("Params (key=value a line)")).to_have_value("customer=acme\norder=7")
+        await browser.screenshot("runs-by-params")
+        await browser.check_accessibility("runs filtered by params")
+
+        # bulk cancel of what the filters match, after a confirmation with the dry run's count
+        await page.get_by_role("button", name="Cancel unfinished runs matching these filters").click()
+        dialog = page.get_by_role("dialog", name="Cancel 1 run?")
+        await expect(dialog).to_contain_text("1 WAITING, PENDING or RUNNING run matches these filters")
+        await browser.screenshot("runs-bulk-cancel-confirmation")
+        await dialog.get_by_role("button", name="Cancel them").click()
+        await expect(page.locator("#notice")).to_contain_text("1 run cancelled, 0 running asked to stop")
+        await expect(run_row(page, acme_run).locator(".badge")).to_have_text("CANCELLED")
+        await nav(page, "Runs").click()  # the filters cleared: the other run was left alone
+        await expect(run_row(page, globex_run).locator(".badge")).to_have_text("PENDING")
+        browser.assert_no_console_errors()
+
+
 @pytest.mark.localstack
 async def test_the_dead_letter_queue_is_redriven(
     sqlite_url: str, localstack_endpoint: str, start_runtime: StartRuntime

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from jobu.handler_manifest import known_handler_names
 from jobu.models import Execution
-from tests.support.harness import Harness, work_message
+from tests.support.harness import Harness, kafka_record, msk_event, work_message
 
 TOPIC = "jobu-events"
 
@@ -71,5 +72,40 @@ def test_sample9_queries_the_databases_operators_named(
     assert sequential.result["elapsed_ms"] >= slowest
 
 
+def test_sleep_waits_its_seconds(harness: Harness) -> None:
+    slept = run_event(harness, "sleep", {"seconds": 0.2, "name": "nap"})
+    assert slept.status == "SUCCESS", slept.error_message
+    assert slept.result["data"]["seconds"] == 0.2
+    assert slept.result["data"]["name"] == "nap"
+    assert slept.result["data"]["slept"] >= 0.2
+    assert slept.started_at is not None
+    assert slept.finished_at is not None
+    assert (slept.finished_at - slept.started_at).total_seconds() >= 0.2
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        ({"seconds": 61}, "seconds"),
+        ({"seconds": -1}, "seconds"),
+        ({"seconds": "soon"}, "seconds"),
+        ({"seconds": 1, "minutes": 2}, "minutes"),
+    ],
+)
+def test_sleep_refuses_params_outside_its_schema(
+    harness: Harness, params: dict[str, Any], reason: str
+) -> None:
+    """The schema is checked where a request comes in (a Kafka record is rejected) and by the worker;
+    each names the field at fault."""
+    record = json.dumps({"handler_name": "sleep", "params": params})
+    report = harness.invoke_queue(msk_event(kafka_record(1, record)))
+    assert report["dispatched"] == []
+    assert len(report["rejected"]) == 1
+    assert reason in report["rejected"][0]
+    failed = run_event(harness, "sleep", params)  # stored anyway (an old run): the worker refuses it
+    assert failed.status == "FAILED"
+    assert reason in (failed.error_message or "")
+
+
 def test_manifest_names_every_sample() -> None:
-    assert {"sample", "sample1", "sample2", "sample3", "sample4", "sample9"} <= known_handler_names()
+    assert {"sample", "sample1", "sample2", "sample3", "sample4", "sample9", "sleep"} <= known_handler_names()

@@ -257,6 +257,7 @@ EXAMPLES = {
     "sample3": Example({"id": 1, "value": "red"}, prepare_items),
     "sample4": Example({"id": 1}, prepare_items),
     "sample9": Example({"databases": ["jobstore"], "series_rows": 10}),
+    "sleep": Example({"seconds": 0}),
     "pandas_preprocess": Example(
         {"input_path": "raw/sales.csv", "output_path": "clean/sales.parquet"}, prepare_files
     ),

@@ -57,7 +57,7 @@ def test_the_requests_match_the_openapi_document(function: Any) -> None:
     documented = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
     assert documented == {("path", p) for p in route.path_params} | {
         ("query", wire) for wire in route.query_params.values()
-    }
+    } | {("query", f"{prefix}{{key}}") for prefix in route.prefixed_query.values()}
     assert ("requestBody" in operation) == (route.body_param is not None)
     schema = _success_schema(operation)
     if route.answer is None:
@@ -83,11 +83,13 @@ def test_a_request_carries_path_query_wire_names_and_body() -> None:
             "status": ExecutionStatus.FAILED,
             "handler_name": "a b&c",
             "from_date": datetime(2026, 11, 1, 12, 0, tzinfo=timezone(timedelta(hours=1))),
+            "params": {"customer": "a&b", "order": "7"},
         }
     )
     assert (listing.method, listing.target, listing.body) == (
         "GET",
-        "/api/jobs?page=2&size=5&status=FAILED&handler_name=a+b%26c&from_date=2026-11-01T12%3A00%3A00%2B01%3A00",
+        "/api/jobs?page=2&size=5&status=FAILED&handler_name=a+b%26c&from_date=2026-11-01T12%3A00%3A00%2B01%3A00"
+        "&param.customer=a%26b&param.order=7",
         None,
     )
     assert api_routes()[dead_letters.peek_dead_letters].request({"max_messages": 3}).target == (

@@ -34,6 +34,7 @@ PARITY = {
 BEYOND = {
     ("post", "/api/crons/{job_id}/run"),
     ("post", "/api/jobs/bulk-retry"),
+    ("post", "/api/jobs/bulk-cancel"),
     ("get", "/api/rejected"),
     ("get", "/api/rejected/{record_id}"),
     ("post", "/api/rejected/{record_id}/replay"),
@@ -87,7 +88,7 @@ def test_the_original_query_parameters_are_kept() -> None:
         return {p["name"] for p in SPEC["paths"][path]["get"]["parameters"]}
 
     assert names("/api/crons") == {"page", "size", "is_enabled"}
-    # the originals, and the tag filter added with the flow control fields
+    # the originals, the tag filter added with the flow control fields, and the params filter
     assert names("/api/jobs") == {
         "page",
         "size",
@@ -97,6 +98,7 @@ def test_the_original_query_parameters_are_kept() -> None:
         "from_date",
         "to_date",
         "tag",
+        "param.{key}",
     }
     status = next(p for p in SPEC["paths"]["/api/jobs"]["get"]["parameters"] if p["name"] == "status")
     assert "EXPIRED" in json.dumps(status["schema"]) or "EXPIRED" in json.dumps(SPEC["components"])

@@ -1,5 +1,6 @@
 """Sample handlers, as the seed shipped them: an echo, CRUD on the sample_items table, and
-sample9, which queries several databases at once.
+sample9, which queries several databases at once; and sleep, which only waits (to see limits,
+debounce and the worker's concurrency at work).
 
 Params follow HandlerParams: action, id, name, value. sample9 reaches only databases operators
 named (JOBU_LOAD_DATABASES, and "jobstore"), by name: never a URL or path from params.
@@ -31,6 +32,44 @@ class Sample(BaseHandler):
 
     async def execute(self, params: HandlerParams) -> HandlerResult:
         return HandlerResult(action=params.action, id=params.id, data=params.model_dump(mode="json"))
+
+
+SLEEP_PARAMS = strict_schema(
+    "SleepParams",
+    "sleep: waits `seconds` (0-60) and succeeds.",
+    seconds={
+        "default": 1.0,
+        "description": "how long the run waits, 0-60 s",
+        "maximum": 60,
+        "minimum": 0,
+        "title": "Seconds",
+        "type": "number",
+    },
+)
+
+
+class SleepParams(HandlerParams):
+    """What sleep reads (SLEEP_PARAMS checks it, and fills the default)."""
+
+    seconds: float
+
+
+@handler("sleep")
+class Sleep(BaseHandler):
+    """Waits `seconds` (0-60) and succeeds: a run that holds a slot for a known time, for seeing
+    concurrency and rate limits, debounce and the worker's concurrency. It holds no connection
+    while it waits, and an operator's cancel stops it (the worker cancels the task)."""
+
+    params_schema = SLEEP_PARAMS
+    params_model = SleepParams
+
+    async def execute(self, params: SleepParams) -> HandlerResult:
+        started = time.perf_counter()
+        await asyncio.sleep(params.seconds)
+        slept = round(time.perf_counter() - started, 3)
+        return HandlerResult(
+            action="sleep", data={"seconds": params.seconds, "name": params.name, "slept": slept}
+        )
 
 
 SAMPLE_ITEM_PARAMS = strict_schema(

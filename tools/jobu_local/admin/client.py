@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol, get_args, get_origin, get_type_hints, overload
@@ -68,9 +68,16 @@ class ApiRoute:
     query_params: dict[str, str]  # argument name -> the query parameter's name
     body_param: str | None
     answer: Any  # the type the answer is parsed into; None for an empty answer (204)
+    # argument name -> the prefix of the query parameters its {key: value} becomes (param.<key>)
+    prefixed_query: dict[str, str] = field(default_factory=dict)
 
     def request(self, arguments: dict[str, Any]) -> ApiRequest:
-        known = {*self.path_params, *self.query_params, *([self.body_param] if self.body_param else [])}
+        known = {
+            *self.path_params,
+            *self.query_params,
+            *self.prefixed_query,
+            *([self.body_param] if self.body_param else []),
+        }
         if unknown := sorted(set(arguments) - known):
             raise TypeError(f"{self.name} takes {sorted(known)}, not {unknown}")
         if missing := [name for name in self.path_params if arguments.get(name) is None]:
@@ -81,6 +88,9 @@ class ApiRoute:
             for name, wire in self.query_params.items()
             if arguments.get(name) is not None
         }
+        for name, prefix in self.prefixed_query.items():
+            given = arguments.get(name) or {}
+            query |= {f"{prefix}{key}": _query_text(value) for key, value in given.items()}
         # a list is a repeated parameter (?tag=a&tag=b)
         return ApiRequest(self.method, path, urlencode(query, doseq=True), self._body(arguments))
 
@@ -122,6 +132,7 @@ def api_routes() -> dict[Callable[..., Any], ApiRoute]:
     """The admin API's routes by route function, read from the resolver the function serves."""
     from aws_lambda_powertools.event_handler import Response
 
+    from jobu.api.parameters import PREFIXED_QUERIES
     from jobu.api.resolver import create_resolver
 
     resolver: Any = create_resolver()
@@ -143,6 +154,11 @@ def api_routes() -> dict[Callable[..., Any], ApiRoute]:
             query_params={param.name: param.alias for param in dependant.query_params},
             body_param=body[0] if body else None,
             answer=answer,
+            prefixed_query={
+                d.param_name: PREFIXED_QUERIES[d.depends.dependency]
+                for d in dependant.dependencies
+                if d.depends.dependency in PREFIXED_QUERIES
+            },
         )
     return routes
 

@@ -137,6 +137,29 @@ def print_answer[T](
     return run_admin(args, act, migrate=migrate)
 
 
+def print_deleted(
+    args: argparse.Namespace,
+    route: Callable[..., Awaitable[object]],
+    noun: str,
+    *,
+    verb: str = "deleted",
+    **arguments: Any,
+) -> int:
+    """Call the delete `route` with `arguments` (its one id among them) on the target, then say so:
+    `{"deleted": noun, "id": ...}` with --json, else `<verb> <noun in words> <id>`."""
+    from jobu_local.commands.table import to_json
+
+    (item_id,) = arguments.values()
+
+    async def act(client: AdminClient) -> int:
+        await client.call(route, **arguments)
+        words = noun.replace("_", " ")
+        print(to_json({"deleted": noun, "id": item_id}) if args.json else f"{verb} {words} {item_id}")
+        return 0
+
+    return run_admin(args, act)
+
+
 def run_admin(args: argparse.Namespace, action: Action, *, migrate: bool = False) -> int:
     """Run `action` on the target the options name (an AdminError reaches `jobu`'s main)."""
 

@@ -5,7 +5,8 @@ jobu local up [FUNCTION ...]      run the template's functions (all, or the ones
 jobu tick                         invoke the scheduled function now (a running `local up`)
 jobu produce --handler sample --params '{"name": "x"}'
 jobu logs worker --execution-id 42 --since 10m
-jobu runs [--status FAILED --from 1d] | runs show 42 | runs retry 42 | runs bulk-retry --status FAILED
+jobu runs [--status FAILED --from 1d --param customer=acme] | runs show 42 | runs retry 42
+jobu runs bulk-retry --status FAILED | runs bulk-cancel --param customer=acme [--dry-run]
 jobu runs rejected [show|replay|discard ID]
 jobu cron list | show | add | update | enable | disable | toggle | run | delete
 jobu notifications [add | show | update | delete | test]   who is told of failed or missed runs

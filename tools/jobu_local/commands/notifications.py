@@ -8,9 +8,9 @@ import argparse
 import os
 from typing import TYPE_CHECKING, Any
 
-from jobu_local.commands.admin_target import add_target, inherit, print_answer, run_admin
+from jobu_local.commands.admin_target import add_target, inherit, print_answer, print_deleted, run_admin
 from jobu_local.commands.cron import model
-from jobu_local.commands.table import render, to_json
+from jobu_local.commands.table import render
 from jobu_local.commands.views import dump, fields
 
 if TYPE_CHECKING:
@@ -131,13 +131,7 @@ def cmd_update(args: argparse.Namespace) -> int:
 def cmd_delete(args: argparse.Namespace) -> int:
     from jobu.api.routes.notification_rules import delete_rule
 
-    async def act(client: AdminClient) -> int:
-        await client.call(delete_rule, rule_id=args.id)
-        text = f"deleted notification rule {args.id}"
-        print(to_json({"deleted": "notification_rule", "id": args.id}) if args.json else text)
-        return 0
-
-    return run_admin(args, act)
+    return print_deleted(args, delete_rule, "notification_rule", rule_id=args.id)
 
 
 def cmd_test(args: argparse.Namespace) -> int:

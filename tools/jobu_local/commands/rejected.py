@@ -12,9 +12,9 @@ from jobu_local.commands.admin_target import (
     listing_commands,
     paging_flags,
     print_answer,
+    print_deleted,
     run_admin,
 )
-from jobu_local.commands.table import to_json
 from jobu_local.commands.views import dump, listing, rejected_detail, rejected_table, runs_table
 
 if TYPE_CHECKING:
@@ -53,13 +53,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_discard(args: argparse.Namespace) -> int:
     from jobu.api.routes.rejected_records import discard_rejected
 
-    async def act(client: AdminClient) -> int:
-        await client.call(discard_rejected, record_id=args.id)
-        text = f"discarded rejected record {args.id}"
-        print(to_json({"deleted": "rejected_record", "id": args.id}) if args.json else text)
-        return 0
-
-    return run_admin(args, act)
+    return print_deleted(args, discard_rejected, "rejected_record", verb="discarded", record_id=args.id)
 
 
 def _list_flags(parser: argparse.ArgumentParser) -> None:

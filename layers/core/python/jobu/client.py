@@ -6,12 +6,19 @@ to sign each request with SigV4 for the HTTP API's IAM authorization.
     run = client.enqueue("send_invoice", {"order": 7}, idempotency_key="order-7")
     done = client.wait(run["id"], timeout=300)
 
+AsyncJobuClient has the same calls for asyncio code (a handler, an async service):
+
+    client = AsyncJobuClient("https://abc123.execute-api.eu-west-1.amazonaws.com/")
+    run = await client.enqueue("send_invoice", {"order": 7}, delay_seconds=600)
+    done = await client.wait(run["id"], timeout=900)
+
 Answers are the API's JSON as dicts (docs/admin-api.md); a refusal raises JobuApiError with the
 API's error code, detail and field.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import urllib.error
@@ -104,6 +111,50 @@ class JobuClient:
                 return json.loads(response.read())
         except urllib.error.HTTPError as error:
             raise _refusal(error.code, error.read()) from None
+
+
+class AsyncJobuClient:
+    """JobuClient for asyncio code, with the same arguments and answers. Each request runs on a
+    thread (asyncio.to_thread: the standard library's HTTP client blocks), so the event loop serves
+    other tasks meanwhile and requests may be awaited together (asyncio.gather); `wait` sleeps with
+    asyncio.sleep between its reads, never blocking the loop."""
+
+    def __init__(
+        self, api_url: str, *, region: str | None = None, sign: bool = True, timeout: float = 30.0
+    ) -> None:
+        self.client = JobuClient(api_url, region=region, sign=sign, timeout=timeout)
+
+    async def enqueue(
+        self, handler_name: str, params: Mapping[str, Any] | None = None, **options: Any
+    ) -> dict[str, Any]:
+        """JobuClient.enqueue: a run of `handler_name` (POST /api/runs)."""
+        return await asyncio.to_thread(self.client.enqueue, handler_name, params, **options)
+
+    async def enqueue_batch(self, requests: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """JobuClient.enqueue_batch: up to 500 requests, one result per request, in order."""
+        return await asyncio.to_thread(self.client.enqueue_batch, requests)
+
+    async def get_run(self, run_id: int) -> dict[str, Any]:
+        return await asyncio.to_thread(self.client.get_run, run_id)
+
+    # JobuClient.wait's arguments, so code moves between the two as it is
+    async def wait(
+        self,
+        run_id: int,
+        *,
+        timeout: float = 900.0,  # noqa: ASYNC109
+        poll_seconds: float = 2.0,
+    ) -> dict[str, Any]:
+        """The run once it has ended; TimeoutError if it has not after `timeout` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            run = await self.get_run(run_id)
+            if run["status"] in FINAL_STATUSES:
+                return run
+            if loop.time() >= deadline:
+                raise TimeoutError(f"run {run_id} is still {run['status']} after {timeout:g}s")
+            await asyncio.sleep(min(poll_seconds, max(deadline - loop.time(), 0.0)))
 
 
 def _refusal(status: int, content: bytes) -> JobuApiError:

@@ -67,6 +67,9 @@ SWEEP_RESERVE_SECONDS = 25.0
 LOCK_WAIT_SECONDS = 5
 RETENTION_BATCH = 1000
 RETENTION_BATCHES_PER_TICK = 5
+# a debounced Kafka record is known as taken for this long: past Kafka's default retention (7 days)
+# the broker can no longer redeliver it; a window untouched that long has started long ago
+DEBOUNCE_RETENTION = timedelta(days=8)
 
 
 @dataclass
@@ -81,6 +84,8 @@ class TickReport:
     more_due: bool = False
     deleted_runs: int = 0
     deleted_audit_rows: int = 0
+    deleted_idempotency_keys: int = 0
+    deleted_debounce_rows: int = 0
     failed: list[str] = field(default_factory=list)  # the tick's parts that raised (logged, counted)
 
     def as_json(self) -> dict[str, Any]:
@@ -210,6 +215,20 @@ async def _apply_audit_retention(
     report.deleted_audit_rows += await _prune(store.audit.prune, cutoff=now - retention, time_left=time_left)
 
 
+async def _apply_key_retention(
+    store: JobStore, report: TickReport, *, now: datetime, time_left: Callable[[], float]
+) -> None:
+    """Idempotency claims that have expired (a new request would take them over anyway), and
+    debounce windows and requests no request touched in DEBOUNCE_RETENTION: whatever the runs'
+    retention, these rows have their own lifetimes."""
+    report.deleted_idempotency_keys += await _prune(
+        store.runs.prune_idempotency_keys, cutoff=now, time_left=time_left
+    )
+    report.deleted_debounce_rows += await _prune(
+        store.debounce.prune, cutoff=now - DEBOUNCE_RETENTION, time_left=time_left
+    )
+
+
 async def _prune(
     prune: Callable[..., Awaitable[int]], *, cutoff: datetime, time_left: Callable[[], float]
 ) -> int:
@@ -266,6 +285,8 @@ async def run_tick(
     if retention is not None:
         retaining = _apply_retention(store, report, retention=retention, now=now, time_left=time_left)
         await isolated("retention", retaining, report.failed)
+    keys = _apply_key_retention(store, report, now=now, time_left=time_left)
+    await isolated("key retention", keys, report.failed)
     if audit_retention is not None:  # the audit trail, on its own (longer) retention
         pruning = _apply_audit_retention(
             store, report, retention=audit_retention, now=now, time_left=time_left

@@ -5,6 +5,9 @@ Every record ends as exactly one of:
   concurrent SendMessageBatch calls (with its delay, when it has run_at / delay_seconds; beyond
   SQS's 15 minutes it is left unsent and the sweeper sends it when due);
 - a duplicate of the run that holds its idempotency key (logged, counted in RunsDeduplicated);
+- with `debounce`, a request of its key's window: it joins the run that still waits (its params
+  replace the run's, its start moves) or opens a window with a new run, left unsent until its
+  start (jobu.store.debounce; the sweeper sends it);
 - a rejected_events row holding its raw value (text where that is faithful, else base64, and
   says which) and the reason, logged at ERROR and counted in EventsRejected.
 
@@ -78,6 +81,8 @@ class EventBatchReport:
     dispatched: list[int] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     unsent: list[int] = field(default_factory=list)
+    # debounced records: record key -> the run of its window (joined or new; sent when it starts)
+    debounced: dict[str, int | None] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -248,6 +253,34 @@ def _refused(accepted: Accepted, error: Exception) -> Rejected:
     return Rejected.of(accepted.record, f"the job store refused the run: {type(error).__name__}: {error}")
 
 
+async def _debounce(
+    store: JobStore, runs: list[tuple[Accepted, NewExecution]], *, now: datetime
+) -> tuple[dict[str, int | None], list[Rejected]]:
+    """Each debounced record in its own transaction, in the batch's order (the last one's params
+    win); a request the database refuses is rejected on its own."""
+    debounced: dict[str, int | None] = {}
+    refused: list[Rejected] = []
+    for accepted, run in runs:
+        try:
+            done = await store.debounce.request(run, request_key=accepted.record.key, now=now)
+        except StoreUnavailableError:
+            raise
+        except Exception as error:
+            refused.append(_refused(accepted, error))
+            continue
+        debounced[accepted.record.key] = None if done.run is None else done.run.id
+        logger.info(
+            "Kafka record debounced",
+            extra={
+                "record_key": accepted.record.key,
+                "execution_id": debounced[accepted.record.key],
+                "joined": done.joined,
+                "redelivered": done.redelivered,
+            },
+        )
+    return debounced, refused
+
+
 async def _keep_rejected(store: JobStore, rejected: list[Rejected], *, now: datetime) -> None:
     for item in rejected:
         where = item.coordinates
@@ -277,8 +310,10 @@ async def dispatch_event(
     """`keep_rejected` False: the records refused are reported, not stored (a replay's record is
     stored already, or was discarded, and must stay so)."""
     plan = await plan_batch(store, event, known_handlers, now=now)
-    inserted = await _insert_runs(store, plan.runs, now=now) if plan.runs else Inserted()
-    rejected = plan.rejected + inserted.refused
+    plain = [item for item in plan.runs if item[1].debounce is None]
+    inserted = await _insert_runs(store, plain, now=now) if plain else Inserted()
+    debounced, refused = await _debounce(store, [item for item in plan.runs if item[1].debounce], now=now)
+    rejected = plan.rejected + inserted.refused + refused
     if keep_rejected:
         await _keep_rejected(store, rejected, now=now)
     _log_duplicates(inserted.duplicates)
@@ -290,4 +325,5 @@ async def dispatch_event(
         dispatched=sent.sent,
         rejected=[f"{item.key}: {item.reason}" for item in rejected],
         unsent=sorted(sent.failed),
+        debounced=debounced,
     )

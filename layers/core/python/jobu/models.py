@@ -25,7 +25,7 @@ from typing import Any, Literal, Self
 
 from jobu.documents import FieldError, strict_dict, strict_int, strict_str
 from jobu.provenance import ParamOrigin
-from jobu.run_options import Priority, RunOptions
+from jobu.run_options import Debounce, Priority, RunOptions
 
 # What a field is, for from_row (its annotation names one of these) and for pydantic (the type).
 UtcDatetime = datetime  # an aware UTC datetime, whatever the driver handed back
@@ -234,6 +234,8 @@ class Execution(Row):
     tags: JsonValue | None = None
     concurrency_key: str | None = None
     expires_at: UtcDatetime | None = None
+    # the debounce key whose window this run is (jobu.store.debounce): left unsent until it may start
+    debounce_key: str | None = None
 
 
 @dataclass
@@ -275,6 +277,7 @@ class NewExecution:
     priority: Priority = "normal"
     tags: list[str] | None = None
     concurrency_key: str | None = None
+    debounce: Debounce | None = None  # the run request's debounce (jobu.store.debounce)
 
 
 @dataclass

@@ -7,7 +7,11 @@ once here for every way in (a Kafka record today; the enqueue API and cron jobs 
 - tags: up to 10 strings of 1-64 characters (no commas); runs can be listed by tag;
 - run_at (an ISO 8601 time with its offset) or delay_seconds (0 s to a year): not runnable before then;
 - expires_at (an ISO 8601 time) or ttl_seconds (1 s to a year): a run not started by then ends EXPIRED;
-- concurrency_key, 1-200 characters: the key the handler's per-key limits apply to.
+- concurrency_key, 1-200 characters: the key the handler's per-key limits apply to;
+- debounce, {"key": 1-200 characters, "seconds": 1 s to a day, "max_wait_seconds": seconds to a
+  year, optional}: a request with the same handler and key while its run still waits replaces that
+  run's params and moves its start to `seconds` later, never past `max_wait_seconds` after the
+  window's first request (jobu.store.debounce).
 
 Every check raises FieldError naming the field, so a bad value is a rejected record that says which.
 """
@@ -66,7 +70,7 @@ def _tags(document: Mapping[str, Any]) -> tuple[str, ...]:
             {f"tags[{index}]": tag}, f"tags[{index}]", min_length=1, max_length=MAX_TAG_LENGTH
         )
         assert checked is not None
-        if not re.search(TAG_PATTERN, checked):
+        if not re.fullmatch(TAG_PATTERN, checked):
             raise FieldError(f"tags[{index}]", "String should hold no commas or control characters")
         if checked not in tags:
             tags.append(checked)
@@ -89,6 +93,38 @@ def _priority(document: Mapping[str, Any]) -> Priority:
     raise FieldError("priority", "Input should be 'high', 'normal' or 'low'")
 
 
+MAX_DEBOUNCE_SECONDS = 24 * 3600
+DEBOUNCE_FIELDS = frozenset({"key", "seconds", "max_wait_seconds"})
+
+
+@dataclass(frozen=True)
+class Debounce:
+    key: str
+    seconds: int
+    max_wait_seconds: int | None = None
+
+
+def _debounce(document: Mapping[str, Any]) -> Debounce | None:
+    value = document.get("debounce")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise FieldError("debounce", 'Input should be an object {"key", "seconds", "max_wait_seconds"}')
+    unknown = sorted(str(name) for name in value if name not in DEBOUNCE_FIELDS)
+    if unknown:
+        raise FieldError(f"debounce.{unknown[0]}", "Extra inputs are not permitted")
+    # named as the request names them, so the error says which
+    fields = {f"debounce.{name}": item for name, item in value.items()}
+    key = strict_str(fields, "debounce.key", min_length=1, max_length=MAX_KEY_LENGTH, pattern=PRINTABLE)
+    seconds = strict_int(fields, "debounce.seconds", ge=1, le=MAX_DEBOUNCE_SECONDS)
+    assert key is not None
+    assert seconds is not None
+    max_wait = strict_int(fields, "debounce.max_wait_seconds", ge=1, le=MAX_HORIZON_SECONDS, default=None)
+    if max_wait is not None and max_wait < seconds:
+        raise FieldError("debounce.max_wait_seconds", "should be at least debounce.seconds")
+    return Debounce(key=key, seconds=seconds, max_wait_seconds=max_wait)
+
+
 def _one_of(document: Mapping[str, Any], first: str, second: str) -> None:
     if document.get(first) is not None and document.get(second) is not None:
         raise FieldError(second, f"give {first} or {second}, not both")
@@ -107,6 +143,7 @@ class RunOptions:
     expires_at: datetime | None = None
     ttl_seconds: int | None = None
     concurrency_key: str | None = None
+    debounce: Debounce | None = None
 
     @classmethod
     def parse(cls, document: Mapping[str, Any]) -> RunOptions:
@@ -121,6 +158,12 @@ class RunOptions:
         priority = _priority(document)
         _one_of(document, "run_at", "delay_seconds")
         _one_of(document, "expires_at", "ttl_seconds")
+        debounce = _debounce(document)
+        if debounce is not None:
+            # the debounce decides the start, and a request that replaces another is not a duplicate
+            for other in ("run_at", "delay_seconds", "idempotency_key"):
+                if document.get(other) is not None:
+                    raise FieldError("debounce", f"give debounce or {other}, not both")
         return cls(
             idempotency_key=key,
             idempotency_ttl_seconds=DEFAULT_IDEMPOTENCY_TTL_SECONDS if key_ttl is None else key_ttl,
@@ -131,13 +174,16 @@ class RunOptions:
             expires_at=_time(document, "expires_at"),
             ttl_seconds=strict_int(document, "ttl_seconds", ge=1, le=MAX_HORIZON_SECONDS, default=None),
             concurrency_key=_key(document, "concurrency_key"),
+            debounce=debounce,
         )
 
     def schedule(self, now: datetime) -> Schedule:
         """When the run may start and when it expires, from `now`; FieldError for a time out of bounds."""
         horizon = now + timedelta(seconds=MAX_HORIZON_SECONDS)
         available_at = now
-        if self.delay_seconds is not None:
+        if self.debounce is not None:  # a window's first request; a later one moves it (jobu.store.debounce)
+            available_at = now + timedelta(seconds=self.debounce.seconds)
+        elif self.delay_seconds is not None:
             available_at = now + timedelta(seconds=self.delay_seconds)
         elif self.run_at is not None:
             if self.run_at > horizon:
@@ -151,7 +197,9 @@ class RunOptions:
                 raise FieldError("expires_at", "should be at most two years from now")
             if available_at > now and expires_at <= available_at:
                 field = "ttl_seconds" if self.ttl_seconds is not None else "expires_at"
-                raise FieldError(field, "the run would expire before it may start (run_at / delay_seconds)")
+                raise FieldError(
+                    field, "the run would expire before it may start (run_at / delay_seconds / debounce)"
+                )
         key_expires_at = None
         if self.idempotency_key is not None:
             key_expires_at = now + timedelta(seconds=self.idempotency_ttl_seconds)
@@ -171,6 +219,7 @@ class RunOptions:
             "priority": self.priority,
             "tags": list(self.tags) or None,
             "concurrency_key": self.concurrency_key,
+            "debounce": self.debounce,
         }
 
 

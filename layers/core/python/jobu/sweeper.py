@@ -8,7 +8,9 @@
   run whose job is gone (deleted) is CANCELLED: nothing would ever start it.
 - A WAITING or PENDING run never started by its expires_at ends EXPIRED.
 - A PENDING run whose message was never sent (the sender died, or SQS refused) is sent again;
-  so is a run delayed (run_at / delay_seconds) past SQS's 15 minutes, once its time is that near.
+  so is a run delayed (run_at / delay_seconds) past SQS's 15 minutes, once its time is that near,
+  and a debounced run once its start has come (it is never sent before: a later request of its
+  window may still move it).
   Rows younger than the policy's grace are left alone: their sender may still be at work.
 - Cron slots whose run has not started, or finished, in the time its job allows get their MISSED or
   LATE notifications (jobu.cron_alerts), once per slot.
@@ -174,6 +176,8 @@ async def _resend(
             await store.runs.unqueued(cutoff=now - policy.grace, limit=SWEEP_LIMIT),
             await store.runs.stuck(cutoff=now - policy.stuck_after, limit=SWEEP_LIMIT),
             await store.runs.delayed_due(cutoff=now - policy.grace, horizon=horizon, limit=SWEEP_LIMIT),
+            # debounced runs, unsent until their start (a later request could still move it)
+            await store.debounce.due(now=now, limit=SWEEP_LIMIT),
         ]
         unsent = [execution for page in pages for execution in page]
         runs = [QueuedRun.for_execution(e, math.ceil((e.available_at - now).total_seconds())) for e in unsent]

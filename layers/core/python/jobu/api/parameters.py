@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -12,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.request import Request
 from pydantic import ValidationError
 
+from jobu import param_match
 from jobu.api.services import Services, services
 from jobu.operations.audit import Actor
 from jobu.operations.paging import MAX_PAGE_SIZE
@@ -61,6 +63,26 @@ def trace_header(request: Request) -> str | None:
     return None
 
 
+def param_filter(request: Request) -> dict[str, str] | None:
+    """The Depends() provider of the routes that list or count runs: the `param.<key>=<value>` query
+    parameters, as {key: value} (checked by RunFilter, whose errors name `param.<key>`). Read from the
+    raw query string: API Gateway joins a repeated parameter's values with commas in
+    queryStringParameters, and a value may hold commas. A key given twice is refused (one value each)."""
+    raw = request.resolved_event.raw_event.get("rawQueryString")
+    found: dict[str, list[str]] = {}
+    for name, value in parse_qsl(raw if isinstance(raw, str) else "", keep_blank_values=True):
+        if name.startswith(param_match.QUERY_PREFIX):
+            found.setdefault(name, []).append(value)
+    if twice := sorted(name for name, values in found.items() if len(values) > 1):
+        raise RequestValidationError(
+            [
+                {"loc": ("query", name), "msg": "give each param.<key> once", "type": "duplicate"}
+                for name in twice
+            ]
+        )
+    return param_match.from_query(found) or None
+
+
 Admin = Annotated[Services, Depends(services)]
 Caller = Annotated[Actor, Depends(caller)]
 TraceHeader = Annotated[str | None, Depends(trace_header)]
@@ -76,6 +98,20 @@ ToDate = Annotated[datetime | None, Query(description="created at or before; UTC
 TagFilter = Annotated[
     list[str] | None, Query(description="runs carrying every given tag: ?tag=a&tag=b (at most 10)")
 ]
+ParamFilter = Annotated[dict[str, str] | None, Depends(param_filter)]
+# Depends() providers that read a family of query parameters by prefix, which Powertools neither
+# validates nor documents: the OpenAPI document (resolver.openapi) and the CLI's client name them so.
+PREFIXED_QUERIES = {param_filter: param_match.QUERY_PREFIX}
+PARAM_QUERY_DOCUMENT = {
+    "name": f"{param_match.QUERY_PREFIX}{{key}}",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "maxLength": param_match.MAX_PARAM_VALUE_LENGTH},
+    "description": "runs whose params have this top-level value, e.g. ?param.customer=acme&param.order=7 "
+    f"(at most {param_match.MAX_PARAM_MATCHES}, ANDed; key a plain identifier of at most "
+    f"{param_match.MAX_PARAM_KEY_LENGTH} characters): a string equal to the value, or, for a value that "
+    "reads as a JSON number, true, false or null, that number (numerically), boolean or null too",
+}
 PoolName = Annotated[
     str, Query(pattern=f"^{POOL_NAME.pattern}$", description="the worker pool (GET /api/pools)")
 ]
@@ -99,6 +135,7 @@ def history_filter(  # noqa: PLR0917  (the routes' six query parameters, in thei
     from_date: datetime | None,
     to_date: datetime | None,
     tag: list[str] | None,
+    params: dict[str, str] | None = None,
 ) -> RunFilter:
     """The run history's filter as the runs list and the statistics take it from their query."""
     return run_filter(
@@ -108,15 +145,22 @@ def history_filter(  # noqa: PLR0917  (the routes' six query parameters, in thei
         from_date=from_date,
         to_date=to_date,
         tags=tag or None,
+        params=params,
     )
 
 
 def _query_name(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
-    """The filter's `tags` is the query's repeated `tag`."""
-    return ("tag", *loc[1:]) if loc[:1] == ("tags",) else loc
+    """The filter's `tags` is the query's repeated `tag`; its `params` the query's `param.<key>`."""
+    if loc[:1] == ("tags",):
+        return ("tag", *loc[1:])
+    if loc[:1] == ("params",):
+        return (f"{param_match.QUERY_PREFIX}{loc[1]}",) if len(loc) > 1 else ("param",)
+    return loc
 
 
 __all__ = [
+    "PARAM_QUERY_DOCUMENT",
+    "PREFIXED_QUERIES",
     "Admin",
     "Caller",
     "CronIdFilter",
@@ -125,6 +169,7 @@ __all__ = [
     "JobId",
     "PageNumber",
     "PageSize",
+    "ParamFilter",
     "PoolName",
     "RecordId",
     "RunId",

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobu.api import errors
-from jobu.api.parameters import principal_of
+from jobu.api.parameters import PARAM_QUERY_DOCUMENT, PREFIXED_QUERIES, principal_of
 from jobu.api.routes import (
     access,
     audit,
@@ -98,6 +98,10 @@ def openapi(app: APIGatewayHttpResolver) -> dict[str, Any]:
             security=[{"sigv4": []}],
         )
     )
+    for route in [*app._static_routes, *app._dynamic_routes]:  # Powertools' route table
+        if any(d.depends.dependency in PREFIXED_QUERIES for d in route.dependant.dependencies):
+            documented = spec["paths"][route.path.replace("<", "{").replace(">", "}")][route.method.lower()]
+            documented.setdefault("parameters", []).append(PARAM_QUERY_DOCUMENT)
     for path in spec["paths"].values():
         for operation in path.values():
             answers = operation["responses"]

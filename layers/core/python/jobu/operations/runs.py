@@ -1,5 +1,5 @@
 """Runs (job_executions): the history with filters, one run's detail, retry, bulk retry, cancel,
-delete.
+bulk cancel, delete.
 
 Retry gives a FAILED or TIMEOUT run a new attempt of the same run: the row goes back to PENDING with
 retry_count + 1 (the attempt its message carries), keeps its last error until the attempt ends, and
@@ -19,6 +19,12 @@ from jobu.errors import InvalidStateError, NotFoundError
 from jobu.models import Execution, ExecutionStatus, ExecutionSummary
 from jobu.operations.audit import Actor, Change, audited, differences, fields_of
 from jobu.operations.paging import Page, PageRequest, as_utc, bounded
+from jobu.param_match import (
+    MAX_PARAM_KEY_LENGTH,
+    MAX_PARAM_MATCHES,
+    MAX_PARAM_VALUE_LENGTH,
+    PARAM_KEY_PATTERN,
+)
 from jobu.provenance import ParamOrigin, origins
 from jobu.retries import CANCELLED_REASON
 from jobu.run_options import MAX_TAG_LENGTH, MAX_TAGS, TAG_PATTERN
@@ -34,6 +40,7 @@ RUN_STATE = ("status", "retry_count", "finished_at", "cancel_requested_at")
 DELETED_FIELDS = ("job_id", "handler_name", "status", "param_source", "created_at")
 MAX_CHILDREN = 100
 MAX_BULK_RETRY = 1000
+MAX_BULK_CANCEL = 1000
 
 
 class RunFilter(BaseModel):
@@ -48,6 +55,19 @@ class RunFilter(BaseModel):
     to_date: datetime | None = Field(default=None, description="created at or before (UTC when no offset)")
     tags: list[Annotated[str, Field(min_length=1, max_length=MAX_TAG_LENGTH, pattern=TAG_PATTERN)]] | None = (
         Field(default=None, max_length=MAX_TAGS, description="runs carrying every one of these tags")
+    )
+    params: (
+        dict[
+            Annotated[str, Field(max_length=MAX_PARAM_KEY_LENGTH, pattern=PARAM_KEY_PATTERN)],
+            Annotated[StorableText, Field(max_length=MAX_PARAM_VALUE_LENGTH)],
+        ]
+        | None
+    ) = Field(
+        default=None,
+        max_length=MAX_PARAM_MATCHES,
+        description="runs whose params have every one of these top-level values: a string equal to the "
+        "value, or, for a value that reads as a JSON number, true, false or null, that number (compared "
+        "numerically), boolean or null too (docs/admin-api.md, Finding runs)",
     )
 
     @field_validator("from_date", "to_date")
@@ -66,6 +86,7 @@ class RunFilter(BaseModel):
             statuses = tuple(s for s in statuses or (self.status,) if s is self.status)
         return {
             "tags": self.tags or None,
+            "params": self.params or None,
             "job_id": self.cron_id,
             "statuses": statuses,
             "handler_name": self.handler_name,
@@ -191,6 +212,77 @@ async def bulk_retry(
     retried = await audited(store, actor, "run.bulk_retry", "runs", now=now, change=again)
     queued = await _queue(store, queue, retried, now=now)
     return BulkRetryResult(dry_run=False, matched=matched, ids=sorted(r.id for r in retried), queued=queued)
+
+
+class BulkCancelRequest(RunFilter):
+    """Cancel the WAITING, PENDING and RUNNING runs that match (status narrows it to one of them)."""
+
+    dry_run: bool = Field(default=True, description="true (the default): only count and list; cancel nothing")
+    limit: int = Field(default=100, ge=1, le=MAX_BULK_CANCEL, description="the most runs one call cancels")
+
+
+class BulkCancelResult(BaseModel):
+    dry_run: bool
+    matched: int = Field(description="WAITING, PENDING or RUNNING runs matching the filter")
+    ids: list[int] = Field(
+        description="dry run: the runs a cancel would take (newest first); else those this call cancelled "
+        "or asked to stop"
+    )
+    cancelled: list[int] = Field(
+        default_factory=list, description="runs that were WAITING or PENDING: CANCELLED now, they never start"
+    )
+    requested: list[int] = Field(
+        default_factory=list,
+        description="runs that were RUNNING: their workers cancel the handlers within seconds",
+    )
+
+
+async def bulk_cancel(
+    store: JobStore, queue: WorkQueue, request: BulkCancelRequest, *, now: datetime, actor: Actor
+) -> BulkCancelResult:
+    """The dry run (the default) says how many runs match and which `limit` of them a cancel would
+    take; without it each of those runs is cancelled as `cancel` cancels one (the same store calls),
+    all in one transaction with one audit row. A run that ended in between is left alone."""
+    where = request.store_filter(ACTIVE)
+    matched = await store.runs.count(**where) if where["statuses"] else 0
+    page = await store.runs.page(limit=request.limit, offset=0, **where) if matched else []
+    if request.dry_run:
+        return BulkCancelResult(dry_run=True, matched=matched, ids=[run.id for run in page])
+    ids = sorted(run.id for run in page)  # one lock order for every bulk cancel
+    aside = {run_id for run_id in ids if await store.runs.request_cancel_aside(run_id, now=now)}
+
+    async def stop(change: Change) -> dict[int, str]:
+        outcomes: dict[int, str] = {}
+        for run_id in ids:
+            outcome = (
+                "requested"
+                if run_id in aside
+                else await store.runs.cancel(run_id, reason=CANCELLED_REASON, now=now, conn=change.conn)
+            )
+            if outcome is not None:
+                outcomes[run_id] = outcome
+        asked = request.model_dump(mode="json", exclude={"dry_run"}, exclude_none=True)
+        by = {
+            kind: [i for i, outcome in outcomes.items() if outcome == kind]
+            for kind in ("cancelled", "requested")
+        }
+        change.record(after={"filter": asked, "matched": matched, **by})
+        return outcomes
+
+    outcomes = await audited(store, actor, "run.bulk_cancel", "runs", now=now, change=stop)
+    # a queue_one job's waiting run may start now that its active one will not
+    for job_id in sorted(
+        {run.job_id for run in page if run.job_id is not None and outcomes.get(run.id) == "cancelled"}
+    ):
+        promoted = await store.runs.promote_waiting(job_id, now=now)
+        await enqueue(store, queue, [QueuedRun.for_execution(promoted)] if promoted else [], now=now)
+    return BulkCancelResult(
+        dry_run=False,
+        matched=matched,
+        ids=sorted(outcomes),
+        cancelled=[i for i, outcome in sorted(outcomes.items()) if outcome == "cancelled"],
+        requested=[i for i, outcome in sorted(outcomes.items()) if outcome == "requested"],
+    )
 
 
 async def delete(store: JobStore, execution_id: int, *, now: datetime, actor: Actor) -> None:

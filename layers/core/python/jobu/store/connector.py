@@ -20,13 +20,14 @@ import json
 import random
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+from jobu import param_match
 from jobu.errors import ConnectionLostError, DatabaseAuthenticationError, TransactionConflictError
 from jobu.store.aiosql_package import aiosql, query_loader
 from jobu.store.tls import Connection, connection
@@ -89,6 +90,9 @@ class Connector(ABC):
     skips_locked_rows: ClassVar[bool] = True
     # None: cancel requests are the runs' own cancel_requested_at (row locks never hold them up)
     cancel_requests: CancelRequests | None = None
+    # Whether INSERT ... RETURNING gives a multi-row insert's ids (PostgreSQL, SQLite); MySQL 8 has no
+    # RETURNING, so its rows are inserted one statement each (Runs.insert_api_many)
+    returns_inserted_rows: ClassVar[bool] = True
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -161,6 +165,11 @@ class Connector(ABC):
 
     def encode_json(self, value: Any) -> Any:
         return None if value is None else json.dumps(value, separators=(",", ":"))
+
+    def encode_param_match(self, matches: Mapping[str, str]) -> Any:
+        """The runs list's params filter ({key: value}) as this backend's queries read it: a JSON
+        list of the keys and the values each may match (jobu.param_match)."""
+        return self.encode_json(param_match.as_rows(matches))
 
     @abstractmethod
     def encode_time(self, value: datetime | None) -> Any: ...

@@ -6,6 +6,7 @@
     store.statistics         aggregates of runs for the dashboard
     store.notifications      notification rules and the outbox of notifications
     store.audit              operator_actions: the audit trail of operator actions
+    store.debounce           debounce windows: debounce_keys, debounce_requests, debounced runs
 
 Methods take and return pydantic models; the connector encodes values for its driver.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from jobu.store.audit import AuditTrail
 from jobu.store.connector import Connector
 from jobu.store.cron_jobs import CronJobs
+from jobu.store.debounce import Debounces
 from jobu.store.migrations import apply_migrations
 from jobu.store.notifications import Notifications
 from jobu.store.rejected_records import RejectedRecords
@@ -33,6 +35,7 @@ class JobStore:
         self.rejected_records = RejectedRecords(connector)
         self.statistics = RunStatistics(self.runs)
         self.audit = AuditTrail(connector)
+        self.debounce = Debounces(connector)
 
     @property
     def backend(self) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
+from jobu import param_match
 from jobu.errors import ConnectionLostError, DuplicateError, StoreUnavailableError, TransactionConflictError
 from jobu.store.connector import PooledConnector, authentication_failure
 
@@ -137,6 +138,10 @@ class PostgresConnector(PooledConnector):
 
     def encode_json(self, value: Any) -> Any:
         return value  # the connection's codec encodes
+
+    def encode_param_match(self, matches: Mapping[str, str]) -> Any:
+        # one jsonpath predicate: `params @@ path` is answered by the GIN index on params
+        return param_match.as_jsonpath(matches)
 
     def encode_time(self, value: datetime | None) -> Any:
         return value

@@ -8,7 +8,7 @@ caller's (a transactional handler's).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,6 +72,22 @@ _EVENT_FIELDS = (
     "priority",
     "tags",
     "concurrency_key",
+)
+
+
+# what insert_api_executions reads of each run (a keyless API run: no idempotency key)
+_API_FIELDS = (
+    "handler_name",
+    "params",
+    "max_retry",
+    "timeout_seconds",
+    "available_at",
+    "params_provenance",
+    "priority",
+    "tags",
+    "concurrency_key",
+    "expires_at",
+    "trace_parent",
 )
 
 
@@ -182,6 +198,10 @@ class Runs(Rows):
                 holder = dict(found)
                 if holder["claimed_by"] != claimed_by:
                     return None if holder["execution_id"] is None else int(holder["execution_id"])
+        run_id = await self._insert_api_row(run, now=now, conn=conn)
+        return Execution.from_row(await self._q.get_execution(conn, id=run_id))
+
+    async def _insert_api_row(self, run: NewExecution, *, now: datetime, conn: Any) -> int:
         run_id = await self._q.insert_api_execution(
             conn,
             handler_name=run.handler_name,
@@ -198,7 +218,46 @@ class Runs(Rows):
             idempotency_key=run.idempotency_key,
             trace_parent=run.trace_parent,
         )
-        return Execution.from_row(await self._q.get_execution(conn, id=int(run_id)))
+        return int(run_id)
+
+    async def insert_api_many(
+        self, runs: Sequence[NewExecution], *, now: datetime, conn: Any
+    ) -> list[Execution]:
+        """Create runs the admin API was asked for (param_source 'api') that carry no idempotency
+        key, in the caller's transaction `conn`: one statement where the database returns a
+        multi-row insert's ids, else one each. The new runs, in the order of `runs`."""
+        if not runs:
+            return []
+        if self.connector.returns_inserted_rows:
+            rows = [self._api_row(run) for run in runs]
+            made = self._q.insert_api_executions(conn, rows=self._j(rows), now=self._t(now))
+            # made in the rows' order, so their ids ascend in it (insert_api_executions)
+            ids = sorted([int(dict(row)["id"]) async for row in made])
+        else:
+            ids = []
+            for run in runs:
+                made_id = await self._insert_api_row(run, now=now, conn=conn)
+                ids.append(made_id)
+        if len(ids) != len(runs):
+            raise RuntimeError(f"{len(ids)} runs made of {len(runs)} asked")
+        return await self.by_ids(ids, conn=conn)
+
+    def _api_row(self, run: NewExecution) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        for name in _API_FIELDS:
+            value = getattr(run, name)
+            # a field left out is NULL on every backend; a JSON null would be stored as JSON 'null' on some
+            if value is not None:
+                row[name] = self.connector.encode_json_time(value) if isinstance(value, datetime) else value
+        return row
+
+    async def by_ids(self, execution_ids: Sequence[int], *, conn: Any = None) -> list[Execution]:
+        """The runs of `execution_ids` that exist, by id."""
+        if not execution_ids:
+            return []
+        return rows_to(
+            Execution, await self._select("executions_by_ids", conn=conn, ids=self._j(list(execution_ids)))
+        )
 
     async def insert_manual(
         self, run: NewExecution, *, overlap_policy: OverlapPolicy, now: datetime, conn: Any = None
@@ -599,12 +658,22 @@ class Runs(Rows):
         """The tags a run must all carry, as the history and the statistics bind them (None: any)."""
         return self._j(list(tags)) if tags else None
 
-    def _history_filter(self, tags: Sequence[str] | None = None, **run_filter: Any) -> dict[str, Any]:
-        """bind_filter's, and the tags a run must all carry."""
-        return self.bind_filter(**run_filter) | {"tags": self.bind_tags(tags)}
+    def bind_params(self, params: Mapping[str, str] | None) -> Any:
+        """The top-level params values a run must all have ({key: value}, jobu.param_match), as the
+        history and the statistics bind them (None: any)."""
+        return self.connector.encode_param_match(params) if params else None
+
+    def _history_filter(
+        self, tags: Sequence[str] | None = None, params: Mapping[str, str] | None = None, **run_filter: Any
+    ) -> dict[str, Any]:
+        """bind_filter's, the tags a run must all carry and the params values it must all have."""
+        return self.bind_filter(**run_filter) | {
+            "tags": self.bind_tags(tags),
+            "params": self.bind_params(params),
+        }
 
     async def count(self, **run_filter: Any) -> int:
-        """Runs matching job_id, statuses, handler_name, from_date, to_date and tags (None: any)."""
+        """Runs matching job_id, statuses, handler_name, from_date, to_date, tags and params (None: any)."""
         return int(await self._select_one("count_executions", **self._history_filter(**run_filter)))
 
     async def page(self, *, limit: int, offset: int, **run_filter: Any) -> list[ExecutionSummary]:
@@ -641,6 +710,11 @@ class Runs(Rows):
     async def delete_finished(self, execution_id: int, *, conn: Any = None) -> bool:
         """Delete a run that can no longer start or run; False when none such exists."""
         return await self._update("delete_finished_execution", conn=conn, id=execution_id) > 0
+
+    async def prune_idempotency_keys(self, *, cutoff: datetime, limit: int) -> int:
+        """Retention: delete up to `limit` idempotency claims that expired before `cutoff` (a new
+        request would take such a claim over anyway); how many it deleted."""
+        return await self._update("prune_idempotency_keys", cutoff=self._t(cutoff), limit=limit)
 
     async def prune(self, *, cutoff: datetime, limit: int) -> int:
         """Retention: delete up to `limit` of the oldest runs that finished before `cutoff`; how

@@ -7,7 +7,7 @@ run history's (Runs.bind_filter).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,6 +51,7 @@ class RunStatistics(Rows):
         from_date: datetime | None,
         to_date: datetime | None,
         tags: Sequence[str] | None = None,
+        params: Mapping[str, str] | None = None,
     ) -> dict[ExecutionStatus, int]:
         """How many runs match the filter, per status (statuses without runs are left out)."""
         where = self._runs.bind_filter(
@@ -60,7 +61,12 @@ class RunStatistics(Rows):
             from_date=from_date,
             to_date=to_date,
         )
-        rows = await self._rows("run_status_counts", **where, tags=self._runs.bind_tags(tags))
+        rows = await self._rows(
+            "run_status_counts",
+            **where,
+            tags=self._runs.bind_tags(tags),
+            params=self._runs.bind_params(params),
+        )
         return {ExecutionStatus(row["status"]): int(row["runs"]) for row in rows}
 
     async def timeline(
@@ -73,6 +79,7 @@ class RunStatistics(Rows):
         to_date: datetime,
         bucket_seconds: int,
         tags: Sequence[str] | None = None,
+        params: Mapping[str, str] | None = None,
     ) -> list[TimelineRow]:
         """Runs created in [from_date, to_date) that match the filter, per bucket and status."""
         where = self._runs.bind_filter(
@@ -83,7 +90,11 @@ class RunStatistics(Rows):
             to_date=to_date,
         )
         rows = await self._rows(
-            "run_timeline", **where, tags=self._runs.bind_tags(tags), bucket_seconds=bucket_seconds
+            "run_timeline",
+            **where,
+            tags=self._runs.bind_tags(tags),
+            params=self._runs.bind_params(params),
+            bucket_seconds=bucket_seconds,
         )
         return [
             TimelineRow(

@@ -1,4 +1,5 @@
-"""/api/jobs: the run history (the original jobu's paths), one run's detail, retry and bulk retry;
+"""/api/jobs: the run history (the original jobu's paths), one run's detail, retry and bulk retry,
+cancel and bulk cancel;
 /api/runs: enqueue runs of a handler (one, or a batch)."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from jobu.api.parameters import (
     HandlerFilter,
     PageNumber,
     PageSize,
+    ParamFilter,
     RunId,
     TagFilter,
     ToDate,
@@ -30,7 +32,15 @@ from jobu.models import ExecutionStatus, ExecutionSummary
 from jobu.operations import enqueue, runs
 from jobu.operations.enqueue import MAX_BATCH, BatchResult, Enqueued
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
-from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, CancelResult, RetryResult, RunDetail
+from jobu.operations.runs import (
+    BulkCancelRequest,
+    BulkCancelResult,
+    BulkRetryRequest,
+    BulkRetryResult,
+    CancelResult,
+    RetryResult,
+    RunDetail,
+)
 from jobu.work_queue import DryRunQueue
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
@@ -62,8 +72,9 @@ async def list_runs(
     from_date: FromDate = None,
     to_date: ToDate = None,
     tag: TagFilter = None,
+    params: ParamFilter,
 ) -> Page[ExecutionSummary]:
-    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag)
+    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag, params)
     return await runs.list_page(await admin.store(), PageRequest(page=page, size=size), where)
 
 
@@ -105,6 +116,17 @@ async def bulk_retry_runs(request: BulkRetryRequest, admin: Admin, actor: Caller
     return await runs.bulk_retry(await admin.store(), queue, request, now=utcnow(), actor=actor)
 
 
+@router.post(
+    "/bulk-cancel",
+    tags=TAGS,
+    summary="Cancel the WAITING, PENDING and RUNNING runs a filter matches (a dry run by default)",
+    responses=responses(200, "What matched, and what was cancelled or asked to stop", body=True),
+)
+async def bulk_cancel_runs(request: BulkCancelRequest, admin: Admin, actor: Caller) -> BulkCancelResult:
+    queue = DryRunQueue() if request.dry_run else admin.queue  # a dry run needs no queue
+    return await runs.bulk_cancel(await admin.store(), queue, request, now=utcnow(), actor=actor)
+
+
 @router.delete(
     "/<run_id>",
     tags=TAGS,
@@ -119,7 +141,8 @@ async def delete_run(run_id: RunId, admin: Admin, actor: Caller) -> Response[Non
 
 RUN_REQUEST = (
     "handler_name, params, and the flow control fields: idempotency_key, idempotency_ttl_seconds, priority, "
-    "tags, run_at or delay_seconds, expires_at or ttl_seconds, concurrency_key (docs/admin-api.md)"
+    "tags, run_at or delay_seconds, expires_at or ttl_seconds, concurrency_key, debounce "
+    '{"key", "seconds", "max_wait_seconds"} (docs/admin-api.md)'
 )
 
 
@@ -129,7 +152,10 @@ RUN_REQUEST = (
     summary="Enqueue a run of a handler (param_source api)",
     status_code=201,
     responses=responses(
-        201, "The run, created and queued; 200: deduplicated by its idempotency key", body=True
+        201,
+        "The run, created and queued (a debounced one: sent when it starts); 200: deduplicated by its "
+        "idempotency key, or joined its debounce key's waiting run",
+        body=True,
     ),
 )
 async def enqueue_run(
@@ -147,7 +173,8 @@ async def enqueue_run(
         actor=actor,
         trace_parent=trace_parent,
     )
-    return Response(200 if result.deduplicated else 201, body=result, content_type="application/json")
+    made = not (result.deduplicated or result.debounced)
+    return Response(201 if made else 200, body=result, content_type="application/json")
 
 
 @enqueue_router.post(

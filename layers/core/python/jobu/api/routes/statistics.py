@@ -13,6 +13,7 @@ from jobu.api.parameters import (
     CronIdFilter,
     FromDate,
     HandlerFilter,
+    ParamFilter,
     TagFilter,
     ToDate,
     history_filter,
@@ -50,8 +51,9 @@ async def run_status_counts(
     from_date: FromDate = None,
     to_date: ToDate = None,
     tag: TagFilter = None,
+    params: ParamFilter,
 ) -> StatusCounts:
-    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag)
+    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag, params)
     return await statistics.status_counts(await admin.store(), where)
 
 
@@ -73,8 +75,9 @@ async def run_timeline(
         int, Query(ge=60, le=86400, description="the bucket's width: 60 is runs per minute")
     ] = 60,
     tag: TagFilter = None,
+    params: ParamFilter,
 ) -> Timeline:
-    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag)
+    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag, params)
     return await statistics.timeline(await admin.store(), where, bucket_seconds=bucket_seconds, now=utcnow())
 
 

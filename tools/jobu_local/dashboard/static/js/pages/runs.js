@@ -1,6 +1,6 @@
-// Runs: filters (cron job, handler, status, time range, tags) kept in the address, counts per status, runs
+// Runs: filters (cron job, handler, status, time range, tags, params) kept in the address, counts per status, runs
 // per minute and their durations, the page of runs with retry and cancel, auto-refresh, and bulk
-// retry of the filtered set after a confirmation that shows the count (the API's dry run).
+// retry and bulk cancel of the filtered set after a confirmation that shows the count (the API's dry run).
 
 import { canOperate, get, post, query } from "../api.js";
 import { durations, legend, runsPerBucket } from "../charts.js";
@@ -12,10 +12,27 @@ const REFRESH_MS = 5000;
 // tag: comma-separated tags (a tag holds no comma), every one of which a run must carry; the API reads
 // one comma-joined value as API Gateway hands it a repeated parameter
 const FILTERS = ["cron_id", "handler_name", "status", "from_date", "to_date", "tag"];
+// params: `param.<key>=<value>` in the address as in the API's query; the form's box holds one
+// key=value a line (a value may hold commas and semicolons, never a line break)
+const PARAM = "param.";
 
 function filtersFrom(search) {
-  return Object.fromEntries(FILTERS.map((name) => [name, search.get(name) || ""]));
+  const filters = Object.fromEntries(FILTERS.map((name) => [name, search.get(name) || ""]));
+  filters.params = Object.fromEntries([...search.entries()]
+    .filter(([name]) => name.startsWith(PARAM)).map(([name, value]) => [name.slice(PARAM.length), value]));
+  return filters;
 }
+
+const paramLines = (params) => Object.entries(params).map(([key, value]) => `${key}=${value}`).join("\n");
+function paramsFromLines(text) {
+  const params = {};
+  for (const line of text.split("\n")) {
+    const at = line.indexOf("=");
+    if (line.trim() && at > 0) params[line.slice(0, at).trim()] = line.slice(at + 1);
+  }
+  return params;
+}
+const paramQuery = (params) => Object.fromEntries(Object.entries(params).map(([key, value]) => [`${PARAM}${key}`, value]));
 
 // <input type="datetime-local"> holds a UTC time here (the label says so); the API takes ISO 8601.
 const toInput = (iso) => (iso ? iso.replace(/Z$/, "").slice(0, 16) : "");
@@ -42,6 +59,7 @@ export async function render(main, search) {
     control("from_date", "From (UTC)", h("input", { type: "datetime-local", value: toInput(filters.from_date) })),
     control("to_date", "To (UTC)", h("input", { type: "datetime-local", value: toInput(filters.to_date) })),
     control("tag", "Tags", h("input", { type: "text", value: filters.tag, placeholder: "tenant-a, billing" })),
+    control("params", "Params (key=value a line)", h("textarea", { rows: 1, placeholder: "customer=acme" }, paramLines(filters.params))),
     h("div", { class: "field buttons" }, h("button", { type: "submit", class: "primary" }, "Apply"),
       h("button", { type: "button", onclick: () => { window.location.hash = "#/runs"; } }, "Clear")));
   form.addEventListener("submit", (event) => {
@@ -51,7 +69,7 @@ export async function render(main, search) {
     chosen.from_date = fromInput(chosen.from_date);
     chosen.to_date = fromInput(chosen.to_date);
     chosen.tag = chosen.tag.split(",").map((tag) => tag.trim()).filter(Boolean).join(",");
-    window.location.hash = `#/runs${query(chosen)}`;
+    window.location.hash = `#/runs${query({ ...chosen, ...paramQuery(paramsFromLines(String(data.get("params") || ""))) })}`;
   });
 
   const refresh = h("input", { type: "checkbox", id: "auto-refresh", checked: true });
@@ -59,23 +77,26 @@ export async function render(main, search) {
   const charts = h("div", { class: "charts" });
   const table = h("div", { id: "run-table" });
   const bulk = h("button", { type: "button", id: "bulk-retry" }, "Retry failed runs matching these filters");
+  const bulkStop = h("button", { type: "button", id: "bulk-cancel" }, "Cancel unfinished runs matching these filters");
   replace(main,
     h("div", { class: "title" }, h("h1", {}, "Runs"),
       h("div", { class: "check" }, refresh, h("label", { for: "auto-refresh" }, "Refresh every 5 s"))),
-    form, counts, charts, operator ? h("div", { class: "toolbar" }, bulk) : null, table);
+    form, counts, charts, operator ? h("div", { class: "toolbar" }, bulk, cancel ? bulkStop : null) : null, table);
 
-  const where = Object.fromEntries(Object.entries(filters).filter(([, value]) => value));
+  const where = Object.fromEntries(Object.entries({ ...filters, params: "", ...paramQuery(filters.params) })
+    .filter(([, value]) => value !== ""));
   const load = async () => {
     const [page, found, timeline] = await Promise.all([
       get(`/api/jobs${query({ ...where, page: state.page, size: PAGE_SIZE })}`),
       get(`/api/stats/status-counts${query({ ...where, status: "" })}`),
-      get(`/api/stats/timeline${query({ cron_id: where.cron_id, handler_name: where.handler_name, status: where.status, from_date: where.from_date, to_date: where.to_date, tag: where.tag })}`),
+      get(`/api/stats/timeline${query({ cron_id: where.cron_id, handler_name: where.handler_name, status: where.status, from_date: where.from_date, to_date: where.to_date, tag: where.tag, ...paramQuery(filters.params) })}`),
     ]);
     renderCounts(counts, found, where);
     renderCharts(charts, timeline);
     renderTable(table, page, { cancel, operator }, load, (number) => { state.page = number; load(); });
   };
-  bulk.addEventListener("click", () => bulkRetry(where, load));
+  bulk.addEventListener("click", () => bulkRetry(filters, load));
+  bulkStop.addEventListener("click", () => bulkCancel(filters, load));
   await load();
   state.timer = setInterval(() => {
     if (refresh.checked && !document.hidden && !document.querySelector("dialog[open]")) load().catch(() => {});
@@ -121,12 +142,18 @@ function renderTable(element, page, { cancel, operator }, reload, onPage) {
     pager(page, onPage));
 }
 
-async function bulkRetry(where, reload) {
-  const filter = { ...where };
-  for (const name of ["from_date", "to_date", "cron_id"]) if (!filter[name]) delete filter[name];
+// The bulk actions' body: the list's filters as the request's fields.
+function bulkFilter(filters) {
+  const filter = Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== ""));
   if (filter.cron_id) filter.cron_id = Number(filter.cron_id);
   if (filter.tag) filter.tags = filter.tag.split(",");
   delete filter.tag;
+  if (!Object.keys(filter.params).length) delete filter.params;
+  return filter;
+}
+
+async function bulkRetry(filters, reload) {
+  const filter = bulkFilter(filters);
   let dry;
   try {
     dry = await post("/api/jobs/bulk-retry", { ...filter, dry_run: true, limit: 1000 });
@@ -144,6 +171,31 @@ async function bulkRetry(where, reload) {
   try {
     const done = await post("/api/jobs/bulk-retry", { ...filter, dry_run: false, limit: 1000 });
     notify(`${done.ids.length} run${done.ids.length === 1 ? "" : "s"} retried, ${done.queued.length} queued`);
+  } catch (error) {
+    notify(error.message, "error");
+  }
+  reload();
+}
+
+async function bulkCancel(filters, reload) {
+  const filter = bulkFilter(filters);
+  let dry;
+  try {
+    dry = await post("/api/jobs/bulk-cancel", { ...filter, dry_run: true, limit: 1000 });
+  } catch (error) {
+    notify(error.message, "error");
+    return;
+  }
+  if (!dry.matched) {
+    notify("No WAITING, PENDING or RUNNING runs match these filters.");
+    return;
+  }
+  const taking = dry.ids.length < dry.matched ? ` (the newest ${dry.ids.length} of them in this go)` : "";
+  const text = `${dry.matched} WAITING, PENDING or RUNNING run${dry.matched === 1 ? "" : "s"} match${dry.matched === 1 ? "es" : ""} these filters${taking}. Those not started never start; running ones are stopped within seconds.`;
+  if (!(await confirmAction(`Cancel ${dry.ids.length} run${dry.ids.length === 1 ? "" : "s"}?`, text, "Cancel them"))) return;
+  try {
+    const done = await post("/api/jobs/bulk-cancel", { ...filter, dry_run: false, limit: 1000 });
+    notify(`${done.cancelled.length} run${done.cancelled.length === 1 ? "" : "s"} cancelled, ${done.requested.length} running asked to stop`);
   } catch (error) {
     notify(error.message, "error");
   }

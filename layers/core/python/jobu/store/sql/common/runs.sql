@@ -130,9 +130,11 @@ LIMIT :limit;
 -- PENDING runs left unsent on purpose (run_at / delay_seconds beyond what SQS can delay) whose time
 -- comes within the horizon (SQS's longest delay): the sweeper sends them with the delay that is left.
 -- Younger rows than the grace are left to their sender; unqueued_executions takes those already due.
+-- A debounced run is not sent early: a later request may still move it (debounced_executions_due).
 SELECT * FROM job_executions
 WHERE status = 'PENDING' AND queued_at IS NULL AND available_at > :cutoff AND available_at <= :horizon
   AND created_at <= :cutoff
+  AND debounce_key IS NULL
 ORDER BY available_at, id
 LIMIT :limit;
 

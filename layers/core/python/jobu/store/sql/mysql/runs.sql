@@ -12,7 +12,20 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
-  AND (:tags IS NULL OR JSON_CONTAINS(e.tags, :tags));
+  AND (:tags IS NULL OR JSON_CONTAINS(e.tags, :tags))
+  AND (:params IS NULL OR NOT EXISTS (
+      SELECT 1 FROM JSON_TABLE(:params, '$[*]' COLUMNS (k VARCHAR(64) PATH '$.k', s VARCHAR(200) PATH '$.s',
+                                                      n DOUBLE PATH '$.n', lit VARCHAR(5) PATH '$.lit')) AS f
+      WHERE NOT COALESCE(CASE JSON_TYPE(JSON_EXTRACT(e.params, CONCAT('$.', f.k)))
+          WHEN 'STRING' THEN CAST(JSON_UNQUOTE(JSON_EXTRACT(e.params, CONCAT('$.', f.k))) AS BINARY)
+                             = CAST(f.s AS BINARY)
+          WHEN 'INTEGER' THEN CAST(JSON_EXTRACT(e.params, CONCAT('$.', f.k)) AS DOUBLE) = f.n
+          WHEN 'UNSIGNED INTEGER' THEN CAST(JSON_EXTRACT(e.params, CONCAT('$.', f.k)) AS DOUBLE) = f.n
+          WHEN 'DOUBLE' THEN CAST(JSON_EXTRACT(e.params, CONCAT('$.', f.k)) AS DOUBLE) = f.n
+          WHEN 'DECIMAL' THEN CAST(JSON_EXTRACT(e.params, CONCAT('$.', f.k)) AS DOUBLE) = f.n
+          WHEN 'BOOLEAN' THEN JSON_UNQUOTE(JSON_EXTRACT(e.params, CONCAT('$.', f.k))) = f.lit
+          WHEN 'NULL' THEN f.lit = 'null'
+          ELSE FALSE END, FALSE)));
 
 -- name: page_executions
 SELECT e.id, e.job_id, c.name AS cron_name, e.handler_name, e.scheduled_time, e.status, e.param_source,
@@ -25,6 +38,19 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
   AND (:tags IS NULL OR JSON_CONTAINS(e.tags, :tags))
+  AND (:params IS NULL OR NOT EXISTS (
+      SELECT 1 FROM JSON_TABLE(:params, '$[*]' COLUMNS (k VARCHAR(64) PATH '$.k', s VARCHAR(200) PATH '$.s',
+                                                      n DOUBLE PATH '$.n', lit VARCHAR(5) PATH '$.lit')) AS f
+      WHERE NOT COALESCE(CASE JSON_TYPE(JSON_EXTRACT(e.params, CONCAT('$.', f.k)))
+          WHEN 'STRING' THEN CAST(JSON_UNQUOTE(JSON_EXTRACT(e.params, CONCAT('$.', f.k))) AS BINARY)
+                             = CAST(f.s AS BINARY)
+          WHEN 'INTEGER' THEN CAST(JSON_EXTRACT(e.params, CONCAT('$.', f.k)) AS DOUBLE) = f.n
+          WHEN 'UNSIGNED INTEGER' THEN CAST(JSON_EXTRACT(e.params, CONCAT('$.', f.k)) AS DOUBLE) = f.n
+          WHEN 'DOUBLE' THEN CAST(JSON_EXTRACT(e.params, CONCAT('$.', f.k)) AS DOUBLE) = f.n
+          WHEN 'DECIMAL' THEN CAST(JSON_EXTRACT(e.params, CONCAT('$.', f.k)) AS DOUBLE) = f.n
+          WHEN 'BOOLEAN' THEN JSON_UNQUOTE(JSON_EXTRACT(e.params, CONCAT('$.', f.k))) = f.lit
+          WHEN 'NULL' THEN f.lit = 'null'
+          ELSE FALSE END, FALSE)))
 ORDER BY e.id DESC
 LIMIT :limit OFFSET :offset;
 
@@ -60,6 +86,11 @@ INSERT INTO job_executions (handler_name, status, params, param_source, max_retr
 VALUES (:handler_name, 'PENDING', :params, 'api', :max_retry, :timeout_seconds, :available_at,
         :params_provenance, :now, :priority, :tags, :concurrency_key, :expires_at, :idempotency_key,
         :trace_parent);
+
+-- name: executions_by_ids
+SELECT e.* FROM job_executions AS e
+JOIN JSON_TABLE(:ids, '$[*]' COLUMNS (id BIGINT PATH '$')) AS r ON e.id = r.id
+ORDER BY e.id;
 
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
@@ -203,3 +234,8 @@ JOIN JSON_TABLE(:ids, '$[*]' COLUMNS (id BIGINT PATH '$')) AS r ON e.id = r.id
 WHERE e.status IN ('FAILED', 'TIMEOUT')
 ORDER BY e.id
 FOR UPDATE;
+
+-- name: prune_idempotency_keys!
+-- Retention: claims expired before the cutoff (a new request would take such a claim over anyway), a
+-- bounded batch.
+DELETE FROM idempotency_keys WHERE expires_at < :cutoff ORDER BY expires_at LIMIT :limit;

@@ -13,6 +13,19 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
   AND (:tags IS NULL OR JSON_CONTAINS(e.tags, :tags))
+  AND (:params IS NULL OR NOT EXISTS (
+      SELECT 1 FROM JSON_TABLE(:params, '$[*]' COLUMNS (k VARCHAR(64) PATH '$.k', s VARCHAR(200) PATH '$.s',
+                                                      n DOUBLE PATH '$.n', lit VARCHAR(5) PATH '$.lit')) AS f
+      WHERE NOT COALESCE(CASE JSON_TYPE(JSON_EXTRACT(e.params, CONCAT('$.', f.k)))
+          WHEN 'STRING' THEN CAST(JSON_UNQUOTE(JSON_EXTRACT(e.params, CONCAT('$.', f.k))) AS BINARY)
+                             = CAST(f.s AS BINARY)
+          WHEN 'INTEGER' THEN CAST(JSON_EXTRACT(e.params, CONCAT('$.', f.k)) AS DOUBLE) = f.n
+          WHEN 'UNSIGNED INTEGER' THEN CAST(JSON_EXTRACT(e.params, CONCAT('$.', f.k)) AS DOUBLE) = f.n
+          WHEN 'DOUBLE' THEN CAST(JSON_EXTRACT(e.params, CONCAT('$.', f.k)) AS DOUBLE) = f.n
+          WHEN 'DECIMAL' THEN CAST(JSON_EXTRACT(e.params, CONCAT('$.', f.k)) AS DOUBLE) = f.n
+          WHEN 'BOOLEAN' THEN JSON_UNQUOTE(JSON_EXTRACT(e.params, CONCAT('$.', f.k))) = f.lit
+          WHEN 'NULL' THEN f.lit = 'null'
+          ELSE FALSE END, FALSE)))
 GROUP BY e.status;
 
 -- name: run_timeline
@@ -30,6 +43,19 @@ WHERE e.created_at >= :from_date AND e.created_at < :to_date
   AND (:statuses IS NULL OR JSON_CONTAINS(:statuses, JSON_QUOTE(e.status)))
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:tags IS NULL OR JSON_CONTAINS(e.tags, :tags))
+  AND (:params IS NULL OR NOT EXISTS (
+      SELECT 1 FROM JSON_TABLE(:params, '$[*]' COLUMNS (k VARCHAR(64) PATH '$.k', s VARCHAR(200) PATH '$.s',
+                                                      n DOUBLE PATH '$.n', lit VARCHAR(5) PATH '$.lit')) AS f
+      WHERE NOT COALESCE(CASE JSON_TYPE(JSON_EXTRACT(e.params, CONCAT('$.', f.k)))
+          WHEN 'STRING' THEN CAST(JSON_UNQUOTE(JSON_EXTRACT(e.params, CONCAT('$.', f.k))) AS BINARY)
+                             = CAST(f.s AS BINARY)
+          WHEN 'INTEGER' THEN CAST(JSON_EXTRACT(e.params, CONCAT('$.', f.k)) AS DOUBLE) = f.n
+          WHEN 'UNSIGNED INTEGER' THEN CAST(JSON_EXTRACT(e.params, CONCAT('$.', f.k)) AS DOUBLE) = f.n
+          WHEN 'DOUBLE' THEN CAST(JSON_EXTRACT(e.params, CONCAT('$.', f.k)) AS DOUBLE) = f.n
+          WHEN 'DECIMAL' THEN CAST(JSON_EXTRACT(e.params, CONCAT('$.', f.k)) AS DOUBLE) = f.n
+          WHEN 'BOOLEAN' THEN JSON_UNQUOTE(JSON_EXTRACT(e.params, CONCAT('$.', f.k))) = f.lit
+          WHEN 'NULL' THEN f.lit = 'null'
+          ELSE FALSE END, FALSE)))
 GROUP BY 1, 2;
 
 -- name: recent_runs_by_job

@@ -13,7 +13,20 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
   AND (:tags IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(:tags) AS t
-                                     WHERE t.value NOT IN (SELECT value FROM json_each(e.tags))));
+                                     WHERE t.value NOT IN (SELECT value FROM json_each(e.tags))))
+  AND (:params IS NULL OR NOT EXISTS (
+      SELECT 1 FROM json_each(:params) AS f
+      WHERE NOT EXISTS (
+          SELECT 1 FROM json_each(e.params) AS p
+          WHERE p.key = json_extract(f.value, '$.k')
+            AND CASE p.type
+                WHEN 'text' THEN p.value = json_extract(f.value, '$.s')
+                WHEN 'integer' THEN p.value = json_extract(f.value, '$.n')
+                WHEN 'real' THEN p.value = json_extract(f.value, '$.n')
+                WHEN 'true' THEN json_extract(f.value, '$.lit') = 'true'
+                WHEN 'false' THEN json_extract(f.value, '$.lit') = 'false'
+                WHEN 'null' THEN json_extract(f.value, '$.lit') = 'null'
+                ELSE 0 END)));
 
 -- name: page_executions
 SELECT e.id, e.job_id, c.name AS cron_name, e.handler_name, e.scheduled_time, e.status, e.param_source,
@@ -27,6 +40,19 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
   AND (:tags IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(:tags) AS t
                                      WHERE t.value NOT IN (SELECT value FROM json_each(e.tags))))
+  AND (:params IS NULL OR NOT EXISTS (
+      SELECT 1 FROM json_each(:params) AS f
+      WHERE NOT EXISTS (
+          SELECT 1 FROM json_each(e.params) AS p
+          WHERE p.key = json_extract(f.value, '$.k')
+            AND CASE p.type
+                WHEN 'text' THEN p.value = json_extract(f.value, '$.s')
+                WHEN 'integer' THEN p.value = json_extract(f.value, '$.n')
+                WHEN 'real' THEN p.value = json_extract(f.value, '$.n')
+                WHEN 'true' THEN json_extract(f.value, '$.lit') = 'true'
+                WHEN 'false' THEN json_extract(f.value, '$.lit') = 'false'
+                WHEN 'null' THEN json_extract(f.value, '$.lit') = 'null'
+                ELSE 0 END)))
 ORDER BY e.id DESC
 LIMIT :limit OFFSET :offset;
 
@@ -60,6 +86,27 @@ INSERT INTO job_executions (handler_name, status, params, param_source, max_retr
 VALUES (:handler_name, 'PENDING', :params, 'api', :max_retry, :timeout_seconds, :available_at,
         :params_provenance, :now, :priority, :tags, :concurrency_key, :expires_at, :idempotency_key,
         :trace_parent);
+
+-- name: insert_api_executions
+-- Runs enqueued through the admin API without an idempotency key, a batch's in one statement, made
+-- in the rows' order (ORDER BY their position): their ids ascend in that order, which is how the
+-- caller pairs each id with its request.
+INSERT INTO job_executions (handler_name, status, params, param_source, max_retry, timeout_seconds,
+                            available_at, params_provenance, created_at, priority, tags, concurrency_key,
+                            expires_at, trace_parent)
+SELECT json_extract(r.value, '$.handler_name'), 'PENDING', json_extract(r.value, '$.params'), 'api',
+       json_extract(r.value, '$.max_retry'), json_extract(r.value, '$.timeout_seconds'),
+       COALESCE(json_extract(r.value, '$.available_at'), :now), json_extract(r.value, '$.params_provenance'),
+       :now, COALESCE(json_extract(r.value, '$.priority'), 'normal'), json_extract(r.value, '$.tags'),
+       json_extract(r.value, '$.concurrency_key'), json_extract(r.value, '$.expires_at'),
+       json_extract(r.value, '$.trace_parent')
+FROM json_each(:rows) AS r
+WHERE true
+ORDER BY r.key
+RETURNING id;
+
+-- name: executions_by_ids
+SELECT * FROM job_executions WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id;
 
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.
@@ -201,3 +248,10 @@ RETURNING *;
 SELECT id FROM job_executions
 WHERE id IN (SELECT value FROM json_each(:ids)) AND status IN ('FAILED', 'TIMEOUT')
 ORDER BY id;
+
+-- name: prune_idempotency_keys!
+-- Retention: claims expired before the cutoff (a new request would take such a claim over anyway), a
+-- bounded batch.
+DELETE FROM idempotency_keys
+WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE expires_at < :cutoff ORDER BY expires_at LIMIT :limit)
+  AND expires_at < :cutoff;

@@ -16,6 +16,19 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
   AND (:tags IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(:tags) AS t
                                      WHERE t.value NOT IN (SELECT value FROM json_each(e.tags))))
+  AND (:params IS NULL OR NOT EXISTS (
+      SELECT 1 FROM json_each(:params) AS f
+      WHERE NOT EXISTS (
+          SELECT 1 FROM json_each(e.params) AS p
+          WHERE p.key = json_extract(f.value, '$.k')
+            AND CASE p.type
+                WHEN 'text' THEN p.value = json_extract(f.value, '$.s')
+                WHEN 'integer' THEN p.value = json_extract(f.value, '$.n')
+                WHEN 'real' THEN p.value = json_extract(f.value, '$.n')
+                WHEN 'true' THEN json_extract(f.value, '$.lit') = 'true'
+                WHEN 'false' THEN json_extract(f.value, '$.lit') = 'false'
+                WHEN 'null' THEN json_extract(f.value, '$.lit') = 'null'
+                ELSE 0 END)))
 GROUP BY e.status;
 
 -- name: run_timeline
@@ -36,6 +49,19 @@ WHERE e.created_at >= :from_date AND e.created_at < :to_date
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:tags IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(:tags) AS t
                                      WHERE t.value NOT IN (SELECT value FROM json_each(e.tags))))
+  AND (:params IS NULL OR NOT EXISTS (
+      SELECT 1 FROM json_each(:params) AS f
+      WHERE NOT EXISTS (
+          SELECT 1 FROM json_each(e.params) AS p
+          WHERE p.key = json_extract(f.value, '$.k')
+            AND CASE p.type
+                WHEN 'text' THEN p.value = json_extract(f.value, '$.s')
+                WHEN 'integer' THEN p.value = json_extract(f.value, '$.n')
+                WHEN 'real' THEN p.value = json_extract(f.value, '$.n')
+                WHEN 'true' THEN json_extract(f.value, '$.lit') = 'true'
+                WHEN 'false' THEN json_extract(f.value, '$.lit') = 'false'
+                WHEN 'null' THEN json_extract(f.value, '$.lit') = 'null'
+                ELSE 0 END)))
 GROUP BY 1, 2;
 
 -- name: recent_runs_by_job
