@@ -64,3 +64,8 @@ LIMIT :limit OFFSET :offset;
 SELECT DISTINCT e.batch_id FROM job_executions AS e
 JOIN JSON_TABLE(:ids, '$[*]' COLUMNS (id BIGINT PATH '$')) AS r ON e.id = r.id
 WHERE e.batch_id IS NOT NULL;
+
+-- name: delete_finished_batches!
+-- Retention, with the runs': the oldest batches that ended before the cutoff, a bounded batch per
+-- statement (their runs go by their own end times). One still RUNNING is never deleted.
+DELETE FROM batches WHERE finished_at < :cutoff ORDER BY finished_at LIMIT :limit;

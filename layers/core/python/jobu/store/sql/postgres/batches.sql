@@ -64,3 +64,9 @@ LIMIT :limit OFFSET :offset;
 SELECT DISTINCT batch_id FROM job_executions
 WHERE id IN (SELECT CAST(v AS BIGINT) FROM jsonb_array_elements_text(CAST(:ids AS JSONB)) AS v)
   AND batch_id IS NOT NULL;
+
+-- name: delete_finished_batches!
+-- Retention, with the runs': the oldest batches that ended before the cutoff, a bounded batch per
+-- statement (their runs go by their own end times). One still RUNNING is never deleted.
+DELETE FROM batches
+WHERE id IN (SELECT id FROM batches WHERE finished_at < :cutoff ORDER BY finished_at LIMIT :limit);

@@ -57,3 +57,9 @@ LIMIT :limit OFFSET :offset;
 -- name: batches_of_runs
 SELECT DISTINCT batch_id FROM job_executions
 WHERE id IN (SELECT value FROM json_each(:ids)) AND batch_id IS NOT NULL;
+
+-- name: delete_finished_batches!
+-- Retention, with the runs': the oldest batches that ended before the cutoff, a bounded batch per
+-- statement (their runs go by their own end times). One still RUNNING is never deleted.
+DELETE FROM batches
+WHERE id IN (SELECT id FROM batches WHERE finished_at < :cutoff ORDER BY finished_at LIMIT :limit);
