@@ -201,6 +201,39 @@ class AsyncJobuClient:
                 raise TimeoutError(f"run {run_id} is still {run['status']} after {timeout:g}s")
             await asyncio.sleep(min(poll_seconds, max(deadline - loop.time(), 0.0)))
 
+    async def batch(
+        self,
+        runs: list[Mapping[str, Any]],
+        *,
+        on_success: Mapping[str, Any] | None = None,
+        on_complete: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """JobuClient.batch: up to 10,000 runs made together, with their callbacks."""
+        return await asyncio.to_thread(
+            self.client.batch, runs, on_success=on_success, on_complete=on_complete
+        )
+
+    async def get_batch(self, batch_id: int) -> dict[str, Any]:
+        return await asyncio.to_thread(self.client.get_batch, batch_id)
+
+    async def wait_batch(
+        self,
+        batch_id: int,
+        *,
+        timeout: float = 900.0,  # noqa: ASYNC109
+        poll_seconds: float = 2.0,
+    ) -> dict[str, Any]:
+        """The batch once its last run ended; TimeoutError if it has not after `timeout` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = await self.get_batch(batch_id)
+            if found["status"] in BATCH_ENDED:
+                return found
+            if loop.time() >= deadline:
+                raise TimeoutError(f"batch {batch_id} is still RUNNING after {timeout:g}s")
+            await asyncio.sleep(min(poll_seconds, max(deadline - loop.time(), 0.0)))
+
 
 def _refusal(status: int, content: bytes) -> JobuApiError:
     try:
