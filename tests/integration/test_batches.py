@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import time_machine
+
 from jobu.event_dispatch import EVENT_DEFAULT_TIMEOUT_SECONDS
 from jobu.models import Execution, ExecutionStatus, NewExecution
 from jobu.store import JobStore
@@ -234,6 +236,28 @@ def test_cancelling_the_last_pending_child_sends_the_callback(harness: Harness, 
     assert [run.status for run in callbacks(harness, batch_id)] == [ExecutionStatus.SUCCESS]
 
 
+def test_a_bulk_cancel_of_a_batch_s_runs_ends_it_and_sends_the_callback(
+    harness: Harness, admin: AdminClient
+) -> None:
+    created = create(admin, [good("a"), good("b"), good("c")], on_success=CALLBACK, on_complete=CALLBACK)
+    batch_id, run_ids = created["batch"]["id"], created["run_ids"]
+    deliver(harness, run_ids[0])
+    body = {"batch_id": batch_id, "dry_run": True}
+    dry = admin.post("/api/jobs/bulk-cancel", body=body)
+    assert (dry.status, dry.json["matched"]) == (200, 2), dry.body
+    done = admin.post("/api/jobs/bulk-cancel", body={**body, "dry_run": False})
+    assert done.json["cancelled"] == run_ids[1:]
+    found = batch(admin, batch_id)
+    assert (found["status"], found["succeeded"], found["cancelled"], found["success_run_id"]) == (
+        "FAILED",
+        1,
+        2,
+        None,
+    )
+    (made,) = callbacks(harness, batch_id)
+    assert (made.id, made.queued_at is not None) == (found["complete_run_id"], True)
+
+
 def test_the_sweeper_ends_children_that_expired_or_whose_worker_died(
     harness: Harness, admin: AdminClient
 ) -> None:
@@ -255,6 +279,17 @@ def test_the_sweeper_ends_children_that_expired_or_whose_worker_died(
     assert len(callbacks(harness, batch_id)) == 1
     harness.drain_queue()
     assert [run.status for run in callbacks(harness, batch_id)] == [ExecutionStatus.SUCCESS]
+
+
+def test_a_run_the_worker_finds_expired_counts_as_expired(harness: Harness, admin: AdminClient) -> None:
+    created = create(admin, [{**good("a"), "ttl_seconds": 60}], on_complete=CALLBACK)
+    batch_id, (run_id,) = created["batch"]["id"], created["run_ids"]
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=5), tick=False):
+        deliver(harness, run_id, run_id)  # its message comes too late, twice
+    found = batch(admin, batch_id)
+    assert (found["status"], found["expired"], found["counts"]) == ("FAILED", 1, {"EXPIRED": 1})
+    (made,) = callbacks(harness, batch_id)
+    assert made.params["batch"]["expired"] == 1
 
 
 def test_two_last_children_ending_at_once_make_one_callback(harness: Harness) -> None:
@@ -302,6 +337,40 @@ def test_two_last_children_ending_at_once_make_one_callback(harness: Harness) ->
     assert made == [1, 2] * 6  # on_complete always; on_success too when both succeeded
 
 
+def test_the_callback_is_stamped_no_earlier_than_any_run_ended(harness: Harness) -> None:
+    """A run's end is stamped before it waits for the batch's row: the run counted last may carry the
+    earlier time. The callback (and the batch's end) take the latest."""
+    now = datetime.now(UTC)
+    later = now + timedelta(seconds=10)
+
+    async def end(store: JobStore) -> tuple[datetime, datetime | None, datetime]:
+        async def insert(conn: Any) -> tuple[int, list[int]]:
+            made, children = await store.batches.create(
+                [_child("sample", {}), _child("sample", {})],
+                on_success=None,
+                on_complete=_link(),
+                created_by="test",
+                now=now,
+                conn=conn,
+            )
+            return made.id, [run.id for run in children]
+
+        batch_id, children = await store.connector.run(insert, transaction=True)
+        for child, at in zip(children, (later, now), strict=True):
+            assert await store.runs.claim(child, attempt=0, now=now, deadline_at=now + timedelta(hours=1))
+            ended = await store.runs.finish(
+                child, attempt=0, status=ExecutionStatus.SUCCESS, result={}, error_message=None, now=at,
+                batch_id=batch_id,
+            )  # fmt: skip
+        (callback,) = ended.callbacks
+        found = await store.batches.get(batch_id)
+        assert found is not None
+        return callback.created_at, found.finished_at, callback.available_at
+
+    created_at, finished_at, available_at = harness.with_store(end)
+    assert created_at == finished_at == available_at == later
+
+
 def test_a_bad_batch_is_refused_whole_naming_the_item_and_field(harness: Harness, admin: AdminClient) -> None:
     for body, field in (
         ({"runs": []}, "runs"),
@@ -315,6 +384,7 @@ def test_a_bad_batch_is_refused_whole_naming_the_item_and_field(harness: Harness
         ({"runs": [good("a"), {**good("b"), "delay_seconds": -1}]}, "runs[1].delay_seconds"),
         ({"runs": [good("a"), "not an object"]}, "runs[1]"),
         ({"runs": [{**good("a"), "idempotency_key": "k"}]}, "runs[0].idempotency_key"),
+        ({"runs": [good("a"), {**good("b"), "debounce": {"key": "k", "seconds": 5}}]}, "runs[1].debounce"),
         ({"runs": [good("a")], "on_success": {"handler_name": "nope"}}, "on_success.handler_name"),
         ({"runs": [good("a")], "on_complete": "sample"}, "on_complete"),
         ({"runs": [good("a")], "on_complete": {**CALLBACK, "extra": 1}}, "on_complete.extra"),

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from jobu.models import Batch, Execution, NewExecution
-from jobu.store.batches import Batches
 from jobu.store.connector import Connector
-from jobu.store.notifications import Notifications
+from jobu.store.job_store import JobStore
 
 
 class HandlerDatabase:
@@ -58,7 +57,7 @@ class HandlerDatabase:
         created_by: str,
         now: datetime,
     ) -> tuple[Batch, list[Execution]]:
-        batches = Batches(self._connector, Notifications(self._connector))
+        batches = JobStore(self._connector).batches  # its parts as the store wires them (limits, outbox)
         async with self._batch_transaction() as tx:
             return await batches.create(
                 runs, on_success=on_success, on_complete=on_complete, created_by=created_by, now=now, conn=tx

@@ -2,8 +2,9 @@
 
 A batch request is {"runs": [...], "on_success": {"handler_name", "params"}, "on_complete": {...}}.
 Each item of `runs` is a run request exactly as POST /api/runs takes it, checked by the same code
-(jobu.operations.enqueue.check_request), except `idempotency_key`: a batch's runs are all made or
-none, so a run that would not be made (its key held) has no place in it. A batch is whole: one bad
+(jobu.operations.enqueue.check_request), except `idempotency_key` and `debounce`: a batch's runs are
+all made or none, so a run that would not be made (its key held, its debounce window open) has no
+place in it. A batch is whole: one bad
 item refuses the whole batch (400, its field named with the item's index: `runs[3].params`), and the
 batch row and every run are inserted in one transaction (in pages of 500 rows a statement), with one
 audit row (batch.create); their messages are sent after the commit in batches of ten, and a run
@@ -42,6 +43,8 @@ MAX_BATCH_RUNS = 10_000
 CALLBACKS = ("on_success", "on_complete")
 BATCH_CANCELLED_REASON = "cancelled with its batch by an operator"
 _REQUEST_FIELDS = frozenset({"runs", *CALLBACKS})
+# what may make a request's run not a new run of its own (another run holds its key, or its window)
+_NOT_IN_A_BATCH = ("idempotency_key", "debounce")
 # a callback's params as its handler's schema is asked about them: the batch it will carry
 _SAMPLE_BATCH = {
     "id": 1,
@@ -179,8 +182,9 @@ def check_batch(
     runs: list[NewExecution] = []
     for index, item in enumerate(items):
         where = f"runs[{index}]"
-        if isinstance(item, Mapping) and item.get("idempotency_key") is not None:
-            raise _refuse(f"{where}.idempotency_key", "not taken in a batch: its runs are all made, or none")
+        for name in _NOT_IN_A_BATCH:
+            if isinstance(item, Mapping) and item.get(name) is not None:
+                raise _refuse(f"{where}.{name}", "not taken in a batch: its runs are all made, or none")
         try:
             runs.append(
                 check_request(item, known_handlers=known_handlers, now=now, trace_parent=trace_parent)

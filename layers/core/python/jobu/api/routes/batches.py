@@ -21,7 +21,7 @@ TAGS = ["batches"]
 
 BATCH_REQUEST = (
     f'{{"runs": [...] (1 to {MAX_BATCH_RUNS}, each a run request as POST /api/runs takes it, without '
-    'idempotency_key), "on_success": {"handler_name", "params"} (made when every run succeeded), '
+    'idempotency_key or debounce), "on_success": {"handler_name", "params"} (made when every run succeeded), '
     '"on_complete": {"handler_name", "params"} (made when every run ended)}; one bad item refuses the '
     "batch, its field named runs[i].<field> (docs/admin-api.md)"
 )

@@ -30,3 +30,8 @@ WHERE id = :id AND finished_at IS NULL;
 
 -- name: cancel_batch!
 UPDATE batches SET cancelled_at = :now WHERE id = :id AND cancelled_at IS NULL AND finished_at IS NULL;
+
+-- name: batch_last_end$
+-- When the batch's last run ended, as stored: a run's end is stamped with its worker's clock before
+-- it waits for the batch row, so the run counted last need not carry the latest time.
+SELECT MAX(finished_at) FROM job_executions WHERE batch_id = :batch_id;
