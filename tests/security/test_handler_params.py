@@ -271,6 +271,18 @@ EXAMPLES = {
         prepare_files,
     ),
     "db_loader": Example({"input_path": "clean/load.parquet", "table": "sales"}, prepare_files),
+    "pipeline_fanout": Example(
+        {
+            "input_prefix": "raw",
+            "output_prefix": "parts",
+            "combined_path": "clean/all.parquet",
+            "table": "sales",
+        },
+        prepare_files,
+    ),
+    "pipeline_join": Example(
+        {"input_paths": ["clean/load.parquet"], "output_path": "clean/joined.parquet"}, prepare_files
+    ),
 }
 
 

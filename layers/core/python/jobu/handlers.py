@@ -21,7 +21,7 @@ that pool's queue and worker (jobu.pools).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -36,6 +36,7 @@ from jobu.pools import DEFAULT_POOL, check_pool_name
 
 if TYPE_CHECKING:
     from jobu.access import DataAccess
+    from jobu.models import Batch, Execution, NewExecution
 
 __all__ = [
     "BASE_PARAMS_SCHEMA",
@@ -284,6 +285,21 @@ class Database(Protocol):
 
     def encode_time(self, value: datetime | None) -> Any:
         """A datetime as this driver wants it bound."""
+        ...
+
+    async def create_batch(
+        self,
+        runs: Sequence[NewExecution],
+        *,
+        on_success: Mapping[str, Any] | None,
+        on_complete: Mapping[str, Any] | None,
+        created_by: str,
+        now: datetime,
+    ) -> tuple[Batch, list[Execution]]:
+        """A batch of `runs` with its callbacks (docs/executions.md, *Batches*; each callback
+        {"handler_name", "params", "max_retry", "timeout_seconds"}), PENDING and unsent:
+        the tick's sweeper sends runs written but not queued. For a transactional handler, in the
+        run's transaction: the batch exists once the run's SUCCESS is recorded, and never twice."""
         ...
 
 
