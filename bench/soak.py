@@ -10,6 +10,10 @@ It plays:
 and injects: SendMessageBatch failures after the INSERT (dispatchers and workers), duplicate
 SQS deliveries, workers killed with SIGKILL (some mid-run), a flaky transactional handler, and
 on PostgreSQL an immediate (crash) restart of a private server it starts on a free port.
+Meanwhile an API client makes batches of runs with completion callbacks (bench/soak_batches.py),
+some cancelled, half with runs that retry: their runs meet the same faults, and at the end every
+batch has ended, counts its runs' final statuses, and has each callback exactly once, made no
+earlier than its last run ended.
 Then, on PostgreSQL and MariaDB, the tick under contention (bench/soak_ticks.py): minute after
 minute of a travelled clock over every-minute jobs, with duplicate and slow ticks, continuations
 beside the next minute's tick, job rows held by another transaction, and restarts of a private
@@ -611,6 +615,10 @@ def settle_while_ticking(url: str, soak: Soak, cron_app: Any, seconds: float) ->
 
 
 def run_backend(args: argparse.Namespace, backend: str) -> int:
+    from bench.soak_batches import BatchClient
+    from bench.soak_batches import check as check_batches
+    from jobu.work_queue import WorkQueue
+
     subprocess.run([str(REPO / "scripts" / "localstack.sh")], check=True, stdout=subprocess.DEVNULL)
     started = time.monotonic()
     with (
@@ -642,12 +650,28 @@ def run_backend(args: argparse.Namespace, backend: str) -> int:
         soak = Soak(args, url, restart)
         logs = Path(scratch)
         soak.workers = [soak.spawn_worker(i, environ, logs / f"worker-{i}.log") for i in range(args.workers)]
+        batch_client = BatchClient(
+            url,
+            # its sends fail after the INSERT now and then (the sweeper sends them), or go twice
+            WorkQueue(
+                sqs_client=ChaoticSQS(sqs, Faults(), random.Random(args.seed * 10 + 3)),  # type: ignore[arg-type]  # duck-typed
+                queue_url=work,
+            ),
+            seed=args.seed,
+            count=args.batches,
+            seconds=args.produce_seconds,
+            max_retry=MAX_RETRY,
+            timeout_seconds=JOB_TIMEOUT_SECONDS,
+            fail_rate=soak.faults.handler_failure,
+            linger_ms=soak.faults.linger_ms,
+        )
         threads = [
             threading.Thread(target=soak.tick_forever, args=(cron_app,), daemon=True),
             threading.Thread(target=soak.chaos, args=(environ, logs), daemon=True),
         ]
         for thread in threads:
             thread.start()
+        threads.append(batch_client.start())  # its batches are made while the records flow
         soak.produce(queue_app)
         produced_in = time.monotonic() - started
         time.sleep(args.chaos_seconds)  # kills go on while the backlog is worked off
@@ -661,6 +685,7 @@ def run_backend(args: argparse.Namespace, backend: str) -> int:
         print(f"== soak on {backend}: seed {args.seed}, {args.workers} workers, "
               f"produced in {produced_in:.1f} s, settled {settled_in:.1f} s later")  # fmt: skip
         violations = check(url, soak, sqs, dead)
+        violations += check_batches(url, batch_client)
         if backend in ("postgres", "mysql") and args.operator_minutes:
             from bench.soak_operators import run_operator_races
 
@@ -702,10 +727,12 @@ def main() -> int:
     parser.add_argument(
         "--operator-minutes", type=int, default=30, help="operator phase (bench/soak_operators.py): ticks"
     )
+    parser.add_argument("--batches", type=int, default=40, help="batches of runs made while records flow")
     parser.add_argument("--short", action="store_true", help="CI: 300 events on each backend")
     args = parser.parse_args()
     if args.short:
         args.events, args.produce_seconds, args.chaos_seconds = 300, 15.0, 10.0
+        args.batches = min(args.batches, 12)
         args.tick_jobs, args.tick_minutes = 300, 12
         args.operator_minutes = min(args.operator_minutes, 15)
         args.backend = "all" if args.backend == "postgres" and "--backend" not in sys.argv else args.backend

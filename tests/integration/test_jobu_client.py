@@ -60,6 +60,28 @@ def test_enqueue_get_and_wait_signed(harness: Harness, served: tuple[str, list[d
     assert (results[1]["error"], results[1]["field"]) == ("invalid_request", "handler_name")
 
 
+def test_a_batch_and_its_callback_through_the_client(
+    harness: Harness, served: tuple[str, list[dict[str, Any]]]
+) -> None:
+    client = JobuClient(served[0], region="us-east-1")
+    made = client.batch(
+        [{"handler_name": "sample1", "params": {"name": f"n{n}"}} for n in range(3)],
+        on_complete={"handler_name": "sample", "params": {"note": "done"}},
+    )
+    batch_id = made["batch"]["id"]
+    assert (made["batch"]["status"], len(made["run_ids"])) == ("RUNNING", 3)
+    with pytest.raises(TimeoutError, match=f"batch {batch_id} is still RUNNING"):
+        client.wait_batch(batch_id, timeout=0.2, poll_seconds=0.05)
+    harness.drain_queue()
+    ended = client.wait_batch(batch_id, timeout=5)
+    assert (ended["status"], ended["succeeded"], ended["counts"]) == ("SUCCESS", 3, {"SUCCESS": 3})
+    callback = client.get_run(ended["callback_run_id"])
+    assert (callback["status"], callback["params"]["batch"]["succeeded"]) == ("SUCCESS", 3)
+    with pytest.raises(JobuApiError) as refused:
+        client.batch([{"handler_name": "sample1"}, {"handler_name": "sample1", "idempotency_key": "k"}])
+    assert (refused.value.status, refused.value.field) == (400, "runs[1].idempotency_key")
+
+
 def test_a_refusal_is_an_error_naming_the_field(served: tuple[str, list[dict[str, Any]]]) -> None:
     client = JobuClient(served[0], region="us-east-1")
     with pytest.raises(JobuApiError) as refused:

@@ -57,11 +57,21 @@ BEYOND = {
     ("post", "/api/notification-rules/{rule_id}/test"),
     # the audit trail (docs/security.md)
     ("get", "/api/audit"),
+    # handlers' concurrency and rate limits (docs/executions.md, Limits)
+    ("get", "/api/limits"),
+    ("get", "/api/limits/{handler_name}"),
+    ("put", "/api/limits/{handler_name}"),
+    ("delete", "/api/limits/{handler_name}"),
     # roles: a viewer's POST is refused by API Gateway, so this answers operators only
     ("post", "/api/access/check"),
     # the enqueue API (docs/admin-api.md)
     ("post", "/api/runs"),
     ("post", "/api/runs/batch"),
+    # batches with completion callbacks (docs/admin-api.md)
+    ("post", "/api/batches"),
+    ("get", "/api/batches"),
+    ("get", "/api/batches/{batch_id}"),
+    ("post", "/api/batches/{batch_id}/cancel"),
 }
 # what the dashboard reads (issue 11): a cron expression's next fire times, the handlers, figures
 DASHBOARD = {
@@ -88,8 +98,9 @@ def test_the_original_query_parameters_are_kept() -> None:
         return {p["name"] for p in SPEC["paths"][path]["get"]["parameters"]}
 
     assert names("/api/crons") == {"page", "size", "is_enabled"}
-    # the originals, the tag filter added with the flow control fields, and the params filter
+    # the originals, the tag filter added with the flow control fields, the params filter, a batch's runs
     assert names("/api/jobs") == {
+        "batch_id",
         "page",
         "size",
         "cron_id",

@@ -14,3 +14,10 @@ FROM job_executions;
 
 -- name: soak_rejected
 SELECT record_key, source_topic, source_partition, source_offset FROM rejected_events;
+
+-- name: soak_batches
+-- bench/soak_batches.py: every batch, and the runs of the API (a batch's runs and its callbacks).
+SELECT * FROM batches ORDER BY id;
+
+-- name: soak_api_runs
+SELECT * FROM job_executions WHERE param_source = 'api' ORDER BY id;

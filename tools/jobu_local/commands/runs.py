@@ -70,6 +70,7 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
         "to_date": args.to_date,
         "tag": args.tag,
         "params": _params(args.param),
+        "batch_id": args.batch,
     }
 
 
@@ -252,6 +253,7 @@ def _filter_flags(parser: argparse.ArgumentParser) -> None:
         help="runs whose params' top-level KEY is VALUE: a string equal to it, or the number, true, "
         "false or null it reads as (repeat: all of them)",
     )
+    parser.add_argument("--batch", type=int, metavar="ID", help="the runs of one batch (jobu batches)")
 
 
 def _list_flags(parser: argparse.ArgumentParser) -> None:

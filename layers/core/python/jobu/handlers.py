@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 from uuid import UUID
 
 from jobu.errors import NonRetryableError, RetryAfter, UnknownHandlerError
+from jobu.limits import Limits
 from jobu.pools import DEFAULT_POOL, check_pool_name
 
 if TYPE_CHECKING:
@@ -329,6 +330,9 @@ class BaseHandler(ABC):
     # type checkers), or a pydantic model the worker validates the params into, whose JSON
     # Schema is then the manifest's (the handler's module imports pydantic, not the worker)
     params_model: ClassVar[type[Any]] = HandlerParams
+    # its concurrency and rate limits by default (jobu.limits); operators may replace them at run
+    # time (PUT /api/limits/{name}); the manifest carries them to the functions that queue runs
+    limits: ClassVar[Limits | None] = None
 
     def __init__(self, context: HandlerContext) -> None:
         self.context = context
@@ -342,8 +346,8 @@ class BaseHandler(ABC):
 _REGISTRY: dict[str, type[BaseHandler]] = {}
 
 
-def handler(name: str) -> Callable[[type[BaseHandler]], type[BaseHandler]]:
-    """Register a BaseHandler subclass under `name`."""
+def handler(name: str, *, limits: Limits | None = None) -> Callable[[type[BaseHandler]], type[BaseHandler]]:
+    """Register a BaseHandler subclass under `name`, with its default `limits` (or its class's)."""
 
     def register(cls: type[BaseHandler]) -> type[BaseHandler]:
         if not (isinstance(cls, type) and issubclass(cls, BaseHandler)):
@@ -353,6 +357,8 @@ def handler(name: str) -> Callable[[type[BaseHandler]], type[BaseHandler]]:
         if existing is not None and existing is not cls:
             raise ValueError(f"handler {name!r} is registered twice: {existing!r} and {cls!r}")
         cls.name = name
+        if limits is not None:
+            cls.limits = limits
         _REGISTRY[name] = cls
         return cls
 

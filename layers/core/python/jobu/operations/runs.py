@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from jobu.errors import InvalidStateError, NotFoundError
 from jobu.models import Execution, ExecutionStatus, ExecutionSummary
+from jobu.operations import batches
 from jobu.operations.audit import Actor, Change, audited, differences, fields_of
 from jobu.operations.paging import Page, PageRequest, as_utc, bounded
 from jobu.param_match import (
@@ -30,7 +31,7 @@ from jobu.retries import CANCELLED_REASON
 from jobu.run_options import MAX_TAG_LENGTH, MAX_TAGS, TAG_PATTERN
 from jobu.specs import StorableText
 from jobu.store import JobStore
-from jobu.work_queue import QueuedRun, WorkQueue, enqueue
+from jobu.work_queue import WorkQueue, enqueue, ready_runs
 
 RETRYABLE = (ExecutionStatus.FAILED, ExecutionStatus.TIMEOUT)
 # A run that may still start or is running: deleting it would pull it from under its worker.
@@ -69,6 +70,7 @@ class RunFilter(BaseModel):
         "value, or, for a value that reads as a JSON number, true, false or null, that number (compared "
         "numerically), boolean or null too (docs/admin-api.md, Finding runs)",
     )
+    batch_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="the runs of this batch")
 
     @field_validator("from_date", "to_date")
     @classmethod
@@ -92,6 +94,7 @@ class RunFilter(BaseModel):
             "handler_name": self.handler_name,
             "from_date": None if self.from_date is None else as_utc(self.from_date),
             "to_date": None if self.to_date is None else as_utc(self.to_date),
+            "batch_id": self.batch_id,
         }
 
 
@@ -159,7 +162,8 @@ async def get(store: JobStore, execution_id: int) -> RunDetail:
 
 
 async def _queue(store: JobStore, queue: WorkQueue, runs: list[Execution], *, now: datetime) -> list[int]:
-    sent = await enqueue(store, queue, [QueuedRun.for_execution(run) for run in runs], now=now)
+    # a run its handler's limits hold is WAITING: they send it when they hand it over
+    sent = await enqueue(store, queue, ready_runs(runs, now), now=now)
     return sorted(sent.sent)
 
 
@@ -251,14 +255,21 @@ async def bulk_cancel(
     ids = sorted(run.id for run in page)  # one lock order for every bulk cancel
     aside = {run_id for run_id in ids if await store.runs.request_cancel_aside(run_id, now=now)}
 
+    released: dict[int, Execution] = {}  # the runs the freed slots of their handlers' limits let through
+
     async def stop(change: Change) -> dict[int, str]:
         outcomes: dict[int, str] = {}
+        released.clear()  # a transaction run again starts afresh
         for run_id in ids:
+            freed: list[Execution] = []
             outcome = (
                 "requested"
                 if run_id in aside
-                else await store.runs.cancel(run_id, reason=CANCELLED_REASON, now=now, conn=change.conn)
+                else await store.runs.cancel(
+                    run_id, reason=CANCELLED_REASON, now=now, conn=change.conn, released=freed
+                )
             )
+            released.update((run.id, run) for run in freed)
             if outcome is not None:
                 outcomes[run_id] = outcome
         asked = request.model_dump(mode="json", exclude={"dry_run"}, exclude_none=True)
@@ -270,12 +281,17 @@ async def bulk_cancel(
         return outcomes
 
     outcomes = await audited(store, actor, "run.bulk_cancel", "runs", now=now, change=stop)
+    await enqueue(store, queue, ready_runs(released.values(), now), now=now)
+    cancelled = await store.runs.by_ids(
+        [i for i, outcome in sorted(outcomes.items()) if outcome == "cancelled"]
+    )
     # a queue_one job's waiting run may start now that its active one will not
-    for job_id in sorted(
-        {run.job_id for run in page if run.job_id is not None and outcomes.get(run.id) == "cancelled"}
-    ):
+    for job_id in sorted({run.job_id for run in cancelled if run.job_id is not None}):
         promoted = await store.runs.promote_waiting(job_id, now=now)
-        await enqueue(store, queue, [QueuedRun.for_execution(promoted)] if promoted else [], now=now)
+        await enqueue(store, queue, ready_runs([promoted], now), now=now)
+    # a cancelled run's end may have been its batch's last: the callbacks it made are sent now
+    for batch_id in sorted({run.batch_id for run in cancelled if run.batch_id is not None}):
+        await batches.send_callbacks(store, queue, batch_id, now=now)
     return BulkCancelResult(
         dry_run=False,
         matched=matched,
@@ -325,7 +341,9 @@ async def cancel(
         outcome = (
             "requested"
             if aside
-            else await store.runs.cancel(run_id, reason=CANCELLED_REASON, now=now, conn=change.conn)
+            else await store.runs.cancel(
+                run_id, reason=CANCELLED_REASON, now=now, conn=change.conn, released=released
+            )
         )
         if outcome is None:
             raise InvalidStateError(
@@ -335,9 +353,14 @@ async def cancel(
         change.record(*differences(fields_of(run, RUN_STATE), fields_of(after, RUN_STATE)))
         return run, outcome
 
+    released: list[Execution] = []  # the runs its freed slot of its handler's limits let through
     run, outcome = await audited(store, actor, "run.cancel", "run", run_id, now=now, change=stop)
+    await enqueue(store, queue, ready_runs(released, now), now=now)
     if outcome == "cancelled" and run.job_id is not None:
         # a queue_one job's waiting run may start now that this one will not
         promoted = await store.runs.promote_waiting(run.job_id, now=now)
-        await enqueue(store, queue, [QueuedRun.for_execution(promoted)] if promoted else [], now=now)
+        await enqueue(store, queue, ready_runs([promoted], now), now=now)
+    if outcome == "cancelled" and run.batch_id is not None:
+        # its end may have been its batch's last: the callbacks it made are sent now
+        await batches.send_callbacks(store, queue, run.batch_id, now=now)
     return CancelResult(run_id=run_id, outcome=outcome)

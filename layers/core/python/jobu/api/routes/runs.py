@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from jobu.api.errors import responses
 from jobu.api.parameters import (
     Admin,
+    BatchIdFilter,
     Caller,
     CronIdFilter,
     FromDate,
@@ -73,8 +74,9 @@ async def list_runs(
     to_date: ToDate = None,
     tag: TagFilter = None,
     params: ParamFilter,
+    batch_id: BatchIdFilter = None,
 ) -> Page[ExecutionSummary]:
-    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag, params)
+    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag, params, batch_id=batch_id)
     return await runs.list_page(await admin.store(), PageRequest(page=page, size=size), where)
 
 

@@ -12,6 +12,7 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
+  AND (:batch_id IS NULL OR e.batch_id = :batch_id)
   AND (:tags IS NULL OR JSON_CONTAINS(e.tags, :tags))
   AND (:params IS NULL OR NOT EXISTS (
       SELECT 1 FROM JSON_TABLE(:params, '$[*]' COLUMNS (k VARCHAR(64) PATH '$.k', s VARCHAR(200) PATH '$.s',
@@ -37,6 +38,7 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
+  AND (:batch_id IS NULL OR e.batch_id = :batch_id)
   AND (:tags IS NULL OR JSON_CONTAINS(e.tags, :tags))
   AND (:params IS NULL OR NOT EXISTS (
       SELECT 1 FROM JSON_TABLE(:params, '$[*]' COLUMNS (k VARCHAR(64) PATH '$.k', s VARCHAR(200) PATH '$.s',
@@ -199,7 +201,7 @@ WHERE c.overlap_policy = 'allow' OR :param_source = 'backfill'
 ON DUPLICATE KEY UPDATE id = job_executions.id;
 
 -- name: runs_for_slots
-SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at
+SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at, e.available_at
 FROM job_executions AS e
 JOIN JSON_TABLE(:slots, '$[*]' COLUMNS (
     job_id BIGINT PATH '$.job_id', scheduled_time DATETIME(6) PATH '$.scheduled_time')) AS s

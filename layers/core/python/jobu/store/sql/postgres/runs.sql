@@ -12,6 +12,7 @@ WHERE (CAST(:job_id AS BIGINT) IS NULL OR e.job_id = :job_id)
   AND (CAST(:handler_name AS TEXT) IS NULL OR e.handler_name = :handler_name)
   AND (CAST(:from_date AS TIMESTAMPTZ) IS NULL OR e.created_at >= :from_date)
   AND (CAST(:to_date AS TIMESTAMPTZ) IS NULL OR e.created_at <= :to_date)
+  AND (CAST(:batch_id AS BIGINT) IS NULL OR e.batch_id = :batch_id)
   AND (CAST(:tags AS JSONB) IS NULL OR e.tags @> CAST(:tags AS JSONB))
   AND (CAST(:params AS JSONPATH) IS NULL OR e.params @@ CAST(:params AS JSONPATH));
 
@@ -26,6 +27,7 @@ WHERE (CAST(:job_id AS BIGINT) IS NULL OR e.job_id = :job_id)
   AND (CAST(:handler_name AS TEXT) IS NULL OR e.handler_name = :handler_name)
   AND (CAST(:from_date AS TIMESTAMPTZ) IS NULL OR e.created_at >= :from_date)
   AND (CAST(:to_date AS TIMESTAMPTZ) IS NULL OR e.created_at <= :to_date)
+  AND (CAST(:batch_id AS BIGINT) IS NULL OR e.batch_id = :batch_id)
   AND (CAST(:tags AS JSONB) IS NULL OR e.tags @> CAST(:tags AS JSONB))
   AND (CAST(:params AS JSONPATH) IS NULL OR e.params @@ CAST(:params AS JSONPATH))
 ORDER BY e.id DESC
@@ -188,7 +190,7 @@ WHERE c.overlap_policy = 'allow' OR CAST(:param_source AS TEXT) = 'backfill'
 ON CONFLICT (job_id, scheduled_time) DO NOTHING;
 
 -- name: runs_for_slots
-SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at
+SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at, e.available_at
 FROM job_executions AS e
 JOIN jsonb_to_recordset(CAST(:slots AS JSONB)) AS s (job_id BIGINT, scheduled_time TIMESTAMPTZ)
   ON e.job_id = s.job_id AND e.scheduled_time = s.scheduled_time

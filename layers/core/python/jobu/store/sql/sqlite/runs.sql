@@ -12,6 +12,7 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
+  AND (:batch_id IS NULL OR e.batch_id = :batch_id)
   AND (:tags IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(:tags) AS t
                                      WHERE t.value NOT IN (SELECT value FROM json_each(e.tags))))
   AND (:params IS NULL OR NOT EXISTS (
@@ -38,6 +39,7 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
+  AND (:batch_id IS NULL OR e.batch_id = :batch_id)
   AND (:tags IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(:tags) AS t
                                      WHERE t.value NOT IN (SELECT value FROM json_each(e.tags))))
   AND (:params IS NULL OR NOT EXISTS (
@@ -210,7 +212,7 @@ ON CONFLICT (job_id, scheduled_time) DO NOTHING;
 
 -- name: runs_for_slots
 -- CROSS JOIN keeps this order: each slot looks its run up in UNIQUE(job_id, scheduled_time).
-SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at
+SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at, e.available_at
 FROM json_each(:slots) AS s
 CROSS JOIN job_executions AS e
   ON e.job_id = json_extract(s.value, '$.job_id') AND e.scheduled_time = json_extract(s.value, '$.scheduled_time')
