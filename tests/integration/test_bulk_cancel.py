@@ -105,6 +105,33 @@ def test_a_queue_one_jobs_waiting_run_starts_when_its_active_run_is_cancelled(
     assert statuses(harness) == {first: "CANCELLED", waiting: "SUCCESS"}
 
 
+def test_a_batchs_runs_are_cancelled_by_its_id_and_its_callback_sent(
+    harness: Harness, admin: AdminClient
+) -> None:
+    runs = [
+        {"handler_name": "sample", "params": {"name": f"child {n}"}, "delay_seconds": 3600} for n in range(3)
+    ]
+    on_complete = {"handler_name": "sample", "params": {"name": "report"}}
+    created = admin.post("/api/batches", body={"runs": runs, "on_complete": on_complete})
+    assert created.status == 201, created.json
+    batch_id, children = created.json["batch"]["id"], created.json["run_ids"]
+    other = enqueue(admin, {"name": "not in the batch"}, delay_seconds=3600)
+    dry = admin.post("/api/jobs/bulk-cancel", body={"batch_id": batch_id}).json
+    assert (dry["matched"], sorted(dry["ids"])) == (3, children)
+    done = admin.post("/api/jobs/bulk-cancel", body={"batch_id": batch_id, "dry_run": False}).json
+    assert done["cancelled"] == children
+    batch = admin.get(f"/api/batches/{batch_id}").json
+    assert (batch["cancelled"], batch["ended"], batch["total"]) == (3, 3, 3)
+    callback = batch["callback_run_id"]
+    assert callback is not None
+    assert admin.get(f"/api/jobs/{callback}").json["queued_at"] is not None  # sent now, not by the sweeper
+    assert statuses(harness)[other] == "PENDING"
+    assert harness.drain_queue() == 1
+    assert statuses(harness)[callback] == "SUCCESS"
+    refused = admin.post("/api/jobs/bulk-cancel", body={"batch_id": 0})
+    assert (refused.status, refused.json["detail"][0]["loc"]) == (400, ["body", "batch_id"])
+
+
 def test_a_bad_filter_is_refused_naming_the_field(harness: Harness, admin: AdminClient) -> None:
     for body, loc in [
         ({"status": "SUCCESS", "dry_run": False}, None),  # a status no run is cancelled from: nothing

@@ -57,6 +57,11 @@ BEYOND = {
     ("post", "/api/notification-rules/{rule_id}/test"),
     # the audit trail (docs/security.md)
     ("get", "/api/audit"),
+    # handlers' concurrency and rate limits (docs/executions.md, Limits)
+    ("get", "/api/limits"),
+    ("get", "/api/limits/{handler_name}"),
+    ("put", "/api/limits/{handler_name}"),
+    ("delete", "/api/limits/{handler_name}"),
     # roles: a viewer's POST is refused by API Gateway, so this answers operators only
     ("post", "/api/access/check"),
     # the enqueue API (docs/admin-api.md)

@@ -62,6 +62,14 @@ class InvalidRequestError(JobuError):
         self.field = field
 
 
+class InvalidLimitsError(JobuError):
+    """A handler's limits (PUT /api/limits/{name}) that cannot be; `field` names the field at fault."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class UnknownHandlerError(JobuError):
     """No handler is registered under the given name."""
 

@@ -5,7 +5,8 @@ message naming a handler that does not exist, or params its handler would refuse
 function that queues a run must send it to its handler's pool (jobu.pools), but importing the
 handlers would pull their dependencies (pandas, pyarrow) into functions that never run them.
 `make manifest` writes, for each handler of the registry, its pool, the module that registers it
-(a worker imports only its own pool's modules) and the JSON Schema of its own params model, to
+(a worker imports only its own pool's modules), the JSON Schema of its own params model and its
+default limits (jobu.limits), to
 handler_manifest.json in this layer; a test fails when it is stale.
 """
 
@@ -75,6 +76,11 @@ def manifest_from_registry() -> dict[str, Any]:
         "modules": {name: get_handler(name).__module__ for name in names},
         "params_schemas": {name: schema for name, schema in schemas.items() if schema is not None},
         "pools": {name: get_handler(name).pool for name in names},
+        "limits": {
+            name: limits.to_json()
+            for name in names
+            if (limits := get_handler(name).limits) is not None and limits.any
+        },
     }
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from jobu.errors import NonRetryableError, RetryAfter, UnknownHandlerError
+from jobu.limits import Limits
 from jobu.pools import DEFAULT_POOL, check_pool_name
 
 if TYPE_CHECKING:
@@ -140,6 +141,9 @@ class BaseHandler(ABC):
     # the model the worker validates params into (and the manifest's params schema, when it is
     # a subclass: plain HandlerParams takes any object, so it is not checked at the edge)
     params_model: ClassVar[type[HandlerParams]] = HandlerParams
+    # its concurrency and rate limits by default (jobu.limits); operators may replace them at run
+    # time (PUT /api/limits/{name}); the manifest carries them to the functions that queue runs
+    limits: ClassVar[Limits | None] = None
 
     def __init__(self, context: HandlerContext) -> None:
         self.context = context
@@ -153,8 +157,8 @@ class BaseHandler(ABC):
 _REGISTRY: dict[str, type[BaseHandler]] = {}
 
 
-def handler(name: str) -> Callable[[type[BaseHandler]], type[BaseHandler]]:
-    """Register a BaseHandler subclass under `name`."""
+def handler(name: str, *, limits: Limits | None = None) -> Callable[[type[BaseHandler]], type[BaseHandler]]:
+    """Register a BaseHandler subclass under `name`, with its default `limits` (or its class's)."""
 
     def register(cls: type[BaseHandler]) -> type[BaseHandler]:
         if not (isinstance(cls, type) and issubclass(cls, BaseHandler)):
@@ -164,6 +168,8 @@ def handler(name: str) -> Callable[[type[BaseHandler]], type[BaseHandler]]:
         if existing is not None and existing is not cls:
             raise ValueError(f"handler {name!r} is registered twice: {existing!r} and {cls!r}")
         cls.name = name
+        if limits is not None:
+            cls.limits = limits
         _REGISTRY[name] = cls
         return cls
 

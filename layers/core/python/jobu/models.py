@@ -236,6 +236,28 @@ class Execution(Row):
     debounce_key: str | None = None
     # the batch it is a child of (POST /api/batches): its end is counted there (jobu.store.batches)
     batch_id: int | None = None
+    # its handler's limits (jobu.limits): None (none applied when it became runnable), 'queued'
+    # (WAITING for a slot or its rate), 'admitted' (handed over under them: it holds a slot)
+    limit_state: str | None = None
+
+
+@dataclass
+class HandlerLimitsRow(Row):
+    """A row of handler_limits: an operator's limits for a handler (overridden), or the row a
+    handler with limits in its code gets on first use (the lock, the rate's state)."""
+
+    handler_name: str
+    overridden: DbBool
+    concurrency: int | None
+    per_key_concurrency: int | None
+    rate_limit: int | None
+    rate_period_seconds: int | None
+    rate_burst: int | None
+    rate_next_at: UtcDatetime | None
+    updated_at: UtcDatetime
+    # the concurrency key of the run handed over last ('' for no key): keys take turns after it
+    last_key: str | None = None
+    updated_by: str | None = None
 
 
 @dataclass
@@ -250,6 +272,8 @@ class RunRef(Row):
     status: ExecutionStatus
     retry_count: int
     queued_at: UtcDatetime | None
+    # from when it may start (its handler's rate may hand it over for later: jobu.store.limits)
+    available_at: UtcDatetime | None = None
 
 
 @dataclass

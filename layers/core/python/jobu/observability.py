@@ -37,10 +37,14 @@ ABANDONED = "ExecutionsAbandoned"
 DEAD_LETTERED = "WorkMessagesDeadLettered"
 DEDUPLICATED = "RunsDeduplicated"
 EXPIRED = "ExecutionsExpired"
+# runs that became runnable and had to wait for their handler's limits (jobu.store.limits)
+THROTTLED = "RunsThrottled"
 TICK_PART_FAILED = "TickPartFailures"
 # per handler (jobu.run_metrics): dimensions service, handler (and status for RUNS_ENDED)
 RUNS_ENDED = "RunsEnded"
 START_LATENCY = "StartLatencySeconds"
+# runs waiting for their handler's limits, per handler, at each tick (a gauge)
+RUNS_WAITING = "RunsWaiting"
 
 __all__ = ["MetricUnit", "logger", "metrics", "traced"]
 

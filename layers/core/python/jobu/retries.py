@@ -26,7 +26,7 @@ from jobu.observability import CANCELLED, FAILED, RETRIED, TIMED_OUT, count
 from jobu.run_metrics import run_ended
 from jobu.store import JobStore
 from jobu.store.runs import Finished
-from jobu.work_queue import QueuedRun
+from jobu.work_queue import QueuedRun, ready_runs
 
 CANCELLED_REASON = "cancelled by an operator"
 # a WAITING run (queue_one) of a job that was deleted: nothing would ever start it
@@ -35,6 +35,11 @@ JOB_DELETED_REASON = "cancelled: its cron job was deleted while the run was WAIT
 FAILED_RUN = "failed_run"
 # an on_failure run carries this much of the failed run's error (the run keeps all of it)
 FAILED_RUN_ERROR_CHARS = 2000
+
+
+def limited_handler(execution: Execution) -> str | None:
+    """The run's handler when the run holds a slot of its limits (its end frees it), else None."""
+    return execution.handler_name if execution.limit_state == "admitted" else None
 
 
 def failure_follow_up(execution: Execution, *, status: ExecutionStatus, error: str) -> NewExecution | None:
@@ -115,9 +120,10 @@ async def settle_failure(
             now=now,
             job_id=execution.job_id,
             batch_id=execution.batch_id,
+            limited=limited_handler(execution),
         )
         await deliver_after_outcome(store, execution.id, ended.notifications, now=now)
-        return _promoted(ended)
+        return _promoted(ended, now)
     ended = await store.runs.finish(
         execution.id,
         attempt=attempt,
@@ -128,15 +134,15 @@ async def settle_failure(
         follow_up=failure_follow_up(execution, status=status, error=error),
         job_id=execution.job_id,
         batch_id=execution.batch_id,
+        limited=limited_handler(execution),
     )
     await deliver_after_outcome(store, execution.id, ended.notifications, now=now)
     count({ExecutionStatus.TIMEOUT: TIMED_OUT, ExecutionStatus.CANCELLED: CANCELLED}.get(status, FAILED))
     run_ended(execution.handler_name, status)
-    return _promoted(ended)
+    return _promoted(ended, now)
 
 
-def _promoted(ended: Finished) -> list[QueuedRun]:
-    """The runs the end made: its on_failure run, the queue_one run it promoted, and its batch's
-    callbacks when it was the batch's last child."""
-    made = (ended.follow_up, ended.promoted, *ended.callbacks)
-    return [QueuedRun.for_execution(run) for run in made if run is not None]
+def _promoted(ended: Finished, now: datetime) -> list[QueuedRun]:
+    """The runs the end made: its on_failure run, the queue_one run it promoted, the runs its
+    handler's limits let through, and its batch's callbacks when it was the batch's last child."""
+    return ready_runs((ended.follow_up, ended.promoted, *ended.released, *ended.callbacks), now)

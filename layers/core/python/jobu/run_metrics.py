@@ -19,7 +19,15 @@ from aws_lambda_powertools.metrics import single_metric
 
 from jobu.handler_manifest import known_handler_names
 from jobu.models import Execution, ExecutionStatus
-from jobu.observability import NAMESPACE, RUNS_ENDED, SERVICE, START_LATENCY, MetricUnit, seconds
+from jobu.observability import (
+    NAMESPACE,
+    RUNS_ENDED,
+    RUNS_WAITING,
+    SERVICE,
+    START_LATENCY,
+    MetricUnit,
+    seconds,
+)
 
 OTHER_HANDLER = "other"
 
@@ -30,6 +38,11 @@ def handler_dimension(handler_name: str) -> str:
 
 def run_ended(handler_name: str, status: ExecutionStatus) -> None:
     _by_handler(RUNS_ENDED, MetricUnit.Count, 1, handler_name, status=status.value)
+
+
+def runs_waiting(handler_name: str, waiting: int) -> None:
+    """How many of the handler's runs wait for its limits (the tick's sweep records it)."""
+    _by_handler(RUNS_WAITING, MetricUnit.Count, waiting, handler_name)
 
 
 def run_started(execution: Execution, started_at: datetime) -> None:

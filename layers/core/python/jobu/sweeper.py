@@ -3,6 +3,9 @@
 - A RUNNING run past its deadline belonged to a worker that died (Lambda timeout, out of
   memory): it becomes TIMEOUT, or PENDING again if it has retries left; CANCELLED if an operator
   had asked to cancel it.
+- A run waiting for its handler's limits whose run_at or rate time comes within SQS's 15 minutes,
+  or for which a slot is free, is handed over (jobu.store.limits), and the number of runs waiting
+  per handler is recorded (RunsWaiting).
 - A WAITING run (overlap policy queue_one) whose job has no active run any more becomes PENDING
   (the worker that ended the active run normally does this; it may have died first). A WAITING
   run whose job is gone (deleted) is CANCELLED: nothing would ever start it.
@@ -31,12 +34,13 @@ from datetime import datetime, timedelta
 from jobu import cron_alerts
 from jobu.config import RetryPolicy, SweepPolicy
 from jobu.errors import StoreUnavailableError, TransactionConflictError
-from jobu.models import ExecutionStatus
+from jobu.models import Execution, ExecutionStatus
 from jobu.notifications import deliver_due
 from jobu.observability import ABANDONED, EXPIRED, REQUEUED, TICK_PART_FAILED, count, logger
 from jobu.retries import CANCELLED_REASON, JOB_DELETED_REASON, settle_failure
+from jobu.run_metrics import runs_waiting
 from jobu.store import JobStore
-from jobu.work_queue import MAX_DELAY_SECONDS, QueuedRun, WorkQueue, enqueue
+from jobu.work_queue import MAX_DELAY_SECONDS, QueuedRun, WorkQueue, enqueue, ready_runs
 
 SWEEP_LIMIT = 1000
 
@@ -94,7 +98,8 @@ async def sweep(
     abandoned = _abandoned(store, report, retries, now=now, policy=retry_policy)
     await isolated("abandoned", abandoned, report.failed)
     await isolated("promote", _promote(store, retries, now=now), report.failed)
-    await isolated("expire", _expire(store, now=now), report.failed)
+    await isolated("limits", _promote_limited(store, retries, now=now), report.failed)
+    await isolated("expire", _expire(store, retries, now=now), report.failed)
     resend = _resend(store, queue, report, retries, now=now, policy=policy, time_left=time_left)
     await isolated("resend", resend, report.failed)
     await isolated("alerts", _alerts(store, now=now), report.failed)
@@ -148,12 +153,27 @@ async def _promote(store: JobStore, retries: list[QueuedRun], *, now: datetime) 
         logger.warning("cancelled WAITING runs whose cron job is gone", extra={"runs": orphans})
     for job_id in await store.runs.jobs_with_promotable(limit=SWEEP_LIMIT):
         promoted = await store.runs.promote_waiting(job_id, now=now)
-        retries += [QueuedRun.for_execution(promoted)] if promoted else []
+        retries += ready_runs([promoted], now)
 
 
-async def _expire(store: JobStore, *, now: datetime) -> None:
-    """A WAITING or PENDING run never started by its expires_at ends EXPIRED, sent or not."""
-    count(EXPIRED, await store.runs.expire_due(now=now))
+async def _promote_limited(store: JobStore, retries: list[QueuedRun], *, now: datetime) -> None:
+    """The waiting lines of handlers with limits: a run whose run_at or rate time has come near, or
+    a slot freed by a run no end handed over (one admitted before the limit was set; a worker that
+    died between the end and the send leaves its runs PENDING and unsent: `_resend` sends them)."""
+    for handler_name in await store.limits.handlers_with_queued(now=now, limit=SWEEP_LIMIT):
+        released = await store.limits.promote(handler_name, now=now)
+        retries += ready_runs(released, now)
+    usage = await store.limits.usage()
+    for handler_name in sorted({u.handler_name for u in usage if u.waiting}):
+        runs_waiting(handler_name, sum(u.waiting for u in usage if u.handler_name == handler_name))
+
+
+async def _expire(store: JobStore, retries: list[QueuedRun], *, now: datetime) -> None:
+    """A WAITING or PENDING run never started by its expires_at ends EXPIRED, sent or not; the slots
+    of its handler's limits it held go to the runs that wait."""
+    released: list[Execution] = []
+    count(EXPIRED, await store.runs.expire_due(now=now, released=released))
+    retries += ready_runs(released, now)
 
 
 async def _resend(
@@ -176,8 +196,9 @@ async def _resend(
             await store.runs.unqueued(cutoff=now - policy.grace, limit=SWEEP_LIMIT),
             await store.runs.stuck(cutoff=now - policy.stuck_after, limit=SWEEP_LIMIT),
             await store.runs.delayed_due(cutoff=now - policy.grace, horizon=horizon, limit=SWEEP_LIMIT),
-            # debounced runs, unsent until their start (a later request could still move it)
-            await store.debounce.due(now=now, limit=SWEEP_LIMIT),
+            # debounced runs, unsent until their start (a later request could still move it); its
+            # handler's limits may keep one waiting then
+            await store.limits.hand_over(await store.debounce.due(now=now, limit=SWEEP_LIMIT), now=now),
         ]
         unsent = [execution for page in pages for execution in page]
         runs = [QueuedRun.for_execution(e, math.ceil((e.available_at - now).total_seconds())) for e in unsent]

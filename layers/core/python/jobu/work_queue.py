@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobu import constants
 from jobu.handler_manifest import handler_pool
-from jobu.models import Execution, RunRef, WorkMessage
+from jobu.models import Execution, ExecutionStatus, RunRef, WorkMessage
 from jobu.observability import DISPATCHED, SEND_FAILED, count, logger
 from jobu.pools import DEFAULT_POOL, pool_variable
 from jobu.store import JobStore
@@ -57,12 +57,27 @@ class QueuedRun:
         delay = min(max(delay_seconds, 0), MAX_DELAY_SECONDS)
         return cls(execution.id, execution.retry_count, execution.handler_name, delay)
 
+    @classmethod
+    def when_due(cls, execution: Execution | RunRef, now: datetime) -> QueuedRun:
+        """Its message, delayed until its available_at (a run its handler's rate handed over for later)."""
+        return cls.for_execution(execution, _delay(execution, now))
+
     @property
     def pool(self) -> str:
         return handler_pool(self.handler_name)
 
     def body(self) -> str:
         return WorkMessage(execution_id=self.execution_id, attempt=self.attempt).to_json()
+
+
+def ready_runs(executions: Iterable[Execution | RunRef | None], now: datetime) -> list[QueuedRun]:
+    """The messages of the runs that may start (PENDING): a run waiting for its handler's limits
+    (WAITING) is sent when they hand it over."""
+    return [
+        QueuedRun.when_due(run, now)
+        for run in executions
+        if run is not None and run.status is ExecutionStatus.PENDING
+    ]
 
 
 def latest_attempts(runs: Sequence[QueuedRun]) -> list[QueuedRun]:
@@ -194,7 +209,7 @@ async def enqueue(
 
 def _delay(execution: Execution | RunRef, now: datetime) -> int:
     """Seconds until a run may start (run_at / delay_seconds), rounded up: SQS delays its message."""
-    if not isinstance(execution, Execution) or execution.available_at <= now:
+    if execution.available_at is None or execution.available_at <= now:
         return 0
     return math.ceil((execution.available_at - now).total_seconds())
 
@@ -211,8 +226,13 @@ async def dispatch_new_runs(
 
     Each line carries execution_id, job_id and handler_name: the keys that find a run's lines.
     """
-    # not for_execution: it shortens a delay to SQS's longest, and a longer one is the sweeper's to send
-    runs = [QueuedRun(e.id, e.retry_count, e.handler_name, _delay(e, now)) for e in executions]
+    # not for_execution: it shortens a delay to SQS's longest, and a longer one is the sweeper's to send;
+    # a run its handler's limits hold (WAITING) is sent when they hand it over
+    runs = [
+        QueuedRun(e.id, e.retry_count, e.handler_name, _delay(e, now))
+        for e in executions
+        if e.status is ExecutionStatus.PENDING
+    ]
     sent = await enqueue(store, queue, runs, now=now)
     count(DISPATCHED, len(sent.sent))
     queued = set(sent.sent)

@@ -39,13 +39,13 @@ from jobu.models import WORKER_MARGIN_SECONDS, Execution, ExecutionStatus, NewEx
 from jobu.notifications import deliver_after_outcome
 from jobu.observability import EXPIRED, SUCCEEDED, annotate_trace, count, logger
 from jobu.pools import DEFAULT_POOL
-from jobu.retries import CANCELLED_REASON, settle_failure
+from jobu.retries import CANCELLED_REASON, limited_handler, settle_failure
 from jobu.run_database import HandlerDatabase, TransactionDatabase
 from jobu.run_metrics import run_ended, run_started
 from jobu.store import JobStore
 from jobu.store.runs import Finished
 from jobu.traces import TraceParent
-from jobu.work_queue import QueuedRun, WorkQueue, enqueue
+from jobu.work_queue import WorkQueue, enqueue, ready_runs
 
 # Time kept back from the Lambda's remaining time to store the outcome after a handler stops.
 TIMEOUT_MARGIN_SECONDS = float(WORKER_MARGIN_SECONDS)
@@ -328,9 +328,13 @@ class Worker:
         logger.thread_safe_append_keys(
             execution_id=execution.id, job_id=execution.job_id, handler_name=execution.handler_name
         )
-        if _expiring(execution, now) and await self.store.runs.expire(execution.id, now=now, conn=conn):
+        released: list[Execution] = []
+        if _expiring(execution, now) and await self.store.runs.expire(
+            execution.id, now=now, conn=conn, released=released
+        ):
             logger.warning("run expired: not started by its expires_at; it never starts")
             count(EXPIRED)
+            await enqueue(self.store, self.queue, ready_runs(released, now), now=now)
             return Outcome.EXPIRED
         logger.info(
             "duplicate delivery ignored",
@@ -434,6 +438,7 @@ class Worker:
             conn=conn,
             job_id=execution.job_id,
             batch_id=execution.batch_id,
+            limited=limited_handler(execution),
         )
 
     async def _succeeded(self, execution: Execution, finished: Finished) -> Outcome:
@@ -444,10 +449,11 @@ class Worker:
         run_ended(execution.handler_name, ExecutionStatus.SUCCESS)
         created = finished.follow_up
         logger.info("run succeeded", extra={"next_execution_id": None if created is None else created.id})
-        # the follow-up, the queue_one run the end promoted, its batch's callbacks if it was the last
-        made = (created, finished.promoted, *finished.callbacks)
-        next_runs = [QueuedRun.for_execution(run) for run in made if run is not None]
-        await enqueue(self.store, self.queue, next_runs, now=utcnow())
+        # the follow-up, the queue_one run the end promoted, the runs its handler's limits let through,
+        # its batch's callbacks if it was the last
+        now = utcnow()
+        next_runs = ready_runs((created, finished.promoted, *finished.released, *finished.callbacks), now)
+        await enqueue(self.store, self.queue, next_runs, now=now)
         await deliver_after_outcome(self.store, execution.id, finished.notifications, now=utcnow())
         return Outcome.SUCCESS
 

@@ -6,6 +6,7 @@
 | 400 | invalid_cron_job | InvalidCronJobError: a bad expression, an unknown handler, an impossible timeout |
 | 400 | invalid_notification_rule | InvalidNotificationRuleError: an unknown handler, a plain http webhook |
 | 400 | invalid_request | InvalidRequestError: a run request (enqueue) with a wrong field (field: which) |
+| 400 | invalid_limits | InvalidLimitsError: a handler's limits with a wrong field (field: which) |
 | 400 | invalid_state | InvalidStateError: e.g. retrying a run that is not FAILED or TIMEOUT |
 | 404 | not_found | NotFoundError, or no such path |
 | 409 | duplicate | DuplicateError: a cron job with that name exists |
@@ -40,6 +41,7 @@ from pydantic import BaseModel, Field
 from jobu.errors import (
     DuplicateError,
     InvalidCronJobError,
+    InvalidLimitsError,
     InvalidNotificationRuleError,
     InvalidRequestError,
     InvalidStateError,
@@ -54,6 +56,7 @@ ERRORS: dict[type[JobuError], tuple[int, str]] = {
     InvalidCronJobError: (400, "invalid_cron_job"),
     InvalidNotificationRuleError: (400, "invalid_notification_rule"),
     InvalidRequestError: (400, "invalid_request"),
+    InvalidLimitsError: (400, "invalid_limits"),
     InvalidStateError: (400, "invalid_state"),
     NotFoundError: (404, "not_found"),
     DuplicateError: (409, "duplicate"),
@@ -89,7 +92,8 @@ class ErrorBody(BaseModel):
     )
     field: str | None = Field(
         default=None,
-        description="invalid_cron_job, invalid_request: the field at fault, when one is (e.g. params)",
+        description="invalid_cron_job, invalid_request, invalid_limits: the field at fault, when one is "
+        "(e.g. params)",
     )
     request_id: str | None = Field(
         default=None,

@@ -26,6 +26,7 @@ from jobu.api.routes import (
     dead_letters,
     handlers,
     health,
+    limits,
     notification_rules,
     pools,
     rejected_records,
@@ -56,6 +57,7 @@ ROUTERS = [
     (statistics.router, "/api/stats"),
     (notification_rules.router, "/api/notification-rules"),
     (audit.router, "/api/audit"),
+    (limits.router, "/api/limits"),
     (access.router, "/api/access"),
     (health.router, None),
 ]

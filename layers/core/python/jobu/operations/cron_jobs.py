@@ -50,7 +50,7 @@ from jobu.run_options import Priority
 from jobu.specs import ConcurrencyKey, CronJobSpec, RunTags, RunTtl, StorableText
 from jobu.store import JobStore
 from jobu.store.cron_jobs import Revision
-from jobu.work_queue import QueuedRun, WorkQueue, enqueue
+from jobu.work_queue import WorkQueue, enqueue, ready_runs
 
 # A backfill creates at most this many runs in one request (ask again for the rest).
 MAX_BACKFILL_SLOTS = 1000
@@ -405,9 +405,9 @@ async def run_now(
         return run
 
     run = await audited(store, actor, "cron_job.run_now", "cron_job", job_id, now=now, change=start)
-    if run.status is ExecutionStatus.WAITING:  # queue_one: it starts when the active run ends
+    if run.status is ExecutionStatus.WAITING:  # queue_one or its limits: it starts when a run ends
         return RunNowResult(run=run, queued=False)
-    sent = await enqueue(store, queue, [QueuedRun.for_execution(run)], now=now)
+    sent = await enqueue(store, queue, ready_runs([run], now), now=now)
     queued = run.id in sent.sent
     if queued:  # the run as stored now: its queued_at is set
         run = await store.runs.get(run.id) or run
@@ -521,7 +521,7 @@ async def backfill(
             store, actor, "cron_job.backfill", "cron_job", job_id, now=now, change=fill
         )
         fresh = [run for run in created if run.status is ExecutionStatus.PENDING and run.queued_at is None]
-        await enqueue(store, queue, [QueuedRun.for_execution(run) for run in fresh], now=now)
+        await enqueue(store, queue, ready_runs(fresh, now), now=now)
     runs = {**before, **{run.scheduled_time: run for run in created}}
     return BackfillResult(
         dry_run=request.dry_run,

@@ -31,7 +31,7 @@ from jobu.retries import CANCELLED_REASON
 from jobu.run_options import MAX_TAG_LENGTH, MAX_TAGS, TAG_PATTERN
 from jobu.specs import StorableText
 from jobu.store import JobStore
-from jobu.work_queue import QueuedRun, WorkQueue, enqueue
+from jobu.work_queue import WorkQueue, enqueue, ready_runs
 
 RETRYABLE = (ExecutionStatus.FAILED, ExecutionStatus.TIMEOUT)
 # A run that may still start or is running: deleting it would pull it from under its worker.
@@ -162,7 +162,8 @@ async def get(store: JobStore, execution_id: int) -> RunDetail:
 
 
 async def _queue(store: JobStore, queue: WorkQueue, runs: list[Execution], *, now: datetime) -> list[int]:
-    sent = await enqueue(store, queue, [QueuedRun.for_execution(run) for run in runs], now=now)
+    # a run its handler's limits hold is WAITING: they send it when they hand it over
+    sent = await enqueue(store, queue, ready_runs(runs, now), now=now)
     return sorted(sent.sent)
 
 
@@ -254,14 +255,21 @@ async def bulk_cancel(
     ids = sorted(run.id for run in page)  # one lock order for every bulk cancel
     aside = {run_id for run_id in ids if await store.runs.request_cancel_aside(run_id, now=now)}
 
+    released: dict[int, Execution] = {}  # the runs the freed slots of their handlers' limits let through
+
     async def stop(change: Change) -> dict[int, str]:
         outcomes: dict[int, str] = {}
+        released.clear()  # a transaction run again starts afresh
         for run_id in ids:
+            freed: list[Execution] = []
             outcome = (
                 "requested"
                 if run_id in aside
-                else await store.runs.cancel(run_id, reason=CANCELLED_REASON, now=now, conn=change.conn)
+                else await store.runs.cancel(
+                    run_id, reason=CANCELLED_REASON, now=now, conn=change.conn, released=freed
+                )
             )
+            released.update((run.id, run) for run in freed)
             if outcome is not None:
                 outcomes[run_id] = outcome
         asked = request.model_dump(mode="json", exclude={"dry_run"}, exclude_none=True)
@@ -273,15 +281,16 @@ async def bulk_cancel(
         return outcomes
 
     outcomes = await audited(store, actor, "run.bulk_cancel", "runs", now=now, change=stop)
+    await enqueue(store, queue, ready_runs(released.values(), now), now=now)
+    cancelled = await store.runs.by_ids(
+        [i for i, outcome in sorted(outcomes.items()) if outcome == "cancelled"]
+    )
     # a queue_one job's waiting run may start now that its active one will not
-    for job_id in sorted(
-        {run.job_id for run in page if run.job_id is not None and outcomes.get(run.id) == "cancelled"}
-    ):
+    for job_id in sorted({run.job_id for run in cancelled if run.job_id is not None}):
         promoted = await store.runs.promote_waiting(job_id, now=now)
-        await enqueue(store, queue, [QueuedRun.for_execution(promoted)] if promoted else [], now=now)
-    # the ends may have been their batches' last: the callbacks they made are sent now
-    cancelled = [run_id for run_id, outcome in outcomes.items() if outcome == "cancelled"]
-    for batch_id in await store.batches.of_runs(cancelled):
+        await enqueue(store, queue, ready_runs([promoted], now), now=now)
+    # a cancelled run's end may have been its batch's last: the callbacks it made are sent now
+    for batch_id in sorted({run.batch_id for run in cancelled if run.batch_id is not None}):
         await batches.send_callbacks(store, queue, batch_id, now=now)
     return BulkCancelResult(
         dry_run=False,
@@ -332,7 +341,9 @@ async def cancel(
         outcome = (
             "requested"
             if aside
-            else await store.runs.cancel(run_id, reason=CANCELLED_REASON, now=now, conn=change.conn)
+            else await store.runs.cancel(
+                run_id, reason=CANCELLED_REASON, now=now, conn=change.conn, released=released
+            )
         )
         if outcome is None:
             raise InvalidStateError(
@@ -342,11 +353,13 @@ async def cancel(
         change.record(*differences(fields_of(run, RUN_STATE), fields_of(after, RUN_STATE)))
         return run, outcome
 
+    released: list[Execution] = []  # the runs its freed slot of its handler's limits let through
     run, outcome = await audited(store, actor, "run.cancel", "run", run_id, now=now, change=stop)
+    await enqueue(store, queue, ready_runs(released, now), now=now)
     if outcome == "cancelled" and run.job_id is not None:
         # a queue_one job's waiting run may start now that this one will not
         promoted = await store.runs.promote_waiting(run.job_id, now=now)
-        await enqueue(store, queue, [QueuedRun.for_execution(promoted)] if promoted else [], now=now)
+        await enqueue(store, queue, ready_runs([promoted], now), now=now)
     if outcome == "cancelled" and run.batch_id is not None:
         # its end may have been its batch's last: the callbacks it made are sent now
         await batches.send_callbacks(store, queue, run.batch_id, now=now)

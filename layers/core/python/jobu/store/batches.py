@@ -14,11 +14,13 @@ back while the batch is open; once the batch has ended its counts are final.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from jobu.models import Batch, Execution, ExecutionStatus, NewExecution, utc
 from jobu.store.connector import Connector
+from jobu.store.limits import HandlerLimits
 from jobu.store.notifications import Notifications
 from jobu.store.rows import Rows, row_to, rows_to
 
@@ -49,15 +51,26 @@ _CHILD_FIELDS = (
 )
 
 
+@dataclass(frozen=True)
+class BatchCancel:
+    """What a batch's cancel did: its runs cancelled, the callbacks that ended it, and the handlers
+    whose limits' slots those runs held."""
+
+    cancelled: int
+    callbacks: tuple[Execution, ...]
+    freed_handlers: tuple[str, ...]
+
+
 def callback_params(params: Mapping[str, Any], batch: Mapping[str, Any]) -> dict[str, Any]:
     """A callback run's params: its link's, and the batch's id, status and counts."""
     return {**params, BATCH_PARAM: dict(batch)}
 
 
 class Batches(Rows):
-    def __init__(self, connector: Connector, notifications: Notifications) -> None:
+    def __init__(self, connector: Connector, notifications: Notifications, limits: HandlerLimits) -> None:
         super().__init__(connector)
         self.notifications = notifications
+        self.limits = limits
 
     # creation -------------------------------------------------------------------------------------
 
@@ -84,9 +97,14 @@ class Batches(Rows):
         for start in range(0, len(runs), PAGE):
             rows = [self._child_row(run) for run in runs[start : start + PAGE]]
             await self._q.insert_batch_children(conn, rows=self._j(rows), now=self._t(now), batch_id=batch_id)
-        children = rows_to(
-            Execution, [row async for row in self._q.batch_children(conn, batch_id=int(batch_id))]
-        )
+        made = [row async for row in self._q.batch_children(conn, batch_id=int(batch_id))]
+        children = rows_to(Execution, made)
+        # the runs their handlers' limits hold are read back WAITING: not sent (work_queue.ready_runs)
+        admission = await self.limits.admit(conn, [(run.id, run.handler_name) for run in children], now=now)
+        if admission.held:
+            children = rows_to(
+                Execution, [row async for row in self._q.batch_children(conn, batch_id=int(batch_id))]
+            )
         batch = Batch.from_row(await self._q.get_batch(conn, id=int(batch_id)))
         return batch, children
 
@@ -146,6 +164,9 @@ class Batches(Rows):
         """The last end: the batch's final status, and its callback runs, made here once. Stamped no
         earlier than any of its runs' ends: each end is stamped before it waited for the batch's
         row, so the one counted last may carry an earlier time than another."""
+        # runnable from the end that completed it, as its sender's clock says (so the sender
+        # computes no delay for its message); stamped no earlier than any end
+        available_at = now
         last_end = await self._q.batch_last_end(tx, batch_id=batch.id)
         if last_end is not None:
             now = max(now, utc(last_end))
@@ -166,8 +187,11 @@ class Batches(Rows):
                 max_retry=int(link["max_retry"]),
                 timeout_seconds=int(link["timeout_seconds"]),
                 parent_execution_id=last_child,
+                available_at=self._t(available_at),
                 now=self._t(now),
             )
+            # one its handler's limits hold is read back WAITING: not sent (work_queue.ready_runs)
+            await self.limits.admit(tx, [(int(run_id), str(link["handler_name"]))], now=now)
             made[kind] = Execution.from_row(await self._q.get_execution(tx, id=int(run_id)))
         success, complete = made["success"], made["complete"]
         await self._q.close_batch(
@@ -182,29 +206,31 @@ class Batches(Rows):
 
     # an operator's cancel -----------------------------------------------------------------------------
 
-    async def cancel(
-        self, batch_id: int, *, reason: str, now: datetime, conn: Any
-    ) -> tuple[int, list[Execution]] | None:
+    async def cancel(self, batch_id: int, *, reason: str, now: datetime, conn: Any) -> BatchCancel | None:
         """Cancel the batch's WAITING and PENDING children (its RUNNING ones finish as they will), in
-        the caller's transaction: how many, and the callback runs made if that ended the batch.
-        None: no such batch."""
+        the caller's transaction: how many, the callback runs made if that ended the batch, and the
+        handlers whose limits' slots the cancelled runs held (jobu.store.limits: the caller hands
+        over what now fits). None: no such batch."""
         if await self._q.get_batch(conn, id=batch_id) is None:
             return None
         # the children's rows first, then the batch's: the order a child's own end takes them in
         notify = await self.notifications.any_enabled(conn=conn)
         cancelled, last_child = 0, 0
+        freed: set[str] = set()
         while True:
-            ids = [
-                int(dict(row)["id"])
+            rows = [
+                dict(row)
                 async for row in self._q.unstarted_batch_children(conn, batch_id=batch_id, limit=PAGE)
             ]
-            if not ids:
+            if not rows:
                 break
+            ids = [int(row["id"]) for row in rows]
             changed = await self._q.cancel_unstarted_executions(
                 conn, ids=self._j(ids), reason=reason, now=self._t(now)
             )
             cancelled += self.connector.affected_rows(changed)
             last_child = ids[-1]
+            freed |= {str(row["handler_name"]) for row in rows if row["limit_state"] == "admitted"}
             if notify:  # each cancelled run's notifications commit with its end
                 for run_id in ids:
                     await self.notifications.queue_outcome(
@@ -212,11 +238,11 @@ class Batches(Rows):
                     )
         await self._q.cancel_batch(conn, id=batch_id, now=self._t(now))
         if not cancelled:
-            return 0, []
+            return BatchCancel(0, (), ())
         callbacks = await self._add_ends(
             conn, batch_id, {"cancelled": cancelled}, last_child=last_child, now=now
         )
-        return cancelled, callbacks
+        return BatchCancel(cancelled, tuple(callbacks), tuple(sorted(freed)))
 
     async def prune(self, *, cutoff: datetime, limit: int) -> int:
         """Retention: delete up to `limit` of the oldest batches that ended before `cutoff`."""
@@ -226,13 +252,6 @@ class Batches(Rows):
 
     async def get(self, batch_id: int, *, conn: Any = None) -> Batch | None:
         return row_to(Batch, await self._select_one("get_batch", conn=conn, id=batch_id))
-
-    async def of_runs(self, execution_ids: Sequence[int]) -> list[int]:
-        """The batches the runs are children of."""
-        if not execution_ids:
-            return []
-        rows = await self._select("batches_of_runs", ids=self._j(list(execution_ids)))
-        return sorted(int(dict(row)["batch_id"]) for row in rows)
 
     async def status_counts(self, batch_id: int) -> dict[str, int]:
         """The batch's children by their status now."""

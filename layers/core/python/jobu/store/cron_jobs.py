@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from jobu.models import CronJob, DueCronJob, RunRef
+from jobu.store.connector import Connector
+from jobu.store.limits import HandlerLimits
 from jobu.store.rows import Rows, row_to, rows_to
 
 if TYPE_CHECKING:  # an operator's definition, validated by the admin side (pydantic never loads here)
@@ -46,6 +48,10 @@ class CronChunk:
 
 
 class CronJobs(Rows):
+    def __init__(self, connector: Connector, limits: HandlerLimits) -> None:
+        super().__init__(connector)
+        self.limits = limits
+
     def _fields(self, spec: CronJobSpec, next_run_at: datetime | None, now: datetime) -> dict[str, Any]:
         """A job's columns as insert_cron_job and update_cron_job bind them."""
         return {
@@ -213,6 +219,19 @@ class CronJobs(Rows):
             if moves:
                 await self._q.advance_cron_jobs(conn, jobs=self._j(moves), now=self._t(now))
             runs = [row async for row in self._q.runs_for_slots(conn, slots=self._j(slots))] if slots else []
+            if runs:  # the new runs of handlers with limits wait in their line, unless they fit
+                fresh = [RunRef.from_row(row) for row in runs]
+                admission = await self.limits.admit(
+                    conn,
+                    [
+                        (r.id, r.handler_name)
+                        for r in fresh
+                        if r.status.value == "PENDING" and r.queued_at is None
+                    ],
+                    now=now,
+                )
+                if admission.held or admission.promoted:
+                    runs = [row async for row in self._q.runs_for_slots(conn, slots=self._j(slots))]
             more = len(rows) == limit or len(plans) < len(rows)
             return CronChunk(plans=plans, runs=rows_to(RunRef, runs), more=more)
 

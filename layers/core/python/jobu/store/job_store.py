@@ -8,6 +8,7 @@
     store.audit              operator_actions: the audit trail of operator actions
     store.debounce           debounce windows: debounce_keys, debounce_requests, debounced runs
     store.batches            batches: runs made together, their ends counted, their callbacks
+    store.limits             handler_limits: concurrency and rate limits, admission and promotion
 
 Methods take and return pydantic models; the connector encodes values for its driver.
 """
@@ -21,6 +22,7 @@ from jobu.store.batches import Batches
 from jobu.store.connector import Connector
 from jobu.store.cron_jobs import CronJobs
 from jobu.store.debounce import Debounces
+from jobu.store.limits import HandlerLimits
 from jobu.store.migrations import apply_migrations
 from jobu.store.notifications import Notifications
 from jobu.store.rejected_records import RejectedRecords
@@ -31,10 +33,11 @@ from jobu.store.statistics import RunStatistics
 class JobStore:
     def __init__(self, connector: Connector) -> None:
         self.connector = connector
-        self.cron_jobs = CronJobs(connector)
+        self.limits = HandlerLimits(connector)
+        self.cron_jobs = CronJobs(connector, self.limits)
         self.notifications = Notifications(connector)
-        self.batches = Batches(connector, self.notifications)
-        self.runs = Runs(connector, self.notifications, self.batches)
+        self.batches = Batches(connector, self.notifications, self.limits)
+        self.runs = Runs(connector, self.notifications, self.batches, self.limits)
         self.rejected_records = RejectedRecords(connector)
         self.statistics = RunStatistics(self.runs)
         self.audit = AuditTrail(connector)

@@ -24,6 +24,7 @@ from jobu.models import (
 )
 from jobu.store.batches import Batches
 from jobu.store.connector import Connector
+from jobu.store.limits import HandlerLimits, admitted, to_send
 from jobu.store.notifications import Notifications
 from jobu.store.rows import Rows, row_to, rows_to
 
@@ -47,6 +48,8 @@ class Finished:
     notifications: int = 0  # rows written to the outbox with the outcome (jobu.notifications)
     # the callback runs of the run's batch, when its end was the batch's last (jobu.store.batches)
     callbacks: tuple[Execution, ...] = ()
+    # the runs the end let through its handler's limits (jobu.store.limits), to send
+    released: tuple[Execution, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,10 +98,13 @@ _API_FIELDS = (
 
 
 class Runs(Rows):
-    def __init__(self, connector: Connector, notifications: Notifications, batches: Batches) -> None:
+    def __init__(
+        self, connector: Connector, notifications: Notifications, batches: Batches, limits: HandlerLimits
+    ) -> None:
         super().__init__(connector)
         self.notifications = notifications
         self._batches = batches
+        self.limits = limits
 
     # creation -------------------------------------------------------------------------------
 
@@ -152,7 +158,11 @@ class Runs(Rows):
             if claims:
                 duplicates = await self._duplicates(conn, rows, sorted(claims))
             found = [r async for r in self._q.unqueued_executions_for_sources(conn, sources=self._j(sources))]
-        return EventInsert(rows_to(Execution, found), duplicates)
+            pending = rows_to(Execution, found)
+            # a run admitted before (its batch delivered again) keeps its slot
+            fresh = [(run.id, run.handler_name) for run in pending if run.limit_state is None]
+            admission = await self.limits.admit(conn, fresh, now=now)
+        return EventInsert(to_send(pending, admission), duplicates)
 
     async def _duplicates(
         self, conn: Any, rows: Sequence[dict[str, Any]], keys: Sequence[tuple[str, str]]
@@ -203,6 +213,7 @@ class Runs(Rows):
                 if holder["claimed_by"] != claimed_by:
                     return None if holder["execution_id"] is None else int(holder["execution_id"])
         run_id = await self._insert_api_row(run, now=now, conn=conn)
+        await self.limits.admit(conn, [(run_id, run.handler_name)], now=now)
         return Execution.from_row(await self._q.get_execution(conn, id=run_id))
 
     async def _insert_api_row(self, run: NewExecution, *, now: datetime, conn: Any) -> int:
@@ -244,6 +255,9 @@ class Runs(Rows):
                 ids.append(made_id)
         if len(ids) != len(runs):
             raise RuntimeError(f"{len(ids)} runs made of {len(runs)} asked")
+        # a run its handler's limits hold is read back WAITING: not sent (work_queue.ready_runs)
+        made = [(run_id, run.handler_name) for run_id, run in zip(ids, runs, strict=True)]
+        await self.limits.admit(conn, made, now=now)
         return await self.by_ids(ids, conn=conn)
 
     def _api_row(self, run: NewExecution) -> dict[str, Any]:
@@ -298,6 +312,8 @@ class Runs(Rows):
                 concurrency_key=run.concurrency_key,
                 expires_at=self._t(run.expires_at),
             )
+            if status is ExecutionStatus.PENDING:
+                await self.limits.admit(tx, [(int(run_id), run.handler_name)], now=now)
             return Execution.from_row(await self._q.get_execution(tx, id=int(run_id)))
 
         return await self._in_transaction(conn, insert)
@@ -321,8 +337,11 @@ class Runs(Rows):
                 return Backfilled(existing=existing, created=[])
             encoded = self._j(missing)
             await self._q.insert_cron_runs(tx, slots=encoded, param_source="backfill", now=self._t(now))
-            made = [row async for row in self._q.runs_for_slots(tx, slots=encoded)]
-            return Backfilled(existing=existing, created=rows_to(RunRef, made))
+            made = rows_to(RunRef, [row async for row in self._q.runs_for_slots(tx, slots=encoded)])
+            admission = await self.limits.admit(tx, [(run.id, run.handler_name) for run in made], now=now)
+            if admission.held:  # as they are now: those that wait are WAITING
+                made = rows_to(RunRef, [row async for row in self._q.runs_for_slots(tx, slots=encoded)])
+            return Backfilled(existing=existing, created=made)
 
         return await self._in_transaction(conn, backfill)
 
@@ -390,6 +409,7 @@ class Runs(Rows):
         conn: Any = None,
         job_id: int | None = None,
         batch_id: int | None = None,
+        limited: str | None = None,
     ) -> Finished:
         """RUNNING -> a final status; with follow_up, create the next run in the same transaction.
         With the run's `job_id` and the job queue_one, the job's WAITING run is promoted in that
@@ -401,6 +421,10 @@ class Runs(Rows):
         rule), as one statement that needs none. The outcome's notifications (one per matching rule)
         are written in the same transaction. With the run's `batch_id`, the end is counted on its
         batch in that transaction, and the batch's callback runs made there when it was the last.
+
+        `limited`: the run's handler, when the run was admitted under its limits (limit_state
+        'admitted'): the end hands over the handler's waiting runs that now fit, in the same
+        transaction (Finished.released).
         """
         outcome = {
             "id": execution_id,
@@ -414,6 +438,7 @@ class Runs(Rows):
             follow_up is None
             and job_id is None
             and batch_id is None
+            and limited is None
             and not await self.notifications.any_enabled(conn=conn)
         ):
             # nothing to promote, create or notify: one statement, no transaction
@@ -428,6 +453,7 @@ class Runs(Rows):
             if self.connector.affected_rows(finished) == 0:
                 return Finished(finished=False, follow_up=None)
             promoted = await self._promote(tx, job_id, now=now) if queue_one and job_id is not None else None
+            released = await self._release(tx, limited, now=now)
             # the outcome's notifications commit with it, or not at all
             notified = await self.notifications.queue_outcome(
                 tx, execution_id, status=status.value, attempt=attempt, now=now
@@ -440,6 +466,7 @@ class Runs(Rows):
                     promoted=promoted,
                     notifications=notified,
                     callbacks=callbacks,
+                    released=released,
                 )
             child_id = await self._q.insert_child_execution(
                 tx,
@@ -451,13 +478,16 @@ class Runs(Rows):
                 parent_execution_id=execution_id,
                 now=self._t(now),
             )
-            row = await self._q.get_execution(tx, id=int(child_id))
+            admission = await self.limits.admit(tx, [(int(child_id), follow_up.handler_name)], now=now)
+            child = Execution.from_row(await self._q.get_execution(tx, id=int(child_id)))
+            released += tuple(run for run in admission.promoted if run.id != child.id)
             return Finished(
                 finished=True,
-                follow_up=Execution.from_row(row),
+                follow_up=child,
                 promoted=promoted,
                 notifications=notified,
                 callbacks=callbacks,
+                released=released,
             )
 
         # a deadlock (with a tick holding the job's row, an operator's cancel) rolls it back: again
@@ -519,8 +549,11 @@ class Runs(Rows):
             await self._batches.ends_taken_back(tx, locked)  # batch children end again later
             ids = self._j(locked)
             await self._q.retry_finished_executions(tx, ids=ids, now=self._t(now))
-            retried = [row async for row in self._q.unqueued_executions_by_ids(tx, ids=ids)]
-            return rows_to(Execution, retried)
+            retried = rows_to(
+                Execution, [row async for row in self._q.unqueued_executions_by_ids(tx, ids=ids)]
+            )
+            admission = await self.limits.admit(tx, [(run.id, run.handler_name) for run in retried], now=now)
+            return admitted(retried, admission)
 
         return await self._in_transaction(conn, retry)
 
@@ -537,9 +570,19 @@ class Runs(Rows):
         await aside.add(run.id, run.retry_count, run.started_at, now=now)
         return True
 
-    async def cancel(self, execution_id: int, *, reason: str, now: datetime, conn: Any = None) -> str | None:
+    async def cancel(
+        self,
+        execution_id: int,
+        *,
+        reason: str,
+        now: datetime,
+        conn: Any = None,
+        released: list[Execution] | None = None,
+    ) -> str | None:
         """'cancelled' (it was WAITING or PENDING: it never starts), 'requested' (it is RUNNING: its
-        worker cancels it), or None (it is not active). In the caller's transaction, given `conn`."""
+        worker cancels it), or None (it is not active). In the caller's transaction, given `conn`.
+        A run admitted under its handler's limits frees its slot: the runs that fit now are handed
+        over in the same transaction and appended to `released` (to send after the commit)."""
 
         async def cancelling(tx: Any) -> str | None:
             if self.connector.affected_rows(
@@ -547,6 +590,11 @@ class Runs(Rows):
             ):
                 run = await self._q.get_execution(tx, id=execution_id)
                 attempt = int(run["retry_count"]) if run is not None else 0
+                ended = None if run is None else Execution.from_row(run)
+                if ended is not None and ended.limit_state == "admitted":
+                    freed = await self._release(tx, ended.handler_name, now=now)
+                    if released is not None:
+                        released[:] = freed  # a transaction run again replaces, never adds
                 await self.notifications.queue_outcome(
                     tx, execution_id, status=ExecutionStatus.CANCELLED.value, attempt=attempt, now=now
                 )
@@ -573,10 +621,13 @@ class Runs(Rows):
             return await aside.requested_at(execution_id, attempt, started_at) is not None
         return await self._select_one("cancel_requested", id=execution_id) is not None
 
-    async def expire(self, execution_id: int, *, now: datetime, conn: Any = None) -> bool:
+    async def expire(
+        self, execution_id: int, *, now: datetime, conn: Any = None, released: list[Execution] | None = None
+    ) -> bool:
         """A run never started by its expires_at ends EXPIRED; False when it is not such a run.
         In one transaction, on `conn` when given (a connection the caller holds, outside any
-        transaction: the worker's), with the outcome's notifications and its batch's count."""
+        transaction: the worker's), with the outcome's notifications and its batch's count. One
+        admitted under its handler's limits frees its slot, as `cancel` says."""
 
         async def expiring(tx: Any) -> bool:
             expired = self.connector.affected_rows(
@@ -584,11 +635,16 @@ class Runs(Rows):
             )
             if expired != 1:
                 return False
+            run = await self._q.get_execution(tx, id=execution_id)
+            ended = None if run is None else Execution.from_row(run)
+            if ended is not None and ended.limit_state == "admitted":
+                freed = await self._release(tx, ended.handler_name, now=now)
+                if released is not None:
+                    released[:] = freed  # a transaction run again replaces, never adds
             await self.notifications.queue_outcome(
                 tx, execution_id, status=ExecutionStatus.EXPIRED.value, attempt=0, now=now
             )
-            run = await self._q.get_execution(tx, id=execution_id)
-            batch_id = None if run is None or run["batch_id"] is None else int(run["batch_id"])
+            batch_id = None if ended is None else ended.batch_id
             # the callbacks this makes, unsent, are the sweeper's to send (unqueued PENDING runs)
             await self._batch_end(tx, execution_id, batch_id, ExecutionStatus.EXPIRED, now=now)
             return True
@@ -598,14 +654,17 @@ class Runs(Rows):
                 return await expiring(conn)
         return await self.connector.run(expiring, transaction=True)
 
-    async def expire_due(self, *, now: datetime, page: int = 500) -> int:
+    async def expire_due(
+        self, *, now: datetime, page: int = 500, released: list[Execution] | None = None
+    ) -> int:
         """Every run never started by its expires_at ends EXPIRED, each with its notifications as
-        the worker's expiry writes them; how many did."""
+        the worker's expiry writes them; how many did (the runs their freed slots let through are
+        appended to `released`)."""
         expired = 0
         while True:
             found = await self._select("expirable_runs", now=self._t(now), limit=page)
             for row in found:
-                expired += await self.expire(int(row["id"]), now=now)
+                expired += await self.expire(int(row["id"]), now=now, released=released)
             if len(found) < page:
                 return expired
 
@@ -628,7 +687,17 @@ class Runs(Rows):
         if waiting is None:
             return None
         await self._q.promote_run(conn, id=int(waiting), now=self._t(now))
-        return Execution.from_row(await self._q.get_execution(conn, id=int(waiting)))
+        run = Execution.from_row(await self._q.get_execution(conn, id=int(waiting)))
+        # its handler's limits may hold it still (WAITING in their line); older runs of that line
+        # handed over with it are sent by the sweeper
+        admission = await self.limits.admit(conn, [(run.id, run.handler_name)], now=now)
+        return admitted([run], admission)[0]
+
+    async def _release(self, conn: Any, limited: str | None, *, now: datetime) -> tuple[Execution, ...]:
+        """The end of a run admitted under its handler's limits: the runs that fit now."""
+        if limited is None:
+            return ()
+        return tuple(await self.limits.promote_after_end(conn, limited, now=now))
 
     async def cancel_orphaned_waiting(self, *, reason: str, now: datetime) -> int:
         """Cancel the WAITING runs whose job is gone; how many."""

@@ -1,4 +1,4 @@
-// Runs: filters (cron job, handler, status, time range, tags, params) kept in the address, counts per status, runs
+// Runs: filters (cron job, handler, status, time range, tags, batch, params) kept in the address, counts per status, runs
 // per minute and their durations, the page of runs with retry and cancel, auto-refresh, and bulk
 // retry and bulk cancel of the filtered set after a confirmation that shows the count (the API's dry run).
 
@@ -11,7 +11,7 @@ const PAGE_SIZE = 25;
 const REFRESH_MS = 5000;
 // tag: comma-separated tags (a tag holds no comma), every one of which a run must carry; the API reads
 // one comma-joined value as API Gateway hands it a repeated parameter
-const FILTERS = ["cron_id", "handler_name", "status", "from_date", "to_date", "tag"];
+const FILTERS = ["cron_id", "handler_name", "status", "from_date", "to_date", "tag", "batch_id"];
 // params: `param.<key>=<value>` in the address as in the API's query; the form's box holds one
 // key=value a line (a value may hold commas and semicolons, never a line break)
 const PARAM = "param.";
@@ -59,6 +59,7 @@ export async function render(main, search) {
     control("from_date", "From (UTC)", h("input", { type: "datetime-local", value: toInput(filters.from_date) })),
     control("to_date", "To (UTC)", h("input", { type: "datetime-local", value: toInput(filters.to_date) })),
     control("tag", "Tags", h("input", { type: "text", value: filters.tag, placeholder: "tenant-a, billing" })),
+    control("batch_id", "Batch", h("input", { type: "number", min: 1, value: filters.batch_id, placeholder: "id" })),
     control("params", "Params (key=value a line)", h("textarea", { rows: 1, placeholder: "customer=acme" }, paramLines(filters.params))),
     h("div", { class: "field buttons" }, h("button", { type: "submit", class: "primary" }, "Apply"),
       h("button", { type: "button", onclick: () => { window.location.hash = "#/runs"; } }, "Clear")));
@@ -89,7 +90,7 @@ export async function render(main, search) {
     const [page, found, timeline] = await Promise.all([
       get(`/api/jobs${query({ ...where, page: state.page, size: PAGE_SIZE })}`),
       get(`/api/stats/status-counts${query({ ...where, status: "" })}`),
-      get(`/api/stats/timeline${query({ cron_id: where.cron_id, handler_name: where.handler_name, status: where.status, from_date: where.from_date, to_date: where.to_date, tag: where.tag, ...paramQuery(filters.params) })}`),
+      get(`/api/stats/timeline${query({ cron_id: where.cron_id, handler_name: where.handler_name, status: where.status, from_date: where.from_date, to_date: where.to_date, tag: where.tag, batch_id: where.batch_id, ...paramQuery(filters.params) })}`),
     ]);
     renderCounts(counts, found, where);
     renderCharts(charts, timeline);
@@ -146,6 +147,7 @@ function renderTable(element, page, { cancel, operator }, reload, onPage) {
 function bulkFilter(filters) {
   const filter = Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== ""));
   if (filter.cron_id) filter.cron_id = Number(filter.cron_id);
+  if (filter.batch_id) filter.batch_id = Number(filter.batch_id);
   if (filter.tag) filter.tags = filter.tag.split(",");
   delete filter.tag;
   if (!Object.keys(filter.params).length) delete filter.params;

@@ -76,9 +76,10 @@ ORDER BY deadline_at, id
 LIMIT :limit;
 
 -- name: oldest_waiting_run$
--- queue_one's held-back run, if no run of the job is PENDING or RUNNING any more.
+-- queue_one's held-back run, if no run of the job is PENDING or RUNNING any more. A run that waits
+-- for its handler's limits (limit_state 'queued') is the limits' to start, not the job's.
 SELECT MIN(w.id) FROM job_executions AS w
-WHERE w.job_id = :job_id AND w.status = 'WAITING'
+WHERE w.job_id = :job_id AND w.status = 'WAITING' AND w.limit_state IS NULL
   AND NOT EXISTS (SELECT 1 FROM job_executions AS a
                   WHERE a.job_id = :job_id AND a.status IN ('PENDING', 'RUNNING'));
 
@@ -86,13 +87,14 @@ WHERE w.job_id = :job_id AND w.status = 'WAITING'
 SELECT COUNT(*) FROM job_executions WHERE job_id = :job_id AND status = 'WAITING';
 
 -- name: promote_run!
-UPDATE job_executions SET status = 'PENDING', available_at = :now WHERE id = :id AND status = 'WAITING';
+UPDATE job_executions SET status = 'PENDING', available_at = :now
+WHERE id = :id AND status = 'WAITING' AND limit_state IS NULL;
 
 -- name: jobs_with_promotable_runs
 -- Jobs whose WAITING run may start (the sweeper's safety net for a worker that died after its run ended).
 -- A WAITING run without a job (its job deleted) is not one: cancel_orphaned_waiting_runs ends it.
 SELECT DISTINCT w.job_id FROM job_executions AS w
-WHERE w.status = 'WAITING' AND w.job_id IS NOT NULL
+WHERE w.status = 'WAITING' AND w.job_id IS NOT NULL AND w.limit_state IS NULL
   AND NOT EXISTS (SELECT 1 FROM job_executions AS a
                   WHERE a.job_id = w.job_id AND a.status IN ('PENDING', 'RUNNING'))
 LIMIT :limit;
@@ -140,12 +142,14 @@ LIMIT :limit;
 
 -- name: cancel_waiting_runs_of_job!
 -- A job being deleted: its WAITING run would never be promoted (nothing waits on a job that is gone).
+-- A run waiting for its handler's limits waits on them, not on the job: it still starts.
 UPDATE job_executions
 SET status = 'CANCELLED', finished_at = :now, error_message = :reason
-WHERE job_id = :job_id AND status = 'WAITING';
+WHERE job_id = :job_id AND status = 'WAITING' AND limit_state IS NULL;
 
 -- name: cancel_orphaned_waiting_runs!
 -- WAITING runs whose job is gone (deleted before the delete cancelled them): nothing would start them.
+-- A run waiting for its handler's limits (most have no job) is the limits' to start.
 UPDATE job_executions
 SET status = 'CANCELLED', finished_at = :now, error_message = :reason
-WHERE status = 'WAITING' AND job_id IS NULL;
+WHERE status = 'WAITING' AND job_id IS NULL AND limit_state IS NULL;

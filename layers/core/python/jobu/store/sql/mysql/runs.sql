@@ -201,7 +201,7 @@ WHERE c.overlap_policy = 'allow' OR :param_source = 'backfill'
 ON DUPLICATE KEY UPDATE id = job_executions.id;
 
 -- name: runs_for_slots
-SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at
+SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at, e.available_at
 FROM job_executions AS e
 JOIN JSON_TABLE(:slots, '$[*]' COLUMNS (
     job_id BIGINT PATH '$.job_id', scheduled_time DATETIME(6) PATH '$.scheduled_time')) AS s

@@ -190,7 +190,7 @@ WHERE c.overlap_policy = 'allow' OR CAST(:param_source AS TEXT) = 'backfill'
 ON CONFLICT (job_id, scheduled_time) DO NOTHING;
 
 -- name: runs_for_slots
-SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at
+SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at, e.available_at
 FROM job_executions AS e
 JOIN jsonb_to_recordset(CAST(:slots AS JSONB)) AS s (job_id BIGINT, scheduled_time TIMESTAMPTZ)
   ON e.job_id = s.job_id AND e.scheduled_time = s.scheduled_time

@@ -212,7 +212,7 @@ ON CONFLICT (job_id, scheduled_time) DO NOTHING;
 
 -- name: runs_for_slots
 -- CROSS JOIN keeps this order: each slot looks its run up in UNIQUE(job_id, scheduled_time).
-SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at
+SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at, e.available_at
 FROM json_each(:slots) AS s
 CROSS JOIN job_executions AS e
   ON e.job_id = json_extract(s.value, '$.job_id') AND e.scheduled_time = json_extract(s.value, '$.scheduled_time')

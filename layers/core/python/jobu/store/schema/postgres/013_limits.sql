@@ -1,0 +1,30 @@
+-- Concurrency and rate limits per handler and per concurrency key (jobu.limits, docs/executions.md "Limits").
+--   handler_limits: one row per handler whose limits were set at run time (overridden = TRUE: its
+--     columns replace the code's defaults) or that has limits in its code (a row made on first use,
+--     overridden = FALSE). The row is also the lock that serializes every admission of a run of the
+--     handler (SELECT ... FOR UPDATE), and holds the rate limit's state: rate_next_at, the time the
+--     generic cell rate algorithm's next start is due, and last_key, the
+--     concurrency key the last run handed over had (keys take turns from the one after it) ("theoretical arrival time").
+--   job_executions.limit_state: NULL for a run no limit applied to when it became runnable;
+--     'queued': WAITING for a slot, its rate or its run_at (promoted by the end of another run of
+--     its handler, or by the sweeper); 'admitted': handed over under the limits (PENDING, RUNNING,
+--     then final), it holds a slot until it ends.
+CREATE TABLE IF NOT EXISTS handler_limits (
+    handler_name         TEXT PRIMARY KEY,
+    overridden           BOOLEAN NOT NULL DEFAULT FALSE,
+    concurrency          INTEGER CHECK (concurrency IS NULL OR concurrency >= 1),
+    per_key_concurrency  INTEGER CHECK (per_key_concurrency IS NULL OR per_key_concurrency >= 1),
+    rate_limit           INTEGER CHECK (rate_limit IS NULL OR rate_limit >= 1),
+    rate_period_seconds  INTEGER CHECK (rate_period_seconds IS NULL OR rate_period_seconds >= 1),
+    rate_burst           INTEGER CHECK (rate_burst IS NULL OR rate_burst >= 1),
+    rate_next_at         TIMESTAMPTZ,
+    last_key             TEXT,
+    updated_at           TIMESTAMPTZ NOT NULL,
+    updated_by           TEXT
+);
+
+ALTER TABLE job_executions ADD COLUMN IF NOT EXISTS limit_state TEXT
+    CHECK (limit_state IS NULL OR limit_state IN ('queued', 'admitted'));
+-- the active runs of a handler, by key (what a limit counts), and its waiting line
+CREATE INDEX IF NOT EXISTS job_executions_limits ON job_executions (handler_name, status, concurrency_key)
+    WHERE status IN ('WAITING', 'PENDING', 'RUNNING');

@@ -1,0 +1,110 @@
+-- Concurrency and rate limits per handler and per concurrency key (jobu.store.limits, docs/executions.md
+-- "Limits"). PostgreSQL (asyncpg): CASTs where asyncpg cannot infer a parameter's type.
+
+-- name: handler_limits_rows
+-- The rows of these handlers as they are (no lock): which of them have limits.
+SELECT * FROM handler_limits
+WHERE handler_name IN (SELECT jsonb_array_elements_text(CAST(:handlers AS JSONB)))
+ORDER BY handler_name;
+
+-- name: lock_handler_limit^
+-- The handler's row, locked until the transaction ends: the admissions and promotions of its runs go
+-- one at a time. A transaction locks its handlers' rows in name order, after the runs it changed.
+SELECT * FROM handler_limits WHERE handler_name = :handler_name FOR UPDATE;
+
+-- name: ensure_handler_limits!
+-- A row (the lock, the rate's state) for each handler whose code sets limits, made on first use.
+INSERT INTO handler_limits (handler_name, overridden, updated_at)
+SELECT h, FALSE, CAST(:now AS TIMESTAMPTZ) FROM jsonb_array_elements_text(CAST(:handlers AS JSONB)) AS h
+ORDER BY h
+ON CONFLICT (handler_name) DO NOTHING;
+
+-- name: queue_for_limits!
+-- Runs that just became runnable, of handlers with limits: they wait in line (the promotion that
+-- follows in the same transaction hands over those that fit). lo..hi: the ids' range (MySQL's needs it).
+UPDATE job_executions SET status = 'WAITING', limit_state = 'queued', queued_at = NULL
+WHERE id BETWEEN :lo AND :hi
+  AND id IN (SELECT CAST(v AS BIGINT) FROM jsonb_array_elements_text(CAST(:ids AS JSONB)) AS v)
+  AND status = 'PENDING';
+
+-- name: limit_candidates
+-- The handler's waiting line as it may start: each key's runs in turn (turn: the slot of its key the
+-- run would take, counting the key's active runs), then high before normal before low, then the keys
+-- in a circle from the one after last_key (the last key handed over), then oldest;
+-- a key's runs past its per-key limit are left out. handler_active: the handler's runs PENDING or
+-- RUNNING. Only runs that may start by the horizon (SQS's longest delay) and have not expired.
+WITH active AS (
+    SELECT concurrency_key, COUNT(*) AS n FROM job_executions
+    WHERE handler_name = :handler_name AND status IN ('PENDING', 'RUNNING')
+    GROUP BY concurrency_key
+), waiting AS (
+    SELECT id, available_at, concurrency_key, created_at,
+           CASE priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END AS rank,
+           ROW_NUMBER() OVER (PARTITION BY concurrency_key
+                              ORDER BY CASE priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END,
+                                       created_at, id) AS place
+    FROM job_executions
+    WHERE handler_name = :handler_name AND status = 'WAITING' AND limit_state = 'queued'
+      AND available_at <= CAST(:horizon AS TIMESTAMPTZ)
+      AND (expires_at IS NULL OR expires_at > CAST(:now AS TIMESTAMPTZ))
+)
+SELECT w.id, w.available_at, w.concurrency_key, (SELECT COALESCE(SUM(n), 0) FROM active) AS handler_active
+FROM waiting AS w LEFT JOIN active AS a ON a.concurrency_key IS NOT DISTINCT FROM w.concurrency_key
+WHERE CAST(:per_key AS INTEGER) IS NULL OR w.place + COALESCE(a.n, 0) <= CAST(:per_key AS INTEGER)
+ORDER BY w.place + COALESCE(a.n, 0), w.rank,
+         CASE WHEN CAST(:last_key AS TEXT) IS NULL OR COALESCE(w.concurrency_key, '') > CAST(:last_key AS TEXT) THEN 0 ELSE 1 END,
+         COALESCE(w.concurrency_key, ''), w.created_at, w.id
+LIMIT :limit;
+
+-- name: admit_runs!
+-- The runs handed over ({id: the time it may start}: its run_at, or when its rate lets it start);
+-- unsent until the caller sends them (the sweeper sends one whose sender died).
+UPDATE job_executions AS e
+SET status = 'PENDING', limit_state = 'admitted', available_at = CAST(r.value AS TIMESTAMPTZ), queued_at = NULL
+FROM jsonb_each_text(CAST(:runs AS JSONB)) AS r
+WHERE e.id = CAST(r.key AS BIGINT) AND e.id BETWEEN :lo AND :hi
+  AND e.status = 'WAITING' AND e.limit_state = 'queued';
+
+-- name: set_limit_turns!
+-- The rate's next due time and the key whose turn it was last.
+UPDATE handler_limits SET rate_next_at = :rate_next_at, last_key = :last_key WHERE handler_name = :handler_name;
+
+-- name: handlers_with_queued_runs
+-- The sweeper's: handlers whose waiting line has runs that may start by the horizon.
+SELECT DISTINCT handler_name FROM job_executions
+WHERE status = 'WAITING' AND limit_state = 'queued' AND available_at <= :horizon
+ORDER BY handler_name
+LIMIT :limit;
+
+-- name: upsert_handler_limits!
+-- An operator's limits for the handler: they replace its code's from the next run that starts.
+INSERT INTO handler_limits (handler_name, overridden, concurrency, per_key_concurrency, rate_limit,
+                            rate_period_seconds, rate_burst, updated_at, updated_by)
+VALUES (:handler_name, TRUE, :concurrency, :per_key_concurrency, :rate_limit, :rate_period_seconds,
+        :rate_burst, :now, :updated_by)
+ON CONFLICT (handler_name) DO UPDATE
+SET overridden = TRUE, concurrency = EXCLUDED.concurrency, per_key_concurrency = EXCLUDED.per_key_concurrency,
+    rate_limit = EXCLUDED.rate_limit, rate_period_seconds = EXCLUDED.rate_period_seconds,
+    rate_burst = EXCLUDED.rate_burst, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by;
+
+-- name: clear_handler_limits!
+-- Back to the code's limits (none, if it sets none); the rate's state is kept.
+UPDATE handler_limits
+SET overridden = FALSE, concurrency = NULL, per_key_concurrency = NULL, rate_limit = NULL,
+    rate_period_seconds = NULL, rate_burst = NULL, updated_at = :now, updated_by = :updated_by
+WHERE handler_name = :handler_name AND overridden;
+
+-- name: all_handler_limits
+SELECT * FROM handler_limits ORDER BY handler_name;
+
+-- name: limit_usage
+-- Per handler and key, the runs PENDING, RUNNING and waiting in the limits' line; one handler, or all.
+SELECT handler_name, concurrency_key,
+       SUM(CASE WHEN status = 'RUNNING' THEN 1 ELSE 0 END) AS running,
+       SUM(CASE WHEN status = 'PENDING' THEN 1 ELSE 0 END) AS pending,
+       SUM(CASE WHEN status = 'WAITING' AND limit_state = 'queued' THEN 1 ELSE 0 END) AS waiting
+FROM job_executions
+WHERE status IN ('WAITING', 'PENDING', 'RUNNING')
+  AND (CAST(:handler_name AS TEXT) IS NULL OR handler_name = :handler_name)
+GROUP BY handler_name, concurrency_key
+ORDER BY handler_name, concurrency_key;

@@ -1,0 +1,436 @@
+"""Concurrency and rate limits per handler and per concurrency key, enforced by the job store on
+every backend: a run that may not start yet waits (WAITING, not sent); the end of a run hands the
+next ones over in its transaction, priority then age, in turn across keys; a rate hands runs over
+for later; a limit changed at run time applies to the next run that starts; concurrent ends and
+concurrent dispatchers never let more runs through than the limit; the admin API checks each field."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from jobu.clock import utcnow
+from jobu.limits import Limits, Rate
+from jobu.models import Execution, ExecutionStatus, NewExecution
+from jobu.retries import limited_handler
+from jobu.run_options import Debounce
+from jobu.store import JobStore, open_store
+from jobu.store.runs import Finished
+from tests.support.admin_client import AdminClient
+from tests.support.harness import Harness, kafka_record, msk_event
+
+HANDLER = "sample"
+OTHER = "sample1"
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
+_offsets = iter(range(1, 1_000_000))
+
+
+def new_run(
+    *,
+    key: str | None = None,
+    priority: str = "normal",
+    available_at: datetime | None = None,
+    handler: str = HANDLER,
+) -> NewExecution:
+    return NewExecution(
+        job_id=None,
+        handler_name=handler,
+        params={},
+        param_source="event",
+        max_retry=0,
+        timeout_seconds=60,
+        source_topic="limits",
+        source_partition=0,
+        source_offset=next(_offsets),
+        concurrency_key=key,
+        priority=priority,  # type: ignore[arg-type]
+        available_at=available_at,
+    )
+
+
+async def limit(store: JobStore, limits: Limits, handler: str = HANDLER, *, at: datetime = T0) -> None:
+    async with store.connector.transaction() as conn:
+        await store.limits.set(handler, limits, now=at, updated_by="test", conn=conn)
+
+
+async def insert(store: JobStore, *runs: NewExecution, at: datetime = T0) -> list[Execution]:
+    """The runs a Kafka batch makes; returns those to send now."""
+    return await store.runs.insert_events(list(runs), now=at)
+
+
+async def start(store: JobStore, execution: Execution, *, at: datetime = T0) -> Execution:
+    claimed = await store.runs.claim(
+        execution.id, attempt=execution.retry_count, now=at, deadline_at=at + timedelta(minutes=5)
+    )
+    assert claimed is not None, f"run {execution.id} could not be claimed"
+    return claimed
+
+
+async def end(store: JobStore, execution: Execution, *, at: datetime = T0) -> Finished:
+    finished = await store.runs.finish(
+        execution.id,
+        attempt=execution.retry_count,
+        status=ExecutionStatus.SUCCESS,
+        result=None,
+        error_message=None,
+        now=at,
+        limited=limited_handler(execution),
+    )
+    assert finished.finished
+    return finished
+
+
+async def statuses(store: JobStore) -> dict[int, ExecutionStatus]:
+    return {e.id: e.status for e in await store.runs.list_recent(limit=1000)}
+
+
+def ids(runs: Sequence[Execution]) -> list[int]:
+    return [r.id for r in runs]
+
+
+# each limit -------------------------------------------------------------------------------------
+
+
+async def test_no_limits_every_run_goes_at_once(store: JobStore) -> None:
+    sent = await insert(store, *[new_run() for _ in range(5)])
+    assert len(sent) == 5
+    assert all(r.status is ExecutionStatus.PENDING and r.limit_state is None for r in sent)
+
+
+async def test_concurrency_holds_the_rest_and_each_end_hands_one_over(store: JobStore) -> None:
+    await limit(store, Limits(concurrency=2))
+    sent = await insert(store, *[new_run() for _ in range(5)])
+    assert len(sent) == 2
+    assert all(r.limit_state == "admitted" for r in sent)
+    everything = await statuses(store)
+    assert sorted(everything.values()).count(ExecutionStatus.WAITING) == 3
+
+    first = await start(store, sent[0])
+    released = (await end(store, first)).released
+    assert len(released) == 1
+    assert released[0].status is ExecutionStatus.PENDING
+    # still two at once: the one never started, and the one just handed over
+    active = [
+        s for s in (await statuses(store)).values() if s in (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
+    ]
+    assert len(active) == 2
+
+    # the rest, one end at a time, until none waits
+    queue = [sent[1], released[0]]
+    done = 1
+    while queue:
+        running = await start(store, queue.pop(0))
+        queue += (await end(store, running)).released
+        done += 1
+    assert done == 5
+    assert set((await statuses(store)).values()) == {ExecutionStatus.SUCCESS}
+
+
+async def test_per_key_limit_with_two_keys(store: JobStore) -> None:
+    await limit(store, Limits(per_key_concurrency=1))
+    sent = await insert(store, *[new_run(key="a") for _ in range(3)], *[new_run(key="b") for _ in range(2)])
+    assert sorted(str(r.concurrency_key) for r in sent) == ["a", "b"]
+
+    # another key is not held back by a or b
+    assert [r.concurrency_key for r in await insert(store, new_run(key="c"))] == ["c"]
+
+    a = next(r for r in sent if r.concurrency_key == "a")
+    released = (await end(store, await start(store, a))).released
+    assert [r.concurrency_key for r in released] == ["a"]  # b's slot is still taken
+
+    b = next(r for r in sent if r.concurrency_key == "b")
+    released = (await end(store, await start(store, b))).released
+    assert [r.concurrency_key for r in released] == ["b"]
+
+
+async def test_waiting_runs_start_high_then_normal_then_low_oldest_first(store: JobStore) -> None:
+    await limit(store, Limits(concurrency=1))
+    (busy,) = await insert(store, new_run())
+    waiting = [
+        *await insert(store, new_run(priority="low"), at=T0 + timedelta(seconds=1)),
+        *await insert(store, new_run(priority="normal"), at=T0 + timedelta(seconds=2)),
+        *await insert(store, new_run(priority="high"), at=T0 + timedelta(seconds=3)),
+        *await insert(store, new_run(priority="normal"), at=T0 + timedelta(seconds=4)),
+        *await insert(store, new_run(priority="high"), at=T0 + timedelta(seconds=5)),
+    ]
+    assert waiting == []
+    order = []
+    current = busy
+    for _ in range(5):
+        (current,) = (await end(store, await start(store, current))).released
+        order.append((current.priority, current.source_offset or 0))
+    assert [priority for priority, _ in order] == ["high", "high", "normal", "normal", "low"]
+    # within a level, the older first
+    assert order[0][1] < order[1][1]
+    assert order[2][1] < order[3][1]
+
+
+async def test_keys_take_turns_so_one_backlog_cannot_starve_another(store: JobStore) -> None:
+    await limit(store, Limits(concurrency=1))
+    (busy,) = await insert(store, new_run(key="big"))
+    # the big tenant's backlog is older than the small one's
+    await insert(store, *[new_run(key="big") for _ in range(4)], at=T0 + timedelta(seconds=1))
+    await insert(store, *[new_run(key="small") for _ in range(2)], at=T0 + timedelta(seconds=2))
+    order = []
+    current = busy
+    for _ in range(6):
+        (current,) = (await end(store, await start(store, current))).released
+        order.append(current.concurrency_key)
+    assert order == ["small", "big", "small", "big", "big", "big"]
+
+
+async def test_a_rate_hands_runs_over_for_later_and_keeps_the_rest_waiting(store: JobStore) -> None:
+    # one start every 300 s, two at once: SQS delays up to 900 s, so 2 + 3 are handed over now
+    await limit(store, Limits(rate=Rate(limit=12, period_seconds=3600, burst=2)))
+    sent = await insert(store, *[new_run() for _ in range(8)])
+    starts = sorted(r.available_at - T0 for r in sent)
+    # two at once (the burst), then one every 300 s, up to SQS's 900 s
+    minutes = [timedelta(minutes=m) for m in (0, 0, 5, 10, 15)]
+    assert starts == minutes
+    assert list((await statuses(store)).values()).count(ExecutionStatus.WAITING) == 3
+
+    # an hour later (the sweeper's pass) the burst is earned back: two at once, then 300 s after
+    later = T0 + timedelta(hours=1)
+    released = await store.limits.promote(HANDLER, now=later)
+    assert sorted(r.available_at - later for r in released) == minutes[:3]
+
+
+async def test_a_run_at_beyond_sqs_delay_waits_without_a_slot(store: JobStore) -> None:
+    await limit(store, Limits(concurrency=1))
+    assert await insert(store, new_run(available_at=T0 + timedelta(hours=2))) == []
+    # the delayed run holds no slot: another may start
+    (now,) = await insert(store, new_run())
+    await end(store, await start(store, now))
+    (later,) = await store.limits.promote(HANDLER, now=T0 + timedelta(hours=2) - timedelta(minutes=5))
+    assert later.available_at == T0 + timedelta(hours=2)
+
+
+async def test_a_limit_changed_at_run_time_applies_to_the_next_run_that_starts(store: JobStore) -> None:
+    assert len(await insert(store, *[new_run() for _ in range(2)])) == 2  # no limit yet
+    await limit(store, Limits(concurrency=1))
+    # two are active already: the new one waits
+    assert await insert(store, new_run()) == []
+    # raised: the waiting one may go, on the next promotion
+    await limit(store, Limits(concurrency=5))
+    (released,) = await store.limits.promote(HANDLER, now=T0)
+    assert released.status is ExecutionStatus.PENDING
+    # cleared, back to the code's limits (none here)
+    async with store.connector.transaction() as conn:
+        assert await store.limits.clear(HANDLER, now=T0, updated_by="test", conn=conn)
+    assert len(await insert(store, *[new_run() for _ in range(4)])) == 4
+
+
+async def test_code_defaults_apply_until_an_operator_overrides_them(store: JobStore) -> None:
+    store.limits.defaults = lambda name: Limits(concurrency=1) if name == OTHER else None
+    assert len(await insert(store, *[new_run(handler=OTHER) for _ in range(3)])) == 1
+    await limit(store, Limits(concurrency=3), handler=OTHER)
+    assert len(await store.limits.promote(OTHER, now=T0)) == 2
+
+
+async def test_a_debounced_run_waits_for_the_limits_when_its_window_closes(store: JobStore) -> None:
+    await limit(store, Limits(concurrency=1))
+    (busy,) = await insert(store, new_run())
+    request = new_run()
+    request.debounce = Debounce(key="d", seconds=30)
+    window = await store.debounce.request(request, request_key=None, now=T0)
+    assert window.run is not None
+    # its window closes while the busy run runs: it joins the line instead of being sent
+    due = T0 + timedelta(seconds=31)
+    assert await store.limits.hand_over(await store.debounce.due(now=due, limit=10), now=due) == []
+    assert (await statuses(store))[window.run.id] is ExecutionStatus.WAITING
+    (released,) = (await end(store, await start(store, busy), at=due)).released
+    assert released.id == window.run.id
+
+
+async def test_cancel_and_expiry_free_the_slot_in_their_transaction(store: JobStore) -> None:
+    await limit(store, Limits(concurrency=1))
+    expiring = new_run()
+    expiring.expires_at = T0 + timedelta(seconds=10)
+    (first,) = await insert(store, new_run(), expiring, new_run())
+    released: list[Execution] = []
+    assert await store.runs.cancel(first.id, reason="test", now=T0, released=released) == "cancelled"
+    (second,) = released
+    assert second.source_offset == expiring.source_offset
+    # a run that expires unstarted frees its slot too
+    freed: list[Execution] = []
+    assert await store.runs.expire(second.id, now=T0 + timedelta(seconds=11), released=freed)
+    (third,) = freed
+    assert third.status is ExecutionStatus.PENDING
+    # a run that waits is cancelled without handing anything over
+    assert await insert(store, new_run()) == []
+    waiting = [r for r in await store.runs.list_recent(limit=10) if r.status is ExecutionStatus.WAITING]
+    none: list[Execution] = []
+    assert await store.runs.cancel(waiting[0].id, reason="test", now=T0, released=none) == "cancelled"
+    assert none == []
+
+
+# real concurrency ------------------------------------------------------------------------------
+
+
+LIMIT = 3
+PER_KEY = 2
+RUNS = 40
+
+
+async def _worker(url: str, seed: int, stop: asyncio.Event, seen: list[int]) -> None:
+    """A worker's loop on its own connections: claim a run that was handed over, end it (the end
+    hands over the next), until nothing is left."""
+    store = await open_store(url, max_connections=2)
+    rng = random.Random(seed)
+    try:
+        while not stop.is_set():
+            pending = [r for r in await store.runs.list_recent(status=ExecutionStatus.PENDING, limit=50)]
+            rng.shuffle(pending)
+            claimed = None
+            for candidate in pending:
+                claimed = await store.runs.claim(
+                    candidate.id, attempt=0, now=utcnow(), deadline_at=utcnow() + timedelta(minutes=5)
+                )
+                if claimed is not None:
+                    break
+            if claimed is None:
+                await asyncio.sleep(0.01)
+                continue
+            seen.append(await active_runs(store))
+            await asyncio.sleep(rng.random() * 0.01)
+            await store.runs.finish(
+                claimed.id,
+                attempt=0,
+                status=ExecutionStatus.SUCCESS,
+                result=None,
+                error_message=None,
+                now=utcnow(),
+                limited=limited_handler(claimed),
+            )
+    finally:
+        await store.close()
+
+
+async def active_runs(store: JobStore) -> int:
+    return await store.runs.count(
+        job_id=None,
+        statuses=[ExecutionStatus.PENDING, ExecutionStatus.RUNNING],
+        handler_name=HANDLER,
+        from_date=None,
+        to_date=None,
+    )
+
+
+async def test_concurrent_ends_and_dispatchers_never_exceed_the_limits(database_url: str) -> None:
+    setup = await open_store(database_url)
+    await setup.migrate()
+    await limit(setup, Limits(concurrency=LIMIT, per_key_concurrency=PER_KEY), at=utcnow())
+
+    async def dispatcher(n: int) -> None:
+        store = await open_store(database_url, max_connections=2)
+        try:
+            for i in range(RUNS // 4):
+                await store.runs.insert_events([new_run(key=f"k{(n + i) % 3}")], now=utcnow())
+        finally:
+            await store.close()
+
+    stop = asyncio.Event()
+    seen: list[int] = []
+    workers = [asyncio.create_task(_worker(database_url, seed, stop, seen)) for seed in range(4)]
+    await asyncio.gather(*(dispatcher(n) for n in range(4)))
+    for _ in range(3000):  # until every run ended (bounded: a lost promotion fails the test)
+        done = await setup.runs.count(
+            job_id=None, statuses=[ExecutionStatus.SUCCESS], handler_name=None, from_date=None, to_date=None
+        )
+        if done == RUNS:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.gather(*workers)
+    runs = await setup.runs.list_recent(limit=1000)
+    await setup.close()
+
+    assert [r.status for r in runs] == [ExecutionStatus.SUCCESS] * RUNS
+    assert seen
+    assert max(seen) <= LIMIT
+    # from the stored times: never more than the limit at once, per handler and per key
+    assert _most_at_once(runs) <= LIMIT
+    for key in {r.concurrency_key for r in runs}:
+        assert _most_at_once([r for r in runs if r.concurrency_key == key]) <= PER_KEY
+
+
+def _most_at_once(runs: Sequence[Execution]) -> int:
+    """The most runs between started_at and finished_at at one moment (an end before a start at the
+    same instant: the end handed the slot over)."""
+    events = sorted(
+        [(r.started_at, 1) for r in runs if r.started_at]
+        + [(r.finished_at, -1) for r in runs if r.finished_at],
+        key=lambda e: (e[0], e[1]),
+    )
+    most = current = 0
+    for _, step in events:
+        current += step
+        most = max(most, current)
+    return most
+
+
+# end to end: Kafka, the worker, the admin API --------------------------------------------------
+
+
+def test_a_worker_end_sends_the_run_it_hands_over(harness: Harness, admin: AdminClient) -> None:
+    put = admin.put(f"/api/limits/{HANDLER}", body={"per_key_concurrency": 1})
+    assert (put.status, put.json["source"]) == (200, "override")
+    records = [
+        kafka_record(i, json.dumps({"handler_name": HANDLER, "params": {}, "concurrency_key": key}))
+        for i, key in enumerate(["t1", "t1", "t1", "t2"], start=1)
+    ]
+    report = harness.invoke_queue(msk_event(*records))
+    assert len(report["dispatched"]) == 2  # t1's first and t2's
+    listed = admin.get(f"/api/limits/{HANDLER}").json
+    assert (listed["waiting"], listed["pending"]) == (2, 2)
+    assert {k["concurrency_key"]: k["waiting"] for k in listed["keys"]} == {"t1": 2, "t2": 0}
+
+    # the workers run each run; each end sends the next of t1, never two of t1 at once
+    harness.drain_queue()
+    runs = harness.executions()
+    assert [r.status for r in runs] == [ExecutionStatus.SUCCESS] * 4
+    assert _most_at_once([r for r in runs if r.concurrency_key == "t1"]) == 1
+    assert [h["handler_name"] for h in admin.get("/api/limits").json] == [HANDLER]
+
+
+def test_the_api_checks_each_field_and_knows_its_handlers(harness: Harness, admin: AdminClient) -> None:
+    bad: list[tuple[Any, str]] = [
+        ({"concurrency": 0}, "concurrency"),
+        ({"concurrency": "2"}, "concurrency"),
+        ({"concurrency": True}, "concurrency"),
+        ({"per_key_concurrency": 1.5}, "per_key_concurrency"),
+        ({"concurrency": 2, "per_key_concurrency": 3}, "per_key_concurrency"),
+        ({"rate": 5}, "rate"),
+        ({"rate": {"period_seconds": 60}}, "rate.limit"),
+        ({"rate": {"limit": 5}}, "rate.period_seconds"),
+        ({"rate": {"limit": 5, "period_seconds": 0}}, "rate.period_seconds"),
+        ({"rate": {"limit": 5, "period_seconds": 60, "burst": 6}}, "rate.burst"),
+        ({"rate": {"limit": 5, "period_seconds": 60, "every": 1}}, "rate.every"),
+        ({"concurrency": 2, "tenant": "x"}, "tenant"),
+    ]
+    for body, field in bad:
+        refused = admin.put(f"/api/limits/{HANDLER}", body=body)
+        assert (refused.status, refused.json["error"], refused.json.get("field")) == (
+            400,
+            "invalid_limits",
+            field,
+        ), body
+    assert admin.put(f"/api/limits/{HANDLER}", body=[1]).status == 400
+    assert admin.get("/api/limits/no_such_handler").status == 404
+    assert admin.put("/api/limits/no_such_handler", body={"concurrency": 1}).status == 404
+    assert admin.delete("/api/limits/no_such_handler").status == 404
+    # nothing was set by the refusals
+    assert admin.get(f"/api/limits/{HANDLER}").json["source"] == "none"
+
+    body = {"concurrency": 4, "per_key_concurrency": 2, "rate": {"limit": 10, "period_seconds": 60}}
+    status = admin.put(f"/api/limits/{HANDLER}", body=body).json
+    assert status["limits"] == {**body, "rate": {"limit": 10, "period_seconds": 60, "burst": 1}}
+    cleared = admin.delete(f"/api/limits/{HANDLER}").json
+    assert (cleared["source"], cleared["limits"]["concurrency"]) == ("none", None)
+    operations = [a["operation"] for a in admin.get("/api/audit").json["items"]]
+    assert operations.count("limits.set") == 1
+    assert operations.count("limits.clear") == 1
