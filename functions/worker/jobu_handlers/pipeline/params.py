@@ -16,9 +16,10 @@ from typing import Any, Literal, Self
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from jobu.access import JOB_STORE_DATABASE, DatabaseName, DataPath, TableName
+from jobu.access import JOB_STORE_DATABASE
+from jobu.access_fields import DatabaseName, DataPath, TableName
 from jobu.handlers import HandlerParams
-from jobu_handlers.params import StrictParams
+from jobu_handlers.model_params import StrictParams
 from jobu_handlers.pipeline.errors import InvalidParamsError
 
 # The column types pandas_preprocess can declare; each maps to one Arrow type (see csv_parquet.py).
@@ -48,11 +49,10 @@ class StepParams(StrictParams):
     `on_success`: the next step, and nothing unknown)."""
 
 
-class PreprocessParams(StepParams):
-    """pandas_preprocess: CSV in, cleaned Parquet out. The steps run in the order of the fields."""
+class PreprocessOptions(StepParams):
+    """How pandas_preprocess reads and cleans a CSV: its params but the paths (pipeline_fanout gives
+    every file of a folder the same). The steps run in the order of the fields."""
 
-    input_path: DataPath = Field(description="local path or s3://bucket/key of the CSV")
-    output_path: DataPath = Field(description="local path or s3://bucket/key of the Parquet file")
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     encoding: str = "utf8"
     columns: list[str] | None = Field(default=None, description="keep only these input columns")
@@ -75,6 +75,13 @@ class PreprocessParams(StepParams):
     rename: dict[str, str] = Field(default_factory=dict, description="input column -> output column")
     allow_empty: bool = Field(default=False, description="accept a CSV with a header but no data rows")
     compression: Literal["snappy", "zstd", "gzip", "none"] = "snappy"
+
+
+class PreprocessParams(PreprocessOptions):
+    """pandas_preprocess: CSV in, cleaned Parquet out."""
+
+    input_path: DataPath = Field(description="local path or s3://bucket/key of the CSV")
+    output_path: DataPath = Field(description="local path or s3://bucket/key of the Parquet file")
 
     @model_validator(mode="after")
     def _distinct_paths(self) -> Self:
@@ -156,7 +163,7 @@ class LoadParams(StepParams):
         return self.table.rsplit(".", 1)[-1]
 
 
-def parse_params[P: StepParams](model: type[P], params: HandlerParams, handler_name: str) -> P:
+def parse_params[P: StepParams](model: type[P], params: HandlerParams | StepParams, handler_name: str) -> P:
     """The execution's params validated into `model`; InvalidParamsError names every bad field."""
     if isinstance(params, model):
         return params  # the worker validated it already (the handler's params_model)
@@ -171,3 +178,54 @@ def parse_params[P: StepParams](model: type[P], params: HandlerParams, handler_n
 def _describe(item: Any) -> str:
     where = ".".join(str(part) for part in item["loc"]) or "params"
     return f"{where}: {item['msg']}"
+
+
+MAX_FANOUT_INPUTS = 10_000  # a batch's most runs (POST /api/batches)
+
+
+class FanoutParams(StepParams):
+    """pipeline_fanout: every CSV directly in a folder (or under an S3 prefix) converted in parallel as
+    a batch of pandas_preprocess runs; once every conversion succeeded, the batch's on_success
+    joins their Parquet files into one (pipeline_join) and db_loader loads it in one transaction."""
+
+    input_prefix: DataPath = Field(
+        description="a local folder or s3://bucket/prefix/: its *.csv files (not its subfolders') are "
+        "converted"
+    )
+    output_prefix: DataPath = Field(description="where each CSV's Parquet file goes, as <name>.parquet")
+    combined_path: DataPath = Field(
+        description="the Parquet file every conversion is joined into, then loaded"
+    )
+    table: TableName = Field(description="the table the joined rows are loaded into (JOBU_LOAD_TABLES)")
+    database: DatabaseName = Field(
+        default=JOB_STORE_DATABASE, description="the table's database, by the name operators gave it"
+    )
+    mode: Literal["append", "replace"] = "append"
+    preprocess: PreprocessOptions = Field(
+        default_factory=PreprocessOptions,
+        description="pandas_preprocess's params for every CSV, but the paths",
+    )
+    max_inputs: int = Field(
+        default=1000,
+        ge=1,
+        le=MAX_FANOUT_INPUTS,
+        description="more CSVs than this fail the run: nothing is made",
+    )
+    child_max_retry: int = Field(default=2, ge=0, le=10, description="each conversion's retries")
+    child_timeout_seconds: int = Field(default=840, ge=1, le=895, description="each conversion's timeout")
+
+
+class JoinParams(StepParams):
+    """pipeline_join: Parquet files of one schema joined, in their order, into one Parquet file."""
+
+    input_paths: list[DataPath] = Field(min_length=1, max_length=MAX_FANOUT_INPUTS)
+    output_path: DataPath
+    batch: dict[str, Any] | None = Field(
+        default=None, description="the batch whose on_success this run is: its id, status and counts"
+    )
+
+    @model_validator(mode="after")
+    def _output_not_an_input(self) -> Self:
+        if self.output_path in self.input_paths:
+            raise ValueError("output_path must not be one of input_paths")
+        return self

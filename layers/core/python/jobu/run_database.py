@@ -10,13 +10,15 @@ committing; so the handler's writes and the run's outcome commit together or not
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from jobu.models import Batch, Execution, NewExecution
 from jobu.store.connector import Connector
+from jobu.store.job_store import JobStore
 
 
 class HandlerDatabase:
@@ -46,11 +48,36 @@ class HandlerDatabase:
     def encode_time(self, value: datetime | None) -> Any:
         return self._connector.encode_time(value)
 
+    async def create_batch(
+        self,
+        runs: Sequence[NewExecution],
+        *,
+        on_success: Mapping[str, Any] | None,
+        on_complete: Mapping[str, Any] | None,
+        created_by: str,
+        now: datetime,
+    ) -> tuple[Batch, list[Execution]]:
+        batches = JobStore(self._connector).batches  # its parts as the store wires them (limits, outbox)
+        async with self._batch_transaction() as tx:
+            return await batches.create(
+                runs, on_success=on_success, on_complete=on_complete, created_by=created_by, now=now, conn=tx
+            )
+
+    @asynccontextmanager
+    async def _batch_transaction(self) -> AsyncIterator[Any]:
+        async with self._connector.transaction() as tx:
+            yield tx
+
 
 class TransactionDatabase(HandlerDatabase):
     def __init__(self, connector: Connector, transaction: Any) -> None:
         super().__init__(connector)
         self._transaction = transaction
+
+    @asynccontextmanager
+    async def _batch_transaction(self) -> AsyncIterator[Any]:
+        # the run's own: the batch commits with its SUCCESS, or not at all
+        yield self._transaction
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
