@@ -226,6 +226,22 @@ def test_cancelling_a_batch_cancels_its_unstarted_children_and_ends_it(
     assert admin.post("/api/batches/999999/cancel").status == 404
 
 
+def test_cancelling_a_batch_frees_its_handler_s_limits_for_what_waits(
+    harness: Harness, admin: AdminClient
+) -> None:
+    assert admin.put("/api/limits/sample1", body={"concurrency": 1}).status == 200
+    created = create(admin, [good("a"), good("b")], on_complete=CALLBACK)
+    batch_id = created["batch"]["id"]
+    outside = admin.post("/api/runs", body=good("outside")).json["run"]  # waits behind the batch's first
+    assert [batch(admin, batch_id)["counts"], outside["status"]] == [{"PENDING": 1, "WAITING": 1}, "WAITING"]
+    assert admin.post(f"/api/batches/{batch_id}/cancel").json["cancelled"] == 2
+    let_through = admin.get(f"/api/jobs/{outside['id']}").json
+    assert (let_through["status"], let_through["queued_at"] is not None) == ("PENDING", True)
+    harness.drain_queue()
+    assert admin.get(f"/api/jobs/{outside['id']}").json["status"] == "SUCCESS"
+    assert [run.status for run in callbacks(harness, batch_id)] == [ExecutionStatus.SUCCESS]
+
+
 def test_cancelling_the_last_pending_child_sends_the_callback(harness: Harness, admin: AdminClient) -> None:
     created = create(admin, [good("a"), good("b")], on_complete=CALLBACK)
     batch_id, run_ids = created["batch"]["id"], created["run_ids"]
@@ -342,7 +358,7 @@ def test_two_last_children_ending_at_once_make_one_callback(harness: Harness) ->
 
 def test_the_callback_is_stamped_no_earlier_than_any_run_ended(harness: Harness) -> None:
     """A run's end is stamped before it waits for the batch's row: the run counted last may carry the
-    earlier time. The callback (and the batch's end) take the latest."""
+    earlier time. The callback is made (and the batch ends) at the latest."""
     now = datetime.now(UTC)
     later = now + timedelta(seconds=10)
 
@@ -371,7 +387,8 @@ def test_the_callback_is_stamped_no_earlier_than_any_run_ended(harness: Harness)
         return callback.created_at, found.finished_at, callback.available_at
 
     created_at, finished_at, available_at = harness.with_store(end)
-    assert created_at == finished_at == available_at == later
+    assert created_at == finished_at == later
+    assert available_at == now  # runnable from the end that completed it: its sender delays nothing
 
 
 async def test_the_tick_s_retention_deletes_batches_that_ended_before_its_cutoff(store: JobStore) -> None:

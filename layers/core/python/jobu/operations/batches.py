@@ -36,8 +36,8 @@ from jobu.operations.cron_jobs import check_params
 from jobu.operations.enqueue import check_request
 from jobu.operations.paging import Page, PageRequest
 from jobu.store import JobStore
-from jobu.store.batches import BATCH_PARAM, callback_params
-from jobu.work_queue import WorkQueue, dispatch_new_runs
+from jobu.store.batches import BATCH_PARAM, BatchCancel, callback_params
+from jobu.work_queue import WorkQueue, dispatch_new_runs, enqueue, ready_runs
 
 MAX_BATCH_RUNS = 10_000
 CALLBACKS = ("on_success", "on_complete")
@@ -262,17 +262,21 @@ async def cancel(
 ) -> BatchCancelled:
     """Cancel the batch's WAITING and PENDING runs; its callbacks are queued if that ended it."""
 
-    async def stop(change: Change) -> tuple[int, list[Execution]]:
+    async def stop(change: Change) -> BatchCancel:
         done = await store.batches.cancel(batch_id, reason=BATCH_CANCELLED_REASON, now=now, conn=change.conn)
         if done is None:
             raise NotFoundError(f"no batch with id {batch_id}")
-        change.record(after={"cancelled": done[0]})
+        change.record(after={"cancelled": done.cancelled})
         return done
 
-    cancelled, callbacks = await audited(
-        store, actor, "batch.cancel", "batch", batch_id, now=now, change=stop
-    )
-    await dispatch_new_runs(store, queue, callbacks, now=now, message="batch callback enqueued")
+    done = await audited(store, actor, "batch.cancel", "batch", batch_id, now=now, change=stop)
+    await dispatch_new_runs(store, queue, list(done.callbacks), now=now, message="batch callback enqueued")
+    # the slots of their handlers' limits the cancelled runs held: what waits for them starts now
+    # (else the sweeper's next tick would hand it over)
+    for handler_name in done.freed_handlers:
+        released = await store.limits.promote(handler_name, now=now)
+        await enqueue(store, queue, ready_runs(released, now), now=now)
+    cancelled = done.cancelled
     return BatchCancelled(batch=await get(store, batch_id), cancelled=cancelled)
 
 

@@ -14,6 +14,7 @@ back while the batch is open; once the batch has ended its counts are final.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +49,16 @@ _CHILD_FIELDS = (
     "expires_at",
     "trace_parent",
 )
+
+
+@dataclass(frozen=True)
+class BatchCancel:
+    """What a batch's cancel did: its runs cancelled, the callbacks that ended it, and the handlers
+    whose limits' slots those runs held."""
+
+    cancelled: int
+    callbacks: tuple[Execution, ...]
+    freed_handlers: tuple[str, ...]
 
 
 def callback_params(params: Mapping[str, Any], batch: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,6 +164,9 @@ class Batches(Rows):
         """The last end: the batch's final status, and its callback runs, made here once. Stamped no
         earlier than any of its runs' ends: each end is stamped before it waited for the batch's
         row, so the one counted last may carry an earlier time than another."""
+        # runnable from the end that completed it, as its sender's clock says (so the sender
+        # computes no delay for its message); stamped no earlier than any end
+        available_at = now
         last_end = await self._q.batch_last_end(tx, batch_id=batch.id)
         if last_end is not None:
             now = max(now, utc(last_end))
@@ -173,6 +187,7 @@ class Batches(Rows):
                 max_retry=int(link["max_retry"]),
                 timeout_seconds=int(link["timeout_seconds"]),
                 parent_execution_id=last_child,
+                available_at=self._t(available_at),
                 now=self._t(now),
             )
             # one its handler's limits hold is read back WAITING: not sent (work_queue.ready_runs)
@@ -191,29 +206,31 @@ class Batches(Rows):
 
     # an operator's cancel -----------------------------------------------------------------------------
 
-    async def cancel(
-        self, batch_id: int, *, reason: str, now: datetime, conn: Any
-    ) -> tuple[int, list[Execution]] | None:
+    async def cancel(self, batch_id: int, *, reason: str, now: datetime, conn: Any) -> BatchCancel | None:
         """Cancel the batch's WAITING and PENDING children (its RUNNING ones finish as they will), in
-        the caller's transaction: how many, and the callback runs made if that ended the batch.
-        None: no such batch."""
+        the caller's transaction: how many, the callback runs made if that ended the batch, and the
+        handlers whose limits' slots the cancelled runs held (jobu.store.limits: the caller hands
+        over what now fits). None: no such batch."""
         if await self._q.get_batch(conn, id=batch_id) is None:
             return None
         # the children's rows first, then the batch's: the order a child's own end takes them in
         notify = await self.notifications.any_enabled(conn=conn)
         cancelled, last_child = 0, 0
+        freed: set[str] = set()
         while True:
-            ids = [
-                int(dict(row)["id"])
+            rows = [
+                dict(row)
                 async for row in self._q.unstarted_batch_children(conn, batch_id=batch_id, limit=PAGE)
             ]
-            if not ids:
+            if not rows:
                 break
+            ids = [int(row["id"]) for row in rows]
             changed = await self._q.cancel_unstarted_executions(
                 conn, ids=self._j(ids), reason=reason, now=self._t(now)
             )
             cancelled += self.connector.affected_rows(changed)
             last_child = ids[-1]
+            freed |= {str(row["handler_name"]) for row in rows if row["limit_state"] == "admitted"}
             if notify:  # each cancelled run's notifications commit with its end
                 for run_id in ids:
                     await self.notifications.queue_outcome(
@@ -221,11 +238,11 @@ class Batches(Rows):
                     )
         await self._q.cancel_batch(conn, id=batch_id, now=self._t(now))
         if not cancelled:
-            return 0, []
+            return BatchCancel(0, (), ())
         callbacks = await self._add_ends(
             conn, batch_id, {"cancelled": cancelled}, last_child=last_child, now=now
         )
-        return cancelled, callbacks
+        return BatchCancel(cancelled, tuple(callbacks), tuple(sorted(freed)))
 
     async def prune(self, *, cutoff: datetime, limit: int) -> int:
         """Retention: delete up to `limit` of the oldest batches that ended before `cutoff`."""

@@ -24,15 +24,16 @@ SELECT * FROM batches WHERE id = :id FOR UPDATE;
 
 -- name: insert_callback_execution<!
 -- A batch's on_success / on_complete run; its parent is the child whose end completed the batch.
+-- Runnable from that end (:available_at, its sender's clock), made (:now) no earlier than any end.
 INSERT INTO job_executions (handler_name, status, params, param_source, max_retry, timeout_seconds,
                             available_at, parent_execution_id, created_at)
-VALUES (:handler_name, 'PENDING', :params, 'api', :max_retry, :timeout_seconds, :now,
+VALUES (:handler_name, 'PENDING', :params, 'api', :max_retry, :timeout_seconds, :available_at,
         :parent_execution_id, :now)
 RETURNING id;
 
 -- name: unstarted_batch_children
 -- A page of the batch's WAITING and PENDING children, locked for the cancel that follows.
-SELECT id FROM job_executions
+SELECT id, handler_name, limit_state FROM job_executions
 WHERE batch_id = :batch_id AND status IN ('WAITING', 'PENDING')
 ORDER BY id
 LIMIT :limit
