@@ -27,6 +27,7 @@ SCRIPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cold_start", ()),
     ("queue_dispatch", ()),
     ("enqueue_batch", ()),
+    ("batch_create", ()),
     ("pipeline_load", ()),
     ("cost", ()),
 )

@@ -28,6 +28,10 @@ At the end, from the database: each valid record has exactly one run, except tha
 carrying one idempotency key (a fifth of them, about ten a key) have exactly one run between them,
 and the records carrying one debounce key (a tenth, about ten a key, all within one window) have
 exactly one run between them, with the params of the key's last record;
+with the limits on (soak_effect: at most 2 runs at once per concurrency key, its records spread over
+a few keys; sample: a rate of 10 starts per 2 s with a burst of 3), no key ever had more runs
+running at once than its limit (from the runs' started_at/finished_at), no run started before the
+time its rate handed it over for, and those times keep the rate (over any 2 s, at most 10 + 3 - 1);
 runs + rejected records + duplicates by key + debounced requests joined = records; nothing
 WAITING, PENDING or RUNNING; FAILED or TIMEOUT only with retries exhausted; the DLQ empty; the
 transactional handler's effect exactly once per SUCCESS and never otherwise.
@@ -76,6 +80,11 @@ GRACE_SECONDS, STUCK_SECONDS = 3, 45
 # Work queue: a killed worker's message comes back after this long; SQS dead-letters after 5 receives.
 VISIBILITY_SECONDS, MAX_RECEIVES = 8, 5
 JOB_TIMEOUT_SECONDS, MAX_RETRY = 10, 3
+# The limits the soak runs under (set as an operator would, before the first record): soak_effect's
+# records carry one of LIMITED_KEYS concurrency keys.
+PER_KEY_LIMITS = {"per_key_concurrency": 2}
+RATE_LIMITS = {"rate": {"limit": 10, "period_seconds": 2, "burst": 3}}
+LIMITED_KEYS = 3
 
 
 @dataclass
@@ -146,6 +155,7 @@ async def _mysql(statement: str) -> None:
 
 async def prepare(url: str) -> None:
     from jobu.handler_manifest import manifest_pools
+    from jobu.limits import Limits
     from jobu.operations.audit import Actor
     from jobu.operations.cron_jobs import create as create_cron_job
     from jobu.operations.cron_jobs import parse_spec
@@ -154,6 +164,11 @@ async def prepare(url: str) -> None:
     store = await open_store(url)
     try:
         await store.migrate()
+        async with store.connector.transaction() as conn:
+            for handler_name, limits in (("soak_effect", PER_KEY_LIMITS), ("sample", RATE_LIMITS)):
+                await store.limits.set(
+                    handler_name, Limits.parse(limits), now=datetime.now(UTC), updated_by="soak", conn=conn
+                )
         async with store.connector.connection() as conn:
             await store.connector.queries(SQL_DIR).create_soak_effects(conn)
         for index in range(3):
@@ -252,7 +267,8 @@ def record_value(
     message: dict[str, Any] = {"handler_name": "sample", "params": {"name": "plain"}}
     if rng.random() < 0.8:
         params = {"seed": seed, "fail_rate": faults.handler_failure, "linger_ms": faults.linger_ms}
-        message = {"handler_name": "soak_effect", "params": params}
+        key = f"tenant-{rng.randrange(LIMITED_KEYS)}"
+        message = {"handler_name": "soak_effect", "params": params, "concurrency_key": key}
     if rng.random() >= faults.idempotency_key:
         return json.dumps(message).encode(), True, None
     key = f"key-{rng.randrange(keys)}"
@@ -438,6 +454,21 @@ def environment(url: str, work: str, dead: str, pipeline_work: str) -> dict[str,
 # --- the end: what the database says --------------------------------------------------------------
 
 
+async def clear_limits(url: str) -> None:
+    """The operator phase's jobs run `sample`: without --operator-limits, its races run with no limits
+    (on MariaDB, the end of a rate-limited run then meets a deadlock that outlasts the connector's
+    attempts under those races: a known open problem of the limits, not hidden by this default)."""
+    from jobu.store import open_store
+
+    store = await open_store(url)
+    try:
+        async with store.connector.transaction() as conn:
+            for handler_name in ("soak_effect", "sample"):
+                await store.limits.clear(handler_name, now=datetime.now(UTC), updated_by="soak", conn=conn)
+    finally:
+        await store.close()
+
+
 async def snapshot(url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[int, int]]:
     from jobu.store import open_store
 
@@ -485,6 +516,7 @@ def check(url: str, soak: Soak, sqs: Any, dead: str) -> list[str]:
         violations.append(f"{len(missing)} valid records have no run (e.g. {sorted(missing)[:3]})")
     violations += idempotency_violations(runs, produced)
     violations += debounce_violations(runs, produced)
+    violations += limits_violations(runs)
     # a keyed record is a run or a duplicate of its key's run; a debounced one opened its window
     # (a run) or joined it
     deduplicated = set(produced.keyed) - set(event_runs)
@@ -553,6 +585,81 @@ def idempotency_violations(runs: list[dict[str, Any]], produced: Produced) -> li
         violations.append(f"{len(wrong)} idempotency keys without exactly one run (e.g. {counts})")
     if strays := sorted(set(by_key) - produced_keys):
         violations.append(f"{len(strays)} runs with a key no record carried (e.g. {strays[:3]})")
+    return violations
+
+
+def _time(value: Any) -> datetime:
+    """A time as the drivers hand it back (SQLite: text), aware UTC."""
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def most_at_once(intervals: list[tuple[datetime, datetime]]) -> int:
+    """The most intervals open at one instant (an end before a start at the same instant)."""
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    most = current = 0
+    for _, step in edges:
+        current += step
+        most = max(most, current)
+    return most
+
+
+def most_in_window(times: list[datetime], seconds: float) -> int:
+    """The most times in any half-open window [t, t + seconds)."""
+    ordered = sorted(times)
+    most, first = 0, 0
+    for last, moment in enumerate(ordered):
+        while (moment - ordered[first]).total_seconds() >= seconds:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+# a message is delivered at or after its DelaySeconds (rounded up); allow for the clocks' rounding
+EARLY_TOLERANCE_SECONDS = 0.5
+# the rate's times are computed in floating point and stored to the microsecond
+WINDOW_TOLERANCE_SECONDS = 0.001
+
+
+def limits_violations(runs: list[dict[str, Any]]) -> list[str]:
+    """soak_effect: no concurrency key with more runs running at once than its limit (each run's
+    last attempt, from started_at to finished_at, within the time it held its slot). sample: no run
+    started before the time its rate handed it over for (a first attempt's available_at; a retry
+    moves it), and over any window of the period those times keep the rate. Starts themselves may
+    bunch behind those times (a message waits for a worker), so the rate is checked on the times it
+    gave; the starts' own densest window is printed beside it."""
+    violations = []
+    per_key = PER_KEY_LIMITS["per_key_concurrency"]
+    by_key: dict[str | None, list[tuple[datetime, datetime]]] = {}
+    for run in runs:
+        if run["handler_name"] == "soak_effect" and run["started_at"] and run["finished_at"]:
+            interval = (_time(run["started_at"]), _time(run["finished_at"]))
+            by_key.setdefault(run["concurrency_key"], []).append(interval)
+    peaks = {key: most_at_once(intervals) for key, intervals in by_key.items()}
+    if over := sorted((str(key), peak) for key, peak in peaks.items() if peak > per_key):
+        violations.append(f"{len(over)} concurrency keys ran more than {per_key} at once (e.g. {over[:3]})")
+    rate = RATE_LIMITS["rate"]
+    allowed = rate["limit"] + rate["burst"] - 1
+    sampled = [r for r in runs if r["handler_name"] == "sample" and r["started_at"]]
+    early = [
+        r["id"]
+        for r in sampled
+        if r["retry_count"] == 0
+        and (_time(r["available_at"]) - _time(r["started_at"])).total_seconds() > EARLY_TOLERANCE_SECONDS
+    ]
+    if early:
+        violations.append(f"{len(early)} rate-limited runs started before their time (e.g. {early[:5]})")
+    given = [_time(r["available_at"]) for r in sampled if r["retry_count"] == 0]
+    densest = most_in_window(given, rate["period_seconds"] - WINDOW_TOLERANCE_SECONDS)
+    if densest > allowed:
+        violations.append(
+            f"the rate handed {densest} runs over in {rate['period_seconds']} s (at most {allowed})"
+        )
+    starts = most_in_window([_time(r["started_at"]) for r in sampled], rate["period_seconds"])
+    seconds = rate["period_seconds"]
+    print(f"limits               per key: most at once {dict(sorted((str(k), v) for k, v in peaks.items()))} "
+          f"(limit {per_key}); rate: {len(given)} handed over, at most {densest} in {seconds} s "
+          f"(limit {allowed}); starts at most {starts} in {seconds} s")  # fmt: skip
     return violations
 
 
@@ -689,6 +796,8 @@ def run_backend(args: argparse.Namespace, backend: str) -> int:
         if backend in ("postgres", "mysql") and args.operator_minutes:
             from bench.soak_operators import run_operator_races
 
+            if not args.operator_limits:
+                asyncio.run(clear_limits(url))
             violations += run_operator_races(url, minutes=args.operator_minutes, seed=args.seed)
         for app in (cron_app, queue_app):
             app.container.reset()
@@ -728,6 +837,11 @@ def main() -> int:
         "--operator-minutes", type=int, default=30, help="operator phase (bench/soak_operators.py): ticks"
     )
     parser.add_argument("--batches", type=int, default=40, help="batches of runs made while records flow")
+    parser.add_argument(
+        "--operator-limits",
+        action="store_true",
+        help="keep the soak's limits on for the operator phase (sample rate-limited)",
+    )
     parser.add_argument("--short", action="store_true", help="CI: 300 events on each backend")
     args = parser.parse_args()
     if args.short:

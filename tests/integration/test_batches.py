@@ -14,9 +14,12 @@ from typing import Any
 
 import time_machine
 
+from jobu.config import RetryPolicy, SweepPolicy
+from jobu.cron_dispatch import run_tick
 from jobu.event_dispatch import EVENT_DEFAULT_TIMEOUT_SECONDS
 from jobu.models import Execution, ExecutionStatus, NewExecution
 from jobu.store import JobStore
+from jobu.work_queue import DryRunQueue
 from tests.integration.test_audit import OPERATOR, signed, trail
 from tests.integration.test_cli_admin import Cli
 from tests.integration.test_cli_admin import cli as jobu_cli  # noqa: F401  # a fixture: `jobu` on a database
@@ -369,6 +372,41 @@ def test_the_callback_is_stamped_no_earlier_than_any_run_ended(harness: Harness)
 
     created_at, finished_at, available_at = harness.with_store(end)
     assert created_at == finished_at == available_at == later
+
+
+async def test_the_tick_s_retention_deletes_batches_that_ended_before_its_cutoff(store: JobStore) -> None:
+    now = datetime.now(UTC)
+
+    async def make(conn: Any) -> tuple[int, int]:
+        made, (child,) = await store.batches.create(
+            [_child("sample", {})], on_success=None, on_complete=None, created_by="test", now=now, conn=conn
+        )
+        return made.id, child.id
+
+    ended, child = await store.connector.run(make, transaction=True)
+    running, _ = await store.connector.run(make, transaction=True)
+    assert await store.runs.claim(child, attempt=0, now=now, deadline_at=now + timedelta(hours=1))
+    await store.runs.finish(
+        child,
+        attempt=0,
+        status=ExecutionStatus.SUCCESS,
+        result={},
+        error_message=None,
+        now=now,
+        batch_id=ended,
+    )
+    later = now + timedelta(days=2)
+    report = await run_tick(
+        store,
+        DryRunQueue(),
+        tick_time=later,
+        now=later,
+        policy=SweepPolicy(grace=timedelta(minutes=1), stuck_after=timedelta(minutes=15)),
+        retry_policy=RetryPolicy(base=timedelta(seconds=10), max=timedelta(seconds=900)),
+        retention=timedelta(days=1),
+    )
+    assert (report.deleted_batches, report.deleted_runs) == (1, 1)
+    assert [batch.id for batch in await store.batches.page(limit=10, offset=0)] == [running]
 
 
 def test_a_bad_batch_is_refused_whole_naming_the_item_and_field(harness: Harness, admin: AdminClient) -> None:

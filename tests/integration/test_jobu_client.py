@@ -82,30 +82,6 @@ def test_a_batch_and_its_callback_through_the_client(
     assert (refused.value.status, refused.value.field) == (400, "runs[1].idempotency_key")
 
 
-async def test_the_async_client_makes_a_batch_and_waits_for_it(
-    harness: Harness, served: tuple[str, list[dict[str, Any]]]
-) -> None:
-    client = AsyncJobuClient(served[0], region="us-east-1")
-    made = await client.batch(
-        [{"handler_name": "sample1", "params": {"name": f"a{n}"}} for n in range(3)],
-        on_success={"handler_name": "sample", "params": {"note": "all done"}},
-    )
-    batch_id = made["batch"]["id"]
-    assert (await client.get_batch(batch_id))["status"] == "RUNNING"
-    with pytest.raises(TimeoutError, match=f"batch {batch_id} is still RUNNING"):
-        await client.wait_batch(batch_id, timeout=0, poll_seconds=0)
-    # the workers run while the wait sleeps on the same loop
-    waiting = asyncio.create_task(client.wait_batch(batch_id, timeout=60, poll_seconds=0.05))
-    await asyncio.to_thread(harness.drain_queue)
-    ended = await waiting
-    assert (ended["status"], ended["succeeded"]) == ("SUCCESS", 3)
-    callback = await client.wait(ended["callback_run_id"], timeout=60, poll_seconds=0.05)
-    assert (callback["status"], callback["params"]["note"]) == ("SUCCESS", "all done")
-    with pytest.raises(JobuApiError) as refused:
-        await client.batch([{"handler_name": "nope"}])
-    assert (refused.value.status, refused.value.field) == (400, "runs[0].handler_name")
-
-
 def test_a_refusal_is_an_error_naming_the_field(served: tuple[str, list[dict[str, Any]]]) -> None:
     client = JobuClient(served[0], region="us-east-1")
     with pytest.raises(JobuApiError) as refused:
@@ -141,6 +117,24 @@ async def test_the_async_client_enqueues_together_and_waits_without_blocking_the
     with pytest.raises(JobuApiError) as refused:
         await client.enqueue("nope")
     assert (refused.value.status, refused.value.field) == (400, "handler_name")
+
+
+async def test_the_async_client_makes_a_batch_and_waits_for_it(
+    harness: Harness, served: tuple[str, list[dict[str, Any]]]
+) -> None:
+    client = AsyncJobuClient(served[0], region="us-east-1")
+    made = await client.batch(
+        [{"handler_name": "sample1", "params": {"name": f"a{n}"}} for n in range(2)],
+        on_success={"handler_name": "sample", "params": {}},
+    )
+    batch_id = made["batch"]["id"]
+    with pytest.raises(TimeoutError, match=f"batch {batch_id} is still RUNNING"):
+        await client.wait_batch(batch_id, timeout=0, poll_seconds=0)
+    waiting = asyncio.create_task(client.wait_batch(batch_id, timeout=60, poll_seconds=0.05))
+    await asyncio.to_thread(harness.drain_queue)
+    ended = await waiting
+    assert (ended["status"], ended["succeeded"]) == ("SUCCESS", 2)
+    assert (await client.get_batch(batch_id))["success_run_id"] == ended["callback_run_id"]
 
 
 def test_signed_requests_stay_off_plain_http_to_other_machines() -> None:

@@ -9,7 +9,7 @@ SELECT execution_id, COUNT(*) AS effects FROM soak_effects GROUP BY execution_id
 -- name: soak_runs
 SELECT id, handler_name, status, param_source, retry_count, max_retry, error_message,
        source_topic, source_partition, source_offset, job_id, scheduled_time, idempotency_key,
-       debounce_key, params
+       debounce_key, params, concurrency_key, started_at, finished_at, available_at
 FROM job_executions;
 
 -- name: soak_rejected

@@ -1,5 +1,5 @@
-"""The `jobu` command: `local up`, `tick`, `produce`, `logs`, `runs`, `cron`, `notifications`, `dlq`,
-`audit`, `health`, `dashboard`, `demo`.
+"""The `jobu` command: `local up`, `tick`, `produce`, `logs`, `runs`, `cron`, `notifications`,
+`limits`, `dlq`, `audit`, `health`, `dashboard`, `demo`.
 
 jobu local up [FUNCTION ...]      run the template's functions (all, or the ones named)
 jobu tick                         invoke the scheduled function now (a running `local up`)
@@ -11,13 +11,15 @@ jobu runs rejected [show|replay|discard ID]
 jobu batches [list | show ID | cancel ID | create FILE]   runs made together, with their callbacks
 jobu cron list | show | add | update | enable | disable | toggle | run | delete
 jobu notifications [add | show | update | delete | test]   who is told of failed or missed runs
+jobu limits [show | set | clear]  concurrency and rate limits per handler, and what they hold now
 jobu dlq [peek | redrive | redrives]
 jobu audit [--principal ARN --operation run.retry --from 1d]   who changed what, and what it changed
 jobu dashboard --stack-name jobu  the dashboard for a deployed stack, on loopback
 jobu demo                         the whole flow on embedded defaults (make demo)
 
-The admin commands (runs, batches, cron, notifications, dlq, audit, health) act on a database (--database-url,
-default: the running runtime's) or on an admin API (--api-url URL, --stack-name NAME; signed with SigV4).
+The admin commands (runs, batches, cron, notifications, limits, dlq, audit, health) act on a database
+(--database-url, default: the running runtime's) or on an admin API (--api-url URL, --stack-name NAME;
+signed with SigV4).
 An error is one line, `jobu: ...`; `jobu --debug COMMAND` adds its traceback (and, on a database,
 the admin routes' log lines) on stderr. Text printed for a person has its control characters
 escaped (commands/terminal.py); --json output is exact.
@@ -43,6 +45,7 @@ from jobu_local.commands import (
     dlq,
     enqueue,
     health,
+    limits,
     local,
     logs,
     notifications,
@@ -71,6 +74,7 @@ def parser() -> argparse.ArgumentParser:
         batches,
         cron,
         notifications,
+        limits,
         dlq,
         audit,
         health,

@@ -27,7 +27,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -179,25 +179,10 @@ class AsyncJobuClient:
         """JobuClient.enqueue_batch: up to 500 requests, one result per request, in order."""
         return await asyncio.to_thread(self.client.enqueue_batch, requests)
 
-    async def batch(
-        self,
-        runs: list[Mapping[str, Any]],
-        *,
-        on_success: Mapping[str, Any] | None = None,
-        on_complete: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """JobuClient.batch: up to 10,000 runs made together (POST /api/batches), with callbacks."""
-        return await asyncio.to_thread(
-            self.client.batch, runs, on_success=on_success, on_complete=on_complete
-        )
-
-    async def get_batch(self, batch_id: int) -> dict[str, Any]:
-        return await asyncio.to_thread(self.client.get_batch, batch_id)
-
     async def get_run(self, run_id: int) -> dict[str, Any]:
         return await asyncio.to_thread(self.client.get_run, run_id)
 
-    # JobuClient.wait's and wait_batch's arguments, so code moves between the two as it is
+    # JobuClient.wait's arguments, so code moves between the two as it is
     async def wait(
         self,
         run_id: int,
@@ -206,10 +191,30 @@ class AsyncJobuClient:
         poll_seconds: float = 2.0,
     ) -> dict[str, Any]:
         """The run once it has ended; TimeoutError if it has not after `timeout` seconds."""
-        run = await _poll(lambda: self.get_run(run_id), FINAL_STATUSES, timeout, poll_seconds)
-        if run["status"] not in FINAL_STATUSES:
-            raise TimeoutError(f"run {run_id} is still {run['status']} after {timeout:g}s")
-        return run
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            run = await self.get_run(run_id)
+            if run["status"] in FINAL_STATUSES:
+                return run
+            if loop.time() >= deadline:
+                raise TimeoutError(f"run {run_id} is still {run['status']} after {timeout:g}s")
+            await asyncio.sleep(min(poll_seconds, max(deadline - loop.time(), 0.0)))
+
+    async def batch(
+        self,
+        runs: list[Mapping[str, Any]],
+        *,
+        on_success: Mapping[str, Any] | None = None,
+        on_complete: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """JobuClient.batch: up to 10,000 runs made together, with their callbacks."""
+        return await asyncio.to_thread(
+            self.client.batch, runs, on_success=on_success, on_complete=on_complete
+        )
+
+    async def get_batch(self, batch_id: int) -> dict[str, Any]:
+        return await asyncio.to_thread(self.client.get_batch, batch_id)
 
     async def wait_batch(
         self,
@@ -218,26 +223,16 @@ class AsyncJobuClient:
         timeout: float = 900.0,  # noqa: ASYNC109
         poll_seconds: float = 2.0,
     ) -> dict[str, Any]:
-        """The batch once its last run ended (SUCCESS, FAILED, CANCELLED); TimeoutError if it has not
-        after `timeout` seconds."""
-        found = await _poll(lambda: self.get_batch(batch_id), BATCH_ENDED, timeout, poll_seconds)
-        if found["status"] not in BATCH_ENDED:
-            raise TimeoutError(f"batch {batch_id} is still RUNNING after {timeout:g}s")
-        return found
-
-
-async def _poll(
-    read: Callable[[], Awaitable[dict[str, Any]]], ended: frozenset[str], seconds: float, poll_seconds: float
-) -> dict[str, Any]:
-    """`read()` until its status is one of `ended` or `seconds` passed (then its last answer),
-    sleeping with asyncio between reads."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while True:
-        found = await read()
-        if found["status"] in ended or loop.time() >= deadline:
-            return found
-        await asyncio.sleep(min(poll_seconds, max(deadline - loop.time(), 0.0)))
+        """The batch once its last run ended; TimeoutError if it has not after `timeout` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = await self.get_batch(batch_id)
+            if found["status"] in BATCH_ENDED:
+                return found
+            if loop.time() >= deadline:
+                raise TimeoutError(f"batch {batch_id} is still RUNNING after {timeout:g}s")
+            await asyncio.sleep(min(poll_seconds, max(deadline - loop.time(), 0.0)))
 
 
 def _refusal(status: int, content: bytes) -> JobuApiError:

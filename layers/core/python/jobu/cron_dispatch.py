@@ -83,6 +83,7 @@ class TickReport:
     jobs: int = 0
     more_due: bool = False
     deleted_runs: int = 0
+    deleted_batches: int = 0
     deleted_audit_rows: int = 0
     deleted_idempotency_keys: int = 0
     deleted_debounce_rows: int = 0
@@ -199,8 +200,10 @@ async def _apply_retention(
     now: datetime,
     time_left: Callable[[], float],
 ) -> None:
-    """Delete finished runs past the retention, a bounded batch at a time, after the tick's work."""
+    """Delete finished runs past the retention, a bounded batch at a time, after the tick's work;
+    and the batches that ended before the same cutoff."""
     report.deleted_runs += await _prune(store.runs.prune, cutoff=now - retention, time_left=time_left)
+    report.deleted_batches += await _prune(store.batches.prune, cutoff=now - retention, time_left=time_left)
 
 
 async def _apply_audit_retention(

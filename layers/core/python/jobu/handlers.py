@@ -77,13 +77,28 @@ class _Fields:
 
     # the fields a subclass declares with a default (`seed: int = 0`), per class
     _DEFAULTS: ClassVar[dict[type, dict[str, Any]]] = {}
+    # the names of each class's methods and properties: never set as attributes, per class
+    _RESERVED: ClassVar[dict[type, frozenset[str]]] = {}
 
     def __init__(self, **fields: Any) -> None:
         self._fields = fields
-        cls = type(self)
+        reserved = _Fields._RESERVED.get(type(self))
+        if reserved is None:
+            reserved = _Fields._reserved(type(self))
+        attributes = self.__dict__
         for key, value in fields.items():
-            if not key.startswith("_") and not callable(getattr(cls, key, None)):
-                self.__dict__[key] = value
+            if key not in reserved and not key.startswith("_"):
+                attributes[key] = value
+
+    @staticmethod
+    def _reserved(kind: type) -> frozenset[str]:
+        names = frozenset(
+            name
+            for name in dir(kind)
+            if callable(getattr(kind, name, None)) or isinstance(getattr(kind, name, None), property)
+        )
+        _Fields._RESERVED[kind] = names
+        return names
 
     def __getattr__(self, name: str) -> Any:  # only for names found nowhere else: extra keys
         fields = self.__dict__.get("_fields", {})
@@ -127,10 +142,18 @@ class _Fields:
 _MISSING = object()
 
 
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
     """`value` with what JSON cannot hold made into what pydantic's JSON mode makes of it."""
-    if value is None or isinstance(value, str | int | float | bool):
+    kind = type(value)
+    if kind in _JSON_SCALARS:  # most values: by their exact type, before any isinstance
         return value
+    if kind is dict:
+        return {key if type(key) is str else str(key): _jsonable(item) for key, item in value.items()}
+    if kind is list:
+        return [_jsonable(item) for item in value]
     if isinstance(value, Mapping):
         return {str(key): _jsonable(item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
@@ -139,6 +162,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def _jsonable_scalar(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool):  # a subclass (a StrEnum: JSON writes its value)
+        return value
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, Enum):

@@ -227,6 +227,10 @@ class Batches(Rows):
         )
         return cancelled, callbacks
 
+    async def prune(self, *, cutoff: datetime, limit: int) -> int:
+        """Retention: delete up to `limit` of the oldest batches that ended before `cutoff`."""
+        return await self._update("delete_finished_batches", cutoff=self._t(cutoff), limit=limit)
+
     # reading ----------------------------------------------------------------------------------------
 
     async def get(self, batch_id: int, *, conn: Any = None) -> Batch | None:

@@ -1,5 +1,5 @@
 // The dashboard's router: #/crons, #/runs?filters, #/runs/42, #/batches, #/batches/7, #/rejected,
-// #/queue, #/audit?filters, #/notifications.
+// #/queue, #/audit?filters, #/notifications, #/limits.
 
 import { context, role } from "./api.js";
 import { clearStaleNotice, h, replace } from "./dom.js";
@@ -7,6 +7,7 @@ import * as audit from "./pages/audit.js";
 import * as batch from "./pages/batch.js";
 import * as batches from "./pages/batches.js";
 import * as crons from "./pages/crons.js";
+import * as limits from "./pages/limits.js";
 import * as notifications from "./pages/notifications.js";
 import * as queue from "./pages/queue.js";
 import * as rejected from "./pages/rejected.js";
@@ -23,7 +24,7 @@ function route() {
   if (detail) return { page: "runs", view: run, argument: Number(detail[1]) };
   const oneBatch = path.match(/^\/batches\/(\d+)$/);
   if (oneBatch) return { page: "batches", view: batch, argument: Number(oneBatch[1]) };
-  const pages = { "/crons": crons, "/runs": runs, "/batches": batches, "/rejected": rejected, "/queue": queue, "/audit": audit, "/notifications": notifications };
+  const pages = { "/crons": crons, "/runs": runs, "/batches": batches, "/rejected": rejected, "/queue": queue, "/audit": audit, "/notifications": notifications, "/limits": limits };
   const view = pages[path];
   return view ? { page: path.slice(1), view, argument: parameters } : { page: "", view: null };
 }

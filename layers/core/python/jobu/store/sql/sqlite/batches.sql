@@ -53,3 +53,9 @@ SELECT * FROM batches
 WHERE (:status IS NULL OR status = :status)
 ORDER BY id DESC
 LIMIT :limit OFFSET :offset;
+
+-- name: delete_finished_batches!
+-- Retention, with the runs': the oldest batches that ended before the cutoff, a bounded batch per
+-- statement (their runs go by their own end times). One still RUNNING is never deleted.
+DELETE FROM batches
+WHERE id IN (SELECT id FROM batches WHERE finished_at < :cutoff ORDER BY finished_at LIMIT :limit);
