@@ -322,6 +322,9 @@ class Soak:
         debounce_keys = max(2, self.args.events // 100)
         # one window spans the whole production: every debounce key ends as one run
         window = int(self.args.produce_seconds) + 10
+        # and no debounced record after half of it has gone: a production slower than planned (SQLite
+        # on loaded cores took 50-75 s for 15) must not split a key's requests over two windows
+        debounce_until = time.monotonic() + window / 2
         while made < self.args.events:
             partition = rng.randrange(PARTITIONS)
             batch = []
@@ -329,7 +332,7 @@ class Soak:
             for _ in range(min(rng.randint(1, largest), self.args.events - made)):
                 key = f"{TOPIC}:{partition}:{offsets[partition]}"
                 value: bytes | None
-                if rng.random() < self.faults.debounce:
+                if rng.random() < self.faults.debounce and time.monotonic() < debounce_until:
                     value, debounce_key = debounced_value(rng, debounce_keys, key, window)
                     params = {"name": debounce_key, "value": key}
                     self.produced.debounced[key] = ("sample", debounce_key, params)
