@@ -266,6 +266,16 @@ async def test_cancel_and_expiry_free_the_slot_in_their_transaction(store: JobSt
     none: list[Execution] = []
     assert await store.runs.cancel(waiting[0].id, reason="test", now=T0, released=none) == "cancelled"
     assert none == []
+    # the row still counts the cancelled run as waiting; the next end finds none and recounts
+    assert (await waiting_count(store)) == 1
+    assert (await end(store, await start(store, third))).released == ()
+    assert (await waiting_count(store)) == 0
+
+
+async def waiting_count(store: JobStore) -> int:
+    row = await store.limits.row(HANDLER)
+    assert row is not None
+    return row.waiting
 
 
 # real concurrency ------------------------------------------------------------------------------

@@ -367,13 +367,16 @@ class Runs(Rows):
         if (
             follow_up is None
             and job_id is None
-            and limited is None
+            and (limited is None or conn is None)  # a caller's transaction: its row lock, in it
             and not await self.notifications.any_enabled(conn=conn)
         ):
             # nothing to promote, create or notify: one statement, no transaction
             async with self._connection(conn) as c:
                 finished = await self._q.finish_execution(c, **outcome)
-            return Finished(finished=self.connector.affected_rows(finished) == 1, follow_up=None)
+            ended = self.connector.affected_rows(finished) == 1
+            # the slot it held: one more statement, and the runs that wait, if any, handed over
+            released = await self.limits.after_end(limited, now=now) if ended and limited is not None else []
+            return Finished(finished=ended, follow_up=None, released=tuple(released))
 
         async def ending(tx: Any) -> Finished:
             # first the job's row, as the tick and promote_waiting take it: one lock order
