@@ -209,6 +209,21 @@ async def test_a_run_at_beyond_sqs_delay_waits_without_a_slot(store: JobStore) -
     assert later.available_at == T0 + timedelta(hours=2)
 
 
+async def test_a_delayed_run_that_comes_due_is_handed_over_by_the_next_end(store: JobStore) -> None:
+    await limit(store, Limits(concurrency=1))
+    (busy,) = await insert(store, new_run())
+    assert await insert(store, new_run(available_at=T0 + timedelta(hours=1))) == []
+    # the end finds no run it may start (the delayed one is an hour away)
+    assert (await end(store, await start(store, busy))).released == ()
+    (newer,) = await insert(store, new_run(), at=T0 + timedelta(minutes=1))
+    # its time comes near while the newer run holds the slot: the sweeper's pass counts it ...
+    near = T0 + timedelta(minutes=50)
+    assert await store.limits.promote(HANDLER, now=near) == []
+    # ... so the newer run's end hands it over (nothing else was queued since: the end reads the count)
+    (delayed,) = (await end(store, await start(store, newer, at=near), at=near)).released
+    assert delayed.available_at == T0 + timedelta(hours=1)
+
+
 async def test_a_limit_changed_at_run_time_applies_to_the_next_run_that_starts(store: JobStore) -> None:
     assert len(await insert(store, *[new_run() for _ in range(2)])) == 2  # no limit yet
     await limit(store, Limits(concurrency=1))

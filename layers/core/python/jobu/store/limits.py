@@ -270,10 +270,8 @@ class HandlerLimits(Rows):
         )
         candidates = rows_to(_Candidate, [found_row async for found_row in found])
         if not candidates:
-            if row is not None and added:
-                await self._turns(conn, row, added=added, admitted=0, rate_next_at=row.rate_next_at)
-            elif row is not None and row.waiting:  # it counted runs since cancelled or expired: recount
-                await self._q.recount_waiting(conn, handler_name=handler_name, horizon=self._t(horizon))
+            if row is not None:
+                await self._none_fit(conn, row, added=added, force=force, horizon=horizon)
             return []
         free = page
         if limits.concurrency is not None:
@@ -285,14 +283,27 @@ class HandlerLimits(Rows):
             await self._turns(
                 conn, row, added=added, admitted=len(admitted), rate_next_at=next_at, last_key=turn
             )
-        if not admitted:
-            return []
         starts = dict(admitted)
         for chunk in _ranges(sorted(starts)):
             runs = {str(run_id): self.connector.encode_json_time(starts[run_id]) for run_id in chunk}
             await self._q.admit_runs(conn, runs=self._j(runs), lo=chunk[0], hi=chunk[-1])
+        if force and row is not None:
+            # the sweeper's (or an operator's): runs whose run_at has come near join the count, so
+            # the ends that follow hand them over too
+            await self._q.recount_waiting(conn, handler_name=handler_name, horizon=self._t(horizon))
+        if not admitted:
+            return []
         ids = self._j([run_id for run_id, _ in admitted])
         return rows_to(Execution, [row async for row in self._q.unqueued_executions_by_ids(conn, ids=ids)])
+
+    async def _none_fit(
+        self, conn: Any, row: HandlerLimitsRow, *, added: int, force: bool, horizon: datetime
+    ) -> None:
+        """No run of the line may start now: the row's count of it, kept right."""
+        if added and not force:
+            await self._turns(conn, row, added=added, admitted=0, rate_next_at=row.rate_next_at)
+        elif force or row.waiting:  # it may count runs since cancelled or expired: recount
+            await self._q.recount_waiting(conn, handler_name=row.handler_name, horizon=self._t(horizon))
 
     async def _turns(
         self,
