@@ -26,6 +26,7 @@ SCRIPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("worker", ()),
     ("cold_start", ()),
     ("queue_dispatch", ()),
+    ("enqueue_batch", ()),
     ("pipeline_load", ()),
     ("cost", ()),
 )

@@ -10,6 +10,10 @@ It plays:
 and injects: SendMessageBatch failures after the INSERT (dispatchers and workers), duplicate
 SQS deliveries, workers killed with SIGKILL (some mid-run), a flaky transactional handler, and
 on PostgreSQL an immediate (crash) restart of a private server it starts on a free port.
+Meanwhile an API client makes batches of runs with completion callbacks (bench/soak_batches.py),
+some cancelled, half with runs that retry: their runs meet the same faults, and at the end every
+batch has ended, counts its runs' final statuses, and has each callback exactly once, made no
+earlier than its last run ended.
 Then, on PostgreSQL and MariaDB, the tick under contention (bench/soak_ticks.py): minute after
 minute of a travelled clock over every-minute jobs, with duplicate and slow ticks, continuations
 beside the next minute's tick, job rows held by another transaction, and restarts of a private
@@ -21,10 +25,12 @@ cancels, backfills, replays and discards; no tick may fail, no retried run be lo
 or toggle lost, no run reported by two retries or two backfills, no discarded record come back.
 
 At the end, from the database: each valid record has exactly one run, except that the records
-carrying one idempotency key (a fifth of them, about ten a key) have exactly one run between them;
-runs + rejected records + duplicates by key = records; nothing WAITING, PENDING or RUNNING; FAILED
-or TIMEOUT only with retries exhausted; the DLQ empty; the transactional handler's effect exactly
-once per SUCCESS and never otherwise.
+carrying one idempotency key (a fifth of them, about ten a key) have exactly one run between them,
+and the records carrying one debounce key (a tenth, about ten a key, all within one window) have
+exactly one run between them, with the params of the key's last record;
+runs + rejected records + duplicates by key + debounced requests joined = records; nothing
+WAITING, PENDING or RUNNING; FAILED or TIMEOUT only with retries exhausted; the DLQ empty; the
+transactional handler's effect exactly once per SUCCESS and never otherwise.
 It prints the counts and exits 1 on any violation; the last line is `violations N`.
 
     .venv/bin/python bench/soak.py --backend postgres --events 10000 [--seed 1] [--workers 4]
@@ -81,6 +87,9 @@ class Faults:
     bad_record: float = 0.08
     # records that carry an idempotency key (of a few keys each): one run per key, whatever arrives
     idempotency_key: float = 0.2
+    # records that carry a debounce key (of a few keys each, one window long): one run per key, with
+    # the params of the key's last record, whatever is redelivered
+    debounce: float = 0.1
     send_failure: float = 0.05
     duplicate_send: float = 0.05
     handler_failure: float = 0.15
@@ -95,6 +104,9 @@ class Produced:
     rejected: set[str] = field(default_factory=set)
     # the valid records with an idempotency key: record key -> (handler, idempotency key)
     keyed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # the debounced records, in the order they were produced: record key -> (handler, debounce key,
+    # params); the last record of a key gives its run's params
+    debounced: dict[str, tuple[str, str, dict[str, Any]]] = field(default_factory=dict)
     deliveries: int = 0
     duplicate_deliveries: int = 0
     failed_deliveries: int = 0
@@ -247,6 +259,18 @@ def record_value(
     return json.dumps({**message, "idempotency_key": key}).encode(), True, (message["handler_name"], key)
 
 
+def debounced_value(rng: random.Random, keys: int, record_key: str, window: int) -> tuple[bytes, str]:
+    """A debounced request of one of `keys` keys (its params name the record, so the run's params
+    say which request was the last), and its key."""
+    key = f"debounce-{rng.randrange(keys)}"
+    message = {
+        "handler_name": "sample",
+        "params": {"name": key, "value": record_key},
+        "debounce": {"key": key, "seconds": window},
+    }
+    return json.dumps(message).encode(), key
+
+
 def kafka_record(partition: int, offset: int, value: bytes | None) -> dict[str, Any]:
     return {
         "topic": TOPIC,
@@ -279,16 +303,26 @@ class Soak:
         batches: list[list[dict[str, Any]]] = []
         made = 0
         keys = max(2, self.args.events // 50)  # about ten records a key
+        debounce_keys = max(2, self.args.events // 100)
+        # one window spans the whole production: every debounce key ends as one run
+        window = int(self.args.produce_seconds) + 10
         while made < self.args.events:
             partition = rng.randrange(PARTITIONS)
             batch = []
             largest = max(2, min(150, self.args.events // 30))
             for _ in range(min(rng.randint(1, largest), self.args.events - made)):
-                value, valid, idempotency = record_value(rng, self.faults, self.args.seed, keys)
                 key = f"{TOPIC}:{partition}:{offsets[partition]}"
+                value: bytes | None
+                if rng.random() < self.faults.debounce:
+                    value, debounce_key = debounced_value(rng, debounce_keys, key, window)
+                    params = {"name": debounce_key, "value": key}
+                    self.produced.debounced[key] = ("sample", debounce_key, params)
+                    valid = True
+                else:
+                    value, valid, idempotency = record_value(rng, self.faults, self.args.seed, keys)
+                    if idempotency is not None:
+                        self.produced.keyed[key] = idempotency
                 (self.produced.valid if valid else self.produced.rejected).add(key)
-                if idempotency is not None:
-                    self.produced.keyed[key] = idempotency
                 batch.append(kafka_record(partition, offsets[partition], value))
                 offsets[partition] += 1
                 made += 1
@@ -444,22 +478,26 @@ def check(url: str, soak: Soak, sqs: Any, dead: str) -> list[str]:
     )
     rejected_keys = {r["record_key"] for r in rejected}
     produced = soak.produced
-    missing = produced.valid - set(produced.keyed) - set(event_runs)
+    missing = produced.valid - set(produced.keyed) - set(produced.debounced) - set(event_runs)
     doubled = [key for key, n in event_runs.items() if n > 1]
     strays = set(event_runs) - produced.valid
     if missing:
         violations.append(f"{len(missing)} valid records have no run (e.g. {sorted(missing)[:3]})")
     violations += idempotency_violations(runs, produced)
-    # a keyed record is a run or a duplicate of its key's run
+    violations += debounce_violations(runs, produced)
+    # a keyed record is a run or a duplicate of its key's run; a debounced one opened its window
+    # (a run) or joined it
     deduplicated = set(produced.keyed) - set(event_runs)
+    joined = set(produced.debounced) - set(event_runs)
     if doubled:
         violations.append(f"{len(doubled)} records have more than one run (e.g. {doubled[:3]})")
     if strays:
         violations.append(f"{len(strays)} runs for records that were not valid (e.g. {sorted(strays)[:3]})")
     if produced.rejected - rejected_keys:
         violations.append(f"{len(produced.rejected - rejected_keys)} bad records were not kept as rejected")
-    if len(event_runs) + len(rejected_keys) + len(deduplicated) != len(produced.valid | produced.rejected):
-        violations.append("event runs + rejected records + duplicates by key != records")
+    records = len(produced.valid | produced.rejected)
+    if len(event_runs) + len(rejected_keys) + len(deduplicated) + len(joined) != records:
+        violations.append("event runs + rejected records + duplicates by key + debounced joins != records")
     active = [r["id"] for r in runs if r["status"] in ACTIVE]
     if active:
         violations.append(f"{len(active)} runs still WAITING/PENDING/RUNNING (e.g. {active[:5]})")
@@ -491,8 +529,7 @@ def check(url: str, soak: Soak, sqs: Any, dead: str) -> list[str]:
           f"{produced.failed_deliveries} failed and retried)")  # fmt: skip
     print(f"runs                 {len(runs)} ({dict(sources)}): {dict(sorted(statuses.items()))}")
     print(f"rejected records     {len(rejected)}")
-    print(f"idempotency keys     {len(set(produced.keyed.values()))} over {len(produced.keyed)} records: "
-          f"{len(deduplicated)} duplicates made no run")  # fmt: skip
+    print_keys(produced, deduplicated, joined)
     retried = [r["retry_count"] for r in runs if r["retry_count"]]
     print(f"retries              {sum(retried)} over {len(retried)} runs")
     print(
@@ -519,6 +556,43 @@ def idempotency_violations(runs: list[dict[str, Any]], produced: Produced) -> li
     return violations
 
 
+def print_keys(produced: Produced, deduplicated: set[str], joined: set[str]) -> None:
+    print(f"idempotency keys     {len(set(produced.keyed.values()))} over {len(produced.keyed)} records: "
+          f"{len(deduplicated)} duplicates made no run")  # fmt: skip
+    debounce_keys = {(handler, key) for handler, key, _ in produced.debounced.values()}
+    print(f"debounce keys        {len(debounce_keys)} over {len(produced.debounced)} records: "
+          f"{len(joined)} joined their key's waiting run")  # fmt: skip
+
+
+def debounce_violations(runs: list[dict[str, Any]], produced: Produced) -> list[str]:
+    """Every (handler, debounce key) produced has exactly one run, which ran with the params of the
+    key's last record (the records of a key all came within one window)."""
+    by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in runs:
+        if run["debounce_key"] is not None:
+            by_key.setdefault((run["handler_name"], run["debounce_key"]), []).append(run)
+    last: dict[tuple[str, str], dict[str, Any]] = {}
+    for handler, key, params in produced.debounced.values():  # in the order produced
+        last[(handler, key)] = params
+    violations = []
+    if wrong := sorted(key for key in last if len(by_key.get(key, [])) != 1):
+        counts = [(key, len(by_key.get(key, []))) for key in wrong[:3]]
+        violations.append(f"{len(wrong)} debounce keys without exactly one run (e.g. {counts})")
+    stale = []
+    for handler_key, params in last.items():
+        for run in by_key.get(handler_key, []):
+            stored = json.loads(run["params"]) if isinstance(run["params"], str | bytes) else run["params"]
+            if stored.get("value") != params["value"] or run["status"] != "SUCCESS":
+                stale.append((run["id"], run["status"], stored.get("value"), params["value"]))
+    if stale:
+        violations.append(
+            f"{len(stale)} debounced runs without the last params, or not SUCCESS (e.g. {stale[:3]})"
+        )
+    if strays := sorted(set(by_key) - set(last)):
+        violations.append(f"{len(strays)} runs with a debounce key no record carried (e.g. {strays[:3]})")
+    return violations
+
+
 def statuses_of(runs: list[dict[str, Any]]) -> str:
     return ", ".join(f"{n} {status}" for status, n in sorted(Counter(r["status"] for r in runs).items()))
 
@@ -541,6 +615,10 @@ def settle_while_ticking(url: str, soak: Soak, cron_app: Any, seconds: float) ->
 
 
 def run_backend(args: argparse.Namespace, backend: str) -> int:
+    from bench.soak_batches import BatchClient
+    from bench.soak_batches import check as check_batches
+    from jobu.work_queue import WorkQueue
+
     subprocess.run([str(REPO / "scripts" / "localstack.sh")], check=True, stdout=subprocess.DEVNULL)
     started = time.monotonic()
     with (
@@ -572,12 +650,28 @@ def run_backend(args: argparse.Namespace, backend: str) -> int:
         soak = Soak(args, url, restart)
         logs = Path(scratch)
         soak.workers = [soak.spawn_worker(i, environ, logs / f"worker-{i}.log") for i in range(args.workers)]
+        batch_client = BatchClient(
+            url,
+            # its sends fail after the INSERT now and then (the sweeper sends them), or go twice
+            WorkQueue(
+                sqs_client=ChaoticSQS(sqs, Faults(), random.Random(args.seed * 10 + 3)),  # type: ignore[arg-type]  # duck-typed
+                queue_url=work,
+            ),
+            seed=args.seed,
+            count=args.batches,
+            seconds=args.produce_seconds,
+            max_retry=MAX_RETRY,
+            timeout_seconds=JOB_TIMEOUT_SECONDS,
+            fail_rate=soak.faults.handler_failure,
+            linger_ms=soak.faults.linger_ms,
+        )
         threads = [
             threading.Thread(target=soak.tick_forever, args=(cron_app,), daemon=True),
             threading.Thread(target=soak.chaos, args=(environ, logs), daemon=True),
         ]
         for thread in threads:
             thread.start()
+        threads.append(batch_client.start())  # its batches are made while the records flow
         soak.produce(queue_app)
         produced_in = time.monotonic() - started
         time.sleep(args.chaos_seconds)  # kills go on while the backlog is worked off
@@ -591,6 +685,7 @@ def run_backend(args: argparse.Namespace, backend: str) -> int:
         print(f"== soak on {backend}: seed {args.seed}, {args.workers} workers, "
               f"produced in {produced_in:.1f} s, settled {settled_in:.1f} s later")  # fmt: skip
         violations = check(url, soak, sqs, dead)
+        violations += check_batches(url, batch_client)
         if backend in ("postgres", "mysql") and args.operator_minutes:
             from bench.soak_operators import run_operator_races
 
@@ -632,10 +727,12 @@ def main() -> int:
     parser.add_argument(
         "--operator-minutes", type=int, default=30, help="operator phase (bench/soak_operators.py): ticks"
     )
+    parser.add_argument("--batches", type=int, default=40, help="batches of runs made while records flow")
     parser.add_argument("--short", action="store_true", help="CI: 300 events on each backend")
     args = parser.parse_args()
     if args.short:
         args.events, args.produce_seconds, args.chaos_seconds = 300, 15.0, 10.0
+        args.batches = min(args.batches, 12)
         args.tick_jobs, args.tick_minutes = 300, 12
         args.operator_minutes = min(args.operator_minutes, 15)
         args.backend = "all" if args.backend == "postgres" and "--backend" not in sys.argv else args.backend

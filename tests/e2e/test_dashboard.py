@@ -262,6 +262,77 @@ async def test_runs_are_filtered_by_params(sqlite_url: str, start_runtime: Start
         await expect(page.get_by_label("Params (key=value a line)")).to_have_value("customer=acme\norder=7")
         await browser.screenshot("runs-by-params")
         await browser.check_accessibility("runs filtered by params")
+
+        # bulk cancel of what the filters match, after a confirmation with the dry run's count
+        await page.get_by_role("button", name="Cancel unfinished runs matching these filters").click()
+        dialog = page.get_by_role("dialog", name="Cancel 1 run?")
+        await expect(dialog).to_contain_text("1 WAITING, PENDING or RUNNING run matches these filters")
+        await browser.screenshot("runs-bulk-cancel-confirmation")
+        await dialog.get_by_role("button", name="Cancel them").click()
+        await expect(page.locator("#notice")).to_contain_text("1 run cancelled, 0 running asked to stop")
+        await expect(run_row(page, acme_run).locator(".badge")).to_have_text("CANCELLED")
+        await nav(page, "Runs").click()  # the filters cleared: the other run was left alone
+        await expect(run_row(page, globex_run).locator(".badge")).to_have_text("PENDING")
+        browser.assert_no_console_errors()
+
+
+async def test_batches_show_their_progress_children_and_callback_and_cancel(
+    sqlite_url: str, start_runtime: StartRuntime
+) -> None:
+    runtime = await start(start_runtime, sqlite_url)
+    on_complete = {"handler_name": "sample", "params": {"name": "report"}}
+    finished = await api(runtime, "POST", "/api/batches", {
+        "runs": [{"handler_name": "sample", "params": {"name": f"child {n}"}} for n in range(5)],
+        "on_complete": on_complete,
+    })  # fmt: skip
+    waiting = await api(runtime, "POST", "/api/batches", {
+        "runs": [{"handler_name": "sample", "params": {"name": f"later {n}"}, "delay_seconds": 3600}
+                 for n in range(3)],
+        "on_complete": on_complete,
+    })  # fmt: skip
+    done_id, waiting_id = finished["batch"]["id"], waiting["batch"]["id"]
+
+    async with chromium() as browser:
+        page = browser.page
+        await page.goto(runtime.dashboard.url)  # type: ignore[union-attr]
+        await nav(page, "Batches").click()
+        done_row = page.locator(f'#batch-list tr[data-batch-id="{done_id}"]')
+        await expect(done_row.locator(".badge")).to_have_text("SUCCESS", timeout=SLOW)
+        bar = done_row.get_by_role("progressbar", name=f"Batch {done_id}: 5 of 5 runs ended")
+        await expect(bar).to_have_attribute("aria-valuenow", "5")
+        await expect(done_row).to_contain_text("5 SUCCESS")
+        await expect(done_row.get_by_role("link", name=re.compile(r"^run #\d+$"))).to_be_visible()
+        waiting_row = page.locator(f'#batch-list tr[data-batch-id="{waiting_id}"]')
+        await expect(waiting_row).to_contain_text("3 not ended")
+        await expect(waiting_row.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "0")
+        await browser.screenshot("batches")
+        await browser.check_accessibility("batches")
+
+        # one batch: its runs, listed by GET /api/jobs?batch_id=, and its callback run
+        await done_row.get_by_role("link", name=f"#{done_id}").click()
+        await expect(page.locator("#batch-runs tbody tr")).to_have_count(5)
+        for run_id in finished["run_ids"]:
+            await expect(page.locator(f'#batch-runs tr[data-run-id="{run_id}"] .badge')).to_have_text(
+                "SUCCESS"
+            )
+        await expect(page.locator("#batch-counts")).to_have_text("5 SUCCESS")
+        await browser.screenshot("batch-detail")
+        await browser.check_accessibility("a batch")
+        await page.locator("#batch-callback a").click()
+        await expect(page.locator("#main h1")).to_contain_text("Run #")
+        await expect(page.locator("#main")).to_contain_text('"batch"')  # its params carry the counts
+
+        # cancel a running batch, after a confirmation
+        await page.goto(runtime.dashboard.url + f"#/batches/{waiting_id}")  # type: ignore[union-attr]
+        await page.get_by_role("button", name="Cancel the batch").click()
+        dialog = page.get_by_role("dialog", name=f"Cancel batch {waiting_id}?")
+        await expect(dialog).to_contain_text("up to 3")
+        await dialog.get_by_role("button", name="Cancel the batch").click()
+        await expect(page.locator("#notice")).to_contain_text(f"Batch {waiting_id}: 3 runs cancelled")
+        await expect(page.locator("#main h1 .badge")).to_have_text("CANCELLED")
+        await expect(page.locator("#batch-runs tbody .badge")).to_have_text(["CANCELLED"] * 3)
+        await expect(page.get_by_role("button", name="Cancel the batch")).to_have_count(0)
+        await browser.screenshot("batch-cancelled")
         browser.assert_no_console_errors()
 
 

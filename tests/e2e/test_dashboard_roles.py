@@ -104,6 +104,8 @@ async def test_a_viewer_sees_no_action_and_cannot_change_anything(
     runtime, viewer_url = viewer_dashboard
     job = await api(runtime, "POST", "/api/crons", cron("watched", "sample", {"id": 999}))
     ran = await api(runtime, "POST", f"/api/crons/{job['id']}/run")
+    later = [{"handler_name": "sample", "params": {"name": "later"}, "delay_seconds": 3600}]
+    batch = (await api(runtime, "POST", "/api/batches", {"runs": later}))["batch"]
     assert runtime.dashboard is not None
     async with chromium() as browser:
         page = browser.page
@@ -111,6 +113,8 @@ async def test_a_viewer_sees_no_action_and_cannot_change_anything(
         await page.goto(runtime.dashboard.url)
         await expect(page.get_by_role("button", name="New cron job")).to_be_visible()
         await expect(page.get_by_role("button", name="Run watched now")).to_be_visible()
+        await page.goto(runtime.dashboard.url + f"#/batches/{batch['id']}")
+        await expect(page.get_by_role("button", name="Cancel the batch")).to_be_visible()
 
         await page.goto(viewer_url)
         await expect(page.locator("#deployment")).to_contain_text("(read only)")
@@ -125,12 +129,20 @@ async def test_a_viewer_sees_no_action_and_cannot_change_anything(
         await nav(page, "Queue health").click()
         await expect(page.locator("#queue-health")).to_contain_text("Runs in flight")
         await nav(page, "Audit").click()
-        await expect(page.locator("#audit-table tbody tr")).to_have_count(2)  # the operator's two
-        for where in ("#/crons", "#/runs", f"#/runs/{ran['run']['id']}", "#/rejected", "#/queue", "#/audit"):
+        await expect(page.locator("#audit-table tbody tr")).to_have_count(3)  # the operator's three
+        await nav(page, "Batches").click()
+        await expect(page.locator(f'#batch-list tr[data-batch-id="{batch["id"]}"]')).to_contain_text(
+            "RUNNING"
+        )
+        pages = ["#/crons", "#/runs", f"#/runs/{ran['run']['id']}", "#/batches", f"#/batches/{batch['id']}"]
+        for where in (*pages, "#/rejected", "#/queue", "#/audit"):
             await page.goto(viewer_url.split("?")[0] + where)
             await expect(page.locator("#main h1")).to_be_visible()
             await expect(
-                page.locator("#main .actions button, #main [role=switch], #bulk-retry, #redrive, #new-cron")
+                page.locator(
+                    "#main .actions button, #main [role=switch], #bulk-retry, #bulk-cancel, #redrive, "
+                    "#new-cron"
+                )
             ).to_have_count(0)
         # a run's page shows what its request carried (its priority, from its cron job)
         await page.goto(viewer_url.split("?")[0] + f"#/runs/{ran['run']['id']}")
@@ -151,5 +163,9 @@ async def test_a_viewer_sees_no_action_and_cannot_change_anything(
         {"role": "operator", "principal": f"local:{getpass.getuser()}"},
     )
     trail = await api(runtime, "GET", "/api/audit")
-    assert [item["operation"] for item in trail["items"]] == ["cron_job.run_now", "cron_job.create"]
+    assert [item["operation"] for item in trail["items"]] == [
+        "batch.create",
+        "cron_job.run_now",
+        "cron_job.create",
+    ]
     assert (await api(runtime, "GET", f"/api/crons/{job['id']}"))["is_enabled"] is True

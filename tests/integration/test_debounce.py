@@ -19,6 +19,8 @@ from jobu.handler_manifest import known_handler_names
 from jobu.models import Execution
 from jobu.store import open_store
 from jobu.work_queue import WorkQueue
+from tests.integration.test_cli_admin import Cli
+from tests.integration.test_cli_admin import cli as jobu_cli  # noqa: F401  # a fixture: `jobu` on a database
 from tests.support.admin_client import AdminClient
 from tests.support.harness import Harness, kafka_record, msk_event, run
 
@@ -293,3 +295,29 @@ def test_retention_prunes_expired_idempotency_claims_and_old_debounce_rows(harne
     assert report["deleted_debounce_rows"] == 2
     assert report["deleted_idempotency_keys"] == 2  # order-1 again (60 s), order-2 (a day)
     assert harness.tick(later + timedelta(seconds=1))["deleted_debounce_rows"] == 0
+
+
+def test_jobu_enqueue_debounces_on_a_database(jobu_cli: Cli) -> None:  # noqa: F811  # the fixture imported above
+    cli = jobu_cli
+    first = cli.json("enqueue", "sleep", "--params", '{"seconds": 0, "name": "a"}', "--debounce", "k",
+                     "--debounce-seconds", "60", "--debounce-max-wait", "120")  # fmt: skip
+    run = first["run"]
+    assert (first["debounced"], run["debounce_key"], run["queued_at"]) == (False, "k", None)
+    status, out, _ = cli("enqueue", "sleep", "--params", '{"seconds": 0, "name": "b"}', "--debounce", "k",
+                         "--debounce-seconds", "60")  # fmt: skip
+    assert status == 0
+    assert out.startswith(
+        f"joined run {run['id']} of debounce key 'k': it takes these params, starts later\n"
+    )
+    assert cli.messages() == []  # sent by the sweeper when the window ends
+    shown = cli.json("runs", "show", str(run["id"]))
+    assert (shown["debounce_key"], shown["params"]) == ("k", {"seconds": 0, "name": "b"})
+    status, out, _ = cli("runs", "show", str(run["id"]))
+    assert "debounce_key" in out
+    assert " k\n" in out
+    assert cli.refused("enqueue", "sleep", "--debounce", "k") == (
+        "jobu: invalid_request: debounce.seconds: Input should be a valid integer"
+    )
+    assert cli.refused("enqueue", "sleep", "--debounce-seconds", "5") == (
+        "jobu: --debounce-seconds and --debounce-max-wait go with --debounce KEY"
+    )

@@ -93,6 +93,48 @@ def test_a_batch_answers_each_request_and_runs_the_good_ones(harness: Harness, a
     assert (too_many.status, too_many.json["error"]) == (400, "validation_error")
 
 
+def test_each_result_is_its_own_requests_run_and_audit_row(harness: Harness, admin: AdminClient) -> None:
+    """The keyless runs of a batch are made by one statement: each answer still carries its own
+    request's run (params, tags, priority, delay), with keyed ones between them, and the audit rows
+    follow the requests' order."""
+    requests: list[dict[str, Any]] = []
+    for n in range(60):
+        request: dict[str, Any] = {
+            "handler_name": "sample1",
+            "params": {"name": f"run {n}"},
+            "tags": [f"t{n}"],
+        }
+        if n % 7 == 3:
+            request["idempotency_key"] = f"key-{n}"
+        if n % 5 == 0:
+            request |= {"priority": "low", "delay_seconds": 60 + n}
+        requests.append(request)
+    response, _ = signed("POST", "/api/runs/batch", OPERATOR, body={"runs": requests})
+    assert response.status == 200, response.body
+    results = response.json["results"]
+    for n, (request, result) in enumerate(zip(requests, results, strict=True)):
+        run = result["run"]
+        assert (run["params"], run["tags"], run["idempotency_key"]) == (
+            request["params"], request["tags"], request.get("idempotency_key"),
+        ), n  # fmt: skip
+        assert run["priority"] == request.get("priority", "normal")
+        delay = datetime.fromisoformat(run["available_at"]) - datetime.fromisoformat(run["created_at"])
+        assert delay == timedelta(seconds=request.get("delay_seconds", 0))
+        assert run["queued_at"] is not None
+        stored = admin.get(f"/api/jobs/{run['id']}").json
+        assert (stored["params"], stored["tags"], stored["queued_at"]) == (
+            run["params"],
+            run["tags"],
+            run["queued_at"],
+        )
+    assert len({result["run"]["id"] for result in results}) == len(requests)
+    rows = trail(admin, operation="run.enqueue")  # newest first: the same created_at, ids ascending
+    assert [row["target_id"] for row in reversed(rows)] == [str(result["run"]["id"]) for result in results]
+    assert {row["principal"] for row in rows} == {OPERATOR}
+    # the delayed ones may not start yet
+    assert harness.drain_queue() == len([request for request in requests if "delay_seconds" not in request])
+
+
 def test_a_single_bad_request_is_a_400_naming_the_field(admin: AdminClient) -> None:
     for request, field in (
         ({"handler_name": "nope"}, "handler_name"),
@@ -123,8 +165,10 @@ def test_an_enqueue_is_in_the_audit_trail_with_its_principal(harness: Harness, a
 def test_jobu_enqueue_on_a_database(jobu_cli: Cli) -> None:  # noqa: F811  # the fixture imported above
     cli = jobu_cli
     made = cli.json("enqueue", "sample1", "--params", '{"name": "cli"}', "--key", "k-1", "--priority", "high",
-                    "--tag", "a", "--tag", "b", "--delay", "10m")  # fmt: skip
+                    "--tag", "a", "--tag", "b", "--delay", "10m",
+                    "--concurrency-key", "tenant-a")  # fmt: skip
     run = made["run"]
+    assert run["concurrency_key"] == "tenant-a"
     assert (made["deduplicated"], run["param_source"], run["priority"], run["tags"]) == (
         False,
         "api",

@@ -4,6 +4,7 @@ with SigV4 as the deployed HTTP API's IAM authorization requires."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +12,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
-from jobu.client import JobuApiError, JobuClient
+from jobu.client import AsyncJobuClient, JobuApiError, JobuClient
 from tests.support.admin_client import AdminClient, wsgi_app
 from tests.support.harness import Harness
 
@@ -59,6 +60,28 @@ def test_enqueue_get_and_wait_signed(harness: Harness, served: tuple[str, list[d
     assert (results[1]["error"], results[1]["field"]) == ("invalid_request", "handler_name")
 
 
+def test_a_batch_and_its_callback_through_the_client(
+    harness: Harness, served: tuple[str, list[dict[str, Any]]]
+) -> None:
+    client = JobuClient(served[0], region="us-east-1")
+    made = client.batch(
+        [{"handler_name": "sample1", "params": {"name": f"n{n}"}} for n in range(3)],
+        on_complete={"handler_name": "sample", "params": {"note": "done"}},
+    )
+    batch_id = made["batch"]["id"]
+    assert (made["batch"]["status"], len(made["run_ids"])) == ("RUNNING", 3)
+    with pytest.raises(TimeoutError, match=f"batch {batch_id} is still RUNNING"):
+        client.wait_batch(batch_id, timeout=0.2, poll_seconds=0.05)
+    harness.drain_queue()
+    ended = client.wait_batch(batch_id, timeout=5)
+    assert (ended["status"], ended["succeeded"], ended["counts"]) == ("SUCCESS", 3, {"SUCCESS": 3})
+    callback = client.get_run(ended["callback_run_id"])
+    assert (callback["status"], callback["params"]["batch"]["succeeded"]) == ("SUCCESS", 3)
+    with pytest.raises(JobuApiError) as refused:
+        client.batch([{"handler_name": "sample1"}, {"handler_name": "sample1", "idempotency_key": "k"}])
+    assert (refused.value.status, refused.value.field) == (400, "runs[1].idempotency_key")
+
+
 def test_a_refusal_is_an_error_naming_the_field(served: tuple[str, list[dict[str, Any]]]) -> None:
     client = JobuClient(served[0], region="us-east-1")
     with pytest.raises(JobuApiError) as refused:
@@ -71,6 +94,29 @@ def test_a_refusal_is_an_error_naming_the_field(served: tuple[str, list[dict[str
     with pytest.raises(JobuApiError) as missing:
         client.get_run(999)
     assert (missing.value.status, missing.value.error) == (404, "not_found")
+
+
+async def test_the_async_client_enqueues_together_and_waits_without_blocking_the_loop(
+    harness: Harness, served: tuple[str, list[dict[str, Any]]]
+) -> None:
+    url, seen = served
+    client = AsyncJobuClient(url, region="us-east-1")
+    runs = await asyncio.gather(*(client.enqueue("sample1", {"name": f"async {n}"}) for n in range(3)))
+    assert sorted(run["params"]["name"] for run in runs) == ["async 0", "async 1", "async 2"]
+    assert len({run["id"] for run in runs}) == 3
+    assert all(h["HTTP_AUTHORIZATION"].startswith("AWS4-HMAC-SHA256 Credential=") for h in seen)
+    (batch,) = await client.enqueue_batch([{"handler_name": "sample1", "params": {"name": "in a batch"}}])
+    with pytest.raises(TimeoutError, match=f"run {batch['run']['id']} is still PENDING"):
+        await client.wait(batch["run"]["id"], timeout=0, poll_seconds=0)
+    # the workers run while the waits are sleeping on the same loop
+    waits = [asyncio.create_task(client.wait(run["id"], timeout=60, poll_seconds=0.05)) for run in runs]
+    assert await asyncio.to_thread(harness.drain_queue) == 4
+    done = await asyncio.gather(*waits)
+    assert [run["status"] for run in done] == ["SUCCESS"] * 3
+    assert (await client.get_run(batch["run"]["id"]))["status"] == "SUCCESS"
+    with pytest.raises(JobuApiError) as refused:
+        await client.enqueue("nope")
+    assert (refused.value.status, refused.value.field) == (400, "handler_name")
 
 
 def test_signed_requests_stay_off_plain_http_to_other_machines() -> None:

@@ -34,6 +34,7 @@ PARITY = {
 BEYOND = {
     ("post", "/api/crons/{job_id}/run"),
     ("post", "/api/jobs/bulk-retry"),
+    ("post", "/api/jobs/bulk-cancel"),
     ("get", "/api/rejected"),
     ("get", "/api/rejected/{record_id}"),
     ("post", "/api/rejected/{record_id}/replay"),
@@ -66,6 +67,11 @@ BEYOND = {
     # the enqueue API (docs/admin-api.md)
     ("post", "/api/runs"),
     ("post", "/api/runs/batch"),
+    # batches with completion callbacks (docs/admin-api.md)
+    ("post", "/api/batches"),
+    ("get", "/api/batches"),
+    ("get", "/api/batches/{batch_id}"),
+    ("post", "/api/batches/{batch_id}/cancel"),
 }
 # what the dashboard reads (issue 11): a cron expression's next fire times, the handlers, figures
 DASHBOARD = {
@@ -92,8 +98,9 @@ def test_the_original_query_parameters_are_kept() -> None:
         return {p["name"] for p in SPEC["paths"][path]["get"]["parameters"]}
 
     assert names("/api/crons") == {"page", "size", "is_enabled"}
-    # the originals, the tag filter added with the flow control fields, and the params filter
+    # the originals, the tag filter added with the flow control fields, the params filter, a batch's runs
     assert names("/api/jobs") == {
+        "batch_id",
         "page",
         "size",
         "cron_id",

@@ -8,7 +8,7 @@ import pytest
 
 from jobu.documents import FieldError
 from jobu.models import JobMessage
-from jobu.run_options import RunOptions
+from jobu.run_options import Debounce, RunOptions
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
@@ -39,6 +39,14 @@ def test_times_resolve_against_the_clock() -> None:
     assert RunOptions.parse({"run_at": "2026-12-01T00:00:00Z"}).schedule(NOW).available_at == NOW
 
 
+def test_a_debounce_starts_its_window_seconds_from_now() -> None:
+    options = RunOptions.parse({"debounce": {"key": "cart-1", "seconds": 30, "max_wait_seconds": 300}})
+    assert options.debounce == Debounce(key="cart-1", seconds=30, max_wait_seconds=300)
+    assert options.schedule(NOW).available_at == NOW + timedelta(seconds=30)
+    assert options.run_fields(NOW)["debounce"] == options.debounce
+    assert RunOptions.parse({"debounce": {"key": "k", "seconds": 5}}).debounce == Debounce("k", 5, None)
+
+
 def test_tags_keep_their_order_once_each() -> None:
     assert RunOptions.parse({"tags": ["b", "a", "b"]}).tags == ("b", "a")
 
@@ -51,6 +59,15 @@ def test_tags_keep_their_order_once_each() -> None:
         ({"priority": 1}, "priority"),
         ({"idempotency_key": True}, "idempotency_key"),
         ({"expires_at": "2026-12-07"}, "expires_at"),
+        ({"idempotency_key": "order-7\n"}, "idempotency_key"),  # a trailing newline too
+        ({"tags": ["a\n"]}, "tags[0]"),
+        ({"debounce": ["k", 5]}, "debounce"),
+        ({"debounce": {"key": "k\n", "seconds": 5}}, "debounce.key"),
+        ({"debounce": {"key": "k", "seconds": True}}, "debounce.seconds"),
+        ({"debounce": {"key": "k", "seconds": 5, "max_wait_seconds": 4}}, "debounce.max_wait_seconds"),
+        ({"debounce": {"key": "k", "seconds": 5, "extra": 1}}, "debounce.extra"),
+        ({"debounce": {"key": "k", "seconds": 5}, "run_at": "2026-12-07T13:30:00Z"}, "debounce"),
+        ({"debounce": {"key": "k", "seconds": 60}, "ttl_seconds": 30}, "ttl_seconds"),
     ],
 )
 def test_a_bad_value_names_its_field(fields: dict[str, object], field: str) -> None:

@@ -5,8 +5,10 @@ jobu local up [FUNCTION ...]      run the template's functions (all, or the ones
 jobu tick                         invoke the scheduled function now (a running `local up`)
 jobu produce --handler sample --params '{"name": "x"}'
 jobu logs worker --execution-id 42 --since 10m
-jobu runs [--status FAILED --from 1d] | runs show 42 | runs retry 42 | runs bulk-retry --status FAILED
+jobu runs [--status FAILED --from 1d --param customer=acme] | runs show 42 | runs retry 42
+jobu runs bulk-retry --status FAILED | runs bulk-cancel --param customer=acme [--dry-run]
 jobu runs rejected [show|replay|discard ID]
+jobu batches [list | show ID | cancel ID | create FILE]   runs made together, with their callbacks
 jobu cron list | show | add | update | enable | disable | toggle | run | delete
 jobu notifications [add | show | update | delete | test]   who is told of failed or missed runs
 jobu dlq [peek | redrive | redrives]
@@ -14,7 +16,7 @@ jobu audit [--principal ARN --operation run.retry --from 1d]   who changed what,
 jobu dashboard --stack-name jobu  the dashboard for a deployed stack, on loopback
 jobu demo                         the whole flow on embedded defaults (make demo)
 
-The admin commands (runs, cron, notifications, dlq, audit, health) act on a database (--database-url,
+The admin commands (runs, batches, cron, notifications, dlq, audit, health) act on a database (--database-url,
 default: the running runtime's) or on an admin API (--api-url URL, --stack-name NAME; signed with SigV4).
 An error is one line, `jobu: ...`; `jobu --debug COMMAND` adds its traceback (and, on a database,
 the admin routes' log lines) on stderr. Text printed for a person has its control characters
@@ -34,6 +36,7 @@ from pathlib import Path
 from jobu_local.admin.errors import AdminError
 from jobu_local.commands import (
     audit,
+    batches,
     cron,
     dashboard,
     demo,
@@ -65,6 +68,7 @@ def parser() -> argparse.ArgumentParser:
         logs,
         runs,
         enqueue,
+        batches,
         cron,
         notifications,
         dlq,

@@ -35,7 +35,24 @@ def request_of(args: argparse.Namespace) -> dict[str, Any]:
         request["priority"] = args.priority
     if args.tag:
         request["tags"] = args.tag
+    if args.concurrency_key is not None:
+        request["concurrency_key"] = args.concurrency_key
+    debounce = debounce_of(args)
+    if debounce is not None:
+        request["debounce"] = debounce
     return request
+
+
+def debounce_of(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The request's debounce; the API checks the values and names the field (debounce.seconds)."""
+    if args.debounce is None:
+        if args.debounce_seconds is not None or args.debounce_max_wait is not None:
+            raise CommandError("--debounce-seconds and --debounce-max-wait go with --debounce KEY")
+        return None
+    debounce: dict[str, Any] = {"key": args.debounce, "seconds": args.debounce_seconds}
+    if args.debounce_max_wait is not None:
+        debounce["max_wait_seconds"] = args.debounce_max_wait
+    return debounce
 
 
 def cmd_enqueue(args: argparse.Namespace) -> int:
@@ -52,6 +69,10 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
         if result.deduplicated:
             held = "no run is left" if run is None else f"run {run.id} holds it"
             print(f"not enqueued again: idempotency key {args.key!r} is held ({held})")
+        elif result.debounced and run is not None:
+            print(
+                f"joined run {run.id} of debounce key {args.debounce!r}: it takes these params, starts later"
+            )
         elif run is not None:
             queued = (
                 "queued" if run.queued_at is not None else "not queued yet (the sweeper sends it when due)"
@@ -72,5 +93,18 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--key", help="idempotency key: within a day, the same key makes no second run")
     parser.add_argument("--priority", choices=("high", "normal", "low"))
     parser.add_argument("--tag", action="append", help="a tag (repeat for more)")
+    parser.add_argument("--concurrency-key", help="the key the handler's per-key limits apply to (a tenant)")
+    parser.add_argument(
+        "--debounce", metavar="KEY", help="debounce key: requests of one key while its run waits make one run"
+    )
+    parser.add_argument(
+        "--debounce-seconds", type=int, metavar="N", help="with --debounce: start N s after the last request"
+    )
+    parser.add_argument(
+        "--debounce-max-wait",
+        type=int,
+        metavar="N",
+        help="with --debounce: start at most N s after the first",
+    )
     add_target(parser)
     parser.set_defaults(run=cmd_enqueue)

@@ -1,7 +1,7 @@
 """`jobu runs`: the run history with the API's filters, one run's detail (params provenance, parent
-and children), retry, bulk retry (a dry run first, then a question) and delete; `jobu runs rejected`
-for the Kafka records the queue dispatcher refused (commands/rejected.py). On a database or through
-an admin API (commands/admin_target.py).
+and children), retry, bulk retry and bulk cancel (a dry run first, then a question) and delete;
+`jobu runs rejected` for the Kafka records the queue dispatcher refused (commands/rejected.py). On a
+database or through an admin API (commands/admin_target.py).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from jobu.models import ExecutionStatus, ExecutionSummary
     from jobu.operations.paging import Page
-    from jobu.operations.runs import BulkRetryResult
+    from jobu.operations.runs import BulkCancelResult, BulkRetryResult
     from jobu_local.admin.client import AdminClient
 
 
@@ -70,6 +70,7 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
         "to_date": args.to_date,
         "tag": args.tag,
         "params": _params(args.param),
+        "batch_id": args.batch,
     }
 
 
@@ -137,10 +138,10 @@ def _preview(result: BulkRetryResult) -> str:
     )
 
 
-def _confirmed(question: str) -> bool:
+def _confirmed(question: str, verb: str = "retry", done: str = "retried") -> bool:
     if not sys.stdin.isatty():
         raise CommandError(
-            "nothing retried: pass --yes to retry without being asked (or --dry-run to only look)"
+            f"nothing {done}: pass --yes to {verb} without being asked (or --dry-run to only look)"
         )
     print(question, end=" ", file=sys.stderr, flush=True)
     return sys.stdin.readline().strip().lower() in {"y", "yes"}
@@ -183,6 +184,52 @@ def cmd_bulk_retry(args: argparse.Namespace) -> int:
     return run_admin(args, act)
 
 
+def _cancel_preview(result: BulkCancelResult) -> str:
+    if not result.matched:
+        return "no WAITING, PENDING or RUNNING run matches: nothing to cancel"
+    taken = len(result.ids)
+    scope = (
+        "all of them" if taken == result.matched else f"the newest {taken} (--limit takes more, up to 1000)"
+    )
+    return (
+        f"{result.matched} WAITING, PENDING or RUNNING run(s) match; a cancel takes {scope}:\n"
+        f"  {', '.join(str(run_id) for run_id in result.ids)}"
+    )
+
+
+def cmd_bulk_cancel(args: argparse.Namespace) -> int:
+    from jobu.api.routes.runs import bulk_cancel_runs
+    from jobu.operations.runs import BulkCancelRequest
+
+    filters = _filters(args)
+    filters["tags"] = filters.pop("tag")  # the request's field; the route's query parameter is `tag`
+    request = model(BulkCancelRequest, {**filters, "dry_run": True, "limit": args.limit})
+    say = (lambda text: print(text, file=sys.stderr)) if args.json else print
+
+    async def act(client: AdminClient) -> int:
+        preview = await client.call(bulk_cancel_runs, request=request)
+        if args.dry_run or not preview.matched:
+            print(dump(preview) if args.json else _cancel_preview(preview))
+            return 0
+        say(_cancel_preview(preview))
+        if not args.yes and not await asyncio.to_thread(
+            _confirmed, f"cancel these {len(preview.ids)} run(s)? [y/N]", "cancel", "cancelled"
+        ):
+            say("nothing cancelled")
+            return 1
+        done = await client.call(bulk_cancel_runs, request=request.model_copy(update={"dry_run": False}))
+        if args.json:
+            print(dump(done))
+            return 0
+        print(
+            f"cancelled {', '.join(map(str, done.ids)) or '-'}: {len(done.cancelled)} run(s) will not start; "
+            f"{len(done.requested)} running asked to stop"
+        )
+        return 0
+
+    return run_admin(args, act)
+
+
 def _filter_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--status", type=status, help="a run status: PENDING, RUNNING, SUCCESS, FAILED, ...")
     parser.add_argument("--handler", help="handler name")
@@ -206,6 +253,7 @@ def _filter_flags(parser: argparse.ArgumentParser) -> None:
         help="runs whose params' top-level KEY is VALUE: a string equal to it, or the number, true, "
         "false or null it reads as (repeat: all of them)",
     )
+    parser.add_argument("--batch", type=int, metavar="ID", help="the runs of one batch (jobu batches)")
 
 
 def _list_flags(parser: argparse.ArgumentParser) -> None:
@@ -240,6 +288,16 @@ def add_parser(commands: Any) -> None:
     bulk.add_argument("--yes", "-y", action="store_true", help="retry without asking")
     add_target(bulk)
     bulk.set_defaults(run=cmd_bulk_retry)
+    bulk_cancel = sub.add_parser(
+        "bulk-cancel",
+        help="cancel the WAITING, PENDING and RUNNING runs a filter matches: shows them, then asks",
+    )
+    _filter_flags(bulk_cancel)
+    bulk_cancel.add_argument("--limit", type=int, default=100, help="the most runs to cancel (1-1000)")
+    bulk_cancel.add_argument("--dry-run", action="store_true", help="only show how many and which")
+    bulk_cancel.add_argument("--yes", "-y", action="store_true", help="cancel without asking")
+    add_target(bulk_cancel)
+    bulk_cancel.set_defaults(run=cmd_bulk_cancel)
     rejected.add_parser(sub)
     for child in sub.choices.values():
         inherit(runs, child)

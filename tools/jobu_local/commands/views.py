@@ -203,6 +203,7 @@ def run_detail(run: RunDetail) -> str:
                 ("tags", run.tags),
                 ("idempotency_key", run.idempotency_key),
                 ("concurrency_key", run.concurrency_key),
+                ("debounce_key", run.debounce_key),
                 ("attempts", f"{run.retry_count + 1} (retries {run.retry_count} of {run.max_retry})"),
                 ("timeout_seconds", run.timeout_seconds),
                 ("scheduled_time", run.scheduled_time),

@@ -6,12 +6,23 @@ to sign each request with SigV4 for the HTTP API's IAM authorization.
     run = client.enqueue("send_invoice", {"order": 7}, idempotency_key="order-7")
     done = client.wait(run["id"], timeout=300)
 
+    made = client.batch([{"handler_name": "convert", "params": {"file": f}} for f in files],
+                        on_success={"handler_name": "load", "params": {}})
+    ended = client.wait_batch(made["batch"]["id"], timeout=3600)
+
+AsyncJobuClient has the same calls for asyncio code (a handler, an async service):
+
+    client = AsyncJobuClient("https://abc123.execute-api.eu-west-1.amazonaws.com/")
+    run = await client.enqueue("send_invoice", {"order": 7}, delay_seconds=600)
+    done = await client.wait(run["id"], timeout=900)
+
 Answers are the API's JSON as dicts (docs/admin-api.md); a refusal raises JobuApiError with the
 API's error code, detail and field.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import urllib.error
@@ -21,6 +32,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 FINAL_STATUSES = frozenset({"SUCCESS", "FAILED", "TIMEOUT", "CANCELLED", "EXPIRED"})
+# a batch's statuses once its last run ended (before: RUNNING)
+BATCH_ENDED = frozenset({"SUCCESS", "FAILED", "CANCELLED"})
 
 
 class JobuApiError(Exception):
@@ -74,6 +87,45 @@ class JobuClient:
         ]
         return results
 
+    def batch(
+        self,
+        runs: list[Mapping[str, Any]],
+        *,
+        on_success: Mapping[str, Any] | None = None,
+        on_complete: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Up to 10,000 run requests made together (POST /api/batches), each as `enqueue` takes its
+        fields, with callbacks `{"handler_name", "params"}`: `on_success` runs once every run
+        succeeded, `on_complete` once every run ended, each with `"batch"` (its id and counts) in its
+        params. One bad request refuses the batch (JobuApiError, field `runs[i].<field>`). The
+        answer: `{"batch": {...}, "run_ids": [...]}`."""
+        body: dict[str, Any] = {"runs": [dict(run) for run in runs]}
+        for name, link in (("on_success", on_success), ("on_complete", on_complete)):
+            if link is not None:
+                body[name] = dict(link)
+        made: dict[str, Any] = self._call("POST", "/api/batches", body)
+        return made
+
+    def get_batch(self, batch_id: int) -> dict[str, Any]:
+        """The batch: total, the counts of its runs' ends, its runs by status now (counts), status,
+        callback_run_id."""
+        found: dict[str, Any] = self._call("GET", f"/api/batches/{int(batch_id)}")
+        return found
+
+    def wait_batch(
+        self, batch_id: int, *, timeout: float = 900.0, poll_seconds: float = 2.0
+    ) -> dict[str, Any]:
+        """The batch once its last run ended (SUCCESS, FAILED, CANCELLED); TimeoutError if it has not
+        after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.get_batch(batch_id)
+            if found["status"] in BATCH_ENDED:
+                return found
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"batch {batch_id} is still RUNNING after {timeout:g}s")
+            time.sleep(min(poll_seconds, max(deadline - time.monotonic(), 0.0)))
+
     def get_run(self, run_id: int) -> dict[str, Any]:
         run: dict[str, Any] = self._call("GET", f"/api/jobs/{int(run_id)}")
         return run
@@ -104,6 +156,50 @@ class JobuClient:
                 return json.loads(response.read())
         except urllib.error.HTTPError as error:
             raise _refusal(error.code, error.read()) from None
+
+
+class AsyncJobuClient:
+    """JobuClient for asyncio code, with the same arguments and answers. Each request runs on a
+    thread (asyncio.to_thread: the standard library's HTTP client blocks), so the event loop serves
+    other tasks meanwhile and requests may be awaited together (asyncio.gather); `wait` sleeps with
+    asyncio.sleep between its reads, never blocking the loop."""
+
+    def __init__(
+        self, api_url: str, *, region: str | None = None, sign: bool = True, timeout: float = 30.0
+    ) -> None:
+        self.client = JobuClient(api_url, region=region, sign=sign, timeout=timeout)
+
+    async def enqueue(
+        self, handler_name: str, params: Mapping[str, Any] | None = None, **options: Any
+    ) -> dict[str, Any]:
+        """JobuClient.enqueue: a run of `handler_name` (POST /api/runs)."""
+        return await asyncio.to_thread(self.client.enqueue, handler_name, params, **options)
+
+    async def enqueue_batch(self, requests: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """JobuClient.enqueue_batch: up to 500 requests, one result per request, in order."""
+        return await asyncio.to_thread(self.client.enqueue_batch, requests)
+
+    async def get_run(self, run_id: int) -> dict[str, Any]:
+        return await asyncio.to_thread(self.client.get_run, run_id)
+
+    # JobuClient.wait's arguments, so code moves between the two as it is
+    async def wait(
+        self,
+        run_id: int,
+        *,
+        timeout: float = 900.0,  # noqa: ASYNC109
+        poll_seconds: float = 2.0,
+    ) -> dict[str, Any]:
+        """The run once it has ended; TimeoutError if it has not after `timeout` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            run = await self.get_run(run_id)
+            if run["status"] in FINAL_STATUSES:
+                return run
+            if loop.time() >= deadline:
+                raise TimeoutError(f"run {run_id} is still {run['status']} after {timeout:g}s")
+            await asyncio.sleep(min(poll_seconds, max(deadline - loop.time(), 0.0)))
 
 
 def _refusal(status: int, content: bytes) -> JobuApiError:

@@ -169,7 +169,8 @@ def strict_str(
         raise FieldError(name, f"String should have at least {_characters(min_length)}")
     if len(value) > max_length:
         raise FieldError(name, f"String should have at most {_characters(max_length)}")
-    if pattern is not None and not re.search(pattern, value):
+    # fullmatch: `$` alone also matches before a trailing newline ("key\n" would pass)
+    if pattern is not None and not re.fullmatch(pattern, value):
         raise FieldError(name, f"String should match pattern '{pattern}'")
     return value
 

@@ -234,6 +234,8 @@ class Execution(Row):
     expires_at: UtcDatetime | None = None
     # the debounce key whose window this run is (jobu.store.debounce): left unsent until it may start
     debounce_key: str | None = None
+    # the batch it is a child of (POST /api/batches): its end is counted there (jobu.store.batches)
+    batch_id: int | None = None
     # its handler's limits (jobu.limits): None (none applied when it became runnable), 'queued'
     # (WAITING for a slot or its rate), 'admitted' (handed over under them: it holds a slot)
     limit_state: str | None = None
@@ -324,6 +326,44 @@ class ExecutionSummary(Row):
     error_message: str | None
     priority: Priority = "normal"
     tags: JsonValue | None = None
+
+
+@dataclass
+class Batch(Row):
+    """A batch of runs (POST /api/batches): how many children, how many ended with each final status,
+    and the callback runs its last child's end made (jobu.store.batches)."""
+
+    id: int
+    total: int
+    succeeded: int
+    failed: int
+    timed_out: int
+    cancelled: int
+    expired: int
+    status: str  # RUNNING, then SUCCESS, FAILED or CANCELLED once every child ended
+    on_success: JsonObject | None
+    on_complete: JsonObject | None
+    success_run_id: int | None
+    complete_run_id: int | None
+    created_by: str
+    created_at: UtcDatetime
+    cancelled_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
+
+    @property
+    def ended(self) -> int:
+        return self.succeeded + self.failed + self.timed_out + self.cancelled + self.expired
+
+    def counts(self) -> dict[str, int]:
+        """The children's ends by final status, as a callback's params carry them."""
+        return {
+            "total": self.total,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "timed_out": self.timed_out,
+            "cancelled": self.cancelled,
+            "expired": self.expired,
+        }
 
 
 @dataclass

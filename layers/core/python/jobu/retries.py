@@ -119,6 +119,7 @@ async def settle_failure(
             error_message=f"{CANCELLED_REASON} (its last attempt failed: {error})",
             now=now,
             job_id=execution.job_id,
+            batch_id=execution.batch_id,
             limited=limited_handler(execution),
         )
         await deliver_after_outcome(store, execution.id, ended.notifications, now=now)
@@ -132,6 +133,7 @@ async def settle_failure(
         now=now,
         follow_up=failure_follow_up(execution, status=status, error=error),
         job_id=execution.job_id,
+        batch_id=execution.batch_id,
         limited=limited_handler(execution),
     )
     await deliver_after_outcome(store, execution.id, ended.notifications, now=now)
@@ -141,6 +143,7 @@ async def settle_failure(
 
 
 def _promoted(ended: Finished, now: datetime) -> list[QueuedRun]:
-    """The runs the end made: its on_failure run, the queue_one run it promoted, and the runs its
-    handler's limits let through."""
-    return ready_runs((ended.follow_up, ended.promoted, *ended.released), now)
+    """The runs the end made: its on_failure run, the queue_one run it promoted, its batch's
+    callbacks when it was the batch's last child, and the runs its handler's limits let through
+    (a run they hold, WAITING, is not sent)."""
+    return ready_runs((ended.follow_up, ended.promoted, *ended.callbacks, *ended.released), now)

@@ -70,7 +70,7 @@ def _tags(document: Mapping[str, Any]) -> tuple[str, ...]:
             {f"tags[{index}]": tag}, f"tags[{index}]", min_length=1, max_length=MAX_TAG_LENGTH
         )
         assert checked is not None
-        if not re.search(TAG_PATTERN, checked):
+        if not re.fullmatch(TAG_PATTERN, checked):
             raise FieldError(f"tags[{index}]", "String should hold no commas or control characters")
         if checked not in tags:
             tags.append(checked)

@@ -437,6 +437,7 @@ class Worker:
             follow_up=_follow_up_run(execution, follow_up),
             conn=conn,
             job_id=execution.job_id,
+            batch_id=execution.batch_id,
             limited=limited_handler(execution),
         )
 
@@ -448,10 +449,11 @@ class Worker:
         run_ended(execution.handler_name, ExecutionStatus.SUCCESS)
         created = finished.follow_up
         logger.info("run succeeded", extra={"next_execution_id": None if created is None else created.id})
-        # the follow-up, the queue_one run the end promoted, the runs its handler's limits let through
+        # the follow-up, the queue_one run the end promoted, its batch's callbacks if it was the last
+        # and the runs its handler's limits let through (one they hold, WAITING, is not sent)
         now = utcnow()
-        next_runs = ready_runs((created, finished.promoted, *finished.released), now)
-        await enqueue(self.store, self.queue, next_runs, now=now)
+        made = (created, finished.promoted, *finished.callbacks, *finished.released)
+        await enqueue(self.store, self.queue, ready_runs(made, now), now=now)
         await deliver_after_outcome(self.store, execution.id, finished.notifications, now=utcnow())
         return Outcome.SUCCESS
 

@@ -91,6 +91,8 @@ PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="the cron job's id")]
 RunId = Annotated[int, Path(ge=1, le=MAX_ID, description="the run's id (job_executions.id)")]
 RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="the rejected record's id")]
+BatchId = Annotated[int, Path(ge=1, le=MAX_ID, description="the batch's id")]
+BatchIdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description="the runs of this batch")]
 CronIdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 HandlerFilter = Annotated[str | None, Query(min_length=1, max_length=200)]
 FromDate = Annotated[datetime | None, Query(description="created at or after; UTC when no offset")]
@@ -136,9 +138,11 @@ def history_filter(  # noqa: PLR0917  (the routes' six query parameters, in thei
     to_date: datetime | None,
     tag: list[str] | None,
     params: dict[str, str] | None = None,
+    batch_id: int | None = None,
 ) -> RunFilter:
     """The run history's filter as the runs list and the statistics take it from their query."""
     return run_filter(
+        batch_id=batch_id,
         cron_id=cron_id,
         status=status,
         handler_name=handler_name,
@@ -162,6 +166,8 @@ __all__ = [
     "PARAM_QUERY_DOCUMENT",
     "PREFIXED_QUERIES",
     "Admin",
+    "BatchId",
+    "BatchIdFilter",
     "Caller",
     "CronIdFilter",
     "FromDate",

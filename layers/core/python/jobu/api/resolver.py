@@ -21,6 +21,7 @@ from jobu.api.parameters import PARAM_QUERY_DOCUMENT, PREFIXED_QUERIES, principa
 from jobu.api.routes import (
     access,
     audit,
+    batches,
     cron_jobs,
     dead_letters,
     handlers,
@@ -38,8 +39,8 @@ from jobu.observability import logger
 TITLE = "jobu admin API"
 VERSION = "1.0.0"
 DESCRIPTION = (
-    "Cron jobs, runs, rejected Kafka records, the worker pools' queues and the audit trail of a jobu stack. "
-    "Behind an API "
+    "Cron jobs, runs, batches, rejected Kafka records, the worker pools' queues and the audit trail of a "
+    "jobu stack. Behind an API "
     "Gateway HTTP API with IAM authorization: sign every request with SigV4 (service execute-api). "
     'Errors are {"error": <code>, "detail": <why>}; see docs/admin-api.md.'
 )
@@ -47,6 +48,7 @@ ROUTERS = [
     (cron_jobs.router, "/api/crons"),
     (runs.router, "/api/jobs"),
     (runs.enqueue_router, "/api/runs"),
+    (batches.router, "/api/batches"),
     (rejected_records.router, "/api/rejected"),
     (dead_letters.router, "/api/dead-letters"),
     (pools.router, "/api/pools"),

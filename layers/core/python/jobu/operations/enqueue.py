@@ -15,7 +15,7 @@ checked by the caller (jobu.traces), is kept on each run it makes, as a Kafka re
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,9 +25,10 @@ from jobu.documents import FieldError
 from jobu.errors import InvalidCronJobError, InvalidRequestError
 from jobu.event_dispatch import EVENT_DEFAULT_MAX_RETRY, EVENT_DEFAULT_TIMEOUT_SECONDS
 from jobu.models import Execution, JobMessage, NewExecution
-from jobu.operations.audit import Actor, Change, audited, fields_of
+from jobu.operations.audit import Actor, fields_of
 from jobu.operations.cron_jobs import check_params
 from jobu.store import JobStore
+from jobu.store.audit import NewOperatorAction
 from jobu.work_queue import WorkQueue, dispatch_new_runs
 
 MAX_BATCH = 500
@@ -153,45 +154,46 @@ async def enqueue_batch(
 async def _insert(
     store: JobStore, queue: WorkQueue, checked: Sequence[_Checked], *, now: datetime, actor: Actor
 ) -> list[Enqueued]:
+    """The runs of `checked`, made in one transaction with one audit row each (written last, in the
+    requests' order, as operations.audit.audited writes one), then queued. The runs without an
+    idempotency key or a debounce are inserted together (Runs.insert_api_many); a keyed one claims
+    its key first, a debounced one joins or opens its window."""
+
     async def insert_all(conn: Any) -> list[_Made]:
-        made: list[_Made] = []
+        made: dict[int, _Made] = {}
         for item in checked:
-
-            async def insert(change: Change, run: NewExecution = item.run) -> _Made:
-                if run.debounce is not None:  # its window's run, joined or new: sent when it starts
-                    debounced = await store.debounce.request(run, request_key=None, now=now, conn=change.conn)
-                    assert debounced.run is not None  # no request key: never a redelivery
-                    change.target_id = str(debounced.run.id)
-                    after = fields_of(debounced.run, ENQUEUED_FIELDS)
-                    window = {"debounce_key": run.debounce.key, "joined": debounced.joined}
-                    change.record(after={**after, **window})
-                    return _Made(debounced.run, joined=debounced.joined)
-                result = await store.runs.insert_api(run, now=now, conn=change.conn)
-                if isinstance(result, Execution):
-                    change.target_id = str(result.id)
-                    change.record(after=fields_of(result, ENQUEUED_FIELDS))
-                    return _Made(result, send=True)
-                # no change: the key's run stands; the duplicate request is still recorded
-                change.target_id = None if result is None else str(result)
-                change.record(after={"deduplicated": True, "idempotency_key": run.idempotency_key})
-                return _Made(result, deduplicated=True)
-
-            made.append(await audited(store, actor, "run.enqueue", "run", now=now, change=insert, conn=conn))
-        return made
+            run = item.run
+            if run.debounce is not None:  # its window's run, joined or new: sent when it starts
+                debounced = await store.debounce.request(run, request_key=None, now=now, conn=conn)
+                assert debounced.run is not None  # no request key: never a redelivery
+                made[item.index] = _Made(debounced.run, joined=debounced.joined)
+            elif run.idempotency_key is not None:
+                result = await store.runs.insert_api(run, now=now, conn=conn)
+                new = isinstance(result, Execution)
+                made[item.index] = _Made(result, send=new, deduplicated=not new)
+        keyless = [item for item in checked if item.index not in made]
+        runs = await store.runs.insert_api_many([item.run for item in keyless], now=now, conn=conn)
+        made |= {item.index: _Made(run, send=True) for item, run in zip(keyless, runs, strict=True)}
+        ordered = [made[item.index] for item in checked]
+        actions = [_action(actor, item.run, result) for item, result in zip(checked, ordered, strict=True)]
+        await store.audit.insert_many(conn, actions, now=now)
+        return ordered
 
     made = await store.connector.run(insert_all, transaction=True)
     new = [item.run for item in made if item.send and isinstance(item.run, Execution)]
     sent = await dispatch_new_runs(store, queue, new, now=now, message="api run enqueued")
+    # a run sent is answered as mark_queued recorded it (queued_at: this `now`), without reading it again
+    queued = {run.id: replace(run, queued_at=now) for run in new if run.id in sent.sent}
+    # the runs that hold the duplicates' keys: one read
+    holder_ids = sorted({item.run for item in made if isinstance(item.run, int)})
+    holders = {run.id: run for run in await store.runs.by_ids(holder_ids)}
     results: list[Enqueued] = []
     for item in made:
         run = item.run
         if isinstance(run, Execution):
-            stored = await store.runs.get(run.id) if run.id in sent.sent else run
-            results.append(Enqueued(run=stored or run, deduplicated=False, debounced=item.joined))
+            results.append(Enqueued(run=queued.get(run.id, run), deduplicated=False, debounced=item.joined))
         else:
-            results.append(
-                Enqueued(run=None if run is None else await store.runs.get(run), deduplicated=True)
-            )
+            results.append(Enqueued(run=None if run is None else holders.get(run), deduplicated=True))
     return results
 
 
@@ -204,3 +206,26 @@ class _Made:
     send: bool = False
     deduplicated: bool = False
     joined: bool = False
+
+
+def _action(actor: Actor, run: NewExecution, made: _Made) -> NewOperatorAction:
+    """The audit row of one request: the run it made or joined, or (no change: the key's run
+    stands) the duplicate, which is still recorded."""
+    result = made.run
+    if isinstance(result, Execution):
+        target_id: str | None = str(result.id)
+        after: dict[str, Any] = fields_of(result, ENQUEUED_FIELDS)
+        if run.debounce is not None:
+            after = {**after, "debounce_key": run.debounce.key, "joined": made.joined}
+    else:
+        target_id = None if result is None else str(result)
+        after = {"deduplicated": True, "idempotency_key": run.idempotency_key}
+    return NewOperatorAction(
+        principal=actor.principal,
+        operation="run.enqueue",
+        target_kind="run",
+        target_id=target_id,
+        request_id=actor.request_id,
+        before_state=None,
+        after_state=after,
+    )

@@ -1,5 +1,5 @@
 """Runs (job_executions): the history with filters, one run's detail, retry, bulk retry, cancel,
-delete.
+bulk cancel, delete.
 
 Retry gives a FAILED or TIMEOUT run a new attempt of the same run: the row goes back to PENDING with
 retry_count + 1 (the attempt its message carries), keeps its last error until the attempt ends, and
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from jobu.errors import InvalidStateError, NotFoundError
 from jobu.models import Execution, ExecutionStatus, ExecutionSummary
+from jobu.operations import batches
 from jobu.operations.audit import Actor, Change, audited, differences, fields_of
 from jobu.operations.paging import Page, PageRequest, as_utc, bounded
 from jobu.param_match import (
@@ -40,6 +41,7 @@ RUN_STATE = ("status", "retry_count", "finished_at", "cancel_requested_at")
 DELETED_FIELDS = ("job_id", "handler_name", "status", "param_source", "created_at")
 MAX_CHILDREN = 100
 MAX_BULK_RETRY = 1000
+MAX_BULK_CANCEL = 1000
 
 
 class RunFilter(BaseModel):
@@ -68,6 +70,7 @@ class RunFilter(BaseModel):
         "value, or, for a value that reads as a JSON number, true, false or null, that number (compared "
         "numerically), boolean or null too (docs/admin-api.md, Finding runs)",
     )
+    batch_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="the runs of this batch")
 
     @field_validator("from_date", "to_date")
     @classmethod
@@ -91,6 +94,7 @@ class RunFilter(BaseModel):
             "handler_name": self.handler_name,
             "from_date": None if self.from_date is None else as_utc(self.from_date),
             "to_date": None if self.to_date is None else as_utc(self.to_date),
+            "batch_id": self.batch_id,
         }
 
 
@@ -214,6 +218,89 @@ async def bulk_retry(
     return BulkRetryResult(dry_run=False, matched=matched, ids=sorted(r.id for r in retried), queued=queued)
 
 
+class BulkCancelRequest(RunFilter):
+    """Cancel the WAITING, PENDING and RUNNING runs that match (status narrows it to one of them)."""
+
+    dry_run: bool = Field(default=True, description="true (the default): only count and list; cancel nothing")
+    limit: int = Field(default=100, ge=1, le=MAX_BULK_CANCEL, description="the most runs one call cancels")
+
+
+class BulkCancelResult(BaseModel):
+    dry_run: bool
+    matched: int = Field(description="WAITING, PENDING or RUNNING runs matching the filter")
+    ids: list[int] = Field(
+        description="dry run: the runs a cancel would take (newest first); else those this call cancelled "
+        "or asked to stop"
+    )
+    cancelled: list[int] = Field(
+        default_factory=list, description="runs that were WAITING or PENDING: CANCELLED now, they never start"
+    )
+    requested: list[int] = Field(
+        default_factory=list,
+        description="runs that were RUNNING: their workers cancel the handlers within seconds",
+    )
+
+
+async def bulk_cancel(
+    store: JobStore, queue: WorkQueue, request: BulkCancelRequest, *, now: datetime, actor: Actor
+) -> BulkCancelResult:
+    """The dry run (the default) says how many runs match and which `limit` of them a cancel would
+    take; without it each of those runs is cancelled as `cancel` cancels one (the same store calls),
+    all in one transaction with one audit row. A run that ended in between is left alone."""
+    where = request.store_filter(ACTIVE)
+    matched = await store.runs.count(**where) if where["statuses"] else 0
+    page = await store.runs.page(limit=request.limit, offset=0, **where) if matched else []
+    if request.dry_run:
+        return BulkCancelResult(dry_run=True, matched=matched, ids=[run.id for run in page])
+    ids = sorted(run.id for run in page)  # one lock order for every bulk cancel
+    aside = {run_id for run_id in ids if await store.runs.request_cancel_aside(run_id, now=now)}
+
+    released: list[Execution] = []  # the runs the freed slots of their handlers' limits let through
+
+    async def stop(change: Change) -> dict[int, str]:
+        outcomes: dict[int, str] = {}
+        released.clear()  # a transaction run again starts over
+        for run_id in ids:
+            freed: list[Execution] = []
+            outcome = (
+                "requested"
+                if run_id in aside
+                else await store.runs.cancel(
+                    run_id, reason=CANCELLED_REASON, now=now, conn=change.conn, released=freed
+                )
+            )
+            released.extend(freed)
+            if outcome is not None:
+                outcomes[run_id] = outcome
+        asked = request.model_dump(mode="json", exclude={"dry_run"}, exclude_none=True)
+        by = {
+            kind: [i for i, outcome in outcomes.items() if outcome == kind]
+            for kind in ("cancelled", "requested")
+        }
+        change.record(after={"filter": asked, "matched": matched, **by})
+        return outcomes
+
+    outcomes = await audited(store, actor, "run.bulk_cancel", "runs", now=now, change=stop)
+    await enqueue(store, queue, ready_runs(released, now), now=now)
+    cancelled = await store.runs.by_ids(
+        [i for i, outcome in sorted(outcomes.items()) if outcome == "cancelled"]
+    )
+    # a queue_one job's waiting run may start now that its active one will not
+    for job_id in sorted({run.job_id for run in cancelled if run.job_id is not None}):
+        promoted = await store.runs.promote_waiting(job_id, now=now)
+        await enqueue(store, queue, ready_runs([promoted], now), now=now)
+    # a cancelled run's end may have been its batch's last: the callbacks it made are sent now
+    for batch_id in sorted({run.batch_id for run in cancelled if run.batch_id is not None}):
+        await batches.send_callbacks(store, queue, batch_id, now=now)
+    return BulkCancelResult(
+        dry_run=False,
+        matched=matched,
+        ids=sorted(outcomes),
+        cancelled=[i for i, outcome in sorted(outcomes.items()) if outcome == "cancelled"],
+        requested=[i for i, outcome in sorted(outcomes.items()) if outcome == "requested"],
+    )
+
+
 async def delete(store: JobStore, execution_id: int, *, now: datetime, actor: Actor) -> None:
 
     async def remove(change: Change) -> None:
@@ -273,4 +360,7 @@ async def cancel(
         # a queue_one job's waiting run may start now that this one will not
         promoted = await store.runs.promote_waiting(run.job_id, now=now)
         await enqueue(store, queue, ready_runs([promoted], now), now=now)
+    if outcome == "cancelled" and run.batch_id is not None:
+        # its end may have been its batch's last: the callbacks it made are sent now
+        await batches.send_callbacks(store, queue, run.batch_id, now=now)
     return CancelResult(run_id=run_id, outcome=outcome)

@@ -3,7 +3,8 @@ the connection of the change it records, inside that change's transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,15 @@ class AuditTrail(Rows):
             before_state=self._j(action.before_state),
             after_state=self._j(action.after_state),
         )
+
+    async def insert_many(self, conn: Any, actions: Sequence[NewOperatorAction], *, now: datetime) -> None:
+        """Record `actions` on `conn` in one statement, in their order (insert's, for a batch)."""
+        if not actions:
+            return
+        rows = [
+            {name: value for name, value in asdict(action).items() if value is not None} for action in actions
+        ]
+        await self._q.insert_operator_actions(conn, now=self._t(now), actions=self._j(rows))
 
     def _filter(self, **where: Any) -> dict[str, Any]:
         return {

@@ -92,6 +92,9 @@ class Connector(ABC):
     skips_locked_rows: ClassVar[bool] = True
     # None: cancel requests are the runs' own cancel_requested_at (row locks never hold them up)
     cancel_requests: CancelRequests | None = None
+    # Whether INSERT ... RETURNING gives a multi-row insert's ids (PostgreSQL, SQLite); MySQL 8 has no
+    # RETURNING, so its rows are inserted one statement each (Runs.insert_api_many)
+    returns_inserted_rows: ClassVar[bool] = True
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -7,6 +7,7 @@
     store.notifications      notification rules and the outbox of notifications
     store.audit              operator_actions: the audit trail of operator actions
     store.debounce           debounce windows: debounce_keys, debounce_requests, debounced runs
+    store.batches            batches: runs made together, their ends counted, their callbacks
     store.limits             handler_limits: concurrency and rate limits, admission and promotion
 
 Methods take and return pydantic models; the connector encodes values for its driver.
@@ -17,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from jobu.store.audit import AuditTrail
+from jobu.store.batches import Batches
 from jobu.store.connector import Connector
 from jobu.store.cron_jobs import CronJobs
 from jobu.store.debounce import Debounces
@@ -34,7 +36,8 @@ class JobStore:
         self.limits = HandlerLimits(connector)
         self.cron_jobs = CronJobs(connector, self.limits)
         self.notifications = Notifications(connector)
-        self.runs = Runs(connector, self.notifications, self.limits)
+        self.batches = Batches(connector, self.notifications)
+        self.runs = Runs(connector, self.notifications, self.batches, self.limits)
         self.rejected_records = RejectedRecords(connector)
         self.statistics = RunStatistics(self.runs)
         self.audit = AuditTrail(connector)

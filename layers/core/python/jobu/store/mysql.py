@@ -89,6 +89,7 @@ def connect_kwargs(url: str) -> dict[str, Any]:
 
 class MySQLConnector(PooledConnector):
     backend = "mysql"
+    returns_inserted_rows = False  # MySQL 8 has no INSERT ... RETURNING (MariaDB has)
 
     def _adapter(self) -> Any:
         return AsyncMyAdapter

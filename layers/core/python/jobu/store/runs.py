@@ -22,6 +22,7 @@ from jobu.models import (
     OverlapPolicy,
     RunRef,
 )
+from jobu.store.batches import Batches
 from jobu.store.connector import Connector
 from jobu.store.limits import HandlerLimits, admitted, to_send
 from jobu.store.notifications import Notifications
@@ -45,6 +46,8 @@ class Finished:
     follow_up: Execution | None
     promoted: Execution | None = None
     notifications: int = 0  # rows written to the outbox with the outcome (jobu.notifications)
+    # the callback runs of the run's batch, when its end was the batch's last (jobu.store.batches)
+    callbacks: tuple[Execution, ...] = ()
     # the runs the end let through its handler's limits (jobu.store.limits), to send
     released: tuple[Execution, ...] = ()
 
@@ -78,10 +81,29 @@ _EVENT_FIELDS = (
 )
 
 
+# what insert_api_executions reads of each run (a keyless API run: no idempotency key)
+_API_FIELDS = (
+    "handler_name",
+    "params",
+    "max_retry",
+    "timeout_seconds",
+    "available_at",
+    "params_provenance",
+    "priority",
+    "tags",
+    "concurrency_key",
+    "expires_at",
+    "trace_parent",
+)
+
+
 class Runs(Rows):
-    def __init__(self, connector: Connector, notifications: Notifications, limits: HandlerLimits) -> None:
+    def __init__(
+        self, connector: Connector, notifications: Notifications, batches: Batches, limits: HandlerLimits
+    ) -> None:
         super().__init__(connector)
         self.notifications = notifications
+        self._batches = batches
         self.limits = limits
 
     # creation -------------------------------------------------------------------------------
@@ -190,6 +212,11 @@ class Runs(Rows):
                 holder = dict(found)
                 if holder["claimed_by"] != claimed_by:
                     return None if holder["execution_id"] is None else int(holder["execution_id"])
+        run_id = await self._insert_api_row(run, now=now, conn=conn)
+        await self.limits.admit(conn, [(run_id, run.handler_name)], now=now)
+        return Execution.from_row(await self._q.get_execution(conn, id=run_id))
+
+    async def _insert_api_row(self, run: NewExecution, *, now: datetime, conn: Any) -> int:
         run_id = await self._q.insert_api_execution(
             conn,
             handler_name=run.handler_name,
@@ -206,8 +233,49 @@ class Runs(Rows):
             idempotency_key=run.idempotency_key,
             trace_parent=run.trace_parent,
         )
-        await self.limits.admit(conn, [(int(run_id), run.handler_name)], now=now)
-        return Execution.from_row(await self._q.get_execution(conn, id=int(run_id)))
+        return int(run_id)
+
+    async def insert_api_many(
+        self, runs: Sequence[NewExecution], *, now: datetime, conn: Any
+    ) -> list[Execution]:
+        """Create runs the admin API was asked for (param_source 'api') that carry no idempotency
+        key, in the caller's transaction `conn`: one statement where the database returns a
+        multi-row insert's ids, else one each. The new runs, in the order of `runs`."""
+        if not runs:
+            return []
+        if self.connector.returns_inserted_rows:
+            rows = [self._api_row(run) for run in runs]
+            made = self._q.insert_api_executions(conn, rows=self._j(rows), now=self._t(now))
+            # made in the rows' order, so their ids ascend in it (insert_api_executions)
+            ids = sorted([int(dict(row)["id"]) async for row in made])
+        else:
+            ids = []
+            for run in runs:
+                made_id = await self._insert_api_row(run, now=now, conn=conn)
+                ids.append(made_id)
+        if len(ids) != len(runs):
+            raise RuntimeError(f"{len(ids)} runs made of {len(runs)} asked")
+        await self.limits.admit(
+            conn, [(run_id, run.handler_name) for run_id, run in zip(ids, runs, strict=True)], now=now
+        )
+        return await self.by_ids(ids, conn=conn)
+
+    def _api_row(self, run: NewExecution) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        for name in _API_FIELDS:
+            value = getattr(run, name)
+            # a field left out is NULL on every backend; a JSON null would be stored as JSON 'null' on some
+            if value is not None:
+                row[name] = self.connector.encode_json_time(value) if isinstance(value, datetime) else value
+        return row
+
+    async def by_ids(self, execution_ids: Sequence[int], *, conn: Any = None) -> list[Execution]:
+        """The runs of `execution_ids` that exist, by id."""
+        if not execution_ids:
+            return []
+        return rows_to(
+            Execution, await self._select("executions_by_ids", conn=conn, ids=self._j(list(execution_ids)))
+        )
 
     async def insert_manual(
         self, run: NewExecution, *, overlap_policy: OverlapPolicy, now: datetime, conn: Any = None
@@ -340,6 +408,7 @@ class Runs(Rows):
         follow_up: NewExecution | None = None,
         conn: Any = None,
         job_id: int | None = None,
+        batch_id: int | None = None,
         limited: str | None = None,
     ) -> Finished:
         """RUNNING -> a final status; with follow_up, create the next run in the same transaction.
@@ -350,11 +419,12 @@ class Runs(Rows):
         With `conn`, inside that open transaction (a transactional handler's); else in one of its own,
         or, with nothing to promote, create or notify (no job, no follow-up, no enabled notification
         rule), as one statement that needs none. The outcome's notifications (one per matching rule)
-        are written in the same transaction.
+        are written in the same transaction. With the run's `batch_id`, the end is counted on its
+        batch in that transaction, and the batch's callback runs made there when it was the last.
 
         `limited`: the run's handler, when the run was admitted under its limits (limit_state
-        'admitted'): the end hands over the handler's waiting runs that now fit, in the same
-        transaction (Finished.released).
+        'admitted'): its end hands over the handler's waiting runs that now fit (Finished.released),
+        after the one statement (jobu.store.limits, after_end), or in the end's transaction.
         """
         outcome = {
             "id": execution_id,
@@ -367,6 +437,7 @@ class Runs(Rows):
         if (
             follow_up is None
             and job_id is None
+            and batch_id is None
             and (limited is None or conn is None)  # a caller's transaction: its row lock, in it
             and not await self.notifications.any_enabled(conn=conn)
         ):
@@ -390,12 +461,14 @@ class Runs(Rows):
             notified = await self.notifications.queue_outcome(
                 tx, execution_id, status=status.value, attempt=attempt, now=now
             )
+            callbacks = await self._batch_end(tx, execution_id, batch_id, status, now=now)
             if follow_up is None:
                 return Finished(
                     finished=True,
                     follow_up=None,
                     promoted=promoted,
                     notifications=notified,
+                    callbacks=callbacks,
                     released=released,
                 )
             child_id = await self._q.insert_child_execution(
@@ -416,11 +489,25 @@ class Runs(Rows):
                 follow_up=child,
                 promoted=promoted,
                 notifications=notified,
+                callbacks=callbacks,
                 released=released,
             )
 
         # a deadlock (with a tick holding the job's row, an operator's cancel) rolls it back: again
         return await self._run(ending, conn, transaction=True)
+
+    async def _batch_end(
+        self, tx: Any, execution_id: int, batch_id: int | None, status: ExecutionStatus, *, now: datetime
+    ) -> tuple[Execution, ...]:
+        """A batch child's end, counted in the transaction `tx` that records it: the batch's callback
+        runs when it was the last (jobu.store.batches)."""
+        if batch_id is None:
+            return ()
+        made = await self._batches.child_ended(tx, execution_id, batch_id=batch_id, status=status, now=now)
+        # callbacks become runnable here: their handlers' limits may hold them (older runs of those
+        # lines handed over with them are the sweeper's to send)
+        admission = await self.limits.admit(tx, [(run.id, run.handler_name) for run in made], now=now)
+        return tuple(admitted(made, admission))
 
     async def retry(
         self,
@@ -464,11 +551,11 @@ class Runs(Rows):
             locked = [int(dict(row)["id"]) async for row in found]
             if not locked:
                 return []
+            await self._batches.ends_taken_back(tx, locked)  # batch children end again later
             ids = self._j(locked)
             await self._q.retry_finished_executions(tx, ids=ids, now=self._t(now))
-            retried = rows_to(
-                Execution, [row async for row in self._q.unqueued_executions_by_ids(tx, ids=ids)]
-            )
+            found = [row async for row in self._q.unqueued_executions_by_ids(tx, ids=ids)]
+            retried = rows_to(Execution, found)
             admission = await self.limits.admit(tx, [(run.id, run.handler_name) for run in retried], now=now)
             return admitted(retried, admission)
 
@@ -499,7 +586,7 @@ class Runs(Rows):
         """'cancelled' (it was WAITING or PENDING: it never starts), 'requested' (it is RUNNING: its
         worker cancels it), or None (it is not active). In the caller's transaction, given `conn`.
         A run admitted under its handler's limits frees its slot: the runs that fit now are handed
-        over in the same transaction and appended to `released` (to send after the commit)."""
+        over in the same transaction and put in `released` (to send after the commit)."""
 
         async def cancelling(tx: Any) -> str | None:
             if self.connector.affected_rows(
@@ -515,6 +602,9 @@ class Runs(Rows):
                 await self.notifications.queue_outcome(
                     tx, execution_id, status=ExecutionStatus.CANCELLED.value, attempt=attempt, now=now
                 )
+                batch_id = None if run is None or run["batch_id"] is None else int(run["batch_id"])
+                # a callback this made is sent by the operation (jobu.operations.batches), or the sweeper
+                await self._batch_end(tx, execution_id, batch_id, ExecutionStatus.CANCELLED, now=now)
                 return "cancelled"
             if self.connector.affected_rows(
                 await self._q.request_cancel(tx, id=execution_id, now=self._t(now))
@@ -538,23 +628,35 @@ class Runs(Rows):
     async def expire(
         self, execution_id: int, *, now: datetime, conn: Any = None, released: list[Execution] | None = None
     ) -> bool:
-        """A run never started by its expires_at ends EXPIRED; False when it is not such a run. One
+        """A run never started by its expires_at ends EXPIRED; False when it is not such a run.
+        In one transaction, on `conn` when given (a connection the caller holds, outside any
+        transaction: the worker's), with the outcome's notifications and its batch's count. One
         admitted under its handler's limits frees its slot, as `cancel` says."""
-        async with self._transaction(conn) as c:
+
+        async def expiring(tx: Any) -> bool:
             expired = self.connector.affected_rows(
-                await self._q.expire_run(c, id=execution_id, now=self._t(now))
+                await self._q.expire_run(tx, id=execution_id, now=self._t(now))
             )
-            if expired == 1:
-                ended = row_to(Execution, await self._q.get_execution(c, id=execution_id))
-                if ended is not None and ended.limit_state == "admitted":
-                    freed = await self._release(c, ended.handler_name, now=now)
-                    if released is not None:
-                        released += freed
-            if expired == 1:  # its notifications commit with the outcome
-                await self.notifications.queue_outcome(
-                    c, execution_id, status=ExecutionStatus.EXPIRED.value, attempt=0, now=now
-                )
-        return expired == 1
+            if expired != 1:
+                return False
+            await self.notifications.queue_outcome(
+                tx, execution_id, status=ExecutionStatus.EXPIRED.value, attempt=0, now=now
+            )
+            run = await self._q.get_execution(tx, id=execution_id)
+            ended = None if run is None else Execution.from_row(run)
+            if ended is not None and ended.limit_state == "admitted":
+                freed = await self._release(tx, ended.handler_name, now=now)
+                if released is not None:
+                    released[:] = freed  # a transaction run again replaces, never adds
+            batch_id = None if run is None or run["batch_id"] is None else int(run["batch_id"])
+            # the callbacks this makes, unsent, are the sweeper's to send (unqueued PENDING runs)
+            await self._batch_end(tx, execution_id, batch_id, ExecutionStatus.EXPIRED, now=now)
+            return True
+
+        if conn is not None:
+            async with self.connector.transaction_on(conn):
+                return await expiring(conn)
+        return await self.connector.run(expiring, transaction=True)
 
     async def expire_due(
         self, *, now: datetime, page: int = 500, released: list[Execution] | None = None
@@ -566,7 +668,10 @@ class Runs(Rows):
         while True:
             found = await self._select("expirable_runs", now=self._t(now), limit=page)
             for row in found:
-                expired += await self.expire(int(row["id"]), now=now, released=released)
+                freed: list[Execution] = []
+                expired += await self.expire(int(row["id"]), now=now, released=freed)
+                if released is not None:
+                    released += freed
             if len(found) < page:
                 return expired
 
@@ -596,7 +701,8 @@ class Runs(Rows):
         return admitted([run], admission)[0]
 
     async def _release(self, conn: Any, limited: str | None, *, now: datetime) -> tuple[Execution, ...]:
-        """The end of a run admitted under its handler's limits: the runs that fit now."""
+        """The end of a run admitted under its handler's limits, in its transaction: the runs that
+        fit now."""
         if limited is None:
             return ()
         return tuple(await self.limits.promote_after_end(conn, limited, now=now))
@@ -685,16 +791,23 @@ class Runs(Rows):
         return self.connector.encode_param_match(params) if params else None
 
     def _history_filter(
-        self, tags: Sequence[str] | None = None, params: Mapping[str, str] | None = None, **run_filter: Any
+        self,
+        tags: Sequence[str] | None = None,
+        params: Mapping[str, str] | None = None,
+        batch_id: int | None = None,
+        **run_filter: Any,
     ) -> dict[str, Any]:
-        """bind_filter's, the tags a run must all carry and the params values it must all have."""
+        """bind_filter's, the tags a run must all carry, the params values it must all have and the
+        batch it is a child of."""
         return self.bind_filter(**run_filter) | {
             "tags": self.bind_tags(tags),
             "params": self.bind_params(params),
+            "batch_id": batch_id,
         }
 
     async def count(self, **run_filter: Any) -> int:
-        """Runs matching job_id, statuses, handler_name, from_date, to_date, tags and params (None: any)."""
+        """Runs matching job_id, statuses, handler_name, from_date, to_date, tags, params and batch_id
+        (None: any)."""
         return int(await self._select_one("count_executions", **self._history_filter(**run_filter)))
 
     async def page(self, *, limit: int, offset: int, **run_filter: Any) -> list[ExecutionSummary]:

@@ -52,6 +52,7 @@ class RunStatistics(Rows):
         to_date: datetime | None,
         tags: Sequence[str] | None = None,
         params: Mapping[str, str] | None = None,
+        batch_id: int | None = None,
     ) -> dict[ExecutionStatus, int]:
         """How many runs match the filter, per status (statuses without runs are left out)."""
         where = self._runs.bind_filter(
@@ -66,6 +67,7 @@ class RunStatistics(Rows):
             **where,
             tags=self._runs.bind_tags(tags),
             params=self._runs.bind_params(params),
+            batch_id=batch_id,
         )
         return {ExecutionStatus(row["status"]): int(row["runs"]) for row in rows}
 
@@ -80,6 +82,7 @@ class RunStatistics(Rows):
         bucket_seconds: int,
         tags: Sequence[str] | None = None,
         params: Mapping[str, str] | None = None,
+        batch_id: int | None = None,
     ) -> list[TimelineRow]:
         """Runs created in [from_date, to_date) that match the filter, per bucket and status."""
         where = self._runs.bind_filter(
@@ -95,6 +98,7 @@ class RunStatistics(Rows):
             tags=self._runs.bind_tags(tags),
             params=self._runs.bind_params(params),
             bucket_seconds=bucket_seconds,
+            batch_id=batch_id,
         )
         return [
             TimelineRow(

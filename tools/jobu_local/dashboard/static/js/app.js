@@ -1,9 +1,11 @@
-// The dashboard's router: #/crons, #/runs?filters, #/runs/42, #/rejected, #/queue, #/audit?filters,
-// #/notifications.
+// The dashboard's router: #/crons, #/runs?filters, #/runs/42, #/batches, #/batches/7, #/rejected,
+// #/queue, #/audit?filters, #/notifications.
 
 import { context, role } from "./api.js";
 import { clearStaleNotice, h, replace } from "./dom.js";
 import * as audit from "./pages/audit.js";
+import * as batch from "./pages/batch.js";
+import * as batches from "./pages/batches.js";
 import * as crons from "./pages/crons.js";
 import * as notifications from "./pages/notifications.js";
 import * as queue from "./pages/queue.js";
@@ -19,7 +21,9 @@ function route() {
   const parameters = new URLSearchParams(search);
   const detail = path.match(/^\/runs\/(\d+)$/);
   if (detail) return { page: "runs", view: run, argument: Number(detail[1]) };
-  const pages = { "/crons": crons, "/runs": runs, "/rejected": rejected, "/queue": queue, "/audit": audit, "/notifications": notifications };
+  const oneBatch = path.match(/^\/batches\/(\d+)$/);
+  if (oneBatch) return { page: "batches", view: batch, argument: Number(oneBatch[1]) };
+  const pages = { "/crons": crons, "/runs": runs, "/batches": batches, "/rejected": rejected, "/queue": queue, "/audit": audit, "/notifications": notifications };
   const view = pages[path];
   return view ? { page: path.slice(1), view, argument: parameters } : { page: "", view: null };
 }

@@ -1,4 +1,5 @@
-"""/api/jobs: the run history (the original jobu's paths), one run's detail, retry and bulk retry;
+"""/api/jobs: the run history (the original jobu's paths), one run's detail, retry and bulk retry,
+cancel and bulk cancel;
 /api/runs: enqueue runs of a handler (one, or a batch)."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pydantic import BaseModel, Field
 from jobu.api.errors import responses
 from jobu.api.parameters import (
     Admin,
+    BatchIdFilter,
     Caller,
     CronIdFilter,
     FromDate,
@@ -31,7 +33,15 @@ from jobu.models import ExecutionStatus, ExecutionSummary
 from jobu.operations import enqueue, runs
 from jobu.operations.enqueue import MAX_BATCH, BatchResult, Enqueued
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
-from jobu.operations.runs import BulkRetryRequest, BulkRetryResult, CancelResult, RetryResult, RunDetail
+from jobu.operations.runs import (
+    BulkCancelRequest,
+    BulkCancelResult,
+    BulkRetryRequest,
+    BulkRetryResult,
+    CancelResult,
+    RetryResult,
+    RunDetail,
+)
 from jobu.work_queue import DryRunQueue
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped in Powertools
@@ -64,8 +74,9 @@ async def list_runs(
     to_date: ToDate = None,
     tag: TagFilter = None,
     params: ParamFilter,
+    batch_id: BatchIdFilter = None,
 ) -> Page[ExecutionSummary]:
-    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag, params)
+    where = history_filter(cron_id, status, handler_name, from_date, to_date, tag, params, batch_id=batch_id)
     return await runs.list_page(await admin.store(), PageRequest(page=page, size=size), where)
 
 
@@ -105,6 +116,17 @@ async def cancel_run(run_id: RunId, admin: Admin, actor: Caller) -> CancelResult
 async def bulk_retry_runs(request: BulkRetryRequest, admin: Admin, actor: Caller) -> BulkRetryResult:
     queue = DryRunQueue() if request.dry_run else admin.queue  # a dry run needs no queue
     return await runs.bulk_retry(await admin.store(), queue, request, now=utcnow(), actor=actor)
+
+
+@router.post(
+    "/bulk-cancel",
+    tags=TAGS,
+    summary="Cancel the WAITING, PENDING and RUNNING runs a filter matches (a dry run by default)",
+    responses=responses(200, "What matched, and what was cancelled or asked to stop", body=True),
+)
+async def bulk_cancel_runs(request: BulkCancelRequest, admin: Admin, actor: Caller) -> BulkCancelResult:
+    queue = DryRunQueue() if request.dry_run else admin.queue  # a dry run needs no queue
+    return await runs.bulk_cancel(await admin.store(), queue, request, now=utcnow(), actor=actor)
 
 
 @router.delete(

@@ -57,6 +57,7 @@ function summary(run) {
       ["Tags", run.tags && run.tags.length ? h("span", {}, ...run.tags.map((tag) => h("span", { class: "tag" }, tag))) : "—"],
       ["Idempotency key", run.idempotency_key || "—"],
       ["Concurrency key", run.concurrency_key || "—"],
+      ["Debounce key", run.debounce_key || "—"],
       ["Attempts", `${run.retry_count + 1} (retries ${run.retry_count} of ${run.max_retry})`],
       ["Timeout", `${run.timeout_seconds} s`],
       ["Scheduled for", time(run.scheduled_time)],

@@ -1,6 +1,6 @@
-// Runs: filters (cron job, handler, status, time range, tags, params) kept in the address, counts per status, runs
+// Runs: filters (cron job, handler, status, time range, tags, batch, params) kept in the address, counts per status, runs
 // per minute and their durations, the page of runs with retry and cancel, auto-refresh, and bulk
-// retry of the filtered set after a confirmation that shows the count (the API's dry run).
+// retry and bulk cancel of the filtered set after a confirmation that shows the count (the API's dry run).
 
 import { canOperate, get, post, query } from "../api.js";
 import { durations, legend, runsPerBucket } from "../charts.js";
@@ -11,7 +11,7 @@ const PAGE_SIZE = 25;
 const REFRESH_MS = 5000;
 // tag: comma-separated tags (a tag holds no comma), every one of which a run must carry; the API reads
 // one comma-joined value as API Gateway hands it a repeated parameter
-const FILTERS = ["cron_id", "handler_name", "status", "from_date", "to_date", "tag"];
+const FILTERS = ["cron_id", "handler_name", "status", "from_date", "to_date", "tag", "batch_id"];
 // params: `param.<key>=<value>` in the address as in the API's query; the form's box holds one
 // key=value a line (a value may hold commas and semicolons, never a line break)
 const PARAM = "param.";
@@ -59,6 +59,7 @@ export async function render(main, search) {
     control("from_date", "From (UTC)", h("input", { type: "datetime-local", value: toInput(filters.from_date) })),
     control("to_date", "To (UTC)", h("input", { type: "datetime-local", value: toInput(filters.to_date) })),
     control("tag", "Tags", h("input", { type: "text", value: filters.tag, placeholder: "tenant-a, billing" })),
+    control("batch_id", "Batch", h("input", { type: "number", min: 1, value: filters.batch_id, placeholder: "id" })),
     control("params", "Params (key=value a line)", h("textarea", { rows: 1, placeholder: "customer=acme" }, paramLines(filters.params))),
     h("div", { class: "field buttons" }, h("button", { type: "submit", class: "primary" }, "Apply"),
       h("button", { type: "button", onclick: () => { window.location.hash = "#/runs"; } }, "Clear")));
@@ -77,10 +78,11 @@ export async function render(main, search) {
   const charts = h("div", { class: "charts" });
   const table = h("div", { id: "run-table" });
   const bulk = h("button", { type: "button", id: "bulk-retry" }, "Retry failed runs matching these filters");
+  const bulkStop = h("button", { type: "button", id: "bulk-cancel" }, "Cancel unfinished runs matching these filters");
   replace(main,
     h("div", { class: "title" }, h("h1", {}, "Runs"),
       h("div", { class: "check" }, refresh, h("label", { for: "auto-refresh" }, "Refresh every 5 s"))),
-    form, counts, charts, operator ? h("div", { class: "toolbar" }, bulk) : null, table);
+    form, counts, charts, operator ? h("div", { class: "toolbar" }, bulk, cancel ? bulkStop : null) : null, table);
 
   const where = Object.fromEntries(Object.entries({ ...filters, params: "", ...paramQuery(filters.params) })
     .filter(([, value]) => value !== ""));
@@ -88,13 +90,14 @@ export async function render(main, search) {
     const [page, found, timeline] = await Promise.all([
       get(`/api/jobs${query({ ...where, page: state.page, size: PAGE_SIZE })}`),
       get(`/api/stats/status-counts${query({ ...where, status: "" })}`),
-      get(`/api/stats/timeline${query({ cron_id: where.cron_id, handler_name: where.handler_name, status: where.status, from_date: where.from_date, to_date: where.to_date, tag: where.tag, ...paramQuery(filters.params) })}`),
+      get(`/api/stats/timeline${query({ cron_id: where.cron_id, handler_name: where.handler_name, status: where.status, from_date: where.from_date, to_date: where.to_date, tag: where.tag, batch_id: where.batch_id, ...paramQuery(filters.params) })}`),
     ]);
     renderCounts(counts, found, where);
     renderCharts(charts, timeline);
     renderTable(table, page, { cancel, operator }, load, (number) => { state.page = number; load(); });
   };
   bulk.addEventListener("click", () => bulkRetry(filters, load));
+  bulkStop.addEventListener("click", () => bulkCancel(filters, load));
   await load();
   state.timer = setInterval(() => {
     if (refresh.checked && !document.hidden && !document.querySelector("dialog[open]")) load().catch(() => {});
@@ -144,6 +147,7 @@ function renderTable(element, page, { cancel, operator }, reload, onPage) {
 function bulkFilter(filters) {
   const filter = Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== ""));
   if (filter.cron_id) filter.cron_id = Number(filter.cron_id);
+  if (filter.batch_id) filter.batch_id = Number(filter.batch_id);
   if (filter.tag) filter.tags = filter.tag.split(",");
   delete filter.tag;
   if (!Object.keys(filter.params).length) delete filter.params;
@@ -169,6 +173,31 @@ async function bulkRetry(filters, reload) {
   try {
     const done = await post("/api/jobs/bulk-retry", { ...filter, dry_run: false, limit: 1000 });
     notify(`${done.ids.length} run${done.ids.length === 1 ? "" : "s"} retried, ${done.queued.length} queued`);
+  } catch (error) {
+    notify(error.message, "error");
+  }
+  reload();
+}
+
+async function bulkCancel(filters, reload) {
+  const filter = bulkFilter(filters);
+  let dry;
+  try {
+    dry = await post("/api/jobs/bulk-cancel", { ...filter, dry_run: true, limit: 1000 });
+  } catch (error) {
+    notify(error.message, "error");
+    return;
+  }
+  if (!dry.matched) {
+    notify("No WAITING, PENDING or RUNNING runs match these filters.");
+    return;
+  }
+  const taking = dry.ids.length < dry.matched ? ` (the newest ${dry.ids.length} of them in this go)` : "";
+  const text = `${dry.matched} WAITING, PENDING or RUNNING run${dry.matched === 1 ? "" : "s"} match${dry.matched === 1 ? "es" : ""} these filters${taking}. Those not started never start; running ones are stopped within seconds.`;
+  if (!(await confirmAction(`Cancel ${dry.ids.length} run${dry.ids.length === 1 ? "" : "s"}?`, text, "Cancel them"))) return;
+  try {
+    const done = await post("/api/jobs/bulk-cancel", { ...filter, dry_run: false, limit: 1000 });
+    notify(`${done.cancelled.length} run${done.cancelled.length === 1 ? "" : "s"} cancelled, ${done.requested.length} running asked to stop`);
   } catch (error) {
     notify(error.message, "error");
   }

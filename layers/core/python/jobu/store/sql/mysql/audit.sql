@@ -24,3 +24,16 @@ LIMIT :limit OFFSET :offset;
 -- name: delete_old_operator_actions!
 -- Retention (AuditRetentionDays): the oldest rows past the cutoff, a bounded batch per statement.
 DELETE FROM operator_actions WHERE created_at < :cutoff ORDER BY created_at LIMIT :limit;
+
+-- name: insert_operator_actions!
+-- A batch's actions (one per run of POST /api/runs/batch) in one statement, on the connection of
+-- the change they record, inside its transaction.
+INSERT INTO operator_actions (created_at, principal, operation, target_kind, target_id, request_id,
+                              before_state, after_state)
+SELECT :now, r.principal, r.operation, r.target_kind, r.target_id, r.request_id, r.before_state, r.after_state
+FROM JSON_TABLE(:actions, '$[*]' COLUMNS (
+    position FOR ORDINALITY, principal VARCHAR(2048) PATH '$.principal', operation VARCHAR(64) PATH '$.operation',
+    target_kind VARCHAR(32) PATH '$.target_kind', target_id VARCHAR(255) PATH '$.target_id',
+    request_id VARCHAR(255) PATH '$.request_id', before_state JSON PATH '$.before_state',
+    after_state JSON PATH '$.after_state')) AS r
+ORDER BY r.position;

@@ -12,6 +12,7 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
+  AND (:batch_id IS NULL OR e.batch_id = :batch_id)
   AND (:tags IS NULL OR JSON_CONTAINS(e.tags, :tags))
   AND (:params IS NULL OR NOT EXISTS (
       SELECT 1 FROM JSON_TABLE(:params, '$[*]' COLUMNS (k VARCHAR(64) PATH '$.k', s VARCHAR(200) PATH '$.s',
@@ -37,6 +38,7 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
+  AND (:batch_id IS NULL OR e.batch_id = :batch_id)
   AND (:tags IS NULL OR JSON_CONTAINS(e.tags, :tags))
   AND (:params IS NULL OR NOT EXISTS (
       SELECT 1 FROM JSON_TABLE(:params, '$[*]' COLUMNS (k VARCHAR(64) PATH '$.k', s VARCHAR(200) PATH '$.s',
@@ -86,6 +88,11 @@ INSERT INTO job_executions (handler_name, status, params, param_source, max_retr
 VALUES (:handler_name, 'PENDING', :params, 'api', :max_retry, :timeout_seconds, :available_at,
         :params_provenance, :now, :priority, :tags, :concurrency_key, :expires_at, :idempotency_key,
         :trace_parent);
+
+-- name: executions_by_ids
+SELECT e.* FROM job_executions AS e
+JOIN JSON_TABLE(:ids, '$[*]' COLUMNS (id BIGINT PATH '$')) AS r ON e.id = r.id
+ORDER BY e.id;
 
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.

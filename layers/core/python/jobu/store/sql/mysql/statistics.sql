@@ -12,6 +12,7 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
+  AND (:batch_id IS NULL OR e.batch_id = :batch_id)
   AND (:tags IS NULL OR JSON_CONTAINS(e.tags, :tags))
   AND (:params IS NULL OR NOT EXISTS (
       SELECT 1 FROM JSON_TABLE(:params, '$[*]' COLUMNS (k VARCHAR(64) PATH '$.k', s VARCHAR(200) PATH '$.s',
@@ -42,6 +43,7 @@ WHERE e.created_at >= :from_date AND e.created_at < :to_date
   AND (:job_id IS NULL OR e.job_id = :job_id)
   AND (:statuses IS NULL OR JSON_CONTAINS(:statuses, JSON_QUOTE(e.status)))
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
+  AND (:batch_id IS NULL OR e.batch_id = :batch_id)
   AND (:tags IS NULL OR JSON_CONTAINS(e.tags, :tags))
   AND (:params IS NULL OR NOT EXISTS (
       SELECT 1 FROM JSON_TABLE(:params, '$[*]' COLUMNS (k VARCHAR(64) PATH '$.k', s VARCHAR(200) PATH '$.s',

@@ -26,3 +26,13 @@ LIMIT :limit OFFSET :offset;
 -- Retention (AuditRetentionDays): the oldest rows past the cutoff, a bounded batch per statement.
 DELETE FROM operator_actions
 WHERE id IN (SELECT id FROM operator_actions WHERE created_at < :cutoff ORDER BY created_at LIMIT :limit);
+
+-- name: insert_operator_actions!
+-- A batch's actions (one per run of POST /api/runs/batch) in one statement, on the connection of
+-- the change they record, inside its transaction.
+INSERT INTO operator_actions (created_at, principal, operation, target_kind, target_id, request_id,
+                              before_state, after_state)
+SELECT CAST(:now AS TIMESTAMPTZ), r.value ->> 'principal', r.value ->> 'operation', r.value ->> 'target_kind',
+       r.value ->> 'target_id', r.value ->> 'request_id', r.value -> 'before_state', r.value -> 'after_state'
+FROM jsonb_array_elements(CAST(:actions AS JSONB)) WITH ORDINALITY AS r (value, position)
+ORDER BY r.position;

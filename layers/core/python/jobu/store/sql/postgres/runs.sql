@@ -12,6 +12,7 @@ WHERE (CAST(:job_id AS BIGINT) IS NULL OR e.job_id = :job_id)
   AND (CAST(:handler_name AS TEXT) IS NULL OR e.handler_name = :handler_name)
   AND (CAST(:from_date AS TIMESTAMPTZ) IS NULL OR e.created_at >= :from_date)
   AND (CAST(:to_date AS TIMESTAMPTZ) IS NULL OR e.created_at <= :to_date)
+  AND (CAST(:batch_id AS BIGINT) IS NULL OR e.batch_id = :batch_id)
   AND (CAST(:tags AS JSONB) IS NULL OR e.tags @> CAST(:tags AS JSONB))
   AND (CAST(:params AS JSONPATH) IS NULL OR e.params @@ CAST(:params AS JSONPATH));
 
@@ -26,6 +27,7 @@ WHERE (CAST(:job_id AS BIGINT) IS NULL OR e.job_id = :job_id)
   AND (CAST(:handler_name AS TEXT) IS NULL OR e.handler_name = :handler_name)
   AND (CAST(:from_date AS TIMESTAMPTZ) IS NULL OR e.created_at >= :from_date)
   AND (CAST(:to_date AS TIMESTAMPTZ) IS NULL OR e.created_at <= :to_date)
+  AND (CAST(:batch_id AS BIGINT) IS NULL OR e.batch_id = :batch_id)
   AND (CAST(:tags AS JSONB) IS NULL OR e.tags @> CAST(:tags AS JSONB))
   AND (CAST(:params AS JSONPATH) IS NULL OR e.params @@ CAST(:params AS JSONPATH))
 ORDER BY e.id DESC
@@ -65,6 +67,28 @@ VALUES (:handler_name, 'PENDING', :params, 'api', :max_retry, :timeout_seconds, 
         :params_provenance, :now, :priority, :tags, :concurrency_key, :expires_at, :idempotency_key,
         :trace_parent)
 RETURNING id;
+
+-- name: insert_api_executions
+-- Runs enqueued through the admin API without an idempotency key, a batch's in one statement, made
+-- in the rows' order (ORDER BY their position): their ids ascend in that order, which is how the
+-- caller pairs each id with its request.
+INSERT INTO job_executions (handler_name, status, params, param_source, max_retry, timeout_seconds,
+                            available_at, params_provenance, created_at, priority, tags, concurrency_key,
+                            expires_at, trace_parent)
+SELECT r.value ->> 'handler_name', 'PENDING', r.value -> 'params', 'api',
+       CAST(r.value ->> 'max_retry' AS INTEGER), CAST(r.value ->> 'timeout_seconds' AS INTEGER),
+       COALESCE(CAST(r.value ->> 'available_at' AS TIMESTAMPTZ), CAST(:now AS TIMESTAMPTZ)),
+       r.value -> 'params_provenance', CAST(:now AS TIMESTAMPTZ), COALESCE(r.value ->> 'priority', 'normal'),
+       r.value -> 'tags', r.value ->> 'concurrency_key', CAST(r.value ->> 'expires_at' AS TIMESTAMPTZ),
+       r.value ->> 'trace_parent'
+FROM jsonb_array_elements(CAST(:rows AS JSONB)) WITH ORDINALITY AS r (value, position)
+ORDER BY r.position
+RETURNING id;
+
+-- name: executions_by_ids
+SELECT * FROM job_executions
+WHERE id IN (SELECT CAST(v AS BIGINT) FROM jsonb_array_elements_text(CAST(:ids AS JSONB)) AS v)
+ORDER BY id;
 
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.

@@ -12,6 +12,7 @@ WHERE (CAST(:job_id AS BIGINT) IS NULL OR e.job_id = :job_id)
   AND (CAST(:handler_name AS TEXT) IS NULL OR e.handler_name = :handler_name)
   AND (CAST(:from_date AS TIMESTAMPTZ) IS NULL OR e.created_at >= :from_date)
   AND (CAST(:to_date AS TIMESTAMPTZ) IS NULL OR e.created_at <= :to_date)
+  AND (CAST(:batch_id AS BIGINT) IS NULL OR e.batch_id = :batch_id)
   AND (CAST(:tags AS JSONB) IS NULL OR e.tags @> CAST(:tags AS JSONB))
   AND (CAST(:params AS JSONPATH) IS NULL OR e.params @@ CAST(:params AS JSONPATH))
 GROUP BY e.status;
@@ -32,6 +33,7 @@ WHERE e.created_at >= CAST(:from_date AS TIMESTAMPTZ) AND e.created_at < CAST(:t
   AND (CAST(:statuses AS JSONB) IS NULL
        OR e.status IN (SELECT jsonb_array_elements_text(CAST(:statuses AS JSONB))))
   AND (CAST(:handler_name AS TEXT) IS NULL OR e.handler_name = :handler_name)
+  AND (CAST(:batch_id AS BIGINT) IS NULL OR e.batch_id = :batch_id)
   AND (CAST(:tags AS JSONB) IS NULL OR e.tags @> CAST(:tags AS JSONB))
   AND (CAST(:params AS JSONPATH) IS NULL OR e.params @@ CAST(:params AS JSONPATH))
 GROUP BY 1, 2;

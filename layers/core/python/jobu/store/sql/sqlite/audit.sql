@@ -25,3 +25,15 @@ LIMIT :limit OFFSET :offset;
 -- Retention (AuditRetentionDays): the oldest rows past the cutoff, a bounded batch per statement.
 DELETE FROM operator_actions
 WHERE id IN (SELECT id FROM operator_actions WHERE created_at < :cutoff ORDER BY created_at LIMIT :limit);
+
+-- name: insert_operator_actions!
+-- A batch's actions (one per run of POST /api/runs/batch) in one statement, on the connection of
+-- the change they record, inside its transaction.
+INSERT INTO operator_actions (created_at, principal, operation, target_kind, target_id, request_id,
+                              before_state, after_state)
+SELECT :now, json_extract(r.value, '$.principal'), json_extract(r.value, '$.operation'),
+       json_extract(r.value, '$.target_kind'), json_extract(r.value, '$.target_id'),
+       json_extract(r.value, '$.request_id'), json_extract(r.value, '$.before_state'),
+       json_extract(r.value, '$.after_state')
+FROM json_each(:actions) AS r
+ORDER BY r.key;

@@ -12,6 +12,7 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
+  AND (:batch_id IS NULL OR e.batch_id = :batch_id)
   AND (:tags IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(:tags) AS t
                                      WHERE t.value NOT IN (SELECT value FROM json_each(e.tags))))
   AND (:params IS NULL OR NOT EXISTS (
@@ -38,6 +39,7 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
+  AND (:batch_id IS NULL OR e.batch_id = :batch_id)
   AND (:tags IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(:tags) AS t
                                      WHERE t.value NOT IN (SELECT value FROM json_each(e.tags))))
   AND (:params IS NULL OR NOT EXISTS (
@@ -86,6 +88,27 @@ INSERT INTO job_executions (handler_name, status, params, param_source, max_retr
 VALUES (:handler_name, 'PENDING', :params, 'api', :max_retry, :timeout_seconds, :available_at,
         :params_provenance, :now, :priority, :tags, :concurrency_key, :expires_at, :idempotency_key,
         :trace_parent);
+
+-- name: insert_api_executions
+-- Runs enqueued through the admin API without an idempotency key, a batch's in one statement, made
+-- in the rows' order (ORDER BY their position): their ids ascend in that order, which is how the
+-- caller pairs each id with its request.
+INSERT INTO job_executions (handler_name, status, params, param_source, max_retry, timeout_seconds,
+                            available_at, params_provenance, created_at, priority, tags, concurrency_key,
+                            expires_at, trace_parent)
+SELECT json_extract(r.value, '$.handler_name'), 'PENDING', json_extract(r.value, '$.params'), 'api',
+       json_extract(r.value, '$.max_retry'), json_extract(r.value, '$.timeout_seconds'),
+       COALESCE(json_extract(r.value, '$.available_at'), :now), json_extract(r.value, '$.params_provenance'),
+       :now, COALESCE(json_extract(r.value, '$.priority'), 'normal'), json_extract(r.value, '$.tags'),
+       json_extract(r.value, '$.concurrency_key'), json_extract(r.value, '$.expires_at'),
+       json_extract(r.value, '$.trace_parent')
+FROM json_each(:rows) AS r
+WHERE true
+ORDER BY r.key
+RETURNING id;
+
+-- name: executions_by_ids
+SELECT * FROM job_executions WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id;
 
 -- name: insert_event_executions!
 -- One multi-row INSERT for a whole Kafka batch; a redelivered record hits the source key and is skipped.

@@ -14,6 +14,7 @@ WHERE (:job_id IS NULL OR e.job_id = :job_id)
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
   AND (:from_date IS NULL OR e.created_at >= :from_date)
   AND (:to_date IS NULL OR e.created_at <= :to_date)
+  AND (:batch_id IS NULL OR e.batch_id = :batch_id)
   AND (:tags IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(:tags) AS t
                                      WHERE t.value NOT IN (SELECT value FROM json_each(e.tags))))
   AND (:params IS NULL OR NOT EXISTS (
@@ -47,6 +48,7 @@ WHERE e.created_at >= :from_date AND e.created_at < :to_date
   AND (:job_id IS NULL OR e.job_id = :job_id)
   AND (:statuses IS NULL OR e.status IN (SELECT value FROM json_each(:statuses)))
   AND (:handler_name IS NULL OR e.handler_name = :handler_name)
+  AND (:batch_id IS NULL OR e.batch_id = :batch_id)
   AND (:tags IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(:tags) AS t
                                      WHERE t.value NOT IN (SELECT value FROM json_each(e.tags))))
   AND (:params IS NULL OR NOT EXISTS (
