@@ -422,6 +422,21 @@ def test_a_worker_end_sends_the_run_it_hands_over(harness: Harness, admin: Admin
     assert [h["handler_name"] for h in admin.get("/api/limits").json] == [HANDLER]
 
 
+def test_a_batch_and_its_callback_wait_for_the_limits(harness: Harness, admin: AdminClient) -> None:
+    assert admin.put(f"/api/limits/{HANDLER}", body={"concurrency": 1}).status == 200
+    runs = [{"handler_name": HANDLER, "params": {"n": n}} for n in range(3)]
+    made = admin.post(
+        "/api/batches", body={"runs": runs, "on_complete": {"handler_name": HANDLER, "params": {}}}
+    )
+    assert made.status == 201, made.json
+    assert [r.status for r in harness.executions()].count(ExecutionStatus.WAITING) == 2
+    harness.drain_queue()
+    done = harness.executions()
+    # the three runs and the callback, one at a time
+    assert [r.status for r in done] == [ExecutionStatus.SUCCESS] * 4
+    assert _most_at_once(done) == 1
+
+
 def test_the_api_checks_each_field_and_knows_its_handlers(harness: Harness, admin: AdminClient) -> None:
     bad: list[tuple[Any, str]] = [
         ({"concurrency": 0}, "concurrency"),
