@@ -422,6 +422,27 @@ def test_a_worker_end_sends_the_run_it_hands_over(harness: Harness, admin: Admin
     assert [h["handler_name"] for h in admin.get("/api/limits").json] == [HANDLER]
 
 
+def test_the_sweeper_hands_over_what_an_end_before_the_limit_could_not(
+    harness: Harness, admin: AdminClient
+) -> None:
+    def record(offset: int) -> dict[str, Any]:
+        return kafka_record(offset, json.dumps({"handler_name": HANDLER, "params": {}}))
+
+    # two runs admitted while the handler had no limits: their ends hand nothing over
+    assert len(harness.invoke_queue(msk_event(record(1), record(2)))["dispatched"]) == 2
+    assert admin.put(f"/api/limits/{HANDLER}", body={"concurrency": 1}).status == 200
+    assert harness.invoke_queue(msk_event(record(3)))["dispatched"] == []
+    assert harness.with_store(lambda s: s.limits.waiting_per_handler()) == {HANDLER: 1}
+    harness.drain_queue()
+    assert [r.status for r in harness.executions()][-1] is ExecutionStatus.WAITING
+    # the tick's sweep finds the slot free and sends the run
+    tick = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    assert harness.tick(tick)["sweep"]["failed"] == []
+    harness.drain_queue()
+    assert [r.status for r in harness.executions()] == [ExecutionStatus.SUCCESS] * 3
+    assert harness.with_store(lambda s: s.limits.waiting_per_handler()) == {}
+
+
 def test_a_batch_and_its_callback_wait_for_the_limits(harness: Harness, admin: AdminClient) -> None:
     assert admin.put(f"/api/limits/{HANDLER}", body={"concurrency": 1}).status == 200
     runs = [{"handler_name": HANDLER, "params": {"n": n}} for n in range(3)]

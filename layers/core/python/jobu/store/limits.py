@@ -326,6 +326,11 @@ class HandlerLimits(Rows):
             admitted=admitted,
         )
 
+    async def waiting_per_handler(self) -> dict[str, int]:
+        """The runs waiting in each handler's line."""
+        rows = await self._select("queued_per_handler")
+        return {str(found["handler_name"]): int(found["waiting"]) for found in (dict(row) for row in rows)}
+
     async def handlers_with_queued(self, *, now: datetime, limit: int) -> list[str]:
         """Handlers whose line has runs that may start by the horizon (the sweeper promotes them)."""
         rows = await self._select("handlers_with_queued_runs", horizon=self._t(now + HORIZON), limit=limit)
