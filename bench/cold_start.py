@@ -49,7 +49,7 @@ from typing import Any, cast
 
 # nothing but the standard library at the top: a child measures every import after its start
 ROOT = Path(__file__).resolve().parents[1]
-FUNCTIONS = ("cron_dispatcher", "queue_dispatcher", "worker", "pipeline_worker", "admin_api")
+FUNCTIONS: tuple[str, ...] = ("cron_dispatcher", "queue_dispatcher", "worker", "pipeline_worker", "admin_api")
 # each kind's function in template.yaml, and its entry point (every pool's worker runs the worker's)
 LOGICAL_IDS = {
     "cron_dispatcher": "CronDispatcherFunction",
@@ -65,6 +65,7 @@ ENDPOINT = os.environ.get("AWS_ENDPOINT_URL") or os.environ.get(
 SENDS = {"cron_dispatcher", "queue_dispatcher"}  # first invocations that send an SQS message
 TARGETS = {"worker": "<= 1.0x"}  # the light pool's worker: no slower than its floor; the others 1.3x
 CSV_ROWS = 100
+EMPTY = "empty"  # a child that imports and does nothing: start-up, counted once and subtracted
 
 
 # --- the measured process ------------------------------------------------------------------------
@@ -101,7 +102,9 @@ def child(kind: str, inputs: dict[str, Any]) -> dict[str, Any]:
         profile = cProfile.Profile()
         profile.enable()
     try:
-        if kind.startswith("floor:"):
+        if kind == EMPTY:  # the interpreter and this harness alone: what the counts subtract
+            result = {"import": 0.0, "first": time.perf_counter() - started}
+        elif kind.startswith("floor:"):
             result = floor_child(kind.removeprefix("floor:"), inputs, started)
         else:
             result = function_child(kind, inputs, started, counter)
@@ -453,9 +456,59 @@ def measured(
                 )
                 for kind in FUNCTIONS
             }
+            if args.instructions:
+                warm[INSTRUCTIONS] = count_instructions(fixture, url, queues, data_root)
         finally:
             fixture.close()
     return runs, warm
+
+
+INSTRUCTIONS = "instructions"
+
+
+def count_instructions(fixture: Fixture, url: str, queues: dict[str, str], data_root: Path) -> dict[str, int]:
+    """Instructions each function's child and its floor's execute, counted by valgrind's callgrind
+    (the same for the same work whatever else the machine runs, unlike seconds), less those of a
+    child that only starts (the interpreter and this harness). Hash seeds fixed: the same dicts in
+    the same order in every process."""
+    import shutil
+
+    from bench.function_process import run_child
+
+    if shutil.which("valgrind") is None:
+        raise RuntimeError("valgrind is not installed (apt-get install valgrind), or pass --no-instructions")
+    counts: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(prefix="jobu-callgrind-") as folder:
+
+        def counted(name: str, kind: str, inputs: dict[str, Any]) -> int:
+            out = Path(folder) / name.replace(":", "-")
+            wrapper = ("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-line=no")
+            env = environment(kind, url, queues, str(data_root)) | {"PYTHONHASHSEED": "0"}
+            run_child(__file__, name, inputs, env, wrapper)
+            return callgrind_total(out)
+
+        start_up = counted(EMPTY, "worker", {})
+        for kind in FUNCTIONS:
+            counts[kind] = counted(kind, kind, {"events": fixture.events(kind, 1)}) - start_up
+            event = fixture.events(kind, 1)[0]
+            inputs = {
+                "database_url": url,
+                "queue_url": queues["work-default"],
+                "event": event,
+                "csv": event.get("csv"),
+                "parquet": event.get("parquet"),
+            }
+            counts[f"floor:{kind}"] = counted(f"floor:{kind}", kind, inputs) - start_up
+        counts[EMPTY] = start_up
+    return counts
+
+
+def callgrind_total(path: Path) -> int:
+    """The instructions a callgrind run executed (its `totals:` line; `summary:` in older files)."""
+    for line in path.read_text().splitlines():
+        if line.startswith(("totals:", "summary:")):
+            return int(line.split()[1])
+    raise RuntimeError(f"no totals in {path}")
 
 
 def ms(seconds: float) -> str:
@@ -506,6 +559,18 @@ def report(args: argparse.Namespace, runs: dict[str, list[dict[str, Any]]], warm
             f" AWS {later.get(aws, 0)};"
             f" pool size {warm[kind]['pool_size']}; warm p50 {warm[kind]['warm_p50'] * 1000:.1f} ms"
         )
+    counts: dict[str, int] | None = warm.get(INSTRUCTIONS)
+    if counts is not None:
+        print(
+            "instructions (valgrind callgrind, one process each, less the "
+            f"{counts[EMPTY] / 1e6:.0f} M of a child that only starts; repeatable under any load):"
+        )
+        for kind in FUNCTIONS:
+            ours_count, floor_count = counts[kind], counts[f"floor:{kind}"]
+            print(
+                f"  {kind:<18}{ours_count / 1e6:>9.0f} M  | floor {floor_count / 1e6:>6.0f} M"
+                f"  {ours_count / floor_count:>5.2f}"
+            )
     worst = max(ratios, key=lambda kind: ratios[kind])
     for kind in FUNCTIONS:
         floor_parts = "boto3 + Powertools + asyncpg" + (" + pyarrow" if kind == "pipeline_worker" else "")
@@ -516,6 +581,14 @@ def report(args: argparse.Namespace, runs: dict[str, list[dict[str, Any]]], warm
             f"{ratios[kind]:.2f}x",
             TARGETS.get(kind, "<= 1.3x"),
         )
+        if counts is not None:
+            figure(
+                f"cold start, instructions (callgrind): {LOGICAL_IDS[kind]}",
+                f"{counts[kind] / 1e6:.0f} M",
+                f"{floor_parts}: {counts[f'floor:{kind}'] / 1e6:.0f} M",
+                f"{counts[kind] / counts[f'floor:{kind}']:.2f}x",
+                TARGETS.get(kind, "<= 1.3x"),
+            )
     opened = sum(warm[kind]["warm_connects"].get(db, 0) for kind in FUNCTIONS)
     warm_figure = f"database connections opened in {args.warm} warm invocations (each function)"
     figure(warm_figure, str(opened), "-", "-", "0")
@@ -523,6 +596,7 @@ def report(args: argparse.Namespace, runs: dict[str, list[dict[str, Any]]], warm
 
 
 def main() -> None:
+    global FUNCTIONS  # noqa: PLW0603  (--only)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -533,6 +607,13 @@ def main() -> None:
         action="store_true",
         help="every process compiles from source, as Lambda did before the layers shipped .pyc files",
     )
+    parser.add_argument(
+        "--no-instructions",
+        dest="instructions",
+        action="store_false",
+        help="skip the instruction counts (valgrind's callgrind, about a minute a process)",
+    )
+    parser.add_argument("--only", nargs="+", choices=FUNCTIONS, help="measure these functions only")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -541,6 +622,8 @@ def main() -> None:
     subprocess.run([str(ROOT / "scripts" / "localstack.sh")], check=True, stdout=subprocess.DEVNULL)
     if args.no_bytecode:
         os.environ["JOBU_BENCH_NO_BYTECODE"] = "1"
+    if args.only:  # a run of some functions: every loop reads FUNCTIONS
+        FUNCTIONS = tuple(kind for kind in FUNCTIONS if kind in args.only)
     runs, warm = measure(args)
     report(args, runs, warm)
 

@@ -82,11 +82,14 @@ def process_environment(
     }
 
 
-def run_child(script: str, kind: str, inputs: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+def run_child(
+    script: str, kind: str, inputs: dict[str, Any], env: dict[str, str], wrapper: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """`script --child kind` in a fresh interpreter with `env`, `inputs` as JSON on its standard
-    input; what it printed last, read as JSON."""
+    input (run under `wrapper`, a command such as valgrind's, when given); what it printed last,
+    read as JSON."""
     out = subprocess.run(
-        [sys.executable, script, "--child", kind],
+        [*wrapper, sys.executable, script, "--child", kind],
         input=json.dumps(inputs),
         env=env,
         capture_output=True,

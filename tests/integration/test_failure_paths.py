@@ -359,7 +359,15 @@ def test_why_a_message_goes_back_is_logged_at_warning(
     [
         # a handler removed from the worker after the run was dispatched
         ("retired_handler", {}, "no handler is registered under 'retired_handler'"),
-        ("sample", {"id": "not a number"}, "invalid params: ('id',): Input should be a valid integer"),
+        ("sample", {"id": "not a number"}, "invalid params: params.id must be integer or null"),
+        # a strict handler's schema, checked again by the worker (fastjsonschema, no pydantic)
+        ("sample2", {"bogus": 1}, "invalid params: params must not contain {'bogus'} properties"),
+        (
+            "sample9",
+            {"series_rows": 0},
+            "invalid params: params.series_rows must be bigger than or equal to 1",
+        ),
+        ("sample", {"on_success": ["sample"]}, "invalid params: on_success must be an object"),
         ("sample", {"on_success": {"handler_name": "nope"}}, "no handler is registered under 'nope'"),
         # another pool's handler, its message sent to this pool's queue (a hand-made message, a
         # redrive to the wrong queue)

@@ -44,11 +44,13 @@ import pytest
 from botocore.client import BaseClient
 from pydantic import AnyUrl, Field
 
-from jobu.access import ACCESS_SCHEMA_KEY, DatabaseName, DataPath, TableName
+from jobu.access import ACCESS_SCHEMA_KEY, data_path_schema, database_name_schema, table_name_schema
+from jobu.access_fields import DatabaseName, DataPath, TableName
 from jobu.handler_manifest import handler_pool
-from jobu.handlers import HandlerParams, get_handler, params_json_schema, registered_handler_names
+from jobu.handlers import BASE_PARAMS_SCHEMA, get_handler, params_json_schema, registered_handler_names
 from jobu.models import Execution
-from jobu_handlers.params import StrictParams
+from jobu_handlers.model_params import StrictParams
+from jobu_handlers.params import strict_schema
 from tests.security.conftest import Canary, Sentinel, data_root
 from tests.security.test_job_store import add_job
 from tests.support.harness import Harness, work_message
@@ -153,9 +155,7 @@ def test_every_handler_declares_every_param_it_reads(name: str) -> None:
     schema = params_json_schema(get_handler(name))
     if name in OPEN_BY_DESIGN:
         return
-    refusal = (
-        f"{name} must declare a params_model that refuses unknown keys (jobu_handlers.params.StrictParams)"
-    )
+    refusal = f"{name} must declare params that refuse unknown keys (jobu_handlers.params.strict_schema)"
     assert schema is not None, refusal
     assert schema.get("additionalProperties") is False, refusal
 
@@ -200,7 +200,18 @@ def test_the_schema_check_can_fail() -> None:
         assert any(p.startswith(f"params.{name}:") for p in problems), (name, problems)
     assert any("'/tmp/out' looks like" in p for p in problems)
     assert resource_problems(Declared.model_json_schema(mode="validation")) == []
-    assert resource_problems(HandlerParams.model_json_schema(mode="validation")) == []
+    assert resource_problems(BASE_PARAMS_SCHEMA) == []
+    # the same request types as JSON Schemas (a handler without pydantic, as the samples are)
+    declared = strict_schema(
+        "Declared",
+        "requests only",
+        input_path=data_path_schema(),
+        table=table_name_schema(),
+        database=database_name_schema(default="jobstore"),
+        databases={"default": [], "items": database_name_schema(), "type": "array"},
+    )
+    assert resource_problems(declared) == []
+    assert declared["required"] == ["input_path", "table"]
 
 
 # --- what a run reaches -----------------------------------------------------------------------------
@@ -422,7 +433,7 @@ def hostile_cases(
     for path in string_positions(example):
         seen.add(path[0])
         yield ".".join(map(str, path)), at(path)
-    schema = params_json_schema(get_handler(name)) or HandlerParams.model_json_schema(mode="validation")
+    schema = params_json_schema(get_handler(name)) or BASE_PARAMS_SCHEMA
     for field_name, is_list in declared_string_fields(schema):
         if field_name not in seen:
             yield field_name, (lambda v, f=field_name, lst=is_list: {**example, f: [v] if lst else v})

@@ -98,15 +98,40 @@ assert app.handler(event, Context()) == {{"batchItemFailures": []}}
 """
     found = loaded(
         invoke,
-        ("aiosqlite", "asyncpg", "asyncmy", "boto3"),
+        ("aiosqlite", "asyncpg", "asyncmy", "boto3", "pydantic", "pydantic_core", "fastjsonschema"),
         JOBU_DATABASE_URL=f"sqlite:///{database}",
         JOBU_DATABASE_POOL_SIZE="1",
         JOBU_WORK_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/1/unused",
         JOBU_WORK_QUEUE_URL_PIPELINE="https://sqs.us-east-1.amazonaws.com/1/unused-pipeline",
         JOBU_DEAD_LETTER_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/1/unused-dlq",
     )
-    # a run that succeeds sends nothing: no SQS client, so boto3 is never imported
-    assert found == {"aiosqlite": True, "asyncpg": False, "asyncmy": False, "boto3": False}
+    # a run that succeeds sends nothing: no SQS client, so boto3 is never imported; the handler API
+    # has no pydantic models, and `sample` declares no params schema, so fastjsonschema waits for
+    # the first run of a handler that does (docs/performance.md)
+    assert found == {
+        "aiosqlite": True,
+        "asyncpg": False,
+        "asyncmy": False,
+        "boto3": False,
+        "pydantic": False,
+        "pydantic_core": False,
+        "fastjsonschema": False,
+    }
+
+
+def test_the_default_pools_handlers_never_load_pydantic() -> None:
+    """Every handler module of the default pool (the samples) imports without pydantic; the
+    pipeline pool's modules may (their params are pydantic models)."""
+    code = (
+        "from jobu.handler_manifest import import_pool_handlers\n"
+        "from jobu.handlers import registered_handler_names\n"
+        "import_pool_handlers('default')\n"
+        "assert 'sample9' in registered_handler_names()\n"
+    )
+    found = loaded(code, ("pydantic", "pydantic_core", "annotated_types", "jobu.access_fields"))
+    assert found == dict.fromkeys(
+        ("pydantic", "pydantic_core", "annotated_types", "jobu.access_fields"), False
+    )
 
 
 DISPATCHER_SETUP = """
@@ -157,3 +182,31 @@ def test_a_dispatcher_never_loads_pydantic(function: str, tmp_path: Path) -> Non
     )
     found = loaded(invoke, ("pydantic", "pydantic_core", "boto3"), **environment)
     assert found == {"pydantic": False, "pydantic_core": False, "boto3": True}  # boto3: it did send
+
+
+def test_no_entry_point_imports_importlib_metadata_or_the_http_client() -> None:
+    """aiosql's package runs a distribution look-up at import (jobu.store.aiosql_package skips it);
+    urllib's HTTP client and hmac wait for a webhook to send, secrets for a traced run. (The admin
+    API's Event Handler loads them itself.)"""
+    heavy = ("importlib.metadata", "email", "urllib.request", "hmac")
+    for function in ("cron_dispatcher", "queue_dispatcher", "worker"):
+        found = loaded(f"import functions.{function}.app", heavy)
+        assert [name for name in heavy if found[name]] == [], function
+
+
+def test_aiosql_made_without_its_init_exports_what_its_init_does() -> None:
+    code = (
+        "import ast, importlib.util, inspect\n"
+        "import jobu.store.connector\n"
+        "import aiosql, aiosql.aiosql, aiosql.utils\n"
+        "from importlib.metadata import version\n"
+        "init = ast.parse(open(importlib.util.find_spec('aiosql').origin).read())\n"
+        "names = next(n.value for n in init.body\n"
+        "             if isinstance(n, ast.Assign) and n.targets[0].id == '__all__')\n"
+        "expected = sorted(ast.literal_eval(names))\n"
+        "assert sorted(aiosql.__all__) == expected, (aiosql.__all__, expected)\n"
+        "assert aiosql.from_str is aiosql.aiosql.from_str\n"
+        "assert aiosql.SQLParseException is aiosql.utils.SQLParseException\n"
+        "assert aiosql.__version__ == version('aiosql')\n"
+    )
+    assert loaded(code, ()) == {}

@@ -211,3 +211,19 @@ def test_event_files_parse() -> None:
     assert all(
         isinstance(r, KafkaRecord) for r in read_event(load_event("queue_dispatcher_self_managed.json"))
     )
+
+
+def test_a_short_record_is_not_serialized_again_and_a_long_one_is_measured() -> None:
+    from jobu.documents import storage_problem
+
+    # the worst growth from text to json.dumps: a number (1e15: 4 bytes, 18 once written back),
+    # characters outside ASCII (3 bytes of UTF-8, 6 as \uXXXX), escaped control characters
+    for text in ('{"n": 1e15}', '{"s": "\u20ac\u20ac"}', '{"s": "\\u0001"}'):
+        document = json.loads(text)
+        written = len(json.dumps(document, separators=(",", ":")).encode())
+        assert written <= 6 * len(text.encode())
+    big = {"b": "é" * (MAX_PARAMS_BYTES // 4)}  # 2 bytes each in UTF-8, 6 once written back
+    source = len(json.dumps(big, ensure_ascii=False).encode())
+    assert source < MAX_PARAMS_BYTES
+    assert storage_problem(big, parsed_from_bytes=source) == storage_problem(big)
+    assert storage_problem(big) is not None

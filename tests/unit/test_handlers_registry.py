@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -50,10 +52,63 @@ def test_unknown_handler_error() -> None:
 
 def test_handler_params_and_result_keep_extra_keys() -> None:
     params = HandlerParams.model_validate({"id": 3, "input_path": "/tmp/x.csv"})
-    assert (params.action, params.id, params.model_extra) == ("read", 3, {"input_path": "/tmp/x.csv"})
-    result = HandlerResult(count=2, elapsed_ms=1.5)  # type: ignore[call-arg]
+    assert (params.action, params.id, params.input_path) == ("read", 3, "/tmp/x.csv")
+    assert params.model_dump(exclude_unset=True) == {"id": 3, "input_path": "/tmp/x.csv"}
+    assert params.model_dump() == {
+        "action": "read",
+        "id": 3,
+        "name": None,
+        "value": None,
+        "input_path": "/tmp/x.csv",
+    }
+    result = HandlerResult(count=2, elapsed_ms=1.5)
     assert result.model_dump()["elapsed_ms"] == 1.5
     assert result.success is True
+
+
+def test_handler_params_own_fields_are_checked() -> None:
+    for bad, problem in (
+        ({"id": "3"}, "params.id must be integer"),
+        ({"action": 1}, "params.action must be"),
+    ):
+        with pytest.raises(ValueError, match=problem):
+            HandlerParams.model_validate(bad)
+    with pytest.raises(ValueError, match="params must be an object"):
+        HandlerParams.model_validate(["a"])
+
+
+def test_a_hostile_key_never_hides_a_method_or_private_state() -> None:
+    params = HandlerParams(model_dump="x", _fields="y", get=1, action="write")
+    assert params.action == "write"
+    assert params.get("model_dump") == "x"
+    assert params.model_dump()["_fields"] == "y"
+    with pytest.raises(AttributeError):
+        _ = params.missing
+
+
+def test_declared_defaults_and_json_values() -> None:
+    class Declared(HandlerParams):
+        seed: int = 0
+        rate: float
+
+    assert (Declared().seed, Declared(seed=4).seed, Declared(rate=0.5).rate) == (0, 4, 0.5)
+    assert Declared().model_dump() == {"action": "read", "id": None, "name": None, "value": None, "seed": 0}
+    when = datetime(2026, 12, 7, 18, 0, tzinfo=UTC)
+    dumped = HandlerResult(data={"at": when, "amount": Decimal("1.50"), "tags": ("a",)}).model_dump(
+        mode="json"
+    )
+    assert dumped["data"] == {"at": "2026-12-07T18:00:00+00:00", "amount": "1.50", "tags": ["a"]}
+
+
+def test_a_result_is_checked_whatever_the_handler_returned() -> None:
+    assert HandlerResult.model_validate({"count": 2}).count == 2
+    for bad, problem in (
+        (None, "a handler returns a HandlerResult, not NoneType"),
+        ({"success": "yes"}, "result.success must be bool"),
+        (HandlerResult(count=True), "result.count must be int or null"),
+    ):
+        with pytest.raises(ValueError, match=problem):
+            HandlerResult.model_validate(bad)
 
 
 @pytest.mark.parametrize(

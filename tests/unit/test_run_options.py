@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from jobu import run_options
 from jobu.documents import FieldError
 from jobu.models import JobMessage
 from jobu.run_options import Debounce, RunOptions
@@ -74,3 +75,27 @@ def test_a_bad_value_names_its_field(fields: dict[str, object], field: str) -> N
     with pytest.raises(FieldError) as refused:
         RunOptions.parse(fields).schedule(NOW)
     assert refused.value.field == field
+
+
+def test_a_document_without_option_fields_takes_the_defaults_without_checking_each() -> None:
+    # the fast path (no option field at all) and the full parse (every field given as null) agree
+    nulls = dict.fromkeys(
+        (
+            "idempotency_key",
+            "idempotency_ttl_seconds",
+            "priority",
+            "tags",
+            "run_at",
+            "delay_seconds",
+            "expires_at",
+            "ttl_seconds",
+            "concurrency_key",
+            "debounce",
+        )
+    )
+    # the fast path knows a document has no option field by the fields' names: each is the key read
+    assert set(nulls) == run_options._OPTION_FIELDS
+    assert RunOptions.parse({"handler_name": "sample", "params": {}}) == RunOptions.parse(nulls)
+    # one field present takes the full parse, and its checks
+    with pytest.raises(FieldError, match="priority"):
+        RunOptions.parse({"handler_name": "sample", "priority": "urgent"})

@@ -4,6 +4,9 @@ debounce and the worker's concurrency at work).
 
 Params follow HandlerParams: action, id, name, value. sample9 reaches only databases operators
 named (JOBU_LOAD_DATABASES, and "jobstore"), by name: never a URL or path from params.
+
+The default pool's worker imports this module at cold start: the params are JSON Schemas, checked
+by the worker (and at the edge) with fastjsonschema, not pydantic models.
 """
 
 from __future__ import annotations
@@ -14,13 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
-
-from jobu.access import JOB_STORE_DATABASE, DatabaseName
+from jobu.access import JOB_STORE_DATABASE, database_name_schema
 from jobu.handlers import BaseHandler, HandlerParams, HandlerResult, handler
 from jobu.store import connector_for
 from jobu_handlers.configured import data_access, resolve_database
-from jobu_handlers.params import StrictParams
+from jobu_handlers.params import strict_schema
 
 SQL_DIR = Path(__file__).with_name("sql")
 
@@ -33,8 +34,24 @@ class Sample(BaseHandler):
         return HandlerResult(action=params.action, id=params.id, data=params.model_dump(mode="json"))
 
 
-class SleepParams(StrictParams):
-    seconds: float = Field(default=1.0, ge=0, le=60, description="how long the run waits, 0-60 s")
+SLEEP_PARAMS = strict_schema(
+    "SleepParams",
+    "sleep: waits `seconds` (0-60) and succeeds.",
+    seconds={
+        "default": 1.0,
+        "description": "how long the run waits, 0-60 s",
+        "maximum": 60,
+        "minimum": 0,
+        "title": "Seconds",
+        "type": "number",
+    },
+)
+
+
+class SleepParams(HandlerParams):
+    """What sleep reads (SLEEP_PARAMS checks it, and fills the default)."""
+
+    seconds: float
 
 
 @handler("sleep")
@@ -43,26 +60,27 @@ class Sleep(BaseHandler):
     concurrency and rate limits, debounce and the worker's concurrency. It holds no connection
     while it waits, and an operator's cancel stops it (the worker cancels the task)."""
 
+    params_schema = SLEEP_PARAMS
     params_model = SleepParams
 
-    async def execute(self, params: HandlerParams) -> HandlerResult:
-        options = SleepParams.model_validate(params.model_dump(exclude_unset=True))
+    async def execute(self, params: SleepParams) -> HandlerResult:
         started = time.perf_counter()
-        await asyncio.sleep(options.seconds)
+        await asyncio.sleep(params.seconds)
         slept = round(time.perf_counter() - started, 3)
         return HandlerResult(
-            action="sleep", data={"seconds": options.seconds, "name": options.name, "slept": slept}
+            action="sleep", data={"seconds": params.seconds, "name": params.name, "slept": slept}
         )
 
 
-class SampleItemParams(StrictParams):
-    """HandlerParams' own fields (action, id, name, value) and nothing else."""
+SAMPLE_ITEM_PARAMS = strict_schema(
+    "SampleItemParams", "HandlerParams' own fields (action, id, name, value) and nothing else."
+)
 
 
 class SampleItemsHandler(BaseHandler):
     """Base of the handlers that work on sample_items through the job store's database."""
 
-    params_model = SampleItemParams
+    params_schema = SAMPLE_ITEM_PARAMS
 
     def _queries(self) -> Any:
         return self.context.database.queries(SQL_DIR)
@@ -156,18 +174,40 @@ class DeleteSampleItem(SampleItemsHandler):
         return HandlerResult(action="delete", id=item_id, count=int(existed))
 
 
-class Sample9Params(StrictParams):
-    action: str = Field(
-        default="read", description="'sequential' runs the queries one after another; anything else, at once"
-    )
-    databases: list[DatabaseName] = Field(
-        default_factory=lambda: [JOB_STORE_DATABASE],
-        min_length=1,
-        max_length=8,
-        description="databases by the names operators gave them (JOBU_LOAD_DATABASES); "
+SAMPLE9_PARAMS = strict_schema(
+    "Sample9Params",
+    "sample9: each named database's version and a count over a generated series.",
+    action={
+        "default": "read",
+        "description": "'sequential' runs the queries one after another; anything else, at once",
+        "title": "Action",
+        "type": "string",
+    },
+    databases={
+        "default": [JOB_STORE_DATABASE],
+        "description": "databases by the names operators gave them (JOBU_LOAD_DATABASES); "
         f"{JOB_STORE_DATABASE!r}: the job store's own",
-    )
-    series_rows: int = Field(default=1000, ge=1, le=1_000_000)
+        "items": database_name_schema(),
+        "maxItems": 8,
+        "minItems": 1,
+        "title": "Databases",
+        "type": "array",
+    },
+    series_rows={
+        "default": 1000,
+        "maximum": 1_000_000,
+        "minimum": 1,
+        "title": "Series Rows",
+        "type": "integer",
+    },
+)
+
+
+class Sample9Params(HandlerParams):
+    """What sample9 reads (SAMPLE9_PARAMS checks them, and fills the defaults)."""
+
+    databases: list[str]
+    series_rows: int
 
 
 @handler("sample9")
@@ -175,10 +215,11 @@ class QueryDatabases(BaseHandler):
     """Queries each named database concurrently (action 'sequential': one after another): its
     version and a count over a generated series. No table is read."""
 
+    params_schema = SAMPLE9_PARAMS
     params_model = Sample9Params
 
-    async def execute(self, params: HandlerParams) -> HandlerResult:
-        options = Sample9Params.model_validate(params.model_dump(exclude_unset=True))
+    async def execute(self, params: Sample9Params) -> HandlerResult:
+        options = params
         access = data_access(self)
         # every name is checked before any database is reached
         targets = [(name, access.database(name)) for name in options.databases]

@@ -16,9 +16,10 @@ from typing import Any, Literal, Self
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from jobu.access import JOB_STORE_DATABASE, DatabaseName, DataPath, TableName
+from jobu.access import JOB_STORE_DATABASE
+from jobu.access_fields import DatabaseName, DataPath, TableName
 from jobu.handlers import HandlerParams
-from jobu_handlers.params import StrictParams
+from jobu_handlers.model_params import StrictParams
 from jobu_handlers.pipeline.errors import InvalidParamsError
 
 # The column types pandas_preprocess can declare; each maps to one Arrow type (see csv_parquet.py).
@@ -156,7 +157,7 @@ class LoadParams(StepParams):
         return self.table.rsplit(".", 1)[-1]
 
 
-def parse_params[P: StepParams](model: type[P], params: HandlerParams, handler_name: str) -> P:
+def parse_params[P: StepParams](model: type[P], params: HandlerParams | StepParams, handler_name: str) -> P:
     """The execution's params validated into `model`; InvalidParamsError names every bad field."""
     if isinstance(params, model):
         return params  # the worker validated it already (the handler's params_model)

@@ -6,8 +6,10 @@ configuration (jobu.constants: JOBU_DATA_ROOT, JOBU_DATA_S3_LOCATIONS, JOBU_LOAD
 JOBU_LOAD_TABLES). A refusal is an AccessDeniedError naming what was refused; the run fails at
 once, without retries. Nothing is opened before it is allowed, so a refusal never reads a byte.
 
-A params field that names such a thing is declared with one of the request types below
-(`DataPath`, `DatabaseName`, `TableName`): its JSON Schema says so (`x-jobu-access`), and
+A params field that names such a thing is declared with one of the request schemas below
+(`DATA_PATH`, `DATABASE_NAME`, `TABLE_NAME`; as pydantic types for params models:
+jobu.access_fields' `DataPath`, `DatabaseName`, `TableName`): its JSON Schema says so
+(`x-jobu-access`), and
 tests/security/test_handler_params.py refuses any shipped handler whose params name a path, URL,
 host, database or table without one.
 
@@ -29,9 +31,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Annotated, BinaryIO, Final
-
-from pydantic import Field
+from typing import Any, BinaryIO, Final
 
 from jobu import constants
 from jobu.errors import AccessDeniedError, ConfigurationError
@@ -49,16 +49,26 @@ S3_SCHEME = "s3://"
 
 # The JSON Schema keyword that marks a params field as a request jobu.access decides.
 ACCESS_SCHEMA_KEY: Final = "x-jobu-access"
-# A local path under the data root, or s3://bucket/key under the allowed locations.
-DataPath = Annotated[str, Field(min_length=1, json_schema_extra={ACCESS_SCHEMA_KEY: "data_path"})]
-# A database by the name operators gave it (JOBU_LOAD_DATABASES), or "jobstore": a name, never a
-# URL, host or path (refused at the edge by the pattern, before the name is looked up).
+
+
+# The request schemas of params fields (a handler's params_schema), each a new dict to extend:
+# a local path under the data root, or s3://bucket/key under the allowed locations;
+def data_path_schema(**extra: Any) -> dict[str, Any]:
+    return {"minLength": 1, "type": "string", ACCESS_SCHEMA_KEY: "data_path", **extra}
+
+
+# a database by the name operators gave it (JOBU_LOAD_DATABASES), or "jobstore": a name, never a
+# URL, host or path (refused at the edge by the pattern, before the name is looked up);
 DATABASE_NAME_PATTERN: Final = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
-DatabaseName = Annotated[
-    str, Field(pattern=DATABASE_NAME_PATTERN, json_schema_extra={ACCESS_SCHEMA_KEY: "database"})
-]
-# A table (or schema.table) that JOBU_LOAD_TABLES allows on the run's database.
-TableName = Annotated[str, Field(min_length=1, json_schema_extra={ACCESS_SCHEMA_KEY: "table"})]
+
+
+def database_name_schema(**extra: Any) -> dict[str, Any]:
+    return {"pattern": DATABASE_NAME_PATTERN, "type": "string", ACCESS_SCHEMA_KEY: "database", **extra}
+
+
+# a table (or schema.table) that JOBU_LOAD_TABLES allows on the run's database.
+def table_name_schema(**extra: Any) -> dict[str, Any]:
+    return {"minLength": 1, "type": "string", ACCESS_SCHEMA_KEY: "table", **extra}
 
 
 def _present(environ: Mapping[str, str], name: str) -> str:

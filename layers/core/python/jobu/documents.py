@@ -93,8 +93,20 @@ def _node_problem(value: Any, parts: tuple[str | int, ...]) -> str | None:
     return None
 
 
-def storage_problem(document: Any, *, limit: int = MAX_PARAMS_BYTES) -> str | None:
-    """Why `document` cannot be stored, or None when it can. Walks it without recursion."""
+# json.dumps (ASCII only) writes a character of UTF-8 text in at most 6 bytes (a control
+# character as \u0001; others in 6, or 12 for 4 bytes of UTF-8): a document parsed from text
+# of n bytes is at most 6n bytes once serialized again.
+_MAX_GROWTH = 6
+
+
+def storage_problem(
+    document: Any, *, limit: int = MAX_PARAMS_BYTES, parsed_from_bytes: int | None = None
+) -> str | None:
+    """Why `document` cannot be stored, or None when it can. Walks it without recursion.
+
+    `parsed_from_bytes`: the length of the JSON text the document was parsed from (or of a text
+    holding it), when known; a text that short cannot make a document over the limit, so it is not
+    serialized again to be measured (a Kafka batch's every record)."""
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
     while stack:
         value, parts = stack.pop()
@@ -102,6 +114,8 @@ def storage_problem(document: Any, *, limit: int = MAX_PARAMS_BYTES) -> str | No
         if problem:
             return problem
         stack += _children(value, parts)
+    if parsed_from_bytes is not None and parsed_from_bytes * _MAX_GROWTH <= limit:
+        return None
     size = len(json.dumps(document, separators=(",", ":")).encode())
     if size > limit:
         return f"params are {size} bytes; the limit is {limit}"

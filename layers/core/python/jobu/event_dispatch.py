@@ -114,7 +114,7 @@ def _message(value: bytes | None) -> JobMessage | str:
         message = JobMessage.parse(document)
     except FieldError as error:
         return _describe_field(error)
-    return storage_problem(message.params) or message
+    return storage_problem(message.params, parsed_from_bytes=len(value)) or message
 
 
 def parse_record(record: KafkaRecord | BrokenRecord, known_handlers: Set[str]) -> Accepted | Rejected:

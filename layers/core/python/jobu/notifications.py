@@ -22,14 +22,10 @@ attempt. Plain http is refused, except to this machine where the local runtime a
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import ipaddress
 import json
 import os
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -100,6 +96,9 @@ def sns_topic_problem(arn: str) -> str | None:
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
     """`t=<timestamp>,v1=<hex HMAC-SHA256 of "<timestamp>.<body>">`."""
+    import hashlib  # hmac and urllib's HTTP client: when a notification is sent, never at init
+    import hmac
+
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
 
@@ -147,14 +146,18 @@ class Sent:
     error: str | None = None
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not a new address to send the body (and its signature) to."""
-
-    def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
-        return None
-
-
 def post_webhook(url: str, payload: bytes, *, secret: str, event: str, delivery: int, now: datetime) -> Sent:
+    # urllib's HTTP client (http.client, email: about 50 M instructions) only in a container that
+    # sends a webhook: every worker imports this module at init (docs/performance.md)
+    import urllib.error
+    import urllib.request
+
+    class _NoRedirects(urllib.request.HTTPRedirectHandler):
+        """A redirect is an answer, not a new address to send the body (and its signature) to."""
+
+        def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
+            return None
+
     problem = webhook_url_problem(url)
     if problem is not None:
         return Sent(False, error=problem)

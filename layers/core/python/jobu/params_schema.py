@@ -7,12 +7,15 @@ becoming a run that fails later. The schemas come from the handler manifest
 fastjsonschema once per schema and container (Powertools' validation utility compiles on every
 call, too slow for a 10,000-record Kafka batch).
 
-The worker validates the run's params again with the pydantic model itself, which also runs the
-model's own validators (JSON Schema cannot say "output_path must differ from input_path").
+The worker checks a run's params again (`run_params_problem`), against the handler's own schema,
+filling its defaults; a handler whose params are a pydantic model is validated with the model
+itself instead, which also runs the model's own validators (JSON Schema cannot say "output_path
+must differ from input_path").
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -45,15 +48,38 @@ def _schema_problem(handler_name: str, params: Mapping[str, Any], partial: bool)
     validate = _validator(handler_name, partial)
     if validate is None:
         return None
+    problem = _refusal(validate, dict(params))
+    return None if problem is None else f"params for {handler_name!r} refused: {problem}"
+
+
+def _refusal(validate: Validator, params: dict[str, Any]) -> str | None:
+    """fastjsonschema's reason, naming the field as `params.x`; None when `params` pass."""
     from fastjsonschema import JsonSchemaValueException
 
     try:
-        validate(dict(params))
+        validate(params)
     except JsonSchemaValueException as error:
         where = str(error.name).replace("data", "params", 1)
-        message = str(error.message).replace(str(error.name), where, 1)
-        return f"params for {handler_name!r} refused: {message}"
+        return str(error.message).replace(str(error.name), where, 1)
     return None
+
+
+# a handler class's schema, compiled to fill its defaults (the worker's), once per container
+_FILLING: dict[int, tuple[dict[str, Any], Validator]] = {}
+
+
+def run_params(schema: dict[str, Any], params: Mapping[str, Any]) -> dict[str, Any] | str:
+    """A run's params checked against `schema` (a handler's own), with the schema's defaults
+    filled in (into a copy); or why they do not fit."""
+    compiled = _FILLING.get(id(schema))
+    if compiled is None or compiled[0] is not schema:
+        import fastjsonschema
+
+        compiled = (schema, fastjsonschema.compile(schema, use_default=True))
+        _FILLING[id(schema)] = compiled
+    filled = copy.deepcopy(dict(params))
+    problem = _refusal(compiled[1], filled)
+    return filled if problem is None else problem
 
 
 def _follow_up_problem(key: str, follow_up: Any, depth: int) -> str | None:

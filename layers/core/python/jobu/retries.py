@@ -143,7 +143,6 @@ async def settle_failure(
 
 
 def _promoted(ended: Finished, now: datetime) -> list[QueuedRun]:
-    """The runs the end made: its on_failure run, the queue_one run it promoted, its batch's
-    callbacks when it was the batch's last child, and the runs its handler's limits let through
-    (a run they hold, WAITING, is not sent)."""
-    return ready_runs((ended.follow_up, ended.promoted, *ended.callbacks, *ended.released), now)
+    """The runs the end made: its on_failure run, the queue_one run it promoted, the runs its
+    handler's limits let through, and its batch's callbacks when it was the batch's last child."""
+    return ready_runs((ended.follow_up, ended.promoted, *ended.released, *ended.callbacks), now)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -149,6 +149,8 @@ class RunOptions:
     def parse(cls, document: Mapping[str, Any]) -> RunOptions:
         """The fields of a JSON object (absent or null: the defaults); FieldError names the first
         field that is wrong."""
+        if _OPTION_FIELDS.isdisjoint(document):  # most requests: a Kafka batch's every record
+            return _DEFAULT_OPTIONS
         key = _key(document, "idempotency_key")
         key_ttl = strict_int(document, "idempotency_ttl_seconds", ge=1, le=MAX_HORIZON_SECONDS, default=None)
         if key_ttl is not None and key is None:
@@ -219,6 +221,11 @@ class RunOptions:
             "concurrency_key": self.concurrency_key,
             "debounce": self.debounce,
         }
+
+
+# every field RunOptions.parse reads: a document with none of them asks for the defaults
+_OPTION_FIELDS = frozenset(field.name for field in fields(RunOptions))
+_DEFAULT_OPTIONS = RunOptions()
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ the run simply has no trace. A bad header never rejects a record.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +58,8 @@ class TraceParent:
 
     def child(self) -> TraceParent:
         """The traceparent of a span of this trace that starts here (a new parent id)."""
+        import secrets  # with hmac: when a run carries a trace, not at every worker's init
+
         return TraceParent(self.trace_id, secrets.token_hex(8), self.flags)
 
 

@@ -120,9 +120,11 @@ class WorkQueue:
             self._client = self._client()
         return self._client
 
-    async def send(self, runs: Sequence[QueuedRun]) -> SendReport:
+    async def send(
+        self, runs: Sequence[QueuedRun], on_sent: Callable[[list[int]], None] | None = None
+    ) -> SendReport:
         """Each run to its pool's queue; a run whose pool has no queue here is not sent (it stays
-        unsent, and says why)."""
+        unsent, and says why). `on_sent` is told the runs of each call as the call succeeds."""
         report = SendReport()
         by_queue: dict[str, list[QueuedRun]] = {}
         for run in latest_attempts(runs):
@@ -139,9 +141,14 @@ class WorkQueue:
             for url, queued in by_queue.items()
             for i in range(0, len(queued), SQS_BATCH_LIMIT)
         ]
-        for chunk_report in await asyncio.gather(*(self._send_chunk(url, chunk) for url, chunk in chunks)):
+        for sending in asyncio.as_completed([self._send_chunk(url, chunk) for url, chunk in chunks]):
+            chunk_report = await sending
             report.sent += chunk_report.sent
             report.failed.update(chunk_report.failed)
+            if on_sent is not None and chunk_report.sent:
+                on_sent(chunk_report.sent)
+        order = {run.execution_id: position for position, run in enumerate(runs)}
+        report.sent.sort(key=order.__getitem__)  # the runs' order, whichever call ended first
         return report
 
     async def _send_chunk(self, queue_url: str, runs: Sequence[QueuedRun]) -> SendReport:
@@ -170,7 +177,9 @@ class DryRunQueue(WorkQueue):
     def __init__(self) -> None:
         super().__init__(sqs_client=_no_client, queue_urls={})
 
-    async def send(self, runs: Sequence[QueuedRun]) -> SendReport:
+    async def send(
+        self, runs: Sequence[QueuedRun], on_sent: Callable[[list[int]], None] | None = None
+    ) -> SendReport:
         raise RuntimeError(f"a dry run tried to queue {len(runs)} run(s)")
 
 
@@ -178,10 +187,49 @@ def _no_client() -> SQSClient:
     raise RuntimeError("a dry run has no SQS client")
 
 
+# Sent runs recorded (queued_at) while the rest of the messages are still being sent, this many
+# or more at a time: most of a large batch's UPDATE is done by the time its last message is sent.
+MARK_WHILE_SENDING = 100
+
+
+class _QueuedMarks:
+    """Records sent runs as queued while later calls are still in flight: one UPDATE at a time,
+    of the runs sent since the last one began; `finish` records the rest and waits for them all."""
+
+    def __init__(self, store: JobStore, attempts: dict[int, int], now: datetime) -> None:
+        self._store, self._attempts, self._now = store, attempts, now
+        self._waiting: list[int] = []
+        self._marking: asyncio.Task[None] | None = None
+
+    def sent(self, execution_ids: list[int]) -> None:
+        self._waiting += execution_ids
+        if len(self._waiting) < MARK_WHILE_SENDING:
+            return
+        if self._marking is not None and (not self._marking.done() or self._marking.exception()):
+            return  # one UPDATE at a time; one that failed is raised by `finish`
+        self._marking = asyncio.ensure_future(self._mark(self._take()))
+
+    def _take(self) -> list[int]:
+        taken, self._waiting = self._waiting, []
+        return taken
+
+    async def _mark(self, execution_ids: list[int]) -> None:
+        sent = [(execution_id, self._attempts[execution_id]) for execution_id in execution_ids]
+        await self._store.runs.mark_queued(sent, now=self._now)
+
+    async def finish(self) -> None:
+        try:
+            if self._marking is not None:
+                await self._marking
+        finally:
+            self._marking = None
+        await self._mark(self._take())
+
+
 async def enqueue(
     store: JobStore, queue: WorkQueue, runs: Sequence[QueuedRun], *, now: datetime
 ) -> SendReport:
-    """Send the runs' messages and record which were sent.
+    """Send the runs' messages and record which were sent (as they are: see _QueuedMarks).
 
     A run whose message fails stays PENDING with queued_at unset: the sweeper re-sends it.
     """
@@ -190,11 +238,11 @@ async def enqueue(
     runs = [run for run in runs if run.delay_seconds <= MAX_DELAY_SECONDS]
     if not runs:
         return SendReport()
-    report = await queue.send(runs)
-    attempts = {run.execution_id: run.attempt for run in latest_attempts(runs)}
-    await store.runs.mark_queued(
-        [(execution_id, attempts[execution_id]) for execution_id in report.sent], now=now
-    )
+    marks = _QueuedMarks(store, {run.execution_id: run.attempt for run in latest_attempts(runs)}, now)
+    try:
+        report = await queue.send(runs, on_sent=marks.sent)
+    finally:
+        await marks.finish()
     if report.failed:
         count(SEND_FAILED, len(report.failed))
         logger.error(

@@ -27,17 +27,24 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from jobu.clock import utcnow
 from jobu.config import RetryPolicy
 from jobu.documents import FieldError
 from jobu.errors import JobuError, NonRetryableError, RetryAfter, StoreUnavailableError, UnknownHandlerError
 from jobu.handler_manifest import handler_pool, import_pool_handlers, known_handler_names
-from jobu.handlers import BaseHandler, Database, HandlerContext, HandlerParams, HandlerResult, get_handler
+from jobu.handlers import (
+    BaseHandler,
+    Database,
+    HandlerContext,
+    HandlerResult,
+    base_params_problem,
+    get_handler,
+    takes_model,
+)
 from jobu.models import WORKER_MARGIN_SECONDS, Execution, ExecutionStatus, NewExecution, WorkMessage
 from jobu.notifications import deliver_after_outcome
 from jobu.observability import EXPIRED, SUCCEEDED, annotate_trace, count, logger
+from jobu.params_schema import run_params
 from jobu.pools import DEFAULT_POOL
 from jobu.retries import CANCELLED_REASON, limited_handler, settle_failure
 from jobu.run_database import HandlerDatabase, TransactionDatabase
@@ -79,19 +86,29 @@ class Outcome(StrEnum):
     EXPIRED = "EXPIRED"
 
 
-class FollowUp(BaseModel):
-    """`on_success` or `on_failure` in a run's params: the run to create when this one succeeds, or
-    when it ends FAILED or TIMEOUT for good (made by jobu.retries, which checks the link by hand)."""
-
-    # its schema is built by the first run that has one, not at every worker's cold start
-    model_config = ConfigDict(defer_build=True)
-
-    handler_name: str = Field(min_length=1)
-    params: dict[str, Any] = Field(default_factory=dict)
-
-
 class PermanentError(Exception):
     """The run cannot succeed however often it is tried (bad params, unknown handler)."""
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """`on_success` or `on_failure` in a run's params: the run to create when this one succeeds, or
+    when it ends FAILED or TIMEOUT for good (made by jobu.retries, which checks the link by hand
+    too). Other keys of the link are ignored."""
+
+    handler_name: str
+    params: dict[str, Any]
+
+    @classmethod
+    def parse(cls, key: str, link: Any) -> FollowUp:
+        if not isinstance(link, dict):
+            raise PermanentError(f"invalid params: {key} must be an object {{handler_name, params}}")
+        name, params = link.get("handler_name"), link.get("params", {})
+        if not isinstance(name, str) or not name:
+            raise PermanentError(f"invalid params: {key}.handler_name must be a non-empty string")
+        if not isinstance(params, dict):
+            raise PermanentError(f"invalid params: {key}.params must be an object")
+        return cls(name, params)
 
 
 @dataclass(frozen=True)
@@ -119,7 +136,7 @@ class _Run:
 
     execution: Execution
     handler_cls: type[BaseHandler]
-    params: HandlerParams
+    params: Any  # HandlerParams, or the handler's pydantic params model
     follow_up: FollowUp | None
     budget: float
 
@@ -176,23 +193,47 @@ def _handler_of(name: str, pool: str) -> type[BaseHandler]:
     return handler_cls
 
 
-def _prepare(execution: Execution, pool: str) -> tuple[type[BaseHandler], HandlerParams, FollowUp | None]:
-    try:
-        handler_cls = _handler_of(execution.handler_name, pool)
-        params = handler_cls.params_model.model_validate(execution.params)
-        raw_follow_up = execution.params.get("on_success")
-        follow_up = None if raw_follow_up is None else FollowUp.model_validate(raw_follow_up)
-        if follow_up is not None:
-            _check_known(follow_up.handler_name)
-        # the run on_failure names is made by settle_failure; a bad link fails the run now, as on_success's
-        raw_on_failure = execution.params.get("on_failure")
-        if raw_on_failure is not None:
-            _check_known(FollowUp.model_validate(raw_on_failure).handler_name)
-    except ValidationError as error:
-        raise PermanentError(
-            f"invalid params: {error.errors()[0]['loc']}: {error.errors()[0]['msg']}"
-        ) from None
+def _prepare(execution: Execution, pool: str) -> tuple[type[BaseHandler], Any, FollowUp | None]:
+    handler_cls = _handler_of(execution.handler_name, pool)
+    params = _params(handler_cls, execution.params)
+    raw_follow_up = execution.params.get("on_success")
+    follow_up = None if raw_follow_up is None else FollowUp.parse("on_success", raw_follow_up)
+    if follow_up is not None:
+        _check_known(follow_up.handler_name)
+    # the run on_failure names is made by settle_failure; a bad link fails the run now, as on_success's
+    raw_on_failure = execution.params.get("on_failure")
+    if raw_on_failure is not None:
+        _check_known(FollowUp.parse("on_failure", raw_on_failure).handler_name)
     return handler_cls, params, follow_up
+
+
+def _params(handler_cls: type[BaseHandler], raw: dict[str, Any]) -> Any:
+    """What the handler's execute() gets: the params checked against its schema (its defaults
+    filled in), or validated into its pydantic model; PermanentError saying what is wrong."""
+    if takes_model(handler_cls):
+        try:
+            return handler_cls.params_model.model_validate(raw)
+        except ValueError as error:  # pydantic's ValidationError is a ValueError
+            raise PermanentError(f"invalid params: {_first_error(error)}") from None
+    if handler_cls.params_schema is not None:
+        checked = run_params(handler_cls.params_schema, raw)
+        if isinstance(checked, str):
+            raise PermanentError(f"invalid params: {checked}")
+        raw = checked
+    else:
+        problem = base_params_problem(raw)
+        if problem is not None:
+            raise PermanentError(f"invalid params: {problem}")
+    return handler_cls.params_model(**raw)
+
+
+def _first_error(error: ValueError) -> str:
+    """pydantic's first problem as `('field',): message`, without importing pydantic."""
+    errors = getattr(error, "errors", None)
+    if callable(errors) and errors():
+        first = errors()[0]
+        return f"{first['loc']}: {first['msg']}"
+    return str(error)
 
 
 def _check_known(name: str) -> None:
@@ -385,7 +426,7 @@ class Worker:
         self,
         execution: Execution,
         handler_cls: type[BaseHandler],
-        params: HandlerParams,
+        params: Any,
         budget: float,
         database: Database,
     ) -> dict[str, Any] | Failure:
@@ -449,11 +490,11 @@ class Worker:
         run_ended(execution.handler_name, ExecutionStatus.SUCCESS)
         created = finished.follow_up
         logger.info("run succeeded", extra={"next_execution_id": None if created is None else created.id})
-        # the follow-up, the queue_one run the end promoted, its batch's callbacks if it was the last
-        # and the runs its handler's limits let through (one they hold, WAITING, is not sent)
+        # the follow-up, the queue_one run the end promoted, the runs its handler's limits let through,
+        # its batch's callbacks if it was the last
         now = utcnow()
-        made = (created, finished.promoted, *finished.callbacks, *finished.released)
-        await enqueue(self.store, self.queue, ready_runs(made, now), now=now)
+        next_runs = ready_runs((created, finished.promoted, *finished.released, *finished.callbacks), now)
+        await enqueue(self.store, self.queue, next_runs, now=now)
         await deliver_after_outcome(self.store, execution.id, finished.notifications, now=utcnow())
         return Outcome.SUCCESS
 

@@ -37,7 +37,6 @@ from jobu.operations.enqueue import check_request
 from jobu.operations.paging import Page, PageRequest
 from jobu.store import JobStore
 from jobu.store.batches import BATCH_PARAM, callback_params
-from jobu.store.limits import admitted
 from jobu.work_queue import WorkQueue, dispatch_new_runs
 
 MAX_BATCH_RUNS = 10_000
@@ -227,9 +226,6 @@ async def create(
             now=now,
             conn=change.conn,
         )
-        # its runs of handlers with limits wait for them, unless they fit (jobu.store.limits)
-        admission = await store.limits.admit(change.conn, [(c.id, c.handler_name) for c in children], now=now)
-        children = admitted(children, admission)
         change.target_id = str(batch.id)
         change.record(
             after={
@@ -271,12 +267,7 @@ async def cancel(
         if done is None:
             raise NotFoundError(f"no batch with id {batch_id}")
         change.record(after={"cancelled": done[0]})
-        cancelled, callbacks = done
-        # the callbacks become runnable: their handlers' limits may hold them
-        admission = await store.limits.admit(
-            change.conn, [(c.id, c.handler_name) for c in callbacks], now=now
-        )
-        return cancelled, admitted(callbacks, admission)
+        return done
 
     cancelled, callbacks = await audited(
         store, actor, "batch.cancel", "batch", batch_id, now=now, change=stop

@@ -255,11 +255,11 @@ async def bulk_cancel(
     ids = sorted(run.id for run in page)  # one lock order for every bulk cancel
     aside = {run_id for run_id in ids if await store.runs.request_cancel_aside(run_id, now=now)}
 
-    released: list[Execution] = []  # the runs the freed slots of their handlers' limits let through
+    released: dict[int, Execution] = {}  # the runs the freed slots of their handlers' limits let through
 
     async def stop(change: Change) -> dict[int, str]:
         outcomes: dict[int, str] = {}
-        released.clear()  # a transaction run again starts over
+        released.clear()  # a transaction run again starts afresh
         for run_id in ids:
             freed: list[Execution] = []
             outcome = (
@@ -269,7 +269,7 @@ async def bulk_cancel(
                     run_id, reason=CANCELLED_REASON, now=now, conn=change.conn, released=freed
                 )
             )
-            released.extend(freed)
+            released.update((run.id, run) for run in freed)
             if outcome is not None:
                 outcomes[run_id] = outcome
         asked = request.model_dump(mode="json", exclude={"dry_run"}, exclude_none=True)
@@ -281,7 +281,7 @@ async def bulk_cancel(
         return outcomes
 
     outcomes = await audited(store, actor, "run.bulk_cancel", "runs", now=now, change=stop)
-    await enqueue(store, queue, ready_runs(released, now), now=now)
+    await enqueue(store, queue, ready_runs(released.values(), now), now=now)
     cancelled = await store.runs.by_ids(
         [i for i, outcome in sorted(outcomes.items()) if outcome == "cancelled"]
     )

@@ -19,6 +19,7 @@ from typing import Any
 
 from jobu.models import Batch, Execution, ExecutionStatus, NewExecution, utc
 from jobu.store.connector import Connector
+from jobu.store.limits import HandlerLimits
 from jobu.store.notifications import Notifications
 from jobu.store.rows import Rows, row_to, rows_to
 
@@ -55,9 +56,10 @@ def callback_params(params: Mapping[str, Any], batch: Mapping[str, Any]) -> dict
 
 
 class Batches(Rows):
-    def __init__(self, connector: Connector, notifications: Notifications) -> None:
+    def __init__(self, connector: Connector, notifications: Notifications, limits: HandlerLimits) -> None:
         super().__init__(connector)
         self.notifications = notifications
+        self.limits = limits
 
     # creation -------------------------------------------------------------------------------------
 
@@ -84,9 +86,14 @@ class Batches(Rows):
         for start in range(0, len(runs), PAGE):
             rows = [self._child_row(run) for run in runs[start : start + PAGE]]
             await self._q.insert_batch_children(conn, rows=self._j(rows), now=self._t(now), batch_id=batch_id)
-        children = rows_to(
-            Execution, [row async for row in self._q.batch_children(conn, batch_id=int(batch_id))]
-        )
+        made = [row async for row in self._q.batch_children(conn, batch_id=int(batch_id))]
+        children = rows_to(Execution, made)
+        # the runs their handlers' limits hold are read back WAITING: not sent (work_queue.ready_runs)
+        admission = await self.limits.admit(conn, [(run.id, run.handler_name) for run in children], now=now)
+        if admission.held:
+            children = rows_to(
+                Execution, [row async for row in self._q.batch_children(conn, batch_id=int(batch_id))]
+            )
         batch = Batch.from_row(await self._q.get_batch(conn, id=int(batch_id)))
         return batch, children
 
@@ -168,6 +175,8 @@ class Batches(Rows):
                 parent_execution_id=last_child,
                 now=self._t(now),
             )
+            # one its handler's limits hold is read back WAITING: not sent (work_queue.ready_runs)
+            await self.limits.admit(tx, [(int(run_id), str(link["handler_name"]))], now=now)
             made[kind] = Execution.from_row(await self._q.get_execution(tx, id=int(run_id)))
         success, complete = made["success"], made["complete"]
         await self._q.close_batch(

@@ -27,11 +27,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
-import aiosql
-from aiosql import query_loader
-
 from jobu import param_match
 from jobu.errors import ConnectionLostError, DatabaseAuthenticationError, TransactionConflictError
+from jobu.store.aiosql_package import aiosql, query_loader
 from jobu.store.tls import Connection, connection
 
 SQL_DIR = Path(__file__).with_name("sql")

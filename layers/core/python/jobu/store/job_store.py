@@ -36,7 +36,7 @@ class JobStore:
         self.limits = HandlerLimits(connector)
         self.cron_jobs = CronJobs(connector, self.limits)
         self.notifications = Notifications(connector)
-        self.batches = Batches(connector, self.notifications)
+        self.batches = Batches(connector, self.notifications, self.limits)
         self.runs = Runs(connector, self.notifications, self.batches, self.limits)
         self.rejected_records = RejectedRecords(connector)
         self.statistics = RunStatistics(self.runs)

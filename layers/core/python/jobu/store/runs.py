@@ -255,9 +255,9 @@ class Runs(Rows):
                 ids.append(made_id)
         if len(ids) != len(runs):
             raise RuntimeError(f"{len(ids)} runs made of {len(runs)} asked")
-        await self.limits.admit(
-            conn, [(run_id, run.handler_name) for run_id, run in zip(ids, runs, strict=True)], now=now
-        )
+        # a run its handler's limits hold is read back WAITING: not sent (work_queue.ready_runs)
+        made = [(run_id, run.handler_name) for run_id, run in zip(ids, runs, strict=True)]
+        await self.limits.admit(conn, made, now=now)
         return await self.by_ids(ids, conn=conn)
 
     def _api_row(self, run: NewExecution) -> dict[str, Any]:
@@ -503,11 +503,9 @@ class Runs(Rows):
         runs when it was the last (jobu.store.batches)."""
         if batch_id is None:
             return ()
-        made = await self._batches.child_ended(tx, execution_id, batch_id=batch_id, status=status, now=now)
-        # callbacks become runnable here: their handlers' limits may hold them (older runs of those
-        # lines handed over with them are the sweeper's to send)
-        admission = await self.limits.admit(tx, [(run.id, run.handler_name) for run in made], now=now)
-        return tuple(admitted(made, admission))
+        return tuple(
+            await self._batches.child_ended(tx, execution_id, batch_id=batch_id, status=status, now=now)
+        )
 
     async def retry(
         self,
@@ -554,8 +552,9 @@ class Runs(Rows):
             await self._batches.ends_taken_back(tx, locked)  # batch children end again later
             ids = self._j(locked)
             await self._q.retry_finished_executions(tx, ids=ids, now=self._t(now))
-            found = [row async for row in self._q.unqueued_executions_by_ids(tx, ids=ids)]
-            retried = rows_to(Execution, found)
+            retried = rows_to(
+                Execution, [row async for row in self._q.unqueued_executions_by_ids(tx, ids=ids)]
+            )
             admission = await self.limits.admit(tx, [(run.id, run.handler_name) for run in retried], now=now)
             return admitted(retried, admission)
 
@@ -586,7 +585,7 @@ class Runs(Rows):
         """'cancelled' (it was WAITING or PENDING: it never starts), 'requested' (it is RUNNING: its
         worker cancels it), or None (it is not active). In the caller's transaction, given `conn`.
         A run admitted under its handler's limits frees its slot: the runs that fit now are handed
-        over in the same transaction and put in `released` (to send after the commit)."""
+        over in the same transaction and appended to `released` (to send after the commit)."""
 
         async def cancelling(tx: Any) -> str | None:
             if self.connector.affected_rows(
@@ -639,16 +638,16 @@ class Runs(Rows):
             )
             if expired != 1:
                 return False
-            await self.notifications.queue_outcome(
-                tx, execution_id, status=ExecutionStatus.EXPIRED.value, attempt=0, now=now
-            )
             run = await self._q.get_execution(tx, id=execution_id)
             ended = None if run is None else Execution.from_row(run)
             if ended is not None and ended.limit_state == "admitted":
                 freed = await self._release(tx, ended.handler_name, now=now)
                 if released is not None:
                     released[:] = freed  # a transaction run again replaces, never adds
-            batch_id = None if run is None or run["batch_id"] is None else int(run["batch_id"])
+            await self.notifications.queue_outcome(
+                tx, execution_id, status=ExecutionStatus.EXPIRED.value, attempt=0, now=now
+            )
+            batch_id = None if ended is None else ended.batch_id
             # the callbacks this makes, unsent, are the sweeper's to send (unqueued PENDING runs)
             await self._batch_end(tx, execution_id, batch_id, ExecutionStatus.EXPIRED, now=now)
             return True
@@ -668,10 +667,7 @@ class Runs(Rows):
         while True:
             found = await self._select("expirable_runs", now=self._t(now), limit=page)
             for row in found:
-                freed: list[Execution] = []
-                expired += await self.expire(int(row["id"]), now=now, released=freed)
-                if released is not None:
-                    released += freed
+                expired += await self.expire(int(row["id"]), now=now, released=released)
             if len(found) < page:
                 return expired
 
@@ -701,8 +697,7 @@ class Runs(Rows):
         return admitted([run], admission)[0]
 
     async def _release(self, conn: Any, limited: str | None, *, now: datetime) -> tuple[Execution, ...]:
-        """The end of a run admitted under its handler's limits, in its transaction: the runs that
-        fit now."""
+        """The end of a run admitted under its handler's limits: the runs that fit now."""
         if limited is None:
             return ()
         return tuple(await self.limits.promote_after_end(conn, limited, now=now))
