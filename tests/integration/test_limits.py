@@ -209,6 +209,21 @@ async def test_a_run_at_beyond_sqs_delay_waits_without_a_slot(store: JobStore) -
     assert later.available_at == T0 + timedelta(hours=2)
 
 
+async def test_a_delayed_run_that_comes_due_is_handed_over_by_the_next_end(store: JobStore) -> None:
+    await limit(store, Limits(concurrency=1))
+    (busy,) = await insert(store, new_run())
+    assert await insert(store, new_run(available_at=T0 + timedelta(hours=1))) == []
+    # the end finds no run it may start (the delayed one is an hour away)
+    assert (await end(store, await start(store, busy))).released == ()
+    (newer,) = await insert(store, new_run(), at=T0 + timedelta(minutes=1))
+    # its time comes near while the newer run holds the slot: the sweeper's pass counts it ...
+    near = T0 + timedelta(minutes=50)
+    assert await store.limits.promote(HANDLER, now=near) == []
+    # ... so the newer run's end hands it over (nothing else was queued since: the end reads the count)
+    (delayed,) = (await end(store, await start(store, newer, at=near), at=near)).released
+    assert delayed.available_at == T0 + timedelta(hours=1)
+
+
 async def test_a_limit_changed_at_run_time_applies_to_the_next_run_that_starts(store: JobStore) -> None:
     assert len(await insert(store, *[new_run() for _ in range(2)])) == 2  # no limit yet
     await limit(store, Limits(concurrency=1))
@@ -266,6 +281,16 @@ async def test_cancel_and_expiry_free_the_slot_in_their_transaction(store: JobSt
     none: list[Execution] = []
     assert await store.runs.cancel(waiting[0].id, reason="test", now=T0, released=none) == "cancelled"
     assert none == []
+    # the row still counts the cancelled run as waiting; the next end finds none and recounts
+    assert (await waiting_count(store)) == 1
+    assert (await end(store, await start(store, third))).released == ()
+    assert (await waiting_count(store)) == 0
+
+
+async def waiting_count(store: JobStore) -> int:
+    row = await store.limits.row(HANDLER)
+    assert row is not None
+    return row.waiting
 
 
 # real concurrency ------------------------------------------------------------------------------
@@ -395,6 +420,42 @@ def test_a_worker_end_sends_the_run_it_hands_over(harness: Harness, admin: Admin
     assert [r.status for r in runs] == [ExecutionStatus.SUCCESS] * 4
     assert _most_at_once([r for r in runs if r.concurrency_key == "t1"]) == 1
     assert [h["handler_name"] for h in admin.get("/api/limits").json] == [HANDLER]
+
+
+def test_the_sweeper_hands_over_what_an_end_before_the_limit_could_not(
+    harness: Harness, admin: AdminClient
+) -> None:
+    def record(offset: int) -> dict[str, Any]:
+        return kafka_record(offset, json.dumps({"handler_name": HANDLER, "params": {}}))
+
+    # two runs admitted while the handler had no limits: their ends hand nothing over
+    assert len(harness.invoke_queue(msk_event(record(1), record(2)))["dispatched"]) == 2
+    assert admin.put(f"/api/limits/{HANDLER}", body={"concurrency": 1}).status == 200
+    assert harness.invoke_queue(msk_event(record(3)))["dispatched"] == []
+    assert harness.with_store(lambda s: s.limits.waiting_per_handler()) == {HANDLER: 1}
+    harness.drain_queue()
+    assert [r.status for r in harness.executions()][-1] is ExecutionStatus.WAITING
+    # the tick's sweep finds the slot free and sends the run
+    tick = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    assert harness.tick(tick)["sweep"]["failed"] == []
+    harness.drain_queue()
+    assert [r.status for r in harness.executions()] == [ExecutionStatus.SUCCESS] * 3
+    assert harness.with_store(lambda s: s.limits.waiting_per_handler()) == {}
+
+
+def test_a_batch_and_its_callback_wait_for_the_limits(harness: Harness, admin: AdminClient) -> None:
+    assert admin.put(f"/api/limits/{HANDLER}", body={"concurrency": 1}).status == 200
+    runs = [{"handler_name": HANDLER, "params": {"n": n}} for n in range(3)]
+    made = admin.post(
+        "/api/batches", body={"runs": runs, "on_complete": {"handler_name": HANDLER, "params": {}}}
+    )
+    assert made.status == 201, made.json
+    assert [r.status for r in harness.executions()].count(ExecutionStatus.WAITING) == 2
+    harness.drain_queue()
+    done = harness.executions()
+    # the three runs and the callback, one at a time
+    assert [r.status for r in done] == [ExecutionStatus.SUCCESS] * 4
+    assert _most_at_once(done) == 1
 
 
 def test_the_api_checks_each_field_and_knows_its_handlers(harness: Harness, admin: AdminClient) -> None:

@@ -260,6 +260,8 @@ class HandlerLimitsRow(Row):
     # the concurrency key of the run handed over last ('' for no key): keys take turns after it
     last_key: str | None = None
     updated_by: str | None = None
+    # the runs of its line, at least (a hint the end of a run reads: 0, nothing to promote)
+    waiting: int = 0
 
 
 @dataclass

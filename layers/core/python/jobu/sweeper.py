@@ -163,9 +163,8 @@ async def _promote_limited(store: JobStore, retries: list[QueuedRun], *, now: da
     for handler_name in await store.limits.handlers_with_queued(now=now, limit=SWEEP_LIMIT):
         released = await store.limits.promote(handler_name, now=now)
         retries += ready_runs(released, now)
-    usage = await store.limits.usage()
-    for handler_name in sorted({u.handler_name for u in usage if u.waiting}):
-        runs_waiting(handler_name, sum(u.waiting for u in usage if u.handler_name == handler_name))
+    for handler_name, waiting in (await store.limits.waiting_per_handler()).items():
+        runs_waiting(handler_name, waiting)
 
 
 async def _expire(store: JobStore, retries: list[QueuedRun], *, now: datetime) -> None:

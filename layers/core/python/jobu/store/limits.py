@@ -7,13 +7,15 @@ an operator's retry, an on_success/on_failure run, a queue_one run its job lets 
 in the transaction that made it PENDING: for a handler with limits, the run joins the handler's
 waiting line (WAITING, limit_state 'queued'), and the runs of the line that fit are handed over
 (PENDING, limit_state 'admitted', from the time their rate allows). The end of an admitted run
-(finish, cancel, expiry) calls `promote_after_end` in its own transaction. Both lock the
+calls `after_end` once its one-statement outcome committed (one share-locked read of the row's
+`waiting`; a promotion only when runs wait), or `promote_after_end` inside the transaction of an
+end that has one (a transactional handler's, a cancel, an expiry). Both lock the
 handler's handler_limits row first, so the admissions of one handler's runs go one at a time and
 no two can both take the last slot. Lock order: a cron job's row, then runs, then handler_limits
 rows in name order (every path takes them in this order).
 
 A handler with no limits costs one read of handler_limits per transaction that makes runs, and
-nothing on a run's end.
+nothing on a run's end; with limits, an admitted run's end costs one statement when nothing waits.
 """
 
 from __future__ import annotations
@@ -117,6 +119,27 @@ def to_send(runs: Sequence[Execution], admission: Admission) -> list[Execution]:
     return ready + [run for run in admission.promoted if run.id not in mine]
 
 
+def _schedule(
+    candidates: Sequence[_Candidate], rate: Rate | None, next_at: datetime | None, *, now: datetime
+) -> tuple[list[tuple[int, datetime]], datetime | None]:
+    """When each candidate, in order, may start: its available_at, and under a rate its cell rate
+    algorithm's time (`next_at`, the next due time, moves on by an interval each); the candidates
+    whose time is past the horizon wait (the sweeper hands them over as it nears)."""
+    horizon = now + HORIZON
+    admitted: list[tuple[int, datetime]] = []
+    for candidate in candidates:
+        start = max(now, candidate.available_at)
+        if rate is not None:
+            allowed = next_start(rate, next_at)
+            start = max(start, allowed) if allowed is not None else start
+            if start > horizon:
+                break
+            interval = timedelta(seconds=rate.interval_seconds)
+            next_at = (start if next_at is None else max(next_at, start)) + interval
+        admitted.append((candidate.id, start))
+    return admitted, next_at
+
+
 class HandlerLimits(Rows):
     def __init__(self, connector: Connector) -> None:
         super().__init__(connector)
@@ -169,7 +192,8 @@ class HandlerLimits(Rows):
         promoted: list[Execution] = []
         for name in sorted(limited):
             limits, row = locked[name]
-            promoted += await self._promote_locked(conn, name, limits, row, now=now)
+            added = sum(1 for run_id, handler in runs if handler == name)
+            promoted += await self._promote_locked(conn, name, limits, row, now=now, added=added)
         held = frozenset(set(ids) - {run.id for run in promoted})
         if held:
             count(THROTTLED, len(held))
@@ -187,24 +211,52 @@ class HandlerLimits(Rows):
 
         return to_send(runs, await self.connector.run(admitting, transaction=True))
 
-    async def promote_after_end(self, conn: Any, handler_name: str, *, now: datetime) -> list[Execution]:
-        """An admitted run of the handler ended in the transaction `conn`: hand over what now fits."""
+    async def promote_after_end(
+        self, conn: Any, handler_name: str, *, now: datetime, force: bool = False
+    ) -> list[Execution]:
+        """An admitted run of the handler ended in the transaction `conn`: hand over what now fits
+        (nothing to look for when the row's `waiting` says none waits, unless `force`)."""
         row = await self._lock_one(conn, handler_name, now=now)
-        return await self._promote_locked(conn, handler_name, self.effective(handler_name, row), row, now=now)
+        limits = self.effective(handler_name, row)
+        return await self._promote_locked(conn, handler_name, limits, row, now=now, force=force)
 
-    async def promote(self, handler_name: str, *, now: datetime, conn: Any = None) -> list[Execution]:
-        """The same in a transaction of its own (the sweeper's; a limit an operator changed)."""
+    async def promote(
+        self, handler_name: str, *, now: datetime, conn: Any = None, force: bool = True
+    ) -> list[Execution]:
+        """The same in a transaction of its own; by default whatever the row's `waiting` says (the
+        sweeper's, for runs whose time came near; a limit an operator changed)."""
 
         async def promoting(tx: Any) -> list[Execution]:
-            return await self.promote_after_end(tx, handler_name, now=now)
+            return await self.promote_after_end(tx, handler_name, now=now, force=force)
 
         return await self._in_transaction(conn, promoting)
 
+    async def after_end(self, handler_name: str, *, now: datetime) -> list[Execution]:
+        """The end of a run admitted under the handler's limits, committed on its own (the worker's
+        one statement): one locking read of the row's `waiting`, which waits for an admission in
+        progress (that admission then counted the run as ended, or this read sees what it queued);
+        a promotion only when runs wait."""
+        waiting = await self._select_one("waiting_after_end", handler_name=handler_name)
+        if not waiting:
+            return []
+        return await self.promote(handler_name, now=now, force=False)
+
     async def _promote_locked(
-        self, conn: Any, handler_name: str, limits: Limits, row: HandlerLimitsRow | None, *, now: datetime
+        self,
+        conn: Any,
+        handler_name: str,
+        limits: Limits,
+        row: HandlerLimitsRow | None,
+        *,
+        now: datetime,
+        added: int = 0,
+        force: bool = False,
     ) -> list[Execution]:
         """Hand over the waiting runs that fit: the concurrency left, each key's (the query), and
-        the rate's times, each run from max(its available_at, its rate's time)."""
+        the rate's times, each run from max(its available_at, its rate's time). `added`: the runs
+        the caller just queued (the row's `waiting` counts them)."""
+        if row is not None and row.waiting + added <= 0 and not force:
+            return []  # `waiting` never counts fewer runs than wait: none does
         horizon = now + HORIZON
         page = limits.concurrency if limits.concurrency is not None else PROMOTE_PAGE
         found = self._q.limit_candidates(
@@ -216,39 +268,68 @@ class HandlerLimits(Rows):
             limit=page,
             last_key=None if row is None else row.last_key,
         )
-        candidates = rows_to(_Candidate, [row async for row in found])
+        candidates = rows_to(_Candidate, [found_row async for found_row in found])
         if not candidates:
+            if row is not None:
+                await self._none_fit(conn, row, added=added, force=force, horizon=horizon)
             return []
         free = page
         if limits.concurrency is not None:
             free = limits.concurrency - int(candidates[0].handler_active)
-        rate = limits.rate
         next_at = row.rate_next_at if row is not None else None
-        admitted: list[tuple[int, datetime]] = []
-        last_key: str | None = None
-        for candidate in candidates[: max(free, 0)]:
-            start = max(now, candidate.available_at)
-            if rate is not None:
-                allowed = next_start(rate, next_at)
-                start = max(start, allowed) if allowed is not None else start
-                if start > horizon:  # the rest waits: the sweeper hands them over as their time nears
-                    break
-                interval = timedelta(seconds=rate.interval_seconds)
-                next_at = (start if next_at is None else max(next_at, start)) + interval
-            admitted.append((candidate.id, start))
-            last_key = candidate.concurrency_key
-        if not admitted:
-            return []
+        admitted, next_at = _schedule(candidates[: max(free, 0)], limits.rate, next_at, now=now)
+        if row is not None and (admitted or added):
+            turn = (candidates[len(admitted) - 1].concurrency_key or "") if admitted else row.last_key
+            await self._turns(
+                conn, row, added=added, admitted=len(admitted), rate_next_at=next_at, last_key=turn
+            )
         starts = dict(admitted)
         for chunk in _ranges(sorted(starts)):
             runs = {str(run_id): self.connector.encode_json_time(starts[run_id]) for run_id in chunk}
             await self._q.admit_runs(conn, runs=self._j(runs), lo=chunk[0], hi=chunk[-1])
-        if row is not None:  # the rate's state, and whose turn it was (a handler without a row has neither)
-            await self._q.set_limit_turns(
-                conn, handler_name=handler_name, rate_next_at=self._t(next_at), last_key=last_key or ""
-            )
+        if force and row is not None:
+            # the sweeper's (or an operator's): runs whose run_at has come near join the count, so
+            # the ends that follow hand them over too
+            await self._q.recount_waiting(conn, handler_name=handler_name, horizon=self._t(horizon))
+        if not admitted:
+            return []
         ids = self._j([run_id for run_id, _ in admitted])
         return rows_to(Execution, [row async for row in self._q.unqueued_executions_by_ids(conn, ids=ids)])
+
+    async def _none_fit(
+        self, conn: Any, row: HandlerLimitsRow, *, added: int, force: bool, horizon: datetime
+    ) -> None:
+        """No run of the line may start now: the row's count of it, kept right."""
+        if added and not force:
+            await self._turns(conn, row, added=added, admitted=0, rate_next_at=row.rate_next_at)
+        elif force or row.waiting:  # it may count runs since cancelled or expired: recount
+            await self._q.recount_waiting(conn, handler_name=row.handler_name, horizon=self._t(horizon))
+
+    async def _turns(
+        self,
+        conn: Any,
+        row: HandlerLimitsRow,
+        *,
+        added: int,
+        admitted: int,
+        rate_next_at: datetime | None,
+        last_key: str | None = None,
+    ) -> None:
+        """The row after an admission or a promotion: the rate's state, whose turn it was, and its
+        line's runs (a handler without a row has none of them)."""
+        await self._q.set_limit_turns(
+            conn,
+            handler_name=row.handler_name,
+            rate_next_at=self._t(rate_next_at),
+            last_key=(last_key if last_key is not None else row.last_key) or "",
+            added=added,
+            admitted=admitted,
+        )
+
+    async def waiting_per_handler(self) -> dict[str, int]:
+        """The runs waiting in each handler's line."""
+        rows = await self._select("queued_per_handler")
+        return {str(found["handler_name"]): int(found["waiting"]) for found in (dict(row) for row in rows)}
 
     async def handlers_with_queued(self, *, now: datetime, limit: int) -> list[str]:
         """Handlers whose line has runs that may start by the horizon (the sweeper promotes them)."""

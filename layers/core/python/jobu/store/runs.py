@@ -423,8 +423,8 @@ class Runs(Rows):
         batch in that transaction, and the batch's callback runs made there when it was the last.
 
         `limited`: the run's handler, when the run was admitted under its limits (limit_state
-        'admitted'): the end hands over the handler's waiting runs that now fit, in the same
-        transaction (Finished.released).
+        'admitted'): its end hands over the handler's waiting runs that now fit (Finished.released),
+        after the one statement (jobu.store.limits, after_end), or in the end's transaction.
         """
         outcome = {
             "id": execution_id,
@@ -438,13 +438,16 @@ class Runs(Rows):
             follow_up is None
             and job_id is None
             and batch_id is None
-            and limited is None
+            and (limited is None or conn is None)  # a caller's transaction: its row lock, in it
             and not await self.notifications.any_enabled(conn=conn)
         ):
             # nothing to promote, create or notify: one statement, no transaction
             async with self._connection(conn) as c:
                 finished = await self._q.finish_execution(c, **outcome)
-            return Finished(finished=self.connector.affected_rows(finished) == 1, follow_up=None)
+            ended = self.connector.affected_rows(finished) == 1
+            # the slot it held: one more statement, and the runs that wait, if any, handed over
+            released = await self.limits.after_end(limited, now=now) if ended and limited is not None else []
+            return Finished(finished=ended, follow_up=None, released=tuple(released))
 
         async def ending(tx: Any) -> Finished:
             # first the job's row, as the tick and promote_waiting take it: one lock order

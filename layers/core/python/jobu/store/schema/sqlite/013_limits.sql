@@ -5,6 +5,10 @@
 --     here; it holds the rate limit's state: rate_next_at, the time the generic cell rate
 --     algorithm's next start is due, and last_key, the
 --     concurrency key the last run handed over had (keys take turns from the one after it).
+--   waiting: the runs of the handler's line, at least (every admission that queues runs adds them and
+--     every promotion takes off those it hands over, under the row's lock; a queued run cancelled or
+--     expired is still counted until a promotion that finds none recounts): the end of an admitted run
+--     reads it, waiting for the lock, and promotes only when it is above 0.
 --   job_executions.limit_state: NULL for a run no limit applied to when it became runnable;
 --     'queued': WAITING for a slot, its rate or its run_at; 'admitted': handed over under the
 --     limits, it holds a slot until it ends.
@@ -18,6 +22,7 @@ CREATE TABLE IF NOT EXISTS handler_limits (
     rate_burst           INTEGER CHECK (rate_burst IS NULL OR rate_burst >= 1),
     rate_next_at         TEXT,
     last_key             TEXT,
+    waiting              INTEGER NOT NULL DEFAULT 0,
     updated_at           TEXT NOT NULL,
     updated_by           TEXT
 );

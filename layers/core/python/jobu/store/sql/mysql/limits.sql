@@ -69,8 +69,26 @@ WHERE id BETWEEN :lo AND :hi AND JSON_CONTAINS_PATH(:runs, 'one', CONCAT('$."', 
   AND status = 'WAITING' AND limit_state = 'queued';
 
 -- name: set_limit_turns!
--- The rate's next due time and the key whose turn it was last.
-UPDATE handler_limits SET rate_next_at = :rate_next_at, last_key = :last_key WHERE handler_name = :handler_name;
+-- After an admission or a promotion, under the row's lock: the rate's next due time, the key whose
+-- turn it was last, and the line's runs (the runs it queued added, those it handed over taken off).
+UPDATE handler_limits
+SET rate_next_at = :rate_next_at, last_key = :last_key, waiting = GREATEST(waiting + :added - :admitted, 0)
+WHERE handler_name = :handler_name;
+
+-- name: recount_waiting!
+-- A promotion that found no run to hand over: the line's runs that may start by the horizon, counted
+-- (a run queued then cancelled or expired leaves the count; runs further out are the sweeper's).
+UPDATE handler_limits
+SET waiting = (SELECT COUNT(*) FROM job_executions
+               WHERE handler_name = :handler_name AND status = 'WAITING' AND limit_state = 'queued'
+                 AND available_at <= :horizon)
+WHERE handler_name = :handler_name;
+
+-- name: waiting_after_end$
+-- The end of a run admitted under the handler's limits, committed already: whether its line has runs
+-- (then it promotes them). A locking read: it waits for an admission that holds the row, and reads the row as that left
+-- it, so a run queued while this run ended is seen here, or that admission saw this run ended.
+SELECT waiting FROM handler_limits WHERE handler_name = :handler_name LOCK IN SHARE MODE;
 
 -- name: handlers_with_queued_runs
 -- The sweeper's: handlers whose waiting line has runs that may start by the horizon.

@@ -62,8 +62,26 @@ WHERE id BETWEEN :lo AND :hi AND id IN (SELECT CAST(key AS INTEGER) FROM json_ea
   AND status = 'WAITING' AND limit_state = 'queued';
 
 -- name: set_limit_turns!
--- The rate's next due time and the key whose turn it was last.
-UPDATE handler_limits SET rate_next_at = :rate_next_at, last_key = :last_key WHERE handler_name = :handler_name;
+-- After an admission or a promotion, under the row's lock: the rate's next due time, the key whose
+-- turn it was last, and the line's runs (the runs it queued added, those it handed over taken off).
+UPDATE handler_limits
+SET rate_next_at = :rate_next_at, last_key = :last_key, waiting = MAX(waiting + :added - :admitted, 0)
+WHERE handler_name = :handler_name;
+
+-- name: recount_waiting!
+-- A promotion that found no run to hand over: the line's runs that may start by the horizon, counted
+-- (a run queued then cancelled or expired leaves the count; runs further out are the sweeper's).
+UPDATE handler_limits
+SET waiting = (SELECT COUNT(*) FROM job_executions
+               WHERE handler_name = :handler_name AND status = 'WAITING' AND limit_state = 'queued'
+                 AND available_at <= :horizon)
+WHERE handler_name = :handler_name;
+
+-- name: waiting_after_end$
+-- The end of a run admitted under the handler's limits, committed already: whether its line has runs
+-- (then it promotes them). SQLite's writers go one at a time: an admission in progress committed before this run's end
+-- did, or counts it ended.
+SELECT waiting FROM handler_limits WHERE handler_name = :handler_name;
 
 -- name: handlers_with_queued_runs
 -- The sweeper's: handlers whose waiting line has runs that may start by the horizon.
