@@ -53,20 +53,32 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 class JobuClient:
     """`api_url`: the admin API's base URL (the stack's AdminApiUrl). `sign`: SigV4 with the
     default AWS credentials for `region` (default: the URL's, else the session's); False only for
-    an API that authenticates otherwise (a test server on this machine)."""
+    an API that authenticates otherwise (a test server on this machine). `token`: the local
+    runtime's (`jobu local up`, key `token` of its runtime.json), sent as `Authorization: Bearer`
+    instead of a signature."""
 
     def __init__(
-        self, api_url: str, *, region: str | None = None, sign: bool = True, timeout: float = 30.0
+        self,
+        api_url: str,
+        *,
+        region: str | None = None,
+        sign: bool = True,
+        timeout: float = 30.0,
+        token: str | None = None,
     ) -> None:
         parts = urlsplit(api_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {api_url!r}")
-        if sign and parts.scheme != "https" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-            raise ValueError("signed requests go over https (or to this machine only)")
+        secret = sign or token is not None
+        if secret and parts.scheme != "https" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            # anyone on the way could read a signature or a token sent over plain http and replay it
+            raise ValueError("signed requests and tokens go over https (or to this machine only)")
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
         self._opener = urllib.request.build_opener(_NoRedirects)
-        self._signer = _Signer(region or _region_of(parts.hostname)) if sign else None
+        # a token is the local runtime's stand-in for IAM: no AWS credentials needed beside it
+        self._token = token
+        self._signer = _Signer(region or _region_of(parts.hostname)) if sign and token is None else None
 
     def enqueue(
         self, handler_name: str, params: Mapping[str, Any] | None = None, **options: Any
@@ -148,6 +160,8 @@ class JobuClient:
             {} if data is None else {"content-type": "application/json"}
         )
         url = self.api_url + path
+        if self._token is not None:
+            headers["authorization"] = f"Bearer {self._token}"
         if self._signer is not None:
             headers = self._signer.sign(method, url, headers, data)
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
@@ -165,9 +179,15 @@ class AsyncJobuClient:
     asyncio.sleep between its reads, never blocking the loop."""
 
     def __init__(
-        self, api_url: str, *, region: str | None = None, sign: bool = True, timeout: float = 30.0
+        self,
+        api_url: str,
+        *,
+        region: str | None = None,
+        sign: bool = True,
+        timeout: float = 30.0,
+        token: str | None = None,
     ) -> None:
-        self.client = JobuClient(api_url, region=region, sign=sign, timeout=timeout)
+        self.client = JobuClient(api_url, region=region, sign=sign, timeout=timeout, token=token)
 
     async def enqueue(
         self, handler_name: str, params: Mapping[str, Any] | None = None, **options: Any
