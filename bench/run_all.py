@@ -24,6 +24,7 @@ BENCH = Path(__file__).resolve().parent
 SCRIPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cron_tick", ()),
     ("worker", ()),
+    ("limits", ()),
     ("cold_start", ()),
     ("queue_dispatch", ()),
     ("enqueue_batch", ()),
