@@ -18,21 +18,11 @@ Last line: `ratio X`, on PostgreSQL (or the first backend given).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
-import os
-import statistics
-import subprocess
 import time
-from contextlib import redirect_stdout
 from typing import Any
 
-import boto3
-
-from bench.enqueue_batch import LOCALSTACK, REMAINING_MS, ROOT, Bench, batch_event, requests
-from bench.scratch_database import fresh_database
-from bench.table import figure
+from bench.enqueue_batch import REMAINING_MS, Bench, against_the_dispatcher, batch_event, requests
 from tests.support.lambda_events import Context
 
 CALLBACK = {"handler_name": "sample", "params": {"name": "all done"}}
@@ -62,77 +52,10 @@ class BatchBench(Bench):
         return elapsed
 
 
-def measure(url: str, sqs: Any, args: argparse.Namespace) -> dict[str, list[float]]:
-    import uuid
-
-    tag = uuid.uuid4().hex[:8]
-    queues = {
-        function: str(sqs.create_queue(QueueName=f"jobu-bench-{function}-{tag}")["QueueUrl"])
-        for function in ("AdminApiFunction", "QueueDispatcherFunction")
-    }
-    bench = BatchBench(url, queues)
-    try:
-        bench.ours(20)  # warm: the pool, the SQS client, imports, the statements' plans
-        bench.baseline(20)
-        times: dict[str, list[float]] = {"ours": [], "baseline": []}
-        for _ in range(args.repeat):
-            times["ours"].append(bench.ours(args.runs))
-            times["baseline"].append(bench.baseline(args.runs))
-        return times
-    finally:
-        bench.close()
-        for queue in queues.values():
-            sqs.delete_queue(QueueUrl=queue)
-
-
-async def in_database(backend: str, sqs: Any, args: argparse.Namespace) -> dict[str, list[float]]:
-    async with fresh_database(backend, "batch_create") as url:
-        return await asyncio.to_thread(measure, url, sqs, args)
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    against_the_dispatcher(
+        __doc__, "batch_create", BatchBench, "POST /api/batches", "batches", runs=10_000, repeat=3
     )
-    parser.add_argument("--runs", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument(
-        "--backends", nargs="+", default=["postgres"], choices=["postgres", "mysql", "sqlite"]
-    )
-    args = parser.parse_args()
-    subprocess.run([str(ROOT / "scripts" / "localstack.sh")], check=True, stdout=subprocess.DEVNULL)
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=LOCALSTACK,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-    from jobu.observability import logger
-
-    ratios: dict[str, float] = {}
-    devnull = open(os.devnull, "w")  # noqa: SIM115  # the loggers' stream for the whole run
-    logger.registered_handler.setStream(devnull)  # type: ignore[attr-defined]
-    for backend in args.backends:
-        with redirect_stdout(devnull):
-            times = asyncio.run(in_database(backend, sqs, args))
-        ours, baseline = statistics.median(times["ours"]), statistics.median(times["baseline"])
-        ratios[backend] = baseline / ours
-        n = args.runs
-        print(f"{backend}: {n} runs, LocalStack SQS, medians of {args.repeat}")
-        print(f"  ours: POST /api/batches           {ours * 1000:8.1f} ms {n / ours:8,.0f} runs/s")
-        print(f"  baseline: one MSK event, {n} records {baseline * 1000:6.1f} ms {n / baseline:8,.0f} runs/s")
-        print(f"  (ours: {', '.join(f'{t * 1000:.0f}' for t in times['ours'])} ms; baseline: "
-              f"{', '.join(f'{t * 1000:.0f}' for t in times['baseline'])} ms)")  # fmt: skip
-        figure(
-            f"batches, POST /api/batches of {n:,} runs, {backend}",
-            f"{n / ours:,.0f} runs/s ({ours * 1000:.0f} ms)",
-            f"queue dispatcher, {n:,} records: {n / baseline:,.0f} runs/s ({baseline * 1000:.0f} ms)",
-            f"{ratios[backend]:.2f}x the dispatcher",
-            ">= 0.8x",
-        )
-    print(f"ratio {ratios[args.backends[0]]:.2f}")
 
 
 if __name__ == "__main__":

@@ -133,13 +133,13 @@ class Bench:
             app.container.reset()
 
 
-def measure(url: str, sqs: Any, args: argparse.Namespace) -> dict[str, list[float]]:
+def measure(url: str, sqs: Any, args: argparse.Namespace, bench_class: type[Bench]) -> dict[str, list[float]]:
     tag = uuid.uuid4().hex[:8]
     queues = {
         function: str(sqs.create_queue(QueueName=f"jobu-bench-{function}-{tag}")["QueueUrl"])
         for function in ("AdminApiFunction", "QueueDispatcherFunction")
     }
-    bench = Bench(url, queues)
+    bench = bench_class(url, queues)
     try:
         bench.ours(20)  # warm: the pool, the SQS client, imports, the statements' plans
         bench.baseline(20)
@@ -154,18 +154,22 @@ def measure(url: str, sqs: Any, args: argparse.Namespace) -> dict[str, list[floa
             sqs.delete_queue(QueueUrl=queue)
 
 
-async def in_database(backend: str, sqs: Any, args: argparse.Namespace) -> dict[str, list[float]]:
-    async with fresh_database(backend, "enqueue_batch") as url:
+async def in_database(
+    backend: str, sqs: Any, args: argparse.Namespace, name: str, bench_class: type[Bench]
+) -> dict[str, list[float]]:
+    async with fresh_database(backend, name) as url:
         # the functions run their own event loops (Container.run): this one only holds the database
-        return await asyncio.to_thread(measure, url, sqs, args)
+        return await asyncio.to_thread(measure, url, sqs, args, bench_class)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--runs", type=int, default=500)
-    parser.add_argument("--repeat", type=int, default=5)
+def against_the_dispatcher(
+    doc: str | None, name: str, bench_class: type[Bench], route: str, subject: str, *, runs: int, repeat: int
+) -> None:
+    """A `main`: `bench_class`'s way in (`route`) against the queue dispatcher's, per backend, with
+    the table's figure (`subject`) and the last line `ratio X` of the first backend."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=runs)
+    parser.add_argument("--repeat", type=int, default=repeat)
     parser.add_argument(
         "--backends", nargs="+", default=["postgres"], choices=["postgres", "mysql", "sqlite"]
     )
@@ -187,23 +191,29 @@ def main() -> None:
     logger.registered_handler.setStream(devnull)  # type: ignore[attr-defined]
     for backend in args.backends:
         with redirect_stdout(devnull):
-            times = asyncio.run(in_database(backend, sqs, args))
+            times = asyncio.run(in_database(backend, sqs, args, name, bench_class))
         ours, baseline = statistics.median(times["ours"]), statistics.median(times["baseline"])
         ratios[backend] = baseline / ours
         n = args.runs
         print(f"{backend}: {n} runs, LocalStack SQS, medians of {args.repeat}")
-        print(f"  ours: POST /api/runs/batch        {ours * 1000:8.1f} ms {n / ours:8,.0f} runs/s")
+        print(f"  ours: {route:<28}{ours * 1000:8.1f} ms {n / ours:8,.0f} runs/s")
         print(f"  baseline: one MSK event, {n} records {baseline * 1000:6.1f} ms {n / baseline:8,.0f} runs/s")
         print(f"  (ours: {', '.join(f'{t * 1000:.0f}' for t in times['ours'])} ms; baseline: "
               f"{', '.join(f'{t * 1000:.0f}' for t in times['baseline'])} ms)")  # fmt: skip
         figure(
-            f"enqueue API, POST /api/runs/batch of {n:,} runs, {backend}",
+            f"{subject}, {route} of {n:,} runs, {backend}",
             f"{n / ours:,.0f} runs/s ({ours * 1000:.0f} ms)",
             f"queue dispatcher, {n:,} records: {n / baseline:,.0f} runs/s ({baseline * 1000:.0f} ms)",
             f"{ratios[backend]:.2f}x the dispatcher",
             ">= 0.8x",
         )
     print(f"ratio {ratios[args.backends[0]]:.2f}")
+
+
+def main() -> None:
+    against_the_dispatcher(
+        __doc__, "enqueue_batch", Bench, "POST /api/runs/batch", "enqueue API", runs=500, repeat=5
+    )
 
 
 if __name__ == "__main__":
