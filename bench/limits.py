@@ -29,6 +29,7 @@ from bench.runs import sample_run
 from bench.scratch_database import fresh_postgres_sync
 from bench.table import figure
 from bench.worker import SLICE, Bench, configure
+from bench.worker import timed as worker_timed
 from jobu.limits import Limits
 
 KEYS = 50
@@ -70,12 +71,7 @@ class LimitsBench(Bench):
 
 def timed(bench: LimitsBench, limited: bool, count: int) -> float:
     bench.limited = limited
-    ids = bench.new_runs(count)
-    seconds = bench.ours(ids)
-    done = bench.succeeded(ids)
-    if done != count:
-        raise RuntimeError(f"{done} of {count} runs ended SUCCESS")
-    return seconds
+    return worker_timed("limited" if limited else "no limits", bench.ours, bench, count)
 
 
 def main() -> None:
