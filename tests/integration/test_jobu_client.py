@@ -142,3 +142,34 @@ def test_signed_requests_stay_off_plain_http_to_other_machines() -> None:
         JobuClient("http://203.0.113.5/", region="us-east-1")
     with pytest.raises(ValueError, match="not an http"):
         JobuClient("file:///etc/passwd")
+
+
+def _stack(name: str, outputs: dict[str, str]) -> None:
+    import json
+
+    import boto3
+
+    template = {
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    boto3.client("cloudformation", region_name="eu-west-1").create_stack(
+        StackName=name, TemplateBody=json.dumps(template)
+    )
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_a_stack_name_is_read_for_its_admin_api_url() -> None:
+    url = "https://abc123.execute-api.eu-west-1.amazonaws.com/"
+    _stack("jobu", {"AdminApiUrl": url, "WorkQueueUrl": "https://sqs.example/q"})
+    _stack("other", {"WorkQueueUrl": "https://sqs.example/q"})
+
+    client = JobuClient(stack_name="jobu", region="eu-west-1")
+    assert client.api_url == url.rstrip("/")
+    assert AsyncJobuClient(stack_name="jobu", region="eu-west-1").client.api_url == url.rstrip("/")
+    with pytest.raises(ValueError, match="'other' has no AdminApiUrl output"):
+        JobuClient(stack_name="other", region="eu-west-1")
+    with pytest.raises(ValueError, match="api_url or stack_name"):
+        JobuClient(url, stack_name="jobu")
+    with pytest.raises(ValueError, match="api_url or stack_name"):
+        JobuClient()

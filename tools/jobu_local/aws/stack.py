@@ -9,9 +9,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
+from jobu.client import ADMIN_API_URL_OUTPUT as ADMIN_API_URL
 from jobu_local.errors import Refusal
 
-ADMIN_API_URL = "AdminApiUrl"
 LOG_GROUP_SUFFIX = "LogGroupName"
 
 

@@ -31,6 +31,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+# the output of template.yaml that holds the admin API's URL
+ADMIN_API_URL_OUTPUT = "AdminApiUrl"
 FINAL_STATUSES = frozenset({"SUCCESS", "FAILED", "TIMEOUT", "CANCELLED", "EXPIRED"})
 # a batch's statuses once its last run ended (before: RUNNING)
 BATCH_ENDED = frozenset({"SUCCESS", "FAILED", "CANCELLED"})
@@ -51,21 +53,28 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 class JobuClient:
-    """`api_url`: the admin API's base URL (the stack's AdminApiUrl). `sign`: SigV4 with the
-    default AWS credentials for `region` (default: the URL's, else the session's); False only for
-    an API that authenticates otherwise (a test server on this machine). `token`: the local
-    runtime's (`jobu local up`, key `token` of its runtime.json), sent as `Authorization: Bearer`
-    instead of a signature."""
+    """`api_url`: the admin API's base URL (the stack's AdminApiUrl); or `stack_name`: a deployed
+    stack, whose AdminApiUrl output is read once with CloudFormation's DescribeStacks (in `region`,
+    else the session's). `sign`: SigV4 with the default AWS credentials for `region` (default: the
+    URL's, else the session's); False only for an API that authenticates otherwise (a test server on
+    this machine). `token`: the local runtime's (`jobu local up`, key `token` of its runtime.json),
+    sent as `Authorization: Bearer` instead of a signature."""
 
     def __init__(
         self,
-        api_url: str,
+        api_url: str | None = None,
         *,
+        stack_name: str | None = None,
         region: str | None = None,
         sign: bool = True,
         timeout: float = 30.0,
         token: str | None = None,
     ) -> None:
+        if (api_url is None) == (stack_name is None):
+            raise ValueError("give api_url or stack_name, one of the two")
+        if api_url is None:
+            assert stack_name is not None
+            api_url = stack_admin_api_url(stack_name, region=region)
         parts = urlsplit(api_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {api_url!r}")
@@ -180,14 +189,17 @@ class AsyncJobuClient:
 
     def __init__(
         self,
-        api_url: str,
+        api_url: str | None = None,
         *,
+        stack_name: str | None = None,
         region: str | None = None,
         sign: bool = True,
         timeout: float = 30.0,
         token: str | None = None,
     ) -> None:
-        self.client = JobuClient(api_url, region=region, sign=sign, timeout=timeout, token=token)
+        self.client = JobuClient(
+            api_url, stack_name=stack_name, region=region, sign=sign, timeout=timeout, token=token
+        )
 
     async def enqueue(
         self, handler_name: str, params: Mapping[str, Any] | None = None, **options: Any
@@ -263,6 +275,21 @@ def _refusal(status: int, content: bytes) -> JobuApiError:
     if not isinstance(answer, dict):  # not the API's error (a gateway's page): its status only
         return JobuApiError(status, "http_error", f"HTTP {status}")
     return JobuApiError(status, str(answer.get("error")), answer.get("detail"), answer.get("field"))
+
+
+def stack_admin_api_url(stack_name: str, *, region: str | None = None) -> str:
+    """The AdminApiUrl output of a deployed jobu stack (CloudFormation DescribeStacks, with the
+    default AWS credentials); ValueError naming the stack when it has none."""
+    import botocore.session
+
+    cloudformation: Any = botocore.session.get_session().create_client("cloudformation", region_name=region)
+    stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    found = stacks[0].get("Outputs", []) if stacks else []
+    outputs = {output["OutputKey"]: output.get("OutputValue", "") for output in found}
+    url = outputs.get(ADMIN_API_URL_OUTPUT)
+    if not url:
+        raise ValueError(f"stack {stack_name!r} has no {ADMIN_API_URL_OUTPUT} output: is it a jobu stack?")
+    return str(url)
 
 
 def _region_of(host: str) -> str | None:
