@@ -55,7 +55,7 @@ def test_enqueue_get_and_wait_signed(harness: Harness, served: tuple[str, list[d
     assert (done["status"], done["params"]) == ("SUCCESS", {"name": "client"})
     assert client.get_run(run["id"]) == done
 
-    results = client.enqueue_batch([{"handler_name": "sample1"}, {"handler_name": "nope"}])
+    results = client.enqueue_many([{"handler_name": "sample1"}, {"handler_name": "nope"}])
     assert results[0]["run"]["status"] == "PENDING"
     assert (results[1]["error"], results[1]["field"]) == ("invalid_request", "handler_name")
 
@@ -105,7 +105,7 @@ async def test_the_async_client_enqueues_together_and_waits_without_blocking_the
     assert sorted(run["params"]["name"] for run in runs) == ["async 0", "async 1", "async 2"]
     assert len({run["id"] for run in runs}) == 3
     assert all(h["HTTP_AUTHORIZATION"].startswith("AWS4-HMAC-SHA256 Credential=") for h in seen)
-    (batch,) = await client.enqueue_batch([{"handler_name": "sample1", "params": {"name": "in a batch"}}])
+    (batch,) = await client.enqueue_many([{"handler_name": "sample1", "params": {"name": "in a batch"}}])
     with pytest.raises(TimeoutError, match=f"run {batch['run']['id']} is still PENDING"):
         await client.wait(batch["run"]["id"], timeout=0, poll_seconds=0)
     # the workers run while the waits are sleeping on the same loop

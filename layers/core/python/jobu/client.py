@@ -101,7 +101,7 @@ class JobuClient:
         run: dict[str, Any] = answer["run"]
         return run
 
-    def enqueue_batch(self, requests: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def enqueue_many(self, requests: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Up to 500 requests (POST /api/runs/batch); one result per request, in order."""
         results: list[dict[str, Any]] = self._call("POST", "/api/runs/batch", {"runs": list(requests)})[
             "results"
@@ -207,9 +207,9 @@ class AsyncJobuClient:
         """JobuClient.enqueue: a run of `handler_name` (POST /api/runs)."""
         return await asyncio.to_thread(self.client.enqueue, handler_name, params, **options)
 
-    async def enqueue_batch(self, requests: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """JobuClient.enqueue_batch: up to 500 requests, one result per request, in order."""
-        return await asyncio.to_thread(self.client.enqueue_batch, requests)
+    async def enqueue_many(self, requests: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """JobuClient.enqueue_many: up to 500 requests, one result per request, in order."""
+        return await asyncio.to_thread(self.client.enqueue_many, requests)
 
     async def get_run(self, run_id: int) -> dict[str, Any]:
         return await asyncio.to_thread(self.client.get_run, run_id)
