@@ -4,10 +4,14 @@ on PostgreSQL, MariaDB and SQLite, with the work queue in moto and the real work
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.integration.test_audit import OPERATOR, signed, trail
+from jobu.models import Execution, NewExecution
+from jobu.store import JobStore
+from tests.integration.test_admin_api import kafka_event
+from tests.integration.test_audit import ANOTHER, OPERATOR, TERMINAL, signed, trail
 from tests.integration.test_cli_admin import Cli
 from tests.integration.test_cli_admin import cli as jobu_cli  # noqa: F401  # a fixture: `jobu` on a database
 from tests.support.admin_client import AdminClient
@@ -178,6 +182,10 @@ def test_jobu_enqueue_on_a_database(jobu_cli: Cli) -> None:  # noqa: F811  # the
     made_at = datetime.fromisoformat(run["created_at"])
     assert datetime.fromisoformat(run["available_at"]) - made_at == timedelta(minutes=10)
     assert run["params"] == {"name": "cli"}
+    assert run["enqueued_by"].startswith("os:")  # `jobu` on a database acts as the OS user
+    status, shown, _ = cli("runs", "show", str(run["id"]))
+    assert status == 0
+    assert re.search(rf"^enqueued_by +{re.escape(run['enqueued_by'])}$", shown, re.MULTILINE), shown
     assert cli.messages() == []  # delayed by SQS
     status, out, _ = cli("enqueue", "sample1", "--key", "k-1")
     assert status == 0
@@ -193,6 +201,32 @@ def test_jobu_enqueue_on_a_database(jobu_cli: Cli) -> None:  # noqa: F811  # the
     assert cli.refused("enqueue", "sample1", "--delay", "soon") == (
         "jobu: cannot read --delay 'soon': use seconds, or 30s, 10m, 2h, 1d"
     )
+
+
+def test_jobu_runs_show_escapes_a_stored_principal(jobu_cli: Cli) -> None:  # noqa: F811  # the fixture imported above
+    """enqueued_by is text from outside (a principal): the terminal gets it escaped, --json exact."""
+    cli = jobu_cli
+    request = NewExecution(
+        job_id=None, handler_name="sample1", params={}, param_source="api", max_retry=0, timeout_seconds=300
+    )
+
+    async def make(store: JobStore) -> int:
+        async def insert(conn: Any) -> list[Execution]:
+            return await store.runs.insert_api_many(
+                [request], enqueued_by=TERMINAL, now=datetime.now(UTC), conn=conn
+            )
+
+        (run,) = await store.connector.run(insert, transaction=True)
+        return run.id
+
+    run_id = cli.with_store(make)
+    status, out, _ = cli("runs", "show", str(run_id))
+    assert status == 0
+    assert "\x1b" not in out
+    assert "\u202e" not in out
+    (line,) = [line for line in out.splitlines() if line.startswith("enqueued_by ")]
+    assert line.split(maxsplit=1)[1] == "\\x1b]52;c;aGk=\\x07\\u202eevil"
+    assert cli.json("runs", "show", str(run_id))["enqueued_by"] == TERMINAL
 
 
 def test_a_batch_larger_than_one_sqs_call_is_queued_whole(harness: Harness, admin: AdminClient) -> None:
@@ -225,3 +259,43 @@ def test_a_traceparent_header_is_kept_on_the_run_and_a_malformed_one_ignored(
     assert [result["run"]["trace_parent"] for result in batch.json["results"]] == [traced]
     assert {run.trace_parent for run in harness.executions()} == {traced, None}
     assert harness.drain_queue() == 5
+
+
+def test_the_run_names_who_enqueued_it_and_a_kafka_run_names_no_one(
+    harness: Harness, admin: AdminClient
+) -> None:
+    """enqueued_by is the request's principal on each path that makes an API run (one request with and
+    without an idempotency key, a batch of requests, a batch's children); a Kafka record's run has none."""
+
+    def detail(run_id: int) -> dict[str, Any]:
+        found = admin.get(f"/api/jobs/{run_id}")
+        assert found.status == 200, found.body
+        shown: dict[str, Any] = found.json
+        return shown
+
+    single, _ = signed("POST", "/api/runs", OPERATOR, body={"handler_name": "sample1"})
+    keyed, _ = signed("POST", "/api/runs", ANOTHER, body={"handler_name": "sample1", "idempotency_key": "k"})
+    many, _ = signed("POST", "/api/runs/batch", OPERATOR, body={"runs": [{"handler_name": "sample1"}] * 2})
+    batch, _ = signed("POST", "/api/batches", ANOTHER, body={"runs": [{"handler_name": "sample1"}] * 2})
+    assert (single.status, keyed.status, many.status, batch.status) == (201, 201, 200, 201), batch.body
+    assert detail(single.json["run"]["id"])["enqueued_by"] == OPERATOR
+    assert single.json["run"]["enqueued_by"] == OPERATOR  # the enqueue's answer is the same run
+    assert detail(keyed.json["run"]["id"])["enqueued_by"] == ANOTHER
+    assert [detail(result["run"]["id"])["enqueued_by"] for result in many.json["results"]] == [OPERATOR] * 2
+    assert [detail(run_id)["enqueued_by"] for run_id in batch.json["run_ids"]] == [ANOTHER] * 2
+    # a principal longer than the column keeps its first 512 characters (the audit row keeps it whole)
+    long = "arn:aws:sts::123456789012:assumed-role/" + "r" * 600
+    for path, body in (
+        ("/api/runs", {"handler_name": "sample1"}),
+        ("/api/runs", {"handler_name": "sample1", "idempotency_key": "long"}),
+        ("/api/batches", {"runs": [{"handler_name": "sample1"}]}),
+    ):
+        answer, _ = signed("POST", path, long, body=body)
+        assert answer.status == 201, answer.body
+        run_id = answer.json["run"]["id"] if path == "/api/runs" else answer.json["run_ids"][0]
+        assert detail(run_id)["enqueued_by"] == long[:512]
+    before = {run.id for run in harness.executions()}
+    harness.invoke_queue(kafka_event(7, {"handler_name": "sample1", "params": {"name": "ev"}}))
+    (kafka_run,) = [run for run in harness.executions() if run.id not in before]
+    shown = detail(kafka_run.id)
+    assert (shown["param_source"], shown["enqueued_by"]) == ("event", None)

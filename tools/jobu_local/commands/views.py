@@ -197,6 +197,7 @@ def run_detail(run: RunDetail) -> str:
                 ("handler_name", run.handler_name),
                 ("cron job", _job(run)),
                 ("param_source", run.param_source),
+                ("enqueued_by", run.enqueued_by),  # escaped as every stored string (cell)
                 ("kafka record", kafka),
                 ("trace", _trace(run.trace_parent)),
                 ("priority", run.priority),

@@ -198,6 +198,10 @@ class DueCronJob(Row):
     next_run_at: UtcDatetime | None
 
 
+# the longest enqueued_by a run keeps (migration 017): the principal's first characters
+MAX_ENQUEUED_BY = 512
+
+
 @dataclass
 class Execution(Row):
     id: int
@@ -241,6 +245,9 @@ class Execution(Row):
     # its handler's limits (jobu.limits): None (none applied when it became runnable), 'queued'
     # (WAITING for a slot or its rate), 'admitted' (handed over under them: it holds a slot)
     limit_state: str | None = None
+    # who enqueued it through the admin API (the request's principal; 'local' for the local
+    # runtime): None for a run a cron job, a Kafka record, a retry or a callback made
+    enqueued_by: str | None = None
 
 
 @dataclass

@@ -168,11 +168,13 @@ async def _insert(
                 assert debounced.run is not None  # no request key: never a redelivery
                 made[item.index] = _Made(debounced.run, joined=debounced.joined)
             elif run.idempotency_key is not None:
-                result = await store.runs.insert_api(run, now=now, conn=conn)
+                result = await store.runs.insert_api(run, enqueued_by=actor.principal, now=now, conn=conn)
                 new = isinstance(result, Execution)
                 made[item.index] = _Made(result, send=new, deduplicated=not new)
         keyless = [item for item in checked if item.index not in made]
-        runs = await store.runs.insert_api_many([item.run for item in keyless], now=now, conn=conn)
+        runs = await store.runs.insert_api_many(
+            [item.run for item in keyless], enqueued_by=actor.principal, now=now, conn=conn
+        )
         made |= {item.index: _Made(run, send=True) for item, run in zip(keyless, runs, strict=True)}
         ordered = [made[item.index] for item in checked]
         actions = [_action(actor, item.run, result) for item, result in zip(checked, ordered, strict=True)]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from jobu.models import Batch, Execution, ExecutionStatus, NewExecution, utc
+from jobu.models import MAX_ENQUEUED_BY, Batch, Execution, ExecutionStatus, NewExecution, utc
 from jobu.store.connector import Connector
 from jobu.store.limits import HandlerLimits
 from jobu.store.notifications import Notifications
@@ -96,7 +96,13 @@ class Batches(Rows):
         )
         for start in range(0, len(runs), PAGE):
             rows = [self._child_row(run) for run in runs[start : start + PAGE]]
-            await self._q.insert_batch_children(conn, rows=self._j(rows), now=self._t(now), batch_id=batch_id)
+            await self._q.insert_batch_children(
+                conn,
+                rows=self._j(rows),
+                now=self._t(now),
+                batch_id=batch_id,
+                enqueued_by=created_by[:MAX_ENQUEUED_BY],  # each child names who enqueued it
+            )
         made = [row async for row in self._q.batch_children(conn, batch_id=int(batch_id))]
         children = rows_to(Execution, made)
         # the runs their handlers' limits hold are read back WAITING: not sent (work_queue.ready_runs)

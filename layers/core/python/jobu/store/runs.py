@@ -15,6 +15,7 @@ from typing import Any
 
 from jobu.errors import NotFoundError
 from jobu.models import (
+    MAX_ENQUEUED_BY,
     Execution,
     ExecutionStatus,
     ExecutionSummary,
@@ -194,10 +195,13 @@ class Runs(Rows):
                 row[name] = self.connector.encode_json_time(value) if isinstance(value, datetime) else value
         return row
 
-    async def insert_api(self, run: NewExecution, *, now: datetime, conn: Any) -> Execution | int | None:
-        """Create a run the admin API was asked for (param_source 'api'), in the caller's
-        transaction `conn`: the new run; or, when another request holds its idempotency key, the
-        id of the latest run made with that key (None if none is left), and no new run."""
+    async def insert_api(
+        self, run: NewExecution, *, enqueued_by: str, now: datetime, conn: Any
+    ) -> Execution | int | None:
+        """Create a run the admin API was asked for (param_source 'api') by `enqueued_by` (the
+        request's principal), in the caller's transaction `conn`: the new run; or, when another
+        request holds its idempotency key, the id of the latest run made with that key (None if none
+        is left), and no new run."""
         if run.idempotency_key is not None:
             # a token of this attempt only: a transaction run again claims afresh
             claimed_by = f"api:{uuid.uuid4()}"
@@ -212,11 +216,11 @@ class Runs(Rows):
                 holder = dict(found)
                 if holder["claimed_by"] != claimed_by:
                     return None if holder["execution_id"] is None else int(holder["execution_id"])
-        run_id = await self._insert_api_row(run, now=now, conn=conn)
+        run_id = await self._insert_api_row(run, enqueued_by=enqueued_by, now=now, conn=conn)
         await self.limits.admit(conn, [(run_id, run.handler_name)], now=now)
         return Execution.from_row(await self._q.get_execution(conn, id=run_id))
 
-    async def _insert_api_row(self, run: NewExecution, *, now: datetime, conn: Any) -> int:
+    async def _insert_api_row(self, run: NewExecution, *, enqueued_by: str, now: datetime, conn: Any) -> int:
         run_id = await self._q.insert_api_execution(
             conn,
             handler_name=run.handler_name,
@@ -232,26 +236,29 @@ class Runs(Rows):
             expires_at=self._t(run.expires_at),
             idempotency_key=run.idempotency_key,
             trace_parent=run.trace_parent,
+            enqueued_by=enqueued_by[:MAX_ENQUEUED_BY],
         )
         return int(run_id)
 
     async def insert_api_many(
-        self, runs: Sequence[NewExecution], *, now: datetime, conn: Any
+        self, runs: Sequence[NewExecution], *, enqueued_by: str, now: datetime, conn: Any
     ) -> list[Execution]:
-        """Create runs the admin API was asked for (param_source 'api') that carry no idempotency
-        key, in the caller's transaction `conn`: one statement where the database returns a
+        """Create runs the admin API was asked for (param_source 'api') by `enqueued_by` that carry
+        no idempotency key, in the caller's transaction `conn`: one statement where the database returns a
         multi-row insert's ids, else one each. The new runs, in the order of `runs`."""
         if not runs:
             return []
         if self.connector.returns_inserted_rows:
             rows = [self._api_row(run) for run in runs]
-            made = self._q.insert_api_executions(conn, rows=self._j(rows), now=self._t(now))
+            made = self._q.insert_api_executions(
+                conn, rows=self._j(rows), now=self._t(now), enqueued_by=enqueued_by[:MAX_ENQUEUED_BY]
+            )
             # made in the rows' order, so their ids ascend in it (insert_api_executions)
             ids = sorted([int(dict(row)["id"]) async for row in made])
         else:
             ids = []
             for run in runs:
-                made_id = await self._insert_api_row(run, now=now, conn=conn)
+                made_id = await self._insert_api_row(run, enqueued_by=enqueued_by, now=now, conn=conn)
                 ids.append(made_id)
         if len(ids) != len(runs):
             raise RuntimeError(f"{len(ids)} runs made of {len(runs)} asked")

@@ -52,6 +52,7 @@ function summary(run) {
       ["Handler", run.handler_name],
       ["Cron job", run.job_id ? h("a", { href: `#/runs?cron_id=${run.job_id}` }, run.cron_name || `job ${run.job_id}`) : "—"],
       ["Source", source],
+      ["Enqueued by", run.enqueued_by || "—"],
       ["Trace", run.trace_parent ? h("code", { title: `traceparent ${run.trace_parent}` }, run.trace_parent.split("-")[1]) : "—"],
       ["Priority", run.priority],
       ["Tags", run.tags && run.tags.length ? h("span", {}, ...run.tags.map((tag) => h("span", { class: "tag" }, tag))) : "—"],

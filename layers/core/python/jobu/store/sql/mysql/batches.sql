@@ -3,13 +3,14 @@ INSERT INTO batches (total, on_success, on_complete, created_by, created_at)
 VALUES (:total, :on_success, :on_complete, :created_by, :now);
 
 -- name: insert_batch_children!
--- A page of a batch's runs in one statement (param_source 'api', as POST /api/runs makes them).
+-- A page of a batch's runs in one statement (param_source 'api', as POST /api/runs makes them);
+-- enqueued_by: the batch's creator.
 INSERT INTO job_executions (handler_name, status, params, param_source, max_retry, timeout_seconds,
                             available_at, params_provenance, created_at, priority, tags, concurrency_key,
-                            expires_at, trace_parent, batch_id)
+                            expires_at, trace_parent, batch_id, enqueued_by)
 SELECT r.handler_name, 'PENDING', r.params, 'api', r.max_retry, r.timeout_seconds,
        COALESCE(r.available_at, :now), r.params_provenance, :now, COALESCE(r.priority, 'normal'), r.tags,
-       r.concurrency_key, r.expires_at, r.trace_parent, :batch_id
+       r.concurrency_key, r.expires_at, r.trace_parent, :batch_id, :enqueued_by
 FROM JSON_TABLE(:rows, '$[*]' COLUMNS (
     handler_name VARCHAR(200) PATH '$.handler_name', params JSON PATH '$.params',
     max_retry INT PATH '$.max_retry', timeout_seconds INT PATH '$.timeout_seconds',

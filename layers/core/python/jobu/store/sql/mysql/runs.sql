@@ -81,13 +81,13 @@ VALUES (:job_id, :handler_name, :status, :params, 'manual', :max_retry, :timeout
 -- name: insert_api_execution<!
 -- A run enqueued through the admin API; one with an idempotency key only by the request that holds
 -- the key's claim (claim_idempotency_keys, in the same transaction). trace_parent: the request's
--- traceparent header, already checked (jobu.traces).
+-- traceparent header, already checked (jobu.traces); enqueued_by: the request's principal.
 INSERT INTO job_executions (handler_name, status, params, param_source, max_retry, timeout_seconds,
                             available_at, params_provenance, created_at, priority, tags, concurrency_key,
-                            expires_at, idempotency_key, trace_parent)
+                            expires_at, idempotency_key, trace_parent, enqueued_by)
 VALUES (:handler_name, 'PENDING', :params, 'api', :max_retry, :timeout_seconds, :available_at,
         :params_provenance, :now, :priority, :tags, :concurrency_key, :expires_at, :idempotency_key,
-        :trace_parent);
+        :trace_parent, :enqueued_by);
 
 -- name: executions_by_ids
 SELECT e.* FROM job_executions AS e

@@ -4,14 +4,15 @@ VALUES (:total, :on_success, :on_complete, :created_by, :now)
 RETURNING id;
 
 -- name: insert_batch_children!
--- A page of a batch's runs in one statement (param_source 'api', as POST /api/runs makes them).
+-- A page of a batch's runs in one statement (param_source 'api', as POST /api/runs makes them);
+-- enqueued_by: the batch's creator.
 INSERT INTO job_executions (handler_name, status, params, param_source, max_retry, timeout_seconds,
                             available_at, params_provenance, created_at, priority, tags, concurrency_key,
-                            expires_at, trace_parent, batch_id)
+                            expires_at, trace_parent, batch_id, enqueued_by)
 SELECT r.handler_name, 'PENDING', r.params, 'api', r.max_retry, r.timeout_seconds,
        COALESCE(r.available_at, CAST(:now AS TIMESTAMPTZ)), r.params_provenance, CAST(:now AS TIMESTAMPTZ),
        COALESCE(r.priority, 'normal'), r.tags, r.concurrency_key, r.expires_at, r.trace_parent,
-       CAST(:batch_id AS BIGINT)
+       CAST(:batch_id AS BIGINT), CAST(:enqueued_by AS TEXT)
 FROM jsonb_to_recordset(CAST(:rows AS JSONB)) AS r (
     handler_name TEXT, params JSONB, max_retry INTEGER, timeout_seconds INTEGER, available_at TIMESTAMPTZ,
     params_provenance JSONB, priority TEXT, tags JSONB, concurrency_key TEXT, expires_at TIMESTAMPTZ,

@@ -59,13 +59,13 @@ RETURNING id;
 -- name: insert_api_execution<!
 -- A run enqueued through the admin API; one with an idempotency key only by the request that holds
 -- the key's claim (claim_idempotency_keys, in the same transaction). trace_parent: the request's
--- traceparent header, already checked (jobu.traces).
+-- traceparent header, already checked (jobu.traces); enqueued_by: the request's principal.
 INSERT INTO job_executions (handler_name, status, params, param_source, max_retry, timeout_seconds,
                             available_at, params_provenance, created_at, priority, tags, concurrency_key,
-                            expires_at, idempotency_key, trace_parent)
+                            expires_at, idempotency_key, trace_parent, enqueued_by)
 VALUES (:handler_name, 'PENDING', :params, 'api', :max_retry, :timeout_seconds, :available_at,
         :params_provenance, :now, :priority, :tags, :concurrency_key, :expires_at, :idempotency_key,
-        :trace_parent)
+        :trace_parent, :enqueued_by)
 RETURNING id;
 
 -- name: insert_api_executions
@@ -74,13 +74,13 @@ RETURNING id;
 -- caller pairs each id with its request.
 INSERT INTO job_executions (handler_name, status, params, param_source, max_retry, timeout_seconds,
                             available_at, params_provenance, created_at, priority, tags, concurrency_key,
-                            expires_at, trace_parent)
+                            expires_at, trace_parent, enqueued_by)
 SELECT r.value ->> 'handler_name', 'PENDING', r.value -> 'params', 'api',
        CAST(r.value ->> 'max_retry' AS INTEGER), CAST(r.value ->> 'timeout_seconds' AS INTEGER),
        COALESCE(CAST(r.value ->> 'available_at' AS TIMESTAMPTZ), CAST(:now AS TIMESTAMPTZ)),
        r.value -> 'params_provenance', CAST(:now AS TIMESTAMPTZ), COALESCE(r.value ->> 'priority', 'normal'),
        r.value -> 'tags', r.value ->> 'concurrency_key', CAST(r.value ->> 'expires_at' AS TIMESTAMPTZ),
-       r.value ->> 'trace_parent'
+       r.value ->> 'trace_parent', CAST(:enqueued_by AS TEXT)
 FROM jsonb_array_elements(CAST(:rows AS JSONB)) WITH ORDINALITY AS r (value, position)
 ORDER BY r.position
 RETURNING id;

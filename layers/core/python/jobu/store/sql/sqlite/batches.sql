@@ -3,16 +3,17 @@ INSERT INTO batches (total, on_success, on_complete, created_by, created_at)
 VALUES (:total, :on_success, :on_complete, :created_by, :now);
 
 -- name: insert_batch_children!
--- A page of a batch's runs in one statement (param_source 'api', as POST /api/runs makes them).
+-- A page of a batch's runs in one statement (param_source 'api', as POST /api/runs makes them);
+-- enqueued_by: the batch's creator.
 INSERT INTO job_executions (handler_name, status, params, param_source, max_retry, timeout_seconds,
                             available_at, params_provenance, created_at, priority, tags, concurrency_key,
-                            expires_at, trace_parent, batch_id)
+                            expires_at, trace_parent, batch_id, enqueued_by)
 SELECT json_extract(r.value, '$.handler_name'), 'PENDING', json_extract(r.value, '$.params'), 'api',
        json_extract(r.value, '$.max_retry'), json_extract(r.value, '$.timeout_seconds'),
        COALESCE(json_extract(r.value, '$.available_at'), :now), json_extract(r.value, '$.params_provenance'),
        :now, COALESCE(json_extract(r.value, '$.priority'), 'normal'), json_extract(r.value, '$.tags'),
        json_extract(r.value, '$.concurrency_key'), json_extract(r.value, '$.expires_at'),
-       json_extract(r.value, '$.trace_parent'), :batch_id
+       json_extract(r.value, '$.trace_parent'), :batch_id, :enqueued_by
 FROM json_each(:rows) AS r;
 
 -- name: lock_batch^

@@ -81,13 +81,13 @@ VALUES (:job_id, :handler_name, :status, :params, 'manual', :max_retry, :timeout
 -- name: insert_api_execution<!
 -- A run enqueued through the admin API; one with an idempotency key only by the request that holds
 -- the key's claim (claim_idempotency_keys, in the same transaction). trace_parent: the request's
--- traceparent header, already checked (jobu.traces).
+-- traceparent header, already checked (jobu.traces); enqueued_by: the request's principal.
 INSERT INTO job_executions (handler_name, status, params, param_source, max_retry, timeout_seconds,
                             available_at, params_provenance, created_at, priority, tags, concurrency_key,
-                            expires_at, idempotency_key, trace_parent)
+                            expires_at, idempotency_key, trace_parent, enqueued_by)
 VALUES (:handler_name, 'PENDING', :params, 'api', :max_retry, :timeout_seconds, :available_at,
         :params_provenance, :now, :priority, :tags, :concurrency_key, :expires_at, :idempotency_key,
-        :trace_parent);
+        :trace_parent, :enqueued_by);
 
 -- name: insert_api_executions
 -- Runs enqueued through the admin API without an idempotency key, a batch's in one statement, made
@@ -95,13 +95,13 @@ VALUES (:handler_name, 'PENDING', :params, 'api', :max_retry, :timeout_seconds, 
 -- caller pairs each id with its request.
 INSERT INTO job_executions (handler_name, status, params, param_source, max_retry, timeout_seconds,
                             available_at, params_provenance, created_at, priority, tags, concurrency_key,
-                            expires_at, trace_parent)
+                            expires_at, trace_parent, enqueued_by)
 SELECT json_extract(r.value, '$.handler_name'), 'PENDING', json_extract(r.value, '$.params'), 'api',
        json_extract(r.value, '$.max_retry'), json_extract(r.value, '$.timeout_seconds'),
        COALESCE(json_extract(r.value, '$.available_at'), :now), json_extract(r.value, '$.params_provenance'),
        :now, COALESCE(json_extract(r.value, '$.priority'), 'normal'), json_extract(r.value, '$.tags'),
        json_extract(r.value, '$.concurrency_key'), json_extract(r.value, '$.expires_at'),
-       json_extract(r.value, '$.trace_parent')
+       json_extract(r.value, '$.trace_parent'), :enqueued_by
 FROM json_each(:rows) AS r
 WHERE true
 ORDER BY r.key
