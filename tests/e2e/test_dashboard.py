@@ -263,6 +263,12 @@ async def test_runs_are_filtered_by_params(sqlite_url: str, start_runtime: Start
         await browser.screenshot("runs-by-params")
         await browser.check_accessibility("runs filtered by params")
 
+        # the run's page names who enqueued it: the local runtime's principal
+        await run_row(page, acme_run).get_by_role("link", name=f"#{acme_run}").click()
+        await expect(page.locator("#main")).to_contain_text(re.compile(r"Enqueued by\s*local:"))
+        await page.go_back()
+        await expect(run_row(page, globex_run)).to_have_count(0)
+
         # bulk cancel of what the filters match, after a confirmation with the dry run's count
         await page.get_by_role("button", name="Cancel unfinished runs matching these filters").click()
         dialog = page.get_by_role("dialog", name="Cancel 1 run?")
