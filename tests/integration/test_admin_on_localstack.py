@@ -184,7 +184,13 @@ def test_each_pools_dead_letters_are_its_own_and_every_pools_queues_are_listed(s
     assert pools["default"]["dead_letters"]["visible"] == 0
     assert pools["pipeline"]["dead_letters"]["visible"] == 1
     assert "sample" in pools["default"]["handlers"]
-    assert set(pools["pipeline"]["handlers"]) == {"db_loader", "pandas_preprocess", "pydantic_validator"}
+    assert set(pools["pipeline"]["handlers"]) == {
+        "db_loader",
+        "pandas_preprocess",
+        "pipeline_fanout",
+        "pipeline_join",
+        "pydantic_validator",
+    }
     assert (pools["default"]["worker_timeout_seconds"], pools["pipeline"]["worker_timeout_seconds"]) == (
         600,
         900,
