@@ -36,19 +36,6 @@ _COUNTERS = {
     ExecutionStatus.CANCELLED: "cancelled",
     ExecutionStatus.EXPIRED: "expired",
 }
-_CHILD_FIELDS = (
-    "handler_name",
-    "params",
-    "max_retry",
-    "timeout_seconds",
-    "available_at",
-    "params_provenance",
-    "priority",
-    "tags",
-    "concurrency_key",
-    "expires_at",
-    "trace_parent",
-)
 
 
 @dataclass(frozen=True)
@@ -95,7 +82,7 @@ class Batches(Rows):
             now=self._t(now),
         )
         for start in range(0, len(runs), PAGE):
-            rows = [self._child_row(run) for run in runs[start : start + PAGE]]
+            rows = [self._api_run_row(run) for run in runs[start : start + PAGE]]
             await self._q.insert_batch_children(
                 conn,
                 rows=self._j(rows),
@@ -113,15 +100,6 @@ class Batches(Rows):
             )
         batch = Batch.from_row(await self._q.get_batch(conn, id=int(batch_id)))
         return batch, children
-
-    def _child_row(self, run: NewExecution) -> dict[str, Any]:
-        row: dict[str, Any] = {}
-        for name in _CHILD_FIELDS:
-            value = getattr(run, name)
-            # a field left out is NULL on every backend; a JSON null would be stored as JSON 'null' on some
-            if value is not None:
-                row[name] = self.connector.encode_json_time(value) if isinstance(value, datetime) else value
-        return row
 
     # the children's ends ----------------------------------------------------------------------------
 

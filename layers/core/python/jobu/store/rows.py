@@ -15,6 +15,22 @@ from typing import Any
 from jobu.models import Row
 from jobu.store.connector import Connector
 
+# the fields of a run the admin API makes (a keyless enqueued run, a batch's child), as a multi-row
+# INSERT reads them from one JSON array (insert_api_executions, insert_batch_children)
+API_RUN_FIELDS = (
+    "handler_name",
+    "params",
+    "max_retry",
+    "timeout_seconds",
+    "available_at",
+    "params_provenance",
+    "priority",
+    "tags",
+    "concurrency_key",
+    "expires_at",
+    "trace_parent",
+)
+
 
 def rows_to[M: Row](model: type[M], rows: Sequence[Any]) -> list[M]:
     return [model.from_row(row) for row in rows]
@@ -36,6 +52,16 @@ class Rows:
 
     def _j(self, value: Any) -> Any:
         return self.connector.encode_json(value)
+
+    def _api_run_row(self, run: Any) -> dict[str, Any]:
+        """A run's API_RUN_FIELDS for a multi-row INSERT's JSON array."""
+        row: dict[str, Any] = {}
+        for name in API_RUN_FIELDS:
+            value = getattr(run, name)
+            # a field left out is NULL on every backend; a JSON null would be stored as JSON 'null' on some
+            if value is not None:
+                row[name] = self.connector.encode_json_time(value) if isinstance(value, datetime) else value
+        return row
 
     @asynccontextmanager
     async def _connection(self, conn: Any) -> AsyncIterator[Any]:

@@ -82,22 +82,6 @@ _EVENT_FIELDS = (
 )
 
 
-# what insert_api_executions reads of each run (a keyless API run: no idempotency key)
-_API_FIELDS = (
-    "handler_name",
-    "params",
-    "max_retry",
-    "timeout_seconds",
-    "available_at",
-    "params_provenance",
-    "priority",
-    "tags",
-    "concurrency_key",
-    "expires_at",
-    "trace_parent",
-)
-
-
 class Runs(Rows):
     def __init__(
         self, connector: Connector, notifications: Notifications, batches: Batches, limits: HandlerLimits
@@ -249,7 +233,7 @@ class Runs(Rows):
         if not runs:
             return []
         if self.connector.returns_inserted_rows:
-            rows = [self._api_row(run) for run in runs]
+            rows = [self._api_run_row(run) for run in runs]
             made = self._q.insert_api_executions(
                 conn, rows=self._j(rows), now=self._t(now), enqueued_by=enqueued_by[:MAX_ENQUEUED_BY]
             )
@@ -266,15 +250,6 @@ class Runs(Rows):
         made = [(run_id, run.handler_name) for run_id, run in zip(ids, runs, strict=True)]
         await self.limits.admit(conn, made, now=now)
         return await self.by_ids(ids, conn=conn)
-
-    def _api_row(self, run: NewExecution) -> dict[str, Any]:
-        row: dict[str, Any] = {}
-        for name in _API_FIELDS:
-            value = getattr(run, name)
-            # a field left out is NULL on every backend; a JSON null would be stored as JSON 'null' on some
-            if value is not None:
-                row[name] = self.connector.encode_json_time(value) if isinstance(value, datetime) else value
-        return row
 
     async def by_ids(self, execution_ids: Sequence[int], *, conn: Any = None) -> list[Execution]:
         """The runs of `execution_ids` that exist, by id."""
