@@ -27,7 +27,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -138,14 +138,9 @@ class JobuClient:
     ) -> dict[str, Any]:
         """The batch once its last run ended (SUCCESS, FAILED, CANCELLED); TimeoutError if it has not
         after `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.get_batch(batch_id)
-            if found["status"] in BATCH_ENDED:
-                return found
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"batch {batch_id} is still RUNNING after {timeout:g}s")
-            time.sleep(min(poll_seconds, max(deadline - time.monotonic(), 0.0)))
+        return _poll(
+            lambda: self.get_batch(batch_id), BATCH_ENDED, f"batch {batch_id}", timeout, poll_seconds
+        )
 
     def get_run(self, run_id: int) -> dict[str, Any]:
         run: dict[str, Any] = self._call("GET", f"/api/jobs/{int(run_id)}")
@@ -154,14 +149,7 @@ class JobuClient:
     def wait(self, run_id: int, *, timeout: float = 900.0, poll_seconds: float = 2.0) -> dict[str, Any]:
         """The run once it has ended (SUCCESS, FAILED, TIMEOUT, CANCELLED, EXPIRED); TimeoutError
         if it has not after `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            run = self.get_run(run_id)
-            if run["status"] in FINAL_STATUSES:
-                return run
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"run {run_id} is still {run['status']} after {timeout:g}s")
-            time.sleep(min(poll_seconds, max(deadline - time.monotonic(), 0.0)))
+        return _poll(lambda: self.get_run(run_id), FINAL_STATUSES, f"run {run_id}", timeout, poll_seconds)
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -223,15 +211,9 @@ class AsyncJobuClient:
         poll_seconds: float = 2.0,
     ) -> dict[str, Any]:
         """The run once it has ended; TimeoutError if it has not after `timeout` seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            run = await self.get_run(run_id)
-            if run["status"] in FINAL_STATUSES:
-                return run
-            if loop.time() >= deadline:
-                raise TimeoutError(f"run {run_id} is still {run['status']} after {timeout:g}s")
-            await asyncio.sleep(min(poll_seconds, max(deadline - loop.time(), 0.0)))
+        return await _poll_async(
+            lambda: self.get_run(run_id), FINAL_STATUSES, f"run {run_id}", timeout, poll_seconds
+        )
 
     async def batch(
         self,
@@ -256,15 +238,43 @@ class AsyncJobuClient:
         poll_seconds: float = 2.0,
     ) -> dict[str, Any]:
         """The batch once its last run ended; TimeoutError if it has not after `timeout` seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            found = await self.get_batch(batch_id)
-            if found["status"] in BATCH_ENDED:
-                return found
-            if loop.time() >= deadline:
-                raise TimeoutError(f"batch {batch_id} is still RUNNING after {timeout:g}s")
-            await asyncio.sleep(min(poll_seconds, max(deadline - loop.time(), 0.0)))
+        return await _poll_async(
+            lambda: self.get_batch(batch_id), BATCH_ENDED, f"batch {batch_id}", timeout, poll_seconds
+        )
+
+
+def _poll(
+    read: Callable[[], dict[str, Any]], ended: frozenset[str], what: str, timeout: float, poll_seconds: float
+) -> dict[str, Any]:
+    """`read()` every `poll_seconds` until its status is one of `ended`; TimeoutError naming `what`
+    (and the status it is still in) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = read()
+        if found["status"] in ended:
+            return found
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what} is still {found['status']} after {timeout:g}s")
+        time.sleep(min(poll_seconds, max(deadline - time.monotonic(), 0.0)))
+
+
+async def _poll_async(
+    read: Callable[[], Awaitable[dict[str, Any]]],
+    ended: frozenset[str],
+    what: str,
+    timeout: float,  # noqa: ASYNC109  # the public waits' argument, kept as they take it
+    poll_seconds: float,
+) -> dict[str, Any]:
+    """_poll for asyncio code: it sleeps with asyncio.sleep, never blocking the loop."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        found = await read()
+        if found["status"] in ended:
+            return found
+        if loop.time() >= deadline:
+            raise TimeoutError(f"{what} is still {found['status']} after {timeout:g}s")
+        await asyncio.sleep(min(poll_seconds, max(deadline - loop.time(), 0.0)))
 
 
 def _refusal(status: int, content: bytes) -> JobuApiError:
