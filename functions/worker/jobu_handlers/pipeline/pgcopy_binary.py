@@ -90,7 +90,10 @@ def encode(batch: Any, encoders: list[Encoder]) -> memoryview:
     pieces: list[Any] = []
     run: list[tuple[Any, Any]] = [(">i2", batch.num_columns)]
     for index, column in enumerate(batch.columns):
-        fields = encoders[index](column)
+        try:
+            fields = encoders[index](column)
+        except pa.ArrowInvalid as error:  # e.g. a time beyond what microseconds count
+            raise MalformedInputError(f"cannot convert the input for loading: {error}") from None
         run.append((">i4", fields.lengths))
         if fields.fixed is not None and fields.valid is None:
             run.append((fields.wire, fields.fixed))
