@@ -3,10 +3,12 @@
 Imported by the handler when it runs (pyarrow at module level; the database drivers inside the
 target that needs them). Each backend takes its fastest bulk path inside one transaction:
 
-- PostgreSQL: COPY ... FROM STDIN (FORMAT csv) through asyncpg's `copy_to_table`. The CSV is
-  written by pyarrow from the Parquet batches (C++, no Python object per value) and streamed,
-  a batch at a time, so nothing lands in /tmp; PostgreSQL parses it with its own type input
-  functions, so a wrong value is reported with its line and column.
+- PostgreSQL: COPY ... FROM STDIN through asyncpg's `copy_to_table`, in the binary format when
+  every column's Parquet type and the table column's type are a pair pgcopy_binary writes exactly
+  (the server then parses nothing), else as CSV written by pyarrow (PostgreSQL parses it with its
+  own type input functions, so a wrong value is reported with its line and column). Either is
+  made from the Parquet batches (C++ and numpy, no Python object per value) and streamed, a batch
+  at a time, so nothing lands in /tmp.
 - MySQL / MariaDB: LOAD DATA LOCAL INFILE through asyncmy (see asyncmy_infile.py), about 4x
   a batched multi-row INSERT. LOCAL turns bad values into warnings, so any warning, or a row
   count that differs from the file's, rolls the load back. If the server refuses local files
