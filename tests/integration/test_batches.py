@@ -252,8 +252,10 @@ def test_cancelling_the_last_pending_child_sends_the_callback(harness: Harness, 
     deliver(harness, run_ids[0])
     assert admin.post(f"/api/jobs/{run_ids[1]}/cancel").json["outcome"] == "cancelled"
     found = batch(admin, batch_id)
-    assert (found["status"], found["succeeded"], found["cancelled"]) == ("FAILED", 1, 1)
+    # the run that did not succeed was cancelled, and nothing failed: as a cancel of the batch
+    assert (found["status"], found["succeeded"], found["cancelled"]) == ("CANCELLED", 1, 1)
     (made,) = callbacks(harness, batch_id)
+    assert made.params["batch"]["status"] == "CANCELLED"
     assert made.queued_at is not None  # sent by the cancel, not left to the sweeper
     harness.drain_queue()  # the cancelled child's message finds it CANCELLED; the callback runs
     assert [run.status for run in callbacks(harness, batch_id)] == [ExecutionStatus.SUCCESS]
@@ -272,7 +274,7 @@ def test_a_bulk_cancel_of_a_batch_s_runs_ends_it_and_sends_the_callback(
     assert done.json["cancelled"] == run_ids[1:]
     found = batch(admin, batch_id)
     assert (found["status"], found["succeeded"], found["cancelled"], found["success_run_id"]) == (
-        "FAILED",
+        "CANCELLED",
         1,
         2,
         None,
@@ -393,6 +395,89 @@ def test_the_callback_is_stamped_no_earlier_than_any_run_ended(harness: Harness)
     created_at, finished_at, available_at = harness.with_store(end)
     assert created_at == finished_at == later
     assert available_at == now  # runnable from the end that completed it: its sender delays nothing
+
+
+async def test_a_batch_ends_cancelled_when_its_runs_were_cancelled_one_by_one(store: JobStore) -> None:
+    """Every way a run ends counts toward the batch's status alike: an operator's cancel of a waiting
+    run (Runs.cancel), its worker's cancel of a running one, and the sweeper's end of one whose worker
+    died (Runs.finish), an expiry (Runs.expire). CANCELLED when every run that did not succeed was
+    cancelled; FAILED as soon as one failed, timed out or expired; whichever end comes last."""
+    now = datetime.now(UTC)
+    later = now + timedelta(minutes=2)
+
+    async def make(size: int) -> tuple[int, list[int]]:
+        runs = [
+            NewExecution(
+                job_id=None,
+                handler_name="sample",
+                params={"n": n},
+                param_source="api",
+                max_retry=0,
+                timeout_seconds=EVENT_DEFAULT_TIMEOUT_SECONDS,
+                expires_at=now + timedelta(minutes=1),  # expired by `later`, if nothing started it
+            )
+            for n in range(size)
+        ]
+
+        async def insert(conn: Any) -> tuple[int, list[int]]:
+            made, children = await store.batches.create(
+                runs, on_success=None, on_complete=_link(), created_by="test", now=now, conn=conn
+            )
+            return made.id, [child.id for child in children]
+
+        return await store.connector.run(insert, transaction=True)
+
+    async def cancel(run_id: int) -> None:  # an operator's, of a run not started
+        assert await store.runs.cancel(run_id, reason="by hand", now=now) == "cancelled"
+
+    async def end(run_id: int, status: ExecutionStatus, batch_id: int) -> None:  # a worker's, the sweeper's
+        assert await store.runs.claim(run_id, attempt=0, now=now, deadline_at=now + timedelta(hours=1))
+        ended = await store.runs.finish(
+            run_id, attempt=0, status=status, result={}, error_message=None, now=now, batch_id=batch_id
+        )
+        assert ended.finished
+
+    async def expire(run_id: int) -> None:
+        assert await store.runs.expire(run_id, now=later)
+
+    async def status_of(batch_id: int) -> tuple[str, str]:
+        found = await store.batches.get(batch_id)
+        assert found is not None
+        assert found.complete_run_id is not None
+        callback = await store.runs.get(found.complete_run_id)
+        assert callback is not None
+        return found.status, callback.params["batch"]["status"]
+
+    cancelled, success, failed = ExecutionStatus.CANCELLED, ExecutionStatus.SUCCESS, ExecutionStatus.FAILED
+    # every run cancelled, one by one, each a different way, the worker's last
+    batch_id, (first, second, third) = await make(3)
+    await cancel(first)
+    await end(second, cancelled, batch_id)
+    await end(third, cancelled, batch_id)
+    assert await status_of(batch_id) == ("CANCELLED", "CANCELLED")
+    # one succeeded, the other cancelled by hand last
+    batch_id, (first, second) = await make(2)
+    await end(first, success, batch_id)
+    await cancel(second)
+    assert await status_of(batch_id) == ("CANCELLED", "CANCELLED")
+    # a cancel, then a failure, a timeout or an expiry: FAILED
+    for other in (failed, ExecutionStatus.TIMEOUT, None):
+        batch_id, (first, second) = await make(2)
+        await cancel(first)
+        if other is None:
+            await expire(second)
+        else:
+            await end(second, other, batch_id)
+        assert await status_of(batch_id) == ("FAILED", "FAILED"), other
+    # the failure first, the cancel last: FAILED still
+    batch_id, (first, second) = await make(2)
+    await end(first, failed, batch_id)
+    await cancel(second)
+    assert await status_of(batch_id) == ("FAILED", "FAILED")
+    # every run succeeded: SUCCESS, as before
+    batch_id, (first,) = await make(1)
+    await end(first, success, batch_id)
+    assert await status_of(batch_id) == ("SUCCESS", "SUCCESS")
 
 
 async def test_the_tick_s_retention_deletes_batches_that_ended_before_its_cutoff(store: JobStore) -> None:

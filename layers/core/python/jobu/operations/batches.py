@@ -23,7 +23,9 @@ child succeeded, `on_complete` always.
 
 Cancelling a batch (batch.cancel) cancels its WAITING and PENDING children in one transaction; its
 RUNNING children finish as they will (each can be cancelled as a run). The batch then ends as soon
-as they have: CANCELLED unless every child succeeded after all.
+as they have: CANCELLED unless every child succeeded after all. A batch whose children were cancelled
+one by one (or by a bulk cancel) ends CANCELLED too, when none of the others failed, timed out or
+expired (jobu.store.batches.batch_status).
 """
 
 from __future__ import annotations
@@ -73,7 +75,10 @@ class BatchView(BaseModel):
 
     id: int
     total: int = Field(description="its runs")
-    status: str = Field(description="RUNNING until its last run ended; then SUCCESS, FAILED or CANCELLED")
+    status: str = Field(
+        description="RUNNING until its last run ended; then SUCCESS (every run succeeded), CANCELLED (it "
+        "was cancelled, or every run that did not succeed was cancelled) or FAILED"
+    )
     succeeded: int = Field(description="runs that ended SUCCESS")
     failed: int = Field(description="runs that ended FAILED (their retries spent)")
     timed_out: int = Field(description="runs that ended TIMEOUT (their retries spent)")

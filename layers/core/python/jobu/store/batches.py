@@ -60,6 +60,18 @@ class KeyHeld:
     batch_id: int | None
 
 
+def batch_status(batch: Batch) -> str:
+    """The final status of a batch whose every child ended: SUCCESS when they all succeeded;
+    CANCELLED when it was cancelled, or when every child that did not succeed was cancelled (one by
+    one, or in a bulk cancel: what its operators asked for, as a cancel of the batch); else FAILED
+    (a child failed, timed out or expired)."""
+    if batch.succeeded == batch.total:
+        return "SUCCESS"
+    if batch.cancelled_at is not None or batch.failed + batch.timed_out + batch.expired == 0:
+        return "CANCELLED"
+    return "FAILED"
+
+
 def callback_params(params: Mapping[str, Any], batch: Mapping[str, Any]) -> dict[str, Any]:
     """A callback run's params: its link's, and the batch's id, status and counts."""
     return {**params, BATCH_PARAM: dict(batch)}
@@ -187,10 +199,7 @@ class Batches(Rows):
         last_end = await self._q.batch_last_end(tx, batch_id=batch.id)
         if last_end is not None:
             now = max(now, utc(last_end))
-        if batch.succeeded == batch.total:
-            status = "SUCCESS"
-        else:
-            status = "CANCELLED" if batch.cancelled_at is not None else "FAILED"
+        status = batch_status(batch)
         summary = {"id": batch.id, "status": status, **batch.counts()}
         made: dict[str, Execution | None] = {"success": None, "complete": None}
         links = {"success": batch.on_success if status == "SUCCESS" else None, "complete": batch.on_complete}
