@@ -17,14 +17,18 @@ import time_machine
 from jobu.config import RetryPolicy, SweepPolicy
 from jobu.cron_dispatch import run_tick
 from jobu.event_dispatch import EVENT_DEFAULT_TIMEOUT_SECONDS
+from jobu.handler_manifest import known_handler_names
 from jobu.models import Execution, ExecutionStatus, NewExecution
-from jobu.store import JobStore
-from jobu.work_queue import DryRunQueue
+from jobu.operations import batches
+from jobu.store import JobStore, open_store
+from jobu.work_queue import DryRunQueue, WorkQueue
 from tests.integration.test_audit import OPERATOR, signed, trail
 from tests.integration.test_cli_admin import Cli
 from tests.integration.test_cli_admin import cli as jobu_cli  # noqa: F401  # a fixture: `jobu` on a database
 from tests.support.admin_client import AdminClient
 from tests.support.harness import Harness, work_message
+from tests.support.harness import run as run_async
+from tests.support.principals import TEST_ACTOR
 
 CALLBACK = {"handler_name": "sample", "params": {"note": "all done"}}
 
@@ -462,6 +466,111 @@ def test_a_bad_batch_is_refused_whole_naming_the_item_and_field(harness: Harness
     assert harness.drain_queue() == 0
 
 
+def test_a_retried_batch_request_with_its_key_makes_nothing(harness: Harness, admin: AdminClient) -> None:
+    body = {"runs": [good("a"), good("b")], "on_complete": CALLBACK, "idempotency_key": "import-7"}
+    first = admin.post("/api/batches", body={**body, "idempotency_ttl_seconds": 600})
+    assert (first.status, first.json["deduplicated"]) == (201, False), first.body
+    made = first.json
+    assert made["batch"]["idempotency_key"] == "import-7"
+    assert harness.drain_queue() == 3  # its runs and its callback ran: the retry sends nothing
+    again = admin.post("/api/batches", body={**body, "runs": [good("c")]})  # the same key, another body
+    assert (again.status, again.json["deduplicated"]) == (200, True), again.body
+    assert (again.json["batch"]["id"], again.json["run_ids"]) == (made["batch"]["id"], made["run_ids"])
+    assert again.json["batch"]["status"] == "SUCCESS"
+    assert admin.get("/api/batches").json["total"] == 1
+    assert admin.get("/api/jobs", query={"batch_id": made["batch"]["id"]}).json["total"] == 2
+    assert admin.get("/api/jobs").json["total"] == 3  # and the callback
+    assert harness.drain_queue() == 0
+    # the retry is audited too: who asked, and the batch that answered
+    rows = trail(admin, operation="batch.create")
+    assert [row["target_id"] for row in rows] == [str(made["batch"]["id"])] * 2
+    assert {"deduplicated": True, "idempotency_key": "import-7"} in [row["after_state"] for row in rows]
+    # a run's key of the same text is another noun's: it makes its run
+    run = admin.post("/api/runs", body={**good("d"), "idempotency_key": "import-7"})
+    assert (run.status, run.json["deduplicated"]) == (201, False)
+    other = admin.post("/api/batches", body={**body, "idempotency_key": "import-8"})
+    assert (other.status, other.json["batch"]["id"]) == (201, made["batch"]["id"] + 1)
+    # past the key's TTL (600 s) the key passes to a new batch
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=601), tick=False):
+        later = admin.post("/api/batches", body=body)
+    assert (later.status, later.json["deduplicated"]) == (201, False), later.body
+    assert later.json["batch"]["id"] not in (made["batch"]["id"], other.json["batch"]["id"])
+    repeat = admin.post("/api/batches", body=body)
+    assert repeat.json["batch"]["id"] == later.json["batch"]["id"]  # the newest batch of the key
+
+
+def test_a_bad_batch_key_is_refused(harness: Harness, admin: AdminClient) -> None:
+    for extra, field in (
+        ({"idempotency_key": ""}, "idempotency_key"),
+        ({"idempotency_key": "k" * 201}, "idempotency_key"),
+        ({"idempotency_key": "key\n"}, "idempotency_key"),  # fullmatch: `$` would let it through
+        ({"idempotency_key": 7}, "idempotency_key"),
+        ({"idempotency_key": "k", "idempotency_ttl_seconds": 0}, "idempotency_ttl_seconds"),
+        ({"idempotency_key": "k", "idempotency_ttl_seconds": 366 * 24 * 3600}, "idempotency_ttl_seconds"),
+        ({"idempotency_key": "k", "idempotency_ttl_seconds": "60"}, "idempotency_ttl_seconds"),
+        ({"idempotency_ttl_seconds": 60}, "idempotency_ttl_seconds"),  # only with a key
+    ):
+        response = admin.post("/api/batches", body={"runs": [good("a")], **extra})
+        assert response.status == 400, (extra, response.body)
+        assert (response.json["error"], response.json["field"]) == ("invalid_request", field), response.json
+    assert admin.get("/api/batches").json["total"] == 0
+    assert harness.drain_queue() == 0
+
+
+def test_concurrent_requests_with_one_key_make_one_batch(harness: Harness) -> None:
+    """Six requests with one key at once, each on its own store (its own connections, as six admin
+    function containers): one batch is made, and the other five answer with it."""
+    document = {"runs": [good("a"), good("b"), good("c")], "on_complete": CALLBACK}
+
+    async def at_once() -> list[batches.BatchCreated]:
+        stores = [await open_store(harness.database_url) for _ in range(6)]
+        queue = WorkQueue(sqs_client=harness.sqs, queue_url=harness.queue_url)
+        try:
+            answers: list[batches.BatchCreated] = []
+            for round_ in range(3):
+                request = {**document, "idempotency_key": f"nightly-{round_}"}
+                answers += await asyncio.gather(
+                    *(
+                        batches.create(
+                            store,
+                            queue,
+                            request,
+                            known_handlers=known_handler_names(),
+                            now=datetime.now(UTC),
+                            actor=TEST_ACTOR,
+                        )
+                        for store in stores
+                    )
+                )
+            return answers
+        finally:
+            for store in stores:
+                await store.close()
+
+    answers = run_async(at_once())
+    for round_ in range(3):
+        made = answers[round_ * 6 : round_ * 6 + 6]
+        assert sorted(answer.deduplicated for answer in made) == [False] + [True] * 5
+        ids = {answer.batch.id for answer in made if answer.batch is not None}
+        assert len(ids) == 1
+        assert len({tuple(answer.run_ids) for answer in made}) == 1
+    assert len(harness.executions()) == 9  # three batches of three, nothing more
+    assert harness.drain_queue() == 12  # and each batch's callback
+
+
+def test_retention_prunes_a_batch_s_expired_key(harness: Harness, admin: AdminClient) -> None:
+    body = {"runs": [good("a")], "idempotency_key": "short", "idempotency_ttl_seconds": 60}
+    made = create(admin, body["runs"], idempotency_key="short", idempotency_ttl_seconds=60)
+    create(admin, [good("b")], idempotency_key="long")  # a day
+    start = datetime.now(UTC).replace(microsecond=0)
+    assert harness.tick(start + timedelta(minutes=2))["deleted_idempotency_keys"] == 1  # "short" only
+    assert harness.tick(start + timedelta(minutes=3))["deleted_idempotency_keys"] == 0
+    again = admin.post("/api/batches", body=body)
+    assert (again.status, again.json["deduplicated"]) == (201, False)
+    assert again.json["batch"]["id"] != made["batch"]["id"]
+    assert admin.post("/api/batches", body={"runs": [good("b")], "idempotency_key": "long"}).status == 200
+
+
 def test_a_batch_of_many_runs_is_inserted_in_pages(harness: Harness) -> None:
     now = datetime.now(UTC)
 
@@ -552,6 +661,19 @@ def test_jobu_batches_on_a_database(jobu_cli: Cli, tmp_path: Path) -> None:  # n
         cli.refused("batches", "create", str(request)) == f"jobu: {request} must be a JSON object, not list"
     )
     assert cli.refused("batches", "create", str(tmp_path / "none.json")).startswith("jobu: cannot read ")
+
+    # a script's retry with its key makes no second batch
+    request.write_text(json.dumps({"runs": [good("a")]}))
+    keyed = cli.json("batches", "create", str(request), "--idempotency-key", "nightly")
+    assert (keyed["deduplicated"], keyed["batch"]["idempotency_key"]) == (False, "nightly")
+    status, out, _ = cli("batches", "create", str(request), "--idempotency-key", "nightly")
+    assert status == 0
+    assert out.startswith(f"batch {keyed['batch']['id']} holds idempotency key 'nightly': nothing made\n")
+    assert "idempotency_key  nightly" in out
+    assert cli.refused(
+        "batches", "create", str(request), "--idempotency-key", "n", "--idempotency-ttl-seconds", "0"
+    ).startswith("jobu: invalid_request: idempotency_ttl_seconds: ")
+    assert len(cli.json("batches")) == 2
 
 
 def _child(handler_name: str, params: dict[str, Any], *, max_retry: int = 0) -> NewExecution:

@@ -4,7 +4,7 @@ SQLite (the loader's target is the job store's own database, db_loader's default
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import json
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +59,8 @@ def by_handler(harness: Harness) -> dict[str, list[Execution]]:
 
 
 def send_and_run(harness: Harness) -> None:
-    """The tick's sweeper sends the batch's runs (written, not queued); the workers run everything."""
-    harness.tick(datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=2))
+    """The workers run everything: the batch's runs were sent as the fan-out's transaction committed
+    (no sweeper pass)."""
     harness.drain_queue()
 
 
@@ -77,6 +77,10 @@ def test_every_csv_is_converted_then_all_are_joined_and_loaded_once(harness: Har
     harness.invoke_worker([work_message(fanout.id)], pool="pipeline")
     assert len(by_handler(harness)["pandas_preprocess"]) == 3
     assert sql(harness, "SELECT COUNT(*) FROM sales") == [(0,)]  # nothing before every conversion
+    # sent once the fan-out's transaction committed, not at the sweeper's next tick (up to a minute)
+    assert all(run.queued_at is not None for run in by_handler(harness)["pandas_preprocess"])
+    queued = [json.loads(message["Body"]) for message in harness.receive(pool="pipeline")]
+    assert sorted(message["execution_id"] for message in queued) == sorted(run.id for run in children)
 
     send_and_run(harness)
     runs = by_handler(harness)
