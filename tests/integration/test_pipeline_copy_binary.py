@@ -63,6 +63,11 @@ COLUMNS: dict[str, tuple[str, pa.DataType, list[Any]]] = {
     "amount": ("NUMERIC(12, 2)", pa.decimal128(12, 2), [Decimal(v) for v in DECIMALS]),
     "whole": ("NUMERIC(18, 0)", pa.decimal128(18, 0), [Decimal(10**18 - 1), Decimal(1 - 10**18), Decimal(0)]),
     "tiny": ("NUMERIC(5, 5)", pa.decimal128(5, 5), [Decimal(v) for v in ("0.00001", "-0.99999", "0.5")]),
+    "quad": (
+        "NUMERIC(8, 4)",
+        pa.decimal128(8, 4),
+        [Decimal(v) for v in ("1234.5678", "-0.0001", "9999.9999")],
+    ),
     "odd_scale": ("NUMERIC", pa.decimal128(10, 3), [Decimal(v) for v in ("1234567.891", "-0.001", "10.5")]),
     "fine": ("NUMERIC(18, 9)", pa.decimal128(18, 9), [Decimal(v) for v in ("123456789.123456789", "-1e-9")]),
     "label": ("TEXT", pa.string(), TEXT),

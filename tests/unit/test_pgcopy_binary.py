@@ -3,6 +3,8 @@ themselves are checked against a real PostgreSQL: tests/integration/test_pipelin
 
 from __future__ import annotations
 
+import random
+import struct
 from decimal import Decimal
 
 import numpy as np
@@ -92,3 +94,36 @@ def test_a_decimal_beyond_its_declared_precision_is_refused() -> None:
 )
 def test_pairs_left_to_csv(arrow: pa.DataType, pg_type: str) -> None:
     assert pgcopy_binary.encoder(arrow, pg_type) is None
+
+
+def numeric_value(field: bytes) -> Decimal:
+    """PostgreSQL's numeric_recv, for the values the encoder writes."""
+    count, weight, sign, scale = struct.unpack(">hhHH", field[:8])
+    digits = struct.unpack(f">{count}H", field[8:])
+    assert all(digit < 10_000 for digit in digits)
+    magnitude = sum(
+        Decimal(digit) * Decimal(10_000) ** (weight - index) for index, digit in enumerate(digits)
+    )
+    return (-magnitude if sign == 0x4000 else magnitude).quantize(Decimal(1).scaleb(-scale))
+
+
+@pytest.mark.parametrize("precision", [1, 2, 4, 5, 9, 12, 17, 18])
+def test_numeric_digits_read_back_as_the_decimals(precision: int) -> None:
+    rng = random.Random(precision)
+    for scale in range(precision + 1):
+        kind = pa.decimal128(precision, scale)
+        largest = 10**precision - 1
+        unscaled = [0, 1, -1, largest, -largest, *(rng.randint(-largest, largest) for _ in range(40))]
+        values = [Decimal(value).scaleb(-scale) for value in unscaled]
+        batch = pa.RecordBatch.from_arrays([pa.array(values, kind)], names=["d"])
+        encoder = pgcopy_binary.encoder(kind, "numeric")
+        assert encoder is not None
+
+        encoded = bytes(pgcopy_binary.encode(batch, [encoder]))
+
+        read, at = [], 0
+        while at < len(encoded):
+            (length,) = struct.unpack(">i", encoded[at + 2 : at + 6])  # after the field count
+            read.append(numeric_value(encoded[at + 6 : at + 6 + length]))
+            at += 6 + length
+        assert read == values, (precision, scale)
