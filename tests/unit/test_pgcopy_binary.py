@@ -101,10 +101,11 @@ def numeric_value(field: bytes) -> Decimal:
     count, weight, sign, scale = struct.unpack(">hhHH", field[:8])
     digits = struct.unpack(f">{count}H", field[8:])
     assert all(digit < 10_000 for digit in digits)
-    magnitude = sum(
-        Decimal(digit) * Decimal(10_000) ** (weight - index) for index, digit in enumerate(digits)
-    )
-    return (-magnitude if sign == 0x4000 else magnitude).quantize(Decimal(1).scaleb(-scale))
+    magnitude = Decimal(0)
+    for index, digit in enumerate(digits):
+        magnitude += Decimal(int(digit)) * Decimal(10_000) ** (int(weight) - index)
+    signed = -magnitude if sign == 0x4000 else magnitude
+    return signed.quantize(Decimal(1).scaleb(-int(scale)))
 
 
 @pytest.mark.parametrize("precision", [1, 2, 4, 5, 9, 12, 17, 18])
