@@ -287,6 +287,56 @@ async def test_cancel_and_expiry_free_the_slot_in_their_transaction(store: JobSt
     assert (await waiting_count(store)) == 0
 
 
+async def test_an_end_racing_an_admission_hands_over_the_run_it_queued(store: JobStore) -> None:
+    """The end's one statement waits for an admission that holds the handler's row: the admission
+    counted the ending run still running and queued a run, so the end must see it and hand it over
+    (else it would wait with the slot free)."""
+    (later,) = await insert(store, new_run())
+    await start(store, later)
+    failed = await store.runs.finish(
+        later.id,
+        attempt=0,
+        status=ExecutionStatus.FAILED,
+        result=None,
+        error_message="boom",
+        now=T0,
+        limited=None,
+    )
+    assert failed.finished
+    await limit(store, Limits(concurrency=1))
+    (first,) = await insert(store, new_run())
+    running = await start(store, first)
+    async with store.connector.transaction() as tx:
+        # an operator's retry, admitted under the limit while `running` still holds the slot
+        (retried,) = await store.runs.retry_finished([later.id], now=T0, conn=tx)
+        assert retried.status is ExecutionStatus.WAITING
+        ending = asyncio.create_task(end(store, running))
+        await asyncio.sleep(0.3)
+        assert not ending.done(), "the end did not wait for the admission holding the row"
+    released = (await ending).released
+    assert ids(released) == [later.id]
+    assert (await waiting_count(store)) == 0
+
+
+async def test_an_end_with_nothing_waiting_hands_nothing_over(store: JobStore) -> None:
+    await limit(store, Limits(per_key_concurrency=5))
+    sent = await insert(store, new_run(key="a"), new_run(key="b"))
+    for run in sent:
+        assert (await end(store, await start(store, run))).released == ()
+    # a duplicate end (a redelivered message) is no end: not RUNNING at that attempt
+    again = await store.runs.finish(
+        sent[0].id,
+        attempt=0,
+        status=ExecutionStatus.SUCCESS,
+        result=None,
+        error_message=None,
+        now=T0,
+        limited=HANDLER,
+    )
+    assert not again.finished
+    assert set((await statuses(store)).values()) == {ExecutionStatus.SUCCESS}
+
+
 async def waiting_count(store: JobStore) -> int:
     row = await store.limits.row(HANDLER)
     assert row is not None

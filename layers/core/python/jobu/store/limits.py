@@ -6,16 +6,18 @@ Every way a run becomes runnable (a Kafka record, the enqueue API, a cron tick, 
 an operator's retry, an on_success/on_failure run, a queue_one run its job lets go) calls `admit`
 in the transaction that made it PENDING: for a handler with limits, the run joins the handler's
 waiting line (WAITING, limit_state 'queued'), and the runs of the line that fit are handed over
-(PENDING, limit_state 'admitted', from the time their rate allows). The end of an admitted run
-calls `after_end` once its one-statement outcome committed (one share-locked read of the row's
-`waiting`; a promotion only when runs wait), or `promote_after_end` inside the transaction of an
-end that has one (a transactional handler's, a cancel, an expiry). Both lock the
-handler's handler_limits row first, so the admissions of one handler's runs go one at a time and
-no two can both take the last slot. Lock order: a cron job's row, then runs, then handler_limits
-rows in name order (every path takes them in this order).
+(PENDING, limit_state 'admitted', from the time their rate allows). An admitted run ends with
+`end_admitted`: one statement that records the end and reads the row's `waiting` under a share lock
+(on MySQL, one more statement after it), then a promotion (`after_end`) only when runs wait; or with
+`promote_after_end` inside the transaction of an end that has one (a transactional handler's, a
+cancel, an expiry). Admissions and promotions lock the handler's handler_limits row first, so the
+admissions of one handler's runs go one at a time and no two can both take the last slot. Lock
+order: a cron job's row, then runs, then handler_limits rows in name order (every path takes them
+in this order).
 
 A handler with no limits costs one read of handler_limits per transaction that makes runs, and
-nothing on a run's end; with limits, an admitted run's end costs one statement when nothing waits.
+nothing on a run's end; with limits, an admitted run's end costs no more statements than one without
+when nothing waits (on MySQL, one more).
 """
 
 from __future__ import annotations
@@ -231,14 +233,22 @@ class HandlerLimits(Rows):
 
         return await self._in_transaction(conn, promoting)
 
+    async def end_admitted(self, conn: Any, handler_name: str, outcome: dict[str, Any]) -> tuple[bool, int]:
+        """The end of a run admitted under the handler's limits, as one statement outside any
+        transaction (finish_execution's `outcome`): whether it ended, and the runs the handler's line
+        had then (sql/<dialect>/limits.sql, finish_admitted_execution: its share lock on the row
+        waits for an admission in progress, which otherwise counts the run ended). MySQL has no
+        UPDATE ... RETURNING: its locking read of the row follows the UPDATE's commit."""
+        found = await self._q.finish_admitted_execution(conn, handler_name=handler_name, **outcome)
+        if isinstance(found, int):  # MySQL: the rows the UPDATE matched
+            if found != 1:
+                return False, 0
+            return True, int(await self._q.waiting_after_end(conn, handler_name=handler_name) or 0)
+        return found is not None, 0 if found is None else int(dict(found)["waiting"] or 0)
+
     async def after_end(self, handler_name: str, *, now: datetime) -> list[Execution]:
-        """The end of a run admitted under the handler's limits, committed on its own (the worker's
-        one statement): one locking read of the row's `waiting`, which waits for an admission in
-        progress (that admission then counted the run as ended, or this read sees what it queued);
-        a promotion only when runs wait."""
-        waiting = await self._select_one("waiting_after_end", handler_name=handler_name)
-        if not waiting:
-            return []
+        """After an admitted run's end found runs waiting (end_admitted): a promotion, in a
+        transaction of its own."""
         return await self.promote(handler_name, now=now, force=False)
 
     async def _promote_locked(

@@ -405,8 +405,9 @@ class Runs(Rows):
         batch in that transaction, and the batch's callback runs made there when it was the last.
 
         `limited`: the run's handler, when the run was admitted under its limits (limit_state
-        'admitted'): its end hands over the handler's waiting runs that now fit (Finished.released),
-        after the one statement (jobu.store.limits, after_end), or in the end's transaction.
+        'admitted'): its end hands over the handler's waiting runs that now fit (Finished.released):
+        the one statement also says whether any wait (jobu.store.limits, end_admitted), and only
+        then a promotion follows; or in the end's transaction.
         """
         outcome = {
             "id": execution_id,
@@ -424,11 +425,14 @@ class Runs(Rows):
             and not await self.notifications.any_enabled(conn=conn)
         ):
             # nothing to promote, create or notify: one statement, no transaction
+            waiting = 0
             async with self._connection(conn) as c:
-                finished = await self._q.finish_execution(c, **outcome)
-            ended = self.connector.affected_rows(finished) == 1
-            # the slot it held: one more statement, and the runs that wait, if any, handed over
-            released = await self.limits.after_end(limited, now=now) if ended and limited is not None else []
+                if limited is None:
+                    ended = self.connector.affected_rows(await self._q.finish_execution(c, **outcome)) == 1
+                else:  # the slot it held: whether runs wait, in the same statement (MySQL: one more)
+                    ended, waiting = await self.limits.end_admitted(c, limited, outcome)
+            # the runs that wait, if any, handed over
+            released = await self.limits.after_end(limited, now=now) if ended and limited and waiting else []
             return Finished(finished=ended, follow_up=None, released=tuple(released))
 
         async def ending(tx: Any) -> Finished:

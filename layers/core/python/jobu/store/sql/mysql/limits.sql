@@ -84,10 +84,18 @@ SET waiting = (SELECT COUNT(*) FROM job_executions
                  AND available_at <= :horizon)
 WHERE handler_name = :handler_name;
 
+-- name: finish_admitted_execution!
+-- The end of a run admitted under the handler's limits: finish_execution's UPDATE (MySQL and MariaDB
+-- have no UPDATE ... RETURNING: waiting_after_end follows it, on the same connection).
+UPDATE job_executions
+SET status = :status, finished_at = :now, result = :result, error_message = :error_message,
+    deadline_at = NULL
+WHERE id = :id AND status = 'RUNNING' AND retry_count = :attempt;
+
 -- name: waiting_after_end$
--- The end of a run admitted under the handler's limits, committed already: whether its line has runs
--- (then it promotes them). A locking read: it waits for an admission that holds the row, and reads the row as that left
--- it, so a run queued while this run ended is seen here, or that admission saw this run ended.
+-- After finish_admitted_execution committed: whether the handler's line has runs (then it promotes
+-- them). A locking read: it waits for an admission that holds the row, and reads the row as that
+-- left it, so a run queued while this run ended is seen here, or that admission saw this run ended.
 SELECT waiting FROM handler_limits WHERE handler_name = :handler_name LOCK IN SHARE MODE;
 
 -- name: handlers_with_queued_runs

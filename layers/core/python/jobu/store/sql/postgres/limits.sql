@@ -81,11 +81,22 @@ SET waiting = (SELECT COUNT(*) FROM job_executions
                  AND available_at <= CAST(:horizon AS TIMESTAMPTZ))
 WHERE handler_name = :handler_name;
 
--- name: waiting_after_end$
--- The end of a run admitted under the handler's limits, committed already: whether its line has runs
--- (then it promotes them). A locking read: it waits for an admission that holds the row, and reads the row as that left
--- it, so a run queued while this run ended is seen here, or that admission saw this run ended.
-SELECT waiting FROM handler_limits WHERE handler_name = :handler_name FOR KEY SHARE;
+-- name: finish_admitted_execution^
+-- The end of a run admitted under the handler's limits (finish_execution's UPDATE), and in the same
+-- statement whether its line has runs (then the caller promotes them); no row: the run was not
+-- RUNNING at this attempt. The row's share lock waits for an admission that holds it and reads the
+-- row as that left it, so a run queued while this run ended is counted here; or the admission comes
+-- after, waits for this statement's commit, and counts this run ended. Either way no run waits
+-- while a slot is free.
+WITH ended AS (
+    UPDATE job_executions
+    SET status = :status, finished_at = :now, result = :result, error_message = :error_message,
+        deadline_at = NULL
+    WHERE id = :id AND status = 'RUNNING' AND retry_count = :attempt
+    RETURNING id
+)
+SELECT COALESCE((SELECT waiting FROM handler_limits WHERE handler_name = :handler_name FOR KEY SHARE), 0) AS waiting
+FROM ended;
 
 -- name: handlers_with_queued_runs
 -- The sweeper's: handlers whose waiting line has runs that may start by the horizon.

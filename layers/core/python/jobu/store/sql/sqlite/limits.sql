@@ -77,11 +77,16 @@ SET waiting = (SELECT COUNT(*) FROM job_executions
                  AND available_at <= :horizon)
 WHERE handler_name = :handler_name;
 
--- name: waiting_after_end$
--- The end of a run admitted under the handler's limits, committed already: whether its line has runs
--- (then it promotes them). SQLite's writers go one at a time: an admission in progress committed before this run's end
--- did, or counts it ended.
-SELECT waiting FROM handler_limits WHERE handler_name = :handler_name;
+-- name: finish_admitted_execution^
+-- The end of a run admitted under the handler's limits (finish_execution's UPDATE), and in the same
+-- statement whether its line has runs (then the caller promotes them); no row: the run was not
+-- RUNNING at this attempt. SQLite's writers go one at a time: an admission in progress committed
+-- before this statement (its runs are counted here), or comes after it and counts this run ended.
+UPDATE job_executions
+SET status = :status, finished_at = :now, result = :result, error_message = :error_message,
+    deadline_at = NULL
+WHERE id = :id AND status = 'RUNNING' AND retry_count = :attempt
+RETURNING COALESCE((SELECT waiting FROM handler_limits WHERE handler_name = :handler_name), 0) AS waiting;
 
 -- name: handlers_with_queued_runs
 -- The sweeper's: handlers whose waiting line has runs that may start by the horizon.
