@@ -67,6 +67,16 @@ def test_a_name_defined_twice_is_refused(tmp_path: Path) -> None:
         _ = queries.one
 
 
+@pytest.mark.parametrize("name", ["names", "parsed"])
+def test_a_query_may_not_hide_an_attribute(tmp_path: Path, name: str) -> None:
+    (tmp_path / "a.sql").write_text(f"-- name: {name}$\nSELECT 1;\n")
+    queries = LazyQueries("aiosqlite", [tmp_path / "a.sql"])
+    with pytest.raises(
+        aiosql.SQLLoadException, match=f"cannot override existing attribute with query: {name}"
+    ):
+        _ = queries.anything
+
+
 def test_a_name_inside_a_block_comment_names_no_query(tmp_path: Path) -> None:
     (tmp_path / "a.sql").write_text(
         "/* -- name: hidden$\nSELECT 0; */\n-- name: one$\nSELECT /* not sent */ 1;\n"

@@ -117,11 +117,13 @@ class LazyQueries:
             for part in parts:
                 found = _QUERY_NAME.match(part)
                 name = (found.group() if found else part.split("\n", 1)[0]).replace("-", "_")
-                if name in texts or hasattr(LazyQueries, name):
+                if name in texts:
                     other, at, _ = texts[name]
                     raise aiosql.SQLLoadException(
                         f"query {name} defined twice: {other}:{at} and {path}:{line}"
                     )
+                if name in self.__dict__ or hasattr(LazyQueries, name):  # as aiosql's add_query
+                    raise aiosql.SQLLoadException(f"cannot override existing attribute with query: {name}")
                 texts[name] = (path, line, part)
                 line += part.count("\n")
         return texts
