@@ -81,6 +81,7 @@ TIERS = {"unit": "unit", "integration": "integration", "security": "security", "
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     tests_dir = Path(__file__).parent
+    ids: set[str] = set()
     for item in items:
         tier = TIERS.get(item.path.relative_to(tests_dir).parts[0])
         if tier is None:
@@ -88,6 +89,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(tier)
         if tier == "unit":
             item.add_marker(pytest.mark.disable_socket)
+        _id_with_params(item)
+        # xdist (`make test`) hands tests to its processes by id: of two with one id, one would run
+        if item.nodeid in ids:
+            raise pytest.UsageError(f"{item.nodeid}: two tests with one id")
+        ids.add(item.nodeid)
+
+
+def _id_with_params(item: pytest.Item) -> None:
+    """schemathesis's tests (one per API operation) carry the operation in their name but, under
+    pytest 9.2, not in their id: the id gets it, as a parametrized test's does."""
+    name = item.name
+    if name.endswith("]") and "[" in name and not item.nodeid.endswith("]"):
+        item._id = dataclasses.replace(item._id, params=name[name.index("[") + 1 : -1])
 
 
 def default_ports() -> list[int]:
