@@ -61,9 +61,14 @@ local: $(STAMP) kcat
 kcat:
 	scripts/kcat.sh
 
+# `make test` runs in TEST_WORKERS xdist processes: most of a test's time is waiting on servers and
+# subprocesses. A file's tests run in one process (its module-scoped servers start once); files go in
+# collection order, so the slow e2e files start first and the many short unit files even out the end.
+TEST_WORKERS ?= 2
+
 # Every test (unit, integration on PostgreSQL and MariaDB, e2e through the local runtime, the dashboard in Chromium).
 test: $(STAMP) services rie browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The unit tier only (nothing running, sockets blocked; well under 2 minutes): the edit loop.
 test-fast: $(STAMP)

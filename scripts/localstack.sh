@@ -23,6 +23,12 @@ find_python313() {  # a python3.13 that runs (pyenv's shim exists but fails when
   return 1
 }
 
+# One caller at a time (the test run's workers, a benchmark beside them): two that both find it down
+# would both start one, and the second would fail on the port. LocalStack itself does not keep fd 9.
+mkdir -p $STATE
+exec 9>>"$STATE/localstack.lock"
+flock 9
+
 if [[ "${1:-start}" == "stop" ]]; then
   if [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
     kill -TERM -- "-$(cat "$PIDFILE")" 2>/dev/null || kill -TERM "$(cat "$PIDFILE")"
@@ -44,12 +50,11 @@ if [[ ! -f $VENV/.installed ]] || [[ requirements-localstack.txt -nt $VENV/.inst
   touch $VENV/.installed
 fi
 
-mkdir -p $STATE
 echo "localstack: starting on 127.0.0.1:${PORT} (log: $LOG)"
 # hypercorn, not LocalStack's default twisted gateway: twisted binds the port on every interface
 # whatever GATEWAY_LISTEN says (its TCP4ServerEndpoint is given no interface); hypercorn binds loopback.
 GATEWAY_SERVER=hypercorn GATEWAY_LISTEN=127.0.0.1:${PORT} SERVICES=sqs,events,scheduler,logs,s3,secretsmanager,iam,sts \
-  setsid $VENV/bin/python -m localstack.runtime.main >"$LOG" 2>&1 < /dev/null &
+  setsid $VENV/bin/python -m localstack.runtime.main >"$LOG" 2>&1 < /dev/null 9>&- &
 echo $! > "$PIDFILE"
 
 for _ in $(seq 1 120); do

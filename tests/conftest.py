@@ -14,9 +14,11 @@ import dataclasses
 import errno
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -79,6 +81,7 @@ TIERS = {"unit": "unit", "integration": "integration", "security": "security", "
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     tests_dir = Path(__file__).parent
+    ids: set[str] = set()
     for item in items:
         tier = TIERS.get(item.path.relative_to(tests_dir).parts[0])
         if tier is None:
@@ -86,6 +89,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(tier)
         if tier == "unit":
             item.add_marker(pytest.mark.disable_socket)
+        _id_with_params(item)
+        # xdist (`make test`) hands tests to its processes by id: of two with one id, one would run
+        if item.nodeid in ids:
+            raise pytest.UsageError(f"{item.nodeid}: two tests with one id")
+        ids.add(item.nodeid)
+
+
+def _id_with_params(item: pytest.Item) -> None:
+    """schemathesis's tests (one per API operation) carry the operation in their name but, under
+    pytest 9.2, not in their id: the id gets it, as a parametrized test's does."""
+    name = item.name
+    if name.endswith("]") and "[" in name and not item.nodeid.endswith("]"):
+        item._id = dataclasses.replace(item._id, params=name[name.index("[") + 1 : -1])
 
 
 def default_ports() -> list[int]:
@@ -126,13 +142,46 @@ class DefaultPorts:
     def release(self) -> None:
         for guard in self._held.values():
             guard.close()
+        self._held.clear()
+
+
+DEFAULT_PORTS = pytest.StashKey[DefaultPorts]()
+
+
+def _xdist_controller(config: pytest.Config) -> bool:
+    """This process hands tests to xdist workers (`make test`) and runs none itself."""
+    return not hasattr(config, "workerinput") and bool(config.getoption("numprocesses", None))
+
+
+class ControllerPorts:
+    """The xdist controller's hold on the default ports: from the start of the run (a worker that
+    ends early releases its own while the other's tests still run) and, for a port freed during the
+    run (a `jobu local up` stopped), from the next report of any worker. Each worker still holds
+    what it can before each of its tests (default_ports_held)."""
+
+    def __init__(self, guard: DefaultPorts) -> None:
+        self.guard = guard
+        guard.hold()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.guard.hold()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    guard = config.stash[DEFAULT_PORTS] = DefaultPorts()
+    if _xdist_controller(config):
+        config.pluginmanager.register(ControllerPorts(guard), "jobu-controller-ports")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if DEFAULT_PORTS in config.stash:
+        config.stash[DEFAULT_PORTS].release()
 
 
 @pytest.fixture(scope="session")
-def default_ports_guard() -> Iterator[DefaultPorts]:
-    guard = DefaultPorts()
-    yield guard
-    guard.release()
+def default_ports_guard(pytestconfig: pytest.Config) -> DefaultPorts:
+    return pytestconfig.stash[DEFAULT_PORTS]
 
 
 @pytest.fixture(autouse=True)
@@ -153,6 +202,29 @@ def own_state_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JOBU_LOCAL_STATE_DIR", str(folder))
         yield folder
+
+
+# Where the dashboard's browser tests left their screenshots (tests/e2e/dashboard_browser.py), listed
+# at the end of the run; under xdist each worker sends its list to the controller, which prints them.
+WORKER_SCREENSHOTS: list[str] = []
+
+
+def _screenshots() -> list[str]:
+    browser = sys.modules.get("tests.e2e.dashboard_browser")
+    return [str(path) for path in browser.SAVED] if browser is not None else []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    WORKER_SCREENSHOTS.extend(getattr(node, "workeroutput", {}).get("screenshots", []))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    saved = [*WORKER_SCREENSHOTS, *_screenshots()]
+    if saved:
+        terminalreporter.section("dashboard screenshots")
+        for path in saved:
+            terminalreporter.write_line(path)
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -254,16 +326,52 @@ def data_access(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataAccess:
     return DataAccess.from_environ()
 
 
+LOCALSTACK_SCRIPT = str(REPO_ROOT / "scripts" / "localstack.sh")
+# What each xdist worker is told by the controller (tests/conftest.py's pytest_configure_node).
+RUN_FOLDER = "jobu_run_folder"
+LOCALSTACK_STARTED = "localstack-started"
+
+
 @pytest.fixture(scope="session")
-def localstack_endpoint() -> Iterator[str]:
+def localstack_endpoint(pytestconfig: pytest.Config) -> Iterator[str]:
     """LocalStack on 127.0.0.1:4566 (scripts/localstack.sh starts it if it is not up; a LocalStack
-    that cannot start fails the test); stopped after the session if this session started it."""
-    script = str(REPO_ROOT / "scripts" / "localstack.sh")
-    result = subprocess.run([script], capture_output=True, text=True, timeout=600, check=False)
+    that cannot start fails the test); stopped after the run if this run started it. Under xdist
+    another worker may still use it when this one ends: the controller stops it once all have."""
+    result = subprocess.run([LOCALSTACK_SCRIPT], capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, f"LocalStack did not start:\n{result.stdout}\n{result.stderr}"
+    started = "localstack: starting" in result.stdout
+    workerinput = getattr(pytestconfig, "workerinput", None)
+    if started and workerinput is not None:
+        (Path(workerinput[RUN_FOLDER]) / LOCALSTACK_STARTED).touch()
     yield "http://127.0.0.1:4566"
-    if "localstack: starting" in result.stdout:
-        subprocess.run([script, "stop"], check=True, timeout=60)
+    if started and workerinput is None:
+        subprocess.run([LOCALSTACK_SCRIPT, "stop"], check=True, timeout=60)
+
+
+RUN_FOLDER_KEY = pytest.StashKey[Path]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Each xdist worker gets the controller's folder for this run (created on first use)."""
+    config: pytest.Config = node.config
+    if RUN_FOLDER_KEY not in config.stash:
+        config.stash[RUN_FOLDER_KEY] = Path(tempfile.mkdtemp(prefix="jobu-tests-"))
+    node.workerinput[RUN_FOLDER] = str(config.stash[RUN_FOLDER_KEY])
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A worker sends its screenshots to the controller; the controller, once every worker has
+    ended, stops the LocalStack a worker started."""
+    config = session.config
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["screenshots"] = _screenshots()
+    if RUN_FOLDER_KEY in config.stash:
+        folder = config.stash[RUN_FOLDER_KEY]
+        if (folder / LOCALSTACK_STARTED).exists():
+            subprocess.run([LOCALSTACK_SCRIPT, "stop"], check=True, timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

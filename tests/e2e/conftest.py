@@ -148,13 +148,3 @@ async def committed_offsets(bootstrap_servers: str, group: str = CONSUMER_GROUP)
     finally:
         await consumer.stop()
     return {partition: offset for partition, offset in offsets.items() if offset is not None and offset >= 0}
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Where the dashboard's browser tests left their screenshots (tests/e2e/dashboard_browser.py)."""
-    from tests.e2e.dashboard_browser import SAVED
-
-    if SAVED:
-        terminalreporter.section("dashboard screenshots")
-        for path in SAVED:
-            terminalreporter.write_line(str(path))

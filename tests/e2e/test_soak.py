@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.localstack
 
 
-def test_short_soak_has_no_violations_on_any_backend() -> None:
+def test_short_soak_has_no_violations_on_any_backend(localstack_endpoint: str) -> None:
+    # the soak finds LocalStack up (it would start one itself that no one stops), stopped after the run
     soaks = {
         backend: subprocess.Popen(
             [sys.executable, str(REPO / "bench" / "soak.py"), "--short", "--backend", backend],

@@ -241,7 +241,9 @@ def waiting_on_a_lock(harness: Harness, statement: str) -> bool:
     async def look(store: JobStore) -> bool:
         async with store.connector.connection() as conn:
             waiting = await conn.fetchval(
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
+                # this test's database only: a test in another xdist worker may wait on the same statement
+                "SELECT COUNT(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1",
                 f"%{statement}%",
             )
         return bool(waiting)
