@@ -19,7 +19,7 @@ from jobu.models import Execution, ExecutionStatus, NewExecution
 from jobu.retries import limited_handler
 from jobu.run_options import Debounce
 from jobu.store import JobStore, open_store
-from jobu.store.runs import Finished
+from jobu.store.runs import Deferred, Finished
 from tests.support.admin_client import AdminClient
 from tests.support.harness import Harness, kafka_record, msk_event
 
@@ -66,7 +66,7 @@ async def start(store: JobStore, execution: Execution, *, at: datetime = T0) -> 
     claimed = await store.runs.claim(
         execution.id, attempt=execution.retry_count, now=at, deadline_at=at + timedelta(minutes=5)
     )
-    assert claimed is not None, f"run {execution.id} could not be claimed"
+    assert isinstance(claimed, Execution), f"run {execution.id} could not be claimed: {claimed}"
     return claimed
 
 
@@ -207,6 +207,59 @@ async def test_a_run_at_beyond_sqs_delay_waits_without_a_slot(store: JobStore) -
     await end(store, await start(store, now))
     (later,) = await store.limits.promote(HANDLER, now=T0 + timedelta(hours=2) - timedelta(minutes=5))
     assert later.available_at == T0 + timedelta(hours=2)
+
+
+async def test_a_burst_of_late_messages_starts_no_faster_than_the_rate(store: JobStore) -> None:
+    """Runs handed over for their rate's times whose messages all reach workers late and together (a
+    database restart, killed workers, redeliveries): the claim lets through only what the rate allows
+    now and puts the rest back for later, spread out; over any window of the period, the runs'
+    started_at keep the rate."""
+    rate = Rate(limit=2, period_seconds=10, burst=2)
+    await limit(store, Limits(rate=rate))
+    sent = await insert(store, *[new_run() for _ in range(6)])
+    assert len(sent) == 6  # all handed over, for their times
+    late = T0 + timedelta(seconds=60)
+    started: list[Execution] = []
+    deferred: list[Execution] = []
+    for run in sent:
+        claimed = await store.runs.claim(run.id, attempt=0, now=late, deadline_at=late + timedelta(minutes=5))
+        if isinstance(claimed, Execution):
+            started.append(claimed)
+        else:
+            assert isinstance(claimed, Deferred)
+            assert claimed.run is not None
+            deferred.append(claimed.run)
+    assert len(started) == rate.burst
+    assert len(deferred) == 4
+    for run in deferred:
+        assert run.status is ExecutionStatus.PENDING
+        assert run.started_at is None  # never started
+        assert run.queued_at is None  # the caller sends it
+        assert run.available_at > late
+    # spread out by the rate, not all together again
+    times = [run.available_at for run in deferred]
+    assert max(times.count(t) for t in times) <= rate.burst
+    # a duplicate of a put-back run's message, before its time: no start either
+    again = await store.runs.claim(
+        deferred[0].id, attempt=0, now=late, deadline_at=late + timedelta(minutes=5)
+    )
+    assert isinstance(again, Deferred)
+    # the messages come at their times (a late one just goes back again): each starts in turn
+    clock = late
+    for _ in range(40):
+        pending = [r for r in await store.runs.list_recent(limit=100) if r.status is ExecutionStatus.PENDING]
+        if not pending:
+            break
+        run = min(pending, key=lambda r: (r.available_at, r.id))
+        clock = max(clock, run.available_at)
+        await store.runs.claim(run.id, attempt=0, now=clock, deadline_at=clock + timedelta(minutes=5))
+    runs = await store.runs.list_recent(limit=100)
+    assert [r.status for r in runs] == [ExecutionStatus.RUNNING] * 6
+    starts = sorted(r.started_at for r in runs if r.started_at is not None)
+    assert len(starts) == 6
+    window = timedelta(seconds=rate.period_seconds)
+    most = max(sum(1 for t in starts if s <= t < s + window) for s in starts)
+    assert most <= rate.limit + rate.burst - 1
 
 
 async def test_a_delayed_run_that_comes_due_is_handed_over_by_the_next_end(store: JobStore) -> None:
