@@ -15,7 +15,7 @@ from typing import Any
 
 from jobu.clock import utcnow
 from jobu.limits import Limits, Rate
-from jobu.models import Execution, ExecutionStatus, NewExecution
+from jobu.models import Execution, ExecutionStatus, NewExecution, WorkMessage
 from jobu.retries import limited_handler
 from jobu.run_options import Debounce
 from jobu.store import JobStore, open_store
@@ -244,6 +244,8 @@ async def test_a_burst_of_late_messages_starts_no_faster_than_the_rate(store: Jo
         deferred[0].id, attempt=0, now=late, deadline_at=late + timedelta(minutes=5)
     )
     assert isinstance(again, Deferred)
+    assert again.run is not None
+    assert again.run.available_at == deferred[0].available_at  # its time kept, no new one taken
     # the messages come at their times (a late one just goes back again): each starts in turn
     clock = late
     for _ in range(40):
@@ -523,6 +525,32 @@ def test_a_worker_end_sends_the_run_it_hands_over(harness: Harness, admin: Admin
     assert [r.status for r in runs] == [ExecutionStatus.SUCCESS] * 4
     assert _most_at_once([r for r in runs if r.concurrency_key == "t1"]) == 1
     assert [h["handler_name"] for h in admin.get("/api/limits").json] == [HANDLER]
+
+
+def test_a_worker_puts_back_a_run_its_rate_does_not_let_start_yet(
+    harness: Harness, admin: AdminClient
+) -> None:
+    rate = {"limit": 1, "period_seconds": 60, "burst": 1}
+    assert admin.put(f"/api/limits/{HANDLER}", body={"rate": rate}).status == 200
+    records = [kafka_record(i, json.dumps({"handler_name": HANDLER, "params": {}})) for i in (1, 2)]
+    assert len(harness.invoke_queue(msk_event(*records))["dispatched"]) == 2
+    first, second = sorted(harness.executions(), key=lambda r: r.id)
+    assert second.available_at - first.available_at >= timedelta(seconds=59)  # handed over for later
+    # both messages reach a worker together (the second's early: a stale or duplicate one): one start
+    messages = [
+        {"MessageId": f"m{run.id}", "Body": WorkMessage(execution_id=run.id, attempt=0).to_json()}
+        for run in (first, second)
+    ]
+    assert harness.invoke_worker(messages)["batchItemFailures"] == []
+    ran, put_back = sorted(harness.executions(), key=lambda r: r.id)
+    assert ran.status is ExecutionStatus.SUCCESS
+    assert ran.started_at is not None
+    assert put_back.status is ExecutionStatus.PENDING
+    assert put_back.started_at is None
+    assert put_back.queued_at is not None  # sent again, with the delay its time needs
+    assert put_back.available_at >= second.available_at  # never before the time it was given
+    # not visible before its time (the first's original message still is: the test made its own)
+    assert put_back.id not in {json.loads(m["Body"])["execution_id"] for m in harness.receive()}
 
 
 def test_the_sweeper_hands_over_what_an_end_before_the_limit_could_not(

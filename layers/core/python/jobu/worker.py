@@ -320,8 +320,10 @@ class Worker:
                 return run
             if isinstance(run, _Failed):
                 settled = run.failure
-            elif run.handler_cls.transactional:
+            elif isinstance(run, _Run) and run.handler_cls.transactional:
                 settled = await self._run_in_transaction(conn, run)
+        if isinstance(run, Deferred):  # sent once the connection is back (a pool of one)
+            return await self._deferred(run, utcnow())
         if settled is None:  # the connection is back in the pool: the handler may take minutes
             assert isinstance(run, _Run)
             settled = await self._run(run)
@@ -329,7 +331,7 @@ class Worker:
 
     async def _claim(
         self, conn: Any, message: WorkMessage, remaining_seconds: float
-    ) -> _Run | _Failed | Outcome:
+    ) -> _Run | _Failed | Deferred | Outcome:
         now = utcnow()
         execution = await self.store.runs.claim(
             message.execution_id,
@@ -342,7 +344,7 @@ class Worker:
         if execution is None:
             return await self._unclaimed(conn, message, now)
         if isinstance(execution, Deferred):
-            return await self._deferred(execution, now)
+            return execution
         trace = TraceParent.parse(execution.trace_parent)
         logger.thread_safe_append_keys(
             execution_id=execution.id,

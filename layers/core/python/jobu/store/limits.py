@@ -290,21 +290,24 @@ class HandlerLimits(Rows):
         )
         return self.connector.affected_rows(taken) == 1
 
-    async def defer_start(self, conn: Any, run: Execution, rate: Rate, *, now: datetime) -> Execution | None:
+    async def defer_start(
+        self, conn: Any, run: Execution, rate: Rate, *, now: datetime, until: datetime | None = None
+    ) -> Execution | None:
         """A claimed run its rate did not let start (take_start): PENDING again, unsent, from the
         next time the rate gives (after the starts' next due time, and a hand-over slot of its own,
         so the runs put back together come back spread out, not together again). In a transaction
         on `conn` (the worker's connection); the run to send, None when it was no longer this
-        claim's."""
+        claim's. `until`: a message that came before the run's time (a stale one): back for that
+        time, taking no new one."""
 
         async def deferring(tx: Any) -> Execution | None:
             put_back = await self._q.put_back_run(
-                tx, id=run.id, attempt=run.retry_count, available_at=self._t(now)
+                tx, id=run.id, attempt=run.retry_count, available_at=self._t(until or now)
             )
             if self.connector.affected_rows(put_back) != 1:
                 return None
-            row = await self._lock_one(tx, run.handler_name, now=now)
-            if row is None:  # no row, no rate: nothing to wait for
+            row = None if until is not None else await self._lock_one(tx, run.handler_name, now=now)
+            if row is None:  # its time kept, or no row (no rate)
                 return Execution.from_row(await self._q.get_execution(tx, id=run.id))
             start = now
             if row.started_next_at is not None:  # when take_start would let a start through

@@ -396,6 +396,11 @@ class Runs(Rows):
         if rate is None:
             return execution
         async with self._connection(conn) as c:
+            if execution.available_at > now:
+                # a stale message (the one before a put-back, a duplicate): not before its time
+                return Deferred(
+                    await self.limits.defer_start(c, execution, rate, now=now, until=execution.available_at)
+                )
             if await self.limits.take_start(c, execution.handler_name, rate, now=now):
                 return execution
             return Deferred(await self.limits.defer_start(c, execution, rate, now=now))
