@@ -390,15 +390,9 @@ class Fixture:
         return event
 
     def _admin_api(self) -> dict[str, Any]:
-        event: dict[str, Any] = json.loads((ROOT / "events" / "admin_api_create_cron.json").read_text())
-        event.update(rawPath="/api/jobs", rawQueryString="size=20", queryStringParameters={"size": "20"})
-        event["pathParameters"] = {"proxy": "api/jobs"}
-        event["requestContext"]["http"].update(method="GET", path="/api/jobs")
-        event["headers"] = {
-            k: v for k, v in event["headers"].items() if k not in ("content-length", "content-type")
-        }
-        event.pop("body")
-        return event
+        from tests.support.lambda_events import admin_jobs_page_event
+
+        return admin_jobs_page_event()
 
 
 def measure(args: argparse.Namespace) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:

@@ -109,16 +109,17 @@ class BatchClient:
             created = await batches.create(
                 store, self.queue, document, known_handlers=KNOWN, now=now, actor=ACTOR
             )
+            assert created.batch is not None  # it carries no idempotency key: always made
             return created.batch.id
         # the same checks and store call, with retries for the runs: the API makes them with none
-        checked, on_success, on_complete = batches.check_batch(document, known_handlers=KNOWN, now=now)
-        children = [_with_retries(run, self.max_retry, self.timeout_seconds) for run in checked]
+        checked = batches.check_batch(document, known_handlers=KNOWN, now=now)
+        children = [_with_retries(run, self.max_retry, self.timeout_seconds) for run in checked.runs]
 
         async def insert(conn: Any) -> tuple[Batch, list[Execution]]:
             return await store.batches.create(
                 children,
-                on_success=on_success,
-                on_complete=on_complete,
+                on_success=checked.on_success,
+                on_complete=checked.on_complete,
                 created_by="soak",
                 now=now,
                 conn=conn,

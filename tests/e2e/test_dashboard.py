@@ -253,7 +253,12 @@ async def test_runs_are_filtered_by_params(sqlite_url: str, start_runtime: Start
         await page.goto(runtime.dashboard.url)  # type: ignore[union-attr]
         await nav(page, "Runs").click()
         await expect(run_row(page, globex_run)).to_be_visible()
-        await page.get_by_label("Params (key=value a line)").fill("customer=acme\norder=7")
+        params = page.get_by_label("Params (key=value a line)")
+        await params.fill("customer=acme\norder=7")
+        # both lines in sight (it was one line tall: the second hid), and it grows at will
+        await expect(params).to_have_attribute("rows", "3")
+        await expect(params).to_have_css("resize", "vertical")
+        assert await params.evaluate("area => area.scrollHeight <= area.clientHeight")
         await page.get_by_role("button", name="Apply").click()
         await expect(page).to_have_url(re.compile(r"#/runs\?param\.customer=acme&param\.order=7$"))
         await expect(run_row(page, acme_run)).to_be_visible()
@@ -273,8 +278,15 @@ async def test_runs_are_filtered_by_params(sqlite_url: str, start_runtime: Start
         await page.get_by_role("button", name="Cancel unfinished runs matching these filters").click()
         dialog = page.get_by_role("dialog", name="Cancel 1 run?")
         await expect(dialog).to_contain_text("1 WAITING, PENDING or RUNNING run matches these filters")
+        # two plain buttons: no "Cancel" (close) beside the cancel itself
+        await expect(dialog.get_by_role("button")).to_have_text(["Keep it", "Cancel 1 run"])
+        await expect(dialog.get_by_role("button", name="Cancel", exact=True)).to_have_count(0)
         await browser.screenshot("runs-bulk-cancel-confirmation")
-        await dialog.get_by_role("button", name="Cancel them").click()
+        await dialog.get_by_role("button", name="Keep it").click()  # the way out leaves it alone
+        await expect(dialog).to_be_hidden()
+        await expect(run_row(page, acme_run).locator(".badge")).to_have_text("PENDING")
+        await page.get_by_role("button", name="Cancel unfinished runs matching these filters").click()
+        await dialog.get_by_role("button", name="Cancel 1 run").click()
         await expect(page.locator("#notice")).to_contain_text("1 run cancelled, 0 running asked to stop")
         await expect(run_row(page, acme_run).locator(".badge")).to_have_text("CANCELLED")
         await nav(page, "Runs").click()  # the filters cleared: the other run was left alone
@@ -333,6 +345,7 @@ async def test_batches_show_their_progress_children_and_callback_and_cancel(
         await page.get_by_role("button", name="Cancel the batch").click()
         dialog = page.get_by_role("dialog", name=f"Cancel batch {waiting_id}?")
         await expect(dialog).to_contain_text("up to 3")
+        await expect(dialog.get_by_role("button")).to_have_text(["Keep the batch", "Cancel the batch"])
         await dialog.get_by_role("button", name="Cancel the batch").click()
         await expect(page.locator("#notice")).to_contain_text(f"Batch {waiting_id}: 3 runs cancelled")
         await expect(page.locator("#main h1 .badge")).to_have_text("CANCELLED")

@@ -17,14 +17,18 @@ import time_machine
 from jobu.config import RetryPolicy, SweepPolicy
 from jobu.cron_dispatch import run_tick
 from jobu.event_dispatch import EVENT_DEFAULT_TIMEOUT_SECONDS
+from jobu.handler_manifest import known_handler_names
 from jobu.models import Execution, ExecutionStatus, NewExecution
-from jobu.store import JobStore
-from jobu.work_queue import DryRunQueue
+from jobu.operations import batches
+from jobu.store import JobStore, open_store
+from jobu.work_queue import DryRunQueue, WorkQueue
 from tests.integration.test_audit import OPERATOR, signed, trail
 from tests.integration.test_cli_admin import Cli
 from tests.integration.test_cli_admin import cli as jobu_cli  # noqa: F401  # a fixture: `jobu` on a database
 from tests.support.admin_client import AdminClient
 from tests.support.harness import Harness, work_message
+from tests.support.harness import run as run_async
+from tests.support.principals import TEST_ACTOR
 
 CALLBACK = {"handler_name": "sample", "params": {"note": "all done"}}
 
@@ -248,8 +252,10 @@ def test_cancelling_the_last_pending_child_sends_the_callback(harness: Harness, 
     deliver(harness, run_ids[0])
     assert admin.post(f"/api/jobs/{run_ids[1]}/cancel").json["outcome"] == "cancelled"
     found = batch(admin, batch_id)
-    assert (found["status"], found["succeeded"], found["cancelled"]) == ("FAILED", 1, 1)
+    # the run that did not succeed was cancelled, and nothing failed: as a cancel of the batch
+    assert (found["status"], found["succeeded"], found["cancelled"]) == ("CANCELLED", 1, 1)
     (made,) = callbacks(harness, batch_id)
+    assert made.params["batch"]["status"] == "CANCELLED"
     assert made.queued_at is not None  # sent by the cancel, not left to the sweeper
     harness.drain_queue()  # the cancelled child's message finds it CANCELLED; the callback runs
     assert [run.status for run in callbacks(harness, batch_id)] == [ExecutionStatus.SUCCESS]
@@ -268,7 +274,7 @@ def test_a_bulk_cancel_of_a_batch_s_runs_ends_it_and_sends_the_callback(
     assert done.json["cancelled"] == run_ids[1:]
     found = batch(admin, batch_id)
     assert (found["status"], found["succeeded"], found["cancelled"], found["success_run_id"]) == (
-        "FAILED",
+        "CANCELLED",
         1,
         2,
         None,
@@ -391,6 +397,89 @@ def test_the_callback_is_stamped_no_earlier_than_any_run_ended(harness: Harness)
     assert available_at == now  # runnable from the end that completed it: its sender delays nothing
 
 
+async def test_a_batch_ends_cancelled_when_its_runs_were_cancelled_one_by_one(store: JobStore) -> None:
+    """Every way a run ends counts toward the batch's status alike: an operator's cancel of a waiting
+    run (Runs.cancel), its worker's cancel of a running one, and the sweeper's end of one whose worker
+    died (Runs.finish), an expiry (Runs.expire). CANCELLED when every run that did not succeed was
+    cancelled; FAILED as soon as one failed, timed out or expired; whichever end comes last."""
+    now = datetime.now(UTC)
+    later = now + timedelta(minutes=2)
+
+    async def make(size: int) -> tuple[int, list[int]]:
+        runs = [
+            NewExecution(
+                job_id=None,
+                handler_name="sample",
+                params={"n": n},
+                param_source="api",
+                max_retry=0,
+                timeout_seconds=EVENT_DEFAULT_TIMEOUT_SECONDS,
+                expires_at=now + timedelta(minutes=1),  # expired by `later`, if nothing started it
+            )
+            for n in range(size)
+        ]
+
+        async def insert(conn: Any) -> tuple[int, list[int]]:
+            made, children = await store.batches.create(
+                runs, on_success=None, on_complete=_link(), created_by="test", now=now, conn=conn
+            )
+            return made.id, [child.id for child in children]
+
+        return await store.connector.run(insert, transaction=True)
+
+    async def cancel(run_id: int) -> None:  # an operator's, of a run not started
+        assert await store.runs.cancel(run_id, reason="by hand", now=now) == "cancelled"
+
+    async def end(run_id: int, status: ExecutionStatus, batch_id: int) -> None:  # a worker's, the sweeper's
+        assert await store.runs.claim(run_id, attempt=0, now=now, deadline_at=now + timedelta(hours=1))
+        ended = await store.runs.finish(
+            run_id, attempt=0, status=status, result={}, error_message=None, now=now, batch_id=batch_id
+        )
+        assert ended.finished
+
+    async def expire(run_id: int) -> None:
+        assert await store.runs.expire(run_id, now=later)
+
+    async def status_of(batch_id: int) -> tuple[str, str]:
+        found = await store.batches.get(batch_id)
+        assert found is not None
+        assert found.complete_run_id is not None
+        callback = await store.runs.get(found.complete_run_id)
+        assert callback is not None
+        return found.status, callback.params["batch"]["status"]
+
+    cancelled, success, failed = ExecutionStatus.CANCELLED, ExecutionStatus.SUCCESS, ExecutionStatus.FAILED
+    # every run cancelled, one by one, each a different way, the worker's last
+    batch_id, (first, second, third) = await make(3)
+    await cancel(first)
+    await end(second, cancelled, batch_id)
+    await end(third, cancelled, batch_id)
+    assert await status_of(batch_id) == ("CANCELLED", "CANCELLED")
+    # one succeeded, the other cancelled by hand last
+    batch_id, (first, second) = await make(2)
+    await end(first, success, batch_id)
+    await cancel(second)
+    assert await status_of(batch_id) == ("CANCELLED", "CANCELLED")
+    # a cancel, then a failure, a timeout or an expiry: FAILED
+    for other in (failed, ExecutionStatus.TIMEOUT, None):
+        batch_id, (first, second) = await make(2)
+        await cancel(first)
+        if other is None:
+            await expire(second)
+        else:
+            await end(second, other, batch_id)
+        assert await status_of(batch_id) == ("FAILED", "FAILED"), other
+    # the failure first, the cancel last: FAILED still
+    batch_id, (first, second) = await make(2)
+    await end(first, failed, batch_id)
+    await cancel(second)
+    assert await status_of(batch_id) == ("FAILED", "FAILED")
+    # every run succeeded: SUCCESS, as before
+    batch_id, (first,) = await make(1)
+    await end(first, success, batch_id)
+    assert await status_of(batch_id) == ("SUCCESS", "SUCCESS")
+
+
 async def test_the_tick_s_retention_deletes_batches_that_ended_before_its_cutoff(store: JobStore) -> None:
     now = datetime.now(UTC)
 
@@ -460,6 +549,111 @@ def test_a_bad_batch_is_refused_whole_naming_the_item_and_field(harness: Harness
     assert admin.get("/api/batches").json["total"] == 0
     assert admin.get("/api/jobs").json["total"] == 0
     assert harness.drain_queue() == 0
+
+
+def test_a_retried_batch_request_with_its_key_makes_nothing(harness: Harness, admin: AdminClient) -> None:
+    body = {"runs": [good("a"), good("b")], "on_complete": CALLBACK, "idempotency_key": "import-7"}
+    first = admin.post("/api/batches", body={**body, "idempotency_ttl_seconds": 600})
+    assert (first.status, first.json["deduplicated"]) == (201, False), first.body
+    made = first.json
+    assert made["batch"]["idempotency_key"] == "import-7"
+    assert harness.drain_queue() == 3  # its runs and its callback ran: the retry sends nothing
+    again = admin.post("/api/batches", body={**body, "runs": [good("c")]})  # the same key, another body
+    assert (again.status, again.json["deduplicated"]) == (200, True), again.body
+    assert (again.json["batch"]["id"], again.json["run_ids"]) == (made["batch"]["id"], made["run_ids"])
+    assert again.json["batch"]["status"] == "SUCCESS"
+    assert admin.get("/api/batches").json["total"] == 1
+    assert admin.get("/api/jobs", query={"batch_id": made["batch"]["id"]}).json["total"] == 2
+    assert admin.get("/api/jobs").json["total"] == 3  # and the callback
+    assert harness.drain_queue() == 0
+    # the retry is audited too: who asked, and the batch that answered
+    rows = trail(admin, operation="batch.create")
+    assert [row["target_id"] for row in rows] == [str(made["batch"]["id"])] * 2
+    assert {"deduplicated": True, "idempotency_key": "import-7"} in [row["after_state"] for row in rows]
+    # a run's key of the same text is another noun's: it makes its run
+    run = admin.post("/api/runs", body={**good("d"), "idempotency_key": "import-7"})
+    assert (run.status, run.json["deduplicated"]) == (201, False)
+    other = admin.post("/api/batches", body={**body, "idempotency_key": "import-8"})
+    assert (other.status, other.json["batch"]["id"]) == (201, made["batch"]["id"] + 1)
+    # past the key's TTL (600 s) the key passes to a new batch
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=601), tick=False):
+        later = admin.post("/api/batches", body=body)
+    assert (later.status, later.json["deduplicated"]) == (201, False), later.body
+    assert later.json["batch"]["id"] not in (made["batch"]["id"], other.json["batch"]["id"])
+    repeat = admin.post("/api/batches", body=body)
+    assert repeat.json["batch"]["id"] == later.json["batch"]["id"]  # the newest batch of the key
+
+
+def test_a_bad_batch_key_is_refused(harness: Harness, admin: AdminClient) -> None:
+    for extra, field in (
+        ({"idempotency_key": ""}, "idempotency_key"),
+        ({"idempotency_key": "k" * 201}, "idempotency_key"),
+        ({"idempotency_key": "key\n"}, "idempotency_key"),  # fullmatch: `$` would let it through
+        ({"idempotency_key": 7}, "idempotency_key"),
+        ({"idempotency_key": "k", "idempotency_ttl_seconds": 0}, "idempotency_ttl_seconds"),
+        ({"idempotency_key": "k", "idempotency_ttl_seconds": 366 * 24 * 3600}, "idempotency_ttl_seconds"),
+        ({"idempotency_key": "k", "idempotency_ttl_seconds": "60"}, "idempotency_ttl_seconds"),
+        ({"idempotency_ttl_seconds": 60}, "idempotency_ttl_seconds"),  # only with a key
+    ):
+        response = admin.post("/api/batches", body={"runs": [good("a")], **extra})
+        assert response.status == 400, (extra, response.body)
+        assert (response.json["error"], response.json["field"]) == ("invalid_request", field), response.json
+    assert admin.get("/api/batches").json["total"] == 0
+    assert harness.drain_queue() == 0
+
+
+def test_concurrent_requests_with_one_key_make_one_batch(harness: Harness) -> None:
+    """Six requests with one key at once, each on its own store (its own connections, as six admin
+    function containers): one batch is made, and the other five answer with it."""
+    document = {"runs": [good("a"), good("b"), good("c")], "on_complete": CALLBACK}
+
+    async def at_once() -> list[batches.BatchCreated]:
+        stores = [await open_store(harness.database_url) for _ in range(6)]
+        queue = WorkQueue(sqs_client=harness.sqs, queue_url=harness.queue_url)
+        try:
+            answers: list[batches.BatchCreated] = []
+            for round_ in range(3):
+                request = {**document, "idempotency_key": f"nightly-{round_}"}
+                answers += await asyncio.gather(
+                    *(
+                        batches.create(
+                            store,
+                            queue,
+                            request,
+                            known_handlers=known_handler_names(),
+                            now=datetime.now(UTC),
+                            actor=TEST_ACTOR,
+                        )
+                        for store in stores
+                    )
+                )
+            return answers
+        finally:
+            for store in stores:
+                await store.close()
+
+    answers = run_async(at_once())
+    for round_ in range(3):
+        made = answers[round_ * 6 : round_ * 6 + 6]
+        assert sorted(answer.deduplicated for answer in made) == [False] + [True] * 5
+        ids = {answer.batch.id for answer in made if answer.batch is not None}
+        assert len(ids) == 1
+        assert len({tuple(answer.run_ids) for answer in made}) == 1
+    assert len(harness.executions()) == 9  # three batches of three, nothing more
+    assert harness.drain_queue() == 12  # and each batch's callback
+
+
+def test_retention_prunes_a_batch_s_expired_key(harness: Harness, admin: AdminClient) -> None:
+    body = {"runs": [good("a")], "idempotency_key": "short", "idempotency_ttl_seconds": 60}
+    made = create(admin, body["runs"], idempotency_key="short", idempotency_ttl_seconds=60)
+    create(admin, [good("b")], idempotency_key="long")  # a day
+    start = datetime.now(UTC).replace(microsecond=0)
+    assert harness.tick(start + timedelta(minutes=2))["deleted_idempotency_keys"] == 1  # "short" only
+    assert harness.tick(start + timedelta(minutes=3))["deleted_idempotency_keys"] == 0
+    again = admin.post("/api/batches", body=body)
+    assert (again.status, again.json["deduplicated"]) == (201, False)
+    assert again.json["batch"]["id"] != made["batch"]["id"]
+    assert admin.post("/api/batches", body={"runs": [good("b")], "idempotency_key": "long"}).status == 200
 
 
 def test_a_batch_of_many_runs_is_inserted_in_pages(harness: Harness) -> None:
@@ -552,6 +746,19 @@ def test_jobu_batches_on_a_database(jobu_cli: Cli, tmp_path: Path) -> None:  # n
         cli.refused("batches", "create", str(request)) == f"jobu: {request} must be a JSON object, not list"
     )
     assert cli.refused("batches", "create", str(tmp_path / "none.json")).startswith("jobu: cannot read ")
+
+    # a script's retry with its key makes no second batch
+    request.write_text(json.dumps({"runs": [good("a")]}))
+    keyed = cli.json("batches", "create", str(request), "--idempotency-key", "nightly")
+    assert (keyed["deduplicated"], keyed["batch"]["idempotency_key"]) == (False, "nightly")
+    status, out, _ = cli("batches", "create", str(request), "--idempotency-key", "nightly")
+    assert status == 0
+    assert out.startswith(f"batch {keyed['batch']['id']} holds idempotency key 'nightly': nothing made\n")
+    assert "idempotency_key  nightly" in out
+    assert cli.refused(
+        "batches", "create", str(request), "--idempotency-key", "n", "--idempotency-ttl-seconds", "0"
+    ).startswith("jobu: invalid_request: idempotency_ttl_seconds: ")
+    assert len(cli.json("batches")) == 2
 
 
 def _child(handler_name: str, params: dict[str, Any], *, max_retry: int = 0) -> NewExecution:

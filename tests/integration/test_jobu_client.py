@@ -80,6 +80,13 @@ def test_a_batch_and_its_callback_through_the_client(
     with pytest.raises(JobuApiError) as refused:
         client.batch([{"handler_name": "sample1"}, {"handler_name": "sample1", "idempotency_key": "k"}])
     assert (refused.value.status, refused.value.field) == (400, "runs[1].idempotency_key")
+    # a retry with the batch's key (its answer lost) makes nothing: the key's batch answers
+    runs = [{"handler_name": "sample1", "params": {"name": "keyed"}}]
+    keyed = client.batch(runs, idempotency_key="nightly-7", idempotency_ttl_seconds=600)
+    again = client.batch(runs, idempotency_key="nightly-7")
+    assert (keyed["deduplicated"], again["deduplicated"]) == (False, True)
+    assert (again["batch"]["id"], again["run_ids"]) == (keyed["batch"]["id"], keyed["run_ids"])
+    assert client.batch(runs)["batch"]["id"] == keyed["batch"]["id"] + 1
 
 
 def test_a_refusal_is_an_error_naming_the_field(served: tuple[str, list[dict[str, Any]]]) -> None:
@@ -135,6 +142,10 @@ async def test_the_async_client_makes_a_batch_and_waits_for_it(
     ended = await waiting
     assert (ended["status"], ended["succeeded"]) == ("SUCCESS", 2)
     assert (await client.get_batch(batch_id))["success_run_id"] == ended["callback_run_id"]
+    retried = await client.batch([{"handler_name": "sample1"}], idempotency_key="a-key")
+    assert (retried["deduplicated"], retried["batch"]["total"]) == (False, 1)
+    again = await client.batch([{"handler_name": "sample1"}], idempotency_key="a-key")
+    assert (again["deduplicated"], again["batch"]["id"]) == (True, retried["batch"]["id"])
 
 
 def test_signed_requests_stay_off_plain_http_to_other_machines() -> None:

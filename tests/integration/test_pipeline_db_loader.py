@@ -142,7 +142,7 @@ async def test_loads_every_row_and_value(db: Db, tmp_path: Path) -> None:
 
     data = result.model_dump()
     assert (data["rows_loaded"], data["backend"], data["table"]) == (8, db.backend, "sales")
-    assert data["method"] == ("copy" if db.backend == "postgres" else "load_data")
+    assert data["method"] == ("copy_binary" if db.backend == "postgres" else "load_data")
     assert result.count == 8
     got = await db.rows(
         "SELECT id, label, amount, ratio, flag, day, at, at_utc, short, extra FROM sales ORDER BY id"

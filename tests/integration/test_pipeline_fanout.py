@@ -4,7 +4,7 @@ SQLite (the loader's target is the job store's own database, db_loader's default
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from jobu.models import Execution
+from jobu_handlers.pipeline import fanout as fanout_module
 from tests.integration.test_pipeline_chain import SALES_TABLE, backend, sql
 from tests.support.harness import Harness, work_message
 
@@ -59,8 +60,8 @@ def by_handler(harness: Harness) -> dict[str, list[Execution]]:
 
 
 def send_and_run(harness: Harness) -> None:
-    """The tick's sweeper sends the batch's runs (written, not queued); the workers run everything."""
-    harness.tick(datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=2))
+    """The workers run everything: the batch's runs were sent as the fan-out's transaction committed
+    (no sweeper pass)."""
     harness.drain_queue()
 
 
@@ -77,6 +78,10 @@ def test_every_csv_is_converted_then_all_are_joined_and_loaded_once(harness: Har
     harness.invoke_worker([work_message(fanout.id)], pool="pipeline")
     assert len(by_handler(harness)["pandas_preprocess"]) == 3
     assert sql(harness, "SELECT COUNT(*) FROM sales") == [(0,)]  # nothing before every conversion
+    # sent once the fan-out's transaction committed, not at the sweeper's next tick (up to a minute)
+    assert all(run.queued_at is not None for run in by_handler(harness)["pandas_preprocess"])
+    queued = [json.loads(message["Body"]) for message in harness.receive(pool="pipeline")]
+    assert sorted(message["execution_id"] for message in queued) == sorted(run.id for run in children)
 
     send_and_run(harness)
     runs = by_handler(harness)
@@ -88,6 +93,23 @@ def test_every_csv_is_converted_then_all_are_joined_and_loaded_once(harness: Har
     assert load.parent_execution_id == join.id
     assert [row[0] for row in sql(harness, "SELECT order_id FROM sales ORDER BY order_id")] == [1, 2, 3, 4, 5]
     assert (folder.parent / "out" / "sales.parquet").is_file()
+
+
+def test_a_fan_out_that_fails_after_writing_its_batch_sends_nothing(
+    harness: Harness, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its batch is rolled back with its run: no run of it exists, and no message names one."""
+
+    def broken(**_: Any) -> None:
+        raise RuntimeError("the fan-out breaks after its batch was written")
+
+    monkeypatch.setattr(fanout_module, "HandlerResult", broken)
+    fanout = fan_out(harness, PARAMS)
+    assert fanout.status.value == "FAILED"
+    assert "breaks after its batch was written" in (fanout.error_message or "")
+    assert [run.handler_name for run in harness.executions()] == ["pipeline_fanout"]
+    assert harness.with_store(lambda store: store.batches.count(status=None)) == 0
+    assert harness.receive(pool="pipeline") == []
 
 
 def test_a_failed_conversion_joins_and_loads_nothing(harness: Harness, folder: Path) -> None:

@@ -1,11 +1,16 @@
 """What Lambda hands a function, for the benchmarks that call the real entry points: the context
-object and SQS events shaped as the SQS event source mapping builds them."""
+object, SQS events shaped as the SQS event source mapping builds them, and the admin API's
+HTTP API event of one page of runs."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
+from pathlib import Path
 from typing import Any
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 
 class Context:
@@ -41,3 +46,16 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
             for m in messages
         ]
     }
+
+
+def admin_jobs_page_event() -> dict[str, Any]:
+    """GET /api/jobs?size=20 as API Gateway's HTTP API hands it to the admin API (IAM-signed)."""
+    event: dict[str, Any] = json.loads((EVENTS / "admin_api_create_cron.json").read_text())
+    event.update(rawPath="/api/jobs", rawQueryString="size=20", queryStringParameters={"size": "20"})
+    event["pathParameters"] = {"proxy": "api/jobs"}
+    event["requestContext"]["http"].update(method="GET", path="/api/jobs")
+    event["headers"] = {
+        k: v for k, v in event["headers"].items() if k not in ("content-length", "content-type")
+    }
+    event.pop("body")
+    return event

@@ -139,6 +139,17 @@ def test_every_error_is_documented_as_it_is_answered(
             assert "content" not in response
 
 
+def test_a_batch_s_idempotency_key_is_documented() -> None:
+    create = SPEC["paths"]["/api/batches"]["post"]
+    body = create["requestBody"]["content"]["application/json"]["schema"]
+    assert "idempotency_key" in json.dumps(body)
+    assert "idempotency_ttl_seconds" in json.dumps(body)
+    assert "200: deduplicated by its idempotency key" in create["responses"]["201"]["description"]
+    created = SPEC["components"]["schemas"]["BatchCreated"]["properties"]
+    assert {"batch", "run_ids", "deduplicated"} <= set(created)
+    assert "idempotency_key" in SPEC["components"]["schemas"]["BatchView"]["properties"]
+
+
 def test_limits_are_the_originals() -> None:
     spec = SPEC["components"]["schemas"]["CronJobSpec"]["properties"]
     assert (spec["name"]["minLength"], spec["name"]["maxLength"]) == (1, 100)

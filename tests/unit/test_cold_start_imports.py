@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,14 +35,10 @@ BATCH = "aws_lambda_powertools.utilities.batch"
 OPENAPI_MODELS = "aws_lambda_powertools.event_handler.openapi.models"
 
 
-def loaded(
-    code: str, modules: tuple[str, ...], *, trace_disabled: str = "true", **env: str
-) -> dict[str, bool]:
-    probe = (
-        f"import sys\n{code}\nprint(__import__('json').dumps({{m: m in sys.modules for m in {modules!r}}}))"
-    )
+def probe(code: str, *, trace_disabled: str = "true", **env: str) -> Any:
+    """What `code`, run in a fresh interpreter with the functions' environment, prints last (JSON)."""
     out = subprocess.run(
-        [sys.executable, "-c", probe],
+        [sys.executable, "-c", code],
         env=function_environment(
             PYTHONPATH=PYTHONPATH,
             PATH="/usr/bin:/bin",
@@ -53,8 +50,18 @@ def loaded(
         text=True,
         check=True,
     ).stdout.splitlines()[-1]
-    result: dict[str, bool] = json.loads(out)
-    return result
+    return json.loads(out)
+
+
+def loaded(
+    code: str, modules: tuple[str, ...], *, trace_disabled: str = "true", **env: str
+) -> dict[str, bool]:
+    found: dict[str, bool] = probe(
+        f"import sys\n{code}\nprint(__import__('json').dumps({{m: m in sys.modules for m in {modules!r}}}))",
+        trace_disabled=trace_disabled,
+        **env,
+    )
+    return found
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -210,3 +217,74 @@ def test_aiosql_made_without_its_init_exports_what_its_init_does() -> None:
         "assert aiosql.__version__ == version('aiosql')\n"
     )
     assert loaded(code, ()) == {}
+
+
+# What each function's first invocation has aiosql parse of jobu's ~146 queries: each query is parsed
+# when first run (jobu.store.connector.LazyQueries), and parsing them all was about 101 M
+# instructions of every cold start (docs/performance.md). A cold path that comes to parse every
+# noun's queries, or a store that parses ahead again, fails here: at most this many queries, and
+# from these files only (sql/<dialect>/<noun>.sql and sql/common/<noun>.sql; SQLite's cancel
+# requests are made when its store opens).
+QUERY_BUDGETS: dict[str, tuple[int, set[str]]] = {
+    # a tick: the due jobs and their runs, the sweep, the limits' promotions, retention, cron alerts
+    "cron_dispatcher": (30, {"cron_jobs", "runs", "limits", "debounce", "batches", "cron_alerts",
+                             "notifications", "audit", "cancel_requests"}),
+    "queue_dispatcher": (6, {"cron_jobs", "runs", "limits", "cancel_requests"}),
+    "worker": (6, {"runs", "limits", "notifications", "cancel_requests"}),
+    "admin_api": (4, {"runs", "cancel_requests"}),
+}  # fmt: skip
+# the dispatchers' due job, and a run for the worker (its id printed)
+COLD_PATH_SETUP = DISPATCHER_SETUP.replace(
+    "    await store.close()",
+    """    new = NewExecution(
+        job_id=None, handler_name="sample", params={{}}, param_source="event", max_retry=0,
+        timeout_seconds=30, source_topic="t", source_partition=0, source_offset=1,
+    )
+    (run,) = await store.runs.insert_events([new], now=now)
+    await store.close()
+    print(run.id)""",
+).replace("from jobu.specs", "from jobu.models import NewExecution\nfrom jobu.specs")
+WORKER_INVOCATION = (
+    "from tests.support.lambda_events import sqs_event; import json;"
+    "body = json.dumps({{'execution_id': {run_id}, 'attempt': 0}});"
+    "message = {{'MessageId': 'm', 'ReceiptHandle': 'h', 'Body': body}};"
+    "event = sqs_event([message], 'arn:aws:sqs:us-east-1:1:q');"
+    "assert app.handler(event, Context()) == {{'batchItemFailures': []}}"
+)
+ADMIN_INVOCATION = (
+    "from tests.support.lambda_events import admin_jobs_page_event;"
+    "assert app.handler(admin_jobs_page_event(), Context())['statusCode'] == 200"
+)
+
+
+@pytest.mark.parametrize("function", sorted(QUERY_BUDGETS))
+def test_a_cold_path_parses_only_the_queries_it_runs(function: str, tmp_path: Path) -> None:
+    database = tmp_path / "jobu.db"
+    environment = {
+        "JOBU_DATABASE_URL": f"sqlite:///{database}",
+        "JOBU_DATABASE_POOL_SIZE": "1",
+        "JOBU_WORK_QUEUE_URL": "http://127.0.0.1:9/1/work",  # refused at once: the run stays unsent
+        "JOBU_WORK_QUEUE_URL_PIPELINE": "http://127.0.0.1:9/1/pipeline",
+        "JOBU_DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:9/1/dlq",
+        "JOBU_DEAD_LETTER_QUEUE_URL_PIPELINE": "http://127.0.0.1:9/1/pipeline-dlq",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+    }
+    run_id = probe(COLD_PATH_SETUP.format(database=database), **environment)
+    invocation = {
+        **FIRST_INVOCATION,
+        "worker": WORKER_INVOCATION.format(run_id=run_id),
+        "admin_api": ADMIN_INVOCATION,
+    }[function]
+    parsed: dict[str, str] = probe(
+        f"import functions.{function}.app as app\n"
+        "from tests.support.lambda_events import Context\n"
+        f"{invocation}\n"
+        "queries = app.container._store.connector.jobu_queries\n"
+        "print(__import__('json').dumps({name: path.stem for name, path in queries.parsed.items()}))",
+        **environment,
+    )
+    budget, nouns = QUERY_BUDGETS[function]
+    assert parsed, "the first invocation ran no query?"
+    assert len(parsed) <= budget, sorted(parsed)
+    assert {name: noun for name, noun in parsed.items() if noun not in nouns} == {}

@@ -1,7 +1,8 @@
 """`jobu batches`: batches of runs with their completion callbacks (POST /api/batches and the rest of
 /api/batches): list (the default), show (its counts, its runs by status, its callback run), cancel
 (its waiting and pending runs), and create from a JSON file holding the request
-`{"runs": [...], "on_success": {...}, "on_complete": {...}}`. On a database or through an admin API
+`{"runs": [...], "on_success": {...}, "on_complete": {...}}` (--idempotency-key: a retry makes no
+second batch). On a database or through an admin API
 (commands/admin_target.py); the request is checked by the API, as every caller's is."""
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def batch_detail(batch: BatchView) -> str:
             ("success run", batch.success_run_id),
             ("complete run", batch.complete_run_id),
             ("created", f"{batch.created_at:%Y-%m-%d %H:%M:%S}Z by {batch.created_by}"),
+            ("idempotency_key", batch.idempotency_key),
             ("cancelled_at", batch.cancelled_at),
             ("finished_at", batch.finished_at),
             ("its runs", f"jobu runs --batch {batch.id}"),
@@ -128,13 +130,26 @@ def cmd_create(args: argparse.Namespace) -> int:
     from jobu.api.routes.batches import create_batch
 
     request = read_request(args.file)
+    # the flags over the file's fields: a script retries the same file with the same key
+    if args.idempotency_key is not None:
+        request["idempotency_key"] = args.idempotency_key
+    if args.idempotency_ttl_seconds is not None:
+        request["idempotency_ttl_seconds"] = args.idempotency_ttl_seconds
 
     async def act(client: AdminClient) -> int:
         result = await client.call(create_batch, request=request)
         if args.json:
             print(dump(result))
             return 0
-        print(f"batch {result.batch.id}: {result.batch.total} runs created and queued\n")
+        if result.batch is None:  # its key's batch was deleted by retention since
+            key = request["idempotency_key"]
+            print(f"idempotency key {key!r} is held: no batch made (its batch was deleted since)")
+            return 0
+        if result.deduplicated:
+            key = result.batch.idempotency_key
+            print(f"batch {result.batch.id} holds idempotency key {key!r}: nothing made\n")
+        else:
+            print(f"batch {result.batch.id}: {result.batch.total} runs created and queued\n")
         print(batch_detail(result.batch))
         return 0
 
@@ -165,6 +180,13 @@ def add_parser(commands: Any) -> None:
     create = sub.add_parser("create", help="create a batch from a JSON file ('-': standard input)")
     create.add_argument(
         "file", help='{"runs": [...], "on_success": {"handler_name", "params"}, "on_complete": {...}}'
+    )
+    create.add_argument(
+        "--idempotency-key",
+        help="a retry with the same key (within its TTL) makes no second batch: it shows the key's batch",
+    )
+    create.add_argument(
+        "--idempotency-ttl-seconds", type=int, help="how long the key holds (1 s to a year; default a day)"
     )
     add_target(create)
     create.set_defaults(run=cmd_create)

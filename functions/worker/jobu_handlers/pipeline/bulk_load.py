@@ -3,10 +3,12 @@
 Imported by the handler when it runs (pyarrow at module level; the database drivers inside the
 target that needs them). Each backend takes its fastest bulk path inside one transaction:
 
-- PostgreSQL: COPY ... FROM STDIN (FORMAT csv) through asyncpg's `copy_to_table`. The CSV is
-  written by pyarrow from the Parquet batches (C++, no Python object per value) and streamed,
-  a batch at a time, so nothing lands in /tmp; PostgreSQL parses it with its own type input
-  functions, so a wrong value is reported with its line and column.
+- PostgreSQL: COPY ... FROM STDIN through asyncpg's `copy_to_table`, in the binary format when
+  every column's Parquet type and the table column's type are a pair pgcopy_binary writes exactly
+  (the server then parses nothing), else as CSV written by pyarrow (PostgreSQL parses it with its
+  own type input functions, so a wrong value is reported with its line and column). Either is
+  made from the Parquet batches (C++ and numpy, no Python object per value) and streamed, a batch
+  at a time, so nothing lands in /tmp.
 - MySQL / MariaDB: LOAD DATA LOCAL INFILE through asyncmy (see asyncmy_infile.py), about 4x
   a batched multi-row INSERT. LOCAL turns bad values into warnings, so any warning, or a row
   count that differs from the file's, rolls the load back. If the server refuses local files
@@ -39,6 +41,7 @@ import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.csv as pacsv  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 
+from jobu_handlers.pipeline import pgcopy_binary
 from jobu_handlers.pipeline.errors import (
     ColumnError,
     EmptyInputError,
@@ -65,6 +68,7 @@ class ParquetInput:
     source: BinaryIO  # the opened file (jobu_handlers.pipeline.storage), read where it is
     columns: list[str]
     num_rows: int
+    schema: Any  # the file's Arrow schema
 
     def batches(self) -> Any:
         return pq.ParquetFile(self.source).iter_batches(batch_size=_BATCH_ROWS, columns=self.columns)
@@ -98,7 +102,7 @@ def open_input(params: LoadParams, source: BinaryIO) -> ParquetInput:
         raise ColumnError(f"columns of nested types cannot be loaded into a table: {', '.join(nested)}")
     if num_rows == 0 and not params.allow_empty:
         raise EmptyInputError(f"input has no rows: {params.input_path}")
-    return ParquetInput(source, columns, int(num_rows))
+    return ParquetInput(source, columns, int(num_rows), schema)
 
 
 def target_for(url: str) -> Target:
@@ -163,39 +167,62 @@ def write_mysql_csv(data: ParquetInput, target: Path) -> None:
         target.write_bytes(b"")
 
 
-# CSV chunks converted ahead of the COPY: the server parses one while the next ones are written
+# chunks converted ahead of the COPY: the server parses one while the next ones are written
 _CHUNKS_AHEAD = 3
 
 
-class CsvChunks:
-    """The rows as CSV, one batch at a time, converted in a thread of its own that keeps up to
-    _CHUNKS_AHEAD chunks ahead of what the COPY has sent, from the moment it is made.
+class CopyChunks:
+    """The rows for COPY ... FROM STDIN, one batch at a time, converted in a thread of its own that
+    keeps up to _CHUNKS_AHEAD chunks ahead of what the COPY has sent, from the moment it is made.
 
     Converting only when the COPY asked for the next chunk left the server idle while each was
     written (a chunk is larger than the socket's buffer, so sending one waits until the server has
-    nearly parsed it); and made before the connection is, the first chunk (the Parquet reader's and
-    the CSV writer's first use) is ready by the time the COPY starts."""
+    nearly parsed it). The format waits on the table's column types (`binary` or `csv`), but the
+    Parquet reader starts at once: the first batch is read while the connection is made."""
 
     def __init__(self, data: ParquetInput) -> None:
         self._batches = data.batches()
         self._loop = asyncio.get_running_loop()
-        self._converter = ThreadPoolExecutor(1, thread_name_prefix="jobu-csv")
+        self._converter = ThreadPoolExecutor(1, thread_name_prefix="jobu-copy")
+        self._decided = threading.Event()
+        self._encoders: list[pgcopy_binary.Encoder] | None = None
+        self._closed = False
         self._ahead = deque(self._convert() for _ in range(_CHUNKS_AHEAD))
 
-    def _convert(self) -> asyncio.Future[bytes | None]:
-        def convert_next() -> bytes | None:
+    def use(self, encoders: list[pgcopy_binary.Encoder] | None) -> str:
+        """Binary COPY with these encoders (one per column), or CSV (None); the COPY's format."""
+        self._encoders = encoders
+        self._decided.set()
+        return "csv" if encoders is None else "binary"
+
+    def _convert(self) -> asyncio.Future[bytes | memoryview | None]:
+        def convert_next() -> bytes | memoryview | None:
             batch = next(self._batches, None)
-            return None if batch is None else _csv_bytes(batch)
+            self._decided.wait()
+            if self._closed:
+                return None
+            if self._encoders is None:
+                return None if batch is None else _csv_bytes(batch)
+            if batch is None:
+                return None
+            return pgcopy_binary.encode(batch, self._encoders)
 
         return self._loop.run_in_executor(self._converter, convert_next)
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def __aiter__(self) -> AsyncIterator[bytes | memoryview]:
+        binary = self._encoders is not None
+        if binary:
+            yield pgcopy_binary.HEADER
         while (chunk := await self._ahead.popleft()) is not None:
             self._ahead.append(self._convert())
             yield chunk
+        if binary:
+            yield pgcopy_binary.TRAILER
 
     def close(self) -> None:
         """Stop converting (a COPY that failed, or finished, wants no more)."""
+        self._closed = True
+        self._decided.set()
         self._converter.shutdown(wait=False, cancel_futures=True)
 
 
@@ -208,6 +235,22 @@ def _csv_bytes(batch: Any) -> bytes:
     except pa.ArrowInvalid as error:
         raise MalformedInputError(f"cannot convert the input for loading: {error}") from None
     return bytes(buffer.getvalue())
+
+
+def binary_encoders(data: ParquetInput, columns: list[dict[str, Any]]) -> list[pgcopy_binary.Encoder] | None:
+    """An encoder for each column to load if every one of them has one (its Parquet type and the
+    table column's built-in type are a pair pgcopy_binary writes), else None (CSV)."""
+    types = {row["column_name"]: row for row in columns}
+    encoders = []
+    for name in data.columns:
+        column = types[name]
+        found = None
+        if column["type_schema"] == "pg_catalog":  # a built-in type, not one of the same name
+            found = pgcopy_binary.encoder(data.schema.field(name).type, column["type_name"])
+        if found is None:
+            return None
+        encoders.append(found)
+    return encoders
 
 
 def mysql_compatible(table: Any) -> Any:
@@ -232,7 +275,7 @@ class PostgresTarget(Target):
 
         outcome = LoadOutcome(self.backend, "copy")
         target = connection(self.url)  # TLS as the URL says (the job store's settings)
-        chunks = CsvChunks(data)  # converting while the connection is made
+        chunks = CopyChunks(data)  # reading while the connection is made
         try:
             conn = await asyncpg.connect(target.url, ssl=target.ssl, timeout=30)
         except BaseException:
@@ -242,8 +285,10 @@ class PostgresTarget(Target):
             found = queries("postgres", "asyncpg").table_columns(
                 conn, schema_name=params.schema_name, table_name=params.table_name
             )
-            rows = [row async for row in found]
+            rows = [dict(row) async for row in found]
             check_columns(params, [row["column_name"] for row in rows], data)
+            copy_format = chunks.use(binary_encoders(data, rows))
+            outcome.method = "copy_binary" if copy_format == "binary" else "copy"
             async with conn.transaction():
                 if params.mode == "replace":
                     status = await conn.execute(f"DELETE FROM {self._qualified(params)}")
@@ -253,7 +298,7 @@ class PostgresTarget(Target):
                     schema_name=params.schema_name,
                     source=chunks,
                     columns=data.columns,
-                    format="csv",
+                    format=copy_format,
                 )
                 outcome.rows_loaded = int(status.rsplit(" ", 1)[-1])
                 _check_count(params, outcome.rows_loaded, data.num_rows)

@@ -5,8 +5,9 @@ or an S3 prefix under the allowed locations: every path is checked by jobu.acces
 listed or made), and makes one batch (docs/executions.md, *Batches*) of pandas_preprocess runs, one
 per file, whose on_success is a pipeline_join run with a db_loader run as its own on_success. It is
 transactional: the batch is written in the run's transaction, so it exists once the run's SUCCESS is
-recorded and never twice, however often the run is delivered or retried. Its runs are left unsent
-and the tick's sweeper sends them (runs written but not queued: within about a minute).
+recorded and never twice, however often the run is delivered or retried. The worker sends its runs
+as soon as that transaction commits (one whose send is lost is the tick's sweeper's, as every
+unsent run's).
 
 The batch makes its on_success only when every conversion succeeded (a conversion that fails for
 good ends the batch FAILED: nothing is joined or loaded). pipeline_join then writes the conversions'

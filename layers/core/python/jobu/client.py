@@ -114,16 +114,24 @@ class JobuClient:
         *,
         on_success: Mapping[str, Any] | None = None,
         on_complete: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        idempotency_ttl_seconds: int | None = None,
     ) -> dict[str, Any]:
         """Up to 10,000 run requests made together (POST /api/batches), each as `enqueue` takes its
         fields, with callbacks `{"handler_name", "params"}`: `on_success` runs once every run
         succeeded, `on_complete` once every run ended, each with `"batch"` (its id and counts) in its
         params. One bad request refuses the batch (JobuApiError, field `runs[i].<field>`). The
-        answer: `{"batch": {...}, "run_ids": [...]}`."""
+        answer: `{"batch": {...}, "run_ids": [...], "deduplicated": false}`. With `idempotency_key`,
+        a retry (the answer lost) within `idempotency_ttl_seconds` (default a day) makes nothing:
+        the answer is the key's batch, `"deduplicated": true`."""
         body: dict[str, Any] = {"runs": [dict(run) for run in runs]}
         for name, link in (("on_success", on_success), ("on_complete", on_complete)):
             if link is not None:
                 body[name] = dict(link)
+        if idempotency_key is not None:
+            body["idempotency_key"] = idempotency_key
+        if idempotency_ttl_seconds is not None:
+            body["idempotency_ttl_seconds"] = idempotency_ttl_seconds
         made: dict[str, Any] = self._call("POST", "/api/batches", body)
         return made
 
@@ -221,10 +229,18 @@ class AsyncJobuClient:
         *,
         on_success: Mapping[str, Any] | None = None,
         on_complete: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        idempotency_ttl_seconds: int | None = None,
     ) -> dict[str, Any]:
-        """JobuClient.batch: up to 10,000 runs made together, with their callbacks."""
+        """JobuClient.batch: up to 10,000 runs made together, with their callbacks; a retry with its
+        idempotency key makes nothing."""
         return await asyncio.to_thread(
-            self.client.batch, runs, on_success=on_success, on_complete=on_complete
+            self.client.batch,
+            runs,
+            on_success=on_success,
+            on_complete=on_complete,
+            idempotency_key=idempotency_key,
+            idempotency_ttl_seconds=idempotency_ttl_seconds,
         )
 
     async def get_batch(self, batch_id: int) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, CroniterError, croniter
 
@@ -43,6 +42,10 @@ def zone(name: str) -> tzinfo:
     """The IANA time zone `name`; InvalidCronJobError when there is no such zone."""
     if name == "UTC":
         return UTC
+    # imported here: zoneinfo reads sysconfig to find the zone files, about 9 M instructions of a
+    # cron dispatcher's cold start, and most jobs run in UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

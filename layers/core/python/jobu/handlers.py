@@ -297,9 +297,10 @@ class Database(Protocol):
         now: datetime,
     ) -> tuple[Batch, list[Execution]]:
         """A batch of `runs` with its callbacks (docs/executions.md, *Batches*; each callback
-        {"handler_name", "params", "max_retry", "timeout_seconds"}), PENDING and unsent:
-        the tick's sweeper sends runs written but not queued. For a transactional handler, in the
-        run's transaction: the batch exists once the run's SUCCESS is recorded, and never twice."""
+        {"handler_name", "params", "max_retry", "timeout_seconds"}), PENDING and unsent: the worker
+        sends them once they are committed (the tick's sweeper, runs written but not queued, if that
+        send is lost). For a transactional handler, in the run's transaction: the batch exists once
+        the run's SUCCESS is recorded, and never twice; its runs are sent after that commit."""
         ...
 
 

@@ -360,6 +360,7 @@ class Batch(Row):
     created_at: UtcDatetime
     cancelled_at: UtcDatetime | None
     finished_at: UtcDatetime | None
+    idempotency_key: str | None = None  # the key a retried request finds it by (migration 019)
 
     @property
     def ended(self) -> int:

@@ -24,6 +24,9 @@ from jobu.store.job_store import JobStore
 class HandlerDatabase:
     def __init__(self, connector: Connector) -> None:
         self._connector = connector
+        # the runs create_batch wrote, unsent: the worker sends them once they are committed (for a
+        # transactional handler, with the run's SUCCESS), else the sweeper does
+        self.made: list[Execution] = []
 
     @property
     def backend(self) -> str:
@@ -59,9 +62,11 @@ class HandlerDatabase:
     ) -> tuple[Batch, list[Execution]]:
         batches = JobStore(self._connector).batches  # its parts as the store wires them (limits, outbox)
         async with self._batch_transaction() as tx:
-            return await batches.create(
+            batch, children = await batches.create(
                 runs, on_success=on_success, on_complete=on_complete, created_by=created_by, now=now, conn=tx
             )
+        self.made.extend(children)
+        return batch, children
 
     @asynccontextmanager
     async def _batch_transaction(self) -> AsyncIterator[Any]:

@@ -83,6 +83,16 @@ def _key(document: Mapping[str, Any], name: str) -> str | None:
     )
 
 
+def idempotency(document: Mapping[str, Any]) -> tuple[str | None, int]:
+    """A request's idempotency_key (None: none) and idempotency_ttl_seconds (the default when not
+    given): a run's, and a batch's (jobu.operations.batches)."""
+    key = _key(document, "idempotency_key")
+    key_ttl = strict_int(document, "idempotency_ttl_seconds", ge=1, le=MAX_HORIZON_SECONDS, default=None)
+    if key_ttl is not None and key is None:
+        raise FieldError("idempotency_ttl_seconds", "only with idempotency_key")
+    return key, DEFAULT_IDEMPOTENCY_TTL_SECONDS if key_ttl is None else key_ttl
+
+
 def _priority(document: Mapping[str, Any]) -> Priority:
     value = document.get("priority")
     if value is None:
@@ -151,10 +161,7 @@ class RunOptions:
         field that is wrong."""
         if _OPTION_FIELDS.isdisjoint(document):  # most requests: a Kafka batch's every record
             return _DEFAULT_OPTIONS
-        key = _key(document, "idempotency_key")
-        key_ttl = strict_int(document, "idempotency_ttl_seconds", ge=1, le=MAX_HORIZON_SECONDS, default=None)
-        if key_ttl is not None and key is None:
-            raise FieldError("idempotency_ttl_seconds", "only with idempotency_key")
+        key, key_ttl = idempotency(document)
         priority = _priority(document)
         _one_of(document, "run_at", "delay_seconds")
         _one_of(document, "expires_at", "ttl_seconds")
@@ -166,7 +173,7 @@ class RunOptions:
                     raise FieldError("debounce", f"give debounce or {other}, not both")
         return cls(
             idempotency_key=key,
-            idempotency_ttl_seconds=DEFAULT_IDEMPOTENCY_TTL_SECONDS if key_ttl is None else key_ttl,
+            idempotency_ttl_seconds=key_ttl,
             priority=priority,
             tags=_tags(document),
             run_at=_time(document, "run_at"),

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -142,6 +143,8 @@ class _Run:
     params: Any  # HandlerParams, or the handler's pydantic params model
     follow_up: FollowUp | None
     budget: float
+    # the runs the handler wrote (a batch's), unsent: sent once they are committed
+    made: list[Execution] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -327,7 +330,7 @@ class Worker:
         if settled is None:  # the connection is back in the pool: the handler may take minutes
             assert isinstance(run, _Run)
             settled = await self._run(run)
-        return await self._settle(run.execution, settled)
+        return await self._settle(run.execution, settled, made=run.made if isinstance(run, _Run) else [])
 
     async def _claim(
         self, conn: Any, message: WorkMessage, remaining_seconds: float
@@ -412,6 +415,7 @@ class Worker:
 
     async def _run(self, run: _Run) -> Finished | Failure:
         database = HandlerDatabase(self.store.connector)
+        database.made = run.made  # committed as they are written: sent whatever the run's end
         outcome = await self._execute(run.execution, run.handler_cls, run.params, run.budget, database)
         if isinstance(outcome, Failure):
             return outcome
@@ -421,6 +425,7 @@ class Worker:
         try:
             async with self.store.connector.transaction_on(conn):
                 database = TransactionDatabase(self.store.connector, conn)
+                database.made = run.made  # sent only if the run's transaction commits
                 outcome = await self._execute(
                     run.execution, run.handler_cls, run.params, run.budget, database
                 )
@@ -430,20 +435,23 @@ class Worker:
                 if not finished.finished:
                     raise _RollBack(None)
         except _RollBack as rolled_back:
+            run.made.clear()  # rolled back with the run: nothing to send
             if rolled_back.failure is None:
                 logger.warning("run settled by another actor first: its writes were rolled back")
                 return Outcome.DUPLICATE
             return rolled_back.failure
         return finished
 
-    async def _settle(self, execution: Execution, settled: Finished | Failure | Outcome) -> Outcome:
+    async def _settle(
+        self, execution: Execution, settled: Finished | Failure | Outcome, *, made: Sequence[Execution]
+    ) -> Outcome:
         """After the run's connection went back to the pool: retry or record a failure, queue a
-        follow-up or the job's waiting run."""
+        follow-up or the job's waiting run, and the runs the handler wrote (`made`, committed)."""
         if isinstance(settled, Outcome):
             return settled
         if isinstance(settled, Failure):
-            return await self._end(execution, settled)
-        return await self._succeeded(execution, settled)
+            return await self._end(execution, settled, made=made)
+        return await self._succeeded(execution, settled, made=made)
 
     async def _execute(
         self,
@@ -505,7 +513,9 @@ class Worker:
             limited=limited_handler(execution),
         )
 
-    async def _succeeded(self, execution: Execution, finished: Finished) -> Outcome:
+    async def _succeeded(
+        self, execution: Execution, finished: Finished, *, made: Sequence[Execution]
+    ) -> Outcome:
         if not finished.finished:
             logger.warning("run settled by another actor first (the sweeper, past its deadline)")
             return Outcome.DUPLICATE
@@ -514,14 +524,17 @@ class Worker:
         created = finished.follow_up
         logger.info("run succeeded", extra={"next_execution_id": None if created is None else created.id})
         # the follow-up, the queue_one run the end promoted, the runs its handler's limits let through,
-        # its batch's callbacks if it was the last
+        # its batch's callbacks if it was the last, the runs the handler wrote (a fan-out's batch: now,
+        # not at the sweeper's next tick)
         now = utcnow()
-        next_runs = ready_runs((created, finished.promoted, *finished.released, *finished.callbacks), now)
+        next_runs = ready_runs(
+            (created, finished.promoted, *finished.released, *finished.callbacks, *made), now
+        )
         await enqueue(self.store, self.queue, next_runs, now=now)
         await deliver_after_outcome(self.store, execution.id, finished.notifications, now=utcnow())
         return Outcome.SUCCESS
 
-    async def _end(self, execution: Execution, failure: Failure) -> Outcome:
+    async def _end(self, execution: Execution, failure: Failure, *, made: Sequence[Execution]) -> Outcome:
         now = utcnow()
         logger.error("run did not succeed", extra={"status": failure.status, "error_message": failure.error})
         to_send = await settle_failure(  # its retry, or the WAITING run its end promoted
@@ -535,6 +548,7 @@ class Worker:
             retryable=failure.retryable,
             retry_after=failure.retry_after,
         )
-        await enqueue(self.store, self.queue, to_send, now=now)
+        # and the runs a handler that is not transactional wrote before it failed: they stand
+        await enqueue(self.store, self.queue, [*to_send, *ready_runs(made, now)], now=now)
         retried = any(run.execution_id == execution.id for run in to_send)
         return Outcome.RETRYING if retried else Outcome(failure.status.value)

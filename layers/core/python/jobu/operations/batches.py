@@ -10,6 +10,12 @@ batch row and every run are inserted in one transaction (in pages of 500 rows a 
 audit row (batch.create); their messages are sent after the commit in batches of ten, and a run
 whose message was not sent is the sweeper's to send, as every run's.
 
+A batch may carry its own `idempotency_key` (checked as a run's: 1-200 printable characters) and
+`idempotency_ttl_seconds` (1 s to a year, default a day), so a client that retries the request (its
+answer lost to a timeout) makes no second batch: within the TTL the key's batch is the answer,
+`deduplicated`, and nothing is made. The key is claimed in the batch's transaction as a run's is
+(jobu.store.batches.claim_key): of two requests at once, one makes the batch.
+
 The callbacks are each {"handler_name", "params"}, the params checked against the handler's schema
 with the `batch` key they will carry: {"id", "status", "total", "succeeded", "failed", "timed_out",
 "cancelled", "expired"}. When the last child ends (jobu.store.batches) `on_success` runs if every
@@ -17,17 +23,21 @@ child succeeded, `on_complete` always.
 
 Cancelling a batch (batch.cancel) cancels its WAITING and PENDING children in one transaction; its
 RUNNING children finish as they will (each can be cancelled as a run). The batch then ends as soon
-as they have: CANCELLED unless every child succeeded after all.
+as they have: CANCELLED unless every child succeeded after all. A batch whose children were cancelled
+one by one (or by a bulk cancel) ends CANCELLED too, when none of the others failed, timed out or
+expired (jobu.store.batches.batch_status).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from jobu.documents import FieldError
 from jobu.errors import InvalidCronJobError, InvalidRequestError, NotFoundError
 from jobu.event_dispatch import EVENT_DEFAULT_MAX_RETRY, EVENT_DEFAULT_TIMEOUT_SECONDS
 from jobu.models import Batch, Execution, ExecutionStatus, NewExecution
@@ -35,14 +45,16 @@ from jobu.operations.audit import Actor, Change, audited
 from jobu.operations.cron_jobs import check_params
 from jobu.operations.enqueue import check_request
 from jobu.operations.paging import Page, PageRequest
+from jobu.run_options import idempotency
 from jobu.store import JobStore
-from jobu.store.batches import BATCH_PARAM, BatchCancel, callback_params
+from jobu.store.batches import BATCH_PARAM, BatchCancel, KeyHeld, callback_params
 from jobu.work_queue import WorkQueue, dispatch_new_runs, enqueue, ready_runs
 
 MAX_BATCH_RUNS = 10_000
 CALLBACKS = ("on_success", "on_complete")
 BATCH_CANCELLED_REASON = "cancelled with its batch by an operator"
-_REQUEST_FIELDS = frozenset({"runs", *CALLBACKS})
+_KEY_FIELDS = ("idempotency_key", "idempotency_ttl_seconds")
+_REQUEST_FIELDS = frozenset({"runs", *CALLBACKS, *_KEY_FIELDS})
 # what may make a request's run not a new run of its own (another run holds its key, or its window)
 _NOT_IN_A_BATCH = ("idempotency_key", "debounce")
 # a callback's params as its handler's schema is asked about them: the batch it will carry
@@ -63,7 +75,10 @@ class BatchView(BaseModel):
 
     id: int
     total: int = Field(description="its runs")
-    status: str = Field(description="RUNNING until its last run ended; then SUCCESS, FAILED or CANCELLED")
+    status: str = Field(
+        description="RUNNING until its last run ended; then SUCCESS (every run succeeded), CANCELLED (it "
+        "was cancelled, or every run that did not succeed was cancelled) or FAILED"
+    )
     succeeded: int = Field(description="runs that ended SUCCESS")
     failed: int = Field(description="runs that ended FAILED (their retries spent)")
     timed_out: int = Field(description="runs that ended TIMEOUT (their retries spent)")
@@ -84,6 +99,7 @@ class BatchView(BaseModel):
     created_at: datetime
     cancelled_at: datetime | None = None
     finished_at: datetime | None = None
+    idempotency_key: str | None = Field(default=None, description="the key its request carried")
 
     @classmethod
     def of(cls, batch: Batch, counts: dict[str, int] | None = None) -> BatchView:
@@ -110,12 +126,30 @@ class BatchView(BaseModel):
             created_at=batch.created_at,
             cancelled_at=batch.cancelled_at,
             finished_at=batch.finished_at,
+            idempotency_key=batch.idempotency_key,
         )
 
 
 class BatchCreated(BaseModel):
-    batch: BatchView
+    batch: BatchView | None = Field(
+        description="the batch made; deduplicated: the batch holding the idempotency key (null: deleted "
+        "since by retention)"
+    )
     run_ids: list[int] = Field(description="its runs' ids, ascending")
+    deduplicated: bool = Field(
+        default=False, description="true: a batch holds the idempotency key within its TTL; nothing made"
+    )
+
+
+@dataclass(frozen=True)
+class CheckedBatch:
+    """A batch request, checked: its runs, its callbacks, and its idempotency key and its TTL."""
+
+    runs: list[NewExecution]
+    on_success: dict[str, Any] | None
+    on_complete: dict[str, Any] | None
+    idempotency_key: str | None = None
+    idempotency_ttl_seconds: int = 0
 
 
 class BatchCancelled(BaseModel):
@@ -166,14 +200,22 @@ def _check_callback(
 
 def check_batch(
     document: Any, *, known_handlers: Set[str], now: datetime, trace_parent: str | None = None
-) -> tuple[list[NewExecution], dict[str, Any] | None, dict[str, Any] | None]:
-    """The runs and callbacks a batch request asks for; InvalidRequestError names the first field
-    at fault (`runs[i].<field>` for an item)."""
+) -> CheckedBatch:
+    """The runs, callbacks and key a batch request asks for; InvalidRequestError names the first
+    field at fault (`runs[i].<field>` for an item)."""
     if not isinstance(document, Mapping):
         raise InvalidRequestError("a batch request must be a JSON object")
     unknown = sorted(set(document) - _REQUEST_FIELDS)
     if unknown:
-        raise _refuse(unknown[0], "unknown field (a batch has runs, on_success and on_complete)")
+        raise _refuse(
+            unknown[0],
+            "unknown field (a batch has runs, on_success, on_complete, idempotency_key and "
+            "idempotency_ttl_seconds)",
+        )
+    try:
+        key, key_ttl = idempotency(document)
+    except FieldError as error:
+        raise _refuse(error.field, error.message) from None
     items = document.get("runs")
     if not isinstance(items, list) or not items:
         raise _refuse("runs", "should be a non-empty list of run requests")
@@ -192,10 +234,12 @@ def check_batch(
         except InvalidRequestError as error:
             field = where if error.field is None else f"{where}.{error.field}"
             raise InvalidRequestError(f"{where}: {error}", field=field) from None
-    return (
+    return CheckedBatch(
         runs,
         _check_callback(document, "on_success", known_handlers),
         _check_callback(document, "on_complete", known_handlers),
+        key,
+        key_ttl,
     )
 
 
@@ -212,12 +256,24 @@ async def create(
     actor: Actor,
     trace_parent: str | None = None,
 ) -> BatchCreated:
-    """A batch and its runs (InvalidRequestError when any part of the request is wrong), queued."""
-    runs, on_success, on_complete = check_batch(
-        document, known_handlers=known_handlers, now=now, trace_parent=trace_parent
+    """A batch and its runs (InvalidRequestError when any part of the request is wrong), queued; or,
+    when another request holds its idempotency key, that request's batch and nothing made."""
+    checked = check_batch(document, known_handlers=known_handlers, now=now, trace_parent=trace_parent)
+    runs, on_success, on_complete, key = (
+        checked.runs,
+        checked.on_success,
+        checked.on_complete,
+        checked.idempotency_key,
     )
 
-    async def make(change: Change) -> tuple[Batch, list[Execution]]:
+    async def make(change: Change) -> tuple[Batch, list[Execution]] | KeyHeld:
+        if key is not None:
+            expires_at = now + timedelta(seconds=checked.idempotency_ttl_seconds)
+            held = await store.batches.claim_key(key, expires_at=expires_at, now=now, conn=change.conn)
+            if held is not None:  # recorded still: who asked, and whose batch answered
+                change.target_id = None if held.batch_id is None else str(held.batch_id)
+                change.record(after={"deduplicated": True, "idempotency_key": key})
+                return held
         batch, children = await store.batches.create(
             runs,
             on_success=on_success,
@@ -225,6 +281,7 @@ async def create(
             created_by=actor.principal,
             now=now,
             conn=change.conn,
+            idempotency_key=key,
         )
         change.target_id = str(batch.id)
         change.record(
@@ -235,11 +292,20 @@ async def create(
                     name: None if link is None else link["handler_name"]
                     for name, link in (("on_success", on_success), ("on_complete", on_complete))
                 },
+                **({} if key is None else {"idempotency_key": key}),
             }
         )
         return batch, children
 
-    batch, children = await audited(store, actor, "batch.create", "batch", now=now, change=make)
+    made = await audited(store, actor, "batch.create", "batch", now=now, change=make)
+    if isinstance(made, KeyHeld):
+        if made.batch_id is None:
+            return BatchCreated(batch=None, run_ids=[], deduplicated=True)
+        held = await get(store, made.batch_id)
+        return BatchCreated(
+            batch=held, run_ids=await store.batches.child_ids(made.batch_id), deduplicated=True
+        )
+    batch, children = made
     await dispatch_new_runs(store, queue, children, now=now, message="batch run enqueued")
     return BatchCreated(batch=BatchView.of(batch), run_ids=[run.id for run in children])
 

@@ -13,6 +13,7 @@ back while the batch is open; once the batch has ended its counts are final.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,9 @@ from jobu.store.rows import Rows, row_to, rows_to
 PAGE = 500
 # the key of a callback run's params that carries its batch: id, status, total and the counts
 BATCH_PARAM = "batch"
+# the handler name a batch's idempotency key is claimed under in idempotency_keys: no run's (a run's
+# handler name has at least one character), so a batch's key and a run's never meet
+KEY_SCOPE = ""
 # a batch's counter of each final status
 _COUNTERS = {
     ExecutionStatus.SUCCESS: "succeeded",
@@ -48,6 +52,26 @@ class BatchCancel:
     freed_handlers: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class KeyHeld:
+    """A batch request's idempotency key is another request's: the batch it made (None: deleted since
+    by retention, while the key's claim lasts)."""
+
+    batch_id: int | None
+
+
+def batch_status(batch: Batch) -> str:
+    """The final status of a batch whose every child ended: SUCCESS when they all succeeded;
+    CANCELLED when it was cancelled, or when every child that did not succeed was cancelled (one by
+    one, or in a bulk cancel: what its operators asked for, as a cancel of the batch); else FAILED
+    (a child failed, timed out or expired)."""
+    if batch.succeeded == batch.total:
+        return "SUCCESS"
+    if batch.cancelled_at is not None or batch.failed + batch.timed_out + batch.expired == 0:
+        return "CANCELLED"
+    return "FAILED"
+
+
 def callback_params(params: Mapping[str, Any], batch: Mapping[str, Any]) -> dict[str, Any]:
     """A callback run's params: its link's, and the batch's id, status and counts."""
     return {**params, BATCH_PARAM: dict(batch)}
@@ -61,6 +85,24 @@ class Batches(Rows):
 
     # creation -------------------------------------------------------------------------------------
 
+    async def claim_key(self, key: str, *, expires_at: datetime, now: datetime, conn: Any) -> KeyHeld | None:
+        """Claim the batch idempotency key `key` until `expires_at` in the caller's transaction
+        `conn`, as a run's key is claimed (jobu.store.runs): None when this request holds it now
+        (and makes the batch, with the key, in the same transaction); else who holds it. Of two
+        requests at once the second waits on the claim's primary key until the first commits."""
+        claimed_by = f"batch:{uuid.uuid4()}"  # this attempt's token: a transaction run again claims afresh
+        claim = {
+            "handler_name": KEY_SCOPE,
+            "idempotency_key": key,
+            "claimed_by": claimed_by,
+            "expires_at": self.connector.encode_json_time(expires_at),
+        }
+        await self._q.claim_idempotency_keys(conn, keys=self._j([claim]), now=self._t(now))
+        holder = dict(await self._q.batch_key_holder(conn, scope=KEY_SCOPE, idempotency_key=key))
+        if holder["claimed_by"] == claimed_by:
+            return None
+        return KeyHeld(None if holder["batch_id"] is None else int(holder["batch_id"]))
+
     async def create(
         self,
         runs: Sequence[NewExecution],
@@ -70,12 +112,15 @@ class Batches(Rows):
         created_by: str,
         now: datetime,
         conn: Any,
+        idempotency_key: str | None = None,
     ) -> tuple[Batch, list[Execution]]:
         """The batch and all its runs (PENDING, unsent), in the caller's transaction `conn`: a batch is
-        whole or not at all, so no callback can come before a child that was never made."""
+        whole or not at all, so no callback can come before a child that was never made. With an
+        `idempotency_key`, only by the request that claimed it (claim_key) in `conn`."""
         batch_id = await self._q.insert_batch(
             conn,
             total=len(runs),
+            idempotency_key=idempotency_key,
             on_success=None if on_success is None else self._j(dict(on_success)),
             on_complete=None if on_complete is None else self._j(dict(on_complete)),
             created_by=created_by,
@@ -154,10 +199,7 @@ class Batches(Rows):
         last_end = await self._q.batch_last_end(tx, batch_id=batch.id)
         if last_end is not None:
             now = max(now, utc(last_end))
-        if batch.succeeded == batch.total:
-            status = "SUCCESS"
-        else:
-            status = "CANCELLED" if batch.cancelled_at is not None else "FAILED"
+        status = batch_status(batch)
         summary = {"id": batch.id, "status": status, **batch.counts()}
         made: dict[str, Execution | None] = {"success": None, "complete": None}
         links = {"success": batch.on_success if status == "SUCCESS" else None, "complete": batch.on_complete}
@@ -236,6 +278,10 @@ class Batches(Rows):
 
     async def get(self, batch_id: int, *, conn: Any = None) -> Batch | None:
         return row_to(Batch, await self._select_one("get_batch", conn=conn, id=batch_id))
+
+    async def child_ids(self, batch_id: int) -> list[int]:
+        """The ids of the batch's children, ascending."""
+        return [int(dict(row)["id"]) for row in await self._select("batch_child_ids", batch_id=batch_id)]
 
     async def status_counts(self, batch_id: int) -> dict[str, int]:
         """The batch's children by their status now."""

@@ -18,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
+import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -56,13 +58,107 @@ def _comment_scan_only_where_comments_are() -> Iterator[None]:
         query_loader._remove_ml_comments = scan
 
 
+def _sql_files(sql_dir: Path, backend: str) -> list[Path]:
+    """sql_dir/common/*.sql (written once for every backend) plus sql_dir/<backend>/*.sql."""
+    return sorted((sql_dir / "common").glob("*.sql")) + sorted((sql_dir / backend).glob("*.sql"))
+
+
 @cache
 def _load_queries(adapter: Any, sql_dir: Path, backend: str) -> Any:
-    """sql_dir/common/*.sql (written once for every backend) plus sql_dir/<backend>/*.sql."""
-    parts = sorted((sql_dir / "common").glob("*.sql")) + sorted((sql_dir / backend).glob("*.sql"))
-    sql = "\n".join(p.read_text() for p in parts)
+    """Every query of sql_dir's files for `backend`, parsed now (a handler's own queries)."""
+    sql = "\n".join(p.read_text() for p in _sql_files(sql_dir, backend))
     with _comment_scan_only_where_comments_are():
         return aiosql.from_str(sql, adapter, mandatory_parameters=False)
+
+
+@cache
+def _lazy_queries(adapter: Any, sql_dir: Path, backend: str) -> LazyQueries:
+    return LazyQueries(adapter, _sql_files(sql_dir, backend))
+
+
+# aiosql's own split of a file into queries (query_loader._QUERY_DEF), and the name that starts each
+_QUERY_DEF = re.compile(r"--\s*name\s*:\s*")
+_QUERY_NAME = re.compile(r"[\w-]+")
+
+
+class LazyQueries:
+    """jobu's queries, each parsed by aiosql when it is first used: `queries.get_execution(conn, ...)`
+    as on aiosql's Queries.
+
+    aiosql parses every query of the text it is given (signature, parameters, the driver's SQL):
+    for jobu's ~146 queries about 101 M instructions at a store's first use, where a function's
+    first invocation runs a dozen of them. Here the files are read and cut at aiosql's own
+    `-- name:` marks once, at the first query asked for (each query's text kept under its name,
+    a name defined twice refused as aiosql refuses it), and aiosql parses a query's text the first
+    time that query is asked for, into one Queries of one driver adapter, as if it had been loaded
+    with all the others. `parsed` holds those parsed so far (tests/unit/test_cold_start_imports.py
+    keeps each cold path to the queries it runs).
+    """
+
+    def __init__(self, adapter: Any, files: Sequence[Path]) -> None:
+        self._files = tuple(files)
+        # an empty Queries made by aiosql itself, with the adapter it makes for `adapter`
+        self._queries = aiosql.from_str("", adapter, mandatory_parameters=False)
+        self._loader = query_loader.QueryLoader(
+            self._queries.driver_adapter, None, attribute="__", mandatory_parameters=False
+        )
+        self._texts: dict[str, tuple[Path, int, str]] | None = None
+        self._lock = threading.Lock()
+        self.parsed: dict[str, Path] = {}  # each query parsed so far, and its file
+
+    def _index(self) -> dict[str, tuple[Path, int, str]]:
+        texts: dict[str, tuple[Path, int, str]] = {}
+        for path in self._files:
+            sql = path.read_text()
+            if "/*" in sql:  # a -- name: inside a /* */ comment names no query (aiosql's order)
+                sql = query_loader._remove_ml_comments(sql)
+            first, *parts = _QUERY_DEF.split(sql)
+            line = 1 + first.count("\n")
+            for part in parts:
+                found = _QUERY_NAME.match(part)
+                name = (found.group() if found else part.split("\n", 1)[0]).replace("-", "_")
+                if name in texts:
+                    other, at, _ = texts[name]
+                    raise aiosql.SQLLoadException(
+                        f"query {name} defined twice: {other}:{at} and {path}:{line}"
+                    )
+                if name in self.__dict__ or hasattr(LazyQueries, name):  # as aiosql's add_query
+                    raise aiosql.SQLLoadException(f"cannot override existing attribute with query: {name}")
+                texts[name] = (path, line, part)
+                line += part.count("\n")
+        return texts
+
+    @property
+    def names(self) -> list[str]:
+        """Every query's name (those not parsed yet too)."""
+        with self._lock:
+            if self._texts is None:
+                self._texts = self._index()
+            return sorted(self._texts)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        with self._lock:
+            if name not in self.__dict__:
+                self._parse(name)
+        return self.__dict__[name]
+
+    def _parse(self, name: str) -> None:
+        if self._texts is None:
+            self._texts = self._index()
+        # a SELECT's cursor form (name_cursor) is made with it
+        key = name if name in self._texts else name.removesuffix("_cursor")
+        if key not in self._texts:
+            raise AttributeError(f"no query named {name!r} in {', '.join(str(p) for p in self._files)}")
+        path, line, text = self._texts[key]
+        if key not in self.parsed:
+            # the lines before it kept as newlines: aiosql gives the query's functions its file and line
+            with _comment_scan_only_where_comments_are():
+                data = self._loader.load_query_data_from_sql("\n" * (line - 1) + "-- name: " + text, [], path)
+            self._queries.load_from_list(data)
+            self.parsed[key] = path
+        self.__dict__[name] = getattr(self._queries, name)
 
 
 class CancelRequests(ABC):
@@ -103,8 +199,8 @@ class Connector(ABC):
 
     @property
     def jobu_queries(self) -> Any:
-        """jobu's own queries: sql/common plus sql/<backend>."""
-        return _load_queries(self._adapter(), SQL_DIR, self.backend)
+        """jobu's own queries: sql/common plus sql/<backend>, each parsed at its first use."""
+        return _lazy_queries(self._adapter(), SQL_DIR, self.backend)
 
     def queries(self, sql_dir: Path) -> Any:
         """Queries of a handler that keeps tables of its own: sql_dir/common and sql_dir/<backend>."""

@@ -15,7 +15,9 @@ Methods take and return pydantic models; the connector encodes values for its dr
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jobu.store.audit import AuditTrail
 from jobu.store.batches import Batches
@@ -27,7 +29,9 @@ from jobu.store.migrations import apply_migrations
 from jobu.store.notifications import Notifications
 from jobu.store.rejected_records import RejectedRecords
 from jobu.store.runs import Runs
-from jobu.store.statistics import RunStatistics
+
+if TYPE_CHECKING:
+    from jobu.store.statistics import RunStatistics
 
 
 class JobStore:
@@ -39,9 +43,16 @@ class JobStore:
         self.batches = Batches(connector, self.notifications, self.limits)
         self.runs = Runs(connector, self.notifications, self.batches, self.limits)
         self.rejected_records = RejectedRecords(connector)
-        self.statistics = RunStatistics(self.runs)
         self.audit = AuditTrail(connector)
         self.debounce = Debounces(connector)
+
+    @cached_property
+    def statistics(self) -> RunStatistics:
+        # imported at first use: only the admin side reads aggregates, and a dispatcher's cold
+        # start would make its dataclass for nothing
+        from jobu.store.statistics import RunStatistics
+
+        return RunStatistics(self.runs)
 
     @property
     def backend(self) -> str:

@@ -1,8 +1,9 @@
 """What each part of the job store shares: the connector, jobu's queries, values bound for the driver.
 
 The store is one part per noun (cron_jobs, runs, rejected_records, statistics), each over the same
-connector and the same queries (sql/common/<noun>.sql and sql/<backend>/<noun>.sql, loaded as one
-set, so a statement that spans two tables, such as the tick's, can use both nouns' queries).
+connector and the same queries (sql/common/<noun>.sql and sql/<backend>/<noun>.sql, one set, each
+query parsed at its first use, so a statement that spans two tables, such as the tick's, can use
+both nouns' queries).
 """
 
 from __future__ import annotations

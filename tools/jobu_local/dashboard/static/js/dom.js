@@ -93,12 +93,15 @@ export function clearStaleNotice() {
   if (Date.now() - noticeShownAt > 1000) clearNotice();
 }
 
-// A modal confirmation (the native <dialog>: focus stays inside, Escape cancels); resolves true or false.
-export function confirmAction(title, text, action = "Confirm") {
+// A modal confirmation (the native <dialog>: focus stays inside, Escape dismisses); resolves true or
+// false. `dismiss` names the way out: where the action itself is a cancel, "Cancel" beside it would
+// read as either button.
+export function confirmAction(title, text, action = "Confirm", dismiss = "Cancel") {
   const dialog = document.getElementById("confirm");
   document.getElementById("confirm-title").textContent = title;
   document.getElementById("confirm-text").textContent = text;
   document.getElementById("confirm-ok").textContent = action;
+  document.getElementById("confirm-dismiss").textContent = dismiss;
   dialog.returnValue = "";
   dialog.showModal();
   return new Promise((resolve) => {

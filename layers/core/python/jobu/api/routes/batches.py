@@ -22,8 +22,9 @@ TAGS = ["batches"]
 BATCH_REQUEST = (
     f'{{"runs": [...] (1 to {MAX_BATCH_RUNS}, each a run request as POST /api/runs takes it, without '
     'idempotency_key or debounce), "on_success": {"handler_name", "params"} (made when every run succeeded), '
-    '"on_complete": {"handler_name", "params"} (made when every run ended)}; one bad item refuses the '
-    "batch, its field named runs[i].<field> (docs/admin-api.md)"
+    '"on_complete": {"handler_name", "params"} (made when every run ended), "idempotency_key" (1-200 '
+    'characters) and "idempotency_ttl_seconds" (default a day): a retried request gets the key\'s batch}; '
+    "one bad item refuses the batch, its field named runs[i].<field> (docs/admin-api.md)"
 )
 
 
@@ -32,7 +33,12 @@ BATCH_REQUEST = (
     tags=TAGS,
     summary=f"Create a batch of up to {MAX_BATCH_RUNS} runs with completion callbacks",
     status_code=201,
-    responses=responses(201, "The batch and its runs' ids, created and queued", body=True),
+    responses=responses(
+        201,
+        "The batch and its runs' ids, created and queued; 200: deduplicated by its idempotency key, "
+        "nothing made",
+        body=True,
+    ),
 )
 async def create_batch(
     request: Annotated[dict[str, Any], Body(description=BATCH_REQUEST)],
@@ -49,7 +55,7 @@ async def create_batch(
         actor=actor,
         trace_parent=trace_parent,
     )
-    return Response(201, body=created, content_type="application/json")
+    return Response(200 if created.deduplicated else 201, body=created, content_type="application/json")
 
 
 @router.get(

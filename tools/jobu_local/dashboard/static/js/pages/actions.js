@@ -42,7 +42,7 @@ export function runActions(run, { cancel, after, remove = false, operator }) {
     buttons.push(h("button", {
       type: "button", class: "danger", "aria-label": `Cancel run ${run.id}`,
       onclick: async () => {
-        if (!(await confirmAction(`Cancel run ${run.id}?`, "A queued run never starts; a running one is stopped.", "Cancel run"))) return;
+        if (!(await confirmAction(`Cancel run ${run.id}?`, "A queued run never starts; a running one is stopped.", "Cancel run", "Keep it"))) return;
         attempt(() => post(`/api/jobs/${run.id}/cancel`), () => { notify(`Run ${run.id} cancelled`); after(); });
       },
     }, "Cancel"));

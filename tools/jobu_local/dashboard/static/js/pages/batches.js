@@ -44,7 +44,7 @@ export function callbackLink(batch) {
 export async function cancelBatch(batch, after) {
   const left = batch.total - batch.ended;
   const text = `Its waiting and pending runs (up to ${left}) are cancelled now and never start; running ones finish. The batch then ends CANCELLED, and its on_complete callback runs.`;
-  if (!(await confirmAction(`Cancel batch ${batch.id}?`, text, "Cancel the batch"))) return;
+  if (!(await confirmAction(`Cancel batch ${batch.id}?`, text, "Cancel the batch", "Keep the batch"))) return;
   try {
     const done = await post(`/api/batches/${batch.id}/cancel`);
     notify(`Batch ${batch.id}: ${done.cancelled} run${done.cancelled === 1 ? "" : "s"} cancelled`);

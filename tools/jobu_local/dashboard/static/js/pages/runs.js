@@ -60,7 +60,7 @@ export async function render(main, search) {
     control("to_date", "To (UTC)", h("input", { type: "datetime-local", value: toInput(filters.to_date) })),
     control("tag", "Tags", h("input", { type: "text", value: filters.tag, placeholder: "tenant-a, billing" })),
     control("batch_id", "Batch", h("input", { type: "number", min: 1, value: filters.batch_id, placeholder: "id" })),
-    control("params", "Params (key=value a line)", h("textarea", { rows: 1, placeholder: "customer=acme" }, paramLines(filters.params))),
+    control("params", "Params (key=value a line)", h("textarea", { rows: 3, placeholder: "customer=acme\norder=7" }, paramLines(filters.params))),
     h("div", { class: "field buttons" }, h("button", { type: "submit", class: "primary" }, "Apply"),
       h("button", { type: "button", onclick: () => { window.location.hash = "#/runs"; } }, "Clear")));
   form.addEventListener("submit", (event) => {
@@ -194,7 +194,8 @@ async function bulkCancel(filters, reload) {
   }
   const taking = dry.ids.length < dry.matched ? ` (the newest ${dry.ids.length} of them in this go)` : "";
   const text = `${dry.matched} WAITING, PENDING or RUNNING run${dry.matched === 1 ? "" : "s"} match${dry.matched === 1 ? "es" : ""} these filters${taking}. Those not started never start; running ones are stopped within seconds.`;
-  if (!(await confirmAction(`Cancel ${dry.ids.length} run${dry.ids.length === 1 ? "" : "s"}?`, text, "Cancel them"))) return;
+  const runs = `${dry.ids.length} run${dry.ids.length === 1 ? "" : "s"}`;
+  if (!(await confirmAction(`Cancel ${runs}?`, text, `Cancel ${runs}`, dry.ids.length === 1 ? "Keep it" : "Keep them"))) return;
   try {
     const done = await post("/api/jobs/bulk-cancel", { ...filter, dry_run: false, limit: 1000 });
     notify(`${done.cancelled.length} run${done.cancelled.length === 1 ? "" : "s"} cancelled, ${done.requested.length} running asked to stop`);

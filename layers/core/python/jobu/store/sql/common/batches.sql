@@ -5,12 +5,23 @@
 -- name: get_batch^
 SELECT * FROM batches WHERE id = :id;
 
+-- name: batch_key_holder^
+-- Who holds a batch's idempotency key (its claim in idempotency_keys, under the handler name :scope no
+-- run has), and the latest batch made with it: the batch a retried request is a duplicate of.
+SELECT c.claimed_by,
+       (SELECT MAX(b.id) FROM batches AS b WHERE b.idempotency_key = :idempotency_key) AS batch_id
+FROM idempotency_keys AS c
+WHERE c.handler_name = :scope AND c.idempotency_key = :idempotency_key;
+
 -- name: batch_status_counts
 -- The batch's children by their status now (the batch row counts only their ends).
 SELECT status, COUNT(*) AS runs FROM job_executions WHERE batch_id = :id GROUP BY status;
 
 -- name: batch_children
 SELECT * FROM job_executions WHERE batch_id = :batch_id ORDER BY id;
+
+-- name: batch_child_ids
+SELECT id FROM job_executions WHERE batch_id = :batch_id ORDER BY id;
 
 -- name: add_batch_ends!
 -- Children's ends (or, negative, ends taken back by an operator's retry), counted in the transaction

@@ -1,6 +1,6 @@
 -- name: insert_batch<!
-INSERT INTO batches (total, on_success, on_complete, created_by, created_at)
-VALUES (:total, :on_success, :on_complete, :created_by, :now);
+INSERT INTO batches (total, on_success, on_complete, created_by, created_at, idempotency_key)
+VALUES (:total, :on_success, :on_complete, :created_by, :now, :idempotency_key);
 
 -- name: insert_batch_children!
 -- A page of a batch's runs in one statement (param_source 'api', as POST /api/runs makes them);
