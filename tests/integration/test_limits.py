@@ -15,11 +15,11 @@ from typing import Any
 
 from jobu.clock import utcnow
 from jobu.limits import Limits, Rate
-from jobu.models import Execution, ExecutionStatus, NewExecution
+from jobu.models import Execution, ExecutionStatus, NewExecution, WorkMessage
 from jobu.retries import limited_handler
 from jobu.run_options import Debounce
 from jobu.store import JobStore, open_store
-from jobu.store.runs import Finished
+from jobu.store.runs import Deferred, Finished
 from tests.support.admin_client import AdminClient
 from tests.support.harness import Harness, kafka_record, msk_event
 
@@ -66,7 +66,7 @@ async def start(store: JobStore, execution: Execution, *, at: datetime = T0) -> 
     claimed = await store.runs.claim(
         execution.id, attempt=execution.retry_count, now=at, deadline_at=at + timedelta(minutes=5)
     )
-    assert claimed is not None, f"run {execution.id} could not be claimed"
+    assert isinstance(claimed, Execution), f"run {execution.id} could not be claimed: {claimed}"
     return claimed
 
 
@@ -207,6 +207,61 @@ async def test_a_run_at_beyond_sqs_delay_waits_without_a_slot(store: JobStore) -
     await end(store, await start(store, now))
     (later,) = await store.limits.promote(HANDLER, now=T0 + timedelta(hours=2) - timedelta(minutes=5))
     assert later.available_at == T0 + timedelta(hours=2)
+
+
+async def test_a_burst_of_late_messages_starts_no_faster_than_the_rate(store: JobStore) -> None:
+    """Runs handed over for their rate's times whose messages all reach workers late and together (a
+    database restart, killed workers, redeliveries): the claim lets through only what the rate allows
+    now and puts the rest back for later, spread out; over any window of the period, the runs'
+    started_at keep the rate."""
+    rate = Rate(limit=2, period_seconds=10, burst=2)
+    await limit(store, Limits(rate=rate))
+    sent = await insert(store, *[new_run() for _ in range(6)])
+    assert len(sent) == 6  # all handed over, for their times
+    late = T0 + timedelta(seconds=60)
+    started: list[Execution] = []
+    deferred: list[Execution] = []
+    for run in sent:
+        claimed = await store.runs.claim(run.id, attempt=0, now=late, deadline_at=late + timedelta(minutes=5))
+        if isinstance(claimed, Execution):
+            started.append(claimed)
+        else:
+            assert isinstance(claimed, Deferred)
+            assert claimed.run is not None
+            deferred.append(claimed.run)
+    assert len(started) == rate.burst
+    assert len(deferred) == 4
+    for run in deferred:
+        assert run.status is ExecutionStatus.PENDING
+        assert run.started_at is None  # never started
+        assert run.queued_at is None  # the caller sends it
+        assert run.available_at > late
+    # spread out by the rate, not all together again
+    times = [run.available_at for run in deferred]
+    assert max(times.count(t) for t in times) <= rate.burst
+    # a duplicate of a put-back run's message, before its time: no start either
+    again = await store.runs.claim(
+        deferred[0].id, attempt=0, now=late, deadline_at=late + timedelta(minutes=5)
+    )
+    assert isinstance(again, Deferred)
+    assert again.run is not None
+    assert again.run.available_at == deferred[0].available_at  # its time kept, no new one taken
+    # the messages come at their times (a late one just goes back again): each starts in turn
+    clock = late
+    for _ in range(40):
+        pending = [r for r in await store.runs.list_recent(limit=100) if r.status is ExecutionStatus.PENDING]
+        if not pending:
+            break
+        run = min(pending, key=lambda r: (r.available_at, r.id))
+        clock = max(clock, run.available_at)
+        await store.runs.claim(run.id, attempt=0, now=clock, deadline_at=clock + timedelta(minutes=5))
+    runs = await store.runs.list_recent(limit=100)
+    assert [r.status for r in runs] == [ExecutionStatus.RUNNING] * 6
+    starts = sorted(r.started_at for r in runs if r.started_at is not None)
+    assert len(starts) == 6
+    window = timedelta(seconds=rate.period_seconds)
+    most = max(sum(1 for t in starts if s <= t < s + window) for s in starts)
+    assert most <= rate.limit + rate.burst - 1
 
 
 async def test_a_delayed_run_that_comes_due_is_handed_over_by_the_next_end(store: JobStore) -> None:
@@ -470,6 +525,32 @@ def test_a_worker_end_sends_the_run_it_hands_over(harness: Harness, admin: Admin
     assert [r.status for r in runs] == [ExecutionStatus.SUCCESS] * 4
     assert _most_at_once([r for r in runs if r.concurrency_key == "t1"]) == 1
     assert [h["handler_name"] for h in admin.get("/api/limits").json] == [HANDLER]
+
+
+def test_a_worker_puts_back_a_run_its_rate_does_not_let_start_yet(
+    harness: Harness, admin: AdminClient
+) -> None:
+    rate = {"limit": 1, "period_seconds": 60, "burst": 1}
+    assert admin.put(f"/api/limits/{HANDLER}", body={"rate": rate}).status == 200
+    records = [kafka_record(i, json.dumps({"handler_name": HANDLER, "params": {}})) for i in (1, 2)]
+    assert len(harness.invoke_queue(msk_event(*records))["dispatched"]) == 2
+    first, second = sorted(harness.executions(), key=lambda r: r.id)
+    assert second.available_at - first.available_at >= timedelta(seconds=59)  # handed over for later
+    # both messages reach a worker together (the second's early: a stale or duplicate one): one start
+    messages = [
+        {"MessageId": f"m{run.id}", "Body": WorkMessage(execution_id=run.id, attempt=0).to_json()}
+        for run in (first, second)
+    ]
+    assert harness.invoke_worker(messages)["batchItemFailures"] == []
+    ran, put_back = sorted(harness.executions(), key=lambda r: r.id)
+    assert ran.status is ExecutionStatus.SUCCESS
+    assert ran.started_at is not None
+    assert put_back.status is ExecutionStatus.PENDING
+    assert put_back.started_at is None
+    assert put_back.queued_at is not None  # sent again, with the delay its time needs
+    assert put_back.available_at >= second.available_at  # never before the time it was given
+    # not visible before its time (the first's original message still is: the test made its own)
+    assert put_back.id not in {json.loads(m["Body"])["execution_id"] for m in harness.receive()}
 
 
 def test_the_sweeper_hands_over_what_an_end_before_the_limit_could_not(

@@ -269,6 +269,8 @@ class HandlerLimitsRow(Row):
     updated_by: str | None = None
     # the runs of its line, at least (a hint the end of a run reads: 0, nothing to promote)
     waiting: int = 0
+    # the rate's next due time for the handler's actual starts (the workers' claims: take_start)
+    started_next_at: UtcDatetime | None = None
 
 
 @dataclass

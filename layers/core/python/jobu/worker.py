@@ -7,7 +7,9 @@ another pool while its run waited), ends FAILED at once with the reason: retryin
 Transitions (docs/executions.md): PENDING -claim-> RUNNING -> SUCCESS | FAILED | TIMEOUT, or
 back to PENDING with retry_count + 1 when retries are left. A message whose run is not PENDING
 at the message's attempt is a duplicate and does nothing; a PENDING run never started by its
-expires_at is refused by the claim and ends EXPIRED.
+expires_at is refused by the claim and ends EXPIRED. A run of a rate-limited handler whose rate
+allows no start now (its message came late, with others) is put back PENDING for its next time
+and sent with that delay (DEFERRED).
 
 A transactional handler (BaseHandler.transactional) runs inside one transaction that also
 records its SUCCESS: its writes and the outcome commit together, or neither does.
@@ -44,14 +46,14 @@ from jobu.handlers import (
 )
 from jobu.models import WORKER_MARGIN_SECONDS, Execution, ExecutionStatus, NewExecution, WorkMessage
 from jobu.notifications import deliver_after_outcome
-from jobu.observability import EXPIRED, SUCCEEDED, annotate_trace, count, logger
+from jobu.observability import EXPIRED, SUCCEEDED, THROTTLED, annotate_trace, count, logger
 from jobu.params_schema import run_params
 from jobu.pools import DEFAULT_POOL
 from jobu.retries import CANCELLED_REASON, limited_handler, settle_failure
 from jobu.run_database import HandlerDatabase, TransactionDatabase
 from jobu.run_metrics import run_ended, run_started
 from jobu.store import JobStore
-from jobu.store.runs import Finished
+from jobu.store.runs import Deferred, Finished
 from jobu.traces import TraceParent
 from jobu.work_queue import WorkQueue, enqueue, ready_runs
 
@@ -85,6 +87,7 @@ class Outcome(StrEnum):
     DEAD_LETTERED = "DEAD_LETTERED"
     CANCELLED = "CANCELLED"
     EXPIRED = "EXPIRED"
+    DEFERRED = "DEFERRED"
 
 
 class PermanentError(Exception):
@@ -320,8 +323,10 @@ class Worker:
                 return run
             if isinstance(run, _Failed):
                 settled = run.failure
-            elif run.handler_cls.transactional:
+            elif isinstance(run, _Run) and run.handler_cls.transactional:
                 settled = await self._run_in_transaction(conn, run)
+        if isinstance(run, Deferred):  # sent once the connection is back (a pool of one)
+            return await self._deferred(run, utcnow())
         if settled is None:  # the connection is back in the pool: the handler may take minutes
             assert isinstance(run, _Run)
             settled = await self._run(run)
@@ -329,7 +334,7 @@ class Worker:
 
     async def _claim(
         self, conn: Any, message: WorkMessage, remaining_seconds: float
-    ) -> _Run | _Failed | Outcome:
+    ) -> _Run | _Failed | Deferred | Outcome:
         now = utcnow()
         execution = await self.store.runs.claim(
             message.execution_id,
@@ -341,6 +346,8 @@ class Worker:
         )
         if execution is None:
             return await self._unclaimed(conn, message, now)
+        if isinstance(execution, Deferred):
+            return execution
         trace = TraceParent.parse(execution.trace_parent)
         logger.thread_safe_append_keys(
             execution_id=execution.id,
@@ -359,6 +366,22 @@ class Worker:
             # retrying cannot help: end the run now, whatever max_retry says
             return _Failed(execution, Failure(ExecutionStatus.FAILED, str(error), retryable=False))
         return _Run(execution, handler_cls, params, follow_up, budget)
+
+    async def _deferred(self, deferred: Deferred, now: datetime) -> Outcome:
+        """The claim found its handler's rate used up (messages handed over for their times reached
+        workers late, together): the run waits PENDING for its next time, sent with that delay (the
+        sweeper sends it if this send fails, or beyond SQS's 900 s); this message is done."""
+        count(THROTTLED)
+        run = deferred.run
+        if run is not None:
+            logger.thread_safe_append_keys(
+                execution_id=run.id, job_id=run.job_id, handler_name=run.handler_name
+            )
+            logger.info(
+                "run deferred: its handler's rate allows no start now", extra={"until": run.available_at}
+            )
+            await enqueue(self.store, self.queue, ready_runs([run], now), now=now)
+        return Outcome.DEFERRED
 
     async def _unclaimed(self, conn: Any, message: WorkMessage, now: datetime) -> Outcome:
         """The claim refused the message: no such run, one that is someone else's, or one never

@@ -22,7 +22,8 @@ when nothing waits (on MySQL, one more).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -142,6 +143,12 @@ def _schedule(
     return admitted, next_at
 
 
+def _start_interval(rate: Rate) -> timedelta:
+    """The time between two starts under the rate, as take_start keeps it: rounded up to a whole
+    millisecond, and one more (SQLite's times keep milliseconds), so a start is never early."""
+    return timedelta(milliseconds=math.ceil(rate.interval_seconds * 1000) + 1)
+
+
 class HandlerLimits(Rows):
     def __init__(self, connector: Connector) -> None:
         super().__init__(connector)
@@ -250,6 +257,69 @@ class HandlerLimits(Rows):
         """After an admitted run's end found runs waiting (end_admitted): a promotion, in a
         transaction of its own."""
         return await self.promote(handler_name, now=now, force=False)
+
+    # the rate at the start ---------------------------------------------------------------------------
+
+    def claimed_rate(self, handler_name: str, claimed: Mapping[str, Any]) -> Rate | None:
+        """The rate a claimed run must start within: the claim's limits_* columns are its handler's
+        row when the run was admitted under the handler's limits (an operator's rate, else the
+        code's); None: no rate (a run handed over without limits starts as it comes)."""
+        overridden = claimed.get("limits_overridden")
+        if overridden is None:
+            return None
+        if not overridden:
+            return (self.defaults(handler_name) or NO_LIMITS).rate
+        limit, period = claimed.get("limits_rate_limit"), claimed.get("limits_rate_period_seconds")
+        if limit is None or period is None:
+            return None
+        return Rate(int(limit), int(period), int(claimed.get("limits_rate_burst") or 1))
+
+    async def take_start(self, conn: Any, handler_name: str, rate: Rate, *, now: datetime) -> bool:
+        """Whether a claimed run of the handler may start now under its rate, taking that start
+        when it may (one statement, sql/<dialect>/limits.sql take_start). The hand-overs keep the
+        rate already, but messages can reach workers late and together (a database restart, killed
+        workers, redeliveries): this keeps it on the starts themselves (_start_interval)."""
+        interval = _start_interval(rate)
+        latest = now + interval * (rate.burst - 1)
+        taken = await self._q.take_start(
+            conn,
+            handler_name=handler_name,
+            now=self._t(now),
+            latest=self._t(latest),
+            interval_us=interval // timedelta(microseconds=1),
+        )
+        return self.connector.affected_rows(taken) == 1
+
+    async def defer_start(
+        self, conn: Any, run: Execution, rate: Rate, *, now: datetime, until: datetime | None = None
+    ) -> Execution | None:
+        """A claimed run its rate did not let start (take_start): PENDING again, unsent, from the
+        next time the rate gives (after the starts' next due time, and a hand-over slot of its own,
+        so the runs put back together come back spread out, not together again). In a transaction
+        on `conn` (the worker's connection); the run to send, None when it was no longer this
+        claim's. `until`: a message that came before the run's time (a stale one): back for that
+        time, taking no new one."""
+
+        async def deferring(tx: Any) -> Execution | None:
+            put_back = await self._q.put_back_run(
+                tx, id=run.id, attempt=run.retry_count, available_at=self._t(until or now)
+            )
+            if self.connector.affected_rows(put_back) != 1:
+                return None
+            row = None if until is not None else await self._lock_one(tx, run.handler_name, now=now)
+            if row is None:  # its time kept, or no row (no rate)
+                return Execution.from_row(await self._q.get_execution(tx, id=run.id))
+            start = now
+            if row.started_next_at is not None:  # when take_start would let a start through
+                start = max(start, row.started_next_at - _start_interval(rate) * (rate.burst - 1))
+            start = max(start, next_start(rate, row.rate_next_at) or start)
+            next_at = max(row.rate_next_at or start, start) + timedelta(seconds=rate.interval_seconds)
+            await self._turns(tx, row, added=0, admitted=0, rate_next_at=next_at)
+            await self._q.defer_run(tx, id=run.id, available_at=self._t(start))
+            return Execution.from_row(await self._q.get_execution(tx, id=run.id))
+
+        async with self.connector.transaction_on(conn):
+            return await deferring(conn)
 
     async def _promote_locked(
         self,

@@ -39,6 +39,14 @@ class Backfilled:
 
 
 @dataclass(frozen=True)
+class Deferred:
+    """A claim its handler's rate did not let start yet: the run is PENDING again, unsent, from the
+    time the rate gives (`run`, to send; None when the run was no longer this claim's)."""
+
+    run: Execution | None
+
+
+@dataclass(frozen=True)
 class Finished:
     """What finish did: whether the run was still RUNNING at that attempt (and so is now final),
     the follow-up run it created, and the queue_one run it promoted (WAITING -> PENDING)."""
@@ -354,12 +362,16 @@ class Runs(Rows):
         deadline_at: datetime,
         margin: timedelta = timedelta(0),
         conn: Any = None,
-    ) -> Execution | None:
+    ) -> Execution | Deferred | None:
         """PENDING -> RUNNING for the message's attempt: the claimed run, or None when someone else
         has it (or had it), or it does not exist.
 
         The run's deadline_at becomes now + its timeout_seconds + `margin`, or `deadline_at` when
         that is earlier. One statement where the database can return the row it updated.
+
+        A run admitted under a handler's rate starts only if the rate allows a start now (one more
+        statement, for such runs only: jobu.store.limits, take_start); if not, it is put back for
+        later (Deferred), and the caller sends it.
         """
 
         async def claiming(c: Any) -> Any:
@@ -372,11 +384,26 @@ class Runs(Rows):
                 deadline_at=self._t(deadline_at),
             )
             if isinstance(claimed, int):  # MySQL: the rows the UPDATE matched, then the row itself
-                claimed = await self._q.get_execution(c, id=execution_id) if claimed == 1 else None
+                claimed = await self._q.get_claimed_execution(c, id=execution_id) if claimed == 1 else None
             return claimed
 
         # a deadlock with an operator's cancel rolls the claim back: it is tried again
-        return row_to(Execution, await self._run(claiming, conn))
+        found = await self._run(claiming, conn)
+        execution = row_to(Execution, found)
+        if execution is None or execution.limit_state != "admitted":
+            return execution
+        rate = self.limits.claimed_rate(execution.handler_name, dict(found))
+        if rate is None:
+            return execution
+        async with self._connection(conn) as c:
+            if execution.available_at > now:
+                # a stale message (the one before a put-back, a duplicate): not before its time
+                return Deferred(
+                    await self.limits.defer_start(c, execution, rate, now=now, until=execution.available_at)
+                )
+            if await self.limits.take_start(c, execution.handler_name, rate, now=now):
+                return execution
+            return Deferred(await self.limits.defer_start(c, execution, rate, now=now))
 
     async def finish(
         self,

@@ -98,6 +98,15 @@ WHERE id = :id AND status = 'RUNNING' AND retry_count = :attempt;
 -- left it, so a run queued while this run ended is seen here, or that admission saw this run ended.
 SELECT waiting FROM handler_limits WHERE handler_name = :handler_name LOCK IN SHARE MODE;
 
+-- name: take_start!
+-- A worker's claim of a run of a rate-limited handler: the start, if the rate allows one now (the
+-- generic cell rate algorithm on the handler's actual starts: its next due time at most the burst's
+-- allowance ahead, `latest` = now + that allowance), then the due time moves on by an interval. No
+-- row changed: not now (the worker puts the run back for later: defer_start).
+UPDATE handler_limits
+SET started_next_at = DATE_ADD(GREATEST(COALESCE(started_next_at, :now), :now), INTERVAL :interval_us MICROSECOND)
+WHERE handler_name = :handler_name AND (started_next_at IS NULL OR started_next_at <= :latest);
+
 -- name: handlers_with_queued_runs
 -- The sweeper's: handlers whose waiting line has runs that may start by the horizon.
 SELECT DISTINCT handler_name FROM job_executions

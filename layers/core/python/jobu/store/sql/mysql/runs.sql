@@ -227,6 +227,16 @@ SET status = 'RUNNING', started_at = :now, finished_at = NULL, cancel_requested_
 WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt
   AND (expires_at IS NULL OR started_at IS NOT NULL OR expires_at > :now);
 
+-- name: get_claimed_execution^
+-- The row claim_execution claimed, read next on the same connection; a run admitted under its
+-- handler's limits comes with the handler's row (limits_*), so only a rate-limited run's claim costs
+-- one more statement (jobu.store.limits, take_start).
+SELECT e.*, h.overridden AS limits_overridden, h.rate_limit AS limits_rate_limit,
+       h.rate_period_seconds AS limits_rate_period_seconds, h.rate_burst AS limits_rate_burst
+FROM job_executions AS e
+LEFT JOIN handler_limits AS h ON e.limit_state = 'admitted' AND h.handler_name = e.handler_name
+WHERE e.id = :id;
+
 -- name: lock_retryable_executions
 -- The runs of the list still FAILED or TIMEOUT, locked for the retry that follows in the same
 -- transaction: a concurrent retry waits, then finds them PENDING and takes none (each reports only

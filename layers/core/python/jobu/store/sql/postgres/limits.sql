@@ -98,6 +98,17 @@ WITH ended AS (
 SELECT COALESCE((SELECT waiting FROM handler_limits WHERE handler_name = :handler_name FOR KEY SHARE), 0) AS waiting
 FROM ended;
 
+-- name: take_start!
+-- A worker's claim of a run of a rate-limited handler: the start, if the rate allows one now (the
+-- generic cell rate algorithm on the handler's actual starts: its next due time at most the burst's
+-- allowance ahead, `latest` = now + that allowance), then the due time moves on by an interval. No
+-- row changed: not now (the worker puts the run back for later: defer_start).
+UPDATE handler_limits
+SET started_next_at = GREATEST(COALESCE(started_next_at, CAST(:now AS TIMESTAMPTZ)), CAST(:now AS TIMESTAMPTZ))
+                      + CAST(:interval_us AS BIGINT) * INTERVAL '1 microsecond'
+WHERE handler_name = :handler_name
+  AND (started_next_at IS NULL OR started_next_at <= CAST(:latest AS TIMESTAMPTZ));
+
 -- name: handlers_with_queued_runs
 -- The sweeper's: handlers whose waiting line has runs that may start by the horizon.
 SELECT DISTINCT handler_name FROM job_executions

@@ -212,13 +212,21 @@ WHERE id IN (SELECT id FROM job_executions
 -- by its expires_at is refused (the worker then records it EXPIRED). It
 -- returns the claimed run, so reading and claiming are one statement. The deadline is the run's own
 -- timeout from now (timeout_base = now + the worker's margin), or deadline_at if that comes first.
-UPDATE job_executions
-SET status = 'RUNNING', started_at = :now, finished_at = NULL, cancel_requested_at = NULL,
-    deadline_at = LEAST(CAST(:timeout_base AS TIMESTAMPTZ) + timeout_seconds * INTERVAL '1 second',
-                        CAST(:deadline_at AS TIMESTAMPTZ))
-WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt
-  AND (expires_at IS NULL OR started_at IS NOT NULL OR expires_at > CAST(:now AS TIMESTAMPTZ))
-RETURNING *;
+-- A run admitted under its handler's limits comes with the handler's row (limits_*: an operator's
+-- rate, or the code's when not overridden), so only a rate-limited run's claim costs one more
+-- statement (jobu.store.limits, take_start).
+WITH claimed AS (
+    UPDATE job_executions
+    SET status = 'RUNNING', started_at = :now, finished_at = NULL, cancel_requested_at = NULL,
+        deadline_at = LEAST(CAST(:timeout_base AS TIMESTAMPTZ) + timeout_seconds * INTERVAL '1 second',
+                            CAST(:deadline_at AS TIMESTAMPTZ))
+    WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt
+      AND (expires_at IS NULL OR started_at IS NOT NULL OR expires_at > CAST(:now AS TIMESTAMPTZ))
+    RETURNING *
+)
+SELECT c.*, h.overridden AS limits_overridden, h.rate_limit AS limits_rate_limit,
+       h.rate_period_seconds AS limits_rate_period_seconds, h.rate_burst AS limits_rate_burst
+FROM claimed AS c LEFT JOIN handler_limits AS h ON c.limit_state = 'admitted' AND h.handler_name = c.handler_name;
 
 -- name: lock_retryable_executions
 -- The runs of the list still FAILED or TIMEOUT, locked for the retry that follows in the same

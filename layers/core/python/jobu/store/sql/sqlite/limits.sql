@@ -88,6 +88,17 @@ SET status = :status, finished_at = :now, result = :result, error_message = :err
 WHERE id = :id AND status = 'RUNNING' AND retry_count = :attempt
 RETURNING COALESCE((SELECT waiting FROM handler_limits WHERE handler_name = :handler_name), 0) AS waiting;
 
+-- name: take_start!
+-- A worker's claim of a run of a rate-limited handler: the start, if the rate allows one now (the
+-- generic cell rate algorithm on the handler's actual starts: its next due time at most the burst's
+-- allowance ahead, `latest` = now + that allowance), then the due time moves on by an interval. No
+-- row changed: not now (the worker puts the run back for later: defer_start).
+-- (strftime keeps milliseconds: take_start rounds the interval up to a whole one, and one more)
+UPDATE handler_limits
+SET started_next_at = strftime('%Y-%m-%d %H:%M:%f', MAX(COALESCE(started_next_at, :now), :now),
+                               '+' || (:interval_us / 1000000.0) || ' seconds') || '000'
+WHERE handler_name = :handler_name AND (started_next_at IS NULL OR started_next_at <= :latest);
+
 -- name: handlers_with_queued_runs
 -- The sweeper's: handlers whose waiting line has runs that may start by the horizon.
 SELECT DISTINCT handler_name FROM job_executions

@@ -234,6 +234,8 @@ WHERE id IN (SELECT id FROM job_executions
 -- by its expires_at is refused (the worker then records it EXPIRED). It
 -- returns the claimed run, so reading and claiming are one statement. The deadline is the run's own
 -- timeout from now (timeout_base = now + the worker's margin), or deadline_at if that comes first.
+-- A run admitted under its handler's limits comes with the handler's row (limits_*), so only a
+-- rate-limited run's claim costs one more statement (jobu.store.limits, take_start).
 -- strftime's %f has milliseconds: '000' pads them to the microseconds jobu stores (TIME_FORMAT), so
 -- the text still compares as time compares.
 UPDATE job_executions
@@ -242,7 +244,15 @@ SET status = 'RUNNING', started_at = :now, finished_at = NULL, cancel_requested_
                       :deadline_at)
 WHERE id = :id AND status = 'PENDING' AND retry_count = :attempt
   AND (expires_at IS NULL OR started_at IS NOT NULL OR expires_at > :now)
-RETURNING *;
+RETURNING *,
+    (SELECT h.overridden FROM handler_limits AS h
+     WHERE job_executions.limit_state = 'admitted' AND h.handler_name = job_executions.handler_name) AS limits_overridden,
+    (SELECT h.rate_limit FROM handler_limits AS h
+     WHERE job_executions.limit_state = 'admitted' AND h.handler_name = job_executions.handler_name) AS limits_rate_limit,
+    (SELECT h.rate_period_seconds FROM handler_limits AS h
+     WHERE job_executions.limit_state = 'admitted' AND h.handler_name = job_executions.handler_name) AS limits_rate_period_seconds,
+    (SELECT h.rate_burst FROM handler_limits AS h
+     WHERE job_executions.limit_state = 'admitted' AND h.handler_name = job_executions.handler_name) AS limits_rate_burst;
 
 -- name: lock_retryable_executions
 -- The runs of the list still FAILED or TIMEOUT, for the retry that follows in the same IMMEDIATE
