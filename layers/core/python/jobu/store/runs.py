@@ -38,6 +38,10 @@ class Backfilled:
     created: list[RunRef]
 
 
+# a rate-limited run's message this much before the run's available_at is a stale one
+STALE_AFTER = timedelta(milliseconds=500)
+
+
 @dataclass(frozen=True)
 class Deferred:
     """A claim its handler's rate did not let start yet: the run is PENDING again, unsent, from the
@@ -396,8 +400,10 @@ class Runs(Rows):
         if rate is None:
             return execution
         async with self._connection(conn) as c:
-            if execution.available_at > now:
-                # a stale message (the one before a put-back, a duplicate): not before its time
+            if execution.available_at > now + STALE_AFTER:
+                # a stale message (the one before a put-back, a duplicate): not before its time (a
+                # message sent for its time comes after it: DelaySeconds rounds up; STALE_AFTER
+                # leaves the clocks of two functions their skew)
                 return Deferred(
                     await self.limits.defer_start(c, execution, rate, now=now, until=execution.available_at)
                 )
