@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from jobu.models import Execution, RejectedEvent
+from jobu.listings import RejectedEvent
+from jobu.models import Execution
 from tests.integration import conftest as integration
 from tests.support.harness import Harness
 

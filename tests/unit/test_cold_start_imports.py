@@ -187,8 +187,33 @@ def test_a_dispatcher_never_loads_pydantic(function: str, tmp_path: Path) -> Non
         "from tests.support.lambda_events import Context\n"
         f"{FIRST_INVOCATION[function]}\n"
     )
-    found = loaded(invoke, ("pydantic", "pydantic_core", "boto3"), **environment)
-    assert found == {"pydantic": False, "pydantic_core": False, "boto3": True}  # boto3: it did send
+    found = loaded(invoke, ("pydantic", "pydantic_core", "boto3", "jobu.listings"), **environment)
+    # boto3: it did send. jobu.listings: the rows only the admin reads (run summaries, rejected
+    # records, the audit trail), each dataclass methods compiled at import (docs/performance.md)
+    assert found == {"pydantic": False, "pydantic_core": False, "boto3": True, "jobu.listings": False}
+
+
+def test_the_cron_path_makes_no_rejected_records_store(tmp_path: Path) -> None:
+    """A tick never writes or reads rejected records: their part of the store and its rows are made at
+    first use (the queue dispatcher's, the admin's), not in every function's cold start."""
+    database = tmp_path / "jobu.db"
+    environment = {
+        "JOBU_DATABASE_URL": f"sqlite:///{database}",
+        "JOBU_DATABASE_POOL_SIZE": "1",
+        "JOBU_WORK_QUEUE_URL": "http://127.0.0.1:9/1/work",
+        "JOBU_WORK_QUEUE_URL_PIPELINE": "http://127.0.0.1:9/1/pipeline",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+    }
+    loaded(DISPATCHER_SETUP.format(database=database), (), **environment)
+    invoke = (
+        "import functions.cron_dispatcher.app as app\n"
+        "from tests.support.lambda_events import Context\n"
+        f"{FIRST_INVOCATION['cron_dispatcher']}\n"
+        "assert 'rejected_records' not in vars(app.container._store)\n"
+    )
+    modules = ("jobu.store.rejected_records", "jobu.store.statistics", "jobu.listings")
+    assert loaded(invoke, modules, **environment) == dict.fromkeys(modules, False)
 
 
 def test_no_entry_point_imports_importlib_metadata_or_the_http_client() -> None:

@@ -28,7 +28,8 @@ from jobu_local.commands.views import dump, listing, run_detail, runs_table
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from jobu.models import ExecutionStatus, ExecutionSummary
+    from jobu.listings import ExecutionSummary
+    from jobu.models import ExecutionStatus
     from jobu.operations.paging import Page
     from jobu.operations.runs import BulkCancelResult, BulkRetryResult
     from jobu_local.admin.client import AdminClient

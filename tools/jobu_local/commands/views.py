@@ -10,14 +10,8 @@ from jobu.traces import TraceParent
 from jobu_local.commands.table import cell, kafka_coordinates, render, to_json
 
 if TYPE_CHECKING:
-    from jobu.models import (
-        CronJob,
-        Execution,
-        ExecutionSummary,
-        OperatorAction,
-        RejectedEvent,
-        RejectedEventSummary,
-    )
+    from jobu.listings import ExecutionSummary, OperatorAction, RejectedEvent, RejectedEventSummary
+    from jobu.models import CronJob, Execution
     from jobu.operations.cron_jobs import BackfillResult
     from jobu.operations.dead_letters import DeadLetter, DeadLetterDepth, RedriveTask
     from jobu.operations.paging import Page

@@ -24,7 +24,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import to_jsonable_python
 
-from jobu.models import OperatorAction
+from jobu.listings import OperatorAction
 from jobu.operations.paging import Page, PageRequest, as_utc, bounded
 from jobu.store import JobStore
 from jobu.store.audit import NewOperatorAction

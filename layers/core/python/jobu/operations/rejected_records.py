@@ -19,7 +19,8 @@ from pydantic import BaseModel, Field
 
 from jobu.errors import InvalidStateError, NotFoundError
 from jobu.event_dispatch import dispatch_event
-from jobu.models import Execution, RejectedEvent, RejectedEventSummary
+from jobu.listings import RejectedEvent, RejectedEventSummary
+from jobu.models import Execution
 from jobu.operations.audit import Actor, Change, audited, fields_of
 from jobu.operations.paging import Page, PageRequest
 from jobu.store import JobStore

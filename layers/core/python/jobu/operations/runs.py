@@ -16,7 +16,8 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from jobu.errors import InvalidStateError, NotFoundError
-from jobu.models import Execution, ExecutionStatus, ExecutionSummary
+from jobu.listings import ExecutionSummary
+from jobu.models import Execution, ExecutionStatus
 from jobu.operations import batches
 from jobu.operations.audit import Actor, Change, audited, differences, fields_of
 from jobu.operations.paging import Page, PageRequest, as_utc, bounded

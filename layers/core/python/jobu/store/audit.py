@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jobu.models import OperatorAction
 from jobu.store.rows import Rows, rows_to
+
+if TYPE_CHECKING:
+    from jobu.listings import OperatorAction
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class AuditTrail(Rows):
 
     async def page(self, *, limit: int, offset: int, **where: Any) -> list[OperatorAction]:
         """A page of what count counts, newest first."""
+        from jobu.listings import OperatorAction  # the admin's alone (jobu.listings)
+
         rows = await self._select(
             "page_operator_actions", limit=limit, offset=offset, **self._filter(**where)
         )

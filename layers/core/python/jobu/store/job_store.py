@@ -27,10 +27,10 @@ from jobu.store.debounce import Debounces
 from jobu.store.limits import HandlerLimits
 from jobu.store.migrations import apply_migrations
 from jobu.store.notifications import Notifications
-from jobu.store.rejected_records import RejectedRecords
 from jobu.store.runs import Runs
 
 if TYPE_CHECKING:
+    from jobu.store.rejected_records import RejectedRecords
     from jobu.store.statistics import RunStatistics
 
 
@@ -42,9 +42,16 @@ class JobStore:
         self.notifications = Notifications(connector)
         self.batches = Batches(connector, self.notifications, self.limits)
         self.runs = Runs(connector, self.notifications, self.batches, self.limits)
-        self.rejected_records = RejectedRecords(connector)
         self.audit = AuditTrail(connector)
         self.debounce = Debounces(connector)
+
+    @cached_property
+    def rejected_records(self) -> RejectedRecords:
+        # made at first use: the queue dispatcher and the admin write and read them, and their rows
+        # (jobu.listings) would be compiled at every other function's cold start for nothing
+        from jobu.store.rejected_records import RejectedRecords
+
+        return RejectedRecords(self.connector)
 
     @cached_property
     def statistics(self) -> RunStatistics:

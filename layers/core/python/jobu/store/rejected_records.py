@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jobu.models import RejectedEvent, RejectedEventSummary
 from jobu.store.rows import Rows, row_to, rows_to
+
+if TYPE_CHECKING:
+    from jobu.listings import RejectedEvent, RejectedEventSummary
 
 PREVIEW_CHARS = 200
 
@@ -21,12 +23,16 @@ class RejectedRecords(Rows):
                 await self._q.insert_rejected_events(conn, rows=self._j(list(rejected)), now=self._t(now))
 
     async def list_recent(self, *, limit: int = 100) -> list[RejectedEvent]:
+        from jobu.listings import RejectedEvent  # read by the admin alone (jobu.listings)
+
         return rows_to(RejectedEvent, await self._select("list_rejected_events", limit=limit))
 
     async def count(self) -> int:
         return int(await self._select_one("count_rejected_events"))
 
     async def page(self, *, limit: int, offset: int) -> list[RejectedEventSummary]:
+        from jobu.listings import RejectedEventSummary
+
         summaries = []
         for row in await self._select("page_rejected_events", limit=limit, offset=offset):
             fields = dict(row)
@@ -36,6 +42,8 @@ class RejectedRecords(Rows):
         return summaries
 
     async def get(self, rejected_id: int, *, conn: Any = None) -> RejectedEvent | None:
+        from jobu.listings import RejectedEvent
+
         return row_to(RejectedEvent, await self._select_one("get_rejected_event", conn=conn, id=rejected_id))
 
     async def delete(self, rejected_id: int, *, conn: Any = None) -> bool:

@@ -11,14 +11,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobu.errors import NotFoundError
 from jobu.models import (
     MAX_ENQUEUED_BY,
     Execution,
     ExecutionStatus,
-    ExecutionSummary,
     NewExecution,
     OverlapPolicy,
     RunRef,
@@ -28,6 +27,9 @@ from jobu.store.connector import Connector
 from jobu.store.limits import HandlerLimits, admitted, to_send
 from jobu.store.notifications import Notifications
 from jobu.store.rows import Rows, row_to, rows_to
+
+if TYPE_CHECKING:
+    from jobu.listings import ExecutionSummary
 
 
 @dataclass(frozen=True)
@@ -826,6 +828,8 @@ class Runs(Rows):
 
     async def page(self, *, limit: int, offset: int, **run_filter: Any) -> list[ExecutionSummary]:
         """A page of the runs count counts, newest first."""
+        from jobu.listings import ExecutionSummary  # the admin's alone (jobu.listings)
+
         rows = await self._select(
             "page_executions", limit=limit, offset=offset, **self._history_filter(**run_filter)
         )
@@ -840,9 +844,13 @@ class Runs(Rows):
         return Execution.from_row(fields), fields.get("cron_name")
 
     async def summary(self, execution_id: int) -> ExecutionSummary | None:
+        from jobu.listings import ExecutionSummary
+
         return row_to(ExecutionSummary, await self._select_one("execution_summary", id=execution_id))
 
     async def children(self, execution_id: int, *, limit: int) -> list[ExecutionSummary]:
+        from jobu.listings import ExecutionSummary
+
         return rows_to(
             ExecutionSummary, await self._select("execution_children", id=execution_id, limit=limit)
         )

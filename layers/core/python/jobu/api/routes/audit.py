@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from jobu.api.errors import responses
 from jobu.api.parameters import Admin, FromDate, PageNumber, PageSize, ToDate
-from jobu.models import OperatorAction
+from jobu.listings import OperatorAction
 from jobu.operations import audit
 from jobu.operations.audit import MAX_PRINCIPAL, AuditFilter
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from jobu.api.errors import responses
 from jobu.api.parameters import Admin, Caller, PageNumber, PageSize, RecordId
 from jobu.clock import utcnow
-from jobu.models import RejectedEvent, RejectedEventSummary
+from jobu.listings import RejectedEvent, RejectedEventSummary
 from jobu.operations import rejected_records
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
 from jobu.operations.rejected_records import ReplayResult

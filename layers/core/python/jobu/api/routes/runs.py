@@ -29,7 +29,8 @@ from jobu.api.parameters import (
     history_filter,
 )
 from jobu.clock import utcnow
-from jobu.models import ExecutionStatus, ExecutionSummary
+from jobu.listings import ExecutionSummary
+from jobu.models import ExecutionStatus
 from jobu.operations import enqueue, runs
 from jobu.operations.enqueue import MAX_BATCH, BatchResult, Enqueued
 from jobu.operations.paging import DEFAULT_PAGE_SIZE, Page, PageRequest
