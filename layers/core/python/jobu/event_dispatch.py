@@ -27,7 +27,7 @@ from typing import Any
 from jobu.documents import DocumentError, FieldError, parse_json, storage_problem
 from jobu.errors import StoreUnavailableError
 from jobu.kafka_records import BrokenRecord, Coordinates, KafkaRecord, StoredRaw, read_event
-from jobu.models import CronJob, Execution, JobMessage, NewExecution
+from jobu.models import CronJob, Execution, JobMessage, NewExecution, RunRef
 from jobu.observability import DEDUPLICATED, REJECTED, count, logger
 from jobu.params_schema import params_problem
 from jobu.provenance import merge_params
@@ -205,7 +205,7 @@ async def plan_batch(store: JobStore, event: Any, known_handlers: Set[str], *, n
 
 @dataclass
 class Inserted:
-    pending: list[Execution] = field(default_factory=list)
+    pending: list[Execution | RunRef] = field(default_factory=list)
     refused: list[Rejected] = field(default_factory=list)
     # requests that made no run: another run holds their idempotency key (record key: its run)
     duplicates: dict[str, int | None] = field(default_factory=dict)

@@ -275,8 +275,8 @@ class HandlerLimitsRow(Row):
 
 @dataclass
 class RunRef(Row):
-    """What the tick reads back of the runs it created: enough to queue them and say so, without
-    their params (a tick may create 10,000)."""
+    """What the tick and the queue dispatcher read back of the runs they created: enough to queue them
+    and say so, without their params (a tick may create 10,000, a Kafka batch thousands)."""
 
     id: int
     job_id: int | None
@@ -287,6 +287,8 @@ class RunRef(Row):
     queued_at: UtcDatetime | None
     # from when it may start (its handler's rate may hand it over for later: jobu.store.limits)
     available_at: UtcDatetime | None = None
+    # its handler's limits' mark (Execution.limit_state): a Kafka batch's admission reads it
+    limit_state: str | None = None
 
 
 @dataclass

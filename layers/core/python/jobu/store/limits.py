@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from jobu.limits import NO_LIMITS, Limits, Rate, default_limits
-from jobu.models import Execution, ExecutionStatus, HandlerLimitsRow, UtcDatetime
+from jobu.models import Execution, ExecutionStatus, HandlerLimitsRow, RunRef, UtcDatetime
 from jobu.models import Row as _Row
 from jobu.observability import THROTTLED, count
 from jobu.store.connector import Connector
@@ -103,18 +103,20 @@ def next_start(rate: Rate, next_at: datetime | None) -> datetime | None:
     return next_at - timedelta(seconds=rate.interval_seconds * (rate.burst - 1))
 
 
-def admitted(runs: Sequence[Execution], admission: Admission) -> list[Execution]:
+# R: a run as its maker read it back, whole (Execution) or, a Kafka batch's, only what its send
+# needs (RunRef)
+def admitted[R: (Execution, RunRef)](runs: Sequence[R], admission: Admission) -> list[R | Execution]:
     """The runs as the limits left them: one held is WAITING, one handed over is as it was handed
     over (from its rate's time)."""
     promoted = {run.id: run for run in admission.promoted}
     return [promoted.get(run.id) or (_held(run) if run.id in admission.held else run) for run in runs]
 
 
-def _held(run: Execution) -> Execution:
+def _held[R: (Execution, RunRef)](run: R) -> R:
     return replace(run, status=ExecutionStatus.WAITING, limit_state="queued")
 
 
-def to_send(runs: Sequence[Execution], admission: Admission) -> list[Execution]:
+def to_send[R: (Execution, RunRef)](runs: Sequence[R], admission: Admission) -> list[R | Execution]:
     """The runs to send after the commit: those of `runs` that may start, and the older runs of the
     limits' lines the admission handed over with them."""
     mine = {run.id for run in runs}

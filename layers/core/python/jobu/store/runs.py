@@ -72,7 +72,7 @@ class EventInsert:
     """What a Kafka batch's INSERT did: the runs that still need queueing, and the requests that
     made no run because another run holds their idempotency key (by record, the run's id)."""
 
-    pending: list[Execution]
+    pending: list[Execution | RunRef]
     duplicates: dict[str, int | None]
 
 
@@ -113,7 +113,10 @@ class Runs(Rows):
         A record delivered before is not inserted again; if its message was never sent, it is
         returned again, so a redelivered batch also repairs a failed send.
         """
-        return (await self.insert_event_requests(executions, now=now)).pending
+        pending = (await self.insert_event_requests(executions, now=now)).pending
+        # whole rows for the callers that read them (the dispatcher sends what it has)
+        found = {run.id: run for run in await self.by_ids([run.id for run in pending])}
+        return [found[run.id] for run in pending if run.id in found]
 
     async def insert_event_requests(
         self, executions: Sequence[NewExecution], *, now: datetime
@@ -157,7 +160,7 @@ class Runs(Rows):
             if claims:
                 duplicates = await self._duplicates(conn, rows, sorted(claims))
             found = [r async for r in self._q.unqueued_executions_for_sources(conn, sources=self._j(sources))]
-            pending = rows_to(Execution, found)
+            pending = rows_to(RunRef, found)
             # a run admitted before (its batch delivered again) keeps its slot
             fresh = [(run.id, run.handler_name) for run in pending if run.limit_state is None]
             admission = await self.limits.admit(conn, fresh, now=now)

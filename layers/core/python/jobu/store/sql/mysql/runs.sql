@@ -146,7 +146,8 @@ FROM JSON_TABLE(:keys, '$[*]' COLUMNS (
 LEFT JOIN idempotency_keys AS c ON c.handler_name = k.handler_name AND c.idempotency_key = k.idempotency_key;
 
 -- name: unqueued_executions_for_sources
-SELECT e.* FROM job_executions AS e
+-- what the sends and the limits' admission need of a Kafka batch's runs (jobu.models.RunRef), not e.*
+SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at, e.available_at, e.limit_state FROM job_executions AS e
 JOIN JSON_TABLE(:sources, '$[*]' COLUMNS (
     source_topic VARCHAR(249) PATH '$.source_topic', source_partition INT PATH '$.source_partition',
     source_offset BIGINT PATH '$.source_offset')) AS s

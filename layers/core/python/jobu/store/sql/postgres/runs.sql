@@ -134,7 +134,8 @@ FROM jsonb_to_recordset(CAST(:keys AS JSONB)) AS k (handler_name TEXT, idempoten
 LEFT JOIN idempotency_keys AS c ON c.handler_name = k.handler_name AND c.idempotency_key = k.idempotency_key;
 
 -- name: unqueued_executions_for_sources
-SELECT e.* FROM job_executions AS e
+-- what the sends and the limits' admission need of a Kafka batch's runs (jobu.models.RunRef), not e.*
+SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at, e.available_at, e.limit_state FROM job_executions AS e
 JOIN jsonb_to_recordset(CAST(:sources AS JSONB)) AS s (source_topic TEXT, source_partition INTEGER,
                                                       source_offset BIGINT)
   ON e.source_topic = s.source_topic AND e.source_partition = s.source_partition

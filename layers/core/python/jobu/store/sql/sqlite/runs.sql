@@ -157,7 +157,8 @@ LEFT JOIN idempotency_keys AS c ON c.handler_name = json_extract(k.value, '$.han
                                AND c.idempotency_key = json_extract(k.value, '$.idempotency_key');
 
 -- name: unqueued_executions_for_sources
-SELECT e.* FROM json_each(:sources) AS s
+-- what the sends and the limits' admission need of a Kafka batch's runs (jobu.models.RunRef), not e.*
+SELECT e.id, e.job_id, e.handler_name, e.scheduled_time, e.status, e.retry_count, e.queued_at, e.available_at, e.limit_state FROM json_each(:sources) AS s
 CROSS JOIN job_executions AS e
   ON e.source_topic = json_extract(s.value, '$.source_topic')
  AND e.source_partition = json_extract(s.value, '$.source_partition')
