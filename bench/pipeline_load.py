@@ -39,6 +39,7 @@ import asyncpg  # type: ignore[import-untyped, unused-ignore]
 
 from bench.process_memory import measure_in_child, memory_mb, reset_peak
 from bench.table import figure
+from tests.support.pipeline import execute
 
 ADMIN_URL = os.environ.get("JOBU_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CREATE_TABLE = """CREATE TABLE sales (
@@ -180,14 +181,6 @@ async def mysql_methods(source: Path, rows: int, repeat: int) -> None:
         async with admin.cursor() as cursor:
             await cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
         admin.close()
-
-
-async def execute(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def run(source: Path, url: str, rows: int, repeat: int) -> tuple[dict[str, float], float]:

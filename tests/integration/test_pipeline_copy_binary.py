@@ -16,7 +16,7 @@ import pytest
 
 from jobu_handlers.pipeline import bulk_load
 from jobu_handlers.pipeline.errors import LoadError, MalformedInputError
-from tests.support.pipeline import run_step
+from tests.support.pipeline import execute, run_step
 
 pytestmark = pytest.mark.usefixtures("data_access")
 
@@ -102,14 +102,6 @@ async def fetch(url: str) -> list[tuple[Any, ...]]:
     finally:
         await conn.close()
     return [tuple(same(value) for value in row) for row in rows]
-
-
-async def execute(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def load(url: str, source: Path, rows: int = ROWS) -> str:

@@ -87,3 +87,14 @@ async def run_step(
     step = cls(handler_context(handler_name, database_url, access))
     # plain HandlerParams: the step's own model then refuses bad params with InvalidParamsError
     return await step.execute(HandlerParams.model_validate(params))
+
+
+async def execute(url: str, sql: str) -> None:
+    """One statement on a PostgreSQL database of its own connection (a table made or emptied)."""
+    import asyncpg  # type: ignore[import-untyped, unused-ignore]
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()

@@ -167,20 +167,28 @@ FIRST_INVOCATION = {
 }
 
 
+def cold_environment(database: Path) -> dict[str, str]:
+    """A function's environment on a SQLite file, with queues that refuse at once (a run stays
+    unsent), so a first invocation runs its whole cold path on this machine."""
+    return {
+        "JOBU_DATABASE_URL": f"sqlite:///{database}",
+        "JOBU_DATABASE_POOL_SIZE": "1",
+        "JOBU_WORK_QUEUE_URL": "http://127.0.0.1:9/1/work",
+        "JOBU_WORK_QUEUE_URL_PIPELINE": "http://127.0.0.1:9/1/pipeline",
+        "JOBU_DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:9/1/dlq",
+        "JOBU_DEAD_LETTER_QUEUE_URL_PIPELINE": "http://127.0.0.1:9/1/pipeline-dlq",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+    }
+
+
 @pytest.mark.parametrize("function", sorted(FIRST_INVOCATION))
 def test_a_dispatcher_never_loads_pydantic(function: str, tmp_path: Path) -> None:
     """The dispatch path is pydantic-free (jobu.models' rows are dataclasses, the envelopes are
     checked field by field): importing pydantic and building models' schemas was most of what a
     dispatcher loaded beyond its floor (docs/performance.md)."""
     database = tmp_path / "jobu.db"
-    environment = {
-        "JOBU_DATABASE_URL": f"sqlite:///{database}",
-        "JOBU_DATABASE_POOL_SIZE": "1",
-        "JOBU_WORK_QUEUE_URL": "http://127.0.0.1:9/1/work",  # refused at once: the run stays unsent
-        "JOBU_WORK_QUEUE_URL_PIPELINE": "http://127.0.0.1:9/1/pipeline",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-    }
+    environment = cold_environment(database)
     loaded(DISPATCHER_SETUP.format(database=database), (), **environment)
     invoke = (
         f"import functions.{function}.app as app\n"
@@ -197,14 +205,7 @@ def test_the_cron_path_makes_no_rejected_records_store(tmp_path: Path) -> None:
     """A tick never writes or reads rejected records: their part of the store and its rows are made at
     first use (the queue dispatcher's, the admin's), not in every function's cold start."""
     database = tmp_path / "jobu.db"
-    environment = {
-        "JOBU_DATABASE_URL": f"sqlite:///{database}",
-        "JOBU_DATABASE_POOL_SIZE": "1",
-        "JOBU_WORK_QUEUE_URL": "http://127.0.0.1:9/1/work",
-        "JOBU_WORK_QUEUE_URL_PIPELINE": "http://127.0.0.1:9/1/pipeline",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-    }
+    environment = cold_environment(database)
     loaded(DISPATCHER_SETUP.format(database=database), (), **environment)
     invoke = (
         "import functions.cron_dispatcher.app as app\n"
@@ -285,16 +286,7 @@ ADMIN_INVOCATION = (
 @pytest.mark.parametrize("function", sorted(QUERY_BUDGETS))
 def test_a_cold_path_parses_only_the_queries_it_runs(function: str, tmp_path: Path) -> None:
     database = tmp_path / "jobu.db"
-    environment = {
-        "JOBU_DATABASE_URL": f"sqlite:///{database}",
-        "JOBU_DATABASE_POOL_SIZE": "1",
-        "JOBU_WORK_QUEUE_URL": "http://127.0.0.1:9/1/work",  # refused at once: the run stays unsent
-        "JOBU_WORK_QUEUE_URL_PIPELINE": "http://127.0.0.1:9/1/pipeline",
-        "JOBU_DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:9/1/dlq",
-        "JOBU_DEAD_LETTER_QUEUE_URL_PIPELINE": "http://127.0.0.1:9/1/pipeline-dlq",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-    }
+    environment = cold_environment(database)
     run_id = probe(COLD_PATH_SETUP.format(database=database), **environment)
     invocation = {
         **FIRST_INVOCATION,
